@@ -1,0 +1,426 @@
+//! The execution core: a pure, deterministic state machine over one process instance.
+//!
+//! `Engine::apply(process, &mut state, command, now)` moves tokens until every path reaches a
+//! wait state (external task, user task, timer, message, signal, call activity, async job) or
+//! ends, and returns the [`Effect`]s the host must perform *after* it has durably stored the new
+//! state (restate / Temporal style). Nothing here reads a clock, a random source or any I/O:
+//! `now` is an input and every id is derived from the instance id and a counter in the state,
+//! so the same commands on the same state always give the same result.
+//!
+//! On `Err`, `state` may have been partly modified: the host applies commands to a clone and
+//! keeps the original when apply fails (a failed command changes nothing).
+//!
+//! Vocabulary follows Camunda 7: the root activity instance has the process instance id; every
+//! activity instance has an execution id (the root's is the process instance id); variables
+//! live on activity instances that are scopes, and a non-local write goes to the nearest scope
+//! that already has the variable, else to the process instance.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use crate::model::Process;
+use crate::value::Variables;
+
+mod exec;
+mod state;
+
+pub use state::*;
+
+/// Something that happened to an instance, fed in by the host.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub enum Command {
+    /// Start a new instance (`state` must be fresh, from [`InstanceState::new`]).
+    Start {
+        /// Initial process variables.
+        variables: Variables,
+        /// The start event to enter; `None` = the process's none start event.
+        start_activity_id: Option<String>,
+        /// The user who started it (`camunda:initiator`).
+        initiator: Option<String>,
+    },
+    /// An external task or user task was completed.
+    CompleteTask {
+        /// The task id from [`Effect::CreateExternalTask`] / [`Effect::CreateUserTask`].
+        task_id: String,
+        /// Variables set from the task's scope upwards (Camunda's `variables`).
+        variables: Variables,
+        /// Variables set on the task's own execution (Camunda's `localVariables`).
+        local_variables: Variables,
+    },
+    /// A task reported a BPMN error (`bpmnError`): routed to the nearest matching error
+    /// boundary event or error event subprocess.
+    ThrowError {
+        /// The task id.
+        task_id: String,
+        /// The error code.
+        code: String,
+        /// The error message.
+        message: Option<String>,
+        /// Variables set before the error is thrown.
+        variables: Variables,
+    },
+    /// A timer from [`Effect::ScheduleTimer`] came due.
+    TimerFired {
+        /// The timer id.
+        timer_id: String,
+    },
+    /// A message was correlated to a subscription from [`Effect::SubscribeMessage`].
+    MessageReceived {
+        /// The subscription id.
+        subscription_id: String,
+        /// Process variables set on correlation.
+        variables: Variables,
+        /// Variables set locally on the receiving execution.
+        local_variables: Variables,
+    },
+    /// A signal reached a subscription from [`Effect::SubscribeSignal`].
+    SignalReceived {
+        /// The subscription id.
+        subscription_id: String,
+        /// Variables carried by the signal.
+        variables: Variables,
+    },
+    /// An async continuation job from [`Effect::ScheduleJob`] is run.
+    RunJob {
+        /// The job id.
+        job_id: String,
+    },
+    /// The child instance started by [`Effect::StartCallActivity`] completed.
+    ChildCompleted {
+        /// The call activity's activity instance id.
+        activity_instance_id: String,
+        /// The child's process variables at its end (out-mappings read these).
+        variables: Variables,
+    },
+    /// Variables were written from outside (REST), which may trigger conditional events.
+    SetVariables {
+        /// The scope written to; `None` = the process instance.
+        activity_instance_id: Option<String>,
+        /// Values to set.
+        variables: Variables,
+        /// Write exactly on that scope instead of Camunda's "nearest scope that has it".
+        local: bool,
+        /// Variables to remove.
+        deletions: Vec<String>,
+    },
+    /// Cancel the whole instance (`DELETE /process-instance/{id}`).
+    Cancel {
+        /// Why (becomes the history delete reason).
+        reason: Option<String>,
+    },
+}
+
+/// Something the host must do after committing the new state. Every effect is keyed by an id
+/// so performing it twice is harmless.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub enum Effect {
+    /// A service-like task waits: route it to a wasm component for its topic or queue it for
+    /// remote workers.
+    CreateExternalTask(ExternalTaskSpec),
+    /// A user task waits for a person.
+    CreateUserTask(UserTaskSpec),
+    /// An external or user task was removed (interrupting boundary, cancellation, ...).
+    CancelTask {
+        /// The task id.
+        task_id: String,
+    },
+    /// Arm a timer.
+    ScheduleTimer {
+        /// Timer id (fed back in [`Command::TimerFired`]).
+        timer_id: String,
+        /// The activity instance that owns it (catch event, or the activity a boundary timer
+        /// is attached to, or the scope of an event subprocess).
+        activity_instance_id: String,
+        /// The timer event's element id.
+        activity_id: String,
+        /// When it is due (ms since epoch).
+        due: i64,
+    },
+    /// Disarm a timer.
+    CancelTimer {
+        /// The timer id.
+        timer_id: String,
+    },
+    /// Wait for a message.
+    SubscribeMessage {
+        /// Subscription id (fed back in [`Command::MessageReceived`]).
+        subscription_id: String,
+        /// The message name (expressions already evaluated).
+        message_name: String,
+        /// The activity instance that owns it.
+        activity_instance_id: String,
+        /// The catching element's id.
+        activity_id: String,
+    },
+    /// Wait for a signal.
+    SubscribeSignal {
+        /// Subscription id (fed back in [`Command::SignalReceived`]).
+        subscription_id: String,
+        /// The signal name.
+        signal_name: String,
+        /// The activity instance that owns it.
+        activity_instance_id: String,
+        /// The catching element's id.
+        activity_id: String,
+    },
+    /// Remove a message or signal subscription.
+    Unsubscribe {
+        /// The subscription id.
+        subscription_id: String,
+    },
+    /// Run an async continuation (fed back as [`Command::RunJob`]).
+    ScheduleJob {
+        /// Job id.
+        job_id: String,
+        /// The activity instance it continues.
+        activity_instance_id: String,
+        /// The activity's element id.
+        activity_id: String,
+        /// `asyncBefore` or `asyncAfter`.
+        kind: JobKind,
+        /// When it may run.
+        due: i64,
+        /// `camunda:failedJobRetryTimeCycle` of the activity.
+        retry_time_cycle: Option<String>,
+    },
+    /// Remove a job that is no longer needed.
+    CancelJob {
+        /// The job id.
+        job_id: String,
+    },
+    /// Broadcast a signal to every subscription and signal start event.
+    BroadcastSignal {
+        /// Signal name.
+        signal_name: String,
+        /// Variables it carries.
+        variables: Variables,
+    },
+    /// Start a child instance for a call activity.
+    StartCallActivity {
+        /// The call activity's activity instance id (fed back in [`Command::ChildCompleted`]).
+        activity_instance_id: String,
+        /// The id to give the child instance.
+        child_instance_id: String,
+        /// The process key to call (expression already evaluated).
+        process_key: String,
+        /// Which version.
+        binding: CallBinding,
+        /// The child's business key.
+        business_key: Option<String>,
+        /// Variables after the in-mappings.
+        variables: Variables,
+    },
+    /// Cancel a child instance (its call activity was interrupted or cancelled).
+    CancelChildInstance {
+        /// The child instance id.
+        child_instance_id: String,
+    },
+    /// Record history.
+    History(HistoryEvent),
+    /// The instance reached its end.
+    InstanceCompleted,
+    /// The instance ended by cancellation.
+    InstanceCanceled {
+        /// Why.
+        reason: Option<String>,
+    },
+}
+
+/// How a call activity's binding was resolved.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub enum CallBinding {
+    /// The latest version.
+    Latest,
+    /// The version from the caller's deployment.
+    Deployment,
+    /// A fixed version number.
+    Version(i32),
+    /// The newest version with this version tag.
+    VersionTag(String),
+}
+
+/// Which side of an activity an async continuation sits on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum JobKind {
+    /// Before the activity is entered.
+    AsyncBefore,
+    /// After the activity completed, before its outgoing flows are taken.
+    AsyncAfter,
+}
+
+/// What the host needs to create an external task.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ExternalTaskSpec {
+    /// Task id.
+    pub task_id: String,
+    /// The waiting activity instance.
+    pub activity_instance_id: String,
+    /// Its execution id.
+    pub execution_id: String,
+    /// The element id.
+    pub activity_id: String,
+    /// Topic (expression already evaluated).
+    pub topic: String,
+    /// Priority (`camunda:taskPriority`, default 0).
+    pub priority: i64,
+    /// Retries configured on the model (zeebe `retries`), when any.
+    pub retries: Option<i32>,
+    /// `camunda:failedJobRetryTimeCycle` of the activity.
+    pub retry_time_cycle: Option<String>,
+    /// `camunda:properties` of the activity.
+    pub extension_properties: BTreeMap<String, String>,
+}
+
+/// What the host needs to create a user task.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct UserTaskSpec {
+    /// Task id.
+    pub task_id: String,
+    /// The waiting activity instance.
+    pub activity_instance_id: String,
+    /// Its execution id.
+    pub execution_id: String,
+    /// The element id (Camunda's `taskDefinitionKey`).
+    pub activity_id: String,
+    /// Task name.
+    pub name: Option<String>,
+    /// Documentation text.
+    pub description: Option<String>,
+    /// Assignee (evaluated).
+    pub assignee: Option<String>,
+    /// Candidate users (evaluated).
+    pub candidate_users: Vec<String>,
+    /// Candidate groups (evaluated).
+    pub candidate_groups: Vec<String>,
+    /// Due date (ms since epoch).
+    pub due: Option<i64>,
+    /// Follow-up date.
+    pub follow_up: Option<i64>,
+    /// Priority (default 50).
+    pub priority: i32,
+    /// Form key.
+    pub form_key: Option<String>,
+}
+
+/// A history record the host stores and serves through `/history/*`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub enum HistoryEvent {
+    /// An activity instance started.
+    ActivityStarted {
+        /// Activity instance id.
+        activity_instance_id: String,
+        /// Parent activity instance id (the process instance id at top level).
+        parent_activity_instance_id: String,
+        /// Element id.
+        activity_id: String,
+        /// Camunda activity type.
+        activity_type: String,
+        /// Execution id.
+        execution_id: String,
+        /// Task id, for user and external tasks.
+        task_id: Option<String>,
+        /// Child instance id, for call activities.
+        called_process_instance_id: Option<String>,
+        /// When.
+        at: i64,
+    },
+    /// An activity instance ended.
+    ActivityEnded {
+        /// Activity instance id.
+        activity_instance_id: String,
+        /// Element id.
+        activity_id: String,
+        /// Ended by interruption or cancellation rather than completion.
+        canceled: bool,
+        /// An end event that completed its scope.
+        complete_scope: bool,
+        /// When.
+        at: i64,
+    },
+    /// A variable was created or updated.
+    VariableSet {
+        /// The scope's activity instance id.
+        scope_id: String,
+        /// Name.
+        name: String,
+        /// New value.
+        value: crate::value::Value,
+        /// When.
+        at: i64,
+    },
+    /// A variable was removed.
+    VariableDeleted {
+        /// The scope's activity instance id.
+        scope_id: String,
+        /// Name.
+        name: String,
+        /// When.
+        at: i64,
+    },
+}
+
+/// Why a command could not be applied. The host keeps the previous state.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum EngineError {
+    /// No waiting task, timer, subscription or job with this id.
+    #[error("{kind} '{id}' is not waiting in this process instance")]
+    NotWaiting {
+        /// task, timer, subscription, job, activity instance.
+        kind: &'static str,
+        /// The id given.
+        id: String,
+    },
+    /// The instance has already ended.
+    #[error("process instance {0} has already ended")]
+    InstanceEnded(String),
+    /// The command does not fit the instance's state.
+    #[error("{0}")]
+    InvalidCommand(String),
+    /// An expression failed while running an activity.
+    #[error("activity '{activity_id}': {message}")]
+    Expression {
+        /// The element whose expression failed.
+        activity_id: String,
+        /// What failed.
+        message: String,
+    },
+    /// An exclusive gateway (or activity with conditional flows) found no flow to take.
+    #[error("no outgoing sequence flow of '{activity_id}' can be taken: no condition is true and there is no default flow")]
+    NoOutgoingFlow {
+        /// The gateway.
+        activity_id: String,
+    },
+    /// A BPMN error found no catching boundary event or event subprocess.
+    #[error("unhandled BPMN error with code '{code}' thrown at activity '{activity_id}'")]
+    UnhandledError {
+        /// The error code.
+        code: String,
+        /// Where it was thrown.
+        activity_id: String,
+    },
+    /// The model asks for something the engine cannot do at runtime.
+    #[error("activity '{activity_id}': {message}")]
+    Unsupported {
+        /// The element.
+        activity_id: String,
+        /// What is unsupported.
+        message: String,
+    },
+}
+
+/// The state machine. Stateless: everything lives in [`InstanceState`].
+pub struct Engine;
+
+impl Engine {
+    /// Apply `command` to `state` at time `now` (ms since epoch) and return the effects to
+    /// perform after the new state is stored.
+    pub fn apply(
+        process: &Process,
+        state: &mut InstanceState,
+        command: Command,
+        now: i64,
+    ) -> Result<Vec<Effect>, EngineError> {
+        exec::apply(process, state, command, now)
+    }
+}
