@@ -86,8 +86,8 @@ impl Cycle {
 }
 
 impl RetrySchedule {
-    /// Camunda's default when nothing is configured: 3 retries, immediately... baton's
-    /// documented default is `R3/PT10S`.
+    /// baton's default when no `camunda:failedJobRetryTimeCycle` is configured: `R3/PT10S`,
+    /// three retries, ten seconds apart.
     pub fn default_schedule() -> RetrySchedule {
         RetrySchedule {
             intervals: vec![
