@@ -1,1 +1,18 @@
-//! placeholder
+//! baton: a BPMN 2.0 process engine in one binary.
+//!
+//! - [`engine`]: the process engine service (executor, scheduler, long polling, wasm dispatch).
+//! - [`store`]: the only module that touches sled.
+//! - [`wasm`]: the WebAssembly task runtime (wasmtime, component model).
+//! - [`api`]: the Camunda-7-compatible REST API under `/engine-rest`.
+//! - [`server`]: binds it all to a listener (`run(listener, config, shutdown)`).
+//! - [`cli`]: the `baton` command line.
+
+pub mod api;
+pub mod cli;
+pub mod clock;
+pub mod config;
+pub mod engine;
+pub mod records;
+pub mod server;
+pub mod store;
+pub mod wasm;

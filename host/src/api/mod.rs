@@ -1,0 +1,1 @@
+//! The Camunda-7-compatible REST API.

@@ -1,0 +1,1 @@
+//! Binds the engine and the REST API to a listener.
