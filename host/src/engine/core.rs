@@ -34,9 +34,6 @@ impl Inner {
     pub(super) async fn shutdown(&self) -> Result<()> { Ok(()) }
     pub(super) fn now(&self) -> i64 { 0 }
     pub(super) fn subscribe_events(&self) -> tokio::sync::broadcast::Receiver<EngineEvent> { self.events.subscribe() }
-    pub(super) async fn shutdown(&self, ) -> Result<()> {
-        Err(pending("shutdown"))
-    }
     pub(super) async fn deploy(&self, _request: DeployRequest) -> Result<DeployResult> {
         Err(pending("deploy"))
     }
@@ -178,9 +175,6 @@ impl Inner {
     pub(super) async fn delete_historic_process_instance(&self, _id: &str) -> Result<()> {
         Err(pending("delete_historic_process_instance"))
     }
-    pub(super) async fn put_module(&self, _topic: &str, _bytes: Vec<u8>, _limits: ModuleLimits,) -> Result<TaskModule> {
-        Err(pending("put_module"))
-    }
     pub(super) async fn module(&self, _topic: &str) -> Result<TaskModule> {
         Err(pending("module"))
     }
@@ -216,9 +210,6 @@ impl Inner {
     }
     pub(super) async fn has_users(&self, ) -> Result<bool> {
         Err(pending("has_users"))
-    }
-    pub(super) async fn set_assignee(&self, _id: &str, _user_id: Option<String>) -> Result<()> {
-        Err(pending("set_assignee"))
     }
     pub(super) async fn put_module(&self, _topic: &str, _bytes: Vec<u8>, _limits: ModuleLimits, _deployment_id: Option<String>) -> Result<TaskModule> {
         Err(pending("put_module"))
