@@ -22,8 +22,15 @@ use serde::{Deserialize, Serialize};
 use crate::model::Process;
 use crate::value::Variables;
 
+mod events;
 mod exec;
+mod flow;
+mod multi;
+mod scope;
 mod state;
+mod tasks;
+#[cfg(test)]
+mod tests;
 
 pub use state::*;
 

@@ -1,0 +1,903 @@
+//! Events: listeners (boundary events, event-subprocess start events, the targets of an
+//! event-based gateway), their triggers, BPMN error and escalation propagation, conditional
+//! re-evaluation, timers, and cancellation of activity-instance subtrees with their effects.
+//!
+//! Error propagation follows Camunda 7: from the throwing activity instance outwards, each level
+//! looks first at the boundary events of the activity, then at the event subprocesses of the
+//! enclosing scope, then at the boundary events of that scope's activity, and so on; within one
+//! level an event with a matching code wins over a catch-all one.
+
+use super::exec::{Ctx, Payload, Work};
+use super::{Effect, EngineError, Listener, Wait};
+use crate::model::{EventTrigger, NodeIdx, NodeKind, TimerDefinition};
+use crate::value::Value;
+
+/// What kind of effect a listener or wait holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum ListenerKind {
+    Timer,
+    Subscription,
+    Conditional,
+    None,
+}
+
+/// What is being thrown.
+#[derive(Debug, Clone, Copy)]
+pub(super) enum Thrown<'x> {
+    /// A BPMN error with this code.
+    Error(&'x str),
+    /// An escalation with this code.
+    Escalation(&'x str),
+}
+
+/// Where a thrown error or escalation is caught.
+#[derive(Debug, Clone)]
+pub(super) struct Catch {
+    /// The activity instance the boundary event is attached to, or the scope instance holding
+    /// the event subprocess.
+    pub owner: String,
+    /// The boundary event or event-subprocess start event.
+    pub event: NodeIdx,
+    /// An event subprocess (else a boundary event).
+    pub esp: bool,
+}
+
+/// The trigger of an event node (start, boundary, catch).
+fn trigger_of(kind: &NodeKind) -> Option<&EventTrigger> {
+    match kind {
+        NodeKind::StartEvent { trigger, .. }
+        | NodeKind::BoundaryEvent { trigger, .. }
+        | NodeKind::IntermediateCatchEvent { trigger } => Some(trigger),
+        _ => None,
+    }
+}
+
+impl Ctx<'_> {
+    fn listener_kind(&self, event_activity_id: &str) -> ListenerKind {
+        let Some(idx) = self.node_idx(event_activity_id) else {
+            return ListenerKind::None;
+        };
+        let kind = &self.p.node(idx).kind;
+        if matches!(kind, NodeKind::ReceiveTask { .. }) {
+            return ListenerKind::Subscription;
+        }
+        match trigger_of(kind) {
+            Some(EventTrigger::Timer(_)) => ListenerKind::Timer,
+            Some(EventTrigger::Message { .. } | EventTrigger::Signal { .. }) => {
+                ListenerKind::Subscription
+            }
+            Some(EventTrigger::Conditional { .. }) => ListenerKind::Conditional,
+            _ => ListenerKind::None,
+        }
+    }
+
+    fn listener_cancel_effect(&mut self, l: &Listener) {
+        match self.listener_kind(&l.event_activity_id) {
+            ListenerKind::Timer => self.fx.push(Effect::CancelTimer {
+                timer_id: l.id.clone(),
+            }),
+            ListenerKind::Subscription => self.fx.push(Effect::Unsubscribe {
+                subscription_id: l.id.clone(),
+            }),
+            ListenerKind::Conditional | ListenerKind::None => {}
+        }
+    }
+
+    /// Remove every listener of `id`, emitting cancel effects except for `fired` (the host has
+    /// consumed that one already).
+    pub fn drop_listeners(&mut self, id: &str, fired: Option<&str>) {
+        self.drop_listeners_where(id, fired, |_| true);
+    }
+
+    /// Remove the listeners of `id` whose event node satisfies `pred`.
+    fn drop_listeners_where(
+        &mut self,
+        id: &str,
+        fired: Option<&str>,
+        pred: impl Fn(Option<NodeIdx>) -> bool,
+    ) {
+        let Some(ai) = self.st.activity_instances.get_mut(id) else {
+            return;
+        };
+        let all = std::mem::take(&mut ai.listeners);
+        let mut keep = Vec::new();
+        let mut dropped = Vec::new();
+        for l in all {
+            if pred(self.node_idx(&l.event_activity_id)) {
+                dropped.push(l);
+            } else {
+                keep.push(l);
+            }
+        }
+        if let Some(ai) = self.st.activity_instances.get_mut(id) {
+            ai.listeners = keep;
+        }
+        for l in dropped {
+            if Some(l.id.as_str()) != fired {
+                self.listener_cancel_effect(&l);
+            }
+        }
+    }
+
+    /// Remove one listener without an effect (it just fired).
+    fn remove_listener(&mut self, owner: &str, listener_id: &str) {
+        if let Some(ai) = self.st.activity_instances.get_mut(owner) {
+            ai.listeners.retain(|l| l.id != listener_id);
+        }
+    }
+
+    /// Emit the effect that undoes what `id` waits for, and clear the wait.
+    fn cancel_wait(&mut self, id: &str) {
+        let Some(wait) = self
+            .st
+            .activity_instances
+            .get_mut(id)
+            .and_then(|a| a.wait.take())
+        else {
+            return;
+        };
+        match wait {
+            Wait::ExternalTask { task_id, .. } | Wait::UserTask { task_id } => {
+                self.fx.push(Effect::CancelTask { task_id })
+            }
+            Wait::Timer { timer_id } => self.fx.push(Effect::CancelTimer { timer_id }),
+            Wait::Message { subscription_id } | Wait::Signal { subscription_id } => {
+                self.fx.push(Effect::Unsubscribe { subscription_id })
+            }
+            Wait::Job { job_id } => self.fx.push(Effect::CancelJob { job_id }),
+            Wait::CallActivity { child_instance_id } => self
+                .fx
+                .push(Effect::CancelChildInstance { child_instance_id }),
+            Wait::Condition | Wait::EventGateway | Wait::Join => {}
+        }
+    }
+
+    /// Cancel `id` and everything below it, leaves first: cancel effects for tasks, timers,
+    /// subscriptions, jobs and child instances, and `ActivityEnded{canceled: true}`.
+    pub fn cancel_subtree(&mut self, id: &str) {
+        let mut order = Vec::new();
+        let mut stack = vec![(id.to_owned(), false)];
+        while let Some((x, expanded)) = stack.pop() {
+            if expanded {
+                order.push(x);
+            } else {
+                let children = self.children(&x);
+                stack.push((x, true));
+                for c in children.into_iter().rev() {
+                    stack.push((c, false));
+                }
+            }
+        }
+        for x in order {
+            self.cancel_wait(&x);
+            self.drop_listeners(&x, None);
+            self.end_instance(&x, true, false);
+        }
+    }
+
+    /// When a timer definition is due, evaluated at `ai` (expressions inside first).
+    pub fn timer_due(
+        &self,
+        def: &TimerDefinition,
+        ai: &str,
+        event_id: &str,
+    ) -> Result<i64, EngineError> {
+        let bad = |message: String| EngineError::Expression {
+            activity_id: event_id.to_owned(),
+            message,
+        };
+        let text = |e: &crate::expr::Expression| -> Result<String, EngineError> {
+            self.eval_string(e, ai)?
+                .map(|s| s.trim().to_owned())
+                .ok_or_else(|| bad("the timer expression evaluated to null".into()))
+        };
+        match def {
+            TimerDefinition::Date(e) => match self.eval(e, ai)? {
+                Value::Date(ms) => Ok(ms),
+                Value::String(s) => {
+                    crate::timer::parse_date(s.trim()).map_err(|err| bad(err.to_string()))
+                }
+                other => Err(bad(format!(
+                    "timeDate evaluated to a {} value, not a date",
+                    other.type_name()
+                ))),
+            },
+            TimerDefinition::Duration(e) => {
+                let d = crate::timer::parse_duration(&text(e)?).map_err(|e| bad(e.to_string()))?;
+                Ok(d.after(self.now))
+            }
+            TimerDefinition::Cycle(e) => {
+                let c = crate::timer::parse_cycle(&text(e)?).map_err(|e| bad(e.to_string()))?;
+                c.first_due(self.now)
+                    .ok_or_else(|| bad("the timer cycle never fires".into()))
+            }
+        }
+    }
+
+    /// Subscribe `owner` to the message `name` for the catching element `event`.
+    pub fn subscribe_message(
+        &mut self,
+        owner: &str,
+        eval_at: &str,
+        event: NodeIdx,
+        name: &str,
+    ) -> Result<String, EngineError> {
+        let message_name = self.eval_text(name, eval_at)?;
+        let id = self.st.next_id();
+        self.fx.push(Effect::SubscribeMessage {
+            subscription_id: id.clone(),
+            message_name,
+            activity_instance_id: owner.to_owned(),
+            activity_id: self.p.node(event).id.clone(),
+        });
+        Ok(id)
+    }
+
+    /// Subscribe `owner` to the signal `name` for the catching element `event`.
+    pub fn subscribe_signal(
+        &mut self,
+        owner: &str,
+        event: NodeIdx,
+        name: &str,
+    ) -> Result<String, EngineError> {
+        let signal_name = self.eval_text(name, owner)?;
+        let id = self.st.next_id();
+        self.fx.push(Effect::SubscribeSignal {
+            subscription_id: id.clone(),
+            signal_name,
+            activity_instance_id: owner.to_owned(),
+            activity_id: self.p.node(event).id.clone(),
+        });
+        Ok(id)
+    }
+
+    /// Arm a listener on `owner` for the event node `event` with trigger `trigger`.
+    fn arm_listener(
+        &mut self,
+        owner: &str,
+        event: NodeIdx,
+        trigger: &EventTrigger,
+    ) -> Result<(), EngineError> {
+        let p = self.p;
+        let event_id = p.node(event).id.clone();
+        let id = match trigger {
+            EventTrigger::Timer(def) => {
+                let due = self.timer_due(def, owner, &event_id)?;
+                let id = self.st.next_id();
+                self.fx.push(Effect::ScheduleTimer {
+                    timer_id: id.clone(),
+                    activity_instance_id: owner.to_owned(),
+                    activity_id: event_id.clone(),
+                    due,
+                });
+                self.set_internal(owner, &format!("cycleDue:{event_id}"), due)?;
+                self.set_internal(owner, &format!("cycleFired:{event_id}"), 0)?;
+                id
+            }
+            EventTrigger::Message { name } => self.subscribe_message(owner, owner, event, name)?,
+            EventTrigger::Signal { name } => self.subscribe_signal(owner, event, name)?,
+            EventTrigger::Conditional { .. } => {
+                self.dirty_all = true;
+                self.st.next_id()
+            }
+            _ => return Ok(()),
+        };
+        self.ai_mut(owner)?.listeners.push(Listener {
+            id,
+            event_activity_id: event_id,
+        });
+        Ok(())
+    }
+
+    /// Arm the boundary events of the activity `node` on its instance `id`.
+    pub fn arm_boundaries(&mut self, id: &str, node: NodeIdx) -> Result<(), EngineError> {
+        let p = self.p;
+        for &b in &p.node(node).boundary_events {
+            if let NodeKind::BoundaryEvent { trigger, .. } = &p.node(b).kind {
+                self.arm_listener(id, b, trigger)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Arm the start events of the event subprocesses directly inside `scope` on the scope
+    /// instance `id` (`scope` None = the process).
+    pub fn arm_event_subprocesses(
+        &mut self,
+        id: &str,
+        scope: Option<NodeIdx>,
+    ) -> Result<(), EngineError> {
+        let p = self.p;
+        let esps: Vec<NodeIdx> = p
+            .nodes_in_scope(scope)
+            .filter(|&n| {
+                matches!(
+                    p.node(n).kind,
+                    NodeKind::SubProcess {
+                        triggered_by_event: true
+                    }
+                )
+            })
+            .collect();
+        for esp in esps {
+            let starts: Vec<NodeIdx> = p
+                .nodes_in_scope(Some(esp))
+                .filter(|&n| matches!(p.node(n).kind, NodeKind::StartEvent { .. }))
+                .collect();
+            for s in starts {
+                if let NodeKind::StartEvent { trigger, .. } = &p.node(s).kind {
+                    self.arm_listener(id, s, trigger)?;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Event-based gateway: listen for every event after it.
+    pub fn arm_event_gateway(&mut self, id: &str, idx: NodeIdx) -> Result<(), EngineError> {
+        let p = self.p;
+        for &f in &p.node(idx).outgoing {
+            let t = p.flow(f).target;
+            match &p.node(t).kind {
+                NodeKind::IntermediateCatchEvent { trigger } => {
+                    self.arm_listener(id, t, trigger)?
+                }
+                NodeKind::ReceiveTask {
+                    message: Some(name),
+                } => {
+                    let sub = self.subscribe_message(id, id, t, name)?;
+                    self.ai_mut(id)?.listeners.push(Listener {
+                        id: sub,
+                        event_activity_id: p.node(t).id.clone(),
+                    });
+                }
+                _ => {
+                    return Err(EngineError::Unsupported {
+                        activity_id: p.node(idx).id.clone(),
+                        message: format!(
+                            "an event-based gateway must be followed by catch events, not '{}'",
+                            p.node(t).id
+                        ),
+                    });
+                }
+            }
+        }
+        self.ai_mut(id)?.wait = Some(Wait::EventGateway);
+        Ok(())
+    }
+
+    /// Find the listener with this id: (owner activity instance, listener).
+    fn find_listener(&self, listener_id: &str) -> Option<(String, Listener)> {
+        self.st.activity_instances.values().find_map(|ai| {
+            ai.listeners
+                .iter()
+                .find(|l| l.id == listener_id)
+                .map(|l| (ai.id.clone(), l.clone()))
+        })
+    }
+
+    /// `Command::TimerFired`.
+    pub fn timer_fired(&mut self, timer_id: &str) -> Result<(), EngineError> {
+        if let Some(id) = self
+            .st
+            .activity_instances
+            .values()
+            .find(|a| matches!(&a.wait, Some(Wait::Timer { timer_id: t }) if t == timer_id))
+            .map(|a| a.id.clone())
+        {
+            self.ai_mut(&id)?.wait = None;
+            self.push(Work::Leave(id));
+            return Ok(());
+        }
+        let (owner, l) = self
+            .find_listener(timer_id)
+            .filter(|(_, l)| self.listener_kind(&l.event_activity_id) == ListenerKind::Timer)
+            .ok_or_else(|| EngineError::NotWaiting {
+                kind: "timer",
+                id: timer_id.to_owned(),
+            })?;
+        self.fire_listener(&owner, &l, Payload::default())
+    }
+
+    /// `Command::MessageReceived` / `Command::SignalReceived`.
+    pub fn subscription_triggered(
+        &mut self,
+        sub_id: &str,
+        payload: Payload,
+        message: bool,
+    ) -> Result<(), EngineError> {
+        if let Some(id) = self
+            .st
+            .activity_instances
+            .values()
+            .find(|a| match &a.wait {
+                Some(Wait::Message { subscription_id }) => message && subscription_id == sub_id,
+                Some(Wait::Signal { subscription_id }) => !message && subscription_id == sub_id,
+                _ => false,
+            })
+            .map(|a| a.id.clone())
+        {
+            self.ai_mut(&id)?.wait = None;
+            self.set_payload(&id, payload)?;
+            self.push(Work::Leave(id));
+            return Ok(());
+        }
+        let (owner, l) = self
+            .find_listener(sub_id)
+            .filter(|(_, l)| {
+                self.listener_kind(&l.event_activity_id) == ListenerKind::Subscription
+            })
+            .ok_or_else(|| EngineError::NotWaiting {
+                kind: "subscription",
+                id: sub_id.to_owned(),
+            })?;
+        self.fire_listener(&owner, &l, payload)
+    }
+
+    fn set_payload(&mut self, id: &str, payload: Payload) -> Result<(), EngineError> {
+        self.set_vars(id, payload.variables, false)?;
+        self.set_vars(id, payload.local_variables, true)
+    }
+
+    /// A listener fired.
+    fn fire_listener(
+        &mut self,
+        owner: &str,
+        l: &Listener,
+        payload: Payload,
+    ) -> Result<(), EngineError> {
+        let p = self.p;
+        let event = self.node_idx(&l.event_activity_id).ok_or_else(|| {
+            EngineError::InvalidCommand(format!(
+                "listener {} points at unknown element '{}'",
+                l.id, l.event_activity_id
+            ))
+        })?;
+        match &p.node(event).kind {
+            NodeKind::BoundaryEvent {
+                cancel_activity, ..
+            } => {
+                self.boundary_fire(owner, event, *cancel_activity, Some(&l.id), payload)?;
+            }
+            NodeKind::StartEvent { interrupting, .. } => {
+                self.esp_fire(owner, event, *interrupting, Some(&l.id), payload)?;
+            }
+            _ => self.gateway_fire(owner, event, &l.id, payload)?,
+        }
+        Ok(())
+    }
+
+    /// After a non-interrupting listener fired: a timer is used up, a timer cycle re-arms;
+    /// message, signal and conditional listeners stay.
+    fn after_non_interrupting_fire(
+        &mut self,
+        owner: &str,
+        event: NodeIdx,
+        listener_id: &str,
+    ) -> Result<(), EngineError> {
+        let p = self.p;
+        let Some(EventTrigger::Timer(def)) = trigger_of(&p.node(event).kind) else {
+            return Ok(());
+        };
+        self.remove_listener(owner, listener_id);
+        if let TimerDefinition::Cycle(e) = def {
+            let event_id = p.node(event).id.clone();
+            let text = self.eval_string(e, owner)?.unwrap_or_default();
+            let cycle = crate::timer::parse_cycle(text.trim()).map_err(|err| {
+                EngineError::Expression {
+                    activity_id: event_id.clone(),
+                    message: err.to_string(),
+                }
+            })?;
+            let due_key = format!("cycleDue:{event_id}");
+            let fired_key = format!("cycleFired:{event_id}");
+            let prev = self.internal(owner, &due_key).unwrap_or(self.now);
+            let fired = self.internal(owner, &fired_key).unwrap_or(0) + 1;
+            self.set_internal(owner, &fired_key, fired)?;
+            if let Some(due) = cycle.next_due(prev, u32::try_from(fired).unwrap_or(u32::MAX)) {
+                let id = self.st.next_id();
+                self.fx.push(Effect::ScheduleTimer {
+                    timer_id: id.clone(),
+                    activity_instance_id: owner.to_owned(),
+                    activity_id: event_id.clone(),
+                    due,
+                });
+                self.set_internal(owner, &due_key, due)?;
+                self.ai_mut(owner)?.listeners.push(Listener {
+                    id,
+                    event_activity_id: event_id,
+                });
+            }
+        }
+        Ok(())
+    }
+
+    /// A boundary event of the activity instance `carrier` fires. Returns the boundary event's
+    /// activity instance (its Leave is queued).
+    fn boundary_fire(
+        &mut self,
+        carrier: &str,
+        event: NodeIdx,
+        interrupting: bool,
+        listener_id: Option<&str>,
+        payload: Payload,
+    ) -> Result<String, EngineError> {
+        let ai = self.ai(carrier)?;
+        let parent = ai.parent.clone().unwrap_or_else(|| self.st.id.clone());
+        let exec = ai.execution_id.clone();
+        let exec = if interrupting {
+            if let Some(l) = listener_id {
+                self.remove_listener(carrier, l);
+            }
+            self.cancel_subtree(carrier);
+            exec
+        } else {
+            if let Some(l) = listener_id {
+                self.after_non_interrupting_fire(carrier, event, l)?;
+            }
+            self.st.next_id()
+        };
+        let b = self.create_instance(event, &parent, exec);
+        self.start_history(&b)?;
+        self.set_payload(&b, payload)?;
+        self.push(Work::Leave(b.clone()));
+        Ok(b)
+    }
+
+    /// An event subprocess of the scope instance `scope` starts through `start`. Returns the
+    /// start event's activity instance (its Leave is queued).
+    fn esp_fire(
+        &mut self,
+        scope: &str,
+        start: NodeIdx,
+        interrupting: bool,
+        listener_id: Option<&str>,
+        payload: Payload,
+    ) -> Result<String, EngineError> {
+        let p = self.p;
+        let esp = p.node(start).scope.ok_or_else(|| EngineError::Unsupported {
+            activity_id: p.node(start).id.clone(),
+            message: "an event subprocess start event outside an event subprocess".into(),
+        })?;
+        if interrupting {
+            self.drop_listeners_where(scope, listener_id, |n| {
+                n.is_some_and(|n| matches!(p.node(n).kind, NodeKind::StartEvent { .. }))
+            });
+            for c in self.children(scope) {
+                self.cancel_subtree(&c);
+            }
+        } else if let Some(l) = listener_id {
+            self.after_non_interrupting_fire(scope, start, l)?;
+        }
+        let sp = self.create_instance(esp, scope, String::new());
+        self.start_history(&sp)?;
+        self.arm_event_subprocesses(&sp, Some(esp))?;
+        let exec = self.ai(&sp)?.execution_id.clone();
+        let s = self.create_instance(start, &sp, exec);
+        self.start_history(&s)?;
+        self.set_payload(&s, payload)?;
+        self.push(Work::Leave(s.clone()));
+        Ok(s)
+    }
+
+    /// One of the events after an event-based gateway fired: the others are cancelled.
+    fn gateway_fire(
+        &mut self,
+        gateway: &str,
+        event: NodeIdx,
+        listener_id: &str,
+        payload: Payload,
+    ) -> Result<(), EngineError> {
+        self.remove_listener(gateway, listener_id);
+        self.drop_listeners(gateway, None);
+        let ai = self.ai_mut(gateway)?;
+        ai.wait = None;
+        let parent = ai.parent.clone().unwrap_or_default();
+        let exec = ai.execution_id.clone();
+        self.end_instance(gateway, false, false);
+        let e = self.create_instance(event, &parent, exec);
+        self.start_history(&e)?;
+        self.set_payload(&e, payload)?;
+        self.push(Work::Leave(e));
+        Ok(())
+    }
+
+    /// Whether an activity instance carries boundary events (not the root, not an inner
+    /// multi-instance instance: those are attached to the body).
+    fn is_carrier(&self, id: &str) -> Result<bool, EngineError> {
+        if id == self.st.id || self.is_inner(id) {
+            return Ok(false);
+        }
+        Ok(self
+            .node_of(id)?
+            .is_some_and(|n| !self.p.node(n).boundary_events.is_empty()))
+    }
+
+    /// Match a trigger against what was thrown: Some(true) = specific, Some(false) = catch-all.
+    fn matches(trigger: &EventTrigger, thrown: Thrown<'_>) -> Option<bool> {
+        match (trigger, thrown) {
+            (EventTrigger::Error { code, .. }, Thrown::Error(c))
+            | (EventTrigger::Escalation { code, .. }, Thrown::Escalation(c)) => match code {
+                None => Some(false),
+                Some(code) if code == c => Some(true),
+                Some(_) => None,
+            },
+            _ => None,
+        }
+    }
+
+    /// The best match among candidate event nodes: a specific code beats a catch-all.
+    fn best(&self, candidates: impl Iterator<Item = NodeIdx>, thrown: Thrown<'_>) -> Option<NodeIdx> {
+        let mut catch_all = None;
+        for c in candidates {
+            if let Some(t) = trigger_of(&self.p.node(c).kind) {
+                match Self::matches(t, thrown) {
+                    Some(true) => return Some(c),
+                    Some(false) if catch_all.is_none() => catch_all = Some(c),
+                    _ => {}
+                }
+            }
+        }
+        catch_all
+    }
+
+    /// Where an error or escalation thrown at `from` is caught.
+    pub fn find_catch(&self, from: &str, thrown: Thrown<'_>) -> Result<Option<Catch>, EngineError> {
+        let p = self.p;
+        let boundary = |ctx: &Self, id: &str| -> Result<Option<Catch>, EngineError> {
+            if !ctx.is_carrier(id)? {
+                return Ok(None);
+            }
+            let node = ctx.node_req(id)?;
+            Ok(ctx
+                .best(p.node(node).boundary_events.iter().copied(), thrown)
+                .map(|event| Catch {
+                    owner: id.to_owned(),
+                    event,
+                    esp: false,
+                }))
+        };
+        if let Some(c) = boundary(self, from)? {
+            return Ok(Some(c));
+        }
+        let mut cur = from.to_owned();
+        loop {
+            let Some(parent) = self.ai(&cur)?.parent.clone() else {
+                return Ok(None);
+            };
+            if !self.is_body(&parent) {
+                let scope_node = self.node_of(&parent)?;
+                let skip = self.node_of(&cur)?;
+                let starts = p
+                    .nodes_in_scope(scope_node)
+                    .filter(|&n| {
+                        Some(n) != skip
+                            && matches!(
+                                p.node(n).kind,
+                                NodeKind::SubProcess {
+                                    triggered_by_event: true
+                                }
+                            )
+                    })
+                    .flat_map(|esp| {
+                        p.nodes_in_scope(Some(esp))
+                            .filter(|&s| matches!(p.node(s).kind, NodeKind::StartEvent { .. }))
+                    });
+                if let Some(event) = self.best(starts, thrown) {
+                    return Ok(Some(Catch {
+                        owner: parent,
+                        event,
+                        esp: true,
+                    }));
+                }
+            }
+            if let Some(c) = boundary(self, &parent)? {
+                return Ok(Some(c));
+            }
+            cur = parent;
+        }
+    }
+
+    /// Route a caught error or escalation; returns the catching event's activity instance.
+    fn fire_catch(&mut self, c: &Catch, interrupting: bool) -> Result<String, EngineError> {
+        if c.esp {
+            self.esp_fire(&c.owner, c.event, interrupting, None, Payload::default())
+        } else {
+            self.boundary_fire(&c.owner, c.event, interrupting, None, Payload::default())
+        }
+    }
+
+    /// Set `camunda:errorCodeVariable` / `errorMessageVariable` from the catching event.
+    fn set_error_vars(
+        &mut self,
+        event: NodeIdx,
+        at: &str,
+        code: &str,
+        message: Option<String>,
+    ) -> Result<(), EngineError> {
+        let p = self.p;
+        if let Some(EventTrigger::Error {
+            code_variable,
+            message_variable,
+            ..
+        }) = trigger_of(&p.node(event).kind)
+        {
+            if let Some(v) = code_variable {
+                self.set_var(at, v, Value::String(code.to_owned()), false)?;
+            }
+            if let Some(v) = message_variable {
+                let m = message.map(Value::String).unwrap_or(Value::Null);
+                self.set_var(at, v, m, false)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Propagate a BPMN error thrown at the activity instance `from`.
+    pub fn propagate_error(
+        &mut self,
+        from: &str,
+        code: &str,
+        message: Option<String>,
+    ) -> Result<(), EngineError> {
+        let Some(c) = self.find_catch(from, Thrown::Error(code))? else {
+            return Err(EngineError::UnhandledError {
+                code: code.to_owned(),
+                activity_id: self.blame(from),
+            });
+        };
+        let at = self.fire_catch(&c, true)?;
+        self.set_error_vars(c.event, &at, code, message)
+    }
+
+    /// An error end event (or error throw) was reached: it ends, then the error propagates.
+    pub fn throw_error_from_event(
+        &mut self,
+        id: &str,
+        code: &str,
+        message: Option<String>,
+    ) -> Result<(), EngineError> {
+        let Some(c) = self.find_catch(id, Thrown::Error(code))? else {
+            return Err(EngineError::UnhandledError {
+                code: code.to_owned(),
+                activity_id: self.blame(id),
+            });
+        };
+        self.end_instance(id, false, false);
+        let at = self.fire_catch(&c, true)?;
+        self.set_error_vars(c.event, &at, code, message)
+    }
+
+    /// `Command::ThrowError`: from a waiting external or user task, or (with the child instance
+    /// id as `task_id`) from the child instance of a call activity, which then targets the call
+    /// activity.
+    pub fn throw_error_command(
+        &mut self,
+        task_id: &str,
+        code: &str,
+        message: Option<String>,
+        variables: crate::value::Variables,
+    ) -> Result<(), EngineError> {
+        let from = if let Some(ai) = self.st.find_task(task_id) {
+            let id = ai.id.clone();
+            // The host has finished the task: no CancelTask for it.
+            self.ai_mut(&id)?.wait = None;
+            id
+        } else {
+            self.st
+                .activity_instances
+                .values()
+                .find(|a| {
+                    matches!(&a.wait, Some(Wait::CallActivity { child_instance_id })
+                        if child_instance_id == task_id)
+                })
+                .map(|a| a.id.clone())
+                .ok_or_else(|| EngineError::NotWaiting {
+                    kind: "task",
+                    id: task_id.to_owned(),
+                })?
+        };
+        self.set_vars(&from, variables, false)?;
+        self.propagate_error(&from, code, message)
+    }
+
+    /// Throw an escalation at `from`; uncaught escalations are ignored (Camunda continues).
+    pub fn throw_escalation(&mut self, from: &str, code: &str) -> Result<(), EngineError> {
+        let p = self.p;
+        let Some(c) = self.find_catch(from, Thrown::Escalation(code))? else {
+            return Ok(());
+        };
+        let interrupting = match &p.node(c.event).kind {
+            NodeKind::BoundaryEvent {
+                cancel_activity, ..
+            } => *cancel_activity,
+            NodeKind::StartEvent { interrupting, .. } => *interrupting,
+            _ => true,
+        };
+        let at = self.fire_catch(&c, interrupting)?;
+        if let Some(EventTrigger::Escalation {
+            code_variable: Some(v),
+            ..
+        }) = trigger_of(&p.node(c.event).kind)
+        {
+            self.set_var(&at, v, Value::String(code.to_owned()), false)?;
+        }
+        Ok(())
+    }
+
+    /// Evaluate a conditional event's condition; an evaluation failure (typically a variable
+    /// that does not exist yet) counts as false.
+    pub fn condition_holds(&self, condition: &crate::expr::Expression, at: &str) -> bool {
+        condition.eval_bool(&self.scope_at(at)).unwrap_or(false)
+    }
+
+    /// At quiescence: evaluate conditional events affected by variable changes and fire the ones
+    /// whose condition holds. Returns whether any fired.
+    pub fn check_conditionals(&mut self) -> Result<bool, EngineError> {
+        if !self.dirty_all && self.dirty.is_empty() {
+            return Ok(false);
+        }
+        let all = std::mem::take(&mut self.dirty_all);
+        let names = std::mem::take(&mut self.dirty);
+        let p = self.p;
+        // (creation order, owner, listener id (None = a waiting catch event), event node)
+        let mut candidates: Vec<(i64, String, Option<Listener>, NodeIdx)> = Vec::new();
+        for ai in self.st.activity_instances.values() {
+            let seq = ai.internal.get(super::exec::K_SEQ).copied().unwrap_or(0);
+            if matches!(ai.wait, Some(Wait::Condition))
+                && let Some(n) = self.node_idx(&ai.activity_id)
+            {
+                candidates.push((seq, ai.id.clone(), None, n));
+            }
+            for l in &ai.listeners {
+                if let Some(n) = self.node_idx(&l.event_activity_id)
+                    && matches!(
+                        trigger_of(&p.node(n).kind),
+                        Some(EventTrigger::Conditional { .. })
+                    )
+                {
+                    candidates.push((seq, ai.id.clone(), Some(l.clone()), n));
+                }
+            }
+        }
+        candidates.sort_by(|a, b| (a.0, &a.1).cmp(&(b.0, &b.1)));
+        let mut fired = false;
+        for (_, owner, listener, n) in candidates {
+            let Some(ai) = self.st.activity_instances.get(&owner) else {
+                continue;
+            };
+            let still = match &listener {
+                None => matches!(ai.wait, Some(Wait::Condition)),
+                Some(l) => ai.listeners.iter().any(|x| x.id == l.id),
+            };
+            if !still {
+                continue;
+            }
+            let Some(EventTrigger::Conditional {
+                condition,
+                variable_name,
+            }) = trigger_of(&p.node(n).kind)
+            else {
+                continue;
+            };
+            if !all
+                && let Some(v) = variable_name
+                && !names.contains(v)
+            {
+                continue;
+            }
+            if !self.condition_holds(condition, &owner) {
+                continue;
+            }
+            fired = true;
+            match listener {
+                None => {
+                    self.ai_mut(&owner)?.wait = None;
+                    self.push(Work::Leave(owner));
+                }
+                Some(l) => self.fire_listener(&owner, &l, Payload::default())?,
+            }
+        }
+        Ok(fired)
+    }
+}
