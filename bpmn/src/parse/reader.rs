@@ -1904,4 +1904,4 @@ fn label_bounds(el: &El) -> Option<Bounds> {
 
 #[cfg(test)]
 #[path = "reader_tests.rs"]
-mod tests;
+pub(super) mod tests;

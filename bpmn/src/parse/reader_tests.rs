@@ -298,3 +298,612 @@ fn camunda8_fixture_reads_zeebe_extensions() {
     assert_eq!(ca.called_element.source(), "child_process");
     assert!(matches!(ca.binding, CalledElementBinding::Latest));
 }
+
+/// Each unsupported construct is named with its element id and position, as an error in an
+/// executable process.
+#[test]
+fn unsupported_constructs_are_named() {
+    let cases: &[(&str, &str, &str)] = &[
+        (
+            r#"<bpmn:scriptTask id="s" scriptFormat="groovy"><bpmn:script>x</bpmn:script></bpmn:scriptTask>"#,
+            "s",
+            "script tasks are not supported: baton runs no scripts",
+        ),
+        (
+            r#"<bpmn:complexGateway id="c" />"#,
+            "c",
+            "complex gateways are not supported",
+        ),
+        (
+            r#"<bpmn:transaction id="t" />"#,
+            "t",
+            "transaction subprocesses are not supported",
+        ),
+        (
+            r#"<bpmn:adHocSubProcess id="a" />"#,
+            "a",
+            "ad-hoc subprocesses are not supported",
+        ),
+        (
+            r#"<bpmn:intermediateThrowEvent id="c"><bpmn:compensateEventDefinition /></bpmn:intermediateThrowEvent>"#,
+            "c",
+            "compensation events are not supported",
+        ),
+        (
+            r#"<bpmn:task id="u" isForCompensation="true" />"#,
+            "u",
+            "compensation (isForCompensation) is not supported",
+        ),
+        (
+            r#"<bpmn:task id="l"><bpmn:standardLoopCharacteristics /></bpmn:task>"#,
+            "l",
+            "standard loops (standardLoopCharacteristics) are not supported",
+        ),
+        (
+            r#"<bpmn:serviceTask id="j" camunda:class="org.Foo" />"#,
+            "j",
+            "camunda:class) are not supported: baton supports external tasks: set camunda:type=\"external\" with camunda:topic",
+        ),
+        (
+            r#"<bpmn:serviceTask id="j" camunda:delegateExpression="${foo}" />"#,
+            "j",
+            "camunda:delegateExpression) are not supported: baton supports external tasks",
+        ),
+        (
+            r#"<bpmn:serviceTask id="j" camunda:expression="${foo.bar()}" />"#,
+            "j",
+            "camunda:expression) are not supported: baton supports external tasks",
+        ),
+        (
+            r#"<bpmn:serviceTask id="j"><bpmn:extensionElements><camunda:connector><camunda:connectorId>http-connector</camunda:connectorId></camunda:connector></bpmn:extensionElements></bpmn:serviceTask>"#,
+            "j",
+            "connectors (camunda:connector) are not supported: baton supports external tasks",
+        ),
+        (
+            r#"<bpmn:businessRuleTask id="j" camunda:decisionRef="dish" />"#,
+            "j",
+            "DMN decisions (camunda:decisionRef / zeebe:calledDecision) are not supported",
+        ),
+        (
+            r#"<bpmn:serviceTask id="j" camunda:type="mail" />"#,
+            "j",
+            "camunda:type=\"mail\" is not supported",
+        ),
+        (
+            r#"<bpmn:task id="x"><bpmn:extensionElements><camunda:executionListener class="a.B" event="start" /></bpmn:extensionElements></bpmn:task>"#,
+            "x",
+            "camunda:executionListener is not supported: listeners are not supported",
+        ),
+        (
+            r#"<bpmn:userTask id="x"><bpmn:extensionElements><camunda:taskListener event="create" class="a.B" /></bpmn:extensionElements></bpmn:userTask>"#,
+            "x",
+            "camunda:taskListener is not supported: listeners are not supported",
+        ),
+        (
+            r#"<bpmn:task id="x"><bpmn:extensionElements><camunda:inputOutput><camunda:inputParameter name="v"><camunda:script scriptFormat="js">1</camunda:script></camunda:inputParameter></camunda:inputOutput></bpmn:extensionElements></bpmn:task>"#,
+            "x",
+            "camunda:script in camunda:inputParameter is not supported",
+        ),
+        (
+            r#"<bpmn:startEvent id="m"><bpmn:messageEventDefinition /><bpmn:timerEventDefinition /></bpmn:startEvent>"#,
+            "m",
+            "several event definitions (multiple / parallel multiple) are not supported",
+        ),
+        (
+            r#"<bpmn:choreographyTask id="q" />"#,
+            "q",
+            "unknown BPMN element <bpmn:choreographyTask> is not supported",
+        ),
+    ];
+    for (body, id, needle) in cases {
+        expect(&doc(body), Severity::Error, needle, Some(id), 4, 1);
+    }
+}
+
+#[test]
+fn script_conditions_are_rejected() {
+    let xml = doc(r#"<bpmn:startEvent id="s" />
+<bpmn:sequenceFlow id="f" sourceRef="s" targetRef="e"><bpmn:conditionExpression xsi:type="bpmn:tFormalExpression" language="javascript">x &gt; 1</bpmn:conditionExpression></bpmn:sequenceFlow>
+<bpmn:endEvent id="e" />"#);
+    expect(
+        &xml,
+        Severity::Error,
+        "conditionExpression in script language 'javascript' is not supported",
+        Some("f"),
+        5,
+        1,
+    );
+}
+
+/// Vendor extensions in other namespaces are ignored; unsupported constructs in a
+/// non-executable process are only warnings.
+#[test]
+fn foreign_extensions_ignored_and_non_executable_warns() {
+    let xml = format!(
+        "{HEAD}\n<bpmn:process id=\"p\" isExecutable=\"false\" xmlns:v=\"urn:vendor\">\n<v:thing id=\"v1\"/>\n<bpmn:scriptTask id=\"s\" />\n</bpmn:process>\n</bpmn:definitions>"
+    );
+    let parsed = ok(&xml);
+    assert_eq!(parsed.warnings.len(), 2, "{:?}", parsed.warnings);
+    expect(
+        &xml,
+        Severity::Warning,
+        "script tasks are not supported",
+        Some("s"),
+        5,
+        1,
+    );
+    expect(
+        &xml,
+        Severity::Warning,
+        "has no start event",
+        Some("p"),
+        3,
+        1,
+    );
+}
+
+#[test]
+fn namespaces_resolve_by_uri_and_by_default_namespace() {
+    // Odd prefixes, BPMN as default namespace, camunda bound to `c`.
+    let xml = r#"<definitions xmlns="http://www.omg.org/spec/BPMN/20100524/MODEL" xmlns:c="http://camunda.org/schema/1.0/bpmn" xmlns:q="http://camunda.org/schema/zeebe/1.0">
+  <process id="p" isExecutable="true">
+    <startEvent id="s" />
+    <sequenceFlow id="f1" sourceRef="s" targetRef="a" />
+    <serviceTask id="a" c:type="external" c:topic="t1" />
+    <sequenceFlow id="f2" sourceRef="a" targetRef="b" />
+    <serviceTask id="b"><extensionElements><q:taskDefinition type="t2" /></extensionElements></serviceTask>
+    <sequenceFlow id="f3" sourceRef="b" targetRef="e" />
+    <endEvent id="e" />
+  </process>
+</definitions>"#;
+    let parsed = ok(xml);
+    let p = first_process(&parsed);
+    for (id, topic) in [("a", "t1"), ("b", "t2")] {
+        match &node(p, id).kind {
+            NodeKind::ServiceTask(def) => assert_eq!(def.topic.source(), topic),
+            other => panic!("{other:?}"),
+        }
+    }
+    // bpmn2: prefix and an undeclared camunda: prefix.
+    let xml2 = r#"<bpmn2:definitions xmlns:bpmn2="http://www.omg.org/spec/BPMN/20100524/MODEL">
+<bpmn2:process id="p"><bpmn2:startEvent id="s"/><bpmn2:sequenceFlow id="f" sourceRef="s" targetRef="a"/><bpmn2:serviceTask id="a" camunda:type="external" camunda:topic="x"/><bpmn2:sequenceFlow id="g" sourceRef="a" targetRef="e"/><bpmn2:endEvent id="e"/></bpmn2:process></bpmn2:definitions>"#;
+    let parsed = ok(xml2);
+    assert!(matches!(
+        node(first_process(&parsed), "a").kind,
+        NodeKind::ServiceTask(_)
+    ));
+}
+
+#[test]
+fn not_bpmn_documents_are_rejected_with_position() {
+    let cases: &[(&str, &str, u32, u32)] = &[
+        ("", "empty", 1, 1),
+        (
+            "<html><body/></html>",
+            "not a BPMN 2.0 document: the root element is <html>",
+            1,
+            1,
+        ),
+        (
+            "<?xml version=\"1.0\"?>\n<definitions xmlns=\"urn:other\"/>",
+            "not a BPMN 2.0 document",
+            2,
+            1,
+        ),
+        (
+            "<bpmn:definitions xmlns:bpmn=\"http://www.omg.org/spec/BPMN/20100524/MODEL\">\n  <bpmn:process id=\"p\">\n",
+            "truncated",
+            2,
+            3,
+        ),
+        ("<a>\n  <b>\n</a>", "not well-formed", 3, 1),
+    ];
+    for (xml, needle, line, column) in cases {
+        let Err(e) = parse(xml.as_bytes()) else {
+            panic!("accepted {xml}")
+        };
+        let p = &e.problems[0];
+        assert!(p.message.contains(needle), "{needle}: {p}");
+        assert_eq!((p.line, p.column), (*line, *column), "{needle}: {p}");
+        assert_eq!(p.element_id, None);
+    }
+    let Err(e) = parse(b"<?xml version=\"1.0\"?>\xc3\x28") else {
+        panic!("accepted bad UTF-8")
+    };
+    assert!(e.problems[0].message.contains("not valid UTF-8"));
+}
+
+#[test]
+fn references_resolve_or_are_reported() {
+    let root = r#"<bpmn:message id="M" name="order-placed" />
+<bpmn:signal id="S" name="alarm" />
+<bpmn:error id="E" errorCode="E1" />
+<bpmn:escalation id="X" escalationCode="X1" />
+<bpmn:process id="p" isExecutable="true">
+<bpmn:startEvent id="s"><bpmn:messageEventDefinition messageRef="tns:M" /></bpmn:startEvent>
+<bpmn:sequenceFlow id="f1" sourceRef="s" targetRef="sig" />
+<bpmn:intermediateThrowEvent id="sig"><bpmn:signalEventDefinition signalRef="S" /></bpmn:intermediateThrowEvent>
+<bpmn:sequenceFlow id="f2" sourceRef="sig" targetRef="esc" />
+<bpmn:intermediateThrowEvent id="esc"><bpmn:escalationEventDefinition escalationRef="X" /></bpmn:intermediateThrowEvent>
+<bpmn:sequenceFlow id="f3" sourceRef="esc" targetRef="e" />
+<bpmn:endEvent id="e"><bpmn:errorEventDefinition errorRef="E" /></bpmn:endEvent>
+</bpmn:process>"#;
+    let parsed = ok(&doc_root(root));
+    let p = first_process(&parsed);
+    assert!(
+        matches!(&node(p, "s").kind, NodeKind::StartEvent { trigger: EventTrigger::Message { name }, .. } if name == "order-placed")
+    );
+    assert!(
+        matches!(&node(p, "sig").kind, NodeKind::IntermediateThrowEvent { result: EventResult::Signal { name } } if name == "alarm")
+    );
+    assert!(
+        matches!(&node(p, "esc").kind, NodeKind::IntermediateThrowEvent { result: EventResult::Escalation { code } } if code == "X1")
+    );
+    assert!(
+        matches!(&node(p, "e").kind, NodeKind::EndEvent { result: EventResult::Error { code, .. } } if code == "E1")
+    );
+    assert_eq!(node(p, "e").activity_type(), "errorEndEvent");
+
+    let cases: &[(&str, &str, &str)] = &[
+        (
+            r#"<bpmn:startEvent id="x"><bpmn:messageEventDefinition messageRef="nope" /></bpmn:startEvent>"#,
+            "x",
+            "messageRef 'nope' names no <message>",
+        ),
+        (
+            r#"<bpmn:intermediateThrowEvent id="x"><bpmn:signalEventDefinition signalRef="nope" /></bpmn:intermediateThrowEvent>"#,
+            "x",
+            "signalRef 'nope' names no <signal>",
+        ),
+        (
+            r#"<bpmn:endEvent id="x"><bpmn:errorEventDefinition errorRef="nope" /></bpmn:endEvent>"#,
+            "x",
+            "errorRef 'nope' names no <error>",
+        ),
+        (
+            r#"<bpmn:endEvent id="x"><bpmn:escalationEventDefinition escalationRef="nope" /></bpmn:endEvent>"#,
+            "x",
+            "escalationRef 'nope' names no <escalation>",
+        ),
+        (
+            r#"<bpmn:boundaryEvent id="x" attachedToRef="nope" />"#,
+            "x",
+            "attachedToRef 'nope' is not an activity of this process",
+        ),
+        (
+            r#"<bpmn:sequenceFlow id="x" sourceRef="nope" targetRef="e" />"#,
+            "x",
+            "sourceRef 'nope' is not a flow node of this process",
+        ),
+        (
+            r#"<bpmn:exclusiveGateway id="x" default="nope" />"#,
+            "x",
+            "default flow 'nope' is not a sequence flow of this process",
+        ),
+        (
+            r#"<bpmn:task id="s" />"#,
+            "s",
+            "duplicate id (first used at 4:1)",
+        ),
+        (r#"<bpmn:task />"#, "", "<bpmn:task> has no id attribute"),
+    ];
+    for (body, id, needle) in cases {
+        let xml = doc(&format!("<bpmn:startEvent id=\"s\" />\n{body}"));
+        let element = (!id.is_empty()).then_some(*id);
+        expect(&xml, Severity::Error, needle, element, 5, 1);
+    }
+}
+
+#[test]
+fn event_definitions_map_to_triggers() {
+    let root = r#"<bpmn:signal id="S" name="alarm" />
+<bpmn:process id="p" isExecutable="true">
+<bpmn:startEvent id="t1"><bpmn:timerEventDefinition><bpmn:timeDate>2026-01-01T10:00:00Z</bpmn:timeDate></bpmn:timerEventDefinition></bpmn:startEvent>
+<bpmn:startEvent id="t2"><bpmn:timerEventDefinition><bpmn:timeCycle xsi:type="bpmn:tFormalExpression">R3/PT10S</bpmn:timeCycle></bpmn:timerEventDefinition></bpmn:startEvent>
+<bpmn:startEvent id="sg"><bpmn:signalEventDefinition signalRef="S" /></bpmn:startEvent>
+<bpmn:intermediateCatchEvent id="c"><bpmn:conditionalEventDefinition camunda:variableName="x"><bpmn:condition xsi:type="bpmn:tFormalExpression">${x &gt; 5}</bpmn:condition></bpmn:conditionalEventDefinition></bpmn:intermediateCatchEvent>
+<bpmn:intermediateCatchEvent id="lc"><bpmn:linkEventDefinition name="L" /></bpmn:intermediateCatchEvent>
+<bpmn:intermediateThrowEvent id="lt"><bpmn:linkEventDefinition name="L" /></bpmn:intermediateThrowEvent>
+<bpmn:sequenceFlow id="f" sourceRef="c" targetRef="lt" />
+<bpmn:sequenceFlow id="g" sourceRef="lc" targetRef="e" />
+<bpmn:sequenceFlow id="h" sourceRef="t1" targetRef="e" />
+<bpmn:sequenceFlow id="i" sourceRef="t2" targetRef="e" />
+<bpmn:sequenceFlow id="j" sourceRef="sg" targetRef="c" />
+<bpmn:endEvent id="e" />
+</bpmn:process>"#;
+    let parsed = ok(&doc_root(root));
+    let p = first_process(&parsed);
+    assert!(
+        matches!(&node(p, "t1").kind, NodeKind::StartEvent { trigger: EventTrigger::Timer(TimerDefinition::Date(e)), .. } if e.source() == "2026-01-01T10:00:00Z")
+    );
+    assert!(
+        matches!(&node(p, "t2").kind, NodeKind::StartEvent { trigger: EventTrigger::Timer(TimerDefinition::Cycle(e)), .. } if e.source() == "R3/PT10S")
+    );
+    assert_eq!(node(p, "t2").activity_type(), "startTimerEvent");
+    assert_eq!(node(p, "sg").activity_type(), "signalStartEvent");
+    match &node(p, "c").kind {
+        NodeKind::IntermediateCatchEvent {
+            trigger:
+                EventTrigger::Conditional {
+                    condition,
+                    variable_name,
+                },
+        } => {
+            assert_eq!(condition.source(), "${x > 5}");
+            assert_eq!(variable_name.as_deref(), Some("x"));
+        }
+        other => panic!("{other:?}"),
+    }
+    assert!(
+        matches!(&node(p, "lc").kind, NodeKind::IntermediateCatchEvent { trigger: EventTrigger::Link { name } } if name == "L")
+    );
+    assert!(
+        matches!(&node(p, "lt").kind, NodeKind::IntermediateThrowEvent { result: EventResult::Link { name } } if name == "L")
+    );
+}
+
+#[test]
+fn message_throw_with_topic_is_an_external_task() {
+    let root = r#"<bpmn:message id="M" name="shipped" />
+<bpmn:process id="p" isExecutable="true">
+<bpmn:startEvent id="s" />
+<bpmn:sequenceFlow id="f" sourceRef="s" targetRef="t" />
+<bpmn:intermediateThrowEvent id="t"><bpmn:messageEventDefinition messageRef="M" camunda:type="external" camunda:topic="send-mail" /></bpmn:intermediateThrowEvent>
+<bpmn:sequenceFlow id="g" sourceRef="t" targetRef="e" />
+<bpmn:endEvent id="e"><bpmn:messageEventDefinition /></bpmn:endEvent>
+</bpmn:process>"#;
+    let parsed = ok(&doc_root(root));
+    let p = first_process(&parsed);
+    match &node(p, "t").kind {
+        NodeKind::IntermediateThrowEvent {
+            result:
+                EventResult::Message {
+                    name,
+                    task: Some(task),
+                },
+        } => {
+            assert_eq!(name.as_deref(), Some("shipped"));
+            assert_eq!(task.kind, ServiceKind::MessageThrow);
+            assert_eq!(task.topic.source(), "send-mail");
+        }
+        other => panic!("{other:?}"),
+    }
+    assert!(matches!(
+        &node(p, "e").kind,
+        NodeKind::EndEvent {
+            result: EventResult::Message {
+                name: None,
+                task: None
+            }
+        }
+    ));
+}
+
+fn one_task(body: &str) -> FlowNode {
+    let xml = doc(&format!(
+        "<bpmn:startEvent id=\"s\" />\n<bpmn:sequenceFlow id=\"f\" sourceRef=\"s\" targetRef=\"x\" />\n{body}\n<bpmn:sequenceFlow id=\"g\" sourceRef=\"x\" targetRef=\"e\" />\n<bpmn:endEvent id=\"e\" />"
+    ));
+    let parsed = ok(&xml);
+    node(first_process(&parsed), "x").clone()
+}
+
+#[test]
+fn input_output_mappings() {
+    let n = one_task(
+        r#"<bpmn:task id="x"><bpmn:extensionElements><camunda:inputOutput>
+<camunda:inputParameter name="empty" />
+<camunda:inputParameter name="text">  hello  </camunda:inputParameter>
+<camunda:inputParameter name="list"><camunda:list><camunda:value>a</camunda:value><camunda:value>${b}</camunda:value><camunda:list><camunda:value>n</camunda:value></camunda:list></camunda:list></camunda:inputParameter>
+<camunda:inputParameter name="map"><camunda:map><camunda:entry key="k1">v1</camunda:entry><camunda:entry key="k2" /></camunda:map></camunda:inputParameter>
+<camunda:outputParameter name="out">${result}</camunda:outputParameter>
+</camunda:inputOutput></bpmn:extensionElements></bpmn:task>"#,
+    );
+    let ins = &n.io.inputs;
+    assert_eq!(ins.len(), 4);
+    assert!(matches!(ins[0].value, IoValue::Null));
+    assert!(matches!(&ins[1].value, IoValue::Expression(e) if e.source() == "hello"));
+    match &ins[2].value {
+        IoValue::List(items) => {
+            assert_eq!(items.len(), 3);
+            assert!(matches!(&items[1], IoValue::Expression(e) if e.source() == "${b}"));
+            assert!(matches!(&items[2], IoValue::List(inner) if inner.len() == 1));
+        }
+        other => panic!("{other:?}"),
+    }
+    match &ins[3].value {
+        IoValue::Map(entries) => {
+            assert_eq!(entries[0].0, "k1");
+            assert!(matches!(&entries[0].1, IoValue::Expression(e) if e.source() == "v1"));
+            assert!(matches!(entries[1].1, IoValue::Null));
+        }
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(n.io.outputs[0].name, "out");
+}
+
+#[test]
+fn async_flags_and_properties() {
+    let n = one_task(
+        r#"<bpmn:task id="x" camunda:async="true" camunda:asyncAfter="true"><bpmn:documentation>doc</bpmn:documentation><bpmn:extensionElements><camunda:properties><camunda:property name="a" value="1" /></camunda:properties><zeebe:properties><zeebe:property name="b" value="2" /></zeebe:properties></bpmn:extensionElements></bpmn:task>"#,
+    );
+    assert!(n.async_before && n.async_after);
+    assert_eq!(
+        n.properties,
+        vec![("a".into(), "1".into()), ("b".into(), "2".into())]
+    );
+    assert_eq!(n.documentation.as_deref(), Some("doc"));
+}
+
+#[test]
+fn external_task_error_event_definitions() {
+    let xml = doc_root(
+        r#"<bpmn:error id="E" errorCode="BAD" camunda:errorMessage="bad thing" />
+<bpmn:process id="p" isExecutable="true">
+<bpmn:startEvent id="s" />
+<bpmn:sequenceFlow id="f" sourceRef="s" targetRef="x" />
+<bpmn:serviceTask id="x" camunda:type="external" camunda:topic="t"><bpmn:extensionElements><camunda:errorEventDefinition id="d1" errorRef="E" expression="${result == 'bad'}" /></bpmn:extensionElements></bpmn:serviceTask>
+<bpmn:sequenceFlow id="g" sourceRef="x" targetRef="e" />
+<bpmn:endEvent id="e" />
+</bpmn:process>"#,
+    );
+    let parsed = ok(&xml);
+    let NodeKind::ServiceTask(def) = &node(first_process(&parsed), "x").kind else {
+        panic!()
+    };
+    let d = &def.error_event_definitions[0];
+    assert_eq!(d.id, "d1");
+    assert_eq!(d.error_code, "BAD");
+    assert_eq!(d.error_message.as_deref(), Some("bad thing"));
+    assert_eq!(d.expression.source(), "${result == 'bad'}");
+}
+
+#[test]
+fn form_fields_constraints_and_enums() {
+    let n = one_task(
+        r#"<bpmn:userTask id="x" camunda:candidateUsers="a,b" camunda:followUpDate="${f}"><bpmn:extensionElements><camunda:formData>
+<camunda:formField id="size" label="Size" type="enum" defaultValue="m"><camunda:value id="s" name="Small" /><camunda:value id="m" name="Medium" /></camunda:formField>
+<camunda:formField id="name"><camunda:validation><camunda:constraint name="readonly" /><camunda:constraint name="maxlength" config="25" /></camunda:validation></camunda:formField>
+</camunda:formData></bpmn:extensionElements></bpmn:userTask>"#,
+    );
+    let NodeKind::UserTask(ut) = &n.kind else {
+        panic!()
+    };
+    assert_eq!(src(&ut.candidate_users), Some("a,b"));
+    assert_eq!(src(&ut.follow_up_date), Some("${f}"));
+    let size = &ut.form_fields[0];
+    assert_eq!(size.type_name, "enum");
+    assert_eq!(
+        size.enum_values,
+        vec![
+            ("s".into(), Some("Small".into())),
+            ("m".into(), Some("Medium".into()))
+        ]
+    );
+    let name = &ut.form_fields[1];
+    assert_eq!(name.type_name, "string");
+    assert!(name.readonly && !name.required);
+    assert_eq!(
+        name.constraints,
+        vec![("maxlength".into(), Some("25".into()))]
+    );
+}
+
+#[test]
+fn call_activity_bindings_and_mappings() {
+    let n = one_task(
+        r##"<bpmn:callActivity id="x" calledElement="child" camunda:calledElementBinding="version" camunda:calledElementVersion="3"><bpmn:extensionElements>
+<camunda:in businessKey="#{execution.processBusinessKey}" />
+<camunda:in variables="all" local="true" />
+<camunda:in source="a" target="b" />
+<camunda:out sourceExpression="${x + 1}" target="y" />
+</bpmn:extensionElements></bpmn:callActivity>"##,
+    );
+    let NodeKind::CallActivity(ca) = &n.kind else {
+        panic!()
+    };
+    assert_eq!(ca.called_element.source(), "child");
+    assert!(matches!(&ca.binding, CalledElementBinding::Version(e) if e.source() == "3"));
+    assert!(
+        matches!(&ca.inputs[0], CallMapping::BusinessKey(e) if e.source() == "#{execution.processBusinessKey}")
+    );
+    assert!(matches!(ca.inputs[1], CallMapping::All { local: true }));
+    assert!(
+        matches!(&ca.inputs[2], CallMapping::Source { source, target } if source == "a" && target == "b")
+    );
+    assert!(
+        matches!(&ca.outputs[0], CallMapping::Expression { source, target } if source.source() == "${x + 1}" && target == "y")
+    );
+    for (binding, check) in [
+        ("deployment", "Deployment"),
+        (
+            "versionTag\" camunda:calledElementVersionTag=\"v2",
+            "VersionTag",
+        ),
+    ] {
+        let n = one_task(&format!(
+            r#"<bpmn:callActivity id="x" calledElement="child" camunda:calledElementBinding="{binding}" />"#
+        ));
+        let NodeKind::CallActivity(ca) = &n.kind else {
+            panic!()
+        };
+        assert!(
+            format!("{:?}", ca.binding).starts_with(check),
+            "{:?}",
+            ca.binding
+        );
+    }
+}
+
+#[test]
+fn multi_instance_variants() {
+    let n = one_task(
+        r#"<bpmn:task id="x"><bpmn:multiInstanceLoopCharacteristics isSequential="true" camunda:collection="${svc.list()}"><bpmn:loopCardinality>5</bpmn:loopCardinality><bpmn:completionCondition>${done}</bpmn:completionCondition></bpmn:multiInstanceLoopCharacteristics></bpmn:task>"#,
+    );
+    let mi = n.multi_instance.as_ref();
+    assert_eq!(mi.map(|m| m.sequential), Some(true));
+    assert_eq!(mi.and_then(|m| src(&m.collection)), Some("${svc.list()}"));
+    assert_eq!(mi.and_then(|m| src(&m.loop_cardinality)), Some("5"));
+    assert_eq!(
+        mi.and_then(|m| src(&m.completion_condition)),
+        Some("${done}")
+    );
+    let n = one_task(
+        r#"<bpmn:task id="x"><bpmn:multiInstanceLoopCharacteristics><bpmn:loopDataInputRef>users</bpmn:loopDataInputRef><bpmn:inputDataItem name="user" /></bpmn:multiInstanceLoopCharacteristics></bpmn:task>"#,
+    );
+    let mi = n.multi_instance.as_ref();
+    assert_eq!(mi.and_then(|m| src(&m.collection)), Some("${users}"));
+    assert_eq!(mi.and_then(|m| m.element_variable.as_deref()), Some("user"));
+}
+
+#[test]
+fn process_attributes_lanes_artifacts_collaboration() {
+    let xml = doc_root(
+        r#"<bpmn:collaboration id="c"><bpmn:participant id="pool" name="Pool" processRef="p" /><bpmn:participant id="ext" name="Customer" /><bpmn:messageFlow id="mf" sourceRef="ext" targetRef="s" /></bpmn:collaboration>
+<bpmn:process id="p" isExecutable="true" camunda:historyTimeToLive="P7D" camunda:candidateStarterUsers="u1" camunda:isStartableInTasklist="false" camunda:taskPriority="${prio}">
+<bpmn:laneSet id="ls"><bpmn:lane id="l1" name="Lane 1"><bpmn:flowNodeRef>s</bpmn:flowNodeRef><bpmn:childLaneSet id="cls"><bpmn:lane id="l2"><bpmn:flowNodeRef>e</bpmn:flowNodeRef></bpmn:lane></bpmn:childLaneSet></bpmn:lane></bpmn:laneSet>
+<bpmn:startEvent id="s" />
+<bpmn:sequenceFlow id="f" sourceRef="s" targetRef="e" />
+<bpmn:endEvent id="e" />
+<bpmn:textAnnotation id="ta"><bpmn:text>Note</bpmn:text></bpmn:textAnnotation>
+<bpmn:association id="as" sourceRef="s" targetRef="ta" />
+<bpmn:dataObjectReference id="dor" name="Order" dataObjectRef="do" />
+<bpmn:dataObject id="do" />
+<bpmn:dataStoreReference id="ds" name="DB" />
+<bpmn:group id="g" />
+</bpmn:process>"#,
+    );
+    let parsed = ok(&xml);
+    let p = first_process(&parsed);
+    assert_eq!(p.history_time_to_live, Some(7));
+    assert_eq!(p.candidate_starter_users, vec!["u1"]);
+    assert!(!p.startable_in_tasklist);
+    assert_eq!(src(&p.task_priority), Some("${prio}"));
+    assert_eq!(p.lanes.len(), 2);
+    assert_eq!(p.lanes[0].flow_node_refs, vec!["s"]);
+    assert_eq!(p.lanes[1].parent_lane.as_deref(), Some("l1"));
+    let kinds: Vec<_> = p
+        .artifacts
+        .iter()
+        .map(|a| (a.id.as_str(), a.kind))
+        .collect();
+    assert_eq!(
+        kinds,
+        vec![
+            ("ta", ArtifactKind::TextAnnotation),
+            ("as", ArtifactKind::Association),
+            ("dor", ArtifactKind::DataObject),
+            ("do", ArtifactKind::DataObject),
+            ("ds", ArtifactKind::DataStore),
+            ("g", ArtifactKind::Group),
+        ]
+    );
+    assert_eq!(p.artifacts[0].text.as_deref(), Some("Note"));
+    assert_eq!(p.artifacts[1].target_ref.as_deref(), Some("ta"));
+    let c = parsed.definitions.collaboration.as_ref();
+    assert_eq!(c.map(|c| c.participants.len()), Some(2));
+    assert_eq!(
+        c.and_then(|c| c.participants[0].process_ref.as_deref()),
+        Some("p")
+    );
+    assert_eq!(c.map(|c| c.message_flows[0].target_ref.as_str()), Some("s"));
+}
