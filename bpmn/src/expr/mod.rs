@@ -56,8 +56,11 @@ mod ast;
 mod eval;
 mod feel;
 mod juel;
+mod syntax;
+#[cfg(test)]
+mod tests;
 
-pub use ast::Ast;
+pub use ast::{Ast, BinaryOp, MAX_DEPTH, UnaryOp};
 
 /// A parsed expression.
 #[derive(Debug, Clone)]
