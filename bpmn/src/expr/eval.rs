@@ -169,6 +169,7 @@ const EXECUTION_PROPERTIES: &[&str] = &[
     "tenantId",
     "eventName",
     "currentTransitionId",
+    "processDefinitionKey",
 ];
 
 struct Ev<'a> {
@@ -519,7 +520,32 @@ impl Ev<'_> {
             .iter()
             .map(|a| self.eval(a))
             .collect::<Result<Vec<_>, _>>()?;
-        super::feel::call_builtin(name, &args)
+        if self.feel {
+            super::feel::call_builtin(name, &args)
+        } else {
+            spin_json(name, &args)
+        }
+    }
+}
+
+/// Camunda Spin's `S(x)` / `JSON(x)`: a JSON text or JSON value as a JSON value, so that
+/// `S(customer).prop('vip').boolValue()` works on string and JSON variables alike.
+fn spin_json(name: &str, args: &[Value]) -> Result<Value, ExprError> {
+    let [arg] = args else {
+        return Err(arity(name, "1"));
+    };
+    match arg {
+        Value::String(text) => serde_json::from_str::<Json>(text)
+            .map(Value::Json)
+            .map_err(|e| error(format!("{name}(): the text is not JSON: {e}"))),
+        Value::Json(_) | Value::Object { .. } => match structure(arg) {
+            Some(j) => Ok(Value::Json(j.into_owned())),
+            None => Ok(arg.clone()),
+        },
+        other => Err(error(format!(
+            "{name}() needs JSON text or a JSON value, not a {}",
+            type_name(other)
+        ))),
     }
 }
 

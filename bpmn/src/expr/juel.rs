@@ -231,13 +231,43 @@ impl Parser<'_> {
             } else if self.c.eat_sym("[") {
                 node = self.bracket(node)?;
             } else if matches!(self.c.peek(), Some(Tok::Sym("("))) {
-                return Err(self.c.unexpected(
-                    "functions are not supported in JUEL here; call a method like a.size()",
-                ));
+                node = self.function(node)?;
             } else {
                 return Ok(node);
             }
         }
+    }
+
+    /// A function call `f(args)`: Camunda Spin's `S(json)` / `JSON(json)`; the clock
+    /// functions Camunda offers (`now()`, `dateTime()`) are refused, since time must come from
+    /// the engine.
+    fn function(&mut self, node: Node) -> Result<Node, ExprError> {
+        let name = match node.ast.as_ref() {
+            Ast::Ident(n) => n.clone(),
+            _ => return Err(self.c.unexpected("only a function name can be called")),
+        };
+        match name.as_str() {
+            "S" | "JSON" => {}
+            "now" | "dateTime" => {
+                return Err(error(format!(
+                    "{name}() is not allowed: an expression must not read the clock \
+                     (pass the time in a variable, or use a timer event)"
+                )));
+            }
+            _ => {
+                return Err(self.c.unexpected(&format!(
+                    "unknown function '{name}' (JUEL supports S() and JSON(); \
+                     call a method like a.size() instead)"
+                )));
+            }
+        }
+        self.c.expect_sym("(")?;
+        let args = self.args()?;
+        if args.len() != 1 {
+            return Err(error(format!("function '{name}' takes 1 argument(s)")));
+        }
+        let (args, d) = Node::many(args);
+        Node::new(Ast::Call(name, args), d)
     }
 
     /// `.name` or `.name(args)` after `node`.
@@ -426,7 +456,10 @@ mod tests {
             ("a ? b", "expected ':'"),
             ("a.", "expected a property name"),
             ("a = 1", "compare with '=='"),
-            ("f(1)", "functions are not supported"),
+            ("f(1)", "unknown function 'f'"),
+            ("now()", "must not read the clock"),
+            ("a.b(1)(2)", "only a function name can be called"),
+            ("S(1, 2)", "takes 1 argument"),
             ("a.m(1,", "expected a value"),
             ("a.m(1 2)", "expected ',' or ')'"),
             ("and", "reserved word"),

@@ -65,6 +65,7 @@ fn scope() -> TestScope {
             },
         ),
         ("x", Value::from("ex")),
+        ("jsonText", Value::from(r#"{"a": 1}"#)),
     ];
     let exec: Vec<(&str, Value)> = vec![
         ("processInstanceId", Value::from("pi-1")),
@@ -402,6 +403,14 @@ fn juel_methods() {
         ("${name.exec()}", Err("method 'exec'")),
         ("${nothing.size()}", Err("Cannot call size() on null")),
         ("${name.contains(1)}", Err("needs a string argument")),
+        ("${S(customer).prop('vip').boolValue()}", b(true)),
+        ("${S(jsonText).prop('a')}", i(1)),
+        ("${JSON(jsonText).a}", i(1)),
+        ("${S(serialized).total}", i(99)),
+        ("${S(name)}", Err("the text is not JSON")),
+        ("${S(amount)}", Err("needs JSON text or a JSON value")),
+        ("${now()}", Err("must not read the clock")),
+        ("${dateTime()}", Err("must not read the clock")),
     ]);
 }
 
