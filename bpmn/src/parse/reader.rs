@@ -1905,3 +1905,7 @@ fn label_bounds(el: &El) -> Option<Bounds> {
 #[cfg(test)]
 #[path = "reader_tests.rs"]
 pub(super) mod tests;
+
+#[cfg(test)]
+#[path = "proptests.rs"]
+mod proptests;
