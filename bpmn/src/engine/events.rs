@@ -424,9 +424,7 @@ impl Ctx<'_> {
         }
         let (owner, l) = self
             .find_listener(sub_id)
-            .filter(|(_, l)| {
-                self.listener_kind(&l.event_activity_id) == ListenerKind::Subscription
-            })
+            .filter(|(_, l)| self.listener_kind(&l.event_activity_id) == ListenerKind::Subscription)
             .ok_or_else(|| EngineError::NotWaiting {
                 kind: "subscription",
                 id: sub_id.to_owned(),
@@ -483,12 +481,11 @@ impl Ctx<'_> {
         if let TimerDefinition::Cycle(e) = def {
             let event_id = p.node(event).id.clone();
             let text = self.eval_string(e, owner)?.unwrap_or_default();
-            let cycle = crate::timer::parse_cycle(text.trim()).map_err(|err| {
-                EngineError::Expression {
+            let cycle =
+                crate::timer::parse_cycle(text.trim()).map_err(|err| EngineError::Expression {
                     activity_id: event_id.clone(),
                     message: err.to_string(),
-                }
-            })?;
+                })?;
             let due_key = format!("cycleDue:{event_id}");
             let fired_key = format!("cycleFired:{event_id}");
             let prev = self.internal(owner, &due_key).unwrap_or(self.now);
@@ -555,10 +552,13 @@ impl Ctx<'_> {
         payload: Payload,
     ) -> Result<String, EngineError> {
         let p = self.p;
-        let esp = p.node(start).scope.ok_or_else(|| EngineError::Unsupported {
-            activity_id: p.node(start).id.clone(),
-            message: "an event subprocess start event outside an event subprocess".into(),
-        })?;
+        let esp = p
+            .node(start)
+            .scope
+            .ok_or_else(|| EngineError::Unsupported {
+                activity_id: p.node(start).id.clone(),
+                message: "an event subprocess start event outside an event subprocess".into(),
+            })?;
         if interrupting {
             self.drop_listeners_where(scope, listener_id, |n| {
                 n.is_some_and(|n| matches!(p.node(n).kind, NodeKind::StartEvent { .. }))
@@ -627,7 +627,11 @@ impl Ctx<'_> {
     }
 
     /// The best match among candidate event nodes: a specific code beats a catch-all.
-    fn best(&self, candidates: impl Iterator<Item = NodeIdx>, thrown: Thrown<'_>) -> Option<NodeIdx> {
+    fn best(
+        &self,
+        candidates: impl Iterator<Item = NodeIdx>,
+        thrown: Thrown<'_>,
+    ) -> Option<NodeIdx> {
         let mut catch_all = None;
         for c in candidates {
             if let Some(t) = trigger_of(&self.p.node(c).kind) {

@@ -294,8 +294,8 @@ impl Ctx<'_> {
                 node.default_flow.map(|d| vec![d]).ok_or_else(no_flow)
             }
             _ => {
-                let conditional = node.kind_is_inclusive()
-                    || out.iter().any(|&f| p.flow(f).condition.is_some());
+                let conditional =
+                    node.kind_is_inclusive() || out.iter().any(|&f| p.flow(f).condition.is_some());
                 if !conditional {
                     return Ok(out.clone());
                 }
@@ -337,10 +337,8 @@ impl Ctx<'_> {
         if matches!(node.kind, NodeKind::ParallelGateway) {
             let waiting = self.waiting_at_join(id)?;
             if waiting.len() + 1 >= node.incoming.len() {
-                let consumed: Vec<String> = waiting
-                    .into_iter()
-                    .take(node.incoming.len() - 1)
-                    .collect();
+                let consumed: Vec<String> =
+                    waiting.into_iter().take(node.incoming.len() - 1).collect();
                 self.fire_join(id, &consumed)?;
             }
         } else if !self.inclusive_blocked(id)? {
@@ -510,7 +508,11 @@ impl Ctx<'_> {
 
     /// Terminate end event: end every other token in the scope, then complete the scope.
     fn terminate(&mut self, id: &str) -> Result<(), EngineError> {
-        let parent = self.ai(id)?.parent.clone().unwrap_or_else(|| self.st.id.clone());
+        let parent = self
+            .ai(id)?
+            .parent
+            .clone()
+            .unwrap_or_else(|| self.st.id.clone());
         for c in self.children(&parent) {
             if c != id {
                 self.cancel_subtree(&c);

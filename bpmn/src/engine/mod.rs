@@ -393,7 +393,9 @@ pub enum EngineError {
         message: String,
     },
     /// An exclusive gateway (or activity with conditional flows) found no flow to take.
-    #[error("no outgoing sequence flow of '{activity_id}' can be taken: no condition is true and there is no default flow")]
+    #[error(
+        "no outgoing sequence flow of '{activity_id}' can be taken: no condition is true and there is no default flow"
+    )]
     NoOutgoingFlow {
         /// The gateway.
         activity_id: String,

@@ -6,8 +6,8 @@
 //! A sequential body re-evaluates its collection for each iteration (as Camunda 7 does); a
 //! completion condition that becomes true cancels the remaining inner instances.
 
-use super::exec::{Ctx, K_MI_INNER, K_MI_LOOP, K_MI_N, K_MI_NEXT, Work};
 use super::EngineError;
+use super::exec::{Ctx, K_MI_INNER, K_MI_LOOP, K_MI_N, K_MI_NEXT, Work};
 use crate::model::NodeIdx;
 use crate::value::Value;
 
@@ -16,7 +16,9 @@ const NR_COMPLETED: &str = "nrOfCompletedInstances";
 const NR_ACTIVE: &str = "nrOfActiveInstances";
 
 fn int(v: i64) -> Value {
-    i32::try_from(v).map(Value::Integer).unwrap_or(Value::Long(v))
+    i32::try_from(v)
+        .map(Value::Integer)
+        .unwrap_or(Value::Long(v))
 }
 
 impl Ctx<'_> {

@@ -32,9 +32,7 @@ impl Scope for EvalScope<'_> {
         let ai = self.st.activity_instances.get(self.ai);
         match name {
             "processInstanceId" => Some(Value::String(self.st.id.clone())),
-            "processBusinessKey" | "businessKey" => {
-                self.st.business_key.clone().map(Value::String)
-            }
+            "processBusinessKey" | "businessKey" => self.st.business_key.clone().map(Value::String),
             "processDefinitionKey" => Some(Value::String(self.st.process_id.clone())),
             "activityInstanceId" => Some(Value::String(self.ai.to_owned())),
             "activityId" | "currentActivityId" => ai.map(|a| {
@@ -165,7 +163,12 @@ impl Ctx<'_> {
     }
 
     /// Create an activity instance with the given activity id.
-    pub fn create_raw(&mut self, activity_id: String, parent: &str, execution_id: String) -> String {
+    pub fn create_raw(
+        &mut self,
+        activity_id: String,
+        parent: &str,
+        execution_id: String,
+    ) -> String {
         let seq = self.st.next_id();
         let id = format!("{activity_id}:{seq}");
         let mut ai = ActivityInstance {
@@ -328,7 +331,8 @@ impl Ctx<'_> {
         let target = if local {
             ai.to_owned()
         } else {
-            self.owner_of(ai, name).unwrap_or_else(|| self.st.id.clone())
+            self.owner_of(ai, name)
+                .unwrap_or_else(|| self.st.id.clone())
         };
         let scope = self.ai_mut(&target)?;
         scope.variables.insert(name.to_owned(), value.clone());
@@ -430,7 +434,11 @@ impl Ctx<'_> {
             return Ok(());
         }
         self.set_internal(ai, K_OUTPUTS_DONE, 1)?;
-        let parent = self.ai(ai)?.parent.clone().unwrap_or_else(|| self.st.id.clone());
+        let parent = self
+            .ai(ai)?
+            .parent
+            .clone()
+            .unwrap_or_else(|| self.st.id.clone());
         for param in &node.io.outputs {
             let v = self.io_value(&param.value, ai)?;
             self.set_var(&parent, &param.name, v, false)?;

@@ -33,7 +33,10 @@ impl Ctx<'_> {
             v => v.as_i64().map(Some).ok_or_else(|| {
                 self.expr_err(
                     id,
-                    format!("{what} evaluated to a {} value, not an integer", v.type_name()),
+                    format!(
+                        "{what} evaluated to a {} value, not an integer",
+                        v.type_name()
+                    ),
                 )
             }),
         }
@@ -222,10 +225,16 @@ impl Ctx<'_> {
             let def = match &node.kind {
                 NodeKind::ServiceTask(def) => Some(def),
                 NodeKind::EndEvent {
-                    result: EventResult::Message { task: Some(def), .. },
+                    result:
+                        EventResult::Message {
+                            task: Some(def), ..
+                        },
                 }
                 | NodeKind::IntermediateThrowEvent {
-                    result: EventResult::Message { task: Some(def), .. },
+                    result:
+                        EventResult::Message {
+                            task: Some(def), ..
+                        },
                 } => Some(def),
                 _ => None,
             };
@@ -255,9 +264,7 @@ impl Ctx<'_> {
         let process_key = self
             .eval_string(&def.called_element, id)?
             .filter(|s| !s.is_empty())
-            .ok_or_else(|| {
-                self.expr_err(id, "calledElement evaluated to null or empty".into())
-            })?;
+            .ok_or_else(|| self.expr_err(id, "calledElement evaluated to null or empty".into()))?;
         let binding = match &def.binding {
             CalledElementBinding::Latest => CallBinding::Latest,
             CalledElementBinding::Deployment => CallBinding::Deployment,

@@ -11,7 +11,9 @@ mod cases;
 
 use std::collections::HashMap;
 
-use super::{Command, Effect, Engine, EngineError, HistoryEvent, InstanceState, InstanceStatus, Wait};
+use super::{
+    Command, Effect, Engine, EngineError, HistoryEvent, InstanceState, InstanceStatus, Wait,
+};
 use crate::model::Process;
 use crate::value::{Value, Variables};
 
@@ -183,9 +185,7 @@ impl Harness {
             .state
             .activity_instances
             .values()
-            .filter_map(|ai| {
-                pred(ai).map(|x| (ai.internal.get("seq").copied().unwrap_or(0), x))
-            })
+            .filter_map(|ai| pred(ai).map(|x| (ai.internal.get("seq").copied().unwrap_or(0), x)))
             .collect();
         v.sort();
         v.into_iter().next().map(|(_, x)| x)
@@ -515,7 +515,11 @@ pub(super) fn check_invariants(st: &InstanceState) {
         }
     }
     if !st.is_active() {
-        assert_eq!(st.activity_instances.len(), 1, "ended instance keeps only its root");
+        assert_eq!(
+            st.activity_instances.len(),
+            1,
+            "ended instance keeps only its root"
+        );
         assert!(st.ended_at.is_some());
     }
 }
