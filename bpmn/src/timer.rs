@@ -1,6 +1,7 @@
 //! ISO 8601 timer definitions: `timeDate` (`2026-01-01T10:00:00Z`), `timeDuration` (`PT5M`,
 //! `P1D`), `timeCycle` (`R3/PT10S`, `R/PT1H`, `R2/2026-01-01T00:00:00Z/P1D`), and Camunda's
-//! retry schedules (`R3/PT10S`, or a list `PT1M,PT5M,PT10M`).
+//! retry schedules (`R3/PT10S`, or a list `PT1M,PT5M,PT10M`). A `timeCycle` may also be a
+//! Quartz cron expression (`0 0/5 * * * ?`, evaluated in UTC), as Camunda 7 allows.
 //!
 //! All functions are pure: "now" is always an argument (milliseconds since the Unix epoch, UTC).
 
@@ -47,6 +48,9 @@ pub struct Cycle {
     pub interval: IsoDuration,
     /// Optional end instant (`R/interval/end`).
     pub end: Option<i64>,
+    /// A Quartz cron schedule (`0 0/5 * * * ?`) instead of an interval; then `interval` is
+    /// zero, `repetitions`, `start` and `end` are `None`.
+    pub cron: Option<Cron>,
 }
 
 /// A Camunda retry schedule (`camunda:failedJobRetryTimeCycle`).
@@ -56,7 +60,10 @@ pub struct RetrySchedule {
     pub intervals: Vec<IsoDuration>,
 }
 
+mod cron;
 mod imp;
+
+pub use cron::Cron;
 
 pub use imp::{parse_cycle, parse_date, parse_duration};
 

@@ -6,8 +6,8 @@
 //!
 //! Everything is pure: "now" is an argument, never read from the clock.
 //!
-//! Cron cycles (`0 0/5 * * * ?`, which Camunda 7 accepts in `timeCycle`) are rejected with a
-//! clear reason rather than half-supported: a [`Cycle`] is an ISO 8601 repeating interval.
+//! Cron cycles (`0 0/5 * * * ?`, which Camunda 7 accepts in `timeCycle`) are handed to
+//! [`super::cron`].
 
 use chrono::{DateTime, FixedOffset, Months, NaiveDate, NaiveDateTime, NaiveTime, TimeZone, Utc};
 
@@ -301,15 +301,20 @@ fn seconds_to_millis(number: &str) -> Result<u64, String> {
         .ok_or_else(|| format!("'{number}S' is too large"))
 }
 
-/// Parse an ISO 8601 repeating interval (`timeCycle`): `Rn/<duration>`, `R/<duration>`,
-/// `Rn/<start>/<duration>` or `Rn/<duration>/<end>`. Cron expressions are rejected.
+/// Parse a `timeCycle`: an ISO 8601 repeating interval (`Rn/<duration>`, `R/<duration>`,
+/// `Rn/<start>/<duration>`, `Rn/<duration>/<end>`) or a Quartz cron expression
+/// (`0 0/5 * * * ?`, UTC).
 pub fn parse_cycle(text: &str) -> Result<Cycle, TimerError> {
     let s = text.trim();
     if looks_like_cron(s) {
-        return Err(err(
-            text,
-            "cron cycles are not supported; use ISO 8601 repeating intervals (R3/PT10S)",
-        ));
+        let cron = super::cron::parse(s).map_err(|reason| err(text, reason))?;
+        return Ok(Cycle {
+            repetitions: None,
+            start: None,
+            interval: IsoDuration::default(),
+            end: None,
+            cron: Some(cron),
+        });
     }
     let parts: Vec<&str> = s.split('/').collect();
     let repetitions = parse_repetitions(text, parts[0])?;
@@ -355,6 +360,7 @@ pub fn parse_cycle(text: &str) -> Result<Cycle, TimerError> {
         start,
         interval,
         end,
+        cron: None,
     })
 }
 
@@ -475,6 +481,9 @@ pub(super) fn approx_millis(d: &IsoDuration) -> i64 {
 
 /// First firing seen at `now`: the start when it is still ahead, else one interval from now.
 pub(super) fn cycle_first_due(c: &Cycle, now: i64) -> Option<i64> {
+    if let Some(cron) = &c.cron {
+        return cron.next_after(now);
+    }
     if c.repetitions == Some(0) {
         return None;
     }
@@ -487,6 +496,9 @@ pub(super) fn cycle_first_due(c: &Cycle, now: i64) -> Option<i64> {
 
 /// Next firing after firing at `prev`, having fired `fired` times so far.
 pub(super) fn cycle_next_due(c: &Cycle, prev: i64, fired: u32) -> Option<i64> {
+    if let Some(cron) = &c.cron {
+        return cron.next_after(prev);
+    }
     if let Some(n) = c.repetitions
         && fired >= n
     {
@@ -669,6 +681,7 @@ mod tests {
                     start: None,
                     interval: ten_s,
                     end: None,
+                    cron: None,
                 },
             ),
             (
@@ -678,6 +691,7 @@ mod tests {
                     start: None,
                     interval: ten_s,
                     end: None,
+                    cron: None,
                 },
             ),
             (
@@ -687,6 +701,7 @@ mod tests {
                     start: Some(start),
                     interval: ten_s,
                     end: None,
+                    cron: None,
                 },
             ),
             (
@@ -696,6 +711,7 @@ mod tests {
                     start: None,
                     interval: ten_s,
                     end: Some(end),
+                    cron: None,
                 },
             ),
         ];
@@ -703,8 +719,9 @@ mod tests {
             assert_eq!(parse_cycle(text).as_ref(), Ok(want), "{text}");
         }
         let bad: &[(&str, &str)] = &[
-            ("0 0/5 * * * ?", "cron cycles are not supported"),
-            ("0 0 12 * * MON-FRI 2026", "cron cycles are not supported"),
+            ("0 0 * * *", "6 or 7 fields"),
+            ("0 0 12 1 * MON-FRI 2026", "both the day of month"),
+            ("0 0 0 L * ?", "not supported"),
             ("PT10S", "starts with Rn/"),
             ("R3", "expected Rn/<duration>"),
             ("Rx/PT10S", "bad repetition count"),
@@ -758,6 +775,14 @@ mod tests {
         assert_eq!(
             monthly.next_due(jan_31, 1),
             parse_date("2026-02-28T00:00:00Z").ok()
+        );
+
+        // Cron cycles fire on the calendar, unbounded.
+        let cron = parse_cycle("0 0/5 * * * ?").expect("cron");
+        assert_eq!(cron.first_due(now + 1), Some(now + 5 * MS_PER_MINUTE));
+        assert_eq!(
+            cron.next_due(now + 5 * MS_PER_MINUTE, 1_000),
+            Some(now + 10 * MS_PER_MINUTE)
         );
 
         // Never overflow at the end of time.
