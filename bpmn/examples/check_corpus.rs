@@ -1,6 +1,6 @@
 //! Parse every BPMN file under a directory and report one line per file.
 //!
-//! `cargo run -p baton-bpmn --example check_corpus -- <dir>`
+//! `cargo run -p baton-bpmn --example check_corpus -- [-v] <dir>` (`-v` also prints warnings)
 //!
 //! Files: `*.bpmn`, `*.bpmn20.xml` and `*.xml`, recursively. Prints
 //! `ok <file> (N processes, M executable)` or `rejected <file>: <errors with line:column>`, then
@@ -26,8 +26,12 @@ fn collect(dir: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
 }
 
 fn main() -> ExitCode {
-    let Some(dir) = std::env::args_os().nth(1).map(PathBuf::from) else {
-        eprintln!("usage: check_corpus <dir>");
+    let Some(dir) = std::env::args_os()
+        .skip(1)
+        .find(|a| !a.to_string_lossy().starts_with('-'))
+        .map(PathBuf::from)
+    else {
+        eprintln!("usage: check_corpus [-v] <dir>");
         return ExitCode::from(2);
     };
     let mut files = Vec::new();
@@ -43,6 +47,7 @@ fn main() -> ExitCode {
         );
         return ExitCode::from(2);
     }
+    let verbose = std::env::args().any(|a| a == "-v" || a == "--verbose");
     // The default hook would print a backtrace per panic; we report them ourselves.
     std::panic::set_hook(Box::new(|_| {}));
     let (mut ok, mut rejected, mut panics, mut vague) = (0, 0, 0, 0);
@@ -73,6 +78,11 @@ fn main() -> ExitCode {
                         n => format!(", {n} warnings"),
                     }
                 );
+                if verbose {
+                    for w in &parsed.warnings {
+                        println!("    warning {w}");
+                    }
+                }
             }
             Ok(Err(err)) => {
                 rejected += 1;
@@ -81,9 +91,13 @@ fn main() -> ExitCode {
                     .iter()
                     .filter(|p| p.severity == Severity::Error)
                     .collect();
-                let named = errors
-                    .iter()
-                    .all(|p| p.element_id.is_some() || p.message.contains("not supported"));
+                // A message starting with `<x:tag>` names the element kind (elements without
+                // an id have nothing else to name them by).
+                let named = errors.iter().all(|p| {
+                    p.element_id.is_some()
+                        || p.message.contains("not supported")
+                        || (p.message.starts_with('<') && p.message.contains("has no id"))
+                });
                 if !named {
                     vague += 1;
                 }

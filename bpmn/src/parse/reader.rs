@@ -836,6 +836,12 @@ impl Builder {
             );
         }
         self.listeners(el);
+        if !matches!(
+            el.name.as_str(),
+            "subProcess" | "transaction" | "adHocSubProcess"
+        ) {
+            self.unknown_children(el);
+        }
         if let Some(d) = non_empty(el.attr("default")) {
             ctx.defaults.push((idx, d.to_owned(), el.pos));
         }
@@ -845,6 +851,48 @@ impl Builder {
             n.multi_instance = multi_instance;
             n.properties = properties;
             n.retry_time_cycle = retry_time_cycle;
+        }
+    }
+
+    /// BPMN-namespace children of a (non-subprocess) flow node that baton does not know.
+    fn unknown_children(&mut self, el: &El) {
+        for c in el.children.iter().filter(|c| c.ns == Ns::Bpmn) {
+            let known = c.name.ends_with("EventDefinition")
+                || matches!(
+                    c.name.as_str(),
+                    "incoming"
+                        | "outgoing"
+                        | "documentation"
+                        | "extensionElements"
+                        | "ioSpecification"
+                        | "property"
+                        | "dataInputAssociation"
+                        | "dataOutputAssociation"
+                        | "dataInput"
+                        | "dataOutput"
+                        | "inputSet"
+                        | "outputSet"
+                        | "multiInstanceLoopCharacteristics"
+                        | "standardLoopCharacteristics"
+                        | "eventDefinitionRef"
+                        | "auditing"
+                        | "monitoring"
+                        | "script"
+                        | "rendering"
+                        | "humanPerformer"
+                        | "potentialOwner"
+                        | "performer"
+                        | "resourceRole"
+                        | "conditionExpression"
+                );
+            if !known {
+                let message = format!(
+                    "{}: unknown BPMN element <{}> is not supported",
+                    describe(el),
+                    c.qname
+                );
+                self.exec_problem(c, message);
+            }
         }
     }
 
@@ -892,7 +940,11 @@ impl Builder {
             "serviceTask" => self.service_task(el, ServiceKind::Service),
             "sendTask" => self.service_task(el, ServiceKind::Send),
             "businessRuleTask" => self.service_task(el, ServiceKind::BusinessRule),
-            "userTask" => NodeKind::UserTask(self.user_task(el)),
+            "userTask" => {
+                let mut ut = self.user_task(el);
+                self.resource_assignment(el, &mut ut);
+                NodeKind::UserTask(ut)
+            }
             "receiveTask" => {
                 let message = match non_empty(el.attr("messageRef")) {
                     Some(r) => self.message_name(el, r),
@@ -1471,6 +1523,44 @@ impl Builder {
             ),
             form_key: form_key(el),
             form_fields: self.form_fields(el),
+        }
+    }
+
+    /// Plain BPMN resource assignment, as Camunda 7 reads it: `humanPerformer` is the assignee,
+    /// `potentialOwner` lists `user(x)` / `group(y)` (bare names are groups).
+    fn resource_assignment(&mut self, el: &El, ut: &mut UserTaskDef) {
+        let formal = |r: &El| {
+            r.child(Ns::Bpmn, "resourceAssignmentExpression")
+                .and_then(|a| a.child(Ns::Bpmn, "formalExpression"))
+                .map(|f| f.text.trim().to_owned())
+                .filter(|t| !t.is_empty())
+        };
+        if ut.assignee.is_none()
+            && let Some(text) = el.child(Ns::Bpmn, "humanPerformer").and_then(formal)
+        {
+            ut.assignee = Some(self.expr(el, "humanPerformer", &text));
+        }
+        let (mut users, mut groups) = (Vec::new(), Vec::new());
+        for owner in el.children_named(Ns::Bpmn, "potentialOwner") {
+            let Some(text) = formal(owner) else { continue };
+            for part in text.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+                if let Some(u) = part.strip_prefix("user(").and_then(|u| u.strip_suffix(')')) {
+                    users.push(u.trim().to_owned());
+                } else if let Some(g) = part
+                    .strip_prefix("group(")
+                    .and_then(|g| g.strip_suffix(')'))
+                {
+                    groups.push(g.trim().to_owned());
+                } else {
+                    groups.push(part.to_owned());
+                }
+            }
+        }
+        if ut.candidate_users.is_none() && !users.is_empty() {
+            ut.candidate_users = Some(self.expr(el, "potentialOwner", &users.join(",")));
+        }
+        if ut.candidate_groups.is_none() && !groups.is_empty() {
+            ut.candidate_groups = Some(self.expr(el, "potentialOwner", &groups.join(",")));
         }
     }
 

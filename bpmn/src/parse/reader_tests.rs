@@ -907,3 +907,66 @@ fn process_attributes_lanes_artifacts_collaboration() {
     );
     assert_eq!(c.map(|c| c.message_flows[0].target_ref.as_str()), Some("s"));
 }
+
+#[test]
+fn malformed_expressions_are_reported_where_they_are_written() {
+    let cases: &[(&str, &str, &str)] = &[
+        (
+            r#"<bpmn:userTask id="x" camunda:assignee="${a +}" />"#,
+            "x",
+            "userTask 'x': invalid expression in assignee '${a +}'",
+        ),
+        (
+            r#"<bpmn:serviceTask id="x" camunda:type="external" camunda:topic="${(}" />"#,
+            "x",
+            "invalid expression in camunda:topic",
+        ),
+        (
+            r#"<bpmn:task id="x"><bpmn:multiInstanceLoopCharacteristics><bpmn:loopCardinality>${1 +* 2}</bpmn:loopCardinality></bpmn:multiInstanceLoopCharacteristics></bpmn:task>"#,
+            "x",
+            "invalid expression in loopCardinality",
+        ),
+        (
+            r#"<bpmn:task id="x"><bpmn:extensionElements><zeebe:ioMapping><zeebe:input source="=a +" target="b" /></zeebe:ioMapping></bpmn:extensionElements></bpmn:task>"#,
+            "x",
+            "invalid expression in zeebe:input",
+        ),
+    ];
+    for (body, id, needle) in cases {
+        expect(&doc(body), Severity::Error, needle, Some(id), 4, 1);
+    }
+    let flow = doc(r#"<bpmn:startEvent id="s" />
+<bpmn:sequenceFlow id="f" sourceRef="s" targetRef="e"><bpmn:conditionExpression>${a &lt;}</bpmn:conditionExpression></bpmn:sequenceFlow>
+<bpmn:endEvent id="e" />"#);
+    expect(
+        &flow,
+        Severity::Error,
+        "sequenceFlow 'f': invalid expression in conditionExpression '${a <}'",
+        Some("f"),
+        5,
+        1,
+    );
+}
+
+#[test]
+fn plain_bpmn_resource_assignment_and_unknown_children() {
+    let n = one_task(
+        r#"<bpmn:userTask id="x"><bpmn:humanPerformer><bpmn:resourceAssignmentExpression><bpmn:formalExpression>kermit</bpmn:formalExpression></bpmn:resourceAssignmentExpression></bpmn:humanPerformer>
+<bpmn:potentialOwner><bpmn:resourceAssignmentExpression><bpmn:formalExpression>user(fozzie), group(management), sales</bpmn:formalExpression></bpmn:resourceAssignmentExpression></bpmn:potentialOwner></bpmn:userTask>"#,
+    );
+    let NodeKind::UserTask(ut) = &n.kind else {
+        panic!()
+    };
+    assert_eq!(src(&ut.assignee), Some("kermit"));
+    assert_eq!(src(&ut.candidate_users), Some("fozzie"));
+    assert_eq!(src(&ut.candidate_groups), Some("management,sales"));
+    expect(
+        &doc(r#"<bpmn:task id="x">
+<bpmn:bogus /></bpmn:task>"#),
+        Severity::Error,
+        "task 'x': unknown BPMN element <bpmn:bogus> is not supported",
+        None,
+        5,
+        1,
+    );
+}

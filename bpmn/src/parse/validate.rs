@@ -265,6 +265,18 @@ impl Validator {
                     );
                 }
                 match p.nodes.get(attached_to.0 as usize) {
+                    Some(host) if host.id != n.id && host.scope != n.scope => {
+                        self.at(
+                            Severity::Error,
+                            &n.id,
+                            n.position,
+                            format!(
+                                "boundary event '{}' must be declared next to the activity it \
+                                 is attached to ('{}'), in the same (sub)process",
+                                n.id, host.id
+                            ),
+                        );
+                    }
                     Some(host) if host.id != n.id && !is_activity(&host.kind) => {
                         self.node_problem(
                             n,

@@ -152,12 +152,27 @@ fn graph_rules() {
             Some("b"),
             7,
         ),
+        (
+            r#"<bpmn:startEvent id="s" />
+<bpmn:sequenceFlow id="f" sourceRef="s" targetRef="sp" />
+<bpmn:subProcess id="sp">
+<bpmn:startEvent id="ss" />
+<bpmn:sequenceFlow id="g" sourceRef="ss" targetRef="t" />
+<bpmn:userTask id="t" />
+</bpmn:subProcess>
+<bpmn:boundaryEvent id="b" attachedToRef="t"><bpmn:timerEventDefinition><bpmn:timeDuration>PT1M</bpmn:timeDuration></bpmn:timerEventDefinition></bpmn:boundaryEvent>"#,
+            "boundary event 'b' must be declared next to the activity it is attached to ('t')",
+            Some("b"),
+            11,
+        ),
     ];
     for (body, needle, element, line) in cases {
         let xml = doc(body);
         expect(&xml, Severity::Error, needle, *element, *line, 1);
         // The same finding in a non-executable process is a warning, except structural ones.
-        let structural = needle.contains("crosses a scope") || needle.contains("default flow 'other'");
+        let structural = needle.contains("crosses a scope")
+            || needle.contains("default flow 'other'")
+            || needle.contains("must be declared next to");
         let non_exec = xml.replace("isExecutable=\"true\"", "isExecutable=\"false\"");
         let severity = if structural {
             Severity::Error
