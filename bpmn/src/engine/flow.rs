@@ -131,11 +131,10 @@ impl Ctx<'_> {
                 Ok(())
             }
             EventResult::Escalation { code } => {
-                self.throw_escalation(id, code)?;
-                if self.exists(id) {
-                    self.push(Work::Leave(id.to_owned()));
-                }
-                Ok(())
+                // Queued below the catching path, which runs first (as in Camunda); an
+                // interrupting catch removes the thrower and this Leave becomes a no-op.
+                self.push(Work::Leave(id.to_owned()));
+                self.throw_escalation(id, code)
             }
             EventResult::Error { code, message } => {
                 self.throw_error_from_event(id, code, message.clone())

@@ -602,7 +602,7 @@ fn escalation_non_interrupting_and_interrupting_boundaries() {
         "escalation.bpmn",
         &[
             step(Do::Start(none()))
-                .effects(&["user:inner", "user:informBoss"])
+                .effects(&["user:informBoss", "user:inner"])
                 .active(&["informBoss", "inner"])
                 .var("escCode", s("LATE")),
             step(Do::Complete("inner", none()))
@@ -1197,4 +1197,165 @@ fn loops_run_on_an_explicit_work_stack() {
         "endless.bpmn",
         &[step(Do::Start(none())).fails("InvalidCommand")],
     );
+}
+
+// ---------------------------------------------------------------- service-like elements
+
+#[test]
+fn send_business_rule_message_throw_and_message_end_are_external_tasks() {
+    let h = run(
+        "service_like.bpmn",
+        &[
+            step(Do::Start(vars(&[
+                ("basePrio", i(3)),
+                ("urgent", b(true)),
+                ("followUp", Value::Date(123)),
+            ])))
+            .effects(&["ext:send:mail"]),
+            step(Do::Complete("send", none())).effects(&["ext:rules:rules"]),
+            step(Do::Complete("rules", none())).effects(&["ext:notify:notify"]),
+            step(Do::Complete("notify", none())).effects(&["user:approve"]),
+            step(Do::Complete("approve", none())).effects(&["ext:msgEnd:bye"]),
+            step(Do::Complete("msgEnd", none())).completed(),
+        ],
+    );
+    let prios: Vec<i64> = h
+        .all
+        .iter()
+        .filter_map(|e| match e {
+            Effect::CreateExternalTask(t) => Some(t.priority),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        prios,
+        vec![3, 99, 3, 3],
+        "activity priority, else the process's"
+    );
+    let user = h
+        .all
+        .iter()
+        .find_map(|e| match e {
+            Effect::CreateUserTask(t) => Some(t.clone()),
+            _ => None,
+        })
+        .expect("user task");
+    assert_eq!(user.priority, 90);
+    assert_eq!(user.follow_up, Some(123));
+    assert_eq!(user.candidate_users, vec!["anna", "bob"]);
+    let types: Vec<String> = h
+        .all
+        .iter()
+        .filter_map(|e| match e {
+            Effect::History(HistoryEvent::ActivityStarted { activity_type, .. }) => {
+                Some(activity_type.clone())
+            }
+            _ => None,
+        })
+        .collect();
+    for t in [
+        "sendTask",
+        "businessRuleTask",
+        "intermediateMessageThrowEvent",
+        "messageEndEvent",
+    ] {
+        assert!(types.iter().any(|x| x == t), "{t} in {types:?}");
+    }
+}
+
+#[test]
+fn inclusive_join_fires_when_the_last_possible_token_goes_elsewhere() {
+    run(
+        "inclusive_reroute.bpmn",
+        &[
+            step(Do::Start(none())).active(&["a", "b"]),
+            step(Do::Complete("a", none())).active(&["b", "join"]),
+            step(Do::Complete("b", vars(&[("skip", b(true))]))).active(&["after"]),
+            step(Do::Complete("after", none())).completed(),
+        ],
+    );
+    run(
+        "inclusive_reroute.bpmn",
+        &[
+            step(Do::Start(none())),
+            step(Do::Complete("b", vars(&[("skip", b(false))]))).active(&["a", "join"]),
+            step(Do::Complete("a", none())).active(&["after"]),
+        ],
+    );
+}
+
+#[test]
+fn escalation_signal_error_and_conditional_event_subprocesses() {
+    run(
+        "esp_kinds.bpmn",
+        &[
+            step(Do::Start(none())).effects(&["sig:alarmStart:alarm", "user:work"]),
+            step(Do::Signal("alarmStart", none()))
+                .effects(&["ext:alarmTask:alarm"])
+                .active(&["alarmTask", "work"]),
+            step(Do::Complete("work", none()))
+                .effects(&["user:help", "ext:more:more"])
+                .active(&["alarmTask", "help", "more"])
+                .var("esc", s("HELP")),
+            step(Do::Throw("more", "FATAL"))
+                .effects(&[
+                    "unsub:alarmStart",
+                    "cancelTask:alarmTask",
+                    "cancelTask:help",
+                    "user:cleanup",
+                ])
+                .active(&["cleanup"]),
+            step(Do::Complete("cleanup", none())).completed(),
+        ],
+    );
+    run(
+        "esp_kinds.bpmn",
+        &[
+            step(Do::Start(vars(&[("abort", b(false))]))).active(&["work"]),
+            step(Do::SetVars(vars(&[("abort", b(true))])))
+                .effects(&["unsub:alarmStart", "cancelTask:work", "completed"])
+                .completed(),
+        ],
+    );
+    // True from the start: the interrupting conditional event subprocess fires at once.
+    run(
+        "esp_kinds.bpmn",
+        &[step(Do::Start(vars(&[("abort", b(true))]))).completed()],
+    );
+}
+
+#[test]
+fn errors_from_inner_instances_reach_the_body_and_mi_call_activities() {
+    let h = run(
+        "mi_errors.bpmn",
+        &[
+            step(Do::Start(vars(&[(
+                "items",
+                json(serde_json::json!(["x", "y"])),
+            )])))
+            .effects(&["call:child", "call:child"]),
+            step(Do::Child("calls", none())).effects(&[]),
+            step(Do::Child("calls", none())).effects(&["ext:work:work"]),
+            step(Do::Throw("work", "ITEM_FAILED"))
+                .effects(&["completed"])
+                .history(&[
+                    "cancel:work",
+                    "cancel:work#multiInstanceBody",
+                    "start:failed",
+                    "end:failed",
+                    "start:failedEnd",
+                    "end:failedEnd",
+                ])
+                .completed(),
+        ],
+    );
+    let items: Vec<_> = h
+        .all
+        .iter()
+        .filter_map(|e| match e {
+            Effect::StartCallActivity { variables, .. } => variables.get("item").cloned(),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(items, vec![s("x"), s("y")]);
 }
