@@ -56,9 +56,15 @@ pub enum Command {
         local_variables: Variables,
     },
     /// A task reported a BPMN error (`bpmnError`): routed to the nearest matching error
-    /// boundary event or error event subprocess.
+    /// boundary event or error event subprocess; [`EngineError::UnhandledError`] when nothing
+    /// catches it.
+    ///
+    /// The host also uses it for an error that escaped a call activity's child instance: with
+    /// the child instance id (from [`Effect::StartCallActivity`]) as `task_id`, the error is
+    /// thrown at the call activity (the child is cancelled with
+    /// [`Effect::CancelChildInstance`] when the call activity is interrupted).
     ThrowError {
-        /// The task id.
+        /// The task id, or the child instance id of a waiting call activity.
         task_id: String,
         /// The error code.
         code: String,
@@ -93,7 +99,9 @@ pub enum Command {
         /// The job id.
         job_id: String,
     },
-    /// The child instance started by [`Effect::StartCallActivity`] completed.
+    /// The child instance started by [`Effect::StartCallActivity`] completed. After a child
+    /// instance ends, its root activity instance still holds its final variables
+    /// ([`InstanceState::process_variables`]): pass those here.
     ChildCompleted {
         /// The call activity's activity instance id.
         activity_instance_id: String,

@@ -108,7 +108,8 @@ pub struct ActivityInstance {
     pub listeners: Vec<Listener>,
     /// When it started.
     pub started_at: i64,
-    /// Engine bookkeeping (multi-instance counters, join arrivals, loop counters).
+    /// Engine bookkeeping (creation order, multi-instance counters, async and timer-cycle
+    /// state). Private to the engine: its keys may change between releases.
     #[serde(default)]
     pub internal: BTreeMap<String, i64>,
 }
@@ -126,7 +127,8 @@ pub struct InstanceState {
     pub status: InstanceStatus,
     /// The calling instance when started by a call activity.
     pub super_instance: Option<SuperInstance>,
-    /// Every live activity instance, by id; the root has the process instance id.
+    /// Every live activity instance, by id; the root has the process instance id. Once the
+    /// instance has ended only the root remains, holding the final process variables.
     pub activity_instances: BTreeMap<String, ActivityInstance>,
     /// Counter from which every generated id is derived.
     pub next_seq: u64,
@@ -221,7 +223,8 @@ impl InstanceState {
             .filter(move |ai| ai.parent.as_deref() == Some(activity_instance_id))
     }
 
-    /// The element ids where tokens currently are (waiting leaves), sorted.
+    /// The element ids where tokens currently are (waiting leaves), sorted. A multi-instance
+    /// body never waits itself: its inner instances appear under the activity's own id.
     pub fn active_activity_ids(&self) -> Vec<String> {
         let mut ids: Vec<String> = self
             .activity_instances
