@@ -294,6 +294,18 @@ impl Validator {
             | NodeKind::InclusiveGateway
             | NodeKind::ParallelGateway
             | NodeKind::EventBasedGateway => self.gateway(p, n),
+            NodeKind::IntermediateCatchEvent {
+                trigger: trigger @ (EventTrigger::Error { .. } | EventTrigger::Escalation { .. }),
+            } => {
+                let what = match trigger {
+                    EventTrigger::Error { .. } => "an error",
+                    _ => "an escalation",
+                };
+                self.node_problem(
+                    n,
+                    format!("{}: {what} event definition is not allowed here", label(n)),
+                );
+            }
             NodeKind::ServiceTask(def) if def.topic.source().trim().is_empty() => {
                 self.node_problem(
                     n,

@@ -165,6 +165,14 @@ fn graph_rules() {
             Some("b"),
             11,
         ),
+        (
+            r#"<bpmn:startEvent id="s" />
+<bpmn:sequenceFlow id="f" sourceRef="s" targetRef="c" />
+<bpmn:intermediateCatchEvent id="c"><bpmn:errorEventDefinition /></bpmn:intermediateCatchEvent>"#,
+            "intermediateCatchEvent 'c': an error event definition is not allowed here",
+            Some("c"),
+            6,
+        ),
     ];
     for (body, needle, element, line) in cases {
         let xml = doc(body);
