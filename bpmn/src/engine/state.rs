@@ -223,8 +223,9 @@ impl InstanceState {
             .filter(move |ai| ai.parent.as_deref() == Some(activity_instance_id))
     }
 
-    /// The element ids where tokens currently are (waiting leaves), sorted. A multi-instance
-    /// body never waits itself: its inner instances appear under the activity's own id.
+    /// The element ids where tokens currently are (waiting leaves), sorted. Inner instances of
+    /// a multi-instance activity appear under the activity's own id; the body
+    /// (`<id>#multiInstanceBody`) only while it waits for an async continuation job.
     pub fn active_activity_ids(&self) -> Vec<String> {
         let mut ids: Vec<String> = self
             .activity_instances

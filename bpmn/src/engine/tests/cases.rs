@@ -1359,3 +1359,41 @@ fn errors_from_inner_instances_reach_the_body_and_mi_call_activities() {
         .collect();
     assert_eq!(items, vec![s("x"), s("y")]);
 }
+
+#[test]
+fn call_activity_bindings_and_async_multi_instance_body() {
+    let h = run(
+        "call_bindings.bpmn",
+        &[
+            step(Do::Start(vars(&[("tag", s("v7"))]))).effects(&["call:child"]),
+            step(Do::Child("latest", none())).effects(&["call:child"]),
+            step(Do::Child("deployment", none()))
+                .effects(&["job:tagged:before"])
+                .active(&["tagged#multiInstanceBody"]),
+            step(Do::Job("tagged"))
+                .effects(&["call:child"])
+                .active(&["tagged"]),
+            step(Do::Child("tagged", none())).completed(),
+        ],
+    );
+    let bindings: Vec<CallBinding> = h
+        .all
+        .iter()
+        .filter_map(|e| match e {
+            Effect::StartCallActivity { binding, .. } => Some(binding.clone()),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        bindings,
+        vec![
+            CallBinding::Latest,
+            CallBinding::Deployment,
+            CallBinding::VersionTag("v7".into())
+        ]
+    );
+    // The called instance id is recorded on the call activity's history.
+    assert!(history_has(&h, |e| matches!(e,
+        HistoryEvent::ActivityStarted { activity_id, called_process_instance_id: Some(_), .. }
+            if activity_id == "latest")));
+}
