@@ -291,6 +291,12 @@ pub(crate) fn parse_document(xml: &[u8]) -> Result<El, XmlError> {
                 }
             }
             Event::Text(t) => {
+                // Indentation between elements is the bulk of all text; every consumer trims,
+                // so leading whitespace need not be kept (nor allocated).
+                let blank = t.iter().all(u8::is_ascii_whitespace);
+                if blank && stack.last().is_none_or(|top| top.text.is_empty()) {
+                    continue;
+                }
                 let s = t
                     .xml_content()
                     .map_err(|e| xml_err(format!("bad text: {e}"), lines.position(start)))?;
