@@ -144,12 +144,9 @@ pub struct ExternalTask {
     pub retry_time_cycle: Option<String>,
     /// `camunda:properties` of the activity.
     pub extension_properties: BTreeMap<String, String>,
-    /// How many times it has been attempted by an in-engine component (1-based on run).
+    /// sha256 of the wasm component that runs this task in the engine (`None` = remote workers).
     #[serde(default)]
-    pub attempts: u32,
-    /// Log lines captured from in-engine executions (most recent last, bounded).
-    #[serde(default)]
-    pub log: Vec<String>,
+    pub module_sha256: Option<String>,
 }
 
 /// A user task.

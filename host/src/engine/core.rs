@@ -1,217 +1,332 @@
-//! The engine's internals (placeholder bodies until the executor lands).
-#![allow(missing_docs)]
+//! The engine's shared state: store, clock, definition cache, per-instance locks, long-poll
+//! wake-ups, the event stream and metrics. The operations live in the sibling modules
+//! (`executor`, `deploy`, `external`, ...), each an `impl Inner` block.
 
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, Weak};
 
-use baton_bpmn::{Definitions, Process, Variables};
+use baton_bpmn::{Definitions, Process};
+use serde::Serialize;
+use tokio::sync::{Notify, OwnedMutexGuard, broadcast};
 
-use super::*;
-use crate::records::*;
+use super::{ProcessEngineError, Result};
+use crate::clock::{SharedClock, SystemClock};
+use crate::records::ProcessDefinition;
+use crate::store::{Durability, Store};
+use crate::wasm::{WasmConfig, WasmRuntime};
 
-/// Engine configuration.
-#[derive(Debug, Clone, Default)]
+/// How the engine is set up.
+#[derive(Clone)]
 pub struct EngineConfig {
-    pub data_dir: std::path::PathBuf,
+    /// Where the store lives.
+    pub data_dir: PathBuf,
+    /// Fsync every acknowledged command (default) or relax it.
+    pub durability: Durability,
+    /// Source of "now" (inject a `ManualClock` in tests).
+    pub clock: SharedClock,
+    /// The wasm runtime's configuration; `None` disables in-engine tasks (every topic goes to
+    /// remote workers).
+    pub wasm: Option<WasmConfig>,
+    /// Parked long-poll requests before new ones are refused (Camunda: 200).
+    pub max_parked_fetches: usize,
+    /// Retry schedule of in-engine tasks and failing jobs when the model sets none.
+    pub default_retry_cycle: String,
+    /// Run the scheduler loop in the background (tests may drive it with `tick` instead).
+    pub background_scheduler: bool,
 }
 
-/// A live engine event.
-#[derive(Debug, Clone)]
-pub enum EngineEvent {}
-
-fn pending(op: &str) -> ProcessEngineError {
-    ProcessEngineError::Internal(format!("{op} is not implemented yet"))
+impl EngineConfig {
+    /// Defaults for a data directory: durable, system clock, wasm on.
+    pub fn new(data_dir: impl Into<PathBuf>) -> EngineConfig {
+        let data_dir = data_dir.into();
+        EngineConfig {
+            wasm: Some(WasmConfig {
+                cache_dir: Some(data_dir.join("wasm-cache")),
+                ..WasmConfig::default()
+            }),
+            data_dir,
+            durability: Durability::Fsync,
+            clock: Arc::new(SystemClock),
+            max_parked_fetches: 200,
+            default_retry_cycle: "R3/PT10S".to_owned(),
+            background_scheduler: true,
+        }
+    }
 }
 
-pub(super) struct Inner {
-    events: tokio::sync::broadcast::Sender<EngineEvent>,
+impl std::fmt::Debug for EngineConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("EngineConfig")
+            .field("data_dir", &self.data_dir)
+            .field("durability", &self.durability)
+            .field("wasm", &self.wasm.is_some())
+            .field("max_parked_fetches", &self.max_parked_fetches)
+            .finish()
+    }
+}
+
+/// A live event, for the SSE stream (`/engine-rest/events`) and the cockpit.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(tag = "type", rename_all = "camelCase", rename_all_fields = "camelCase")]
+pub enum EngineEvent {
+    /// A deployment was created.
+    DeploymentCreated {
+        /// Deployment id.
+        deployment_id: String,
+    },
+    /// A process instance started.
+    InstanceStarted {
+        /// Instance id.
+        process_instance_id: String,
+        /// Definition id.
+        process_definition_id: String,
+        /// Business key.
+        business_key: Option<String>,
+    },
+    /// A process instance ended.
+    InstanceEnded {
+        /// Instance id.
+        process_instance_id: String,
+        /// Definition id.
+        process_definition_id: String,
+        /// `COMPLETED` or `EXTERNALLY_TERMINATED`.
+        state: String,
+    },
+    /// A token entered an activity.
+    ActivityEntered {
+        /// Instance id.
+        process_instance_id: String,
+        /// Definition id.
+        process_definition_id: String,
+        /// Element id.
+        activity_id: String,
+        /// Activity instance id.
+        activity_instance_id: String,
+        /// Camunda activity type.
+        activity_type: String,
+    },
+    /// A token left an activity.
+    ActivityLeft {
+        /// Instance id.
+        process_instance_id: String,
+        /// Definition id.
+        process_definition_id: String,
+        /// Element id.
+        activity_id: String,
+        /// Activity instance id.
+        activity_instance_id: String,
+        /// Interrupted or cancelled rather than completed.
+        canceled: bool,
+    },
+    /// An external or user task was created.
+    TaskCreated {
+        /// Task id.
+        task_id: String,
+        /// `external` or `user`.
+        task_type: String,
+        /// Topic (external tasks).
+        topic: Option<String>,
+        /// Element id.
+        activity_id: String,
+        /// Instance id.
+        process_instance_id: String,
+    },
+    /// A task was completed.
+    TaskCompleted {
+        /// Task id.
+        task_id: String,
+        /// `external` or `user`.
+        task_type: String,
+        /// Instance id.
+        process_instance_id: String,
+    },
+    /// An incident was raised.
+    IncidentRaised {
+        /// Incident id.
+        incident_id: String,
+        /// Instance id.
+        process_instance_id: String,
+        /// Element id.
+        activity_id: String,
+        /// Type.
+        incident_type: String,
+        /// Message.
+        message: Option<String>,
+    },
+    /// An incident was resolved.
+    IncidentResolved {
+        /// Incident id.
+        incident_id: String,
+        /// Instance id.
+        process_instance_id: String,
+    },
+}
+
+/// A deployed definition with its parsed model, cached in memory.
+pub(crate) struct Deployed {
+    pub(crate) record: ProcessDefinition,
+    pub(crate) definitions: Arc<Definitions>,
+    pub(crate) process: Arc<Process>,
+}
+
+/// Counters exposed at `/metrics`.
+#[derive(Default)]
+pub(crate) struct Metrics {
+    pub(crate) instances_started: AtomicU64,
+    pub(crate) instances_completed: AtomicU64,
+    pub(crate) instances_canceled: AtomicU64,
+    pub(crate) incidents_raised: AtomicU64,
+    pub(crate) fetch_and_lock_requests: AtomicU64,
+    pub(crate) fetch_and_lock_waits: AtomicU64,
+    pub(crate) wasm_executions: AtomicU64,
+    pub(crate) wasm_failures: AtomicU64,
+    pub(crate) wasm_micros_total: AtomicU64,
+    pub(crate) tasks_created_by_topic: Mutex<HashMap<String, u64>>,
+    pub(crate) tasks_completed_by_topic: Mutex<HashMap<String, u64>>,
+    pub(crate) recent_wasm_micros: Mutex<HashMap<String, Vec<u64>>>,
+}
+
+pub(crate) struct Inner {
+    pub(crate) me: Weak<Inner>,
+    pub(crate) config: EngineConfig,
+    pub(crate) store: Store,
+    pub(crate) clock: SharedClock,
+    pub(crate) wasm: Option<WasmRuntime>,
+    pub(crate) deployed: Mutex<HashMap<String, Arc<Deployed>>>,
+    instance_locks: Arc<Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>>,
+    pub(crate) deploy_lock: tokio::sync::Mutex<()>,
+    /// Woken whenever a task may have become fetchable (created, unlocked, lock expired,
+    /// retries restored).
+    pub(crate) task_available: Notify,
+    /// Woken when a job or timer was scheduled, so the scheduler re-reads the earliest due.
+    pub(crate) scheduler_wake: Notify,
+    pub(crate) parked_fetches: AtomicUsize,
+    pub(crate) events: broadcast::Sender<EngineEvent>,
+    pub(crate) metrics: Metrics,
+    pub(crate) shutting_down: AtomicBool,
+    pub(crate) background: Mutex<Vec<tokio::task::JoinHandle<()>>>,
+}
+
+/// Holds one instance's lock; dropping it releases the lock and forgets idle entries.
+pub(crate) struct InstanceGuard {
+    guard: Option<OwnedMutexGuard<()>>,
+    id: String,
+    locks: Arc<Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>>,
+}
+
+impl Drop for InstanceGuard {
+    fn drop(&mut self) {
+        drop(self.guard.take());
+        if let Ok(mut map) = self.locks.lock()
+            && let Some(entry) = map.get(&self.id)
+            && Arc::strong_count(entry) == 1
+        {
+            map.remove(&self.id);
+        }
+    }
 }
 
 impl Inner {
-    pub(super) async fn open(_config: EngineConfig) -> Result<Arc<Inner>> {
-        let (events, _) = tokio::sync::broadcast::channel(1024);
-        Ok(Arc::new(Inner { events }))
+    pub(super) async fn open(config: EngineConfig) -> Result<Arc<Inner>> {
+        std::fs::create_dir_all(&config.data_dir).map_err(|e| {
+            ProcessEngineError::Internal(format!(
+                "cannot create data dir {}: {e}",
+                config.data_dir.display()
+            ))
+        })?;
+        let store = Store::open(&config.data_dir.join("store"), config.durability)?;
+        let wasm = match &config.wasm {
+            Some(wc) => Some(WasmRuntime::new(wc.clone()).map_err(|e| {
+                ProcessEngineError::Internal(format!("wasm runtime: {e}"))
+            })?),
+            None => None,
+        };
+        let (events, _) = broadcast::channel(4096);
+        let inner = Arc::new_cyclic(|me| Inner {
+            me: me.clone(),
+            clock: config.clock.clone(),
+            config,
+            store,
+            wasm,
+            deployed: Mutex::new(HashMap::new()),
+            instance_locks: Arc::new(Mutex::new(HashMap::new())),
+            deploy_lock: tokio::sync::Mutex::new(()),
+            task_available: Notify::new(),
+            scheduler_wake: Notify::new(),
+            parked_fetches: AtomicUsize::new(0),
+            events,
+            metrics: Metrics::default(),
+            shutting_down: AtomicBool::new(false),
+            background: Mutex::new(Vec::new()),
+        });
+        inner.recover().await?;
+        if inner.config.background_scheduler {
+            inner.start_scheduler();
+        }
+        Ok(inner)
     }
-    pub(super) async fn shutdown(&self) -> Result<()> { Ok(()) }
-    pub(super) fn now(&self) -> i64 { 0 }
-    pub(super) fn subscribe_events(&self) -> tokio::sync::broadcast::Receiver<EngineEvent> { self.events.subscribe() }
-    pub(super) async fn deploy(&self, _request: DeployRequest) -> Result<DeployResult> {
-        Err(pending("deploy"))
+
+    /// A strong handle for spawned work.
+    pub(crate) fn arc(&self) -> Option<Arc<Inner>> {
+        self.me.upgrade()
     }
-    pub(super) async fn deployments(&self, ) -> Result<Vec<Deployment>> {
-        Err(pending("deployments"))
+
+    pub(super) async fn shutdown(&self) -> Result<()> {
+        self.shutting_down.store(true, Ordering::SeqCst);
+        self.scheduler_wake.notify_waiters();
+        self.task_available.notify_waiters();
+        let handles: Vec<_> = match self.background.lock() {
+            Ok(mut h) => h.drain(..).collect(),
+            Err(_) => Vec::new(),
+        };
+        for h in handles {
+            h.abort();
+        }
+        self.store.sync_now().await?;
+        Ok(())
     }
-    pub(super) async fn deployment(&self, _id: &str) -> Result<Deployment> {
-        Err(pending("deployment"))
+
+    pub(super) fn now(&self) -> i64 {
+        self.clock.now()
     }
-    pub(super) async fn resource_data(&self, _deployment_id: &str, _resource_id: &str) -> Result<Vec<u8>> {
-        Err(pending("resource_data"))
+
+    pub(super) fn subscribe_events(&self) -> broadcast::Receiver<EngineEvent> {
+        self.events.subscribe()
     }
-    pub(super) async fn delete_deployment(&self, _id: &str, _cascade: bool) -> Result<()> {
-        Err(pending("delete_deployment"))
+
+    pub(crate) fn emit(&self, event: EngineEvent) {
+        // No receivers is fine: nobody is watching.
+        let _ = self.events.send(event);
     }
-    pub(super) async fn definitions(&self, ) -> Result<Vec<ProcessDefinition>> {
-        Err(pending("definitions"))
+
+    pub(crate) async fn lock_instance(&self, id: &str) -> InstanceGuard {
+        let mutex = {
+            let mut map = match self.instance_locks.lock() {
+                Ok(m) => m,
+                Err(poisoned) => poisoned.into_inner(),
+            };
+            map.entry(id.to_owned())
+                .or_insert_with(|| Arc::new(tokio::sync::Mutex::new(())))
+                .clone()
+        };
+        let guard = mutex.lock_owned().await;
+        InstanceGuard {
+            guard: Some(guard),
+            id: id.to_owned(),
+            locks: self.instance_locks.clone(),
+        }
     }
-    pub(super) async fn definition(&self, _id: &str) -> Result<ProcessDefinition> {
-        Err(pending("definition"))
+
+    pub(crate) fn bump(counter: &Mutex<HashMap<String, u64>>, key: &str) {
+        if let Ok(mut m) = counter.lock() {
+            *m.entry(key.to_owned()).or_insert(0) += 1;
+        }
     }
-    pub(super) async fn latest_definition(&self, _key: &str, _tenant_id: Option<&str>,) -> Result<ProcessDefinition> {
-        Err(pending("latest_definition"))
-    }
-    pub(super) async fn definition_xml(&self, _id: &str) -> Result<String> {
-        Err(pending("definition_xml"))
-    }
-    pub(super) async fn definition_model(&self, _id: &str) -> Result<(Arc<Definitions>, Arc<Process>)> {
-        Err(pending("definition_model"))
-    }
-    pub(super) async fn set_definition_suspended(&self, _id: &str, _suspended: bool, _include_instances: bool,) -> Result<()> {
-        Err(pending("set_definition_suspended"))
-    }
-    pub(super) async fn delete_definition(&self, _id: &str, _cascade: bool) -> Result<()> {
-        Err(pending("delete_definition"))
-    }
-    pub(super) async fn start_instance(&self, _definition: DefinitionRef, _request: StartRequest,) -> Result<StartResult> {
-        Err(pending("start_instance"))
-    }
-    pub(super) async fn instances(&self, ) -> Result<Vec<ProcessInstance>> {
-        Err(pending("instances"))
-    }
-    pub(super) async fn instance(&self, _id: &str) -> Result<ProcessInstance> {
-        Err(pending("instance"))
-    }
-    pub(super) async fn delete_instance(&self, _id: &str, _reason: Option<String>) -> Result<()> {
-        Err(pending("delete_instance"))
-    }
-    pub(super) async fn set_instance_suspended(&self, _id: &str, _suspended: bool) -> Result<()> {
-        Err(pending("set_instance_suspended"))
-    }
-    pub(super) async fn modify_variables(&self, _instance_id: &str, _scope: Option<&str>, _modifications: Variables, _deletions: Vec<String>, _local: bool,) -> Result<()> {
-        Err(pending("modify_variables"))
-    }
-    pub(super) async fn fetch_and_lock(&self, _request: FetchAndLockRequest) -> Result<Vec<LockedTask>> {
-        Err(pending("fetch_and_lock"))
-    }
-    pub(super) async fn complete_external_task(&self, _id: &str, _worker_id: &str, _variables: Variables, _local_variables: Variables,) -> Result<()> {
-        Err(pending("complete_external_task"))
-    }
-    pub(super) async fn external_task_failure(&self, _id: &str, _request: FailureRequest) -> Result<()> {
-        Err(pending("external_task_failure"))
-    }
-    pub(super) async fn external_task_bpmn_error(&self, _id: &str, _worker_id: &str, _error_code: &str, _error_message: Option<String>, _variables: Variables,) -> Result<()> {
-        Err(pending("external_task_bpmn_error"))
-    }
-    pub(super) async fn extend_lock(&self, _id: &str, _worker_id: &str, _new_duration: i64) -> Result<()> {
-        Err(pending("extend_lock"))
-    }
-    pub(super) async fn lock_external_task(&self, _id: &str, _worker_id: &str, _lock_duration: i64,) -> Result<()> {
-        Err(pending("lock_external_task"))
-    }
-    pub(super) async fn unlock_external_task(&self, _id: &str) -> Result<()> {
-        Err(pending("unlock_external_task"))
-    }
-    pub(super) async fn set_external_task_retries(&self, _id: &str, _retries: i32) -> Result<()> {
-        Err(pending("set_external_task_retries"))
-    }
-    pub(super) async fn set_external_task_priority(&self, _id: &str, _priority: i64) -> Result<()> {
-        Err(pending("set_external_task_priority"))
-    }
-    pub(super) async fn external_task(&self, _id: &str) -> Result<ExternalTask> {
-        Err(pending("external_task"))
-    }
-    pub(super) async fn external_tasks(&self, ) -> Result<Vec<ExternalTask>> {
-        Err(pending("external_tasks"))
-    }
-    pub(super) async fn user_tasks(&self, ) -> Result<Vec<UserTask>> {
-        Err(pending("user_tasks"))
-    }
-    pub(super) async fn user_task(&self, _id: &str) -> Result<UserTask> {
-        Err(pending("user_task"))
-    }
-    pub(super) async fn claim_task(&self, _id: &str, _user_id: &str) -> Result<()> {
-        Err(pending("claim_task"))
-    }
-    pub(super) async fn set_assignee(&self, _id: &str, _user_id: Option<String>) -> Result<()> {
-        Err(pending("set_assignee"))
-    }
-    pub(super) async fn complete_user_task(&self, _id: &str, _variables: Variables) -> Result<Variables> {
-        Err(pending("complete_user_task"))
-    }
-    pub(super) async fn task_variables(&self, _id: &str) -> Result<Variables> {
-        Err(pending("task_variables"))
-    }
-    pub(super) async fn correlate_message(&self, _request: CorrelateRequest,) -> Result<Vec<CorrelationResult>> {
-        Err(pending("correlate_message"))
-    }
-    pub(super) async fn signal(&self, _name: &str, _variables: Variables, _execution_id: Option<&str>,) -> Result<()> {
-        Err(pending("signal"))
-    }
-    pub(super) async fn incidents(&self, ) -> Result<Vec<Incident>> {
-        Err(pending("incidents"))
-    }
-    pub(super) async fn incident(&self, _id: &str) -> Result<Incident> {
-        Err(pending("incident"))
-    }
-    pub(super) async fn resolve_incident(&self, _id: &str) -> Result<()> {
-        Err(pending("resolve_incident"))
-    }
-    pub(super) async fn set_incident_annotation(&self, _id: &str, _annotation: Option<String>) -> Result<()> {
-        Err(pending("set_incident_annotation"))
-    }
-    pub(super) async fn historic_process_instances(&self, ) -> Result<Vec<HistoricProcessInstance>> {
-        Err(pending("historic_process_instances"))
-    }
-    pub(super) async fn historic_activity_instances(&self, _process_instance_id: Option<&str>,) -> Result<Vec<HistoricActivityInstance>> {
-        Err(pending("historic_activity_instances"))
-    }
-    pub(super) async fn historic_variables(&self, _process_instance_id: Option<&str>,) -> Result<Vec<HistoricVariableInstance>> {
-        Err(pending("historic_variables"))
-    }
-    pub(super) async fn historic_incidents(&self, ) -> Result<Vec<Incident>> {
-        Err(pending("historic_incidents"))
-    }
-    pub(super) async fn user_operations(&self, ) -> Result<Vec<UserOperation>> {
-        Err(pending("user_operations"))
-    }
-    pub(super) async fn delete_historic_process_instance(&self, _id: &str) -> Result<()> {
-        Err(pending("delete_historic_process_instance"))
-    }
-    pub(super) async fn module(&self, _topic: &str) -> Result<TaskModule> {
-        Err(pending("module"))
-    }
-    pub(super) async fn module_bytes(&self, _topic: &str) -> Result<Vec<u8>> {
-        Err(pending("module_bytes"))
-    }
-    pub(super) async fn modules(&self, ) -> Result<Vec<TaskModule>> {
-        Err(pending("modules"))
-    }
-    pub(super) async fn delete_module(&self, _topic: &str) -> Result<()> {
-        Err(pending("delete_module"))
-    }
-    pub(super) async fn create_user(&self, _user: User, _password: Option<String>) -> Result<()> {
-        Err(pending("create_user"))
-    }
-    pub(super) async fn users(&self, ) -> Result<Vec<User>> {
-        Err(pending("users"))
-    }
-    pub(super) async fn delete_user(&self, _id: &str) -> Result<()> {
-        Err(pending("delete_user"))
-    }
-    pub(super) async fn create_group(&self, _group: Group) -> Result<()> {
-        Err(pending("create_group"))
-    }
-    pub(super) async fn groups(&self, ) -> Result<Vec<Group>> {
-        Err(pending("groups"))
-    }
-    pub(super) async fn add_group_member(&self, _group_id: &str, _user_id: &str) -> Result<()> {
-        Err(pending("add_group_member"))
-    }
-    pub(super) async fn authenticate(&self, _user_id: &str, _password: &str) -> Result<Option<User>> {
-        Err(pending("authenticate"))
-    }
-    pub(super) async fn has_users(&self, ) -> Result<bool> {
-        Err(pending("has_users"))
-    }
-    pub(super) async fn put_module(&self, _topic: &str, _bytes: Vec<u8>, _limits: ModuleLimits, _deployment_id: Option<String>) -> Result<TaskModule> {
-        Err(pending("put_module"))
-    }
+}
+
+/// A new random id (UUID v4) for top-level entities (instances, deployments, incidents).
+pub(crate) fn new_id() -> String {
+    uuid::Uuid::new_v4().to_string()
 }

@@ -22,6 +22,12 @@ use crate::records::{
 };
 
 mod core;
+mod deploy;
+mod executor;
+mod external;
+mod index;
+mod jobs;
+mod runtime;
 
 pub use self::core::{EngineConfig, EngineEvent};
 
@@ -43,6 +49,18 @@ impl ProcessEngine {
     /// Stop background loops and flush the store. In-flight commands finish first.
     pub async fn shutdown(&self) -> Result<()> {
         self.inner.shutdown().await
+    }
+
+    /// Run every job and timer due at the clock's current time, and return expired locks to
+    /// the queue; returns how many jobs ran. The background scheduler does this on its own;
+    /// tests that move a `ManualClock` call it to make time-driven behaviour deterministic.
+    pub async fn tick(&self) -> Result<usize> {
+        self.inner.tick().await
+    }
+
+    /// The log captured from an in-engine (wasm) task's executions, oldest line first.
+    pub async fn task_log(&self, task_id: &str) -> Result<Vec<String>> {
+        self.inner.task_log(task_id)
     }
 
     /// Current time of the engine's clock (ms since epoch).

@@ -39,6 +39,10 @@ pub enum ProcessEngineError {
     /// failed while continuing the process, or a deployment with instances deleted without cascade.
     #[error("{0}")]
     Engine(String),
+    /// A BPMN error found no catching boundary event or event subprocess (500; baton turns it
+    /// into an incident where a task threw it).
+    #[error("{0}")]
+    UnhandledBpmnError(String),
     /// Too many parked long-poll requests (500, Camunda's wording).
     #[error("At the moment the server has to handle too many requests at the same time. Please try again later.")]
     Overloaded,

@@ -40,6 +40,9 @@ pub enum StoreError {
     /// The store is shutting down.
     #[error("the store is closed")]
     Closed,
+    /// A record guarded with [`WriteSet::expect`] changed before the commit: nothing was written.
+    #[error("conflict: a record changed concurrently")]
+    Conflict,
 }
 
 /// Result alias.
@@ -99,6 +102,7 @@ trees! {
     Users => "users": "User id -> User.",
     Groups => "groups": "Group id -> Group.",
     Outbox => "outbox": "sequence -> cross-instance effect still to perform.",
+    TaskLogs => "task_logs": "External task id -> log lines captured from in-engine executions.",
 }
 
 /// One write of a [`WriteSet`].
@@ -106,6 +110,8 @@ trees! {
 enum Op {
     Put(Tree, Vec<u8>, Vec<u8>),
     Delete(Tree, Vec<u8>),
+    /// The key must hold exactly these bytes (or be absent, for `None`) at commit time.
+    Expect(Tree, Vec<u8>, Option<Vec<u8>>),
 }
 
 /// Writes to commit atomically, across trees.
@@ -139,6 +145,13 @@ impl WriteSet {
     /// Remove a key.
     pub fn delete(&mut self, tree: Tree, key: impl Into<Vec<u8>>) {
         self.ops.push(Op::Delete(tree, key.into()));
+    }
+
+    /// Guard: commit only if `key` still holds `current` (raw encoded bytes as read, or
+    /// `None` for "absent"); otherwise [`Store::commit`] fails with [`StoreError::Conflict`]
+    /// and writes nothing.
+    pub fn expect(&mut self, tree: Tree, key: impl Into<Vec<u8>>, current: Option<Vec<u8>>) {
+        self.ops.push(Op::Expect(tree, key.into(), current));
     }
 
     /// Append another write set.
@@ -249,17 +262,19 @@ impl Store {
             .ops
             .iter()
             .map(|op| match op {
-                Op::Put(t, ..) | Op::Delete(t, _) => *t,
+                Op::Put(t, ..) | Op::Delete(t, _) | Op::Expect(t, ..) => *t,
             })
             .collect();
         touched.sort();
         touched.dedup();
-        if touched.len() == 1 {
+        let has_guards = writes.ops.iter().any(|op| matches!(op, Op::Expect(..)));
+        if touched.len() == 1 && !has_guards {
             let mut batch = sled::Batch::default();
             for op in &writes.ops {
                 match op {
                     Op::Put(_, k, v) => batch.insert(k.as_slice(), v.as_slice()),
                     Op::Delete(_, k) => batch.remove(k.as_slice()),
+                    Op::Expect(..) => {}
                 }
             }
             self.tree(touched[0]).apply_batch(batch)?;
@@ -272,13 +287,25 @@ impl Store {
         let result: std::result::Result<(), sled::transaction::TransactionError<()>> = trees
             .as_slice()
             .transaction(|views| {
-                for op in &writes.ops {
+                let guards_first = writes
+                    .ops
+                    .iter()
+                    .filter(|op| matches!(op, Op::Expect(..)))
+                    .chain(writes.ops.iter().filter(|op| !matches!(op, Op::Expect(..))));
+                for op in guards_first {
                     match op {
                         Op::Put(t, k, v) => {
                             views[slot(*t)].insert(k.as_slice(), v.as_slice())?;
                         }
                         Op::Delete(t, k) => {
                             views[slot(*t)].remove(k.as_slice())?;
+                        }
+                        Op::Expect(t, k, current) => {
+                            // A point read of one key: allowed inside sled transactions.
+                            let actual = views[slot(*t)].get(k.as_slice())?;
+                            if actual.as_deref() != current.as_deref() {
+                                return Err(sled::transaction::ConflictableTransactionError::Abort(()));
+                            }
                         }
                     }
                 }
@@ -287,7 +314,7 @@ impl Store {
         match result {
             Ok(()) => Ok(()),
             Err(sled::transaction::TransactionError::Storage(e)) => Err(StoreError::Sled(e)),
-            Err(sled::transaction::TransactionError::Abort(())) => Err(StoreError::Closed),
+            Err(sled::transaction::TransactionError::Abort(())) => Err(StoreError::Conflict),
         }
     }
 
@@ -345,6 +372,14 @@ impl Store {
             .collect()
     }
 
+    /// The last key under a prefix.
+    pub fn last_key_with_prefix(&self, tree: Tree, prefix: &[u8]) -> Result<Option<Vec<u8>>> {
+        Ok(match self.tree(tree).scan_prefix(prefix).keys().next_back() {
+            Some(k) => Some(k?.to_vec()),
+            None => None,
+        })
+    }
+
     /// Keys under a prefix, in order, at most `limit`.
     pub fn scan_keys(&self, tree: Tree, prefix: &[u8], limit: usize) -> Result<Vec<Vec<u8>>> {
         self.tree(tree)
@@ -390,6 +425,17 @@ impl Store {
             .tree(tree)
             .compare_and_swap(key, Some(expected), Some(encoded))?
             .is_ok())
+    }
+
+    /// Key/value pairs under a prefix (raw values), in key order.
+    pub fn scan_raw(&self, tree: Tree, prefix: &[u8]) -> Result<Vec<(Vec<u8>, Vec<u8>)>> {
+        self.tree(tree)
+            .scan_prefix(prefix)
+            .map(|kv| {
+                let (k, v) = kv?;
+                Ok((k.to_vec(), v.to_vec()))
+            })
+            .collect()
     }
 
     /// Number of records in a tree (walks the tree: for metrics and tests, not hot paths).

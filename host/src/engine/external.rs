@@ -1,0 +1,860 @@
+//! External tasks: fetch-and-lock (with long polling), complete, failure, BPMN error, lock
+//! management, retries and priority with Camunda 7's rules; and the in-engine path where a
+//! wasm component bound to the topic runs the task.
+//!
+//! Locking a task is a compare-and-swap on its record, not a lock on its instance, so workers
+//! never contend with the instances they serve; two fetchers racing for one task cannot both
+//! win (the loser drops it from its result, as Camunda's optimistic locking does).
+
+use std::collections::HashMap;
+use std::sync::atomic::Ordering;
+use std::time::{Duration, Instant};
+
+use baton_bpmn::engine::Command;
+use baton_bpmn::timer::RetrySchedule;
+use baton_bpmn::{Value, Variables};
+
+use super::core::{EngineEvent, Inner, new_id};
+use super::executor::{AfterCommit, open_incident};
+use super::index::{self, Placement, WASM_WORKER};
+use super::{FailureRequest, FetchAndLockRequest, LockedTask, ProcessEngineError, Result, TopicRequest};
+use crate::records::{ExternalTask, Incident, IncidentType, Job, JobKind, ProcessInstance, TaskModule};
+use crate::store::keys::last_str;
+use crate::store::{StoreError, Tree, WriteSet};
+use crate::wasm::{Limits, TaskInput, TaskOutcome};
+
+/// Camunda truncates stored error messages to this many characters.
+const MAX_ERROR_MESSAGE: usize = 666;
+
+fn truncate(s: Option<String>) -> Option<String> {
+    s.map(|m| {
+        if m.chars().count() > MAX_ERROR_MESSAGE {
+            m.chars().take(MAX_ERROR_MESSAGE).collect()
+        } else {
+            m
+        }
+    })
+}
+
+fn owner(task: &ExternalTask) -> String {
+    task.worker_id.clone().unwrap_or_else(|| "null".to_owned())
+}
+
+/// Loose equality for variable filters: typed equality, or equal JSON/text forms (REST filters
+/// often arrive untyped).
+fn values_match(filter: &Value, actual: &Value) -> bool {
+    if filter == actual {
+        return true;
+    }
+    if let (Some(a), Some(b)) = (filter.as_f64(), actual.as_f64()) {
+        return a == b;
+    }
+    let text = |v: &Value| match v {
+        Value::String(s) => s.clone(),
+        other => other.to_json().to_string(),
+    };
+    text(filter) == text(actual)
+}
+
+/// Seed of a task's deterministic random numbers: FNV-1a of the activity instance id.
+fn seed_of(activity_instance_id: &str) -> u64 {
+    let mut h: u64 = 0xcbf29ce484222325;
+    for b in activity_instance_id.bytes() {
+        h ^= u64::from(b);
+        h = h.wrapping_mul(0x100000001b3);
+    }
+    h
+}
+
+/// Decrements the parked-request count when a long poll ends, however it ends.
+struct Parked<'a>(&'a Inner);
+
+impl Drop for Parked<'_> {
+    fn drop(&mut self) {
+        self.0.parked_fetches.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
+impl Inner {
+    pub(crate) fn load_external_task(&self, id: &str) -> Result<(ExternalTask, Vec<u8>)> {
+        let raw = self
+            .store
+            .get_raw(Tree::ExternalTasks, &index::id_key(id))?
+            .ok_or_else(|| ProcessEngineError::NotFound(format!("External task with id {id} does not exist")))?;
+        let task = crate::store::codec::decode("external_tasks", &raw)?;
+        Ok((task, raw))
+    }
+
+    fn commit_task_change(&self, old_raw: Vec<u8>, old: &ExternalTask, new: &ExternalTask, mut ws: WriteSet) -> Result<()> {
+        ws.expect(Tree::ExternalTasks, index::id_key(&old.id), Some(old_raw));
+        index::put_external_task(&mut ws, new, Some(old), self.now());
+        self.store.commit(&ws).map_err(|e| match e {
+            StoreError::Conflict => ProcessEngineError::Engine(format!(
+                "External task {} was changed concurrently; try again",
+                old.id
+            )),
+            other => other.into(),
+        })
+    }
+
+    // -------------------------------------------------------------- fetch and lock
+
+    pub(super) async fn fetch_and_lock(&self, request: FetchAndLockRequest) -> Result<Vec<LockedTask>> {
+        if request.topics.is_empty() || request.max_tasks == 0 {
+            return Ok(Vec::new());
+        }
+        if let Some(t) = request.topics.iter().find(|t| t.lock_duration <= 0) {
+            return Err(ProcessEngineError::Engine(format!(
+                "lockTime is not greater than 0 (topic '{}')",
+                t.topic_name
+            )));
+        }
+        self.metrics.fetch_and_lock_requests.fetch_add(1, Ordering::Relaxed);
+        let deadline = request.async_response_timeout.map(|d| Instant::now() + d);
+        let mut parked: Option<Parked<'_>> = None;
+        loop {
+            // Register for wake-ups before looking, so a task created while we look is not missed.
+            let notified = self.task_available.notified();
+            tokio::pin!(notified);
+            notified.as_mut().enable();
+            let tasks = self.try_fetch(&request).await?;
+            if !tasks.is_empty() {
+                return Ok(tasks);
+            }
+            let Some(deadline) = deadline else {
+                return Ok(Vec::new());
+            };
+            let now = Instant::now();
+            if now >= deadline || self.shutting_down.load(Ordering::SeqCst) {
+                return Ok(Vec::new());
+            }
+            if parked.is_none() {
+                let count = self.parked_fetches.fetch_add(1, Ordering::SeqCst);
+                parked = Some(Parked(self));
+                if count >= self.config.max_parked_fetches {
+                    return Err(ProcessEngineError::Overloaded);
+                }
+                self.metrics.fetch_and_lock_waits.fetch_add(1, Ordering::Relaxed);
+            }
+            // Expired locks and retry time-outs make tasks fetchable without a notification
+            // when no scheduler is running; look again at least every few seconds.
+            let wait = (deadline - now).min(Duration::from_secs(5));
+            tokio::select! {
+                _ = &mut notified => {}
+                _ = tokio::time::sleep(wait) => {}
+            }
+        }
+    }
+
+    fn topic_filters_pass(&self, topic: &TopicRequest, task: &ExternalTask, instances: &mut HashMap<String, Option<ProcessInstance>>) -> Result<bool> {
+        if let Some(bk) = &topic.business_key
+            && task.business_key.as_ref() != Some(bk)
+        {
+            return Ok(false);
+        }
+        if let Some(d) = &topic.process_definition_id
+            && &task.process_definition_id != d
+        {
+            return Ok(false);
+        }
+        if let Some(ds) = &topic.process_definition_id_in
+            && !ds.contains(&task.process_definition_id)
+        {
+            return Ok(false);
+        }
+        if let Some(k) = &topic.process_definition_key
+            && &task.process_definition_key != k
+        {
+            return Ok(false);
+        }
+        if let Some(ks) = &topic.process_definition_key_in
+            && !ks.contains(&task.process_definition_key)
+        {
+            return Ok(false);
+        }
+        if let Some(tag) = &topic.process_definition_version_tag
+            && task.process_definition_version_tag.as_ref() != Some(tag)
+        {
+            return Ok(false);
+        }
+        if let Some(tenants) = &topic.tenant_id_in
+            && !task.tenant_id.as_ref().is_some_and(|t| tenants.contains(t))
+        {
+            return Ok(false);
+        }
+        if topic.without_tenant_id && task.tenant_id.is_some() {
+            return Ok(false);
+        }
+        if !topic.process_variables.is_empty() {
+            let Some(instance) = self.cached_instance(instances, &task.process_instance_id)? else {
+                return Ok(false);
+            };
+            for (name, wanted) in &topic.process_variables {
+                match instance.state.lookup_variable(&task.activity_instance_id, name) {
+                    Some(actual) if values_match(wanted, actual) => {}
+                    _ => return Ok(false),
+                }
+            }
+        }
+        Ok(true)
+    }
+
+    fn cached_instance<'m>(&self, cache: &'m mut HashMap<String, Option<ProcessInstance>>, id: &str) -> Result<Option<&'m ProcessInstance>> {
+        if !cache.contains_key(id) {
+            let loaded = self.store.get::<ProcessInstance>(Tree::Instances, &index::id_key(id))?;
+            cache.insert(id.to_owned(), loaded);
+        }
+        Ok(cache.get(id).and_then(|o| o.as_ref()))
+    }
+
+    async fn try_fetch(&self, request: &FetchAndLockRequest) -> Result<Vec<LockedTask>> {
+        let now = self.now();
+        self.reclaim_expired_locks(now)?;
+        let mut instances: HashMap<String, Option<ProcessInstance>> = HashMap::new();
+        let mut cleanup = WriteSet::new();
+        let mut candidates: Vec<(ExternalTask, Vec<u8>, usize)> = Vec::new();
+        for (ti, topic) in request.topics.iter().enumerate() {
+            let filtered = topic.business_key.is_some()
+                || topic.process_definition_id.is_some()
+                || topic.process_definition_id_in.is_some()
+                || topic.process_definition_key.is_some()
+                || topic.process_definition_key_in.is_some()
+                || topic.process_definition_version_tag.is_some()
+                || topic.tenant_id_in.is_some()
+                || topic.without_tenant_id
+                || !topic.process_variables.is_empty();
+            // Without filters the first entries of the topic's queue are the answer, which keeps
+            // fetch-and-lock flat however many tasks wait; with filters, look further.
+            let limit = if filtered { 10_000 } else { request.max_tasks * 2 + 8 };
+            let keys = self.store.scan_keys(Tree::ExternalTaskQueue, &index::queue_prefix(&topic.topic_name), limit)?;
+            for key in keys {
+                let Some(id) = last_str(&key) else { continue };
+                let Some(raw) = self.store.get_raw(Tree::ExternalTasks, &index::id_key(&id))? else {
+                    cleanup.delete(Tree::ExternalTaskQueue, key);
+                    continue;
+                };
+                let task: ExternalTask = crate::store::codec::decode("external_tasks", &raw)?;
+                if index::placement(&task, now) != Placement::Queue || index::queue_key(&task) != key {
+                    cleanup.delete(Tree::ExternalTaskQueue, key);
+                    continue;
+                }
+                if !self.topic_filters_pass(topic, &task, &mut instances)? {
+                    continue;
+                }
+                candidates.push((task, raw, ti));
+            }
+        }
+        if request.use_priority {
+            candidates.sort_by(|a, b| b.0.priority.cmp(&a.0.priority).then(a.0.create_time.cmp(&b.0.create_time)));
+        } else {
+            match request.sort_by_create_time_asc {
+                Some(false) => candidates.sort_by(|a, b| b.0.create_time.cmp(&a.0.create_time)),
+                _ => candidates.sort_by(|a, b| a.0.create_time.cmp(&b.0.create_time)),
+            }
+        }
+        let mut locked = Vec::new();
+        let mut ws = WriteSet::new();
+        for (task, raw, ti) in candidates {
+            if locked.len() >= request.max_tasks {
+                break;
+            }
+            let topic = &request.topics[ti];
+            let mut new = task.clone();
+            new.worker_id = Some(request.worker_id.clone());
+            new.lock_expiration_time = Some(now.saturating_add(topic.lock_duration));
+            if !self.store.compare_and_swap(Tree::ExternalTasks, &index::id_key(&task.id), &raw, &new)? {
+                continue; // another worker won this one
+            }
+            ws.delete(Tree::ExternalTaskQueue, index::queue_key(&task));
+            if let Some(exp) = new.lock_expiration_time {
+                ws.index(Tree::ExternalTaskLocks, index::lock_key(exp, &new.id));
+            }
+            locked.push((new, ti));
+        }
+        ws.extend(cleanup);
+        self.store.commit(&ws)?;
+        if locked.is_empty() {
+            return Ok(Vec::new());
+        }
+        // A lock is a promise to the worker: make it durable before answering.
+        self.store.sync().await?;
+        let mut out = Vec::with_capacity(locked.len());
+        for (task, ti) in locked {
+            let topic = &request.topics[ti];
+            let variables = match self.cached_instance(&mut instances, &task.process_instance_id)? {
+                None => Variables::new(),
+                Some(instance) => {
+                    let visible = if topic.local_variables {
+                        instance
+                            .state
+                            .activity_instances
+                            .get(&task.activity_instance_id)
+                            .map(|ai| ai.variables.clone())
+                            .unwrap_or_default()
+                    } else {
+                        instance.state.visible_variables(&task.activity_instance_id)
+                    };
+                    match &topic.variables {
+                        None => visible,
+                        Some(names) => visible.into_iter().filter(|(k, _)| names.contains(k)).collect(),
+                    }
+                }
+            };
+            let extension_properties = if topic.include_extension_properties {
+                task.extension_properties.clone()
+            } else {
+                Default::default()
+            };
+            out.push(LockedTask {
+                task,
+                variables,
+                extension_properties,
+            });
+        }
+        Ok(out)
+    }
+
+    /// Return tasks whose lock expired to the queue. Cheap when nothing expired: one range probe.
+    pub(crate) fn reclaim_expired_locks(&self, now: i64) -> Result<usize> {
+        let end = index::lock_key(now.saturating_add(1), "");
+        let keys = self.store.range_keys(Tree::ExternalTaskLocks, &[], &end, 1000)?;
+        if keys.is_empty() {
+            return Ok(0);
+        }
+        let mut ws = WriteSet::new();
+        let mut moved = 0;
+        for key in keys {
+            ws.delete(Tree::ExternalTaskLocks, key.clone());
+            let Some(id) = last_str(&key) else { continue };
+            if let Some(task) = self.store.get::<ExternalTask>(Tree::ExternalTasks, &index::id_key(&id))?
+                && index::placement(&task, now) == Placement::Queue
+            {
+                ws.index(Tree::ExternalTaskQueue, index::queue_key(&task));
+                moved += 1;
+            }
+        }
+        self.store.commit(&ws)?;
+        if moved > 0 {
+            self.task_available.notify_waiters();
+        }
+        Ok(moved)
+    }
+
+    // -------------------------------------------------------------- worker reports
+
+    pub(super) async fn complete_external_task(&self, id: &str, worker_id: &str, variables: Variables, local_variables: Variables) -> Result<()> {
+        let (task, raw) = self.load_external_task(id)?;
+        if task.worker_id.as_deref() != Some(worker_id) {
+            return Err(ProcessEngineError::WrongWorker(format!(
+                "External Task {id} cannot be completed by worker '{worker_id}'. It is locked by worker '{}'.",
+                owner(&task)
+            )));
+        }
+        self.finish_external_task(task, raw, variables, local_variables).await
+    }
+
+    async fn finish_external_task(&self, task: ExternalTask, raw: Vec<u8>, variables: Variables, local_variables: Variables) -> Result<()> {
+        if task.suspended {
+            return Err(ProcessEngineError::Suspended(format!(
+                "ExternalTask with id '{}' is suspended",
+                task.id
+            )));
+        }
+        let mut extra = WriteSet::new();
+        extra.expect(Tree::ExternalTasks, index::id_key(&task.id), Some(raw));
+        index::delete_external_task(&mut extra, &task);
+        let mut after = AfterCommit::default();
+        after.events.push(EngineEvent::TaskCompleted {
+            task_id: task.id.clone(),
+            task_type: "external".into(),
+            process_instance_id: task.process_instance_id.clone(),
+        });
+        self.run_command(
+            &task.process_instance_id,
+            Command::CompleteTask {
+                task_id: task.id.clone(),
+                variables,
+                local_variables,
+            },
+            extra,
+            after,
+        )
+        .await?;
+        Inner::bump(&self.metrics.tasks_completed_by_topic, &task.topic_name);
+        Ok(())
+    }
+
+    pub(super) async fn external_task_failure(&self, id: &str, request: FailureRequest) -> Result<()> {
+        let (task, raw) = self.load_external_task(id)?;
+        if task.worker_id.as_deref() != Some(request.worker_id.as_str()) {
+            return Err(ProcessEngineError::WrongWorker(format!(
+                "Failure of External Task {id} cannot be reported by worker '{}'. It is locked by worker '{}'.",
+                request.worker_id,
+                owner(&task)
+            )));
+        }
+        if request.retries < 0 {
+            return Err(ProcessEngineError::Engine("retries is not greater than or equal to 0".into()));
+        }
+        if request.retry_timeout < 0 {
+            return Err(ProcessEngineError::Engine("retryTimeout is not greater than or equal to 0".into()));
+        }
+        let now = self.now();
+        let mut new = task.clone();
+        new.error_message = truncate(request.error_message.clone());
+        if request.error_details.is_some() {
+            new.error_details = request.error_details.clone();
+        }
+        new.lock_expiration_time = Some(now.saturating_add(request.retry_timeout));
+        new.retries = Some(request.retries);
+        self.apply_task_update(task, raw, new, request.variables, request.local_variables).await
+    }
+
+    /// Write a changed task (with incident handling when retries cross 0), setting variables
+    /// on its instance in the same commit when there are any.
+    async fn apply_task_update(&self, old: ExternalTask, raw: Vec<u8>, new: ExternalTask, variables: Variables, local_variables: Variables) -> Result<()> {
+        let mut ws = WriteSet::new();
+        let mut after = AfterCommit::default();
+        self.incident_transition(&old, &new, &mut ws, &mut after)?;
+        if variables.is_empty() && local_variables.is_empty() {
+            let _guard = self.lock_instance(&old.process_instance_id).await;
+            self.commit_task_change(raw, &old, &new, ws)?;
+            drop(_guard);
+            self.store.sync().await?;
+            if index::placement(&new, self.now()) == Placement::Queue {
+                after.tasks_available = true;
+            }
+            self.after_commit(after).await;
+            return Ok(());
+        }
+        ws.expect(Tree::ExternalTasks, index::id_key(&old.id), Some(raw));
+        index::put_external_task(&mut ws, &new, Some(&old), self.now());
+        self.run_command(
+            &old.process_instance_id,
+            Command::SetVariables {
+                activity_instance_id: Some(old.activity_instance_id.clone()),
+                variables,
+                local: false,
+                deletions: Vec::new(),
+            },
+            ws,
+            after,
+        )
+        .await?;
+        if !local_variables.is_empty() {
+            self.run_command(
+                &old.process_instance_id,
+                Command::SetVariables {
+                    activity_instance_id: Some(old.activity_instance_id.clone()),
+                    variables: local_variables,
+                    local: true,
+                    deletions: Vec::new(),
+                },
+                WriteSet::new(),
+                AfterCommit::default(),
+            )
+            .await?;
+        }
+        Ok(())
+    }
+
+    /// Raise or resolve the `failedExternalTask` incident when retries reach or leave 0.
+    fn incident_transition(&self, old: &ExternalTask, new: &ExternalTask, ws: &mut WriteSet, after: &mut AfterCommit) -> Result<()> {
+        let was_zero = old.retries == Some(0);
+        let is_zero = new.retries == Some(0);
+        if is_zero && !was_zero {
+            let incident = self.task_incident(new, IncidentType::FailedExternalTask, new.error_message.clone());
+            open_incident(ws, &incident, after);
+            self.metrics.incidents_raised.fetch_add(1, Ordering::Relaxed);
+        } else if was_zero && !is_zero {
+            self.close_task_incidents(&old.process_instance_id, &old.id, ws, after)?;
+        }
+        Ok(())
+    }
+
+    pub(crate) fn close_task_incidents(&self, instance_id: &str, config_id: &str, ws: &mut WriteSet, after: &mut AfterCommit) -> Result<()> {
+        let now = self.now();
+        for key in self.store.scan_keys(Tree::IncidentsByInstance, &index::instance_prefix(instance_id), usize::MAX)? {
+            if let Some(iid) = last_str(&key)
+                && let Some(i) = self.store.get::<Incident>(Tree::Incidents, &index::id_key(&iid))?
+                && i.configuration.as_deref() == Some(config_id)
+            {
+                super::executor::close_incident(ws, i, now, after);
+            }
+        }
+        Ok(())
+    }
+
+    fn task_incident(&self, task: &ExternalTask, kind: IncidentType, message: Option<String>) -> Incident {
+        Incident {
+            id: new_id(),
+            incident_type: kind,
+            message,
+            timestamp: self.now(),
+            activity_id: task.activity_id.clone(),
+            activity_instance_id: task.activity_instance_id.clone(),
+            execution_id: task.execution_id.clone(),
+            process_instance_id: task.process_instance_id.clone(),
+            process_definition_id: task.process_definition_id.clone(),
+            configuration: Some(task.id.clone()),
+            annotation: None,
+            tenant_id: task.tenant_id.clone(),
+            end_time: None,
+        }
+    }
+
+    pub(super) async fn external_task_bpmn_error(&self, id: &str, worker_id: &str, error_code: &str, error_message: Option<String>, variables: Variables) -> Result<()> {
+        let (task, raw) = self.load_external_task(id)?;
+        if task.worker_id.as_deref() != Some(worker_id) {
+            return Err(ProcessEngineError::WrongWorker(format!(
+                "Bpmn error of External Task {id} cannot be reported by worker '{worker_id}'. It is locked by worker '{}'.",
+                owner(&task)
+            )));
+        }
+        self.throw_task_error(task, raw, error_code, error_message, variables).await
+    }
+
+    async fn throw_task_error(&self, task: ExternalTask, raw: Vec<u8>, code: &str, message: Option<String>, variables: Variables) -> Result<()> {
+        if task.suspended {
+            return Err(ProcessEngineError::Suspended(format!("ExternalTask with id '{}' is suspended", task.id)));
+        }
+        let mut extra = WriteSet::new();
+        extra.expect(Tree::ExternalTasks, index::id_key(&task.id), Some(raw.clone()));
+        index::delete_external_task(&mut extra, &task);
+        let result = self
+            .run_command(
+                &task.process_instance_id,
+                Command::ThrowError {
+                    task_id: task.id.clone(),
+                    code: code.to_owned(),
+                    message: message.clone(),
+                    variables,
+                },
+                extra,
+                AfterCommit::default(),
+            )
+            .await;
+        match result {
+            Ok(_) => Ok(()),
+            Err(ProcessEngineError::UnhandledBpmnError(text)) => {
+                // Nothing catches the error: the task stays, with an incident that says so.
+                let mut new = task.clone();
+                new.retries = Some(0);
+                new.error_message = truncate(Some(match &message {
+                    Some(m) => format!("{text}: {m}"),
+                    None => text.clone(),
+                }));
+                let mut ws = WriteSet::new();
+                let mut after = AfterCommit::default();
+                let incident = self.task_incident(&new, IncidentType::UnhandledBpmnError, new.error_message.clone());
+                open_incident(&mut ws, &incident, &mut after);
+                self.metrics.incidents_raised.fetch_add(1, Ordering::Relaxed);
+                let _guard = self.lock_instance(&task.process_instance_id).await;
+                self.commit_task_change(raw, &task, &new, ws)?;
+                drop(_guard);
+                self.store.sync().await?;
+                self.after_commit(after).await;
+                Ok(())
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    // -------------------------------------------------------------- locks, retries, priority
+
+    pub(super) async fn extend_lock(&self, id: &str, worker_id: &str, new_duration: i64) -> Result<()> {
+        if new_duration <= 0 {
+            return Err(ProcessEngineError::BadRequest(format!(
+                "lockTime is not greater than 0: {new_duration}"
+            )));
+        }
+        let (task, raw) = self.load_external_task(id)?;
+        let now = self.now();
+        if task.worker_id.as_deref() != Some(worker_id) || task.lock_expiration_time.is_none() {
+            return Err(ProcessEngineError::BadRequest(format!(
+                "The lock of the External Task {id} cannot be extended by worker '{worker_id}'. It is locked by worker '{}'.",
+                owner(&task)
+            )));
+        }
+        if task.lock_expiration_time.is_some_and(|e| e <= now) {
+            return Err(ProcessEngineError::BadRequest("Cannot extend a lock that expired".into()));
+        }
+        let mut new = task.clone();
+        new.lock_expiration_time = Some(now.saturating_add(new_duration));
+        self.commit_task_change(raw, &task, &new, WriteSet::new())?;
+        self.store.sync().await?;
+        Ok(())
+    }
+
+    pub(super) async fn lock_external_task(&self, id: &str, worker_id: &str, lock_duration: i64) -> Result<()> {
+        if lock_duration <= 0 {
+            return Err(ProcessEngineError::BadRequest(format!("lockTime is not greater than 0: {lock_duration}")));
+        }
+        let (task, raw) = self.load_external_task(id)?;
+        let now = self.now();
+        if task.worker_id.as_deref() == Some(WASM_WORKER) {
+            return Err(ProcessEngineError::BadRequest(format!(
+                "External Task {id} is executed by the engine's wasm component for topic '{}'",
+                task.topic_name
+            )));
+        }
+        let held_by_other = task.worker_id.as_deref().is_some_and(|w| w != worker_id)
+            && task.lock_expiration_time.is_some_and(|e| e > now);
+        if held_by_other {
+            return Err(ProcessEngineError::BadRequest(format!(
+                "External Task {id} is already locked by worker '{}'",
+                owner(&task)
+            )));
+        }
+        let mut new = task.clone();
+        new.worker_id = Some(worker_id.to_owned());
+        new.lock_expiration_time = Some(now.saturating_add(lock_duration));
+        self.commit_task_change(raw, &task, &new, WriteSet::new())?;
+        self.store.sync().await?;
+        Ok(())
+    }
+
+    pub(super) async fn unlock_external_task(&self, id: &str) -> Result<()> {
+        let (task, raw) = self.load_external_task(id)?;
+        if task.worker_id.as_deref() == Some(WASM_WORKER) {
+            return Ok(());
+        }
+        let mut new = task.clone();
+        new.worker_id = None;
+        new.lock_expiration_time = None;
+        self.commit_task_change(raw, &task, &new, WriteSet::new())?;
+        self.store.sync().await?;
+        self.task_available.notify_waiters();
+        Ok(())
+    }
+
+    pub(super) async fn set_external_task_retries(&self, id: &str, retries: i32) -> Result<()> {
+        if retries < 0 {
+            return Err(ProcessEngineError::BadRequest("The number of retries cannot be negative.".into()));
+        }
+        let (task, raw) = self.load_external_task(id)?;
+        let mut new = task.clone();
+        new.retries = Some(retries);
+        let revived_wasm = task.retries == Some(0) && retries > 0 && task.module_sha256.is_some();
+        if revived_wasm {
+            new.lock_expiration_time = None;
+        }
+        self.apply_task_update(task, raw, new.clone(), Variables::new(), Variables::new()).await?;
+        if revived_wasm && let Some(me) = self.arc() {
+            tokio::spawn(async move { me.run_wasm_task(new.id).await });
+        }
+        Ok(())
+    }
+
+    pub(super) async fn set_external_task_priority(&self, id: &str, priority: i64) -> Result<()> {
+        let (task, raw) = self.load_external_task(id)?;
+        let mut new = task.clone();
+        new.priority = priority;
+        self.commit_task_change(raw, &task, &new, WriteSet::new())?;
+        self.store.sync().await?;
+        Ok(())
+    }
+
+    pub(super) async fn external_task(&self, id: &str) -> Result<ExternalTask> {
+        Ok(self.load_external_task(id)?.0)
+    }
+
+    pub(super) async fn external_tasks(&self) -> Result<Vec<ExternalTask>> {
+        let mut all: Vec<ExternalTask> = self.store.scan(Tree::ExternalTasks, b"")?;
+        all.sort_by(|a, b| a.create_time.cmp(&b.create_time).then(a.id.cmp(&b.id)));
+        Ok(all)
+    }
+
+    // -------------------------------------------------------------- wasm
+
+    /// Retries an in-engine task gets (and failing jobs) from a retry cycle.
+    pub(crate) fn retry_schedule(&self, cycle: Option<&str>) -> RetrySchedule {
+        cycle
+            .and_then(|c| RetrySchedule::parse(c).ok())
+            .or_else(|| RetrySchedule::parse(&self.config.default_retry_cycle).ok())
+            .unwrap_or_else(RetrySchedule::default_schedule)
+    }
+
+    pub(crate) fn initial_job_retries(&self, cycle: Option<&str>) -> i32 {
+        self.retry_schedule(cycle).retries() as i32
+    }
+
+    fn module_limits(&self, task: &ExternalTask) -> Limits {
+        let mut limits = self.wasm.as_ref().map(|w| w.default_limits().clone()).unwrap_or_default();
+        let module = self
+            .definition_deployment(&task.process_definition_id)
+            .and_then(|dep| self.module_for(&dep, &task.topic_name).ok().flatten())
+            .or_else(|| self.store.get::<TaskModule>(Tree::Modules, task.topic_name.as_bytes()).ok().flatten());
+        if let Some(m) = module {
+            if let Some(f) = m.limits.fuel {
+                limits.fuel = f;
+            }
+            if let Some(t) = m.limits.timeout_ms {
+                limits.deadline = Duration::from_millis(t);
+            }
+            if let Some(mem) = m.limits.memory_bytes {
+                limits.memory_bytes = usize::try_from(mem).unwrap_or(usize::MAX);
+            }
+        }
+        limits
+    }
+
+    fn definition_deployment(&self, definition_id: &str) -> Option<String> {
+        self.deployed_sync(definition_id).ok().map(|d| d.record.deployment_id.clone())
+    }
+
+    /// Run an in-engine task once, then complete it, route its BPMN error, or schedule its
+    /// retry / raise its incident. Safe to call twice: only the first commit wins.
+    pub(crate) async fn run_wasm_task(&self, task_id: String) {
+        if let Err(e) = self.run_wasm_task_inner(&task_id).await {
+            tracing::warn!(task = %task_id, "in-engine task: {e}");
+        }
+    }
+
+    async fn run_wasm_task_inner(&self, task_id: &str) -> Result<()> {
+        let Some(wasm) = self.wasm.clone() else { return Ok(()) };
+        let (task, raw) = match self.load_external_task(task_id) {
+            Ok(t) => t,
+            Err(ProcessEngineError::NotFound(_)) => return Ok(()),
+            Err(e) => return Err(e),
+        };
+        let Some(sha) = task.module_sha256.clone() else { return Ok(()) };
+        let now = self.now();
+        if task.retries == Some(0) || task.suspended || task.lock_expiration_time.is_some_and(|t| t > now) {
+            return Ok(());
+        }
+        if !wasm.is_loaded(&sha) {
+            let bytes = self
+                .store
+                .get_raw(Tree::ModuleBlobs, sha.as_bytes())?
+                .ok_or_else(|| ProcessEngineError::Internal(format!("module {sha} missing")))?;
+            if let Err(e) = wasm.load(&bytes).await {
+                return self.fail_wasm_task(task, raw, format!("module cannot be loaded: {e}"), None, true).await;
+            }
+        }
+        let Some(instance) = self.store.get::<ProcessInstance>(Tree::Instances, &index::id_key(&task.process_instance_id))? else {
+            return Ok(());
+        };
+        if instance.suspended {
+            return Ok(());
+        }
+        let schedule = self.retry_schedule(task.retry_time_cycle.as_deref());
+        let total = schedule.retries() as i32;
+        let retries_now = task.retries.unwrap_or(total);
+        let input = TaskInput {
+            topic: task.topic_name.clone(),
+            process_instance_id: task.process_instance_id.clone(),
+            activity_id: task.activity_id.clone(),
+            activity_instance_id: task.activity_instance_id.clone(),
+            business_key: task.business_key.clone(),
+            attempt: (total - retries_now).max(0) as u32 + 1,
+            retries_left: Some((retries_now - 1).max(0) as u32),
+            variables: instance.state.visible_variables(&task.activity_instance_id),
+            task_created_at: task.create_time,
+            seed: seed_of(&task.activity_instance_id),
+        };
+        let limits = self.module_limits(&task);
+        let started = Instant::now();
+        let outcome = wasm.execute(&sha, &limits, input).await;
+        let micros = started.elapsed().as_micros() as u64;
+        self.metrics.wasm_executions.fetch_add(1, Ordering::Relaxed);
+        self.metrics.wasm_micros_total.fetch_add(micros, Ordering::Relaxed);
+        if let Ok(mut recent) = self.metrics.recent_wasm_micros.lock() {
+            let v = recent.entry(task.topic_name.clone()).or_default();
+            v.push(micros);
+            if v.len() > 100 {
+                v.remove(0);
+            }
+        }
+        self.append_task_log(&task.id, outcome.logs())?;
+        match outcome {
+            TaskOutcome::Completed { variables, .. } => {
+                match self.finish_external_task(task.clone(), raw.clone(), variables, Variables::new()).await {
+                    Ok(()) => Ok(()),
+                    Err(ProcessEngineError::Engine(m)) if !m.contains("changed concurrently") && !m.contains("optimistic") => {
+                        self.fail_wasm_task(task, raw, format!("completing the task failed: {m}"), None, true).await
+                    }
+                    Err(e) => Err(e),
+                }
+            }
+            TaskOutcome::BpmnError { code, message, variables, .. } => {
+                self.throw_task_error(task, raw, &code, message, variables).await
+            }
+            TaskOutcome::Failed { message, details, .. } => {
+                self.metrics.wasm_failures.fetch_add(1, Ordering::Relaxed);
+                self.fail_wasm_task(task, raw, message, details, false).await
+            }
+        }
+    }
+
+    /// A failed in-engine attempt: one retry less, a back-off on the task's schedule, or an
+    /// incident when none is left (or at once with `incident_now`).
+    async fn fail_wasm_task(&self, task: ExternalTask, raw: Vec<u8>, message: String, details: Option<String>, incident_now: bool) -> Result<()> {
+        let now = self.now();
+        let schedule = self.retry_schedule(task.retry_time_cycle.as_deref());
+        let retries_now = task.retries.unwrap_or(schedule.retries() as i32);
+        let left = if incident_now { 0 } else { (retries_now - 1).max(0) };
+        let mut new = task.clone();
+        new.retries = Some(left);
+        new.error_message = truncate(Some(message));
+        new.error_details = details;
+        let mut ws = WriteSet::new();
+        let mut after = AfterCommit::default();
+        if left > 0 {
+            let due = now.saturating_add(schedule.delay_ms(left as u32));
+            new.lock_expiration_time = Some(due);
+            let job = Job {
+                id: format!("wasm-retry-{}", task.id),
+                kind: JobKind::WasmRetry { task_id: task.id.clone() },
+                process_instance_id: Some(task.process_instance_id.clone()),
+                activity_id: task.activity_id.clone(),
+                activity_instance_id: Some(task.activity_instance_id.clone()),
+                due,
+                retries: 1,
+                exception_message: None,
+                retry_time_cycle: None,
+            };
+            let old_job = self.store.get::<Job>(Tree::Jobs, &index::id_key(&job.id))?;
+            index::put_job(&mut ws, &job, old_job.as_ref());
+            after.wake_scheduler = true;
+        } else {
+            new.lock_expiration_time = None;
+        }
+        self.incident_transition(&task, &new, &mut ws, &mut after)?;
+        let _guard = self.lock_instance(&task.process_instance_id).await;
+        match self.commit_task_change(raw, &task, &new, ws) {
+            Ok(()) => {}
+            // The task was completed, cancelled or changed meanwhile: this attempt's result is moot.
+            Err(ProcessEngineError::Engine(_)) => return Ok(()),
+            Err(e) => return Err(e),
+        }
+        drop(_guard);
+        self.store.sync().await?;
+        self.after_commit(after).await;
+        Ok(())
+    }
+
+    fn append_task_log(&self, task_id: &str, lines: &[crate::wasm::LogLine]) -> Result<()> {
+        if lines.is_empty() {
+            return Ok(());
+        }
+        let mut log: Vec<String> = self.store.get(Tree::TaskLogs, &index::id_key(task_id))?.unwrap_or_default();
+        for l in lines {
+            log.push(format!("[{:?}] {}", l.level, l.message));
+        }
+        // Keep the most recent lines: a looping task must not grow its log without bound.
+        if log.len() > 1000 {
+            let drop_n = log.len() - 1000;
+            log.drain(..drop_n);
+        }
+        let mut ws = WriteSet::new();
+        ws.put(Tree::TaskLogs, index::id_key(task_id), &log);
+        self.store.commit(&ws)?;
+        Ok(())
+    }
+
+    /// The captured log of an in-engine task (kept after the task completed).
+    pub(crate) fn task_log(&self, task_id: &str) -> Result<Vec<String>> {
+        Ok(self.store.get(Tree::TaskLogs, &index::id_key(task_id))?.unwrap_or_default())
+    }
+}

@@ -1,0 +1,211 @@
+//! Key layouts of every record and index, and the writers that keep a record and its index
+//! entries consistent. Index entries are hints that readers verify against the record, so a
+//! stale entry (e.g. after a concurrent lock) is skipped and cleaned, never trusted.
+
+use crate::records::{EventSubscription, EventType, ExternalTask, Job, UserTask};
+use crate::store::keys::Key;
+use crate::store::{Tree, WriteSet};
+
+/// The worker id that marks an external task as owned by the in-engine wasm runtime.
+pub(crate) const WASM_WORKER: &str = "baton:wasm";
+
+pub(crate) fn id_key(id: &str) -> Vec<u8> {
+    id.as_bytes().to_vec()
+}
+
+pub(crate) fn by_instance(instance_id: &str, id: &str) -> Vec<u8> {
+    Key::new().str(instance_id).str(id).build()
+}
+
+pub(crate) fn instance_prefix(instance_id: &str) -> Vec<u8> {
+    Key::new().str(instance_id).build()
+}
+
+pub(crate) fn queue_key(task: &ExternalTask) -> Vec<u8> {
+    Key::new()
+        .str(&task.topic_name)
+        .i64_desc(task.priority)
+        .i64(task.create_time)
+        .str(&task.id)
+        .build()
+}
+
+pub(crate) fn queue_prefix(topic: &str) -> Vec<u8> {
+    Key::new().str(topic).build()
+}
+
+pub(crate) fn lock_key(expiry: i64, id: &str) -> Vec<u8> {
+    Key::new().i64(expiry).str(id).build()
+}
+
+pub(crate) fn job_due_key(due: i64, id: &str) -> Vec<u8> {
+    Key::new().i64(due).str(id).build()
+}
+
+pub(crate) fn subscription_name_key(kind: EventType, name: &str, id: &str) -> Vec<u8> {
+    Key::new().str(event_type_str(kind)).str(name).str(id).build()
+}
+
+pub(crate) fn subscription_name_prefix(kind: EventType, name: &str) -> Vec<u8> {
+    Key::new().str(event_type_str(kind)).str(name).build()
+}
+
+fn event_type_str(kind: EventType) -> &'static str {
+    match kind {
+        EventType::Message => "message",
+        EventType::Signal => "signal",
+    }
+}
+
+pub(crate) fn definition_version_key(key: &str, tenant: Option<&str>, version: i32) -> Vec<u8> {
+    Key::new()
+        .str(key)
+        .str(tenant.unwrap_or(""))
+        .i64(i64::from(version))
+        .build()
+}
+
+pub(crate) fn definition_key_prefix(key: &str, tenant: Option<&str>) -> Vec<u8> {
+    Key::new().str(key).str(tenant.unwrap_or("")).build()
+}
+
+pub(crate) fn historic_activity_key(instance_id: &str, activity_instance_id: &str) -> Vec<u8> {
+    Key::new().str(instance_id).str(activity_instance_id).build()
+}
+
+pub(crate) fn historic_variable_key(instance_id: &str, scope_id: &str, name: &str) -> Vec<u8> {
+    Key::new().str(instance_id).str(scope_id).str(name).build()
+}
+
+pub(crate) fn deployment_module_key(deployment_id: &str, topic: &str) -> Vec<u8> {
+    Key::new().str(deployment_id).str(topic).build()
+}
+
+/// Where an external task belongs in the fetch indexes at time `now`.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) enum Placement {
+    /// Fetchable now.
+    Queue,
+    /// Locked until the given time; returns to the queue then.
+    Locked(i64),
+    /// Not fetchable by remote workers (wasm-owned, no retries left, suspended).
+    Nowhere,
+}
+
+pub(crate) fn placement(task: &ExternalTask, now: i64) -> Placement {
+    if task.worker_id.as_deref() == Some(WASM_WORKER)
+        || task.module_sha256.is_some()
+        || task.retries == Some(0)
+        || task.suspended
+    {
+        return Placement::Nowhere;
+    }
+    match task.lock_expiration_time {
+        Some(exp) if exp > now => Placement::Locked(exp),
+        _ => Placement::Queue,
+    }
+}
+
+/// Write an external task and its index entries (replacing those of `old`).
+pub(crate) fn put_external_task(
+    ws: &mut WriteSet,
+    new: &ExternalTask,
+    old: Option<&ExternalTask>,
+    now: i64,
+) {
+    if let Some(old) = old {
+        remove_external_task_indexes(ws, old);
+    }
+    ws.put(Tree::ExternalTasks, id_key(&new.id), new);
+    ws.index(
+        Tree::ExternalTasksByInstance,
+        by_instance(&new.process_instance_id, &new.id),
+    );
+    match placement(new, now) {
+        Placement::Queue => ws.index(Tree::ExternalTaskQueue, queue_key(new)),
+        Placement::Locked(exp) => ws.index(Tree::ExternalTaskLocks, lock_key(exp, &new.id)),
+        Placement::Nowhere => {}
+    }
+}
+
+fn remove_external_task_indexes(ws: &mut WriteSet, old: &ExternalTask) {
+    ws.delete(Tree::ExternalTaskQueue, queue_key(old));
+    if let Some(exp) = old.lock_expiration_time {
+        ws.delete(Tree::ExternalTaskLocks, lock_key(exp, &old.id));
+    }
+}
+
+/// Remove an external task and its index entries.
+pub(crate) fn delete_external_task(ws: &mut WriteSet, old: &ExternalTask) {
+    remove_external_task_indexes(ws, old);
+    ws.delete(Tree::ExternalTasks, id_key(&old.id));
+    ws.delete(
+        Tree::ExternalTasksByInstance,
+        by_instance(&old.process_instance_id, &old.id),
+    );
+}
+
+/// Write a user task and its index entry.
+pub(crate) fn put_user_task(ws: &mut WriteSet, task: &UserTask) {
+    ws.put(Tree::UserTasks, id_key(&task.id), task);
+    ws.index(
+        Tree::UserTasksByInstance,
+        by_instance(&task.process_instance_id, &task.id),
+    );
+}
+
+/// Remove a user task.
+pub(crate) fn delete_user_task(ws: &mut WriteSet, task: &UserTask) {
+    ws.delete(Tree::UserTasks, id_key(&task.id));
+    ws.delete(
+        Tree::UserTasksByInstance,
+        by_instance(&task.process_instance_id, &task.id),
+    );
+}
+
+/// Write a job and its due index (replacing `old`'s).
+pub(crate) fn put_job(ws: &mut WriteSet, job: &Job, old: Option<&Job>) {
+    if let Some(old) = old {
+        ws.delete(Tree::JobsDue, job_due_key(old.due, &old.id));
+    }
+    ws.put(Tree::Jobs, id_key(&job.id), job);
+    ws.index(Tree::JobsDue, job_due_key(job.due, &job.id));
+    if let Some(pi) = &job.process_instance_id {
+        ws.index(Tree::JobsByInstance, by_instance(pi, &job.id));
+    }
+}
+
+/// Remove a job.
+pub(crate) fn delete_job(ws: &mut WriteSet, job: &Job) {
+    ws.delete(Tree::Jobs, id_key(&job.id));
+    ws.delete(Tree::JobsDue, job_due_key(job.due, &job.id));
+    if let Some(pi) = &job.process_instance_id {
+        ws.delete(Tree::JobsByInstance, by_instance(pi, &job.id));
+    }
+}
+
+/// Write a subscription and its indexes.
+pub(crate) fn put_subscription(ws: &mut WriteSet, sub: &EventSubscription) {
+    ws.put(Tree::Subscriptions, id_key(&sub.id), sub);
+    ws.index(
+        Tree::SubscriptionsByName,
+        subscription_name_key(sub.event_type, &sub.event_name, &sub.id),
+    );
+    ws.index(
+        Tree::SubscriptionsByInstance,
+        by_instance(&sub.process_instance_id, &sub.id),
+    );
+}
+
+/// Remove a subscription.
+pub(crate) fn delete_subscription(ws: &mut WriteSet, sub: &EventSubscription) {
+    ws.delete(Tree::Subscriptions, id_key(&sub.id));
+    ws.delete(
+        Tree::SubscriptionsByName,
+        subscription_name_key(sub.event_type, &sub.event_name, &sub.id),
+    );
+    ws.delete(
+        Tree::SubscriptionsByInstance,
+        by_instance(&sub.process_instance_id, &sub.id),
+    );
+}

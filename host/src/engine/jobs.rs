@@ -1,0 +1,319 @@
+//! The job and timer scheduler: timers, async continuations, timer start events, wasm retries
+//! and lock expiry, driven by the `jobs_due` and `external_task_locks` indexes and the
+//! injected clock. On open, [`Inner::recover`] picks up whatever came due or was in flight
+//! while the engine was down.
+
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::time::Duration;
+
+use baton_bpmn::engine::Command;
+use baton_bpmn::model::{EventTrigger, NodeKind, TimerDefinition};
+use baton_bpmn::timer;
+use baton_bpmn::Variables;
+
+use super::core::Inner;
+use super::executor::{AfterCommit, open_incident};
+use super::index::{self, WASM_WORKER};
+use super::{ProcessEngineError, Result};
+use crate::records::{ExternalTask, Incident, IncidentType, Job, JobKind};
+use crate::store::keys::{from_ord_i64, last_str};
+use crate::store::{Tree, WriteSet};
+
+/// When a timer definition first fires, evaluated without instance variables (timer start
+/// events have none).
+pub(crate) fn first_due(def: &TimerDefinition, now: i64) -> Option<i64> {
+    let empty = Variables::new();
+    match def {
+        TimerDefinition::Date(e) => timer::parse_date(&e.eval_string(&empty).ok()??).ok(),
+        TimerDefinition::Duration(e) => Some(timer::parse_duration(&e.eval_string(&empty).ok()??).ok()?.after(now)),
+        TimerDefinition::Cycle(e) => timer::parse_cycle(&e.eval_string(&empty).ok()??).ok()?.first_due(now),
+    }
+}
+
+fn next_cycle_due(def: &TimerDefinition, previous: i64, fired: u32) -> Option<i64> {
+    let empty = Variables::new();
+    match def {
+        TimerDefinition::Cycle(e) => timer::parse_cycle(&e.eval_string(&empty).ok()??).ok()?.next_due(previous, fired),
+        _ => None,
+    }
+}
+
+/// Most jobs run per scheduler pass; the rest run on the next pass right after.
+const BATCH: usize = 256;
+
+impl Inner {
+    pub(crate) fn start_scheduler(&self) {
+        let Some(me) = self.arc() else { return };
+        let handle = tokio::spawn(async move { me.scheduler_loop().await });
+        if let Ok(mut bg) = self.background.lock() {
+            bg.push(handle);
+        }
+    }
+
+    async fn scheduler_loop(self: Arc<Self>) {
+        loop {
+            if self.shutting_down.load(Ordering::SeqCst) {
+                return;
+            }
+            let woken = self.scheduler_wake.notified();
+            tokio::pin!(woken);
+            woken.as_mut().enable();
+            let ran = match self.tick().await {
+                Ok(n) => n,
+                Err(e) => {
+                    tracing::error!("scheduler pass failed: {e}");
+                    0
+                }
+            };
+            if ran >= BATCH {
+                continue;
+            }
+            let now = self.now();
+            let next = self.next_due().ok().flatten();
+            let wait_ms = next.map(|t| (t - now).clamp(0, 1000)).unwrap_or(1000);
+            if wait_ms == 0 {
+                tokio::task::yield_now().await;
+                continue;
+            }
+            tokio::select! {
+                _ = &mut woken => {}
+                _ = tokio::time::sleep(Duration::from_millis(wait_ms as u64)) => {}
+            }
+        }
+    }
+
+    fn next_due(&self) -> Result<Option<i64>> {
+        let job = self.store.first_key(Tree::JobsDue)?.and_then(|k| from_ord_i64(&k));
+        let lock = self.store.first_key(Tree::ExternalTaskLocks)?.and_then(|k| from_ord_i64(&k));
+        Ok(match (job, lock) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        })
+    }
+
+    /// Run every job due at the clock's "now" and return expired locks to the queue. Returns
+    /// the number of jobs run. Tests call this after moving a `ManualClock`.
+    pub(crate) async fn tick(&self) -> Result<usize> {
+        let now = self.now();
+        self.reclaim_expired_locks(now)?;
+        let end = index::job_due_key(now.saturating_add(1), "");
+        let keys = self.store.range_keys(Tree::JobsDue, &[], &end, BATCH)?;
+        let mut ran = 0;
+        let mut set = tokio::task::JoinSet::new();
+        for key in keys {
+            let Some(id) = last_str(&key) else { continue };
+            let Some(job) = self.store.get::<Job>(Tree::Jobs, &index::id_key(&id))? else {
+                let mut ws = WriteSet::new();
+                ws.delete(Tree::JobsDue, key);
+                self.store.commit(&ws)?;
+                continue;
+            };
+            if job.due > now {
+                continue;
+            }
+            ran += 1;
+            let Some(me) = self.arc() else { break };
+            set.spawn(async move { me.run_job(job).await });
+        }
+        while let Some(r) = set.join_next().await {
+            if let Ok(Err(e)) = r {
+                tracing::warn!("job failed: {e}");
+            }
+        }
+        Ok(ran)
+    }
+
+    async fn run_job(&self, job: Job) -> Result<()> {
+        let raw = self.store.get_raw(Tree::Jobs, &index::id_key(&job.id))?;
+        let mut consume = WriteSet::new();
+        consume.expect(Tree::Jobs, index::id_key(&job.id), raw);
+        index::delete_job(&mut consume, &job);
+        match &job.kind {
+            JobKind::Timer { timer_id } => {
+                let command = Command::TimerFired { timer_id: timer_id.clone() };
+                self.run_instance_job(&job, command, consume).await
+            }
+            JobKind::AsyncContinuation { job_id } => {
+                let command = Command::RunJob { job_id: job_id.clone() };
+                self.run_instance_job(&job, command, consume).await
+            }
+            JobKind::TimerStart { definition_id, activity_id, fired } => {
+                // Re-arm (cycles) or remove first, so a crash during the start cannot fire twice.
+                let next = self.deployed_sync(definition_id).ok().and_then(|d| {
+                    let node = d.process.node_by_id(activity_id)?;
+                    match &d.process.node(node).kind {
+                        NodeKind::StartEvent { trigger: EventTrigger::Timer(def), .. } => next_cycle_due(def, job.due, fired + 1),
+                        _ => None,
+                    }
+                });
+                let mut ws = WriteSet::new();
+                ws.expect(Tree::Jobs, index::id_key(&job.id), self.store.get_raw(Tree::Jobs, &index::id_key(&job.id))?);
+                match next {
+                    Some(due) => {
+                        let mut again = job.clone();
+                        again.due = due;
+                        again.kind = JobKind::TimerStart {
+                            definition_id: definition_id.clone(),
+                            activity_id: activity_id.clone(),
+                            fired: fired + 1,
+                        };
+                        index::put_job(&mut ws, &again, Some(&job));
+                    }
+                    None => index::delete_job(&mut ws, &job),
+                }
+                if self.store.commit(&ws).is_err() {
+                    return Ok(());
+                }
+                self.store.sync().await?;
+                self.fire_timer_start(definition_id, activity_id).await
+            }
+            JobKind::WasmRetry { task_id } => {
+                if self.store.commit(&consume).is_err() {
+                    return Ok(());
+                }
+                // Clear the back-off so the task is runnable, then run it.
+                if let Ok((task, traw)) = self.load_external_task(task_id) {
+                    let mut new = task.clone();
+                    new.lock_expiration_time = None;
+                    let mut ws = WriteSet::new();
+                    ws.expect(Tree::ExternalTasks, index::id_key(&task.id), Some(traw));
+                    index::put_external_task(&mut ws, &new, Some(&task), self.now());
+                    if self.store.commit(&ws).is_ok() {
+                        self.run_wasm_task(task_id.clone()).await;
+                    }
+                }
+                Ok(())
+            }
+        }
+    }
+
+    async fn run_instance_job(&self, job: &Job, command: Command, consume: WriteSet) -> Result<()> {
+        let Some(instance_id) = job.process_instance_id.clone() else { return Ok(()) };
+        match self.run_command(&instance_id, command, consume, AfterCommit::default()).await {
+            Ok(_) => Ok(()),
+            Err(ProcessEngineError::NotFound(_)) => {
+                let mut ws = WriteSet::new();
+                index::delete_job(&mut ws, job);
+                self.store.commit(&ws)?;
+                Ok(())
+            }
+            // The job was consumed concurrently (e.g. cancelled by an interrupting event).
+            Err(ProcessEngineError::Engine(m)) if m.contains("optimistic") => Ok(()),
+            Err(e) => self.fail_job(job, e.to_string()).await,
+        }
+    }
+
+    /// A job whose command failed: retry on its schedule, then an incident.
+    async fn fail_job(&self, job: &Job, message: String) -> Result<()> {
+        let Some(instance_id) = job.process_instance_id.clone() else { return Ok(()) };
+        let _guard = self.lock_instance(&instance_id).await;
+        let Some(current) = self.store.get::<Job>(Tree::Jobs, &index::id_key(&job.id))? else {
+            return Ok(());
+        };
+        let now = self.now();
+        let mut ws = WriteSet::new();
+        let mut after = AfterCommit::default();
+        let mut next = current.clone();
+        next.retries = (current.retries - 1).max(0);
+        next.exception_message = Some(message.clone());
+        if next.retries > 0 {
+            next.due = now.saturating_add(self.retry_schedule(job.retry_time_cycle.as_deref()).delay_ms(next.retries as u32));
+            index::put_job(&mut ws, &next, Some(&current));
+        } else {
+            // Out of retries: keep the job (without a due entry) and raise the incident.
+            ws.delete(Tree::JobsDue, index::job_due_key(current.due, &current.id));
+            ws.put(Tree::Jobs, index::id_key(&next.id), &next);
+            let instance = self.store.get::<crate::records::ProcessInstance>(Tree::Instances, &index::id_key(&instance_id))?;
+            let incident = Incident {
+                id: super::core::new_id(),
+                incident_type: IncidentType::FailedJob,
+                message: Some(message),
+                timestamp: now,
+                activity_id: job.activity_id.clone(),
+                activity_instance_id: job.activity_instance_id.clone().unwrap_or_default(),
+                execution_id: job.activity_instance_id.clone().unwrap_or_default(),
+                process_instance_id: instance_id.clone(),
+                process_definition_id: instance.as_ref().map(|i| i.definition_id.clone()).unwrap_or_default(),
+                configuration: Some(job.id.clone()),
+                annotation: None,
+                tenant_id: instance.and_then(|i| i.tenant_id),
+                end_time: None,
+            };
+            open_incident(&mut ws, &incident, &mut after);
+            self.metrics.incidents_raised.fetch_add(1, Ordering::Relaxed);
+        }
+        self.store.commit(&ws)?;
+        drop(_guard);
+        self.store.sync().await?;
+        self.after_commit(after).await;
+        Ok(())
+    }
+
+    /// Raise an incident on an activity instance that has no task (failed call activity start).
+    pub(crate) async fn raise_instance_incident(
+        &self,
+        instance_id: &str,
+        activity_instance_id: &str,
+        activity_id: &str,
+        kind: IncidentType,
+        message: String,
+        configuration: Option<String>,
+    ) -> Result<()> {
+        let instance = self.store.get::<crate::records::ProcessInstance>(Tree::Instances, &index::id_key(instance_id))?;
+        let Some(instance) = instance else { return Ok(()) };
+        let incident = Incident {
+            id: super::core::new_id(),
+            incident_type: kind,
+            message: Some(message),
+            timestamp: self.now(),
+            activity_id: activity_id.to_owned(),
+            activity_instance_id: activity_instance_id.to_owned(),
+            execution_id: activity_instance_id.to_owned(),
+            process_instance_id: instance_id.to_owned(),
+            process_definition_id: instance.definition_id.clone(),
+            configuration,
+            annotation: None,
+            tenant_id: instance.tenant_id.clone(),
+            end_time: None,
+        };
+        let mut ws = WriteSet::new();
+        let mut after = AfterCommit::default();
+        open_incident(&mut ws, &incident, &mut after);
+        self.metrics.incidents_raised.fetch_add(1, Ordering::Relaxed);
+        self.store.commit_durable(&ws).await?;
+        self.after_commit(after).await;
+        Ok(())
+    }
+
+    /// Pick up in-flight work after a restart: unfinished outbox entries and in-engine tasks
+    /// that were running when the engine stopped (at-least-once; their inputs are deterministic).
+    pub(crate) async fn recover(&self) -> Result<()> {
+        let outbox_keys = self.store.scan_keys(Tree::Outbox, b"", usize::MAX)?;
+        let tasks: Vec<ExternalTask> = self.store.scan(Tree::ExternalTasks, b"")?;
+        let now = self.now();
+        let pending_wasm: Vec<String> = tasks
+            .into_iter()
+            .filter(|t| {
+                t.worker_id.as_deref() == Some(WASM_WORKER)
+                    && t.retries != Some(0)
+                    && !t.suspended
+                    && !t.lock_expiration_time.is_some_and(|e| e > now)
+            })
+            .map(|t| t.id)
+            .collect();
+        let Some(me) = self.arc() else { return Ok(()) };
+        tokio::spawn(async move {
+            for key in outbox_keys {
+                if let Some(seq) = key.get(..8).and_then(|b| <[u8; 8]>::try_from(b).ok()).map(u64::from_be_bytes) {
+                    me.process_outbox_entry(seq).await;
+                }
+            }
+            for id in pending_wasm {
+                let me2 = me.clone();
+                tokio::spawn(async move { me2.run_wasm_task(id).await });
+            }
+        });
+        Ok(())
+    }
+}
