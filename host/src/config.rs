@@ -1,1 +1,95 @@
-//! Server configuration.
+//! Server configuration: built from defaults, an optional TOML file, `BATON_*` environment
+//! variables and command-line flags (in increasing precedence; the CLI does the merging).
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use crate::store::Durability;
+
+/// Everything `baton serve` needs.
+#[derive(Debug, Clone)]
+pub struct ServerConfig {
+    /// Where the store, the wasm artifact cache and logs live.
+    pub data_dir: PathBuf,
+    /// Address to listen on.
+    pub listen: SocketAddr,
+    /// Fsync every acknowledged command (default), or relax it for speed.
+    pub durability: Durability,
+    /// Require HTTP basic auth on the REST API and cockpit.
+    pub auth: bool,
+    /// Largest request body in bytes.
+    pub max_body_bytes: usize,
+    /// Largest upload (deployments, task modules) in bytes.
+    pub max_upload_bytes: usize,
+    /// Run in-engine wasm tasks (off: every topic goes to remote workers).
+    pub wasm: bool,
+    /// Most wasm executions at once.
+    pub wasm_concurrency: usize,
+    /// Default fuel per wasm execution.
+    pub wasm_fuel: u64,
+    /// Default wall-time limit per wasm execution, ms.
+    pub wasm_timeout_ms: u64,
+    /// Default memory limit per wasm execution, bytes.
+    pub wasm_memory_bytes: usize,
+    /// Retry schedule of in-engine tasks and failing jobs when the model sets none.
+    pub default_retry_cycle: String,
+    /// Parked long-poll requests before new ones are refused.
+    pub max_parked_fetches: usize,
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        let limits = crate::wasm::Limits::default();
+        ServerConfig {
+            data_dir: PathBuf::from("./baton-data"),
+            listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            durability: Durability::Fsync,
+            auth: false,
+            max_body_bytes: 10 * 1024 * 1024,
+            max_upload_bytes: 64 * 1024 * 1024,
+            wasm: true,
+            wasm_concurrency: 64,
+            wasm_fuel: limits.fuel,
+            wasm_timeout_ms: limits.deadline.as_millis() as u64,
+            wasm_memory_bytes: limits.memory_bytes,
+            default_retry_cycle: "R3/PT10S".to_owned(),
+            max_parked_fetches: 200,
+        }
+    }
+}
+
+impl ServerConfig {
+    /// The engine configuration this server configuration implies.
+    pub fn engine_config(&self, clock: crate::clock::SharedClock) -> crate::engine::EngineConfig {
+        let mut engine = crate::engine::EngineConfig::new(self.data_dir.clone());
+        engine.durability = self.durability;
+        engine.clock = clock;
+        engine.max_parked_fetches = self.max_parked_fetches;
+        engine.default_retry_cycle = self.default_retry_cycle.clone();
+        engine.wasm = if self.wasm {
+            Some(crate::wasm::WasmConfig {
+                cache_dir: Some(self.data_dir.join("wasm-cache")),
+                max_concurrency: self.wasm_concurrency,
+                default_limits: crate::wasm::Limits {
+                    fuel: self.wasm_fuel,
+                    deadline: std::time::Duration::from_millis(self.wasm_timeout_ms),
+                    memory_bytes: self.wasm_memory_bytes,
+                    ..crate::wasm::Limits::default()
+                },
+                ..crate::wasm::WasmConfig::default()
+            })
+        } else {
+            None
+        };
+        engine
+    }
+
+    /// The REST API configuration.
+    pub fn api_config(&self) -> crate::api::ApiConfig {
+        crate::api::ApiConfig {
+            max_body_bytes: self.max_body_bytes,
+            max_upload_bytes: self.max_upload_bytes,
+            auth: self.auth,
+        }
+    }
+}

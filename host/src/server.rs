@@ -1,1 +1,56 @@
-//! Binds the engine and the REST API to a listener.
+//! Binds the engine and the HTTP surface (REST API under `/engine-rest`) to a listener,
+//! mini-redis style: `run(listener, engine, config, shutdown)` so tests can bind
+//! `127.0.0.1:0` and stop the server when they are done.
+
+use std::future::Future;
+
+use axum::Router;
+use tokio::net::TcpListener;
+
+use crate::config::ServerConfig;
+use crate::engine::ProcessEngine;
+
+/// The whole HTTP application for an engine.
+pub fn app(engine: ProcessEngine, config: &ServerConfig) -> Router {
+    crate::api::router(crate::api::ApiState {
+        engine,
+        config: config.api_config(),
+    })
+}
+
+/// Serve until `shutdown` resolves, then let in-flight requests finish and flush the engine.
+pub async fn run(
+    listener: TcpListener,
+    engine: ProcessEngine,
+    config: ServerConfig,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
+    let app = app(engine.clone(), &config);
+    axum::serve(listener, app)
+        .with_graceful_shutdown(shutdown)
+        .await?;
+    engine.shutdown().await?;
+    Ok(())
+}
+
+/// Resolves on SIGINT or SIGTERM.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = terminate => {},
+    }
+}
