@@ -1,0 +1,154 @@
+//! Record → Camunda DTO conversions shared by several resources. Every DTO field is emitted,
+//! `null` when absent (pycamunda indexes keys directly).
+
+use serde_json::{Value as J, json};
+
+use super::BaseUrl;
+use super::date::{format, format_opt};
+use super::variables::encode_variables;
+use crate::engine::LockedTask;
+use crate::records::{
+    Deployment, ExternalTask, Incident, ProcessDefinition, ProcessInstance, UserTask,
+};
+
+/// `ProcessDefinitionDto`.
+pub fn definition(d: &ProcessDefinition) -> J {
+    json!({
+        "id": d.id,
+        "key": d.key,
+        "category": d.category,
+        "description": d.description,
+        "name": d.name,
+        "version": d.version,
+        "resource": d.resource_name,
+        "deploymentId": d.deployment_id,
+        "diagram": null,
+        "suspended": d.suspended,
+        "tenantId": d.tenant_id,
+        "versionTag": d.version_tag,
+        "historyTimeToLive": d.history_time_to_live,
+        "startableInTasklist": d.startable_in_tasklist,
+    })
+}
+
+/// `ProcessInstanceDto` (`ended` is only true in a start response).
+pub fn instance(pi: &ProcessInstance, ended: bool, base: &BaseUrl) -> J {
+    json!({
+        "links": base.self_link(&format!("/process-instance/{}", pi.id())),
+        "id": pi.id(),
+        "definitionId": pi.definition_id,
+        "definitionKey": pi.definition_key,
+        "businessKey": pi.state.business_key,
+        "caseInstanceId": null,
+        "ended": ended,
+        "suspended": pi.suspended,
+        "tenantId": pi.tenant_id,
+    })
+}
+
+/// `DeploymentDto`.
+pub fn deployment(d: &Deployment, base: &BaseUrl) -> J {
+    json!({
+        "links": base.self_link(&format!("/deployment/{}", d.id)),
+        "id": d.id,
+        "name": d.name,
+        "source": d.source,
+        "deploymentTime": format(d.deployment_time),
+        "tenantId": d.tenant_id,
+    })
+}
+
+/// `ExternalTaskDto` (`GET /external-task[/{id}]`).
+pub fn external_task(t: &ExternalTask) -> J {
+    json!({
+        "activityId": t.activity_id,
+        "activityInstanceId": t.activity_instance_id,
+        "errorMessage": t.error_message,
+        "executionId": t.execution_id,
+        "id": t.id,
+        "lockExpirationTime": format_opt(t.lock_expiration_time),
+        "createTime": format(t.create_time),
+        "processDefinitionId": t.process_definition_id,
+        "processDefinitionKey": t.process_definition_key,
+        "processDefinitionVersionTag": t.process_definition_version_tag,
+        "processInstanceId": t.process_instance_id,
+        "retries": t.retries,
+        "suspended": t.suspended,
+        "workerId": t.worker_id,
+        "topicName": t.topic_name,
+        "tenantId": t.tenant_id,
+        "priority": t.priority,
+        "businessKey": t.business_key,
+    })
+}
+
+/// `LockedExternalTaskDto` (fetchAndLock). `deserialize` is the topic's `deserializeValues`.
+pub fn locked_task(l: &LockedTask, deserialize: bool) -> J {
+    let mut dto = external_task(&l.task);
+    if let Some(o) = dto.as_object_mut() {
+        o.insert("suspended".into(), J::Bool(false));
+        o.insert("errorDetails".into(), json!(l.task.error_details));
+        o.insert(
+            "variables".into(),
+            encode_variables(&l.variables, deserialize),
+        );
+        o.insert("extensionProperties".into(), json!(l.extension_properties));
+    }
+    dto
+}
+
+/// `TaskDto`.
+pub fn user_task(t: &UserTask) -> J {
+    json!({
+        "id": t.id,
+        "name": t.name,
+        "assignee": t.assignee,
+        "created": format(t.created),
+        "due": format_opt(t.due),
+        "followUp": format_opt(t.follow_up),
+        "lastUpdated": format_opt(t.last_updated),
+        "delegationState": null,
+        "description": t.description,
+        "executionId": t.execution_id,
+        "owner": t.owner,
+        "parentTaskId": null,
+        "priority": t.priority,
+        "processDefinitionId": t.process_definition_id,
+        "processInstanceId": t.process_instance_id,
+        "taskDefinitionKey": t.task_definition_key,
+        "caseExecutionId": null,
+        "caseInstanceId": null,
+        "caseDefinitionId": null,
+        "suspended": t.suspended,
+        "formKey": t.form_key,
+        "camundaFormRef": null,
+        "tenantId": t.tenant_id,
+        "taskState": if t.last_updated.is_some() { "Updated" } else { "Created" },
+    })
+}
+
+/// `IncidentDto`.
+pub fn incident(i: &Incident) -> J {
+    json!({
+        "id": i.id,
+        "processDefinitionId": i.process_definition_id,
+        "processInstanceId": i.process_instance_id,
+        "executionId": i.execution_id,
+        "incidentTimestamp": format(i.timestamp),
+        "incidentType": i.incident_type.as_str(),
+        "activityId": i.activity_id,
+        "failedActivityId": i.activity_id,
+        "causeIncidentId": i.id,
+        "rootCauseIncidentId": i.id,
+        "configuration": i.configuration,
+        "incidentMessage": i.message,
+        "tenantId": i.tenant_id,
+        "jobDefinitionId": null,
+        "annotation": i.annotation,
+    })
+}
+
+/// `{"count": n}`.
+pub fn count(n: usize) -> J {
+    json!({"count": n})
+}

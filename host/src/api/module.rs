@@ -1,0 +1,167 @@
+//! baton's own endpoints: wasm task components bound to topics.
+//!
+//! - `PUT /engine-rest/task-module/{topic}`: body is the raw component (`application/wasm` or
+//!   any non-multipart type) or `multipart/form-data` whose first file part is the component.
+//!   Limits come from query parameters `fuel`, `timeoutMs`, `memoryBytes`. → 200 with the
+//!   module DTO.
+//! - `GET /engine-rest/task-module`: all modules; `GET .../{topic}`: one; `GET .../{topic}/data`:
+//!   the bytes; `DELETE .../{topic}`: unbind (204).
+//!
+//! Module DTO: `{"topic","sha256","size","deploymentId","created","limits":{"fuel","timeoutMs","memoryBytes"}}`.
+
+use axum::body::Bytes;
+use axum::extract::multipart::Multipart;
+use axum::extract::{FromRequest, Path, Request, State};
+use axum::http::header;
+use axum::response::Response;
+use serde_json::{Value as J, json};
+
+use super::date::format;
+use super::error::{ApiError, ApiResult, not_found_as};
+use super::json::{Json, body_error, no_content};
+use super::query::Params;
+use super::{ApiState, Route, raw};
+use crate::records::{ModuleLimits, TaskModule};
+
+pub(crate) fn routes() -> Vec<Route> {
+    vec![
+        Route::get("/task-module", "List wasm task modules (baton)", list),
+        Route::put(
+            "/task-module/{topic}",
+            "Bind a wasm component to a topic (baton)",
+            put,
+        )
+        .upload(),
+        Route::get(
+            "/task-module/{topic}",
+            "Get the module bound to a topic (baton)",
+            get_one,
+        ),
+        Route::delete(
+            "/task-module/{topic}",
+            "Unbind a topic's module (baton)",
+            delete,
+        ),
+        Route::get(
+            "/task-module/{topic}/data",
+            "The component bytes of a topic's module (baton)",
+            data,
+        ),
+    ]
+}
+
+/// The module DTO.
+pub fn module_dto(m: &TaskModule) -> J {
+    json!({
+        "topic": m.topic,
+        "sha256": m.sha256,
+        "size": m.size,
+        "deploymentId": m.deployment_id,
+        "created": format(m.created),
+        "limits": {"fuel": m.limits.fuel, "timeoutMs": m.limits.timeout_ms, "memoryBytes": m.limits.memory_bytes},
+    })
+}
+
+fn missing(topic: &str) -> ApiError {
+    ApiError::not_found(format!("No task module bound to topic '{topic}'"))
+}
+
+fn positive(q: &super::query::QueryInput, k: &str) -> ApiResult<Option<u64>> {
+    match q.int(k)? {
+        None => Ok(None),
+        Some(n) if n > 0 => Ok(u64::try_from(n).ok()),
+        Some(n) => Err(ApiError::invalid(format!(
+            "Cannot set query parameter '{k}' to value '{n}'"
+        ))),
+    }
+}
+
+async fn put(
+    State(state): State<ApiState>,
+    Path(topic): Path<String>,
+    Params(q): Params,
+    req: Request,
+) -> ApiResult<Json<J>> {
+    let limits = ModuleLimits {
+        fuel: positive(&q, "fuel")?,
+        timeout_ms: positive(&q, "timeoutMs")?,
+        memory_bytes: positive(&q, "memoryBytes")?,
+    };
+    let limit = state.config.max_upload_bytes;
+    let is_multipart = req
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.to_ascii_lowercase().starts_with("multipart/form-data"));
+    let bytes: Vec<u8> = if is_multipart {
+        let mut mp = Multipart::from_request(req, &state).await.map_err(|e| {
+            ApiError::invalid(format!("Cannot read the multipart body: {}", e.body_text()))
+        })?;
+        let mut found = None;
+        while let Some(field) = mp
+            .next_field()
+            .await
+            .map_err(|e| body_error(e.status(), &e.body_text(), limit))?
+        {
+            let bytes = field
+                .bytes()
+                .await
+                .map_err(|e| body_error(e.status(), &e.body_text(), limit))?;
+            if found.is_none() {
+                found = Some(bytes.to_vec());
+            }
+        }
+        found.ok_or_else(|| ApiError::invalid("No component part contained in the form upload."))?
+    } else {
+        Bytes::from_request(req, &state)
+            .await
+            .map_err(|e| body_error(e.status(), &e.body_text(), limit))?
+            .to_vec()
+    };
+    if bytes.is_empty() {
+        return Err(ApiError::invalid(
+            "The request body must contain a wasm component",
+        ));
+    }
+    let m = state.engine.put_module(&topic, bytes, limits).await?;
+    Ok(Json(module_dto(&m)))
+}
+
+async fn list(State(state): State<ApiState>) -> ApiResult<Json<J>> {
+    Ok(Json(J::Array(
+        state
+            .engine
+            .modules()
+            .await?
+            .iter()
+            .map(module_dto)
+            .collect(),
+    )))
+}
+
+async fn get_one(State(state): State<ApiState>, Path(topic): Path<String>) -> ApiResult<Json<J>> {
+    let m = state
+        .engine
+        .module(&topic)
+        .await
+        .map_err(|e| not_found_as(e, || missing(&topic)))?;
+    Ok(Json(module_dto(&m)))
+}
+
+async fn data(State(state): State<ApiState>, Path(topic): Path<String>) -> ApiResult<Response> {
+    let b = state
+        .engine
+        .module_bytes(&topic)
+        .await
+        .map_err(|e| not_found_as(e, || missing(&topic)))?;
+    Ok(raw("application/wasm", b))
+}
+
+async fn delete(State(state): State<ApiState>, Path(topic): Path<String>) -> ApiResult<Response> {
+    state
+        .engine
+        .delete_module(&topic)
+        .await
+        .map_err(|e| not_found_as(e, || missing(&topic)))?;
+    Ok(no_content())
+}

@@ -1,0 +1,679 @@
+//! `/process-instance`: list, count (GET and POST), get, delete, suspend, variables
+//! (get/put/delete/modify/binary data) and the activity-instance tree.
+//!
+//! Also home of the variable endpoint helpers shared with `/execution` and `/task`.
+
+use std::cmp::Ordering;
+use std::collections::BTreeMap;
+
+use axum::extract::{Path, State};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::Response;
+use baton_bpmn::Variables;
+use baton_bpmn::engine::{ActivityInstance, Wait};
+use serde::Deserialize;
+use serde_json::{Value as J, json};
+
+use super::error::{ApiError, ApiResult, not_found_as};
+use super::json::{Json, no_content};
+use super::query::{Params, QueryInput, eq_opt, in_opt, like_opt, sort_and_page};
+use super::variables::{
+    binary_content, decode_value, decode_variables, encode_value, encode_variables,
+};
+use super::{ApiState, BaseUrl, Route, dto, raw};
+use crate::engine::ProcessEngineError;
+use crate::records::{Incident, ProcessInstance};
+
+pub(crate) fn routes() -> Vec<Route> {
+    vec![
+        Route::get("/process-instance", "List process instances", list_get),
+        Route::post(
+            "/process-instance",
+            "List process instances (query body)",
+            list_post,
+        ),
+        Route::get(
+            "/process-instance/count",
+            "Count process instances",
+            count_get,
+        ),
+        Route::post(
+            "/process-instance/count",
+            "Count process instances (query body)",
+            count_post,
+        ),
+        Route::put(
+            "/process-instance/suspended",
+            "Suspend or activate instances by definition",
+            suspend_bulk,
+        ),
+        Route::get("/process-instance/{id}", "Get a process instance", get_one),
+        Route::delete(
+            "/process-instance/{id}",
+            "Cancel a process instance",
+            delete,
+        ),
+        Route::put(
+            "/process-instance/{id}/suspended",
+            "Suspend or activate a process instance",
+            suspend,
+        ),
+        Route::get(
+            "/process-instance/{id}/variables",
+            "Process variables",
+            vars_get,
+        ),
+        Route::post(
+            "/process-instance/{id}/variables",
+            "Modify process variables",
+            vars_modify,
+        ),
+        Route::get(
+            "/process-instance/{id}/variables/{name}",
+            "One process variable",
+            var_get,
+        ),
+        Route::put(
+            "/process-instance/{id}/variables/{name}",
+            "Set one process variable",
+            var_put,
+        ),
+        Route::delete(
+            "/process-instance/{id}/variables/{name}",
+            "Delete one process variable",
+            var_delete,
+        ),
+        Route::get(
+            "/process-instance/{id}/variables/{name}/data",
+            "Binary content of a process variable",
+            var_data,
+        ),
+        Route::get(
+            "/process-instance/{id}/activity-instances",
+            "The activity instance tree",
+            activity_instances,
+        ),
+    ]
+}
+
+const SORT: &[&str] = &[
+    "instanceId",
+    "definitionKey",
+    "definitionId",
+    "tenantId",
+    "businessKey",
+];
+
+pub(crate) fn instance_missing(id: &str) -> ApiError {
+    ApiError::not_found(format!("Process instance with id {id} does not exist"))
+}
+
+async fn filter(
+    state: &ApiState,
+    q: &QueryInput,
+    all: Vec<ProcessInstance>,
+) -> ApiResult<Vec<ProcessInstance>> {
+    let ids = q.list("processInstanceIds");
+    let bk = q.str("businessKey");
+    let bk_like = q.str("businessKeyLike");
+    let pd = q.str("processDefinitionId");
+    let key = q.str("processDefinitionKey");
+    let key_in = q.list("processDefinitionKeyIn");
+    let key_not_in = q.list("processDefinitionKeyNotIn");
+    let deployment = q.str("deploymentId");
+    let super_pi = q.str("superProcessInstance");
+    let root_pi = q.str("rootProcessInstanceId");
+    let active = q.flag("active")?;
+    let suspended = q.flag("suspended")?;
+    let with_incident = q.flag("withIncident")?;
+    let incident_id = q.str("incidentId");
+    let incident_type = q.str("incidentType");
+    let incident_message = q.str("incidentMessage");
+    let incident_message_like = q.str("incidentMessageLike");
+    let tenants = q.list("tenantIdIn");
+    let without_tenant = q.flag("withoutTenantId")?;
+    let activity_in = q.list("activityIdIn");
+    let roots = q.flag("rootProcessInstances")?;
+    let vars = q.variables("variables")?;
+    let names_ic = q.flag("variableNamesIgnoreCase")?;
+    let values_ic = q.flag("variableValuesIgnoreCase")?;
+
+    let needs_incidents = with_incident
+        || incident_id.is_some()
+        || incident_type.is_some()
+        || incident_message.is_some()
+        || incident_message_like.is_some();
+    let incidents: Vec<Incident> = if needs_incidents {
+        state.engine.incidents().await?
+    } else {
+        Vec::new()
+    };
+    let deployment_of: BTreeMap<String, String> = if deployment.is_some() {
+        state
+            .engine
+            .definitions()
+            .await?
+            .into_iter()
+            .map(|d| (d.id, d.deployment_id))
+            .collect()
+    } else {
+        BTreeMap::new()
+    };
+    Ok(all
+        .into_iter()
+        .filter(|pi| {
+            let id = pi.id();
+            let sup = pi
+                .state
+                .super_instance
+                .as_ref()
+                .map(|s| s.process_instance_id.as_str());
+            let own_incidents: Vec<&Incident> = incidents
+                .iter()
+                .filter(|i| i.process_instance_id == id)
+                .collect();
+            let pvars = pi.state.process_variables();
+            in_opt(&ids, Some(id))
+                && eq_opt(&bk, pi.state.business_key.as_deref())
+                && like_opt(&bk_like, pi.state.business_key.as_deref())
+                && eq_opt(&pd, Some(&pi.definition_id))
+                && eq_opt(&key, Some(&pi.definition_key))
+                && in_opt(&key_in, Some(&pi.definition_key))
+                && key_not_in
+                    .as_ref()
+                    .is_none_or(|l| !l.contains(&pi.definition_key))
+                && deployment
+                    .as_ref()
+                    .is_none_or(|d| deployment_of.get(&pi.definition_id) == Some(d))
+                && eq_opt(&super_pi, sup)
+                && root_pi
+                    .as_ref()
+                    .is_none_or(|r| r == id || sup == Some(r.as_str()))
+                && (!roots || sup.is_none())
+                && (!active || !pi.suspended)
+                && (!suspended || pi.suspended)
+                && (!with_incident || !own_incidents.is_empty())
+                && incident_id
+                    .as_ref()
+                    .is_none_or(|x| own_incidents.iter().any(|i| &i.id == x))
+                && incident_type
+                    .as_ref()
+                    .is_none_or(|x| own_incidents.iter().any(|i| i.incident_type.as_str() == x))
+                && incident_message.as_ref().is_none_or(|x| {
+                    own_incidents
+                        .iter()
+                        .any(|i| i.message.as_deref() == Some(x))
+                })
+                && incident_message_like.as_ref().is_none_or(|x| {
+                    own_incidents.iter().any(|i| {
+                        i.message
+                            .as_deref()
+                            .is_some_and(|m| super::query::like(m, x))
+                    })
+                })
+                && in_opt(&tenants, pi.tenant_id.as_deref())
+                && (!without_tenant || pi.tenant_id.is_none())
+                && activity_in
+                    .as_ref()
+                    .is_none_or(|l| pi.state.active_activity_ids().iter().any(|a| l.contains(a)))
+                && vars.iter().all(|f| {
+                    let v = if names_ic {
+                        pvars
+                            .iter()
+                            .find(|(k, _)| k.eq_ignore_ascii_case(&f.name))
+                            .map(|(_, v)| v)
+                    } else {
+                        pvars.get(&f.name)
+                    };
+                    f.matches(v, values_ic)
+                })
+        })
+        .collect())
+}
+
+async fn query(state: &ApiState, q: &QueryInput) -> ApiResult<Vec<ProcessInstance>> {
+    let sorts = q.sorting(SORT)?;
+    let page = q.pagination()?;
+    let items = filter(state, q, state.engine.instances().await?).await?;
+    Ok(sort_and_page(items, &sorts, page, |a, b, by| match by {
+        "instanceId" => a.id().cmp(b.id()),
+        "definitionKey" => a.definition_key.cmp(&b.definition_key),
+        "definitionId" => a.definition_id.cmp(&b.definition_id),
+        "tenantId" => a.tenant_id.cmp(&b.tenant_id),
+        "businessKey" => a.state.business_key.cmp(&b.state.business_key),
+        _ => Ordering::Equal,
+    }))
+}
+
+async fn list_get(
+    State(state): State<ApiState>,
+    base: BaseUrl,
+    Params(q): Params,
+) -> ApiResult<Json<J>> {
+    let items = query(&state, &q).await?;
+    Ok(Json(J::Array(
+        items
+            .iter()
+            .map(|p| dto::instance(p, false, &base))
+            .collect(),
+    )))
+}
+
+async fn list_post(
+    State(state): State<ApiState>,
+    base: BaseUrl,
+    Params(p): Params,
+    Json(body): Json<J>,
+) -> ApiResult<Json<J>> {
+    let q = QueryInput::from_body(&body, &p);
+    let items = query(&state, &q).await?;
+    Ok(Json(J::Array(
+        items
+            .iter()
+            .map(|p| dto::instance(p, false, &base))
+            .collect(),
+    )))
+}
+
+async fn count_get(State(state): State<ApiState>, Params(q): Params) -> ApiResult<Json<J>> {
+    let n = filter(&state, &q, state.engine.instances().await?)
+        .await?
+        .len();
+    Ok(Json(dto::count(n)))
+}
+
+async fn count_post(
+    State(state): State<ApiState>,
+    Params(p): Params,
+    Json(body): Json<J>,
+) -> ApiResult<Json<J>> {
+    let q = QueryInput::from_body(&body, &p);
+    let n = filter(&state, &q, state.engine.instances().await?)
+        .await?
+        .len();
+    Ok(Json(dto::count(n)))
+}
+
+pub(crate) async fn load(state: &ApiState, id: &str) -> ApiResult<ProcessInstance> {
+    state
+        .engine
+        .instance(id)
+        .await
+        .map_err(|e| not_found_as(e, || instance_missing(id)))
+}
+
+async fn get_one(
+    State(state): State<ApiState>,
+    base: BaseUrl,
+    Path(id): Path<String>,
+) -> ApiResult<Json<J>> {
+    Ok(Json(dto::instance(&load(&state, &id).await?, false, &base)))
+}
+
+async fn delete(
+    State(state): State<ApiState>,
+    Path(id): Path<String>,
+    Params(q): Params,
+) -> ApiResult<Response> {
+    let fail_if_not_exists = q.bool("failIfNotExists")?.unwrap_or(true);
+    let reason = q.str("deleteReason");
+    match state.engine.delete_instance(&id, reason).await {
+        Ok(()) => Ok(no_content()),
+        Err(ProcessEngineError::NotFound(_)) if !fail_if_not_exists => Ok(no_content()),
+        Err(e) => Err(not_found_as(e, || instance_missing(&id))),
+    }
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+struct SuspendBody {
+    suspended: Option<bool>,
+    process_definition_id: Option<String>,
+    process_definition_key: Option<String>,
+    process_instance_ids: Option<Vec<String>>,
+}
+
+async fn suspend(
+    State(state): State<ApiState>,
+    Path(id): Path<String>,
+    Json(b): Json<SuspendBody>,
+) -> ApiResult<Response> {
+    let s = b
+        .suspended
+        .ok_or_else(|| ApiError::invalid("Parameter 'suspended' is required"))?;
+    state
+        .engine
+        .set_instance_suspended(&id, s)
+        .await
+        .map_err(|e| not_found_as(e, || instance_missing(&id)))?;
+    Ok(no_content())
+}
+
+async fn suspend_bulk(
+    State(state): State<ApiState>,
+    Json(b): Json<SuspendBody>,
+) -> ApiResult<Response> {
+    let s = b
+        .suspended
+        .ok_or_else(|| ApiError::invalid("Parameter 'suspended' is required"))?;
+    if b.process_definition_id.is_none()
+        && b.process_definition_key.is_none()
+        && b.process_instance_ids.is_none()
+    {
+        return Err(ApiError::invalid(
+            "Either processDefinitionId, processDefinitionKey or processInstanceIds must be set to update the suspension state.",
+        ));
+    }
+    for pi in state.engine.instances().await? {
+        let hit = b.process_definition_id.as_deref() == Some(pi.definition_id.as_str())
+            || b.process_definition_key.as_deref() == Some(pi.definition_key.as_str())
+            || b.process_instance_ids
+                .as_ref()
+                .is_some_and(|l| l.iter().any(|x| x == pi.id()));
+        if hit {
+            state.engine.set_instance_suspended(pi.id(), s).await?;
+        }
+    }
+    Ok(no_content())
+}
+
+// ------------------------------------------------------------------ shared variable helpers
+
+/// `GET .../variables`: filter by `variableNames`, encode with `deserializeValues`.
+pub(crate) fn vars_response(vars: &Variables, q: &QueryInput) -> ApiResult<Json<J>> {
+    let deserialize = q.deserialize_values()?;
+    let names = q.list("variableNames");
+    let selected: Variables = vars
+        .iter()
+        .filter(|(k, _)| names.as_ref().is_none_or(|n| n.contains(k)))
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
+    Ok(Json(encode_variables(&selected, deserialize)))
+}
+
+/// `GET .../variables/{name}`.
+pub(crate) fn var_response(
+    vars: &Variables,
+    name: &str,
+    q: &QueryInput,
+    what: &str,
+) -> ApiResult<Json<J>> {
+    let v = vars.get(name).ok_or_else(|| {
+        ApiError::not_found(format!("{what} variable with name {name} does not exist"))
+    })?;
+    Ok(Json(encode_value(v, q.deserialize_values()?)))
+}
+
+/// `GET .../variables/{name}/data`.
+pub(crate) fn var_data_response(vars: &Variables, name: &str, what: &str) -> ApiResult<Response> {
+    let v = vars.get(name).ok_or_else(|| {
+        ApiError::not_found(format!("{what} variable with name {name} does not exist"))
+    })?;
+    let (bytes, content_type, filename) = binary_content(v).ok_or_else(|| {
+        ApiError::invalid(format!(
+            "Value of variable with id {name} is not a binary value."
+        ))
+    })?;
+    let mut r = raw(&content_type, bytes.to_vec());
+    if let Some(f) = filename {
+        let cleaned: String = f.chars().filter(|c| *c != '"' && !c.is_control()).collect();
+        if let Ok(v) = HeaderValue::from_str(&format!("attachment; filename=\"{cleaned}\"")) {
+            r.headers_mut().insert(header::CONTENT_DISPOSITION, v);
+        }
+    }
+    Ok(r)
+}
+
+/// Body of `POST .../variables`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub(crate) struct ModifyBody {
+    pub(crate) modifications: Option<J>,
+    pub(crate) deletions: Option<Vec<String>>,
+}
+
+/// Decode a single `PUT .../variables/{name}` body.
+pub(crate) fn decode_put(body: &J, prefix: &str) -> ApiResult<Variables> {
+    decode_value(body)
+        .map_err(|m| ApiError::invalid(format!("{prefix}{m}")))
+        .map(|v| {
+            let mut vars = Variables::new();
+            vars.insert(String::new(), v);
+            vars
+        })
+}
+
+/// Decode `modifications` of a `POST .../variables` body.
+pub(crate) fn decode_modifications(b: &ModifyBody, prefix: &str) -> ApiResult<Variables> {
+    decode_variables(b.modifications.as_ref())
+        .map(|d| d.variables)
+        .map_err(|m| ApiError::invalid(format!("{prefix}{m}")))
+}
+
+fn vars_missing(id: &str) -> ApiError {
+    ApiError::null_value(format!("execution {id} doesn't exist: execution is null"))
+}
+
+async fn load_for_vars(state: &ApiState, id: &str) -> ApiResult<ProcessInstance> {
+    state
+        .engine
+        .instance(id)
+        .await
+        .map_err(|e| not_found_as(e, || vars_missing(id)))
+}
+
+async fn vars_get(
+    State(state): State<ApiState>,
+    Path(id): Path<String>,
+    Params(q): Params,
+) -> ApiResult<Json<J>> {
+    let pi = load_for_vars(&state, &id).await?;
+    vars_response(&pi.state.process_variables(), &q)
+}
+
+async fn var_get(
+    State(state): State<ApiState>,
+    Path((id, name)): Path<(String, String)>,
+    Params(q): Params,
+) -> ApiResult<Json<J>> {
+    let pi = load_for_vars(&state, &id).await?;
+    var_response(&pi.state.process_variables(), &name, &q, "process instance")
+}
+
+async fn var_data(
+    State(state): State<ApiState>,
+    Path((id, name)): Path<(String, String)>,
+) -> ApiResult<Response> {
+    let pi = load_for_vars(&state, &id).await?;
+    var_data_response(&pi.state.process_variables(), &name, "process instance")
+}
+
+async fn var_put(
+    State(state): State<ApiState>,
+    Path((id, name)): Path<(String, String)>,
+    Json(body): Json<J>,
+) -> ApiResult<Response> {
+    let prefix = format!("Cannot put process instance variable {name}: ");
+    let mut vars = decode_put(&body, &prefix)?;
+    if let Some(v) = vars.remove("") {
+        vars.insert(name.clone(), v);
+    }
+    state
+        .engine
+        .modify_variables(&id, None, vars, Vec::new(), false)
+        .await
+        .map_err(|e| not_found_as(e, || instance_missing(&id)).prefixed(&prefix))?;
+    Ok(no_content())
+}
+
+async fn var_delete(
+    State(state): State<ApiState>,
+    Path((id, name)): Path<(String, String)>,
+) -> ApiResult<Response> {
+    state
+        .engine
+        .modify_variables(&id, None, Variables::new(), vec![name.clone()], false)
+        .await
+        .map_err(|e| {
+            not_found_as(e, || instance_missing(&id))
+                .prefixed(&format!("Cannot delete process instance variable {name}: "))
+        })?;
+    Ok(no_content())
+}
+
+async fn vars_modify(
+    State(state): State<ApiState>,
+    Path(id): Path<String>,
+    Json(b): Json<ModifyBody>,
+) -> ApiResult<Response> {
+    let prefix = format!("Cannot modify variables for process instance {id}: ");
+    let mods = decode_modifications(&b, &prefix)?;
+    state
+        .engine
+        .modify_variables(&id, None, mods, b.deletions.unwrap_or_default(), false)
+        .await
+        .map_err(|e| match e {
+            ProcessEngineError::NotFound(m) => {
+                ApiError::rest(StatusCode::INTERNAL_SERVER_ERROR, format!("{prefix}{m}"))
+            }
+            other => ApiError::from(other).prefixed(&prefix),
+        })?;
+    Ok(no_content())
+}
+
+// ------------------------------------------------------------------ activity instance tree
+
+struct TreeCtx<'a> {
+    pi: &'a ProcessInstance,
+    process: &'a baton_bpmn::Process,
+    incidents: &'a [Incident],
+}
+
+impl TreeCtx<'_> {
+    fn element(&self, activity_id: &str) -> (Option<String>, &'static str) {
+        match self.process.node_by_id(activity_id) {
+            Some(idx) => {
+                let n = self.process.node(idx);
+                (n.name.clone(), n.activity_type())
+            }
+            None => (None, "unknown"),
+        }
+    }
+
+    fn incidents_of(&self, ai: &str) -> (Vec<J>, Vec<J>) {
+        let own: Vec<&Incident> = self
+            .incidents
+            .iter()
+            .filter(|i| i.activity_instance_id == ai)
+            .collect();
+        (
+            own.iter().map(|i| J::String(i.id.clone())).collect(),
+            own.iter()
+                .map(|i| json!({"id": i.id, "activityId": i.activity_id}))
+                .collect(),
+        )
+    }
+
+    fn node(&self, ai: &ActivityInstance, is_root: bool) -> J {
+        let pi_id = self.pi.id();
+        let (name, activity_type, activity_id) = if is_root {
+            (
+                self.process.name.clone(),
+                "processDefinition",
+                self.pi.definition_id.clone(),
+            )
+        } else {
+            let (n, t) = self.element(&ai.activity_id);
+            (n, t, ai.activity_id.clone())
+        };
+        let mut children = Vec::new();
+        let mut transitions = Vec::new();
+        for child in self.pi.state.children_of(&ai.id) {
+            if matches!(child.wait, Some(Wait::Job { .. })) {
+                let (cn, ct) = self.element(&child.activity_id);
+                let (ids, incs) = self.incidents_of(&child.id);
+                transitions.push(json!({
+                    "id": child.id,
+                    "parentActivityInstanceId": ai.id,
+                    "processInstanceId": pi_id,
+                    "processDefinitionId": self.pi.definition_id,
+                    "activityId": child.activity_id,
+                    "targetActivityId": child.activity_id,
+                    "activityName": cn,
+                    "activityType": ct,
+                    "executionId": child.execution_id,
+                    "incidentIds": ids,
+                    "incidents": incs,
+                }));
+            } else {
+                children.push(self.node(child, false));
+            }
+        }
+        let (incident_ids, incidents) = self.incidents_of(&ai.id);
+        json!({
+            "id": ai.id,
+            "parentActivityInstanceId": if is_root { J::Null } else { json!(ai.parent) },
+            "activityId": activity_id,
+            "activityType": activity_type,
+            "processInstanceId": pi_id,
+            "processDefinitionId": self.pi.definition_id,
+            "childActivityInstances": children,
+            "childTransitionInstances": transitions,
+            "executionIds": [ai.execution_id],
+            "activityName": name,
+            "name": name,
+            "incidentIds": incident_ids,
+            "incidents": incidents,
+        })
+    }
+}
+
+/// Build the activity instance tree of an instance.
+pub(crate) fn activity_tree(
+    pi: &ProcessInstance,
+    process: &baton_bpmn::Process,
+    incidents: &[Incident],
+) -> J {
+    let ctx = TreeCtx {
+        pi,
+        process,
+        incidents,
+    };
+    match pi.state.root() {
+        Some(root) => ctx.node(root, true),
+        None => {
+            let synthetic = ActivityInstance {
+                id: pi.id().to_owned(),
+                activity_id: pi.state.process_id.clone(),
+                parent: None,
+                execution_id: pi.id().to_owned(),
+                variables: Variables::new(),
+                wait: None,
+                listeners: Vec::new(),
+                started_at: pi.state.started_at,
+                internal: BTreeMap::new(),
+            };
+            ctx.node(&synthetic, true)
+        }
+    }
+}
+
+async fn activity_instances(
+    State(state): State<ApiState>,
+    Path(id): Path<String>,
+) -> ApiResult<Json<J>> {
+    let pi = state.engine.instance(&id).await.map_err(|e| {
+        not_found_as(e, || {
+            ApiError::engine(format!("Process instance with id {id} does not exist"))
+        })
+    })?;
+    let (_, process) = state.engine.definition_model(&pi.definition_id).await?;
+    let incidents: Vec<Incident> = state
+        .engine
+        .incidents()
+        .await?
+        .into_iter()
+        .filter(|i| i.process_instance_id == id)
+        .collect();
+    Ok(Json(activity_tree(&pi, &process, &incidents)))
+}
