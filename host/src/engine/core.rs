@@ -319,6 +319,38 @@ impl Inner {
         }
     }
 
+    pub(crate) fn metrics_snapshot(&self) -> super::MetricsSnapshot {
+        use crate::store::Tree;
+        let m = &self.metrics;
+        let copy = |map: &Mutex<HashMap<String, u64>>| -> std::collections::BTreeMap<String, u64> {
+            map.lock().map(|g| g.iter().map(|(k, v)| (k.clone(), *v)).collect()).unwrap_or_default()
+        };
+        super::MetricsSnapshot {
+            instances_started: m.instances_started.load(Ordering::Relaxed),
+            instances_completed: m.instances_completed.load(Ordering::Relaxed),
+            instances_canceled: m.instances_canceled.load(Ordering::Relaxed),
+            incidents_raised: m.incidents_raised.load(Ordering::Relaxed),
+            fetch_and_lock_requests: m.fetch_and_lock_requests.load(Ordering::Relaxed),
+            fetch_and_lock_waits: m.fetch_and_lock_waits.load(Ordering::Relaxed),
+            fetch_and_lock_parked: self.parked_fetches.load(Ordering::Relaxed) as u64,
+            wasm_executions: m.wasm_executions.load(Ordering::Relaxed),
+            wasm_failures: m.wasm_failures.load(Ordering::Relaxed),
+            wasm_micros_total: m.wasm_micros_total.load(Ordering::Relaxed),
+            tasks_created_by_topic: copy(&m.tasks_created_by_topic),
+            tasks_completed_by_topic: copy(&m.tasks_completed_by_topic),
+            recent_wasm_micros: m
+                .recent_wasm_micros
+                .lock()
+                .map(|g| g.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
+                .unwrap_or_default(),
+            store_bytes: self.store.size_on_disk().unwrap_or(0),
+            running_instances: self.store.count(Tree::Instances) as u64,
+            open_incidents: self.store.count(Tree::Incidents) as u64,
+            open_user_tasks: self.store.count(Tree::UserTasks) as u64,
+            open_external_tasks: self.store.count(Tree::ExternalTasks) as u64,
+        }
+    }
+
     pub(crate) fn bump(counter: &Mutex<HashMap<String, u64>>, key: &str) {
         if let Ok(mut m) = counter.lock() {
             *m.entry(key.to_owned()).or_insert(0) += 1;

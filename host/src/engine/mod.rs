@@ -58,6 +58,11 @@ impl ProcessEngine {
         self.inner.tick().await
     }
 
+    /// The engine's counters and sizes now.
+    pub fn metrics(&self) -> MetricsSnapshot {
+        self.inner.metrics_snapshot()
+    }
+
     /// The log captured from an in-engine (wasm) task's executions, oldest line first.
     pub async fn task_log(&self, task_id: &str) -> Result<Vec<String>> {
         self.inner.task_log(task_id)

@@ -266,3 +266,45 @@ pub enum CorrelationResult {
         ended: bool,
     },
 }
+
+/// A point-in-time copy of the engine's counters (for `/metrics` and the cockpit).
+#[derive(Debug, Clone, Default, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct MetricsSnapshot {
+    /// Instances started since the engine opened.
+    pub instances_started: u64,
+    /// Instances that reached their end.
+    pub instances_completed: u64,
+    /// Instances cancelled.
+    pub instances_canceled: u64,
+    /// Incidents raised.
+    pub incidents_raised: u64,
+    /// fetchAndLock requests.
+    pub fetch_and_lock_requests: u64,
+    /// fetchAndLock requests that had to wait (long polling).
+    pub fetch_and_lock_waits: u64,
+    /// Long polls waiting right now.
+    pub fetch_and_lock_parked: u64,
+    /// In-engine (wasm) executions.
+    pub wasm_executions: u64,
+    /// In-engine executions that failed.
+    pub wasm_failures: u64,
+    /// Total time spent in in-engine executions, microseconds.
+    pub wasm_micros_total: u64,
+    /// External tasks created, by topic.
+    pub tasks_created_by_topic: std::collections::BTreeMap<String, u64>,
+    /// External tasks completed, by topic.
+    pub tasks_completed_by_topic: std::collections::BTreeMap<String, u64>,
+    /// Recent in-engine execution times by topic, microseconds (last 100).
+    pub recent_wasm_micros: std::collections::BTreeMap<String, Vec<u64>>,
+    /// Bytes the store uses on disk.
+    pub store_bytes: u64,
+    /// Running instances.
+    pub running_instances: u64,
+    /// Open incidents.
+    pub open_incidents: u64,
+    /// Open user tasks.
+    pub open_user_tasks: u64,
+    /// Open external tasks.
+    pub open_external_tasks: u64,
+}
