@@ -1,0 +1,141 @@
+//! Lossless conversion between [`baton_bpmn::Value`] and the WIT `value` variant.
+//!
+//! Every `Value` variant has its own WIT case, so host → guest → host is the identity. The one
+//! conversion that can fail is `json(string)` coming back from a guest: its text must parse.
+
+use baton_bpmn::{Value, Variables};
+
+use super::bindings::baton::task::types as wit;
+
+/// Host variables → WIT `variables`.
+pub(crate) fn variables_to_wit(variables: &Variables) -> wit::Variables {
+    variables
+        .iter()
+        .map(|(name, value)| (name.clone(), value_to_wit(value)))
+        .collect()
+}
+
+/// WIT `variables` → host variables. A later pair with the same name wins.
+pub(crate) fn variables_from_wit(variables: wit::Variables) -> Result<Variables, String> {
+    let mut out = Variables::new();
+    for (name, value) in variables {
+        let value = value_from_wit(value).map_err(|e| format!("output variable `{name}`: {e}"))?;
+        out.insert(name, value);
+    }
+    Ok(out)
+}
+
+fn value_to_wit(value: &Value) -> wit::Value {
+    match value {
+        Value::Null => wit::Value::Null,
+        Value::String(s) => wit::Value::String(s.clone()),
+        Value::Boolean(b) => wit::Value::Boolean(*b),
+        Value::Short(n) => wit::Value::Short(*n),
+        Value::Integer(n) => wit::Value::Integer(*n),
+        Value::Long(n) => wit::Value::Long(*n),
+        Value::Double(n) => wit::Value::Double(*n),
+        Value::Date(ms) => wit::Value::Date(*ms),
+        Value::Json(json) => wit::Value::Json(json.to_string()),
+        Value::Xml(s) => wit::Value::Xml(s.clone()),
+        Value::Object {
+            type_name,
+            format,
+            serialized,
+        } => wit::Value::Object(wit::ObjectValue {
+            type_name: type_name.clone(),
+            format: format.clone(),
+            serialized: serialized.clone(),
+        }),
+        Value::Bytes(b) => wit::Value::Bytes(b.clone()),
+        Value::File {
+            filename,
+            mime_type,
+            encoding,
+            bytes,
+        } => wit::Value::File(wit::FileValue {
+            filename: filename.clone(),
+            mime_type: mime_type.clone(),
+            encoding: encoding.clone(),
+            bytes: bytes.clone(),
+        }),
+    }
+}
+
+fn value_from_wit(value: wit::Value) -> Result<Value, String> {
+    Ok(match value {
+        wit::Value::Null => Value::Null,
+        wit::Value::String(s) => Value::String(s),
+        wit::Value::Boolean(b) => Value::Boolean(b),
+        wit::Value::Short(n) => Value::Short(n),
+        wit::Value::Integer(n) => Value::Integer(n),
+        wit::Value::Long(n) => Value::Long(n),
+        wit::Value::Double(n) => Value::Double(n),
+        wit::Value::Date(ms) => Value::Date(ms),
+        wit::Value::Json(text) => {
+            Value::Json(serde_json::from_str(&text).map_err(|e| format!("invalid Json text: {e}"))?)
+        }
+        wit::Value::Xml(s) => Value::Xml(s),
+        wit::Value::Object(o) => Value::Object {
+            type_name: o.type_name,
+            format: o.format,
+            serialized: o.serialized,
+        },
+        wit::Value::Bytes(b) => Value::Bytes(b),
+        wit::Value::File(f) => Value::File {
+            filename: f.filename,
+            mime_type: f.mime_type,
+            encoding: f.encoding,
+            bytes: f.bytes,
+        },
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_variant_round_trips() {
+        let mut vars = Variables::new();
+        vars.insert("null".into(), Value::Null);
+        vars.insert("s".into(), Value::String("ü€".into()));
+        vars.insert("b".into(), Value::Boolean(true));
+        vars.insert("short".into(), Value::Short(i16::MIN));
+        vars.insert("int".into(), Value::Integer(i32::MAX));
+        vars.insert("long".into(), Value::Long(i64::MIN));
+        vars.insert("double".into(), Value::Double(0.1 + 0.2));
+        vars.insert("date".into(), Value::Date(-1));
+        vars.insert(
+            "json".into(),
+            Value::Json(serde_json::json!({"a": [1, 2.5, null, "x"], "big": 9007199254740993u64})),
+        );
+        vars.insert("xml".into(), Value::Xml("<a/>".into()));
+        vars.insert(
+            "obj".into(),
+            Value::Object {
+                type_name: Some("java.util.ArrayList".into()),
+                format: None,
+                serialized: "[]".into(),
+            },
+        );
+        vars.insert("bytes".into(), Value::Bytes(vec![0, 255]));
+        vars.insert(
+            "file".into(),
+            Value::File {
+                filename: None,
+                mime_type: Some("text/plain".into()),
+                encoding: Some("utf-8".into()),
+                bytes: b"hi".to_vec(),
+            },
+        );
+        let back = variables_from_wit(variables_to_wit(&vars)).expect("round trip");
+        assert_eq!(back, vars);
+    }
+
+    #[test]
+    fn invalid_json_output_is_an_error_naming_the_variable() {
+        let err = variables_from_wit(vec![("x".into(), wit::Value::Json("{".into()))])
+            .expect_err("invalid json");
+        assert!(err.contains("`x`"), "{err}");
+    }
+}

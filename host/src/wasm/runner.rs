@@ -1,0 +1,454 @@
+//! One execution: a fresh `Store` with fuel, an epoch deadline, resource limits and the
+//! task's WASI context; instantiate from the module's `InstancePre`; call `execute`
+//! asynchronously; classify how it ended. Also the runtime object that ties engine, registry
+//! and the concurrency bound together.
+//!
+//! Must not: block a tokio worker (calls are async and yield on every epoch tick), or let
+//! anything about one execution leak into the next (nothing but the `InstancePre` is shared).
+
+use std::time::{Duration, Instant};
+
+use tokio::sync::Semaphore;
+use wasmtime::component::{HasSelf, Linker, ResourceTable};
+use wasmtime::{ResourceLimiter, Store, StoreLimits, StoreLimitsBuilder, Trap, UpdateDeadline};
+use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
+
+use super::bindings::ServiceTask;
+use super::bindings::baton::task::{log as wit_log, types as wit};
+use super::convert::{variables_from_wit, variables_to_wit};
+use super::engine::{EPOCH_TICK, WasmEngine};
+use super::registry::Registry;
+use super::wasi::{self, LogSink};
+use super::{
+    FailureKind, Limits, LogLevel, LogLine, LogStream, ModuleInfo, TaskInput, TaskOutcome,
+    WasmConfig, WasmError,
+};
+
+/// How long after the deadline the outer `tokio::time::timeout` fires. The epoch callback
+/// normally ends a late guest within one tick; the outer timeout catches what epochs cannot
+/// interrupt, such as a guest blocked in a host call.
+const OUTER_GRACE: Duration = Duration::from_millis(100);
+
+/// Everything behind a `WasmRuntime`.
+pub(crate) struct Runtime {
+    pub(crate) engine: WasmEngine,
+    pub(crate) registry: Registry,
+    pub(crate) default_limits: Limits,
+    slots: Semaphore,
+}
+
+impl Runtime {
+    pub(crate) fn new(config: WasmConfig) -> Result<Runtime, WasmError> {
+        let engine = WasmEngine::new(&config)?;
+        let registry = Registry::new(
+            linker(&engine.engine)?,
+            config.cache_dir.clone(),
+            engine.fingerprint.clone(),
+        )?;
+        Ok(Runtime {
+            engine,
+            registry,
+            default_limits: config.default_limits,
+            slots: Semaphore::new(config.max_concurrency.max(1)),
+        })
+    }
+
+    pub(crate) async fn load(&self, bytes: &[u8]) -> Result<ModuleInfo, WasmError> {
+        self.registry.load(&self.engine.engine, bytes).await
+    }
+
+    pub(crate) async fn execute(
+        &self,
+        sha256: &str,
+        limits: &Limits,
+        input: TaskInput,
+    ) -> TaskOutcome {
+        let Some(module) = self.registry.get(sha256) else {
+            return failed(
+                FailureKind::NotLoaded,
+                format!("no module with sha256 {sha256} is loaded"),
+                None,
+                Vec::new(),
+            );
+        };
+        // The semaphore is never closed, so this only waits.
+        let _slot = self.slots.acquire().await;
+
+        let sink = LogSink::default();
+        let state = TaskState {
+            wasi: wasi::ctx(input.task_created_at, input.seed, &sink),
+            table: ResourceTable::new(),
+            limiter: TaskLimiter::new(limits),
+            sink: sink.clone(),
+        };
+        let mut store = Store::new(&self.engine.engine, state);
+        store.limiter(|state| &mut state.limiter);
+        if let Err(e) = store.set_fuel(limits.fuel) {
+            return failed(
+                FailureKind::Trap,
+                format!("cannot set fuel: {e}"),
+                None,
+                sink.finish(),
+            );
+        }
+        // Wall time starts now, not while waiting for a slot. Every tick the callback either
+        // ends the call (deadline passed) or yields to tokio and re-arms for the next tick.
+        let deadline_at = Instant::now() + limits.deadline;
+        store.set_epoch_deadline(1);
+        store.epoch_deadline_callback(move |_| {
+            if Instant::now() >= deadline_at {
+                Err(DeadlineExceeded.into())
+            } else {
+                Ok(UpdateDeadline::Yield(1))
+            }
+        });
+
+        let task = task_to_wit(input);
+        let run = async {
+            let instance: ServiceTask = module
+                .pre
+                .instantiate_async(&mut store)
+                .await
+                .map_err(|e| (Stage::Instantiate, e))?;
+            instance
+                .call_execute(&mut store, &task)
+                .await
+                .map_err(|e| (Stage::Call, e))
+        };
+        let result = tokio::time::timeout(limits.deadline + OUTER_GRACE, run).await;
+        let limiter = store.data().limiter.hits;
+        drop(store);
+        let logs = sink.finish();
+
+        match result {
+            Err(_elapsed) => failed(FailureKind::Deadline, deadline_message(limits), None, logs),
+            Ok(Err((stage, error))) => classify_error(stage, &error, limiter, limits, logs),
+            Ok(Ok(Ok(output))) => match variables_from_wit(output.variables) {
+                Ok(variables) => TaskOutcome::Completed { variables, logs },
+                Err(e) => failed(FailureKind::Guest, e, None, logs),
+            },
+            Ok(Ok(Err(wit::TaskError::BpmnError(error)))) => {
+                match variables_from_wit(error.variables) {
+                    Ok(variables) => TaskOutcome::BpmnError {
+                        code: error.code,
+                        message: error.message,
+                        variables,
+                        logs,
+                    },
+                    Err(e) => failed(FailureKind::Guest, e, None, logs),
+                }
+            }
+            Ok(Ok(Err(wit::TaskError::Failure(failure)))) => {
+                failed(FailureKind::Guest, failure.message, failure.details, logs)
+            }
+        }
+    }
+}
+
+/// The linker every module is pre-linked against: WASI p2 (async) and `baton:task/log`.
+fn linker(engine: &wasmtime::Engine) -> Result<Linker<TaskState>, WasmError> {
+    let mut linker = Linker::new(engine);
+    wasmtime_wasi::p2::add_to_linker_async(&mut linker)
+        .and_then(|()| ServiceTask::add_to_linker::<_, HasSelf<TaskState>>(&mut linker, |s| s))
+        .map_err(|e| WasmError::Config(format!("linking host interfaces: {e:#}")))?;
+    Ok(linker)
+}
+
+/// Per-execution store data.
+pub(crate) struct TaskState {
+    wasi: WasiCtx,
+    table: ResourceTable,
+    limiter: TaskLimiter,
+    sink: LogSink,
+}
+
+impl WasiView for TaskState {
+    fn ctx(&mut self) -> WasiCtxView<'_> {
+        WasiCtxView {
+            ctx: &mut self.wasi,
+            table: &mut self.table,
+        }
+    }
+}
+
+impl wit_log::Host for TaskState {
+    fn log(&mut self, level: wit_log::Level, message: String) {
+        let level = match level {
+            wit_log::Level::Trace => LogLevel::Trace,
+            wit_log::Level::Debug => LogLevel::Debug,
+            wit_log::Level::Info => LogLevel::Info,
+            wit_log::Level::Warn => LogLevel::Warn,
+            wit_log::Level::Error => LogLevel::Error,
+        };
+        self.sink.log(level, message);
+    }
+}
+
+impl wit::Host for TaskState {}
+
+/// Which limits a guest ran into.
+#[derive(Debug, Clone, Copy, Default)]
+struct LimitHits {
+    memory: bool,
+    table: bool,
+}
+
+/// [`StoreLimits`] plus a record of which limit denied a growth, so a guest that aborts
+/// after a failed allocation is reported as a memory failure, not a generic trap.
+struct TaskLimiter {
+    limits: StoreLimits,
+    memory_bytes: usize,
+    table_elements: usize,
+    hits: LimitHits,
+}
+
+impl TaskLimiter {
+    fn new(limits: &Limits) -> TaskLimiter {
+        TaskLimiter {
+            limits: StoreLimitsBuilder::new()
+                .memory_size(limits.memory_bytes)
+                .table_elements(limits.table_elements)
+                .instances(limits.instances)
+                .build(),
+            memory_bytes: limits.memory_bytes,
+            table_elements: limits.table_elements,
+            hits: LimitHits::default(),
+        }
+    }
+}
+
+impl ResourceLimiter for TaskLimiter {
+    fn memory_growing(
+        &mut self,
+        current: usize,
+        desired: usize,
+        maximum: Option<usize>,
+    ) -> wasmtime::Result<bool> {
+        if desired > self.memory_bytes {
+            self.hits.memory = true;
+        }
+        self.limits.memory_growing(current, desired, maximum)
+    }
+
+    fn table_growing(
+        &mut self,
+        current: usize,
+        desired: usize,
+        maximum: Option<usize>,
+    ) -> wasmtime::Result<bool> {
+        if desired > self.table_elements {
+            self.hits.table = true;
+        }
+        self.limits.table_growing(current, desired, maximum)
+    }
+
+    fn instances(&self) -> usize {
+        self.limits.instances()
+    }
+
+    fn tables(&self) -> usize {
+        self.limits.tables()
+    }
+
+    fn memories(&self) -> usize {
+        self.limits.memories()
+    }
+}
+
+/// The error the epoch callback raises when the wall-time deadline has passed.
+#[derive(Debug)]
+struct DeadlineExceeded;
+
+impl std::fmt::Display for DeadlineExceeded {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("wall-time deadline exceeded")
+    }
+}
+
+impl std::error::Error for DeadlineExceeded {}
+
+/// Where an error happened.
+#[derive(Debug, Clone, Copy)]
+enum Stage {
+    Instantiate,
+    Call,
+}
+
+fn classify_error(
+    stage: Stage,
+    error: &wasmtime::Error,
+    hits: LimitHits,
+    limits: &Limits,
+    logs: Vec<LogLine>,
+) -> TaskOutcome {
+    let details = Some(format!("{error:?}"));
+    if error.is::<DeadlineExceeded>() {
+        return failed(
+            FailureKind::Deadline,
+            deadline_message(limits),
+            details,
+            logs,
+        );
+    }
+    if matches!(error.downcast_ref::<Trap>(), Some(Trap::OutOfFuel)) {
+        return failed(
+            FailureKind::FuelExhausted,
+            format!("fuel exhausted after {} units", thousands(limits.fuel)),
+            details,
+            logs,
+        );
+    }
+    if hits.memory {
+        return failed(
+            FailureKind::Memory,
+            format!("memory limit of {} exceeded", bytes(limits.memory_bytes)),
+            details,
+            logs,
+        );
+    }
+    if hits.table {
+        return failed(
+            FailureKind::Memory,
+            format!(
+                "table limit of {} elements exceeded",
+                thousands(limits.table_elements as u64)
+            ),
+            details,
+            logs,
+        );
+    }
+    let text = format!("{error:#}");
+    if text.contains("instance count too high") {
+        return failed(
+            FailureKind::Memory,
+            format!("instance limit of {} exceeded", limits.instances),
+            details,
+            logs,
+        );
+    }
+    let message = match (stage, error.downcast_ref::<Trap>()) {
+        (_, Some(trap)) => {
+            let mut message = format!("wasm trap: {trap}");
+            if let Some(panic) = panic_message(&logs) {
+                message.push_str(": ");
+                message.push_str(&panic);
+            }
+            message
+        }
+        (Stage::Instantiate, None) => format!("instantiation failed: {}", root(error)),
+        (Stage::Call, None) => format!("wasm trap: {}", root(error)),
+    };
+    failed(FailureKind::Trap, message, details, logs)
+}
+
+/// The innermost error message (without wasmtime's backtrace context).
+fn root(error: &wasmtime::Error) -> String {
+    error.root_cause().to_string()
+}
+
+/// The panic message a Rust guest printed to stderr (`thread '..' panicked at file:line:col:`
+/// followed by the message), or the last stderr lines of any other guest.
+fn panic_message(logs: &[LogLine]) -> Option<String> {
+    let stderr: Vec<&str> = logs
+        .iter()
+        .filter(|line| line.stream == LogStream::Stderr)
+        .map(|line| line.message.trim())
+        .filter(|line| !line.is_empty() && !line.starts_with("note: run with"))
+        .collect();
+    if let Some(at) = stderr.iter().position(|line| line.contains("panicked at")) {
+        let message = stderr[at + 1..].join(" ");
+        return Some(if message.is_empty() {
+            stderr[at].to_owned()
+        } else {
+            format!("{message} ({})", stderr[at])
+        });
+    }
+    let tail = stderr[stderr.len().saturating_sub(3)..].join(" ");
+    (!tail.is_empty()).then_some(tail)
+}
+
+fn failed(
+    kind: FailureKind,
+    message: String,
+    details: Option<String>,
+    logs: Vec<LogLine>,
+) -> TaskOutcome {
+    TaskOutcome::Failed {
+        message,
+        details,
+        kind,
+        logs,
+    }
+}
+
+fn deadline_message(limits: &Limits) -> String {
+    let d = limits.deadline;
+    if d.subsec_nanos() == 0 {
+        format!("deadline of {} s exceeded", d.as_secs())
+    } else {
+        format!("deadline of {} ms exceeded", d.as_millis())
+    }
+}
+
+/// `10000000` → `10,000,000`.
+fn thousands(n: u64) -> String {
+    let digits = n.to_string();
+    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// `67108864` → `64 MiB`; sizes that are not whole MiB/KiB stay in bytes.
+fn bytes(n: usize) -> String {
+    if n >= 1 << 20 && n.is_multiple_of(1 << 20) {
+        format!("{} MiB", n >> 20)
+    } else if n >= 1 << 10 && n.is_multiple_of(1 << 10) {
+        format!("{} KiB", n >> 10)
+    } else {
+        format!("{n} bytes")
+    }
+}
+
+fn task_to_wit(input: TaskInput) -> wit::Task {
+    wit::Task {
+        variables: variables_to_wit(&input.variables),
+        topic: input.topic,
+        process_instance_id: input.process_instance_id,
+        activity_id: input.activity_id,
+        activity_instance_id: input.activity_instance_id,
+        business_key: input.business_key,
+        attempt: input.attempt,
+        retries_left: input.retries_left,
+    }
+}
+
+// The ticker interval is the granularity of both the deadline and the yields.
+const _: () = assert!(EPOCH_TICK.as_millis() < OUTER_GRACE.as_millis());
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn numbers_read_well() {
+        assert_eq!(thousands(10_000_000), "10,000,000");
+        assert_eq!(thousands(999), "999");
+        assert_eq!(thousands(1_000), "1,000");
+        assert_eq!(bytes(64 << 20), "64 MiB");
+        assert_eq!(bytes(1500), "1500 bytes");
+        let limits = Limits {
+            deadline: Duration::from_millis(1500),
+            ..Limits::default()
+        };
+        assert_eq!(deadline_message(&limits), "deadline of 1500 ms exceeded");
+        assert_eq!(
+            deadline_message(&Limits::default()),
+            "deadline of 2 s exceeded"
+        );
+    }
+}
