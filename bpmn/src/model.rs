@@ -503,6 +503,9 @@ pub enum EventTrigger {
 }
 
 /// What an end event or intermediate throw event does.
+// Variant sizes differ (a message throw can carry a whole task definition); the model is built
+// once per deployment and read in place, so boxing would add indirection for no gain.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, Serialize)]
 pub enum EventResult {
     /// Plain end / pass-through.
@@ -692,6 +695,8 @@ pub struct CallActivityDef {
 }
 
 /// Every kind of flow node baton knows, with its settings.
+// See `EventResult`: built once per deployment, so variant size does not matter.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, Serialize)]
 pub enum NodeKind {
     /// `startEvent`. `interrupting` only matters inside event subprocesses.
