@@ -586,7 +586,8 @@ async fn hvi_filter(state: &ApiState, q: &QueryInput) -> ApiResult<Vec<HistoricV
                 && in_opt(&names_in, Some(&h.name))
                 && value.as_ref().is_none_or(|v| match v {
                     J::String(s) => {
-                        h.value.as_str() == Some(s.as_str()) || h.value.to_json().to_string() == *s
+                        h.value.as_str() == Some(s.as_str())
+                            || serde_json::from_str::<J>(s).is_ok_and(|j| j == h.value.to_json())
                     }
                     other => h.value.to_json() == *other,
                 })
