@@ -1,2 +1,3 @@
 
 mod wasm_runtime;
+mod api_rest;
