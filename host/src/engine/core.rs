@@ -69,7 +69,11 @@ impl std::fmt::Debug for EngineConfig {
 
 /// A live event, for the SSE stream (`/engine-rest/events`) and the cockpit.
 #[derive(Debug, Clone, PartialEq, Serialize)]
-#[serde(tag = "type", rename_all = "camelCase", rename_all_fields = "camelCase")]
+#[serde(
+    tag = "type",
+    rename_all = "camelCase",
+    rename_all_fields = "camelCase"
+)]
 pub enum EngineEvent {
     /// A deployment was created.
     DeploymentCreated {
@@ -238,9 +242,10 @@ impl Inner {
         })?;
         let store = Store::open(&config.data_dir.join("store"), config.durability)?;
         let wasm = match &config.wasm {
-            Some(wc) => Some(WasmRuntime::new(wc.clone()).map_err(|e| {
-                ProcessEngineError::Internal(format!("wasm runtime: {e}"))
-            })?),
+            Some(wc) => Some(
+                WasmRuntime::new(wc.clone())
+                    .map_err(|e| ProcessEngineError::Internal(format!("wasm runtime: {e}")))?,
+            ),
             None => None,
         };
         let (events, _) = broadcast::channel(4096);
@@ -323,7 +328,9 @@ impl Inner {
         use crate::store::Tree;
         let m = &self.metrics;
         let copy = |map: &Mutex<HashMap<String, u64>>| -> std::collections::BTreeMap<String, u64> {
-            map.lock().map(|g| g.iter().map(|(k, v)| (k.clone(), *v)).collect()).unwrap_or_default()
+            map.lock()
+                .map(|g| g.iter().map(|(k, v)| (k.clone(), *v)).collect())
+                .unwrap_or_default()
         };
         super::MetricsSnapshot {
             instances_started: m.instances_started.load(Ordering::Relaxed),

@@ -282,7 +282,11 @@ impl Inner {
             deployment_time: now,
             resources,
         };
-        ws.put(Tree::Deployments, index::id_key(&deployment_id), &deployment);
+        ws.put(
+            Tree::Deployments,
+            index::id_key(&deployment_id),
+            &deployment,
+        );
         self.store.commit_durable(&ws).await?;
         if let Ok(mut cache) = self.deployed.lock() {
             for d in to_cache {
@@ -308,7 +312,10 @@ impl Inner {
 
     fn latest_version(&self, key: &str, tenant: Option<&str>) -> Result<Option<ProcessDefinition>> {
         let prefix = index::definition_key_prefix(key, tenant);
-        let Some(k) = self.store.last_key_with_prefix(Tree::DefinitionsByKey, &prefix)? else {
+        let Some(k) = self
+            .store
+            .last_key_with_prefix(Tree::DefinitionsByKey, &prefix)?
+        else {
             return Ok(None);
         };
         let Some(id) = self.store.get_raw(Tree::DefinitionsByKey, &k)? else {
@@ -320,7 +327,11 @@ impl Inner {
 
     fn deployments_sync(&self) -> Result<Vec<Deployment>> {
         let mut all: Vec<Deployment> = self.store.scan(Tree::Deployments, b"")?;
-        all.sort_by(|a, b| a.deployment_time.cmp(&b.deployment_time).then(a.id.cmp(&b.id)));
+        all.sort_by(|a, b| {
+            a.deployment_time
+                .cmp(&b.deployment_time)
+                .then(a.id.cmp(&b.id))
+        });
         Ok(all)
     }
 
@@ -331,10 +342,16 @@ impl Inner {
     pub(super) async fn deployment(&self, id: &str) -> Result<Deployment> {
         self.store
             .get(Tree::Deployments, &index::id_key(id))?
-            .ok_or_else(|| ProcessEngineError::NotFound(format!("Deployment with id '{id}' does not exist")))
+            .ok_or_else(|| {
+                ProcessEngineError::NotFound(format!("Deployment with id '{id}' does not exist"))
+            })
     }
 
-    pub(super) async fn resource_data(&self, deployment_id: &str, resource_id: &str) -> Result<Vec<u8>> {
+    pub(super) async fn resource_data(
+        &self,
+        deployment_id: &str,
+        resource_id: &str,
+    ) -> Result<Vec<u8>> {
         let deployment = self.deployment(deployment_id).await?;
         if !deployment.resources.iter().any(|r| r.id == resource_id) {
             return Err(ProcessEngineError::NotFound(format!(
@@ -343,14 +360,18 @@ impl Inner {
         }
         self.store
             .get_raw(Tree::Resources, &index::id_key(resource_id))?
-            .ok_or_else(|| ProcessEngineError::NotFound(format!("resource {resource_id} does not exist")))
+            .ok_or_else(|| {
+                ProcessEngineError::NotFound(format!("resource {resource_id} does not exist"))
+            })
     }
 
     pub(super) async fn delete_deployment(&self, id: &str, cascade: bool) -> Result<()> {
         let deployment: Deployment = self
             .store
             .get(Tree::Deployments, &index::id_key(id))?
-            .ok_or_else(|| ProcessEngineError::NotFound(format!("Deployment with id '{id}' do not exist")))?;
+            .ok_or_else(|| {
+                ProcessEngineError::NotFound(format!("Deployment with id '{id}' do not exist"))
+            })?;
         let definitions: Vec<ProcessDefinition> = self
             .definitions_sync()?
             .into_iter()
@@ -370,7 +391,9 @@ impl Inner {
         )?;
         for k in module_keys {
             if let Some(topic) = crate::store::keys::last_str(&k)
-                && let Some(m) = self.store.get::<TaskModule>(Tree::Modules, topic.as_bytes())?
+                && let Some(m) = self
+                    .store
+                    .get::<TaskModule>(Tree::Modules, topic.as_bytes())?
                 && m.deployment_id.as_deref() == Some(id)
             {
                 ws.delete(Tree::Modules, topic.as_bytes().to_vec());
@@ -397,7 +420,10 @@ impl Inner {
             )));
         }
         for i in instances {
-            match self.cancel_instance(i.id(), Some("deployment deleted".into())).await {
+            match self
+                .cancel_instance(i.id(), Some("deployment deleted".into()))
+                .await
+            {
                 Ok(()) | Err(ProcessEngineError::NotFound(_)) => {}
                 Err(e) => return Err(e),
             }
@@ -431,14 +457,22 @@ impl Inner {
     pub(super) async fn definition(&self, id: &str) -> Result<ProcessDefinition> {
         self.store
             .get(Tree::Definitions, &index::id_key(id))?
-            .ok_or_else(|| ProcessEngineError::NotFound(format!("No matching definition with id {id}")))
+            .ok_or_else(|| {
+                ProcessEngineError::NotFound(format!("No matching definition with id {id}"))
+            })
     }
 
-    pub(super) async fn latest_definition(&self, key: &str, tenant_id: Option<&str>) -> Result<ProcessDefinition> {
+    pub(super) async fn latest_definition(
+        &self,
+        key: &str,
+        tenant_id: Option<&str>,
+    ) -> Result<ProcessDefinition> {
         self.latest_version(key, tenant_id)?.ok_or_else(|| {
             ProcessEngineError::NotFound(match tenant_id {
                 None => format!("No matching process definition with key: {key} and no tenant-id"),
-                Some(t) => format!("No matching process definition with key: {key} and tenant-id: {t}"),
+                Some(t) => {
+                    format!("No matching process definition with key: {key} and tenant-id: {t}")
+                }
             })
         })
     }
@@ -448,11 +482,16 @@ impl Inner {
         let bytes = self
             .store
             .get_raw(Tree::Resources, &index::id_key(&d.resource_id))?
-            .ok_or_else(|| ProcessEngineError::NotFound(format!("resource of {id} does not exist")))?;
+            .ok_or_else(|| {
+                ProcessEngineError::NotFound(format!("resource of {id} does not exist"))
+            })?;
         Ok(String::from_utf8_lossy(&bytes).into_owned())
     }
 
-    pub(super) async fn definition_model(&self, id: &str) -> Result<(Arc<Definitions>, Arc<Process>)> {
+    pub(super) async fn definition_model(
+        &self,
+        id: &str,
+    ) -> Result<(Arc<Definitions>, Arc<Process>)> {
         let d = self.deployed_sync(id)?;
         Ok((d.definitions.clone(), d.process.clone()))
     }
@@ -494,7 +533,9 @@ impl Inner {
         tenant: Option<&str>,
     ) -> Result<Arc<Deployed>> {
         let all = self.definitions_sync()?;
-        let candidates = all.iter().filter(|d| d.key == key && d.tenant_id.as_deref() == tenant);
+        let candidates = all
+            .iter()
+            .filter(|d| d.key == key && d.tenant_id.as_deref() == tenant);
         let chosen = match binding {
             CallBinding::Latest => candidates.max_by_key(|d| d.version).cloned(),
             CallBinding::Deployment => {
@@ -504,14 +545,19 @@ impl Inner {
                     .max_by_key(|d| d.version)
                     .cloned()
             }
-            CallBinding::Version(v) => candidates.filter(|d| d.version == *v).max_by_key(|d| d.version).cloned(),
+            CallBinding::Version(v) => candidates
+                .filter(|d| d.version == *v)
+                .max_by_key(|d| d.version)
+                .cloned(),
             CallBinding::VersionTag(tag) => candidates
                 .filter(|d| d.version_tag.as_deref() == Some(tag.as_str()))
                 .max_by_key(|d| d.version)
                 .cloned(),
         };
         let chosen = chosen.ok_or_else(|| {
-            ProcessEngineError::NotFound(format!("no process definition with key '{key}' matches binding {binding:?}"))
+            ProcessEngineError::NotFound(format!(
+                "no process definition with key '{key}' matches binding {binding:?}"
+            ))
         })?;
         if chosen.suspended {
             return Err(ProcessEngineError::Suspended(format!(
@@ -540,17 +586,23 @@ impl Inner {
 
     /// The module serving `topic` for instances of `deployment_id`: the one bundled with that
     /// deployment (instances keep the component they started with), else the topic binding.
-    pub(crate) fn module_for(&self, deployment_id: &str, topic: &str) -> Result<Option<TaskModule>> {
+    pub(crate) fn module_for(
+        &self,
+        deployment_id: &str,
+        topic: &str,
+    ) -> Result<Option<TaskModule>> {
         if self.wasm.is_none() {
             return Ok(None);
         }
-        if let Some(m) = self
-            .store
-            .get::<TaskModule>(Tree::DeploymentModules, &index::deployment_module_key(deployment_id, topic))?
-        {
+        if let Some(m) = self.store.get::<TaskModule>(
+            Tree::DeploymentModules,
+            &index::deployment_module_key(deployment_id, topic),
+        )? {
             return Ok(Some(m));
         }
-        Ok(self.store.get::<TaskModule>(Tree::Modules, topic.as_bytes())?)
+        Ok(self
+            .store
+            .get::<TaskModule>(Tree::Modules, topic.as_bytes())?)
     }
 
     pub(super) async fn put_module(
@@ -561,7 +613,9 @@ impl Inner {
         deployment_id: Option<String>,
     ) -> Result<TaskModule> {
         if topic.is_empty() || topic.contains('\0') {
-            return Err(ProcessEngineError::BadRequest("topic must be a non-empty name".into()));
+            return Err(ProcessEngineError::BadRequest(
+                "topic must be a non-empty name".into(),
+            ));
         }
         let sha = self.validate_module(&bytes).await?;
         let module = TaskModule {
@@ -582,14 +636,18 @@ impl Inner {
     pub(super) async fn module(&self, topic: &str) -> Result<TaskModule> {
         self.store
             .get(Tree::Modules, topic.as_bytes())?
-            .ok_or_else(|| ProcessEngineError::NotFound(format!("No task module is bound to topic '{topic}'")))
+            .ok_or_else(|| {
+                ProcessEngineError::NotFound(format!("No task module is bound to topic '{topic}'"))
+            })
     }
 
     pub(super) async fn module_bytes(&self, topic: &str) -> Result<Vec<u8>> {
         let m = self.module(topic).await?;
         self.store
             .get_raw(Tree::ModuleBlobs, m.sha256.as_bytes())?
-            .ok_or_else(|| ProcessEngineError::Internal(format!("module blob {} missing", m.sha256)))
+            .ok_or_else(|| {
+                ProcessEngineError::Internal(format!("module blob {} missing", m.sha256))
+            })
     }
 
     pub(super) async fn modules(&self) -> Result<Vec<TaskModule>> {
@@ -605,14 +663,26 @@ impl Inner {
     }
 
     /// Start an instance for a timer start event (called by the scheduler).
-    pub(crate) async fn fire_timer_start(&self, definition_id: &str, activity_id: &str) -> Result<()> {
+    pub(crate) async fn fire_timer_start(
+        &self,
+        definition_id: &str,
+        activity_id: &str,
+    ) -> Result<()> {
         let deployed = self.deployed_sync(definition_id)?;
         if deployed.record.suspended {
             return Ok(());
         }
-        self.start_new_instance(deployed, new_id(), None, None, Default::default(), Some(activity_id.to_owned()), None)
-            .await
-            .map(|_| ())
+        self.start_new_instance(
+            deployed,
+            new_id(),
+            None,
+            None,
+            Default::default(),
+            Some(activity_id.to_owned()),
+            None,
+        )
+        .await
+        .map(|_| ())
     }
 }
 

@@ -20,9 +20,8 @@ use super::core::{Deployed, EngineEvent, Inner, new_id};
 use super::index::{self, WASM_WORKER};
 use super::{ProcessEngineError, Result};
 use crate::records::{
-    EventSubscription, EventType, ExternalTask, HistoricActivityInstance,
-    HistoricProcessInstance, HistoricVariableInstance, Incident, Job, JobKind, ProcessInstance,
-    UserTask,
+    EventSubscription, EventType, ExternalTask, HistoricActivityInstance, HistoricProcessInstance,
+    HistoricVariableInstance, Incident, Job, JobKind, ProcessInstance, UserTask,
 };
 use crate::store::keys::Key;
 use crate::store::{StoreError, Tree, WriteSet};
@@ -85,7 +84,9 @@ pub(crate) fn engine_error(e: EngineError) -> ProcessEngineError {
         EngineError::InstanceEnded(id) => {
             ProcessEngineError::NotFound(format!("Process instance with id {id} does not exist"))
         }
-        e @ EngineError::UnhandledError { .. } => ProcessEngineError::UnhandledBpmnError(e.to_string()),
+        e @ EngineError::UnhandledError { .. } => {
+            ProcessEngineError::UnhandledBpmnError(e.to_string())
+        }
         other => ProcessEngineError::Engine(other.to_string()),
     }
 }
@@ -284,7 +285,10 @@ impl Inner {
     }
 
     /// Perform what lies outside the store, after the commit.
-    pub(crate) fn after_commit(&self, after: AfterCommit) -> Pin<Box<dyn Future<Output = ()> + Send + '_>> {
+    pub(crate) fn after_commit(
+        &self,
+        after: AfterCommit,
+    ) -> Pin<Box<dyn Future<Output = ()> + Send + '_>> {
         Box::pin(async move {
             for event in after.events {
                 self.emit(event);
@@ -310,7 +314,10 @@ impl Inner {
     }
 
     /// Perform one outbox entry and remove it.
-    pub(crate) fn process_outbox_entry(&self, seq: u64) -> Pin<Box<dyn Future<Output = ()> + Send + '_>> {
+    pub(crate) fn process_outbox_entry(
+        &self,
+        seq: u64,
+    ) -> Pin<Box<dyn Future<Output = ()> + Send + '_>> {
         Box::pin(async move {
             let key = outbox_key(seq);
             let entry: OutboxEntry = match self.store.get(Tree::Outbox, &key) {
@@ -574,7 +581,9 @@ impl<'a> Translation<'a> {
             Effect::CancelTask { task_id } => {
                 let external = match self.external_tasks.remove(task_id) {
                     Some(t) => Some(t),
-                    None => store.get::<ExternalTask>(Tree::ExternalTasks, &index::id_key(task_id))?,
+                    None => {
+                        store.get::<ExternalTask>(Tree::ExternalTasks, &index::id_key(task_id))?
+                    }
                 };
                 if let Some(task) = external {
                     index::delete_external_task(ws, &task);
@@ -767,7 +776,12 @@ impl<'a> Translation<'a> {
         self.subscriptions.insert(sub.id.clone(), sub);
     }
 
-    fn outbox(&mut self, ws: &mut WriteSet, after: &mut AfterCommit, entry: OutboxEntry) -> Result<()> {
+    fn outbox(
+        &mut self,
+        ws: &mut WriteSet,
+        after: &mut AfterCommit,
+        entry: OutboxEntry,
+    ) -> Result<()> {
         let seq = self.inner.store.generate_id()?;
         ws.put(Tree::Outbox, outbox_key(seq), &entry);
         after.outbox.push(seq);
@@ -932,7 +946,8 @@ impl<'a> Translation<'a> {
         for key in store.scan_keys(Tree::ExternalTasksByInstance, &prefix, usize::MAX)? {
             if let Some(tid) = crate::store::keys::last_str(&key)
                 && !self.external_tasks.contains_key(&tid)
-                && let Some(t) = store.get::<ExternalTask>(Tree::ExternalTasks, &index::id_key(&tid))?
+                && let Some(t) =
+                    store.get::<ExternalTask>(Tree::ExternalTasks, &index::id_key(&tid))?
             {
                 index::delete_external_task(ws, &t);
             }
@@ -989,7 +1004,8 @@ impl<'a> Translation<'a> {
         };
         let mut historic = match self.historic_instance.take() {
             Some(h) => Some(h),
-            None => store.get::<HistoricProcessInstance>(Tree::HistoricInstances, &index::id_key(&id))?,
+            None => store
+                .get::<HistoricProcessInstance>(Tree::HistoricInstances, &index::id_key(&id))?,
         };
         if let Some(h) = historic.as_mut() {
             h.end_time = Some(self.now);
@@ -1048,14 +1064,23 @@ impl<'a> Translation<'a> {
 }
 
 /// Move an open incident to history.
-pub(crate) fn close_incident(ws: &mut WriteSet, mut incident: Incident, now: i64, after: &mut AfterCommit) {
+pub(crate) fn close_incident(
+    ws: &mut WriteSet,
+    mut incident: Incident,
+    now: i64,
+    after: &mut AfterCommit,
+) {
     ws.delete(Tree::Incidents, index::id_key(&incident.id));
     ws.delete(
         Tree::IncidentsByInstance,
         index::by_instance(&incident.process_instance_id, &incident.id),
     );
     incident.end_time = Some(now);
-    ws.put(Tree::HistoricIncidents, index::id_key(&incident.id), &incident);
+    ws.put(
+        Tree::HistoricIncidents,
+        index::id_key(&incident.id),
+        &incident,
+    );
     after.events.push(EngineEvent::IncidentResolved {
         incident_id: incident.id.clone(),
         process_instance_id: incident.process_instance_id.clone(),
@@ -1069,7 +1094,11 @@ pub(crate) fn open_incident(ws: &mut WriteSet, incident: &Incident, after: &mut 
         Tree::IncidentsByInstance,
         index::by_instance(&incident.process_instance_id, &incident.id),
     );
-    ws.put(Tree::HistoricIncidents, index::id_key(&incident.id), incident);
+    ws.put(
+        Tree::HistoricIncidents,
+        index::id_key(&incident.id),
+        incident,
+    );
     after.events.push(EngineEvent::IncidentRaised {
         incident_id: incident.id.clone(),
         process_instance_id: incident.process_instance_id.clone(),

@@ -17,8 +17,12 @@ use baton_bpmn::{Value, Variables};
 use super::core::{EngineEvent, Inner, new_id};
 use super::executor::{AfterCommit, open_incident};
 use super::index::{self, Placement, WASM_WORKER};
-use super::{FailureRequest, FetchAndLockRequest, LockedTask, ProcessEngineError, Result, TopicRequest};
-use crate::records::{ExternalTask, Incident, IncidentType, Job, JobKind, ProcessInstance, TaskModule};
+use super::{
+    FailureRequest, FetchAndLockRequest, LockedTask, ProcessEngineError, Result, TopicRequest,
+};
+use crate::records::{
+    ExternalTask, Incident, IncidentType, Job, JobKind, ProcessInstance, TaskModule,
+};
 use crate::store::keys::last_str;
 use crate::store::{StoreError, Tree, WriteSet};
 use crate::wasm::{Limits, TaskInput, TaskOutcome};
@@ -80,12 +84,20 @@ impl Inner {
         let raw = self
             .store
             .get_raw(Tree::ExternalTasks, &index::id_key(id))?
-            .ok_or_else(|| ProcessEngineError::NotFound(format!("External task with id {id} does not exist")))?;
+            .ok_or_else(|| {
+                ProcessEngineError::NotFound(format!("External task with id {id} does not exist"))
+            })?;
         let task = crate::store::codec::decode("external_tasks", &raw)?;
         Ok((task, raw))
     }
 
-    fn commit_task_change(&self, old_raw: Vec<u8>, old: &ExternalTask, new: &ExternalTask, mut ws: WriteSet) -> Result<()> {
+    fn commit_task_change(
+        &self,
+        old_raw: Vec<u8>,
+        old: &ExternalTask,
+        new: &ExternalTask,
+        mut ws: WriteSet,
+    ) -> Result<()> {
         ws.expect(Tree::ExternalTasks, index::id_key(&old.id), Some(old_raw));
         index::put_external_task(&mut ws, new, Some(old), self.now());
         self.store.commit(&ws).map_err(|e| match e {
@@ -99,7 +111,10 @@ impl Inner {
 
     // -------------------------------------------------------------- fetch and lock
 
-    pub(super) async fn fetch_and_lock(&self, request: FetchAndLockRequest) -> Result<Vec<LockedTask>> {
+    pub(super) async fn fetch_and_lock(
+        &self,
+        request: FetchAndLockRequest,
+    ) -> Result<Vec<LockedTask>> {
         if request.topics.is_empty() || request.max_tasks == 0 {
             return Ok(Vec::new());
         }
@@ -109,7 +124,9 @@ impl Inner {
                 t.topic_name
             )));
         }
-        self.metrics.fetch_and_lock_requests.fetch_add(1, Ordering::Relaxed);
+        self.metrics
+            .fetch_and_lock_requests
+            .fetch_add(1, Ordering::Relaxed);
         let deadline = request.async_response_timeout.map(|d| Instant::now() + d);
         let mut parked: Option<Parked<'_>> = None;
         loop {
@@ -134,7 +151,9 @@ impl Inner {
                 if count >= self.config.max_parked_fetches {
                     return Err(ProcessEngineError::Overloaded);
                 }
-                self.metrics.fetch_and_lock_waits.fetch_add(1, Ordering::Relaxed);
+                self.metrics
+                    .fetch_and_lock_waits
+                    .fetch_add(1, Ordering::Relaxed);
             }
             // Expired locks and retry time-outs make tasks fetchable without a notification
             // when no scheduler is running; look again at least every few seconds.
@@ -146,7 +165,12 @@ impl Inner {
         }
     }
 
-    fn topic_filters_pass(&self, topic: &TopicRequest, task: &ExternalTask, instances: &mut HashMap<String, Option<ProcessInstance>>) -> Result<bool> {
+    fn topic_filters_pass(
+        &self,
+        topic: &TopicRequest,
+        task: &ExternalTask,
+        instances: &mut HashMap<String, Option<ProcessInstance>>,
+    ) -> Result<bool> {
         if let Some(bk) = &topic.business_key
             && task.business_key.as_ref() != Some(bk)
         {
@@ -190,7 +214,10 @@ impl Inner {
                 return Ok(false);
             };
             for (name, wanted) in &topic.process_variables {
-                match instance.state.lookup_variable(&task.activity_instance_id, name) {
+                match instance
+                    .state
+                    .lookup_variable(&task.activity_instance_id, name)
+                {
                     Some(actual) if values_match(wanted, actual) => {}
                     _ => return Ok(false),
                 }
@@ -199,9 +226,15 @@ impl Inner {
         Ok(true)
     }
 
-    fn cached_instance<'m>(&self, cache: &'m mut HashMap<String, Option<ProcessInstance>>, id: &str) -> Result<Option<&'m ProcessInstance>> {
+    fn cached_instance<'m>(
+        &self,
+        cache: &'m mut HashMap<String, Option<ProcessInstance>>,
+        id: &str,
+    ) -> Result<Option<&'m ProcessInstance>> {
         if !cache.contains_key(id) {
-            let loaded = self.store.get::<ProcessInstance>(Tree::Instances, &index::id_key(id))?;
+            let loaded = self
+                .store
+                .get::<ProcessInstance>(Tree::Instances, &index::id_key(id))?;
             cache.insert(id.to_owned(), loaded);
         }
         Ok(cache.get(id).and_then(|o| o.as_ref()))
@@ -225,16 +258,31 @@ impl Inner {
                 || !topic.process_variables.is_empty();
             // Without filters the first entries of the topic's queue are the answer, which keeps
             // fetch-and-lock flat however many tasks wait; with filters, look further.
-            let limit = if filtered { 10_000 } else { request.max_tasks * 2 + 8 };
-            let keys = self.store.scan_keys(Tree::ExternalTaskQueue, &index::queue_prefix(&topic.topic_name), limit)?;
+            let limit = if filtered {
+                10_000
+            } else {
+                request.max_tasks * 2 + 8
+            };
+            let keys = self.store.scan_keys(
+                Tree::ExternalTaskQueue,
+                &index::queue_prefix(&topic.topic_name),
+                limit,
+            )?;
             for key in keys {
-                let Some(id) = last_str(&key) else { continue };
-                let Some(raw) = self.store.get_raw(Tree::ExternalTasks, &index::id_key(&id))? else {
+                let Some(id) = index::queue_key_id(&key) else {
+                    continue;
+                };
+                let Some(raw) = self
+                    .store
+                    .get_raw(Tree::ExternalTasks, &index::id_key(&id))?
+                else {
                     cleanup.delete(Tree::ExternalTaskQueue, key);
                     continue;
                 };
                 let task: ExternalTask = crate::store::codec::decode("external_tasks", &raw)?;
-                if index::placement(&task, now) != Placement::Queue || index::queue_key(&task) != key {
+                if index::placement(&task, now) != Placement::Queue
+                    || index::queue_key(&task) != key
+                {
                     cleanup.delete(Tree::ExternalTaskQueue, key);
                     continue;
                 }
@@ -245,7 +293,11 @@ impl Inner {
             }
         }
         if request.use_priority {
-            candidates.sort_by(|a, b| b.0.priority.cmp(&a.0.priority).then(a.0.create_time.cmp(&b.0.create_time)));
+            candidates.sort_by(|a, b| {
+                b.0.priority
+                    .cmp(&a.0.priority)
+                    .then(a.0.create_time.cmp(&b.0.create_time))
+            });
         } else {
             match request.sort_by_create_time_asc {
                 Some(false) => candidates.sort_by(|a, b| b.0.create_time.cmp(&a.0.create_time)),
@@ -262,7 +314,12 @@ impl Inner {
             let mut new = task.clone();
             new.worker_id = Some(request.worker_id.clone());
             new.lock_expiration_time = Some(now.saturating_add(topic.lock_duration));
-            if !self.store.compare_and_swap(Tree::ExternalTasks, &index::id_key(&task.id), &raw, &new)? {
+            if !self.store.compare_and_swap(
+                Tree::ExternalTasks,
+                &index::id_key(&task.id),
+                &raw,
+                &new,
+            )? {
                 continue; // another worker won this one
             }
             ws.delete(Tree::ExternalTaskQueue, index::queue_key(&task));
@@ -296,7 +353,10 @@ impl Inner {
                     };
                     match &topic.variables {
                         None => visible,
-                        Some(names) => visible.into_iter().filter(|(k, _)| names.contains(k)).collect(),
+                        Some(names) => visible
+                            .into_iter()
+                            .filter(|(k, _)| names.contains(k))
+                            .collect(),
                     }
                 }
             };
@@ -317,7 +377,9 @@ impl Inner {
     /// Return tasks whose lock expired to the queue. Cheap when nothing expired: one range probe.
     pub(crate) fn reclaim_expired_locks(&self, now: i64) -> Result<usize> {
         let end = index::lock_key(now.saturating_add(1), "");
-        let keys = self.store.range_keys(Tree::ExternalTaskLocks, &[], &end, 1000)?;
+        let keys = self
+            .store
+            .range_keys(Tree::ExternalTaskLocks, &[], &end, 1000)?;
         if keys.is_empty() {
             return Ok(0);
         }
@@ -325,8 +387,12 @@ impl Inner {
         let mut moved = 0;
         for key in keys {
             ws.delete(Tree::ExternalTaskLocks, key.clone());
-            let Some(id) = last_str(&key) else { continue };
-            if let Some(task) = self.store.get::<ExternalTask>(Tree::ExternalTasks, &index::id_key(&id))?
+            let Some(id) = index::timed_key_id(&key) else {
+                continue;
+            };
+            if let Some(task) = self
+                .store
+                .get::<ExternalTask>(Tree::ExternalTasks, &index::id_key(&id))?
                 && index::placement(&task, now) == Placement::Queue
             {
                 ws.index(Tree::ExternalTaskQueue, index::queue_key(&task));
@@ -342,7 +408,13 @@ impl Inner {
 
     // -------------------------------------------------------------- worker reports
 
-    pub(super) async fn complete_external_task(&self, id: &str, worker_id: &str, variables: Variables, local_variables: Variables) -> Result<()> {
+    pub(super) async fn complete_external_task(
+        &self,
+        id: &str,
+        worker_id: &str,
+        variables: Variables,
+        local_variables: Variables,
+    ) -> Result<()> {
         let (task, raw) = self.load_external_task(id)?;
         if task.worker_id.as_deref() != Some(worker_id) {
             return Err(ProcessEngineError::WrongWorker(format!(
@@ -350,10 +422,17 @@ impl Inner {
                 owner(&task)
             )));
         }
-        self.finish_external_task(task, raw, variables, local_variables).await
+        self.finish_external_task(task, raw, variables, local_variables)
+            .await
     }
 
-    async fn finish_external_task(&self, task: ExternalTask, raw: Vec<u8>, variables: Variables, local_variables: Variables) -> Result<()> {
+    async fn finish_external_task(
+        &self,
+        task: ExternalTask,
+        raw: Vec<u8>,
+        variables: Variables,
+        local_variables: Variables,
+    ) -> Result<()> {
         if task.suspended {
             return Err(ProcessEngineError::Suspended(format!(
                 "ExternalTask with id '{}' is suspended",
@@ -384,7 +463,11 @@ impl Inner {
         Ok(())
     }
 
-    pub(super) async fn external_task_failure(&self, id: &str, request: FailureRequest) -> Result<()> {
+    pub(super) async fn external_task_failure(
+        &self,
+        id: &str,
+        request: FailureRequest,
+    ) -> Result<()> {
         let (task, raw) = self.load_external_task(id)?;
         if task.worker_id.as_deref() != Some(request.worker_id.as_str()) {
             return Err(ProcessEngineError::WrongWorker(format!(
@@ -394,10 +477,14 @@ impl Inner {
             )));
         }
         if request.retries < 0 {
-            return Err(ProcessEngineError::Engine("retries is not greater than or equal to 0".into()));
+            return Err(ProcessEngineError::Engine(
+                "retries is not greater than or equal to 0".into(),
+            ));
         }
         if request.retry_timeout < 0 {
-            return Err(ProcessEngineError::Engine("retryTimeout is not greater than or equal to 0".into()));
+            return Err(ProcessEngineError::Engine(
+                "retryTimeout is not greater than or equal to 0".into(),
+            ));
         }
         let now = self.now();
         let mut new = task.clone();
@@ -407,12 +494,20 @@ impl Inner {
         }
         new.lock_expiration_time = Some(now.saturating_add(request.retry_timeout));
         new.retries = Some(request.retries);
-        self.apply_task_update(task, raw, new, request.variables, request.local_variables).await
+        self.apply_task_update(task, raw, new, request.variables, request.local_variables)
+            .await
     }
 
     /// Write a changed task (with incident handling when retries cross 0), setting variables
     /// on its instance in the same commit when there are any.
-    async fn apply_task_update(&self, old: ExternalTask, raw: Vec<u8>, new: ExternalTask, variables: Variables, local_variables: Variables) -> Result<()> {
+    async fn apply_task_update(
+        &self,
+        old: ExternalTask,
+        raw: Vec<u8>,
+        new: ExternalTask,
+        variables: Variables,
+        local_variables: Variables,
+    ) -> Result<()> {
         let mut ws = WriteSet::new();
         let mut after = AfterCommit::default();
         self.incident_transition(&old, &new, &mut ws, &mut after)?;
@@ -459,24 +554,48 @@ impl Inner {
     }
 
     /// Raise or resolve the `failedExternalTask` incident when retries reach or leave 0.
-    fn incident_transition(&self, old: &ExternalTask, new: &ExternalTask, ws: &mut WriteSet, after: &mut AfterCommit) -> Result<()> {
+    fn incident_transition(
+        &self,
+        old: &ExternalTask,
+        new: &ExternalTask,
+        ws: &mut WriteSet,
+        after: &mut AfterCommit,
+    ) -> Result<()> {
         let was_zero = old.retries == Some(0);
         let is_zero = new.retries == Some(0);
         if is_zero && !was_zero {
-            let incident = self.task_incident(new, IncidentType::FailedExternalTask, new.error_message.clone());
+            let incident = self.task_incident(
+                new,
+                IncidentType::FailedExternalTask,
+                new.error_message.clone(),
+            );
             open_incident(ws, &incident, after);
-            self.metrics.incidents_raised.fetch_add(1, Ordering::Relaxed);
+            self.metrics
+                .incidents_raised
+                .fetch_add(1, Ordering::Relaxed);
         } else if was_zero && !is_zero {
             self.close_task_incidents(&old.process_instance_id, &old.id, ws, after)?;
         }
         Ok(())
     }
 
-    pub(crate) fn close_task_incidents(&self, instance_id: &str, config_id: &str, ws: &mut WriteSet, after: &mut AfterCommit) -> Result<()> {
+    pub(crate) fn close_task_incidents(
+        &self,
+        instance_id: &str,
+        config_id: &str,
+        ws: &mut WriteSet,
+        after: &mut AfterCommit,
+    ) -> Result<()> {
         let now = self.now();
-        for key in self.store.scan_keys(Tree::IncidentsByInstance, &index::instance_prefix(instance_id), usize::MAX)? {
+        for key in self.store.scan_keys(
+            Tree::IncidentsByInstance,
+            &index::instance_prefix(instance_id),
+            usize::MAX,
+        )? {
             if let Some(iid) = last_str(&key)
-                && let Some(i) = self.store.get::<Incident>(Tree::Incidents, &index::id_key(&iid))?
+                && let Some(i) = self
+                    .store
+                    .get::<Incident>(Tree::Incidents, &index::id_key(&iid))?
                 && i.configuration.as_deref() == Some(config_id)
             {
                 super::executor::close_incident(ws, i, now, after);
@@ -485,7 +604,12 @@ impl Inner {
         Ok(())
     }
 
-    fn task_incident(&self, task: &ExternalTask, kind: IncidentType, message: Option<String>) -> Incident {
+    fn task_incident(
+        &self,
+        task: &ExternalTask,
+        kind: IncidentType,
+        message: Option<String>,
+    ) -> Incident {
         Incident {
             id: new_id(),
             incident_type: kind,
@@ -503,7 +627,14 @@ impl Inner {
         }
     }
 
-    pub(super) async fn external_task_bpmn_error(&self, id: &str, worker_id: &str, error_code: &str, error_message: Option<String>, variables: Variables) -> Result<()> {
+    pub(super) async fn external_task_bpmn_error(
+        &self,
+        id: &str,
+        worker_id: &str,
+        error_code: &str,
+        error_message: Option<String>,
+        variables: Variables,
+    ) -> Result<()> {
         let (task, raw) = self.load_external_task(id)?;
         if task.worker_id.as_deref() != Some(worker_id) {
             return Err(ProcessEngineError::WrongWorker(format!(
@@ -511,15 +642,30 @@ impl Inner {
                 owner(&task)
             )));
         }
-        self.throw_task_error(task, raw, error_code, error_message, variables).await
+        self.throw_task_error(task, raw, error_code, error_message, variables)
+            .await
     }
 
-    async fn throw_task_error(&self, task: ExternalTask, raw: Vec<u8>, code: &str, message: Option<String>, variables: Variables) -> Result<()> {
+    async fn throw_task_error(
+        &self,
+        task: ExternalTask,
+        raw: Vec<u8>,
+        code: &str,
+        message: Option<String>,
+        variables: Variables,
+    ) -> Result<()> {
         if task.suspended {
-            return Err(ProcessEngineError::Suspended(format!("ExternalTask with id '{}' is suspended", task.id)));
+            return Err(ProcessEngineError::Suspended(format!(
+                "ExternalTask with id '{}' is suspended",
+                task.id
+            )));
         }
         let mut extra = WriteSet::new();
-        extra.expect(Tree::ExternalTasks, index::id_key(&task.id), Some(raw.clone()));
+        extra.expect(
+            Tree::ExternalTasks,
+            index::id_key(&task.id),
+            Some(raw.clone()),
+        );
         index::delete_external_task(&mut extra, &task);
         let result = self
             .run_command(
@@ -546,9 +692,15 @@ impl Inner {
                 }));
                 let mut ws = WriteSet::new();
                 let mut after = AfterCommit::default();
-                let incident = self.task_incident(&new, IncidentType::UnhandledBpmnError, new.error_message.clone());
+                let incident = self.task_incident(
+                    &new,
+                    IncidentType::UnhandledBpmnError,
+                    new.error_message.clone(),
+                );
                 open_incident(&mut ws, &incident, &mut after);
-                self.metrics.incidents_raised.fetch_add(1, Ordering::Relaxed);
+                self.metrics
+                    .incidents_raised
+                    .fetch_add(1, Ordering::Relaxed);
                 let _guard = self.lock_instance(&task.process_instance_id).await;
                 self.commit_task_change(raw, &task, &new, ws)?;
                 drop(_guard);
@@ -562,7 +714,12 @@ impl Inner {
 
     // -------------------------------------------------------------- locks, retries, priority
 
-    pub(super) async fn extend_lock(&self, id: &str, worker_id: &str, new_duration: i64) -> Result<()> {
+    pub(super) async fn extend_lock(
+        &self,
+        id: &str,
+        worker_id: &str,
+        new_duration: i64,
+    ) -> Result<()> {
         if new_duration <= 0 {
             return Err(ProcessEngineError::BadRequest(format!(
                 "lockTime is not greater than 0: {new_duration}"
@@ -577,7 +734,9 @@ impl Inner {
             )));
         }
         if task.lock_expiration_time.is_some_and(|e| e <= now) {
-            return Err(ProcessEngineError::BadRequest("Cannot extend a lock that expired".into()));
+            return Err(ProcessEngineError::BadRequest(
+                "Cannot extend a lock that expired".into(),
+            ));
         }
         let mut new = task.clone();
         new.lock_expiration_time = Some(now.saturating_add(new_duration));
@@ -586,9 +745,16 @@ impl Inner {
         Ok(())
     }
 
-    pub(super) async fn lock_external_task(&self, id: &str, worker_id: &str, lock_duration: i64) -> Result<()> {
+    pub(super) async fn lock_external_task(
+        &self,
+        id: &str,
+        worker_id: &str,
+        lock_duration: i64,
+    ) -> Result<()> {
         if lock_duration <= 0 {
-            return Err(ProcessEngineError::BadRequest(format!("lockTime is not greater than 0: {lock_duration}")));
+            return Err(ProcessEngineError::BadRequest(format!(
+                "lockTime is not greater than 0: {lock_duration}"
+            )));
         }
         let (task, raw) = self.load_external_task(id)?;
         let now = self.now();
@@ -630,7 +796,9 @@ impl Inner {
 
     pub(super) async fn set_external_task_retries(&self, id: &str, retries: i32) -> Result<()> {
         if retries < 0 {
-            return Err(ProcessEngineError::BadRequest("The number of retries cannot be negative.".into()));
+            return Err(ProcessEngineError::BadRequest(
+                "The number of retries cannot be negative.".into(),
+            ));
         }
         let (task, raw) = self.load_external_task(id)?;
         let mut new = task.clone();
@@ -639,7 +807,8 @@ impl Inner {
         if revived_wasm {
             new.lock_expiration_time = None;
         }
-        self.apply_task_update(task, raw, new.clone(), Variables::new(), Variables::new()).await?;
+        self.apply_task_update(task, raw, new.clone(), Variables::new(), Variables::new())
+            .await?;
         if revived_wasm && let Some(me) = self.arc() {
             tokio::spawn(async move { me.run_wasm_task(new.id).await });
         }
@@ -680,11 +849,20 @@ impl Inner {
     }
 
     fn module_limits(&self, task: &ExternalTask) -> Limits {
-        let mut limits = self.wasm.as_ref().map(|w| w.default_limits().clone()).unwrap_or_default();
+        let mut limits = self
+            .wasm
+            .as_ref()
+            .map(|w| w.default_limits().clone())
+            .unwrap_or_default();
         let module = self
             .definition_deployment(&task.process_definition_id)
             .and_then(|dep| self.module_for(&dep, &task.topic_name).ok().flatten())
-            .or_else(|| self.store.get::<TaskModule>(Tree::Modules, task.topic_name.as_bytes()).ok().flatten());
+            .or_else(|| {
+                self.store
+                    .get::<TaskModule>(Tree::Modules, task.topic_name.as_bytes())
+                    .ok()
+                    .flatten()
+            });
         if let Some(m) = module {
             if let Some(f) = m.limits.fuel {
                 limits.fuel = f;
@@ -700,7 +878,9 @@ impl Inner {
     }
 
     fn definition_deployment(&self, definition_id: &str) -> Option<String> {
-        self.deployed_sync(definition_id).ok().map(|d| d.record.deployment_id.clone())
+        self.deployed_sync(definition_id)
+            .ok()
+            .map(|d| d.record.deployment_id.clone())
     }
 
     /// Run an in-engine task once, then complete it, route its BPMN error, or schedule its
@@ -712,15 +892,22 @@ impl Inner {
     }
 
     async fn run_wasm_task_inner(&self, task_id: &str) -> Result<()> {
-        let Some(wasm) = self.wasm.clone() else { return Ok(()) };
+        let Some(wasm) = self.wasm.clone() else {
+            return Ok(());
+        };
         let (task, raw) = match self.load_external_task(task_id) {
             Ok(t) => t,
             Err(ProcessEngineError::NotFound(_)) => return Ok(()),
             Err(e) => return Err(e),
         };
-        let Some(sha) = task.module_sha256.clone() else { return Ok(()) };
+        let Some(sha) = task.module_sha256.clone() else {
+            return Ok(());
+        };
         let now = self.now();
-        if task.retries == Some(0) || task.suspended || task.lock_expiration_time.is_some_and(|t| t > now) {
+        if task.retries == Some(0)
+            || task.suspended
+            || task.lock_expiration_time.is_some_and(|t| t > now)
+        {
             return Ok(());
         }
         if !wasm.is_loaded(&sha) {
@@ -729,10 +916,21 @@ impl Inner {
                 .get_raw(Tree::ModuleBlobs, sha.as_bytes())?
                 .ok_or_else(|| ProcessEngineError::Internal(format!("module {sha} missing")))?;
             if let Err(e) = wasm.load(&bytes).await {
-                return self.fail_wasm_task(task, raw, format!("module cannot be loaded: {e}"), None, true).await;
+                return self
+                    .fail_wasm_task(
+                        task,
+                        raw,
+                        format!("module cannot be loaded: {e}"),
+                        None,
+                        true,
+                    )
+                    .await;
             }
         }
-        let Some(instance) = self.store.get::<ProcessInstance>(Tree::Instances, &index::id_key(&task.process_instance_id))? else {
+        let Some(instance) = self
+            .store
+            .get::<ProcessInstance>(Tree::Instances, &index::id_key(&task.process_instance_id))?
+        else {
             return Ok(());
         };
         if instance.suspended {
@@ -758,7 +956,9 @@ impl Inner {
         let outcome = wasm.execute(&sha, &limits, input).await;
         let micros = started.elapsed().as_micros() as u64;
         self.metrics.wasm_executions.fetch_add(1, Ordering::Relaxed);
-        self.metrics.wasm_micros_total.fetch_add(micros, Ordering::Relaxed);
+        self.metrics
+            .wasm_micros_total
+            .fetch_add(micros, Ordering::Relaxed);
         if let Ok(mut recent) = self.metrics.recent_wasm_micros.lock() {
             let v = recent.entry(task.topic_name.clone()).or_default();
             v.push(micros);
@@ -769,31 +969,63 @@ impl Inner {
         self.append_task_log(&task.id, outcome.logs())?;
         match outcome {
             TaskOutcome::Completed { variables, .. } => {
-                match self.finish_external_task(task.clone(), raw.clone(), variables, Variables::new()).await {
+                match self
+                    .finish_external_task(task.clone(), raw.clone(), variables, Variables::new())
+                    .await
+                {
                     Ok(()) => Ok(()),
-                    Err(ProcessEngineError::Engine(m)) if !m.contains("changed concurrently") && !m.contains("optimistic") => {
-                        self.fail_wasm_task(task, raw, format!("completing the task failed: {m}"), None, true).await
+                    Err(ProcessEngineError::Engine(m))
+                        if !m.contains("changed concurrently") && !m.contains("optimistic") =>
+                    {
+                        self.fail_wasm_task(
+                            task,
+                            raw,
+                            format!("completing the task failed: {m}"),
+                            None,
+                            true,
+                        )
+                        .await
                     }
                     Err(e) => Err(e),
                 }
             }
-            TaskOutcome::BpmnError { code, message, variables, .. } => {
-                self.throw_task_error(task, raw, &code, message, variables).await
+            TaskOutcome::BpmnError {
+                code,
+                message,
+                variables,
+                ..
+            } => {
+                self.throw_task_error(task, raw, &code, message, variables)
+                    .await
             }
-            TaskOutcome::Failed { message, details, .. } => {
+            TaskOutcome::Failed {
+                message, details, ..
+            } => {
                 self.metrics.wasm_failures.fetch_add(1, Ordering::Relaxed);
-                self.fail_wasm_task(task, raw, message, details, false).await
+                self.fail_wasm_task(task, raw, message, details, false)
+                    .await
             }
         }
     }
 
     /// A failed in-engine attempt: one retry less, a back-off on the task's schedule, or an
     /// incident when none is left (or at once with `incident_now`).
-    async fn fail_wasm_task(&self, task: ExternalTask, raw: Vec<u8>, message: String, details: Option<String>, incident_now: bool) -> Result<()> {
+    async fn fail_wasm_task(
+        &self,
+        task: ExternalTask,
+        raw: Vec<u8>,
+        message: String,
+        details: Option<String>,
+        incident_now: bool,
+    ) -> Result<()> {
         let now = self.now();
         let schedule = self.retry_schedule(task.retry_time_cycle.as_deref());
         let retries_now = task.retries.unwrap_or(schedule.retries() as i32);
-        let left = if incident_now { 0 } else { (retries_now - 1).max(0) };
+        let left = if incident_now {
+            0
+        } else {
+            (retries_now - 1).max(0)
+        };
         let mut new = task.clone();
         new.retries = Some(left);
         new.error_message = truncate(Some(message));
@@ -805,7 +1037,9 @@ impl Inner {
             new.lock_expiration_time = Some(due);
             let job = Job {
                 id: format!("wasm-retry-{}", task.id),
-                kind: JobKind::WasmRetry { task_id: task.id.clone() },
+                kind: JobKind::WasmRetry {
+                    task_id: task.id.clone(),
+                },
                 process_instance_id: Some(task.process_instance_id.clone()),
                 activity_id: task.activity_id.clone(),
                 activity_instance_id: Some(task.activity_instance_id.clone()),
@@ -838,7 +1072,10 @@ impl Inner {
         if lines.is_empty() {
             return Ok(());
         }
-        let mut log: Vec<String> = self.store.get(Tree::TaskLogs, &index::id_key(task_id))?.unwrap_or_default();
+        let mut log: Vec<String> = self
+            .store
+            .get(Tree::TaskLogs, &index::id_key(task_id))?
+            .unwrap_or_default();
         for l in lines {
             log.push(format!("[{:?}] {}", l.level, l.message));
         }
@@ -855,6 +1092,9 @@ impl Inner {
 
     /// The captured log of an in-engine task (kept after the task completed).
     pub(crate) fn task_log(&self, task_id: &str) -> Result<Vec<String>> {
-        Ok(self.store.get(Tree::TaskLogs, &index::id_key(task_id))?.unwrap_or_default())
+        Ok(self
+            .store
+            .get(Tree::TaskLogs, &index::id_key(task_id))?
+            .unwrap_or_default())
     }
 }

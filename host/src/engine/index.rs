@@ -30,6 +30,23 @@ pub(crate) fn queue_key(task: &ExternalTask) -> Vec<u8> {
         .build()
 }
 
+/// The task id inside a queue key (`topic\0`, priority, create time, `id\0`). The integers may
+/// contain zero bytes, so the id is found by layout, not by searching for a separator.
+pub(crate) fn queue_key_id(key: &[u8]) -> Option<String> {
+    let topic_end = key.iter().position(|&b| b == 0)?;
+    id_after(key, topic_end + 1 + 16)
+}
+
+/// The id inside a `(i64, id\0)` key (lock expiry and due-time indexes).
+pub(crate) fn timed_key_id(key: &[u8]) -> Option<String> {
+    id_after(key, 8)
+}
+
+fn id_after(key: &[u8], start: usize) -> Option<String> {
+    let body = key.get(start..key.len().checked_sub(1)?)?;
+    String::from_utf8(body.to_vec()).ok()
+}
+
 pub(crate) fn queue_prefix(topic: &str) -> Vec<u8> {
     Key::new().str(topic).build()
 }
@@ -38,12 +55,57 @@ pub(crate) fn lock_key(expiry: i64, id: &str) -> Vec<u8> {
     Key::new().i64(expiry).str(id).build()
 }
 
+#[cfg(test)]
+mod key_tests {
+    use super::*;
+
+    #[test]
+    fn ids_are_read_back_by_layout_even_when_integers_contain_zero_bytes() {
+        // 2026-01-01T01:00:00Z encodes with zero bytes in its big-endian form.
+        let due = 1_767_229_200_000;
+        assert_eq!(
+            timed_key_id(&job_due_key(due, "job-1")).as_deref(),
+            Some("job-1")
+        );
+        assert_eq!(timed_key_id(&lock_key(due, "t-9")).as_deref(), Some("t-9"));
+        let task = crate::records::ExternalTask {
+            id: "task-7".into(),
+            topic_name: "check-stock".into(),
+            worker_id: None,
+            lock_expiration_time: None,
+            retries: None,
+            error_message: None,
+            error_details: None,
+            priority: 0,
+            suspended: false,
+            create_time: due,
+            activity_id: "a".into(),
+            activity_instance_id: "a:1".into(),
+            execution_id: "e".into(),
+            process_instance_id: "p".into(),
+            process_definition_id: "d".into(),
+            process_definition_key: "k".into(),
+            process_definition_version_tag: None,
+            business_key: None,
+            tenant_id: None,
+            retry_time_cycle: None,
+            extension_properties: Default::default(),
+            module_sha256: None,
+        };
+        assert_eq!(queue_key_id(&queue_key(&task)).as_deref(), Some("task-7"));
+    }
+}
+
 pub(crate) fn job_due_key(due: i64, id: &str) -> Vec<u8> {
     Key::new().i64(due).str(id).build()
 }
 
 pub(crate) fn subscription_name_key(kind: EventType, name: &str, id: &str) -> Vec<u8> {
-    Key::new().str(event_type_str(kind)).str(name).str(id).build()
+    Key::new()
+        .str(event_type_str(kind))
+        .str(name)
+        .str(id)
+        .build()
 }
 
 pub(crate) fn subscription_name_prefix(kind: EventType, name: &str) -> Vec<u8> {
@@ -70,7 +132,10 @@ pub(crate) fn definition_key_prefix(key: &str, tenant: Option<&str>) -> Vec<u8> 
 }
 
 pub(crate) fn historic_activity_key(instance_id: &str, activity_instance_id: &str) -> Vec<u8> {
-    Key::new().str(instance_id).str(activity_instance_id).build()
+    Key::new()
+        .str(instance_id)
+        .str(activity_instance_id)
+        .build()
 }
 
 pub(crate) fn historic_variable_key(instance_id: &str, scope_id: &str, name: &str) -> Vec<u8> {

@@ -7,17 +7,17 @@ use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::Duration;
 
+use baton_bpmn::Variables;
 use baton_bpmn::engine::Command;
 use baton_bpmn::model::{EventTrigger, NodeKind, TimerDefinition};
 use baton_bpmn::timer;
-use baton_bpmn::Variables;
 
 use super::core::Inner;
 use super::executor::{AfterCommit, open_incident};
 use super::index::{self, WASM_WORKER};
 use super::{ProcessEngineError, Result};
 use crate::records::{ExternalTask, Incident, IncidentType, Job, JobKind};
-use crate::store::keys::{from_ord_i64, last_str};
+use crate::store::keys::from_ord_i64;
 use crate::store::{Tree, WriteSet};
 
 /// When a timer definition first fires, evaluated without instance variables (timer start
@@ -26,15 +26,23 @@ pub(crate) fn first_due(def: &TimerDefinition, now: i64) -> Option<i64> {
     let empty = Variables::new();
     match def {
         TimerDefinition::Date(e) => timer::parse_date(&e.eval_string(&empty).ok()??).ok(),
-        TimerDefinition::Duration(e) => Some(timer::parse_duration(&e.eval_string(&empty).ok()??).ok()?.after(now)),
-        TimerDefinition::Cycle(e) => timer::parse_cycle(&e.eval_string(&empty).ok()??).ok()?.first_due(now),
+        TimerDefinition::Duration(e) => Some(
+            timer::parse_duration(&e.eval_string(&empty).ok()??)
+                .ok()?
+                .after(now),
+        ),
+        TimerDefinition::Cycle(e) => timer::parse_cycle(&e.eval_string(&empty).ok()??)
+            .ok()?
+            .first_due(now),
     }
 }
 
 fn next_cycle_due(def: &TimerDefinition, previous: i64, fired: u32) -> Option<i64> {
     let empty = Variables::new();
     match def {
-        TimerDefinition::Cycle(e) => timer::parse_cycle(&e.eval_string(&empty).ok()??).ok()?.next_due(previous, fired),
+        TimerDefinition::Cycle(e) => timer::parse_cycle(&e.eval_string(&empty).ok()??)
+            .ok()?
+            .next_due(previous, fired),
         _ => None,
     }
 }
@@ -84,8 +92,14 @@ impl Inner {
     }
 
     fn next_due(&self) -> Result<Option<i64>> {
-        let job = self.store.first_key(Tree::JobsDue)?.and_then(|k| from_ord_i64(&k));
-        let lock = self.store.first_key(Tree::ExternalTaskLocks)?.and_then(|k| from_ord_i64(&k));
+        let job = self
+            .store
+            .first_key(Tree::JobsDue)?
+            .and_then(|k| from_ord_i64(&k));
+        let lock = self
+            .store
+            .first_key(Tree::ExternalTaskLocks)?
+            .and_then(|k| from_ord_i64(&k));
         Ok(match (job, lock) {
             (Some(a), Some(b)) => Some(a.min(b)),
             (a, b) => a.or(b),
@@ -102,7 +116,9 @@ impl Inner {
         let mut ran = 0;
         let mut set = tokio::task::JoinSet::new();
         for key in keys {
-            let Some(id) = last_str(&key) else { continue };
+            let Some(id) = index::timed_key_id(&key) else {
+                continue;
+            };
             let Some(job) = self.store.get::<Job>(Tree::Jobs, &index::id_key(&id))? else {
                 let mut ws = WriteSet::new();
                 ws.delete(Tree::JobsDue, key);
@@ -131,24 +147,39 @@ impl Inner {
         index::delete_job(&mut consume, &job);
         match &job.kind {
             JobKind::Timer { timer_id } => {
-                let command = Command::TimerFired { timer_id: timer_id.clone() };
+                let command = Command::TimerFired {
+                    timer_id: timer_id.clone(),
+                };
                 self.run_instance_job(&job, command, consume).await
             }
             JobKind::AsyncContinuation { job_id } => {
-                let command = Command::RunJob { job_id: job_id.clone() };
+                let command = Command::RunJob {
+                    job_id: job_id.clone(),
+                };
                 self.run_instance_job(&job, command, consume).await
             }
-            JobKind::TimerStart { definition_id, activity_id, fired } => {
+            JobKind::TimerStart {
+                definition_id,
+                activity_id,
+                fired,
+            } => {
                 // Re-arm (cycles) or remove first, so a crash during the start cannot fire twice.
                 let next = self.deployed_sync(definition_id).ok().and_then(|d| {
                     let node = d.process.node_by_id(activity_id)?;
                     match &d.process.node(node).kind {
-                        NodeKind::StartEvent { trigger: EventTrigger::Timer(def), .. } => next_cycle_due(def, job.due, fired + 1),
+                        NodeKind::StartEvent {
+                            trigger: EventTrigger::Timer(def),
+                            ..
+                        } => next_cycle_due(def, job.due, fired + 1),
                         _ => None,
                     }
                 });
                 let mut ws = WriteSet::new();
-                ws.expect(Tree::Jobs, index::id_key(&job.id), self.store.get_raw(Tree::Jobs, &index::id_key(&job.id))?);
+                ws.expect(
+                    Tree::Jobs,
+                    index::id_key(&job.id),
+                    self.store.get_raw(Tree::Jobs, &index::id_key(&job.id))?,
+                );
                 match next {
                     Some(due) => {
                         let mut again = job.clone();
@@ -189,8 +220,13 @@ impl Inner {
     }
 
     async fn run_instance_job(&self, job: &Job, command: Command, consume: WriteSet) -> Result<()> {
-        let Some(instance_id) = job.process_instance_id.clone() else { return Ok(()) };
-        match self.run_command(&instance_id, command, consume, AfterCommit::default()).await {
+        let Some(instance_id) = job.process_instance_id.clone() else {
+            return Ok(());
+        };
+        match self
+            .run_command(&instance_id, command, consume, AfterCommit::default())
+            .await
+        {
             Ok(_) => Ok(()),
             Err(ProcessEngineError::NotFound(_)) => {
                 let mut ws = WriteSet::new();
@@ -206,7 +242,9 @@ impl Inner {
 
     /// A job whose command failed: retry on its schedule, then an incident.
     async fn fail_job(&self, job: &Job, message: String) -> Result<()> {
-        let Some(instance_id) = job.process_instance_id.clone() else { return Ok(()) };
+        let Some(instance_id) = job.process_instance_id.clone() else {
+            return Ok(());
+        };
         let _guard = self.lock_instance(&instance_id).await;
         let Some(current) = self.store.get::<Job>(Tree::Jobs, &index::id_key(&job.id))? else {
             return Ok(());
@@ -218,13 +256,19 @@ impl Inner {
         next.retries = (current.retries - 1).max(0);
         next.exception_message = Some(message.clone());
         if next.retries > 0 {
-            next.due = now.saturating_add(self.retry_schedule(job.retry_time_cycle.as_deref()).delay_ms(next.retries as u32));
+            next.due = now.saturating_add(
+                self.retry_schedule(job.retry_time_cycle.as_deref())
+                    .delay_ms(next.retries as u32),
+            );
             index::put_job(&mut ws, &next, Some(&current));
         } else {
             // Out of retries: keep the job (without a due entry) and raise the incident.
             ws.delete(Tree::JobsDue, index::job_due_key(current.due, &current.id));
             ws.put(Tree::Jobs, index::id_key(&next.id), &next);
-            let instance = self.store.get::<crate::records::ProcessInstance>(Tree::Instances, &index::id_key(&instance_id))?;
+            let instance = self.store.get::<crate::records::ProcessInstance>(
+                Tree::Instances,
+                &index::id_key(&instance_id),
+            )?;
             let incident = Incident {
                 id: super::core::new_id(),
                 incident_type: IncidentType::FailedJob,
@@ -234,14 +278,19 @@ impl Inner {
                 activity_instance_id: job.activity_instance_id.clone().unwrap_or_default(),
                 execution_id: job.activity_instance_id.clone().unwrap_or_default(),
                 process_instance_id: instance_id.clone(),
-                process_definition_id: instance.as_ref().map(|i| i.definition_id.clone()).unwrap_or_default(),
+                process_definition_id: instance
+                    .as_ref()
+                    .map(|i| i.definition_id.clone())
+                    .unwrap_or_default(),
                 configuration: Some(job.id.clone()),
                 annotation: None,
                 tenant_id: instance.and_then(|i| i.tenant_id),
                 end_time: None,
             };
             open_incident(&mut ws, &incident, &mut after);
-            self.metrics.incidents_raised.fetch_add(1, Ordering::Relaxed);
+            self.metrics
+                .incidents_raised
+                .fetch_add(1, Ordering::Relaxed);
         }
         self.store.commit(&ws)?;
         drop(_guard);
@@ -260,8 +309,12 @@ impl Inner {
         message: String,
         configuration: Option<String>,
     ) -> Result<()> {
-        let instance = self.store.get::<crate::records::ProcessInstance>(Tree::Instances, &index::id_key(instance_id))?;
-        let Some(instance) = instance else { return Ok(()) };
+        let instance = self
+            .store
+            .get::<crate::records::ProcessInstance>(Tree::Instances, &index::id_key(instance_id))?;
+        let Some(instance) = instance else {
+            return Ok(());
+        };
         let incident = Incident {
             id: super::core::new_id(),
             incident_type: kind,
@@ -280,7 +333,9 @@ impl Inner {
         let mut ws = WriteSet::new();
         let mut after = AfterCommit::default();
         open_incident(&mut ws, &incident, &mut after);
-        self.metrics.incidents_raised.fetch_add(1, Ordering::Relaxed);
+        self.metrics
+            .incidents_raised
+            .fetch_add(1, Ordering::Relaxed);
         self.store.commit_durable(&ws).await?;
         self.after_commit(after).await;
         Ok(())
@@ -305,7 +360,11 @@ impl Inner {
         let Some(me) = self.arc() else { return Ok(()) };
         tokio::spawn(async move {
             for key in outbox_keys {
-                if let Some(seq) = key.get(..8).and_then(|b| <[u8; 8]>::try_from(b).ok()).map(u64::from_be_bytes) {
+                if let Some(seq) = key
+                    .get(..8)
+                    .and_then(|b| <[u8; 8]>::try_from(b).ok())
+                    .map(u64::from_be_bytes)
+                {
                     me.process_outbox_entry(seq).await;
                 }
             }

@@ -28,6 +28,8 @@ mod external;
 mod index;
 mod jobs;
 mod runtime;
+#[cfg(test)]
+mod tests;
 
 pub use self::core::{EngineConfig, EngineEvent};
 
@@ -356,7 +358,11 @@ impl ProcessEngine {
     }
 
     /// Set or clear an incident's annotation.
-    pub async fn set_incident_annotation(&self, id: &str, annotation: Option<String>) -> Result<()> {
+    pub async fn set_incident_annotation(
+        &self,
+        id: &str,
+        annotation: Option<String>,
+    ) -> Result<()> {
         self.inner.set_incident_annotation(id, annotation).await
     }
 

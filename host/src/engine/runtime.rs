@@ -3,9 +3,9 @@
 
 use std::collections::BTreeSet;
 
+use baton_bpmn::Variables;
 use baton_bpmn::engine::Command;
 use baton_bpmn::model::{EventTrigger, NodeKind};
-use baton_bpmn::Variables;
 use sha2::{Digest, Sha256};
 
 use super::core::{EngineEvent, Inner, new_id};
@@ -31,7 +31,9 @@ fn hash_password(salt: &str, password: &str) -> String {
 
 fn conflict(e: StoreError, what: &str) -> ProcessEngineError {
     match e {
-        StoreError::Conflict => ProcessEngineError::Engine(format!("{what} was changed concurrently; try again")),
+        StoreError::Conflict => {
+            ProcessEngineError::Engine(format!("{what} was changed concurrently; try again"))
+        }
         other => other.into(),
     }
 }
@@ -39,10 +41,16 @@ fn conflict(e: StoreError, what: &str) -> ProcessEngineError {
 impl Inner {
     // -------------------------------------------------------------- starting
 
-    pub(super) async fn start_instance(&self, definition: DefinitionRef, request: StartRequest) -> Result<StartResult> {
+    pub(super) async fn start_instance(
+        &self,
+        definition: DefinitionRef,
+        request: StartRequest,
+    ) -> Result<StartResult> {
         let record: ProcessDefinition = match &definition {
             DefinitionRef::Id(id) => self.definition(id).await?,
-            DefinitionRef::Key { key, tenant_id } => self.latest_definition(key, tenant_id.as_deref()).await?,
+            DefinitionRef::Key { key, tenant_id } => {
+                self.latest_definition(key, tenant_id.as_deref()).await?
+            }
         };
         if record.suspended {
             return Err(ProcessEngineError::Suspended(format!(
@@ -54,7 +62,9 @@ impl Inner {
         if let Some(business_key) = &request.business_key
             && business_key.contains('\0')
         {
-            return Err(ProcessEngineError::BadRequest("businessKey must not contain NUL".into()));
+            return Err(ProcessEngineError::BadRequest(
+                "businessKey must not contain NUL".into(),
+            ));
         }
         let outcome = self
             .start_new_instance(
@@ -68,8 +78,14 @@ impl Inner {
             )
             .await
             .map_err(|e| match e {
-                ProcessEngineError::Engine(m) => ProcessEngineError::Engine(format!("Cannot instantiate process definition {}: {m}", record.id)),
-                ProcessEngineError::UnhandledBpmnError(m) => ProcessEngineError::Engine(format!("Cannot instantiate process definition {}: {m}", record.id)),
+                ProcessEngineError::Engine(m) => ProcessEngineError::Engine(format!(
+                    "Cannot instantiate process definition {}: {m}",
+                    record.id
+                )),
+                ProcessEngineError::UnhandledBpmnError(m) => ProcessEngineError::Engine(format!(
+                    "Cannot instantiate process definition {}: {m}",
+                    record.id
+                )),
                 other => other,
             })?;
         Ok(StartResult {
@@ -87,12 +103,17 @@ impl Inner {
     pub(super) async fn instance(&self, id: &str) -> Result<ProcessInstance> {
         self.store
             .get(Tree::Instances, &index::id_key(id))?
-            .ok_or_else(|| ProcessEngineError::NotFound(format!("Process instance with id {id} does not exist")))
+            .ok_or_else(|| {
+                ProcessEngineError::NotFound(format!(
+                    "Process instance with id {id} does not exist"
+                ))
+            })
     }
 
     pub(super) async fn delete_instance(&self, id: &str, reason: Option<String>) -> Result<()> {
         self.cancel_instance(id, reason).await?;
-        self.user_operation("Delete", "ProcessInstance", id, Some(id), None).await
+        self.user_operation("Delete", "ProcessInstance", id, Some(id), None)
+            .await
     }
 
     pub(super) async fn set_instance_suspended(&self, id: &str, suspended: bool) -> Result<()> {
@@ -106,9 +127,15 @@ impl Inner {
         let mut ws = WriteSet::new();
         ws.put(Tree::Instances, index::id_key(id), &record);
         let mut wasm_to_run = Vec::new();
-        for key in self.store.scan_keys(Tree::ExternalTasksByInstance, &index::instance_prefix(id), usize::MAX)? {
+        for key in self.store.scan_keys(
+            Tree::ExternalTasksByInstance,
+            &index::instance_prefix(id),
+            usize::MAX,
+        )? {
             if let Some(tid) = last_str(&key)
-                && let Some(task) = self.store.get::<ExternalTask>(Tree::ExternalTasks, &index::id_key(&tid))?
+                && let Some(task) = self
+                    .store
+                    .get::<ExternalTask>(Tree::ExternalTasks, &index::id_key(&tid))?
             {
                 let mut new = task.clone();
                 new.suspended = suspended;
@@ -118,9 +145,15 @@ impl Inner {
                 }
             }
         }
-        for key in self.store.scan_keys(Tree::UserTasksByInstance, &index::instance_prefix(id), usize::MAX)? {
+        for key in self.store.scan_keys(
+            Tree::UserTasksByInstance,
+            &index::instance_prefix(id),
+            usize::MAX,
+        )? {
             if let Some(tid) = last_str(&key)
-                && let Some(mut task) = self.store.get::<UserTask>(Tree::UserTasks, &index::id_key(&tid))?
+                && let Some(mut task) = self
+                    .store
+                    .get::<UserTask>(Tree::UserTasks, &index::id_key(&tid))?
             {
                 task.suspended = suspended;
                 index::put_user_task(&mut ws, &task);
@@ -157,7 +190,9 @@ impl Inner {
                     .values()
                     .find(|ai| ai.id == s || ai.execution_id == s)
                     .map(|ai| ai.id.clone())
-                    .ok_or_else(|| ProcessEngineError::NotFound(format!("execution {s} does not exist")))?,
+                    .ok_or_else(|| {
+                        ProcessEngineError::NotFound(format!("execution {s} does not exist"))
+                    })?,
             ),
         };
         self.run_command(
@@ -187,7 +222,9 @@ impl Inner {
         let raw = self
             .store
             .get_raw(Tree::UserTasks, &index::id_key(id))?
-            .ok_or_else(|| ProcessEngineError::NotFound(format!("No matching task with id {id}")))?;
+            .ok_or_else(|| {
+                ProcessEngineError::NotFound(format!("No matching task with id {id}"))
+            })?;
         Ok((crate::store::codec::decode("user_tasks", &raw)?, raw))
     }
 
@@ -195,19 +232,38 @@ impl Inner {
         Ok(self.load_user_task(id)?.0)
     }
 
-    async fn update_user_task(&self, task: UserTask, raw: Vec<u8>, operation: &str, details: Option<String>) -> Result<()> {
+    async fn update_user_task(
+        &self,
+        task: UserTask,
+        raw: Vec<u8>,
+        operation: &str,
+        details: Option<String>,
+    ) -> Result<()> {
         let mut ws = WriteSet::new();
         ws.expect(Tree::UserTasks, index::id_key(&task.id), Some(raw));
         index::put_user_task(&mut ws, &task);
         // Keep the assignee visible in the activity's history.
-        let hkey = index::historic_activity_key(&task.process_instance_id, &task.activity_instance_id);
-        if let Some(mut h) = self.store.get::<HistoricActivityInstance>(Tree::HistoricActivities, &hkey)? {
+        let hkey =
+            index::historic_activity_key(&task.process_instance_id, &task.activity_instance_id);
+        if let Some(mut h) = self
+            .store
+            .get::<HistoricActivityInstance>(Tree::HistoricActivities, &hkey)?
+        {
             h.assignee = task.assignee.clone();
             ws.put(Tree::HistoricActivities, hkey, &h);
         }
-        self.store.commit(&ws).map_err(|e| conflict(e, "the task"))?;
+        self.store
+            .commit(&ws)
+            .map_err(|e| conflict(e, "the task"))?;
         self.store.sync().await?;
-        self.user_operation(operation, "Task", &task.id, Some(&task.process_instance_id), details).await
+        self.user_operation(
+            operation,
+            "Task",
+            &task.id,
+            Some(&task.process_instance_id),
+            details,
+        )
+        .await
     }
 
     pub(super) async fn claim_task(&self, id: &str, user_id: &str) -> Result<()> {
@@ -215,11 +271,14 @@ impl Inner {
         if let Some(current) = &task.assignee
             && current != user_id
         {
-            return Err(ProcessEngineError::AlreadyClaimed(format!("Task '{id}' is already claimed by someone else.")));
+            return Err(ProcessEngineError::AlreadyClaimed(format!(
+                "Task '{id}' is already claimed by someone else."
+            )));
         }
         task.assignee = Some(user_id.to_owned());
         task.last_updated = Some(self.now());
-        self.update_user_task(task, raw, "Claim", Some(format!("assignee={user_id}"))).await
+        self.update_user_task(task, raw, "Claim", Some(format!("assignee={user_id}")))
+            .await
     }
 
     pub(super) async fn set_assignee(&self, id: &str, user_id: Option<String>) -> Result<()> {
@@ -230,10 +289,16 @@ impl Inner {
         self.update_user_task(task, raw, "Assign", details).await
     }
 
-    pub(super) async fn complete_user_task(&self, id: &str, variables: Variables) -> Result<Variables> {
+    pub(super) async fn complete_user_task(
+        &self,
+        id: &str,
+        variables: Variables,
+    ) -> Result<Variables> {
         let (task, raw) = self.load_user_task(id)?;
         if task.suspended {
-            return Err(ProcessEngineError::Suspended(format!("Cannot complete task {id}: task is suspended")));
+            return Err(ProcessEngineError::Suspended(format!(
+                "Cannot complete task {id}: task is suspended"
+            )));
         }
         let mut extra = WriteSet::new();
         extra.expect(Tree::UserTasks, index::id_key(id), Some(raw));
@@ -257,10 +322,19 @@ impl Inner {
             )
             .await
             .map_err(|e| match e {
-                ProcessEngineError::Engine(m) => ProcessEngineError::Engine(format!("Cannot complete task {id}: {m}")),
+                ProcessEngineError::Engine(m) => {
+                    ProcessEngineError::Engine(format!("Cannot complete task {id}: {m}"))
+                }
                 other => other,
             })?;
-        self.user_operation("Complete", "Task", id, Some(&task.process_instance_id), None).await?;
+        self.user_operation(
+            "Complete",
+            "Task",
+            id,
+            Some(&task.process_instance_id),
+            None,
+        )
+        .await?;
         Ok(outcome.instance.state.process_variables())
     }
 
@@ -274,9 +348,15 @@ impl Inner {
 
     fn subscriptions_named(&self, kind: EventType, name: &str) -> Result<Vec<EventSubscription>> {
         let mut out = Vec::new();
-        for key in self.store.scan_keys(Tree::SubscriptionsByName, &index::subscription_name_prefix(kind, name), usize::MAX)? {
+        for key in self.store.scan_keys(
+            Tree::SubscriptionsByName,
+            &index::subscription_name_prefix(kind, name),
+            usize::MAX,
+        )? {
             if let Some(id) = last_str(&key)
-                && let Some(sub) = self.store.get::<EventSubscription>(Tree::Subscriptions, &index::id_key(&id))?
+                && let Some(sub) = self
+                    .store
+                    .get::<EventSubscription>(Tree::Subscriptions, &index::id_key(&id))?
             {
                 out.push(sub);
             }
@@ -285,10 +365,18 @@ impl Inner {
     }
 
     /// Latest definitions (per key and tenant) with a start event of this trigger kind and name.
-    fn start_events_for(&self, kind: EventType, name: &str, tenant: Option<Option<&str>>) -> Result<Vec<(ProcessDefinition, String)>> {
-        let mut latest: std::collections::BTreeMap<(String, Option<String>), ProcessDefinition> = Default::default();
+    fn start_events_for(
+        &self,
+        kind: EventType,
+        name: &str,
+        tenant: Option<Option<&str>>,
+    ) -> Result<Vec<(ProcessDefinition, String)>> {
+        let mut latest: std::collections::BTreeMap<(String, Option<String>), ProcessDefinition> =
+            Default::default();
         for d in self.definitions_sync()? {
-            let slot = latest.entry((d.key.clone(), d.tenant_id.clone())).or_insert_with(|| d.clone());
+            let slot = latest
+                .entry((d.key.clone(), d.tenant_id.clone()))
+                .or_insert_with(|| d.clone());
             if d.version > slot.version {
                 *slot = d;
             }
@@ -306,8 +394,20 @@ impl Inner {
             let deployed = self.deployed_sync(&d.id)?;
             for node in deployed.process.nodes.iter().filter(|n| n.scope.is_none()) {
                 let matches = match (&node.kind, kind) {
-                    (NodeKind::StartEvent { trigger: EventTrigger::Message { name: n }, .. }, EventType::Message) => n == name,
-                    (NodeKind::StartEvent { trigger: EventTrigger::Signal { name: n }, .. }, EventType::Signal) => n == name,
+                    (
+                        NodeKind::StartEvent {
+                            trigger: EventTrigger::Message { name: n },
+                            ..
+                        },
+                        EventType::Message,
+                    ) => n == name,
+                    (
+                        NodeKind::StartEvent {
+                            trigger: EventTrigger::Signal { name: n },
+                            ..
+                        },
+                        EventType::Signal,
+                    ) => n == name,
                     _ => false,
                 };
                 if matches {
@@ -318,9 +418,14 @@ impl Inner {
         Ok(out)
     }
 
-    pub(super) async fn correlate_message(&self, request: CorrelateRequest) -> Result<Vec<CorrelationResult>> {
+    pub(super) async fn correlate_message(
+        &self,
+        request: CorrelateRequest,
+    ) -> Result<Vec<CorrelationResult>> {
         if request.message_name.is_empty() {
-            return Err(ProcessEngineError::BadRequest("No message name supplied".into()));
+            return Err(ProcessEngineError::BadRequest(
+                "No message name supplied".into(),
+            ));
         }
         let mut matching = Vec::new();
         for sub in self.subscriptions_named(EventType::Message, &request.message_name)? {
@@ -329,7 +434,11 @@ impl Inner {
             {
                 continue;
             }
-            let Some(instance) = self.store.get::<ProcessInstance>(Tree::Instances, &index::id_key(&sub.process_instance_id))? else {
+            let Some(instance) = self.store.get::<ProcessInstance>(
+                Tree::Instances,
+                &index::id_key(&sub.process_instance_id),
+            )?
+            else {
                 continue;
             };
             if instance.suspended {
@@ -345,11 +454,18 @@ impl Inner {
             {
                 continue;
             }
-            if request.without_tenant_id && request.tenant_id.is_none() && instance.tenant_id.is_some() {
+            if request.without_tenant_id
+                && request.tenant_id.is_none()
+                && instance.tenant_id.is_some()
+            {
                 continue;
             }
             let keys_match = request.correlation_keys.iter().all(|(k, v)| {
-                instance.state.process_variables().get(k).is_some_and(|actual| actual == v || actual.to_json() == v.to_json())
+                instance
+                    .state
+                    .process_variables()
+                    .get(k)
+                    .is_some_and(|actual| actual == v || actual.to_json() == v.to_json())
             }) && request.local_correlation_keys.iter().all(|(k, v)| {
                 instance
                     .state
@@ -377,7 +493,10 @@ impl Inner {
         let name = &request.message_name;
         if !request.all {
             if matching.len() > 1 {
-                let ids: Vec<String> = matching.iter().map(|(s, _)| s.activity_instance_id.clone()).collect();
+                let ids: Vec<String> = matching
+                    .iter()
+                    .map(|(s, _)| s.activity_instance_id.clone())
+                    .collect();
                 return Err(ProcessEngineError::MismatchingCorrelation(format!(
                     "org.camunda.bpm.engine.MismatchingMessageCorrelationException: Cannot correlate a message with name '{name}' to a single execution. {} executions match the correlation keys: {}",
                     matching.len(),
@@ -455,19 +574,34 @@ impl Inner {
         Ok(results)
     }
 
-    pub(super) async fn signal(&self, name: &str, variables: Variables, execution_id: Option<&str>) -> Result<()> {
+    pub(super) async fn signal(
+        &self,
+        name: &str,
+        variables: Variables,
+        execution_id: Option<&str>,
+    ) -> Result<()> {
         if name.is_empty() {
-            return Err(ProcessEngineError::BadRequest("No signal name given".into()));
+            return Err(ProcessEngineError::BadRequest(
+                "No signal name given".into(),
+            ));
         }
         self.deliver_signal(name, variables, execution_id).await
     }
 
-    pub(crate) async fn deliver_signal(&self, name: &str, variables: Variables, execution_id: Option<&str>) -> Result<()> {
+    pub(crate) async fn deliver_signal(
+        &self,
+        name: &str,
+        variables: Variables,
+        execution_id: Option<&str>,
+    ) -> Result<()> {
         let subs = self.subscriptions_named(EventType::Signal, name)?;
         let mut delivered = false;
         for sub in subs {
             if let Some(exec) = execution_id {
-                let instance = self.store.get::<ProcessInstance>(Tree::Instances, &index::id_key(&sub.process_instance_id))?;
+                let instance = self.store.get::<ProcessInstance>(
+                    Tree::Instances,
+                    &index::id_key(&sub.process_instance_id),
+                )?;
                 let owns = instance.is_some_and(|i| {
                     i.state
                         .activity_instances
@@ -504,8 +638,16 @@ impl Inner {
             return Ok(());
         }
         for (definition, start_id) in self.start_events_for(EventType::Signal, name, None)? {
-            self.start_new_instance(self.deployed_sync(&definition.id)?, new_id(), None, None, variables.clone(), Some(start_id), None)
-                .await?;
+            self.start_new_instance(
+                self.deployed_sync(&definition.id)?,
+                new_id(),
+                None,
+                None,
+                variables.clone(),
+                Some(start_id),
+                None,
+            )
+            .await?;
         }
         Ok(())
     }
@@ -521,17 +663,22 @@ impl Inner {
     pub(super) async fn incident(&self, id: &str) -> Result<Incident> {
         self.store
             .get(Tree::Incidents, &index::id_key(id))?
-            .ok_or_else(|| ProcessEngineError::NotFound(format!("Incident with id {id} does not exist")))
+            .ok_or_else(|| {
+                ProcessEngineError::NotFound(format!("Incident with id {id} does not exist"))
+            })
     }
 
     pub(super) async fn resolve_incident(&self, id: &str) -> Result<()> {
         let incident = self.incident(id).await?;
         match (incident.incident_type, &incident.configuration) {
-            (IncidentType::FailedExternalTask | IncidentType::UnhandledBpmnError, Some(task_id)) => {
-                self.set_external_task_retries(task_id, 1).await
-            }
+            (
+                IncidentType::FailedExternalTask | IncidentType::UnhandledBpmnError,
+                Some(task_id),
+            ) => self.set_external_task_retries(task_id, 1).await,
             (IncidentType::FailedJob, Some(job_id)) => {
-                let job = self.store.get::<crate::records::Job>(Tree::Jobs, &index::id_key(job_id))?;
+                let job = self
+                    .store
+                    .get::<crate::records::Job>(Tree::Jobs, &index::id_key(job_id))?;
                 let mut ws = WriteSet::new();
                 let mut after = AfterCommit::default();
                 if let Some(mut job) = job {
@@ -556,7 +703,11 @@ impl Inner {
         }
     }
 
-    pub(super) async fn set_incident_annotation(&self, id: &str, annotation: Option<String>) -> Result<()> {
+    pub(super) async fn set_incident_annotation(
+        &self,
+        id: &str,
+        annotation: Option<String>,
+    ) -> Result<()> {
         let mut incident = self.incident(id).await?;
         incident.annotation = annotation;
         let mut ws = WriteSet::new();
@@ -569,7 +720,8 @@ impl Inner {
     // -------------------------------------------------------------- history
 
     pub(super) async fn historic_process_instances(&self) -> Result<Vec<HistoricProcessInstance>> {
-        let mut all: Vec<HistoricProcessInstance> = self.store.scan(Tree::HistoricInstances, b"")?;
+        let mut all: Vec<HistoricProcessInstance> =
+            self.store.scan(Tree::HistoricInstances, b"")?;
         let suspended: BTreeSet<String> = self
             .store
             .scan::<ProcessInstance>(Tree::Instances, b"")?
@@ -586,15 +738,26 @@ impl Inner {
         Ok(all)
     }
 
-    pub(super) async fn historic_activity_instances(&self, process_instance_id: Option<&str>) -> Result<Vec<HistoricActivityInstance>> {
-        let prefix = process_instance_id.map(index::instance_prefix).unwrap_or_default();
-        let mut all: Vec<HistoricActivityInstance> = self.store.scan(Tree::HistoricActivities, &prefix)?;
+    pub(super) async fn historic_activity_instances(
+        &self,
+        process_instance_id: Option<&str>,
+    ) -> Result<Vec<HistoricActivityInstance>> {
+        let prefix = process_instance_id
+            .map(index::instance_prefix)
+            .unwrap_or_default();
+        let mut all: Vec<HistoricActivityInstance> =
+            self.store.scan(Tree::HistoricActivities, &prefix)?;
         all.sort_by_key(|h| h.sequence);
         Ok(all)
     }
 
-    pub(super) async fn historic_variables(&self, process_instance_id: Option<&str>) -> Result<Vec<HistoricVariableInstance>> {
-        let prefix = process_instance_id.map(index::instance_prefix).unwrap_or_default();
+    pub(super) async fn historic_variables(
+        &self,
+        process_instance_id: Option<&str>,
+    ) -> Result<Vec<HistoricVariableInstance>> {
+        let prefix = process_instance_id
+            .map(index::instance_prefix)
+            .unwrap_or_default();
         Ok(self.store.scan(Tree::HistoricVariables, &prefix)?)
     }
 
@@ -612,16 +775,30 @@ impl Inner {
         let h: HistoricProcessInstance = self
             .store
             .get(Tree::HistoricInstances, &index::id_key(id))?
-            .ok_or_else(|| ProcessEngineError::NotFound(format!("No historic process instance found with id: {id}")))?;
+            .ok_or_else(|| {
+                ProcessEngineError::NotFound(format!(
+                    "No historic process instance found with id: {id}"
+                ))
+            })?;
         if h.end_time.is_none() {
-            return Err(ProcessEngineError::BadRequest(format!("Process instance {id} is still running")));
+            return Err(ProcessEngineError::BadRequest(format!(
+                "Process instance {id} is still running"
+            )));
         }
         let mut ws = WriteSet::new();
         ws.delete(Tree::HistoricInstances, index::id_key(id));
-        for k in self.store.scan_keys(Tree::HistoricActivities, &index::instance_prefix(id), usize::MAX)? {
+        for k in self.store.scan_keys(
+            Tree::HistoricActivities,
+            &index::instance_prefix(id),
+            usize::MAX,
+        )? {
             ws.delete(Tree::HistoricActivities, k);
         }
-        for k in self.store.scan_keys(Tree::HistoricVariables, &index::instance_prefix(id), usize::MAX)? {
+        for k in self.store.scan_keys(
+            Tree::HistoricVariables,
+            &index::instance_prefix(id),
+            usize::MAX,
+        )? {
             ws.delete(Tree::HistoricVariables, k);
         }
         self.store.commit_durable(&ws).await?;
@@ -629,7 +806,14 @@ impl Inner {
     }
 
     /// Record a user operation (who did what).
-    pub(crate) async fn user_operation(&self, operation: &str, entity: &str, entity_id: &str, instance_id: Option<&str>, details: Option<String>) -> Result<()> {
+    pub(crate) async fn user_operation(
+        &self,
+        operation: &str,
+        entity: &str,
+        entity_id: &str,
+        instance_id: Option<&str>,
+        details: Option<String>,
+    ) -> Result<()> {
         let now = self.now();
         let op = UserOperation {
             id: new_id(),
@@ -655,7 +839,9 @@ impl Inner {
 
     pub(super) async fn create_user(&self, mut user: User, password: Option<String>) -> Result<()> {
         if user.id.is_empty() || user.id.contains('\0') {
-            return Err(ProcessEngineError::BadRequest("user id must be a non-empty name".into()));
+            return Err(ProcessEngineError::BadRequest(
+                "user id must be a non-empty name".into(),
+            ));
         }
         if let Some(pw) = password {
             user.password_hash = Some(hash_password(&new_id(), &pw));
@@ -678,7 +864,9 @@ impl Inner {
 
     pub(super) async fn delete_user(&self, id: &str) -> Result<()> {
         if !self.store.contains(Tree::Users, id.as_bytes())? {
-            return Err(ProcessEngineError::NotFound(format!("User with id {id} does not exist")));
+            return Err(ProcessEngineError::NotFound(format!(
+                "User with id {id} does not exist"
+            )));
         }
         let mut ws = WriteSet::new();
         ws.delete(Tree::Users, id.as_bytes().to_vec());
@@ -688,7 +876,9 @@ impl Inner {
 
     pub(super) async fn create_group(&self, group: Group) -> Result<()> {
         if group.id.is_empty() || group.id.contains('\0') {
-            return Err(ProcessEngineError::BadRequest("group id must be a non-empty name".into()));
+            return Err(ProcessEngineError::BadRequest(
+                "group id must be a non-empty name".into(),
+            ));
         }
         let mut ws = WriteSet::new();
         ws.put(Tree::Groups, group.id.as_bytes().to_vec(), &group);
@@ -702,12 +892,16 @@ impl Inner {
 
     pub(super) async fn add_group_member(&self, group_id: &str, user_id: &str) -> Result<()> {
         if !self.store.contains(Tree::Groups, group_id.as_bytes())? {
-            return Err(ProcessEngineError::NotFound(format!("Group with id {group_id} does not exist")));
+            return Err(ProcessEngineError::NotFound(format!(
+                "Group with id {group_id} does not exist"
+            )));
         }
         let mut user: User = self
             .store
             .get(Tree::Users, user_id.as_bytes())?
-            .ok_or_else(|| ProcessEngineError::NotFound(format!("User with id {user_id} does not exist")))?;
+            .ok_or_else(|| {
+                ProcessEngineError::NotFound(format!("User with id {user_id} does not exist"))
+            })?;
         if !user.groups.iter().any(|g| g == group_id) {
             user.groups.push(group_id.to_owned());
         }
@@ -721,7 +915,9 @@ impl Inner {
         let Some(mut user) = self.store.get::<User>(Tree::Users, user_id.as_bytes())? else {
             return Ok(None);
         };
-        let Some(stored) = user.password_hash.clone() else { return Ok(None) };
+        let Some(stored) = user.password_hash.clone() else {
+            return Ok(None);
+        };
         let mut parts = stored.splitn(3, ':');
         let (Some("sha256"), Some(salt)) = (parts.next(), parts.next()) else {
             return Ok(None);

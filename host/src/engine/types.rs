@@ -44,7 +44,9 @@ pub enum ProcessEngineError {
     #[error("{0}")]
     UnhandledBpmnError(String),
     /// Too many parked long-poll requests (500, Camunda's wording).
-    #[error("At the moment the server has to handle too many requests at the same time. Please try again later.")]
+    #[error(
+        "At the moment the server has to handle too many requests at the same time. Please try again later."
+    )]
     Overloaded,
     /// A wasm component was rejected.
     #[error("{0}")]

@@ -55,11 +55,16 @@ impl Key {
     }
 }
 
-/// The last string component of a key (after the final separator before the trailing one):
-/// used to read an id back out of an index key.
+/// The last string component of a key made only of string components (`a\0b\0`): used to
+/// read an id back out of an index key. Keys with integer components need a layout-aware
+/// decoder instead (their big-endian bytes can contain 0x00).
 pub fn last_str(key: &[u8]) -> Option<String> {
     let body = key.strip_suffix(&[0])?;
-    let start = body.iter().rposition(|&b| b == 0).map(|p| p + 1).unwrap_or(0);
+    let start = body
+        .iter()
+        .rposition(|&b| b == 0)
+        .map(|p| p + 1)
+        .unwrap_or(0);
     String::from_utf8(body[start..].to_vec()).ok()
 }
 

@@ -192,8 +192,12 @@ struct StoreInner {
     db: sled::Db,
     trees: Vec<sled::Tree>,
     durability: Durability,
-    flush_requests: mpsc::UnboundedSender<oneshot::Sender<Result<()>>>,
+    flush_requests: mpsc::UnboundedSender<FlushRequest>,
 }
+
+/// A waiter for the next flush, with the handle to flush (the committer holds no handle while
+/// idle, so dropping the store closes the database at once).
+type FlushRequest = (oneshot::Sender<Result<()>>, sled::Db);
 
 /// Current on-disk format version (bump with a migration when record layouts change
 /// incompatibly; additive fields do not need one).
@@ -232,7 +236,7 @@ impl Store {
             }
         }
         let (tx, rx) = mpsc::unbounded_channel();
-        tokio::spawn(group_commit_loop(db.clone(), rx));
+        tokio::spawn(group_commit_loop(rx));
         Ok(Store {
             inner: Arc::new(StoreInner {
                 db,
@@ -284,9 +288,8 @@ impl Store {
         let slot = |t: Tree| touched.binary_search(&t).unwrap_or(0);
         use sled::Transactional;
         // The closure is pure (all values precomputed): sled may re-run it on conflict.
-        let result: std::result::Result<(), sled::transaction::TransactionError<()>> = trees
-            .as_slice()
-            .transaction(|views| {
+        let result: std::result::Result<(), sled::transaction::TransactionError<()>> =
+            trees.as_slice().transaction(|views| {
                 let guards_first = writes
                     .ops
                     .iter()
@@ -304,7 +307,9 @@ impl Store {
                             // A point read of one key: allowed inside sled transactions.
                             let actual = views[slot(*t)].get(k.as_slice())?;
                             if actual.as_deref() != current.as_deref() {
-                                return Err(sled::transaction::ConflictableTransactionError::Abort(()));
+                                return Err(
+                                    sled::transaction::ConflictableTransactionError::Abort(()),
+                                );
                             }
                         }
                     }
@@ -332,7 +337,7 @@ impl Store {
         let (tx, rx) = oneshot::channel();
         self.inner
             .flush_requests
-            .send(tx)
+            .send((tx, self.inner.db.clone()))
             .map_err(|_| StoreError::Closed)?;
         rx.await.map_err(|_| StoreError::Closed)?
     }
@@ -374,10 +379,12 @@ impl Store {
 
     /// The last key under a prefix.
     pub fn last_key_with_prefix(&self, tree: Tree, prefix: &[u8]) -> Result<Option<Vec<u8>>> {
-        Ok(match self.tree(tree).scan_prefix(prefix).keys().next_back() {
-            Some(k) => Some(k?.to_vec()),
-            None => None,
-        })
+        Ok(
+            match self.tree(tree).scan_prefix(prefix).keys().next_back() {
+                Some(k) => Some(k?.to_vec()),
+                None => None,
+            },
+        )
     }
 
     /// Keys under a prefix, in order, at most `limit`.
@@ -456,17 +463,13 @@ impl Store {
 
 /// Group commit: take every flush request that is waiting, flush once, answer them all.
 /// Requests that arrive during a flush wait for the next one, which covers their writes.
-async fn group_commit_loop(
-    db: sled::Db,
-    mut requests: mpsc::UnboundedReceiver<oneshot::Sender<Result<()>>>,
-) {
-    while let Some(first) = requests.recv().await {
+async fn group_commit_loop(mut requests: mpsc::UnboundedReceiver<FlushRequest>) {
+    while let Some((first, db)) = requests.recv().await {
         let mut waiters = vec![first];
-        while let Ok(more) = requests.try_recv() {
+        while let Ok((more, _)) = requests.try_recv() {
             waiters.push(more);
         }
-        let db2 = db.clone();
-        let outcome = tokio::task::spawn_blocking(move || db2.flush().map(|_| ()))
+        let outcome = tokio::task::spawn_blocking(move || db.flush().map(|_| ()))
             .await
             .map_err(|_| StoreError::Closed)
             .and_then(|r| r.map_err(StoreError::Sled));
@@ -500,7 +503,11 @@ mod tests {
         let store = Store::open(dir.path(), Durability::Fsync).expect("reopen");
         let v: Option<String> = store.get(Tree::Deployments, b"d1").expect("get");
         assert_eq!(v.as_deref(), Some("hello"));
-        assert!(store.contains(Tree::ExternalTaskQueue, b"t\0x").expect("contains"));
+        assert!(
+            store
+                .contains(Tree::ExternalTaskQueue, b"t\0x")
+                .expect("contains")
+        );
     }
 
     #[tokio::test]
