@@ -14,7 +14,6 @@ pub(crate) struct Api {
     /// `http://127.0.0.1:port/engine-rest`.
     pub base: String,
     pub client: reqwest::Client,
-    pub engine: ProcessEngine,
     _dir: tempfile::TempDir,
     _server: tokio::task::JoinHandle<()>,
 }
@@ -26,16 +25,20 @@ impl Api {
         ec.wasm = None;
         ec.durability = baton::store::Durability::Relaxed;
         let engine = ProcessEngine::open(ec).await.expect("engine");
-        let app = baton::api::router(ApiState { engine: engine.clone(), config });
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let app = baton::api::router(ApiState { engine, config });
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
         let addr = listener.local_addr().expect("addr");
         let server = tokio::spawn(async move {
             let _ = axum::serve(listener, app).await;
         });
         Api {
             base: format!("http://{addr}/engine-rest"),
-            client: reqwest::Client::builder().timeout(Duration::from_secs(60)).build().expect("client"),
-            engine,
+            client: reqwest::Client::builder()
+                .timeout(Duration::from_secs(60))
+                .build()
+                .expect("client"),
             _dir: dir,
             _server: server,
         }
@@ -50,10 +53,17 @@ impl Api {
     }
 
     /// Send and return (status, content type, body as JSON or as a string).
-    pub(crate) async fn send(&self, rb: reqwest::RequestBuilder) -> (StatusCode, Option<String>, J) {
+    pub(crate) async fn send(
+        &self,
+        rb: reqwest::RequestBuilder,
+    ) -> (StatusCode, Option<String>, J) {
         let r = rb.send().await.expect("request");
         let status = r.status();
-        let ct = r.headers().get("content-type").and_then(|v| v.to_str().ok()).map(str::to_owned);
+        let ct = r
+            .headers()
+            .get("content-type")
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned);
         let text = r.text().await.expect("body");
         let body = serde_json::from_str(&text).unwrap_or(J::String(text));
         (status, ct, body)
@@ -65,7 +75,9 @@ impl Api {
     }
 
     pub(crate) async fn post(&self, path: &str, body: J) -> (StatusCode, J) {
-        let (s, _, b) = self.send(self.client.post(self.url(path)).json(&body)).await;
+        let (s, _, b) = self
+            .send(self.client.post(self.url(path)).json(&body))
+            .await;
         (s, b)
     }
 
@@ -78,8 +90,18 @@ impl Api {
     pub(crate) async fn deploy(&self, name: &str, xml: &str) -> J {
         let form = reqwest::multipart::Form::new()
             .text("deployment-name", name.to_owned())
-            .part("data", reqwest::multipart::Part::bytes(xml.as_bytes().to_vec()).file_name(format!("{name}.bpmn")));
-        let (s, _, b) = self.send(self.client.post(self.url("/deployment/create")).multipart(form)).await;
+            .part(
+                "data",
+                reqwest::multipart::Part::bytes(xml.as_bytes().to_vec())
+                    .file_name(format!("{name}.bpmn")),
+            );
+        let (s, _, b) = self
+            .send(
+                self.client
+                    .post(self.url("/deployment/create"))
+                    .multipart(form),
+            )
+            .await;
         assert_eq!(s, StatusCode::OK, "deploy: {b}");
         b
     }
@@ -97,8 +119,13 @@ fn assert_error(status: StatusCode, ct: &Option<String>, body: &J, want: StatusC
 async fn engine_and_version_under_both_roots() {
     let api = Api::default().await;
     for root in ["", "/engine/default"] {
-        let (s, ct, b) = api.send(api.client.get(api.url(&format!("{root}/engine")))).await;
-        assert_eq!((s, ct.as_deref()), (StatusCode::OK, Some("application/json")));
+        let (s, ct, b) = api
+            .send(api.client.get(api.url(&format!("{root}/engine"))))
+            .await;
+        assert_eq!(
+            (s, ct.as_deref()),
+            (StatusCode::OK, Some("application/json"))
+        );
         assert_eq!(b, json!([{"name": "default"}]));
         let (s, b) = api.get(&format!("{root}/version")).await;
         assert_eq!((s, b), (StatusCode::OK, json!({"version": "7.24.0"})));
@@ -110,10 +137,23 @@ async fn unknown_routes_and_methods_answer_camunda_json() {
     let api = Api::default().await;
     let (s, ct, b) = api.send(api.client.get(api.url("/no-such-thing"))).await;
     assert_error(s, &ct, &b, StatusCode::NOT_FOUND, "NotFoundException");
-    let (s, ct, b) = api.send(api.client.get(format!("{}/../nope", api.base.trim_end_matches("/engine-rest")))).await;
+    let (s, ct, b) = api
+        .send(api.client.get(format!(
+            "{}/../nope",
+            api.base.trim_end_matches("/engine-rest")
+        )))
+        .await;
     assert_error(s, &ct, &b, StatusCode::NOT_FOUND, "NotFoundException");
-    let (s, ct, b) = api.send(api.client.delete(api.url("/external-task/fetchAndLock"))).await;
-    assert_error(s, &ct, &b, StatusCode::METHOD_NOT_ALLOWED, "NotAllowedException");
+    let (s, ct, b) = api
+        .send(api.client.delete(api.url("/external-task/fetchAndLock")))
+        .await;
+    assert_error(
+        s,
+        &ct,
+        &b,
+        StatusCode::METHOD_NOT_ALLOWED,
+        "NotAllowedException",
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -125,18 +165,46 @@ async fn malformed_json_is_a_400_invalid_request() {
         .header("content-type", "application/json")
         .body("{\"workerId\": ");
     let (s, ct, b) = api.send(rb).await;
-    assert_error(s, &ct, &b, StatusCode::BAD_REQUEST, "InvalidRequestException");
-    let (s, ct, b) = api.send(api.client.post(api.url("/message")).json(&json!({"messageName": 5}))).await;
-    assert_error(s, &ct, &b, StatusCode::BAD_REQUEST, "InvalidRequestException");
+    assert_error(
+        s,
+        &ct,
+        &b,
+        StatusCode::BAD_REQUEST,
+        "InvalidRequestException",
+    );
+    let (s, ct, b) = api
+        .send(
+            api.client
+                .post(api.url("/message"))
+                .json(&json!({"messageName": 5})),
+        )
+        .await;
+    assert_error(
+        s,
+        &ct,
+        &b,
+        StatusCode::BAD_REQUEST,
+        "InvalidRequestException",
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn fetch_and_lock_validation() {
     let api = Api::default().await;
     let (s, ct, b) = api
-        .send(api.client.post(api.url("/external-task/fetchAndLock")).json(&json!({"maxTasks": 1, "topics": []})))
+        .send(
+            api.client
+                .post(api.url("/external-task/fetchAndLock"))
+                .json(&json!({"maxTasks": 1, "topics": []})),
+        )
         .await;
-    assert_error(s, &ct, &b, StatusCode::INTERNAL_SERVER_ERROR, "NullValueException");
+    assert_error(
+        s,
+        &ct,
+        &b,
+        StatusCode::INTERNAL_SERVER_ERROR,
+        "NullValueException",
+    );
     assert_eq!(b["message"], "workerId is null");
     let (s, b) = api
         .post("/external-task/fetchAndLock", json!({"workerId": "w", "maxTasks": 1, "asyncResponseTimeout": 1_800_001, "topics": []}))
@@ -145,10 +213,19 @@ async fn fetch_and_lock_validation() {
     let (s, b) = api
         .post("/external-task/fetchAndLock", json!({"workerId": "w", "maxTasks": 1, "topics": [{"topicName": "t", "lockDuration": 0}]}))
         .await;
-    assert_eq!((s, b["message"].clone()), (StatusCode::INTERNAL_SERVER_ERROR, json!("lockTime is not greater than 0")));
+    assert_eq!(
+        (s, b["message"].clone()),
+        (
+            StatusCode::INTERNAL_SERVER_ERROR,
+            json!("lockTime is not greater than 0")
+        )
+    );
     for topics in [J::Null, json!([])] {
         let (s, b) = api
-            .post("/external-task/fetchAndLock", json!({"workerId": "w", "maxTasks": 1, "sorting": null, "topics": topics}))
+            .post(
+                "/external-task/fetchAndLock",
+                json!({"workerId": "w", "maxTasks": 1, "sorting": null, "topics": topics}),
+            )
             .await;
         assert_eq!((s, b), (StatusCode::OK, json!([])));
     }
@@ -165,49 +242,150 @@ async fn fetch_and_lock_validation() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn unknown_external_task_is_404_rest_exception_and_bodyless_unlock() {
     let api = Api::default().await;
-    let (s, ct, b) = api.send(api.client.post(api.url("/external-task/nope/complete")).json(&json!({"workerId": "w"}))).await;
+    let (s, ct, b) = api
+        .send(
+            api.client
+                .post(api.url("/external-task/nope/complete"))
+                .json(&json!({"workerId": "w"})),
+        )
+        .await;
     assert_error(s, &ct, &b, StatusCode::NOT_FOUND, "RestException");
-    assert_eq!(b, json!({"type": "RestException", "message": "External task with id nope does not exist", "code": null}));
+    assert_eq!(
+        b,
+        json!({"type": "RestException", "message": "External task with id nope does not exist", "code": null})
+    );
     // The JS client's unlock: no body, no content type.
-    let (s, _, b) = api.send(api.client.post(api.url("/external-task/nope/unlock"))).await;
+    let (s, _, b) = api
+        .send(api.client.post(api.url("/external-task/nope/unlock")))
+        .await;
     assert_eq!(s, StatusCode::NOT_FOUND, "{b}");
-    let (s, _, b) = api.send(api.client.post(api.url("/external-task/nope/complete")).json(&json!({}))).await;
-    assert_eq!((s, b["message"].clone()), (StatusCode::INTERNAL_SERVER_ERROR, json!("workerId is null")));
+    let (s, _, b) = api
+        .send(
+            api.client
+                .post(api.url("/external-task/nope/complete"))
+                .json(&json!({})),
+        )
+        .await;
+    assert_eq!(
+        (s, b["message"].clone()),
+        (StatusCode::INTERNAL_SERVER_ERROR, json!("workerId is null"))
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn oversized_bodies_are_413_with_camunda_json() {
-    let api = Api::start(ApiConfig { max_body_bytes: 1024, max_upload_bytes: 2048, auth: false }).await;
+    let api = Api::start(ApiConfig {
+        max_body_bytes: 1024,
+        max_upload_bytes: 2048,
+        auth: false,
+    })
+    .await;
     let big = "x".repeat(4096);
-    let (s, ct, b) = api.send(api.client.post(api.url("/message")).json(&json!({"messageName": big}))).await;
-    assert_error(s, &ct, &b, StatusCode::PAYLOAD_TOO_LARGE, "InvalidRequestException");
-    let form = reqwest::multipart::Form::new()
-        .part("data", reqwest::multipart::Part::bytes(vec![b'a'; 8192]).file_name("big.bpmn"));
-    let (s, ct, b) = api.send(api.client.post(api.url("/deployment/create")).multipart(form)).await;
-    assert_error(s, &ct, &b, StatusCode::PAYLOAD_TOO_LARGE, "InvalidRequestException");
+    let (s, ct, b) = api
+        .send(
+            api.client
+                .post(api.url("/message"))
+                .json(&json!({"messageName": big})),
+        )
+        .await;
+    assert_error(
+        s,
+        &ct,
+        &b,
+        StatusCode::PAYLOAD_TOO_LARGE,
+        "InvalidRequestException",
+    );
+    let form = reqwest::multipart::Form::new().part(
+        "data",
+        reqwest::multipart::Part::bytes(vec![b'a'; 8192]).file_name("big.bpmn"),
+    );
+    let (s, ct, b) = api
+        .send(
+            api.client
+                .post(api.url("/deployment/create"))
+                .multipart(form),
+        )
+        .await;
+    assert_error(
+        s,
+        &ct,
+        &b,
+        StatusCode::PAYLOAD_TOO_LARGE,
+        "InvalidRequestException",
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn deployment_multipart_rules() {
     let api = Api::default().await;
     let form = reqwest::multipart::Form::new().text("deployment-name", "x");
-    let (s, ct, b) = api.send(api.client.post(api.url("/deployment/create")).multipart(form)).await;
-    assert_error(s, &ct, &b, StatusCode::BAD_REQUEST, "InvalidRequestException");
-    assert_eq!(b["message"], "No deployment resources contained in the form upload.");
+    let (s, ct, b) = api
+        .send(
+            api.client
+                .post(api.url("/deployment/create"))
+                .multipart(form),
+        )
+        .await;
+    assert_error(
+        s,
+        &ct,
+        &b,
+        StatusCode::BAD_REQUEST,
+        "InvalidRequestException",
+    );
+    assert_eq!(
+        b["message"],
+        "No deployment resources contained in the form upload."
+    );
     let form = reqwest::multipart::Form::new().text("data", "<xml/>");
-    let (s, _, b) = api.send(api.client.post(api.url("/deployment/create")).multipart(form)).await;
+    let (s, _, b) = api
+        .send(
+            api.client
+                .post(api.url("/deployment/create"))
+                .multipart(form),
+        )
+        .await;
     assert_eq!(s, StatusCode::BAD_REQUEST);
-    assert_eq!(b["message"], "No file name found in the deployment resource described by form parameter 'null'.");
-    let (s, ct, b) = api.send(api.client.post(api.url("/deployment/create")).json(&json!({}))).await;
-    assert_error(s, &ct, &b, StatusCode::BAD_REQUEST, "InvalidRequestException");
+    assert_eq!(
+        b["message"],
+        "No file name found in the deployment resource described by form parameter 'null'."
+    );
+    let (s, ct, b) = api
+        .send(
+            api.client
+                .post(api.url("/deployment/create"))
+                .json(&json!({})),
+        )
+        .await;
+    assert_error(
+        s,
+        &ct,
+        &b,
+        StatusCode::BAD_REQUEST,
+        "InvalidRequestException",
+    );
     // Invalid BPMN: 400 ParseException with details per resource.
-    let form = reqwest::multipart::Form::new()
-        .part("data", reqwest::multipart::Part::bytes(b"<definitions><broken".to_vec()).file_name("bad.bpmn"));
-    let (s, ct, b) = api.send(api.client.post(api.url("/deployment/create")).multipart(form)).await;
+    let form = reqwest::multipart::Form::new().part(
+        "data",
+        reqwest::multipart::Part::bytes(b"<definitions><broken".to_vec()).file_name("bad.bpmn"),
+    );
+    let (s, ct, b) = api
+        .send(
+            api.client
+                .post(api.url("/deployment/create"))
+                .multipart(form),
+        )
+        .await;
     assert_error(s, &ct, &b, StatusCode::BAD_REQUEST, "ParseException");
     let errors = &b["details"]["bad.bpmn"]["errors"];
     assert!(errors.as_array().is_some_and(|e| !e.is_empty()), "{b}");
-    for key in ["message", "line", "column", "mainBpmnElementId", "bpmnElementIds"] {
+    for key in [
+        "message",
+        "line",
+        "column",
+        "mainBpmnElementId",
+        "bpmnElementIds",
+    ] {
         assert!(errors[0].get(key).is_some(), "{key} missing: {b}");
     }
 }
@@ -216,21 +394,59 @@ async fn deployment_multipart_rules() {
 async fn query_validation_messages() {
     let api = Api::default().await;
     let cases = [
-        ("/process-definition?sortBy=version", "Only a single sorting parameter specified. sortBy and sortOrder required"),
-        ("/process-definition?sortBy=bogus&sortOrder=asc", "sortBy parameter has invalid value: bogus"),
-        ("/process-definition?sortBy=version&sortOrder=up", "sortOrder parameter has invalid value: up"),
-        ("/process-definition?latestVersion=maybe", "Cannot set query parameter 'latestVersion' to value 'maybe'"),
-        ("/process-instance?variables=a_eq", "variable query parameter has to have format KEY_OPERATOR_VALUE."),
-        ("/process-instance?maxResults=x", "Cannot set query parameter 'maxResults' to value 'x'"),
-        ("/task?sortBy=name", "Only a single sorting parameter specified. sortBy and sortOrder required"),
+        (
+            "/process-definition?sortBy=version",
+            "Only a single sorting parameter specified. sortBy and sortOrder required",
+        ),
+        (
+            "/process-definition?sortBy=bogus&sortOrder=asc",
+            "sortBy parameter has invalid value: bogus",
+        ),
+        (
+            "/process-definition?sortBy=version&sortOrder=up",
+            "sortOrder parameter has invalid value: up",
+        ),
+        (
+            "/process-definition?latestVersion=maybe",
+            "Cannot set query parameter 'latestVersion' to value 'maybe'",
+        ),
+        (
+            "/process-instance?variables=a_eq",
+            "variable query parameter has to have format KEY_OPERATOR_VALUE.",
+        ),
+        (
+            "/process-instance?maxResults=x",
+            "Cannot set query parameter 'maxResults' to value 'x'",
+        ),
+        (
+            "/task?sortBy=name",
+            "Only a single sorting parameter specified. sortBy and sortOrder required",
+        ),
     ];
     for (path, message) in cases {
         let (s, ct, b) = api.send(api.client.get(api.url(path))).await;
-        assert_error(s, &ct, &b, StatusCode::BAD_REQUEST, "InvalidRequestException");
+        assert_error(
+            s,
+            &ct,
+            &b,
+            StatusCode::BAD_REQUEST,
+            "InvalidRequestException",
+        );
         assert_eq!(b["message"], json!(message), "{path}");
     }
-    let (s, b) = api.post("/process-instance", json!({"sorting": [{"sortBy": "nope", "sortOrder": "asc"}]})).await;
-    assert_eq!((s, b["message"].clone()), (StatusCode::BAD_REQUEST, json!("sortBy parameter has invalid value: nope")));
+    let (s, b) = api
+        .post(
+            "/process-instance",
+            json!({"sorting": [{"sortBy": "nope", "sortOrder": "asc"}]}),
+        )
+        .await;
+    assert_eq!(
+        (s, b["message"].clone()),
+        (
+            StatusCode::BAD_REQUEST,
+            json!("sortBy parameter has invalid value: nope")
+        )
+    );
     let (s, b) = api.get("/process-definition/count").await;
     assert_eq!((s, b), (StatusCode::OK, json!({"count": 0})));
 }
@@ -242,13 +458,29 @@ async fn variable_type_errors_are_400() {
         .post("/message", json!({"messageName": "m", "processVariables": {"a": {"value": "x", "type": "STRING"}}}))
         .await;
     assert_eq!(s, StatusCode::BAD_REQUEST, "{b}");
-    assert!(b["message"].as_str().is_some_and(|m| m.contains("Unsupported value type 'STRING'")), "{b}");
+    assert!(
+        b["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("Unsupported value type 'STRING'")),
+        "{b}"
+    );
     let (s, b) = api.post("/message", json!({})).await;
-    assert_eq!((s, b["message"].clone()), (StatusCode::BAD_REQUEST, json!("No message name supplied")));
-    let (s, b) = api.post("/message", json!({"messageName": "m", "variablesInResultEnabled": true})).await;
+    assert_eq!(
+        (s, b["message"].clone()),
+        (StatusCode::BAD_REQUEST, json!("No message name supplied"))
+    );
+    let (s, b) = api
+        .post(
+            "/message",
+            json!({"messageName": "m", "variablesInResultEnabled": true}),
+        )
+        .await;
     assert_eq!(s, StatusCode::BAD_REQUEST, "{b}");
     let (s, b) = api.post("/signal", json!({})).await;
-    assert_eq!((s, b["message"].clone()), (StatusCode::BAD_REQUEST, json!("No signal name given")));
+    assert_eq!(
+        (s, b["message"].clone()),
+        (StatusCode::BAD_REQUEST, json!("No signal name given"))
+    );
 }
 
 /// Every route in the OpenAPI document answers something other than the router's own 404/405.
@@ -263,7 +495,13 @@ async fn openapi_documents_exactly_served_routes() {
     for (path, ops) in paths {
         let concrete = path
             .split('/')
-            .map(|seg| if seg.starts_with('{') { "doesNotExist" } else { seg })
+            .map(|seg| {
+                if seg.starts_with('{') {
+                    "doesNotExist"
+                } else {
+                    seg
+                }
+            })
             .collect::<Vec<_>>()
             .join("/");
         for method in ops.as_object().expect("ops").keys() {
@@ -277,10 +515,17 @@ async fn openapi_documents_exactly_served_routes() {
             };
             let (s, ct, b) = api.send(rb).await;
             assert_ne!(s, StatusCode::METHOD_NOT_ALLOWED, "{method} {path}: {b}");
-            let router_404 = s == StatusCode::NOT_FOUND && b["message"].as_str().is_some_and(|m| m.starts_with(NO_ROUTE_PREFIX));
+            let router_404 = s == StatusCode::NOT_FOUND
+                && b["message"]
+                    .as_str()
+                    .is_some_and(|m| m.starts_with(NO_ROUTE_PREFIX));
             assert!(!router_404, "{method} {path} is documented but not routed");
             if s.as_u16() >= 400 {
-                assert_eq!(ct.as_deref(), Some("application/json"), "{method} {path}: {b}");
+                assert_eq!(
+                    ct.as_deref(),
+                    Some("application/json"),
+                    "{method} {path}: {b}"
+                );
                 assert!(b["type"].is_string(), "{method} {path}: {b}");
             }
         }
@@ -289,26 +534,71 @@ async fn openapi_documents_exactly_served_routes() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn basic_auth_when_enabled() {
-    let api = Api::start(ApiConfig { auth: true, ..ApiConfig::default() }).await;
+    let api = Api::start(ApiConfig {
+        auth: true,
+        ..ApiConfig::default()
+    })
+    .await;
     let (s, _) = api.get("/version").await;
     assert_eq!(s, StatusCode::OK);
-    let r = api.client.get(api.url("/process-definition")).send().await.expect("send");
+    let r = api
+        .client
+        .get(api.url("/process-definition"))
+        .send()
+        .await
+        .expect("send");
     assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
-    assert_eq!(r.headers().get("www-authenticate").and_then(|v| v.to_str().ok()), Some("Basic realm=\"baton\""));
-    assert_eq!(r.headers().get("content-type").and_then(|v| v.to_str().ok()), Some("application/json"));
+    assert_eq!(
+        r.headers()
+            .get("www-authenticate")
+            .and_then(|v| v.to_str().ok()),
+        Some("Basic realm=\"baton\"")
+    );
+    assert_eq!(
+        r.headers()
+            .get("content-type")
+            .and_then(|v| v.to_str().ok()),
+        Some("application/json")
+    );
     // Bootstrap: the first user can be created without credentials.
     let (s, b) = api
         .post("/user/create", json!({"profile": {"id": "demo", "firstName": "De"}, "credentials": {"password": "secret"}}))
         .await;
     assert_eq!(s, StatusCode::NO_CONTENT, "{b}");
     // From now on, credentials are required everywhere else, also for creating users.
-    let (s, _) = api.post("/user/create", json!({"profile": {"id": "evil"}, "credentials": {"password": "x"}})).await;
+    let (s, _) = api
+        .post(
+            "/user/create",
+            json!({"profile": {"id": "evil"}, "credentials": {"password": "x"}}),
+        )
+        .await;
     assert_eq!(s, StatusCode::UNAUTHORIZED);
-    let (s, _, _) = api.send(api.client.get(api.url("/process-definition")).basic_auth("demo", Some("wrong"))).await;
+    let (s, _, _) = api
+        .send(
+            api.client
+                .get(api.url("/process-definition"))
+                .basic_auth("demo", Some("wrong")),
+        )
+        .await;
     assert_eq!(s, StatusCode::UNAUTHORIZED);
-    let (s, _, b) = api.send(api.client.get(api.url("/process-definition")).basic_auth("demo", Some("secret"))).await;
+    let (s, _, b) = api
+        .send(
+            api.client
+                .get(api.url("/process-definition"))
+                .basic_auth("demo", Some("secret")),
+        )
+        .await;
     assert_eq!((s, b), (StatusCode::OK, json!([])));
-    let (s, _, b) = api.send(api.client.get(api.url("/user")).basic_auth("demo", Some("secret"))).await;
+    let (s, _, b) = api
+        .send(
+            api.client
+                .get(api.url("/user"))
+                .basic_auth("demo", Some("secret")),
+        )
+        .await;
     assert_eq!(s, StatusCode::OK);
-    assert_eq!(b, json!([{"id": "demo", "firstName": "De", "lastName": null, "email": null}]));
+    assert_eq!(
+        b,
+        json!([{"id": "demo", "firstName": "De", "lastName": null, "email": null}])
+    );
 }
