@@ -254,3 +254,63 @@ async fn a_bad_upload_changes_nothing() {
     assert!(t.engine.deployments().await.expect("deployments").is_empty());
     assert!(t.engine.definitions().await.expect("definitions").is_empty());
 }
+
+#[tokio::test]
+async fn a_task_in_flight_when_the_engine_dies_runs_after_restart() {
+    use std::sync::Arc;
+
+    use baton::clock::ManualClock;
+    use baton::engine::{EngineConfig, ProcessEngine};
+
+    let dir = tempfile::tempdir().expect("tempdir");
+    let clock = ManualClock::new(baton_tests::T0);
+    let config = |slots: usize| {
+        let mut c = EngineConfig::new(dir.path().join("data"));
+        c.clock = Arc::new(clock.clone());
+        c.background_scheduler = false;
+        c.wasm = Some(WasmConfig {
+            cache_dir: Some(dir.path().join("data").join("wasm-cache")),
+            // No execution slot: the task is committed and dispatched but can never start,
+            // which is what the store looks like when the process dies mid-execution.
+            max_concurrency: slots,
+            ..WasmConfig::default()
+        });
+        c
+    };
+    let instance_id = {
+        let engine = ProcessEngine::open(config(0)).await.expect("open");
+        engine.put_module("echo", read(guests::ECHO), ModuleLimits::default()).await.expect("module");
+        engine
+            .deploy(DeployRequest {
+                name: Some("echoer".into()),
+                resources: vec![Resource { name: "echoer.bpmn".into(), bytes: one_task("echoer", "echo", None, None).into_bytes() }],
+                ..DeployRequest::default()
+            })
+            .await
+            .expect("deploy");
+        let started = engine
+            .start_instance(
+                baton::engine::DefinitionRef::Key { key: "echoer".into(), tenant_id: None },
+                baton::engine::StartRequest::default(),
+            )
+            .await
+            .expect("start");
+        started.instance.state.id.clone()
+        // Dropped here without shutdown: the "crash".
+    };
+    let engine = loop {
+        // The previous handle is released asynchronously; retry briefly until sled's lock is free.
+        match ProcessEngine::open(config(4)).await {
+            Ok(e) => break e,
+            Err(_) => tokio::time::sleep(Duration::from_millis(20)).await,
+        }
+    };
+    let mut events = engine.subscribe_events();
+    let ended = match engine.historic_process_instances().await.expect("history").into_iter().find(|h| h.id == instance_id) {
+        Some(h) if h.state == "COMPLETED" => h.state,
+        _ => wait_for_end(&mut events, &instance_id).await,
+    };
+    assert_eq!(ended, "COMPLETED", "recovery re-ran the in-flight task");
+    let history = engine.historic_variables(Some(&instance_id)).await.expect("variables");
+    assert!(history.iter().any(|v| v.name == "attempt" && v.value == Value::Integer(1)));
+}
