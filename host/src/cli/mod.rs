@@ -1,17 +1,40 @@
-//! The `baton` command line (clap): `serve` for now; `run`, `validate`, `deploy` and the
-//! thin REST clients are added beside it.
+//! The `baton` command line (clap, derive).
+//!
+//! - `serve` ([`serve`]): the server, configured by flags, `BATON_*` variables and a TOML file.
+//! - `run` ([`run`]): one instance of one BPMN file to its end, in-process, no server.
+//! - `validate` ([`validate`]): parse and validate BPMN files, `file:line:column` per problem.
+//! - `deploy`, `module`, `instances`, `tasks`, `incidents` ([`client`]): thin clients of the
+//!   REST API of a running server.
+//!
+//! Every command prints one-line errors (`error: ...`) and returns an exit code; nothing here
+//! panics on user input.
+
+pub mod client;
+pub mod run;
+pub mod serve;
+pub mod validate;
+pub mod vars;
 
 use std::process::ExitCode;
-use std::sync::Arc;
 
 use clap::{Parser, Subcommand};
 
-use crate::config::ServerConfig;
-
-/// baton: a BPMN process engine with a Camunda-7-compatible REST API and in-process
+/// baton: a BPMN 2.0 process engine with a Camunda-7-compatible REST API and in-process
 /// WebAssembly service tasks, in one binary.
 #[derive(Debug, Parser)]
-#[command(name = "baton", version, about)]
+#[command(
+    name = "baton",
+    version,
+    about,
+    after_help = "Examples:
+  baton run examples/order/order.bpmn --module check-stock=stock_check.wasm \\
+      --module payment=payment.wasm --module send-mail=send_mail.wasm \\
+      --var amount=250 --var 'items=[{\"sku\":\"A-1\",\"quantity\":2}]'
+  baton validate examples/order/order.bpmn
+  baton serve --listen 127.0.0.1:8080 --data-dir ./baton-data
+  baton deploy examples/order/order.bpmn payment.wasm
+  baton tasks --json"
+)]
 pub struct Cli {
     /// What to do.
     #[command(subcommand)]
@@ -22,36 +45,46 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Run the engine with its REST API (Camunda 7 compatible, under /engine-rest).
-    Serve(ServeArgs),
+    Serve(serve::ServeArgs),
+    /// Run one process instance to its end, in-process and offline.
+    Run(run::RunArgs),
+    /// Parse and validate BPMN files; prints file:line:column per problem.
+    Validate(validate::ValidateArgs),
+    /// Deploy BPMN files and wasm task modules to a running server.
+    Deploy(client::DeployArgs),
+    /// Manage the wasm task modules of a running server.
+    #[command(subcommand)]
+    Module(client::ModuleCommand),
+    /// List the running process instances of a server.
+    Instances(client::ListArgs),
+    /// List the open user tasks of a server.
+    Tasks(client::ListArgs),
+    /// List the open incidents of a server.
+    Incidents(client::ListArgs),
 }
 
-/// `baton serve` flags; each also reads a `BATON_*` environment variable.
-#[derive(Debug, clap::Args)]
-pub struct ServeArgs {
-    /// Data directory (store, wasm artifact cache).
-    #[arg(long, env = "BATON_DATA_DIR", default_value = "./baton-data")]
-    pub data_dir: std::path::PathBuf,
-    /// Address to listen on.
-    #[arg(long, env = "BATON_LISTEN", default_value = "127.0.0.1:8080")]
-    pub listen: std::net::SocketAddr,
-    /// `fsync` (every acknowledged command is on disk) or `relaxed`.
-    #[arg(long, env = "BATON_DURABILITY", default_value = "fsync")]
-    pub durability: String,
-    /// Require HTTP basic auth.
-    #[arg(long, env = "BATON_AUTH")]
-    pub auth: bool,
-}
-
-/// Entry point of the binary.
+/// Entry point of the binary: parses the command line and runs the command on a tokio
+/// runtime. Exit codes are documented per command (`baton run`: 0 completed, 1 failed,
+/// 2 incident, 3 no worker for a topic).
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
+    // `serve` logs at info; the other commands print their own output and keep the engine's
+    // log to warnings unless BATON_LOG asks for more.
+    let default_filter = match cli.command {
+        Command::Serve(_) => "info",
+        _ => "warn",
+    };
     let _ = tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_env("BATON_LOG")
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default_filter)),
         )
         .try_init();
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(r) => r,
         Err(e) => {
             eprintln!("error: cannot start the async runtime: {e}");
@@ -60,9 +93,18 @@ pub fn main() -> ExitCode {
     };
     let result = runtime.block_on(async move {
         match cli.command {
-            Command::Serve(args) => serve(args).await,
+            Command::Serve(args) => serve::serve(args).await,
+            Command::Run(args) => run::run(args).await,
+            Command::Validate(args) => Ok(validate::validate(&args)),
+            Command::Deploy(args) => client::deploy(args).await,
+            Command::Module(cmd) => client::module(cmd).await,
+            Command::Instances(args) => client::instances(args).await,
+            Command::Tasks(args) => client::tasks(args).await,
+            Command::Incidents(args) => client::incidents(args).await,
         }
     });
+    // Background engine work (scheduler, wasm ticker) must not keep the process alive.
+    runtime.shutdown_timeout(std::time::Duration::from_secs(2));
     match result {
         Ok(code) => code,
         Err(e) => {
@@ -70,30 +112,4 @@ pub fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
-}
-
-async fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
-    let durability = match args.durability.as_str() {
-        "fsync" => crate::store::Durability::Fsync,
-        "relaxed" => crate::store::Durability::Relaxed,
-        other => anyhow::bail!("--durability must be fsync or relaxed, not '{other}'"),
-    };
-    let config = ServerConfig {
-        data_dir: args.data_dir,
-        listen: args.listen,
-        durability,
-        auth: args.auth,
-        ..ServerConfig::default()
-    };
-    let engine = crate::engine::ProcessEngine::open(
-        config.engine_config(Arc::new(crate::clock::SystemClock)),
-    )
-    .await?;
-    let listener = tokio::net::TcpListener::bind(config.listen).await?;
-    let addr = listener.local_addr()?;
-    tracing::info!("baton listening on http://{addr}/engine-rest (data: {})", config.data_dir.display());
-    // Tests and scripts read this line to learn the port when they pass port 0.
-    println!("baton listening on http://{addr}");
-    crate::server::run(listener, engine, config, crate::server::shutdown_signal()).await?;
-    Ok(ExitCode::SUCCESS)
 }

@@ -1,0 +1,271 @@
+//! `baton serve`: every [`ServerConfig`] setting as a flag, a `BATON_*` environment variable
+//! and a key of an optional TOML file (`--config baton.toml`, keys named like the flags with
+//! `_` for `-`). Precedence: flag > environment > file > built-in default. Clap resolves
+//! flag > environment (all settings are `Option`s without a clap default, so "not given" is
+//! visible), then [`merge`] falls back to the file and to [`ServerConfig::default`].
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use anyhow::Context;
+use clap::builder::BoolishValueParser;
+use serde::Deserialize;
+
+use crate::config::ServerConfig;
+use crate::store::Durability;
+
+/// `baton serve` flags; each also reads a `BATON_*` environment variable and a key of the
+/// `--config` file.
+#[derive(Debug, Default, clap::Args)]
+#[command(
+    after_help = "Precedence: flag > BATON_* environment variable > --config file > default.
+
+Examples:
+  baton serve
+  baton serve --listen 0.0.0.0:8080 --data-dir /var/lib/baton --auth
+  BATON_LISTEN=127.0.0.1:9090 baton serve --config baton.toml
+
+baton.toml (every key optional):
+  data_dir = \"./baton-data\"
+  listen = \"127.0.0.1:8080\"
+  durability = \"fsync\"          # or \"relaxed\"
+  auth = false
+  max_body_bytes = 10485760
+  max_upload_bytes = 67108864
+  wasm = true
+  wasm_concurrency = 64
+  wasm_fuel = 1000000000
+  wasm_timeout_ms = 2000
+  wasm_memory_bytes = 67108864
+  default_retry_cycle = \"R3/PT10S\"
+  max_parked_fetches = 200"
+)]
+pub struct ServeArgs {
+    /// TOML file with any of the settings below (keys: data_dir, listen, ...).
+    #[arg(long, env = "BATON_CONFIG", value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Data directory: store and wasm artifact cache [default: ./baton-data].
+    #[arg(long, env = "BATON_DATA_DIR", value_name = "DIR")]
+    pub data_dir: Option<PathBuf>,
+    /// Address to listen on [default: 127.0.0.1:8080].
+    #[arg(long, env = "BATON_LISTEN", value_name = "ADDR")]
+    pub listen: Option<SocketAddr>,
+    /// `fsync` (every acknowledged command is on disk) or `relaxed` [default: fsync].
+    #[arg(long, env = "BATON_DURABILITY", value_name = "MODE")]
+    pub durability: Option<String>,
+    /// Require HTTP basic auth on the REST API [default: false].
+    #[arg(long, env = "BATON_AUTH", num_args = 0..=1, default_missing_value = "true",
+          value_parser = BoolishValueParser::new(), value_name = "BOOL")]
+    pub auth: Option<bool>,
+    /// Largest request body in bytes [default: 10 MiB].
+    #[arg(long, env = "BATON_MAX_BODY_BYTES", value_name = "BYTES")]
+    pub max_body_bytes: Option<usize>,
+    /// Largest upload (deployments, task modules) in bytes [default: 64 MiB].
+    #[arg(long, env = "BATON_MAX_UPLOAD_BYTES", value_name = "BYTES")]
+    pub max_upload_bytes: Option<usize>,
+    /// Run wasm task modules in the engine; `false` sends every topic to remote workers
+    /// [default: true].
+    #[arg(long, env = "BATON_WASM", num_args = 0..=1, default_missing_value = "true",
+          value_parser = BoolishValueParser::new(), value_name = "BOOL")]
+    pub wasm: Option<bool>,
+    /// Most wasm executions at once [default: 64].
+    #[arg(long, env = "BATON_WASM_CONCURRENCY", value_name = "N")]
+    pub wasm_concurrency: Option<usize>,
+    /// Default fuel per wasm execution.
+    #[arg(long, env = "BATON_WASM_FUEL", value_name = "UNITS")]
+    pub wasm_fuel: Option<u64>,
+    /// Default wall-time limit per wasm execution, ms.
+    #[arg(long, env = "BATON_WASM_TIMEOUT_MS", value_name = "MS")]
+    pub wasm_timeout_ms: Option<u64>,
+    /// Default memory limit per wasm execution, bytes.
+    #[arg(long, env = "BATON_WASM_MEMORY_BYTES", value_name = "BYTES")]
+    pub wasm_memory_bytes: Option<usize>,
+    /// Retry schedule of in-engine tasks and failing jobs when the model sets none
+    /// [default: R3/PT10S].
+    #[arg(long, env = "BATON_DEFAULT_RETRY_CYCLE", value_name = "CYCLE")]
+    pub default_retry_cycle: Option<String>,
+    /// Parked long-poll requests before new ones are refused [default: 200].
+    #[arg(long, env = "BATON_MAX_PARKED_FETCHES", value_name = "N")]
+    pub max_parked_fetches: Option<usize>,
+}
+
+/// The `--config` file: the same settings, every key optional, unknown keys rejected (a typo
+/// must not silently fall back to a default).
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FileConfig {
+    /// See [`ServeArgs::data_dir`].
+    pub data_dir: Option<PathBuf>,
+    /// See [`ServeArgs::listen`].
+    pub listen: Option<SocketAddr>,
+    /// See [`ServeArgs::durability`].
+    pub durability: Option<String>,
+    /// See [`ServeArgs::auth`].
+    pub auth: Option<bool>,
+    /// See [`ServeArgs::max_body_bytes`].
+    pub max_body_bytes: Option<usize>,
+    /// See [`ServeArgs::max_upload_bytes`].
+    pub max_upload_bytes: Option<usize>,
+    /// See [`ServeArgs::wasm`].
+    pub wasm: Option<bool>,
+    /// See [`ServeArgs::wasm_concurrency`].
+    pub wasm_concurrency: Option<usize>,
+    /// See [`ServeArgs::wasm_fuel`].
+    pub wasm_fuel: Option<u64>,
+    /// See [`ServeArgs::wasm_timeout_ms`].
+    pub wasm_timeout_ms: Option<u64>,
+    /// See [`ServeArgs::wasm_memory_bytes`].
+    pub wasm_memory_bytes: Option<usize>,
+    /// See [`ServeArgs::default_retry_cycle`].
+    pub default_retry_cycle: Option<String>,
+    /// See [`ServeArgs::max_parked_fetches`].
+    pub max_parked_fetches: Option<usize>,
+}
+
+/// Read a `--config` file.
+pub fn read_file_config(path: &Path) -> anyhow::Result<FileConfig> {
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("cannot read config file {}", path.display()))?;
+    toml::from_str(&text).map_err(|e| {
+        anyhow::anyhow!(
+            "config file {}: {}",
+            path.display(),
+            e.to_string().trim().replace('\n', " ")
+        )
+    })
+}
+
+/// Parse a durability name.
+pub fn parse_durability(s: &str) -> anyhow::Result<Durability> {
+    match s.trim().to_ascii_lowercase().as_str() {
+        "fsync" => Ok(Durability::Fsync),
+        "relaxed" => Ok(Durability::Relaxed),
+        other => anyhow::bail!("durability must be `fsync` or `relaxed`, not `{other}`"),
+    }
+}
+
+/// Merge flags/environment (already resolved by clap) over the file over the defaults.
+pub fn merge(args: &ServeArgs, file: FileConfig) -> anyhow::Result<ServerConfig> {
+    let d = ServerConfig::default();
+    let durability = match args.durability.clone().or(file.durability) {
+        Some(s) => parse_durability(&s)?,
+        None => d.durability,
+    };
+    let config = ServerConfig {
+        data_dir: args
+            .data_dir
+            .clone()
+            .or(file.data_dir)
+            .unwrap_or(d.data_dir.clone()),
+        listen: args.listen.or(file.listen).unwrap_or(d.listen),
+        durability,
+        auth: args.auth.or(file.auth).unwrap_or(d.auth),
+        max_body_bytes: args
+            .max_body_bytes
+            .or(file.max_body_bytes)
+            .unwrap_or(d.max_body_bytes),
+        max_upload_bytes: args
+            .max_upload_bytes
+            .or(file.max_upload_bytes)
+            .unwrap_or(d.max_upload_bytes),
+        wasm: args.wasm.or(file.wasm).unwrap_or(d.wasm),
+        wasm_concurrency: args
+            .wasm_concurrency
+            .or(file.wasm_concurrency)
+            .unwrap_or(d.wasm_concurrency),
+        wasm_fuel: args.wasm_fuel.or(file.wasm_fuel).unwrap_or(d.wasm_fuel),
+        wasm_timeout_ms: args
+            .wasm_timeout_ms
+            .or(file.wasm_timeout_ms)
+            .unwrap_or(d.wasm_timeout_ms),
+        wasm_memory_bytes: args
+            .wasm_memory_bytes
+            .or(file.wasm_memory_bytes)
+            .unwrap_or(d.wasm_memory_bytes),
+        default_retry_cycle: args
+            .default_retry_cycle
+            .clone()
+            .or(file.default_retry_cycle)
+            .unwrap_or(d.default_retry_cycle.clone()),
+        max_parked_fetches: args
+            .max_parked_fetches
+            .or(file.max_parked_fetches)
+            .unwrap_or(d.max_parked_fetches),
+        ..d
+    };
+    if config.wasm_concurrency == 0 {
+        anyhow::bail!("wasm_concurrency must be at least 1");
+    }
+    if baton_bpmn::timer::parse_cycle(&config.default_retry_cycle).is_err() {
+        anyhow::bail!(
+            "default_retry_cycle `{}` is not an ISO 8601 repeating interval like R3/PT10S",
+            config.default_retry_cycle
+        );
+    }
+    Ok(config)
+}
+
+/// Resolve the whole configuration of `baton serve`.
+pub fn resolve(args: &ServeArgs) -> anyhow::Result<ServerConfig> {
+    let file = match &args.config {
+        Some(path) => read_file_config(path)?,
+        None => FileConfig::default(),
+    };
+    merge(args, file)
+}
+
+/// `baton serve`: open the engine, serve until SIGINT/SIGTERM, then let in-flight requests
+/// finish and flush the store.
+pub async fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
+    let config = resolve(&args)?;
+    let engine = crate::engine::ProcessEngine::open(
+        config.engine_config(Arc::new(crate::clock::SystemClock)),
+    )
+    .await
+    .with_context(|| format!("cannot open the engine in {}", config.data_dir.display()))?;
+    let listener = tokio::net::TcpListener::bind(config.listen)
+        .await
+        .with_context(|| format!("cannot listen on {}", config.listen))?;
+    let addr = listener.local_addr()?;
+    tracing::info!(
+        "baton listening on http://{addr}/engine-rest (data: {})",
+        config.data_dir.display()
+    );
+    // Tests and scripts read this line to learn the port when they pass port 0.
+    println!("baton listening on http://{addr}");
+    crate::server::run(listener, engine, config, crate::server::shutdown_signal()).await?;
+    Ok(ExitCode::SUCCESS)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn flag_beats_file_beats_default() {
+        let file: FileConfig = toml::from_str(
+            "listen = \"127.0.0.1:9999\"\ndata_dir = \"/tmp/x\"\nwasm_fuel = 5\ndurability = \"relaxed\"",
+        )
+        .expect("toml");
+        let args = ServeArgs {
+            listen: Some(SocketAddr::from(([0, 0, 0, 0], 1))),
+            ..ServeArgs::default()
+        };
+        let c = merge(&args, file).expect("merge");
+        assert_eq!(c.listen, SocketAddr::from(([0, 0, 0, 0], 1)));
+        assert_eq!(c.data_dir, PathBuf::from("/tmp/x"));
+        assert_eq!(c.wasm_fuel, 5);
+        assert_eq!(c.durability, Durability::Relaxed);
+        assert_eq!(
+            c.max_parked_fetches,
+            ServerConfig::default().max_parked_fetches
+        );
+    }
+
+    #[test]
+    fn unknown_file_keys_are_refused() {
+        assert!(toml::from_str::<FileConfig>("listn = \"x\"").is_err());
+    }
+}
