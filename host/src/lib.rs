@@ -10,6 +10,7 @@
 pub mod api;
 pub mod cli;
 pub mod clock;
+pub mod cockpit;
 pub mod config;
 pub mod engine;
 pub mod records;

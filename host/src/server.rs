@@ -1,4 +1,6 @@
-//! Binds the engine and the HTTP surface (REST API under `/engine-rest`) to a listener,
+//! Binds the engine and the HTTP surface (REST API under `/engine-rest`; the cockpit at `/`,
+//! the live event stream at `/engine-rest/events` and Prometheus metrics at `/metrics`, see
+//! [`crate::cockpit`]) to a listener,
 //! mini-redis style: `run(listener, engine, config, shutdown)` so tests can bind
 //! `127.0.0.1:0` and stop the server when they are done.
 
@@ -10,12 +12,14 @@ use tokio::net::TcpListener;
 use crate::config::ServerConfig;
 use crate::engine::ProcessEngine;
 
-/// The whole HTTP application for an engine.
+/// The whole HTTP application for an engine: the REST API beside the cockpit. The cockpit
+/// router has no fallback, so unknown paths still get the REST API's Camunda-shaped 404.
 pub fn app(engine: ProcessEngine, config: &ServerConfig) -> Router {
-    crate::api::router(crate::api::ApiState {
-        engine,
+    let api = crate::api::router(crate::api::ApiState {
+        engine: engine.clone(),
         config: config.api_config(),
-    })
+    });
+    crate::cockpit::router(engine, config.auth).merge(api)
 }
 
 /// Serve until `shutdown` resolves, then let in-flight requests finish and flush the engine.

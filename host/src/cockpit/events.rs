@@ -1,0 +1,146 @@
+//! `GET /engine-rest/events`: the engine's live events as a server-sent-events stream.
+//!
+//! Each event is one SSE message whose `event:` name is the event's `type` and whose `data:`
+//! is the event as JSON (camelCase fields, `type` included). A comment line (`: keep-alive`)
+//! is sent every 15 s so proxies keep the connection open. A client that falls behind by more
+//! than the engine's buffer (4096 events) gets one `lagged` event (`{"type":"lagged",
+//! "missed":N}`) and should re-read what it shows.
+//!
+//! Event types:
+//!
+//! | `type` | data fields |
+//! |---|---|
+//! | `deploymentCreated` | `deploymentId` |
+//! | `instanceStarted` | `processInstanceId`, `processDefinitionId`, `businessKey` |
+//! | `instanceEnded` | `processInstanceId`, `processDefinitionId`, `state` (`COMPLETED`, `EXTERNALLY_TERMINATED`, ...) |
+//! | `activityEntered` | `processInstanceId`, `processDefinitionId`, `activityId`, `activityInstanceId`, `activityType` |
+//! | `activityLeft` | `processInstanceId`, `processDefinitionId`, `activityId`, `activityInstanceId`, `canceled` |
+//! | `taskCreated` | `taskId`, `taskType` (`external`/`user`), `topic`, `activityId`, `processInstanceId` |
+//! | `taskCompleted` | `taskId`, `taskType`, `processInstanceId` |
+//! | `incidentRaised` | `incidentId`, `processInstanceId`, `activityId`, `incidentType`, `message` |
+//! | `incidentResolved` | `incidentId`, `processInstanceId` |
+//!
+//! Example: `curl -N http://localhost:8080/engine-rest/events`.
+
+use std::convert::Infallible;
+use std::time::Duration;
+
+use axum::extract::State;
+use axum::response::IntoResponse;
+use axum::response::sse::{Event, KeepAlive, Sse};
+use futures_util::stream;
+use tokio::sync::broadcast::error::RecvError;
+
+use super::CockpitState;
+use crate::engine::EngineEvent;
+
+/// Keep-alive interval: well under the usual 60 s idle timeouts of proxies.
+const KEEP_ALIVE: Duration = Duration::from_secs(15);
+
+/// The SSE name of an event: its serde `type` tag.
+pub fn event_name(value: &serde_json::Value) -> &str {
+    value
+        .get("type")
+        .and_then(|t| t.as_str())
+        .unwrap_or("message")
+}
+
+/// Turn one engine event into an SSE message.
+pub fn to_sse(event: &EngineEvent) -> Event {
+    let value = serde_json::to_value(event).unwrap_or(serde_json::Value::Null);
+    // Serialized from the event itself (not the map) so `type` comes first.
+    let data = serde_json::to_string(event).unwrap_or_else(|_| value.to_string());
+    Event::default().event(event_name(&value)).data(data)
+}
+
+/// The handler.
+pub async fn stream(State(state): State<CockpitState>) -> impl IntoResponse {
+    let rx = state.engine.subscribe_events();
+    let events = stream::unfold(rx, |mut rx| async move {
+        loop {
+            match rx.recv().await {
+                Ok(ev) => return Some((Ok::<Event, Infallible>(to_sse(&ev)), rx)),
+                Err(RecvError::Lagged(n)) => {
+                    let ev = Event::default()
+                        .event("lagged")
+                        .data(serde_json::json!({"type": "lagged", "missed": n}).to_string());
+                    return Some((Ok(ev), rx));
+                }
+                Err(RecvError::Closed) => return None,
+            }
+        }
+    });
+    Sse::new(events).keep_alive(KeepAlive::new().interval(KEEP_ALIVE))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn event_names_are_the_type_tag() {
+        let ev = EngineEvent::IncidentResolved {
+            incident_id: "i".into(),
+            process_instance_id: "p".into(),
+        };
+        let v = serde_json::to_value(&ev).expect("json");
+        assert_eq!(event_name(&v), "incidentResolved");
+        assert_eq!(v["processInstanceId"], "p");
+    }
+
+    /// A real server: the stream delivers a deployment's event with its name and JSON data.
+    #[tokio::test]
+    async fn stream_delivers_engine_events() {
+        let (engine, _dir) = crate::cockpit::tests::engine().await;
+        let app = crate::cockpit::router(engine.clone(), false);
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let addr = listener.local_addr().expect("addr");
+        let server = tokio::spawn(async move {
+            let _ = axum::serve(listener, app).await;
+        });
+        let mut resp = reqwest::Client::new()
+            .get(format!("http://{addr}/engine-rest/events"))
+            .send()
+            .await
+            .expect("connect");
+        assert_eq!(resp.status(), 200);
+        assert_eq!(
+            resp.headers()
+                .get("content-type")
+                .and_then(|v| v.to_str().ok()),
+            Some("text/event-stream")
+        );
+        let xml = include_str!("../../../tests/cockpit/fixtures/order.bpmn");
+        engine
+            .deploy(crate::engine::DeployRequest {
+                resources: vec![crate::engine::Resource {
+                    name: "order.bpmn".into(),
+                    bytes: xml.as_bytes().to_vec(),
+                }],
+                ..Default::default()
+            })
+            .await
+            .expect("deploy");
+        let mut text = String::new();
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+        while !text.contains("\n\n") {
+            let chunk = tokio::time::timeout_at(deadline, resp.chunk())
+                .await
+                .expect("event in time")
+                .expect("chunk");
+            match chunk {
+                Some(c) => text.push_str(&String::from_utf8_lossy(&c)),
+                None => break,
+            }
+        }
+        assert!(text.contains("event: deploymentCreated"), "{text}");
+        assert!(
+            text.contains("data: {\"type\":\"deploymentCreated\",\"deploymentId\":"),
+            "{text}"
+        );
+        server.abort();
+        engine.shutdown().await.expect("shutdown");
+    }
+}

@@ -1,0 +1,253 @@
+//! `GET /metrics`: the engine's counters in the Prometheus text exposition format (0.0.4),
+//! from [`crate::engine::ProcessEngine::metrics`]. Counters end in `_total`; per-topic series
+//! carry a `topic` label; wasm execution times are a summary (count, sum, and quantiles over
+//! the last 100 executions of each topic).
+
+use std::fmt::Write as _;
+
+use axum::extract::State;
+use axum::http::{HeaderValue, header};
+use axum::response::{IntoResponse, Response};
+
+use super::CockpitState;
+use crate::engine::MetricsSnapshot;
+
+/// The handler.
+pub async fn handler(State(state): State<CockpitState>) -> Response {
+    let body = render(&state.engine.metrics());
+    let mut r = body.into_response();
+    r.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/plain; version=0.0.4; charset=utf-8"),
+    );
+    r
+}
+
+/// Escape a label value (backslash, quote, newline).
+fn label(v: &str) -> String {
+    v.replace('\\', "\\\\")
+        .replace('"', "\\\"")
+        .replace('\n', "\\n")
+}
+
+fn metric(out: &mut String, name: &str, kind: &str, help: &str, value: u64) {
+    let _ = writeln!(out, "# HELP {name} {help}");
+    let _ = writeln!(out, "# TYPE {name} {kind}");
+    let _ = writeln!(out, "{name} {value}");
+}
+
+fn quantile(sorted: &[u64], q: f64) -> f64 {
+    if sorted.is_empty() {
+        return 0.0;
+    }
+    let idx = ((sorted.len() - 1) as f64 * q).round() as usize;
+    sorted[idx.min(sorted.len() - 1)] as f64 / 1e6
+}
+
+/// Render a snapshot as Prometheus text.
+pub fn render(m: &MetricsSnapshot) -> String {
+    let mut out = String::with_capacity(4096);
+    metric(
+        &mut out,
+        "baton_instances_started_total",
+        "counter",
+        "Process instances started.",
+        m.instances_started,
+    );
+    metric(
+        &mut out,
+        "baton_instances_completed_total",
+        "counter",
+        "Process instances that reached their end.",
+        m.instances_completed,
+    );
+    metric(
+        &mut out,
+        "baton_instances_canceled_total",
+        "counter",
+        "Process instances cancelled.",
+        m.instances_canceled,
+    );
+    metric(
+        &mut out,
+        "baton_incidents_raised_total",
+        "counter",
+        "Incidents raised.",
+        m.incidents_raised,
+    );
+    metric(
+        &mut out,
+        "baton_fetch_and_lock_requests_total",
+        "counter",
+        "fetchAndLock requests.",
+        m.fetch_and_lock_requests,
+    );
+    metric(
+        &mut out,
+        "baton_fetch_and_lock_waits_total",
+        "counter",
+        "fetchAndLock requests that waited (long polling).",
+        m.fetch_and_lock_waits,
+    );
+    metric(
+        &mut out,
+        "baton_fetch_and_lock_parked",
+        "gauge",
+        "Long-poll requests waiting now.",
+        m.fetch_and_lock_parked,
+    );
+    metric(
+        &mut out,
+        "baton_wasm_executions_total",
+        "counter",
+        "In-engine (wasm) task executions.",
+        m.wasm_executions,
+    );
+    metric(
+        &mut out,
+        "baton_wasm_failures_total",
+        "counter",
+        "In-engine (wasm) task executions that failed.",
+        m.wasm_failures,
+    );
+    let _ = writeln!(
+        out,
+        "# HELP baton_wasm_execution_seconds_total Time spent in in-engine executions."
+    );
+    let _ = writeln!(out, "# TYPE baton_wasm_execution_seconds_total counter");
+    let _ = writeln!(
+        out,
+        "baton_wasm_execution_seconds_total {}",
+        m.wasm_micros_total as f64 / 1e6
+    );
+    for (name, help, map) in [
+        (
+            "baton_external_tasks_created_total",
+            "External tasks created, by topic.",
+            &m.tasks_created_by_topic,
+        ),
+        (
+            "baton_external_tasks_completed_total",
+            "External tasks completed, by topic.",
+            &m.tasks_completed_by_topic,
+        ),
+    ] {
+        let _ = writeln!(out, "# HELP {name} {help}");
+        let _ = writeln!(out, "# TYPE {name} counter");
+        for (topic, v) in map {
+            let _ = writeln!(out, "{name}{{topic=\"{}\"}} {v}", label(topic));
+        }
+    }
+    let name = "baton_wasm_recent_execution_seconds";
+    let _ = writeln!(
+        out,
+        "# HELP {name} In-engine execution time by topic over the last 100 executions."
+    );
+    let _ = writeln!(out, "# TYPE {name} summary");
+    for (topic, samples) in &m.recent_wasm_micros {
+        let mut sorted = samples.clone();
+        sorted.sort_unstable();
+        let t = label(topic);
+        for q in [0.5, 0.9, 0.99] {
+            let _ = writeln!(
+                out,
+                "{name}{{topic=\"{t}\",quantile=\"{q}\"}} {}",
+                quantile(&sorted, q)
+            );
+        }
+        let sum: u64 = sorted.iter().sum();
+        let _ = writeln!(out, "{name}_sum{{topic=\"{t}\"}} {}", sum as f64 / 1e6);
+        let _ = writeln!(out, "{name}_count{{topic=\"{t}\"}} {}", sorted.len());
+    }
+    metric(
+        &mut out,
+        "baton_store_bytes",
+        "gauge",
+        "Bytes the store uses on disk.",
+        m.store_bytes,
+    );
+    metric(
+        &mut out,
+        "baton_running_instances",
+        "gauge",
+        "Running process instances.",
+        m.running_instances,
+    );
+    metric(
+        &mut out,
+        "baton_open_incidents",
+        "gauge",
+        "Open incidents.",
+        m.open_incidents,
+    );
+    metric(
+        &mut out,
+        "baton_open_user_tasks",
+        "gauge",
+        "Open user tasks.",
+        m.open_user_tasks,
+    );
+    metric(
+        &mut out,
+        "baton_open_external_tasks",
+        "gauge",
+        "Open external tasks.",
+        m.open_external_tasks,
+    );
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn prometheus_text_with_labels_and_summaries() {
+        let mut m = MetricsSnapshot {
+            instances_started: 3,
+            wasm_micros_total: 1_500_000,
+            ..Default::default()
+        };
+        m.tasks_created_by_topic.insert("charge \"card\"".into(), 2);
+        m.recent_wasm_micros
+            .insert("echo".into(), vec![1000, 3000, 2000]);
+        let t = render(&m);
+        assert!(t.contains(
+            "# TYPE baton_instances_started_total counter\nbaton_instances_started_total 3\n"
+        ));
+        assert!(t.contains("baton_external_tasks_created_total{topic=\"charge \\\"card\\\"\"} 2"));
+        assert!(t.contains(
+            "baton_wasm_recent_execution_seconds{topic=\"echo\",quantile=\"0.5\"} 0.002"
+        ));
+        assert!(t.contains("baton_wasm_recent_execution_seconds_count{topic=\"echo\"} 3"));
+        assert!(t.contains("baton_wasm_execution_seconds_total 1.5"));
+        // Every sample line is `name{labels} value` or `name value`.
+        for line in t.lines().filter(|l| !l.starts_with('#')) {
+            let (_, v) = line.rsplit_once(' ').expect("value");
+            assert!(v.parse::<f64>().is_ok(), "{line}");
+        }
+    }
+
+    #[tokio::test]
+    async fn handler_serves_text_format() {
+        let (engine, _dir) = crate::cockpit::tests::engine().await;
+        let app = crate::cockpit::router(engine.clone(), false);
+        let r = crate::cockpit::tests::oneshot(
+            app,
+            axum::http::Request::get("/metrics")
+                .body(axum::body::Body::empty())
+                .expect("req"),
+        )
+        .await;
+        assert_eq!(r.status(), 200);
+        assert_eq!(
+            r.headers()
+                .get(header::CONTENT_TYPE)
+                .and_then(|v| v.to_str().ok()),
+            Some("text/plain; version=0.0.4; charset=utf-8")
+        );
+        let body = crate::cockpit::tests::body_text(r).await;
+        assert!(body.contains("baton_running_instances 0"));
+        engine.shutdown().await.expect("shutdown");
+    }
+}
