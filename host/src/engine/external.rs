@@ -300,8 +300,8 @@ impl Inner {
             });
         } else {
             match request.sort_by_create_time_asc {
-                Some(false) => candidates.sort_by(|a, b| b.0.create_time.cmp(&a.0.create_time)),
-                _ => candidates.sort_by(|a, b| a.0.create_time.cmp(&b.0.create_time)),
+                Some(false) => candidates.sort_by_key(|c| std::cmp::Reverse(c.0.create_time)),
+                _ => candidates.sort_by_key(|c| c.0.create_time),
             }
         }
         let mut locked = Vec::new();

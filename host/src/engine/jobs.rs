@@ -353,7 +353,7 @@ impl Inner {
                 t.worker_id.as_deref() == Some(WASM_WORKER)
                     && t.retries != Some(0)
                     && !t.suspended
-                    && !t.lock_expiration_time.is_some_and(|e| e > now)
+                    && t.lock_expiration_time.is_none_or(|e| e <= now)
             })
             .map(|t| t.id)
             .collect();
