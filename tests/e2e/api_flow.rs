@@ -503,3 +503,56 @@ async fn definitions_queries_and_start_errors() {
         .await;
     assert_eq!(l.as_array().map(Vec::len), Some(1), "{l}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn file_variables_and_named_engine_links() {
+    let api = Api::default().await;
+    api.deploy("order", ORDER).await;
+    let (s, pi) = api
+        .post(
+            "/engine/default/process-definition/key/order/start",
+            json!({"businessKey": "bk-6"}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{pi}");
+    let href = pi["links"][0]["href"].as_str().expect("href");
+    assert!(
+        href.contains("/engine-rest/engine/default/process-instance/"),
+        "{href}"
+    );
+    let pi_id = pi["id"].as_str().expect("id").to_owned();
+    let (s, b) = api
+        .put(
+            &format!("/process-instance/{pi_id}/variables/doc"),
+            json!({"type": "file", "value": "aGVsbG8=", "valueInfo": {"filename": "a.txt", "mimetype": "text/plain", "encoding": "utf-8"}}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::NO_CONTENT, "{b}");
+    let (s, v) = api
+        .get(&format!("/process-instance/{pi_id}/variables/doc"))
+        .await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(v["type"], "File");
+    assert_eq!(v["valueInfo"]["filename"], "a.txt");
+    // The JS client's File.load: through the root execution id.
+    let r = api
+        .client
+        .get(api.url(&format!("/execution/{pi_id}/localVariables/doc/data")))
+        .send()
+        .await
+        .expect("send");
+    assert_eq!(r.status(), StatusCode::OK);
+    assert_eq!(
+        r.headers()
+            .get("content-type")
+            .and_then(|v| v.to_str().ok()),
+        Some("text/plain; charset=utf-8")
+    );
+    assert_eq!(r.text().await.expect("text"), "hello");
+    let (s, b) = api
+        .get(&format!(
+            "/process-instance/{pi_id}/variables/customer/data"
+        ))
+        .await;
+    assert_eq!(s, StatusCode::NOT_FOUND, "{b}");
+}
