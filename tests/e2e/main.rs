@@ -14,3 +14,4 @@ mod engine_jobs;
 mod engine_messages;
 mod engine_store;
 mod engine_user_tasks;
+mod cli;

@@ -209,7 +209,7 @@ async fn with_progress<T>(label: &str, work: impl std::future::Future<Output = T
 }
 
 fn print_json(v: &J) {
-    println!(
+    outln!(
         "{}",
         serde_json::to_string_pretty(v).unwrap_or_else(|_| v.to_string())
     );
@@ -235,14 +235,14 @@ fn table(headers: &[&str], rows: &[Vec<String>]) {
                 out.push_str(&format!("{c:<w$}  "));
             }
         }
-        println!("{}", out.trim_end());
+        outln!("{}", out.trim_end());
     };
     line(headers.iter().map(|h| (*h).to_owned()).collect());
     for row in rows {
         line(row.clone());
     }
     if rows.is_empty() {
-        println!("(none)");
+        outln!("(none)");
     }
 }
 
@@ -318,7 +318,7 @@ pub async fn deploy(args: DeployArgs) -> anyhow::Result<ExitCode> {
         print_json(&answer);
         return Ok(ExitCode::SUCCESS);
     }
-    println!("deployment {} ({name})", cell(&answer, "id"));
+    outln!("deployment {} ({name})", cell(&answer, "id"));
     let mut list = Vec::new();
     if let Some(defs) = answer
         .get("deployedProcessDefinitions")
@@ -344,7 +344,7 @@ pub async fn deploy(args: DeployArgs) -> anyhow::Result<ExitCode> {
         }
     }
     if list.is_empty() {
-        println!("nothing new to deploy (unchanged)");
+        outln!("nothing new to deploy (unchanged)");
     } else {
         table(&["KIND", "KEY/TOPIC", "VERSION", "ID"], &list);
     }
@@ -395,7 +395,7 @@ pub async fn module(cmd: ModuleCommand) -> anyhow::Result<ExitCode> {
             if args.client.json {
                 print_json(&answer);
             } else {
-                println!(
+                outln!(
                     "topic `{}` -> module {} ({})",
                     cell(&answer, "topic"),
                     cell(&answer, "sha256"),

@@ -9,6 +9,14 @@
 //! Every command prints one-line errors (`error: ...`) and returns an exit code; nothing here
 //! panics on user input.
 
+/// `println!` that ignores a closed standard output (`baton run ... | head` must not panic).
+macro_rules! outln {
+    ($($t:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stdout().lock(), $($t)*);
+    }};
+}
+
 pub mod client;
 pub mod run;
 pub mod serve;

@@ -152,7 +152,7 @@ pub async fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
         Ok(runner) => runner.go().await,
         Err(message) => {
             if json {
-                println!(
+                outln!(
                     "{}",
                     serde_json::json!({"type": "result", "outcome": "failed", "exitCode": 1, "error": message})
                 );
@@ -343,7 +343,7 @@ impl Runner {
         let json = args.json;
         let say = |line: String| {
             if !json {
-                println!("{line}");
+                outln!("{line}");
             }
         };
         for (topic, path, bytes) in modules {
@@ -416,7 +416,7 @@ impl Runner {
             ));
             let url = format!("http://{local}/engine-rest");
             // Scripts and tests read this line to learn the port when they pass port 0.
-            println!("baton listening on http://{local}");
+            outln!("baton listening on http://{local}");
             say(format!("rest    {url} (OpenAPI: {url}/openapi.json)"));
             api_url = Some(url);
             server = Some((tx, handle));
@@ -460,7 +460,7 @@ impl Runner {
 
     fn say(&self, line: impl AsRef<str>) {
         if !self.args.json {
-            println!("{}", line.as_ref());
+            outln!("{}", line.as_ref());
         }
     }
 
@@ -482,7 +482,7 @@ impl Runner {
 
     fn fail(&self, outcome: Outcome, message: String) -> Outcome {
         if self.args.json {
-            println!(
+            outln!(
                 "{}",
                 serde_json::json!({"type": "result", "outcome": outcome.name(), "exitCode": outcome.code(), "error": message})
             );
@@ -607,7 +607,7 @@ impl Runner {
                     serde_json::json!(self.clock.now() - self.t0),
                 );
             }
-            println!("{v}");
+            outln!("{v}");
         }
         let stamp = self.stamp();
         match event {
@@ -998,7 +998,7 @@ impl Runner {
                 .collect(),
         );
         if self.args.json {
-            println!(
+            outln!(
                 "{}",
                 serde_json::json!({
                     "type": "result",
@@ -1017,13 +1017,13 @@ impl Runner {
                 .as_ref()
                 .map(|e| format!(" at {}", self.name_of(e)))
                 .unwrap_or_default();
-            println!(
+            outln!(
                 "{} instance {} {}{at}",
                 self.stamp(),
                 state.to_ascii_lowercase(),
                 f.root
             );
-            println!(
+            outln!(
                 "{}",
                 serde_json::to_string_pretty(&vars_json).unwrap_or_else(|_| "{}".into())
             );
@@ -1142,10 +1142,10 @@ fn prompt_blocking(title: &str, fields: &[FormField]) -> Result<Variables, Strin
             Err(e) => Err(format!("reading standard input: {e}")),
         }
     };
-    println!("        -- {title} --");
+    outln!("        -- {title} --");
     let mut vars = Variables::new();
     if fields.is_empty() {
-        println!(
+        outln!(
             "        enter variables as name=value (name:type=value to force a type), an empty line to finish"
         );
         loop {
@@ -1157,7 +1157,7 @@ fn prompt_blocking(title: &str, fields: &[FormField]) -> Result<Variables, Strin
                 Ok((n, v)) => {
                     vars.insert(n, v);
                 }
-                Err(e) => println!("        {e}"),
+                Err(e) => outln!("        {e}"),
             }
         }
     }
@@ -1182,7 +1182,7 @@ fn prompt_blocking(title: &str, fields: &[FormField]) -> Result<Variables, Strin
             let text = read(&format!("        {label} [{hint}]: "))?;
             if text.trim().is_empty() {
                 if field.required {
-                    println!("        {label} is required");
+                    outln!("        {label} is required");
                     continue;
                 }
                 break;
@@ -1206,7 +1206,7 @@ fn prompt_blocking(title: &str, fields: &[FormField]) -> Result<Variables, Strin
                     vars.insert(field.id.clone(), v);
                     break;
                 }
-                Err(e) => println!("        {e}"),
+                Err(e) => outln!("        {e}"),
             }
         }
     }

@@ -74,15 +74,15 @@ pub fn validate(args: &ValidateArgs) -> ExitCode {
             if p.severity == Severity::Error {
                 eprintln!("{line}");
             } else {
-                println!("{line}");
+                outln!("{line}");
             }
         }
         if ok {
-            println!("{name}: ok ({processes} executable process(es))");
+            outln!("{name}: ok ({processes} executable process(es))");
         }
     }
     if args.json {
-        println!(
+        outln!(
             "{}",
             serde_json::to_string_pretty(&report).unwrap_or_else(|_| "[]".into())
         );
