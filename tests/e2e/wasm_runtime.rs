@@ -284,6 +284,13 @@ async fn spin_loop() {
             "fuel exhausted after 10,000,000 units"
         )
     );
+    // The default fuel stops a runaway loop long before the default deadline.
+    let started = Instant::now();
+    let outcome = rt
+        .execute(&sha, &Limits::default(), input(Variables::new()))
+        .await;
+    println!("default fuel exhausted in {:?}", started.elapsed());
+    assert_eq!(failure(&outcome).0, FailureKind::FuelExhausted);
 
     // With fuel out of the way the wall-time deadline (epoch interruption) ends it.
     let limits = Limits {
@@ -680,3 +687,55 @@ const _: fn() = || {
     fn check<T: Send + Sync + Clone>() {}
     check::<WasmRuntime>();
 };
+
+/// How much fuel each guest's stock-check-sized task burns (bisection on the fuel limit), to
+/// keep the default fuel limit honest:
+/// `cargo test -p baton-tests --test e2e wasm_runtime::fuel_profile -- --ignored --nocapture`
+/// (the polyglot guests are included when guests/build-polyglot.sh has built them).
+#[tokio::test]
+#[ignore = "measurement, not a check"]
+async fn fuel_profile() {
+    let rt = WasmRuntime::new(WasmConfig {
+        cache_dir: Some(std::env::temp_dir().join("baton-polyglot-artifacts")),
+        ..WasmConfig::default()
+    })
+    .expect("runtime");
+    let polyglot = Path::new(env!("CARGO_MANIFEST_DIR")).join("../guests/target/polyglot");
+    let mut candidates = vec![
+        ("echo".to_owned(), std::path::PathBuf::from(guests::ECHO)),
+        ("stock-check".to_owned(), guests::STOCK_CHECK.into()),
+    ];
+    for name in ["stock_check_py.wasm", "stock_check_js.wasm"] {
+        if polyglot.join(name).exists() {
+            candidates.push((name.to_owned(), polyglot.join(name)));
+        }
+    }
+    let items = serde_json::json!([{"sku": "A-1", "quantity": 2}, {"sku": "OUT-7", "quantity": 1}]);
+    for (name, path) in candidates {
+        let sha = rt
+            .load(&std::fs::read(&path).expect("read"))
+            .await
+            .expect("load")
+            .sha256;
+        let (mut low, mut high) = (0u64, 1u64 << 40);
+        while high - low > high / 100 {
+            let fuel = low + (high - low) / 2;
+            let limits = Limits {
+                fuel,
+                table_elements: 100_000,
+                instances: 50,
+                memory_bytes: 256 << 20,
+                deadline: Duration::from_secs(30),
+            };
+            let task = input(vars([("items", Value::Json(items.clone()))]));
+            match rt.execute(&sha, &limits, task).await {
+                TaskOutcome::Failed {
+                    kind: FailureKind::FuelExhausted,
+                    ..
+                } => low = fuel,
+                _ => high = fuel,
+            }
+        }
+        println!("{name}: needs about {high} fuel units");
+    }
+}

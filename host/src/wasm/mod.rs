@@ -65,16 +65,20 @@ pub struct Limits {
 }
 
 impl Default for Limits {
-    /// - fuel 1,000,000,000: a Rust task of this repository's kind burns 10-100 thousand units;
-    ///   the interpreted guests (componentize-py, componentize-js) burn tens of millions on a
-    ///   small task, so 10 million would fail them. 10^9 units is about 0.5-2 s of straight wasm
-    ///   code, the same order as the deadline, so the deterministic limit and the wall-time
-    ///   limit bound the same amount of work and whichever hits first reports it.
-    /// - deadline 2 s, memory 64 MiB, 10,000 table elements, 10 instances: DESIGN.md's defaults.
-    ///   The table and instance counts fit Rust guests; interpreters may need more per module.
+    /// - fuel 100,000,000. Measured (`wasm_runtime::fuel_profile`): a Rust task of this
+    ///   repository's kind burns 10-25 thousand units, the componentize-py stock-check ~0.4
+    ///   million and the componentize-js one ~2 million. 10^8 leaves 50x headroom over the
+    ///   interpreted guests, while a runaway loop burns it in tens of milliseconds (24 ms for
+    ///   `spin-loop`), so a buggy module fails fast and deterministically (a retry fails at
+    ///   the same instruction) instead of holding an execution slot for the whole deadline.
+    ///   CPU-heavy modules raise it per module.
+    /// - deadline 2 s: the wall-time guard for what fuel cannot see (time in host calls).
+    /// - memory 64 MiB, 10,000 table elements, 10 instances: DESIGN.md's defaults, sized for
+    ///   Rust guests. CPython components (componentize-py) consist of more than 10 core
+    ///   instances and need a per-module raise (50 instances, 100,000 table elements).
     fn default() -> Self {
         Limits {
-            fuel: 1_000_000_000,
+            fuel: 100_000_000,
             deadline: Duration::from_secs(2),
             memory_bytes: 64 << 20,
             table_elements: 10_000,
