@@ -153,6 +153,11 @@ pub fn merge(args: &ServeArgs, file: FileConfig) -> anyhow::Result<ServerConfig>
         Some(s) => parse_durability(&s)?,
         None => d.durability,
     };
+    // `..d` keeps this compiling when ServerConfig grows a setting before the CLI learns it.
+    #[allow(
+        clippy::needless_update,
+        reason = "future ServerConfig fields take their default"
+    )]
     let config = ServerConfig {
         data_dir: args
             .data_dir
