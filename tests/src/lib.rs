@@ -362,7 +362,7 @@ impl RestClient {
             .ok_or_else(|| anyhow!("start answer without id: {body}"))
     }
 
-    /// `POST /external-task/fetchAndLock`; returns the locked tasks.
+    /// `POST /external-task/fetchAndLock` (lock 60 s); returns the locked tasks.
     pub async fn fetch_and_lock(
         &self,
         worker: &str,
@@ -370,10 +370,23 @@ impl RestClient {
         max_tasks: usize,
         async_response_timeout_ms: Option<u64>,
     ) -> Result<Vec<Json>> {
+        self.fetch_and_lock_for(worker, topic, max_tasks, async_response_timeout_ms, 60_000)
+            .await
+    }
+
+    /// `POST /external-task/fetchAndLock` with a lock duration in ms.
+    pub async fn fetch_and_lock_for(
+        &self,
+        worker: &str,
+        topic: &str,
+        max_tasks: usize,
+        async_response_timeout_ms: Option<u64>,
+        lock_ms: u64,
+    ) -> Result<Vec<Json>> {
         let mut body = json!({
             "workerId": worker,
             "maxTasks": max_tasks,
-            "topics": [{ "topicName": topic, "lockDuration": 60_000 }],
+            "topics": [{ "topicName": topic, "lockDuration": lock_ms }],
         });
         if let Some(ms) = async_response_timeout_ms {
             body["asyncResponseTimeout"] = json!(ms);
