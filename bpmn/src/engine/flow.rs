@@ -4,8 +4,8 @@
 
 use std::collections::BTreeSet;
 
-use super::exec::{Ctx, K_ASYNC_AFTER, K_ASYNC_BEFORE_DONE, Work};
-use super::{Effect, EngineError, InstanceStatus, JobKind, Wait};
+use super::exec::{Ctx, K_ASYNC_AFTER, K_ASYNC_BEFORE_DONE, K_HIST, Work};
+use super::{Effect, EngineError, HistoryEvent, InstanceStatus, JobKind, Wait};
 use crate::model::{EventResult, EventTrigger, FlowIdx, FlowNode, NodeIdx, NodeKind};
 
 /// Whether `node` is a joining gateway (more than one incoming flow on a parallel or inclusive
@@ -216,6 +216,17 @@ impl Ctx<'_> {
         if node.async_after && self.internal(id, K_ASYNC_AFTER).is_none() {
             self.drop_listeners(id, None);
             self.set_internal(id, K_ASYNC_AFTER, 1)?;
+            // Camunda ends the activity instance before the async-after boundary (its history
+            // gets its end time now); the job only takes the outgoing flows.
+            if self.ai_mut(id)?.internal.remove(K_HIST).is_some() {
+                self.fx.push(Effect::History(HistoryEvent::ActivityEnded {
+                    activity_instance_id: id.to_owned(),
+                    activity_id: node.id.clone(),
+                    canceled: false,
+                    complete_scope: false,
+                    at: self.now,
+                }));
+            }
             let job_id = self.st.next_id();
             self.ai_mut(id)?.wait = Some(Wait::Job {
                 job_id: job_id.clone(),
