@@ -9,13 +9,12 @@ answers `available` (Boolean) and `missing` (Json list).
     BATON_URL=http://127.0.0.1:8080 .venv/bin/python examples/order/stock_worker.py
 
 Environment: BATON_URL (default http://127.0.0.1:8080), BATON_USER/BATON_PASSWORD for basic
-auth, WORKER_ONCE=1 to exit after the first task (used by scripts).
+auth. Stop it with Ctrl-C.
 """
 
 import json
 import logging
 import os
-import sys
 
 from camunda.external_task.external_task import ExternalTask, TaskResult
 from camunda.external_task.external_task_worker import ExternalTaskWorker
@@ -47,13 +46,10 @@ def handle(task: ExternalTask) -> TaskResult:
     missing = check(items)
     logging.info("check-stock: %d items, %d missing (instance %s)",
                  len(items), len(missing), task.get_process_instance_id())
-    result = task.complete({
+    return task.complete({
         "available": len(missing) == 0,
         "missing": {"value": json.dumps(missing), "type": "Json"},
     })
-    if os.environ.get("WORKER_ONCE") == "1":
-        sys.exit(0)
-    return result
 
 
 def main():
