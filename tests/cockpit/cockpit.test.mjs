@@ -1,0 +1,246 @@
+// End-to-end tests of the baton cockpit: the real `baton serve` binary (BATON_BIN) on a free
+// port with a fresh data dir, Debian's chromium driven headless by playwright-core.
+//
+// Scenario on the order example (examples/order/order.bpmn; tests/cockpit/fixtures/order.bpmn
+// when the example is absent): deploy, start an instance, watch its token move on the diagram
+// while a "worker" (REST calls from this test) completes the stock check, complete the
+// approval through the tasklist's generated form, fail the payment into an incident and retry
+// it from the instance page, finish the instance. Screenshots go to artifacts/cockpit/.
+// Prints the instance page's weight (bytes transferred) and time to first render.
+
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { chromium } from 'playwright-core';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const repo = resolve(here, '../..');
+const artifacts = resolve(process.env.COCKPIT_ARTIFACTS || join(repo, 'artifacts/cockpit'));
+const chromiumPath = process.env.CHROMIUM || '/usr/bin/chromium';
+
+// The order example as the examples/ folder has it, or this folder's stand-in with the same
+// shape (stock check → large-order approval by a group → payment → done).
+const EXAMPLE = join(repo, 'examples/order/order.bpmn');
+const MODEL = existsSync(EXAMPLE)
+  ? { file: EXAMPLE, key: 'order', check: 'CheckStock', checkTopic: 'check-stock', checkVars: { available: { value: true, type: 'Boolean' } },
+      approve: 'ApproveOrder', group: 'sales', pay: 'Payment', payTopic: 'payment', after: 'SendMail', afterTopic: 'send-mail' }
+  : { file: join(here, 'fixtures/order.bpmn'), key: 'order', check: 'check_stock', checkTopic: 'check-stock', checkVars: {},
+      approve: 'approve', group: 'managers', pay: 'charge', payTopic: 'charge-card', after: null, afterTopic: null };
+
+let server; let base; let dataDir; let context; let profileDir;
+
+async function rest(method, path, body) {
+  const r = await fetch(`${base}/engine-rest${path}`, {
+    method,
+    headers: body === undefined ? {} : { 'Content-Type': 'application/json' },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  const text = await r.text();
+  if (!r.ok) throw new Error(`${method} ${path}: ${r.status} ${text}`);
+  return text ? JSON.parse(text) : null;
+}
+
+/** A remote worker's fetchAndLock for one topic; returns the one locked task. */
+async function fetchOne(topic) {
+  const tasks = await rest('POST', '/external-task/fetchAndLock', {
+    workerId: 'e2e-worker', maxTasks: 1, topics: [{ topicName: topic, lockDuration: 60000 }],
+  });
+  assert.equal(tasks.length, 1, `one ${topic} task`);
+  return tasks[0];
+}
+
+async function shot(page, name) {
+  await page.screenshot({ path: join(artifacts, `${name}.png`), fullPage: true });
+}
+
+before(async () => {
+  const bin = process.env.BATON_BIN;
+  assert.ok(bin && existsSync(bin), `BATON_BIN must name the baton binary (got ${bin})`);
+  assert.ok(existsSync(chromiumPath), `${chromiumPath} missing: run tests/cockpit/run.sh`);
+  mkdirSync(artifacts, { recursive: true });
+  dataDir = mkdtempSync(join(tmpdir(), 'baton-cockpit-'));
+  server = spawn(bin, ['serve', '--listen', '127.0.0.1:0', '--data-dir', dataDir, '--durability', 'relaxed'], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+    env: { ...process.env, BATON_LOG: process.env.BATON_LOG || 'warn' },
+  });
+  base = await new Promise((ok, fail) => {
+    let out = '';
+    const t = setTimeout(() => fail(new Error(`baton did not start: ${out}`)), 30000);
+    server.stdout.on('data', (d) => {
+      out += d;
+      const m = out.match(/baton listening on (http:\/\/[0-9.:]+)/);
+      if (m) { clearTimeout(t); ok(m[1]); }
+    });
+    server.on('exit', (code) => fail(new Error(`baton exited with ${code}: ${out}`)));
+  });
+  profileDir = mkdtempSync(join(tmpdir(), 'baton-chromium-'));
+  context = await chromium.launchPersistentContext(profileDir, {
+    executablePath: chromiumPath,
+    headless: true,
+    viewport: { width: 1440, height: 900 },
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+      '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+  });
+});
+
+after(async () => {
+  await context?.close().catch(() => {});
+  if (server && server.exitCode === null) {
+    server.kill('SIGTERM');
+    await new Promise((ok) => { server.on('exit', ok); setTimeout(ok, 5000); });
+  }
+  for (const d of [dataDir, profileDir]) if (d) rmSync(d, { recursive: true, force: true });
+});
+
+test('cockpit: order example end to end', async () => {
+  try { await scenario(); } catch (e) {
+    for (const p of context.pages()) await shot(p, 'failure').catch(() => {});
+    throw e;
+  }
+});
+
+async function scenario() {
+  // Deploy the model and create the approver.
+  const form = new FormData();
+  form.append('deployment-name', 'order');
+  form.append('data', new Blob([readFileSync(MODEL.file)]), 'order.bpmn');
+  const dep = await fetch(`${base}/engine-rest/deployment/create`, { method: 'POST', body: form });
+  assert.equal(dep.status, 200, await dep.clone().text());
+  const defId = Object.keys((await dep.json()).deployedProcessDefinitions)[0];
+  await rest('POST', '/group/create', { id: MODEL.group, name: MODEL.group[0].toUpperCase() + MODEL.group.slice(1), type: 'WORKFLOW' });
+  await rest('POST', '/user/create', { profile: { id: 'sam', firstName: 'Sam', lastName: 'Approver', email: 'sam@example.com' }, credentials: { password: 'sam' } });
+  await rest('PUT', `/group/${MODEL.group}/members/sam`);
+
+  const page = await context.newPage();
+  const errors = [];
+  page.on('pageerror', (e) => errors.push(e.message));
+
+  // Dashboard lists the definition.
+  await page.goto(`${base}/`);
+  await page.waitForSelector(`a[href="#/definition/${encodeURIComponent(defId)}"]`);
+  await page.waitForSelector('#live.on');
+
+  const started = await rest('POST', `/process-definition/key/${MODEL.key}/start`, {
+    businessKey: 'order-4711',
+    variables: {
+      amount: { value: 2500, type: 'Long' },
+      customer: { value: 'ACME Corp', type: 'String' },
+      items: { value: JSON.stringify([{ sku: 'A-1', quantity: 3 }]), type: 'Json' },
+    },
+  });
+  const pid = started.id;
+  // Live: the running count on the dashboard updates through SSE.
+  await page.waitForFunction(() => document.querySelector('.stat b')?.textContent === '1');
+  await shot(page, 'dashboard');
+
+  // Definition page: every DI element drawn, a token badge on the first task.
+  await page.goto(`${base}/#/definition/${encodeURIComponent(defId)}`);
+  await page.waitForSelector(`.diagram [data-element-id="${MODEL.check}"]`);
+  const xml = readFileSync(MODEL.file, 'utf8');
+  const diCount = (xml.match(/<bpmndi:BPMN(Shape|Edge)\b/g) || []).length;
+  assert.equal(await page.locator('.diagram [data-element-id]').count(), diCount, 'one group per DI element');
+  await page.waitForSelector('.diagram .overlays .badge');
+  await page.waitForSelector(`text=order-4711`);
+  // Filter by a variable value.
+  await page.fill('input[name=variable]', 'customer');
+  await page.fill('input[name=value]', 'ACME Corp');
+  await page.click('form.filters button[type=submit]');
+  await page.waitForFunction(() => location.hash.includes('variable=customer'));
+  await page.waitForSelector('text=Instances (1)');
+  await shot(page, 'definition');
+
+  // Instance page: the token is on the stock check; a worker completes it and the token moves.
+  await page.goto(`${base}/#/instance/${pid}`);
+  await page.waitForSelector(`[data-element-id="${MODEL.check}"].active`);
+  const task1 = await fetchOne(MODEL.checkTopic);
+  await rest('POST', `/external-task/${task1.id}/complete`, { workerId: 'e2e-worker', variables: MODEL.checkVars });
+  await page.waitForSelector(`[data-element-id="${MODEL.approve}"].active`, { timeout: 10000 });
+  await page.waitForSelector(`[data-element-id="${MODEL.check}"].done`);
+  assert.ok(await page.locator('.el.edge.taken').count() >= 2, 'completed path marked');
+  await page.waitForSelector('.tree b >> text=Approve order');
+  await shot(page, 'instance-tokens');
+
+  // Edit a variable (typed) from the instance page.
+  const row = page.locator('#variables tr', { hasText: 'customer' });
+  await row.locator('button', { hasText: 'Edit' }).click();
+  await row.locator('input').fill('ACME Corporation');
+  await row.locator('button', { hasText: 'Save' }).click();
+  await page.waitForSelector('#variables td.val >> text=ACME Corporation');
+  const v = await rest('GET', `/process-instance/${pid}/variables/customer`);
+  assert.equal(v.value, 'ACME Corporation');
+
+  // Tasklist: Sam (group) claims the approval and completes it through the generated form.
+  await page.goto(`${base}/#/tasks?user=sam`);
+  await page.click('#group-tasks li');
+  await page.waitForSelector('#task-panel form.gen');
+  assert.equal(await page.locator('#task-panel form.gen button[type=submit]').isDisabled(), true, 'claim first');
+  await page.click('#task-panel button:has-text("Claim")');
+  await page.waitForSelector('#task-panel button:has-text("Unclaim")');
+  await page.check('#f-approved');
+  const note = page.locator('#task-panel input[type=text]').first();
+  await note.fill('Approved in the cockpit');
+  await shot(page, 'tasklist-form');
+  await page.click('#task-panel form.gen button[type=submit]');
+  await page.waitForSelector('text=No tasks for you right now.');
+  const approved = await rest('GET', `/process-instance/${pid}/variables/approved`);
+  assert.equal(approved.value, true);
+
+  // Payment fails with no retries left: an incident on the diagram; Retry resolves it.
+  const pay = await fetchOne(MODEL.payTopic);
+  await rest('POST', `/external-task/${pay.id}/failure`, {
+    workerId: 'e2e-worker', errorMessage: 'payment provider unreachable', errorDetails: 'connect timeout', retries: 0, retryTimeout: 0,
+  });
+  await page.goto(`${base}/#/topics`);
+  await page.waitForSelector(`[data-topic="${MODEL.payTopic}"] .alert.bad`);
+  await shot(page, 'topics');
+  await page.goto(`${base}/#/instance/${pid}`);
+  await page.waitForSelector(`[data-element-id="${MODEL.pay}"].incident`);
+  await page.waitForSelector('#incidents >> text=payment provider unreachable');
+  await shot(page, 'instance-incident');
+  await page.click('#incidents button:has-text("Retry")');
+  await page.waitForSelector('#incidents >> text=No open incidents.');
+  assert.equal((await rest('GET', `/incident?processInstanceId=${pid}`)).length, 0);
+
+  // The worker now succeeds; the instance runs to its end and the page shows it.
+  const pay2 = await fetchOne(MODEL.payTopic);
+  await rest('POST', `/external-task/${pay2.id}/complete`, { workerId: 'e2e-worker', variables: {} });
+  if (MODEL.afterTopic) {
+    await page.waitForSelector(`[data-element-id="${MODEL.after}"].active`);
+    const last = await fetchOne(MODEL.afterTopic);
+    await rest('POST', `/external-task/${last.id}/complete`, { workerId: 'e2e-worker', variables: {} });
+  }
+  await page.waitForSelector('.pagehead .pill.ok >> text=completed', { timeout: 10000 });
+  await shot(page, 'instance-completed');
+
+  // Metrics and the event stream are served beside the pages.
+  const metrics = await (await fetch(`${base}/metrics`)).text();
+  assert.match(metrics, /baton_instances_completed_total 1/);
+  assert.deepEqual(errors, [], 'no page errors');
+  await page.close();
+
+  // Page weight and time to first render of the instance page, cold cache.
+  const cold = await context.newPage();
+  const cdp = await context.newCDPSession(cold);
+  await cdp.send('Network.enable');
+  await cdp.send('Network.clearBrowserCache');
+  let bytes = 0; let requests = 0;
+  cdp.on('Network.loadingFinished', (e) => { bytes += e.encodedDataLength; requests += 1; });
+  const t0 = Date.now();
+  await cold.goto(`${base}/#/instance/${pid}`);
+  await cold.waitForFunction(() => performance.getEntriesByName('baton:instance-rendered').length > 0);
+  const wall = Date.now() - t0;
+  const perf = await cold.evaluate(() => {
+    const mark = performance.getEntriesByName('baton:instance-rendered')[0];
+    const fcp = performance.getEntriesByName('first-contentful-paint')[0];
+    return { rendered: Math.round(mark.startTime), fcp: fcp ? Math.round(fcp.startTime) : null };
+  });
+  await new Promise((r) => setTimeout(r, 300));
+  await shot(cold, 'instance-cold');
+  console.log(`cockpit instance page: ${bytes} bytes transferred in ${requests} requests (cold cache, uncompressed, event stream excluded); ` +
+    `first contentful paint ${perf.fcp} ms, diagram + panels rendered ${perf.rendered} ms after navigation start (wall ${wall} ms)`);
+  await cold.close();
+}
