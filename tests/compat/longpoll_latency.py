@@ -69,13 +69,15 @@ def main() -> int:
     ap.add_argument("--engine-rest", help="use a running server instead of starting one")
     ap.add_argument("--settle-ms", type=float, default=25.0,
                     help="wait after sending fetchAndLock when /metrics cannot confirm it is parked")
+    ap.add_argument("--durability", choices=["fsync", "relaxed"], default="fsync",
+                    help="BATON_DURABILITY of the server this script starts (default fsync)")
     args = ap.parse_args()
 
     server = None
     if args.engine_rest:
         engine_rest = args.engine_rest.rstrip("/")
     else:
-        server = BatonServer().start()
+        server = BatonServer(extra_env={"BATON_DURABILITY": args.durability}).start()
         engine_rest = server.engine_rest
     try:
         deploy(engine_rest, "longpoll-latency", "ping.bpmn")
@@ -133,6 +135,8 @@ def main() -> int:
         latencies.sort()
         after_start.sort()
         mode = "parked confirmed via /metrics" if probe.available else f"settle {args.settle_ms:g} ms (no /metrics)"
+        if server is not None:
+            mode += f", durability {args.durability}"
         print(f"long-poll create-to-delivery over {len(latencies)} runs ({mode}):")
         print(f"  start request sent -> task delivered: p50 {percentile(latencies, 50):.2f} ms, "
               f"p99 {percentile(latencies, 99):.2f} ms, max {latencies[-1]:.2f} ms, "
