@@ -1,0 +1,299 @@
+//! `bench-engine`: issue 3's engine benchmark, in-process through `ProcessEngine` (no HTTP).
+//!
+//! 1. Throughput: instances/s for start -> one external task (fetch-and-lock + complete) ->
+//!    end, durable (fsync group commit), with 1, 4, 16, 64 concurrent clients; p50/p99 latency
+//!    of each command.
+//! 2. Scale: fetch-and-lock latency with 10k / 100k / (1M) tasks waiting on one topic (loaded
+//!    with relaxed durability, measured after a reopen with default durability), plus disk bytes
+//!    and RSS per waiting instance and the time to reopen the engine.
+//!
+//! Knobs (environment): `BENCH_INSTANCES` (per client level, default 2000), `BENCH_CLIENTS`
+//! (default `1,4,16,64`), `BENCH_WAITING` (default `10000,100000`; add `1000000` when there is
+//! time), `BENCH_FETCHES` (measured fetches per size, default 300), `BENCH_DIR` (where the
+//! stores go, default a temp dir). Prints markdown tables.
+
+use std::time::{Duration, Instant};
+
+use baton::engine::{
+    DefinitionRef, DeployRequest, EngineConfig, ProcessEngine, Resource, StartRequest,
+};
+use baton::store::Durability;
+use baton_bpmn::Variables;
+use baton_tests::bpmn::one_task;
+use baton_tests::{dir_bytes, fetch_request, percentile, rss_bytes};
+
+fn env_list(name: &str, default: &str) -> Vec<usize> {
+    std::env::var(name)
+        .unwrap_or_else(|_| default.to_owned())
+        .split(',')
+        .filter_map(|s| s.trim().replace('_', "").parse().ok())
+        .collect()
+}
+
+fn env_num(name: &str, default: usize) -> usize {
+    std::env::var(name)
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(default)
+}
+
+fn config(dir: &std::path::Path, durability: Durability) -> EngineConfig {
+    let mut c = EngineConfig::new(dir);
+    c.durability = durability;
+    c.wasm = None;
+    c
+}
+
+async fn deploy(engine: &ProcessEngine) -> anyhow::Result<()> {
+    engine
+        .deploy(DeployRequest {
+            resources: vec![Resource {
+                name: "bench.bpmn".into(),
+                bytes: one_task("bench", "bench").into_bytes(),
+            }],
+            ..DeployRequest::default()
+        })
+        .await?;
+    Ok(())
+}
+
+fn start_ref() -> DefinitionRef {
+    DefinitionRef::Key {
+        key: "bench".into(),
+        tenant_id: None,
+    }
+}
+
+fn ms(d: Duration) -> String {
+    format!("{:.2}", d.as_secs_f64() * 1000.0)
+}
+
+#[derive(Default)]
+struct Samples {
+    start: Vec<Duration>,
+    fetch: Vec<Duration>,
+    complete: Vec<Duration>,
+    instance: Vec<Duration>,
+}
+
+impl Samples {
+    fn extend(&mut self, other: Samples) {
+        self.start.extend(other.start);
+        self.fetch.extend(other.fetch);
+        self.complete.extend(other.complete);
+        self.instance.extend(other.instance);
+    }
+}
+
+async fn client(engine: ProcessEngine, n: usize, worker: String) -> anyhow::Result<Samples> {
+    let mut s = Samples::default();
+    for _ in 0..n {
+        let t0 = Instant::now();
+        engine
+            .start_instance(start_ref(), StartRequest::default())
+            .await?;
+        let t1 = Instant::now();
+        s.start.push(t1 - t0);
+        // Any waiting task will do: with several clients another client's task may come first.
+        let task = loop {
+            let f0 = Instant::now();
+            let mut got = engine
+                .fetch_and_lock(fetch_request(&worker, &["bench"], 1, 60_000))
+                .await?;
+            s.fetch.push(f0.elapsed());
+            if let Some(t) = got.pop() {
+                break t;
+            }
+            tokio::task::yield_now().await;
+        };
+        let c0 = Instant::now();
+        engine
+            .complete_external_task(&task.task.id, &worker, Variables::new(), Variables::new())
+            .await?;
+        s.complete.push(c0.elapsed());
+        s.instance.push(t0.elapsed());
+    }
+    Ok(s)
+}
+
+async fn throughput(root: &std::path::Path) -> anyhow::Result<()> {
+    let total = env_num("BENCH_INSTANCES", 2000);
+    println!(
+        "\n### Throughput: start -> one external task (fetch+complete in-process) -> end, durable (fsync)\n"
+    );
+    println!(
+        "| clients | instances | instances/s | start p50/p99 ms | fetch p50/p99 ms | complete p50/p99 ms | instance p50/p99 ms |"
+    );
+    println!("|---:|---:|---:|---:|---:|---:|---:|");
+    for clients in env_list("BENCH_CLIENTS", "1,4,16,64") {
+        let dir = root.join(format!("throughput-{clients}"));
+        let engine = ProcessEngine::open(config(&dir, Durability::Fsync)).await?;
+        deploy(&engine).await?;
+        let per = total.div_ceil(clients);
+        let began = Instant::now();
+        let mut set = tokio::task::JoinSet::new();
+        for c in 0..clients {
+            set.spawn(client(engine.clone(), per, format!("w{c}")));
+        }
+        let mut all = Samples::default();
+        while let Some(r) = set.join_next().await {
+            all.extend(r??);
+        }
+        let elapsed = began.elapsed();
+        let done = per * clients;
+        for v in [
+            &mut all.start,
+            &mut all.fetch,
+            &mut all.complete,
+            &mut all.instance,
+        ] {
+            v.sort();
+        }
+        let pp = |v: &Vec<Duration>| {
+            format!("{} / {}", ms(percentile(v, 50.0)), ms(percentile(v, 99.0)))
+        };
+        println!(
+            "| {clients} | {done} | {:.0} | {} | {} | {} | {} |",
+            done as f64 / elapsed.as_secs_f64(),
+            pp(&all.start),
+            pp(&all.fetch),
+            pp(&all.complete),
+            pp(&all.instance),
+        );
+        let metrics = engine.metrics();
+        anyhow::ensure!(
+            metrics.instances_completed as usize >= done,
+            "only {} of {done} instances completed",
+            metrics.instances_completed
+        );
+        engine.shutdown().await?;
+        drop(engine);
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+    Ok(())
+}
+
+async fn load(engine: &ProcessEngine, n: usize) -> anyhow::Result<()> {
+    let loaders = 8;
+    let mut set = tokio::task::JoinSet::new();
+    for l in 0..loaders {
+        let engine = engine.clone();
+        let count = n / loaders + usize::from(l < n % loaders);
+        set.spawn(async move {
+            for _ in 0..count {
+                engine
+                    .start_instance(start_ref(), StartRequest::default())
+                    .await?;
+            }
+            anyhow::Ok(())
+        });
+    }
+    while let Some(r) = set.join_next().await {
+        r??;
+    }
+    Ok(())
+}
+
+async fn scale(root: &std::path::Path) -> anyhow::Result<()> {
+    let fetches = env_num("BENCH_FETCHES", 300);
+    println!(
+        "\n### Scale: tasks waiting on one topic (loaded relaxed, measured durable after a reopen)\n"
+    );
+    println!(
+        "| waiting | load s | reopen s | fetch-and-lock p50 / p99 / max ms | disk bytes / waiting instance | RSS bytes / waiting instance |"
+    );
+    println!("|---:|---:|---:|---:|---:|---:|");
+    for n in env_list("BENCH_WAITING", "10000,100000") {
+        let dir = root.join(format!("scale-{n}"));
+        let rss_before = rss_bytes().unwrap_or(0);
+        let load_start = Instant::now();
+        {
+            let engine = ProcessEngine::open(config(&dir, Durability::Relaxed)).await?;
+            deploy(&engine).await?;
+            load(&engine, n).await?;
+            engine.shutdown().await?;
+        }
+        let load_s = load_start.elapsed().as_secs_f64();
+        // sled releases its file lock once its background tasks end.
+        let reopen_start = Instant::now();
+        let engine = loop {
+            match ProcessEngine::open(config(&dir, Durability::Fsync)).await {
+                Ok(e) => break e,
+                Err(e)
+                    if e.to_string().contains("lock")
+                        && reopen_start.elapsed() < Duration::from_secs(30) =>
+                {
+                    tokio::time::sleep(Duration::from_millis(5)).await;
+                }
+                Err(e) => return Err(e.into()),
+            }
+        };
+        let reopen_s = reopen_start.elapsed().as_secs_f64();
+        let mut lat = Vec::with_capacity(fetches);
+        for i in 0..fetches {
+            let t0 = Instant::now();
+            let got = engine
+                .fetch_and_lock(fetch_request(
+                    &format!("w{}", i % 4),
+                    &["bench"],
+                    1,
+                    600_000,
+                ))
+                .await?;
+            lat.push(t0.elapsed());
+            anyhow::ensure!(got.len() == 1, "no task fetched with {n} waiting");
+        }
+        lat.sort();
+        let disk = dir_bytes(&dir);
+        let rss_after = rss_bytes().unwrap_or(0);
+        println!(
+            "| {n} | {load_s:.1} | {reopen_s:.2} | {} / {} / {} | {:.0} | {:.0} |",
+            ms(percentile(&lat, 50.0)),
+            ms(percentile(&lat, 99.0)),
+            ms(*lat.last().unwrap_or(&Duration::ZERO)),
+            disk as f64 / n as f64,
+            rss_after.saturating_sub(rss_before) as f64 / n as f64,
+        );
+        engine.shutdown().await?;
+        drop(engine);
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+    Ok(())
+}
+
+fn main() -> anyhow::Result<()> {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    runtime.block_on(async {
+        let temp;
+        let root = match std::env::var("BENCH_DIR") {
+            Ok(d) => std::path::PathBuf::from(d),
+            Err(_) => {
+                temp = tempfile::tempdir()?;
+                temp.path().to_path_buf()
+            }
+        };
+        std::fs::create_dir_all(&root)?;
+        println!(
+            "bench-engine: {} CPUs, profile {}, {}",
+            std::thread::available_parallelism()
+                .map(|n| n.get())
+                .unwrap_or(0),
+            if cfg!(debug_assertions) {
+                "debug"
+            } else {
+                "release"
+            },
+            root.display()
+        );
+        let what = std::env::args().nth(1).unwrap_or_else(|| "all".into());
+        if what == "all" || what == "throughput" {
+            throughput(&root).await?;
+        }
+        if what == "all" || what == "scale" {
+            scale(&root).await?;
+        }
+        anyhow::Ok(())
+    })
+}
