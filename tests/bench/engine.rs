@@ -288,6 +288,17 @@ fn main() -> anyhow::Result<()> {
             root.display()
         );
         let what = std::env::args().nth(1).unwrap_or_else(|| "all".into());
+        if what == "models" {
+            // `bench-engine models DIR`: write the issue-7 models (shared with the peers).
+            let out =
+                std::path::PathBuf::from(std::env::args().nth(2).unwrap_or_else(|| ".".into()));
+            std::fs::create_dir_all(&out)?;
+            for m in baton_tests::bpmn::MODELS {
+                let xml = baton_tests::bpmn::model(m, "work").unwrap_or_default();
+                std::fs::write(out.join(format!("{m}.bpmn")), xml)?;
+            }
+            return Ok(());
+        }
         if what == "all" || what == "throughput" {
             throughput(&root).await?;
         }

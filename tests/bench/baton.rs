@@ -1,0 +1,177 @@
+//! `bench-baton`: issue 7's baton side. Runs N instances of one benchmark model on the real
+//! `baton serve` binary through its public REST API and prints one JSON line of figures, the
+//! same shape the peer harnesses print.
+//!
+//! usage: `bench-baton <model.bpmn> <model-name> <N> <mode>` with mode one of
+//! - `wasm`: the echo component bound to topic `work` runs every task in-process (durable);
+//! - `remote`: 8 REST workers, long polling, batch fetch of 32 (durable);
+//! - `remote-relaxed`: the same with `--durability relaxed`.
+//!
+//! Instances are started by 8 concurrent REST clients; instance latency is the engine's own
+//! `durationInMillis` from the process-instance history; peak RSS and CPU seconds are those of
+//! the baton process (`/proc/<pid>`), sampled before it is stopped.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, bail};
+use baton_tests::{BatonProcess, RestClient, guests};
+use serde_json::{Value as Json, json};
+
+const STARTERS: usize = 8;
+const WORKERS: usize = 8;
+const BATCH: usize = 32;
+
+fn proc_field(pid: u32, field: &str) -> Option<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    let line = status.lines().find(|l| l.starts_with(field))?;
+    line.split_whitespace().nth(1)?.parse().ok()
+}
+
+/// utime + stime of a process in seconds (clock ticks of 10 ms on Linux).
+fn cpu_seconds(pid: u32) -> Option<f64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    let after = &stat[stat.rfind(')')? + 2..];
+    let fields: Vec<&str> = after.split_whitespace().collect();
+    let utime: f64 = fields.get(11)?.parse().ok()?;
+    let stime: f64 = fields.get(12)?.parse().ok()?;
+    Some((utime + stime) / 100.0)
+}
+
+async fn worker(client: RestClient, name: String, stop: Arc<AtomicUsize>) -> anyhow::Result<()> {
+    while stop.load(Ordering::Relaxed) == 0 {
+        let tasks = client
+            .fetch_and_lock_for(&name, "work", BATCH, Some(1_000), 60_000)
+            .await?;
+        for t in tasks {
+            let id = t["id"].as_str().context("task id")?;
+            client.complete(id, &name, json!({})).await?;
+        }
+    }
+    Ok(())
+}
+
+fn main() -> anyhow::Result<()> {
+    let args: Vec<String> = std::env::args().collect();
+    if args.len() < 5 {
+        bail!("usage: bench-baton <model.bpmn> <model-name> <N> <wasm|remote|remote-relaxed>");
+    }
+    let (file, model, n, mode) = (
+        &args[1],
+        &args[2],
+        args[3].parse::<usize>()?,
+        args[4].as_str(),
+    );
+    let xml = std::fs::read_to_string(file)?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    runtime.block_on(async move {
+        let dir = tempfile::tempdir()?;
+        let durability = if mode == "remote-relaxed" {
+            "relaxed"
+        } else {
+            "fsync"
+        };
+        let server = BatonProcess::spawn(&dir.path().join("data"), &["--durability", durability])?;
+        let pid = server.pid();
+        let c = server.client.clone();
+        if mode == "wasm" {
+            let bytes = std::fs::read(guests::ECHO)?;
+            let resp = c
+                .http
+                .put(format!("{}/task-module/work", c.base))
+                .body(bytes)
+                .send()
+                .await?;
+            if !resp.status().is_success() {
+                bail!(
+                    "binding the echo component: {} {}",
+                    resp.status(),
+                    resp.text().await?
+                );
+            }
+        }
+        c.deploy(model, &xml).await?;
+        let cpu0 = cpu_seconds(pid).unwrap_or(0.0);
+        let stop = Arc::new(AtomicUsize::new(0));
+        let mut workers = tokio::task::JoinSet::new();
+        if mode != "wasm" {
+            for w in 0..WORKERS {
+                workers.spawn(worker(c.clone(), format!("w{w}"), stop.clone()));
+            }
+        }
+        let began = Instant::now();
+        let mut starters = tokio::task::JoinSet::new();
+        for s in 0..STARTERS {
+            let c = c.clone();
+            let model = model.clone();
+            let count = n / STARTERS + usize::from(s < n % STARTERS);
+            starters.spawn(async move {
+                for _ in 0..count {
+                    c.start(&model, json!({"count": {"value": 0, "type": "Integer"}}))
+                        .await?;
+                }
+                anyhow::Ok(())
+            });
+        }
+        while let Some(r) = starters.join_next().await {
+            r??;
+        }
+        // Wait for every instance to finish (an asynchronous outcome: poll with a deadline).
+        let deadline = Instant::now() + Duration::from_secs(3_600);
+        loop {
+            let count = c
+                .get("/history/process-instance/count?finished=true")
+                .await?
+                .json()?;
+            if count["count"].as_u64().unwrap_or(0) as usize >= n {
+                break;
+            }
+            if Instant::now() > deadline {
+                bail!("instances did not finish within an hour");
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        let elapsed = began.elapsed();
+        let cpu = cpu_seconds(pid).unwrap_or(0.0) - cpu0;
+        let peak_rss = proc_field(pid, "VmHWM:").unwrap_or(0) * 1024;
+        stop.store(1, Ordering::Relaxed);
+        while workers.join_next().await.is_some() {}
+        let history = c
+            .get(&format!(
+                "/history/process-instance?finished=true&maxResults={n}"
+            ))
+            .await?
+            .json()?;
+        let mut lat: Vec<f64> = history
+            .as_array()
+            .map(|a| {
+                a.iter()
+                    .filter_map(|h| h["durationInMillis"].as_f64())
+                    .collect()
+            })
+            .unwrap_or_default();
+        lat.sort_by(f64::total_cmp);
+        let pct = |p: f64| -> f64 {
+            if lat.is_empty() {
+                return 0.0;
+            }
+            lat[((p / 100.0) * (lat.len() - 1) as f64).round() as usize]
+        };
+        let out: Json = json!({
+            "engine": format!("baton ({mode})"),
+            "model": model,
+            "instances": n,
+            "per_s": n as f64 / elapsed.as_secs_f64(),
+            "p50_ms": pct(50.0),
+            "p99_ms": pct(99.0),
+            "peak_rss_bytes": peak_rss,
+            "cpu_s_per_1000": cpu / n as f64 * 1000.0,
+        });
+        println!("{out}");
+        server.terminate()?;
+        anyhow::Ok(())
+    })
+}

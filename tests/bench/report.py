@@ -1,0 +1,95 @@
+"""Turns the JSON lines of tests/bench/run.sh into a markdown table (with baton's ratio to each
+peer, pair by pair) and an SVG bar chart of instances/s (log scale). Standard library only."""
+import argparse
+import datetime
+import json
+import math
+import re
+
+p = argparse.ArgumentParser()
+p.add_argument("results")
+p.add_argument("--docs")
+p.add_argument("--svg")
+p.add_argument("--command", default="tests/bench/run.sh")
+p.add_argument("--machine", default="")
+p.add_argument("--versions", default="")
+a = p.parse_args()
+
+rows = [json.loads(l) for l in open(a.results) if l.strip().startswith("{")]
+models = ["one", "seq10", "par10", "loop100"]
+engines = []
+for r in rows:
+    if r["engine"] not in engines:
+        engines.append(r["engine"])
+by = {(r["engine"], r["model"]): r for r in rows}
+peers = [e for e in engines if not e.startswith("baton")]
+batons = [e for e in engines if e.startswith("baton")]
+
+lines = [
+    f"Run {datetime.date.today().isoformat()} on {a.machine}; {a.versions}.",
+    f"Command: `{a.command}`. Peers run in memory, one instance at a time; baton runs through its",
+    "REST API with 8 starting clients and persists everything (durable unless marked relaxed).",
+    "",
+    "| model | engine | instances | inst/s | p50 ms | p99 ms | peak RSS MiB | CPU s / 1000 inst | "
+    + " | ".join(f"inst/s vs {p.split()[0]}" for p in peers) + " |",
+    "|---|---|---:|---:|---:|---:|---:|---:|" + "---:|" * len(peers),
+]
+for m in models:
+    for e in engines:
+        r = by.get((e, m))
+        if not r:
+            continue
+        ratios = []
+        for pe in peers:
+            pr = by.get((pe, m))
+            if e.startswith("baton") and pr and pr["per_s"] > 0:
+                ratios.append(f"{r['per_s'] / pr['per_s']:.2f}x")
+            else:
+                ratios.append("")
+        lines.append(
+            f"| {m} | {e} | {r['instances']} | {r['per_s']:.1f} | {r['p50_ms']:.2f} | {r['p99_ms']:.2f} | "
+            f"{r['peak_rss_bytes'] / 2**20:.0f} | {r['cpu_s_per_1000']:.2f} | " + " | ".join(ratios) + " |"
+        )
+table = "\n".join(lines) + "\n\n![instances/s per model](benchmarks-peers.svg)\n"
+print(table)
+
+if a.svg:
+    W, H, pad, top = 760, 360, 60, 30
+    colors = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b"]
+    vals = [r["per_s"] for r in rows if r["per_s"] > 0] or [1]
+    lo = 10 ** math.floor(math.log10(min(vals)))
+    hi = 10 ** math.ceil(math.log10(max(vals)))
+    y = lambda v: top + (H - top - pad) * (1 - (math.log10(max(v, lo)) - math.log10(lo)) / (math.log10(hi) - math.log10(lo)))
+    group = (W - 2 * pad) / len(models)
+    bw = group / (len(engines) + 1)
+    out = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{W}" height="{H + 20 * len(engines)}" font-family="sans-serif" font-size="11">',
+           f'<text x="{W/2}" y="18" text-anchor="middle" font-size="13">completed instances/s (log scale)</text>']
+    d = math.log10(lo)
+    while d <= math.log10(hi):
+        v = 10 ** d
+        out.append(f'<line x1="{pad}" x2="{W-pad}" y1="{y(v):.1f}" y2="{y(v):.1f}" stroke="#ddd"/>'
+                   f'<text x="{pad-6}" y="{y(v)+4:.1f}" text-anchor="end">{v:g}</text>')
+        d += 1
+    for mi, m in enumerate(models):
+        gx = pad + mi * group
+        out.append(f'<text x="{gx + group/2:.1f}" y="{H - pad + 16}" text-anchor="middle">{m}</text>')
+        for ei, e in enumerate(engines):
+            r = by.get((e, m))
+            if not r or r["per_s"] <= 0:
+                continue
+            x = gx + bw / 2 + ei * bw
+            out.append(f'<rect x="{x:.1f}" y="{y(r["per_s"]):.1f}" width="{bw*0.9:.1f}" height="{H - pad - y(r["per_s"]):.1f}" fill="{colors[ei % len(colors)]}"><title>{e} {m}: {r["per_s"]:.1f}/s</title></rect>')
+    for ei, e in enumerate(engines):
+        ly = H + 4 + 20 * ei
+        out.append(f'<rect x="{pad}" y="{ly}" width="12" height="12" fill="{colors[ei % len(colors)]}"/><text x="{pad+18}" y="{ly+10}">{e}</text>')
+    out.append("</svg>")
+    open(a.svg, "w").write("\n".join(out))
+
+if a.docs:
+    text = open(a.docs).read()
+    block = "<!-- peers:begin -->\n" + table + "<!-- peers:end -->"
+    if "<!-- peers:begin -->" in text:
+        text = re.sub(r"<!-- peers:begin -->.*?<!-- peers:end -->", lambda _: block, text, flags=re.S)
+    else:
+        text += "\n" + block + "\n"
+    open(a.docs, "w").write(text)
