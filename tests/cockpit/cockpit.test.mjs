@@ -153,6 +153,11 @@ async function scenario() {
   await page.waitForSelector('text=Instances (1)');
   await shot(page, 'definition');
 
+  // No worker yet: the topics page says so at a glance.
+  await page.goto(`${base}/#/topics`);
+  await page.waitForSelector(`[data-topic="${MODEL.checkTopic}"] .alert >> text=No worker is working on this topic.`);
+  await shot(page, 'topics-no-worker');
+
   // Instance page: the token is on the stock check; a worker completes it and the token moves.
   await page.goto(`${base}/#/instance/${pid}`);
   await page.waitForSelector(`[data-element-id="${MODEL.check}"].active`);

@@ -57,18 +57,14 @@ pub fn to_sse(event: &EngineEvent) -> Event {
 pub async fn stream(State(state): State<CockpitState>) -> impl IntoResponse {
     let rx = state.engine.subscribe_events();
     let events = stream::unfold(rx, |mut rx| async move {
-        loop {
-            match rx.recv().await {
-                Ok(ev) => return Some((Ok::<Event, Infallible>(to_sse(&ev)), rx)),
-                Err(RecvError::Lagged(n)) => {
-                    let ev = Event::default()
-                        .event("lagged")
-                        .data(serde_json::json!({"type": "lagged", "missed": n}).to_string());
-                    return Some((Ok(ev), rx));
-                }
-                Err(RecvError::Closed) => return None,
-            }
-        }
+        let ev = match rx.recv().await {
+            Ok(ev) => to_sse(&ev),
+            Err(RecvError::Lagged(n)) => Event::default()
+                .event("lagged")
+                .data(serde_json::json!({"type": "lagged", "missed": n}).to_string()),
+            Err(RecvError::Closed) => return None,
+        };
+        Some((Ok::<Event, Infallible>(ev), rx))
     });
     Sse::new(events).keep_alive(KeepAlive::new().interval(KEEP_ALIVE))
 }

@@ -589,10 +589,10 @@ pub fn render(defs: &Definitions, diagram: &Diagram) -> String {
     out.push_str("</style>");
     out.push_str(
         "<defs>\
-<marker id=\"arrow\" viewBox=\"0 0 10 10\" refX=\"10\" refY=\"5\" markerWidth=\"9\" markerHeight=\"9\" orient=\"auto-start-reverse\"><path d=\"M0,1 L10,5 L0,9 z\" fill=\"#475569\"/></marker>\
-<marker id=\"open-arrow\" viewBox=\"0 0 10 10\" refX=\"10\" refY=\"5\" markerWidth=\"10\" markerHeight=\"10\" orient=\"auto\"><path d=\"M0,1 L10,5 L0,9 z\" fill=\"#fff\" stroke=\"#475569\"/></marker>\
-<marker id=\"msg-start\" viewBox=\"0 0 10 10\" refX=\"5\" refY=\"5\" markerWidth=\"7\" markerHeight=\"7\"><circle cx=\"5\" cy=\"5\" r=\"4\" fill=\"#fff\" stroke=\"#475569\"/></marker>\
-<marker id=\"cond-start\" viewBox=\"0 0 20 10\" refX=\"0\" refY=\"5\" markerWidth=\"14\" markerHeight=\"7\" orient=\"auto\"><path d=\"M0,5 L10,0 L20,5 L10,10 z\" fill=\"#fff\" stroke=\"#475569\"/></marker>\
+<marker id=\"arrow\" viewBox=\"0 0 10 10\" refX=\"10\" refY=\"5\" markerUnits=\"userSpaceOnUse\" markerWidth=\"10\" markerHeight=\"10\" orient=\"auto-start-reverse\"><path d=\"M0,1 L10,5 L0,9 z\" fill=\"#475569\"/></marker>\
+<marker id=\"open-arrow\" viewBox=\"0 0 10 10\" refX=\"10\" refY=\"5\" markerUnits=\"userSpaceOnUse\" markerWidth=\"11\" markerHeight=\"11\" orient=\"auto\"><path d=\"M0,1 L10,5 L0,9 z\" fill=\"#fff\" stroke=\"#475569\"/></marker>\
+<marker id=\"msg-start\" viewBox=\"0 0 10 10\" refX=\"5\" refY=\"5\" markerUnits=\"userSpaceOnUse\" markerWidth=\"9\" markerHeight=\"9\"><circle cx=\"5\" cy=\"5\" r=\"4\" fill=\"#fff\" stroke=\"#475569\"/></marker>\
+<marker id=\"cond-start\" viewBox=\"0 0 20 10\" refX=\"0\" refY=\"5\" markerUnits=\"userSpaceOnUse\" markerWidth=\"18\" markerHeight=\"9\" orient=\"auto\"><path d=\"M0,5 L10,0 L20,5 L10,10 z\" fill=\"#fff\" stroke=\"#475569\"/></marker>\
 </defs>",
     );
 
@@ -1343,7 +1343,10 @@ fn draw_edge(out: &mut String, edge: &baton_bpmn::model::Edge, e: Option<&Elem<'
             let (mx, my) = (a.x + ux * t, a.y + uy * t);
             // Perpendicular rotated 45° towards the direction of flow.
             let (px, py) = (-uy, ux);
-            let (sx, sy) = ((px + ux) * 0.7071 * 6.0, (py + uy) * 0.7071 * 6.0);
+            let (sx, sy) = (
+                (px + ux) * std::f64::consts::FRAC_1_SQRT_2 * 6.0,
+                (py + uy) * std::f64::consts::FRAC_1_SQRT_2 * 6.0,
+            );
             let _ = write!(
                 out,
                 "<path class=\"line\" d=\"M{},{} L{},{}\"/>",
@@ -1465,6 +1468,16 @@ mod tests {
         assert!(svg.contains("data-element-id=\"approve\""));
         assert!(svg.contains("marker-end=\"url(#arrow)\""));
         assert!(svg.contains(">Charge card<") || svg.contains(">Charge<"));
+    }
+
+    #[test]
+    fn order_example_draws_every_element() {
+        let defs = parse(include_str!("../../../examples/order/order.bpmn"));
+        let d = diagram_for(&defs, "order").expect("diagram");
+        check(&defs, d).expect("examples/order");
+        let svg = render(&defs, d);
+        assert!(svg.contains("data-element-id=\"ApproveOrder\""));
+        assert!(svg.contains("data-element-id=\"Flow_Small\""));
     }
 
     #[test]

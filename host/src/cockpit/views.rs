@@ -235,7 +235,7 @@ pub async fn definition_instances(
     for i in s.engine.incidents().await? {
         *incidents.entry(i.process_instance_id).or_default() += 1;
     }
-    list.sort_by(|a, b| b.start_time.cmp(&a.start_time));
+    list.sort_by_key(|h| std::cmp::Reverse(h.start_time));
     let total = list.len();
     let items: Vec<J> = list
         .iter()
@@ -427,7 +427,11 @@ pub async fn task_form(
             })
         })
         .collect();
+    let definition = s.engine.definition(&task.process_definition_id).await?;
     Ok(Json(json!({
         "taskId": task.id, "name": task.name, "formKey": task.form_key, "fields": fields,
+        "processInstanceId": task.process_instance_id, "businessKey": task.business_key,
+        "processDefinitionKey": definition.key,
+        "processDefinitionName": definition.name.unwrap_or(definition.key),
     })))
 }

@@ -380,8 +380,8 @@ async function taskPanel(task, user) {
   }
   return h('div', { class: 'card', id: 'task-panel' },
     h('div', { class: 'pagehead', style: 'margin-bottom:14px' }, h('div', {}, h('h1', {}, task.name || task.taskDefinitionKey),
-      h('div', { class: 'sub' }, h('a', { href: `#/instance/${enc(task.processInstanceId)}` }, task.processDefinitionKey || 'instance'),
-        task.businessKey ? h('span', {}, task.businessKey) : null, h('span', {}, `created ${ago(task.created)}`),
+      h('div', { class: 'sub' }, h('a', { href: `#/instance/${enc(task.processInstanceId)}` }, form.processDefinitionName),
+        form.businessKey ? h('span', {}, `business key ${form.businessKey}`) : null, h('span', {}, `created ${ago(task.created)}`),
         task.candidateGroups?.length ? h('span', {}, `groups: ${task.candidateGroups.join(', ')}`) : null)),
       h('div', { class: 'actions' }, claim)),
     body);
@@ -395,7 +395,8 @@ async function tasklist(params) {
   const picker = h('select', { id: 'user', onchange: (e) => { location.hash = `#/tasks?user=${enc(e.target.value)}`; } },
     users.length ? users.map((u) => h('option', { value: u.id, selected: u.id === user }, [u.firstName, u.lastName].filter(Boolean).join(' ') || u.id)) : h('option', {}, 'no users'));
   if (!user) return [pageHead('Tasklist', null, picker), h('div', { class: 'card empty' }, 'Create users and groups (POST /engine-rest/user/create, /group/create) to use the tasklist.')];
-  const groups = await get(`${REST}/group${q({ member: user })}`).catch(() => []);
+  const [groups, overview] = await Promise.all([get(`${REST}/group${q({ member: user })}`).catch(() => []), get('/cockpit/api/overview')]);
+  const defName = Object.fromEntries(overview.definitions.map((d) => [d.id, d.name || d.key]));
   const [mine, ...byGroup] = await Promise.all([
     get(`${REST}/task${q({ assignee: user, sortBy: 'created', sortOrder: 'desc' })}`),
     get(`${REST}/task${q({ candidateUser: user, unassigned: true })}`).catch(() => []),
@@ -408,7 +409,7 @@ async function tasklist(params) {
   if (selectedTask && !all.some((t) => t.id === selectedTask)) selectedTask = null;
   if (!selectedTask && params.get('task') && all.some((t) => t.id === params.get('task'))) selectedTask = params.get('task');
   const item = (t) => h('li', { class: t.id === selectedTask ? 'sel' : '', 'data-task': t.id, onclick: () => { selectedTask = t.id; render(); } },
-    h('div', { class: 't-name' }, t.name || t.taskDefinitionKey), h('div', { class: 't-meta' }, `${t.processDefinitionKey || ''}${t.businessKey ? ' · ' + t.businessKey : ''} · ${ago(t.created)}`));
+    h('div', { class: 't-name' }, t.name || t.taskDefinitionKey), h('div', { class: 't-meta' }, `${defName[t.processDefinitionId] || ''} · ${ago(t.created)}${t.priority != null ? ' · priority ' + t.priority : ''}`));
   const sel = all.find((t) => t.id === selectedTask);
   const panel = sel ? await taskPanel(sel, user) : h('div', { class: 'card empty' }, all.length ? 'Select a task.' : 'No tasks for you right now.');
   return [
