@@ -49,7 +49,7 @@ const enc = encodeURIComponent;
 function toast(msg, bad) {
   const t = h('div', { class: bad ? 'bad' : '' }, msg);
   document.getElementById('toast').append(t);
-  setTimeout(() => t.remove(), bad ? 6000 : 3000);
+  setTimeout(() => t.remove(), bad ? 6000 : 2000);
 }
 
 async function act(label, fn) {
