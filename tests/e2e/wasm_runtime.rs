@@ -351,6 +351,41 @@ async fn panic() {
 }
 
 #[tokio::test]
+async fn flaky() {
+    let rt = runtime();
+    let sha = load(&rt, guests::FLAKY).await;
+    let outcome = rt
+        .execute(&sha, &Limits::default(), input(Variables::new()))
+        .await;
+    let TaskOutcome::Failed { kind, details, .. } = &outcome else {
+        panic!("attempt 1 fails: {outcome:?}");
+    };
+    assert_eq!(*kind, FailureKind::Guest);
+    let seen = details.clone().unwrap_or_default();
+    let mut retry = input(Variables::new());
+    retry.attempt = 2;
+    let TaskOutcome::Completed { variables, .. } =
+        rt.execute(&sha, &Limits::default(), retry).await
+    else {
+        panic!("attempt 2 succeeds");
+    };
+    let now = match variables.get("observedNow") {
+        Some(Value::Date(ms)) => *ms,
+        other => panic!("observedNow: {other:?}"),
+    };
+    let random = match variables.get("observedRandom") {
+        Some(Value::Long(n)) => *n,
+        other => panic!("observedRandom: {other:?}"),
+    };
+    assert_eq!(
+        seen,
+        format!("now={now} random={random}"),
+        "the retry saw the same world"
+    );
+    assert_eq!(now, CREATED_AT);
+}
+
+#[tokio::test]
 async fn wrong_signature() {
     let err = runtime()
         .load(&read(guests::WRONG_SIGNATURE))

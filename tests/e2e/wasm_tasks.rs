@@ -65,8 +65,14 @@ async fn deploy_with_module(t: &TestEngine, key: &str, xml: &str, topic: &str, w
         .deploy(DeployRequest {
             name: Some(key.to_owned()),
             resources: vec![
-                Resource { name: format!("{key}.bpmn"), bytes: xml.as_bytes().to_vec() },
-                Resource { name: format!("{topic}.wasm"), bytes: read(wasm) },
+                Resource {
+                    name: format!("{key}.bpmn"),
+                    bytes: xml.as_bytes().to_vec(),
+                },
+                Resource {
+                    name: format!("{topic}.wasm"),
+                    bytes: read(wasm),
+                },
             ],
             ..DeployRequest::default()
         })
@@ -75,12 +81,19 @@ async fn deploy_with_module(t: &TestEngine, key: &str, xml: &str, topic: &str, w
 }
 
 /// Wait (real time, bounded) until an instance ends; wasm runs asynchronously after commit.
-async fn wait_for_end(events: &mut tokio::sync::broadcast::Receiver<EngineEvent>, instance_id: &str) -> String {
+async fn wait_for_end(
+    events: &mut tokio::sync::broadcast::Receiver<EngineEvent>,
+    instance_id: &str,
+) -> String {
     let deadline = Duration::from_secs(60);
     tokio::time::timeout(deadline, async {
         loop {
             match events.recv().await {
-                Ok(EngineEvent::InstanceEnded { process_instance_id, state, .. }) if process_instance_id == instance_id => return state,
+                Ok(EngineEvent::InstanceEnded {
+                    process_instance_id,
+                    state,
+                    ..
+                }) if process_instance_id == instance_id => return state,
                 Ok(_) | Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {}
                 Err(e) => panic!("event stream closed: {e}"),
             }
@@ -91,11 +104,18 @@ async fn wait_for_end(events: &mut tokio::sync::broadcast::Receiver<EngineEvent>
 }
 
 /// Wait (real time, bounded) until an incident is raised for an instance; returns its message.
-async fn wait_for_incident(events: &mut tokio::sync::broadcast::Receiver<EngineEvent>, instance_id: &str) -> String {
+async fn wait_for_incident(
+    events: &mut tokio::sync::broadcast::Receiver<EngineEvent>,
+    instance_id: &str,
+) -> String {
     tokio::time::timeout(Duration::from_secs(60), async {
         loop {
             match events.recv().await {
-                Ok(EngineEvent::IncidentRaised { process_instance_id, message, .. }) if process_instance_id == instance_id => {
+                Ok(EngineEvent::IncidentRaised {
+                    process_instance_id,
+                    message,
+                    ..
+                }) if process_instance_id == instance_id => {
                     return message.unwrap_or_default();
                 }
                 Ok(_) | Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {}
@@ -108,14 +128,24 @@ async fn wait_for_incident(events: &mut tokio::sync::broadcast::Receiver<EngineE
 }
 
 /// Poll (bounded) until the in-engine task of an instance has `retries` left.
-async fn wait_for_retries(t: &TestEngine, instance_id: &str, retries: i32) -> baton::records::ExternalTask {
+async fn wait_for_retries(
+    t: &TestEngine,
+    instance_id: &str,
+    retries: i32,
+) -> baton::records::ExternalTask {
     let start = std::time::Instant::now();
     loop {
         let tasks = t.engine.external_tasks().await.expect("tasks");
-        if let Some(task) = tasks.into_iter().find(|x| x.process_instance_id == instance_id && x.retries == Some(retries)) {
+        if let Some(task) = tasks
+            .into_iter()
+            .find(|x| x.process_instance_id == instance_id && x.retries == Some(retries))
+        {
             return task;
         }
-        assert!(start.elapsed() < Duration::from_secs(60), "task never reached {retries} retries");
+        assert!(
+            start.elapsed() < Duration::from_secs(60),
+            "task never reached {retries} retries"
+        );
         tokio::time::sleep(Duration::from_millis(5)).await;
     }
 }
@@ -123,14 +153,30 @@ async fn wait_for_retries(t: &TestEngine, instance_id: &str, retries: i32) -> ba
 #[tokio::test]
 async fn a_wasm_task_completes_the_instance_without_any_worker() {
     let t = wasm_engine().await;
-    deploy_with_module(&t, "stock", &one_task("stock", "check-stock", None, None), "check-stock", guests::STOCK_CHECK).await;
+    deploy_with_module(
+        &t,
+        "stock",
+        &one_task("stock", "check-stock", None, None),
+        "check-stock",
+        guests::STOCK_CHECK,
+    )
+    .await;
     let mut events = t.engine.subscribe_events();
     let items = serde_json::json!([{"sku": "A-1", "quantity": 2}, {"sku": "B-7", "quantity": 1}]);
-    let started = t.start("stock", vars([("items", Value::Json(items))])).await;
+    let started = t
+        .start("stock", vars([("items", Value::Json(items))]))
+        .await;
     let id = started.instance.state.id.clone();
     assert_eq!(wait_for_end(&mut events, &id).await, "COMPLETED");
-    let history = t.engine.historic_variables(Some(&id)).await.expect("variables");
-    let available = history.iter().find(|v| v.name == "available").expect("available set by the component");
+    let history = t
+        .engine
+        .historic_variables(Some(&id))
+        .await
+        .expect("variables");
+    let available = history
+        .iter()
+        .find(|v| v.name == "available")
+        .expect("available set by the component");
     assert_eq!(available.value, Value::Boolean(true));
     assert!(t.engine.metrics().wasm_executions >= 1);
 }
@@ -138,19 +184,47 @@ async fn a_wasm_task_completes_the_instance_without_any_worker() {
 #[tokio::test]
 async fn a_bpmn_error_thrown_by_a_component_is_caught_by_the_boundary_event() {
     let t = wasm_engine().await;
-    deploy_with_module(&t, "pay", &one_task("pay", "payment", None, Some("PAYMENT_DECLINED")), "payment", guests::PAYMENT).await;
+    deploy_with_module(
+        &t,
+        "pay",
+        &one_task("pay", "payment", None, Some("PAYMENT_DECLINED")),
+        "payment",
+        guests::PAYMENT,
+    )
+    .await;
     let mut events = t.engine.subscribe_events();
-    let started = t.start("pay", vars([("amount", Value::Double(5000.0))])).await;
+    let started = t
+        .start("pay", vars([("amount", Value::Double(5000.0))]))
+        .await;
     let id = started.instance.state.id.clone();
     assert_eq!(wait_for_end(&mut events, &id).await, "COMPLETED");
-    assert!(t.activity_completed(&id, "declined").await, "the error path ran");
-    assert!(!t.activity_completed(&id, "end").await, "the normal path did not");
-    let history = t.engine.historic_variables(Some(&id)).await.expect("variables");
-    assert!(history.iter().any(|v| v.name == "caughtCode" && v.value == Value::from("PAYMENT_DECLINED")));
-    assert!(history.iter().any(|v| v.name == "declinedAmount"), "variables of the error are set");
+    assert!(
+        t.activity_completed(&id, "declined").await,
+        "the error path ran"
+    );
+    assert!(
+        !t.activity_completed(&id, "end").await,
+        "the normal path did not"
+    );
+    let history = t
+        .engine
+        .historic_variables(Some(&id))
+        .await
+        .expect("variables");
+    assert!(
+        history
+            .iter()
+            .any(|v| v.name == "caughtCode" && v.value == Value::from("PAYMENT_DECLINED"))
+    );
+    assert!(
+        history.iter().any(|v| v.name == "declinedAmount"),
+        "variables of the error are set"
+    );
 
     // Below the limit the same component pays.
-    let ok = t.start("pay", vars([("amount", Value::Integer(100))])).await;
+    let ok = t
+        .start("pay", vars([("amount", Value::Integer(100))]))
+        .await;
     let ok_id = ok.instance.state.id.clone();
     assert_eq!(wait_for_end(&mut events, &ok_id).await, "COMPLETED");
     assert!(t.activity_completed(&ok_id, "end").await);
@@ -160,20 +234,55 @@ async fn a_bpmn_error_thrown_by_a_component_is_caught_by_the_boundary_event() {
 async fn each_limit_raises_its_own_incident_while_other_instances_keep_running() {
     let t = wasm_engine().await;
     let cases: [(&str, &str, ModuleLimits, &str); 4] = [
-        ("fuel", guests::SPIN_LOOP, ModuleLimits { fuel: Some(10_000_000), timeout_ms: Some(60_000), memory_bytes: None }, "fuel exhausted after 10,000,000 units"),
-        ("deadline", guests::SPIN_LOOP, ModuleLimits { fuel: Some(u64::MAX / 4), timeout_ms: Some(300), memory_bytes: None }, "deadline of"),
-        ("memory", guests::ALLOC_BOMB, ModuleLimits { fuel: None, timeout_ms: None, memory_bytes: Some(16 << 20) }, "memory limit of 16 MiB"),
+        (
+            "fuel",
+            guests::SPIN_LOOP,
+            ModuleLimits {
+                fuel: Some(10_000_000),
+                timeout_ms: Some(60_000),
+                memory_bytes: None,
+            },
+            "fuel exhausted after 10,000,000 units",
+        ),
+        (
+            "deadline",
+            guests::SPIN_LOOP,
+            ModuleLimits {
+                fuel: Some(u64::MAX / 4),
+                timeout_ms: Some(300),
+                memory_bytes: None,
+            },
+            "deadline of",
+        ),
+        (
+            "memory",
+            guests::ALLOC_BOMB,
+            ModuleLimits {
+                fuel: None,
+                timeout_ms: None,
+                memory_bytes: Some(16 << 20),
+            },
+            "memory limit of 16 MiB",
+        ),
         ("trap", guests::PANIC, ModuleLimits::default(), "trap"),
     ];
-    t.engine.put_module("echo", read(guests::ECHO), ModuleLimits::default()).await.expect("echo module");
-    t.deploy("echoer", &one_task("echoer", "echo", None, None)).await;
+    t.engine
+        .put_module("echo", read(guests::ECHO), ModuleLimits::default())
+        .await
+        .expect("echo module");
+    t.deploy("echoer", &one_task("echoer", "echo", None, None))
+        .await;
     let mut events = t.engine.subscribe_events();
     let mut failing = Vec::new();
     for (topic, guest, limits, expected) in &cases {
-        t.engine.put_module(topic, read(guest), limits.clone()).await.unwrap_or_else(|e| panic!("{topic}: {e:?}"));
+        t.engine
+            .put_module(topic, read(guest), limits.clone())
+            .await
+            .unwrap_or_else(|e| panic!("{topic}: {e:?}"));
         let key = format!("p_{topic}");
         // One attempt only: the first failure is the incident.
-        t.deploy(&key, &one_task(&key, topic, Some("R1/PT10S"), None)).await;
+        t.deploy(&key, &one_task(&key, topic, Some("R1/PT10S"), None))
+            .await;
         let started = t.start(&key, Default::default()).await;
         failing.push((started.instance.state.id.clone(), *expected));
     }
@@ -183,42 +292,88 @@ async fn each_limit_raises_its_own_incident_while_other_instances_keep_running()
     let mut echo_events = t.engine.subscribe_events();
     for (id, expected) in &failing {
         let message = wait_for_incident(&mut events, id).await;
-        assert!(message.contains(expected), "incident of {id}: '{message}' should contain '{expected}'");
+        assert!(
+            message.contains(expected),
+            "incident of {id}: '{message}' should contain '{expected}'"
+        );
     }
-    let echo_state = match t.engine.historic_process_instances().await.expect("history").into_iter().find(|h| h.id == echo_id) {
+    let echo_state = match t
+        .engine
+        .historic_process_instances()
+        .await
+        .expect("history")
+        .into_iter()
+        .find(|h| h.id == echo_id)
+    {
         Some(h) if h.state == "COMPLETED" => h.state,
         _ => wait_for_end(&mut echo_events, &echo_id).await,
     };
     assert_eq!(echo_state, "COMPLETED");
     let incidents = t.engine.incidents().await.expect("incidents");
     assert_eq!(incidents.len(), cases.len());
-    assert!(incidents.iter().all(|i| i.incident_type.as_str() == "failedExternalTask"));
+    assert!(
+        incidents
+            .iter()
+            .all(|i| i.incident_type.as_str() == "failedExternalTask")
+    );
 }
 
 #[tokio::test]
 async fn retries_follow_the_retry_cycle_on_the_injected_clock() {
     let t = wasm_engine().await;
-    t.engine.put_module("flaky", read(guests::PANIC), ModuleLimits::default()).await.expect("module");
-    t.deploy("retrying", &one_task("retrying", "flaky", Some("R3/PT10S"), None)).await;
+    t.engine
+        .put_module("flaky", read(guests::PANIC), ModuleLimits::default())
+        .await
+        .expect("module");
+    t.deploy(
+        "retrying",
+        &one_task("retrying", "flaky", Some("R3/PT10S"), None),
+    )
+    .await;
     let started = t.start("retrying", Default::default()).await;
     let id = started.instance.state.id.clone();
     // Attempt 1 runs right after the start commits.
     let task = wait_for_retries(&t, &id, 2).await;
-    assert_eq!(task.lock_expiration_time, Some(baton_tests::T0 + 10_000), "next attempt 10 s later");
-    assert!(task.error_message.as_deref().unwrap_or("").contains("trap"), "{:?}", task.error_message);
+    assert_eq!(
+        task.lock_expiration_time,
+        Some(baton_tests::T0 + 10_000),
+        "next attempt 10 s later"
+    );
+    assert!(
+        task.error_message.as_deref().unwrap_or("").contains("trap"),
+        "{:?}",
+        task.error_message
+    );
     // Not yet due: nothing runs.
     assert_eq!(t.advance(9_999).await, 0);
-    assert_eq!(t.engine.external_task(&task.id).await.expect("task").retries, Some(2));
+    assert_eq!(
+        t.engine
+            .external_task(&task.id)
+            .await
+            .expect("task")
+            .retries,
+        Some(2)
+    );
     // Due: attempt 2, then attempt 3 ten seconds later, then the incident.
     assert_eq!(t.advance(1).await, 1);
-    assert_eq!(t.engine.external_task(&task.id).await.expect("task").retries, Some(1));
+    assert_eq!(
+        t.engine
+            .external_task(&task.id)
+            .await
+            .expect("task")
+            .retries,
+        Some(1)
+    );
     assert!(t.engine.incidents().await.expect("incidents").is_empty());
     assert_eq!(t.advance(10_000).await, 1);
     let last = t.engine.external_task(&task.id).await.expect("task");
     assert_eq!(last.retries, Some(0));
     let incidents = t.engine.incidents().await.expect("incidents");
     assert_eq!(incidents.len(), 1);
-    assert_eq!(incidents[0].configuration.as_deref(), Some(task.id.as_str()));
+    assert_eq!(
+        incidents[0].configuration.as_deref(),
+        Some(task.id.as_str())
+    );
     // The captured log is kept on the task.
     let log = t.engine.task_log(&task.id).await.expect("log");
     assert!(!log.is_empty(), "panic output is captured");
@@ -228,15 +383,29 @@ async fn retries_follow_the_retry_cycle_on_the_injected_clock() {
 async fn a_bad_upload_changes_nothing() {
     let t = wasm_engine().await;
     let garbage = b"\0asm but not really a component".to_vec();
-    let err = t.engine.put_module("bad", garbage.clone(), ModuleLimits::default()).await.expect_err("garbage rejected");
-    assert!(matches!(err, ProcessEngineError::InvalidModule(_)), "{err:?}");
     let err = t
         .engine
-        .put_module("wrong", read(guests::WRONG_SIGNATURE), ModuleLimits::default())
+        .put_module("bad", garbage.clone(), ModuleLimits::default())
+        .await
+        .expect_err("garbage rejected");
+    assert!(
+        matches!(err, ProcessEngineError::InvalidModule(_)),
+        "{err:?}"
+    );
+    let err = t
+        .engine
+        .put_module(
+            "wrong",
+            read(guests::WRONG_SIGNATURE),
+            ModuleLimits::default(),
+        )
         .await
         .expect_err("wrong world rejected");
     let message = err.to_string();
-    assert!(message.contains("execute"), "says what is missing: {message}");
+    assert!(
+        message.contains("execute"),
+        "says what is missing: {message}"
+    );
     assert!(t.engine.modules().await.expect("modules").is_empty());
     // A deployment with a bad component deploys nothing at all, not even its BPMN.
     let result = t
@@ -244,15 +413,33 @@ async fn a_bad_upload_changes_nothing() {
         .deploy(DeployRequest {
             name: Some("mixed".into()),
             resources: vec![
-                Resource { name: "p.bpmn".into(), bytes: one_task("p", "bad", None, None).into_bytes() },
-                Resource { name: "bad.wasm".into(), bytes: garbage },
+                Resource {
+                    name: "p.bpmn".into(),
+                    bytes: one_task("p", "bad", None, None).into_bytes(),
+                },
+                Resource {
+                    name: "bad.wasm".into(),
+                    bytes: garbage,
+                },
             ],
             ..DeployRequest::default()
         })
         .await;
     assert!(result.is_err());
-    assert!(t.engine.deployments().await.expect("deployments").is_empty());
-    assert!(t.engine.definitions().await.expect("definitions").is_empty());
+    assert!(
+        t.engine
+            .deployments()
+            .await
+            .expect("deployments")
+            .is_empty()
+    );
+    assert!(
+        t.engine
+            .definitions()
+            .await
+            .expect("definitions")
+            .is_empty()
+    );
 }
 
 #[tokio::test]
@@ -279,18 +466,27 @@ async fn a_task_in_flight_when_the_engine_dies_runs_after_restart() {
     };
     let instance_id = {
         let engine = ProcessEngine::open(config(0)).await.expect("open");
-        engine.put_module("echo", read(guests::ECHO), ModuleLimits::default()).await.expect("module");
+        engine
+            .put_module("echo", read(guests::ECHO), ModuleLimits::default())
+            .await
+            .expect("module");
         engine
             .deploy(DeployRequest {
                 name: Some("echoer".into()),
-                resources: vec![Resource { name: "echoer.bpmn".into(), bytes: one_task("echoer", "echo", None, None).into_bytes() }],
+                resources: vec![Resource {
+                    name: "echoer.bpmn".into(),
+                    bytes: one_task("echoer", "echo", None, None).into_bytes(),
+                }],
                 ..DeployRequest::default()
             })
             .await
             .expect("deploy");
         let started = engine
             .start_instance(
-                baton::engine::DefinitionRef::Key { key: "echoer".into(), tenant_id: None },
+                baton::engine::DefinitionRef::Key {
+                    key: "echoer".into(),
+                    tenant_id: None,
+                },
                 baton::engine::StartRequest::default(),
             )
             .await
@@ -306,11 +502,82 @@ async fn a_task_in_flight_when_the_engine_dies_runs_after_restart() {
         }
     };
     let mut events = engine.subscribe_events();
-    let ended = match engine.historic_process_instances().await.expect("history").into_iter().find(|h| h.id == instance_id) {
+    let ended = match engine
+        .historic_process_instances()
+        .await
+        .expect("history")
+        .into_iter()
+        .find(|h| h.id == instance_id)
+    {
         Some(h) if h.state == "COMPLETED" => h.state,
         _ => wait_for_end(&mut events, &instance_id).await,
     };
     assert_eq!(ended, "COMPLETED", "recovery re-ran the in-flight task");
-    let history = engine.historic_variables(Some(&instance_id)).await.expect("variables");
-    assert!(history.iter().any(|v| v.name == "attempt" && v.value == Value::Integer(1)));
+    let history = engine
+        .historic_variables(Some(&instance_id))
+        .await
+        .expect("variables");
+    assert!(
+        history
+            .iter()
+            .any(|v| v.name == "attempt" && v.value == Value::Integer(1))
+    );
+}
+
+#[tokio::test]
+async fn a_retried_task_sees_the_same_clock_and_random_values() {
+    let t = wasm_engine().await;
+    t.engine
+        .put_module("flaky", read(guests::FLAKY), ModuleLimits::default())
+        .await
+        .expect("module");
+    t.deploy("again", &one_task("again", "flaky", Some("R2/PT5S"), None))
+        .await;
+    let started = t.start("again", Default::default()).await;
+    let id = started.instance.state.id.clone();
+    let failed = wait_for_retries(&t, &id, 1).await;
+    let seen = failed
+        .error_details
+        .clone()
+        .expect("attempt 1 reported what it saw");
+    // The retry runs later on the engine's clock, and on another wall-clock second entirely.
+    let mut events = t.engine.subscribe_events();
+    assert_eq!(t.advance(5_000).await, 1);
+    let state = match t
+        .engine
+        .historic_process_instances()
+        .await
+        .expect("history")
+        .into_iter()
+        .find(|h| h.id == id)
+    {
+        Some(h) if h.state == "COMPLETED" => h.state,
+        _ => wait_for_end(&mut events, &id).await,
+    };
+    assert_eq!(state, "COMPLETED");
+    let history = t
+        .engine
+        .historic_variables(Some(&id))
+        .await
+        .expect("variables");
+    let get = |name: &str| {
+        history
+            .iter()
+            .find(|v| v.name == name)
+            .map(|v| v.value.clone())
+    };
+    let (Some(Value::Date(now)), Some(Value::Long(random))) =
+        (get("observedNow"), get("observedRandom"))
+    else {
+        panic!("attempt 2 returned its observations: {history:?}");
+    };
+    assert_eq!(
+        seen,
+        format!("now={now} random={random}"),
+        "attempt 2 saw exactly what attempt 1 saw"
+    );
+    assert_eq!(
+        now, failed.create_time,
+        "the guest's clock is the task's creation time"
+    );
 }
