@@ -103,6 +103,19 @@ async fn wait_for_end(
     .unwrap_or_else(|_| panic!("instance {instance_id} did not end within {deadline:?}"))
 }
 
+/// The end state of an instance that may already have ended before the subscription, or will.
+async fn ended_state(
+    engine: &baton::engine::ProcessEngine,
+    events: &mut tokio::sync::broadcast::Receiver<EngineEvent>,
+    instance_id: &str,
+) -> String {
+    let history = engine.historic_process_instances().await.expect("history");
+    match history.into_iter().find(|h| h.id == instance_id) {
+        Some(h) if h.end_time.is_some() => h.state,
+        _ => wait_for_end(events, instance_id).await,
+    }
+}
+
 /// Wait (real time, bounded) until an incident is raised for an instance; returns its message.
 async fn wait_for_incident(
     events: &mut tokio::sync::broadcast::Receiver<EngineEvent>,
@@ -297,17 +310,7 @@ async fn each_limit_raises_its_own_incident_while_other_instances_keep_running()
             "incident of {id}: '{message}' should contain '{expected}'"
         );
     }
-    let echo_state = match t
-        .engine
-        .historic_process_instances()
-        .await
-        .expect("history")
-        .into_iter()
-        .find(|h| h.id == echo_id)
-    {
-        Some(h) if h.state == "COMPLETED" => h.state,
-        _ => wait_for_end(&mut echo_events, &echo_id).await,
-    };
+    let echo_state = ended_state(&t.engine, &mut echo_events, &echo_id).await;
     assert_eq!(echo_state, "COMPLETED");
     let incidents = t.engine.incidents().await.expect("incidents");
     assert_eq!(incidents.len(), cases.len());
@@ -502,16 +505,7 @@ async fn a_task_in_flight_when_the_engine_dies_runs_after_restart() {
         }
     };
     let mut events = engine.subscribe_events();
-    let ended = match engine
-        .historic_process_instances()
-        .await
-        .expect("history")
-        .into_iter()
-        .find(|h| h.id == instance_id)
-    {
-        Some(h) if h.state == "COMPLETED" => h.state,
-        _ => wait_for_end(&mut events, &instance_id).await,
-    };
+    let ended = ended_state(&engine, &mut events, &instance_id).await;
     assert_eq!(ended, "COMPLETED", "recovery re-ran the in-flight task");
     let history = engine
         .historic_variables(Some(&instance_id))
@@ -543,17 +537,7 @@ async fn a_retried_task_sees_the_same_clock_and_random_values() {
     // The retry runs later on the engine's clock, and on another wall-clock second entirely.
     let mut events = t.engine.subscribe_events();
     assert_eq!(t.advance(5_000).await, 1);
-    let state = match t
-        .engine
-        .historic_process_instances()
-        .await
-        .expect("history")
-        .into_iter()
-        .find(|h| h.id == id)
-    {
-        Some(h) if h.state == "COMPLETED" => h.state,
-        _ => wait_for_end(&mut events, &id).await,
-    };
+    let state = ended_state(&t.engine, &mut events, &id).await;
     assert_eq!(state, "COMPLETED");
     let history = t
         .engine

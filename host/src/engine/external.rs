@@ -171,42 +171,38 @@ impl Inner {
         task: &ExternalTask,
         instances: &mut HashMap<String, Option<ProcessInstance>>,
     ) -> Result<bool> {
-        if let Some(bk) = &topic.business_key
-            && task.business_key.as_ref() != Some(bk)
-        {
-            return Ok(false);
-        }
-        if let Some(d) = &topic.process_definition_id
-            && &task.process_definition_id != d
-        {
-            return Ok(false);
-        }
-        if let Some(ds) = &topic.process_definition_id_in
-            && !ds.contains(&task.process_definition_id)
-        {
-            return Ok(false);
-        }
-        if let Some(k) = &topic.process_definition_key
-            && &task.process_definition_key != k
-        {
-            return Ok(false);
-        }
-        if let Some(ks) = &topic.process_definition_key_in
-            && !ks.contains(&task.process_definition_key)
-        {
-            return Ok(false);
-        }
-        if let Some(tag) = &topic.process_definition_version_tag
-            && task.process_definition_version_tag.as_ref() != Some(tag)
-        {
-            return Ok(false);
-        }
-        if let Some(tenants) = &topic.tenant_id_in
-            && !task.tenant_id.as_ref().is_some_and(|t| tenants.contains(t))
-        {
-            return Ok(false);
-        }
-        if topic.without_tenant_id && task.tenant_id.is_some() {
+        // An absent filter matches everything.
+        let equal = |want: &Option<String>, have: Option<&String>| {
+            want.as_ref().is_none_or(|w| have == Some(w))
+        };
+        let within = |set: &Option<Vec<String>>, have: Option<&String>| {
+            set.as_ref()
+                .is_none_or(|s| have.is_some_and(|h| s.contains(h)))
+        };
+        let static_filters = equal(&topic.business_key, task.business_key.as_ref())
+            && equal(
+                &topic.process_definition_id,
+                Some(&task.process_definition_id),
+            )
+            && within(
+                &topic.process_definition_id_in,
+                Some(&task.process_definition_id),
+            )
+            && equal(
+                &topic.process_definition_key,
+                Some(&task.process_definition_key),
+            )
+            && within(
+                &topic.process_definition_key_in,
+                Some(&task.process_definition_key),
+            )
+            && equal(
+                &topic.process_definition_version_tag,
+                task.process_definition_version_tag.as_ref(),
+            )
+            && within(&topic.tenant_id_in, task.tenant_id.as_ref())
+            && !(topic.without_tenant_id && task.tenant_id.is_some());
+        if !static_filters {
             return Ok(false);
         }
         if !topic.process_variables.is_empty() {
