@@ -111,9 +111,11 @@ impl Inner {
     }
 
     pub(super) async fn delete_instance(&self, id: &str, reason: Option<String>) -> Result<()> {
-        self.cancel_instance(id, reason).await?;
-        self.user_operation("Delete", "ProcessInstance", id, Some(id), None)
+        let mut log = WriteSet::new();
+        self.user_operation(&mut log, "Delete", "ProcessInstance", id, Some(id), None);
+        self.run_command(id, Command::Cancel { reason }, log, AfterCommit::default())
             .await
+            .map(|_| ())
     }
 
     pub(super) async fn set_instance_suspended(&self, id: &str, suspended: bool) -> Result<()> {
@@ -252,18 +254,19 @@ impl Inner {
             h.assignee = task.assignee.clone();
             ws.put(Tree::HistoricActivities, hkey, &h);
         }
-        self.store
-            .commit(&ws)
-            .map_err(|e| conflict(e, "the task"))?;
-        self.store.sync().await?;
         self.user_operation(
+            &mut ws,
             operation,
             "Task",
             &task.id,
             Some(&task.process_instance_id),
             details,
-        )
-        .await
+        );
+        self.store
+            .commit(&ws)
+            .map_err(|e| conflict(e, "the task"))?;
+        self.store.sync().await?;
+        Ok(())
     }
 
     pub(super) async fn claim_task(&self, id: &str, user_id: &str) -> Result<()> {
@@ -303,6 +306,14 @@ impl Inner {
         let mut extra = WriteSet::new();
         extra.expect(Tree::UserTasks, index::id_key(id), Some(raw));
         index::delete_user_task(&mut extra, &task);
+        self.user_operation(
+            &mut extra,
+            "Complete",
+            "Task",
+            id,
+            Some(&task.process_instance_id),
+            None,
+        );
         let mut after = AfterCommit::default();
         after.events.push(EngineEvent::TaskCompleted {
             task_id: id.to_owned(),
@@ -327,14 +338,6 @@ impl Inner {
                 }
                 other => other,
             })?;
-        self.user_operation(
-            "Complete",
-            "Task",
-            id,
-            Some(&task.process_instance_id),
-            None,
-        )
-        .await?;
         Ok(outcome.instance.state.process_variables())
     }
 
@@ -805,15 +808,17 @@ impl Inner {
         Ok(())
     }
 
-    /// Record a user operation (who did what).
-    pub(crate) async fn user_operation(
+    /// Add a user operation (who did what) to `ws`, so the log entry lands in the same commit
+    /// as the change it records.
+    pub(crate) fn user_operation(
         &self,
+        ws: &mut WriteSet,
         operation: &str,
         entity: &str,
         entity_id: &str,
         instance_id: Option<&str>,
         details: Option<String>,
-    ) -> Result<()> {
+    ) {
         let now = self.now();
         let op = UserOperation {
             id: new_id(),
@@ -825,14 +830,11 @@ impl Inner {
             process_instance_id: instance_id.map(str::to_owned),
             details,
         };
-        let mut ws = WriteSet::new();
         ws.put(
             Tree::UserOperations,
             crate::store::keys::Key::new().i64(now).str(&op.id).build(),
             &op,
         );
-        self.store.commit(&ws)?;
-        Ok(())
     }
 
     // -------------------------------------------------------------- identity
