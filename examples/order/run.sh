@@ -20,8 +20,10 @@ if [ -z "$libdir" ] || [ ! -d "$libdir" ]; then
 fi
 
 echo "== building the wasm task components (guests/)"
+# An explicit target dir: a CARGO_TARGET_DIR in the environment must not move the components
+# away from the paths passed to --module below.
 cargo build --quiet --release --locked --manifest-path guests/Cargo.toml \
-  -p stock-check -p payment -p send-mail
+  --target-dir guests/target -p stock-check -p payment -p send-mail
 
 echo "== building baton (the first build takes a few minutes)"
 cargo build --quiet -p baton --bin baton
