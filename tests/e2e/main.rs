@@ -1,8 +1,12 @@
+//! baton's end-to-end tests: one test binary, one module per area (wasmtime's `tests/all`
+//! layout). They run the real engine on real sled stores in temporary directories, the real
+//! HTTP server on `127.0.0.1:0`, the real `baton` binary where a process is needed (CLI, crash
+//! test), and real wasm components built from `guests/` by `tests/build.rs`. Time comes from a
+//! manual clock wherever behaviour depends on it.
 
-mod wasm_runtime;
-mod api_rest;
 mod api_flow;
-mod wasm_tasks;
+mod api_rest;
+mod cli;
 mod engine_crash;
 mod engine_deployments;
 mod engine_durability;
@@ -14,4 +18,5 @@ mod engine_jobs;
 mod engine_messages;
 mod engine_store;
 mod engine_user_tasks;
-mod cli;
+mod wasm_runtime;
+mod wasm_tasks;
