@@ -15,5 +15,5 @@ pub mod value;
 
 pub use engine::{Command, Effect, Engine, EngineError, InstanceState};
 pub use model::{Definitions, Process};
-pub use parse::{parse, ParseError, Parsed, Problem};
+pub use parse::{ParseError, Parsed, Problem, parse};
 pub use value::{Value, Variables};

@@ -140,9 +140,9 @@ impl Value {
             Value::Json(v) => v.clone(),
             Value::Object { serialized, .. } => serde_json::from_str(serialized)
                 .unwrap_or_else(|_| serde_json::Value::String(serialized.clone())),
-            Value::Bytes(b) | Value::File { bytes: b, .. } => serde_json::Value::String(
-                base64::engine::general_purpose::STANDARD.encode(b),
-            ),
+            Value::Bytes(b) | Value::File { bytes: b, .. } => {
+                serde_json::Value::String(base64::engine::general_purpose::STANDARD.encode(b))
+            }
         }
     }
 
@@ -210,7 +210,10 @@ mod tests {
             Value::from_json(&serde_json::json!(5_000_000_000i64)),
             Value::Long(5_000_000_000)
         );
-        assert_eq!(Value::from_json(&serde_json::json!(1.5)), Value::Double(1.5));
+        assert_eq!(
+            Value::from_json(&serde_json::json!(1.5)),
+            Value::Double(1.5)
+        );
         assert!(matches!(
             Value::from_json(&serde_json::json!({"a": 1})),
             Value::Json(_)
