@@ -88,7 +88,7 @@ def test_shutdown_answers_parked_fetches_at_once(server):
     # Camunda (FetchAndLockHandlerImpl.shutdown): 500 {"type":"RestException","message":
     # "Request rejected due to shutdown of application server."}. Baton must at least not hold
     # the request (and its own exit) for the whole asyncResponseTimeout.
-    # Known server bug (baton @ 50d9e42, 2026-11-23): SIGTERM with this request parked ->
+    # Known server bug (baton @ 50d9e42 and still @ 4a2da54): SIGTERM with this request parked ->
     # the request is answered `200 []` only when its asyncResponseTimeout (here 15 s) runs out,
     # and the process exits after that.
     assert answered_after < 5.0, f"parked fetch answered {answered_after:.1f}s after SIGTERM: {out}"
