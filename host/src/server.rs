@@ -30,6 +30,13 @@ pub async fn run(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
     let app = app(engine.clone(), &config);
+    // When the stop signal arrives, first tell the engine, so parked long polls and event
+    // streams end at once; then axum waits only for ordinary in-flight requests.
+    let stopping = engine.clone();
+    let shutdown = async move {
+        shutdown.await;
+        stopping.begin_shutdown();
+    };
     axum::serve(listener, app)
         .with_graceful_shutdown(shutdown)
         .await?;

@@ -237,7 +237,7 @@ impl From<ProcessEngineError> for ApiError {
             ),
             ProcessEngineError::Engine(m) => ApiError::engine(m),
             ProcessEngineError::UnhandledBpmnError(m) => ApiError::engine(m),
-            e @ ProcessEngineError::Overloaded => {
+            e @ (ProcessEngineError::Overloaded | ProcessEngineError::ShuttingDown) => {
                 ApiError::invalid_status(StatusCode::INTERNAL_SERVER_ERROR, e.to_string())
             }
             ProcessEngineError::InvalidModule(m) => ApiError::invalid(m),

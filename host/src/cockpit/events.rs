@@ -56,15 +56,21 @@ pub fn to_sse(event: &EngineEvent) -> Event {
 /// The handler.
 pub async fn stream(State(state): State<CockpitState>) -> impl IntoResponse {
     let rx = state.engine.subscribe_events();
-    let events = stream::unfold(rx, |mut rx| async move {
-        let ev = match rx.recv().await {
+    let engine = state.engine.clone();
+    let events = stream::unfold((rx, engine), |(mut rx, engine)| async move {
+        // The stream ends when the server stops, so it does not hold a graceful stop open.
+        let received = tokio::select! {
+            r = rx.recv() => r,
+            _ = engine.stopping() => return None,
+        };
+        let ev = match received {
             Ok(ev) => to_sse(&ev),
             Err(RecvError::Lagged(n)) => Event::default()
                 .event("lagged")
                 .data(serde_json::json!({"type": "lagged", "missed": n}).to_string()),
             Err(RecvError::Closed) => return None,
         };
-        Some((Ok::<Event, Infallible>(ev), rx))
+        Some((Ok::<Event, Infallible>(ev), (rx, engine)))
     });
     Sse::new(events).keep_alive(KeepAlive::new().interval(KEEP_ALIVE))
 }

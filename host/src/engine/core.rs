@@ -210,6 +210,8 @@ pub(crate) struct Inner {
     pub(crate) events: broadcast::Sender<EngineEvent>,
     pub(crate) metrics: Metrics,
     pub(crate) shutting_down: AtomicBool,
+    /// Flips to `true` when the engine starts stopping (long-lived streams end on it).
+    pub(crate) stop: tokio::sync::watch::Sender<bool>,
     pub(crate) background: Mutex<Vec<tokio::task::JoinHandle<()>>>,
 }
 
@@ -264,6 +266,7 @@ impl Inner {
             events,
             metrics: Metrics::default(),
             shutting_down: AtomicBool::new(false),
+            stop: tokio::sync::watch::channel(false).0,
             background: Mutex::new(Vec::new()),
         });
         inner.recover().await?;
@@ -278,10 +281,17 @@ impl Inner {
         self.me.upgrade()
     }
 
-    pub(super) async fn shutdown(&self) -> Result<()> {
+    /// Refuse new long polls and answer the parked ones at once, so a graceful stop does not
+    /// wait for their time-outs.
+    pub(super) fn begin_shutdown(&self) {
         self.shutting_down.store(true, Ordering::SeqCst);
+        self.stop.send_replace(true);
         self.scheduler_wake.notify_waiters();
         self.task_available.notify_waiters();
+    }
+
+    pub(super) async fn shutdown(&self) -> Result<()> {
+        self.begin_shutdown();
         let handles: Vec<_> = match self.background.lock() {
             Ok(mut h) => h.drain(..).collect(),
             Err(_) => Vec::new(),

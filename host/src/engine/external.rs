@@ -141,8 +141,11 @@ impl Inner {
             let Some(deadline) = deadline else {
                 return Ok(Vec::new());
             };
+            if self.shutting_down.load(Ordering::SeqCst) {
+                return Err(ProcessEngineError::ShuttingDown);
+            }
             let now = Instant::now();
-            if now >= deadline || self.shutting_down.load(Ordering::SeqCst) {
+            if now >= deadline {
                 return Ok(Vec::new());
             }
             if parked.is_none() {

@@ -48,6 +48,20 @@ impl ProcessEngine {
         Ok(ProcessEngine { inner })
     }
 
+    /// Start stopping: parked long polls are answered at once (Camunda's "Request rejected due
+    /// to shutdown of application server.") and new ones are refused. Call it when the stop
+    /// signal arrives, before waiting for in-flight requests; then call [`ProcessEngine::shutdown`].
+    pub fn begin_shutdown(&self) {
+        self.inner.begin_shutdown()
+    }
+
+    /// Resolves once the engine has started stopping: long-lived responses (event streams) end
+    /// on it so a graceful stop is not held open by them.
+    pub async fn stopping(&self) {
+        let mut rx = self.inner.stop.subscribe();
+        let _ = rx.wait_for(|stopping| *stopping).await;
+    }
+
     /// Stop background loops and flush the store. In-flight commands finish first.
     pub async fn shutdown(&self) -> Result<()> {
         self.inner.shutdown().await

@@ -337,3 +337,40 @@ async fn long_poll_wakes_when_a_task_is_created() {
         .expect("fetch");
     assert_eq!(got.len(), 1);
 }
+
+#[tokio::test]
+async fn stopping_answers_parked_long_polls_at_once() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let clock = ManualClock::new(T0);
+    let engine = engine(dir.path(), &clock).await;
+    deploy(&engine).await;
+    let waiter = {
+        let engine = engine.clone();
+        tokio::spawn(async move {
+            let mut req = fetch_request("w1");
+            req.async_response_timeout = Some(std::time::Duration::from_secs(600));
+            engine.fetch_and_lock(req).await
+        })
+    };
+    // Wait (bounded) until the request is parked, then stop.
+    let parked = async {
+        while engine.metrics().fetch_and_lock_parked == 0 {
+            tokio::task::yield_now().await;
+        }
+    };
+    tokio::time::timeout(std::time::Duration::from_secs(10), parked)
+        .await
+        .expect("the request parks");
+    engine.begin_shutdown();
+    let answer = tokio::time::timeout(std::time::Duration::from_secs(10), waiter)
+        .await
+        .expect("answered before its 10-minute time-out")
+        .expect("join");
+    assert!(
+        matches!(answer, Err(ProcessEngineError::ShuttingDown)),
+        "{answer:?}"
+    );
+    tokio::time::timeout(std::time::Duration::from_secs(10), engine.stopping())
+        .await
+        .expect("stopping resolves");
+}

@@ -43,6 +43,9 @@ pub enum ProcessEngineError {
     /// into an incident where a task threw it).
     #[error("{0}")]
     UnhandledBpmnError(String),
+    /// The server is shutting down: parked long polls are answered at once (Camunda's wording).
+    #[error("Request rejected due to shutdown of application server.")]
+    ShuttingDown,
     /// Too many parked long-poll requests (500, Camunda's wording).
     #[error(
         "At the moment the server has to handle too many requests at the same time. Please try again later."

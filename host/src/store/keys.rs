@@ -91,7 +91,7 @@ mod tests {
 
     #[test]
     fn last_component_is_recovered() {
-        let k = Key::new().str("topic").i64(1).str("task-1").build();
+        let k = Key::new().str("instance-1").str("task-1").build();
         assert_eq!(last_str(&k).as_deref(), Some("task-1"));
     }
 }
