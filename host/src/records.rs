@@ -500,7 +500,7 @@ pub struct TaskModule {
     pub limits: ModuleLimits,
 }
 
-/// Per-module limit overrides.
+/// Per-module limit overrides, and the module's outbound-HTTP grant.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct ModuleLimits {
     /// Fuel units per execution.
@@ -509,4 +509,9 @@ pub struct ModuleLimits {
     pub timeout_ms: Option<u64>,
     /// Linear memory limit in bytes.
     pub memory_bytes: Option<u64>,
+    /// Hosts the module may call over `wasi:http` (`host`, `host:port`, `host:*`,
+    /// `*.domain`); empty denies all. Checked with [`crate::wasm::AllowedHost::parse`] before
+    /// it is stored. Records written before this field existed read as empty.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub allowed_hosts: Vec<String>,
 }

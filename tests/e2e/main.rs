@@ -6,6 +6,7 @@
 
 mod api_flow;
 mod api_rest;
+mod api_wasm;
 mod cli;
 mod engine_crash;
 mod engine_deployments;

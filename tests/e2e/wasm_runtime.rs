@@ -6,8 +6,8 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use baton::wasm::{
-    FailureKind, Limits, LogLevel, LogStream, PoolingMode, TaskInput, TaskOutcome, WasmConfig,
-    WasmError, WasmRuntime,
+    AllowedHost, FailureKind, Limits, LogLevel, LogStream, PoolingMode, TaskInput, TaskOutcome,
+    WasmConfig, WasmError, WasmRuntime,
 };
 use baton_bpmn::{Value, Variables};
 use baton_tests::foreach_guest;
@@ -416,6 +416,109 @@ async fn foreign_import() {
 }
 
 #[tokio::test]
+async fn http_fetch() {
+    let rt = runtime();
+    let info = rt.load(&read(guests::HTTP_FETCH)).await.expect("load");
+    assert!(info.outbound_http, "{info:?}");
+    assert!(
+        info.world_check.contains("wasi:http/outgoing-handler"),
+        "{}",
+        info.world_check
+    );
+    assert!(
+        !rt.load(&read(guests::ECHO))
+            .await
+            .expect("echo")
+            .outbound_http
+    );
+
+    let (addr, hits) = baton_tests::pong_server().await;
+    let url = vars([("url", Value::String(format!("http://{addr}/ping")))]);
+    let granted = |entries: &[&str]| Limits {
+        allowed_hosts: entries
+            .iter()
+            .map(|e| AllowedHost::parse(e).expect("entry"))
+            .collect(),
+        ..Limits::default()
+    };
+
+    let out = completed(
+        rt.execute(
+            &info.sha256,
+            &granted(&[&addr.to_string()]),
+            input(url.clone()),
+        )
+        .await,
+    );
+    assert_eq!(out.get("status"), Some(&Value::Integer(200)));
+    assert_eq!(out.get("body"), Some(&Value::String("pong".into())));
+    assert_eq!(hits.load(std::sync::atomic::Ordering::SeqCst), 1);
+
+    // No grant, or the right host on another port: denied before anything is sent.
+    for limits in [
+        Limits::default(),
+        granted(&["127.0.0.1"]),
+        granted(&["localhost:*"]),
+    ] {
+        let outcome = rt.execute(&info.sha256, &limits, input(url.clone())).await;
+        let (kind, message) = failure(&outcome);
+        assert_eq!(kind, FailureKind::Guest);
+        assert!(message.contains("HttpRequestDenied"), "{message}");
+        assert!(
+            outcome
+                .logs()
+                .iter()
+                .any(|l| l.level == LogLevel::Warn && l.message.contains("outbound HTTP denied")),
+            "{:?}",
+            outcome.logs()
+        );
+    }
+    assert_eq!(hits.load(std::sync::atomic::Ordering::SeqCst), 1);
+}
+
+/// The function `guests/cpu-bound` computes, natively.
+fn cpu_digest(rounds: u64) -> u64 {
+    let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
+    for i in 0..rounds {
+        x = x.wrapping_add(i);
+        x = (x ^ (x >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        x = (x ^ (x >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        x ^= x >> 31;
+    }
+    x
+}
+
+#[tokio::test]
+async fn cpu_bound() {
+    let rt = runtime();
+    let sha = load(&rt, guests::CPU_BOUND).await;
+    for rounds in [0i64, 1, 1000, 100_000] {
+        let out = completed(
+            rt.execute(
+                &sha,
+                &Limits::default(),
+                input(vars([("rounds", Value::Long(rounds))])),
+            )
+            .await,
+        );
+        assert_eq!(
+            out.get("digest"),
+            Some(&Value::Long(cpu_digest(rounds as u64) as i64)),
+            "rounds {rounds}"
+        );
+    }
+    // Fuel grows with the work: 10^8 rounds cannot fit in the default 10^8 units.
+    let outcome = rt
+        .execute(
+            &sha,
+            &Limits::default(),
+            input(vars([("rounds", Value::Long(100_000_000))])),
+        )
+        .await;
+    assert_eq!(failure(&outcome).0, FailureKind::FuelExhausted);
+}
+
+#[tokio::test]
 async fn bad_bytes_are_rejected_clearly() {
     let rt = runtime();
     let err = rt.load(b"definitely not wasm").await.expect_err("garbage");
@@ -598,50 +701,6 @@ fn pooling_modes() {
     WasmRuntime::new(WasmConfig::default()).expect("auto runtime");
 }
 
-/// Per-task overhead (instantiate + call + drop) of `echo`, printed, not asserted:
-/// `cargo test --release -p baton-tests --test e2e wasm_runtime::echo_overhead -- --ignored --nocapture`
-#[tokio::test(flavor = "multi_thread", worker_threads = 1)]
-#[ignore = "benchmark: run explicitly in release"]
-async fn echo_overhead() {
-    for pooling in [PoolingMode::Auto, PoolingMode::Off] {
-        let rt = WasmRuntime::new(WasmConfig {
-            pooling,
-            ..WasmConfig::default()
-        })
-        .expect("runtime");
-        let sha = load(&rt, guests::ECHO).await;
-        let limits = Limits::default();
-        let variables = vars([
-            ("orderId", Value::String("o-1".into())),
-            ("amount", Value::Integer(5)),
-        ]);
-        for _ in 0..2_000 {
-            completed(rt.execute(&sha, &limits, input(variables.clone())).await);
-        }
-        let n = 20_000;
-        let mut samples = Vec::with_capacity(n);
-        let all = Instant::now();
-        for _ in 0..n {
-            let t = Instant::now();
-            let outcome = rt.execute(&sha, &limits, input(variables.clone())).await;
-            samples.push(t.elapsed());
-            assert!(matches!(outcome, TaskOutcome::Completed { .. }));
-        }
-        let total = all.elapsed();
-        samples.sort();
-        let pct = |p: f64| samples[((samples.len() as f64 * p) as usize).min(samples.len() - 1)];
-        println!(
-            "echo, pooling {:?} (enabled: {}): p50 {:?}, p99 {:?}, max {:?}, {:.0} tasks/s",
-            pooling,
-            rt.pooling_enabled(),
-            pct(0.50),
-            pct(0.99),
-            samples[samples.len() - 1],
-            n as f64 / total.as_secs_f64()
-        );
-    }
-}
-
 /// The polyglot `stock-check` guests (componentize-py, componentize-js). Build them first:
 /// `bash guests/build-polyglot.sh`, then
 /// `cargo test -p baton-tests --test e2e wasm_runtime::polyglot -- --ignored --nocapture`.
@@ -761,6 +820,7 @@ async fn fuel_profile() {
                 instances: 50,
                 memory_bytes: 256 << 20,
                 deadline: Duration::from_secs(30),
+                allowed_hosts: Vec::new(),
             };
             let task = input(vars([("items", Value::Json(items.clone()))]));
             match rt.execute(&sha, &limits, task).await {

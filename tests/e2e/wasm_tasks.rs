@@ -9,7 +9,7 @@ use baton::engine::{DeployRequest, EngineEvent, ProcessEngineError, Resource};
 use baton::records::ModuleLimits;
 use baton::wasm::WasmConfig;
 use baton_bpmn::Value;
-use baton_tests::{TestEngine, guests, vars};
+use baton_tests::{TestEngine, guests, vars, wait_for_end, wait_for_incident};
 
 /// A process: start → service task on `topic` (with optional retry cycle and error boundary) → end.
 fn one_task(key: &str, topic: &str, retry_cycle: Option<&str>, error_code: Option<&str>) -> String {
@@ -80,29 +80,6 @@ async fn deploy_with_module(t: &TestEngine, key: &str, xml: &str, topic: &str, w
         .unwrap_or_else(|e| panic!("deploy {key}: {e:?}"));
 }
 
-/// Wait (real time, bounded) until an instance ends; wasm runs asynchronously after commit.
-async fn wait_for_end(
-    events: &mut tokio::sync::broadcast::Receiver<EngineEvent>,
-    instance_id: &str,
-) -> String {
-    let deadline = Duration::from_secs(60);
-    tokio::time::timeout(deadline, async {
-        loop {
-            match events.recv().await {
-                Ok(EngineEvent::InstanceEnded {
-                    process_instance_id,
-                    state,
-                    ..
-                }) if process_instance_id == instance_id => return state,
-                Ok(_) | Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {}
-                Err(e) => panic!("event stream closed: {e}"),
-            }
-        }
-    })
-    .await
-    .unwrap_or_else(|_| panic!("instance {instance_id} did not end within {deadline:?}"))
-}
-
 /// The end state of an instance that may already have ended before the subscription, or will.
 async fn ended_state(
     engine: &baton::engine::ProcessEngine,
@@ -114,30 +91,6 @@ async fn ended_state(
         Some(h) if h.end_time.is_some() => h.state,
         _ => wait_for_end(events, instance_id).await,
     }
-}
-
-/// Wait (real time, bounded) until an incident is raised for an instance; returns its message.
-async fn wait_for_incident(
-    events: &mut tokio::sync::broadcast::Receiver<EngineEvent>,
-    instance_id: &str,
-) -> String {
-    tokio::time::timeout(Duration::from_secs(60), async {
-        loop {
-            match events.recv().await {
-                Ok(EngineEvent::IncidentRaised {
-                    process_instance_id,
-                    message,
-                    ..
-                }) if process_instance_id == instance_id => {
-                    return message.unwrap_or_default();
-                }
-                Ok(_) | Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {}
-                Err(e) => panic!("event stream closed: {e}"),
-            }
-        }
-    })
-    .await
-    .unwrap_or_else(|_| panic!("no incident for {instance_id}"))
 }
 
 /// Poll (bounded) until the in-engine task of an instance has `retries` left.
@@ -254,6 +207,7 @@ async fn each_limit_raises_its_own_incident_while_other_instances_keep_running()
                 fuel: Some(10_000_000),
                 timeout_ms: Some(60_000),
                 memory_bytes: None,
+                allowed_hosts: Vec::new(),
             },
             "fuel exhausted after 10,000,000 units",
         ),
@@ -264,6 +218,7 @@ async fn each_limit_raises_its_own_incident_while_other_instances_keep_running()
                 fuel: Some(u64::MAX / 4),
                 timeout_ms: Some(300),
                 memory_bytes: None,
+                allowed_hosts: Vec::new(),
             },
             "deadline of",
         ),
@@ -274,6 +229,7 @@ async fn each_limit_raises_its_own_incident_while_other_instances_keep_running()
                 fuel: None,
                 timeout_ms: None,
                 memory_bytes: Some(16 << 20),
+                allowed_hosts: Vec::new(),
             },
             "memory limit of 16 MiB",
         ),

@@ -18,8 +18,8 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, Result, anyhow, bail};
 use baton::clock::ManualClock;
 use baton::engine::{
-    DefinitionRef, DeployRequest, EngineConfig, FetchAndLockRequest, LockedTask, ProcessEngine,
-    Resource, StartRequest, StartResult, TopicRequest,
+    DefinitionRef, DeployRequest, EngineConfig, EngineEvent, FetchAndLockRequest, LockedTask,
+    ProcessEngine, Resource, StartRequest, StartResult, TopicRequest,
 };
 use baton::records::{HistoricActivityInstance, ProcessDefinition};
 use baton_bpmn::Variables;
@@ -254,6 +254,104 @@ pub fn fetch_request(
 /// Variables from `(name, value)` pairs.
 pub fn vars<const N: usize>(pairs: [(&str, baton_bpmn::Value); N]) -> Variables {
     pairs.into_iter().map(|(k, v)| (k.to_owned(), v)).collect()
+}
+
+// ------------------------------------------------------------------------------ events
+
+/// How long [`wait_for_end`] and [`wait_for_incident`] wait before failing the test. In-engine
+/// (wasm) tasks run after the commit on their own task, so tests wait for the engine's event
+/// rather than polling; this bound only turns a hang into a failure.
+pub const EVENT_WAIT: Duration = Duration::from_secs(60);
+
+/// Waits for the next event `pick` accepts, skipping others (and lag), or panics after
+/// [`EVENT_WAIT`] naming `what`. Subscribe before the action that causes the event.
+pub async fn wait_for_event<T>(
+    events: &mut tokio::sync::broadcast::Receiver<EngineEvent>,
+    what: &str,
+    mut pick: impl FnMut(EngineEvent) -> Option<T>,
+) -> T {
+    tokio::time::timeout(EVENT_WAIT, async {
+        loop {
+            match events.recv().await {
+                Ok(event) => {
+                    if let Some(found) = pick(event) {
+                        return found;
+                    }
+                }
+                Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {}
+                Err(e) => panic!("event stream closed while waiting for {what}: {e}"),
+            }
+        }
+    })
+    .await
+    .unwrap_or_else(|_| panic!("no {what} within {EVENT_WAIT:?}"))
+}
+
+/// Waits until `instance_id` ends; returns its end state (`COMPLETED`, ...).
+pub async fn wait_for_end(
+    events: &mut tokio::sync::broadcast::Receiver<EngineEvent>,
+    instance_id: &str,
+) -> String {
+    wait_for_event(events, &format!("end of {instance_id}"), |e| match e {
+        EngineEvent::InstanceEnded {
+            process_instance_id,
+            state,
+            ..
+        } if process_instance_id == instance_id => Some(state),
+        _ => None,
+    })
+    .await
+}
+
+/// Waits until an incident is raised for `instance_id`; returns its message.
+pub async fn wait_for_incident(
+    events: &mut tokio::sync::broadcast::Receiver<EngineEvent>,
+    instance_id: &str,
+) -> String {
+    wait_for_event(events, &format!("incident of {instance_id}"), |e| match e {
+        EngineEvent::IncidentRaised {
+            process_instance_id,
+            message,
+            ..
+        } if process_instance_id == instance_id => Some(message.unwrap_or_default()),
+        _ => None,
+    })
+    .await
+}
+
+// ------------------------------------------------------------------------------ HTTP target
+
+/// A real HTTP server on `127.0.0.1:0` answering every request with `200 pong`; counts the
+/// requests it received.
+pub async fn pong_server() -> (std::net::SocketAddr, Arc<std::sync::atomic::AtomicUsize>) {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    let hits = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let counter = Arc::clone(&hits);
+    tokio::spawn(async move {
+        while let Ok((mut socket, _)) = listener.accept().await {
+            let counter = Arc::clone(&counter);
+            tokio::spawn(async move {
+                let mut request = Vec::new();
+                let mut buf = [0u8; 1024];
+                while !request.windows(4).any(|w| w == b"\r\n\r\n") {
+                    match tokio::io::AsyncReadExt::read(&mut socket, &mut buf).await {
+                        Ok(0) | Err(_) => return,
+                        Ok(n) => request.extend_from_slice(&buf[..n]),
+                    }
+                }
+                counter.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                let _ = tokio::io::AsyncWriteExt::write_all(
+                    &mut socket,
+                    b"HTTP/1.1 200 OK\r\ncontent-length: 4\r\nconnection: close\r\n\r\npong",
+                )
+                .await;
+            });
+        }
+    });
+    (addr, hits)
 }
 
 // ------------------------------------------------------------------------------ REST client

@@ -4,7 +4,8 @@
 //! `deployment-source`, `tenant-id`, `enable-duplicate-filtering`, `deploy-changed-only`,
 //! `deployment-activation-time` (ignored); every other part is a resource named by its
 //! **filename**. Booleans are case-insensitive (`True` from pycamunda). `.wasm` resources are
-//! bound to the topic named by their file stem (baton extension).
+//! bound to the topic named by their file stem, unless the text part `task-modules` (baton
+//! extension, see `module`) binds them otherwise.
 
 use std::cmp::Ordering;
 
@@ -78,6 +79,7 @@ async fn read_form(mut mp: Multipart, limit: usize) -> ApiResult<DeployRequest> 
                 | "enable-duplicate-filtering"
                 | "deploy-changed-only"
                 | "deployment-activation-time"
+                | "task-modules"
         );
         let bytes = field
             .bytes()
@@ -91,6 +93,7 @@ async fn read_form(mut mp: Multipart, limit: usize) -> ApiResult<DeployRequest> 
                 "tenant-id" => req.tenant_id = Some(text).filter(|t| !t.is_empty()),
                 "enable-duplicate-filtering" => req.enable_duplicate_filtering = parse_bool(&text),
                 "deploy-changed-only" => req.deploy_changed_only = parse_bool(&text),
+                "task-modules" => req.module_bindings = module::parse_bindings(&text)?,
                 _ => {}
             }
             continue;

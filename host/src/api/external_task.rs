@@ -1,6 +1,7 @@
 //! `/external-task`: fetchAndLock (long polling), complete, failure, bpmnError, extendLock,
 //! lock, unlock, retries (single and bulk), priority, get, errorDetails, list, count,
-//! topic-names.
+//! topic-names; and baton's `GET /external-task/{id}/log`, the log an in-engine (wasm)
+//! execution wrote, kept after the task completed.
 //!
 //! This module validates requests the way Camunda does (camunda-rest.md §6) and leaves the
 //! waiting to the engine: `asyncResponseTimeout` is passed on and the engine parks the call.
@@ -62,6 +63,11 @@ pub(crate) fn routes() -> Vec<Route> {
             "/external-task/{id}/errorDetails",
             "Error details of the last failure (text/plain)",
             error_details,
+        ),
+        Route::get(
+            "/external-task/{id}/log",
+            "Log lines of a task's in-engine (wasm) executions, oldest first (baton)",
+            task_log,
         ),
         Route::post(
             "/external-task/{id}/complete",
@@ -550,6 +556,20 @@ async fn error_details(
         Some(d) => raw("text/plain", d.into_bytes()),
         None => StatusCode::NO_CONTENT.into_response(),
     })
+}
+
+/// The log outlives the task (it explains how a finished task ended), so an unknown id is
+/// only a 404 when there is neither a task nor a log.
+async fn task_log(State(state): State<ApiState>, Path(id): Path<String>) -> ApiResult<Json<J>> {
+    let lines = state.engine.task_log(&id).await?;
+    if lines.is_empty() {
+        state
+            .engine
+            .external_task(&id)
+            .await
+            .map_err(map_err(&id))?;
+    }
+    Ok(Json(J::Array(lines.into_iter().map(J::String).collect())))
 }
 
 const SORT: &[&str] = &[

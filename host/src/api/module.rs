@@ -2,18 +2,23 @@
 //!
 //! - `PUT /engine-rest/task-module/{topic}`: body is the raw component (`application/wasm` or
 //!   any non-multipart type) or `multipart/form-data` whose first file part is the component.
-//!   Limits come from query parameters `fuel`, `timeoutMs`, `memoryBytes`. → 200 with the
-//!   module DTO.
+//!   Limits come from query parameters `fuel`, `timeoutMs`, `memoryBytes`; the outbound-HTTP
+//!   grant from `allowedHosts` (comma list of `host`, `host:port`, `host:*`, `*.domain`).
+//!   → 200 with the module DTO.
+//! - In a deployment (`POST /deployment/create`), the text part `task-modules` binds `.wasm`
+//!   resources: `{"<resource name>": {"topic", "fuel", "timeoutMs", "memoryBytes",
+//!   "allowedHosts": [..]}}`, every key optional (the topic defaults to the file stem).
 //! - `GET /engine-rest/task-module`: all modules; `GET .../{topic}`: one; `GET .../{topic}/data`:
 //!   the bytes; `DELETE .../{topic}`: unbind (204).
 //!
-//! Module DTO: `{"topic","sha256","size","deploymentId","created","limits":{"fuel","timeoutMs","memoryBytes"}}`.
+//! Module DTO: `{"topic","sha256","size","deploymentId","created","limits":{"fuel","timeoutMs","memoryBytes"},"allowedHosts":[..]}`.
 
 use axum::body::Bytes;
 use axum::extract::multipart::Multipart;
 use axum::extract::{FromRequest, Path, Request, State};
 use axum::http::header;
 use axum::response::Response;
+use serde::Deserialize;
 use serde_json::{Value as J, json};
 
 use super::date::format;
@@ -21,6 +26,7 @@ use super::error::{ApiError, ApiResult, not_found_as};
 use super::json::{Json, body_error, no_content};
 use super::query::Params;
 use super::{ApiState, Route, raw};
+use crate::engine::ModuleBinding;
 use crate::records::{ModuleLimits, TaskModule};
 
 pub(crate) fn routes() -> Vec<Route> {
@@ -59,7 +65,53 @@ pub fn module_dto(m: &TaskModule) -> J {
         "deploymentId": m.deployment_id,
         "created": format(m.created),
         "limits": {"fuel": m.limits.fuel, "timeoutMs": m.limits.timeout_ms, "memoryBytes": m.limits.memory_bytes},
+        "allowedHosts": m.limits.allowed_hosts,
     })
+}
+
+/// One entry of a deployment's `task-modules` part.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+struct BindingDto {
+    topic: Option<String>,
+    fuel: Option<u64>,
+    timeout_ms: Option<u64>,
+    memory_bytes: Option<u64>,
+    #[serde(default)]
+    allowed_hosts: Vec<String>,
+}
+
+/// Parses a deployment's `task-modules` part: resource name -> binding.
+pub(crate) fn parse_bindings(text: &str) -> ApiResult<Vec<(String, ModuleBinding)>> {
+    let entries: std::collections::BTreeMap<String, BindingDto> = serde_json::from_str(text)
+        .map_err(|e| {
+            ApiError::invalid(format!(
+                "The form part 'task-modules' must be a JSON object mapping .wasm resource names \
+                 to {{topic, fuel, timeoutMs, memoryBytes, allowedHosts}}: {e}"
+            ))
+        })?;
+    entries
+        .into_iter()
+        .map(|(name, dto)| {
+            let positive = |k: &str, v: Option<u64>| match v {
+                Some(0) => Err(ApiError::invalid(format!(
+                    "task-modules: '{k}' of '{name}' must be greater than 0"
+                ))),
+                v => Ok(v),
+            };
+            let limits = ModuleLimits {
+                fuel: positive("fuel", dto.fuel)?,
+                timeout_ms: positive("timeoutMs", dto.timeout_ms)?,
+                memory_bytes: positive("memoryBytes", dto.memory_bytes)?,
+                allowed_hosts: dto.allowed_hosts,
+            };
+            let binding = ModuleBinding {
+                topic: dto.topic,
+                limits,
+            };
+            Ok((name, binding))
+        })
+        .collect()
 }
 
 fn missing(topic: &str) -> ApiError {
@@ -86,6 +138,7 @@ async fn put(
         fuel: positive(&q, "fuel")?,
         timeout_ms: positive(&q, "timeoutMs")?,
         memory_bytes: positive(&q, "memoryBytes")?,
+        allowed_hosts: q.list("allowedHosts").unwrap_or_default(),
     };
     let limit = state.config.max_upload_bytes;
     let is_multipart = req

@@ -17,6 +17,7 @@ use crate::records::{
     TaskModule,
 };
 use crate::store::{Tree, WriteSet};
+use crate::wasm::AllowedHost;
 
 pub(crate) fn sha256_hex(bytes: &[u8]) -> String {
     let digest = Sha256::digest(bytes);
@@ -128,16 +129,35 @@ impl Inner {
                 details: parse_problems,
             });
         }
+        if let Some((name, _)) = request.module_bindings.iter().find(|(name, _)| {
+            !request
+                .resources
+                .iter()
+                .any(|r| &r.name == name && is_wasm(name))
+        }) {
+            return Err(ProcessEngineError::BadRequest(format!(
+                "task-modules names '{name}', which is not a .wasm resource of this deployment"
+            )));
+        }
         let mut modules = Vec::new();
         for r in request.resources.iter().filter(|r| is_wasm(&r.name)) {
-            let topic = request
-                .module_topics
+            let binding = request
+                .module_bindings
                 .iter()
                 .find(|(name, _)| name == &r.name)
-                .map(|(_, t)| t.clone())
-                .unwrap_or_else(|| topic_of(&r.name));
-            let info = self.validate_module(&r.bytes).await?;
-            modules.push((topic, r, info));
+                .map(|(_, b)| b.clone())
+                .unwrap_or_default();
+            let topic = binding.topic.unwrap_or_else(|| topic_of(&r.name));
+            let sha = self
+                .validate_module(&r.bytes, &binding.limits)
+                .await
+                .map_err(|e| match e {
+                    ProcessEngineError::InvalidModule(m) => {
+                        ProcessEngineError::InvalidModule(format!("{}: {m}", r.name))
+                    }
+                    other => other,
+                })?;
+            modules.push((topic, r, sha, binding.limits));
         }
 
         let _guard = self.deploy_lock.lock().await;
@@ -182,7 +202,7 @@ impl Inner {
                         .map(|r| r.name.clone())
                         .collect();
                     parsed.retain(|(i, _)| !unchanged.contains(&request.resources[*i].name));
-                    modules.retain(|(_, r, _)| !unchanged.contains(&r.name));
+                    modules.retain(|(_, r, _, _)| !unchanged.contains(&r.name));
                 }
             }
         }
@@ -256,16 +276,16 @@ impl Inner {
             }
         }
         let mut deployed_modules = Vec::new();
-        for (topic, r, info) in &modules {
+        for (topic, r, sha, limits) in &modules {
             let module = TaskModule {
                 topic: topic.clone(),
-                sha256: info.clone(),
+                sha256: sha.clone(),
                 size: r.bytes.len() as u64,
                 deployment_id: Some(deployment_id.clone()),
                 created: now,
-                limits: ModuleLimits::default(),
+                limits: limits.clone(),
             };
-            ws.put_raw(Tree::ModuleBlobs, info.as_bytes().to_vec(), r.bytes.clone());
+            ws.put_raw(Tree::ModuleBlobs, sha.as_bytes().to_vec(), r.bytes.clone());
             ws.put(
                 Tree::DeploymentModules,
                 index::deployment_module_key(&deployment_id, topic),
@@ -571,16 +591,32 @@ impl Inner {
     // ------------------------------------------------------------------ modules
 
     /// Validate and compile a component; returns its sha256.
-    async fn validate_module(&self, bytes: &[u8]) -> Result<String> {
+    /// Loads (compiles, world-checks) a component about to be bound with `limits`, and checks
+    /// the grant: every allowed host must parse, and a component that imports
+    /// `wasi:http/outgoing-handler` must be granted at least one host, so a module that could
+    /// never reach anything is refused at upload rather than failing at its first task.
+    async fn validate_module(&self, bytes: &[u8], limits: &ModuleLimits) -> Result<String> {
         let Some(wasm) = &self.wasm else {
             return Err(ProcessEngineError::InvalidModule(
                 "in-engine wasm tasks are disabled in this server's configuration".into(),
             ));
         };
+        for host in &limits.allowed_hosts {
+            AllowedHost::parse(host).map_err(ProcessEngineError::BadRequest)?;
+        }
         let info = wasm
             .load(bytes)
             .await
             .map_err(|e| ProcessEngineError::InvalidModule(e.to_string()))?;
+        if info.outbound_http && limits.allowed_hosts.is_empty() {
+            return Err(ProcessEngineError::InvalidModule(
+                "the component imports wasi:http/outgoing-handler (outbound HTTP), but no host \
+                 is granted: list the hosts it may call with allowedHosts (a query parameter of \
+                 PUT /task-module/{topic}, or per resource in the deployment's task-modules \
+                 field)"
+                    .into(),
+            ));
+        }
         Ok(info.sha256)
     }
 
@@ -617,7 +653,7 @@ impl Inner {
                 "topic must be a non-empty name".into(),
             ));
         }
-        let sha = self.validate_module(&bytes).await?;
+        let sha = self.validate_module(&bytes, &limits).await?;
         let module = TaskModule {
             topic: topic.to_owned(),
             sha256: sha.clone(),

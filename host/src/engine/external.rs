@@ -25,7 +25,7 @@ use crate::records::{
 };
 use crate::store::keys::last_str;
 use crate::store::{StoreError, Tree, WriteSet};
-use crate::wasm::{Limits, TaskInput, TaskOutcome};
+use crate::wasm::{AllowedHost, Limits, TaskInput, TaskOutcome};
 
 /// Camunda truncates stored error messages to this many characters.
 const MAX_ERROR_MESSAGE: usize = 666;
@@ -872,6 +872,13 @@ impl Inner {
             if let Some(mem) = m.limits.memory_bytes {
                 limits.memory_bytes = usize::try_from(mem).unwrap_or(usize::MAX);
             }
+            // Entries were validated when the module was bound.
+            limits.allowed_hosts = m
+                .limits
+                .allowed_hosts
+                .iter()
+                .filter_map(|h| AllowedHost::parse(h).ok())
+                .collect();
         }
         limits
     }

@@ -91,10 +91,19 @@ pub struct DeployRequest {
     /// `deploy-changed-only`.
     pub deploy_changed_only: bool,
     /// The files: `.bpmn`/`.bpmn20.xml` processes, `.wasm` task components (file stem = topic,
-    /// unless `module_topics` maps it), anything else stored as a plain resource.
+    /// unless `module_bindings` says otherwise), anything else stored as a plain resource.
     pub resources: Vec<Resource>,
-    /// Explicit resource name -> topic bindings for `.wasm` resources.
-    pub module_topics: Vec<(String, String)>,
+    /// Resource name -> how that `.wasm` resource is bound (topic, limits, allowed hosts).
+    pub module_bindings: Vec<(String, ModuleBinding)>,
+}
+
+/// How a `.wasm` resource of a deployment is bound (the `task-modules` form field).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ModuleBinding {
+    /// The topic the component serves; `None` = the resource's file stem.
+    pub topic: Option<String>,
+    /// Limit overrides and the outbound-HTTP grant.
+    pub limits: crate::records::ModuleLimits,
 }
 
 /// What a deployment produced.

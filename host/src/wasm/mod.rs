@@ -14,12 +14,12 @@
 //! - `runner`: one execution: Store, limits, WASI context, call, outcome classification.
 //! - `convert`: lossless conversion between [`baton_bpmn::Value`] and the WIT `value`.
 //! - `wasi`: the locked-down, deterministic WASI pieces (clocks, RNG, captured stdio).
-//!
-//! Not done yet: outbound HTTP (wasi-http) for modules granted an allow-list.
+//! - `http`: outbound `wasi:http`, only to the hosts a module was granted.
 
 mod bindings;
 mod convert;
 mod engine;
+mod http;
 mod registry;
 mod runner;
 mod wasi;
@@ -32,6 +32,7 @@ use std::time::Duration;
 use baton_bpmn::Variables;
 
 pub use engine::TickerHandle;
+pub use http::AllowedHost;
 
 /// How the runtime allocates instances (see PERF-NOTES.md: pooling is ~5x faster per task).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -46,8 +47,9 @@ pub enum PoolingMode {
     Off,
 }
 
-/// Resource limits of one execution. Every breach ends the execution with its own
-/// [`FailureKind`] and a readable message.
+/// Resource limits of one execution, and its one grant beyond the sandbox (outbound HTTP).
+/// Every breach of a limit ends the execution with its own [`FailureKind`] and a readable
+/// message.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Limits {
     /// Fuel units (about one per wasm instruction). Deterministic: a retry runs out at the same
@@ -62,6 +64,10 @@ pub struct Limits {
     pub table_elements: usize,
     /// Largest number of core instances one component may create.
     pub instances: usize,
+    /// Hosts the component may reach over `wasi:http/outgoing-handler`; empty (the default)
+    /// denies every request. Responses from the network are outside the deterministic world:
+    /// a retry of a task that reads them may see different data.
+    pub allowed_hosts: Vec<AllowedHost>,
 }
 
 impl Default for Limits {
@@ -83,6 +89,7 @@ impl Default for Limits {
             memory_bytes: 64 << 20,
             table_elements: 10_000,
             instances: 10,
+            allowed_hosts: Vec::new(),
         }
     }
 }
@@ -126,6 +133,9 @@ pub struct ModuleInfo {
     /// `true` when no compilation happened in this call: the module was already loaded, or its
     /// compiled artifact came from the disk cache.
     pub from_cache: bool,
+    /// Whether the component imports `wasi:http/outgoing-handler`, i.e. wants outbound HTTP,
+    /// which only works for hosts granted in [`Limits::allowed_hosts`].
+    pub outbound_http: bool,
 }
 
 /// One service-task execution request.

@@ -27,8 +27,19 @@ const WORLD: &str = "baton:task/service-task@0.1.0";
 /// Imports of our own package a component may have (`types` appears when a component
 /// imports the type-only interface).
 const OWN_IMPORTS: [&str; 2] = ["baton:task/log@0.1.0", "baton:task/types@0.1.0"];
-/// WASI 0.2 packages the linker provides (wasmtime-wasi p2, locked down per execution).
-const WASI_PACKAGES: [&str; 6] = ["io", "clocks", "random", "cli", "filesystem", "sockets"];
+/// WASI 0.2 packages the linker provides (wasmtime-wasi p2, locked down per execution;
+/// `http` sends only to the hosts granted to the module).
+const WASI_PACKAGES: [&str; 7] = [
+    "io",
+    "clocks",
+    "random",
+    "cli",
+    "filesystem",
+    "sockets",
+    "http",
+];
+/// The import that marks a component as wanting outbound HTTP.
+const OUTGOING_HANDLER: &str = "wasi:http/outgoing-handler@";
 /// Artifact file header: magic and format version, then the SHA-256 of the rest.
 const ARTIFACT_MAGIC: &[u8; 8] = b"BATONCW1";
 
@@ -130,7 +141,7 @@ impl Registry {
                     (component, false)
                 }
             };
-            let (pre, world_check) = check_world(&engine, &linker, &component)?;
+            let (pre, world_check, outbound_http) = check_world(&engine, &linker, &component)?;
             Ok::<_, WasmError>(LoadedModule {
                 pre,
                 info: ModuleInfo {
@@ -138,6 +149,7 @@ impl Registry {
                     size: bytes.len(),
                     world_check,
                     from_cache,
+                    outbound_http,
                 },
             })
         })
@@ -175,20 +187,23 @@ fn check_header(bytes: &[u8]) -> Result<(), WasmError> {
 }
 
 /// Checks imports and the `execute` export, pre-links the component and resolves the export
-/// index once. Returns the one-line summary for [`ModuleInfo::world_check`].
+/// index once. Returns the one-line summary for [`ModuleInfo::world_check`] and whether the
+/// component wants outbound HTTP.
 fn check_world(
     engine: &Engine,
     linker: &Linker<TaskState>,
     component: &Component,
-) -> Result<(ServiceTaskPre<TaskState>, String), WasmError> {
+) -> Result<(ServiceTaskPre<TaskState>, String, bool), WasmError> {
     let ty = component.component_type();
     let mut wasi = 0usize;
+    let mut outbound_http = false;
     let mut own = Vec::new();
     for (name, _) in ty.imports(engine) {
         if OWN_IMPORTS.contains(&name) {
             own.push(name.to_owned());
         } else if is_wasi_p2(name) {
             wasi += 1;
+            outbound_http |= name.starts_with(OUTGOING_HANDLER);
         } else {
             return Err(WasmError::WorldMismatch(format!(
                 "import `{name}` is not provided by baton (a task component may import only \
@@ -233,9 +248,15 @@ fn check_world(
     } else {
         own.join(", ")
     };
+    let http = if outbound_http {
+        " (including wasi:http/outgoing-handler: outbound HTTP to granted hosts only)"
+    } else {
+        ""
+    };
     Ok((
         pre,
-        format!("{WORLD}: exports execute; imports {own} + {wasi} WASI interfaces"),
+        format!("{WORLD}: exports execute; imports {own} + {wasi} WASI interfaces{http}"),
+        outbound_http,
     ))
 }
 

@@ -12,11 +12,13 @@ use tokio::sync::Semaphore;
 use wasmtime::component::{HasSelf, Linker, ResourceTable};
 use wasmtime::{ResourceLimiter, Store, StoreLimits, StoreLimitsBuilder, Trap, UpdateDeadline};
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
+use wasmtime_wasi_http::{WasiHttpCtx, WasiHttpCtxView, WasiHttpView};
 
 use super::bindings::ServiceTask;
 use super::bindings::baton::task::{log as wit_log, types as wit};
 use super::convert::{variables_from_wit, variables_to_wit};
 use super::engine::{EPOCH_TICK, WasmEngine};
+use super::http::OutboundHttp;
 use super::registry::Registry;
 use super::wasi::{self, LogSink};
 use super::{
@@ -74,11 +76,15 @@ impl Runtime {
         // The semaphore is never closed, so this only waits.
         let _slot = self.slots.acquire().await;
 
+        // Wall time starts now, not while waiting for a slot.
+        let deadline_at = Instant::now() + limits.deadline;
         let sink = LogSink::default();
         let state = TaskState {
             wasi: wasi::ctx(input.task_created_at, input.seed, &sink),
             table: ResourceTable::new(),
             limiter: TaskLimiter::new(limits),
+            http: WasiHttpCtx::new(),
+            outbound: OutboundHttp::new(limits.allowed_hosts.clone(), deadline_at, sink.clone()),
             sink: sink.clone(),
         };
         let mut store = Store::new(&self.engine.engine, state);
@@ -91,9 +97,8 @@ impl Runtime {
                 sink.finish(),
             );
         }
-        // Wall time starts now, not while waiting for a slot. Every tick the callback either
-        // ends the call (deadline passed) or yields to tokio and re-arms for the next tick.
-        let deadline_at = Instant::now() + limits.deadline;
+        // Every tick the callback either ends the call (deadline passed) or yields to tokio
+        // and re-arms for the next tick.
         store.set_epoch_deadline(1);
         store.epoch_deadline_callback(move |_| {
             if Instant::now() >= deadline_at {
@@ -145,10 +150,12 @@ impl Runtime {
     }
 }
 
-/// The linker every module is pre-linked against: WASI p2 (async) and `baton:task/log`.
+/// The linker every module is pre-linked against: WASI p2 (async), `wasi:http` (which denies
+/// every request unless the module's grant allows its host) and `baton:task/log`.
 fn linker(engine: &wasmtime::Engine) -> Result<Linker<TaskState>, WasmError> {
     let mut linker = Linker::new(engine);
     wasmtime_wasi::p2::add_to_linker_async(&mut linker)
+        .and_then(|()| wasmtime_wasi_http::p2::add_only_http_to_linker_async(&mut linker))
         .and_then(|()| ServiceTask::add_to_linker::<_, HasSelf<TaskState>>(&mut linker, |s| s))
         .map_err(|e| WasmError::Config(format!("linking host interfaces: {e:#}")))?;
     Ok(linker)
@@ -159,6 +166,8 @@ pub(crate) struct TaskState {
     wasi: WasiCtx,
     table: ResourceTable,
     limiter: TaskLimiter,
+    http: WasiHttpCtx,
+    outbound: OutboundHttp,
     sink: LogSink,
 }
 
@@ -167,6 +176,16 @@ impl WasiView for TaskState {
         WasiCtxView {
             ctx: &mut self.wasi,
             table: &mut self.table,
+        }
+    }
+}
+
+impl WasiHttpView for TaskState {
+    fn http(&mut self) -> WasiHttpCtxView<'_> {
+        WasiHttpCtxView {
+            hooks: &mut self.outbound,
+            table: &mut self.table,
+            ctx: &mut self.http,
         }
     }
 }

@@ -1,0 +1,349 @@
+//! `bench-wasm`: issue 5's numbers for the in-process WebAssembly runtime.
+//!
+//! - `bench-wasm overhead`: per-task overhead (instantiate + call + drop) through
+//!   `baton::wasm::WasmRuntime`, p50/p99, for the Rust `echo` guest (pooling allocator on and
+//!   off) and, when `guests/build-polyglot.sh` has built them, the Python and JavaScript
+//!   `stock-check` guests.
+//! - `bench-wasm instrumentation`: what fuel metering and epoch interruption cost a CPU-bound
+//!   guest (`guests/cpu-bound`, a tight integer loop with no host calls: the worst case for
+//!   both). baton always runs with both on, so this builds four bare wasmtime engines with
+//!   baton's other settings, one per combination, and times the same call on each.
+//!
+//! `cargo build --release -p baton-tests --bin bench-wasm && target/release/bench-wasm`
+//! (both parts; `BENCH_ROUNDS` sets the loop length, default 20,000,000).
+
+use std::path::Path;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, bail};
+use baton::wasm::{Limits, PoolingMode, TaskInput, TaskOutcome, WasmConfig, WasmRuntime};
+use baton_bpmn::{Value, Variables};
+use baton_tests::guests;
+use wasmtime::component::{Component, HasSelf, Linker, ResourceTable};
+use wasmtime::{Config, Engine, Store, UpdateDeadline};
+use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
+
+mod bindings {
+    #![allow(missing_docs)]
+    wasmtime::component::bindgen!({
+        path: "../wit",
+        world: "baton:task/service-task",
+        exports: { default: async },
+    });
+}
+use bindings::ServiceTask;
+use bindings::baton::task::{log as wit_log, types as wit};
+
+fn input(variables: Variables) -> TaskInput {
+    TaskInput {
+        topic: "bench".into(),
+        process_instance_id: "pi-1".into(),
+        activity_id: "Task_1".into(),
+        activity_instance_id: "Task_1:ai-1".into(),
+        business_key: None,
+        attempt: 1,
+        retries_left: Some(3),
+        variables,
+        task_created_at: 1_767_225_600_000,
+        seed: 42,
+    }
+}
+
+fn pct(sorted: &[Duration], p: f64) -> Duration {
+    sorted[((sorted.len() as f64 * p) as usize).min(sorted.len() - 1)]
+}
+
+/// Runs `n` executions after `warm` unmeasured ones; prints p50/p99/max and tasks/s.
+async fn time_executions(
+    label: &str,
+    rt: &WasmRuntime,
+    sha: &str,
+    limits: &Limits,
+    variables: &Variables,
+    warm: usize,
+    n: usize,
+) -> anyhow::Result<()> {
+    for _ in 0..warm {
+        let outcome = rt.execute(sha, limits, input(variables.clone())).await;
+        if !matches!(outcome, TaskOutcome::Completed { .. }) {
+            bail!("{label}: {outcome:?}");
+        }
+    }
+    let mut samples = Vec::with_capacity(n);
+    let all = Instant::now();
+    for _ in 0..n {
+        let t = Instant::now();
+        let outcome = rt.execute(sha, limits, input(variables.clone())).await;
+        samples.push(t.elapsed());
+        if !matches!(outcome, TaskOutcome::Completed { .. }) {
+            bail!("{label}: {outcome:?}");
+        }
+    }
+    let total = all.elapsed();
+    samples.sort();
+    println!(
+        "| {label} | {n} | {:.1} | {:.1} | {:.1} | {:.0} |",
+        pct(&samples, 0.50).as_secs_f64() * 1e6,
+        pct(&samples, 0.99).as_secs_f64() * 1e6,
+        samples[samples.len() - 1].as_secs_f64() * 1e6,
+        n as f64 / total.as_secs_f64()
+    );
+    Ok(())
+}
+
+async fn overhead() -> anyhow::Result<()> {
+    println!("| guest | executions | p50 µs | p99 µs | max µs | tasks/s (1 at a time) |");
+    println!("|---|---:|---:|---:|---:|---:|");
+    let echo_vars: Variables = [
+        ("orderId".to_owned(), Value::String("o-1".into())),
+        ("amount".to_owned(), Value::Integer(5)),
+    ]
+    .into_iter()
+    .collect();
+    for pooling in [PoolingMode::Auto, PoolingMode::Off] {
+        let rt = WasmRuntime::new(WasmConfig {
+            pooling,
+            ..WasmConfig::default()
+        })?;
+        let sha = rt.load(&std::fs::read(guests::ECHO)?).await?.sha256;
+        let label = format!(
+            "Rust echo, pooling {}",
+            if rt.pooling_enabled() { "on" } else { "off" }
+        );
+        time_executions(
+            &label,
+            &rt,
+            &sha,
+            &Limits::default(),
+            &echo_vars,
+            2_000,
+            20_000,
+        )
+        .await?;
+    }
+
+    let polyglot = Path::new(env!("CARGO_MANIFEST_DIR")).join("../guests/target/polyglot");
+    let rt = WasmRuntime::new(WasmConfig {
+        cache_dir: Some(std::env::temp_dir().join("baton-polyglot-artifacts")),
+        ..WasmConfig::default()
+    })?;
+    // The interpreters need the per-module raise the README documents.
+    let limits = Limits {
+        instances: 50,
+        table_elements: 100_000,
+        memory_bytes: 256 << 20,
+        ..Limits::default()
+    };
+    let items = r#"[{"sku": "A-1", "quantity": 2}, {"sku": "OUT-7", "quantity": 1}]"#;
+    let stock_vars: Variables = [("items".to_owned(), Value::Json(items.into()))]
+        .into_iter()
+        .collect();
+    for (file, label) in [
+        (
+            "stock_check_py.wasm",
+            "Python stock-check (componentize-py)",
+        ),
+        (
+            "stock_check_js.wasm",
+            "JavaScript stock-check (componentize-js)",
+        ),
+    ] {
+        let path = polyglot.join(file);
+        let Ok(bytes) = std::fs::read(&path) else {
+            println!("| {label} | not built: run guests/build-polyglot.sh | | | | |");
+            continue;
+        };
+        let sha = rt.load(&bytes).await?.sha256;
+        time_executions(label, &rt, &sha, &limits, &stock_vars, 20, 300).await?;
+    }
+    Ok(())
+}
+
+/// Store data of the bare engines: WASI (nothing granted) and a log import that drops lines.
+struct Bare {
+    wasi: WasiCtx,
+    table: ResourceTable,
+}
+
+impl WasiView for Bare {
+    fn ctx(&mut self) -> WasiCtxView<'_> {
+        WasiCtxView {
+            ctx: &mut self.wasi,
+            table: &mut self.table,
+        }
+    }
+}
+
+impl wit_log::Host for Bare {
+    fn log(&mut self, _level: wit_log::Level, _message: String) {}
+}
+
+impl wit::Host for Bare {}
+
+/// One engine configuration, compiled and linked once.
+struct Variant {
+    label: &'static str,
+    fuel: bool,
+    epochs: bool,
+    engine: Engine,
+    pre: bindings::ServiceTaskPre<Bare>,
+}
+
+impl Variant {
+    fn new(label: &'static str, fuel: bool, epochs: bool, bytes: &[u8]) -> anyhow::Result<Self> {
+        let mut config = Config::new();
+        config
+            .wasm_component_model(true)
+            .consume_fuel(fuel)
+            .epoch_interruption(epochs);
+        let engine = Engine::new(&config)?;
+        let component = Component::new(&engine, bytes)?;
+        let mut linker = Linker::new(&engine);
+        wasmtime_wasi::p2::add_to_linker_async(&mut linker)?;
+        ServiceTask::add_to_linker::<_, HasSelf<Bare>>(&mut linker, |s| s)?;
+        let pre = bindings::ServiceTaskPre::new(linker.instantiate_pre(&component)?)?;
+        Ok(Variant {
+            label,
+            fuel,
+            epochs,
+            engine,
+            pre,
+        })
+    }
+
+    /// One execution of `cpu-bound` with `rounds`, timed from instantiation to return.
+    async fn run(&self, rounds: i64) -> anyhow::Result<Duration> {
+        let mut store = Store::new(
+            &self.engine,
+            Bare {
+                wasi: WasiCtx::builder().build(),
+                table: ResourceTable::new(),
+            },
+        );
+        if self.fuel {
+            store.set_fuel(u64::MAX)?;
+        }
+        if self.epochs {
+            // baton's setting: yield to tokio on every tick.
+            store.set_epoch_deadline(1);
+            store.epoch_deadline_callback(|_| Ok(UpdateDeadline::Yield(1)));
+        }
+        let task = wit::Task {
+            topic: "bench".into(),
+            process_instance_id: "pi-1".into(),
+            activity_id: "Task_1".into(),
+            activity_instance_id: "Task_1:ai-1".into(),
+            business_key: None,
+            attempt: 1,
+            retries_left: None,
+            variables: vec![("rounds".into(), wit::Value::Long(rounds))],
+        };
+        let started = Instant::now();
+        let instance = self.pre.instantiate_async(&mut store).await?;
+        let result = instance.call_execute(&mut store, &task).await?;
+        let elapsed = started.elapsed();
+        match result {
+            Ok(output) if output.variables.iter().any(|(n, _)| n == "digest") => Ok(elapsed),
+            other => bail!("{}: unexpected result {other:?}", self.label),
+        }
+    }
+}
+
+async fn instrumentation() -> anyhow::Result<()> {
+    let rounds: i64 = std::env::var("BENCH_ROUNDS")
+        .ok()
+        .and_then(|r| r.parse().ok())
+        .unwrap_or(20_000_000);
+    let bytes = std::fs::read(guests::CPU_BOUND).context("cpu-bound guest")?;
+    let variants = [
+        Variant::new("neither", false, false, &bytes)?,
+        Variant::new("fuel only", true, false, &bytes)?,
+        Variant::new("epochs only", false, true, &bytes)?,
+        Variant::new("fuel + epochs (baton)", true, true, &bytes)?,
+    ];
+    // The ticker baton runs (10 ms), for every engine with epochs on.
+    let ticking = Arc::new(AtomicBool::new(true));
+    let engines: Vec<Engine> = variants
+        .iter()
+        .filter(|v| v.epochs)
+        .map(|v| v.engine.clone())
+        .collect();
+    let flag = Arc::clone(&ticking);
+    let ticker = std::thread::spawn(move || {
+        while flag.load(Ordering::Relaxed) {
+            std::thread::sleep(Duration::from_millis(10));
+            for engine in &engines {
+                engine.increment_epoch();
+            }
+        }
+    });
+
+    // Interleave the variants so machine noise spreads evenly over them.
+    let runs = 15;
+    let mut samples: Vec<Vec<Duration>> = vec![Vec::new(); variants.len()];
+    for v in &variants {
+        v.run(rounds / 10).await?;
+    }
+    for _ in 0..runs {
+        for (i, v) in variants.iter().enumerate() {
+            samples[i].push(v.run(rounds).await?);
+        }
+    }
+    ticking.store(false, Ordering::Relaxed);
+    let _ = ticker.join();
+
+    println!(
+        "cpu-bound guest, {rounds} rounds, {runs} runs per variant (median; p10-p90 in brackets)"
+    );
+    println!("| instrumentation | median ms | p10-p90 ms | ns per round | overhead vs neither |");
+    println!("|---|---:|---:|---:|---:|");
+    let median = |s: &mut Vec<Duration>| {
+        s.sort();
+        s[s.len() / 2]
+    };
+    let base = median(&mut samples[0]).as_secs_f64();
+    for (v, s) in variants.iter().zip(samples.iter_mut()) {
+        let m = median(s).as_secs_f64();
+        println!(
+            "| {} | {:.1} | {:.1}-{:.1} | {:.2} | {:+.1}% |",
+            v.label,
+            m * 1e3,
+            pct(s, 0.10).as_secs_f64() * 1e3,
+            pct(s, 0.90).as_secs_f64() * 1e3,
+            m * 1e9 / rounds as f64,
+            (m / base - 1.0) * 100.0
+        );
+    }
+    Ok(())
+}
+
+fn main() -> anyhow::Result<()> {
+    let what = std::env::args().nth(1).unwrap_or_else(|| "all".into());
+    // One worker thread: the figures are per task, not per machine.
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()?;
+    runtime.block_on(async {
+        println!(
+            "bench-wasm: {} CPUs, {}",
+            std::thread::available_parallelism().map_or(0, |n| n.get()),
+            if cfg!(debug_assertions) {
+                "debug build (numbers are not representative)"
+            } else {
+                "release build"
+            }
+        );
+        match what.as_str() {
+            "overhead" => overhead().await,
+            "instrumentation" => instrumentation().await,
+            "all" => {
+                overhead().await?;
+                instrumentation().await
+            }
+            other => bail!("unknown benchmark `{other}`: overhead | instrumentation | all"),
+        }
+    })
+}
