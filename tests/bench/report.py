@@ -29,6 +29,8 @@ lines = [
     f"Run {datetime.date.today().isoformat()} on {a.machine}; {a.versions}.",
     f"Command: `{a.command}`. Peers run in memory, one instance at a time; baton runs through its",
     "REST API with 8 starting clients and persists everything (durable unless marked relaxed).",
+    "Latency (p50/p99) is per instance with one instance at a time for every engine (baton: its",
+    "own `durationInMillis`, 1 ms resolution, over up to 100 instances after the throughput run).",
     "",
     "| model | engine | instances | inst/s | p50 ms | p99 ms | peak RSS MiB | CPU s / 1000 inst | "
     + " | ".join(f"inst/s vs {p.split()[0]}" for p in peers) + " |",
@@ -50,6 +52,36 @@ for m in models:
             f"| {m} | {e} | {r['instances']} | {r['per_s']:.1f} | {r['p50_ms']:.2f} | {r['p99_ms']:.2f} | "
             f"{r['peak_rss_bytes'] / 2**20:.0f} | {r['cpu_s_per_1000']:.2f} | " + " | ".join(ratios) + " |"
         )
+# Pair by pair: how many times better baton is on each figure (throughput: baton / peer;
+# latency, memory and CPU: peer / baton). Below 1.00x baton loses that figure.
+def better(mine, theirs, higher_is_better):
+    if not mine or not theirs:
+        return "n/a"
+    return f"{(mine / theirs if higher_is_better else theirs / mine):.2f}x"
+
+lines += [
+    "",
+    "Baton against each peer, pair by pair: how many times better baton is on each figure",
+    "(inst/s: baton / peer; p50, p99, RSS, CPU: peer / baton). **Below 1.00x baton loses.**",
+    "",
+    "| model | baton mode | vs | inst/s | p50 | p99 | peak RSS | CPU / inst |",
+    "|---|---|---|---:|---:|---:|---:|---:|",
+]
+for m in models:
+    for b in batons:
+        rb = by.get((b, m))
+        if not rb:
+            continue
+        for pe in peers:
+            rp = by.get((pe, m))
+            if not rp:
+                continue
+            lines.append(
+                f"| {m} | {b.removeprefix('baton ')} | {pe} | {better(rb['per_s'], rp['per_s'], True)} | "
+                f"{better(rb['p50_ms'], rp['p50_ms'], False)} | {better(rb['p99_ms'], rp['p99_ms'], False)} | "
+                f"{better(rb['peak_rss_bytes'], rp['peak_rss_bytes'], False)} | "
+                f"{better(rb['cpu_s_per_1000'], rp['cpu_s_per_1000'], False)} |"
+            )
 table = "\n".join(lines) + "\n\n![instances/s per model](benchmarks-peers.svg)\n"
 print(table)
 

@@ -19,8 +19,9 @@ mkdir -p "$OUT"
 cd "$ROOT"
 
 if [ "$PROFILE" = release ]; then flag=--release; dir=release; else flag=; dir=debug; fi
-cargo build $flag -p baton --bin baton
-cargo build $flag -p baton-tests --bin bench-engine --bin bench-baton
+# One invocation: cargo unifies features only across the packages of one build, so building
+# baton alone and then the benches would compile wasmtime and its dependencies twice.
+cargo build $flag -p baton -p baton-tests --bin baton --bin bench-engine --bin bench-baton --bin bench-wasm
 BIN="${CARGO_TARGET_DIR:-$ROOT/target}/$dir"
 
 # Pinned peers, installed where git ignores them.

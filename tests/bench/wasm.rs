@@ -10,7 +10,8 @@
 //!   baton's other settings, one per combination, and times the same call on each.
 //!
 //! `cargo build --release -p baton-tests --bin bench-wasm && target/release/bench-wasm`
-//! (both parts; `BENCH_ROUNDS` sets the loop length, default 20,000,000).
+//! (both parts). `BENCH_EXECUTIONS` sets the echo executions (default 20,000; the polyglot
+//! guests get 1/60 of it), `BENCH_ROUNDS` the cpu-bound loop length (default 20,000,000).
 
 use std::path::Path;
 use std::sync::Arc;
@@ -93,7 +94,15 @@ async fn time_executions(
     Ok(())
 }
 
+fn env_number(name: &str, default: usize) -> usize {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
 async fn overhead() -> anyhow::Result<()> {
+    let executions = env_number("BENCH_EXECUTIONS", 20_000);
     println!("| guest | executions | p50 µs | p99 µs | max µs | tasks/s (1 at a time) |");
     println!("|---|---:|---:|---:|---:|---:|");
     let echo_vars: Variables = [
@@ -118,8 +127,8 @@ async fn overhead() -> anyhow::Result<()> {
             &sha,
             &Limits::default(),
             &echo_vars,
-            2_000,
-            20_000,
+            executions / 10,
+            executions,
         )
         .await?;
     }
@@ -136,8 +145,8 @@ async fn overhead() -> anyhow::Result<()> {
         memory_bytes: 256 << 20,
         ..Limits::default()
     };
-    let items = r#"[{"sku": "A-1", "quantity": 2}, {"sku": "OUT-7", "quantity": 1}]"#;
-    let stock_vars: Variables = [("items".to_owned(), Value::Json(items.into()))]
+    let items = serde_json::json!([{"sku": "A-1", "quantity": 2}, {"sku": "OUT-7", "quantity": 1}]);
+    let stock_vars: Variables = [("items".to_owned(), Value::Json(items))]
         .into_iter()
         .collect();
     for (file, label) in [
@@ -156,7 +165,8 @@ async fn overhead() -> anyhow::Result<()> {
             continue;
         };
         let sha = rt.load(&bytes).await?.sha256;
-        time_executions(label, &rt, &sha, &limits, &stock_vars, 20, 300).await?;
+        let n = (executions / 60).max(1);
+        time_executions(label, &rt, &sha, &limits, &stock_vars, n / 10, n).await?;
     }
     Ok(())
 }
@@ -213,8 +223,9 @@ impl Variant {
         })
     }
 
-    /// One execution of `cpu-bound` with `rounds`, timed from instantiation to return.
-    async fn run(&self, rounds: i64) -> anyhow::Result<Duration> {
+    /// One execution of `cpu-bound`'s `kernel` with `rounds`, timed from instantiation to
+    /// return.
+    async fn run(&self, kernel: &str, rounds: i64) -> anyhow::Result<Duration> {
         let mut store = Store::new(
             &self.engine,
             Bare {
@@ -238,7 +249,10 @@ impl Variant {
             business_key: None,
             attempt: 1,
             retries_left: None,
-            variables: vec![("rounds".into(), wit::Value::Long(rounds))],
+            variables: vec![
+                ("rounds".into(), wit::Value::Long(rounds)),
+                ("kernel".into(), wit::Value::String(kernel.into())),
+            ],
         };
         let started = Instant::now();
         let instance = self.pre.instantiate_async(&mut store).await?;
@@ -252,10 +266,7 @@ impl Variant {
 }
 
 async fn instrumentation() -> anyhow::Result<()> {
-    let rounds: i64 = std::env::var("BENCH_ROUNDS")
-        .ok()
-        .and_then(|r| r.parse().ok())
-        .unwrap_or(20_000_000);
+    let rounds = env_number("BENCH_ROUNDS", 20_000_000) as i64;
     let bytes = std::fs::read(guests::CPU_BOUND).context("cpu-bound guest")?;
     let variants = [
         Variant::new("neither", false, false, &bytes)?,
@@ -280,42 +291,49 @@ async fn instrumentation() -> anyhow::Result<()> {
         }
     });
 
-    // Interleave the variants so machine noise spreads evenly over them.
-    let runs = 15;
-    let mut samples: Vec<Vec<Duration>> = vec![Vec::new(); variants.len()];
-    for v in &variants {
-        v.run(rounds / 10).await?;
-    }
-    for _ in 0..runs {
-        for (i, v) in variants.iter().enumerate() {
-            samples[i].push(v.run(rounds).await?);
+    for (kernel, shape) in [
+        ("mix", "multiply chains in one basic block"),
+        (
+            "scan",
+            "a tokenizer's byte classifier: short, branchy blocks",
+        ),
+    ] {
+        // Interleave the variants so machine noise spreads evenly over them.
+        let runs = 15;
+        let mut samples: Vec<Vec<Duration>> = vec![Vec::new(); variants.len()];
+        for v in &variants {
+            v.run(kernel, rounds / 10).await?;
+        }
+        for _ in 0..runs {
+            for (i, v) in variants.iter().enumerate() {
+                samples[i].push(v.run(kernel, rounds).await?);
+            }
+        }
+        println!();
+        println!("cpu-bound `{kernel}` ({shape}), {rounds} rounds, {runs} runs per variant");
+        println!(
+            "| instrumentation | median ms | p10-p90 ms | ns per round | overhead vs neither |"
+        );
+        println!("|---|---:|---:|---:|---:|");
+        for s in &mut samples {
+            s.sort();
+        }
+        let base = samples[0][runs / 2].as_secs_f64();
+        for (v, s) in variants.iter().zip(&samples) {
+            let m = s[runs / 2].as_secs_f64();
+            println!(
+                "| {} | {:.1} | {:.1}-{:.1} | {:.2} | {:+.1}% |",
+                v.label,
+                m * 1e3,
+                pct(s, 0.10).as_secs_f64() * 1e3,
+                pct(s, 0.90).as_secs_f64() * 1e3,
+                m * 1e9 / rounds as f64,
+                (m / base - 1.0) * 100.0
+            );
         }
     }
     ticking.store(false, Ordering::Relaxed);
     let _ = ticker.join();
-
-    println!(
-        "cpu-bound guest, {rounds} rounds, {runs} runs per variant (median; p10-p90 in brackets)"
-    );
-    println!("| instrumentation | median ms | p10-p90 ms | ns per round | overhead vs neither |");
-    println!("|---|---:|---:|---:|---:|");
-    let median = |s: &mut Vec<Duration>| {
-        s.sort();
-        s[s.len() / 2]
-    };
-    let base = median(&mut samples[0]).as_secs_f64();
-    for (v, s) in variants.iter().zip(samples.iter_mut()) {
-        let m = median(s).as_secs_f64();
-        println!(
-            "| {} | {:.1} | {:.1}-{:.1} | {:.2} | {:+.1}% |",
-            v.label,
-            m * 1e3,
-            pct(s, 0.10).as_secs_f64() * 1e3,
-            pct(s, 0.90).as_secs_f64() * 1e3,
-            m * 1e9 / rounds as f64,
-            (m / base - 1.0) * 100.0
-        );
-    }
     Ok(())
 }
 

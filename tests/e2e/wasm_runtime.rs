@@ -476,8 +476,8 @@ async fn http_fetch() {
     assert_eq!(hits.load(std::sync::atomic::Ordering::SeqCst), 1);
 }
 
-/// The function `guests/cpu-bound` computes, natively.
-fn cpu_digest(rounds: u64) -> u64 {
+/// The `mix` kernel of `guests/cpu-bound`, natively.
+fn cpu_mix(rounds: u64) -> u64 {
     let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
     for i in 0..rounds {
         x = x.wrapping_add(i);
@@ -488,25 +488,67 @@ fn cpu_digest(rounds: u64) -> u64 {
     x
 }
 
+/// The `scan` kernel of `guests/cpu-bound`, natively.
+fn cpu_scan(rounds: u64) -> u64 {
+    let mut state: u64 = 0x2545_f491_4f6c_dd1d;
+    let mut digest: u64 = 0;
+    let mut in_word = false;
+    for _ in 0..rounds {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        let byte = (state >> 56) as u8;
+        let class: u64 = match byte {
+            b'0'..=b'9' => 1,
+            b'a'..=b'z' | b'A'..=b'Z' | b'_' => 2,
+            b' ' | b'\t' | b'\n' | b'\r' => 3,
+            b'"' | b'\'' => 4,
+            b'{' | b'}' | b'[' | b']' | b'(' | b')' => 5,
+            0..=31 | 127 => 6,
+            _ => 7,
+        };
+        if class == 2 {
+            if !in_word {
+                digest = digest.wrapping_add(1);
+            }
+            in_word = true;
+        } else {
+            in_word = false;
+        }
+        digest = digest.rotate_left(5) ^ class;
+    }
+    digest
+}
+
 #[tokio::test]
 async fn cpu_bound() {
     let rt = runtime();
     let sha = load(&rt, guests::CPU_BOUND).await;
     for rounds in [0i64, 1, 1000, 100_000] {
-        let out = completed(
-            rt.execute(
-                &sha,
-                &Limits::default(),
-                input(vars([("rounds", Value::Long(rounds))])),
-            )
-            .await,
-        );
-        assert_eq!(
-            out.get("digest"),
-            Some(&Value::Long(cpu_digest(rounds as u64) as i64)),
-            "rounds {rounds}"
-        );
+        for (kernel, native) in [
+            ("mix", cpu_mix(rounds as u64)),
+            ("scan", cpu_scan(rounds as u64)),
+        ] {
+            let variables = vars([
+                ("rounds", Value::Long(rounds)),
+                ("kernel", Value::String(kernel.into())),
+            ]);
+            let out = completed(rt.execute(&sha, &Limits::default(), input(variables)).await);
+            assert_eq!(
+                out.get("digest"),
+                Some(&Value::Long(native as i64)),
+                "{kernel}, rounds {rounds}"
+            );
+        }
     }
+    let unknown = rt
+        .execute(
+            &sha,
+            &Limits::default(),
+            input(vars([("kernel", Value::String("fft".into()))])),
+        )
+        .await;
+    assert!(failure(&unknown).1.contains("unknown kernel `fft`"));
     // Fuel grows with the work: 10^8 rounds cannot fit in the default 10^8 units.
     let outcome = rt
         .execute(

@@ -62,7 +62,8 @@ pub enum ModuleCommand {
     /// Bind a wasm component to a topic: its tasks then run inside the engine.
     #[command(after_help = "Examples:
   baton module put payment guests/target/wasm32-wasip2/release/payment.wasm
-  baton module put check-stock stock_check.wasm --fuel 50000000 --timeout-ms 500")]
+  baton module put check-stock stock_check.wasm --fuel 50000000 --timeout-ms 500
+  baton module put fetch http_fetch.wasm --allowed-host api.example.com --allowed-host '*.example.org:8443'")]
     Put(ModulePutArgs),
     /// List the task modules and their topics.
     #[command(after_help = "Examples:
@@ -88,6 +89,11 @@ pub struct ModulePutArgs {
     /// Memory limit per execution in bytes (default: the server's).
     #[arg(long)]
     pub memory_bytes: Option<u64>,
+    /// A host the component may call over wasi:http (repeatable): `host` (port 80/443),
+    /// `host:port`, `host:*`, `*.domain`. Without any, outbound HTTP is denied, and a component
+    /// that imports wasi:http/outgoing-handler is refused.
+    #[arg(long = "allowed-host", value_name = "HOST")]
+    pub allowed_hosts: Vec<String>,
     /// Server and output.
     #[command(flatten)]
     pub client: ClientArgs,
@@ -368,6 +374,9 @@ pub async fn module(cmd: ModuleCommand) -> anyhow::Result<ExitCode> {
             }
             if let Some(m) = args.memory_bytes {
                 query.push(("memoryBytes", m.to_string()));
+            }
+            if !args.allowed_hosts.is_empty() {
+                query.push(("allowedHosts", args.allowed_hosts.join(",")));
             }
             let topic: String = args
                 .topic
