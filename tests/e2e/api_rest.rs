@@ -220,6 +220,18 @@ async fn fetch_and_lock_validation() {
             json!("lockTime is not greater than 0")
         )
     );
+    // extendLock and lock validate the duration before looking the task up (Camunda's order).
+    for (path, body) in [
+        ("extendLock", json!({"workerId": "w", "newDuration": 0})),
+        ("lock", json!({"workerId": "w", "lockDuration": -5})),
+    ] {
+        let (s, b) = api
+            .post(&format!("/external-task/no-such-task/{path}"), body)
+            .await;
+        assert_eq!(s, StatusCode::BAD_REQUEST, "{path}: {b}");
+        assert_eq!(b["type"], "BadUserRequestException", "{path}");
+        assert_eq!(b["message"], "lockTime is not greater than 0", "{path}");
+    }
     for topics in [J::Null, json!([])] {
         let (s, b) = api
             .post(
@@ -601,4 +613,49 @@ async fn basic_auth_when_enabled() {
         b,
         json!([{"id": "demo", "firstName": "De", "lastName": null, "email": null}])
     );
+}
+
+#[tokio::test]
+async fn suspension_shows_in_history_and_holds_the_tasks_back() {
+    let api = Api::default().await;
+    api.deploy("susp", &baton_tests::bpmn::one_task("susp", "susp-topic"))
+        .await;
+    let (s, started) = api
+        .post("/process-definition/key/susp/start", json!({}))
+        .await;
+    assert_eq!(s, StatusCode::OK, "{started}");
+    let id = started["id"].as_str().expect("id").to_owned();
+    let fetch = json!({"workerId": "w", "maxTasks": 1,
+        "topics": [{"topicName": "susp-topic", "lockDuration": 1000}]});
+
+    let (s, b) = api
+        .put(
+            &format!("/process-instance/{id}/suspended"),
+            json!({"suspended": true}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::NO_CONTENT, "{b}");
+    let (_, h) = api.get(&format!("/history/process-instance/{id}")).await;
+    assert_eq!(h["state"], "SUSPENDED", "{h}");
+    let (_, tasks) = api.post("/external-task/fetchAndLock", fetch.clone()).await;
+    assert_eq!(tasks, json!([]));
+
+    let (s, _) = api
+        .put(
+            &format!("/process-instance/{id}/suspended"),
+            json!({"suspended": false}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::NO_CONTENT);
+    let (_, h) = api.get(&format!("/history/process-instance/{id}")).await;
+    assert_eq!(h["state"], "ACTIVE", "{h}");
+    let (_, listed) = api
+        .get(&format!("/history/process-instance?processInstanceId={id}"))
+        .await;
+    assert_eq!(listed[0]["state"], "ACTIVE", "{listed}");
+    let (_, tasks) = api.post("/external-task/fetchAndLock", fetch).await;
+    assert_eq!(tasks.as_array().map(Vec::len), Some(1), "{tasks}");
+
+    let (s, missing) = api.get("/history/process-instance/no-such-instance").await;
+    assert_eq!(s, StatusCode::NOT_FOUND, "{missing}");
 }

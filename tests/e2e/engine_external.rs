@@ -223,7 +223,7 @@ async fn complete_failure_bpmn_error_and_extend_lock_check_the_worker() {
         .extend_lock(&id, "owner", 0)
         .await
         .expect_err("lockTime 0");
-    assert!(matches!(e, ProcessEngineError::BadRequest(_)), "{e:?}");
+    assert!(matches!(e, ProcessEngineError::BadUserRequest(_)), "{e:?}");
 }
 
 #[tokio::test]

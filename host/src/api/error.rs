@@ -190,6 +190,7 @@ impl From<ProcessEngineError> for ApiError {
         match e {
             ProcessEngineError::NotFound(m) => ApiError::not_found(m),
             ProcessEngineError::BadRequest(m) => ApiError::invalid(m),
+            ProcessEngineError::BadUserRequest(m) => ApiError::bad_user_request(m),
             ProcessEngineError::Parse { message, details } => {
                 let mut map = serde_json::Map::new();
                 for (resource, problems) in details {
@@ -310,6 +311,11 @@ mod tests {
                 ProcessEngineError::BadRequest("x".into()),
                 400,
                 "InvalidRequestException",
+            ),
+            (
+                ProcessEngineError::BadUserRequest("x".into()),
+                400,
+                "BadUserRequestException",
             ),
             (
                 ProcessEngineError::WrongWorker("x".into()),

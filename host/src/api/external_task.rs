@@ -389,21 +389,17 @@ struct LockBody {
     lock_duration: Option<i64>,
 }
 
+/// The engine refuses a duration that is not positive (400 `BadUserRequestException`,
+/// before it looks the task up), so these handlers only pick the body field.
 async fn extend_lock(
     State(state): State<ApiState>,
     Path(id): Path<String>,
     Json(b): Json<LockBody>,
 ) -> ApiResult<Response> {
     let worker = require_worker(b.worker_id)?;
-    let d = b.new_duration.unwrap_or(0);
-    if d <= 0 {
-        return Err(ApiError::bad_user_request("lockTime is not greater than 0"));
-    }
-    state
-        .engine
-        .extend_lock(&id, &worker, d)
-        .await
-        .map_err(map_err(&id))?;
+    let duration = b.new_duration.unwrap_or(0);
+    let done = state.engine.extend_lock(&id, &worker, duration).await;
+    done.map_err(map_err(&id))?;
     Ok(no_content())
 }
 
@@ -413,15 +409,12 @@ async fn lock(
     Json(b): Json<LockBody>,
 ) -> ApiResult<Response> {
     let worker = require_worker(b.worker_id)?;
-    let d = b.lock_duration.unwrap_or(0);
-    if d <= 0 {
-        return Err(ApiError::bad_user_request("lockTime is not greater than 0"));
-    }
-    state
+    let duration = b.lock_duration.unwrap_or(0);
+    let done = state
         .engine
-        .lock_external_task(&id, &worker, d)
-        .await
-        .map_err(map_err(&id))?;
+        .lock_external_task(&id, &worker, duration)
+        .await;
+    done.map_err(map_err(&id))?;
     Ok(no_content())
 }
 

@@ -348,11 +348,9 @@ fn hpi_missing(id: &str) -> ApiError {
 async fn hpi_get(State(state): State<ApiState>, Path(id): Path<String>) -> ApiResult<Json<J>> {
     let h = state
         .engine
-        .historic_process_instances()
-        .await?
-        .into_iter()
-        .find(|h| h.id == id)
-        .ok_or_else(|| hpi_missing(&id))?;
+        .historic_process_instance(&id)
+        .await
+        .map_err(|e| not_found_as(e, || hpi_missing(&id)))?;
     Ok(Json(hpi_dto(&h)))
 }
 

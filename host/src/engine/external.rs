@@ -421,16 +421,18 @@ impl Inner {
                 owner(&task)
             )));
         }
-        self.finish_external_task(task, raw, variables, local_variables)
+        self.finish_external_task(task, raw, variables, local_variables, WriteSet::new())
             .await
     }
 
+    /// Completes the task; `extra` (e.g. an in-engine execution's log) commits with it.
     async fn finish_external_task(
         &self,
         task: ExternalTask,
         raw: Vec<u8>,
         variables: Variables,
         local_variables: Variables,
+        mut extra: WriteSet,
     ) -> Result<()> {
         if task.suspended {
             return Err(ProcessEngineError::Suspended(format!(
@@ -438,7 +440,6 @@ impl Inner {
                 task.id
             )));
         }
-        let mut extra = WriteSet::new();
         extra.expect(Tree::ExternalTasks, index::id_key(&task.id), Some(raw));
         index::delete_external_task(&mut extra, &task);
         let mut after = AfterCommit::default();
@@ -641,10 +642,19 @@ impl Inner {
                 owner(&task)
             )));
         }
-        self.throw_task_error(task, raw, error_code, error_message, variables)
-            .await
+        self.throw_task_error(
+            task,
+            raw,
+            error_code,
+            error_message,
+            variables,
+            WriteSet::new(),
+        )
+        .await
     }
 
+    /// Throws a BPMN error from the task; `extra` commits with it (and with the incident when
+    /// nothing catches the error).
     async fn throw_task_error(
         &self,
         task: ExternalTask,
@@ -652,6 +662,7 @@ impl Inner {
         code: &str,
         message: Option<String>,
         variables: Variables,
+        log: WriteSet,
     ) -> Result<()> {
         if task.suspended {
             return Err(ProcessEngineError::Suspended(format!(
@@ -659,7 +670,7 @@ impl Inner {
                 task.id
             )));
         }
-        let mut extra = WriteSet::new();
+        let mut extra = log.clone();
         extra.expect(
             Tree::ExternalTasks,
             index::id_key(&task.id),
@@ -689,7 +700,7 @@ impl Inner {
                     Some(m) => format!("{text}: {m}"),
                     None => text.clone(),
                 }));
-                let mut ws = WriteSet::new();
+                let mut ws = log;
                 let mut after = AfterCommit::default();
                 let incident = self.task_incident(
                     &new,
@@ -720,9 +731,10 @@ impl Inner {
         new_duration: i64,
     ) -> Result<()> {
         if new_duration <= 0 {
-            return Err(ProcessEngineError::BadRequest(format!(
-                "lockTime is not greater than 0: {new_duration}"
-            )));
+            // Camunda's EnsureUtil message, checked before the task is looked up.
+            return Err(ProcessEngineError::BadUserRequest(
+                "lockTime is not greater than 0".into(),
+            ));
         }
         let (task, raw) = self.load_external_task(id)?;
         let now = self.now();
@@ -751,9 +763,10 @@ impl Inner {
         lock_duration: i64,
     ) -> Result<()> {
         if lock_duration <= 0 {
-            return Err(ProcessEngineError::BadRequest(format!(
-                "lockTime is not greater than 0: {lock_duration}"
-            )));
+            // Camunda's EnsureUtil message, checked before the task is looked up.
+            return Err(ProcessEngineError::BadUserRequest(
+                "lockTime is not greater than 0".into(),
+            ));
         }
         let (task, raw) = self.load_external_task(id)?;
         let now = self.now();
@@ -929,6 +942,7 @@ impl Inner {
                         format!("module cannot be loaded: {e}"),
                         None,
                         true,
+                        WriteSet::new(),
                     )
                     .await;
             }
@@ -972,11 +986,18 @@ impl Inner {
                 v.remove(0);
             }
         }
-        self.append_task_log(&task.id, outcome.logs())?;
+        // The log commits with the outcome, not in a commit of its own.
+        let log = self.task_log_writes(&task.id, outcome.logs())?;
         match outcome {
             TaskOutcome::Completed { variables, .. } => {
                 match self
-                    .finish_external_task(task.clone(), raw.clone(), variables, Variables::new())
+                    .finish_external_task(
+                        task.clone(),
+                        raw.clone(),
+                        variables,
+                        Variables::new(),
+                        log.clone(),
+                    )
                     .await
                 {
                     Ok(()) => Ok(()),
@@ -989,6 +1010,7 @@ impl Inner {
                             format!("completing the task failed: {m}"),
                             None,
                             true,
+                            log,
                         )
                         .await
                     }
@@ -1001,21 +1023,21 @@ impl Inner {
                 variables,
                 ..
             } => {
-                self.throw_task_error(task, raw, &code, message, variables)
+                self.throw_task_error(task, raw, &code, message, variables, log)
                     .await
             }
             TaskOutcome::Failed {
                 message, details, ..
             } => {
                 self.metrics.wasm_failures.fetch_add(1, Ordering::Relaxed);
-                self.fail_wasm_task(task, raw, message, details, false)
+                self.fail_wasm_task(task, raw, message, details, false, log)
                     .await
             }
         }
     }
 
     /// A failed in-engine attempt: one retry less, a back-off on the task's schedule, or an
-    /// incident when none is left (or at once with `incident_now`).
+    /// incident when none is left (or at once with `incident_now`). `log` commits with it.
     async fn fail_wasm_task(
         &self,
         task: ExternalTask,
@@ -1023,6 +1045,7 @@ impl Inner {
         message: String,
         details: Option<String>,
         incident_now: bool,
+        log: WriteSet,
     ) -> Result<()> {
         let now = self.now();
         let schedule = self.retry_schedule(task.retry_time_cycle.as_deref());
@@ -1036,7 +1059,7 @@ impl Inner {
         new.retries = Some(left);
         new.error_message = truncate(Some(message));
         new.error_details = details;
-        let mut ws = WriteSet::new();
+        let mut ws = log;
         let mut after = AfterCommit::default();
         if left > 0 {
             let due = now.saturating_add(schedule.delay_ms(left as u32));
@@ -1074,9 +1097,11 @@ impl Inner {
         Ok(())
     }
 
-    fn append_task_log(&self, task_id: &str, lines: &[crate::wasm::LogLine]) -> Result<()> {
+    /// The writes that append an execution's lines to the task's log (none if it wrote none).
+    fn task_log_writes(&self, task_id: &str, lines: &[crate::wasm::LogLine]) -> Result<WriteSet> {
+        let mut ws = WriteSet::new();
         if lines.is_empty() {
-            return Ok(());
+            return Ok(ws);
         }
         let mut log: Vec<String> = self
             .store
@@ -1090,10 +1115,8 @@ impl Inner {
             let drop_n = log.len() - 1000;
             log.drain(..drop_n);
         }
-        let mut ws = WriteSet::new();
         ws.put(Tree::TaskLogs, index::id_key(task_id), &log);
-        self.store.commit(&ws)?;
-        Ok(())
+        Ok(ws)
     }
 
     /// The captured log of an in-engine task (kept after the task completed).

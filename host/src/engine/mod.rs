@@ -387,6 +387,11 @@ impl ProcessEngine {
         self.inner.historic_process_instances().await
     }
 
+    /// One historic process instance by id (`NotFound` if there is none).
+    pub async fn historic_process_instance(&self, id: &str) -> Result<HistoricProcessInstance> {
+        self.inner.historic_process_instance(id).await
+    }
+
     /// Historic activity instances, of one process instance or of all.
     pub async fn historic_activity_instances(
         &self,

@@ -1,8 +1,6 @@
 //! Instances, variables, user tasks, message correlation and signals, incidents, history and
 //! identity: the service operations that are not deployments or external tasks.
 
-use std::collections::BTreeSet;
-
 use baton_bpmn::Variables;
 use baton_bpmn::engine::Command;
 use baton_bpmn::model::{EventTrigger, NodeKind};
@@ -128,6 +126,16 @@ impl Inner {
         let now = self.now();
         let mut ws = WriteSet::new();
         ws.put(Tree::Instances, index::id_key(id), &record);
+        // The history shows SUSPENDED as Camunda's does, written with the suspension so that
+        // history reads never have to consult the running instances.
+        if let Some(mut h) = self
+            .store
+            .get::<HistoricProcessInstance>(Tree::HistoricInstances, &index::id_key(id))?
+            && h.end_time.is_none()
+        {
+            h.state = if suspended { "SUSPENDED" } else { "ACTIVE" }.to_owned();
+            ws.put(Tree::HistoricInstances, index::id_key(id), &h);
+        }
         let mut wasm_to_run = Vec::new();
         for key in self.store.scan_keys(
             Tree::ExternalTasksByInstance,
@@ -725,20 +733,22 @@ impl Inner {
     pub(super) async fn historic_process_instances(&self) -> Result<Vec<HistoricProcessInstance>> {
         let mut all: Vec<HistoricProcessInstance> =
             self.store.scan(Tree::HistoricInstances, b"")?;
-        let suspended: BTreeSet<String> = self
-            .store
-            .scan::<ProcessInstance>(Tree::Instances, b"")?
-            .into_iter()
-            .filter(|i| i.suspended)
-            .map(|i| i.state.id)
-            .collect();
-        for h in all.iter_mut() {
-            if h.state == "ACTIVE" && suspended.contains(&h.id) {
-                h.state = "SUSPENDED".into();
-            }
-        }
         all.sort_by(|a, b| a.start_time.cmp(&b.start_time).then(a.id.cmp(&b.id)));
         Ok(all)
+    }
+
+    /// One historic process instance, read by key (no scan).
+    pub(super) async fn historic_process_instance(
+        &self,
+        id: &str,
+    ) -> Result<HistoricProcessInstance> {
+        self.store
+            .get(Tree::HistoricInstances, &index::id_key(id))?
+            .ok_or_else(|| {
+                ProcessEngineError::NotFound(format!(
+                    "Historic process instance with id {id} does not exist"
+                ))
+            })
     }
 
     pub(super) async fn historic_activity_instances(

@@ -12,9 +12,13 @@ pub enum ProcessEngineError {
     /// Unknown id (`NotFoundException`/`RestException` 404 depending on the resource).
     #[error("{0}")]
     NotFound(String),
-    /// Bad input from the caller (400 `InvalidRequestException` / `BadUserRequestException`).
+    /// Bad input from the caller, caught by request validation (400 `InvalidRequestException`).
     #[error("{0}")]
     BadRequest(String),
+    /// Bad input the engine itself refuses, as Camunda's commands do with
+    /// `BadUserRequestException` (400), e.g. a lock duration that is not positive.
+    #[error("{0}")]
+    BadUserRequest(String),
     /// A BPMN resource failed to parse (400 `ParseException` with details per resource).
     #[error("{message}")]
     Parse {
