@@ -498,6 +498,10 @@ pub struct TaskModule {
     pub created: i64,
     /// Limit overrides (None = runtime defaults).
     pub limits: ModuleLimits,
+    /// The world check's summary from when the component was bound (`None` in records
+    /// written before it was kept).
+    #[serde(default)]
+    pub world_check: Option<String>,
 }
 
 /// Per-module limit overrides, and the module's outbound-HTTP grant.
@@ -509,6 +513,11 @@ pub struct ModuleLimits {
     pub timeout_ms: Option<u64>,
     /// Linear memory limit in bytes.
     pub memory_bytes: Option<u64>,
+    /// Largest number of elements of any one table.
+    pub table_elements: Option<u64>,
+    /// Largest number of core instances the component may create (interpreters such as
+    /// componentize-py's CPython need ~50).
+    pub instances: Option<u64>,
     /// Hosts the module may call over `wasi:http` (`host`, `host:port`, `host:*`,
     /// `*.domain`); empty denies all. Checked with [`crate::wasm::AllowedHost::parse`] before
     /// it is stored. Records written before this field existed read as empty.

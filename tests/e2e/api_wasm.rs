@@ -323,3 +323,31 @@ async fn bad_task_modules_parts_are_refused_and_change_nothing() {
     let (_, modules) = get(&server, "/task-module").await;
     assert_eq!(modules, json!([]));
 }
+
+#[tokio::test]
+async fn per_module_instance_and_table_limits_reach_the_runtime() {
+    let server = TestServer::start().await.expect("server");
+    let (status, body) = put_module(&server, "tight", "instances=1", guests::ECHO).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["limits"]["instances"], json!(1), "{body}");
+    assert_eq!(body["limits"]["tableElements"], Json::Null, "{body}");
+    assert!(
+        body["worldCheck"]
+            .as_str()
+            .is_some_and(|w| w.starts_with("baton:task/service-task@0.1.0")),
+        "{body}"
+    );
+    let (status, body) = put_module(&server, "tables", "tableElements=0", guests::ECHO).await;
+    assert_eq!(status, 400, "{body}");
+    assert_eq!(get(&server, "/task-module/tables").await.0, 404);
+
+    server
+        .client
+        .deploy("tight", &one_task("tight", "tight"))
+        .await
+        .expect("deploy");
+    let mut events = server.engine.subscribe_events();
+    let id = start(&server, "tight", json!({})).await;
+    let message = wait_for_incident(&mut events, &id).await;
+    assert_eq!(message, "instance limit of 1 exceeded");
+}

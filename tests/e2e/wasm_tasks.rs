@@ -206,8 +206,7 @@ async fn each_limit_raises_its_own_incident_while_other_instances_keep_running()
             ModuleLimits {
                 fuel: Some(10_000_000),
                 timeout_ms: Some(60_000),
-                memory_bytes: None,
-                allowed_hosts: Vec::new(),
+                ..ModuleLimits::default()
             },
             "fuel exhausted after 10,000,000 units",
         ),
@@ -217,8 +216,7 @@ async fn each_limit_raises_its_own_incident_while_other_instances_keep_running()
             ModuleLimits {
                 fuel: Some(u64::MAX / 4),
                 timeout_ms: Some(300),
-                memory_bytes: None,
-                allowed_hosts: Vec::new(),
+                ..ModuleLimits::default()
             },
             "deadline of",
         ),
@@ -226,10 +224,8 @@ async fn each_limit_raises_its_own_incident_while_other_instances_keep_running()
             "memory",
             guests::ALLOC_BOMB,
             ModuleLimits {
-                fuel: None,
-                timeout_ms: None,
                 memory_bytes: Some(16 << 20),
-                allowed_hosts: Vec::new(),
+                ..ModuleLimits::default()
             },
             "memory limit of 16 MiB",
         ),

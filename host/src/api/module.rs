@@ -2,16 +2,19 @@
 //!
 //! - `PUT /engine-rest/task-module/{topic}`: body is the raw component (`application/wasm` or
 //!   any non-multipart type) or `multipart/form-data` whose first file part is the component.
-//!   Limits come from query parameters `fuel`, `timeoutMs`, `memoryBytes`; the outbound-HTTP
+//!   Limits come from query parameters `fuel`, `timeoutMs`, `memoryBytes`, `tableElements`,
+//!   `instances`; the outbound-HTTP
 //!   grant from `allowedHosts` (comma list of `host`, `host:port`, `host:*`, `*.domain`).
 //!   → 200 with the module DTO.
 //! - In a deployment (`POST /deployment/create`), the text part `task-modules` binds `.wasm`
 //!   resources: `{"<resource name>": {"topic", "fuel", "timeoutMs", "memoryBytes",
-//!   "allowedHosts": [..]}}`, every key optional (the topic defaults to the file stem).
+//!   "tableElements", "instances", "allowedHosts": [..]}}`, every key optional (the topic
+//!   defaults to the file stem).
 //! - `GET /engine-rest/task-module`: all modules; `GET .../{topic}`: one; `GET .../{topic}/data`:
 //!   the bytes; `DELETE .../{topic}`: unbind (204).
 //!
-//! Module DTO: `{"topic","sha256","size","deploymentId","created","limits":{"fuel","timeoutMs","memoryBytes"},"allowedHosts":[..]}`.
+//! Module DTO: `{"topic","sha256","size","deploymentId","created","limits":{"fuel","timeoutMs",
+//! "memoryBytes","tableElements","instances"},"allowedHosts":[..],"worldCheck"}`.
 
 use axum::body::Bytes;
 use axum::extract::multipart::Multipart;
@@ -64,8 +67,15 @@ pub fn module_dto(m: &TaskModule) -> J {
         "size": m.size,
         "deploymentId": m.deployment_id,
         "created": format(m.created),
-        "limits": {"fuel": m.limits.fuel, "timeoutMs": m.limits.timeout_ms, "memoryBytes": m.limits.memory_bytes},
+        "limits": {
+            "fuel": m.limits.fuel,
+            "timeoutMs": m.limits.timeout_ms,
+            "memoryBytes": m.limits.memory_bytes,
+            "tableElements": m.limits.table_elements,
+            "instances": m.limits.instances,
+        },
         "allowedHosts": m.limits.allowed_hosts,
+        "worldCheck": m.world_check,
     })
 }
 
@@ -77,6 +87,8 @@ struct BindingDto {
     fuel: Option<u64>,
     timeout_ms: Option<u64>,
     memory_bytes: Option<u64>,
+    table_elements: Option<u64>,
+    instances: Option<u64>,
     #[serde(default)]
     allowed_hosts: Vec<String>,
 }
@@ -87,7 +99,8 @@ pub(crate) fn parse_bindings(text: &str) -> ApiResult<Vec<(String, ModuleBinding
         .map_err(|e| {
             ApiError::invalid(format!(
                 "The form part 'task-modules' must be a JSON object mapping .wasm resource names \
-                 to {{topic, fuel, timeoutMs, memoryBytes, allowedHosts}}: {e}"
+                 to {{topic, fuel, timeoutMs, memoryBytes, tableElements, instances, \
+                 allowedHosts}}: {e}"
             ))
         })?;
     entries
@@ -103,6 +116,8 @@ pub(crate) fn parse_bindings(text: &str) -> ApiResult<Vec<(String, ModuleBinding
                 fuel: positive("fuel", dto.fuel)?,
                 timeout_ms: positive("timeoutMs", dto.timeout_ms)?,
                 memory_bytes: positive("memoryBytes", dto.memory_bytes)?,
+                table_elements: positive("tableElements", dto.table_elements)?,
+                instances: positive("instances", dto.instances)?,
                 allowed_hosts: dto.allowed_hosts,
             };
             let binding = ModuleBinding {
@@ -138,6 +153,8 @@ async fn put(
         fuel: positive(&q, "fuel")?,
         timeout_ms: positive(&q, "timeoutMs")?,
         memory_bytes: positive(&q, "memoryBytes")?,
+        table_elements: positive(&q, "tableElements")?,
+        instances: positive(&q, "instances")?,
         allowed_hosts: q.list("allowedHosts").unwrap_or_default(),
     };
     let limit = state.config.max_upload_bytes;

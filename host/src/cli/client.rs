@@ -89,6 +89,13 @@ pub struct ModulePutArgs {
     /// Memory limit per execution in bytes (default: the server's).
     #[arg(long)]
     pub memory_bytes: Option<u64>,
+    /// Largest table, in elements (default: the server's; interpreters need ~100000).
+    #[arg(long)]
+    pub table_elements: Option<u64>,
+    /// Most core instances the component may create (default: the server's; CPython-based
+    /// components need ~50).
+    #[arg(long)]
+    pub instances: Option<u64>,
     /// A host the component may call over wasi:http (repeatable): `host` (port 80/443),
     /// `host:port`, `host:*`, `*.domain`. Without any, outbound HTTP is denied, and a component
     /// that imports wasi:http/outgoing-handler is refused.
@@ -374,6 +381,12 @@ pub async fn module(cmd: ModuleCommand) -> anyhow::Result<ExitCode> {
             }
             if let Some(m) = args.memory_bytes {
                 query.push(("memoryBytes", m.to_string()));
+            }
+            if let Some(t) = args.table_elements {
+                query.push(("tableElements", t.to_string()));
+            }
+            if let Some(n) = args.instances {
+                query.push(("instances", n.to_string()));
             }
             if !args.allowed_hosts.is_empty() {
                 query.push(("allowedHosts", args.allowed_hosts.join(",")));

@@ -353,7 +353,10 @@ pub async fn topics(State(s): State<CockpitState>) -> ViewResult<Json<J>> {
                     "sha256": md.sha256, "size": md.size, "deploymentId": md.deployment_id,
                     "created": md.created,
                     "limits": {"fuel": md.limits.fuel, "timeoutMs": md.limits.timeout_ms,
-                               "memoryBytes": md.limits.memory_bytes},
+                               "memoryBytes": md.limits.memory_bytes,
+                               "tableElements": md.limits.table_elements,
+                               "instances": md.limits.instances},
+                    "allowedHosts": md.limits.allowed_hosts, "worldCheck": md.world_check,
                 })
             });
             let mut list: Vec<J> = mine

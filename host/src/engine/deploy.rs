@@ -17,7 +17,7 @@ use crate::records::{
     TaskModule,
 };
 use crate::store::{Tree, WriteSet};
-use crate::wasm::AllowedHost;
+use crate::wasm::{AllowedHost, ModuleInfo};
 
 pub(crate) fn sha256_hex(bytes: &[u8]) -> String {
     let digest = Sha256::digest(bytes);
@@ -148,7 +148,7 @@ impl Inner {
                 .map(|(_, b)| b.clone())
                 .unwrap_or_default();
             let topic = binding.topic.unwrap_or_else(|| topic_of(&r.name));
-            let sha = self
+            let info = self
                 .validate_module(&r.bytes, &binding.limits)
                 .await
                 .map_err(|e| match e {
@@ -157,7 +157,7 @@ impl Inner {
                     }
                     other => other,
                 })?;
-            modules.push((topic, r, sha, binding.limits));
+            modules.push((topic, r, info, binding.limits));
         }
 
         let _guard = self.deploy_lock.lock().await;
@@ -276,16 +276,21 @@ impl Inner {
             }
         }
         let mut deployed_modules = Vec::new();
-        for (topic, r, sha, limits) in &modules {
+        for (topic, r, info, limits) in &modules {
             let module = TaskModule {
                 topic: topic.clone(),
-                sha256: sha.clone(),
+                sha256: info.sha256.clone(),
                 size: r.bytes.len() as u64,
                 deployment_id: Some(deployment_id.clone()),
                 created: now,
                 limits: limits.clone(),
+                world_check: Some(info.world_check.clone()),
             };
-            ws.put_raw(Tree::ModuleBlobs, sha.as_bytes().to_vec(), r.bytes.clone());
+            ws.put_raw(
+                Tree::ModuleBlobs,
+                info.sha256.as_bytes().to_vec(),
+                r.bytes.clone(),
+            );
             ws.put(
                 Tree::DeploymentModules,
                 index::deployment_module_key(&deployment_id, topic),
@@ -595,7 +600,7 @@ impl Inner {
     /// the grant: every allowed host must parse, and a component that imports
     /// `wasi:http/outgoing-handler` must be granted at least one host, so a module that could
     /// never reach anything is refused at upload rather than failing at its first task.
-    async fn validate_module(&self, bytes: &[u8], limits: &ModuleLimits) -> Result<String> {
+    async fn validate_module(&self, bytes: &[u8], limits: &ModuleLimits) -> Result<ModuleInfo> {
         let Some(wasm) = &self.wasm else {
             return Err(ProcessEngineError::InvalidModule(
                 "in-engine wasm tasks are disabled in this server's configuration".into(),
@@ -617,7 +622,7 @@ impl Inner {
                     .into(),
             ));
         }
-        Ok(info.sha256)
+        Ok(info)
     }
 
     /// The module serving `topic` for instances of `deployment_id`: the one bundled with that
@@ -653,17 +658,18 @@ impl Inner {
                 "topic must be a non-empty name".into(),
             ));
         }
-        let sha = self.validate_module(&bytes, &limits).await?;
+        let info = self.validate_module(&bytes, &limits).await?;
         let module = TaskModule {
             topic: topic.to_owned(),
-            sha256: sha.clone(),
+            sha256: info.sha256.clone(),
             size: bytes.len() as u64,
             deployment_id,
             created: self.now(),
             limits,
+            world_check: Some(info.world_check),
         };
         let mut ws = WriteSet::new();
-        ws.put_raw(Tree::ModuleBlobs, sha.into_bytes(), bytes);
+        ws.put_raw(Tree::ModuleBlobs, info.sha256.into_bytes(), bytes);
         ws.put(Tree::Modules, topic.as_bytes().to_vec(), &module);
         self.store.commit_durable(&ws).await?;
         Ok(module)

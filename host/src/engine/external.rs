@@ -885,6 +885,12 @@ impl Inner {
             if let Some(mem) = m.limits.memory_bytes {
                 limits.memory_bytes = usize::try_from(mem).unwrap_or(usize::MAX);
             }
+            if let Some(t) = m.limits.table_elements {
+                limits.table_elements = usize::try_from(t).unwrap_or(usize::MAX);
+            }
+            if let Some(n) = m.limits.instances {
+                limits.instances = usize::try_from(n).unwrap_or(usize::MAX);
+            }
             // Entries were validated when the module was bound.
             limits.allowed_hosts = m
                 .limits
