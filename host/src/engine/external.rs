@@ -243,7 +243,9 @@ impl Inner {
         let now = self.now();
         self.reclaim_expired_locks(now)?;
         let mut instances: HashMap<String, Option<ProcessInstance>> = HashMap::new();
-        let mut cleanup = WriteSet::new();
+        // Stale queue entries to drop, each guarded by the task record it was judged on, so a
+        // task that changed meanwhile (e.g. its lock was just reclaimed) keeps its entry.
+        let mut cleanup: Vec<WriteSet> = Vec::new();
         let mut candidates: Vec<(ExternalTask, Vec<u8>, usize)> = Vec::new();
         for (ti, topic) in request.topics.iter().enumerate() {
             let filtered = topic.business_key.is_some()
@@ -271,20 +273,29 @@ impl Inner {
                 let Some(id) = index::queue_key_id(&key) else {
                     continue;
                 };
-                let Some(raw) = self
+                let raw = self
                     .store
-                    .get_raw(Tree::ExternalTasks, &index::id_key(&id))?
-                else {
-                    cleanup.delete(Tree::ExternalTaskQueue, key);
-                    continue;
+                    .get_raw(Tree::ExternalTasks, &index::id_key(&id))?;
+                let stale = match &raw {
+                    None => true,
+                    Some(raw) => {
+                        let task: ExternalTask =
+                            crate::store::codec::decode("external_tasks", raw)?;
+                        index::placement(&task, now) != Placement::Queue
+                            || index::queue_key(&task) != key
+                    }
+                };
+                let raw = match raw {
+                    Some(raw) if !stale => raw,
+                    judged => {
+                        let mut drop = WriteSet::new();
+                        drop.expect(Tree::ExternalTasks, index::id_key(&id), judged);
+                        drop.delete(Tree::ExternalTaskQueue, key);
+                        cleanup.push(drop);
+                        continue;
+                    }
                 };
                 let task: ExternalTask = crate::store::codec::decode("external_tasks", &raw)?;
-                if index::placement(&task, now) != Placement::Queue
-                    || index::queue_key(&task) != key
-                {
-                    cleanup.delete(Tree::ExternalTaskQueue, key);
-                    continue;
-                }
                 if !self.topic_filters_pass(topic, &task, &mut instances)? {
                     continue;
                 }
@@ -304,7 +315,6 @@ impl Inner {
             }
         }
         let mut locked = Vec::new();
-        let mut ws = WriteSet::new();
         for (task, raw, ti) in candidates {
             if locked.len() >= request.max_tasks {
                 break;
@@ -313,22 +323,29 @@ impl Inner {
             let mut new = task.clone();
             new.worker_id = Some(request.worker_id.clone());
             new.lock_expiration_time = Some(now.saturating_add(topic.lock_duration));
-            if !self.store.compare_and_swap(
-                Tree::ExternalTasks,
-                &index::id_key(&task.id),
-                &raw,
-                &new,
-            )? {
-                continue; // another worker won this one
-            }
+            // The record and its index entries change in one transaction guarded by the record
+            // as read: whatever a crash keeps, a locked task is in the lock index and not in the
+            // queue, so its lock's expiry brings it back. (A lock written apart from its index
+            // entries lost the task when the process died between the two writes.)
+            let mut ws = WriteSet::new();
+            ws.expect(Tree::ExternalTasks, index::id_key(&task.id), Some(raw));
+            ws.put(Tree::ExternalTasks, index::id_key(&new.id), &new);
             ws.delete(Tree::ExternalTaskQueue, index::queue_key(&task));
             if let Some(exp) = new.lock_expiration_time {
                 ws.index(Tree::ExternalTaskLocks, index::lock_key(exp, &new.id));
             }
-            locked.push((new, ti));
+            match self.store.commit(&ws) {
+                Ok(()) => locked.push((new, ti)),
+                Err(StoreError::Conflict) => continue, // another worker won this one
+                Err(e) => return Err(e.into()),
+            }
         }
-        ws.extend(cleanup);
-        self.store.commit(&ws)?;
+        for drop in cleanup {
+            match self.store.commit(&drop) {
+                Ok(()) | Err(StoreError::Conflict) => {}
+                Err(e) => return Err(e.into()),
+            }
+        }
         if locked.is_empty() {
             return Ok(Vec::new());
         }
@@ -382,23 +399,33 @@ impl Inner {
         if keys.is_empty() {
             return Ok(0);
         }
-        let mut ws = WriteSet::new();
         let mut moved = 0;
         for key in keys {
+            // One guarded transaction per task: if the task changes between this read and the
+            // commit (a worker completes it, a concurrent reclaim requeues it and a fetch locks
+            // it), this reclaim is moot and must not re-add a queue entry the task no longer has.
+            let mut ws = WriteSet::new();
             ws.delete(Tree::ExternalTaskLocks, key.clone());
-            let Some(id) = index::timed_key_id(&key) else {
-                continue;
-            };
-            if let Some(task) = self
-                .store
-                .get::<ExternalTask>(Tree::ExternalTasks, &index::id_key(&id))?
-                && index::placement(&task, now) == Placement::Queue
-            {
-                ws.index(Tree::ExternalTaskQueue, index::queue_key(&task));
-                moved += 1;
+            let mut requeued = false;
+            if let Some(id) = index::timed_key_id(&key) {
+                let raw = self
+                    .store
+                    .get_raw(Tree::ExternalTasks, &index::id_key(&id))?;
+                if let Some(bytes) = &raw {
+                    let task: ExternalTask = crate::store::codec::decode("external_tasks", bytes)?;
+                    if index::placement(&task, now) == Placement::Queue {
+                        ws.index(Tree::ExternalTaskQueue, index::queue_key(&task));
+                        requeued = true;
+                    }
+                }
+                ws.expect(Tree::ExternalTasks, index::id_key(&id), raw);
+            }
+            match self.store.commit(&ws) {
+                Ok(()) => moved += usize::from(requeued),
+                Err(StoreError::Conflict) => {}
+                Err(e) => return Err(e.into()),
             }
         }
-        self.store.commit(&ws)?;
         if moved > 0 {
             self.task_available.notify_waiters();
         }

@@ -418,22 +418,6 @@ impl Store {
         Ok(self.tree(tree).first()?.map(|(k, _)| k.to_vec()))
     }
 
-    /// Atomically replace a record if it still has the expected encoded bytes. Returns false
-    /// when someone else changed it first (the caller re-reads or skips).
-    pub fn compare_and_swap<T: Serialize>(
-        &self,
-        tree: Tree,
-        key: &[u8],
-        expected: &[u8],
-        new: &T,
-    ) -> Result<bool> {
-        let encoded = codec::encode(new);
-        Ok(self
-            .tree(tree)
-            .compare_and_swap(key, Some(expected), Some(encoded))?
-            .is_ok())
-    }
-
     /// Key/value pairs under a prefix (raw values), in key order.
     pub fn scan_raw(&self, tree: Tree, prefix: &[u8]) -> Result<Vec<(Vec<u8>, Vec<u8>)>> {
         self.tree(tree)
