@@ -199,3 +199,37 @@ async fn reopen_until_unlocked(dir: &std::path::Path) -> Result<Store, StoreErro
         }
     }
 }
+
+#[tokio::test]
+async fn commit_each_skips_only_the_sets_whose_guards_fail() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let store = open(dir.path());
+    let mut seed = WriteSet::new();
+    seed.put_raw(Tree::ExternalTasks, b"a".to_vec(), b"1".to_vec());
+    seed.put_raw(Tree::ExternalTasks, b"b".to_vec(), b"1".to_vec());
+    store.commit(&seed).expect("seed");
+
+    // "a" changed since it was read; "b" did not; "c" is new and guarded on absence.
+    let mut stale = WriteSet::new();
+    stale.expect(Tree::ExternalTasks, b"a".to_vec(), Some(b"0".to_vec()));
+    stale.put_raw(Tree::ExternalTasks, b"a".to_vec(), b"2".to_vec());
+    stale.index(Tree::ExternalTaskLocks, b"lock-a".to_vec());
+    let mut current = WriteSet::new();
+    current.expect(Tree::ExternalTasks, b"b".to_vec(), Some(b"1".to_vec()));
+    current.put_raw(Tree::ExternalTasks, b"b".to_vec(), b"2".to_vec());
+    current.index(Tree::ExternalTaskLocks, b"lock-b".to_vec());
+    let mut fresh = WriteSet::new();
+    fresh.expect(Tree::ExternalTasks, b"c".to_vec(), None);
+    fresh.put_raw(Tree::ExternalTasks, b"c".to_vec(), b"1".to_vec());
+
+    let applied = store
+        .commit_each(&[stale, current, fresh])
+        .expect("commit_each");
+    assert_eq!(applied, vec![false, true, true]);
+    let value = |tree, key: &[u8]| store.get_raw(tree, key).expect("read");
+    assert_eq!(value(Tree::ExternalTasks, b"a"), Some(b"1".to_vec()));
+    assert_eq!(value(Tree::ExternalTaskLocks, b"lock-a"), None);
+    assert_eq!(value(Tree::ExternalTasks, b"b"), Some(b"2".to_vec()));
+    assert_eq!(value(Tree::ExternalTaskLocks, b"lock-b"), Some(Vec::new()));
+    assert_eq!(value(Tree::ExternalTasks, b"c"), Some(b"1".to_vec()));
+}

@@ -314,37 +314,45 @@ impl Inner {
                 _ => candidates.sort_by_key(|c| c.0.create_time),
             }
         }
+        // Each lock changes the record and its index entries together, guarded by the record
+        // as read: whatever a crash keeps, a locked task is in the lock index and not in the
+        // queue, so its lock's expiry brings it back. (A lock written apart from its index
+        // entries lost the task when the process died between the two writes.) The locks of
+        // a batch go in one transaction; a task another worker changed meanwhile is skipped,
+        // and the next candidates fill its place.
         let mut locked = Vec::new();
-        for (task, raw, ti) in candidates {
-            if locked.len() >= request.max_tasks {
+        let mut candidates = candidates.into_iter();
+        while locked.len() < request.max_tasks {
+            let mut batch = Vec::new();
+            let mut sets = Vec::new();
+            for (task, raw, ti) in candidates.by_ref().take(request.max_tasks - locked.len()) {
+                let mut new = task.clone();
+                new.worker_id = Some(request.worker_id.clone());
+                new.lock_expiration_time =
+                    Some(now.saturating_add(request.topics[ti].lock_duration));
+                let mut ws = WriteSet::new();
+                ws.expect(Tree::ExternalTasks, index::id_key(&task.id), Some(raw));
+                ws.put(Tree::ExternalTasks, index::id_key(&new.id), &new);
+                ws.delete(Tree::ExternalTaskQueue, index::queue_key(&task));
+                if let Some(exp) = new.lock_expiration_time {
+                    ws.index(Tree::ExternalTaskLocks, index::lock_key(exp, &new.id));
+                }
+                sets.push(ws);
+                batch.push((new, ti));
+            }
+            if batch.is_empty() {
                 break;
             }
-            let topic = &request.topics[ti];
-            let mut new = task.clone();
-            new.worker_id = Some(request.worker_id.clone());
-            new.lock_expiration_time = Some(now.saturating_add(topic.lock_duration));
-            // The record and its index entries change in one transaction guarded by the record
-            // as read: whatever a crash keeps, a locked task is in the lock index and not in the
-            // queue, so its lock's expiry brings it back. (A lock written apart from its index
-            // entries lost the task when the process died between the two writes.)
-            let mut ws = WriteSet::new();
-            ws.expect(Tree::ExternalTasks, index::id_key(&task.id), Some(raw));
-            ws.put(Tree::ExternalTasks, index::id_key(&new.id), &new);
-            ws.delete(Tree::ExternalTaskQueue, index::queue_key(&task));
-            if let Some(exp) = new.lock_expiration_time {
-                ws.index(Tree::ExternalTaskLocks, index::lock_key(exp, &new.id));
-            }
-            match self.store.commit(&ws) {
-                Ok(()) => locked.push((new, ti)),
-                Err(StoreError::Conflict) => continue, // another worker won this one
-                Err(e) => return Err(e.into()),
-            }
+            let applied = self.store.commit_each(&sets)?;
+            locked.extend(
+                batch
+                    .into_iter()
+                    .zip(applied)
+                    .filter_map(|(entry, ok)| ok.then_some(entry)),
+            );
         }
-        for drop in cleanup {
-            match self.store.commit(&drop) {
-                Ok(()) | Err(StoreError::Conflict) => {}
-                Err(e) => return Err(e.into()),
-            }
+        if !cleanup.is_empty() {
+            self.store.commit_each(&cleanup)?;
         }
         if locked.is_empty() {
             return Ok(Vec::new());

@@ -323,6 +323,65 @@ impl Store {
         }
     }
 
+    /// Apply several guarded write sets in one transaction, each only if all of its own
+    /// guards hold: a set whose guard fails is skipped, the others still apply. Returns which
+    /// sets applied. One transaction instead of one per set is what makes a batch of
+    /// independent guarded changes (e.g. locking 32 fetched tasks) cheap.
+    pub fn commit_each(&self, sets: &[WriteSet]) -> Result<Vec<bool>> {
+        let mut touched: Vec<Tree> = sets
+            .iter()
+            .flat_map(|set| set.ops.iter())
+            .map(|op| match op {
+                Op::Put(t, ..) | Op::Delete(t, _) | Op::Expect(t, ..) => *t,
+            })
+            .collect();
+        touched.sort();
+        touched.dedup();
+        if touched.is_empty() {
+            return Ok(vec![true; sets.len()]);
+        }
+        let trees: Vec<&sled::Tree> = touched.iter().map(|t| self.tree(*t)).collect();
+        let slot = |t: Tree| touched.binary_search(&t).unwrap_or(0);
+        use sled::Transactional;
+        // Pure closure (sled may re-run it): the applied flags are rebuilt on every attempt.
+        let result: std::result::Result<Vec<bool>, sled::transaction::TransactionError<()>> =
+            trees.as_slice().transaction(|views| {
+                let mut applied = Vec::with_capacity(sets.len());
+                for set in sets {
+                    let mut holds = true;
+                    for op in &set.ops {
+                        if let Op::Expect(t, k, current) = op {
+                            let actual = views[slot(*t)].get(k.as_slice())?;
+                            if actual.as_deref() != current.as_deref() {
+                                holds = false;
+                                break;
+                            }
+                        }
+                    }
+                    if holds {
+                        for op in &set.ops {
+                            match op {
+                                Op::Put(t, k, v) => {
+                                    views[slot(*t)].insert(k.as_slice(), v.as_slice())?;
+                                }
+                                Op::Delete(t, k) => {
+                                    views[slot(*t)].remove(k.as_slice())?;
+                                }
+                                Op::Expect(..) => {}
+                            }
+                        }
+                    }
+                    applied.push(holds);
+                }
+                Ok(applied)
+            });
+        match result {
+            Ok(applied) => Ok(applied),
+            Err(sled::transaction::TransactionError::Storage(e)) => Err(StoreError::Sled(e)),
+            Err(sled::transaction::TransactionError::Abort(())) => Err(StoreError::Conflict),
+        }
+    }
+
     /// Wait until everything committed so far is on disk. With [`Durability::Relaxed`] this
     /// returns at once.
     pub async fn sync(&self) -> Result<()> {
