@@ -35,6 +35,10 @@ pub struct ServerConfig {
     pub default_retry_cycle: String,
     /// Parked long-poll requests before new ones are refused.
     pub max_parked_fetches: usize,
+    /// Longest a REST request may run, ms (0: no limit). See [`crate::api::guard`].
+    pub request_timeout_ms: u64,
+    /// Most rows one list query returns. See [`crate::api::guard`].
+    pub query_max_results: usize,
 }
 
 impl Default for ServerConfig {
@@ -54,6 +58,8 @@ impl Default for ServerConfig {
             wasm_memory_bytes: limits.memory_bytes,
             default_retry_cycle: "R3/PT10S".to_owned(),
             max_parked_fetches: 200,
+            request_timeout_ms: 30_000,
+            query_max_results: 10_000,
         }
     }
 }
@@ -90,6 +96,11 @@ impl ServerConfig {
             max_body_bytes: self.max_body_bytes,
             max_upload_bytes: self.max_upload_bytes,
             auth: self.auth,
+            limits: crate::api::guard::RequestLimits {
+                timeout: (self.request_timeout_ms > 0)
+                    .then(|| std::time::Duration::from_millis(self.request_timeout_ms)),
+                max_results: self.query_max_results,
+            },
         }
     }
 }

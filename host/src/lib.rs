@@ -3,6 +3,7 @@
 //! - [`engine`]: the process engine service (executor, scheduler, long polling, wasm dispatch).
 //! - [`store`]: the only module that touches sled.
 //! - [`wasm`]: the WebAssembly task runtime (wasmtime, component model).
+//! - [`like`]: Camunda's `*Like` filters, matched in linear time.
 //! - [`api`]: the Camunda-7-compatible REST API under `/engine-rest`.
 //! - [`server`]: binds it all to a listener (`run(listener, config, shutdown)`).
 //! - [`cli`]: the `baton` command line.
@@ -13,6 +14,7 @@ pub mod clock;
 pub mod cockpit;
 pub mod config;
 pub mod engine;
+pub mod like;
 pub mod records;
 pub mod server;
 pub mod store;

@@ -290,6 +290,7 @@ async fn oversized_bodies_are_413_with_camunda_json() {
         max_body_bytes: 1024,
         max_upload_bytes: 2048,
         auth: false,
+        ..ApiConfig::default()
     })
     .await;
     let big = "x".repeat(4096);

@@ -5,6 +5,7 @@
 //! manual clock wherever behaviour depends on it.
 
 mod api_flow;
+mod api_limits;
 mod api_rest;
 mod api_wasm;
 mod cli;

@@ -170,8 +170,7 @@ fn filter(q: &QueryInput, items: Vec<Deployment>) -> ApiResult<Vec<Deployment>> 
     let include_no_tenant = q.flag("includeDeploymentsWithoutTenantId")?;
     let after = q.date("after")?;
     let before = q.date("before")?;
-    Ok(items
-        .into_iter()
+    Ok(super::query::live(items)
         .filter(|d| {
             eq_opt(&id, Some(&d.id))
                 && eq_opt(&name, d.name.as_deref())
@@ -201,7 +200,7 @@ async fn list(
         "deploymentTime" => a.deployment_time.cmp(&b.deployment_time),
         "tenantId" => a.tenant_id.cmp(&b.tenant_id),
         _ => Ordering::Equal,
-    });
+    })?;
     Ok(Json(J::Array(
         items.iter().map(|d| dto::deployment(d, &base)).collect(),
     )))

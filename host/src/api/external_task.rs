@@ -601,8 +601,7 @@ fn filter(q: &QueryInput, all: Vec<ExternalTask>, now: i64) -> ApiResult<Vec<Ext
     let suspended = q.flag("suspended")?;
     let prio_min = q.int("priorityHigherThanOrEquals")?;
     let prio_max = q.int("priorityLowerThanOrEquals")?;
-    Ok(all
-        .into_iter()
+    Ok(super::query::live(all)
         .filter(|t| {
             let is_locked = t.lock_expiration_time.is_some_and(|e| e > now);
             eq_opt(&id, Some(&t.id))
@@ -636,7 +635,7 @@ async fn query(state: &ApiState, q: &QueryInput) -> ApiResult<Vec<ExternalTask>>
     let sorts = q.sorting(SORT)?;
     let page = q.pagination()?;
     let items = filter(q, state.engine.external_tasks().await?, state.engine.now())?;
-    Ok(sort_and_page(items, &sorts, page, |a, b, by| match by {
+    sort_and_page(items, &sorts, page, |a, b, by| match by {
         "id" => a.id.cmp(&b.id),
         "lockExpirationTime" => a.lock_expiration_time.cmp(&b.lock_expiration_time),
         "processInstanceId" => a.process_instance_id.cmp(&b.process_instance_id),
@@ -646,7 +645,7 @@ async fn query(state: &ApiState, q: &QueryInput) -> ApiResult<Vec<ExternalTask>>
         "tenantId" => a.tenant_id.cmp(&b.tenant_id),
         "createTime" => a.create_time.cmp(&b.create_time),
         _ => Ordering::Equal,
-    }))
+    })
 }
 
 async fn list_get(State(state): State<ApiState>, Params(q): Params) -> ApiResult<Json<J>> {
@@ -693,6 +692,7 @@ async fn topic_names(State(state): State<ApiState>, Params(q): Params) -> ApiRes
         .external_tasks()
         .await?
         .into_iter()
+        .take_while(super::query::not_cancelled)
         .filter(|t| {
             let is_locked = t.lock_expiration_time.is_some_and(|e| e > now);
             (!with_locked || is_locked)

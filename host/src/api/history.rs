@@ -202,7 +202,7 @@ async fn hpi_filter(state: &ApiState, q: &QueryInput) -> ApiResult<Vec<HistoricP
     let incident_pis: Option<BTreeSet<String>> = if with_incidents || incident_status.is_some() {
         let all = state.engine.historic_incidents().await?;
         Some(
-            all.into_iter()
+            super::query::live(all)
                 .filter(|i| match incident_status.as_deref() {
                     Some("open") => i.end_time.is_none(),
                     Some("resolved") => i.end_time.is_some(),
@@ -230,6 +230,7 @@ async fn hpi_filter(state: &ApiState, q: &QueryInput) -> ApiResult<Vec<HistoricP
         .historic_process_instances()
         .await?
         .into_iter()
+        .take_while(super::query::not_cancelled)
         .filter(|h| {
             eq_opt(&id, Some(&h.id))
                 && in_opt(&ids, Some(&h.id))
@@ -305,7 +306,7 @@ async fn hpi_query(state: &ApiState, q: &QueryInput) -> ApiResult<Vec<J>> {
             .cmp(&b.end_time.map(|e| e - b.start_time)),
         "tenantId" => a.tenant_id.cmp(&b.tenant_id),
         _ => Ordering::Equal,
-    });
+    })?;
     Ok(items.iter().map(hpi_dto).collect())
 }
 
@@ -431,6 +432,7 @@ async fn hai_filter(state: &ApiState, q: &QueryInput) -> ApiResult<Vec<HistoricA
         .historic_activity_instances(pi.as_deref())
         .await?
         .into_iter()
+        .take_while(super::query::not_cancelled)
         .filter(|h| {
             eq_opt(&ai, Some(&h.id))
                 && eq_opt(&pi, Some(&h.process_instance_id))
@@ -480,7 +482,7 @@ async fn hai_query(state: &ApiState, q: &QueryInput) -> ApiResult<Vec<J>> {
         "occurrence" => a.sequence.cmp(&b.sequence),
         "tenantId" => a.tenant_id.cmp(&b.tenant_id),
         _ => Ordering::Equal,
-    });
+    })?;
     Ok(items.iter().map(hai_dto).collect())
 }
 
@@ -578,6 +580,7 @@ async fn hvi_filter(state: &ApiState, q: &QueryInput) -> ApiResult<Vec<HistoricV
         .historic_variables(pi.as_deref())
         .await?
         .into_iter()
+        .take_while(super::query::not_cancelled)
         .filter(|h| {
             eq_opt(&name, Some(&h.name))
                 && like_opt(&name_like, Some(&h.name))
@@ -611,7 +614,7 @@ async fn hvi_query(state: &ApiState, q: &QueryInput) -> ApiResult<Vec<J>> {
         "variableName" => a.name.cmp(&b.name),
         "tenantId" => a.tenant_id.cmp(&b.tenant_id),
         _ => Ordering::Equal,
-    });
+    })?;
     Ok(items.iter().map(|h| hvi_dto(h, deserialize)).collect())
 }
 
@@ -716,6 +719,7 @@ async fn hinc_items(
         keys.get(id).cloned()
     })?
     .into_iter()
+    .take_while(super::query::not_cancelled)
     .filter(|i| (!open || i.end_time.is_none()) && (!resolved || i.end_time.is_some()))
     .collect();
     Ok((items, keys))
@@ -725,7 +729,7 @@ async fn hinc_list(State(state): State<ApiState>, Params(q): Params) -> ApiResul
     let sorts = q.sorting(HINC_SORT)?;
     let page = q.pagination()?;
     let (items, keys) = hinc_items(&state, &q).await?;
-    let items = sort_and_page(items, &sorts, page, incident::compare);
+    let items = sort_and_page(items, &sorts, page, incident::compare)?;
     Ok(Json(J::Array(
         items.iter().map(|i| hinc_dto(i, &keys)).collect(),
     )))
@@ -784,6 +788,7 @@ async fn op_filter(state: &ApiState, q: &QueryInput) -> ApiResult<Vec<UserOperat
         .user_operations()
         .await?
         .into_iter()
+        .take_while(super::query::not_cancelled)
         .filter(|o| {
             eq_opt(&user, o.user_id.as_deref())
                 && eq_opt(&op, Some(&o.operation_type))
@@ -806,7 +811,7 @@ async fn op_list(State(state): State<ApiState>, Params(q): Params) -> ApiResult<
     let sorts = q.sorting(&["timestamp"])?;
     let page = q.pagination()?;
     let items = op_filter(&state, &q).await?;
-    let items = sort_and_page(items, &sorts, page, |a, b, _| a.timestamp.cmp(&b.timestamp));
+    let items = sort_and_page(items, &sorts, page, |a, b, _| a.timestamp.cmp(&b.timestamp))?;
     Ok(Json(J::Array(items.iter().map(op_dto).collect())))
 }
 

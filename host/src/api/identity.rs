@@ -89,7 +89,7 @@ fn user_filter(q: &QueryInput, all: Vec<User>) -> Vec<User> {
     let last_like = q.str("lastNameLike");
     let email = q.str("email");
     let group = q.str("memberOfGroup");
-    all.into_iter()
+    super::query::live(all)
         .filter(|u| {
             eq_opt(&id, Some(&u.id))
                 && in_opt(&id_in, Some(&u.id))
@@ -193,6 +193,7 @@ async fn groups_filtered(state: &ApiState, q: &QueryInput) -> ApiResult<Vec<Grou
         .groups()
         .await?
         .into_iter()
+        .take_while(super::query::not_cancelled)
         .filter(|g| {
             eq_opt(&id, Some(&g.id))
                 && in_opt(&id_in, Some(&g.id))

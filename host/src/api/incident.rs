@@ -73,8 +73,7 @@ pub(crate) fn filter(
     let root_cause = q.str("rootCauseIncidentId");
     let configuration = q.str("configuration");
     let tenants = q.list("tenantIdIn");
-    Ok(all
-        .into_iter()
+    Ok(super::query::live(all)
         .filter(|i| {
             eq_opt(&id, Some(&i.id))
                 && eq_opt(&kind, Some(i.incident_type.as_str()))
@@ -139,7 +138,7 @@ async fn list(State(state): State<ApiState>, Params(q): Params) -> ApiResult<Jso
     let items = filter(&q, state.engine.incidents().await?, &|id| {
         keys.get(id).cloned()
     })?;
-    let items = sort_and_page(items, &sorts, page, compare);
+    let items = sort_and_page(items, &sorts, page, compare)?;
     Ok(Json(J::Array(items.iter().map(dto::incident).collect())))
 }
 

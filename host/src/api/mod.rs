@@ -24,6 +24,7 @@ pub mod engine_info;
 pub mod error;
 pub mod execution;
 pub mod external_task;
+pub mod guard;
 pub mod history;
 pub mod identity;
 pub mod incident;
@@ -67,6 +68,8 @@ pub struct ApiConfig {
     pub max_upload_bytes: usize,
     /// Require HTTP basic auth (off by default). See [`auth`].
     pub auth: bool,
+    /// Time limit and list cap per request. See [`guard`].
+    pub limits: guard::RequestLimits,
 }
 
 impl Default for ApiConfig {
@@ -75,6 +78,7 @@ impl Default for ApiConfig {
             max_body_bytes: 10 * 1024 * 1024,
             max_upload_bytes: 64 * 1024 * 1024,
             auth: false,
+            limits: guard::RequestLimits::default(),
         }
     }
 }
@@ -204,6 +208,10 @@ pub fn router(state: ApiState) -> Router {
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             auth::middleware,
+        ))
+        .layer(axum::middleware::from_fn_with_state(
+            state.config.limits,
+            guard::middleware,
         ))
         .layer(DefaultBodyLimit::max(state.config.max_body_bytes))
         .with_state(state)

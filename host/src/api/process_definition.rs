@@ -189,8 +189,7 @@ fn filter(q: &QueryInput, all: Vec<ProcessDefinition>) -> ApiResult<Vec<ProcessD
             *e = (*e).max(d.version);
         }
     }
-    Ok(all
-        .into_iter()
+    Ok(super::query::live(all)
         .filter(|d| {
             eq_opt(&id, Some(&d.id))
                 && in_opt(&id_in, Some(&d.id))
@@ -239,7 +238,7 @@ async fn list(State(state): State<ApiState>, Params(q): Params) -> ApiResult<Jso
         "tenantId" => a.tenant_id.cmp(&b.tenant_id),
         "versionTag" => a.version_tag.cmp(&b.version_tag),
         _ => Ordering::Equal,
-    });
+    })?;
     Ok(Json(J::Array(items.iter().map(dto::definition).collect())))
 }
 
@@ -412,6 +411,7 @@ async fn delete_by_key(
         .definitions()
         .await?
         .into_iter()
+        .take_while(super::query::not_cancelled)
         .filter(|d| d.key == key && d.tenant_id.is_none())
         .collect();
     if defs.is_empty() {
@@ -459,6 +459,7 @@ async fn suspend_key(state: &ApiState, key: &str, suspended: bool, include: bool
         .definitions()
         .await?
         .into_iter()
+        .take_while(super::query::not_cancelled)
         .filter(|d| d.key == key)
         .collect();
     if defs.is_empty() {

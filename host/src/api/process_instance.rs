@@ -4,7 +4,7 @@
 //! Also home of the variable endpoint helpers shared with `/execution` and `/task`.
 
 use std::cmp::Ordering;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 use axum::extract::{Path, State};
 use axum::http::{HeaderValue, StatusCode, header};
@@ -143,11 +143,19 @@ async fn filter(
         || incident_type.is_some()
         || incident_message.is_some()
         || incident_message_like.is_some();
-    let incidents: Vec<Incident> = if needs_incidents {
-        state.engine.incidents().await?
-    } else {
-        Vec::new()
-    };
+    let message_pattern = incident_message_like
+        .as_deref()
+        .map(|p| crate::like::LikePattern::new(p, false));
+    // Grouped by instance once, so the filter below is linear in instances + incidents.
+    let mut incidents_of: HashMap<String, Vec<Incident>> = HashMap::new();
+    if needs_incidents {
+        for incident in state.engine.incidents().await? {
+            incidents_of
+                .entry(incident.process_instance_id.clone())
+                .or_default()
+                .push(incident);
+        }
+    }
     let deployment_of: BTreeMap<String, String> = if deployment.is_some() {
         state
             .engine
@@ -159,8 +167,7 @@ async fn filter(
     } else {
         BTreeMap::new()
     };
-    Ok(all
-        .into_iter()
+    Ok(super::query::live(all)
         .filter(|pi| {
             let id = pi.id();
             let sup = pi
@@ -168,10 +175,7 @@ async fn filter(
                 .super_instance
                 .as_ref()
                 .map(|s| s.process_instance_id.as_str());
-            let own_incidents: Vec<&Incident> = incidents
-                .iter()
-                .filter(|i| i.process_instance_id == id)
-                .collect();
+            let own_incidents: &[Incident] = incidents_of.get(id).map_or(&[], Vec::as_slice);
             let pvars = pi.state.process_variables();
             in_opt(&ids, Some(id))
                 && eq_opt(&bk, pi.state.business_key.as_deref())
@@ -204,11 +208,11 @@ async fn filter(
                         .iter()
                         .any(|i| i.message.as_deref() == Some(x))
                 })
-                && incident_message_like.as_ref().is_none_or(|x| {
+                && incident_message_like.as_ref().is_none_or(|_| {
                     own_incidents.iter().any(|i| {
                         i.message
                             .as_deref()
-                            .is_some_and(|m| super::query::like(m, x))
+                            .is_some_and(|m| message_pattern.as_ref().is_some_and(|p| p.matches(m)))
                     })
                 })
                 && in_opt(&tenants, pi.tenant_id.as_deref())
@@ -235,14 +239,14 @@ async fn query(state: &ApiState, q: &QueryInput) -> ApiResult<Vec<ProcessInstanc
     let sorts = q.sorting(SORT)?;
     let page = q.pagination()?;
     let items = filter(state, q, state.engine.instances().await?).await?;
-    Ok(sort_and_page(items, &sorts, page, |a, b, by| match by {
+    sort_and_page(items, &sorts, page, |a, b, by| match by {
         "instanceId" => a.id().cmp(b.id()),
         "definitionKey" => a.definition_key.cmp(&b.definition_key),
         "definitionId" => a.definition_id.cmp(&b.definition_id),
         "tenantId" => a.tenant_id.cmp(&b.tenant_id),
         "businessKey" => a.state.business_key.cmp(&b.state.business_key),
         _ => Ordering::Equal,
-    }))
+    })
 }
 
 async fn list_get(
@@ -673,6 +677,7 @@ async fn activity_instances(
         .incidents()
         .await?
         .into_iter()
+        .take_while(super::query::not_cancelled)
         .filter(|i| i.process_instance_id == id)
         .collect();
     Ok(Json(activity_tree(&pi, &process, &incidents)))

@@ -15,7 +15,7 @@ use baton_bpmn::Value;
 use serde_json::Value as J;
 
 use super::date;
-use super::error::ApiError;
+use super::error::{ApiError, ApiResult};
 
 /// Query parameters as given (`GET` query string, or a `POST` body merged over the query string).
 #[derive(Debug, Clone, Default)]
@@ -130,27 +130,10 @@ fn compare_values(a: &Value, b: &Value, ignore_case: bool) -> Option<Ordering> {
     }
 }
 
-/// SQL `LIKE` with `%` (any run) and `_` (one character).
-pub fn like(value: &str, pattern: &str) -> bool {
-    fn go(v: &[char], p: &[char]) -> bool {
-        match p.split_first() {
-            None => v.is_empty(),
-            Some(('%', rest)) => (0..=v.len()).any(|i| go(&v[i..], rest)),
-            Some(('_', rest)) => !v.is_empty() && go(&v[1..], rest),
-            Some((c, rest)) => v.first() == Some(c) && go(&v[1..], rest),
-        }
-    }
-    let v: Vec<char> = value.chars().collect();
-    let p: Vec<char> = pattern.chars().collect();
-    go(&v, &p)
-}
+pub use crate::like::like;
 
 fn like_case(value: &str, pattern: &str, ignore_case: bool) -> bool {
-    if ignore_case {
-        like(&value.to_lowercase(), &pattern.to_lowercase())
-    } else {
-        like(value, pattern)
-    }
+    crate::like::LikePattern::new(pattern, ignore_case).matches(value)
 }
 
 /// A validated sort: the `sortBy` name and whether it is descending.
@@ -291,9 +274,15 @@ impl QueryInput {
         let first =
             usize::try_from(first).map_err(|_| cannot_set("firstResult", &J::from(first)))?;
         let max = match max {
-            None => usize::MAX,
+            None => UNBOUNDED,
             Some(m) => usize::try_from(m).map_err(|_| cannot_set("maxResults", &J::from(m)))?,
         };
+        let cap = super::guard::max_results();
+        if max != UNBOUNDED && max > cap {
+            return Err(ApiError::bad_user_request(format!(
+                "Max results limit of {cap} exceeded!"
+            )));
+        }
         Ok((first, max))
     }
 
@@ -429,7 +418,16 @@ pub fn sort_and_page<T>(
     sorts: &[Sort],
     page: (usize, usize),
     cmp: impl Fn(&T, &T, &str) -> Ordering,
-) -> Vec<T> {
+) -> ApiResult<Vec<T>> {
+    super::guard::check()?;
+    let (first, max) = page;
+    // Camunda's `queryMaxResultsLimit`: a list without maxResults may not be larger than the
+    // cap (a client that wants more pages through it).
+    if max == UNBOUNDED && items.len().saturating_sub(first) > super::guard::max_results() {
+        return Err(ApiError::bad_user_request(
+            "An unbound number of results is forbidden!",
+        ));
+    }
     if !sorts.is_empty() {
         items.sort_by(|a, b| {
             for s in sorts {
@@ -442,7 +440,22 @@ pub fn sort_and_page<T>(
             Ordering::Equal
         });
     }
-    items.into_iter().skip(page.0).take(page.1).collect()
+    Ok(items.into_iter().skip(first).take(max).collect())
+}
+
+/// `maxResults` not given.
+const UNBOUNDED: usize = usize::MAX;
+
+/// The records of a query, stopping early once the request is cancelled (client gone, time
+/// limit passed): every filter loop over stored records goes through it, so none holds a core
+/// for a response nobody will read. What a cancelled request computes is never sent.
+pub fn live<T>(items: Vec<T>) -> impl Iterator<Item = T> {
+    items.into_iter().take_while(not_cancelled)
+}
+
+/// For `take_while` in a filter chain: `false` once the request is cancelled (see [`live`]).
+pub fn not_cancelled<T>(_: &T) -> bool {
+    super::guard::check().is_ok()
 }
 
 /// Whether an optional filter passes (`None` filter = pass).
@@ -574,14 +587,6 @@ mod tests {
     }
 
     #[test]
-    fn like_patterns() {
-        assert!(like("hello", "h%o"));
-        assert!(like("hello", "h_llo"));
-        assert!(!like("hello", "h_lo"));
-        assert!(like("", "%"));
-    }
-
-    #[test]
     fn sort_then_page() {
         let v = sort_and_page(
             vec![3, 1, 2],
@@ -591,7 +596,8 @@ mod tests {
             }],
             (1, 1),
             |a, b, _| a.cmp(b),
-        );
+        )
+        .expect("within the cap");
         assert_eq!(v, vec![2]);
     }
 }

@@ -214,8 +214,7 @@ async fn filter(state: &ApiState, q: &QueryInput, all: Vec<UserTask>) -> ApiResu
             vars.get(name).cloned()
         }
     };
-    Ok(all
-        .into_iter()
+    Ok(super::query::live(all)
         .filter(|t| {
             let candidate_ok = cand_group
                 .as_ref()
@@ -300,7 +299,7 @@ async fn query(state: &ApiState, q: &QueryInput) -> ApiResult<Vec<UserTask>> {
     let sorts = q.sorting(SORT)?;
     let page = q.pagination()?;
     let items = filter(state, q, state.engine.user_tasks().await?).await?;
-    Ok(sort_and_page(items, &sorts, page, |a, b, by| match by {
+    sort_and_page(items, &sorts, page, |a, b, by| match by {
         "instanceId" | "processInstanceId" => a.process_instance_id.cmp(&b.process_instance_id),
         "dueDate" => a.due.cmp(&b.due),
         "followUpDate" => a.follow_up.cmp(&b.follow_up),
@@ -321,7 +320,7 @@ async fn query(state: &ApiState, q: &QueryInput) -> ApiResult<Vec<UserTask>> {
         "tenantId" => a.tenant_id.cmp(&b.tenant_id),
         "taskDefinitionKey" => a.task_definition_key.cmp(&b.task_definition_key),
         _ => Ordering::Equal,
-    }))
+    })
 }
 
 async fn list_get(State(state): State<ApiState>, Params(q): Params) -> ApiResult<Json<J>> {

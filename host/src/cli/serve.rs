@@ -40,7 +40,9 @@ baton.toml (every key optional):
   wasm_timeout_ms = 2000
   wasm_memory_bytes = 67108864
   default_retry_cycle = \"R3/PT10S\"
-  max_parked_fetches = 200"
+  max_parked_fetches = 200
+  request_timeout_ms = 30000      # 0: no limit
+  query_max_results = 10000"
 )]
 pub struct ServeArgs {
     /// TOML file with any of the settings below (keys: data_dir, listen, ...).
@@ -89,6 +91,13 @@ pub struct ServeArgs {
     /// Parked long-poll requests before new ones are refused [default: 200].
     #[arg(long, env = "BATON_MAX_PARKED_FETCHES", value_name = "N")]
     pub max_parked_fetches: Option<usize>,
+    /// Longest a REST request may run before it is answered 503 and cancelled, ms; 0: no
+    /// limit (long-polling fetchAndLock is exempt) [default: 30000].
+    #[arg(long, env = "BATON_REQUEST_TIMEOUT_MS", value_name = "MS")]
+    pub request_timeout_ms: Option<u64>,
+    /// Most rows one list query returns [default: 10000].
+    #[arg(long, env = "BATON_QUERY_MAX_RESULTS", value_name = "N")]
+    pub query_max_results: Option<usize>,
 }
 
 /// The `--config` file: the same settings, every key optional, unknown keys rejected (a typo
@@ -122,6 +131,10 @@ pub struct FileConfig {
     pub default_retry_cycle: Option<String>,
     /// See [`ServeArgs::max_parked_fetches`].
     pub max_parked_fetches: Option<usize>,
+    /// See [`ServeArgs::request_timeout_ms`].
+    pub request_timeout_ms: Option<u64>,
+    /// See [`ServeArgs::query_max_results`].
+    pub query_max_results: Option<usize>,
 }
 
 /// Read a `--config` file.
@@ -198,8 +211,19 @@ pub fn merge(args: &ServeArgs, file: FileConfig) -> anyhow::Result<ServerConfig>
             .max_parked_fetches
             .or(file.max_parked_fetches)
             .unwrap_or(d.max_parked_fetches),
+        request_timeout_ms: args
+            .request_timeout_ms
+            .or(file.request_timeout_ms)
+            .unwrap_or(d.request_timeout_ms),
+        query_max_results: args
+            .query_max_results
+            .or(file.query_max_results)
+            .unwrap_or(d.query_max_results),
         ..d
     };
+    if config.query_max_results == 0 {
+        anyhow::bail!("query_max_results must be at least 1");
+    }
     if config.wasm_concurrency == 0 {
         anyhow::bail!("wasm_concurrency must be at least 1");
     }
