@@ -9,3 +9,5 @@ BENCH_N=${BENCH_N:-10} BENCH_PROFILE=${BENCH_PROFILE:-dev} BENCH_WRITE_DOCS=0 \
 dir=debug
 [ "${BENCH_PROFILE:-dev}" = release ] && dir=release
 BENCH_EXECUTIONS=60 BENCH_ROUNDS=100000 "${CARGO_TARGET_DIR:-$HERE/../../target}/$dir/bench-wasm"
+# bench-queries (issue 14's twenty Cockpit/client queries), tiny.
+BENCH_QUERY_INSTANCES=400 BENCH_QUERY_REPS=2 "${CARGO_TARGET_DIR:-$HERE/../../target}/$dir/bench-queries"
