@@ -1,4 +1,4 @@
-//! baton-bpmn: the BPMN 2.0 model, its parser and validator, the expression languages (JUEL,
+//! baton-bpmn: the BPMN 2.0 model, its parser and validator, DMN decision tables, the expression languages (JUEL,
 //! FEEL subset), ISO 8601 timers, and the pure execution state machine of baton.
 //!
 //! This crate is pure and deterministic: no async runtime, no storage, no clock, no I/O. The
@@ -6,6 +6,7 @@
 
 #![deny(missing_docs)]
 
+pub mod dmn;
 pub mod engine;
 pub mod expr;
 pub mod model;

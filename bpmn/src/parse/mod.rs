@@ -65,7 +65,7 @@ pub struct Parsed {
     pub warnings: Vec<Problem>,
 }
 
-mod reader;
+pub(crate) mod reader;
 mod validate;
 
 /// Parse and validate a BPMN 2.0 XML document.

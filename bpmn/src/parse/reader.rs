@@ -12,7 +12,7 @@
 //! errors. Execution-related ones (unsupported constructs, bad expressions) are errors in
 //! executable processes and warnings in `isExecutable="false"` ones, which Camunda never runs.
 
-mod xml;
+pub(crate) mod xml;
 
 use std::collections::HashMap;
 
