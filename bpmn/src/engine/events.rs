@@ -10,6 +10,7 @@
 use super::exec::{Ctx, Payload, Work};
 use super::{Effect, EngineError, Listener, Wait};
 use crate::model::{EventTrigger, NodeIdx, NodeKind, TimerDefinition};
+use crate::timer::{self, TimerKind};
 use crate::value::Value;
 
 /// What kind of effect a listener or wait holds.
@@ -175,43 +176,23 @@ impl Ctx<'_> {
         }
     }
 
-    /// When a timer definition is due, evaluated at `ai` (expressions inside first).
+    /// When a timer definition is due, evaluated at `ai` (expressions inside first). The rule
+    /// itself is [`crate::timer::due_at`], shared with the host's scheduler and `baton run`.
     pub fn timer_due(
         &self,
         def: &TimerDefinition,
         ai: &str,
         event_id: &str,
     ) -> Result<i64, EngineError> {
-        let bad = |message: String| EngineError::Expression {
+        let (TimerDefinition::Date(e) | TimerDefinition::Duration(e) | TimerDefinition::Cycle(e)) =
+            def;
+        // Evaluated here, not by `timer::timer_due`: an expression error blames the activity
+        // instance's element, the timer's own problems blame the event.
+        let value = self.eval(e, ai)?;
+        timer::due_at(TimerKind::of(def), &value, self.now).map_err(|err| EngineError::Expression {
             activity_id: event_id.to_owned(),
-            message,
-        };
-        let text = |e: &crate::expr::Expression| -> Result<String, EngineError> {
-            self.eval_string(e, ai)?
-                .map(|s| s.trim().to_owned())
-                .ok_or_else(|| bad("the timer expression evaluated to null".into()))
-        };
-        match def {
-            TimerDefinition::Date(e) => match self.eval(e, ai)? {
-                Value::Date(ms) => Ok(ms),
-                Value::String(s) => {
-                    crate::timer::parse_date(s.trim()).map_err(|err| bad(err.to_string()))
-                }
-                other => Err(bad(format!(
-                    "timeDate evaluated to a {} value, not a date",
-                    other.type_name()
-                ))),
-            },
-            TimerDefinition::Duration(e) => {
-                let d = crate::timer::parse_duration(&text(e)?).map_err(|e| bad(e.to_string()))?;
-                Ok(d.after(self.now))
-            }
-            TimerDefinition::Cycle(e) => {
-                let c = crate::timer::parse_cycle(&text(e)?).map_err(|e| bad(e.to_string()))?;
-                c.first_due(self.now)
-                    .ok_or_else(|| bad("the timer cycle never fires".into()))
-            }
-        }
+            message: err.to_string(),
+        })
     }
 
     /// Subscribe `owner` to the message `name` for the catching element `event`.
