@@ -20,7 +20,7 @@ use std::collections::HashMap;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::{Path, PathBuf};
 
-use baton_bpmn::engine::{Command, Effect, Engine, EngineError, InstanceState, Wait};
+use baton_bpmn::engine::{Command, Effect, EngineError, InstanceState, StateMachine, Wait};
 use baton_bpmn::{Process, Value, Variables};
 
 /// A scripted Camunda test: file, then steps.
@@ -197,7 +197,7 @@ impl Run {
 
     fn apply(&mut self, cmd: Command) -> Result<Vec<Effect>, EngineError> {
         let mut next = self.state.clone();
-        let fx = Engine::apply(&self.process, &mut next, cmd, 0)?;
+        let fx = StateMachine::apply(&self.process, &mut next, cmd, 0)?;
         self.state = next;
         for e in &fx {
             let (id, kind) = match e {

@@ -14,7 +14,7 @@ pub mod parse;
 pub mod timer;
 pub mod value;
 
-pub use engine::{Command, Effect, Engine, EngineError, InstanceState};
+pub use engine::{Command, Effect, EngineError, InstanceState, StateMachine};
 pub use model::{Definitions, Process};
 pub use parse::{ParseError, Parsed, Problem, parse};
 pub use value::{Value, Variables};

@@ -61,34 +61,37 @@ pub struct RetrySchedule {
 }
 
 mod cron;
-mod imp;
+mod due;
+mod iso8601;
+#[cfg(test)]
+mod tests;
 
 pub use cron::Cron;
-
-pub use imp::{parse_cycle, parse_date, parse_duration};
+pub use due::{DueError, TimerKind, due_at, timer_due};
+pub use iso8601::{parse_cycle, parse_date, parse_duration};
 
 impl IsoDuration {
     /// The instant `self` after `from` (calendar-aware for years and months).
     pub fn after(&self, from: i64) -> i64 {
-        imp::add_duration(from, self)
+        due::add_duration(from, self)
     }
 
     /// Length in milliseconds when it has no calendar units (years, months); approximate
     /// (30-day months, 365-day years) otherwise.
     pub fn approx_millis(&self) -> i64 {
-        imp::approx_millis(self)
+        due::approx_millis(self)
     }
 }
 
 impl Cycle {
     /// When the cycle first fires, seen at `now`.
     pub fn first_due(&self, now: i64) -> Option<i64> {
-        imp::cycle_first_due(self, now)
+        due::cycle_first_due(self, now)
     }
 
     /// When it fires next after firing at `previous_due`, having fired `fired` times so far.
     pub fn next_due(&self, previous_due: i64, fired: u32) -> Option<i64> {
-        imp::cycle_next_due(self, previous_due, fired)
+        due::cycle_next_due(self, previous_due, fired)
     }
 }
 
@@ -109,7 +112,7 @@ impl RetrySchedule {
 
     /// Parse `R3/PT10S` or `PT1M,PT5M,PT10M`.
     pub fn parse(text: &str) -> Result<RetrySchedule, TimerError> {
-        imp::parse_retry_schedule(text)
+        iso8601::parse_retry_schedule(text)
     }
 
     /// Total retries the schedule allows.

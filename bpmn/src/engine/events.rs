@@ -2,15 +2,15 @@
 //! event-based gateway), their triggers, BPMN error and escalation propagation, conditional
 //! re-evaluation, timers, and cancellation of activity-instance subtrees with their effects.
 //!
-//! Error propagation follows Camunda 7: from the throwing activity instance outwards, each level
-//! looks first at the boundary events of the activity, then at the event subprocesses of the
-//! enclosing scope, then at the boundary events of that scope's activity, and so on; within one
-//! level an event with a matching code wins over a catch-all one.
+//! How errors and escalations find their catching event is [`propagation`]'s; this module
+//! fires what they find.
+
+mod propagation;
 
 use super::exec::{Ctx, Payload, Work};
 use super::{Effect, EngineError, Listener, Wait};
 use crate::model::{EventTrigger, NodeIdx, NodeKind, TimerDefinition};
-use crate::value::Value;
+use crate::timer::{self, TimerKind};
 
 /// What kind of effect a listener or wait holds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -19,27 +19,6 @@ enum ListenerKind {
     Subscription,
     Conditional,
     None,
-}
-
-/// What is being thrown.
-#[derive(Debug, Clone, Copy)]
-pub(super) enum Thrown<'x> {
-    /// A BPMN error with this code.
-    Error(&'x str),
-    /// An escalation with this code.
-    Escalation(&'x str),
-}
-
-/// Where a thrown error or escalation is caught.
-#[derive(Debug, Clone)]
-pub(super) struct Catch {
-    /// The activity instance the boundary event is attached to, or the scope instance holding
-    /// the event subprocess.
-    pub owner: String,
-    /// The boundary event or event-subprocess start event.
-    pub event: NodeIdx,
-    /// An event subprocess (else a boundary event).
-    pub esp: bool,
 }
 
 /// The trigger of an event node (start, boundary, catch).
@@ -175,43 +154,23 @@ impl Ctx<'_> {
         }
     }
 
-    /// When a timer definition is due, evaluated at `ai` (expressions inside first).
+    /// When a timer definition is due, evaluated at `ai` (expressions inside first). The rule
+    /// itself is [`crate::timer::due_at`], shared with the host's scheduler and `baton run`.
     pub fn timer_due(
         &self,
         def: &TimerDefinition,
         ai: &str,
         event_id: &str,
     ) -> Result<i64, EngineError> {
-        let bad = |message: String| EngineError::Expression {
+        let (TimerDefinition::Date(e) | TimerDefinition::Duration(e) | TimerDefinition::Cycle(e)) =
+            def;
+        // Evaluated here, not by `timer::timer_due`: an expression error blames the activity
+        // instance's element, the timer's own problems blame the event.
+        let value = self.eval(e, ai)?;
+        timer::due_at(TimerKind::of(def), &value, self.now).map_err(|err| EngineError::Expression {
             activity_id: event_id.to_owned(),
-            message,
-        };
-        let text = |e: &crate::expr::Expression| -> Result<String, EngineError> {
-            self.eval_string(e, ai)?
-                .map(|s| s.trim().to_owned())
-                .ok_or_else(|| bad("the timer expression evaluated to null".into()))
-        };
-        match def {
-            TimerDefinition::Date(e) => match self.eval(e, ai)? {
-                Value::Date(ms) => Ok(ms),
-                Value::String(s) => {
-                    crate::timer::parse_date(s.trim()).map_err(|err| bad(err.to_string()))
-                }
-                other => Err(bad(format!(
-                    "timeDate evaluated to a {} value, not a date",
-                    other.type_name()
-                ))),
-            },
-            TimerDefinition::Duration(e) => {
-                let d = crate::timer::parse_duration(&text(e)?).map_err(|e| bad(e.to_string()))?;
-                Ok(d.after(self.now))
-            }
-            TimerDefinition::Cycle(e) => {
-                let c = crate::timer::parse_cycle(&text(e)?).map_err(|e| bad(e.to_string()))?;
-                c.first_due(self.now)
-                    .ok_or_else(|| bad("the timer cycle never fires".into()))
-            }
-        }
+            message: err.to_string(),
+        })
     }
 
     /// Subscribe `owner` to the message `name` for the catching element `event`.
@@ -599,233 +558,6 @@ impl Ctx<'_> {
         self.start_history(&e)?;
         self.set_payload(&e, payload)?;
         self.push(Work::Leave(e));
-        Ok(())
-    }
-
-    /// Whether an activity instance carries boundary events (not the root, not an inner
-    /// multi-instance instance: those are attached to the body).
-    fn is_carrier(&self, id: &str) -> Result<bool, EngineError> {
-        if id == self.st.id || self.is_inner(id) {
-            return Ok(false);
-        }
-        Ok(self
-            .node_of(id)?
-            .is_some_and(|n| !self.p.node(n).boundary_events.is_empty()))
-    }
-
-    /// Match a trigger against what was thrown: Some(true) = specific, Some(false) = catch-all.
-    fn matches(trigger: &EventTrigger, thrown: Thrown<'_>) -> Option<bool> {
-        match (trigger, thrown) {
-            (EventTrigger::Error { code, .. }, Thrown::Error(c))
-            | (EventTrigger::Escalation { code, .. }, Thrown::Escalation(c)) => match code {
-                None => Some(false),
-                Some(code) if code == c => Some(true),
-                Some(_) => None,
-            },
-            _ => None,
-        }
-    }
-
-    /// The best match among candidate event nodes: a specific code beats a catch-all.
-    fn best(
-        &self,
-        candidates: impl Iterator<Item = NodeIdx>,
-        thrown: Thrown<'_>,
-    ) -> Option<NodeIdx> {
-        let mut catch_all = None;
-        for c in candidates {
-            if let Some(t) = trigger_of(&self.p.node(c).kind) {
-                match Self::matches(t, thrown) {
-                    Some(true) => return Some(c),
-                    Some(false) if catch_all.is_none() => catch_all = Some(c),
-                    _ => {}
-                }
-            }
-        }
-        catch_all
-    }
-
-    /// Where an error or escalation thrown at `from` is caught.
-    pub fn find_catch(&self, from: &str, thrown: Thrown<'_>) -> Result<Option<Catch>, EngineError> {
-        let p = self.p;
-        let boundary = |ctx: &Self, id: &str| -> Result<Option<Catch>, EngineError> {
-            if !ctx.is_carrier(id)? {
-                return Ok(None);
-            }
-            let node = ctx.node_req(id)?;
-            Ok(ctx
-                .best(p.node(node).boundary_events.iter().copied(), thrown)
-                .map(|event| Catch {
-                    owner: id.to_owned(),
-                    event,
-                    esp: false,
-                }))
-        };
-        if let Some(c) = boundary(self, from)? {
-            return Ok(Some(c));
-        }
-        let mut cur = from.to_owned();
-        loop {
-            let Some(parent) = self.ai(&cur)?.parent.clone() else {
-                return Ok(None);
-            };
-            if !self.is_body(&parent) {
-                let scope_node = self.node_of(&parent)?;
-                let skip = self.node_of(&cur)?;
-                let starts = p
-                    .nodes_in_scope(scope_node)
-                    .filter(|&n| {
-                        Some(n) != skip
-                            && matches!(
-                                p.node(n).kind,
-                                NodeKind::SubProcess {
-                                    triggered_by_event: true
-                                }
-                            )
-                    })
-                    .flat_map(|esp| {
-                        p.nodes_in_scope(Some(esp))
-                            .filter(|&s| matches!(p.node(s).kind, NodeKind::StartEvent { .. }))
-                    });
-                if let Some(event) = self.best(starts, thrown) {
-                    return Ok(Some(Catch {
-                        owner: parent,
-                        event,
-                        esp: true,
-                    }));
-                }
-            }
-            if let Some(c) = boundary(self, &parent)? {
-                return Ok(Some(c));
-            }
-            cur = parent;
-        }
-    }
-
-    /// Route a caught error or escalation; returns the catching event's activity instance.
-    fn fire_catch(&mut self, c: &Catch, interrupting: bool) -> Result<String, EngineError> {
-        if c.esp {
-            self.esp_fire(&c.owner, c.event, interrupting, None, Payload::default())
-        } else {
-            self.boundary_fire(&c.owner, c.event, interrupting, None, Payload::default())
-        }
-    }
-
-    /// Set `camunda:errorCodeVariable` / `errorMessageVariable` from the catching event.
-    fn set_error_vars(
-        &mut self,
-        event: NodeIdx,
-        at: &str,
-        code: &str,
-        message: Option<String>,
-    ) -> Result<(), EngineError> {
-        let p = self.p;
-        if let Some(EventTrigger::Error {
-            code_variable,
-            message_variable,
-            ..
-        }) = trigger_of(&p.node(event).kind)
-        {
-            if let Some(v) = code_variable {
-                self.set_var(at, v, Value::String(code.to_owned()), false)?;
-            }
-            if let Some(v) = message_variable {
-                let m = message.map(Value::String).unwrap_or(Value::Null);
-                self.set_var(at, v, m, false)?;
-            }
-        }
-        Ok(())
-    }
-
-    /// Propagate a BPMN error thrown at the activity instance `from`.
-    pub fn propagate_error(
-        &mut self,
-        from: &str,
-        code: &str,
-        message: Option<String>,
-    ) -> Result<(), EngineError> {
-        let Some(c) = self.find_catch(from, Thrown::Error(code))? else {
-            return Err(EngineError::UnhandledError {
-                code: code.to_owned(),
-                activity_id: self.blame(from),
-            });
-        };
-        let at = self.fire_catch(&c, true)?;
-        self.set_error_vars(c.event, &at, code, message)
-    }
-
-    /// An error end event (or error throw) was reached: it ends, then the error propagates.
-    pub fn throw_error_from_event(
-        &mut self,
-        id: &str,
-        code: &str,
-        message: Option<String>,
-    ) -> Result<(), EngineError> {
-        let Some(c) = self.find_catch(id, Thrown::Error(code))? else {
-            return Err(EngineError::UnhandledError {
-                code: code.to_owned(),
-                activity_id: self.blame(id),
-            });
-        };
-        self.end_instance(id, false, false);
-        let at = self.fire_catch(&c, true)?;
-        self.set_error_vars(c.event, &at, code, message)
-    }
-
-    /// `Command::ThrowError`: from a waiting external or user task, or (with the child instance
-    /// id as `task_id`) from the child instance of a call activity, which then targets the call
-    /// activity.
-    pub fn throw_error_command(
-        &mut self,
-        task_id: &str,
-        code: &str,
-        message: Option<String>,
-        variables: crate::value::Variables,
-    ) -> Result<(), EngineError> {
-        let from = if let Some(ai) = self.st.find_task(task_id) {
-            let id = ai.id.clone();
-            // The host has finished the task: no CancelTask for it.
-            self.ai_mut(&id)?.wait = None;
-            id
-        } else {
-            self.st
-                .activity_instances
-                .values()
-                .find(|a| {
-                    matches!(&a.wait, Some(Wait::CallActivity { child_instance_id })
-                        if child_instance_id == task_id)
-                })
-                .map(|a| a.id.clone())
-                .ok_or_else(|| EngineError::NotWaiting {
-                    kind: "task",
-                    id: task_id.to_owned(),
-                })?
-        };
-        self.set_vars(&from, variables, false)?;
-        self.propagate_error(&from, code, message)
-    }
-
-    /// Throw an escalation at `from`; uncaught escalations are ignored (Camunda continues).
-    pub fn throw_escalation(&mut self, from: &str, code: &str) -> Result<(), EngineError> {
-        let p = self.p;
-        let Some(c) = self.find_catch(from, Thrown::Escalation(code))? else {
-            return Ok(());
-        };
-        let interrupting = match &p.node(c.event).kind {
-            NodeKind::BoundaryEvent {
-                cancel_activity, ..
-            } => *cancel_activity,
-            NodeKind::StartEvent { interrupting, .. } => *interrupting,
-            _ => true,
-        };
-        let at = self.fire_catch(&c, interrupting)?;
-        if let Some(EventTrigger::Escalation {
-            code_variable: Some(v),
-            ..
-        }) = trigger_of(&p.node(c.event).kind)
-        {
-            self.set_var(&at, v, Value::String(code.to_owned()), false)?;
-        }
         Ok(())
     }
 

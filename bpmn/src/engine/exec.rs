@@ -1,4 +1,4 @@
-//! Command dispatch and the run loop of [`super::Engine::apply`].
+//! Command dispatch and the run loop of [`super::StateMachine::apply`].
 //!
 //! One [`Ctx`] lives for one `apply`: it borrows the model and the instance state, collects the
 //! effects in the order they happen, and drives an explicit work stack (never recursion over the

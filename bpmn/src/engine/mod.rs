@@ -1,6 +1,6 @@
 //! The execution core: a pure, deterministic state machine over one process instance.
 //!
-//! `Engine::apply(process, &mut state, command, now)` moves tokens until every path reaches a
+//! `StateMachine::apply(process, &mut state, command, now)` moves tokens until every path reaches a
 //! wait state (external task, user task, timer, message, signal, call activity, async job) or
 //! ends, and returns the [`Effect`]s the host must perform *after* it has durably stored the new
 //! state (restate / Temporal style). Nothing here reads a clock, a random source or any I/O:
@@ -427,9 +427,9 @@ pub enum EngineError {
 }
 
 /// The state machine. Stateless: everything lives in [`InstanceState`].
-pub struct Engine;
+pub struct StateMachine;
 
-impl Engine {
+impl StateMachine {
     /// Apply `command` to `state` at time `now` (ms since epoch) and return the effects to
     /// perform after the new state is stored.
     pub fn apply(

@@ -9,9 +9,10 @@
 
 use super::ExprError;
 use super::ast::{Ast, BinaryOp, UnaryOp};
-use super::eval::{arity, feel_arith, feel_eq, feel_order, to_display_string};
+use super::feel_ops::{feel_arith, feel_eq, feel_order};
 use super::juel::int_value;
 use super::syntax::{Cursor, Dialect, Node, Tok, describe, error, tokenize};
+use super::value_ops::{arity, to_display_string};
 use crate::value::Value;
 use serde_json::Value as Json;
 

@@ -55,12 +55,16 @@ pub struct ExprError {
 mod ast;
 mod eval;
 mod feel;
+mod feel_ops;
 mod juel;
+mod juel_ops;
 mod syntax;
 #[cfg(test)]
 mod tests;
+mod value_ops;
 
 pub use ast::{Ast, BinaryOp, MAX_DEPTH, UnaryOp};
+pub(crate) use value_ops::to_display_string;
 
 /// A parsed expression.
 #[derive(Debug, Clone)]
@@ -167,7 +171,7 @@ impl Expression {
         Ok(match self.eval(scope)? {
             Value::Null => None,
             Value::String(s) => Some(s),
-            other => Some(eval::to_display_string(&other)),
+            other => Some(to_display_string(&other)),
         })
     }
 }

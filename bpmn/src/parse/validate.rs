@@ -118,98 +118,111 @@ impl Validator {
             .filter(|n| matches!(n.kind, NodeKind::StartEvent { .. }))
             .collect();
         match owner {
-            None => {
-                let has_nodes = p.nodes.iter().any(|n| n.scope.is_none());
-                if starts.is_empty() && (p.is_executable || has_nodes) {
-                    let message = format!("process '{}' has no start event", p.id);
-                    self.at(self.exec, &p.id, p.position, message);
-                }
-                let none_starts = starts
-                    .iter()
-                    .filter(|n| {
-                        matches!(
-                            n.kind,
-                            NodeKind::StartEvent {
-                                trigger: EventTrigger::None,
-                                ..
-                            }
-                        )
-                    })
-                    .count();
-                if none_starts > 1 {
-                    let message = format!(
-                        "process '{}' has {none_starts} none start events; it may have at most one",
-                        p.id
-                    );
-                    self.at(self.exec, &p.id, p.position, message);
-                }
+            None => self.process_starts(p, &starts),
+            Some(sp) => self.subprocess_starts(sp, &starts),
+        }
+        self.error_and_escalation_starts(owner, &starts);
+    }
+
+    /// A process needs a start event (when it is executable or has nodes) and may have at
+    /// most one none start event.
+    fn process_starts(&mut self, p: &Process, starts: &[&FlowNode]) {
+        let has_nodes = p.nodes.iter().any(|n| n.scope.is_none());
+        if starts.is_empty() && (p.is_executable || has_nodes) {
+            let message = format!("process '{}' has no start event", p.id);
+            self.at(self.exec, &p.id, p.position, message);
+        }
+        let none_starts = starts
+            .iter()
+            .filter(|n| {
+                matches!(
+                    n.kind,
+                    NodeKind::StartEvent {
+                        trigger: EventTrigger::None,
+                        ..
+                    }
+                )
+            })
+            .count();
+        if none_starts > 1 {
+            let message = format!(
+                "process '{}' has {none_starts} none start events; it may have at most one",
+                p.id
+            );
+            self.at(self.exec, &p.id, p.position, message);
+        }
+    }
+
+    /// An event subprocess needs exactly one start event with a trigger and no sequence flows
+    /// of its own; an embedded subprocess exactly one none start event.
+    fn subprocess_starts(&mut self, sp: &FlowNode, starts: &[&FlowNode]) {
+        let event_sub = matches!(
+            sp.kind,
+            NodeKind::SubProcess {
+                triggered_by_event: true
             }
-            Some(sp) => {
-                let event_sub = matches!(
-                    sp.kind,
-                    NodeKind::SubProcess {
-                        triggered_by_event: true
-                    }
+        );
+        if event_sub {
+            let triggered = starts
+                .iter()
+                .filter(|n| {
+                    !matches!(
+                        n.kind,
+                        NodeKind::StartEvent {
+                            trigger: EventTrigger::None,
+                            ..
+                        }
+                    )
+                })
+                .count();
+            if starts.len() != 1 || triggered != 1 {
+                self.node_problem(
+                    sp,
+                    format!(
+                        "event subprocess '{}' needs exactly one start event with a \
+                         trigger (message, timer, signal, error, escalation or \
+                         conditional); it has {} start event(s), {triggered} with a \
+                         trigger",
+                        sp.id,
+                        starts.len()
+                    ),
                 );
-                if event_sub {
-                    let triggered = starts
-                        .iter()
-                        .filter(|n| {
-                            !matches!(
-                                n.kind,
-                                NodeKind::StartEvent {
-                                    trigger: EventTrigger::None,
-                                    ..
-                                }
-                            )
-                        })
-                        .count();
-                    if starts.len() != 1 || triggered != 1 {
-                        self.node_problem(
-                            sp,
-                            format!(
-                                "event subprocess '{}' needs exactly one start event with a \
-                                 trigger (message, timer, signal, error, escalation or \
-                                 conditional); it has {} start event(s), {triggered} with a \
-                                 trigger",
-                                sp.id,
-                                starts.len()
-                            ),
-                        );
-                    }
-                    if !sp.incoming.is_empty() || !sp.outgoing.is_empty() {
-                        self.node_problem(
-                            sp,
-                            format!(
-                                "event subprocess '{}' must not have incoming or outgoing \
-                                 sequence flows",
-                                sp.id
-                            ),
-                        );
-                    }
-                } else {
-                    let ok = starts.len() == 1
-                        && matches!(
-                            starts.first().map(|n| &n.kind),
-                            Some(NodeKind::StartEvent {
-                                trigger: EventTrigger::None,
-                                ..
-                            })
-                        );
-                    if !ok {
-                        self.node_problem(
-                            sp,
-                            format!(
-                                "subprocess '{}' needs exactly one start event without a \
-                                 trigger; it has {} start event(s)",
-                                sp.id,
-                                starts.len()
-                            ),
-                        );
-                    }
-                }
+            }
+            if !sp.incoming.is_empty() || !sp.outgoing.is_empty() {
+                self.node_problem(
+                    sp,
+                    format!(
+                        "event subprocess '{}' must not have incoming or outgoing \
+                         sequence flows",
+                        sp.id
+                    ),
+                );
+            }
+        } else {
+            let ok = starts.len() == 1
+                && matches!(
+                    starts.first().map(|n| &n.kind),
+                    Some(NodeKind::StartEvent {
+                        trigger: EventTrigger::None,
+                        ..
+                    })
+                );
+            if !ok {
+                self.node_problem(
+                    sp,
+                    format!(
+                        "subprocess '{}' needs exactly one start event without a \
+                         trigger; it has {} start event(s)",
+                        sp.id,
+                        starts.len()
+                    ),
+                );
             }
         }
+    }
+
+    /// Error and escalation start events only make sense in an event subprocess.
+    fn error_and_escalation_starts(&mut self, owner: Option<&FlowNode>, starts: &[&FlowNode]) {
         for s in starts {
             if let NodeKind::StartEvent {
                 trigger: EventTrigger::Error { .. } | EventTrigger::Escalation { .. },
@@ -237,7 +250,6 @@ impl Validator {
     }
 
     fn node(&mut self, p: &Process, n: &FlowNode) {
-        let flow = |f: &FlowIdx| p.flows.get(f.0 as usize);
         match &n.kind {
             NodeKind::StartEvent { .. } if !n.incoming.is_empty() => {
                 self.node_problem(
@@ -254,42 +266,7 @@ impl Validator {
                     format!("end event '{}' must not have outgoing sequence flows", n.id),
                 );
             }
-            NodeKind::BoundaryEvent { attached_to, .. } => {
-                if !n.incoming.is_empty() {
-                    self.node_problem(
-                        n,
-                        format!(
-                            "boundary event '{}' must not have incoming sequence flows",
-                            n.id
-                        ),
-                    );
-                }
-                match p.nodes.get(attached_to.0 as usize) {
-                    Some(host) if host.id != n.id && host.scope != n.scope => {
-                        self.at(
-                            Severity::Error,
-                            &n.id,
-                            n.position,
-                            format!(
-                                "boundary event '{}' must be declared next to the activity it \
-                                 is attached to ('{}'), in the same (sub)process",
-                                n.id, host.id
-                            ),
-                        );
-                    }
-                    Some(host) if host.id != n.id && !is_activity(&host.kind) => {
-                        self.node_problem(
-                            n,
-                            format!(
-                                "boundary event '{}' is attached to {}, which is not an activity",
-                                n.id,
-                                label(host)
-                            ),
-                        );
-                    }
-                    _ => {}
-                }
-            }
+            NodeKind::BoundaryEvent { attached_to, .. } => self.boundary_event(p, n, *attached_to),
             NodeKind::ExclusiveGateway
             | NodeKind::InclusiveGateway
             | NodeKind::ParallelGateway
@@ -327,6 +304,53 @@ impl Validator {
             }
             _ => {}
         }
+        self.default_flow(p, n);
+        self.multi_instance(n);
+        self.timers(n);
+        self.retry_time_cycle(n);
+    }
+
+    /// A boundary event has no incoming flows and sits next to the activity it is attached to.
+    fn boundary_event(&mut self, p: &Process, n: &FlowNode, attached_to: NodeIdx) {
+        if !n.incoming.is_empty() {
+            self.node_problem(
+                n,
+                format!(
+                    "boundary event '{}' must not have incoming sequence flows",
+                    n.id
+                ),
+            );
+        }
+        match p.nodes.get(attached_to.0 as usize) {
+            Some(host) if host.id != n.id && host.scope != n.scope => {
+                self.at(
+                    Severity::Error,
+                    &n.id,
+                    n.position,
+                    format!(
+                        "boundary event '{}' must be declared next to the activity it \
+                         is attached to ('{}'), in the same (sub)process",
+                        n.id, host.id
+                    ),
+                );
+            }
+            Some(host) if host.id != n.id && !is_activity(&host.kind) => {
+                self.node_problem(
+                    n,
+                    format!(
+                        "boundary event '{}' is attached to {}, which is not an activity",
+                        n.id,
+                        label(host)
+                    ),
+                );
+            }
+            _ => {}
+        }
+    }
+
+    /// A default flow is one of the node's outgoing flows and has no condition.
+    fn default_flow(&mut self, p: &Process, n: &FlowNode) {
+        let flow = |f: &FlowIdx| p.flows.get(f.0 as usize);
         if let Some(d) = n.default_flow {
             if !n.outgoing.contains(&d) {
                 let fid = flow(&d).map(|f| f.id.clone()).unwrap_or_default();
@@ -350,6 +374,10 @@ impl Validator {
                 );
             }
         }
+    }
+
+    /// Multi-instance needs something to count: a cardinality or a collection.
+    fn multi_instance(&mut self, n: &FlowNode) {
         if let Some(mi) = &n.multi_instance
             && mi.loop_cardinality.is_none()
             && mi.collection.is_none()
@@ -363,7 +391,11 @@ impl Validator {
                 ),
             );
         }
-        self.timers(n);
+    }
+
+    /// A literal `camunda:failedJobRetryTimeCycle` must parse; one holding an expression can
+    /// only be checked once it is evaluated.
+    fn retry_time_cycle(&mut self, n: &FlowNode) {
         if let Some(cycle) = &n.retry_time_cycle
             && !cycle.contains("${")
             && !cycle.contains("#{")

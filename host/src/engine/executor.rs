@@ -13,7 +13,7 @@ use baton_bpmn::engine::{
     CallBinding, Command, Effect, EngineError, HistoryEvent, InstanceState, InstanceStatus,
     SuperInstance,
 };
-use baton_bpmn::{Engine, Variables};
+use baton_bpmn::{StateMachine, Variables};
 use serde::{Deserialize, Serialize};
 
 use super::core::{Deployed, EngineEvent, Inner, new_id};
@@ -211,8 +211,8 @@ impl Inner {
             _ => None,
         };
         let mut state = record.state.clone();
-        let effects =
-            Engine::apply(&deployed.process, &mut state, command, now).map_err(engine_error)?;
+        let effects = StateMachine::apply(&deployed.process, &mut state, command, now)
+            .map_err(engine_error)?;
         record.state = state;
         let mut ws = extra;
         let mut tx = Translation::new(self, &deployed, &record, now);

@@ -1,6 +1,6 @@
 //! The process engine service: everything the REST API, the CLI and the tests can ask of
 //! baton. It owns the executor (commands applied to instances through the pure
-//! `baton_bpmn::Engine`, committed to the store with their effects, effects performed after
+//! `baton_bpmn::StateMachine`, committed to the store with their effects, effects performed after
 //! commit), the job/timer scheduler, long-poll waiters, wasm dispatch and the event stream.
 //!
 //! Concurrency: commands on different instances run concurrently; commands on one instance are

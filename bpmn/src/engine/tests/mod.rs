@@ -12,7 +12,7 @@ mod cases;
 use std::collections::HashMap;
 
 use super::{
-    Command, Effect, Engine, EngineError, HistoryEvent, InstanceState, InstanceStatus, Wait,
+    Command, Effect, EngineError, HistoryEvent, InstanceState, InstanceStatus, StateMachine, Wait,
 };
 use crate::model::Process;
 use crate::value::{Value, Variables};
@@ -335,7 +335,7 @@ impl Harness {
     /// Apply a command as the host does: to a clone, kept only on success.
     pub fn apply(&mut self, cmd: Command, now: i64) -> Result<Vec<Effect>, EngineError> {
         let mut next = self.state.clone();
-        let fx = Engine::apply(&self.process, &mut next, cmd, now)?;
+        let fx = StateMachine::apply(&self.process, &mut next, cmd, now)?;
         self.state = next;
         for e in &fx {
             self.remember(e);

@@ -7,7 +7,7 @@
 //! consumers (and the recursive `Drop`) downstream.
 
 use quick_xml::NsReader;
-use quick_xml::events::Event;
+use quick_xml::events::{BytesRef, BytesStart, Event};
 use quick_xml::name::ResolveResult;
 
 use crate::model::Position;
@@ -179,22 +179,7 @@ fn xml_err(message: impl Into<String>, pos: Position) -> XmlError {
 /// Parse a whole document into its root element.
 pub(crate) fn parse_document(xml: &[u8]) -> Result<El, XmlError> {
     let lines = LineIndex::new(xml);
-    let text = match std::str::from_utf8(xml) {
-        Ok(t) => t,
-        Err(e) => {
-            return Err(xml_err(
-                "the document is not valid UTF-8 (baton reads BPMN files as UTF-8)",
-                lines.position(e.valid_up_to()),
-            ));
-        }
-    };
-    let body = text.strip_prefix('\u{feff}').unwrap_or(text);
-    if body.trim().is_empty() {
-        return Err(xml_err(
-            "the document is empty: expected a BPMN 2.0 XML document",
-            Position { line: 1, column: 1 },
-        ));
-    }
+    check_text(xml, &lines)?;
 
     let mut reader = NsReader::from_reader(xml);
     {
@@ -222,53 +207,7 @@ pub(crate) fn parse_document(xml: &[u8]) -> Result<El, XmlError> {
             Event::Start(ref s) | Event::Empty(ref s) => {
                 let pos = lines.position(start);
                 let is_empty = matches!(event, Event::Empty(_));
-                let qname = String::from_utf8_lossy(s.name().as_ref()).into_owned();
-                let local = String::from_utf8_lossy(s.local_name().as_ref()).into_owned();
-                let ns = resolved;
-                let mut attrs = Vec::new();
-                for a in s.attributes() {
-                    let a = match a {
-                        Ok(a) => a,
-                        Err(e) => {
-                            return Err(xml_err(
-                                format!("malformed attribute in <{qname}>: {e}"),
-                                pos,
-                            ));
-                        }
-                    };
-                    if a.key.as_namespace_binding().is_some() {
-                        continue;
-                    }
-                    let (res, local_name) = reader.resolve_attribute(a.key);
-                    let ans = match res {
-                        ResolveResult::Unbound => Ns::None,
-                        ResolveResult::Bound(ns) => ns_of_uri(ns.as_ref()),
-                        ResolveResult::Unknown(p) => ns_of_prefix(&p),
-                    };
-                    let value = match a.decode_and_unescape_value(reader.decoder()) {
-                        Ok(v) => v.into_owned(),
-                        Err(e) => {
-                            return Err(xml_err(
-                                format!("malformed attribute value in <{qname}>: {e}"),
-                                pos,
-                            ));
-                        }
-                    };
-                    attrs.push(Attr {
-                        ns: ans,
-                        name: String::from_utf8_lossy(local_name.as_ref()).into_owned(),
-                        value,
-                    });
-                }
-                let el = El {
-                    ns,
-                    name: local,
-                    qname,
-                    attrs,
-                    children: Vec::new(),
-                    text: String::new(),
-                    pos,
-                };
+                let el = new_element(&reader, s, resolved, pos)?;
                 if root.is_some() && stack.is_empty() {
                     return Err(xml_err("the document has more than one root element", pos));
                 }
@@ -320,26 +259,7 @@ pub(crate) fn parse_document(xml: &[u8]) -> Result<El, XmlError> {
                 }
             }
             Event::GeneralRef(r) => {
-                let pos = lines.position(start);
-                let resolved: String = if r.is_char_ref() {
-                    match r.resolve_char_ref() {
-                        Ok(Some(c)) => c.to_string(),
-                        _ => {
-                            return Err(xml_err("invalid character reference", pos));
-                        }
-                    }
-                } else {
-                    let name = String::from_utf8_lossy(&r).into_owned();
-                    match quick_xml::escape::resolve_predefined_entity(&name) {
-                        Some(s) => s.to_owned(),
-                        None => {
-                            return Err(xml_err(
-                                format!("unknown entity reference '&{name};'"),
-                                pos,
-                            ));
-                        }
-                    }
-                };
+                let resolved = resolve_reference(&r, lines.position(start))?;
                 if let Some(top) = stack.last_mut() {
                     top.text.push_str(&resolved);
                 }
@@ -363,6 +283,100 @@ pub(crate) fn parse_document(xml: &[u8]) -> Result<El, XmlError> {
             Position { line: 1, column: 1 },
         )
     })
+}
+
+/// Reject what is not a document before the XML reader sees it: bytes that are not UTF-8, and
+/// an empty (or blank) file, each with a message a user can act on.
+fn check_text(xml: &[u8], lines: &LineIndex) -> Result<(), XmlError> {
+    let text = match std::str::from_utf8(xml) {
+        Ok(t) => t,
+        Err(e) => {
+            return Err(xml_err(
+                "the document is not valid UTF-8 (baton reads BPMN files as UTF-8)",
+                lines.position(e.valid_up_to()),
+            ));
+        }
+    };
+    let body = text.strip_prefix('\u{feff}').unwrap_or(text);
+    if body.trim().is_empty() {
+        return Err(xml_err(
+            "the document is empty: expected a BPMN 2.0 XML document",
+            Position { line: 1, column: 1 },
+        ));
+    }
+    Ok(())
+}
+
+/// The element a start (or empty) tag opens, its attributes decoded and their namespaces
+/// resolved; namespace declarations are not kept as attributes.
+fn new_element(
+    reader: &NsReader<&[u8]>,
+    s: &BytesStart<'_>,
+    ns: Ns,
+    pos: Position,
+) -> Result<El, XmlError> {
+    let qname = String::from_utf8_lossy(s.name().as_ref()).into_owned();
+    let local = String::from_utf8_lossy(s.local_name().as_ref()).into_owned();
+    let mut attrs = Vec::new();
+    for a in s.attributes() {
+        let a = match a {
+            Ok(a) => a,
+            Err(e) => {
+                return Err(xml_err(
+                    format!("malformed attribute in <{qname}>: {e}"),
+                    pos,
+                ));
+            }
+        };
+        if a.key.as_namespace_binding().is_some() {
+            continue;
+        }
+        let (res, local_name) = reader.resolve_attribute(a.key);
+        let ans = match res {
+            ResolveResult::Unbound => Ns::None,
+            ResolveResult::Bound(ns) => ns_of_uri(ns.as_ref()),
+            ResolveResult::Unknown(p) => ns_of_prefix(&p),
+        };
+        let value = match a.decode_and_unescape_value(reader.decoder()) {
+            Ok(v) => v.into_owned(),
+            Err(e) => {
+                return Err(xml_err(
+                    format!("malformed attribute value in <{qname}>: {e}"),
+                    pos,
+                ));
+            }
+        };
+        attrs.push(Attr {
+            ns: ans,
+            name: String::from_utf8_lossy(local_name.as_ref()).into_owned(),
+            value,
+        });
+    }
+    Ok(El {
+        ns,
+        name: local,
+        qname,
+        attrs,
+        children: Vec::new(),
+        text: String::new(),
+        pos,
+    })
+}
+
+/// The text a character reference (`&#65;`) or predefined entity (`&amp;`) stands for; any
+/// other entity is an error, since BPMN files declare none.
+fn resolve_reference(r: &BytesRef<'_>, pos: Position) -> Result<String, XmlError> {
+    if r.is_char_ref() {
+        return match r.resolve_char_ref() {
+            Ok(Some(c)) => Ok(c.to_string()),
+            _ => Err(xml_err("invalid character reference", pos)),
+        };
+    }
+    let name = String::from_utf8_lossy(r).into_owned();
+    match quick_xml::escape::resolve_predefined_entity(&name) {
+        Some(s) => Ok(s.to_owned()),
+        None => Err(xml_err(format!("unknown entity reference '&{name};'"), pos)),
+    }
 }
 
 /// An element's namespace. Unbound elements (a file without `xmlns`) are read as BPMN;

@@ -1,0 +1,109 @@
+//! Event semantics: what triggers a catching event (`EventTrigger`), what a throwing event
+//! does (`EventResult`), and timer definitions.
+
+use serde::Serialize;
+
+use super::activities::ServiceTaskDef;
+use crate::expr::Expression;
+
+/// What triggers a start, intermediate catch or boundary event.
+#[derive(Debug, Clone, Serialize)]
+pub enum EventTrigger {
+    /// No event definition.
+    None,
+    /// `messageEventDefinition`; `name` is the referenced message's name.
+    Message {
+        /// Message name.
+        name: String,
+    },
+    /// `timerEventDefinition`.
+    Timer(TimerDefinition),
+    /// `signalEventDefinition`; `name` is the referenced signal's name.
+    Signal {
+        /// Signal name.
+        name: String,
+    },
+    /// `errorEventDefinition` on a catching event. `code: None` catches every error.
+    Error {
+        /// The error code to match, `None` for catch-all.
+        code: Option<String>,
+        /// `camunda:errorCodeVariable`.
+        code_variable: Option<String>,
+        /// `camunda:errorMessageVariable`.
+        message_variable: Option<String>,
+    },
+    /// `escalationEventDefinition` on a catching event. `code: None` catches every escalation.
+    Escalation {
+        /// The escalation code to match, `None` for catch-all.
+        code: Option<String>,
+        /// `camunda:escalationCodeVariable`.
+        code_variable: Option<String>,
+    },
+    /// `conditionalEventDefinition`.
+    Conditional {
+        /// The condition.
+        condition: Expression,
+        /// `camunda:variableName`: only changes to this variable re-evaluate it.
+        variable_name: Option<String>,
+    },
+    /// `linkEventDefinition` on a catching event.
+    Link {
+        /// The link name.
+        name: String,
+    },
+}
+
+/// What an end event or intermediate throw event does.
+// Variant sizes differ (a message throw can carry a whole task definition); the model is built
+// once per deployment and read in place, so boxing would add indirection for no gain.
+#[allow(clippy::large_enum_variant)]
+#[derive(Debug, Clone, Serialize)]
+pub enum EventResult {
+    /// Plain end / pass-through.
+    None,
+    /// `terminateEventDefinition`.
+    Terminate,
+    /// `errorEventDefinition` on a throwing event.
+    Error {
+        /// Error code thrown.
+        code: String,
+        /// `camunda:errorMessage` of the referenced error.
+        message: Option<String>,
+    },
+    /// `escalationEventDefinition` on a throwing event.
+    Escalation {
+        /// Escalation code thrown.
+        code: String,
+    },
+    /// `signalEventDefinition` on a throwing event: broadcast.
+    Signal {
+        /// Signal name.
+        name: String,
+    },
+    /// `messageEventDefinition` on a throwing event. With a topic it behaves like a service
+    /// task (Camunda 7 runs message throw events through their implementation); without one
+    /// it passes through.
+    Message {
+        /// Message name.
+        name: Option<String>,
+        /// External-task implementation, when given.
+        task: Option<ServiceTaskDef>,
+    },
+    /// `linkEventDefinition` on a throwing event: jump to the catching link of that name.
+    Link {
+        /// The link name.
+        name: String,
+    },
+}
+
+/// `timerEventDefinition`: the raw text of its one child; it may contain `${...}`, so it is
+/// parsed (and, when literal, validated) by [`crate::timer`].
+#[derive(Debug, Clone, Serialize)]
+pub enum TimerDefinition {
+    /// `timeDate`.
+    Date(Expression),
+    /// `timeDuration`.
+    Duration(Expression),
+    /// `timeCycle`.
+    Cycle(Expression),
+}
