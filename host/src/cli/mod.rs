@@ -18,6 +18,7 @@ macro_rules! outln {
 }
 
 pub mod client;
+pub mod human;
 pub mod run;
 pub mod serve;
 pub mod validate;
