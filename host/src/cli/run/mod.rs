@@ -11,10 +11,10 @@
 //! Exit codes: 0 completed, 1 failed (bad input, parse or engine error, stuck), 2 incident,
 //! 3 an external task has no module and no worker.
 //!
-//! This module owns the run's life: [`Runner`] and its event loop. The parts live beside it:
-//! [`args`] (flags), [`prepare`] (inputs, engine, modules, deployment, server), [`trace`]
-//! (printing events and the result), [`tasks`] (answering user tasks, checking external
-//! ones), [`waits`] (what a quiet instance waits for, and the fast clock).
+//! This module owns the run's life: `Runner` and its event loop. The parts live beside it:
+//! `args` (flags), `prepare` (inputs, engine, modules, deployment, server), `trace`
+//! (printing events and the result), `tasks` (answering user tasks, checking external
+//! ones), `waits` (what a quiet instance waits for, and the fast clock).
 
 mod args;
 mod prepare;

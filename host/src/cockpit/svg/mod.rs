@@ -10,8 +10,8 @@
 //! bound, waypoint and label plus a margin, so nothing is clipped.
 //!
 //! This module owns the document: which diagram shows a process, the view box and the paint
-//! order. What each element is lives in [`kinds`], shapes in [`shapes`], their symbols in
-//! [`markers`], edges in [`edges`], text and label placement in [`labels`].
+//! order. What each element is lives in `kinds`, shapes in `shapes`, their symbols in
+//! `markers`, edges in `edges`, text and label placement in `labels`.
 //!
 //! Pure: a function of the parsed model, no I/O.
 
