@@ -2,7 +2,8 @@
 //! `{"type": ..., "message": ..., "code": ...}` with exactly `Content-Type: application/json`.
 //!
 //! Owns the mapping from [`ProcessEngineError`] to Camunda's status codes and exception type
-//! names. It must never put internal error text in a response: `Internal` failures are logged
+//! names, the only one in baton: the cockpit's JSON views and its auth check answer with
+//! `ApiError` too. It must never put internal error text in a response: `Internal` failures are logged
 //! here and shown to the client as a generic message.
 
 use axum::http::{HeaderValue, StatusCode, header};

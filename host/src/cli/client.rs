@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, anyhow, bail};
 use serde_json::Value as J;
 
-use super::run::human_bytes;
+use super::human::human_bytes;
 
 /// Where the server is and how to log in; shared by every client command.
 #[derive(Debug, Clone, clap::Args)]

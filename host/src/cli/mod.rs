@@ -5,6 +5,7 @@
 //! - `validate` ([`validate`]): parse and validate BPMN files, `file:line:column` per problem.
 //! - `deploy`, `module`, `instances`, `tasks`, `incidents` ([`client`]): thin clients of the
 //!   REST API of a running server.
+//! - [`vars`] (typed `--var` values, answers files) and [`human`] (sizes, durations) serve them.
 //!
 //! Every command prints one-line errors (`error: ...`) and returns an exit code; nothing here
 //! panics on user input.
@@ -18,6 +19,7 @@ macro_rules! outln {
 }
 
 pub mod client;
+pub mod human;
 pub mod run;
 pub mod serve;
 pub mod validate;

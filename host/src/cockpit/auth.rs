@@ -6,24 +6,15 @@
 //! event stream included.
 
 use axum::extract::{Request, State};
-use axum::http::{HeaderValue, StatusCode, header};
+use axum::http::header;
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
 use super::CockpitState;
+use crate::api::error::ApiError;
 
 fn unauthorized(message: &'static str) -> Response {
-    let mut r = (
-        StatusCode::UNAUTHORIZED,
-        [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
-        message,
-    )
-        .into_response();
-    r.headers_mut().insert(
-        header::WWW_AUTHENTICATE,
-        HeaderValue::from_static("Basic realm=\"baton\""),
-    );
-    r
+    ApiError::unauthorized(message).into_response()
 }
 
 /// The middleware: a pass-through when auth is off.
@@ -42,9 +33,7 @@ pub async fn middleware(State(state): State<CockpitState>, req: Request, next: N
     match state.engine.authenticate(&user, &password).await {
         Ok(Some(_)) => next.run(req).await,
         Ok(None) => unauthorized("Invalid credentials"),
-        Err(e) => {
-            tracing::error!("cockpit auth: {e}");
-            (StatusCode::INTERNAL_SERVER_ERROR, "internal error").into_response()
-        }
+        // The REST API's mapping: an internal failure is logged there and answered generically.
+        Err(e) => ApiError::from(e).into_response(),
     }
 }

@@ -95,13 +95,7 @@ mod tests {
     async fn stream_delivers_engine_events() {
         let (engine, _dir) = crate::cockpit::tests::engine().await;
         let app = crate::cockpit::router(engine.clone(), false);
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-            .await
-            .expect("bind");
-        let addr = listener.local_addr().expect("addr");
-        let server = tokio::spawn(async move {
-            let _ = axum::serve(listener, app).await;
-        });
+        let (addr, server) = crate::cockpit::tests::serve(app).await;
         let mut resp = reqwest::Client::new()
             .get(format!("http://{addr}/engine-rest/events"))
             .send()
@@ -114,17 +108,7 @@ mod tests {
                 .and_then(|v| v.to_str().ok()),
             Some("text/event-stream")
         );
-        let xml = include_str!("../../../tests/cockpit/fixtures/order.bpmn");
-        engine
-            .deploy(crate::engine::DeployRequest {
-                resources: vec![crate::engine::Resource {
-                    name: "order.bpmn".into(),
-                    bytes: xml.as_bytes().to_vec(),
-                }],
-                ..Default::default()
-            })
-            .await
-            .expect("deploy");
+        crate::cockpit::tests::deploy_order(&engine).await;
         let mut text = String::new();
         let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
         while !text.contains("\n\n") {

@@ -44,82 +44,107 @@ fn quantile(sorted: &[u64], q: f64) -> f64 {
     sorted[idx.min(sorted.len() - 1)] as f64 / 1e6
 }
 
-/// Render a snapshot as Prometheus text.
-pub fn render(m: &MetricsSnapshot) -> String {
-    let mut out = String::with_capacity(4096);
-    metric(
-        &mut out,
-        "baton_instances_started_total",
-        "counter",
-        "Process instances started.",
-        m.instances_started,
-    );
-    metric(
-        &mut out,
-        "baton_instances_completed_total",
-        "counter",
-        "Process instances that reached their end.",
-        m.instances_completed,
-    );
-    metric(
-        &mut out,
-        "baton_instances_canceled_total",
-        "counter",
-        "Process instances cancelled.",
-        m.instances_canceled,
-    );
-    metric(
-        &mut out,
-        "baton_incidents_raised_total",
-        "counter",
-        "Incidents raised.",
-        m.incidents_raised,
-    );
-    metric(
-        &mut out,
-        "baton_fetch_and_lock_requests_total",
-        "counter",
-        "fetchAndLock requests.",
-        m.fetch_and_lock_requests,
-    );
-    metric(
-        &mut out,
-        "baton_fetch_and_lock_waits_total",
-        "counter",
-        "fetchAndLock requests that waited (long polling).",
-        m.fetch_and_lock_waits,
-    );
-    metric(
-        &mut out,
-        "baton_fetch_and_lock_parked",
-        "gauge",
-        "Long-poll requests waiting now.",
-        m.fetch_and_lock_parked,
-    );
-    metric(
-        &mut out,
-        "baton_wasm_executions_total",
-        "counter",
-        "In-engine (wasm) task executions.",
-        m.wasm_executions,
-    );
-    metric(
-        &mut out,
-        "baton_wasm_failures_total",
-        "counter",
-        "In-engine (wasm) task executions that failed.",
-        m.wasm_failures,
-    );
-    let _ = writeln!(
-        out,
-        "# HELP baton_wasm_execution_seconds_total Time spent in in-engine executions."
-    );
-    let _ = writeln!(out, "# TYPE baton_wasm_execution_seconds_total counter");
-    let _ = writeln!(
-        out,
-        "baton_wasm_execution_seconds_total {}",
-        m.wasm_micros_total as f64 / 1e6
-    );
+/// One unlabelled series: name, Prometheus type, help text, value.
+type Series = (&'static str, &'static str, &'static str, u64);
+
+/// The engine-wide counters, in exposition order.
+fn counters(m: &MetricsSnapshot) -> [Series; 9] {
+    [
+        (
+            "baton_instances_started_total",
+            "counter",
+            "Process instances started.",
+            m.instances_started,
+        ),
+        (
+            "baton_instances_completed_total",
+            "counter",
+            "Process instances that reached their end.",
+            m.instances_completed,
+        ),
+        (
+            "baton_instances_canceled_total",
+            "counter",
+            "Process instances cancelled.",
+            m.instances_canceled,
+        ),
+        (
+            "baton_incidents_raised_total",
+            "counter",
+            "Incidents raised.",
+            m.incidents_raised,
+        ),
+        (
+            "baton_fetch_and_lock_requests_total",
+            "counter",
+            "fetchAndLock requests.",
+            m.fetch_and_lock_requests,
+        ),
+        (
+            "baton_fetch_and_lock_waits_total",
+            "counter",
+            "fetchAndLock requests that waited (long polling).",
+            m.fetch_and_lock_waits,
+        ),
+        (
+            "baton_fetch_and_lock_parked",
+            "gauge",
+            "Long-poll requests waiting now.",
+            m.fetch_and_lock_parked,
+        ),
+        (
+            "baton_wasm_executions_total",
+            "counter",
+            "In-engine (wasm) task executions.",
+            m.wasm_executions,
+        ),
+        (
+            "baton_wasm_failures_total",
+            "counter",
+            "In-engine (wasm) task executions that failed.",
+            m.wasm_failures,
+        ),
+    ]
+}
+
+/// The gauges of what exists now, in exposition order.
+fn gauges(m: &MetricsSnapshot) -> [Series; 5] {
+    [
+        (
+            "baton_store_bytes",
+            "gauge",
+            "Bytes the store uses on disk.",
+            m.store_bytes,
+        ),
+        (
+            "baton_running_instances",
+            "gauge",
+            "Running process instances.",
+            m.running_instances,
+        ),
+        (
+            "baton_open_incidents",
+            "gauge",
+            "Open incidents.",
+            m.open_incidents,
+        ),
+        (
+            "baton_open_user_tasks",
+            "gauge",
+            "Open user tasks.",
+            m.open_user_tasks,
+        ),
+        (
+            "baton_open_external_tasks",
+            "gauge",
+            "Open external tasks.",
+            m.open_external_tasks,
+        ),
+    ]
+}
+
+/// Per-topic task counters.
+fn topic_counters(out: &mut String, m: &MetricsSnapshot) {
     for (name, help, map) in [
         (
             "baton_external_tasks_created_total",
@@ -138,6 +163,24 @@ pub fn render(m: &MetricsSnapshot) -> String {
             let _ = writeln!(out, "{name}{{topic=\"{}\"}} {v}", label(topic));
         }
     }
+}
+
+/// Total wasm execution time.
+fn wasm_total(out: &mut String, m: &MetricsSnapshot) {
+    let _ = writeln!(
+        out,
+        "# HELP baton_wasm_execution_seconds_total Time spent in in-engine executions."
+    );
+    let _ = writeln!(out, "# TYPE baton_wasm_execution_seconds_total counter");
+    let _ = writeln!(
+        out,
+        "baton_wasm_execution_seconds_total {}",
+        m.wasm_micros_total as f64 / 1e6
+    );
+}
+
+/// Wasm execution time per topic: a summary over its recent executions.
+fn wasm_recent(out: &mut String, m: &MetricsSnapshot) {
     let name = "baton_wasm_recent_execution_seconds";
     let _ = writeln!(
         out,
@@ -159,41 +202,20 @@ pub fn render(m: &MetricsSnapshot) -> String {
         let _ = writeln!(out, "{name}_sum{{topic=\"{t}\"}} {}", sum as f64 / 1e6);
         let _ = writeln!(out, "{name}_count{{topic=\"{t}\"}} {}", sorted.len());
     }
-    metric(
-        &mut out,
-        "baton_store_bytes",
-        "gauge",
-        "Bytes the store uses on disk.",
-        m.store_bytes,
-    );
-    metric(
-        &mut out,
-        "baton_running_instances",
-        "gauge",
-        "Running process instances.",
-        m.running_instances,
-    );
-    metric(
-        &mut out,
-        "baton_open_incidents",
-        "gauge",
-        "Open incidents.",
-        m.open_incidents,
-    );
-    metric(
-        &mut out,
-        "baton_open_user_tasks",
-        "gauge",
-        "Open user tasks.",
-        m.open_user_tasks,
-    );
-    metric(
-        &mut out,
-        "baton_open_external_tasks",
-        "gauge",
-        "Open external tasks.",
-        m.open_external_tasks,
-    );
+}
+
+/// Render a snapshot as Prometheus text.
+pub fn render(m: &MetricsSnapshot) -> String {
+    let mut out = String::with_capacity(4096);
+    for (name, kind, help, value) in counters(m) {
+        metric(&mut out, name, kind, help, value);
+    }
+    wasm_total(&mut out, m);
+    topic_counters(&mut out, m);
+    wasm_recent(&mut out, m);
+    for (name, kind, help, value) in gauges(m) {
+        metric(&mut out, name, kind, help, value);
+    }
     out
 }
 

@@ -116,9 +116,8 @@ mod tests {
     use axum::body::Body;
     use axum::http::Request;
 
-    /// Serve `app` on 127.0.0.1:0 and answer one request through a real connection (tower's
-    /// `ServiceExt::oneshot` would need tower as a dependency; a real socket tests more).
-    pub(crate) async fn oneshot(app: Router, req: Request<Body>) -> Response {
+    /// Serve `app` on 127.0.0.1:0 until the handle is aborted.
+    pub(crate) async fn serve(app: Router) -> (std::net::SocketAddr, tokio::task::JoinHandle<()>) {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
             .expect("bind");
@@ -126,6 +125,13 @@ mod tests {
         let server = tokio::spawn(async move {
             let _ = axum::serve(listener, app).await;
         });
+        (addr, server)
+    }
+
+    /// Serve `app` on 127.0.0.1:0 and answer one request through a real connection (tower's
+    /// `ServiceExt::oneshot` would need tower as a dependency; a real socket tests more).
+    pub(crate) async fn oneshot(app: Router, req: Request<Body>) -> Response {
+        let (addr, server) = serve(app).await;
         let client = reqwest::Client::new();
         let (parts, _) = req.into_parts();
         let mut rb = client.request(parts.method, format!("http://{addr}{}", parts.uri));
@@ -147,6 +153,22 @@ mod tests {
         let cfg = crate::engine::EngineConfig::new(dir.path().to_path_buf());
         let engine = ProcessEngine::open(cfg).await.expect("engine");
         (engine, dir)
+    }
+
+    /// Deploy the cockpit's order fixture (tests/cockpit/fixtures/order.bpmn).
+    pub(crate) async fn deploy_order(engine: &ProcessEngine) -> crate::engine::DeployResult {
+        let xml = include_str!("../../../tests/cockpit/fixtures/order.bpmn");
+        engine
+            .deploy(crate::engine::DeployRequest {
+                name: Some("t".into()),
+                resources: vec![crate::engine::Resource {
+                    name: "order.bpmn".into(),
+                    bytes: xml.as_bytes().to_vec(),
+                }],
+                ..Default::default()
+            })
+            .await
+            .expect("deploy")
     }
 
     pub(crate) async fn body_text(r: Response) -> String {
@@ -186,19 +208,8 @@ mod tests {
     #[tokio::test]
     async fn diagram_svg_for_a_deployed_definition() {
         let (engine, _dir) = engine().await;
-        let xml = include_str!("../../../tests/cockpit/fixtures/order.bpmn");
-        let res = engine
-            .deploy(crate::engine::DeployRequest {
-                name: Some("t".into()),
-                resources: vec![crate::engine::Resource {
-                    name: "order.bpmn".into(),
-                    bytes: xml.as_bytes().to_vec(),
-                }],
-                ..Default::default()
-            })
+        let def = deploy_order(&engine)
             .await
-            .expect("deploy");
-        let def = res
             .deployed_process_definitions
             .and_then(|d| d.into_iter().next())
             .expect("definition");

@@ -1,51 +1,20 @@
 //! The cockpit's read-only JSON views (`/cockpit/api/...`) and the diagram SVG: aggregates
-//! the pages need that the Camunda REST API has no single call for. Errors use Camunda's
-//! shape (`{"type","message"}`); internal detail is logged, never sent.
+//! the pages need that the Camunda REST API has no single call for. Errors are the REST API's
+//! [`ApiError`]: Camunda's shape, and the same status for the same engine error as on
+//! `/engine-rest` (the mapping lives only there); internal detail is logged, never sent.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use axum::Json;
 use axum::extract::{Path, Query, State};
-use axum::http::{HeaderValue, StatusCode, header};
+use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use baton_bpmn::model::NodeKind;
 use serde::Deserialize;
 use serde_json::{Value as J, json};
 
 use super::CockpitState;
-use crate::engine::ProcessEngineError;
-
-/// An error of a view.
-#[derive(Debug)]
-pub struct ViewError(ProcessEngineError);
-
-impl From<ProcessEngineError> for ViewError {
-    fn from(e: ProcessEngineError) -> Self {
-        ViewError(e)
-    }
-}
-
-impl IntoResponse for ViewError {
-    fn into_response(self) -> Response {
-        let (status, kind, message) = match self.0 {
-            ProcessEngineError::NotFound(m) => (StatusCode::NOT_FOUND, "NotFoundException", m),
-            ProcessEngineError::BadRequest(m) => {
-                (StatusCode::BAD_REQUEST, "InvalidRequestException", m)
-            }
-            other => {
-                tracing::error!("cockpit view: {other}");
-                (
-                    StatusCode::INTERNAL_SERVER_ERROR,
-                    "ProcessEngineException",
-                    "internal error".to_owned(),
-                )
-            }
-        };
-        (status, Json(json!({"type": kind, "message": message}))).into_response()
-    }
-}
-
-type ViewResult<T> = Result<T, ViewError>;
+use crate::api::error::{ApiError, ApiResult};
 
 /// The element id of an activity instance's activity (multi-instance bodies are drawn on
 /// their activity).
@@ -56,7 +25,7 @@ fn element_of(activity_id: &str) -> &str {
 }
 
 /// `GET /cockpit/api/overview`.
-pub async fn overview(State(s): State<CockpitState>) -> ViewResult<Json<J>> {
+pub async fn overview(State(s): State<CockpitState>) -> ApiResult<Json<J>> {
     let defs = s.engine.definitions().await?;
     let instances = s.engine.instances().await?;
     let incidents = s.engine.incidents().await?;
@@ -107,13 +76,12 @@ pub async fn overview(State(s): State<CockpitState>) -> ViewResult<Json<J>> {
 pub async fn diagram_svg(
     State(s): State<CockpitState>,
     Path(id): Path<String>,
-) -> ViewResult<Response> {
+) -> ApiResult<Response> {
     let (defs, process) = s.engine.definition_model(&id).await?;
     let Some(svg) = super::svg::render_process(&defs, &process.id) else {
-        return Err(ProcessEngineError::NotFound(format!(
+        return Err(ApiError::not_found(format!(
             "process definition {id} has no diagram (BPMNDI)"
-        ))
-        .into());
+        )));
     };
     let mut r = svg.into_response();
     let h = r.headers_mut();
@@ -133,7 +101,7 @@ pub async fn diagram_svg(
 pub async fn definition_stats(
     State(s): State<CockpitState>,
     Path(id): Path<String>,
-) -> ViewResult<Json<J>> {
+) -> ApiResult<Json<J>> {
     s.engine.definition(&id).await?;
     let mut acts: BTreeMap<String, (u64, u64)> = BTreeMap::new();
     for inst in s.engine.instances().await? {
@@ -189,7 +157,7 @@ pub async fn definition_instances(
     State(s): State<CockpitState>,
     Path(id): Path<String>,
     Query(f): Query<InstanceFilter>,
-) -> ViewResult<Json<J>> {
+) -> ApiResult<Json<J>> {
     s.engine.definition(&id).await?;
     let mut list: Vec<_> = s
         .engine
@@ -204,10 +172,9 @@ pub async fn definition_instances(
         "completed" => list.retain(|h| h.state == "COMPLETED"),
         "canceled" => list.retain(|h| h.end_time.is_some() && h.state != "COMPLETED"),
         other => {
-            return Err(ProcessEngineError::BadRequest(format!(
+            return Err(ApiError::invalid(format!(
                 "state must be running, completed, canceled or all, not {other}"
-            ))
-            .into());
+            )));
         }
     }
     if let Some(bk) = f.business_key.as_deref().filter(|b| !b.is_empty()) {
@@ -255,14 +222,14 @@ pub async fn definition_instances(
 pub async fn instance_state(
     State(s): State<CockpitState>,
     Path(id): Path<String>,
-) -> ViewResult<Json<J>> {
+) -> ApiResult<Json<J>> {
     let hist = s
         .engine
         .historic_process_instances()
         .await?
         .into_iter()
         .find(|h| h.id == id)
-        .ok_or_else(|| ProcessEngineError::NotFound(format!("process instance {id} not found")))?;
+        .ok_or_else(|| ApiError::not_found(format!("process instance {id} not found")))?;
     let mut active: BTreeMap<String, u64> = BTreeMap::new();
     if hist.end_time.is_none()
         && let Ok(inst) = s.engine.instance(&id).await
@@ -316,7 +283,7 @@ pub async fn instance_state(
 }
 
 /// `GET /cockpit/api/topics`: the external-task picture per topic.
-pub async fn topics(State(s): State<CockpitState>) -> ViewResult<Json<J>> {
+pub async fn topics(State(s): State<CockpitState>) -> ApiResult<Json<J>> {
     let now = s.engine.now();
     let tasks = s.engine.external_tasks().await?;
     let modules = s.engine.modules().await?;
@@ -399,7 +366,7 @@ pub async fn topics(State(s): State<CockpitState>) -> ViewResult<Json<J>> {
 pub async fn task_form(
     State(s): State<CockpitState>,
     Path(id): Path<String>,
-) -> ViewResult<Json<J>> {
+) -> ApiResult<Json<J>> {
     let task = s.engine.user_task(&id).await?;
     let vars = s.engine.task_variables(&id).await?;
     let (_, process) = s
