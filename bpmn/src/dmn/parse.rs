@@ -58,6 +58,11 @@ fn text_of(el: &El) -> Option<String> {
 #[derive(Default)]
 struct Reader {
     problems: Vec<Problem>,
+    /// Names with spaces the document declares (input data, decisions, item components),
+    /// longest first: FEEL text naming them is rewritten to backtick names before parsing.
+    spaced_names: Vec<String>,
+    /// `itemDefinition` names: a `typeRef` naming one is a structural type, not coerced.
+    item_types: HashSet<String>,
 }
 
 impl Reader {
@@ -86,6 +91,7 @@ impl Reader {
             );
         }
         let id = self.required_id(root);
+        self.collect_names(root);
         let mut decisions = Vec::new();
         for el in children(root, "decision") {
             if let Some(d) = self.decision(el) {
@@ -102,6 +108,46 @@ impl Reader {
             namespace: root.attr("namespace").map(str::to_owned),
             decisions,
         }
+    }
+
+    /// Remember the declared names FEEL text may mention (see [`Reader::spaced_names`]) and
+    /// the item definitions.
+    fn collect_names(&mut self, root: &El) {
+        let mut names = HashSet::new();
+        let mut stack: Vec<&El> = vec![root];
+        // Iterative: the tree depth is capped by the XML layer, but a wide tree is cheap too.
+        while let Some(el) = stack.pop() {
+            match el.name.as_str() {
+                "inputData"
+                | "decision"
+                | "businessKnowledgeModel"
+                | "variable"
+                | "itemComponent"
+                | "decisionService" => {
+                    if let Some(n) = el.attr("name")
+                        && n.trim().contains(' ')
+                    {
+                        names.insert(n.trim().to_owned());
+                    }
+                }
+                "itemDefinition" => {
+                    if let Some(n) = el.attr("name") {
+                        self.item_types.insert(n.trim().to_owned());
+                    }
+                }
+                _ => {}
+            }
+            stack.extend(el.children.iter());
+        }
+        let mut names: Vec<String> = names.into_iter().collect();
+        names.sort_by(|a, b| b.len().cmp(&a.len()).then_with(|| a.cmp(b)));
+        self.spaced_names = names;
+    }
+
+    /// FEEL text with every declared spaced name in backticks, so the tokenizer reads it as
+    /// one name.
+    fn quote_names(&self, text: &str) -> String {
+        quote_names(text, &self.spaced_names)
     }
 
     /// Unique decision ids, required decisions that exist, and no cycle.
@@ -165,6 +211,9 @@ impl Reader {
             .filter_map(|rd| rd.attr("href"))
             .map(|href| href.trim_start_matches('#').to_owned())
             .collect();
+        let variable_name = child(el, "variable")
+            .and_then(|v| v.attr("name"))
+            .map(|n| n.trim().to_owned());
         let logic = if let Some(table) = child(el, "decisionTable") {
             DecisionLogic::Table(self.table(table)?)
         } else if let Some(literal) = child(el, "literalExpression") {
@@ -195,7 +244,8 @@ impl Reader {
             .attr_ns(Ns::Camunda, "historyTimeToLive")
             .and_then(|t| t.trim().parse().ok());
         Some(Decision {
-            name: el.attr("name").map(str::to_owned),
+            name: el.attr("name").map(|n| n.trim().to_owned()),
+            variable: variable_name,
             version_tag: el.attr_ns(Ns::Camunda, "versionTag").map(str::to_owned),
             history_time_to_live,
             required_decisions,
@@ -212,6 +262,14 @@ impl Reader {
             "long" => TypeRef::Long,
             "double" | "number" => TypeRef::Double,
             "date" | "dateTime" => TypeRef::Date,
+            // Item definitions and FEEL's structural and temporal types are not coerced.
+            other
+                if self.item_types.contains(other)
+                    || FEEL_TYPES.contains(&other)
+                    || other.starts_with("feel:") =>
+            {
+                return None;
+            }
             other => {
                 self.error(
                     format!(
@@ -238,7 +296,8 @@ impl Reader {
                     format!("${{{text}}}")
                 }
             }
-            "feel" | "https://www.omg.org/spec/dmn/20191111/feel/" => format!("={text}"),
+            // DMN 1.1-1.5 name FEEL by a URL ending in `/FEEL/`.
+            l if l == "feel" || l.ends_with("/feel/") => format!("={}", self.quote_names(&text)),
             other => {
                 self.error(
                     format!(
@@ -376,7 +435,15 @@ impl Reader {
                 }
             }
         }
+        let default = match child(el, "defaultOutputEntry") {
+            Some(d) => match text_of(d) {
+                Some(t) if !t.is_empty() => Some(self.expression(d, t)?),
+                _ => None,
+            },
+            None => None,
+        };
         Some(Output {
+            default,
             label: el.attr("label").map(str::to_owned),
             name,
             type_ref,
@@ -416,7 +483,7 @@ impl Reader {
                     self.expression(entry, text)
                 }
             } else {
-                match unary::rewrite(&text, &input.variable) {
+                match unary::rewrite(&self.quote_names(&text), &input.variable) {
                     Ok(None) => None,
                     Ok(Some(feel)) => match Expression::parse(&format!("={feel}")) {
                         Ok(e) => Some(e),
@@ -451,6 +518,69 @@ impl Reader {
             outputs,
         })
     }
+}
+
+/// FEEL type names a `typeRef` may use that have no Camunda coercion.
+const FEEL_TYPES: &[&str] = &[
+    "Any",
+    "context",
+    "list",
+    "time",
+    "date and time",
+    "duration",
+    "days and time duration",
+    "years and months duration",
+    "dayTimeDuration",
+    "yearMonthDuration",
+];
+
+/// `text` with each of `names` (longest first) that stands as a whole word outside string
+/// literals and backticks wrapped in backticks.
+fn quote_names(text: &str, names: &[String]) -> String {
+    if names.is_empty() {
+        return text.to_owned();
+    }
+    let word = |c: char| c.is_alphanumeric() || c == '_' || c == '$';
+    let mut out = String::with_capacity(text.len() + 8);
+    let mut rest = text;
+    let mut prev: Option<char> = None;
+    while let Some(c) = rest.chars().next() {
+        if c == '"' || c == '`' {
+            // Copy the literal whole (up to its unescaped closing quote, or the end).
+            let mut end = rest.len();
+            let mut escaped = false;
+            for (i, d) in rest.char_indices().skip(1) {
+                if escaped {
+                    escaped = false;
+                } else if d == '\\' && c == '"' {
+                    escaped = true;
+                } else if d == c {
+                    end = i + d.len_utf8();
+                    break;
+                }
+            }
+            out.push_str(&rest[..end]);
+            prev = rest[..end].chars().last();
+            rest = &rest[end..];
+            continue;
+        }
+        if !prev.is_some_and(word)
+            && let Some(name) = names.iter().find(|n| {
+                rest.starts_with(n.as_str()) && !rest[n.len()..].chars().next().is_some_and(word)
+            })
+        {
+            out.push('`');
+            out.push_str(name);
+            out.push('`');
+            rest = &rest[name.len()..];
+            prev = Some('`');
+            continue;
+        }
+        out.push(c);
+        prev = Some(c);
+        rest = &rest[c.len_utf8()..];
+    }
+    out
 }
 
 /// `"a","b", "c"` -> the parts (commas inside strings kept).

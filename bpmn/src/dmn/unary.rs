@@ -59,6 +59,10 @@ fn rewrite_list(text: &str, input: &str) -> Result<String, String> {
 }
 
 fn rewrite_one(test: &str, input: &str) -> Result<String, String> {
+    // DMN 1.2+: `?` names the input value, and the test is a boolean expression over it.
+    if let Some(expression) = replace_question_mark(test, input) {
+        return Ok(expression);
+    }
     for op in ["<=", ">=", "!=", "<", ">", "="] {
         if let Some(endpoint) = test.strip_prefix(op) {
             let endpoint = endpoint.trim();
@@ -73,6 +77,33 @@ fn rewrite_one(test: &str, input: &str) -> Result<String, String> {
         return Ok(range.expression(input));
     }
     Ok(format!("{input} = ({test})"))
+}
+
+/// `test` with each `?` outside string literals replaced by `input`; `None` without any.
+fn replace_question_mark(test: &str, input: &str) -> Option<String> {
+    let mut out = String::with_capacity(test.len() + input.len());
+    let mut in_string = false;
+    let mut escaped = false;
+    let mut found = false;
+    for c in test.chars() {
+        if in_string {
+            if escaped {
+                escaped = false;
+            } else if c == '\\' {
+                escaped = true;
+            } else if c == '"' {
+                in_string = false;
+            }
+            out.push(c);
+        } else if c == '?' {
+            found = true;
+            out.push_str(input);
+        } else {
+            in_string = c == '"';
+            out.push(c);
+        }
+    }
+    found.then(|| format!("({out}) = true"))
 }
 
 struct Interval<'a> {
@@ -212,6 +243,10 @@ mod tests {
         );
         // A string with range dots is a value, not an interval.
         assert_eq!(r("\"1..2\"").as_deref(), Some("cellInput = (\"1..2\")"));
+        assert_eq!(
+            r("? > 5, \"?\"").as_deref(),
+            Some("((cellInput > 5) = true) or (cellInput = (\"?\"))")
+        );
     }
 
     #[test]
