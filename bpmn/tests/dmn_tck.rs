@@ -8,14 +8,14 @@
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
-use baton_bpmn::dmn::{self, DecisionDefinitions};
+use baton_bpmn::dmn::{self, Partial};
 use baton_bpmn::{Value, Variables};
 use quick_xml::Reader;
 use quick_xml::events::{BytesStart, Event};
 use serde_json::{Map, Value as Json};
 
 /// Test cases passing today; raise it when more pass (never lower it to hide a regression).
-const PASS_FLOOR: usize = 120;
+const PASS_FLOOR: usize = 287;
 
 /// A minimal XML tree: local names, attributes by qualified name, concatenated text.
 #[derive(Debug, Default)]
@@ -226,7 +226,7 @@ struct Outcome {
 }
 
 /// Run one test case element; `Err` says why it failed.
-fn run_case(defs: &DecisionDefinitions, case: &El) -> Result<(), String> {
+fn run_case(partial: &Partial, case: &El) -> Result<(), String> {
     let mut vars = Variables::new();
     for input in case.all("inputNode") {
         let name = input.attr("name").ok_or("an <inputNode> without a name")?;
@@ -239,13 +239,25 @@ fn run_case(defs: &DecisionDefinitions, case: &El) -> Result<(), String> {
             Some(e) => tck_value(e)?,
             None => continue,
         };
+        // A decision baton could not read fails, whatever the expectation.
+        if let Some((_, p)) = partial.skipped.iter().find(|(n, _)| n == name) {
+            return Err(format!(
+                "'{name}' not read: {}:{}: {}",
+                p.line, p.column, p.message
+            ));
+        }
         let error_expected = result.attr("errorResult") == Some("true");
-        match defs.evaluate_by_name(name, &vars) {
+        match partial.definitions.evaluate_by_name(name, &vars) {
             Ok(r) => {
-                if error_expected {
-                    return Err(format!("'{name}': expected an error"));
-                }
                 let actual = r.value.to_json();
+                // FEEL answers most errors with null (and a notification); the TCK expects
+                // null there too, so an error result with a null value passes.
+                if error_expected && !(expected.is_null() && actual.is_null()) {
+                    return Err(format!(
+                        "'{name}': expected an error, got {}",
+                        short(&actual)
+                    ));
+                }
                 if !same(&expected, &actual) {
                     return Err(format!(
                         "'{name}': expected {}, got {}",
@@ -308,7 +320,7 @@ fn run_folder(dir: &Path) -> Outcome {
         let defs = std::fs::read(dir.join(&model))
             .map_err(|e| format!("model '{model}': {e}"))
             .and_then(|xml| {
-                dmn::parse(&xml).map_err(|e| {
+                dmn::parse_lenient(&xml).map_err(|e| {
                     let first = e
                         .problems
                         .first()
@@ -367,6 +379,12 @@ fn dmn_tck() {
             "{:<58} {:>3}/{:<3} {}{}",
             o.folder, o.passed, o.total, reason, more
         );
+        // DMN_TCK_VERBOSE=1 lists every failure, not only the first per folder.
+        if std::env::var_os("DMN_TCK_VERBOSE").is_some() {
+            for f in o.failures.iter().skip(1) {
+                let _ = writeln!(report, "    {f}");
+            }
+        }
     }
     let _ = writeln!(report, "{:<58} {passed:>3}/{total:<3}", "TOTAL");
     println!("{report}");

@@ -22,7 +22,7 @@ use crate::expr::Expression;
 use crate::value::Value;
 
 pub use eval::{DecisionResult, DmnError, RuleResult};
-pub use parse::parse;
+pub use parse::{Partial, parse, parse_lenient};
 
 /// A parsed DMN document: its decisions (a decision requirements graph).
 #[derive(Debug, Clone)]

@@ -32,6 +32,33 @@ pub fn parse(xml: &[u8]) -> Result<DecisionDefinitions, ParseError> {
     }
 }
 
+/// A document read leniently: the decisions that parsed cleanly, and the rest with why.
+#[derive(Debug, Clone)]
+pub struct Partial {
+    /// The definitions, holding only the decisions without problems.
+    pub definitions: DecisionDefinitions,
+    /// The decisions left out, by name (or id when unnamed), each with its first problem.
+    pub skipped: Vec<(String, Problem)>,
+    /// Every problem found, including those of the skipped decisions.
+    pub problems: Vec<Problem>,
+}
+
+/// Parse a DMN document, leaving out the decisions that have problems instead of rejecting
+/// the document (test suites like the DMN TCK put many independent decisions in one file,
+/// some using features baton lacks). Only an unreadable document is an error.
+pub fn parse_lenient(xml: &[u8]) -> Result<Partial, ParseError> {
+    let root = parse_document(xml).map_err(|e| ParseError {
+        problems: vec![problem(e.message, None, e.pos)],
+    })?;
+    let mut reader = Reader::default();
+    let definitions = reader.definitions(&root);
+    Ok(Partial {
+        definitions,
+        skipped: reader.skipped,
+        problems: reader.problems,
+    })
+}
+
 fn problem(message: impl Into<String>, element_id: Option<&str>, pos: Position) -> Problem {
     Problem {
         severity: Severity::Error,
@@ -63,6 +90,8 @@ struct Reader {
     spaced_names: Vec<String>,
     /// `itemDefinition` names: a `typeRef` naming one is a structural type, not coerced.
     item_types: HashSet<String>,
+    /// Decisions left out because they have problems (see [`Partial::skipped`]).
+    skipped: Vec<(String, Problem)>,
 }
 
 impl Reader {
@@ -94,8 +123,19 @@ impl Reader {
         self.collect_names(root);
         let mut decisions = Vec::new();
         for el in children(root, "decision") {
-            if let Some(d) = self.decision(el) {
-                decisions.push(d);
+            let before = self.problems.len();
+            let decision = self.decision(el);
+            // A decision with problems is left out: `parse` then fails on the problems, and
+            // `parse_lenient` keeps the others.
+            match (decision, self.problems.get(before)) {
+                (Some(d), None) => decisions.push(d),
+                (_, first) => {
+                    let name = el.attr("name").or(el.id()).unwrap_or_default().to_owned();
+                    let first = first.cloned().unwrap_or_else(|| {
+                        problem("the decision could not be read", el.id(), el.pos)
+                    });
+                    self.skipped.push((name, first));
+                }
             }
         }
         if decisions.is_empty() && self.problems.is_empty() {
@@ -297,7 +337,11 @@ impl Reader {
                 }
             }
             // DMN 1.1-1.5 name FEEL by a URL ending in `/FEEL/`.
-            l if l == "feel" || l.ends_with("/feel/") => format!("={}", self.quote_names(&text)),
+            l if l == "feel" || l.ends_with("/feel/") => {
+                let text = self.quote_names(&text);
+                // `x in < 10` and friends: unary tests on the right of `in`.
+                format!("={}", unary::rewrite_in(&text).unwrap_or(text))
+            }
             other => {
                 self.error(
                     format!(
