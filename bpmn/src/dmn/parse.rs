@@ -338,7 +338,7 @@ impl Reader {
             }
             // DMN 1.1-1.5 name FEEL by a URL ending in `/FEEL/`.
             l if l == "feel" || l.ends_with("/feel/") => {
-                let text = self.quote_names(&text);
+                let text = at_literals(&self.quote_names(&text));
                 // `x in < 10` and friends: unary tests on the right of `in`.
                 format!("={}", unary::rewrite_in(&text).unwrap_or(text))
             }
@@ -527,7 +527,7 @@ impl Reader {
                     self.expression(entry, text)
                 }
             } else {
-                match unary::rewrite(&self.quote_names(&text), &input.variable) {
+                match unary::rewrite(&at_literals(&self.quote_names(&text)), &input.variable) {
                     Ok(None) => None,
                     Ok(Some(feel)) => match Expression::parse(&format!("={feel}")) {
                         Ok(e) => Some(e),
@@ -625,6 +625,62 @@ fn quote_names(text: &str, names: &[String]) -> String {
         rest = &rest[c.len_utf8()..];
     }
     out
+}
+
+/// FEEL's temporal literals `@"2018-12-05"` and `@"2018-12-05T10:30:00"` as the calls they
+/// stand for (`date(..)`, `date and time(..)`), which the FEEL parser reads. Other `@`
+/// literals (times, durations) stay, and the parser rejects them.
+fn at_literals(text: &str) -> String {
+    if !text.contains("@\"") {
+        return text.to_owned();
+    }
+    let mut out = String::with_capacity(text.len() + 16);
+    let mut rest = text;
+    while let Some(c) = rest.chars().next() {
+        if c == '"' {
+            // Copy a plain string literal whole.
+            let end = string_end(rest);
+            out.push_str(&rest[..end]);
+            rest = &rest[end..];
+            continue;
+        }
+        if c == '@' && rest[1..].starts_with('"') {
+            let end = 1 + string_end(&rest[1..]);
+            let literal = &rest[1..end];
+            let inner = literal.trim_matches('"');
+            let is_date = |t: &str| chrono::NaiveDate::parse_from_str(t, "%Y-%m-%d").is_ok();
+            let function = match inner.split_once('T') {
+                None if is_date(inner) => Some("date"),
+                Some((day, _)) if is_date(day) => Some("date and time"),
+                _ => None,
+            };
+            match function {
+                Some(f) => out.push_str(&format!("{f}({literal})")),
+                None => out.push_str(&rest[..end]),
+            }
+            rest = &rest[end..];
+            continue;
+        }
+        out.push(c);
+        rest = &rest[c.len_utf8()..];
+    }
+    out
+}
+
+/// The byte length of the string literal `text` starts with (through its closing quote, or
+/// all of `text` when it is unterminated).
+fn string_end(text: &str) -> usize {
+    let mut escaped = false;
+    for (i, d) in text.char_indices().skip(1) {
+        if escaped {
+            escaped = false;
+        } else if d == '\\' {
+            escaped = true;
+        } else if d == '"' {
+            return i + 1;
+        }
+    }
+    text.len()
 }
 
 /// `"a","b", "c"` -> the parts (commas inside strings kept).
