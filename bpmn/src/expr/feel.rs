@@ -35,6 +35,8 @@ const BUILTINS: &[(&str, usize, usize)] = &[
     ("substring", 2, 3),
     ("list contains", 2, 2),
     ("is defined", 1, 1),
+    ("substring before", 2, 2),
+    ("substring after", 2, 2),
     ("date", 1, 3),
     ("date and time", 1, 1),
 ];
@@ -539,10 +541,24 @@ pub(crate) fn call_builtin(name: &str, args: &[Value]) -> Result<Value, ExprErro
             })),
             _ => Value::Null,
         },
+        "substring before" | "substring after" => match (s(0), s(1)) {
+            (Some(text), Some(m)) => Value::String(substring_around(name, text, m)),
+            _ => Value::Null,
+        },
         "date" => date_value(args),
         "date and time" => s(0).map_or(Value::Null, date_time_value),
         other => return Err(error(format!("unknown function '{other}'"))),
     })
+}
+
+/// FEEL `substring before(text, match)` / `substring after(text, match)`: the text around
+/// the first occurrence of `match`, empty when it does not occur (as the spec says).
+fn substring_around(name: &str, text: &str, m: &str) -> String {
+    match text.find(m) {
+        Some(i) if name == "substring before" => text[..i].to_owned(),
+        Some(i) => text[i + m.len()..].to_owned(),
+        None => String::new(),
+    }
 }
 
 /// FEEL `date("2018-12-01")` / `date(2018, 12, 1)`: a `Date` at UTC midnight (baton's only
