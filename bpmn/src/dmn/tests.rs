@@ -510,3 +510,41 @@ fn tck_style_models_evaluate_by_name() {
     assert_eq!(value("Is Adult", &age(3)), serde_json::json!(false));
     assert!(defs.evaluate_by_name("Nope", &age(1)).is_err());
 }
+
+mod text_rewrites_never_panic {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn xml_escape(text: &str) -> String {
+        text.replace('&', "&amp;")
+            .replace('<', "&lt;")
+            .replace('>', "&gt;")
+    }
+
+    proptest! {
+        // Any text in an entry or literal expression (names with spaces declared, so the
+        // name quoting runs too) is parsed and evaluated without a panic.
+        #[test]
+        fn any_entry_text(text in "[ -~äöü@\"`?.,()\\[\\]]{0,40}") {
+            let t = xml_escape(&text);
+            let xml = format!(
+                r#"<definitions xmlns="https://www.omg.org/spec/DMN/20230324/MODEL/" id="x">
+  <inputData id="i" name="A b"/>
+  <decision id="d" name="D"><variable name="D"/>
+    <decisionTable>
+      <input id="in"><inputExpression><text>A b</text></inputExpression></input>
+      <output id="o"/>
+      <rule id="r"><inputEntry><text>{t}</text></inputEntry><outputEntry><text>{t}</text></outputEntry></rule>
+    </decisionTable>
+  </decision>
+  <decision id="e" name="E"><literalExpression><text>{t}</text></literalExpression></decision>
+</definitions>"#
+            );
+            if let Ok(partial) = parse_lenient(xml.as_bytes()) {
+                let v = vars(&[("A b", Value::Integer(1))]);
+                let _ = partial.definitions.evaluate_by_name("D", &v);
+                let _ = partial.definitions.evaluate_by_name("E", &v);
+            }
+        }
+    }
+}

@@ -231,7 +231,8 @@ fn split_top_level_str<'a>(text: &'a str, separator: &str) -> Result<Vec<&'a str
             b'"' => in_string = true,
             b'(' | b'[' | b'{' => depth += 1,
             b')' | b']' | b'}' => depth = depth.saturating_sub(1),
-            _ if depth == 0 && text[i..].starts_with(separator) => {
+            // Bytes, not `text[i..]`: `i` may sit inside a multi-byte character.
+            _ if depth == 0 && bytes[i..].starts_with(separator.as_bytes()) => {
                 parts.push(&text[start..i]);
                 i += separator.len();
                 start = i;
@@ -303,6 +304,15 @@ mod tests {
         assert_eq!(rewrite_in("x in y"), None);
         assert_eq!(rewrite_in("\"a in b\""), None);
         assert_eq!(rewrite_in("some x in [1] satisfies x > 0"), None);
+        // Non-ASCII text outside strings is split safely.
+        assert_eq!(
+            rewrite_in("Größe in < 10").as_deref(),
+            Some("(Größe) < (10)")
+        );
+        assert_eq!(
+            r("Größe, ü").as_deref(),
+            Some("(cellInput in (Größe)) or (cellInput in (ü))")
+        );
     }
 
     #[test]
