@@ -401,7 +401,7 @@ fn dmn_tck() {
         };
         let _ = writeln!(
             report,
-            "{:<58} {:>3}/{:<3} {}{}",
+            "{:<62} {:>3}/{:<3} {}{}",
             o.folder, o.passed, o.total, reason, more
         );
         // DMN_TCK_VERBOSE=1 lists every failure, not only the first per folder.
@@ -411,7 +411,7 @@ fn dmn_tck() {
             }
         }
     }
-    let _ = writeln!(report, "{:<58} {passed:>3}/{total:<3}", "TOTAL");
+    let _ = writeln!(report, "{:<62} {passed:>3}/{total:<3}", "TOTAL");
     println!("{report}");
     assert!(
         passed >= PASS_FLOOR,
