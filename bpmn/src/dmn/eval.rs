@@ -52,6 +52,13 @@ pub struct DecisionResult {
     pub collect_result: Option<Value>,
     /// The required decisions' results, evaluated first.
     pub required: Vec<DecisionResult>,
+    /// The decision's value as DMN 1.2+ defines it (what other decisions see under its
+    /// `variable` name): a literal expression's value; for a table, per rule the bare value
+    /// (one output) or a context of the outputs, and a list of those when the hit policy
+    /// returns several (COLLECT without aggregation, RULE ORDER, OUTPUT ORDER); null when no
+    /// rule matched.
+    #[serde(skip)]
+    pub value: Value,
 }
 
 impl DecisionResult {
@@ -83,6 +90,18 @@ impl Scope for DecisionScope<'_> {
 }
 
 impl DecisionDefinitions {
+    /// Evaluate the decision named `name` (see [`DecisionDefinitions::decision_by_name`]).
+    pub fn evaluate_by_name(
+        &self,
+        name: &str,
+        variables: &dyn Scope,
+    ) -> Result<DecisionResult, DmnError> {
+        let decision = self
+            .decision_by_name(name)
+            .ok_or_else(|| err(format!("no decision named '{name}'")))?;
+        self.evaluate_decision(decision, variables, self.decisions.len())
+    }
+
     /// Evaluate decision `id` against `variables`.
     pub fn evaluate(&self, id: &str, variables: &dyn Scope) -> Result<DecisionResult, DmnError> {
         // The graph is acyclic (checked at parse), so the recursion ends; its depth is bounded
@@ -116,6 +135,11 @@ impl DecisionDefinitions {
                 .ok_or_else(|| err(format!("no decision with id '{r}'")))?;
             let result = self.evaluate_decision(d, variables, depth)?;
             scope.extra.extend(result_variables(&result));
+            // DMN 1.2+: the required decision's value under its variable name (last, so it
+            // wins over an output of the same name).
+            if let Some(name) = &d.variable {
+                scope.extra.push((name.clone(), result.value.clone()));
+            }
             required.push(result);
         }
         let mut result = match &decision.logic {
@@ -132,6 +156,7 @@ impl DecisionDefinitions {
                     .map_err(|m| err(format!("decision '{}': {m}", decision.id)))?;
                 DecisionResult {
                     decision_id: decision.id.clone(),
+                    value: value.clone(),
                     results: vec![RuleResult {
                         rule_id: None,
                         entries: vec![(variable.clone(), value)],
@@ -225,7 +250,10 @@ fn evaluate_table(
         }
     }
     scope.extra.truncate(base_len);
-    let mut rows = Vec::with_capacity(matched.len());
+    let mut rows = Vec::with_capacity(matched.len().max(1));
+    if matched.is_empty() && table.outputs.iter().any(|o| o.default.is_some()) {
+        rows.push(default_row(decision_id, table, scope)?);
+    }
     for rule in &matched {
         let mut entries = Vec::new();
         for (entry, output) in rule.outputs.iter().zip(&table.outputs) {
@@ -251,7 +279,9 @@ fn evaluate_table(
     }
     let matched_rule_ids: Vec<String> = matched.iter().map(|r| r.id.clone()).collect();
     let (results, collect_result) = apply_hit_policy(decision_id, table, rows)?;
+    let value = table_value(table, &results, collect_result.as_ref());
     Ok(DecisionResult {
+        value,
         decision_id: decision_id.to_owned(),
         results,
         matched_rule_ids,
@@ -259,6 +289,72 @@ fn evaluate_table(
         collect_result,
         required: Vec::new(),
     })
+}
+
+/// No rule matched: each output's `defaultOutputEntry` (null where it has none).
+fn default_row(
+    decision_id: &str,
+    table: &DecisionTable,
+    scope: &DecisionScope<'_>,
+) -> Result<RuleResult, DmnError> {
+    let mut entries = Vec::with_capacity(table.outputs.len());
+    for output in &table.outputs {
+        let value = match &output.default {
+            Some(e) => e.eval(scope).map_err(|e| {
+                err(format!(
+                    "decision '{decision_id}', default of output '{}': {}",
+                    output.name, e.message
+                ))
+            })?,
+            None => Value::Null,
+        };
+        let value = coerce(value, output.type_ref).map_err(|m| {
+            err(format!(
+                "decision '{decision_id}', output '{}': {m}",
+                output.name
+            ))
+        })?;
+        entries.push((output.name.clone(), value));
+    }
+    Ok(RuleResult {
+        rule_id: None,
+        entries,
+    })
+}
+
+/// See [`DecisionResult::value`].
+fn table_value(table: &DecisionTable, results: &[RuleResult], collected: Option<&Value>) -> Value {
+    if let Some(v) = collected {
+        return v.clone();
+    }
+    let row_value = |row: &RuleResult| -> Value {
+        let get = |name: &str| {
+            row.entries
+                .iter()
+                .find(|(n, _)| n == name)
+                .map_or(Value::Null, |(_, v)| v.clone())
+        };
+        match table.outputs.as_slice() {
+            [one] => get(&one.name),
+            many => Value::Json(serde_json::Value::Object(
+                many.iter()
+                    .map(|o| (o.name.clone(), get(&o.name).to_json()))
+                    .collect(),
+            )),
+        }
+    };
+    let multi = match table.hit_policy {
+        HitPolicy::Collect => table.aggregation.is_none(),
+        HitPolicy::RuleOrder | HitPolicy::OutputOrder => true,
+        _ => false,
+    };
+    if multi {
+        Value::Json(serde_json::Value::Array(
+            results.iter().map(|r| row_value(r).to_json()).collect(),
+        ))
+    } else {
+        results.first().map_or(Value::Null, row_value)
+    }
 }
 
 type HitOutcome = (Vec<RuleResult>, Option<Value>);

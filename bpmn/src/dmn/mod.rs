@@ -22,7 +22,7 @@ use crate::expr::Expression;
 use crate::value::Value;
 
 pub use eval::{DecisionResult, DmnError, RuleResult};
-pub use parse::parse;
+pub use parse::{Partial, parse, parse_lenient};
 
 /// A parsed DMN document: its decisions (a decision requirements graph).
 #[derive(Debug, Clone)]
@@ -44,6 +44,9 @@ pub struct Decision {
     pub id: String,
     /// `decision/@name`.
     pub name: Option<String>,
+    /// `variable/@name`: the name other decisions read this decision's value by (DMN 1.2+
+    /// style; Camunda-style tables usually have none and expose their output names instead).
+    pub variable: Option<String>,
     /// `camunda:versionTag`.
     pub version_tag: Option<String>,
     /// `camunda:historyTimeToLive`, days.
@@ -165,6 +168,8 @@ pub struct Output {
     pub type_ref: Option<TypeRef>,
     /// `outputValues`, in priority order (PRIORITY and OUTPUT ORDER use it).
     pub values: Vec<Value>,
+    /// `defaultOutputEntry`: the value when no rule matches.
+    pub default: Option<Expression>,
 }
 
 /// One rule.
@@ -182,5 +187,12 @@ impl DecisionDefinitions {
     /// A decision by id.
     pub fn decision(&self, id: &str) -> Option<&Decision> {
         self.decisions.iter().find(|d| d.id == id)
+    }
+
+    /// A decision by `name` (the DMN TCK and DMN 1.2+ tools address decisions by name).
+    pub fn decision_by_name(&self, name: &str) -> Option<&Decision> {
+        self.decisions
+            .iter()
+            .find(|d| d.name.as_deref() == Some(name))
     }
 }

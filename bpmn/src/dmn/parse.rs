@@ -32,6 +32,33 @@ pub fn parse(xml: &[u8]) -> Result<DecisionDefinitions, ParseError> {
     }
 }
 
+/// A document read leniently: the decisions that parsed cleanly, and the rest with why.
+#[derive(Debug, Clone)]
+pub struct Partial {
+    /// The definitions, holding only the decisions without problems.
+    pub definitions: DecisionDefinitions,
+    /// The decisions left out, by name (or id when unnamed), each with its first problem.
+    pub skipped: Vec<(String, Problem)>,
+    /// Every problem found, including those of the skipped decisions.
+    pub problems: Vec<Problem>,
+}
+
+/// Parse a DMN document, leaving out the decisions that have problems instead of rejecting
+/// the document (test suites like the DMN TCK put many independent decisions in one file,
+/// some using features baton lacks). Only an unreadable document is an error.
+pub fn parse_lenient(xml: &[u8]) -> Result<Partial, ParseError> {
+    let root = parse_document(xml).map_err(|e| ParseError {
+        problems: vec![problem(e.message, None, e.pos)],
+    })?;
+    let mut reader = Reader::default();
+    let definitions = reader.definitions(&root);
+    Ok(Partial {
+        definitions,
+        skipped: reader.skipped,
+        problems: reader.problems,
+    })
+}
+
 fn problem(message: impl Into<String>, element_id: Option<&str>, pos: Position) -> Problem {
     Problem {
         severity: Severity::Error,
@@ -58,6 +85,13 @@ fn text_of(el: &El) -> Option<String> {
 #[derive(Default)]
 struct Reader {
     problems: Vec<Problem>,
+    /// Names with spaces the document declares (input data, decisions, item components),
+    /// longest first: FEEL text naming them is rewritten to backtick names before parsing.
+    spaced_names: Vec<String>,
+    /// `itemDefinition` names: a `typeRef` naming one is a structural type, not coerced.
+    item_types: HashSet<String>,
+    /// Decisions left out because they have problems (see [`Partial::skipped`]).
+    skipped: Vec<(String, Problem)>,
 }
 
 impl Reader {
@@ -86,10 +120,22 @@ impl Reader {
             );
         }
         let id = self.required_id(root);
+        self.collect_names(root);
         let mut decisions = Vec::new();
         for el in children(root, "decision") {
-            if let Some(d) = self.decision(el) {
-                decisions.push(d);
+            let before = self.problems.len();
+            let decision = self.decision(el);
+            // A decision with problems is left out: `parse` then fails on the problems, and
+            // `parse_lenient` keeps the others.
+            match (decision, self.problems.get(before)) {
+                (Some(d), None) => decisions.push(d),
+                (_, first) => {
+                    let name = el.attr("name").or(el.id()).unwrap_or_default().to_owned();
+                    let first = first.cloned().unwrap_or_else(|| {
+                        problem("the decision could not be read", el.id(), el.pos)
+                    });
+                    self.skipped.push((name, first));
+                }
             }
         }
         if decisions.is_empty() && self.problems.is_empty() {
@@ -102,6 +148,46 @@ impl Reader {
             namespace: root.attr("namespace").map(str::to_owned),
             decisions,
         }
+    }
+
+    /// Remember the declared names FEEL text may mention (see [`Reader::spaced_names`]) and
+    /// the item definitions.
+    fn collect_names(&mut self, root: &El) {
+        let mut names = HashSet::new();
+        let mut stack: Vec<&El> = vec![root];
+        // Iterative: the tree depth is capped by the XML layer, but a wide tree is cheap too.
+        while let Some(el) = stack.pop() {
+            match el.name.as_str() {
+                "inputData"
+                | "decision"
+                | "businessKnowledgeModel"
+                | "variable"
+                | "itemComponent"
+                | "decisionService" => {
+                    if let Some(n) = el.attr("name")
+                        && n.trim().contains(' ')
+                    {
+                        names.insert(n.trim().to_owned());
+                    }
+                }
+                "itemDefinition" => {
+                    if let Some(n) = el.attr("name") {
+                        self.item_types.insert(n.trim().to_owned());
+                    }
+                }
+                _ => {}
+            }
+            stack.extend(el.children.iter());
+        }
+        let mut names: Vec<String> = names.into_iter().collect();
+        names.sort_by(|a, b| b.len().cmp(&a.len()).then_with(|| a.cmp(b)));
+        self.spaced_names = names;
+    }
+
+    /// FEEL text with every declared spaced name in backticks, so the tokenizer reads it as
+    /// one name.
+    fn quote_names(&self, text: &str) -> String {
+        quote_names(text, &self.spaced_names)
     }
 
     /// Unique decision ids, required decisions that exist, and no cycle.
@@ -165,6 +251,9 @@ impl Reader {
             .filter_map(|rd| rd.attr("href"))
             .map(|href| href.trim_start_matches('#').to_owned())
             .collect();
+        let variable_name = child(el, "variable")
+            .and_then(|v| v.attr("name"))
+            .map(|n| n.trim().to_owned());
         let logic = if let Some(table) = child(el, "decisionTable") {
             DecisionLogic::Table(self.table(table)?)
         } else if let Some(literal) = child(el, "literalExpression") {
@@ -195,7 +284,8 @@ impl Reader {
             .attr_ns(Ns::Camunda, "historyTimeToLive")
             .and_then(|t| t.trim().parse().ok());
         Some(Decision {
-            name: el.attr("name").map(str::to_owned),
+            name: el.attr("name").map(|n| n.trim().to_owned()),
+            variable: variable_name,
             version_tag: el.attr_ns(Ns::Camunda, "versionTag").map(str::to_owned),
             history_time_to_live,
             required_decisions,
@@ -212,6 +302,14 @@ impl Reader {
             "long" => TypeRef::Long,
             "double" | "number" => TypeRef::Double,
             "date" | "dateTime" => TypeRef::Date,
+            // Item definitions and FEEL's structural and temporal types are not coerced.
+            other
+                if self.item_types.contains(other)
+                    || FEEL_TYPES.contains(&other)
+                    || other.starts_with("feel:") =>
+            {
+                return None;
+            }
             other => {
                 self.error(
                     format!(
@@ -238,7 +336,12 @@ impl Reader {
                     format!("${{{text}}}")
                 }
             }
-            "feel" | "https://www.omg.org/spec/dmn/20191111/feel/" => format!("={text}"),
+            // DMN 1.1-1.5 name FEEL by a URL ending in `/FEEL/`.
+            l if l == "feel" || l.ends_with("/feel/") => {
+                let text = at_literals(&self.quote_names(&text));
+                // `x in < 10` and friends: unary tests on the right of `in`.
+                format!("={}", unary::rewrite_in(&text).unwrap_or(text))
+            }
             other => {
                 self.error(
                     format!(
@@ -376,7 +479,15 @@ impl Reader {
                 }
             }
         }
+        let default = match child(el, "defaultOutputEntry") {
+            Some(d) => match text_of(d) {
+                Some(t) if !t.is_empty() => Some(self.expression(d, t)?),
+                _ => None,
+            },
+            None => None,
+        };
         Some(Output {
+            default,
             label: el.attr("label").map(str::to_owned),
             name,
             type_ref,
@@ -416,7 +527,7 @@ impl Reader {
                     self.expression(entry, text)
                 }
             } else {
-                match unary::rewrite(&text, &input.variable) {
+                match unary::rewrite(&at_literals(&self.quote_names(&text)), &input.variable) {
                     Ok(None) => None,
                     Ok(Some(feel)) => match Expression::parse(&format!("={feel}")) {
                         Ok(e) => Some(e),
@@ -451,6 +562,125 @@ impl Reader {
             outputs,
         })
     }
+}
+
+/// FEEL type names a `typeRef` may use that have no Camunda coercion.
+const FEEL_TYPES: &[&str] = &[
+    "Any",
+    "context",
+    "list",
+    "time",
+    "date and time",
+    "duration",
+    "days and time duration",
+    "years and months duration",
+    "dayTimeDuration",
+    "yearMonthDuration",
+];
+
+/// `text` with each of `names` (longest first) that stands as a whole word outside string
+/// literals and backticks wrapped in backticks.
+fn quote_names(text: &str, names: &[String]) -> String {
+    if names.is_empty() {
+        return text.to_owned();
+    }
+    let word = |c: char| c.is_alphanumeric() || c == '_' || c == '$';
+    let mut out = String::with_capacity(text.len() + 8);
+    let mut rest = text;
+    let mut prev: Option<char> = None;
+    while let Some(c) = rest.chars().next() {
+        if c == '"' || c == '`' {
+            // Copy the literal whole (up to its unescaped closing quote, or the end).
+            let mut end = rest.len();
+            let mut escaped = false;
+            for (i, d) in rest.char_indices().skip(1) {
+                if escaped {
+                    escaped = false;
+                } else if d == '\\' && c == '"' {
+                    escaped = true;
+                } else if d == c {
+                    end = i + d.len_utf8();
+                    break;
+                }
+            }
+            out.push_str(&rest[..end]);
+            prev = rest[..end].chars().last();
+            rest = &rest[end..];
+            continue;
+        }
+        if !prev.is_some_and(word)
+            && let Some(name) = names.iter().find(|n| {
+                rest.starts_with(n.as_str()) && !rest[n.len()..].chars().next().is_some_and(word)
+            })
+        {
+            out.push('`');
+            out.push_str(name);
+            out.push('`');
+            rest = &rest[name.len()..];
+            prev = Some('`');
+            continue;
+        }
+        out.push(c);
+        prev = Some(c);
+        rest = &rest[c.len_utf8()..];
+    }
+    out
+}
+
+/// FEEL's temporal literals `@"2018-12-05"` and `@"2018-12-05T10:30:00"` as the calls they
+/// stand for (`date(..)`, `date and time(..)`), which the FEEL parser reads. Other `@`
+/// literals (times, durations) stay, and the parser rejects them.
+fn at_literals(text: &str) -> String {
+    if !text.contains("@\"") {
+        return text.to_owned();
+    }
+    let mut out = String::with_capacity(text.len() + 16);
+    let mut rest = text;
+    while let Some(c) = rest.chars().next() {
+        if c == '"' {
+            // Copy a plain string literal whole.
+            let end = string_end(rest);
+            out.push_str(&rest[..end]);
+            rest = &rest[end..];
+            continue;
+        }
+        if c == '@' && rest[1..].starts_with('"') {
+            let end = 1 + string_end(&rest[1..]);
+            let literal = &rest[1..end];
+            let inner = literal.trim_matches('"');
+            let is_date = |t: &str| chrono::NaiveDate::parse_from_str(t, "%Y-%m-%d").is_ok();
+            let function = match inner.split_once('T') {
+                None if is_date(inner) => Some("date"),
+                Some((day, _)) if is_date(day) => Some("date and time"),
+                _ => None,
+            };
+            match function {
+                Some(f) => out.push_str(&format!("{f}({literal})")),
+                None => out.push_str(&rest[..end]),
+            }
+            rest = &rest[end..];
+            continue;
+        }
+        out.push(c);
+        rest = &rest[c.len_utf8()..];
+    }
+    out
+}
+
+/// The byte length of the string literal `text` starts with (through its closing quote, or
+/// all of `text` when it is unterminated).
+fn string_end(text: &str) -> usize {
+    let mut escaped = false;
+    for (i, d) in text.char_indices().skip(1) {
+        if escaped {
+            escaped = false;
+        } else if d == '\\' {
+            escaped = true;
+        } else if d == '"' {
+            return i + 1;
+        }
+    }
+    text.len()
 }
 
 /// `"a","b", "c"` -> the parts (commas inside strings kept).

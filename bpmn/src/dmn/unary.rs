@@ -8,7 +8,8 @@
 //! | `[1..5]`, `]1..5[`, `(1..5)`, `[1..5)` | `cellInput >= (1) and cellInput <= (5)` ... |
 //! | `"a", "b"` | `(cellInput = ("a")) or (cellInput = ("b"))` |
 //! | `not("a", "b")` | `not((cellInput = ("a")) or (cellInput = ("b")))` |
-//! | `e` (any other expression) | `cellInput = (e)` |
+//! | `e` (any other expression) | `cellInput in (e)`: membership when `e` is a list, else `=` |
+//! | `? > 5` (uses `?`) | `(cellInput > 5) = true` |
 //!
 //! The rewrite only splits at top-level commas and range dots, outside strings and brackets;
 //! the endpoint expressions themselves are parsed by the FEEL parser, which reports their
@@ -59,6 +60,10 @@ fn rewrite_list(text: &str, input: &str) -> Result<String, String> {
 }
 
 fn rewrite_one(test: &str, input: &str) -> Result<String, String> {
+    // DMN 1.2+: `?` names the input value, and the test is a boolean expression over it.
+    if let Some(expression) = replace_question_mark(test, input) {
+        return Ok(expression);
+    }
     for op in ["<=", ">=", "!=", "<", ">", "="] {
         if let Some(endpoint) = test.strip_prefix(op) {
             let endpoint = endpoint.trim();
@@ -72,7 +77,71 @@ fn rewrite_one(test: &str, input: &str) -> Result<String, String> {
     if let Some(range) = interval(test)? {
         return Ok(range.expression(input));
     }
-    Ok(format!("{input} = ({test})"))
+    // `in` and not `=`: DMN 1.2+ (and Camunda's FEEL engine) test membership when the
+    // expression is a list; for any other value `in` is `=`.
+    Ok(format!("{input} in ({test})"))
+}
+
+/// A FEEL expression `x in <positive unary tests>` (`5 in < 10`, `x in (1, >= 10)`,
+/// `"b" in ("a".."c"]`), which the FEEL parser does not read, as the boolean expression of
+/// those tests over `(x)`; `None` when `text` is not of that form (a list `in` is left to the
+/// FEEL parser).
+pub fn rewrite_in(text: &str) -> Option<String> {
+    let trimmed = text.trim();
+    let first_word = trimmed.split_whitespace().next().unwrap_or_default();
+    if ["for", "some", "every", "if"].contains(&first_word) {
+        return None;
+    }
+    let parts = split_top_level_str(trimmed, " in ").ok()?;
+    let [lhs, rhs] = parts.as_slice() else {
+        return None;
+    };
+    let (lhs, rhs) = (lhs.trim(), rhs.trim());
+    if lhs.is_empty() || rhs.is_empty() {
+        return None;
+    }
+    let input = format!("({lhs})");
+    let is_test = |t: &str| {
+        ["<", ">", "=", "!="].iter().any(|op| t.starts_with(op))
+            || matches!(interval(t), Ok(Some(_)))
+    };
+    if is_test(rhs) {
+        return rewrite(rhs, &input).ok().flatten();
+    }
+    // `(1, < 5, >= 10)`: a parenthesized list of unary tests.
+    let inner = rhs.strip_prefix('(')?.strip_suffix(')')?;
+    let tests = split_top_level(inner, ',').ok()?;
+    if tests.len() > 1 || tests.iter().any(|t| is_test(t.trim())) {
+        return rewrite(inner, &input).ok().flatten();
+    }
+    None
+}
+
+/// `test` with each `?` outside string literals replaced by `input`; `None` without any.
+fn replace_question_mark(test: &str, input: &str) -> Option<String> {
+    let mut out = String::with_capacity(test.len() + input.len());
+    let mut in_string = false;
+    let mut escaped = false;
+    let mut found = false;
+    for c in test.chars() {
+        if in_string {
+            if escaped {
+                escaped = false;
+            } else if c == '\\' {
+                escaped = true;
+            } else if c == '"' {
+                in_string = false;
+            }
+            out.push(c);
+        } else if c == '?' {
+            found = true;
+            out.push_str(input);
+        } else {
+            in_string = c == '"';
+            out.push(c);
+        }
+    }
+    found.then(|| format!("({out}) = true"))
 }
 
 struct Interval<'a> {
@@ -162,7 +231,8 @@ fn split_top_level_str<'a>(text: &'a str, separator: &str) -> Result<Vec<&'a str
             b'"' => in_string = true,
             b'(' | b'[' | b'{' => depth += 1,
             b')' | b']' | b'}' => depth = depth.saturating_sub(1),
-            _ if depth == 0 && text[i..].starts_with(separator) => {
+            // Bytes, not `text[i..]`: `i` may sit inside a multi-byte character.
+            _ if depth == 0 && bytes[i..].starts_with(separator.as_bytes()) => {
                 parts.push(&text[start..i]);
                 i += separator.len();
                 start = i;
@@ -193,7 +263,7 @@ mod tests {
         assert_eq!(r("  "), None);
         assert_eq!(r("< 10").as_deref(), Some("cellInput < (10)"));
         assert_eq!(r(">=x").as_deref(), Some("cellInput >= (x)"));
-        assert_eq!(r("\"Fall\"").as_deref(), Some("cellInput = (\"Fall\")"));
+        assert_eq!(r("\"Fall\"").as_deref(), Some("cellInput in (\"Fall\")"));
         assert_eq!(
             r("[1..5]").as_deref(),
             Some("cellInput >= (1) and cellInput <= (5)")
@@ -204,14 +274,45 @@ mod tests {
         );
         assert_eq!(
             r("\"a\", \"b,c\"").as_deref(),
-            Some("(cellInput = (\"a\")) or (cellInput = (\"b,c\"))")
+            Some("(cellInput in (\"a\")) or (cellInput in (\"b,c\"))")
         );
         assert_eq!(
             r("not(\"a\", \"b\")").as_deref(),
-            Some("not((cellInput = (\"a\")) or (cellInput = (\"b\")))")
+            Some("not((cellInput in (\"a\")) or (cellInput in (\"b\")))")
         );
         // A string with range dots is a value, not an interval.
-        assert_eq!(r("\"1..2\"").as_deref(), Some("cellInput = (\"1..2\")"));
+        assert_eq!(r("\"1..2\"").as_deref(), Some("cellInput in (\"1..2\")"));
+        assert_eq!(
+            r("? > 5, \"?\"").as_deref(),
+            Some("((cellInput > 5) = true) or (cellInput in (\"?\"))")
+        );
+    }
+
+    #[test]
+    fn in_unary_tests() {
+        assert_eq!(rewrite_in("5 in < 10").as_deref(), Some("(5) < (10)"));
+        assert_eq!(
+            rewrite_in("x in (1, >= 10)").as_deref(),
+            Some("((x) in (1)) or ((x) >= (10))")
+        );
+        assert_eq!(
+            rewrite_in("x in [1..5)").as_deref(),
+            Some("(x) >= (1) and (x) < (5)")
+        );
+        // Lists and other expressions stay with the FEEL parser.
+        assert_eq!(rewrite_in("x in [1, 2]"), None);
+        assert_eq!(rewrite_in("x in y"), None);
+        assert_eq!(rewrite_in("\"a in b\""), None);
+        assert_eq!(rewrite_in("some x in [1] satisfies x > 0"), None);
+        // Non-ASCII text outside strings is split safely.
+        assert_eq!(
+            rewrite_in("Größe in < 10").as_deref(),
+            Some("(Größe) < (10)")
+        );
+        assert_eq!(
+            r("Größe, ü").as_deref(),
+            Some("(cellInput in (Größe)) or (cellInput in (ü))")
+        );
     }
 
     #[test]

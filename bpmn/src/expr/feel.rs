@@ -36,6 +36,10 @@ const BUILTINS: &[(&str, usize, usize)] = &[
     ("substring", 2, 3),
     ("list contains", 2, 2),
     ("is defined", 1, 1),
+    ("substring before", 2, 2),
+    ("substring after", 2, 2),
+    ("date", 1, 3),
+    ("date and time", 1, 1),
 ];
 
 /// Functions that would make evaluation depend on the wall clock.
@@ -538,8 +542,56 @@ pub(crate) fn call_builtin(name: &str, args: &[Value]) -> Result<Value, ExprErro
             })),
             _ => Value::Null,
         },
+        "substring before" | "substring after" => match (s(0), s(1)) {
+            (Some(text), Some(m)) => Value::String(substring_around(name, text, m)),
+            _ => Value::Null,
+        },
+        "date" => date_value(args),
+        "date and time" => s(0).map_or(Value::Null, date_time_value),
         other => return Err(error(format!("unknown function '{other}'"))),
     })
+}
+
+/// FEEL `substring before(text, match)` / `substring after(text, match)`: the text around
+/// the first occurrence of `match`, empty when it does not occur (as the spec says).
+fn substring_around(name: &str, text: &str, m: &str) -> String {
+    match text.find(m) {
+        Some(i) if name == "substring before" => text[..i].to_owned(),
+        Some(i) => text[i + m.len()..].to_owned(),
+        None => String::new(),
+    }
+}
+
+/// FEEL `date("2018-12-01")` / `date(2018, 12, 1)`: a `Date` at UTC midnight (baton's only
+/// temporal value); null for anything else.
+fn date_value(args: &[Value]) -> Value {
+    let day = match args {
+        [Value::String(t)] => chrono::NaiveDate::parse_from_str(t.trim(), "%Y-%m-%d").ok(),
+        [y, m, d] => match (y.as_i64(), m.as_i64(), d.as_i64()) {
+            (Some(y), Some(m), Some(d)) => i32::try_from(y).ok().and_then(|y| {
+                chrono::NaiveDate::from_ymd_opt(y, u32::try_from(m).ok()?, u32::try_from(d).ok()?)
+            }),
+            _ => None,
+        },
+        _ => None,
+    };
+    day.and_then(|d| d.and_hms_opt(0, 0, 0))
+        .map_or(Value::Null, |t| Value::Date(t.and_utc().timestamp_millis()))
+}
+
+/// FEEL `date and time("2018-12-01T10:30:00")` (an offset is applied; without one, UTC) or a
+/// date alone (midnight) as a `Date`; null for anything else (zone ids included).
+fn date_time_value(text: &str) -> Value {
+    let t = text.trim();
+    if let Ok(dt) = chrono::DateTime::parse_from_rfc3339(t) {
+        return Value::Date(dt.timestamp_millis());
+    }
+    for format in ["%Y-%m-%dT%H:%M:%S%.f", "%Y-%m-%dT%H:%M:%S"] {
+        if let Ok(dt) = chrono::NaiveDateTime::parse_from_str(t, format) {
+            return Value::Date(dt.and_utc().timestamp_millis());
+        }
+    }
+    date_value(&[Value::String(t.to_owned())])
 }
 
 /// FEEL `number("12")`: Integer/Long for integers, Double for decimals, null otherwise.
