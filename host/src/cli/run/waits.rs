@@ -6,7 +6,7 @@
 //! [`ManualClock`]: crate::clock::ManualClock
 
 use baton_bpmn::engine::{InstanceStatus, Wait};
-use baton_bpmn::model::{EventTrigger, NodeKind, Process, TimerDefinition};
+use baton_bpmn::model::{EventTrigger, NodeKind, Process};
 
 use super::{Follow, Outcome, Runner, Step};
 use crate::cli::human::human_duration;
@@ -287,20 +287,7 @@ fn timer_due(
         _ => return None,
     };
     let vars = inst.state.visible_variables(activity_instance_id);
-    match def {
-        TimerDefinition::Duration(e) => {
-            let text = e.eval_string(&vars).ok()??;
-            Some(
-                baton_bpmn::timer::parse_duration(&text)
-                    .ok()?
-                    .after(started_at),
-            )
-        }
-        TimerDefinition::Date(e) => {
-            baton_bpmn::timer::parse_date(&e.eval_string(&vars).ok()??).ok()
-        }
-        TimerDefinition::Cycle(e) => baton_bpmn::timer::parse_cycle(&e.eval_string(&vars).ok()??)
-            .ok()?
-            .first_due(started_at),
-    }
+    // The engine's own rule (baton_bpmn::timer), so the CLI and the engine agree, Date values
+    // included.
+    baton_bpmn::timer::timer_due(def, &vars, started_at).ok()
 }
