@@ -242,6 +242,13 @@ async fn delete(
     Ok(no_content())
 }
 
+fn find_resource<'a>(d: &'a Deployment, rid: &str) -> ApiResult<&'a crate::records::ResourceMeta> {
+    d.resources
+        .iter()
+        .find(|r| r.id == rid)
+        .ok_or_else(|| resource_missing(&d.id, rid))
+}
+
 async fn load(state: &ApiState, id: &str) -> ApiResult<Deployment> {
     state.engine.deployment(id).await.map_err(|e| {
         not_found_as(e, || {
@@ -271,11 +278,7 @@ async fn resource(
     Path((id, rid)): Path<(String, String)>,
 ) -> ApiResult<Json<J>> {
     let d = load(&state, &id).await?;
-    let r = d
-        .resources
-        .iter()
-        .find(|r| r.id == rid)
-        .ok_or_else(|| resource_missing(&id, &rid))?;
+    let r = find_resource(&d, &rid)?;
     Ok(Json(
         json!({"id": r.id, "name": r.name, "deploymentId": r.deployment_id}),
     ))
@@ -308,11 +311,7 @@ async fn resource_data(
     Path((id, rid)): Path<(String, String)>,
 ) -> ApiResult<Response> {
     let d = load(&state, &id).await?;
-    let r = d
-        .resources
-        .iter()
-        .find(|r| r.id == rid)
-        .ok_or_else(|| resource_missing(&id, &rid))?;
+    let r = find_resource(&d, &rid)?;
     let bytes = state
         .engine
         .resource_data(&id, &rid)

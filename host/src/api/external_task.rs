@@ -20,8 +20,8 @@ use serde_json::{Map, Value as J};
 
 use super::error::{ApiError, ApiResult, not_found_as};
 use super::json::{Json, no_content};
-use super::query::{Params, QueryInput, eq_opt, in_opt, sort_and_page};
-use super::variables::{decode_variables, infer};
+use super::query::{Params, QueryInput, Search, eq_opt, in_opt, sort_and_page};
+use super::variables::{decode_or_invalid, infer};
 use super::{ApiState, Route, dto, raw};
 use crate::engine::{FailureRequest, FetchAndLockRequest, ProcessEngineError, TopicRequest};
 use crate::records::ExternalTask;
@@ -36,17 +36,13 @@ pub(crate) fn routes() -> Vec<Route> {
             "Fetch and lock external tasks (long polling)",
             fetch_and_lock,
         ),
-        Route::get("/external-task", "List external tasks", list_get),
-        Route::post(
-            "/external-task",
-            "List external tasks (query body)",
-            list_post,
-        ),
-        Route::get("/external-task/count", "Count external tasks", count_get),
+        Route::get("/external-task", "List external tasks", list),
+        Route::post("/external-task", "List external tasks (query body)", list),
+        Route::get("/external-task/count", "Count external tasks", count),
         Route::post(
             "/external-task/count",
             "Count external tasks (query body)",
-            count_post,
+            count,
         ),
         Route::get(
             "/external-task/topic-names",
@@ -277,13 +273,11 @@ async fn complete(
 ) -> ApiResult<Response> {
     let worker = require_worker(b.worker_id)?;
     let prefix = format!("Cannot complete external task {id}: ");
-    let vars = decode_variables(b.variables.as_ref())
-        .map_err(|m| ApiError::invalid(format!("{prefix}{m}")))?;
-    let local = decode_variables(b.local_variables.as_ref())
-        .map_err(|m| ApiError::invalid(format!("{prefix}{m}")))?;
+    let vars = decode_or_invalid(b.variables.as_ref(), &prefix)?;
+    let local = decode_or_invalid(b.local_variables.as_ref(), &prefix)?;
     state
         .engine
-        .complete_external_task(&id, &worker, vars.variables, local.variables)
+        .complete_external_task(&id, &worker, vars, local)
         .await
         .map_err(map_err(&id))?;
     Ok(no_content())
@@ -329,18 +323,16 @@ async fn failure(
         ));
     }
     let prefix = format!("Cannot report failure of external task {id}: ");
-    let vars = decode_variables(b.variables.as_ref())
-        .map_err(|m| ApiError::invalid(format!("{prefix}{m}")))?;
-    let local = decode_variables(b.local_variables.as_ref())
-        .map_err(|m| ApiError::invalid(format!("{prefix}{m}")))?;
+    let vars = decode_or_invalid(b.variables.as_ref(), &prefix)?;
+    let local = decode_or_invalid(b.local_variables.as_ref(), &prefix)?;
     let request = FailureRequest {
         worker_id: worker,
         error_message: b.error_message.map(truncate_message),
         error_details: b.error_details,
         retries: i32::try_from(retries).unwrap_or(i32::MAX),
         retry_timeout,
-        variables: vars.variables,
-        local_variables: local.variables,
+        variables: vars,
+        local_variables: local,
     };
     state
         .engine
@@ -368,14 +360,13 @@ async fn bpmn_error(
     let code = b
         .error_code
         .ok_or_else(|| ApiError::null_value("errorCode is null"))?;
-    let vars = decode_variables(b.variables.as_ref()).map_err(|m| {
-        ApiError::invalid(format!(
-            "Cannot report BPMN error of external task {id}: {m}"
-        ))
-    })?;
+    let vars = decode_or_invalid(
+        b.variables.as_ref(),
+        &format!("Cannot report BPMN error of external task {id}: "),
+    )?;
     state
         .engine
-        .external_task_bpmn_error(&id, &worker, &code, b.error_message, vars.variables)
+        .external_task_bpmn_error(&id, &worker, &code, b.error_message, vars)
         .await
         .map_err(map_err(&id))?;
     Ok(no_content())
@@ -648,36 +639,14 @@ async fn query(state: &ApiState, q: &QueryInput) -> ApiResult<Vec<ExternalTask>>
     })
 }
 
-async fn list_get(State(state): State<ApiState>, Params(q): Params) -> ApiResult<Json<J>> {
+async fn list(State(state): State<ApiState>, Search(q): Search) -> ApiResult<Json<J>> {
     let items = query(&state, &q).await?;
     Ok(Json(J::Array(
         items.iter().map(dto::external_task).collect(),
     )))
 }
 
-async fn list_post(
-    State(state): State<ApiState>,
-    Params(p): Params,
-    Json(body): Json<J>,
-) -> ApiResult<Json<J>> {
-    let q = QueryInput::from_body(&body, &p);
-    let items = query(&state, &q).await?;
-    Ok(Json(J::Array(
-        items.iter().map(dto::external_task).collect(),
-    )))
-}
-
-async fn count_get(State(state): State<ApiState>, Params(q): Params) -> ApiResult<Json<J>> {
-    let items = filter(&q, state.engine.external_tasks().await?, state.engine.now())?;
-    Ok(Json(dto::count(items.len())))
-}
-
-async fn count_post(
-    State(state): State<ApiState>,
-    Params(p): Params,
-    Json(body): Json<J>,
-) -> ApiResult<Json<J>> {
-    let q = QueryInput::from_body(&body, &p);
+async fn count(State(state): State<ApiState>, Search(q): Search) -> ApiResult<Json<J>> {
     let items = filter(&q, state.engine.external_tasks().await?, state.engine.now())?;
     Ok(Json(dto::count(items.len())))
 }

@@ -11,7 +11,7 @@ use serde_json::{Value as J, json};
 use super::date::{format, format_opt};
 use super::error::{ApiError, ApiResult, not_found_as};
 use super::json::{Json, no_content};
-use super::query::{Params, QueryInput, eq_opt, in_opt, like_opt, sort_and_page};
+use super::query::{Params, QueryInput, Search, eq_opt, in_opt, like_opt, sort_and_page};
 use super::variables::encode_value;
 use super::{ApiState, Route, dto, incident};
 use crate::records::{
@@ -23,22 +23,22 @@ pub(crate) fn routes() -> Vec<Route> {
         Route::get(
             "/history/process-instance",
             "List historic process instances",
-            hpi_list_get,
+            hpi_list,
         ),
         Route::post(
             "/history/process-instance",
             "List historic process instances (query body)",
-            hpi_list_post,
+            hpi_list,
         ),
         Route::get(
             "/history/process-instance/count",
             "Count historic process instances",
-            hpi_count_get,
+            hpi_count,
         ),
         Route::post(
             "/history/process-instance/count",
             "Count historic process instances (query body)",
-            hpi_count_post,
+            hpi_count,
         ),
         Route::get(
             "/history/process-instance/{id}",
@@ -53,22 +53,22 @@ pub(crate) fn routes() -> Vec<Route> {
         Route::get(
             "/history/activity-instance",
             "List historic activity instances",
-            hai_list_get,
+            hai_list,
         ),
         Route::post(
             "/history/activity-instance",
             "List historic activity instances (query body)",
-            hai_list_post,
+            hai_list,
         ),
         Route::get(
             "/history/activity-instance/count",
             "Count historic activity instances",
-            hai_count_get,
+            hai_count,
         ),
         Route::post(
             "/history/activity-instance/count",
             "Count historic activity instances (query body)",
-            hai_count_post,
+            hai_count,
         ),
         Route::get(
             "/history/activity-instance/{id}",
@@ -78,17 +78,17 @@ pub(crate) fn routes() -> Vec<Route> {
         Route::get(
             "/history/variable-instance",
             "List historic variable instances",
-            hvi_list_get,
+            hvi_list,
         ),
         Route::post(
             "/history/variable-instance",
             "List historic variable instances (query body)",
-            hvi_list_post,
+            hvi_list,
         ),
         Route::get(
             "/history/variable-instance/count",
             "Count historic variable instances",
-            hvi_count_get,
+            hvi_count,
         ),
         Route::get(
             "/history/variable-instance/{id}",
@@ -310,34 +310,12 @@ async fn hpi_query(state: &ApiState, q: &QueryInput) -> ApiResult<Vec<J>> {
     Ok(items.iter().map(hpi_dto).collect())
 }
 
-async fn hpi_list_get(State(state): State<ApiState>, Params(q): Params) -> ApiResult<Json<J>> {
+async fn hpi_list(State(state): State<ApiState>, Search(q): Search) -> ApiResult<Json<J>> {
     Ok(Json(J::Array(hpi_query(&state, &q).await?)))
 }
 
-async fn hpi_list_post(
-    State(state): State<ApiState>,
-    Params(p): Params,
-    Json(body): Json<J>,
-) -> ApiResult<Json<J>> {
-    Ok(Json(J::Array(
-        hpi_query(&state, &QueryInput::from_body(&body, &p)).await?,
-    )))
-}
-
-async fn hpi_count_get(State(state): State<ApiState>, Params(q): Params) -> ApiResult<Json<J>> {
+async fn hpi_count(State(state): State<ApiState>, Search(q): Search) -> ApiResult<Json<J>> {
     Ok(Json(dto::count(hpi_filter(&state, &q).await?.len())))
-}
-
-async fn hpi_count_post(
-    State(state): State<ApiState>,
-    Params(p): Params,
-    Json(body): Json<J>,
-) -> ApiResult<Json<J>> {
-    Ok(Json(dto::count(
-        hpi_filter(&state, &QueryInput::from_body(&body, &p))
-            .await?
-            .len(),
-    )))
 }
 
 fn hpi_missing(id: &str) -> ApiError {
@@ -486,34 +464,12 @@ async fn hai_query(state: &ApiState, q: &QueryInput) -> ApiResult<Vec<J>> {
     Ok(items.iter().map(hai_dto).collect())
 }
 
-async fn hai_list_get(State(state): State<ApiState>, Params(q): Params) -> ApiResult<Json<J>> {
+async fn hai_list(State(state): State<ApiState>, Search(q): Search) -> ApiResult<Json<J>> {
     Ok(Json(J::Array(hai_query(&state, &q).await?)))
 }
 
-async fn hai_list_post(
-    State(state): State<ApiState>,
-    Params(p): Params,
-    Json(body): Json<J>,
-) -> ApiResult<Json<J>> {
-    Ok(Json(J::Array(
-        hai_query(&state, &QueryInput::from_body(&body, &p)).await?,
-    )))
-}
-
-async fn hai_count_get(State(state): State<ApiState>, Params(q): Params) -> ApiResult<Json<J>> {
+async fn hai_count(State(state): State<ApiState>, Search(q): Search) -> ApiResult<Json<J>> {
     Ok(Json(dto::count(hai_filter(&state, &q).await?.len())))
-}
-
-async fn hai_count_post(
-    State(state): State<ApiState>,
-    Params(p): Params,
-    Json(body): Json<J>,
-) -> ApiResult<Json<J>> {
-    Ok(Json(dto::count(
-        hai_filter(&state, &QueryInput::from_body(&body, &p))
-            .await?
-            .len(),
-    )))
 }
 
 async fn hai_get(State(state): State<ApiState>, Path(id): Path<String>) -> ApiResult<Json<J>> {
@@ -618,21 +574,11 @@ async fn hvi_query(state: &ApiState, q: &QueryInput) -> ApiResult<Vec<J>> {
     Ok(items.iter().map(|h| hvi_dto(h, deserialize)).collect())
 }
 
-async fn hvi_list_get(State(state): State<ApiState>, Params(q): Params) -> ApiResult<Json<J>> {
+async fn hvi_list(State(state): State<ApiState>, Search(q): Search) -> ApiResult<Json<J>> {
     Ok(Json(J::Array(hvi_query(&state, &q).await?)))
 }
 
-async fn hvi_list_post(
-    State(state): State<ApiState>,
-    Params(p): Params,
-    Json(body): Json<J>,
-) -> ApiResult<Json<J>> {
-    Ok(Json(J::Array(
-        hvi_query(&state, &QueryInput::from_body(&body, &p)).await?,
-    )))
-}
-
-async fn hvi_count_get(State(state): State<ApiState>, Params(q): Params) -> ApiResult<Json<J>> {
+async fn hvi_count(State(state): State<ApiState>, Search(q): Search) -> ApiResult<Json<J>> {
     Ok(Json(dto::count(hvi_filter(&state, &q).await?.len())))
 }
 
@@ -674,32 +620,26 @@ const HINC_SORT: &[&str] = &[
 ];
 
 fn hinc_dto(i: &crate::records::Incident, keys: &BTreeMap<String, String>) -> J {
-    let base = dto::incident(i);
-    json!({
-        "id": i.id,
-        "processDefinitionKey": keys.get(&i.process_definition_id),
-        "processDefinitionId": i.process_definition_id,
-        "processInstanceId": i.process_instance_id,
-        "executionId": i.execution_id,
-        "rootProcessInstanceId": i.process_instance_id,
-        "createTime": base["incidentTimestamp"],
-        "endTime": format_opt(i.end_time),
-        "removalTime": null,
-        "incidentType": i.incident_type.as_str(),
-        "activityId": i.activity_id,
-        "failedActivityId": i.activity_id,
-        "causeIncidentId": i.id,
-        "rootCauseIncidentId": i.id,
-        "configuration": i.configuration,
-        "historyConfiguration": i.configuration,
-        "incidentMessage": i.message,
-        "tenantId": i.tenant_id,
-        "jobDefinitionId": null,
-        "open": i.end_time.is_none(),
-        "deleted": false,
-        "resolved": i.end_time.is_some(),
-        "annotation": i.annotation,
-    })
+    // The runtime incident's fields, renamed and extended the way Camunda's history shows them.
+    let mut dto = dto::incident(i);
+    if let J::Object(fields) = &mut dto {
+        let created = fields.remove("incidentTimestamp").unwrap_or(J::Null);
+        let extra = json!({
+            "processDefinitionKey": keys.get(&i.process_definition_id),
+            "rootProcessInstanceId": i.process_instance_id,
+            "createTime": created,
+            "endTime": format_opt(i.end_time),
+            "removalTime": null,
+            "historyConfiguration": i.configuration,
+            "open": i.end_time.is_none(),
+            "deleted": false,
+            "resolved": i.end_time.is_some(),
+        });
+        if let J::Object(extra) = extra {
+            fields.extend(extra);
+        }
+    }
+    dto
 }
 
 async fn hinc_items(

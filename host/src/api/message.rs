@@ -7,7 +7,7 @@ use serde_json::{Value as J, json};
 
 use super::error::{ApiError, ApiResult};
 use super::json::{Json, no_content};
-use super::variables::{decode_variables, encode_variables};
+use super::variables::{decode_or_invalid, decode_variables, encode_variables};
 use super::{ApiState, BaseUrl, Route, dto};
 use crate::engine::{CorrelateRequest, CorrelationResult};
 
@@ -130,11 +130,10 @@ async fn signal(State(state): State<ApiState>, Json(b): Json<SignalBody>) -> Api
             "Parameter 'tenantId' cannot be used together with parameter 'withoutTenantId'.",
         ));
     }
-    let vars = decode_variables(b.variables.as_ref())
-        .map_err(|m| ApiError::invalid(format!("Cannot deliver signal: {m}")))?;
+    let vars = decode_or_invalid(b.variables.as_ref(), "Cannot deliver signal: ")?;
     state
         .engine
-        .signal(&name, vars.variables, b.execution_id.as_deref())
+        .signal(&name, vars, b.execution_id.as_deref())
         .await?;
     Ok(no_content())
 }

@@ -17,7 +17,7 @@ use serde_json::{Value as J, json};
 use super::error::{ApiError, ApiResult, not_found_as};
 use super::json::{Json, no_content};
 use super::query::{Params, QueryInput, eq_opt, in_opt, like_opt, sort_and_page};
-use super::variables::{decode_variables, encode_variables};
+use super::variables::{decode_or_invalid, encode_variables};
 use super::{ApiState, AuthUser, BaseUrl, Route, dto, task};
 use crate::engine::{DefinitionRef, ProcessEngineError, StartRequest};
 use crate::records::ProcessDefinition;
@@ -310,8 +310,7 @@ async fn start(
     body: StartBody,
 ) -> ApiResult<Json<J>> {
     let prefix = format!("Cannot instantiate process definition {id}: ");
-    let vars = decode_variables(body.variables.as_ref())
-        .map_err(|m| ApiError::invalid(format!("{prefix}{m}")))?;
+    let vars = decode_or_invalid(body.variables.as_ref(), &prefix)?;
     let start_activity_id = body
         .start_instructions
         .as_ref()
@@ -320,7 +319,7 @@ async fn start(
         .and_then(J::as_str)
         .map(str::to_owned);
     let request = StartRequest {
-        variables: vars.variables,
+        variables: vars,
         business_key: body.business_key,
         initiator: user.0,
         start_activity_id,

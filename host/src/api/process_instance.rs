@@ -16,9 +16,9 @@ use serde_json::{Value as J, json};
 
 use super::error::{ApiError, ApiResult, not_found_as};
 use super::json::{Json, no_content};
-use super::query::{Params, QueryInput, eq_opt, in_opt, like_opt, sort_and_page};
+use super::query::{Params, QueryInput, Search, eq_opt, in_opt, like_opt, sort_and_page};
 use super::variables::{
-    binary_content, decode_value, decode_variables, encode_value, encode_variables,
+    binary_content, decode_or_invalid, decode_value, encode_value, encode_variables,
 };
 use super::{ApiState, BaseUrl, Route, dto, raw};
 use crate::engine::ProcessEngineError;
@@ -26,21 +26,17 @@ use crate::records::{Incident, ProcessInstance};
 
 pub(crate) fn routes() -> Vec<Route> {
     vec![
-        Route::get("/process-instance", "List process instances", list_get),
+        Route::get("/process-instance", "List process instances", list),
         Route::post(
             "/process-instance",
             "List process instances (query body)",
-            list_post,
+            list,
         ),
-        Route::get(
-            "/process-instance/count",
-            "Count process instances",
-            count_get,
-        ),
+        Route::get("/process-instance/count", "Count process instances", count),
         Route::post(
             "/process-instance/count",
             "Count process instances (query body)",
-            count_post,
+            count,
         ),
         Route::put(
             "/process-instance/suspended",
@@ -249,10 +245,10 @@ async fn query(state: &ApiState, q: &QueryInput) -> ApiResult<Vec<ProcessInstanc
     })
 }
 
-async fn list_get(
+async fn list(
     State(state): State<ApiState>,
     base: BaseUrl,
-    Params(q): Params,
+    Search(q): Search,
 ) -> ApiResult<Json<J>> {
     let items = query(&state, &q).await?;
     Ok(Json(J::Array(
@@ -263,35 +259,7 @@ async fn list_get(
     )))
 }
 
-async fn list_post(
-    State(state): State<ApiState>,
-    base: BaseUrl,
-    Params(p): Params,
-    Json(body): Json<J>,
-) -> ApiResult<Json<J>> {
-    let q = QueryInput::from_body(&body, &p);
-    let items = query(&state, &q).await?;
-    Ok(Json(J::Array(
-        items
-            .iter()
-            .map(|p| dto::instance(p, false, &base))
-            .collect(),
-    )))
-}
-
-async fn count_get(State(state): State<ApiState>, Params(q): Params) -> ApiResult<Json<J>> {
-    let n = filter(&state, &q, state.engine.instances().await?)
-        .await?
-        .len();
-    Ok(Json(dto::count(n)))
-}
-
-async fn count_post(
-    State(state): State<ApiState>,
-    Params(p): Params,
-    Json(body): Json<J>,
-) -> ApiResult<Json<J>> {
-    let q = QueryInput::from_body(&body, &p);
+async fn count(State(state): State<ApiState>, Search(q): Search) -> ApiResult<Json<J>> {
     let n = filter(&state, &q, state.engine.instances().await?)
         .await?
         .len();
@@ -449,9 +417,7 @@ pub(crate) fn decode_put(body: &J, prefix: &str) -> ApiResult<Variables> {
 
 /// Decode `modifications` of a `POST .../variables` body.
 pub(crate) fn decode_modifications(b: &ModifyBody, prefix: &str) -> ApiResult<Variables> {
-    decode_variables(b.modifications.as_ref())
-        .map(|d| d.variables)
-        .map_err(|m| ApiError::invalid(format!("{prefix}{m}")))
+    decode_or_invalid(b.modifications.as_ref(), prefix)
 }
 
 fn vars_missing(id: &str) -> ApiError {

@@ -39,6 +39,36 @@ impl<S: Send + Sync> FromRequestParts<S> for Params {
     }
 }
 
+/// Extractor: a query as Camunda takes it on both methods of a list or count resource: the
+/// query string on GET, the JSON body (with `firstResult`/`maxResults` still from the query
+/// string) on POST. One handler serves both routes.
+#[derive(Debug, Clone, Default)]
+pub struct Search(pub QueryInput);
+
+impl<S> axum::extract::FromRequest<S> for Search
+where
+    S: Send + Sync,
+    super::ApiState: axum::extract::FromRef<S>,
+{
+    type Rejection = ApiError;
+
+    async fn from_request(
+        request: axum::extract::Request,
+        state: &S,
+    ) -> Result<Self, Self::Rejection> {
+        let (mut parts, body) = request.into_parts();
+        let Params(params) = Params::from_request_parts(&mut parts, state).await?;
+        if parts.method != axum::http::Method::POST {
+            return Ok(Search(params));
+        }
+        let request = axum::extract::Request::from_parts(parts, body);
+        let super::json::Json(body) =
+            <super::json::Json<J> as axum::extract::FromRequest<S>>::from_request(request, state)
+                .await?;
+        Ok(Search(QueryInput::from_body(&body, &params)))
+    }
+}
+
 /// One variable filter (`name_op_value`, or `{name, operator, value}` in a body).
 #[derive(Debug, Clone, PartialEq)]
 pub struct VariableFilter {

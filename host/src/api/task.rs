@@ -20,18 +20,18 @@ use super::json::{Json, no_content};
 use super::process_instance::{
     ModifyBody, decode_modifications, decode_put, var_data_response, var_response, vars_response,
 };
-use super::query::{Params, QueryInput, eq_opt, in_opt, like_opt, sort_and_page};
-use super::variables::{decode_variables, encode_value, encode_variables};
+use super::query::{Params, QueryInput, Search, eq_opt, in_opt, like_opt, sort_and_page};
+use super::variables::{decode_or_invalid, encode_value, encode_variables};
 use super::{ApiState, AuthUser, Route, dto};
 use crate::engine::ProcessEngineError;
 use crate::records::{ProcessInstance, UserTask};
 
 pub(crate) fn routes() -> Vec<Route> {
     vec![
-        Route::get("/task", "List user tasks", list_get),
-        Route::post("/task", "List user tasks (query body)", list_post),
-        Route::get("/task/count", "Count user tasks", count_get),
-        Route::post("/task/count", "Count user tasks (query body)", count_post),
+        Route::get("/task", "List user tasks", list),
+        Route::post("/task", "List user tasks (query body)", list),
+        Route::get("/task/count", "Count user tasks", count),
+        Route::post("/task/count", "Count user tasks (query body)", count),
         Route::get("/task/{id}", "Get a user task", get_one),
         Route::post("/task/{id}/claim", "Claim a task", claim),
         Route::post("/task/{id}/unclaim", "Unclaim a task", unclaim),
@@ -55,7 +55,7 @@ pub(crate) fn routes() -> Vec<Route> {
         Route::post(
             "/task/{id}/variables",
             "Modify variables from a task",
-            vars_modify,
+            vars_modify::<false>,
         ),
         Route::get(
             "/task/{id}/variables/{name}",
@@ -65,12 +65,12 @@ pub(crate) fn routes() -> Vec<Route> {
         Route::put(
             "/task/{id}/variables/{name}",
             "Set a variable from a task",
-            var_put,
+            var_put::<false>,
         ),
         Route::delete(
             "/task/{id}/variables/{name}",
             "Delete a variable from a task",
-            var_delete,
+            var_delete::<false>,
         ),
         Route::get(
             "/task/{id}/variables/{name}/data",
@@ -85,7 +85,7 @@ pub(crate) fn routes() -> Vec<Route> {
         Route::post(
             "/task/{id}/localVariables",
             "Modify task-local variables",
-            local_vars_modify,
+            vars_modify::<true>,
         ),
         Route::get(
             "/task/{id}/localVariables/{name}",
@@ -95,12 +95,12 @@ pub(crate) fn routes() -> Vec<Route> {
         Route::put(
             "/task/{id}/localVariables/{name}",
             "Set a task-local variable",
-            local_var_put,
+            var_put::<true>,
         ),
         Route::delete(
             "/task/{id}/localVariables/{name}",
             "Delete a task-local variable",
-            local_var_delete,
+            var_delete::<true>,
         ),
     ]
 }
@@ -323,34 +323,12 @@ async fn query(state: &ApiState, q: &QueryInput) -> ApiResult<Vec<UserTask>> {
     })
 }
 
-async fn list_get(State(state): State<ApiState>, Params(q): Params) -> ApiResult<Json<J>> {
+async fn list(State(state): State<ApiState>, Search(q): Search) -> ApiResult<Json<J>> {
     let items = query(&state, &q).await?;
     Ok(Json(J::Array(items.iter().map(dto::user_task).collect())))
 }
 
-async fn list_post(
-    State(state): State<ApiState>,
-    Params(p): Params,
-    Json(body): Json<J>,
-) -> ApiResult<Json<J>> {
-    let q = QueryInput::from_body(&body, &p);
-    let items = query(&state, &q).await?;
-    Ok(Json(J::Array(items.iter().map(dto::user_task).collect())))
-}
-
-async fn count_get(State(state): State<ApiState>, Params(q): Params) -> ApiResult<Json<J>> {
-    let n = filter(&state, &q, state.engine.user_tasks().await?)
-        .await?
-        .len();
-    Ok(Json(dto::count(n)))
-}
-
-async fn count_post(
-    State(state): State<ApiState>,
-    Params(p): Params,
-    Json(body): Json<J>,
-) -> ApiResult<Json<J>> {
-    let q = QueryInput::from_body(&body, &p);
+async fn count(State(state): State<ApiState>, Search(q): Search) -> ApiResult<Json<J>> {
     let n = filter(&state, &q, state.engine.user_tasks().await?)
         .await?
         .len();
@@ -421,11 +399,10 @@ async fn complete(
     Json(b): Json<CompleteBody>,
 ) -> ApiResult<Response> {
     let prefix = format!("Cannot complete task {id}: ");
-    let vars = decode_variables(b.variables.as_ref())
-        .map_err(|m| ApiError::invalid(format!("{prefix}{m}")))?;
+    let vars = decode_or_invalid(b.variables.as_ref(), &prefix)?;
     let out = state
         .engine
-        .complete_user_task(&id, vars.variables)
+        .complete_user_task(&id, vars)
         .await
         .map_err(|e| match e {
             ProcessEngineError::NotFound(m) | ProcessEngineError::Engine(m) => {
@@ -593,35 +570,37 @@ fn single(body: &J, name: &str, prefix: &str) -> ApiResult<Variables> {
     Ok(vars)
 }
 
-async fn var_put(
+/// `LOCAL`: the task's own variables (`/localVariables`) instead of the ones visible from it
+/// (`/variables`); the three writing handlers serve both route families.
+async fn var_put<const LOCAL: bool>(
     State(state): State<ApiState>,
     Path((id, name)): Path<(String, String)>,
     Json(body): Json<J>,
 ) -> ApiResult<Response> {
     let prefix = format!("Cannot put task variable {name}: ");
     let vars = single(&body, &name, &prefix)?;
-    modify(&state, &id, vars, Vec::new(), false)
+    modify(&state, &id, vars, Vec::new(), LOCAL)
         .await
         .map_err(|e| e.prefixed(&prefix))?;
     Ok(no_content())
 }
 
-async fn var_delete(
+async fn var_delete<const LOCAL: bool>(
     State(state): State<ApiState>,
     Path((id, name)): Path<(String, String)>,
 ) -> ApiResult<Response> {
-    modify(&state, &id, Variables::new(), vec![name], false).await?;
+    modify(&state, &id, Variables::new(), vec![name], LOCAL).await?;
     Ok(no_content())
 }
 
-async fn vars_modify(
+async fn vars_modify<const LOCAL: bool>(
     State(state): State<ApiState>,
     Path(id): Path<String>,
     Json(b): Json<ModifyBody>,
 ) -> ApiResult<Response> {
     let prefix = format!("Cannot modify variables for task {id}: ");
     let mods = decode_modifications(&b, &prefix)?;
-    modify(&state, &id, mods, b.deletions.unwrap_or_default(), false)
+    modify(&state, &id, mods, b.deletions.unwrap_or_default(), LOCAL)
         .await
         .map_err(|e| e.prefixed(&prefix))?;
     Ok(no_content())
@@ -660,38 +639,4 @@ async fn local_var_get(
     Params(q): Params,
 ) -> ApiResult<Json<J>> {
     var_response(&local_vars(&state, &id).await?, &name, &q, "task")
-}
-
-async fn local_var_put(
-    State(state): State<ApiState>,
-    Path((id, name)): Path<(String, String)>,
-    Json(body): Json<J>,
-) -> ApiResult<Response> {
-    let prefix = format!("Cannot put task variable {name}: ");
-    let vars = single(&body, &name, &prefix)?;
-    modify(&state, &id, vars, Vec::new(), true)
-        .await
-        .map_err(|e| e.prefixed(&prefix))?;
-    Ok(no_content())
-}
-
-async fn local_var_delete(
-    State(state): State<ApiState>,
-    Path((id, name)): Path<(String, String)>,
-) -> ApiResult<Response> {
-    modify(&state, &id, Variables::new(), vec![name], true).await?;
-    Ok(no_content())
-}
-
-async fn local_vars_modify(
-    State(state): State<ApiState>,
-    Path(id): Path<String>,
-    Json(b): Json<ModifyBody>,
-) -> ApiResult<Response> {
-    let prefix = format!("Cannot modify variables for task {id}: ");
-    let mods = decode_modifications(&b, &prefix)?;
-    modify(&state, &id, mods, b.deletions.unwrap_or_default(), true)
-        .await
-        .map_err(|e| e.prefixed(&prefix))?;
-    Ok(no_content())
 }

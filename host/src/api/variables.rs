@@ -161,6 +161,14 @@ pub fn decode_typed(
     }
 }
 
+/// Decode a request's typed variables; a bad one answers 400 `InvalidRequestException` with
+/// Camunda's message after `prefix` (e.g. "Cannot complete task 42: ").
+pub fn decode_or_invalid(map: Option<&J>, prefix: &str) -> super::ApiResult<Variables> {
+    decode_variables(map)
+        .map(|d| d.variables)
+        .map_err(|m| super::ApiError::invalid(format!("{prefix}{m}")))
+}
+
 /// Decode a variables map (`null`/absent → empty).
 pub fn decode_variables(map: Option<&J>) -> Result<Decoded, String> {
     let mut out = Decoded::default();
