@@ -19,7 +19,13 @@ pub fn app(engine: ProcessEngine, config: &ServerConfig) -> Router {
         engine: engine.clone(),
         config: config.api_config(),
     });
-    crate::cockpit::router(engine, config.auth).merge(api)
+    // The cockpit's views scan like the REST queries do: the same time limit and cancellation.
+    let cockpit =
+        crate::cockpit::router(engine, config.auth).layer(axum::middleware::from_fn_with_state(
+            config.api_config().limits,
+            crate::api::guard::middleware,
+        ));
+    cockpit.merge(api)
 }
 
 /// Serve until `shutdown` resolves, then let in-flight requests finish and flush the engine.

@@ -12,9 +12,9 @@
 //! loops over many records, at the next [`check`] (query filters and sorting call it), so no
 //! request holds a core after its client has gone or past the limit. A handler that was
 //! stopped that way is answered with the 503 even if it returned, since its answer may be
-//! missing records. Long polls
-//! (`fetchAndLock` with `asyncResponseTimeout`) have their own bound and are exempt from the
-//! time limit, but not from cancellation.
+//! missing records. Long polls (`fetchAndLock` with `asyncResponseTimeout`) and the event
+//! stream bound their own duration and are exempt from the time limit, not from cancellation.
+//! The cockpit's views run under the same guard.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -113,9 +113,10 @@ impl Drop for CancelOnDrop {
     }
 }
 
-/// Whether a path is a long poll that bounds its own duration.
-fn is_long_poll(path: &str) -> bool {
-    path.ends_with("/external-task/fetchAndLock")
+/// Whether a path is a long poll or a stream that bounds its own duration (`fetchAndLock` by
+/// its `asyncResponseTimeout`, the event stream by its client or the server's stop).
+fn is_long_lived(path: &str) -> bool {
+    path.ends_with("/external-task/fetchAndLock") || path == "/engine-rest/events"
 }
 
 /// The middleware: runs the rest of the stack in a cancellable, time-limited request scope.
@@ -128,7 +129,7 @@ pub async fn middleware(
     let cut_short = Arc::new(AtomicBool::new(false));
     let timeout = limits
         .timeout
-        .filter(|_| !is_long_poll(request.uri().path()));
+        .filter(|_| !is_long_lived(request.uri().path()));
     let scope = RequestScope {
         cancelled: cancelled.clone(),
         cut_short: cut_short.clone(),
@@ -181,6 +182,17 @@ pub async fn middleware(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn long_polls_and_the_event_stream_have_no_time_limit() {
+        assert!(is_long_lived("/engine-rest/external-task/fetchAndLock"));
+        assert!(is_long_lived(
+            "/engine-rest/engine/default/external-task/fetchAndLock"
+        ));
+        assert!(is_long_lived("/engine-rest/events"));
+        assert!(!is_long_lived("/engine-rest/process-instance"));
+        assert!(!is_long_lived("/cockpit/api/overview"));
+    }
 
     #[tokio::test]
     async fn check_fails_only_in_a_cancelled_scope() {

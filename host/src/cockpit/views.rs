@@ -164,6 +164,7 @@ pub async fn definition_instances(
         .historic_process_instances()
         .await?
         .into_iter()
+        .take_while(crate::api::query::not_cancelled)
         .filter(|h| h.process_definition_id == id)
         .collect();
     match f.state.as_deref().unwrap_or("") {
@@ -192,6 +193,7 @@ pub async fn definition_instances(
             .historic_variables(None)
             .await?
             .into_iter()
+            .take_while(crate::api::query::not_cancelled)
             .filter(|v| v.name == name && v.state != "DELETED")
             .filter(|v| want.is_empty() || value_text(&v.value) == want)
             .map(|v| v.process_instance_id)
