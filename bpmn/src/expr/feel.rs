@@ -542,6 +542,18 @@ pub(crate) fn call_builtin(name: &str, args: &[Value]) -> Result<Value, ExprErro
             })),
             _ => Value::Null,
         },
+        other => return call_text_or_date(other, args),
+    })
+}
+
+/// The built-ins DMN models need beyond the expression subset (kept apart so each function
+/// stays readable).
+fn call_text_or_date(name: &str, args: &[Value]) -> Result<Value, ExprError> {
+    let s = |i: usize| match args.get(i) {
+        Some(Value::String(s)) => Some(s.as_str()),
+        _ => None,
+    };
+    Ok(match name {
         "substring before" | "substring after" => match (s(0), s(1)) {
             (Some(text), Some(m)) => Value::String(substring_around(name, text, m)),
             _ => Value::Null,

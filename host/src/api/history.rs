@@ -2,16 +2,19 @@
 //! incidents and the user operation log (list, count, get, with the main filters and sorting).
 
 use std::cmp::Ordering;
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use axum::extract::{Path, State};
 use axum::response::Response;
+use baton_bpmn::Variables;
 use serde_json::{Value as J, json};
 
 use super::date::{format, format_opt};
 use super::error::{ApiError, ApiResult, not_found_as};
 use super::json::{Json, no_content};
-use super::query::{Params, QueryInput, Search, eq_opt, in_opt, like_opt, sort_and_page};
+use super::query::{
+    Params, QueryInput, Search, eq_opt, in_opt, like_opt, sort_and_page, variables_match,
+};
 use super::variables::encode_value;
 use super::{ApiState, Route, dto, incident};
 use crate::records::{
@@ -150,6 +153,61 @@ fn hpi_dto(h: &HistoricProcessInstance) -> J {
     })
 }
 
+/// The historic activities and the live variables of every instance, grouped by instance once
+/// (only what the filters need), so the filter is linear in the instances plus what they
+/// relate to, not their product.
+async fn hpi_related(
+    state: &ApiState,
+    activities: bool,
+    variables: bool,
+) -> ApiResult<(
+    HashMap<String, Vec<HistoricActivityInstance>>,
+    HashMap<String, Variables>,
+)> {
+    let mut activities_of: HashMap<String, Vec<HistoricActivityInstance>> = HashMap::new();
+    if activities {
+        for a in state.engine.historic_activity_instances(None).await? {
+            activities_of
+                .entry(a.process_instance_id.clone())
+                .or_default()
+                .push(a);
+        }
+    }
+    let mut variables_of: HashMap<String, Variables> = HashMap::new();
+    if variables {
+        for v in state.engine.historic_variables(None).await? {
+            if v.state != "DELETED" {
+                // The first live record of a name wins, as the scan it replaced did.
+                variables_of
+                    .entry(v.process_instance_id)
+                    .or_default()
+                    .entry(v.name)
+                    .or_insert(v.value);
+            }
+        }
+    }
+    Ok((activities_of, variables_of))
+}
+
+/// The states asked for by the `active`, `suspended`, `completed`, `externallyTerminated` and
+/// `internallyTerminated` flags (each validated as a boolean).
+fn hpi_states(q: &QueryInput) -> ApiResult<Vec<&'static str>> {
+    let mut states = Vec::new();
+    for (param, state) in [
+        ("active", "ACTIVE"),
+        ("suspended", "SUSPENDED"),
+        ("completed", "COMPLETED"),
+        ("externallyTerminated", "EXTERNALLY_TERMINATED"),
+        ("internallyTerminated", "INTERNALLY_TERMINATED"),
+    ] {
+        q.bool(param)?;
+        if q.flag(param)? {
+            states.push(state);
+        }
+    }
+    Ok(states)
+}
+
 async fn hpi_filter(state: &ApiState, q: &QueryInput) -> ApiResult<Vec<HistoricProcessInstance>> {
     let id = q.str("processInstanceId");
     let ids = q.list("processInstanceIds");
@@ -168,25 +226,7 @@ async fn hpi_filter(state: &ApiState, q: &QueryInput) -> ApiResult<Vec<HistoricP
     let started_after = q.date("startedAfter")?;
     let finished_before = q.date("finishedBefore")?;
     let finished_after = q.date("finishedAfter")?;
-    let states: Vec<&str> = [
-        ("active", "ACTIVE"),
-        ("suspended", "SUSPENDED"),
-        ("completed", "COMPLETED"),
-        ("externallyTerminated", "EXTERNALLY_TERMINATED"),
-        ("internallyTerminated", "INTERNALLY_TERMINATED"),
-    ]
-    .into_iter()
-    .filter_map(|(p, s)| q.flag(p).ok().filter(|b| *b).map(|_| s))
-    .collect();
-    for p in [
-        "active",
-        "suspended",
-        "completed",
-        "externallyTerminated",
-        "internallyTerminated",
-    ] {
-        q.bool(p)?;
-    }
+    let states = hpi_states(q)?;
     let tenants = q.list("tenantIdIn");
     let without_tenant = q.flag("withoutTenantId")?;
     let roots = q.flag("rootProcessInstances")?;
@@ -214,17 +254,14 @@ async fn hpi_filter(state: &ApiState, q: &QueryInput) -> ApiResult<Vec<HistoricP
     } else {
         None
     };
-    let activities: Option<Vec<HistoricActivityInstance>> =
-        if executed.is_some() || active_in.is_some() {
-            Some(state.engine.historic_activity_instances(None).await?)
-        } else {
-            None
-        };
-    let variables: Option<Vec<HistoricVariableInstance>> = if vars.is_empty() {
-        None
-    } else {
-        Some(state.engine.historic_variables(None).await?)
-    };
+    let (activities_of, variables_of) = hpi_related(
+        state,
+        executed.is_some() || active_in.is_some(),
+        !vars.is_empty(),
+    )
+    .await?;
+    let no_activities: Vec<HistoricActivityInstance> = Vec::new();
+    let no_variables = Variables::new();
     Ok(state
         .engine
         .historic_process_instances()
@@ -256,31 +293,23 @@ async fn hpi_filter(state: &ApiState, q: &QueryInput) -> ApiResult<Vec<HistoricP
                 && (!roots || h.super_process_instance_id.is_none())
                 && eq_opt(&super_pi, h.super_process_instance_id.as_deref())
                 && eq_opt(&started_by, h.start_user_id.as_deref())
-                && executed.as_ref().is_none_or(|l| {
-                    activities
-                        .iter()
-                        .flatten()
-                        .any(|a| a.process_instance_id == h.id && l.contains(&a.activity_id))
-                })
-                && active_in.as_ref().is_none_or(|l| {
-                    activities.iter().flatten().any(|a| {
-                        a.process_instance_id == h.id
-                            && a.end_time.is_none()
-                            && l.contains(&a.activity_id)
-                    })
-                })
-                && vars.iter().all(|f| {
-                    let v = variables
-                        .iter()
-                        .flatten()
-                        .find(|v| {
-                            v.process_instance_id == h.id
-                                && v.name == f.name
-                                && v.state != "DELETED"
+                && {
+                    let activities = activities_of.get(&h.id).unwrap_or(&no_activities);
+                    executed
+                        .as_ref()
+                        .is_none_or(|l| activities.iter().any(|a| l.contains(&a.activity_id)))
+                        && active_in.as_ref().is_none_or(|l| {
+                            activities
+                                .iter()
+                                .any(|a| a.end_time.is_none() && l.contains(&a.activity_id))
                         })
-                        .map(|v| &v.value);
-                    f.matches(v, values_ic)
-                })
+                }
+                && variables_match(
+                    &vars,
+                    variables_of.get(&h.id).unwrap_or(&no_variables),
+                    false,
+                    values_ic,
+                )
         })
         .collect())
 }

@@ -100,6 +100,59 @@ const SORT: &[&str] = &[
     "businessKey",
 ];
 
+/// The incident filters of an instance query: an instance passes when one of its own
+/// incidents matches each filter that is set.
+struct IncidentFilter {
+    with_incident: bool,
+    id: Option<String>,
+    incident_type: Option<String>,
+    message: Option<String>,
+    message_like: Option<crate::like::LikePattern>,
+}
+
+impl IncidentFilter {
+    fn from_query(q: &QueryInput) -> ApiResult<IncidentFilter> {
+        Ok(IncidentFilter {
+            with_incident: q.flag("withIncident")?,
+            id: q.str("incidentId"),
+            incident_type: q.str("incidentType"),
+            message: q.str("incidentMessage"),
+            message_like: q
+                .str("incidentMessageLike")
+                .map(|p| crate::like::LikePattern::new(&p, false)),
+        })
+    }
+
+    /// Whether any incident filter is set (else incidents need not be read).
+    fn is_set(&self) -> bool {
+        self.with_incident
+            || self.id.is_some()
+            || self.incident_type.is_some()
+            || self.message.is_some()
+            || self.message_like.is_some()
+    }
+
+    fn matches(&self, own: &[Incident]) -> bool {
+        (!self.with_incident || !own.is_empty())
+            && self
+                .id
+                .as_ref()
+                .is_none_or(|x| own.iter().any(|i| &i.id == x))
+            && self
+                .incident_type
+                .as_ref()
+                .is_none_or(|x| own.iter().any(|i| i.incident_type.as_str() == x))
+            && self
+                .message
+                .as_ref()
+                .is_none_or(|x| own.iter().any(|i| i.message.as_deref() == Some(x)))
+            && self.message_like.as_ref().is_none_or(|p| {
+                own.iter()
+                    .any(|i| i.message.as_deref().is_some_and(|m| p.matches(m)))
+            })
+    }
+}
+
 pub(crate) fn instance_missing(id: &str) -> ApiError {
     ApiError::not_found(format!("Process instance with id {id} does not exist"))
 }
@@ -121,11 +174,7 @@ async fn filter(
     let root_pi = q.str("rootProcessInstanceId");
     let active = q.flag("active")?;
     let suspended = q.flag("suspended")?;
-    let with_incident = q.flag("withIncident")?;
-    let incident_id = q.str("incidentId");
-    let incident_type = q.str("incidentType");
-    let incident_message = q.str("incidentMessage");
-    let incident_message_like = q.str("incidentMessageLike");
+    let incident_filter = IncidentFilter::from_query(q)?;
     let tenants = q.list("tenantIdIn");
     let without_tenant = q.flag("withoutTenantId")?;
     let activity_in = q.list("activityIdIn");
@@ -134,17 +183,9 @@ async fn filter(
     let names_ic = q.flag("variableNamesIgnoreCase")?;
     let values_ic = q.flag("variableValuesIgnoreCase")?;
 
-    let needs_incidents = with_incident
-        || incident_id.is_some()
-        || incident_type.is_some()
-        || incident_message.is_some()
-        || incident_message_like.is_some();
-    let message_pattern = incident_message_like
-        .as_deref()
-        .map(|p| crate::like::LikePattern::new(p, false));
     // Grouped by instance once, so the filter below is linear in instances + incidents.
     let mut incidents_of: HashMap<String, Vec<Incident>> = HashMap::new();
-    if needs_incidents {
+    if incident_filter.is_set() {
         for incident in state.engine.incidents().await? {
             incidents_of
                 .entry(incident.process_instance_id.clone())
@@ -192,41 +233,13 @@ async fn filter(
                 && (!roots || sup.is_none())
                 && (!active || !pi.suspended)
                 && (!suspended || pi.suspended)
-                && (!with_incident || !own_incidents.is_empty())
-                && incident_id
-                    .as_ref()
-                    .is_none_or(|x| own_incidents.iter().any(|i| &i.id == x))
-                && incident_type
-                    .as_ref()
-                    .is_none_or(|x| own_incidents.iter().any(|i| i.incident_type.as_str() == x))
-                && incident_message.as_ref().is_none_or(|x| {
-                    own_incidents
-                        .iter()
-                        .any(|i| i.message.as_deref() == Some(x))
-                })
-                && incident_message_like.as_ref().is_none_or(|_| {
-                    own_incidents.iter().any(|i| {
-                        i.message
-                            .as_deref()
-                            .is_some_and(|m| message_pattern.as_ref().is_some_and(|p| p.matches(m)))
-                    })
-                })
+                && incident_filter.matches(own_incidents)
                 && in_opt(&tenants, pi.tenant_id.as_deref())
                 && (!without_tenant || pi.tenant_id.is_none())
                 && activity_in
                     .as_ref()
                     .is_none_or(|l| pi.state.active_activity_ids().iter().any(|a| l.contains(a)))
-                && vars.iter().all(|f| {
-                    let v = if names_ic {
-                        pvars
-                            .iter()
-                            .find(|(k, _)| k.eq_ignore_ascii_case(&f.name))
-                            .map(|(_, v)| v)
-                    } else {
-                        pvars.get(&f.name)
-                    };
-                    f.matches(v, values_ic)
-                })
+                && super::query::variables_match(&vars, &pvars, names_ic, values_ic)
         })
         .collect())
 }

@@ -500,6 +500,26 @@ pub fn in_opt(filter: &Option<Vec<String>>, value: Option<&str>) -> bool {
         .is_none_or(|l| value.is_some_and(|v| l.iter().any(|x| x == v)))
 }
 
+/// Whether `vars` pass every variable filter; with `names_ignore_case` a filter's name matches
+/// a variable's name regardless of ASCII case (Camunda's `variableNamesIgnoreCase`).
+pub fn variables_match(
+    filters: &[VariableFilter],
+    vars: &baton_bpmn::Variables,
+    names_ignore_case: bool,
+    values_ignore_case: bool,
+) -> bool {
+    filters.iter().all(|f| {
+        let v = if names_ignore_case {
+            vars.iter()
+                .find(|(k, _)| k.eq_ignore_ascii_case(&f.name))
+                .map(|(_, v)| v)
+        } else {
+            vars.get(&f.name)
+        };
+        f.matches(v, values_ignore_case)
+    })
+}
+
 /// Whether an optional like filter passes.
 pub fn like_opt(filter: &Option<String>, value: Option<&str>) -> bool {
     filter

@@ -20,7 +20,9 @@ use super::json::{Json, no_content};
 use super::process_instance::{
     ModifyBody, decode_modifications, decode_put, var_data_response, var_response, vars_response,
 };
-use super::query::{Params, QueryInput, Search, eq_opt, in_opt, like_opt, sort_and_page};
+use super::query::{
+    Params, QueryInput, Search, eq_opt, in_opt, like_opt, sort_and_page, variables_match,
+};
 use super::variables::{decode_or_invalid, encode_value, encode_variables};
 use super::{ApiState, AuthUser, Route, dto};
 use crate::engine::ProcessEngineError;
@@ -132,6 +134,83 @@ fn null_task(id: &str) -> ApiError {
     ApiError::null_value(format!("Cannot find task with id {id}: task is null"))
 }
 
+/// The `processVariables` and `taskVariables` filters of a task query against its instance.
+fn task_variables_match(
+    instance: &ProcessInstance,
+    task: &UserTask,
+    process_filters: &[super::query::VariableFilter],
+    task_filters: &[super::query::VariableFilter],
+    names_ignore_case: bool,
+    values_ignore_case: bool,
+) -> bool {
+    let local = instance
+        .state
+        .activity_instances
+        .get(&task.activity_instance_id)
+        .map(|ai| ai.variables.clone())
+        .unwrap_or_default();
+    variables_match(
+        process_filters,
+        &instance.state.process_variables(),
+        names_ignore_case,
+        values_ignore_case,
+    ) && variables_match(task_filters, &local, names_ignore_case, values_ignore_case)
+}
+
+/// The candidate filters of a task query (`candidateGroup`, `candidateGroups`,
+/// `candidateUser` with the user's groups, `includeAssignedTasks`).
+struct CandidateFilter {
+    group: Option<String>,
+    groups: Option<Vec<String>>,
+    user: Option<String>,
+    /// The candidate user's groups (Camunda resolves them through the identity service).
+    user_groups: Vec<String>,
+    include_assigned: bool,
+}
+
+impl CandidateFilter {
+    async fn from_query(state: &ApiState, q: &QueryInput) -> ApiResult<CandidateFilter> {
+        let user = q.str("candidateUser");
+        let user_groups = match &user {
+            Some(u) => state
+                .engine
+                .users()
+                .await?
+                .into_iter()
+                .find(|x| &x.id == u)
+                .map(|x| x.groups)
+                .unwrap_or_default(),
+            None => Vec::new(),
+        };
+        Ok(CandidateFilter {
+            group: q.str("candidateGroup"),
+            groups: q.list("candidateGroups"),
+            user,
+            user_groups,
+            include_assigned: q.flag("includeAssignedTasks")?,
+        })
+    }
+
+    fn matches(&self, t: &UserTask) -> bool {
+        let any = self.group.is_some() || self.groups.is_some() || self.user.is_some();
+        self.group
+            .as_ref()
+            .is_none_or(|g| t.candidate_groups.contains(g))
+            && self
+                .groups
+                .as_ref()
+                .is_none_or(|gs| gs.iter().any(|g| t.candidate_groups.contains(g)))
+            && self.user.as_ref().is_none_or(|u| {
+                t.candidate_users.contains(u)
+                    || self
+                        .user_groups
+                        .iter()
+                        .any(|g| t.candidate_groups.contains(g))
+            })
+            && (!any || self.include_assigned || t.assignee.is_none())
+    }
+}
+
 async fn filter(state: &ApiState, q: &QueryInput, all: Vec<UserTask>) -> ApiResult<Vec<UserTask>> {
     let pi = q.str("processInstanceId");
     let pi_in = q.list("processInstanceIdIn");
@@ -155,10 +234,7 @@ async fn filter(state: &ApiState, q: &QueryInput, all: Vec<UserTask>) -> ApiResu
     let assigned = q.flag("assigned")?;
     let unassigned = q.flag("unassigned")?;
     let owner = q.str("owner");
-    let cand_group = q.str("candidateGroup");
-    let cand_groups = q.list("candidateGroups");
-    let cand_user = q.str("candidateUser");
-    let include_assigned = q.flag("includeAssignedTasks")?;
+    let candidates = CandidateFilter::from_query(state, q).await?;
     let with_cand_groups = q.flag("withCandidateGroups")?;
     let without_cand_groups = q.flag("withoutCandidateGroups")?;
     let with_cand_users = q.flag("withCandidateUsers")?;
@@ -180,18 +256,6 @@ async fn filter(state: &ApiState, q: &QueryInput, all: Vec<UserTask>) -> ApiResu
     let names_ic = q.flag("variableNamesIgnoreCase")?;
     let values_ic = q.flag("variableValuesIgnoreCase")?;
 
-    // The groups of the candidate user (Camunda resolves them through the identity service).
-    let user_groups: Vec<String> = match &cand_user {
-        Some(u) => state
-            .engine
-            .users()
-            .await?
-            .into_iter()
-            .find(|x| &x.id == u)
-            .map(|x| x.groups)
-            .unwrap_or_default(),
-        None => Vec::new(),
-    };
     let instances: BTreeMap<String, ProcessInstance> =
         if process_vars.is_empty() && task_vars.is_empty() {
             BTreeMap::new()
@@ -204,50 +268,13 @@ async fn filter(state: &ApiState, q: &QueryInput, all: Vec<UserTask>) -> ApiResu
                 .map(|p| (p.id().to_owned(), p))
                 .collect()
         };
-    let candidate_filter = cand_group.is_some() || cand_groups.is_some() || cand_user.is_some();
-    let lookup = |vars: &Variables, name: &str| -> Option<Value> {
-        if names_ic {
-            vars.iter()
-                .find(|(k, _)| k.eq_ignore_ascii_case(name))
-                .map(|(_, v)| v.clone())
-        } else {
-            vars.get(name).cloned()
-        }
-    };
     Ok(super::query::live(all)
         .filter(|t| {
-            let candidate_ok = cand_group
-                .as_ref()
-                .is_none_or(|g| t.candidate_groups.contains(g))
-                && cand_groups
-                    .as_ref()
-                    .is_none_or(|gs| gs.iter().any(|g| t.candidate_groups.contains(g)))
-                && cand_user.as_ref().is_none_or(|u| {
-                    t.candidate_users.contains(u)
-                        || user_groups.iter().any(|g| t.candidate_groups.contains(g))
-                })
-                && (!candidate_filter || include_assigned || t.assignee.is_none());
-            let vars_ok = (process_vars.is_empty() && task_vars.is_empty()) || {
-                match instances.get(&t.process_instance_id) {
-                    None => false,
-                    Some(p) => {
-                        let pv = p.state.process_variables();
-                        let tv = p
-                            .state
-                            .activity_instances
-                            .get(&t.activity_instance_id)
-                            .map(|ai| ai.variables.clone())
-                            .unwrap_or_default();
-                        process_vars
-                            .iter()
-                            .all(|f| f.matches(lookup(&pv, &f.name).as_ref(), values_ic))
-                            && task_vars
-                                .iter()
-                                .all(|f| f.matches(lookup(&tv, &f.name).as_ref(), values_ic))
-                    }
-                }
-            };
-            candidate_ok
+            let vars_ok = (process_vars.is_empty() && task_vars.is_empty())
+                || instances.get(&t.process_instance_id).is_some_and(|p| {
+                    task_variables_match(p, t, &process_vars, &task_vars, names_ic, values_ic)
+                });
+            candidates.matches(t)
                 && vars_ok
                 && eq_opt(&pi, Some(&t.process_instance_id))
                 && in_opt(&pi_in, Some(&t.process_instance_id))
