@@ -3,28 +3,27 @@
 //! the new instance state, commit, and only then perform what lies outside the store (wake
 //! workers and the scheduler, run wasm tasks, start/notify other instances, emit events).
 
-use std::collections::HashMap;
-use std::future::Future;
-use std::pin::Pin;
-use std::sync::Arc;
-use std::sync::atomic::Ordering;
-
-use baton_bpmn::engine::{
-    CallBinding, Command, Effect, EngineError, HistoryEvent, InstanceState, InstanceStatus,
-    SuperInstance,
-};
-use baton_bpmn::{Engine, Variables};
-use serde::{Deserialize, Serialize};
-
-use super::core::{Deployed, EngineEvent, Inner, new_id};
-use super::index::{self, WASM_WORKER};
-use super::{ProcessEngineError, Result};
+use super::core::{Deployed, new_id};
+use super::events::EngineEvent;
+use super::index::WASM_WORKER;
+use super::{ProcessEngine, ProcessEngineError, Result, index};
 use crate::records::{
     EventSubscription, EventType, ExternalTask, HistoricActivityInstance, HistoricProcessInstance,
     HistoricVariableInstance, Incident, Job, JobKind, ProcessInstance, UserTask,
 };
 use crate::store::keys::Key;
 use crate::store::{StoreError, Tree, WriteSet};
+use baton_bpmn::engine::{
+    CallBinding, Command, Effect, EngineError, HistoryEvent, InstanceState, InstanceStatus,
+    SuperInstance,
+};
+use baton_bpmn::{Engine, Variables};
+use serde::{Deserialize, Serialize};
+use std::collections::HashMap;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
 
 /// What a command did.
 pub(crate) struct Outcome {
@@ -101,350 +100,11 @@ fn store_error(e: StoreError) -> ProcessEngineError {
     }
 }
 
-impl Inner {
-    /// Apply `command` to a running instance, committing `extra` writes with it.
-    pub(crate) async fn run_command(
-        &self,
-        instance_id: &str,
-        command: Command,
-        extra: WriteSet,
-        mut after: AfterCommit,
-    ) -> Result<Outcome> {
-        let guard = self.lock_instance(instance_id).await;
-        let record: ProcessInstance = self
-            .store
-            .get(Tree::Instances, &index::id_key(instance_id))?
-            .ok_or_else(|| {
-                ProcessEngineError::NotFound(format!(
-                    "Process instance with id {instance_id} does not exist"
-                ))
-            })?;
-        let outcome = self.apply_and_commit(record, command, extra, &mut after, false)?;
-        drop(guard);
-        self.store.sync().await?;
-        self.after_commit(after).await;
-        Ok(outcome)
-    }
-
-    /// Create and start a new instance with the given id (idempotent: an id that exists or
-    /// existed is not started again).
-    #[allow(clippy::too_many_arguments)]
-    pub(crate) async fn start_new_instance(
-        &self,
-        deployed: Arc<Deployed>,
-        instance_id: String,
-        business_key: Option<String>,
-        super_instance: Option<SuperInstance>,
-        variables: Variables,
-        start_activity_id: Option<String>,
-        initiator: Option<String>,
-    ) -> Result<Outcome> {
-        let guard = self.lock_instance(&instance_id).await;
-        if let Some(existing) = self
-            .store
-            .get::<ProcessInstance>(Tree::Instances, &index::id_key(&instance_id))?
-        {
-            return Ok(Outcome {
-                instance: existing,
-                ended: false,
-            });
-        }
-        if self
-            .store
-            .contains(Tree::HistoricInstances, &index::id_key(&instance_id))?
-        {
-            return Err(ProcessEngineError::Engine(format!(
-                "process instance {instance_id} already existed"
-            )));
-        }
-        let state = InstanceState::new(
-            instance_id.clone(),
-            deployed.record.key.clone(),
-            business_key.clone(),
-            super_instance,
-        );
-        let record = ProcessInstance {
-            definition_id: deployed.record.id.clone(),
-            definition_key: deployed.record.key.clone(),
-            suspended: false,
-            tenant_id: deployed.record.tenant_id.clone(),
-            state,
-        };
-        let mut after = AfterCommit::default();
-        after.events.push(EngineEvent::InstanceStarted {
-            process_instance_id: instance_id.clone(),
-            process_definition_id: deployed.record.id.clone(),
-            business_key,
-        });
-        let outcome = self.apply_and_commit(
-            record,
-            Command::Start {
-                variables,
-                start_activity_id,
-                initiator: initiator.clone(),
-            },
-            WriteSet::new(),
-            &mut after,
-            true,
-        )?;
-        drop(guard);
-        self.metrics
-            .instances_started
-            .fetch_add(1, Ordering::Relaxed);
-        self.store.sync().await?;
-        self.after_commit(after).await;
-        Ok(outcome)
-    }
-
-    fn apply_and_commit(
-        &self,
-        mut record: ProcessInstance,
-        command: Command,
-        extra: WriteSet,
-        after: &mut AfterCommit,
-        is_new: bool,
-    ) -> Result<Outcome> {
-        let deployed = self.deployed_sync(&record.definition_id)?;
-        let now = self.now();
-        let initiator = match &command {
-            Command::Start { initiator, .. } => initiator.clone(),
-            _ => None,
-        };
-        let mut state = record.state.clone();
-        let effects =
-            Engine::apply(&deployed.process, &mut state, command, now).map_err(engine_error)?;
-        record.state = state;
-        let mut ws = extra;
-        let mut tx = Translation::new(self, &deployed, &record, now);
-        if is_new {
-            let start_activity_id = effects.iter().find_map(|e| match e {
-                Effect::History(HistoryEvent::ActivityStarted {
-                    activity_id,
-                    activity_type,
-                    ..
-                }) if activity_type.to_ascii_lowercase().contains("start") => {
-                    Some(activity_id.clone())
-                }
-                _ => None,
-            });
-            tx.historic_instance = Some(HistoricProcessInstance {
-                id: record.state.id.clone(),
-                business_key: record.state.business_key.clone(),
-                process_definition_id: deployed.record.id.clone(),
-                process_definition_key: deployed.record.key.clone(),
-                process_definition_name: deployed.record.name.clone(),
-                process_definition_version: deployed.record.version,
-                start_time: now,
-                end_time: None,
-                start_user_id: initiator,
-                start_activity_id,
-                delete_reason: None,
-                super_process_instance_id: record
-                    .state
-                    .super_instance
-                    .as_ref()
-                    .map(|s| s.process_instance_id.clone()),
-                root_process_instance_id: self.root_instance_id(&record),
-                tenant_id: record.tenant_id.clone(),
-                state: "ACTIVE".to_owned(),
-            });
-        }
-        for effect in &effects {
-            tx.apply(effect, &mut ws, after)?;
-        }
-        let ended = !record.state.is_active();
-        if ended {
-            tx.end_instance(&mut ws, after)?;
-            ws.delete(Tree::Instances, index::id_key(&record.state.id));
-        } else {
-            ws.put(Tree::Instances, index::id_key(&record.state.id), &record);
-        }
-        tx.finish(&mut ws);
-        self.store.commit(&ws).map_err(store_error)?;
-        Ok(Outcome {
-            instance: record,
-            ended,
-        })
-    }
-
-    fn root_instance_id(&self, record: &ProcessInstance) -> String {
-        let mut current = record.state.super_instance.clone();
-        let mut root = record.state.id.clone();
-        // Bounded walk: a call hierarchy deeper than this is a modelling loop.
-        for _ in 0..64 {
-            let Some(sup) = current else { break };
-            root = sup.process_instance_id.clone();
-            current = self
-                .store
-                .get::<ProcessInstance>(Tree::Instances, &index::id_key(&sup.process_instance_id))
-                .ok()
-                .flatten()
-                .and_then(|p| p.state.super_instance);
-        }
-        root
-    }
-
-    /// Perform what lies outside the store, after the commit.
-    pub(crate) fn after_commit(
-        &self,
-        after: AfterCommit,
-    ) -> Pin<Box<dyn Future<Output = ()> + Send + '_>> {
-        Box::pin(async move {
-            for event in after.events {
-                self.emit(event);
-            }
-            if after.tasks_available {
-                self.task_available.notify_waiters();
-            }
-            if after.wake_scheduler {
-                self.scheduler_wake.notify_one();
-            }
-            if !after.wasm_tasks.is_empty()
-                && let Some(me) = self.arc()
-            {
-                for task_id in after.wasm_tasks {
-                    let me = me.clone();
-                    tokio::spawn(async move { me.run_wasm_task(task_id).await });
-                }
-            }
-            for seq in after.outbox {
-                self.process_outbox_entry(seq).await;
-            }
-        })
-    }
-
-    /// Perform one outbox entry and remove it.
-    pub(crate) fn process_outbox_entry(
-        &self,
-        seq: u64,
-    ) -> Pin<Box<dyn Future<Output = ()> + Send + '_>> {
-        Box::pin(async move {
-            let key = outbox_key(seq);
-            let entry: OutboxEntry = match self.store.get(Tree::Outbox, &key) {
-                Ok(Some(e)) => e,
-                Ok(None) => return,
-                Err(e) => {
-                    tracing::error!("outbox entry {seq} unreadable: {e}");
-                    return;
-                }
-            };
-            if let Err(e) = self.perform_outbox_entry(entry).await {
-                tracing::warn!("outbox entry {seq} failed: {e}");
-            }
-            let mut ws = WriteSet::new();
-            ws.delete(Tree::Outbox, key);
-            if let Err(e) = self.store.commit(&ws) {
-                tracing::error!("cannot remove outbox entry {seq}: {e}");
-            }
-        })
-    }
-
-    async fn perform_outbox_entry(&self, entry: OutboxEntry) -> Result<()> {
-        match entry {
-            OutboxEntry::StartChild {
-                parent_instance_id,
-                parent_definition_id,
-                activity_instance_id,
-                activity_id,
-                child_instance_id,
-                process_key,
-                binding,
-                business_key,
-                variables,
-                tenant_id,
-            } => {
-                let resolved = self
-                    .resolve_called_definition(
-                        &process_key,
-                        &binding,
-                        &parent_definition_id,
-                        tenant_id.as_deref(),
-                    )
-                    .await;
-                match resolved {
-                    Ok(deployed) => {
-                        self.start_new_instance(
-                            deployed,
-                            child_instance_id,
-                            business_key,
-                            Some(SuperInstance {
-                                process_instance_id: parent_instance_id,
-                                activity_instance_id,
-                            }),
-                            variables,
-                            None,
-                            None,
-                        )
-                        .await?;
-                    }
-                    Err(e) => {
-                        self.raise_instance_incident(
-                            &parent_instance_id,
-                            &activity_instance_id,
-                            &activity_id,
-                            crate::records::IncidentType::FailedJob,
-                            format!("call activity cannot start process '{process_key}': {e}"),
-                            None,
-                        )
-                        .await?;
-                    }
-                }
-                Ok(())
-            }
-            OutboxEntry::ChildCompleted {
-                parent_instance_id,
-                activity_instance_id,
-                variables,
-            } => {
-                let result = self
-                    .run_command(
-                        &parent_instance_id,
-                        Command::ChildCompleted {
-                            activity_instance_id,
-                            variables,
-                        },
-                        WriteSet::new(),
-                        AfterCommit::default(),
-                    )
-                    .await;
-                match result {
-                    Ok(_) | Err(ProcessEngineError::NotFound(_)) => Ok(()),
-                    Err(e) => Err(e),
-                }
-            }
-            OutboxEntry::CancelChild { child_instance_id } => {
-                match self
-                    .cancel_instance(&child_instance_id, Some("call activity canceled".into()))
-                    .await
-                {
-                    Ok(()) | Err(ProcessEngineError::NotFound(_)) => Ok(()),
-                    Err(e) => Err(e),
-                }
-            }
-            OutboxEntry::Signal { name, variables } => {
-                self.deliver_signal(&name, variables, None).await
-            }
-        }
-    }
-
-    /// Cancel a running instance (REST delete, call-activity cancellation, cascade deletes).
-    pub(crate) async fn cancel_instance(&self, id: &str, reason: Option<String>) -> Result<()> {
-        self.run_command(
-            id,
-            Command::Cancel { reason },
-            WriteSet::new(),
-            AfterCommit::default(),
-        )
-        .await
-        .map(|_| ())
-    }
-}
-
 /// Effects → records for one command. Keeps the records created or changed by this command so
 /// a later effect of the same command (a timer scheduled then cancelled, an activity started
 /// then ended) sees them before they are committed.
 struct Translation<'a> {
-    inner: &'a Inner,
+    engine: &'a ProcessEngine,
     deployed: &'a Deployed,
     record: &'a ProcessInstance,
     now: i64,
@@ -460,13 +120,13 @@ struct Translation<'a> {
 
 impl<'a> Translation<'a> {
     fn new(
-        inner: &'a Inner,
+        engine: &'a ProcessEngine,
         deployed: &'a Deployed,
         record: &'a ProcessInstance,
         now: i64,
     ) -> Translation<'a> {
         Translation {
-            inner,
+            engine,
             deployed,
             record,
             now,
@@ -493,11 +153,11 @@ impl<'a> Translation<'a> {
     }
 
     fn apply(&mut self, effect: &Effect, ws: &mut WriteSet, after: &mut AfterCommit) -> Result<()> {
-        let store = &self.inner.store;
+        let store = &self.engine.inner.store;
         match effect {
             Effect::CreateExternalTask(spec) => {
                 let module = self
-                    .inner
+                    .engine
                     .module_for(&self.deployed.record.deployment_id, &spec.topic)?;
                 let task = ExternalTask {
                     id: spec.task_id.clone(),
@@ -529,7 +189,10 @@ impl<'a> Translation<'a> {
                 } else {
                     after.tasks_available = true;
                 }
-                Inner::bump(&self.inner.metrics.tasks_created_by_topic, &task.topic_name);
+                ProcessEngine::bump(
+                    &self.engine.inner.metrics.tasks_created_by_topic,
+                    &task.topic_name,
+                );
                 after.events.push(EngineEvent::TaskCreated {
                     task_id: task.id.clone(),
                     task_type: "external".into(),
@@ -677,7 +340,7 @@ impl<'a> Translation<'a> {
                 due,
                 retry_time_cycle,
             } => {
-                let retries = self.inner.initial_job_retries(retry_time_cycle.as_deref());
+                let retries = self.engine.initial_job_retries(retry_time_cycle.as_deref());
                 let job = Job {
                     id: job_id.clone(),
                     kind: JobKind::AsyncContinuation {
@@ -782,14 +445,14 @@ impl<'a> Translation<'a> {
         after: &mut AfterCommit,
         entry: OutboxEntry,
     ) -> Result<()> {
-        let seq = self.inner.store.generate_id()?;
+        let seq = self.engine.inner.store.generate_id()?;
         ws.put(Tree::Outbox, outbox_key(seq), &entry);
         after.outbox.push(seq);
         Ok(())
     }
 
     fn history(&mut self, event: &HistoryEvent, after: &mut AfterCommit) -> Result<()> {
-        let store = &self.inner.store;
+        let store = &self.engine.inner.store;
         match event {
             HistoryEvent::ActivityStarted {
                 activity_instance_id,
@@ -915,7 +578,7 @@ impl<'a> Translation<'a> {
         ws: &mut WriteSet,
         after: &mut AfterCommit,
     ) -> Result<()> {
-        let store = &self.inner.store;
+        let store = &self.engine.inner.store;
         let keys = store.scan_keys(
             Tree::IncidentsByInstance,
             &index::instance_prefix(self.instance_id()),
@@ -938,7 +601,7 @@ impl<'a> Translation<'a> {
     }
 
     fn end_instance(&mut self, ws: &mut WriteSet, after: &mut AfterCommit) -> Result<()> {
-        let store = &self.inner.store;
+        let store = &self.engine.inner.store;
         let id = self.instance_id().to_owned();
         // Anything the state machine left behind (it should leave nothing) is removed with
         // the instance, so no orphaned task can be fetched.
@@ -1015,7 +678,8 @@ impl<'a> Translation<'a> {
         self.historic_instance = historic;
         match status {
             InstanceStatus::Completed | InstanceStatus::Terminated => {
-                self.inner
+                self.engine
+                    .inner
                     .metrics
                     .instances_completed
                     .fetch_add(1, Ordering::Relaxed);
@@ -1029,7 +693,8 @@ impl<'a> Translation<'a> {
                 }
             }
             InstanceStatus::Canceled => {
-                self.inner
+                self.engine
+                    .inner
                     .metrics
                     .instances_canceled
                     .fetch_add(1, Ordering::Relaxed);
@@ -1106,4 +771,334 @@ pub(crate) fn open_incident(ws: &mut WriteSet, incident: &Incident, after: &mut 
         incident_type: incident.incident_type.as_str().to_owned(),
         message: incident.message.clone(),
     });
+}
+
+impl ProcessEngine {
+    /// Apply `command` to a running instance, committing `extra` writes with it.
+    pub(crate) async fn run_command(
+        &self,
+        instance_id: &str,
+        command: Command,
+        extra: WriteSet,
+        mut after: AfterCommit,
+    ) -> Result<Outcome> {
+        let guard = self.lock_instance(instance_id).await;
+        let record: ProcessInstance = self
+            .inner
+            .store
+            .get(Tree::Instances, &index::id_key(instance_id))?
+            .ok_or_else(|| {
+                ProcessEngineError::NotFound(format!(
+                    "Process instance with id {instance_id} does not exist"
+                ))
+            })?;
+        let outcome = self.apply_and_commit(record, command, extra, &mut after, false)?;
+        drop(guard);
+        self.inner.store.sync().await?;
+        self.after_commit(after).await;
+        Ok(outcome)
+    }
+
+    /// Create and start a new instance with the given id (idempotent: an id that exists or
+    /// existed is not started again).
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) async fn start_new_instance(
+        &self,
+        deployed: Arc<Deployed>,
+        instance_id: String,
+        business_key: Option<String>,
+        super_instance: Option<SuperInstance>,
+        variables: Variables,
+        start_activity_id: Option<String>,
+        initiator: Option<String>,
+    ) -> Result<Outcome> {
+        let guard = self.lock_instance(&instance_id).await;
+        if let Some(existing) = self
+            .inner
+            .store
+            .get::<ProcessInstance>(Tree::Instances, &index::id_key(&instance_id))?
+        {
+            return Ok(Outcome {
+                instance: existing,
+                ended: false,
+            });
+        }
+        if self
+            .inner
+            .store
+            .contains(Tree::HistoricInstances, &index::id_key(&instance_id))?
+        {
+            return Err(ProcessEngineError::Engine(format!(
+                "process instance {instance_id} already existed"
+            )));
+        }
+        let state = InstanceState::new(
+            instance_id.clone(),
+            deployed.record.key.clone(),
+            business_key.clone(),
+            super_instance,
+        );
+        let record = ProcessInstance {
+            definition_id: deployed.record.id.clone(),
+            definition_key: deployed.record.key.clone(),
+            suspended: false,
+            tenant_id: deployed.record.tenant_id.clone(),
+            state,
+        };
+        let mut after = AfterCommit::default();
+        after.events.push(EngineEvent::InstanceStarted {
+            process_instance_id: instance_id.clone(),
+            process_definition_id: deployed.record.id.clone(),
+            business_key,
+        });
+        let outcome = self.apply_and_commit(
+            record,
+            Command::Start {
+                variables,
+                start_activity_id,
+                initiator: initiator.clone(),
+            },
+            WriteSet::new(),
+            &mut after,
+            true,
+        )?;
+        drop(guard);
+        self.inner
+            .metrics
+            .instances_started
+            .fetch_add(1, Ordering::Relaxed);
+        self.inner.store.sync().await?;
+        self.after_commit(after).await;
+        Ok(outcome)
+    }
+
+    fn apply_and_commit(
+        &self,
+        mut record: ProcessInstance,
+        command: Command,
+        extra: WriteSet,
+        after: &mut AfterCommit,
+        is_new: bool,
+    ) -> Result<Outcome> {
+        let deployed = self.deployed_sync(&record.definition_id)?;
+        let now = self.now();
+        let initiator = match &command {
+            Command::Start { initiator, .. } => initiator.clone(),
+            _ => None,
+        };
+        let mut state = record.state.clone();
+        let effects =
+            Engine::apply(&deployed.process, &mut state, command, now).map_err(engine_error)?;
+        record.state = state;
+        let mut ws = extra;
+        let mut tx = Translation::new(self, &deployed, &record, now);
+        if is_new {
+            let start_activity_id = effects.iter().find_map(|e| match e {
+                Effect::History(HistoryEvent::ActivityStarted {
+                    activity_id,
+                    activity_type,
+                    ..
+                }) if activity_type.to_ascii_lowercase().contains("start") => {
+                    Some(activity_id.clone())
+                }
+                _ => None,
+            });
+            tx.historic_instance = Some(HistoricProcessInstance {
+                id: record.state.id.clone(),
+                business_key: record.state.business_key.clone(),
+                process_definition_id: deployed.record.id.clone(),
+                process_definition_key: deployed.record.key.clone(),
+                process_definition_name: deployed.record.name.clone(),
+                process_definition_version: deployed.record.version,
+                start_time: now,
+                end_time: None,
+                start_user_id: initiator,
+                start_activity_id,
+                delete_reason: None,
+                super_process_instance_id: record
+                    .state
+                    .super_instance
+                    .as_ref()
+                    .map(|s| s.process_instance_id.clone()),
+                root_process_instance_id: self.root_instance_id(&record),
+                tenant_id: record.tenant_id.clone(),
+                state: "ACTIVE".to_owned(),
+            });
+        }
+        for effect in &effects {
+            tx.apply(effect, &mut ws, after)?;
+        }
+        let ended = !record.state.is_active();
+        if ended {
+            tx.end_instance(&mut ws, after)?;
+            ws.delete(Tree::Instances, index::id_key(&record.state.id));
+        } else {
+            ws.put(Tree::Instances, index::id_key(&record.state.id), &record);
+        }
+        tx.finish(&mut ws);
+        self.inner.store.commit(&ws).map_err(store_error)?;
+        Ok(Outcome {
+            instance: record,
+            ended,
+        })
+    }
+
+    fn root_instance_id(&self, record: &ProcessInstance) -> String {
+        let mut current = record.state.super_instance.clone();
+        let mut root = record.state.id.clone();
+        // Bounded walk: a call hierarchy deeper than this is a modelling loop.
+        for _ in 0..64 {
+            let Some(sup) = current else { break };
+            root = sup.process_instance_id.clone();
+            current = self
+                .inner
+                .store
+                .get::<ProcessInstance>(Tree::Instances, &index::id_key(&sup.process_instance_id))
+                .ok()
+                .flatten()
+                .and_then(|p| p.state.super_instance);
+        }
+        root
+    }
+
+    /// Perform what lies outside the store, after the commit.
+    pub(crate) fn after_commit(
+        &self,
+        after: AfterCommit,
+    ) -> Pin<Box<dyn Future<Output = ()> + Send + '_>> {
+        Box::pin(async move {
+            for event in after.events {
+                self.emit(event);
+            }
+            if after.tasks_available {
+                self.inner.task_available.notify_waiters();
+            }
+            if after.wake_scheduler {
+                self.inner.scheduler_wake.notify_one();
+            }
+            if !after.wasm_tasks.is_empty() {
+                for task_id in after.wasm_tasks {
+                    let me = self.clone();
+                    tokio::spawn(async move { me.run_wasm_task(task_id).await });
+                }
+            }
+            for seq in after.outbox {
+                self.process_outbox_entry(seq).await;
+            }
+        })
+    }
+
+    /// Perform one outbox entry and remove it.
+    pub(crate) fn process_outbox_entry(
+        &self,
+        seq: u64,
+    ) -> Pin<Box<dyn Future<Output = ()> + Send + '_>> {
+        Box::pin(async move {
+            let key = outbox_key(seq);
+            let entry: OutboxEntry = match self.inner.store.get(Tree::Outbox, &key) {
+                Ok(Some(e)) => e,
+                Ok(None) => return,
+                Err(e) => {
+                    tracing::error!("outbox entry {seq} unreadable: {e}");
+                    return;
+                }
+            };
+            if let Err(e) = self.perform_outbox_entry(entry).await {
+                tracing::warn!("outbox entry {seq} failed: {e}");
+            }
+            let mut ws = WriteSet::new();
+            ws.delete(Tree::Outbox, key);
+            if let Err(e) = self.inner.store.commit(&ws) {
+                tracing::error!("cannot remove outbox entry {seq}: {e}");
+            }
+        })
+    }
+
+    async fn perform_outbox_entry(&self, entry: OutboxEntry) -> Result<()> {
+        match entry {
+            OutboxEntry::StartChild {
+                parent_instance_id,
+                parent_definition_id,
+                activity_instance_id,
+                activity_id,
+                child_instance_id,
+                process_key,
+                binding,
+                business_key,
+                variables,
+                tenant_id,
+            } => {
+                let resolved = self
+                    .resolve_called_definition(
+                        &process_key,
+                        &binding,
+                        &parent_definition_id,
+                        tenant_id.as_deref(),
+                    )
+                    .await;
+                match resolved {
+                    Ok(deployed) => {
+                        self.start_new_instance(
+                            deployed,
+                            child_instance_id,
+                            business_key,
+                            Some(SuperInstance {
+                                process_instance_id: parent_instance_id,
+                                activity_instance_id,
+                            }),
+                            variables,
+                            None,
+                            None,
+                        )
+                        .await?;
+                    }
+                    Err(e) => {
+                        self.raise_instance_incident(
+                            &parent_instance_id,
+                            &activity_instance_id,
+                            &activity_id,
+                            crate::records::IncidentType::FailedJob,
+                            format!("call activity cannot start process '{process_key}': {e}"),
+                            None,
+                        )
+                        .await?;
+                    }
+                }
+                Ok(())
+            }
+            OutboxEntry::ChildCompleted {
+                parent_instance_id,
+                activity_instance_id,
+                variables,
+            } => {
+                let result = self
+                    .run_command(
+                        &parent_instance_id,
+                        Command::ChildCompleted {
+                            activity_instance_id,
+                            variables,
+                        },
+                        WriteSet::new(),
+                        AfterCommit::default(),
+                    )
+                    .await;
+                match result {
+                    Ok(_) | Err(ProcessEngineError::NotFound(_)) => Ok(()),
+                    Err(e) => Err(e),
+                }
+            }
+            OutboxEntry::CancelChild { child_instance_id } => {
+                match self
+                    .cancel_instance(&child_instance_id, Some("call activity canceled".into()))
+                    .await
+                {
+                    Ok(()) | Err(ProcessEngineError::NotFound(_)) => Ok(()),
+                    Err(e) => Err(e),
+                }
+            }
+            OutboxEntry::Signal { name, variables } => {
+                self.deliver_signal(&name, variables, None).await
+            }
+        }
+    }
 }

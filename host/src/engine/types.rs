@@ -326,3 +326,14 @@ pub struct MetricsSnapshot {
     /// Open external tasks.
     pub open_external_tasks: u64,
 }
+
+/// A compare-and-set guard failed: the record changed between our read and our commit. The
+/// one place this rule lives: callers name what changed (`the task`, `External task 42`).
+pub(crate) fn conflict(e: crate::store::StoreError, what: &str) -> ProcessEngineError {
+    match e {
+        crate::store::StoreError::Conflict => {
+            ProcessEngineError::Engine(format!("{what} was changed concurrently; try again"))
+        }
+        other => other.into(),
+    }
+}

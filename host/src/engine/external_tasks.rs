@@ -1,36 +1,32 @@
 //! External tasks: fetch-and-lock (with long polling), complete, failure, BPMN error, lock
-//! management, retries and priority with Camunda 7's rules; and the in-engine path where a
-//! wasm component bound to the topic runs the task.
+//! management, retries and priority with Camunda 7's rules.
 //!
 //! Locking a task is a compare-and-swap on its record, not a lock on its instance, so workers
 //! never contend with the instances they serve; two fetchers racing for one task cannot both
 //! win (the loser drops it from its result, as Camunda's optimistic locking does).
 
+use super::core::Inner;
+use super::core::new_id;
+use super::events::EngineEvent;
+use super::executor::{AfterCommit, open_incident};
+use super::index::{Placement, WASM_WORKER};
+use super::{
+    FailureRequest, FetchAndLockRequest, LockedTask, ProcessEngine, ProcessEngineError, Result,
+    TopicRequest, index,
+};
+use crate::records::{ExternalTask, Incident, IncidentType, ProcessInstance};
+use crate::store::keys::last_str;
+use crate::store::{StoreError, Tree, WriteSet};
+use baton_bpmn::engine::Command;
+use baton_bpmn::{Value, Variables};
 use std::collections::HashMap;
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
-use baton_bpmn::engine::Command;
-use baton_bpmn::timer::RetrySchedule;
-use baton_bpmn::{Value, Variables};
-
-use super::core::{EngineEvent, Inner, new_id};
-use super::executor::{AfterCommit, open_incident};
-use super::index::{self, Placement, WASM_WORKER};
-use super::{
-    FailureRequest, FetchAndLockRequest, LockedTask, ProcessEngineError, Result, TopicRequest,
-};
-use crate::records::{
-    ExternalTask, Incident, IncidentType, Job, JobKind, ProcessInstance, TaskModule,
-};
-use crate::store::keys::last_str;
-use crate::store::{StoreError, Tree, WriteSet};
-use crate::wasm::{AllowedHost, Limits, TaskInput, TaskOutcome};
-
 /// Camunda truncates stored error messages to this many characters.
 const MAX_ERROR_MESSAGE: usize = 666;
 
-fn truncate(s: Option<String>) -> Option<String> {
+pub(super) fn truncate(s: Option<String>) -> Option<String> {
     s.map(|m| {
         if m.chars().count() > MAX_ERROR_MESSAGE {
             m.chars().take(MAX_ERROR_MESSAGE).collect()
@@ -60,16 +56,6 @@ fn values_match(filter: &Value, actual: &Value) -> bool {
     text(filter) == text(actual)
 }
 
-/// Seed of a task's deterministic random numbers: FNV-1a of the activity instance id.
-fn seed_of(activity_instance_id: &str) -> u64 {
-    let mut h: u64 = 0xcbf29ce484222325;
-    for b in activity_instance_id.bytes() {
-        h ^= u64::from(b);
-        h = h.wrapping_mul(0x100000001b3);
-    }
-    h
-}
-
 /// Decrements the parked-request count when a long poll ends, however it ends.
 struct Parked<'a>(&'a Inner);
 
@@ -79,9 +65,10 @@ impl Drop for Parked<'_> {
     }
 }
 
-impl Inner {
+impl ProcessEngine {
     pub(crate) fn load_external_task(&self, id: &str) -> Result<(ExternalTask, Vec<u8>)> {
         let raw = self
+            .inner
             .store
             .get_raw(Tree::ExternalTasks, &index::id_key(id))?
             .ok_or_else(|| {
@@ -91,7 +78,7 @@ impl Inner {
         Ok((task, raw))
     }
 
-    fn commit_task_change(
+    pub(super) fn commit_task_change(
         &self,
         old_raw: Vec<u8>,
         old: &ExternalTask,
@@ -100,7 +87,7 @@ impl Inner {
     ) -> Result<()> {
         ws.expect(Tree::ExternalTasks, index::id_key(&old.id), Some(old_raw));
         index::put_external_task(&mut ws, new, Some(old), self.now());
-        self.store.commit(&ws).map_err(|e| match e {
+        self.inner.store.commit(&ws).map_err(|e| match e {
             StoreError::Conflict => ProcessEngineError::Engine(format!(
                 "External task {} was changed concurrently; try again",
                 old.id
@@ -109,12 +96,8 @@ impl Inner {
         })
     }
 
-    // -------------------------------------------------------------- fetch and lock
-
-    pub(super) async fn fetch_and_lock(
-        &self,
-        request: FetchAndLockRequest,
-    ) -> Result<Vec<LockedTask>> {
+    /// Fetch and lock tasks; waits up to `async_response_timeout` when none is available.
+    pub async fn fetch_and_lock(&self, request: FetchAndLockRequest) -> Result<Vec<LockedTask>> {
         if request.topics.is_empty() || request.max_tasks == 0 {
             return Ok(Vec::new());
         }
@@ -124,14 +107,15 @@ impl Inner {
                 t.topic_name
             )));
         }
-        self.metrics
+        self.inner
+            .metrics
             .fetch_and_lock_requests
             .fetch_add(1, Ordering::Relaxed);
         let deadline = request.async_response_timeout.map(|d| Instant::now() + d);
         let mut parked: Option<Parked<'_>> = None;
         loop {
             // Register for wake-ups before looking, so a task created while we look is not missed.
-            let notified = self.task_available.notified();
+            let notified = self.inner.task_available.notified();
             tokio::pin!(notified);
             notified.as_mut().enable();
             let tasks = self.try_fetch(&request).await?;
@@ -141,7 +125,7 @@ impl Inner {
             let Some(deadline) = deadline else {
                 return Ok(Vec::new());
             };
-            if self.shutting_down.load(Ordering::SeqCst) {
+            if self.inner.shutting_down.load(Ordering::SeqCst) {
                 return Err(ProcessEngineError::ShuttingDown);
             }
             let now = Instant::now();
@@ -149,12 +133,13 @@ impl Inner {
                 return Ok(Vec::new());
             }
             if parked.is_none() {
-                let count = self.parked_fetches.fetch_add(1, Ordering::SeqCst);
-                parked = Some(Parked(self));
-                if count >= self.config.max_parked_fetches {
+                let count = self.inner.parked_fetches.fetch_add(1, Ordering::SeqCst);
+                parked = Some(Parked(&self.inner));
+                if count >= self.inner.config.max_parked_fetches {
                     return Err(ProcessEngineError::Overloaded);
                 }
-                self.metrics
+                self.inner
+                    .metrics
                     .fetch_and_lock_waits
                     .fetch_add(1, Ordering::Relaxed);
             }
@@ -232,6 +217,7 @@ impl Inner {
     ) -> Result<Option<&'m ProcessInstance>> {
         if !cache.contains_key(id) {
             let loaded = self
+                .inner
                 .store
                 .get::<ProcessInstance>(Tree::Instances, &index::id_key(id))?;
             cache.insert(id.to_owned(), loaded);
@@ -264,7 +250,7 @@ impl Inner {
             } else {
                 request.max_tasks * 2 + 8
             };
-            let keys = self.store.scan_keys(
+            let keys = self.inner.store.scan_keys(
                 Tree::ExternalTaskQueue,
                 &index::queue_prefix(&topic.topic_name),
                 limit,
@@ -274,6 +260,7 @@ impl Inner {
                     continue;
                 };
                 let raw = self
+                    .inner
                     .store
                     .get_raw(Tree::ExternalTasks, &index::id_key(&id))?;
                 let stale = match &raw {
@@ -343,7 +330,7 @@ impl Inner {
             if batch.is_empty() {
                 break;
             }
-            let applied = self.store.commit_each(&sets)?;
+            let applied = self.inner.store.commit_each(&sets)?;
             locked.extend(
                 batch
                     .into_iter()
@@ -352,13 +339,13 @@ impl Inner {
             );
         }
         if !cleanup.is_empty() {
-            self.store.commit_each(&cleanup)?;
+            self.inner.store.commit_each(&cleanup)?;
         }
         if locked.is_empty() {
             return Ok(Vec::new());
         }
         // A lock is a promise to the worker: make it durable before answering.
-        self.store.sync().await?;
+        self.inner.store.sync().await?;
         let mut out = Vec::with_capacity(locked.len());
         for (task, ti) in locked {
             let topic = &request.topics[ti];
@@ -402,6 +389,7 @@ impl Inner {
     pub(crate) fn reclaim_expired_locks(&self, now: i64) -> Result<usize> {
         let end = index::lock_key(now.saturating_add(1), "");
         let keys = self
+            .inner
             .store
             .range_keys(Tree::ExternalTaskLocks, &[], &end, 1000)?;
         if keys.is_empty() {
@@ -417,6 +405,7 @@ impl Inner {
             let mut requeued = false;
             if let Some(id) = index::timed_key_id(&key) {
                 let raw = self
+                    .inner
                     .store
                     .get_raw(Tree::ExternalTasks, &index::id_key(&id))?;
                 if let Some(bytes) = &raw {
@@ -428,21 +417,20 @@ impl Inner {
                 }
                 ws.expect(Tree::ExternalTasks, index::id_key(&id), raw);
             }
-            match self.store.commit(&ws) {
+            match self.inner.store.commit(&ws) {
                 Ok(()) => moved += usize::from(requeued),
                 Err(StoreError::Conflict) => {}
                 Err(e) => return Err(e.into()),
             }
         }
         if moved > 0 {
-            self.task_available.notify_waiters();
+            self.inner.task_available.notify_waiters();
         }
         Ok(moved)
     }
 
-    // -------------------------------------------------------------- worker reports
-
-    pub(super) async fn complete_external_task(
+    /// Complete an external task locked by `worker_id`.
+    pub async fn complete_external_task(
         &self,
         id: &str,
         worker_id: &str,
@@ -461,7 +449,7 @@ impl Inner {
     }
 
     /// Completes the task; `extra` (e.g. an in-engine execution's log) commits with it.
-    async fn finish_external_task(
+    pub(super) async fn finish_external_task(
         &self,
         task: ExternalTask,
         raw: Vec<u8>,
@@ -494,15 +482,15 @@ impl Inner {
             after,
         )
         .await?;
-        Inner::bump(&self.metrics.tasks_completed_by_topic, &task.topic_name);
+        ProcessEngine::bump(
+            &self.inner.metrics.tasks_completed_by_topic,
+            &task.topic_name,
+        );
         Ok(())
     }
 
-    pub(super) async fn external_task_failure(
-        &self,
-        id: &str,
-        request: FailureRequest,
-    ) -> Result<()> {
+    /// Report a failure (retries, back-off; 0 retries raises an incident).
+    pub async fn external_task_failure(&self, id: &str, request: FailureRequest) -> Result<()> {
         let (task, raw) = self.load_external_task(id)?;
         if task.worker_id.as_deref() != Some(request.worker_id.as_str()) {
             return Err(ProcessEngineError::WrongWorker(format!(
@@ -550,7 +538,7 @@ impl Inner {
             let _guard = self.lock_instance(&old.process_instance_id).await;
             self.commit_task_change(raw, &old, &new, ws)?;
             drop(_guard);
-            self.store.sync().await?;
+            self.inner.store.sync().await?;
             if index::placement(&new, self.now()) == Placement::Queue {
                 after.tasks_available = true;
             }
@@ -589,7 +577,7 @@ impl Inner {
     }
 
     /// Raise or resolve the `failedExternalTask` incident when retries reach or leave 0.
-    fn incident_transition(
+    pub(super) fn incident_transition(
         &self,
         old: &ExternalTask,
         new: &ExternalTask,
@@ -605,7 +593,8 @@ impl Inner {
                 new.error_message.clone(),
             );
             open_incident(ws, &incident, after);
-            self.metrics
+            self.inner
+                .metrics
                 .incidents_raised
                 .fetch_add(1, Ordering::Relaxed);
         } else if was_zero && !is_zero {
@@ -622,13 +611,14 @@ impl Inner {
         after: &mut AfterCommit,
     ) -> Result<()> {
         let now = self.now();
-        for key in self.store.scan_keys(
+        for key in self.inner.store.scan_keys(
             Tree::IncidentsByInstance,
             &index::instance_prefix(instance_id),
             usize::MAX,
         )? {
             if let Some(iid) = last_str(&key)
                 && let Some(i) = self
+                    .inner
                     .store
                     .get::<Incident>(Tree::Incidents, &index::id_key(&iid))?
                 && i.configuration.as_deref() == Some(config_id)
@@ -662,7 +652,8 @@ impl Inner {
         }
     }
 
-    pub(super) async fn external_task_bpmn_error(
+    /// Report a BPMN error for an external task.
+    pub async fn external_task_bpmn_error(
         &self,
         id: &str,
         worker_id: &str,
@@ -690,7 +681,7 @@ impl Inner {
 
     /// Throws a BPMN error from the task; `extra` commits with it (and with the incident when
     /// nothing catches the error).
-    async fn throw_task_error(
+    pub(super) async fn throw_task_error(
         &self,
         task: ExternalTask,
         raw: Vec<u8>,
@@ -743,13 +734,14 @@ impl Inner {
                     new.error_message.clone(),
                 );
                 open_incident(&mut ws, &incident, &mut after);
-                self.metrics
+                self.inner
+                    .metrics
                     .incidents_raised
                     .fetch_add(1, Ordering::Relaxed);
                 let _guard = self.lock_instance(&task.process_instance_id).await;
                 self.commit_task_change(raw, &task, &new, ws)?;
                 drop(_guard);
-                self.store.sync().await?;
+                self.inner.store.sync().await?;
                 self.after_commit(after).await;
                 Ok(())
             }
@@ -757,14 +749,8 @@ impl Inner {
         }
     }
 
-    // -------------------------------------------------------------- locks, retries, priority
-
-    pub(super) async fn extend_lock(
-        &self,
-        id: &str,
-        worker_id: &str,
-        new_duration: i64,
-    ) -> Result<()> {
+    /// Extend the lock of a task held by `worker_id` to now + `new_duration` ms.
+    pub async fn extend_lock(&self, id: &str, worker_id: &str, new_duration: i64) -> Result<()> {
         if new_duration <= 0 {
             // Camunda's EnsureUtil message, checked before the task is looked up.
             return Err(ProcessEngineError::BadUserRequest(
@@ -787,11 +773,12 @@ impl Inner {
         let mut new = task.clone();
         new.lock_expiration_time = Some(now.saturating_add(new_duration));
         self.commit_task_change(raw, &task, &new, WriteSet::new())?;
-        self.store.sync().await?;
+        self.inner.store.sync().await?;
         Ok(())
     }
 
-    pub(super) async fn lock_external_task(
+    /// Lock one task for `worker_id` (fails if another worker holds an unexpired lock).
+    pub async fn lock_external_task(
         &self,
         id: &str,
         worker_id: &str,
@@ -823,11 +810,12 @@ impl Inner {
         new.worker_id = Some(worker_id.to_owned());
         new.lock_expiration_time = Some(now.saturating_add(lock_duration));
         self.commit_task_change(raw, &task, &new, WriteSet::new())?;
-        self.store.sync().await?;
+        self.inner.store.sync().await?;
         Ok(())
     }
 
-    pub(super) async fn unlock_external_task(&self, id: &str) -> Result<()> {
+    /// Remove the lock of a task (no worker check) and wake long-pollers.
+    pub async fn unlock_external_task(&self, id: &str) -> Result<()> {
         let (task, raw) = self.load_external_task(id)?;
         if task.worker_id.as_deref() == Some(WASM_WORKER) {
             return Ok(());
@@ -836,12 +824,13 @@ impl Inner {
         new.worker_id = None;
         new.lock_expiration_time = None;
         self.commit_task_change(raw, &task, &new, WriteSet::new())?;
-        self.store.sync().await?;
-        self.task_available.notify_waiters();
+        self.inner.store.sync().await?;
+        self.inner.task_available.notify_waiters();
         Ok(())
     }
 
-    pub(super) async fn set_external_task_retries(&self, id: &str, retries: i32) -> Result<()> {
+    /// Set retries (creates an incident at 0, resolves it above 0).
+    pub async fn set_external_task_retries(&self, id: &str, retries: i32) -> Result<()> {
         if retries < 0 {
             return Err(ProcessEngineError::BadRequest(
                 "The number of retries cannot be negative.".into(),
@@ -856,315 +845,32 @@ impl Inner {
         }
         self.apply_task_update(task, raw, new.clone(), Variables::new(), Variables::new())
             .await?;
-        if revived_wasm && let Some(me) = self.arc() {
+        if revived_wasm {
+            let me = self.clone();
             tokio::spawn(async move { me.run_wasm_task(new.id).await });
         }
         Ok(())
     }
 
-    pub(super) async fn set_external_task_priority(&self, id: &str, priority: i64) -> Result<()> {
+    /// Set the priority.
+    pub async fn set_external_task_priority(&self, id: &str, priority: i64) -> Result<()> {
         let (task, raw) = self.load_external_task(id)?;
         let mut new = task.clone();
         new.priority = priority;
         self.commit_task_change(raw, &task, &new, WriteSet::new())?;
-        self.store.sync().await?;
+        self.inner.store.sync().await?;
         Ok(())
     }
 
-    pub(super) async fn external_task(&self, id: &str) -> Result<ExternalTask> {
+    /// One external task.
+    pub async fn external_task(&self, id: &str) -> Result<ExternalTask> {
         Ok(self.load_external_task(id)?.0)
     }
 
-    pub(super) async fn external_tasks(&self) -> Result<Vec<ExternalTask>> {
-        let mut all: Vec<ExternalTask> = self.store.scan(Tree::ExternalTasks, b"")?;
+    /// All external tasks.
+    pub async fn external_tasks(&self) -> Result<Vec<ExternalTask>> {
+        let mut all: Vec<ExternalTask> = self.inner.store.scan(Tree::ExternalTasks, b"")?;
         all.sort_by(|a, b| a.create_time.cmp(&b.create_time).then(a.id.cmp(&b.id)));
         Ok(all)
-    }
-
-    // -------------------------------------------------------------- wasm
-
-    /// Retries an in-engine task gets (and failing jobs) from a retry cycle.
-    pub(crate) fn retry_schedule(&self, cycle: Option<&str>) -> RetrySchedule {
-        cycle
-            .and_then(|c| RetrySchedule::parse(c).ok())
-            .or_else(|| RetrySchedule::parse(&self.config.default_retry_cycle).ok())
-            .unwrap_or_else(RetrySchedule::default_schedule)
-    }
-
-    pub(crate) fn initial_job_retries(&self, cycle: Option<&str>) -> i32 {
-        self.retry_schedule(cycle).retries() as i32
-    }
-
-    fn module_limits(&self, task: &ExternalTask) -> Limits {
-        let mut limits = self
-            .wasm
-            .as_ref()
-            .map(|w| w.default_limits().clone())
-            .unwrap_or_default();
-        let module = self
-            .definition_deployment(&task.process_definition_id)
-            .and_then(|dep| self.module_for(&dep, &task.topic_name).ok().flatten())
-            .or_else(|| {
-                self.store
-                    .get::<TaskModule>(Tree::Modules, task.topic_name.as_bytes())
-                    .ok()
-                    .flatten()
-            });
-        if let Some(m) = module {
-            if let Some(f) = m.limits.fuel {
-                limits.fuel = f;
-            }
-            if let Some(t) = m.limits.timeout_ms {
-                limits.deadline = Duration::from_millis(t);
-            }
-            if let Some(mem) = m.limits.memory_bytes {
-                limits.memory_bytes = usize::try_from(mem).unwrap_or(usize::MAX);
-            }
-            if let Some(t) = m.limits.table_elements {
-                limits.table_elements = usize::try_from(t).unwrap_or(usize::MAX);
-            }
-            if let Some(n) = m.limits.instances {
-                limits.instances = usize::try_from(n).unwrap_or(usize::MAX);
-            }
-            // Entries were validated when the module was bound.
-            limits.allowed_hosts = m
-                .limits
-                .allowed_hosts
-                .iter()
-                .filter_map(|h| AllowedHost::parse(h).ok())
-                .collect();
-        }
-        limits
-    }
-
-    fn definition_deployment(&self, definition_id: &str) -> Option<String> {
-        self.deployed_sync(definition_id)
-            .ok()
-            .map(|d| d.record.deployment_id.clone())
-    }
-
-    /// Run an in-engine task once, then complete it, route its BPMN error, or schedule its
-    /// retry / raise its incident. Safe to call twice: only the first commit wins.
-    pub(crate) async fn run_wasm_task(&self, task_id: String) {
-        if let Err(e) = self.run_wasm_task_inner(&task_id).await {
-            tracing::warn!(task = %task_id, "in-engine task: {e}");
-        }
-    }
-
-    async fn run_wasm_task_inner(&self, task_id: &str) -> Result<()> {
-        let Some(wasm) = self.wasm.clone() else {
-            return Ok(());
-        };
-        let (task, raw) = match self.load_external_task(task_id) {
-            Ok(t) => t,
-            Err(ProcessEngineError::NotFound(_)) => return Ok(()),
-            Err(e) => return Err(e),
-        };
-        let Some(sha) = task.module_sha256.clone() else {
-            return Ok(());
-        };
-        let now = self.now();
-        if task.retries == Some(0)
-            || task.suspended
-            || task.lock_expiration_time.is_some_and(|t| t > now)
-        {
-            return Ok(());
-        }
-        if !wasm.is_loaded(&sha) {
-            let bytes = self
-                .store
-                .get_raw(Tree::ModuleBlobs, sha.as_bytes())?
-                .ok_or_else(|| ProcessEngineError::Internal(format!("module {sha} missing")))?;
-            if let Err(e) = wasm.load(&bytes).await {
-                return self
-                    .fail_wasm_task(
-                        task,
-                        raw,
-                        format!("module cannot be loaded: {e}"),
-                        None,
-                        true,
-                        WriteSet::new(),
-                    )
-                    .await;
-            }
-        }
-        let Some(instance) = self
-            .store
-            .get::<ProcessInstance>(Tree::Instances, &index::id_key(&task.process_instance_id))?
-        else {
-            return Ok(());
-        };
-        if instance.suspended {
-            return Ok(());
-        }
-        let schedule = self.retry_schedule(task.retry_time_cycle.as_deref());
-        let total = schedule.retries() as i32;
-        let retries_now = task.retries.unwrap_or(total);
-        let input = TaskInput {
-            topic: task.topic_name.clone(),
-            process_instance_id: task.process_instance_id.clone(),
-            activity_id: task.activity_id.clone(),
-            activity_instance_id: task.activity_instance_id.clone(),
-            business_key: task.business_key.clone(),
-            attempt: (total - retries_now).max(0) as u32 + 1,
-            retries_left: Some((retries_now - 1).max(0) as u32),
-            variables: instance.state.visible_variables(&task.activity_instance_id),
-            task_created_at: task.create_time,
-            seed: seed_of(&task.activity_instance_id),
-        };
-        let limits = self.module_limits(&task);
-        let started = Instant::now();
-        let outcome = wasm.execute(&sha, &limits, input).await;
-        let micros = started.elapsed().as_micros() as u64;
-        self.metrics.wasm_executions.fetch_add(1, Ordering::Relaxed);
-        self.metrics
-            .wasm_micros_total
-            .fetch_add(micros, Ordering::Relaxed);
-        if let Ok(mut recent) = self.metrics.recent_wasm_micros.lock() {
-            let v = recent.entry(task.topic_name.clone()).or_default();
-            v.push(micros);
-            if v.len() > 100 {
-                v.remove(0);
-            }
-        }
-        // The log commits with the outcome, not in a commit of its own.
-        let log = self.task_log_writes(&task.id, outcome.logs())?;
-        match outcome {
-            TaskOutcome::Completed { variables, .. } => {
-                match self
-                    .finish_external_task(
-                        task.clone(),
-                        raw.clone(),
-                        variables,
-                        Variables::new(),
-                        log.clone(),
-                    )
-                    .await
-                {
-                    Ok(()) => Ok(()),
-                    Err(ProcessEngineError::Engine(m))
-                        if !m.contains("changed concurrently") && !m.contains("optimistic") =>
-                    {
-                        self.fail_wasm_task(
-                            task,
-                            raw,
-                            format!("completing the task failed: {m}"),
-                            None,
-                            true,
-                            log,
-                        )
-                        .await
-                    }
-                    Err(e) => Err(e),
-                }
-            }
-            TaskOutcome::BpmnError {
-                code,
-                message,
-                variables,
-                ..
-            } => {
-                self.throw_task_error(task, raw, &code, message, variables, log)
-                    .await
-            }
-            TaskOutcome::Failed {
-                message, details, ..
-            } => {
-                self.metrics.wasm_failures.fetch_add(1, Ordering::Relaxed);
-                self.fail_wasm_task(task, raw, message, details, false, log)
-                    .await
-            }
-        }
-    }
-
-    /// A failed in-engine attempt: one retry less, a back-off on the task's schedule, or an
-    /// incident when none is left (or at once with `incident_now`). `log` commits with it.
-    async fn fail_wasm_task(
-        &self,
-        task: ExternalTask,
-        raw: Vec<u8>,
-        message: String,
-        details: Option<String>,
-        incident_now: bool,
-        log: WriteSet,
-    ) -> Result<()> {
-        let now = self.now();
-        let schedule = self.retry_schedule(task.retry_time_cycle.as_deref());
-        let retries_now = task.retries.unwrap_or(schedule.retries() as i32);
-        let left = if incident_now {
-            0
-        } else {
-            (retries_now - 1).max(0)
-        };
-        let mut new = task.clone();
-        new.retries = Some(left);
-        new.error_message = truncate(Some(message));
-        new.error_details = details;
-        let mut ws = log;
-        let mut after = AfterCommit::default();
-        if left > 0 {
-            let due = now.saturating_add(schedule.delay_ms(left as u32));
-            new.lock_expiration_time = Some(due);
-            let job = Job {
-                id: format!("wasm-retry-{}", task.id),
-                kind: JobKind::WasmRetry {
-                    task_id: task.id.clone(),
-                },
-                process_instance_id: Some(task.process_instance_id.clone()),
-                activity_id: task.activity_id.clone(),
-                activity_instance_id: Some(task.activity_instance_id.clone()),
-                due,
-                retries: 1,
-                exception_message: None,
-                retry_time_cycle: None,
-            };
-            let old_job = self.store.get::<Job>(Tree::Jobs, &index::id_key(&job.id))?;
-            index::put_job(&mut ws, &job, old_job.as_ref());
-            after.wake_scheduler = true;
-        } else {
-            new.lock_expiration_time = None;
-        }
-        self.incident_transition(&task, &new, &mut ws, &mut after)?;
-        let _guard = self.lock_instance(&task.process_instance_id).await;
-        match self.commit_task_change(raw, &task, &new, ws) {
-            Ok(()) => {}
-            // The task was completed, cancelled or changed meanwhile: this attempt's result is moot.
-            Err(ProcessEngineError::Engine(_)) => return Ok(()),
-            Err(e) => return Err(e),
-        }
-        drop(_guard);
-        self.store.sync().await?;
-        self.after_commit(after).await;
-        Ok(())
-    }
-
-    /// The writes that append an execution's lines to the task's log (none if it wrote none).
-    fn task_log_writes(&self, task_id: &str, lines: &[crate::wasm::LogLine]) -> Result<WriteSet> {
-        let mut ws = WriteSet::new();
-        if lines.is_empty() {
-            return Ok(ws);
-        }
-        let mut log: Vec<String> = self
-            .store
-            .get(Tree::TaskLogs, &index::id_key(task_id))?
-            .unwrap_or_default();
-        for l in lines {
-            log.push(format!("[{:?}] {}", l.level, l.message));
-        }
-        // Keep the most recent lines: a looping task must not grow its log without bound.
-        if log.len() > 1000 {
-            let drop_n = log.len() - 1000;
-            log.drain(..drop_n);
-        }
-        ws.put(Tree::TaskLogs, index::id_key(task_id), &log);
-        Ok(ws)
-    }
-
-    /// The captured log of an in-engine task (kept after the task completed).
-    pub(crate) fn task_log(&self, task_id: &str) -> Result<Vec<String>> {
-        Ok(self
-            .store
-            .get(Tree::TaskLogs, &index::id_key(task_id))?
-            .unwrap_or_default())
     }
 }
