@@ -12,6 +12,7 @@ pub mod cli;
 pub mod clock;
 pub mod cockpit;
 pub mod config;
+mod digest;
 pub mod engine;
 pub mod records;
 pub mod server;

@@ -1,20 +1,18 @@
 //! Deployments: parsing resources, Camunda's duplicate filtering, definition ids
 //! `key:version:uuid`, wasm modules bundled with a deployment, deleting deployments.
 
+use super::Resource;
 use super::core::{Deployed, new_id};
 use super::events::EngineEvent;
 use super::{DeployRequest, DeployResult, ProcessEngine, ProcessEngineError, Result, index};
+use crate::digest::sha256_hex;
+use crate::records::ModuleLimits;
 use crate::records::{Deployment, Job, JobKind, ProcessDefinition, ResourceMeta, TaskModule};
 use crate::store::{Tree, WriteSet};
+use crate::wasm::ModuleInfo;
 use baton_bpmn::model::{EventTrigger, NodeKind};
 use baton_bpmn::{Definitions, Process};
-use sha2::{Digest, Sha256};
 use std::sync::Arc;
-
-pub(crate) fn sha256_hex(bytes: &[u8]) -> String {
-    let digest = Sha256::digest(bytes);
-    digest.iter().map(|b| format!("{b:02x}")).collect()
-}
 
 fn is_bpmn(name: &str) -> bool {
     let lower = name.to_ascii_lowercase();
@@ -64,6 +62,75 @@ fn timer_start_jobs(definition_id: &str, process: &Process, now: i64) -> Vec<Job
     jobs
 }
 
+/// Parse every BPMN resource of a deployment; all parse problems or the parsed models, with
+/// the index of the resource each came from.
+fn parse_bpmn_resources(request: &DeployRequest) -> Result<Vec<(usize, Definitions)>> {
+    let mut parse_problems = Vec::new();
+    let mut parsed: Vec<(usize, Definitions)> = Vec::new();
+    for (i, r) in request.resources.iter().enumerate() {
+        if is_bpmn(&r.name) {
+            match baton_bpmn::parse(&r.bytes) {
+                Ok(p) => parsed.push((i, p.definitions)),
+                Err(e) => parse_problems.push((r.name.clone(), e.problems)),
+            }
+        }
+    }
+    if !parse_problems.is_empty() {
+        let message = parse_problems
+            .iter()
+            .map(|(name, problems)| {
+                let first = problems
+                    .iter()
+                    .find(|p| p.severity == baton_bpmn::parse::Severity::Error)
+                    .map(|p| p.to_string())
+                    .unwrap_or_default();
+                format!("{name}: {first}")
+            })
+            .collect::<Vec<_>>()
+            .join("; ");
+        return Err(ProcessEngineError::Parse {
+            message: format!("ENGINE-09005 Could not parse BPMN process. Errors: {message}"),
+            details: parse_problems,
+        });
+    }
+    Ok(parsed)
+}
+
+/// Stage the task modules a deployment brings: the component bytes (content-addressed), the
+/// deployment's binding and the topic's current binding.
+fn stage_modules(
+    ws: &mut WriteSet,
+    modules: &[(String, &Resource, ModuleInfo, ModuleLimits)],
+    deployment_id: &str,
+    now: i64,
+) -> Vec<TaskModule> {
+    let mut deployed_modules = Vec::new();
+    for (topic, r, info, limits) in modules {
+        let module = TaskModule {
+            topic: topic.clone(),
+            sha256: info.sha256.clone(),
+            size: r.bytes.len() as u64,
+            deployment_id: Some(deployment_id.to_owned()),
+            created: now,
+            limits: limits.clone(),
+            world_check: Some(info.world_check.clone()),
+        };
+        ws.put_raw(
+            Tree::ModuleBlobs,
+            info.sha256.as_bytes().to_vec(),
+            r.bytes.clone(),
+        );
+        ws.put(
+            Tree::DeploymentModules,
+            index::deployment_module_key(deployment_id, topic),
+            &module,
+        );
+        ws.put(Tree::Modules, topic.as_bytes().to_vec(), &module);
+        deployed_modules.push(module);
+    }
+    deployed_modules
+}
+
 impl ProcessEngine {
     /// Deploy resources (with Camunda's duplicate filtering rules).
     pub async fn deploy(&self, request: DeployRequest) -> Result<DeployResult> {
@@ -73,64 +140,8 @@ impl ProcessEngine {
             ));
         }
         // Validate everything before writing anything: a bad resource changes nothing.
-        let mut parse_problems = Vec::new();
-        let mut parsed: Vec<(usize, Definitions)> = Vec::new();
-        for (i, r) in request.resources.iter().enumerate() {
-            if is_bpmn(&r.name) {
-                match baton_bpmn::parse(&r.bytes) {
-                    Ok(p) => parsed.push((i, p.definitions)),
-                    Err(e) => parse_problems.push((r.name.clone(), e.problems)),
-                }
-            }
-        }
-        if !parse_problems.is_empty() {
-            let message = parse_problems
-                .iter()
-                .map(|(name, problems)| {
-                    let first = problems
-                        .iter()
-                        .find(|p| p.severity == baton_bpmn::parse::Severity::Error)
-                        .map(|p| p.to_string())
-                        .unwrap_or_default();
-                    format!("{name}: {first}")
-                })
-                .collect::<Vec<_>>()
-                .join("; ");
-            return Err(ProcessEngineError::Parse {
-                message: format!("ENGINE-09005 Could not parse BPMN process. Errors: {message}"),
-                details: parse_problems,
-            });
-        }
-        if let Some((name, _)) = request.module_bindings.iter().find(|(name, _)| {
-            !request
-                .resources
-                .iter()
-                .any(|r| &r.name == name && is_wasm(name))
-        }) {
-            return Err(ProcessEngineError::BadRequest(format!(
-                "task-modules names '{name}', which is not a .wasm resource of this deployment"
-            )));
-        }
-        let mut modules = Vec::new();
-        for r in request.resources.iter().filter(|r| is_wasm(&r.name)) {
-            let binding = request
-                .module_bindings
-                .iter()
-                .find(|(name, _)| name == &r.name)
-                .map(|(_, b)| b.clone())
-                .unwrap_or_default();
-            let topic = binding.topic.unwrap_or_else(|| topic_of(&r.name));
-            let info = self
-                .validate_module(&r.bytes, &binding.limits)
-                .await
-                .map_err(|e| match e {
-                    ProcessEngineError::InvalidModule(m) => {
-                        ProcessEngineError::InvalidModule(format!("{}: {m}", r.name))
-                    }
-                    other => other,
-                })?;
-            modules.push((topic, r, info, binding.limits));
-        }
+        let mut parsed = parse_bpmn_resources(&request)?;
+        let mut modules = self.validate_deployed_modules(&request).await?;
 
         let _guard = self.inner.deploy_lock.lock().await;
         let now = self.now();
@@ -193,84 +204,9 @@ impl ProcessEngine {
             ws.put_raw(Tree::Resources, index::id_key(&meta.id), r.bytes.clone());
             resources.push(meta);
         }
-        let mut deployed_definitions = Vec::new();
-        let mut to_cache = Vec::new();
-        for (i, defs) in &parsed {
-            let resource = &resources[*i];
-            let defs = Arc::new(defs.clone());
-            for process in defs.executable_processes() {
-                let tenant = request.tenant_id.as_deref();
-                let latest = self.latest_version(&process.id, tenant)?;
-                let version = latest.as_ref().map(|d| d.version + 1).unwrap_or(1);
-                let uuid = new_id();
-                let mut id = format!("{}:{}:{}", process.id, version, uuid);
-                if id.len() > 64 {
-                    id = uuid;
-                }
-                let record = ProcessDefinition {
-                    id: id.clone(),
-                    key: process.id.clone(),
-                    name: process.name.clone(),
-                    version,
-                    version_tag: process.version_tag.clone(),
-                    category: defs.target_namespace.clone(),
-                    description: process.documentation.clone(),
-                    deployment_id: deployment_id.clone(),
-                    resource_name: resource.name.clone(),
-                    resource_id: resource.id.clone(),
-                    suspended: false,
-                    tenant_id: request.tenant_id.clone(),
-                    history_time_to_live: process.history_time_to_live,
-                    startable_in_tasklist: process.startable_in_tasklist,
-                    deployed_at: now,
-                };
-                ws.put(Tree::Definitions, index::id_key(&id), &record);
-                ws.put_raw(
-                    Tree::DefinitionsByKey,
-                    index::definition_version_key(&process.id, tenant, version),
-                    id.as_bytes().to_vec(),
-                );
-                // A new version replaces the timer start events of the previous one.
-                if let Some(prev) = &latest {
-                    for job in self.timer_start_jobs_of(&prev.id)? {
-                        index::delete_job(&mut ws, &job);
-                    }
-                }
-                for job in timer_start_jobs(&id, process, now) {
-                    index::put_job(&mut ws, &job, None);
-                }
-                to_cache.push(Arc::new(Deployed {
-                    record: record.clone(),
-                    definitions: defs.clone(),
-                    process: Arc::new(process.clone()),
-                }));
-                deployed_definitions.push(record);
-            }
-        }
-        let mut deployed_modules = Vec::new();
-        for (topic, r, info, limits) in &modules {
-            let module = TaskModule {
-                topic: topic.clone(),
-                sha256: info.sha256.clone(),
-                size: r.bytes.len() as u64,
-                deployment_id: Some(deployment_id.clone()),
-                created: now,
-                limits: limits.clone(),
-                world_check: Some(info.world_check.clone()),
-            };
-            ws.put_raw(
-                Tree::ModuleBlobs,
-                info.sha256.as_bytes().to_vec(),
-                r.bytes.clone(),
-            );
-            ws.put(
-                Tree::DeploymentModules,
-                index::deployment_module_key(&deployment_id, topic),
-                &module,
-            );
-            ws.put(Tree::Modules, topic.as_bytes().to_vec(), &module);
-            deployed_modules.push(module);
-        }
+        let (deployed_definitions, to_cache) =
+            self.stage_definitions(&mut ws, &request, &parsed, &resources, &deployment_id, now)?;
+        let deployed_modules = stage_modules(&mut ws, &modules, &deployment_id, now);
         let deployment = Deployment {
             id: deployment_id.clone(),
             name: request.name.clone(),
@@ -297,6 +233,114 @@ impl ProcessEngine {
             deployed_process_definitions: Some(deployed_definitions),
             deployed_modules,
         })
+    }
+
+    /// Check the module bindings name `.wasm` resources, and validate and compile every
+    /// `.wasm` resource: (topic, resource, what the runtime found, limits).
+    async fn validate_deployed_modules<'r>(
+        &self,
+        request: &'r DeployRequest,
+    ) -> Result<Vec<(String, &'r Resource, ModuleInfo, ModuleLimits)>> {
+        if let Some((name, _)) = request.module_bindings.iter().find(|(name, _)| {
+            !request
+                .resources
+                .iter()
+                .any(|r| &r.name == name && is_wasm(name))
+        }) {
+            return Err(ProcessEngineError::BadRequest(format!(
+                "task-modules names '{name}', which is not a .wasm resource of this deployment"
+            )));
+        }
+        let mut modules = Vec::new();
+        for r in request.resources.iter().filter(|r| is_wasm(&r.name)) {
+            let binding = request
+                .module_bindings
+                .iter()
+                .find(|(name, _)| name == &r.name)
+                .map(|(_, b)| b.clone())
+                .unwrap_or_default();
+            let topic = binding.topic.unwrap_or_else(|| topic_of(&r.name));
+            let info = self
+                .validate_module(&r.bytes, &binding.limits)
+                .await
+                .map_err(|e| match e {
+                    ProcessEngineError::InvalidModule(m) => {
+                        ProcessEngineError::InvalidModule(format!("{}: {m}", r.name))
+                    }
+                    other => other,
+                })?;
+            modules.push((topic, r, info, binding.limits));
+        }
+        Ok(modules)
+    }
+
+    /// Stage the process definitions of the parsed resources (next version per key, timer
+    /// start jobs replacing the previous version's); returns the records and what to cache.
+    #[allow(clippy::too_many_arguments)]
+    fn stage_definitions(
+        &self,
+        ws: &mut WriteSet,
+        request: &DeployRequest,
+        parsed: &[(usize, Definitions)],
+        resources: &[ResourceMeta],
+        deployment_id: &str,
+        now: i64,
+    ) -> Result<(Vec<ProcessDefinition>, Vec<Arc<Deployed>>)> {
+        let mut deployed_definitions = Vec::new();
+        let mut to_cache = Vec::new();
+        for (i, defs) in parsed {
+            let resource = &resources[*i];
+            let defs = Arc::new(defs.clone());
+            for process in defs.executable_processes() {
+                let tenant = request.tenant_id.as_deref();
+                let latest = self.latest_version(&process.id, tenant)?;
+                let version = latest.as_ref().map(|d| d.version + 1).unwrap_or(1);
+                let uuid = new_id();
+                let mut id = format!("{}:{}:{}", process.id, version, uuid);
+                if id.len() > 64 {
+                    id = uuid;
+                }
+                let record = ProcessDefinition {
+                    id: id.clone(),
+                    key: process.id.clone(),
+                    name: process.name.clone(),
+                    version,
+                    version_tag: process.version_tag.clone(),
+                    category: defs.target_namespace.clone(),
+                    description: process.documentation.clone(),
+                    deployment_id: deployment_id.to_owned(),
+                    resource_name: resource.name.clone(),
+                    resource_id: resource.id.clone(),
+                    suspended: false,
+                    tenant_id: request.tenant_id.clone(),
+                    history_time_to_live: process.history_time_to_live,
+                    startable_in_tasklist: process.startable_in_tasklist,
+                    deployed_at: now,
+                };
+                ws.put(Tree::Definitions, index::id_key(&id), &record);
+                ws.put_raw(
+                    Tree::DefinitionsByKey,
+                    index::definition_version_key(&process.id, tenant, version),
+                    id.as_bytes().to_vec(),
+                );
+                // A new version replaces the timer start events of the previous one.
+                if let Some(prev) = &latest {
+                    for job in self.timer_start_jobs_of(&prev.id)? {
+                        index::delete_job(ws, &job);
+                    }
+                }
+                for job in timer_start_jobs(&id, process, now) {
+                    index::put_job(ws, &job, None);
+                }
+                to_cache.push(Arc::new(Deployed {
+                    record: record.clone(),
+                    definitions: defs.clone(),
+                    process: Arc::new(process.clone()),
+                }));
+                deployed_definitions.push(record);
+            }
+        }
+        Ok((deployed_definitions, to_cache))
     }
 
     pub(super) fn timer_start_jobs_of(&self, definition_id: &str) -> Result<Vec<Job>> {

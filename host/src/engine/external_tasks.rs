@@ -8,8 +8,10 @@
 use super::core::Inner;
 use super::core::new_id;
 use super::events::EngineEvent;
-use super::executor::{AfterCommit, open_incident};
+use super::executor::AfterCommit;
+use super::incidents::{close_incident, open_incident};
 use super::index::{Placement, WASM_WORKER};
+use super::types::conflict;
 use super::{
     FailureRequest, FetchAndLockRequest, LockedTask, ProcessEngine, ProcessEngineError, Result,
     TopicRequest, index,
@@ -85,27 +87,24 @@ impl ProcessEngine {
         new: &ExternalTask,
         mut ws: WriteSet,
     ) -> Result<()> {
-        ws.expect(Tree::ExternalTasks, index::id_key(&old.id), Some(old_raw));
+        ws.guard(Tree::ExternalTasks, index::id_key(&old.id), Some(old_raw));
         index::put_external_task(&mut ws, new, Some(old), self.now());
-        self.inner.store.commit(&ws).map_err(|e| match e {
-            StoreError::Conflict => ProcessEngineError::Engine(format!(
-                "External task {} was changed concurrently; try again",
-                old.id
-            )),
-            other => other.into(),
-        })
+        self.inner
+            .store
+            .commit(&ws)
+            .map_err(|e| conflict(e, &format!("External task {}", old.id)))
     }
 
     /// Fetch and lock tasks; waits up to `async_response_timeout` when none is available.
     pub async fn fetch_and_lock(&self, request: FetchAndLockRequest) -> Result<Vec<LockedTask>> {
+        request.validate()?;
         if request.topics.is_empty() || request.max_tasks == 0 {
+            // Nothing can ever match: Camunda parks such a request until its timeout and
+            // answers [].
+            if let Some(t) = request.async_response_timeout {
+                tokio::time::sleep(t).await;
+            }
             return Ok(Vec::new());
-        }
-        if let Some(t) = request.topics.iter().find(|t| t.lock_duration <= 0) {
-            return Err(ProcessEngineError::Engine(format!(
-                "lockTime is not greater than 0 (topic '{}')",
-                t.topic_name
-            )));
         }
         self.inner
             .metrics
@@ -276,7 +275,7 @@ impl ProcessEngine {
                     Some(raw) if !stale => raw,
                     judged => {
                         let mut drop = WriteSet::new();
-                        drop.expect(Tree::ExternalTasks, index::id_key(&id), judged);
+                        drop.guard(Tree::ExternalTasks, index::id_key(&id), judged);
                         drop.delete(Tree::ExternalTaskQueue, key);
                         cleanup.push(drop);
                         continue;
@@ -318,7 +317,7 @@ impl ProcessEngine {
                 new.lock_expiration_time =
                     Some(now.saturating_add(request.topics[ti].lock_duration));
                 let mut ws = WriteSet::new();
-                ws.expect(Tree::ExternalTasks, index::id_key(&task.id), Some(raw));
+                ws.guard(Tree::ExternalTasks, index::id_key(&task.id), Some(raw));
                 ws.put(Tree::ExternalTasks, index::id_key(&new.id), &new);
                 ws.delete(Tree::ExternalTaskQueue, index::queue_key(&task));
                 if let Some(exp) = new.lock_expiration_time {
@@ -415,7 +414,7 @@ impl ProcessEngine {
                         requeued = true;
                     }
                 }
-                ws.expect(Tree::ExternalTasks, index::id_key(&id), raw);
+                ws.guard(Tree::ExternalTasks, index::id_key(&id), raw);
             }
             match self.inner.store.commit(&ws) {
                 Ok(()) => moved += usize::from(requeued),
@@ -463,7 +462,7 @@ impl ProcessEngine {
                 task.id
             )));
         }
-        extra.expect(Tree::ExternalTasks, index::id_key(&task.id), Some(raw));
+        extra.guard(Tree::ExternalTasks, index::id_key(&task.id), Some(raw));
         index::delete_external_task(&mut extra, &task);
         let mut after = AfterCommit::default();
         after.events.push(EngineEvent::TaskCompleted {
@@ -545,7 +544,7 @@ impl ProcessEngine {
             self.after_commit(after).await;
             return Ok(());
         }
-        ws.expect(Tree::ExternalTasks, index::id_key(&old.id), Some(raw));
+        ws.guard(Tree::ExternalTasks, index::id_key(&old.id), Some(raw));
         index::put_external_task(&mut ws, &new, Some(&old), self.now());
         self.run_command(
             &old.process_instance_id,
@@ -623,7 +622,7 @@ impl ProcessEngine {
                     .get::<Incident>(Tree::Incidents, &index::id_key(&iid))?
                 && i.configuration.as_deref() == Some(config_id)
             {
-                super::executor::close_incident(ws, i, now, after);
+                close_incident(ws, i, now, after);
             }
         }
         Ok(())
@@ -697,7 +696,7 @@ impl ProcessEngine {
             )));
         }
         let mut extra = log.clone();
-        extra.expect(
+        extra.guard(
             Tree::ExternalTasks,
             index::id_key(&task.id),
             Some(raw.clone()),

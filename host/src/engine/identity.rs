@@ -2,14 +2,13 @@
 
 use super::core::new_id;
 use super::{ProcessEngine, ProcessEngineError, Result};
+use crate::digest::sha256_hex;
 use crate::records::{Group, User};
 use crate::store::{Tree, WriteSet};
-use sha2::{Digest, Sha256};
 
 /// `sha256:<salt>:<hex>`: the stored form of a password.
 fn hash_password(salt: &str, password: &str) -> String {
-    let digest = Sha256::digest(format!("{salt}:{password}").as_bytes());
-    let hex: String = digest.iter().map(|b| format!("{b:02x}")).collect();
+    let hex = sha256_hex(format!("{salt}:{password}").as_bytes());
     format!("sha256:{salt}:{hex}")
 }
 

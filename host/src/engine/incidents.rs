@@ -1,11 +1,56 @@
 //! Incidents: reading, resolving, annotating, and raising an incident on an instance.
 
-use super::executor::{AfterCommit, open_incident};
+use super::events::EngineEvent;
+use super::executor::AfterCommit;
 use super::{ProcessEngine, ProcessEngineError, Result, index};
 use crate::records::{Incident, IncidentType};
 use crate::store::{Tree, WriteSet};
 use std::sync::atomic::Ordering;
 
+/// Move an open incident to history.
+pub(crate) fn close_incident(
+    ws: &mut WriteSet,
+    mut incident: Incident,
+    now: i64,
+    after: &mut AfterCommit,
+) {
+    ws.delete(Tree::Incidents, index::id_key(&incident.id));
+    ws.delete(
+        Tree::IncidentsByInstance,
+        index::by_instance(&incident.process_instance_id, &incident.id),
+    );
+    incident.end_time = Some(now);
+    ws.put(
+        Tree::HistoricIncidents,
+        index::id_key(&incident.id),
+        &incident,
+    );
+    after.events.push(EngineEvent::IncidentResolved {
+        incident_id: incident.id.clone(),
+        process_instance_id: incident.process_instance_id.clone(),
+    });
+}
+
+/// Open an incident.
+pub(crate) fn open_incident(ws: &mut WriteSet, incident: &Incident, after: &mut AfterCommit) {
+    ws.put(Tree::Incidents, index::id_key(&incident.id), incident);
+    ws.index(
+        Tree::IncidentsByInstance,
+        index::by_instance(&incident.process_instance_id, &incident.id),
+    );
+    ws.put(
+        Tree::HistoricIncidents,
+        index::id_key(&incident.id),
+        incident,
+    );
+    after.events.push(EngineEvent::IncidentRaised {
+        incident_id: incident.id.clone(),
+        process_instance_id: incident.process_instance_id.clone(),
+        activity_id: incident.activity_id.clone(),
+        incident_type: incident.incident_type.as_str().to_owned(),
+        message: incident.message.clone(),
+    });
+}
 impl ProcessEngine {
     /// Raise an incident on an activity instance that has no task (failed call activity start).
     pub(crate) async fn raise_instance_incident(
@@ -89,7 +134,7 @@ impl ProcessEngine {
                     index::put_job(&mut ws, &job, None);
                     after.wake_scheduler = true;
                 }
-                super::executor::close_incident(&mut ws, incident, self.now(), &mut after);
+                close_incident(&mut ws, incident, self.now(), &mut after);
                 self.inner.store.commit_durable(&ws).await?;
                 self.after_commit(after).await;
                 Ok(())
@@ -97,7 +142,7 @@ impl ProcessEngine {
             _ => {
                 let mut ws = WriteSet::new();
                 let mut after = AfterCommit::default();
-                super::executor::close_incident(&mut ws, incident, self.now(), &mut after);
+                close_incident(&mut ws, incident, self.now(), &mut after);
                 self.inner.store.commit_durable(&ws).await?;
                 self.after_commit(after).await;
                 Ok(())

@@ -4,7 +4,8 @@
 //! while the engine was down.
 
 use super::core::new_id;
-use super::executor::{AfterCommit, open_incident};
+use super::executor::AfterCommit;
+use super::incidents::open_incident;
 use super::index::WASM_WORKER;
 use super::{ProcessEngine, ProcessEngineError, Result, index};
 use crate::records::{ExternalTask, Incident, IncidentType, Job, JobKind};
@@ -191,7 +192,7 @@ impl ProcessEngine {
             .store
             .get_raw(Tree::Jobs, &index::id_key(&job.id))?;
         let mut consume = WriteSet::new();
-        consume.expect(Tree::Jobs, index::id_key(&job.id), raw);
+        consume.guard(Tree::Jobs, index::id_key(&job.id), raw);
         index::delete_job(&mut consume, &job);
         match &job.kind {
             JobKind::Timer { timer_id } => {
@@ -223,7 +224,7 @@ impl ProcessEngine {
                     }
                 });
                 let mut ws = WriteSet::new();
-                ws.expect(
+                ws.guard(
                     Tree::Jobs,
                     index::id_key(&job.id),
                     self.inner
@@ -258,7 +259,7 @@ impl ProcessEngine {
                     let mut new = task.clone();
                     new.lock_expiration_time = None;
                     let mut ws = WriteSet::new();
-                    ws.expect(Tree::ExternalTasks, index::id_key(&task.id), Some(traw));
+                    ws.guard(Tree::ExternalTasks, index::id_key(&task.id), Some(traw));
                     index::put_external_task(&mut ws, &new, Some(&task), self.now());
                     if self.inner.store.commit(&ws).is_ok() {
                         self.run_wasm_task(task_id.clone()).await;

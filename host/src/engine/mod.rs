@@ -48,6 +48,7 @@ mod instances;
 mod jobs;
 #[cfg(test)]
 mod tests;
+mod translation;
 mod user_tasks;
 mod wasm_tasks;
 

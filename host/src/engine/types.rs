@@ -207,6 +207,20 @@ pub struct FetchAndLockRequest {
     pub sort_by_create_time_asc: Option<bool>,
 }
 
+impl FetchAndLockRequest {
+    /// Camunda's rules for a fetch-and-lock request that the request's shape cannot express
+    /// (every lock duration positive). The engine checks them on every fetch; the REST layer
+    /// calls this too, so a bad request is refused before it parks.
+    pub fn validate(&self) -> Result<()> {
+        if self.topics.iter().any(|t| t.lock_duration <= 0) {
+            return Err(ProcessEngineError::Engine(
+                "lockTime is not greater than 0".to_owned(),
+            ));
+        }
+        Ok(())
+    }
+}
+
 /// One locked task as handed to a worker.
 #[derive(Debug, Clone)]
 pub struct LockedTask {

@@ -41,7 +41,7 @@ impl ProcessEngine {
         details: Option<String>,
     ) -> Result<()> {
         let mut ws = WriteSet::new();
-        ws.expect(Tree::UserTasks, index::id_key(&task.id), Some(raw));
+        ws.guard(Tree::UserTasks, index::id_key(&task.id), Some(raw));
         index::put_user_task(&mut ws, &task);
         // Keep the assignee visible in the activity's history.
         let hkey =
@@ -109,7 +109,7 @@ impl ProcessEngine {
             )));
         }
         let mut extra = WriteSet::new();
-        extra.expect(Tree::UserTasks, index::id_key(id), Some(raw));
+        extra.guard(Tree::UserTasks, index::id_key(id), Some(raw));
         index::delete_user_task(&mut extra, &task);
         self.user_operation(
             &mut extra,

@@ -40,7 +40,7 @@ pub enum StoreError {
     /// The store is shutting down.
     #[error("the store is closed")]
     Closed,
-    /// A record guarded with [`WriteSet::expect`] changed before the commit: nothing was written.
+    /// A record guarded with [`WriteSet::guard`] changed before the commit: nothing was written.
     #[error("conflict: a record changed concurrently")]
     Conflict,
 }
@@ -111,7 +111,7 @@ enum Op {
     Put(Tree, Vec<u8>, Vec<u8>),
     Delete(Tree, Vec<u8>),
     /// The key must hold exactly these bytes (or be absent, for `None`) at commit time.
-    Expect(Tree, Vec<u8>, Option<Vec<u8>>),
+    Guard(Tree, Vec<u8>, Option<Vec<u8>>),
 }
 
 /// Writes to commit atomically, across trees.
@@ -150,8 +150,8 @@ impl WriteSet {
     /// Guard: commit only if `key` still holds `current` (raw encoded bytes as read, or
     /// `None` for "absent"); otherwise [`Store::commit`] fails with [`StoreError::Conflict`]
     /// and writes nothing.
-    pub fn expect(&mut self, tree: Tree, key: impl Into<Vec<u8>>, current: Option<Vec<u8>>) {
-        self.ops.push(Op::Expect(tree, key.into(), current));
+    pub fn guard(&mut self, tree: Tree, key: impl Into<Vec<u8>>, current: Option<Vec<u8>>) {
+        self.ops.push(Op::Guard(tree, key.into(), current));
     }
 
     /// Append another write set.
@@ -266,19 +266,19 @@ impl Store {
             .ops
             .iter()
             .map(|op| match op {
-                Op::Put(t, ..) | Op::Delete(t, _) | Op::Expect(t, ..) => *t,
+                Op::Put(t, ..) | Op::Delete(t, _) | Op::Guard(t, ..) => *t,
             })
             .collect();
         touched.sort();
         touched.dedup();
-        let has_guards = writes.ops.iter().any(|op| matches!(op, Op::Expect(..)));
+        let has_guards = writes.ops.iter().any(|op| matches!(op, Op::Guard(..)));
         if touched.len() == 1 && !has_guards {
             let mut batch = sled::Batch::default();
             for op in &writes.ops {
                 match op {
                     Op::Put(_, k, v) => batch.insert(k.as_slice(), v.as_slice()),
                     Op::Delete(_, k) => batch.remove(k.as_slice()),
-                    Op::Expect(..) => {}
+                    Op::Guard(..) => {}
                 }
             }
             self.tree(touched[0]).apply_batch(batch)?;
@@ -293,8 +293,8 @@ impl Store {
                 let guards_first = writes
                     .ops
                     .iter()
-                    .filter(|op| matches!(op, Op::Expect(..)))
-                    .chain(writes.ops.iter().filter(|op| !matches!(op, Op::Expect(..))));
+                    .filter(|op| matches!(op, Op::Guard(..)))
+                    .chain(writes.ops.iter().filter(|op| !matches!(op, Op::Guard(..))));
                 for op in guards_first {
                     match op {
                         Op::Put(t, k, v) => {
@@ -303,7 +303,7 @@ impl Store {
                         Op::Delete(t, k) => {
                             views[slot(*t)].remove(k.as_slice())?;
                         }
-                        Op::Expect(t, k, current) => {
+                        Op::Guard(t, k, current) => {
                             // A point read of one key: allowed inside sled transactions.
                             let actual = views[slot(*t)].get(k.as_slice())?;
                             if actual.as_deref() != current.as_deref() {
@@ -332,7 +332,7 @@ impl Store {
             .iter()
             .flat_map(|set| set.ops.iter())
             .map(|op| match op {
-                Op::Put(t, ..) | Op::Delete(t, _) | Op::Expect(t, ..) => *t,
+                Op::Put(t, ..) | Op::Delete(t, _) | Op::Guard(t, ..) => *t,
             })
             .collect();
         touched.sort();
@@ -350,7 +350,7 @@ impl Store {
                 for set in sets {
                     let mut holds = true;
                     for op in &set.ops {
-                        if let Op::Expect(t, k, current) = op {
+                        if let Op::Guard(t, k, current) = op {
                             let actual = views[slot(*t)].get(k.as_slice())?;
                             if actual.as_deref() != current.as_deref() {
                                 holds = false;
@@ -367,7 +367,7 @@ impl Store {
                                 Op::Delete(t, k) => {
                                     views[slot(*t)].remove(k.as_slice())?;
                                 }
-                                Op::Expect(..) => {}
+                                Op::Guard(..) => {}
                             }
                         }
                     }
