@@ -2,10 +2,9 @@
 
 use super::core::new_id;
 use super::executor::AfterCommit;
-use super::{
-    CorrelateRequest, CorrelationResult, ProcessEngine, ProcessEngineError, Result, index,
-};
+use super::{CorrelateRequest, CorrelationResult, ProcessEngine, ProcessEngineError, Result};
 use crate::records::{EventSubscription, EventType, ProcessDefinition, ProcessInstance};
+use crate::store::index;
 use crate::store::keys::last_str;
 use crate::store::{Tree, WriteSet};
 use baton_bpmn::Variables;

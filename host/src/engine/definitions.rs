@@ -2,8 +2,9 @@
 //! deletion and the resolution of call activities' called definitions.
 
 use super::core::Deployed;
-use super::{ProcessEngine, ProcessEngineError, Result, index};
+use super::{ProcessEngine, ProcessEngineError, Result};
 use crate::records::{ProcessDefinition, ProcessInstance};
+use crate::store::index;
 use crate::store::{Tree, WriteSet};
 use baton_bpmn::engine::CallBinding;
 use baton_bpmn::{Definitions, Process};

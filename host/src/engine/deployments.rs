@@ -4,10 +4,11 @@
 use super::Resource;
 use super::core::{Deployed, new_id};
 use super::events::EngineEvent;
-use super::{DeployRequest, DeployResult, ProcessEngine, ProcessEngineError, Result, index};
+use super::{DeployRequest, DeployResult, ProcessEngine, ProcessEngineError, Result};
 use crate::digest::sha256_hex;
 use crate::records::ModuleLimits;
 use crate::records::{Deployment, Job, JobKind, ProcessDefinition, ResourceMeta, TaskModule};
+use crate::store::index;
 use crate::store::{Tree, WriteSet};
 use crate::wasm::ModuleInfo;
 use baton_bpmn::model::{EventTrigger, NodeKind};

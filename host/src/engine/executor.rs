@@ -7,8 +7,9 @@ use super::core::Deployed;
 use super::events::EngineEvent;
 use super::translation::Translation;
 use super::types::conflict;
-use super::{ProcessEngine, ProcessEngineError, Result, index};
+use super::{ProcessEngine, ProcessEngineError, Result};
 use crate::records::{HistoricProcessInstance, ProcessInstance};
+use crate::store::index;
 use crate::store::keys::Key;
 use crate::store::{Tree, WriteSet};
 use baton_bpmn::engine::{

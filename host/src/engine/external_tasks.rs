@@ -10,15 +10,17 @@ use super::core::new_id;
 use super::events::EngineEvent;
 use super::executor::AfterCommit;
 use super::incidents::{close_incident, open_incident};
-use super::index::{Placement, WASM_WORKER};
 use super::types::conflict;
 use super::{
     FailureRequest, FetchAndLockRequest, LockedTask, ProcessEngine, ProcessEngineError, Result,
-    TopicRequest, index,
+    TopicRequest,
 };
 use crate::records::{ExternalTask, Incident, IncidentType, ProcessInstance};
+use crate::store::index;
+use crate::store::index::{Placement, WASM_WORKER};
 use crate::store::keys::last_str;
-use crate::store::{StoreError, Tree, WriteSet};
+use crate::store::{Accept, ExternalTaskStore, LockOrder, LockRequest, TopicLock};
+use crate::store::{Tree, WriteSet};
 use baton_bpmn::engine::Command;
 use baton_bpmn::{Value, Variables};
 use std::collections::HashMap;
@@ -228,117 +230,47 @@ impl ProcessEngine {
         let now = self.now();
         self.reclaim_expired_locks(now)?;
         let mut instances: HashMap<String, Option<ProcessInstance>> = HashMap::new();
-        // Stale queue entries to drop, each guarded by the task record it was judged on, so a
-        // task that changed meanwhile (e.g. its lock was just reclaimed) keeps its entry.
-        let mut cleanup: Vec<WriteSet> = Vec::new();
-        let mut candidates: Vec<(ExternalTask, Vec<u8>, usize)> = Vec::new();
-        for (ti, topic) in request.topics.iter().enumerate() {
-            let filtered = topic.business_key.is_some()
-                || topic.process_definition_id.is_some()
-                || topic.process_definition_id_in.is_some()
-                || topic.process_definition_key.is_some()
-                || topic.process_definition_key_in.is_some()
-                || topic.process_definition_version_tag.is_some()
-                || topic.tenant_id_in.is_some()
-                || topic.without_tenant_id
-                || !topic.process_variables.is_empty();
-            // Without filters the first entries of the topic's queue are the answer, which keeps
-            // fetch-and-lock flat however many tasks wait; with filters, look further.
-            let limit = if filtered {
-                10_000
-            } else {
-                request.max_tasks * 2 + 8
-            };
-            let keys = self.inner.store.scan_keys(
-                Tree::ExternalTaskQueue,
-                &index::queue_prefix(&topic.topic_name),
-                limit,
-            )?;
-            for key in keys {
-                let Some(id) = index::queue_key_id(&key) else {
-                    continue;
-                };
-                let raw = self
-                    .inner
-                    .store
-                    .get_raw(Tree::ExternalTasks, &index::id_key(&id))?;
-                let stale = match &raw {
-                    None => true,
-                    Some(raw) => {
-                        let task: ExternalTask =
-                            crate::store::codec::decode("external_tasks", raw)?;
-                        index::placement(&task, now) != Placement::Queue
-                            || index::queue_key(&task) != key
-                    }
-                };
-                let raw = match raw {
-                    Some(raw) if !stale => raw,
-                    judged => {
-                        let mut drop = WriteSet::new();
-                        drop.guard(Tree::ExternalTasks, index::id_key(&id), judged);
-                        drop.delete(Tree::ExternalTaskQueue, key);
-                        cleanup.push(drop);
-                        continue;
-                    }
-                };
-                let task: ExternalTask = crate::store::codec::decode("external_tasks", &raw)?;
-                if !self.topic_filters_pass(topic, &task, &mut instances)? {
-                    continue;
+        let topics: Vec<TopicLock> = request
+            .topics
+            .iter()
+            .map(|t| TopicLock {
+                topic: t.topic_name.clone(),
+                lock_expiration_time: now.saturating_add(t.lock_duration),
+                filtered: t.is_filtered(),
+            })
+            .collect();
+        let order = match (request.use_priority, request.sort_by_create_time_asc) {
+            (true, _) => LockOrder::Priority,
+            (false, Some(false)) => LockOrder::CreateTimeDesc,
+            (false, _) => LockOrder::CreateTimeAsc,
+        };
+        let lock = LockRequest {
+            worker_id: &request.worker_id,
+            max_tasks: request.max_tasks,
+            topics: &topics,
+            order,
+            now,
+        };
+        // The filters are the engine's (they read instances); a failure while judging stops
+        // the fetch before anything is locked.
+        let mut filter_error = None;
+        let locked = self
+            .inner
+            .store
+            .lock_available(&lock, &mut |ti, task| match self.topic_filters_pass(
+                &request.topics[ti],
+                task,
+                &mut instances,
+            ) {
+                Ok(true) => Accept::Take,
+                Ok(false) => Accept::Skip,
+                Err(e) => {
+                    filter_error = Some(e);
+                    Accept::Abort
                 }
-                candidates.push((task, raw, ti));
-            }
-        }
-        if request.use_priority {
-            candidates.sort_by(|a, b| {
-                b.0.priority
-                    .cmp(&a.0.priority)
-                    .then(a.0.create_time.cmp(&b.0.create_time))
-            });
-        } else {
-            match request.sort_by_create_time_asc {
-                Some(false) => candidates.sort_by_key(|c| std::cmp::Reverse(c.0.create_time)),
-                _ => candidates.sort_by_key(|c| c.0.create_time),
-            }
-        }
-        // Each lock changes the record and its index entries together, guarded by the record
-        // as read: whatever a crash keeps, a locked task is in the lock index and not in the
-        // queue, so its lock's expiry brings it back. (A lock written apart from its index
-        // entries lost the task when the process died between the two writes.) The locks of
-        // a batch go in one transaction; a task another worker changed meanwhile is skipped,
-        // and the next candidates fill its place.
-        let mut locked = Vec::new();
-        let mut candidates = candidates.into_iter();
-        while locked.len() < request.max_tasks {
-            let mut batch = Vec::new();
-            let mut sets = Vec::new();
-            for (task, raw, ti) in candidates.by_ref().take(request.max_tasks - locked.len()) {
-                let mut new = task.clone();
-                new.worker_id = Some(request.worker_id.clone());
-                new.lock_expiration_time =
-                    Some(now.saturating_add(request.topics[ti].lock_duration));
-                let mut ws = WriteSet::new();
-                ws.guard(Tree::ExternalTasks, index::id_key(&task.id), Some(raw));
-                ws.put(Tree::ExternalTasks, index::id_key(&new.id), &new);
-                ws.delete(Tree::ExternalTaskQueue, index::queue_key(&task));
-                if let Some(exp) = new.lock_expiration_time {
-                    ws.index(Tree::ExternalTaskLocks, index::lock_key(exp, &new.id));
-                }
-                sets.push(ws);
-                batch.push((new, ti));
-            }
-            if batch.is_empty() {
-                break;
-            }
-            let applied = self.inner.store.commit_each(&sets)?;
-            locked.extend(
-                batch
-                    .into_iter()
-                    .zip(applied)
-                    .filter_map(|(entry, ok)| ok.then_some(entry)),
-            );
-        }
-        if !cleanup.is_empty() {
-            self.inner.store.commit_each(&cleanup)?;
+            })?;
+        if let Some(e) = filter_error {
+            return Err(e);
         }
         if locked.is_empty() {
             return Ok(Vec::new());
@@ -385,43 +317,10 @@ impl ProcessEngine {
     }
 
     /// Return tasks whose lock expired to the queue. Cheap when nothing expired: one range probe.
+    /// Return the tasks whose lock expired before `now` to the queue and wake long polls if
+    /// any became available; returns how many.
     pub(crate) fn reclaim_expired_locks(&self, now: i64) -> Result<usize> {
-        let end = index::lock_key(now.saturating_add(1), "");
-        let keys = self
-            .inner
-            .store
-            .range_keys(Tree::ExternalTaskLocks, &[], &end, 1000)?;
-        if keys.is_empty() {
-            return Ok(0);
-        }
-        let mut moved = 0;
-        for key in keys {
-            // One guarded transaction per task: if the task changes between this read and the
-            // commit (a worker completes it, a concurrent reclaim requeues it and a fetch locks
-            // it), this reclaim is moot and must not re-add a queue entry the task no longer has.
-            let mut ws = WriteSet::new();
-            ws.delete(Tree::ExternalTaskLocks, key.clone());
-            let mut requeued = false;
-            if let Some(id) = index::timed_key_id(&key) {
-                let raw = self
-                    .inner
-                    .store
-                    .get_raw(Tree::ExternalTasks, &index::id_key(&id))?;
-                if let Some(bytes) = &raw {
-                    let task: ExternalTask = crate::store::codec::decode("external_tasks", bytes)?;
-                    if index::placement(&task, now) == Placement::Queue {
-                        ws.index(Tree::ExternalTaskQueue, index::queue_key(&task));
-                        requeued = true;
-                    }
-                }
-                ws.guard(Tree::ExternalTasks, index::id_key(&id), raw);
-            }
-            match self.inner.store.commit(&ws) {
-                Ok(()) => moved += usize::from(requeued),
-                Err(StoreError::Conflict) => {}
-                Err(e) => return Err(e.into()),
-            }
-        }
+        let moved = self.inner.store.reclaim_expired_locks(now)?;
         if moved > 0 {
             self.inner.task_available.notify_waiters();
         }

@@ -1,11 +1,12 @@
 //! History: historic instances, activities, variables and incidents, the user operation log.
 
 use super::core::new_id;
-use super::{ProcessEngine, ProcessEngineError, Result, index};
+use super::{ProcessEngine, ProcessEngineError, Result};
 use crate::records::{
     HistoricActivityInstance, HistoricProcessInstance, HistoricVariableInstance, Incident,
     UserOperation,
 };
+use crate::store::index;
 use crate::store::{Tree, WriteSet};
 
 impl ProcessEngine {

@@ -2,8 +2,9 @@
 
 use super::events::EngineEvent;
 use super::executor::AfterCommit;
-use super::{ProcessEngine, ProcessEngineError, Result, index};
+use super::{ProcessEngine, ProcessEngineError, Result};
 use crate::records::{Incident, IncidentType};
+use crate::store::index;
 use crate::store::{Tree, WriteSet};
 use std::sync::atomic::Ordering;
 

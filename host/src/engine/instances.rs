@@ -2,12 +2,11 @@
 
 use super::core::new_id;
 use super::executor::AfterCommit;
-use super::{
-    DefinitionRef, ProcessEngine, ProcessEngineError, Result, StartRequest, StartResult, index,
-};
+use super::{DefinitionRef, ProcessEngine, ProcessEngineError, Result, StartRequest, StartResult};
 use crate::records::{
     ExternalTask, HistoricProcessInstance, ProcessDefinition, ProcessInstance, UserTask,
 };
+use crate::store::index;
 use crate::store::keys::last_str;
 use crate::store::{Tree, WriteSet};
 use baton_bpmn::Variables;

@@ -6,9 +6,10 @@
 use super::core::new_id;
 use super::executor::AfterCommit;
 use super::incidents::open_incident;
-use super::index::WASM_WORKER;
-use super::{ProcessEngine, ProcessEngineError, Result, index};
+use super::{ProcessEngine, ProcessEngineError, Result};
 use crate::records::{ExternalTask, Incident, IncidentType, Job, JobKind};
+use crate::store::index;
+use crate::store::index::WASM_WORKER;
 use crate::store::keys::from_ord_i64;
 use crate::store::{Tree, WriteSet};
 use baton_bpmn::engine::Command;

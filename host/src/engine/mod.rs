@@ -43,7 +43,6 @@ mod external_tasks;
 mod history;
 mod identity;
 mod incidents;
-mod index;
 mod instances;
 mod jobs;
 #[cfg(test)]

@@ -7,12 +7,13 @@ use super::core::{Deployed, new_id};
 use super::events::EngineEvent;
 use super::executor::{AfterCommit, OutboxEntry, outbox_key};
 use super::incidents::close_incident;
-use super::index::WASM_WORKER;
-use super::{ProcessEngine, Result, index};
+use super::{ProcessEngine, Result};
 use crate::records::{
     EventSubscription, EventType, ExternalTask, HistoricActivityInstance, HistoricProcessInstance,
     HistoricVariableInstance, Incident, Job, JobKind, ProcessInstance, UserTask,
 };
+use crate::store::index;
+use crate::store::index::WASM_WORKER;
 use crate::store::{Tree, WriteSet};
 use baton_bpmn::Variables;
 use baton_bpmn::engine::{

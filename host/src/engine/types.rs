@@ -190,6 +190,22 @@ pub struct TopicRequest {
     pub include_extension_properties: bool,
 }
 
+impl TopicRequest {
+    /// Whether the engine may refuse some of the topic's tasks (business key, definition,
+    /// tenant or variable filters), so fetch-and-lock must look past the first candidates.
+    pub fn is_filtered(&self) -> bool {
+        self.business_key.is_some()
+            || self.process_definition_id.is_some()
+            || self.process_definition_id_in.is_some()
+            || self.process_definition_key.is_some()
+            || self.process_definition_key_in.is_some()
+            || self.process_definition_version_tag.is_some()
+            || self.tenant_id_in.is_some()
+            || self.without_tenant_id
+            || !self.process_variables.is_empty()
+    }
+}
+
 /// `POST /external-task/fetchAndLock`.
 #[derive(Debug, Clone, Default)]
 pub struct FetchAndLockRequest {

@@ -3,8 +3,9 @@
 use super::events::EngineEvent;
 use super::executor::AfterCommit;
 use super::types::conflict;
-use super::{ProcessEngine, ProcessEngineError, Result, index};
+use super::{ProcessEngine, ProcessEngineError, Result};
 use crate::records::{HistoricActivityInstance, UserTask};
+use crate::store::index;
 use crate::store::{Tree, WriteSet};
 use baton_bpmn::Variables;
 use baton_bpmn::engine::Command;

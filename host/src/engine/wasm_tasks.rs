@@ -4,8 +4,9 @@
 
 use super::executor::AfterCommit;
 use super::external_tasks::truncate;
-use super::{ProcessEngine, ProcessEngineError, Result, index};
+use super::{ProcessEngine, ProcessEngineError, Result};
 use crate::records::{ExternalTask, Job, JobKind, ModuleLimits, ProcessInstance, TaskModule};
+use crate::store::index;
 use crate::store::{Tree, WriteSet};
 use crate::wasm::{AllowedHost, Limits, ModuleInfo, TaskInput, TaskOutcome};
 use baton_bpmn::Variables;
