@@ -11,6 +11,38 @@ use baton_bpmn::Variables;
 use baton_bpmn::engine::Command;
 use baton_bpmn::model::{EventTrigger, NodeKind};
 
+/// Without `all`, a message must reach exactly one target: one waiting execution, or else one
+/// message start event (Camunda's MismatchingMessageCorrelationException otherwise).
+fn single_target(
+    name: &str,
+    matching: &[(EventSubscription, ProcessInstance)],
+    start_events: &[(ProcessDefinition, String)],
+) -> Result<()> {
+    if matching.len() > 1 {
+        let ids: Vec<String> = matching
+            .iter()
+            .map(|(s, _)| s.activity_instance_id.clone())
+            .collect();
+        return Err(ProcessEngineError::MismatchingCorrelation(format!(
+            "org.camunda.bpm.engine.MismatchingMessageCorrelationException: Cannot correlate a message with name '{name}' to a single execution. {} executions match the correlation keys: {}",
+            matching.len(),
+            ids.join(", ")
+        )));
+    }
+    if matching.is_empty() && start_events.len() > 1 {
+        return Err(ProcessEngineError::MismatchingCorrelation(format!(
+            "org.camunda.bpm.engine.MismatchingMessageCorrelationException: Cannot correlate a message with name '{name}' to a single process definition. {} process definitions match the parameters.",
+            start_events.len()
+        )));
+    }
+    if matching.is_empty() && start_events.is_empty() {
+        return Err(ProcessEngineError::MismatchingCorrelation(format!(
+            "org.camunda.bpm.engine.MismatchingMessageCorrelationException: Cannot correlate message '{name}': No process definition or execution matches the parameters"
+        )));
+    }
+    Ok(())
+}
+
 impl ProcessEngine {
     fn subscriptions_named(&self, kind: EventType, name: &str) -> Result<Vec<EventSubscription>> {
         let mut out = Vec::new();
@@ -95,57 +127,7 @@ impl ProcessEngine {
                 "No message name supplied".into(),
             ));
         }
-        let mut matching = Vec::new();
-        for sub in self.subscriptions_named(EventType::Message, &request.message_name)? {
-            if let Some(pi) = &request.process_instance_id
-                && &sub.process_instance_id != pi
-            {
-                continue;
-            }
-            let Some(instance) = self.inner.store.get::<ProcessInstance>(
-                Tree::Instances,
-                &index::id_key(&sub.process_instance_id),
-            )?
-            else {
-                continue;
-            };
-            if instance.suspended {
-                continue;
-            }
-            if let Some(bk) = &request.business_key
-                && instance.state.business_key.as_ref() != Some(bk)
-            {
-                continue;
-            }
-            if let Some(t) = &request.tenant_id
-                && instance.tenant_id.as_ref() != Some(t)
-            {
-                continue;
-            }
-            if request.without_tenant_id
-                && request.tenant_id.is_none()
-                && instance.tenant_id.is_some()
-            {
-                continue;
-            }
-            let keys_match = request.correlation_keys.iter().all(|(k, v)| {
-                instance
-                    .state
-                    .process_variables()
-                    .get(k)
-                    .is_some_and(|actual| actual == v || actual.to_json() == v.to_json())
-            }) && request.local_correlation_keys.iter().all(|(k, v)| {
-                instance
-                    .state
-                    .activity_instances
-                    .get(&sub.activity_instance_id)
-                    .and_then(|ai| ai.variables.get(k))
-                    .is_some_and(|actual| actual == v)
-            });
-            if keys_match {
-                matching.push((sub, instance));
-            }
-        }
+        let matching = self.waiting_executions(&request)?;
         let start_events = if request.process_instance_id.is_none() {
             let tenant = if request.tenant_id.is_some() {
                 Some(request.tenant_id.as_deref())
@@ -158,30 +140,8 @@ impl ProcessEngine {
         } else {
             Vec::new()
         };
-        let name = &request.message_name;
         if !request.all {
-            if matching.len() > 1 {
-                let ids: Vec<String> = matching
-                    .iter()
-                    .map(|(s, _)| s.activity_instance_id.clone())
-                    .collect();
-                return Err(ProcessEngineError::MismatchingCorrelation(format!(
-                    "org.camunda.bpm.engine.MismatchingMessageCorrelationException: Cannot correlate a message with name '{name}' to a single execution. {} executions match the correlation keys: {}",
-                    matching.len(),
-                    ids.join(", ")
-                )));
-            }
-            if matching.is_empty() && start_events.len() > 1 {
-                return Err(ProcessEngineError::MismatchingCorrelation(format!(
-                    "org.camunda.bpm.engine.MismatchingMessageCorrelationException: Cannot correlate a message with name '{name}' to a single process definition. {} process definitions match the parameters.",
-                    start_events.len()
-                )));
-            }
-            if matching.is_empty() && start_events.is_empty() {
-                return Err(ProcessEngineError::MismatchingCorrelation(format!(
-                    "org.camunda.bpm.engine.MismatchingMessageCorrelationException: Cannot correlate message '{name}': No process definition or execution matches the parameters"
-                )));
-            }
+            single_target(&request.message_name, &matching, &start_events)?;
         }
         let mut results = Vec::new();
         let deliver_to_executions = request.all || !matching.is_empty();
@@ -240,6 +200,66 @@ impl ProcessEngine {
             }
         }
         Ok(results)
+    }
+
+    /// The executions waiting for the request's message that match its instance, business
+    /// key, tenant and correlation keys (suspended instances do not receive messages).
+    fn waiting_executions(
+        &self,
+        request: &CorrelateRequest,
+    ) -> Result<Vec<(EventSubscription, ProcessInstance)>> {
+        let mut matching = Vec::new();
+        for sub in self.subscriptions_named(EventType::Message, &request.message_name)? {
+            if let Some(pi) = &request.process_instance_id
+                && &sub.process_instance_id != pi
+            {
+                continue;
+            }
+            let Some(instance) = self.inner.store.get::<ProcessInstance>(
+                Tree::Instances,
+                &index::id_key(&sub.process_instance_id),
+            )?
+            else {
+                continue;
+            };
+            if instance.suspended {
+                continue;
+            }
+            if let Some(bk) = &request.business_key
+                && instance.state.business_key.as_ref() != Some(bk)
+            {
+                continue;
+            }
+            if let Some(t) = &request.tenant_id
+                && instance.tenant_id.as_ref() != Some(t)
+            {
+                continue;
+            }
+            if request.without_tenant_id
+                && request.tenant_id.is_none()
+                && instance.tenant_id.is_some()
+            {
+                continue;
+            }
+            let keys_match = request.correlation_keys.iter().all(|(k, v)| {
+                instance
+                    .state
+                    .process_variables()
+                    .get(k)
+                    .is_some_and(|actual| actual == v || actual.to_json() == v.to_json())
+            }) && request.local_correlation_keys.iter().all(|(k, v)| {
+                instance
+                    .state
+                    .activity_instances
+                    .get(&sub.activity_instance_id)
+                    .and_then(|ai| ai.variables.get(k))
+                    .is_some_and(|actual| actual == v)
+            });
+            if keys_match {
+                matching.push((sub, instance));
+            }
+        }
+        Ok(matching)
     }
 
     /// Broadcast a signal (or deliver it to one execution).

@@ -22,6 +22,20 @@ use baton_bpmn::engine::{
 use std::collections::HashMap;
 use std::sync::atomic::Ordering;
 
+/// The record of `id` this command already holds (the newest version), else the stored one;
+/// either way it is no longer held.
+fn take_or_load<T: serde::de::DeserializeOwned>(
+    store: &crate::store::Store,
+    held: &mut HashMap<String, T>,
+    tree: Tree,
+    id: &str,
+) -> Result<Option<T>> {
+    match held.remove(id) {
+        Some(record) => Ok(Some(record)),
+        None => Ok(store.get::<T>(tree, &index::id_key(id))?),
+    }
+}
+
 /// Effects → records for one command. Keeps the records created or changed by this command so
 /// a later effect of the same command (a timer scheduled then cancelled, an activity started
 /// then ended) sees them before they are committed.
@@ -91,7 +105,11 @@ impl<'a> Translation<'a> {
                 activity_id,
                 due,
             } => {
-                self.schedule_timer(timer_id, activity_instance_id, activity_id, *due, ws, after)?
+                let kind = JobKind::Timer {
+                    timer_id: timer_id.clone(),
+                };
+                let job = self.new_job(timer_id, kind, activity_instance_id, activity_id, *due);
+                self.schedule(job, ws, after)
             }
             Effect::CancelTimer { timer_id: id } | Effect::CancelJob { job_id: id } => {
                 self.cancel_job(id, ws, after)?
@@ -122,9 +140,7 @@ impl<'a> Translation<'a> {
                 activity_instance_id,
                 activity_id,
             ),
-            Effect::Unsubscribe { subscription_id } => {
-                self.unsubscribe(subscription_id, ws, after)?
-            }
+            Effect::Unsubscribe { subscription_id } => self.unsubscribe(subscription_id, ws)?,
             Effect::ScheduleJob {
                 job_id,
                 activity_instance_id,
@@ -132,15 +148,15 @@ impl<'a> Translation<'a> {
                 kind: _,
                 due,
                 retry_time_cycle,
-            } => self.schedule_job(
-                job_id,
-                activity_instance_id,
-                activity_id,
-                *due,
-                retry_time_cycle,
-                ws,
-                after,
-            )?,
+            } => {
+                let kind = JobKind::AsyncContinuation {
+                    job_id: job_id.clone(),
+                };
+                let mut job = self.new_job(job_id, kind, activity_instance_id, activity_id, *due);
+                job.retries = self.engine.initial_job_retries(retry_time_cycle.as_deref());
+                job.retry_time_cycle = retry_time_cycle.clone();
+                self.schedule(job, ws, after)
+            }
             Effect::BroadcastSignal {
                 signal_name,
                 variables,
@@ -292,18 +308,17 @@ impl<'a> Translation<'a> {
         after: &mut AfterCommit,
     ) -> Result<()> {
         let store = &self.engine.inner.store;
-        let external = match self.external_tasks.remove(task_id) {
-            Some(t) => Some(t),
-            None => store.get::<ExternalTask>(Tree::ExternalTasks, &index::id_key(task_id))?,
-        };
+        let external = take_or_load(
+            store,
+            &mut self.external_tasks,
+            Tree::ExternalTasks,
+            task_id,
+        )?;
         if let Some(task) = external {
             index::delete_external_task(ws, &task);
             self.close_incidents_of(task_id, ws, after)?;
         } else {
-            let user = match self.user_tasks.remove(task_id) {
-                Some(t) => Some(t),
-                None => store.get::<UserTask>(Tree::UserTasks, &index::id_key(task_id))?,
-            };
+            let user = take_or_load(store, &mut self.user_tasks, Tree::UserTasks, task_id)?;
             if let Some(task) = user {
                 index::delete_user_task(ws, &task);
             }
@@ -311,20 +326,18 @@ impl<'a> Translation<'a> {
         Ok(())
     }
 
-    fn schedule_timer(
-        &mut self,
-        timer_id: &str,
+    /// A job of this instance with the default retries (timers: 3) and no retry cycle.
+    fn new_job(
+        &self,
+        id: &str,
+        kind: JobKind,
         activity_instance_id: &str,
         activity_id: &str,
         due: i64,
-        ws: &mut WriteSet,
-        after: &mut AfterCommit,
-    ) -> Result<()> {
-        let job = Job {
-            id: timer_id.to_owned(),
-            kind: JobKind::Timer {
-                timer_id: timer_id.to_owned(),
-            },
+    ) -> Job {
+        Job {
+            id: id.to_owned(),
+            kind,
             process_instance_id: Some(self.instance_id().to_owned()),
             activity_id: activity_id.to_owned(),
             activity_instance_id: Some(activity_instance_id.to_owned()),
@@ -332,19 +345,19 @@ impl<'a> Translation<'a> {
             retries: 3,
             exception_message: None,
             retry_time_cycle: None,
-        };
+        }
+    }
+
+    /// Stage a timer or job and wake the scheduler after commit.
+    fn schedule(&mut self, job: Job, ws: &mut WriteSet, after: &mut AfterCommit) {
         index::put_job(ws, &job, None);
         self.jobs.insert(job.id.clone(), job);
         after.wake_scheduler = true;
-        Ok(())
     }
 
     fn cancel_job(&mut self, id: &str, ws: &mut WriteSet, after: &mut AfterCommit) -> Result<()> {
         let store = &self.engine.inner.store;
-        let job = match self.jobs.remove(id) {
-            Some(j) => Some(j),
-            None => store.get::<Job>(Tree::Jobs, &index::id_key(id))?,
-        };
+        let job = take_or_load(store, &mut self.jobs, Tree::Jobs, id)?;
         if let Some(job) = job {
             index::delete_job(ws, &job);
             self.close_incidents_of(id, ws, after)?;
@@ -352,53 +365,11 @@ impl<'a> Translation<'a> {
         Ok(())
     }
 
-    fn unsubscribe(
-        &mut self,
-        subscription_id: &str,
-        ws: &mut WriteSet,
-        _after: &mut AfterCommit,
-    ) -> Result<()> {
+    fn unsubscribe(&mut self, id: &str, ws: &mut WriteSet) -> Result<()> {
         let store = &self.engine.inner.store;
-        let sub = match self.subscriptions.remove(subscription_id) {
-            Some(s) => Some(s),
-            None => store
-                .get::<EventSubscription>(Tree::Subscriptions, &index::id_key(subscription_id))?,
-        };
-        if let Some(sub) = sub {
+        if let Some(sub) = take_or_load(store, &mut self.subscriptions, Tree::Subscriptions, id)? {
             index::delete_subscription(ws, &sub);
         }
-        Ok(())
-    }
-
-    // One parameter per field of the effect: a struct would only re-pack the effect.
-    #[allow(clippy::too_many_arguments)]
-    fn schedule_job(
-        &mut self,
-        job_id: &str,
-        activity_instance_id: &str,
-        activity_id: &str,
-        due: i64,
-        retry_time_cycle: &Option<String>,
-        ws: &mut WriteSet,
-        after: &mut AfterCommit,
-    ) -> Result<()> {
-        let retries = self.engine.initial_job_retries(retry_time_cycle.as_deref());
-        let job = Job {
-            id: job_id.to_owned(),
-            kind: JobKind::AsyncContinuation {
-                job_id: job_id.to_owned(),
-            },
-            process_instance_id: Some(self.instance_id().to_owned()),
-            activity_id: activity_id.to_owned(),
-            activity_instance_id: Some(activity_instance_id.to_owned()),
-            due,
-            retries,
-            exception_message: None,
-            retry_time_cycle: retry_time_cycle.clone(),
-        };
-        index::put_job(ws, &job, None);
-        self.jobs.insert(job.id.clone(), job);
-        after.wake_scheduler = true;
         Ok(())
     }
 
@@ -634,50 +605,26 @@ impl<'a> Translation<'a> {
         // Anything the state machine left behind (it should leave nothing) is removed with
         // the instance, so no orphaned task can be fetched.
         let prefix = index::instance_prefix(&id);
-        for key in store.scan_keys(Tree::ExternalTasksByInstance, &prefix, usize::MAX)? {
-            if let Some(tid) = crate::store::keys::last_str(&key)
-                && !self.external_tasks.contains_key(&tid)
-                && let Some(t) =
-                    store.get::<ExternalTask>(Tree::ExternalTasks, &index::id_key(&tid))?
-            {
-                index::delete_external_task(ws, &t);
-            }
+        // The records this command holds in memory are the newer versions: delete those.
+        index::delete_instance_records(store, ws, &id, &|tid| {
+            self.external_tasks.contains_key(tid)
+        })?;
+        for t in self.external_tasks.values() {
+            index::delete_external_task(ws, t);
         }
-        for (tid, t) in self.external_tasks.drain() {
-            let _ = tid;
-            index::delete_external_task(ws, &t);
+        for t in self.user_tasks.values() {
+            index::delete_user_task(ws, t);
         }
-        for key in store.scan_keys(Tree::UserTasksByInstance, &prefix, usize::MAX)? {
-            if let Some(tid) = crate::store::keys::last_str(&key)
-                && let Some(t) = store.get::<UserTask>(Tree::UserTasks, &index::id_key(&tid))?
-            {
-                index::delete_user_task(ws, &t);
-            }
+        for j in self.jobs.values() {
+            index::delete_job(ws, j);
         }
-        for (_, t) in self.user_tasks.drain() {
-            index::delete_user_task(ws, &t);
+        for s in self.subscriptions.values() {
+            index::delete_subscription(ws, s);
         }
-        for key in store.scan_keys(Tree::JobsByInstance, &prefix, usize::MAX)? {
-            if let Some(jid) = crate::store::keys::last_str(&key)
-                && let Some(j) = store.get::<Job>(Tree::Jobs, &index::id_key(&jid))?
-            {
-                index::delete_job(ws, &j);
-            }
-        }
-        for (_, j) in self.jobs.drain() {
-            index::delete_job(ws, &j);
-        }
-        for key in store.scan_keys(Tree::SubscriptionsByInstance, &prefix, usize::MAX)? {
-            if let Some(sid) = crate::store::keys::last_str(&key)
-                && let Some(s) =
-                    store.get::<EventSubscription>(Tree::Subscriptions, &index::id_key(&sid))?
-            {
-                index::delete_subscription(ws, &s);
-            }
-        }
-        for (_, s) in self.subscriptions.drain() {
-            index::delete_subscription(ws, &s);
-        }
+        self.external_tasks.clear();
+        self.user_tasks.clear();
+        self.jobs.clear();
+        self.subscriptions.clear();
         for key in store.scan_keys(Tree::IncidentsByInstance, &prefix, usize::MAX)? {
             if let Some(iid) = crate::store::keys::last_str(&key)
                 && let Some(i) = store.get::<Incident>(Tree::Incidents, &index::id_key(&iid))?

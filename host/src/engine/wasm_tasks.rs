@@ -261,40 +261,11 @@ impl ProcessEngine {
         if instance.suspended {
             return Ok(());
         }
-        let schedule = self.retry_schedule(task.retry_time_cycle.as_deref());
-        let total = schedule.retries() as i32;
-        let retries_now = task.retries.unwrap_or(total);
-        let input = TaskInput {
-            topic: task.topic_name.clone(),
-            process_instance_id: task.process_instance_id.clone(),
-            activity_id: task.activity_id.clone(),
-            activity_instance_id: task.activity_instance_id.clone(),
-            business_key: task.business_key.clone(),
-            attempt: (total - retries_now).max(0) as u32 + 1,
-            retries_left: Some((retries_now - 1).max(0) as u32),
-            variables: instance.state.visible_variables(&task.activity_instance_id),
-            task_created_at: task.create_time,
-            seed: seed_of(&task.activity_instance_id),
-        };
+        let input = self.wasm_input(&task, &instance);
         let limits = self.module_limits(&task);
         let started = Instant::now();
         let outcome = wasm.execute(&sha, &limits, input).await;
-        let micros = started.elapsed().as_micros() as u64;
-        self.inner
-            .metrics
-            .wasm_executions
-            .fetch_add(1, Ordering::Relaxed);
-        self.inner
-            .metrics
-            .wasm_micros_total
-            .fetch_add(micros, Ordering::Relaxed);
-        if let Ok(mut recent) = self.inner.metrics.recent_wasm_micros.lock() {
-            let v = recent.entry(task.topic_name.clone()).or_default();
-            v.push(micros);
-            if v.len() > 100 {
-                v.remove(0);
-            }
-        }
+        self.record_wasm_execution(&task.topic_name, started.elapsed().as_micros() as u64);
         // The log commits with the outcome, not in a commit of its own.
         let log = self.task_log_writes(&task.id, outcome.logs())?;
         match outcome {
@@ -310,9 +281,9 @@ impl ProcessEngine {
                     .await
                 {
                     Ok(()) => Ok(()),
-                    Err(ProcessEngineError::Engine(m))
-                        if !m.contains("changed concurrently") && !m.contains("optimistic") =>
-                    {
+                    // A conflict (its message comes from `types::conflict` only) means someone
+                    // else changed the task: not a failure of this execution.
+                    Err(ProcessEngineError::Engine(m)) if !m.contains("changed concurrently") => {
                         self.fail_wasm_task(
                             task,
                             raw,
@@ -344,6 +315,45 @@ impl ProcessEngine {
                     .fetch_add(1, Ordering::Relaxed);
                 self.fail_wasm_task(task, raw, message, details, false, log)
                     .await
+            }
+        }
+    }
+
+    /// What the component sees of a task: its place, attempt, variables and the seeds of its
+    /// deterministic world.
+    fn wasm_input(&self, task: &ExternalTask, instance: &ProcessInstance) -> TaskInput {
+        let schedule = self.retry_schedule(task.retry_time_cycle.as_deref());
+        let total = schedule.retries() as i32;
+        let retries_now = task.retries.unwrap_or(total);
+        TaskInput {
+            topic: task.topic_name.clone(),
+            process_instance_id: task.process_instance_id.clone(),
+            activity_id: task.activity_id.clone(),
+            activity_instance_id: task.activity_instance_id.clone(),
+            business_key: task.business_key.clone(),
+            attempt: (total - retries_now).max(0) as u32 + 1,
+            retries_left: Some((retries_now - 1).max(0) as u32),
+            variables: instance.state.visible_variables(&task.activity_instance_id),
+            task_created_at: task.create_time,
+            seed: seed_of(&task.activity_instance_id),
+        }
+    }
+
+    /// Count one wasm execution and keep its duration among the topic's last 100.
+    fn record_wasm_execution(&self, topic: &str, micros: u64) {
+        self.inner
+            .metrics
+            .wasm_executions
+            .fetch_add(1, Ordering::Relaxed);
+        self.inner
+            .metrics
+            .wasm_micros_total
+            .fetch_add(micros, Ordering::Relaxed);
+        if let Ok(mut recent) = self.inner.metrics.recent_wasm_micros.lock() {
+            let v = recent.entry(topic.to_owned()).or_default();
+            v.push(micros);
+            if v.len() > 100 {
+                v.remove(0);
             }
         }
     }
