@@ -19,7 +19,7 @@ use crate::records::{ExternalTask, Incident, IncidentType, ProcessInstance};
 use crate::store::index;
 use crate::store::index::{Placement, WASM_WORKER};
 use crate::store::keys::last_str;
-use crate::store::{Accept, ExternalTaskStore, LockOrder, LockRequest, TopicLock};
+use crate::store::{Accept, ExternalTaskStore, LockOrder, LockRequest, TopicLock, Version};
 use crate::store::{Tree, WriteSet};
 use baton_bpmn::engine::Command;
 use baton_bpmn::{Value, Variables};
@@ -70,27 +70,22 @@ impl Drop for Parked<'_> {
 }
 
 impl ProcessEngine {
-    pub(crate) fn load_external_task(&self, id: &str) -> Result<(ExternalTask, Vec<u8>)> {
-        let raw = self
-            .inner
-            .store
-            .get_raw(Tree::ExternalTasks, &index::id_key(id))?
-            .ok_or_else(|| {
-                ProcessEngineError::NotFound(format!("External task with id {id} does not exist"))
-            })?;
-        let task = crate::store::codec::decode("external_tasks", &raw)?;
-        Ok((task, raw))
+    /// One task with the version it was read at (`NotFound` if there is none).
+    pub(crate) fn load_external_task(&self, id: &str) -> Result<(ExternalTask, Version)> {
+        self.inner.store.external_task(id)?.ok_or_else(|| {
+            ProcessEngineError::NotFound(format!("External task with id {id} does not exist"))
+        })
     }
 
     pub(super) fn commit_task_change(
         &self,
-        old_raw: Vec<u8>,
+        old_raw: Version,
         old: &ExternalTask,
         new: &ExternalTask,
         mut ws: WriteSet,
     ) -> Result<()> {
-        ws.guard(Tree::ExternalTasks, index::id_key(&old.id), Some(old_raw));
-        index::put_external_task(&mut ws, new, Some(old), self.now());
+        let store = &self.inner.store;
+        store.stage_external_task(&mut ws, old, old_raw, Some(new), self.now());
         self.inner
             .store
             .commit(&ws)
@@ -350,7 +345,7 @@ impl ProcessEngine {
     pub(super) async fn finish_external_task(
         &self,
         task: ExternalTask,
-        raw: Vec<u8>,
+        raw: Version,
         variables: Variables,
         local_variables: Variables,
         mut extra: WriteSet,
@@ -361,8 +356,9 @@ impl ProcessEngine {
                 task.id
             )));
         }
-        extra.guard(Tree::ExternalTasks, index::id_key(&task.id), Some(raw));
-        index::delete_external_task(&mut extra, &task);
+        self.inner
+            .store
+            .stage_external_task(&mut extra, &task, raw, None, self.now());
         let mut after = AfterCommit::default();
         after.events.push(EngineEvent::TaskCompleted {
             task_id: task.id.clone(),
@@ -424,7 +420,7 @@ impl ProcessEngine {
     async fn apply_task_update(
         &self,
         old: ExternalTask,
-        raw: Vec<u8>,
+        raw: Version,
         new: ExternalTask,
         variables: Variables,
         local_variables: Variables,
@@ -443,8 +439,9 @@ impl ProcessEngine {
             self.after_commit(after).await;
             return Ok(());
         }
-        ws.guard(Tree::ExternalTasks, index::id_key(&old.id), Some(raw));
-        index::put_external_task(&mut ws, &new, Some(&old), self.now());
+        self.inner
+            .store
+            .stage_external_task(&mut ws, &old, raw, Some(&new), self.now());
         self.run_command(
             &old.process_instance_id,
             Command::SetVariables {
@@ -582,7 +579,7 @@ impl ProcessEngine {
     pub(super) async fn throw_task_error(
         &self,
         task: ExternalTask,
-        raw: Vec<u8>,
+        raw: Version,
         code: &str,
         message: Option<String>,
         variables: Variables,
@@ -595,12 +592,10 @@ impl ProcessEngine {
             )));
         }
         let mut extra = log.clone();
-        extra.guard(
-            Tree::ExternalTasks,
-            index::id_key(&task.id),
-            Some(raw.clone()),
-        );
-        index::delete_external_task(&mut extra, &task);
+        let now = self.now();
+        self.inner
+            .store
+            .stage_external_task(&mut extra, &task, raw.clone(), None, now);
         let result = self
             .run_command(
                 &task.process_instance_id,
@@ -767,7 +762,7 @@ impl ProcessEngine {
 
     /// All external tasks.
     pub async fn external_tasks(&self) -> Result<Vec<ExternalTask>> {
-        let mut all: Vec<ExternalTask> = self.inner.store.scan(Tree::ExternalTasks, b"")?;
+        let mut all = self.inner.store.all_external_tasks()?;
         all.sort_by(|a, b| a.create_time.cmp(&b.create_time).then(a.id.cmp(&b.id)));
         Ok(all)
     }

@@ -8,6 +8,7 @@ use super::executor::AfterCommit;
 use super::incidents::open_incident;
 use super::{ProcessEngine, ProcessEngineError, Result};
 use crate::records::{ExternalTask, Incident, IncidentType, Job, JobKind};
+use crate::store::ExternalTaskStore;
 use crate::store::index;
 use crate::store::index::WASM_WORKER;
 use crate::store::keys::from_ord_i64;
@@ -260,8 +261,10 @@ impl ProcessEngine {
                     let mut new = task.clone();
                     new.lock_expiration_time = None;
                     let mut ws = WriteSet::new();
-                    ws.guard(Tree::ExternalTasks, index::id_key(&task.id), Some(traw));
-                    index::put_external_task(&mut ws, &new, Some(&task), self.now());
+                    let now = self.now();
+                    self.inner
+                        .store
+                        .stage_external_task(&mut ws, &task, traw, Some(&new), now);
                     if self.inner.store.commit(&ws).is_ok() {
                         self.run_wasm_task(task_id.clone()).await;
                     }

@@ -363,7 +363,7 @@ impl ProcessEngine {
     async fn fail_wasm_task(
         &self,
         task: ExternalTask,
-        raw: Vec<u8>,
+        raw: crate::store::Version,
         message: String,
         details: Option<String>,
         incident_now: bool,

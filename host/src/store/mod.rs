@@ -18,6 +18,12 @@ pub use self::sled::{Durability, Result, Store, StoreError, Tree, WriteSet, keys
 
 use crate::records::ExternalTask;
 
+/// The version of a stored record as it was read: what a compare-and-set change is guarded
+/// by. Opaque to the engine (sled: the record's encoded bytes; a SQL backend: a version
+/// column).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Version(pub(crate) Vec<u8>);
+
 /// The order in which fetch-and-lock hands out available tasks (Camunda's `usePriority` and
 /// `sorting`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -90,6 +96,24 @@ pub trait ExternalTaskStore {
         request: &LockRequest<'_>,
         accept: &mut dyn FnMut(usize, &ExternalTask) -> Accept,
     ) -> Result<Vec<(ExternalTask, usize)>>;
+
+    /// One task with the version it was read at, or `None`.
+    fn external_task(&self, id: &str) -> Result<Option<(ExternalTask, Version)>>;
+
+    /// Every external task.
+    fn all_external_tasks(&self) -> Result<Vec<ExternalTask>>;
+
+    /// Stage in `ws` the change of task `old` (as read at `version`) to `new`, or its removal
+    /// with `None`, together with its index entries. Committing `ws` fails with
+    /// [`StoreError::Conflict`] and writes nothing if the task changed since it was read.
+    fn stage_external_task(
+        &self,
+        ws: &mut WriteSet,
+        old: &ExternalTask,
+        version: Version,
+        new: Option<&ExternalTask>,
+        now: i64,
+    );
 
     /// Return the tasks whose lock expired before `now` to the available ones; returns how
     /// many became available.

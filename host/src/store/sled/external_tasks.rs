@@ -7,7 +7,7 @@ use super::index::{self, Placement};
 use super::{Result, Store, StoreError, Tree, WriteSet};
 use crate::records::ExternalTask;
 use crate::store::codec;
-use crate::store::{Accept, ExternalTaskStore, LockOrder, LockRequest};
+use crate::store::{Accept, ExternalTaskStore, LockOrder, LockRequest, Version};
 
 /// How many queue entries an unfiltered topic looks at: the first entries of its queue are the
 /// answer, which keeps fetch-and-lock flat however many tasks wait; the margin covers stale
@@ -135,6 +135,35 @@ impl ExternalTaskStore for Store {
             self.commit_each(&cleanup)?;
         }
         Ok(locked)
+    }
+
+    fn external_task(&self, id: &str) -> Result<Option<(ExternalTask, Version)>> {
+        match self.get_raw(Tree::ExternalTasks, &index::id_key(id))? {
+            None => Ok(None),
+            Some(raw) => {
+                let task = codec::decode("external_tasks", &raw)?;
+                Ok(Some((task, Version(raw))))
+            }
+        }
+    }
+
+    fn all_external_tasks(&self) -> Result<Vec<ExternalTask>> {
+        self.scan(Tree::ExternalTasks, b"")
+    }
+
+    fn stage_external_task(
+        &self,
+        ws: &mut WriteSet,
+        old: &ExternalTask,
+        version: Version,
+        new: Option<&ExternalTask>,
+        now: i64,
+    ) {
+        ws.guard(Tree::ExternalTasks, index::id_key(&old.id), Some(version.0));
+        match new {
+            Some(new) => index::put_external_task(ws, new, Some(old), now),
+            None => index::delete_external_task(ws, old),
+        }
     }
 
     fn reclaim_expired_locks(&self, now: i64) -> Result<usize> {
