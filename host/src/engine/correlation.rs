@@ -4,6 +4,7 @@ use super::core::new_id;
 use super::executor::AfterCommit;
 use super::{CorrelateRequest, CorrelationResult, ProcessEngine, ProcessEngineError, Result};
 use crate::records::{EventSubscription, EventType, ProcessDefinition, ProcessInstance};
+use crate::store::InstanceStore;
 use crate::store::index;
 use crate::store::keys::last_str;
 use crate::store::{Tree, WriteSet};
@@ -215,10 +216,10 @@ impl ProcessEngine {
             {
                 continue;
             }
-            let Some(instance) = self.inner.store.get::<ProcessInstance>(
-                Tree::Instances,
-                &index::id_key(&sub.process_instance_id),
-            )?
+            let Some(instance) = self
+                .inner
+                .store
+                .running_instance(&sub.process_instance_id)?
             else {
                 continue;
             };
@@ -287,10 +288,10 @@ impl ProcessEngine {
         let mut delivered = false;
         for sub in subs {
             if let Some(exec) = execution_id {
-                let instance = self.inner.store.get::<ProcessInstance>(
-                    Tree::Instances,
-                    &index::id_key(&sub.process_instance_id),
-                )?;
+                let instance = self
+                    .inner
+                    .store
+                    .running_instance(&sub.process_instance_id)?;
                 let owns = instance.is_some_and(|i| {
                     i.state
                         .activity_instances

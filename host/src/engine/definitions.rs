@@ -4,6 +4,7 @@
 use super::core::Deployed;
 use super::{ProcessEngine, ProcessEngineError, Result};
 use crate::records::{ProcessDefinition, ProcessInstance};
+use crate::store::InstanceStore;
 use crate::store::index;
 use crate::store::{Tree, WriteSet};
 use baton_bpmn::engine::CallBinding;
@@ -95,7 +96,7 @@ impl ProcessEngine {
         let instances: Vec<ProcessInstance> = self
             .inner
             .store
-            .scan::<ProcessInstance>(Tree::Instances, b"")?
+            .running_instances()?
             .into_iter()
             .filter(|i| i.definition_id == d.id)
             .collect();
@@ -203,7 +204,7 @@ impl ProcessEngine {
             cache.remove(id);
         }
         if include_instances {
-            let instances: Vec<ProcessInstance> = self.inner.store.scan(Tree::Instances, b"")?;
+            let instances: Vec<ProcessInstance> = self.inner.store.running_instances()?;
             for i in instances.into_iter().filter(|i| i.definition_id == id) {
                 self.set_instance_suspended(i.id(), suspended).await?;
             }

@@ -1,6 +1,7 @@
 //! Events and metrics: the live event stream (SSE, cockpit) and the counters behind `/metrics`.
 
 use super::ProcessEngine;
+use crate::store::InstanceStore;
 use serde::Serialize;
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -165,7 +166,7 @@ impl ProcessEngine {
                 .map(|g| g.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
                 .unwrap_or_default(),
             store_bytes: self.inner.store.size_on_disk().unwrap_or(0),
-            running_instances: self.inner.store.count(Tree::Instances) as u64,
+            running_instances: self.inner.store.count_running_instances() as u64,
             open_incidents: self.inner.store.count(Tree::Incidents) as u64,
             open_user_tasks: self.inner.store.count(Tree::UserTasks) as u64,
             open_external_tasks: self.inner.store.count(Tree::ExternalTasks) as u64,

@@ -9,6 +9,7 @@ use super::translation::Translation;
 use super::types::conflict;
 use super::{ProcessEngine, ProcessEngineError, Result};
 use crate::records::{HistoricProcessInstance, ProcessInstance};
+use crate::store::InstanceStore;
 use crate::store::index;
 use crate::store::keys::Key;
 use crate::store::{Tree, WriteSet};
@@ -97,15 +98,15 @@ impl ProcessEngine {
         mut after: AfterCommit,
     ) -> Result<Outcome> {
         let guard = self.lock_instance(instance_id).await;
-        let record: ProcessInstance = self
-            .inner
-            .store
-            .get(Tree::Instances, &index::id_key(instance_id))?
-            .ok_or_else(|| {
-                ProcessEngineError::NotFound(format!(
-                    "Process instance with id {instance_id} does not exist"
-                ))
-            })?;
+        let record: ProcessInstance =
+            self.inner
+                .store
+                .running_instance(instance_id)?
+                .ok_or_else(|| {
+                    ProcessEngineError::NotFound(format!(
+                        "Process instance with id {instance_id} does not exist"
+                    ))
+                })?;
         let outcome = self.apply_and_commit(record, command, extra, &mut after, false)?;
         drop(guard);
         self.inner.store.sync().await?;
@@ -127,11 +128,7 @@ impl ProcessEngine {
         initiator: Option<String>,
     ) -> Result<Outcome> {
         let guard = self.lock_instance(&instance_id).await;
-        if let Some(existing) = self
-            .inner
-            .store
-            .get::<ProcessInstance>(Tree::Instances, &index::id_key(&instance_id))?
-        {
+        if let Some(existing) = self.inner.store.running_instance(&instance_id)? {
             return Ok(Outcome {
                 instance: existing,
                 ended: false,
@@ -245,9 +242,11 @@ impl ProcessEngine {
         let ended = !record.state.is_active();
         if ended {
             tx.end_instance(&mut ws, after)?;
-            ws.delete(Tree::Instances, index::id_key(&record.state.id));
+            self.inner
+                .store
+                .stage_instance_end(&mut ws, &record.state.id);
         } else {
-            ws.put(Tree::Instances, index::id_key(&record.state.id), &record);
+            self.inner.store.stage_instance(&mut ws, &record);
         }
         tx.finish(&mut ws);
         self.inner
@@ -270,7 +269,7 @@ impl ProcessEngine {
             current = self
                 .inner
                 .store
-                .get::<ProcessInstance>(Tree::Instances, &index::id_key(&sup.process_instance_id))
+                .running_instance(&sup.process_instance_id)
                 .ok()
                 .flatten()
                 .and_then(|p| p.state.super_instance);

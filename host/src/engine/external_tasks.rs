@@ -16,6 +16,7 @@ use super::{
     TopicRequest,
 };
 use crate::records::{ExternalTask, Incident, IncidentType, ProcessInstance};
+use crate::store::InstanceStore;
 use crate::store::index;
 use crate::store::index::{Placement, WASM_WORKER};
 use crate::store::keys::last_str;
@@ -212,10 +213,7 @@ impl ProcessEngine {
         id: &str,
     ) -> Result<Option<&'m ProcessInstance>> {
         if !cache.contains_key(id) {
-            let loaded = self
-                .inner
-                .store
-                .get::<ProcessInstance>(Tree::Instances, &index::id_key(id))?;
+            let loaded = self.inner.store.running_instance(id)?;
             cache.insert(id.to_owned(), loaded);
         }
         Ok(cache.get(id).and_then(|o| o.as_ref()))

@@ -4,6 +4,7 @@ use super::events::EngineEvent;
 use super::executor::AfterCommit;
 use super::{ProcessEngine, ProcessEngineError, Result};
 use crate::records::{Incident, IncidentType};
+use crate::store::InstanceStore;
 use crate::store::index;
 use crate::store::{Tree, WriteSet};
 use std::sync::atomic::Ordering;
@@ -63,10 +64,7 @@ impl ProcessEngine {
         message: String,
         configuration: Option<String>,
     ) -> Result<()> {
-        let instance = self
-            .inner
-            .store
-            .get::<crate::records::ProcessInstance>(Tree::Instances, &index::id_key(instance_id))?;
+        let instance = self.inner.store.running_instance(instance_id)?;
         let Some(instance) = instance else {
             return Ok(());
         };

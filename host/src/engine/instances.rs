@@ -6,6 +6,7 @@ use super::{DefinitionRef, ProcessEngine, ProcessEngineError, Result, StartReque
 use crate::records::{
     ExternalTask, HistoricProcessInstance, ProcessDefinition, ProcessInstance, UserTask,
 };
+use crate::store::InstanceStore;
 use crate::store::index;
 use crate::store::keys::last_str;
 use crate::store::{Tree, WriteSet};
@@ -81,19 +82,14 @@ impl ProcessEngine {
 
     /// All running process instances.
     pub async fn instances(&self) -> Result<Vec<ProcessInstance>> {
-        Ok(self.inner.store.scan(Tree::Instances, b"")?)
+        Ok(self.inner.store.running_instances()?)
     }
 
     /// One running process instance.
     pub async fn instance(&self, id: &str) -> Result<ProcessInstance> {
-        self.inner
-            .store
-            .get(Tree::Instances, &index::id_key(id))?
-            .ok_or_else(|| {
-                ProcessEngineError::NotFound(format!(
-                    "Process instance with id {id} does not exist"
-                ))
-            })
+        self.inner.store.running_instance(id)?.ok_or_else(|| {
+            ProcessEngineError::NotFound(format!("Process instance with id {id} does not exist"))
+        })
     }
 
     /// Cancel a running instance (history: `EXTERNALLY_TERMINATED`).
@@ -115,7 +111,7 @@ impl ProcessEngine {
         record.suspended = suspended;
         let now = self.now();
         let mut ws = WriteSet::new();
-        ws.put(Tree::Instances, index::id_key(id), &record);
+        self.inner.store.stage_instance(&mut ws, &record);
         // The history shows SUSPENDED as Camunda's does, written with the suspension so that
         // history reads never have to consult the running instances.
         if let Some(mut h) = self

@@ -9,6 +9,7 @@ use super::incidents::open_incident;
 use super::{ProcessEngine, ProcessEngineError, Result};
 use crate::records::{ExternalTask, Incident, IncidentType, Job, JobKind};
 use crate::store::ExternalTaskStore;
+use crate::store::InstanceStore;
 use crate::store::index;
 use crate::store::index::WASM_WORKER;
 use crate::store::keys::from_ord_i64;
@@ -324,10 +325,7 @@ impl ProcessEngine {
             // Out of retries: keep the job (without a due entry) and raise the incident.
             ws.delete(Tree::JobsDue, index::job_due_key(current.due, &current.id));
             ws.put(Tree::Jobs, index::id_key(&next.id), &next);
-            let instance = self.inner.store.get::<crate::records::ProcessInstance>(
-                Tree::Instances,
-                &index::id_key(&instance_id),
-            )?;
+            let instance = self.inner.store.running_instance(&instance_id)?;
             let incident = Incident {
                 id: super::core::new_id(),
                 incident_type: IncidentType::FailedJob,

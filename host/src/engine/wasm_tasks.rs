@@ -6,6 +6,7 @@ use super::executor::AfterCommit;
 use super::external_tasks::truncate;
 use super::{ProcessEngine, ProcessEngineError, Result};
 use crate::records::{ExternalTask, Job, JobKind, ModuleLimits, ProcessInstance, TaskModule};
+use crate::store::InstanceStore;
 use crate::store::index;
 use crate::store::{Tree, WriteSet};
 use crate::wasm::{AllowedHost, Limits, ModuleInfo, TaskInput, TaskOutcome};
@@ -254,7 +255,7 @@ impl ProcessEngine {
         let Some(instance) = self
             .inner
             .store
-            .get::<ProcessInstance>(Tree::Instances, &index::id_key(&task.process_instance_id))?
+            .running_instance(&task.process_instance_id)?
         else {
             return Ok(());
         };

@@ -16,7 +16,7 @@ mod sled;
 pub(crate) use self::sled::index;
 pub use self::sled::{Durability, Result, Store, StoreError, Tree, WriteSet, keys};
 
-use crate::records::ExternalTask;
+use crate::records::{ExternalTask, ProcessInstance};
 
 /// The version of a stored record as it was read: what a compare-and-set change is guarded
 /// by. Opaque to the engine (sled: the record's encoded bytes; a SQL backend: a version
@@ -118,4 +118,26 @@ pub trait ExternalTaskStore {
     /// Return the tasks whose lock expired before `now` to the available ones; returns how
     /// many became available.
     fn reclaim_expired_locks(&self, now: i64) -> Result<usize>;
+}
+
+/// Running process instances (the executor's aggregate: state, variables, tokens).
+///
+/// Serialization of commands on one instance is the engine's (a per-instance lock on one
+/// node); a backend for several nodes adds its own guard (a version column or `SELECT ... FOR
+/// UPDATE` on the instance row) when it commits the write set.
+pub trait InstanceStore {
+    /// One running instance, or `None` (never started, or ended).
+    fn running_instance(&self, id: &str) -> Result<Option<ProcessInstance>>;
+
+    /// Every running instance.
+    fn running_instances(&self) -> Result<Vec<ProcessInstance>>;
+
+    /// How many instances are running.
+    fn count_running_instances(&self) -> usize;
+
+    /// Stage writing an instance's new state in `ws`.
+    fn stage_instance(&self, ws: &mut WriteSet, instance: &ProcessInstance);
+
+    /// Stage removing an ended instance in `ws`.
+    fn stage_instance_end(&self, ws: &mut WriteSet, id: &str);
 }

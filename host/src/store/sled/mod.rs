@@ -15,6 +15,7 @@
 
 mod external_tasks;
 pub(crate) mod index;
+mod instances;
 pub mod keys;
 
 use super::codec;
