@@ -178,10 +178,7 @@ async fn deploy_start_fetch_complete_user_task_end_survives_reopen() {
 
 #[tokio::test]
 async fn failure_to_zero_retries_raises_incident_and_retries_resolve_it() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let clock = ManualClock::new(T0);
-    let engine = engine(dir.path(), &clock).await;
-    deploy(&engine).await;
+    let (_dir, clock, engine) = deployed().await;
     start_order(&engine).await;
     let task = engine
         .fetch_and_lock(fetch_request("w1"))
@@ -263,10 +260,7 @@ async fn failure_to_zero_retries_raises_incident_and_retries_resolve_it() {
 
 #[tokio::test]
 async fn boundary_timer_interrupts_the_task_when_the_clock_passes_it() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let clock = ManualClock::new(T0);
-    let engine = engine(dir.path(), &clock).await;
-    deploy(&engine).await;
+    let (_dir, clock, engine) = deployed().await;
     let started = start_order(&engine).await;
     clock.advance(3_600_000);
     assert_eq!(engine.tick().await.expect("tick"), 1);
@@ -284,6 +278,16 @@ async fn boundary_timer_interrupts_the_task_when_the_clock_passes_it() {
         .filter(|a| a.activity_id == "check")
         .collect();
     assert!(ended[0].canceled);
+}
+
+/// A fresh engine on a temporary directory at `T0` with the `order` process deployed. Keep
+/// the directory alive for as long as the engine runs.
+async fn deployed() -> (tempfile::TempDir, ManualClock, ProcessEngine) {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let clock = ManualClock::new(T0);
+    let engine = engine(dir.path(), &clock).await;
+    deploy(&engine).await;
+    (dir, clock, engine)
 }
 
 /// Start an instance of the `order` process with no variables.
@@ -315,10 +319,7 @@ fn spawn_parked_fetch(
 
 #[tokio::test]
 async fn long_poll_wakes_when_a_task_is_created() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let clock = ManualClock::new(T0);
-    let engine = engine(dir.path(), &clock).await;
-    deploy(&engine).await;
+    let (_dir, _clock, engine) = deployed().await;
     let waiter = spawn_parked_fetch(&engine, 30);
     // Let the waiter park (it registers before it looks, so ordering does not matter).
     tokio::task::yield_now().await;
@@ -333,10 +334,7 @@ async fn long_poll_wakes_when_a_task_is_created() {
 
 #[tokio::test]
 async fn stopping_answers_parked_long_polls_at_once() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let clock = ManualClock::new(T0);
-    let engine = engine(dir.path(), &clock).await;
-    deploy(&engine).await;
+    let (_dir, _clock, engine) = deployed().await;
     let waiter = spawn_parked_fetch(&engine, 600);
     // Wait (bounded) until the request is parked, then stop.
     let parked = async {

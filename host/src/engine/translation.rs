@@ -94,7 +94,6 @@ impl<'a> Translation<'a> {
         ws: &mut WriteSet,
         after: &mut AfterCommit,
     ) -> Result<()> {
-        let _store = &self.engine.inner.store;
         match effect {
             Effect::CreateExternalTask(spec) => self.create_external_task(spec, ws, after)?,
             Effect::CreateUserTask(spec) => self.create_user_task(spec, ws, after)?,
