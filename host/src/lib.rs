@@ -13,6 +13,7 @@ pub mod cli;
 pub mod clock;
 pub mod cockpit;
 pub mod config;
+mod digest;
 pub mod engine;
 pub mod like;
 pub mod records;

@@ -41,7 +41,7 @@ async fn a_failed_guard_writes_nothing_in_any_tree() {
 
     // Guard on a stale value: the whole set must be refused, including the other trees.
     let mut ws = WriteSet::new();
-    ws.expect(
+    ws.guard(
         Tree::ExternalTasks,
         b"t1".to_vec(),
         Some(codec::encode(&2u32)),
@@ -63,7 +63,7 @@ async fn a_failed_guard_writes_nothing_in_any_tree() {
 
     // The same set with the right guard commits everything.
     let mut ok = WriteSet::new();
-    ok.expect(
+    ok.guard(
         Tree::ExternalTasks,
         b"t1".to_vec(),
         Some(codec::encode(&1u32)),
@@ -83,7 +83,7 @@ async fn a_guard_on_absence_refuses_an_existing_key() {
     let dir = tempfile::tempdir().expect("tempdir");
     let store = open(dir.path());
     let mut ws = WriteSet::new();
-    ws.expect(Tree::Jobs, b"j".to_vec(), None);
+    ws.guard(Tree::Jobs, b"j".to_vec(), None);
     ws.put(Tree::Jobs, b"j".to_vec(), &1u32);
     store.commit(&ws).expect("first insert");
     assert!(matches!(store.commit(&ws), Err(StoreError::Conflict)));
@@ -109,7 +109,7 @@ async fn concurrent_guarded_writers_on_one_key_have_exactly_one_winner_per_value
                         .expect("set");
                     let n: u64 = codec::decode("meta", &raw).expect("decode");
                     let mut ws = WriteSet::new();
-                    ws.expect(Tree::Meta, b"counter".to_vec(), Some(raw));
+                    ws.guard(Tree::Meta, b"counter".to_vec(), Some(raw));
                     ws.put(Tree::Meta, b"counter".to_vec(), &(n + 1));
                     ws.index(Tree::Outbox, format!("{n:020}").into_bytes());
                     match store.commit(&ws) {
@@ -211,15 +211,15 @@ async fn commit_each_skips_only_the_sets_whose_guards_fail() {
 
     // "a" changed since it was read; "b" did not; "c" is new and guarded on absence.
     let mut stale = WriteSet::new();
-    stale.expect(Tree::ExternalTasks, b"a".to_vec(), Some(b"0".to_vec()));
+    stale.guard(Tree::ExternalTasks, b"a".to_vec(), Some(b"0".to_vec()));
     stale.put_raw(Tree::ExternalTasks, b"a".to_vec(), b"2".to_vec());
     stale.index(Tree::ExternalTaskLocks, b"lock-a".to_vec());
     let mut current = WriteSet::new();
-    current.expect(Tree::ExternalTasks, b"b".to_vec(), Some(b"1".to_vec()));
+    current.guard(Tree::ExternalTasks, b"b".to_vec(), Some(b"1".to_vec()));
     current.put_raw(Tree::ExternalTasks, b"b".to_vec(), b"2".to_vec());
     current.index(Tree::ExternalTaskLocks, b"lock-b".to_vec());
     let mut fresh = WriteSet::new();
-    fresh.expect(Tree::ExternalTasks, b"c".to_vec(), None);
+    fresh.guard(Tree::ExternalTasks, b"c".to_vec(), None);
     fresh.put_raw(Tree::ExternalTasks, b"c".to_vec(), b"1".to_vec());
 
     let applied = store

@@ -185,10 +185,9 @@ fn validate_fetch(body: FetchBody) -> ApiResult<(FetchAndLockRequest, BTreeMap<S
         let topic_name = t
             .topic_name
             .ok_or_else(|| ApiError::null_value("topicName is null"))?;
+        // Validated (> 0) by the engine (`FetchAndLockRequest::validate`), the one place for
+        // fetch-and-lock rules.
         let lock_duration = t.lock_duration.unwrap_or(0);
-        if lock_duration <= 0 {
-            return Err(ApiError::engine("lockTime is not greater than 0"));
-        }
         deserialize.insert(topic_name.clone(), t.deserialize_values.unwrap_or(false));
         topics.push(TopicRequest {
             topic_name,
@@ -222,6 +221,7 @@ fn validate_fetch(body: FetchBody) -> ApiResult<(FetchAndLockRequest, BTreeMap<S
             .map(|t| Duration::from_millis(t.unsigned_abs())),
         sort_by_create_time_asc,
     };
+    request.validate()?;
     Ok((request, deserialize))
 }
 
@@ -230,13 +230,6 @@ async fn fetch_and_lock(
     Json(body): Json<FetchBody>,
 ) -> ApiResult<Json<J>> {
     let (request, deserialize) = validate_fetch(body)?;
-    if request.topics.is_empty() || request.max_tasks == 0 {
-        // Nothing can ever match: Camunda parks such a request until its timeout and answers [].
-        if let Some(t) = request.async_response_timeout {
-            tokio::time::sleep(t).await;
-        }
-        return Ok(Json(J::Array(Vec::new())));
-    }
     let locked = state.engine.fetch_and_lock(request).await?;
     Ok(Json(J::Array(
         locked

@@ -3,38 +3,30 @@
 //! injected clock. On open, [`Inner::recover`] picks up whatever came due or was in flight
 //! while the engine was down.
 
-use std::sync::Arc;
-use std::sync::atomic::Ordering;
-use std::time::Duration;
-
-use baton_bpmn::Variables;
-use baton_bpmn::engine::Command;
-use baton_bpmn::model::{EventTrigger, NodeKind, TimerDefinition};
-use baton_bpmn::timer;
-
-use super::core::Inner;
-use super::executor::{AfterCommit, open_incident};
-use super::index::{self, WASM_WORKER};
-use super::{ProcessEngineError, Result};
+use super::core::new_id;
+use super::executor::AfterCommit;
+use super::incidents::open_incident;
+use super::{ProcessEngine, ProcessEngineError, Result};
 use crate::records::{ExternalTask, Incident, IncidentType, Job, JobKind};
+use crate::store::ExternalTaskStore;
+use crate::store::InstanceStore;
+use crate::store::index;
+use crate::store::index::WASM_WORKER;
 use crate::store::keys::from_ord_i64;
 use crate::store::{Tree, WriteSet};
+use baton_bpmn::engine::Command;
+use baton_bpmn::model::{EventTrigger, NodeKind, TimerDefinition};
+use baton_bpmn::timer::RetrySchedule;
+use baton_bpmn::{Variables, timer};
+use std::sync::atomic::Ordering;
+use std::time::Duration;
 
 /// When a timer definition first fires, evaluated without instance variables (timer start
 /// events have none).
 pub(crate) fn first_due(def: &TimerDefinition, now: i64) -> Option<i64> {
-    let empty = Variables::new();
-    match def {
-        TimerDefinition::Date(e) => timer::parse_date(&e.eval_string(&empty).ok()??).ok(),
-        TimerDefinition::Duration(e) => Some(
-            timer::parse_duration(&e.eval_string(&empty).ok()??)
-                .ok()?
-                .after(now),
-        ),
-        TimerDefinition::Cycle(e) => timer::parse_cycle(&e.eval_string(&empty).ok()??)
-            .ok()?
-            .first_due(now),
-    }
+    // The state machine's own rule (baton_bpmn::timer), so a timer start event is due when an
+    // intermediate timer with the same definition would be.
+    timer::timer_due(def, &Variables::new(), now).ok()
 }
 
 fn next_cycle_due(def: &TimerDefinition, previous: i64, fired: u32) -> Option<i64> {
@@ -50,21 +42,56 @@ fn next_cycle_due(def: &TimerDefinition, previous: i64, fired: u32) -> Option<i6
 /// Most jobs run per scheduler pass; the rest run on the next pass right after.
 const BATCH: usize = 256;
 
-impl Inner {
+impl ProcessEngine {
+    /// Start an instance for a timer start event (called by the scheduler).
+    pub(crate) async fn fire_timer_start(
+        &self,
+        definition_id: &str,
+        activity_id: &str,
+    ) -> Result<()> {
+        let deployed = self.deployed_sync(definition_id)?;
+        if deployed.record.suspended {
+            return Ok(());
+        }
+        self.start_new_instance(
+            deployed,
+            new_id(),
+            None,
+            None,
+            Default::default(),
+            Some(activity_id.to_owned()),
+            None,
+        )
+        .await
+        .map(|_| ())
+    }
+
+    /// Retries an in-engine task gets (and failing jobs) from a retry cycle.
+    pub(crate) fn retry_schedule(&self, cycle: Option<&str>) -> RetrySchedule {
+        cycle
+            .and_then(|c| RetrySchedule::parse(c).ok())
+            .or_else(|| RetrySchedule::parse(&self.inner.config.default_retry_cycle).ok())
+            .unwrap_or_else(RetrySchedule::default_schedule)
+    }
+
+    pub(crate) fn initial_job_retries(&self, cycle: Option<&str>) -> i32 {
+        self.retry_schedule(cycle).retries() as i32
+    }
+
     pub(crate) fn start_scheduler(&self) {
-        let Some(me) = self.arc() else { return };
+        let me = self.clone();
         let handle = tokio::spawn(async move { me.scheduler_loop().await });
-        if let Ok(mut bg) = self.background.lock() {
+        if let Ok(mut bg) = self.inner.background.lock() {
             bg.push(handle);
         }
     }
 
-    async fn scheduler_loop(self: Arc<Self>) {
+    async fn scheduler_loop(self) {
         loop {
-            if self.shutting_down.load(Ordering::SeqCst) {
+            if self.inner.shutting_down.load(Ordering::SeqCst) {
                 return;
             }
-            let woken = self.scheduler_wake.notified();
+            let woken = self.inner.scheduler_wake.notified();
             tokio::pin!(woken);
             woken.as_mut().enable();
             let ran = match self.tick().await {
@@ -93,10 +120,12 @@ impl Inner {
 
     fn next_due(&self) -> Result<Option<i64>> {
         let job = self
+            .inner
             .store
             .first_key(Tree::JobsDue)?
             .and_then(|k| from_ord_i64(&k));
         let lock = self
+            .inner
             .store
             .first_key(Tree::ExternalTaskLocks)?
             .and_then(|k| from_ord_i64(&k));
@@ -106,30 +135,41 @@ impl Inner {
         })
     }
 
+    /// Run every job and timer due at the clock's current time, and return expired locks to
+    /// the queue; returns how many jobs ran. The background scheduler does this on its own;
+    /// tests that move a `ManualClock` call it to make time-driven behaviour deterministic.
+    ///
     /// Run every job due at the clock's "now" and return expired locks to the queue. Returns
     /// the number of jobs run. Tests call this after moving a `ManualClock`.
-    pub(crate) async fn tick(&self) -> Result<usize> {
+    pub async fn tick(&self) -> Result<usize> {
         let now = self.now();
         self.reclaim_expired_locks(now)?;
         let end = index::job_due_key(now.saturating_add(1), "");
-        let keys = self.store.range_keys(Tree::JobsDue, &[], &end, BATCH)?;
+        let keys = self
+            .inner
+            .store
+            .range_keys(Tree::JobsDue, &[], &end, BATCH)?;
         let mut ran = 0;
         let mut set = tokio::task::JoinSet::new();
         for key in keys {
             let Some(id) = index::timed_key_id(&key) else {
                 continue;
             };
-            let Some(job) = self.store.get::<Job>(Tree::Jobs, &index::id_key(&id))? else {
+            let Some(job) = self
+                .inner
+                .store
+                .get::<Job>(Tree::Jobs, &index::id_key(&id))?
+            else {
                 let mut ws = WriteSet::new();
                 ws.delete(Tree::JobsDue, key);
-                self.store.commit(&ws)?;
+                self.inner.store.commit(&ws)?;
                 continue;
             };
             if job.due > now {
                 continue;
             }
             ran += 1;
-            let Some(me) = self.arc() else { break };
+            let me = self.clone();
             set.spawn(async move { me.run_job(job).await });
         }
         while let Some(r) = set.join_next().await {
@@ -141,9 +181,12 @@ impl Inner {
     }
 
     async fn run_job(&self, job: Job) -> Result<()> {
-        let raw = self.store.get_raw(Tree::Jobs, &index::id_key(&job.id))?;
+        let raw = self
+            .inner
+            .store
+            .get_raw(Tree::Jobs, &index::id_key(&job.id))?;
         let mut consume = WriteSet::new();
-        consume.expect(Tree::Jobs, index::id_key(&job.id), raw);
+        consume.guard(Tree::Jobs, index::id_key(&job.id), raw);
         index::delete_job(&mut consume, &job);
         match &job.kind {
             JobKind::Timer { timer_id } => {
@@ -175,10 +218,12 @@ impl Inner {
                     }
                 });
                 let mut ws = WriteSet::new();
-                ws.expect(
+                ws.guard(
                     Tree::Jobs,
                     index::id_key(&job.id),
-                    self.store.get_raw(Tree::Jobs, &index::id_key(&job.id))?,
+                    self.inner
+                        .store
+                        .get_raw(Tree::Jobs, &index::id_key(&job.id))?,
                 );
                 match next {
                     Some(due) => {
@@ -193,14 +238,14 @@ impl Inner {
                     }
                     None => index::delete_job(&mut ws, &job),
                 }
-                if self.store.commit(&ws).is_err() {
+                if self.inner.store.commit(&ws).is_err() {
                     return Ok(());
                 }
-                self.store.sync().await?;
+                self.inner.store.sync().await?;
                 self.fire_timer_start(definition_id, activity_id).await
             }
             JobKind::WasmRetry { task_id } => {
-                if self.store.commit(&consume).is_err() {
+                if self.inner.store.commit(&consume).is_err() {
                     return Ok(());
                 }
                 // Clear the back-off so the task is runnable, then run it.
@@ -208,9 +253,11 @@ impl Inner {
                     let mut new = task.clone();
                     new.lock_expiration_time = None;
                     let mut ws = WriteSet::new();
-                    ws.expect(Tree::ExternalTasks, index::id_key(&task.id), Some(traw));
-                    index::put_external_task(&mut ws, &new, Some(&task), self.now());
-                    if self.store.commit(&ws).is_ok() {
+                    let now = self.now();
+                    self.inner
+                        .store
+                        .stage_external_task(&mut ws, &task, traw, Some(&new), now);
+                    if self.inner.store.commit(&ws).is_ok() {
                         self.run_wasm_task(task_id.clone()).await;
                     }
                 }
@@ -231,7 +278,7 @@ impl Inner {
             Err(ProcessEngineError::NotFound(_)) => {
                 let mut ws = WriteSet::new();
                 index::delete_job(&mut ws, job);
-                self.store.commit(&ws)?;
+                self.inner.store.commit(&ws)?;
                 Ok(())
             }
             // The job was consumed concurrently (e.g. cancelled by an interrupting event).
@@ -246,7 +293,11 @@ impl Inner {
             return Ok(());
         };
         let _guard = self.lock_instance(&instance_id).await;
-        let Some(current) = self.store.get::<Job>(Tree::Jobs, &index::id_key(&job.id))? else {
+        let Some(current) = self
+            .inner
+            .store
+            .get::<Job>(Tree::Jobs, &index::id_key(&job.id))?
+        else {
             return Ok(());
         };
         let now = self.now();
@@ -265,10 +316,7 @@ impl Inner {
             // Out of retries: keep the job (without a due entry) and raise the incident.
             ws.delete(Tree::JobsDue, index::job_due_key(current.due, &current.id));
             ws.put(Tree::Jobs, index::id_key(&next.id), &next);
-            let instance = self.store.get::<crate::records::ProcessInstance>(
-                Tree::Instances,
-                &index::id_key(&instance_id),
-            )?;
+            let instance = self.inner.store.running_instance(&instance_id)?;
             let incident = Incident {
                 id: super::core::new_id(),
                 incident_type: IncidentType::FailedJob,
@@ -288,55 +336,14 @@ impl Inner {
                 end_time: None,
             };
             open_incident(&mut ws, &incident, &mut after);
-            self.metrics
+            self.inner
+                .metrics
                 .incidents_raised
                 .fetch_add(1, Ordering::Relaxed);
         }
-        self.store.commit(&ws)?;
+        self.inner.store.commit(&ws)?;
         drop(_guard);
-        self.store.sync().await?;
-        self.after_commit(after).await;
-        Ok(())
-    }
-
-    /// Raise an incident on an activity instance that has no task (failed call activity start).
-    pub(crate) async fn raise_instance_incident(
-        &self,
-        instance_id: &str,
-        activity_instance_id: &str,
-        activity_id: &str,
-        kind: IncidentType,
-        message: String,
-        configuration: Option<String>,
-    ) -> Result<()> {
-        let instance = self
-            .store
-            .get::<crate::records::ProcessInstance>(Tree::Instances, &index::id_key(instance_id))?;
-        let Some(instance) = instance else {
-            return Ok(());
-        };
-        let incident = Incident {
-            id: super::core::new_id(),
-            incident_type: kind,
-            message: Some(message),
-            timestamp: self.now(),
-            activity_id: activity_id.to_owned(),
-            activity_instance_id: activity_instance_id.to_owned(),
-            execution_id: activity_instance_id.to_owned(),
-            process_instance_id: instance_id.to_owned(),
-            process_definition_id: instance.definition_id.clone(),
-            configuration,
-            annotation: None,
-            tenant_id: instance.tenant_id.clone(),
-            end_time: None,
-        };
-        let mut ws = WriteSet::new();
-        let mut after = AfterCommit::default();
-        open_incident(&mut ws, &incident, &mut after);
-        self.metrics
-            .incidents_raised
-            .fetch_add(1, Ordering::Relaxed);
-        self.store.commit_durable(&ws).await?;
+        self.inner.store.sync().await?;
         self.after_commit(after).await;
         Ok(())
     }
@@ -344,8 +351,8 @@ impl Inner {
     /// Pick up in-flight work after a restart: unfinished outbox entries and in-engine tasks
     /// that were running when the engine stopped (at-least-once; their inputs are deterministic).
     pub(crate) async fn recover(&self) -> Result<()> {
-        let outbox_keys = self.store.scan_keys(Tree::Outbox, b"", usize::MAX)?;
-        let tasks: Vec<ExternalTask> = self.store.scan(Tree::ExternalTasks, b"")?;
+        let outbox_keys = self.inner.store.scan_keys(Tree::Outbox, b"", usize::MAX)?;
+        let tasks: Vec<ExternalTask> = self.inner.store.scan(Tree::ExternalTasks, b"")?;
         let now = self.now();
         let pending_wasm: Vec<String> = tasks
             .into_iter()
@@ -357,7 +364,7 @@ impl Inner {
             })
             .map(|t| t.id)
             .collect();
-        let Some(me) = self.arc() else { return Ok(()) };
+        let me = self.clone();
         tokio::spawn(async move {
             for key in outbox_keys {
                 if let Some(seq) = key

@@ -178,20 +178,8 @@ async fn deploy_start_fetch_complete_user_task_end_survives_reopen() {
 
 #[tokio::test]
 async fn failure_to_zero_retries_raises_incident_and_retries_resolve_it() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let clock = ManualClock::new(T0);
-    let engine = engine(dir.path(), &clock).await;
-    deploy(&engine).await;
-    engine
-        .start_instance(
-            DefinitionRef::Key {
-                key: "order".into(),
-                tenant_id: None,
-            },
-            StartRequest::default(),
-        )
-        .await
-        .expect("start");
+    let (_dir, clock, engine) = deployed().await;
+    start_order(&engine).await;
     let task = engine
         .fetch_and_lock(fetch_request("w1"))
         .await
@@ -272,20 +260,8 @@ async fn failure_to_zero_retries_raises_incident_and_retries_resolve_it() {
 
 #[tokio::test]
 async fn boundary_timer_interrupts_the_task_when_the_clock_passes_it() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let clock = ManualClock::new(T0);
-    let engine = engine(dir.path(), &clock).await;
-    deploy(&engine).await;
-    let started = engine
-        .start_instance(
-            DefinitionRef::Key {
-                key: "order".into(),
-                tenant_id: None,
-            },
-            StartRequest::default(),
-        )
-        .await
-        .expect("start");
+    let (_dir, clock, engine) = deployed().await;
+    let started = start_order(&engine).await;
     clock.advance(3_600_000);
     assert_eq!(engine.tick().await.expect("tick"), 1);
     assert!(
@@ -304,22 +280,18 @@ async fn boundary_timer_interrupts_the_task_when_the_clock_passes_it() {
     assert!(ended[0].canceled);
 }
 
-#[tokio::test]
-async fn long_poll_wakes_when_a_task_is_created() {
+/// A fresh engine on a temporary directory at `T0` with the `order` process deployed. Keep
+/// the directory alive for as long as the engine runs.
+async fn deployed() -> (tempfile::TempDir, ManualClock, ProcessEngine) {
     let dir = tempfile::tempdir().expect("tempdir");
     let clock = ManualClock::new(T0);
     let engine = engine(dir.path(), &clock).await;
     deploy(&engine).await;
-    let waiter = {
-        let engine = engine.clone();
-        tokio::spawn(async move {
-            let mut req = fetch_request("w1");
-            req.async_response_timeout = Some(std::time::Duration::from_secs(30));
-            engine.fetch_and_lock(req).await
-        })
-    };
-    // Let the waiter park (it registers before it looks, so ordering does not matter).
-    tokio::task::yield_now().await;
+    (dir, clock, engine)
+}
+
+/// Start an instance of the `order` process with no variables.
+async fn start_order(engine: &ProcessEngine) -> StartResult {
     engine
         .start_instance(
             DefinitionRef::Key {
@@ -329,7 +301,29 @@ async fn long_poll_wakes_when_a_task_is_created() {
             StartRequest::default(),
         )
         .await
-        .expect("start");
+        .expect("start")
+}
+
+/// A fetch-and-lock for worker `w1` that waits up to `secs`, on a task of its own.
+fn spawn_parked_fetch(
+    engine: &ProcessEngine,
+    secs: u64,
+) -> tokio::task::JoinHandle<Result<Vec<LockedTask>>> {
+    let engine = engine.clone();
+    tokio::spawn(async move {
+        let mut req = fetch_request("w1");
+        req.async_response_timeout = Some(std::time::Duration::from_secs(secs));
+        engine.fetch_and_lock(req).await
+    })
+}
+
+#[tokio::test]
+async fn long_poll_wakes_when_a_task_is_created() {
+    let (_dir, _clock, engine) = deployed().await;
+    let waiter = spawn_parked_fetch(&engine, 30);
+    // Let the waiter park (it registers before it looks, so ordering does not matter).
+    tokio::task::yield_now().await;
+    start_order(&engine).await;
     let got = tokio::time::timeout(std::time::Duration::from_secs(10), waiter)
         .await
         .expect("woke before the timeout")
@@ -340,18 +334,8 @@ async fn long_poll_wakes_when_a_task_is_created() {
 
 #[tokio::test]
 async fn stopping_answers_parked_long_polls_at_once() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let clock = ManualClock::new(T0);
-    let engine = engine(dir.path(), &clock).await;
-    deploy(&engine).await;
-    let waiter = {
-        let engine = engine.clone();
-        tokio::spawn(async move {
-            let mut req = fetch_request("w1");
-            req.async_response_timeout = Some(std::time::Duration::from_secs(600));
-            engine.fetch_and_lock(req).await
-        })
-    };
+    let (_dir, _clock, engine) = deployed().await;
+    let waiter = spawn_parked_fetch(&engine, 600);
     // Wait (bounded) until the request is parked, then stop.
     let parked = async {
         while engine.metrics().fetch_and_lock_parked == 0 {

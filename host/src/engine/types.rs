@@ -190,6 +190,22 @@ pub struct TopicRequest {
     pub include_extension_properties: bool,
 }
 
+impl TopicRequest {
+    /// Whether the engine may refuse some of the topic's tasks (business key, definition,
+    /// tenant or variable filters), so fetch-and-lock must look past the first candidates.
+    pub fn is_filtered(&self) -> bool {
+        self.business_key.is_some()
+            || self.process_definition_id.is_some()
+            || self.process_definition_id_in.is_some()
+            || self.process_definition_key.is_some()
+            || self.process_definition_key_in.is_some()
+            || self.process_definition_version_tag.is_some()
+            || self.tenant_id_in.is_some()
+            || self.without_tenant_id
+            || !self.process_variables.is_empty()
+    }
+}
+
 /// `POST /external-task/fetchAndLock`.
 #[derive(Debug, Clone, Default)]
 pub struct FetchAndLockRequest {
@@ -205,6 +221,20 @@ pub struct FetchAndLockRequest {
     pub async_response_timeout: Option<std::time::Duration>,
     /// Order by create time (`Some(true)` ascending, `Some(false)` descending).
     pub sort_by_create_time_asc: Option<bool>,
+}
+
+impl FetchAndLockRequest {
+    /// Camunda's rules for a fetch-and-lock request that the request's shape cannot express
+    /// (every lock duration positive). The engine checks them on every fetch; the REST layer
+    /// calls this too, so a bad request is refused before it parks.
+    pub fn validate(&self) -> Result<()> {
+        if self.topics.iter().any(|t| t.lock_duration <= 0) {
+            return Err(ProcessEngineError::Engine(
+                "lockTime is not greater than 0".to_owned(),
+            ));
+        }
+        Ok(())
+    }
 }
 
 /// One locked task as handed to a worker.
@@ -325,4 +355,15 @@ pub struct MetricsSnapshot {
     pub open_user_tasks: u64,
     /// Open external tasks.
     pub open_external_tasks: u64,
+}
+
+/// A compare-and-set guard failed: the record changed between our read and our commit. The
+/// one place this rule lives: callers name what changed (`the task`, `External task 42`).
+pub(crate) fn conflict(e: crate::store::StoreError, what: &str) -> ProcessEngineError {
+    match e {
+        crate::store::StoreError::Conflict => {
+            ProcessEngineError::Engine(format!("{what} was changed concurrently; try again"))
+        }
+        other => other.into(),
+    }
 }

@@ -11,6 +11,8 @@ use std::thread;
 use std::time::Duration;
 
 use sha2::{Digest, Sha256};
+
+use crate::digest::hex;
 use wasmtime::{Config, Enabled, Engine, InstanceAllocationStrategy, PoolingAllocationConfig};
 
 use super::{PoolingMode, WasmConfig, WasmError};
@@ -24,7 +26,7 @@ use super::{PoolingMode, WasmConfig, WasmError};
 pub(crate) const EPOCH_TICK: Duration = Duration::from_millis(10);
 
 /// The shared engine and what was decided while building it.
-pub(crate) struct WasmEngine {
+pub(crate) struct WasmtimeSetup {
     /// The one engine of the process.
     pub(crate) engine: Engine,
     /// Whether the pooling allocator is in use.
@@ -36,9 +38,9 @@ pub(crate) struct WasmEngine {
     pub(crate) ticker: TickerHandle,
 }
 
-impl WasmEngine {
+impl WasmtimeSetup {
     /// Builds the engine per `config.pooling` and starts the ticker.
-    pub(crate) fn new(config: &WasmConfig) -> Result<WasmEngine, WasmError> {
+    pub(crate) fn new(config: &WasmConfig) -> Result<WasmtimeSetup, WasmError> {
         let (engine, pooling) = match config.pooling {
             PoolingMode::Off => (build(None)?, false),
             PoolingMode::On => (build(Some(pooling_config(config.max_concurrency)))?, true),
@@ -55,7 +57,7 @@ impl WasmEngine {
         };
         let fingerprint = fingerprint(&engine);
         let ticker = TickerHandle::start(&engine)?;
-        Ok(WasmEngine {
+        Ok(WasmtimeSetup {
             engine,
             pooling,
             fingerprint,
@@ -126,17 +128,6 @@ fn fingerprint(engine: &Engine) -> String {
     hasher.write(b"wasmtime-48.0.8");
     engine.precompile_compatibility_hash().hash(&mut hasher);
     hex(&hasher.0.finalize()[..8])
-}
-
-/// Lowercase hex of `bytes`.
-pub(crate) fn hex(bytes: &[u8]) -> String {
-    const DIGITS: &[u8; 16] = b"0123456789abcdef";
-    let mut out = String::with_capacity(bytes.len() * 2);
-    for b in bytes {
-        out.push(char::from(DIGITS[usize::from(b >> 4)]));
-        out.push(char::from(DIGITS[usize::from(b & 0xf)]));
-    }
-    out
 }
 
 /// Tells whether the epoch ticker thread is still running.

@@ -22,6 +22,7 @@ mod engine;
 mod http;
 mod registry;
 mod runner;
+mod state;
 mod wasi;
 
 use std::fmt;

@@ -18,9 +18,9 @@ use wasmtime::component::types::ComponentItem;
 use wasmtime::component::{Component, Linker};
 
 use super::bindings::ServiceTaskPre;
-use super::engine::hex;
-use super::runner::TaskState;
+use super::state::TaskState;
 use super::{ModuleInfo, WasmError};
+use crate::digest::sha256_hex;
 
 /// The world every task component must implement.
 const WORLD: &str = "baton:task/service-task@0.1.0";
@@ -107,7 +107,7 @@ impl Registry {
         engine: &Engine,
         bytes: &[u8],
     ) -> Result<ModuleInfo, WasmError> {
-        let sha256 = hex(&Sha256::digest(bytes));
+        let sha256 = sha256_hex(bytes);
         if let Some(module) = self.get(&sha256) {
             return Ok(ModuleInfo {
                 from_cache: true,

@@ -9,21 +9,21 @@
 use std::time::{Duration, Instant};
 
 use tokio::sync::Semaphore;
-use wasmtime::component::{HasSelf, Linker, ResourceTable};
-use wasmtime::{ResourceLimiter, Store, StoreLimits, StoreLimitsBuilder, Trap, UpdateDeadline};
-use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
-use wasmtime_wasi_http::{WasiHttpCtx, WasiHttpCtxView, WasiHttpView};
+use wasmtime::component::ResourceTable;
+use wasmtime::{Store, Trap, UpdateDeadline};
+use wasmtime_wasi_http::WasiHttpCtx;
 
 use super::bindings::ServiceTask;
-use super::bindings::baton::task::{log as wit_log, types as wit};
+use super::bindings::baton::task::types as wit;
 use super::convert::{variables_from_wit, variables_to_wit};
-use super::engine::{EPOCH_TICK, WasmEngine};
+use super::engine::{EPOCH_TICK, WasmtimeSetup};
 use super::http::OutboundHttp;
 use super::registry::Registry;
+use super::state::{LimitHits, TaskLimiter, TaskState, linker};
 use super::wasi::{self, LogSink};
 use super::{
-    FailureKind, Limits, LogLevel, LogLine, LogStream, ModuleInfo, TaskInput, TaskOutcome,
-    WasmConfig, WasmError,
+    FailureKind, Limits, LogLine, LogStream, ModuleInfo, TaskInput, TaskOutcome, WasmConfig,
+    WasmError,
 };
 
 /// How long after the deadline the outer `tokio::time::timeout` fires. The epoch callback
@@ -33,7 +33,7 @@ const OUTER_GRACE: Duration = Duration::from_millis(100);
 
 /// Everything behind a `WasmRuntime`.
 pub(crate) struct Runtime {
-    pub(crate) engine: WasmEngine,
+    pub(crate) engine: WasmtimeSetup,
     pub(crate) registry: Registry,
     pub(crate) default_limits: Limits,
     slots: Semaphore,
@@ -41,7 +41,7 @@ pub(crate) struct Runtime {
 
 impl Runtime {
     pub(crate) fn new(config: WasmConfig) -> Result<Runtime, WasmError> {
-        let engine = WasmEngine::new(&config)?;
+        let engine = WasmtimeSetup::new(&config)?;
         let registry = Registry::new(
             linker(&engine.engine)?,
             config.cache_dir.clone(),
@@ -147,130 +147,6 @@ impl Runtime {
                 failed(FailureKind::Guest, failure.message, failure.details, logs)
             }
         }
-    }
-}
-
-/// The linker every module is pre-linked against: WASI p2 (async), `wasi:http` (which denies
-/// every request unless the module's grant allows its host) and `baton:task/log`.
-fn linker(engine: &wasmtime::Engine) -> Result<Linker<TaskState>, WasmError> {
-    let mut linker = Linker::new(engine);
-    wasmtime_wasi::p2::add_to_linker_async(&mut linker)
-        .and_then(|()| wasmtime_wasi_http::p2::add_only_http_to_linker_async(&mut linker))
-        .and_then(|()| ServiceTask::add_to_linker::<_, HasSelf<TaskState>>(&mut linker, |s| s))
-        .map_err(|e| WasmError::Config(format!("linking host interfaces: {e:#}")))?;
-    Ok(linker)
-}
-
-/// Per-execution store data.
-pub(crate) struct TaskState {
-    wasi: WasiCtx,
-    table: ResourceTable,
-    limiter: TaskLimiter,
-    http: WasiHttpCtx,
-    outbound: OutboundHttp,
-    sink: LogSink,
-}
-
-impl WasiView for TaskState {
-    fn ctx(&mut self) -> WasiCtxView<'_> {
-        WasiCtxView {
-            ctx: &mut self.wasi,
-            table: &mut self.table,
-        }
-    }
-}
-
-impl WasiHttpView for TaskState {
-    fn http(&mut self) -> WasiHttpCtxView<'_> {
-        WasiHttpCtxView {
-            hooks: &mut self.outbound,
-            table: &mut self.table,
-            ctx: &mut self.http,
-        }
-    }
-}
-
-impl wit_log::Host for TaskState {
-    fn log(&mut self, level: wit_log::Level, message: String) {
-        let level = match level {
-            wit_log::Level::Trace => LogLevel::Trace,
-            wit_log::Level::Debug => LogLevel::Debug,
-            wit_log::Level::Info => LogLevel::Info,
-            wit_log::Level::Warn => LogLevel::Warn,
-            wit_log::Level::Error => LogLevel::Error,
-        };
-        self.sink.log(level, message);
-    }
-}
-
-impl wit::Host for TaskState {}
-
-/// Which limits a guest ran into.
-#[derive(Debug, Clone, Copy, Default)]
-struct LimitHits {
-    memory: bool,
-    table: bool,
-}
-
-/// [`StoreLimits`] plus a record of which limit denied a growth, so a guest that aborts
-/// after a failed allocation is reported as a memory failure, not a generic trap.
-struct TaskLimiter {
-    limits: StoreLimits,
-    memory_bytes: usize,
-    table_elements: usize,
-    hits: LimitHits,
-}
-
-impl TaskLimiter {
-    fn new(limits: &Limits) -> TaskLimiter {
-        TaskLimiter {
-            limits: StoreLimitsBuilder::new()
-                .memory_size(limits.memory_bytes)
-                .table_elements(limits.table_elements)
-                .instances(limits.instances)
-                .build(),
-            memory_bytes: limits.memory_bytes,
-            table_elements: limits.table_elements,
-            hits: LimitHits::default(),
-        }
-    }
-}
-
-impl ResourceLimiter for TaskLimiter {
-    fn memory_growing(
-        &mut self,
-        current: usize,
-        desired: usize,
-        maximum: Option<usize>,
-    ) -> wasmtime::Result<bool> {
-        if desired > self.memory_bytes {
-            self.hits.memory = true;
-        }
-        self.limits.memory_growing(current, desired, maximum)
-    }
-
-    fn table_growing(
-        &mut self,
-        current: usize,
-        desired: usize,
-        maximum: Option<usize>,
-    ) -> wasmtime::Result<bool> {
-        if desired > self.table_elements {
-            self.hits.table = true;
-        }
-        self.limits.table_growing(current, desired, maximum)
-    }
-
-    fn instances(&self) -> usize {
-        self.limits.instances()
-    }
-
-    fn tables(&self) -> usize {
-        self.limits.tables()
-    }
-
-    fn memories(&self) -> usize {
-        self.limits.memories()
     }
 }
 

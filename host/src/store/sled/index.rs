@@ -274,3 +274,56 @@ pub(crate) fn delete_subscription(ws: &mut WriteSet, sub: &EventSubscription) {
         by_instance(&sub.process_instance_id, &sub.id),
     );
 }
+
+/// The records of one kind an instance owns, found through their by-instance index
+/// (`by_instance`: instance id, record id) and read from `records`; ids `skip` names are left
+/// out. Stale index entries (no record) are passed over.
+pub(crate) fn owned_by_instance<T: serde::de::DeserializeOwned>(
+    store: &crate::store::Store,
+    by_instance: Tree,
+    records: Tree,
+    instance_id: &str,
+    skip: &dyn Fn(&str) -> bool,
+) -> crate::store::Result<Vec<T>> {
+    let mut out = Vec::new();
+    for key in store.scan_keys(by_instance, &instance_prefix(instance_id), usize::MAX)? {
+        if let Some(id) = crate::store::keys::last_str(&key)
+            && !skip(&id)
+            && let Some(record) = store.get::<T>(records, &id_key(&id))?
+        {
+            out.push(record);
+        }
+    }
+    Ok(out)
+}
+
+/// Stage the deletion of every task, job and subscription an instance still owns in the store
+/// (with their index entries); external tasks `skip_external` names are left to the caller.
+pub(crate) fn delete_instance_records(
+    store: &crate::store::Store,
+    ws: &mut WriteSet,
+    instance_id: &str,
+    skip_external: &dyn Fn(&str) -> bool,
+) -> crate::store::Result<()> {
+    use Tree::*;
+    let (id, none) = (instance_id, &|_: &str| false);
+    for t in owned_by_instance(
+        store,
+        ExternalTasksByInstance,
+        ExternalTasks,
+        id,
+        skip_external,
+    )? {
+        delete_external_task(ws, &t);
+    }
+    for t in owned_by_instance(store, UserTasksByInstance, UserTasks, id, none)? {
+        delete_user_task(ws, &t);
+    }
+    for j in owned_by_instance(store, JobsByInstance, Jobs, id, none)? {
+        delete_job(ws, &j);
+    }
+    for s in owned_by_instance(store, SubscriptionsByInstance, Subscriptions, id, none)? {
+        delete_subscription(ws, &s);
+    }
+    Ok(())
+}

@@ -1,0 +1,264 @@
+//! Process definitions: reading versions, the in-memory cache of parsed definitions, suspension,
+//! deletion and the resolution of call activities' called definitions.
+
+use super::core::Deployed;
+use super::{ProcessEngine, ProcessEngineError, Result};
+use crate::records::{ProcessDefinition, ProcessInstance};
+use crate::store::InstanceStore;
+use crate::store::index;
+use crate::store::{Tree, WriteSet};
+use baton_bpmn::engine::CallBinding;
+use baton_bpmn::{Definitions, Process};
+use std::sync::Arc;
+
+impl ProcessEngine {
+    /// The parsed definition, from the cache or the store.
+    pub(crate) fn deployed_sync(&self, definition_id: &str) -> Result<Arc<Deployed>> {
+        if let Ok(cache) = self.inner.deployed.lock()
+            && let Some(d) = cache.get(definition_id)
+        {
+            return Ok(d.clone());
+        }
+        let record: ProcessDefinition = self
+            .inner
+            .store
+            .get(Tree::Definitions, &index::id_key(definition_id))?
+            .ok_or_else(|| {
+                ProcessEngineError::NotFound(format!(
+                    "No matching definition with id {definition_id}"
+                ))
+            })?;
+        let bytes = self
+            .inner
+            .store
+            .get_raw(Tree::Resources, &index::id_key(&record.resource_id))?
+            .ok_or_else(|| {
+                ProcessEngineError::Internal(format!(
+                    "resource {} of definition {definition_id} is missing",
+                    record.resource_id
+                ))
+            })?;
+        let parsed = baton_bpmn::parse(&bytes).map_err(|e| {
+            ProcessEngineError::Internal(format!(
+                "stored resource of {definition_id} no longer parses: {e}"
+            ))
+        })?;
+        let definitions = Arc::new(parsed.definitions);
+        let process = definitions
+            .process(&record.key)
+            .cloned()
+            .map(Arc::new)
+            .ok_or_else(|| {
+                ProcessEngineError::Internal(format!(
+                    "process {} not found in its resource",
+                    record.key
+                ))
+            })?;
+        let deployed = Arc::new(Deployed {
+            record,
+            definitions,
+            process,
+        });
+        if let Ok(mut cache) = self.inner.deployed.lock() {
+            cache.insert(definition_id.to_owned(), deployed.clone());
+        }
+        Ok(deployed)
+    }
+
+    pub(super) fn latest_version(
+        &self,
+        key: &str,
+        tenant: Option<&str>,
+    ) -> Result<Option<ProcessDefinition>> {
+        let prefix = index::definition_key_prefix(key, tenant);
+        let Some(k) = self
+            .inner
+            .store
+            .last_key_with_prefix(Tree::DefinitionsByKey, &prefix)?
+        else {
+            return Ok(None);
+        };
+        let Some(id) = self.inner.store.get_raw(Tree::DefinitionsByKey, &k)? else {
+            return Ok(None);
+        };
+        let id = String::from_utf8_lossy(&id).into_owned();
+        Ok(self
+            .inner
+            .store
+            .get(Tree::Definitions, &index::id_key(&id))?)
+    }
+
+    pub(super) async fn delete_definition_inner(
+        &self,
+        d: &ProcessDefinition,
+        cascade: bool,
+    ) -> Result<()> {
+        let instances: Vec<ProcessInstance> = self
+            .inner
+            .store
+            .running_instances()?
+            .into_iter()
+            .filter(|i| i.definition_id == d.id)
+            .collect();
+        if !instances.is_empty() && !cascade {
+            return Err(ProcessEngineError::Engine(format!(
+                "Deletion of process definition without cascading failed. There are {} running instances of {}.",
+                instances.len(),
+                d.id
+            )));
+        }
+        for i in instances {
+            match self
+                .cancel_instance(i.id(), Some("deployment deleted".into()))
+                .await
+            {
+                Ok(()) | Err(ProcessEngineError::NotFound(_)) => {}
+                Err(e) => return Err(e),
+            }
+        }
+        let mut ws = WriteSet::new();
+        for job in self.timer_start_jobs_of(&d.id)? {
+            index::delete_job(&mut ws, &job);
+        }
+        ws.delete(Tree::Definitions, index::id_key(&d.id));
+        ws.delete(
+            Tree::DefinitionsByKey,
+            index::definition_version_key(&d.key, d.tenant_id.as_deref(), d.version),
+        );
+        self.inner.store.commit_durable(&ws).await?;
+        if let Ok(mut cache) = self.inner.deployed.lock() {
+            cache.remove(&d.id);
+        }
+        Ok(())
+    }
+
+    pub(crate) fn definitions_sync(&self) -> Result<Vec<ProcessDefinition>> {
+        Ok(self.inner.store.scan(Tree::Definitions, b"")?)
+    }
+
+    /// All process definitions, every version.
+    pub async fn definitions(&self) -> Result<Vec<ProcessDefinition>> {
+        let mut all = self.definitions_sync()?;
+        all.sort_by(|a, b| a.key.cmp(&b.key).then(a.version.cmp(&b.version)));
+        Ok(all)
+    }
+
+    /// One definition by id.
+    pub async fn definition(&self, id: &str) -> Result<ProcessDefinition> {
+        self.inner
+            .store
+            .get(Tree::Definitions, &index::id_key(id))?
+            .ok_or_else(|| {
+                ProcessEngineError::NotFound(format!("No matching definition with id {id}"))
+            })
+    }
+
+    /// The latest version of a key (for the tenant given, or without tenant).
+    pub async fn latest_definition(
+        &self,
+        key: &str,
+        tenant_id: Option<&str>,
+    ) -> Result<ProcessDefinition> {
+        self.latest_version(key, tenant_id)?.ok_or_else(|| {
+            ProcessEngineError::NotFound(match tenant_id {
+                None => format!("No matching process definition with key: {key} and no tenant-id"),
+                Some(t) => {
+                    format!("No matching process definition with key: {key} and tenant-id: {t}")
+                }
+            })
+        })
+    }
+
+    /// The BPMN XML a definition was deployed from.
+    pub async fn definition_xml(&self, id: &str) -> Result<String> {
+        let d = self.definition(id).await?;
+        let bytes = self
+            .inner
+            .store
+            .get_raw(Tree::Resources, &index::id_key(&d.resource_id))?
+            .ok_or_else(|| {
+                ProcessEngineError::NotFound(format!("resource of {id} does not exist"))
+            })?;
+        Ok(String::from_utf8_lossy(&bytes).into_owned())
+    }
+
+    /// The parsed model of a definition's resource (diagram, form fields, element names).
+    pub async fn definition_model(&self, id: &str) -> Result<(Arc<Definitions>, Arc<Process>)> {
+        let d = self.deployed_sync(id)?;
+        Ok((d.definitions.clone(), d.process.clone()))
+    }
+
+    /// Suspend or activate a definition (and optionally its instances).
+    pub async fn set_definition_suspended(
+        &self,
+        id: &str,
+        suspended: bool,
+        include_instances: bool,
+    ) -> Result<()> {
+        let mut d = self.definition(id).await?;
+        d.suspended = suspended;
+        let mut ws = WriteSet::new();
+        ws.put(Tree::Definitions, index::id_key(id), &d);
+        self.inner.store.commit_durable(&ws).await?;
+        if let Ok(mut cache) = self.inner.deployed.lock() {
+            cache.remove(id);
+        }
+        if include_instances {
+            let instances: Vec<ProcessInstance> = self.inner.store.running_instances()?;
+            for i in instances.into_iter().filter(|i| i.definition_id == id) {
+                self.set_instance_suspended(i.id(), suspended).await?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Delete a definition; with `cascade`, its instances too.
+    pub async fn delete_definition(&self, id: &str, cascade: bool) -> Result<()> {
+        let d = self.definition(id).await?;
+        self.delete_definition_inner(&d, cascade).await
+    }
+
+    /// The definition a call activity starts.
+    pub(crate) async fn resolve_called_definition(
+        &self,
+        key: &str,
+        binding: &CallBinding,
+        caller_definition_id: &str,
+        tenant: Option<&str>,
+    ) -> Result<Arc<Deployed>> {
+        let all = self.definitions_sync()?;
+        let candidates = all
+            .iter()
+            .filter(|d| d.key == key && d.tenant_id.as_deref() == tenant);
+        let chosen = match binding {
+            CallBinding::Latest => candidates.max_by_key(|d| d.version).cloned(),
+            CallBinding::Deployment => {
+                let caller = self.definition(caller_definition_id).await?;
+                candidates
+                    .filter(|d| d.deployment_id == caller.deployment_id)
+                    .max_by_key(|d| d.version)
+                    .cloned()
+            }
+            CallBinding::Version(v) => candidates
+                .filter(|d| d.version == *v)
+                .max_by_key(|d| d.version)
+                .cloned(),
+            CallBinding::VersionTag(tag) => candidates
+                .filter(|d| d.version_tag.as_deref() == Some(tag.as_str()))
+                .max_by_key(|d| d.version)
+                .cloned(),
+        };
+        let chosen = chosen.ok_or_else(|| {
+            ProcessEngineError::NotFound(format!(
+                "no process definition with key '{key}' matches binding {binding:?}"
+            ))
+        })?;
+        if chosen.suspended {
+            return Err(ProcessEngineError::Suspended(format!(
+                "Process definition {} is suspended",
+                chosen.id
+            )));
+        }
+        self.deployed_sync(&chosen.id)
+    }
+}

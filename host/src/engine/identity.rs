@@ -1,0 +1,132 @@
+//! Identity: users (salted SHA-256 password hashes), groups, memberships, authentication.
+
+use super::core::new_id;
+use super::{ProcessEngine, ProcessEngineError, Result};
+use crate::digest::sha256_hex;
+use crate::records::{Group, User};
+use crate::store::{Tree, WriteSet};
+
+/// `sha256:<salt>:<hex>`: the stored form of a password.
+fn hash_password(salt: &str, password: &str) -> String {
+    let hex = sha256_hex(format!("{salt}:{password}").as_bytes());
+    format!("sha256:{salt}:{hex}")
+}
+
+impl ProcessEngine {
+    /// Create or replace a user (password hashed before storing).
+    pub async fn create_user(&self, mut user: User, password: Option<String>) -> Result<()> {
+        if user.id.is_empty() || user.id.contains('\0') {
+            return Err(ProcessEngineError::BadRequest(
+                "user id must be a non-empty name".into(),
+            ));
+        }
+        if let Some(pw) = password {
+            user.password_hash = Some(hash_password(&new_id(), &pw));
+        } else if let Some(existing) = self
+            .inner
+            .store
+            .get::<User>(Tree::Users, user.id.as_bytes())?
+        {
+            user.password_hash = existing.password_hash;
+        }
+        let mut ws = WriteSet::new();
+        ws.put(Tree::Users, user.id.as_bytes().to_vec(), &user);
+        self.inner.store.commit_durable(&ws).await?;
+        Ok(())
+    }
+
+    /// All users (password hashes removed).
+    pub async fn users(&self) -> Result<Vec<User>> {
+        let mut users: Vec<User> = self.inner.store.scan(Tree::Users, b"")?;
+        for u in users.iter_mut() {
+            u.password_hash = None;
+        }
+        Ok(users)
+    }
+
+    /// Delete a user.
+    pub async fn delete_user(&self, id: &str) -> Result<()> {
+        if !self.inner.store.contains(Tree::Users, id.as_bytes())? {
+            return Err(ProcessEngineError::NotFound(format!(
+                "User with id {id} does not exist"
+            )));
+        }
+        let mut ws = WriteSet::new();
+        ws.delete(Tree::Users, id.as_bytes().to_vec());
+        self.inner.store.commit_durable(&ws).await?;
+        Ok(())
+    }
+
+    /// Create or replace a group.
+    pub async fn create_group(&self, group: Group) -> Result<()> {
+        if group.id.is_empty() || group.id.contains('\0') {
+            return Err(ProcessEngineError::BadRequest(
+                "group id must be a non-empty name".into(),
+            ));
+        }
+        let mut ws = WriteSet::new();
+        ws.put(Tree::Groups, group.id.as_bytes().to_vec(), &group);
+        self.inner.store.commit_durable(&ws).await?;
+        Ok(())
+    }
+
+    /// All groups.
+    pub async fn groups(&self) -> Result<Vec<Group>> {
+        Ok(self.inner.store.scan(Tree::Groups, b"")?)
+    }
+
+    /// Add a user to a group.
+    pub async fn add_group_member(&self, group_id: &str, user_id: &str) -> Result<()> {
+        if !self
+            .inner
+            .store
+            .contains(Tree::Groups, group_id.as_bytes())?
+        {
+            return Err(ProcessEngineError::NotFound(format!(
+                "Group with id {group_id} does not exist"
+            )));
+        }
+        let mut user: User = self
+            .inner
+            .store
+            .get(Tree::Users, user_id.as_bytes())?
+            .ok_or_else(|| {
+                ProcessEngineError::NotFound(format!("User with id {user_id} does not exist"))
+            })?;
+        if !user.groups.iter().any(|g| g == group_id) {
+            user.groups.push(group_id.to_owned());
+        }
+        let mut ws = WriteSet::new();
+        ws.put(Tree::Users, user_id.as_bytes().to_vec(), &user);
+        self.inner.store.commit_durable(&ws).await?;
+        Ok(())
+    }
+
+    /// Check a user's password; returns the user (with groups) when it matches.
+    pub async fn authenticate(&self, user_id: &str, password: &str) -> Result<Option<User>> {
+        let Some(mut user) = self
+            .inner
+            .store
+            .get::<User>(Tree::Users, user_id.as_bytes())?
+        else {
+            return Ok(None);
+        };
+        let Some(stored) = user.password_hash.clone() else {
+            return Ok(None);
+        };
+        let mut parts = stored.splitn(3, ':');
+        let (Some("sha256"), Some(salt)) = (parts.next(), parts.next()) else {
+            return Ok(None);
+        };
+        if hash_password(salt, password) != stored {
+            return Ok(None);
+        }
+        user.password_hash = None;
+        Ok(Some(user))
+    }
+
+    /// Whether any user exists (auth can only be enforced when one does).
+    pub async fn has_users(&self) -> Result<bool> {
+        Ok(self.inner.store.count(Tree::Users) > 0)
+    }
+}

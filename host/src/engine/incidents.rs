@@ -1,0 +1,166 @@
+//! Incidents: reading, resolving, annotating, and raising an incident on an instance.
+
+use super::events::EngineEvent;
+use super::executor::AfterCommit;
+use super::{ProcessEngine, ProcessEngineError, Result};
+use crate::records::{Incident, IncidentType};
+use crate::store::InstanceStore;
+use crate::store::index;
+use crate::store::{Tree, WriteSet};
+use std::sync::atomic::Ordering;
+
+/// Move an open incident to history.
+pub(crate) fn close_incident(
+    ws: &mut WriteSet,
+    mut incident: Incident,
+    now: i64,
+    after: &mut AfterCommit,
+) {
+    ws.delete(Tree::Incidents, index::id_key(&incident.id));
+    ws.delete(
+        Tree::IncidentsByInstance,
+        index::by_instance(&incident.process_instance_id, &incident.id),
+    );
+    incident.end_time = Some(now);
+    ws.put(
+        Tree::HistoricIncidents,
+        index::id_key(&incident.id),
+        &incident,
+    );
+    after.events.push(EngineEvent::IncidentResolved {
+        incident_id: incident.id.clone(),
+        process_instance_id: incident.process_instance_id.clone(),
+    });
+}
+
+/// Open an incident.
+pub(crate) fn open_incident(ws: &mut WriteSet, incident: &Incident, after: &mut AfterCommit) {
+    ws.put(Tree::Incidents, index::id_key(&incident.id), incident);
+    ws.index(
+        Tree::IncidentsByInstance,
+        index::by_instance(&incident.process_instance_id, &incident.id),
+    );
+    ws.put(
+        Tree::HistoricIncidents,
+        index::id_key(&incident.id),
+        incident,
+    );
+    after.events.push(EngineEvent::IncidentRaised {
+        incident_id: incident.id.clone(),
+        process_instance_id: incident.process_instance_id.clone(),
+        activity_id: incident.activity_id.clone(),
+        incident_type: incident.incident_type.as_str().to_owned(),
+        message: incident.message.clone(),
+    });
+}
+impl ProcessEngine {
+    /// Raise an incident on an activity instance that has no task (failed call activity start).
+    pub(crate) async fn raise_instance_incident(
+        &self,
+        instance_id: &str,
+        activity_instance_id: &str,
+        activity_id: &str,
+        kind: IncidentType,
+        message: String,
+        configuration: Option<String>,
+    ) -> Result<()> {
+        let instance = self.inner.store.running_instance(instance_id)?;
+        let Some(instance) = instance else {
+            return Ok(());
+        };
+        let incident = Incident {
+            id: super::core::new_id(),
+            incident_type: kind,
+            message: Some(message),
+            timestamp: self.now(),
+            activity_id: activity_id.to_owned(),
+            activity_instance_id: activity_instance_id.to_owned(),
+            execution_id: activity_instance_id.to_owned(),
+            process_instance_id: instance_id.to_owned(),
+            process_definition_id: instance.definition_id.clone(),
+            configuration,
+            annotation: None,
+            tenant_id: instance.tenant_id.clone(),
+            end_time: None,
+        };
+        let mut ws = WriteSet::new();
+        let mut after = AfterCommit::default();
+        open_incident(&mut ws, &incident, &mut after);
+        self.inner
+            .metrics
+            .incidents_raised
+            .fetch_add(1, Ordering::Relaxed);
+        self.inner.store.commit_durable(&ws).await?;
+        self.after_commit(after).await;
+        Ok(())
+    }
+
+    /// All open incidents.
+    pub async fn incidents(&self) -> Result<Vec<Incident>> {
+        let mut all: Vec<Incident> = self.inner.store.scan(Tree::Incidents, b"")?;
+        all.sort_by(|a, b| a.timestamp.cmp(&b.timestamp).then(a.id.cmp(&b.id)));
+        Ok(all)
+    }
+
+    /// One open incident.
+    pub async fn incident(&self, id: &str) -> Result<Incident> {
+        self.inner
+            .store
+            .get(Tree::Incidents, &index::id_key(id))?
+            .ok_or_else(|| {
+                ProcessEngineError::NotFound(format!("Incident with id {id} does not exist"))
+            })
+    }
+
+    /// Resolve an incident (for external tasks: retries back to 1).
+    pub async fn resolve_incident(&self, id: &str) -> Result<()> {
+        let incident = self.incident(id).await?;
+        match (incident.incident_type, &incident.configuration) {
+            (
+                IncidentType::FailedExternalTask | IncidentType::UnhandledBpmnError,
+                Some(task_id),
+            ) => self.set_external_task_retries(task_id, 1).await,
+            (IncidentType::FailedJob, Some(job_id)) => {
+                let job = self
+                    .inner
+                    .store
+                    .get::<crate::records::Job>(Tree::Jobs, &index::id_key(job_id))?;
+                let mut ws = WriteSet::new();
+                let mut after = AfterCommit::default();
+                if let Some(mut job) = job {
+                    job.retries = 1;
+                    job.due = self.now();
+                    index::put_job(&mut ws, &job, None);
+                    after.wake_scheduler = true;
+                }
+                close_incident(&mut ws, incident, self.now(), &mut after);
+                self.inner.store.commit_durable(&ws).await?;
+                self.after_commit(after).await;
+                Ok(())
+            }
+            _ => {
+                let mut ws = WriteSet::new();
+                let mut after = AfterCommit::default();
+                close_incident(&mut ws, incident, self.now(), &mut after);
+                self.inner.store.commit_durable(&ws).await?;
+                self.after_commit(after).await;
+                Ok(())
+            }
+        }
+    }
+
+    /// Set or clear an incident's annotation.
+    pub async fn set_incident_annotation(
+        &self,
+        id: &str,
+        annotation: Option<String>,
+    ) -> Result<()> {
+        let mut incident = self.incident(id).await?;
+        incident.annotation = annotation;
+        let mut ws = WriteSet::new();
+        ws.put(Tree::Incidents, index::id_key(id), &incident);
+        ws.put(Tree::HistoricIncidents, index::id_key(id), &incident);
+        self.inner.store.commit_durable(&ws).await?;
+        Ok(())
+    }
+}

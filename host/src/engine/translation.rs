@@ -1,0 +1,703 @@
+//! Effects → records: what one command's effects write in the same write set as the new
+//! instance state (external and user tasks, timers and jobs, event subscriptions, outbox
+//! entries for other instances, history). One method per effect; `apply` only dispatches.
+//! Pure with respect to the outside world: it reads the store but performs nothing.
+
+use super::core::{Deployed, new_id};
+use super::events::EngineEvent;
+use super::executor::{AfterCommit, OutboxEntry, outbox_key};
+use super::incidents::close_incident;
+use super::{ProcessEngine, Result};
+use crate::records::{
+    EventSubscription, EventType, ExternalTask, HistoricActivityInstance, HistoricProcessInstance,
+    HistoricVariableInstance, Incident, Job, JobKind, ProcessInstance, UserTask,
+};
+use crate::store::index;
+use crate::store::index::WASM_WORKER;
+use crate::store::{Tree, WriteSet};
+use baton_bpmn::Variables;
+use baton_bpmn::engine::{
+    CallBinding, Effect, ExternalTaskSpec, HistoryEvent, InstanceStatus, UserTaskSpec,
+};
+use std::collections::HashMap;
+use std::sync::atomic::Ordering;
+
+/// The record of `id` this command already holds (the newest version), else the stored one;
+/// either way it is no longer held.
+fn take_or_load<T: serde::de::DeserializeOwned>(
+    store: &crate::store::Store,
+    held: &mut HashMap<String, T>,
+    tree: Tree,
+    id: &str,
+) -> Result<Option<T>> {
+    match held.remove(id) {
+        Some(record) => Ok(Some(record)),
+        None => Ok(store.get::<T>(tree, &index::id_key(id))?),
+    }
+}
+
+/// Effects → records for one command. Keeps the records created or changed by this command so
+/// a later effect of the same command (a timer scheduled then cancelled, an activity started
+/// then ended) sees them before they are committed.
+pub(super) struct Translation<'a> {
+    engine: &'a ProcessEngine,
+    deployed: &'a Deployed,
+    record: &'a ProcessInstance,
+    now: i64,
+    jobs: HashMap<String, Job>,
+    subscriptions: HashMap<String, EventSubscription>,
+    external_tasks: HashMap<String, ExternalTask>,
+    user_tasks: HashMap<String, UserTask>,
+    activities: HashMap<String, HistoricActivityInstance>,
+    variables: HashMap<Vec<u8>, HistoricVariableInstance>,
+    pub(super) historic_instance: Option<HistoricProcessInstance>,
+    cancel_reason: Option<String>,
+}
+
+impl<'a> Translation<'a> {
+    pub(super) fn new(
+        engine: &'a ProcessEngine,
+        deployed: &'a Deployed,
+        record: &'a ProcessInstance,
+        now: i64,
+    ) -> Translation<'a> {
+        Translation {
+            engine,
+            deployed,
+            record,
+            now,
+            jobs: HashMap::new(),
+            subscriptions: HashMap::new(),
+            external_tasks: HashMap::new(),
+            user_tasks: HashMap::new(),
+            activities: HashMap::new(),
+            variables: HashMap::new(),
+            historic_instance: None,
+            cancel_reason: None,
+        }
+    }
+
+    fn instance_id(&self) -> &str {
+        &self.record.state.id
+    }
+
+    fn activity_name(&self, activity_id: &str) -> Option<String> {
+        self.deployed
+            .process
+            .node_by_id(activity_id)
+            .and_then(|i| self.deployed.process.node(i).name.clone())
+    }
+
+    pub(super) fn apply(
+        &mut self,
+        effect: &Effect,
+        ws: &mut WriteSet,
+        after: &mut AfterCommit,
+    ) -> Result<()> {
+        match effect {
+            Effect::CreateExternalTask(spec) => self.create_external_task(spec, ws, after)?,
+            Effect::CreateUserTask(spec) => self.create_user_task(spec, ws, after)?,
+            Effect::CancelTask { task_id } => self.cancel_task(task_id, ws, after)?,
+            Effect::ScheduleTimer {
+                timer_id,
+                activity_instance_id,
+                activity_id,
+                due,
+            } => {
+                let kind = JobKind::Timer {
+                    timer_id: timer_id.clone(),
+                };
+                let job = self.new_job(timer_id, kind, activity_instance_id, activity_id, *due);
+                self.schedule(job, ws, after)
+            }
+            Effect::CancelTimer { timer_id: id } | Effect::CancelJob { job_id: id } => {
+                self.cancel_job(id, ws, after)?
+            }
+            Effect::SubscribeMessage {
+                subscription_id,
+                message_name,
+                activity_instance_id,
+                activity_id,
+            } => self.subscribe(
+                ws,
+                subscription_id,
+                EventType::Message,
+                message_name,
+                activity_instance_id,
+                activity_id,
+            ),
+            Effect::SubscribeSignal {
+                subscription_id,
+                signal_name,
+                activity_instance_id,
+                activity_id,
+            } => self.subscribe(
+                ws,
+                subscription_id,
+                EventType::Signal,
+                signal_name,
+                activity_instance_id,
+                activity_id,
+            ),
+            Effect::Unsubscribe { subscription_id } => self.unsubscribe(subscription_id, ws)?,
+            Effect::ScheduleJob {
+                job_id,
+                activity_instance_id,
+                activity_id,
+                kind: _,
+                due,
+                retry_time_cycle,
+            } => {
+                let kind = JobKind::AsyncContinuation {
+                    job_id: job_id.clone(),
+                };
+                let mut job = self.new_job(job_id, kind, activity_instance_id, activity_id, *due);
+                job.retries = self.engine.initial_job_retries(retry_time_cycle.as_deref());
+                job.retry_time_cycle = retry_time_cycle.clone();
+                self.schedule(job, ws, after)
+            }
+            Effect::BroadcastSignal {
+                signal_name,
+                variables,
+            } => self.outbox(
+                ws,
+                after,
+                OutboxEntry::Signal {
+                    name: signal_name.clone(),
+                    variables: variables.clone(),
+                },
+            )?,
+            Effect::StartCallActivity {
+                activity_instance_id,
+                child_instance_id,
+                process_key,
+                binding,
+                business_key,
+                variables,
+            } => self.start_call_activity(
+                activity_instance_id,
+                child_instance_id,
+                process_key,
+                binding,
+                business_key,
+                variables,
+                ws,
+                after,
+            )?,
+            Effect::CancelChildInstance { child_instance_id } => self.outbox(
+                ws,
+                after,
+                OutboxEntry::CancelChild {
+                    child_instance_id: child_instance_id.clone(),
+                },
+            )?,
+            Effect::History(event) => self.history(event, after)?,
+            Effect::InstanceCompleted => {}
+            Effect::InstanceCanceled { reason } => {
+                self.cancel_reason = reason.clone();
+            }
+        }
+        Ok(())
+    }
+
+    fn create_external_task(
+        &mut self,
+        spec: &ExternalTaskSpec,
+        ws: &mut WriteSet,
+        after: &mut AfterCommit,
+    ) -> Result<()> {
+        let module = self
+            .engine
+            .module_for(&self.deployed.record.deployment_id, &spec.topic)?;
+        let task = ExternalTask {
+            id: spec.task_id.clone(),
+            topic_name: spec.topic.clone(),
+            worker_id: module.as_ref().map(|_| WASM_WORKER.to_owned()),
+            lock_expiration_time: None,
+            retries: None,
+            error_message: None,
+            error_details: None,
+            priority: spec.priority,
+            suspended: self.record.suspended,
+            create_time: self.now,
+            activity_id: spec.activity_id.clone(),
+            activity_instance_id: spec.activity_instance_id.clone(),
+            execution_id: spec.execution_id.clone(),
+            process_instance_id: self.instance_id().to_owned(),
+            process_definition_id: self.deployed.record.id.clone(),
+            process_definition_key: self.deployed.record.key.clone(),
+            process_definition_version_tag: self.deployed.record.version_tag.clone(),
+            business_key: self.record.state.business_key.clone(),
+            tenant_id: self.record.tenant_id.clone(),
+            retry_time_cycle: spec.retry_time_cycle.clone(),
+            extension_properties: spec.extension_properties.clone(),
+            module_sha256: module.map(|m| m.sha256),
+        };
+        index::put_external_task(ws, &task, None, self.now);
+        if task.module_sha256.is_some() {
+            after.wasm_tasks.push(task.id.clone());
+        } else {
+            after.tasks_available = true;
+        }
+        ProcessEngine::bump(
+            &self.engine.inner.metrics.tasks_created_by_topic,
+            &task.topic_name,
+        );
+        after.events.push(EngineEvent::TaskCreated {
+            task_id: task.id.clone(),
+            task_type: "external".into(),
+            topic: Some(task.topic_name.clone()),
+            activity_id: task.activity_id.clone(),
+            process_instance_id: task.process_instance_id.clone(),
+        });
+        self.external_tasks.insert(task.id.clone(), task);
+        Ok(())
+    }
+
+    fn create_user_task(
+        &mut self,
+        spec: &UserTaskSpec,
+        ws: &mut WriteSet,
+        after: &mut AfterCommit,
+    ) -> Result<()> {
+        let task = UserTask {
+            id: spec.task_id.clone(),
+            name: spec.name.clone(),
+            description: spec.description.clone(),
+            assignee: spec.assignee.clone(),
+            owner: None,
+            candidate_users: spec.candidate_users.clone(),
+            candidate_groups: spec.candidate_groups.clone(),
+            created: self.now,
+            last_updated: None,
+            due: spec.due,
+            follow_up: spec.follow_up,
+            priority: spec.priority,
+            form_key: spec.form_key.clone(),
+            task_definition_key: spec.activity_id.clone(),
+            activity_instance_id: spec.activity_instance_id.clone(),
+            execution_id: spec.execution_id.clone(),
+            process_instance_id: self.instance_id().to_owned(),
+            process_definition_id: self.deployed.record.id.clone(),
+            process_definition_key: self.deployed.record.key.clone(),
+            business_key: self.record.state.business_key.clone(),
+            suspended: self.record.suspended,
+            tenant_id: self.record.tenant_id.clone(),
+        };
+        index::put_user_task(ws, &task);
+        if let Some(h) = self.activities.get_mut(&spec.activity_instance_id) {
+            h.assignee = task.assignee.clone();
+            h.task_id = Some(task.id.clone());
+        }
+        after.events.push(EngineEvent::TaskCreated {
+            task_id: task.id.clone(),
+            task_type: "user".into(),
+            topic: None,
+            activity_id: task.task_definition_key.clone(),
+            process_instance_id: task.process_instance_id.clone(),
+        });
+        self.user_tasks.insert(task.id.clone(), task);
+        Ok(())
+    }
+
+    fn cancel_task(
+        &mut self,
+        task_id: &str,
+        ws: &mut WriteSet,
+        after: &mut AfterCommit,
+    ) -> Result<()> {
+        let store = &self.engine.inner.store;
+        let external = take_or_load(
+            store,
+            &mut self.external_tasks,
+            Tree::ExternalTasks,
+            task_id,
+        )?;
+        if let Some(task) = external {
+            index::delete_external_task(ws, &task);
+            self.close_incidents_of(task_id, ws, after)?;
+        } else {
+            let user = take_or_load(store, &mut self.user_tasks, Tree::UserTasks, task_id)?;
+            if let Some(task) = user {
+                index::delete_user_task(ws, &task);
+            }
+        }
+        Ok(())
+    }
+
+    /// A job of this instance with the default retries (timers: 3) and no retry cycle.
+    fn new_job(
+        &self,
+        id: &str,
+        kind: JobKind,
+        activity_instance_id: &str,
+        activity_id: &str,
+        due: i64,
+    ) -> Job {
+        Job {
+            id: id.to_owned(),
+            kind,
+            process_instance_id: Some(self.instance_id().to_owned()),
+            activity_id: activity_id.to_owned(),
+            activity_instance_id: Some(activity_instance_id.to_owned()),
+            due,
+            retries: 3,
+            exception_message: None,
+            retry_time_cycle: None,
+        }
+    }
+
+    /// Stage a timer or job and wake the scheduler after commit.
+    fn schedule(&mut self, job: Job, ws: &mut WriteSet, after: &mut AfterCommit) {
+        index::put_job(ws, &job, None);
+        self.jobs.insert(job.id.clone(), job);
+        after.wake_scheduler = true;
+    }
+
+    fn cancel_job(&mut self, id: &str, ws: &mut WriteSet, after: &mut AfterCommit) -> Result<()> {
+        let store = &self.engine.inner.store;
+        let job = take_or_load(store, &mut self.jobs, Tree::Jobs, id)?;
+        if let Some(job) = job {
+            index::delete_job(ws, &job);
+            self.close_incidents_of(id, ws, after)?;
+        }
+        Ok(())
+    }
+
+    fn unsubscribe(&mut self, id: &str, ws: &mut WriteSet) -> Result<()> {
+        let store = &self.engine.inner.store;
+        if let Some(sub) = take_or_load(store, &mut self.subscriptions, Tree::Subscriptions, id)? {
+            index::delete_subscription(ws, &sub);
+        }
+        Ok(())
+    }
+
+    // One parameter per field of the effect: a struct would only re-pack the effect.
+    #[allow(clippy::too_many_arguments)]
+    fn start_call_activity(
+        &mut self,
+        activity_instance_id: &str,
+        child_instance_id: &str,
+        process_key: &str,
+        binding: &CallBinding,
+        business_key: &Option<String>,
+        variables: &Variables,
+        ws: &mut WriteSet,
+        after: &mut AfterCommit,
+    ) -> Result<()> {
+        let activity_id = self
+            .record
+            .state
+            .activity_instances
+            .get(activity_instance_id)
+            .map(|ai| ai.activity_id.clone())
+            .unwrap_or_default();
+        self.outbox(
+            ws,
+            after,
+            OutboxEntry::StartChild {
+                parent_instance_id: self.instance_id().to_owned(),
+                parent_definition_id: self.deployed.record.id.clone(),
+                activity_instance_id: activity_instance_id.to_owned(),
+                activity_id,
+                child_instance_id: child_instance_id.to_owned(),
+                process_key: process_key.to_owned(),
+                binding: binding.clone(),
+                business_key: business_key.clone(),
+                variables: variables.clone(),
+                tenant_id: self.record.tenant_id.clone(),
+            },
+        )?;
+        Ok(())
+    }
+
+    fn subscribe(
+        &mut self,
+        ws: &mut WriteSet,
+        id: &str,
+        event_type: EventType,
+        name: &str,
+        activity_instance_id: &str,
+        activity_id: &str,
+    ) {
+        let sub = EventSubscription {
+            id: id.to_owned(),
+            event_type,
+            event_name: name.to_owned(),
+            process_instance_id: self.instance_id().to_owned(),
+            activity_instance_id: activity_instance_id.to_owned(),
+            activity_id: activity_id.to_owned(),
+            created: self.now,
+        };
+        index::put_subscription(ws, &sub);
+        self.subscriptions.insert(sub.id.clone(), sub);
+    }
+
+    fn outbox(
+        &mut self,
+        ws: &mut WriteSet,
+        after: &mut AfterCommit,
+        entry: OutboxEntry,
+    ) -> Result<()> {
+        let seq = self.engine.inner.store.generate_id()?;
+        ws.put(Tree::Outbox, outbox_key(seq), &entry);
+        after.outbox.push(seq);
+        Ok(())
+    }
+
+    fn history(&mut self, event: &HistoryEvent, after: &mut AfterCommit) -> Result<()> {
+        let store = &self.engine.inner.store;
+        match event {
+            HistoryEvent::ActivityStarted {
+                activity_instance_id,
+                parent_activity_instance_id,
+                activity_id,
+                activity_type,
+                execution_id,
+                task_id,
+                called_process_instance_id,
+                at,
+            } => {
+                let h = HistoricActivityInstance {
+                    id: activity_instance_id.clone(),
+                    parent_activity_instance_id: parent_activity_instance_id.clone(),
+                    activity_id: activity_id.clone(),
+                    activity_name: self.activity_name(activity_id),
+                    activity_type: activity_type.clone(),
+                    process_definition_key: self.deployed.record.key.clone(),
+                    process_definition_id: self.deployed.record.id.clone(),
+                    process_instance_id: self.instance_id().to_owned(),
+                    execution_id: execution_id.clone(),
+                    task_id: task_id.clone(),
+                    assignee: None,
+                    called_process_instance_id: called_process_instance_id.clone(),
+                    start_time: *at,
+                    end_time: None,
+                    canceled: false,
+                    complete_scope: false,
+                    tenant_id: self.record.tenant_id.clone(),
+                    sequence: store.generate_id()?,
+                };
+                after.events.push(EngineEvent::ActivityEntered {
+                    process_instance_id: self.instance_id().to_owned(),
+                    process_definition_id: self.deployed.record.id.clone(),
+                    activity_id: activity_id.clone(),
+                    activity_instance_id: activity_instance_id.clone(),
+                    activity_type: activity_type.clone(),
+                });
+                self.activities.insert(h.id.clone(), h);
+            }
+            HistoryEvent::ActivityEnded {
+                activity_instance_id,
+                activity_id,
+                canceled,
+                complete_scope,
+                at,
+            } => {
+                let existing = match self.activities.remove(activity_instance_id) {
+                    Some(h) => Some(h),
+                    None => store.get::<HistoricActivityInstance>(
+                        Tree::HistoricActivities,
+                        &index::historic_activity_key(self.instance_id(), activity_instance_id),
+                    )?,
+                };
+                if let Some(mut h) = existing {
+                    h.end_time = Some(*at);
+                    h.canceled = *canceled;
+                    h.complete_scope = *complete_scope;
+                    self.activities.insert(h.id.clone(), h);
+                }
+                after.events.push(EngineEvent::ActivityLeft {
+                    process_instance_id: self.instance_id().to_owned(),
+                    process_definition_id: self.deployed.record.id.clone(),
+                    activity_id: activity_id.clone(),
+                    activity_instance_id: activity_instance_id.clone(),
+                    canceled: *canceled,
+                });
+            }
+            HistoryEvent::VariableSet {
+                scope_id,
+                name,
+                value,
+                at,
+            } => {
+                let key = index::historic_variable_key(self.instance_id(), scope_id, name);
+                let existing = match self.variables.remove(&key) {
+                    Some(v) => Some(v),
+                    None => store.get::<HistoricVariableInstance>(Tree::HistoricVariables, &key)?,
+                };
+                let v = match existing {
+                    Some(mut v) => {
+                        v.value = value.clone();
+                        v.last_updated = *at;
+                        v.state = "CREATED".into();
+                        v
+                    }
+                    None => HistoricVariableInstance {
+                        id: new_id(),
+                        name: name.clone(),
+                        value: value.clone(),
+                        process_instance_id: self.instance_id().to_owned(),
+                        process_definition_id: self.deployed.record.id.clone(),
+                        process_definition_key: self.deployed.record.key.clone(),
+                        activity_instance_id: scope_id.clone(),
+                        create_time: *at,
+                        last_updated: *at,
+                        state: "CREATED".into(),
+                        tenant_id: self.record.tenant_id.clone(),
+                    },
+                };
+                self.variables.insert(key, v);
+            }
+            HistoryEvent::VariableDeleted { scope_id, name, at } => {
+                let key = index::historic_variable_key(self.instance_id(), scope_id, name);
+                let existing = match self.variables.remove(&key) {
+                    Some(v) => Some(v),
+                    None => store.get::<HistoricVariableInstance>(Tree::HistoricVariables, &key)?,
+                };
+                if let Some(mut v) = existing {
+                    v.state = "DELETED".into();
+                    v.last_updated = *at;
+                    self.variables.insert(key, v);
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Close the open incidents whose configuration is `config_id` (a task or job id).
+    fn close_incidents_of(
+        &mut self,
+        config_id: &str,
+        ws: &mut WriteSet,
+        after: &mut AfterCommit,
+    ) -> Result<()> {
+        let store = &self.engine.inner.store;
+        let keys = store.scan_keys(
+            Tree::IncidentsByInstance,
+            &index::instance_prefix(self.instance_id()),
+            usize::MAX,
+        )?;
+        for key in keys {
+            let Some(incident_id) = crate::store::keys::last_str(&key) else {
+                continue;
+            };
+            let Some(incident) =
+                store.get::<Incident>(Tree::Incidents, &index::id_key(&incident_id))?
+            else {
+                continue;
+            };
+            if incident.configuration.as_deref() == Some(config_id) {
+                close_incident(ws, incident, self.now, after);
+            }
+        }
+        Ok(())
+    }
+
+    pub(super) fn end_instance(
+        &mut self,
+        ws: &mut WriteSet,
+        after: &mut AfterCommit,
+    ) -> Result<()> {
+        let store = &self.engine.inner.store;
+        let id = self.instance_id().to_owned();
+        // Anything the state machine left behind (it should leave nothing) is removed with
+        // the instance, so no orphaned task can be fetched.
+        let prefix = index::instance_prefix(&id);
+        // The records this command holds in memory are the newer versions: delete those.
+        index::delete_instance_records(store, ws, &id, &|tid| {
+            self.external_tasks.contains_key(tid)
+        })?;
+        for t in self.external_tasks.values() {
+            index::delete_external_task(ws, t);
+        }
+        for t in self.user_tasks.values() {
+            index::delete_user_task(ws, t);
+        }
+        for j in self.jobs.values() {
+            index::delete_job(ws, j);
+        }
+        for s in self.subscriptions.values() {
+            index::delete_subscription(ws, s);
+        }
+        self.external_tasks.clear();
+        self.user_tasks.clear();
+        self.jobs.clear();
+        self.subscriptions.clear();
+        for key in store.scan_keys(Tree::IncidentsByInstance, &prefix, usize::MAX)? {
+            if let Some(iid) = crate::store::keys::last_str(&key)
+                && let Some(i) = store.get::<Incident>(Tree::Incidents, &index::id_key(&iid))?
+            {
+                close_incident(ws, i, self.now, after);
+            }
+        }
+
+        let status = self.record.state.status;
+        let state = match status {
+            InstanceStatus::Completed => "COMPLETED",
+            InstanceStatus::Canceled => "EXTERNALLY_TERMINATED",
+            InstanceStatus::Terminated => "INTERNALLY_TERMINATED",
+            InstanceStatus::Active => "ACTIVE",
+        };
+        let mut historic = match self.historic_instance.take() {
+            Some(h) => Some(h),
+            None => store
+                .get::<HistoricProcessInstance>(Tree::HistoricInstances, &index::id_key(&id))?,
+        };
+        if let Some(h) = historic.as_mut() {
+            h.end_time = Some(self.now);
+            h.state = state.to_owned();
+            h.delete_reason = self.cancel_reason.clone();
+        }
+        self.historic_instance = historic;
+        match status {
+            InstanceStatus::Completed | InstanceStatus::Terminated => {
+                self.engine
+                    .inner
+                    .metrics
+                    .instances_completed
+                    .fetch_add(1, Ordering::Relaxed);
+                if let Some(sup) = &self.record.state.super_instance {
+                    let entry = OutboxEntry::ChildCompleted {
+                        parent_instance_id: sup.process_instance_id.clone(),
+                        activity_instance_id: sup.activity_instance_id.clone(),
+                        variables: self.record.state.process_variables(),
+                    };
+                    self.outbox(ws, after, entry)?;
+                }
+            }
+            InstanceStatus::Canceled => {
+                self.engine
+                    .inner
+                    .metrics
+                    .instances_canceled
+                    .fetch_add(1, Ordering::Relaxed);
+            }
+            InstanceStatus::Active => {}
+        }
+        after.events.push(EngineEvent::InstanceEnded {
+            process_instance_id: id,
+            process_definition_id: self.deployed.record.id.clone(),
+            state: state.to_owned(),
+        });
+        Ok(())
+    }
+
+    /// Write everything collected.
+    pub(super) fn finish(self, ws: &mut WriteSet) {
+        let pi = self.record.state.id.clone();
+        for (id, h) in &self.activities {
+            ws.put(
+                Tree::HistoricActivities,
+                index::historic_activity_key(&pi, id),
+                h,
+            );
+        }
+        for (key, v) in &self.variables {
+            ws.put(Tree::HistoricVariables, key.clone(), v);
+        }
+        if let Some(h) = &self.historic_instance {
+            ws.put(Tree::HistoricInstances, index::id_key(&h.id), h);
+        }
+    }
+}

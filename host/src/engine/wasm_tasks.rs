@@ -1,0 +1,459 @@
+//! Wasm dispatch: task modules bound to topics (validated and compiled before they are stored),
+//! and the in-engine path where a component bound to a task's topic runs the task, with its
+//! retries, incidents and captured log.
+
+use super::executor::AfterCommit;
+use super::external_tasks::truncate;
+use super::{ProcessEngine, ProcessEngineError, Result};
+use crate::records::{ExternalTask, Job, JobKind, ModuleLimits, ProcessInstance, TaskModule};
+use crate::store::InstanceStore;
+use crate::store::index;
+use crate::store::{Tree, WriteSet};
+use crate::wasm::{AllowedHost, Limits, ModuleInfo, TaskInput, TaskOutcome};
+use baton_bpmn::Variables;
+use std::sync::atomic::Ordering;
+use std::time::{Duration, Instant};
+
+/// Seed of a task's deterministic random numbers: FNV-1a of the activity instance id.
+fn seed_of(activity_instance_id: &str) -> u64 {
+    let mut h: u64 = 0xcbf29ce484222325;
+    for b in activity_instance_id.bytes() {
+        h ^= u64::from(b);
+        h = h.wrapping_mul(0x100000001b3);
+    }
+    h
+}
+
+impl ProcessEngine {
+    /// Validate and compile a component; returns its sha256.
+    /// Loads (compiles, world-checks) a component about to be bound with `limits`, and checks
+    /// the grant: every allowed host must parse, and a component that imports
+    /// `wasi:http/outgoing-handler` must be granted at least one host, so a module that could
+    /// never reach anything is refused at upload rather than failing at its first task.
+    pub(super) async fn validate_module(
+        &self,
+        bytes: &[u8],
+        limits: &ModuleLimits,
+    ) -> Result<ModuleInfo> {
+        let Some(wasm) = &self.inner.wasm else {
+            return Err(ProcessEngineError::InvalidModule(
+                "in-engine wasm tasks are disabled in this server's configuration".into(),
+            ));
+        };
+        for host in &limits.allowed_hosts {
+            AllowedHost::parse(host).map_err(ProcessEngineError::BadRequest)?;
+        }
+        let info = wasm
+            .load(bytes)
+            .await
+            .map_err(|e| ProcessEngineError::InvalidModule(e.to_string()))?;
+        if info.outbound_http && limits.allowed_hosts.is_empty() {
+            return Err(ProcessEngineError::InvalidModule(
+                "the component imports wasi:http/outgoing-handler (outbound HTTP), but no host \
+                 is granted: list the hosts it may call with allowedHosts (a query parameter of \
+                 PUT /task-module/{topic}, or per resource in the deployment's task-modules \
+                 field)"
+                    .into(),
+            ));
+        }
+        Ok(info)
+    }
+
+    /// The module serving `topic` for instances of `deployment_id`: the one bundled with that
+    /// deployment (instances keep the component they started with), else the topic binding.
+    pub(crate) fn module_for(
+        &self,
+        deployment_id: &str,
+        topic: &str,
+    ) -> Result<Option<TaskModule>> {
+        if self.inner.wasm.is_none() {
+            return Ok(None);
+        }
+        if let Some(m) = self.inner.store.get::<TaskModule>(
+            Tree::DeploymentModules,
+            &index::deployment_module_key(deployment_id, topic),
+        )? {
+            return Ok(Some(m));
+        }
+        Ok(self
+            .inner
+            .store
+            .get::<TaskModule>(Tree::Modules, topic.as_bytes())?)
+    }
+
+    /// Bind a wasm component to a topic (validated and compiled before it is stored).
+    pub async fn put_module(
+        &self,
+        topic: &str,
+        bytes: Vec<u8>,
+        limits: ModuleLimits,
+    ) -> Result<TaskModule> {
+        self.bind_module(topic, bytes, limits, None).await
+    }
+
+    /// Bind a module to a topic; `deployment` names the deployment that brought it, if any.
+    pub(super) async fn bind_module(
+        &self,
+        topic: &str,
+        bytes: Vec<u8>,
+        limits: ModuleLimits,
+        deployment_id: Option<String>,
+    ) -> Result<TaskModule> {
+        if topic.is_empty() || topic.contains('\0') {
+            return Err(ProcessEngineError::BadRequest(
+                "topic must be a non-empty name".into(),
+            ));
+        }
+        let info = self.validate_module(&bytes, &limits).await?;
+        let module = TaskModule {
+            topic: topic.to_owned(),
+            sha256: info.sha256.clone(),
+            size: bytes.len() as u64,
+            deployment_id,
+            created: self.now(),
+            limits,
+            world_check: Some(info.world_check),
+        };
+        let mut ws = WriteSet::new();
+        ws.put_raw(Tree::ModuleBlobs, info.sha256.into_bytes(), bytes);
+        ws.put(Tree::Modules, topic.as_bytes().to_vec(), &module);
+        self.inner.store.commit_durable(&ws).await?;
+        Ok(module)
+    }
+
+    /// The module bound to a topic.
+    pub async fn module(&self, topic: &str) -> Result<TaskModule> {
+        self.inner
+            .store
+            .get(Tree::Modules, topic.as_bytes())?
+            .ok_or_else(|| {
+                ProcessEngineError::NotFound(format!("No task module is bound to topic '{topic}'"))
+            })
+    }
+
+    /// The component bytes bound to a topic.
+    pub async fn module_bytes(&self, topic: &str) -> Result<Vec<u8>> {
+        let m = self.module(topic).await?;
+        self.inner
+            .store
+            .get_raw(Tree::ModuleBlobs, m.sha256.as_bytes())?
+            .ok_or_else(|| {
+                ProcessEngineError::Internal(format!("module blob {} missing", m.sha256))
+            })
+    }
+
+    /// All modules.
+    pub async fn modules(&self) -> Result<Vec<TaskModule>> {
+        Ok(self.inner.store.scan(Tree::Modules, b"")?)
+    }
+
+    /// Unbind a topic's module (its tasks go to remote workers from then on).
+    pub async fn delete_module(&self, topic: &str) -> Result<()> {
+        self.module(topic).await?;
+        let mut ws = WriteSet::new();
+        ws.delete(Tree::Modules, topic.as_bytes().to_vec());
+        self.inner.store.commit_durable(&ws).await?;
+        Ok(())
+    }
+
+    fn module_limits(&self, task: &ExternalTask) -> Limits {
+        let mut limits = self
+            .inner
+            .wasm
+            .as_ref()
+            .map(|w| w.default_limits().clone())
+            .unwrap_or_default();
+        let module = self
+            .definition_deployment(&task.process_definition_id)
+            .and_then(|dep| self.module_for(&dep, &task.topic_name).ok().flatten())
+            .or_else(|| {
+                self.inner
+                    .store
+                    .get::<TaskModule>(Tree::Modules, task.topic_name.as_bytes())
+                    .ok()
+                    .flatten()
+            });
+        if let Some(m) = module {
+            if let Some(f) = m.limits.fuel {
+                limits.fuel = f;
+            }
+            if let Some(t) = m.limits.timeout_ms {
+                limits.deadline = Duration::from_millis(t);
+            }
+            if let Some(mem) = m.limits.memory_bytes {
+                limits.memory_bytes = usize::try_from(mem).unwrap_or(usize::MAX);
+            }
+            if let Some(t) = m.limits.table_elements {
+                limits.table_elements = usize::try_from(t).unwrap_or(usize::MAX);
+            }
+            if let Some(n) = m.limits.instances {
+                limits.instances = usize::try_from(n).unwrap_or(usize::MAX);
+            }
+            // Entries were validated when the module was bound.
+            limits.allowed_hosts = m
+                .limits
+                .allowed_hosts
+                .iter()
+                .filter_map(|h| AllowedHost::parse(h).ok())
+                .collect();
+        }
+        limits
+    }
+
+    fn definition_deployment(&self, definition_id: &str) -> Option<String> {
+        self.deployed_sync(definition_id)
+            .ok()
+            .map(|d| d.record.deployment_id.clone())
+    }
+
+    /// Run an in-engine task once, then complete it, route its BPMN error, or schedule its
+    /// retry / raise its incident. Safe to call twice: only the first commit wins.
+    pub(crate) async fn run_wasm_task(&self, task_id: String) {
+        if let Err(e) = self.run_wasm_task_inner(&task_id).await {
+            tracing::warn!(task = %task_id, "in-engine task: {e}");
+        }
+    }
+
+    async fn run_wasm_task_inner(&self, task_id: &str) -> Result<()> {
+        let Some(wasm) = self.inner.wasm.clone() else {
+            return Ok(());
+        };
+        let (task, raw) = match self.load_external_task(task_id) {
+            Ok(t) => t,
+            Err(ProcessEngineError::NotFound(_)) => return Ok(()),
+            Err(e) => return Err(e),
+        };
+        let Some(sha) = task.module_sha256.clone() else {
+            return Ok(());
+        };
+        let now = self.now();
+        if task.retries == Some(0)
+            || task.suspended
+            || task.lock_expiration_time.is_some_and(|t| t > now)
+        {
+            return Ok(());
+        }
+        if !wasm.is_loaded(&sha) {
+            let bytes = self
+                .inner
+                .store
+                .get_raw(Tree::ModuleBlobs, sha.as_bytes())?
+                .ok_or_else(|| ProcessEngineError::Internal(format!("module {sha} missing")))?;
+            if let Err(e) = wasm.load(&bytes).await {
+                return self
+                    .fail_wasm_task(
+                        task,
+                        raw,
+                        format!("module cannot be loaded: {e}"),
+                        None,
+                        true,
+                        WriteSet::new(),
+                    )
+                    .await;
+            }
+        }
+        let Some(instance) = self
+            .inner
+            .store
+            .running_instance(&task.process_instance_id)?
+        else {
+            return Ok(());
+        };
+        if instance.suspended {
+            return Ok(());
+        }
+        let input = self.wasm_input(&task, &instance);
+        let limits = self.module_limits(&task);
+        let started = Instant::now();
+        let outcome = wasm.execute(&sha, &limits, input).await;
+        self.record_wasm_execution(&task.topic_name, started.elapsed().as_micros() as u64);
+        // The log commits with the outcome, not in a commit of its own.
+        let log = self.task_log_writes(&task.id, outcome.logs())?;
+        match outcome {
+            TaskOutcome::Completed { variables, .. } => {
+                match self
+                    .finish_external_task(
+                        task.clone(),
+                        raw.clone(),
+                        variables,
+                        Variables::new(),
+                        log.clone(),
+                    )
+                    .await
+                {
+                    Ok(()) => Ok(()),
+                    // A conflict (its message comes from `types::conflict` only) means someone
+                    // else changed the task: not a failure of this execution.
+                    Err(ProcessEngineError::Engine(m)) if !m.contains("changed concurrently") => {
+                        self.fail_wasm_task(
+                            task,
+                            raw,
+                            format!("completing the task failed: {m}"),
+                            None,
+                            true,
+                            log,
+                        )
+                        .await
+                    }
+                    Err(e) => Err(e),
+                }
+            }
+            TaskOutcome::BpmnError {
+                code,
+                message,
+                variables,
+                ..
+            } => {
+                self.throw_task_error(task, raw, &code, message, variables, log)
+                    .await
+            }
+            TaskOutcome::Failed {
+                message, details, ..
+            } => {
+                self.inner
+                    .metrics
+                    .wasm_failures
+                    .fetch_add(1, Ordering::Relaxed);
+                self.fail_wasm_task(task, raw, message, details, false, log)
+                    .await
+            }
+        }
+    }
+
+    /// What the component sees of a task: its place, attempt, variables and the seeds of its
+    /// deterministic world.
+    fn wasm_input(&self, task: &ExternalTask, instance: &ProcessInstance) -> TaskInput {
+        let schedule = self.retry_schedule(task.retry_time_cycle.as_deref());
+        let total = schedule.retries() as i32;
+        let retries_now = task.retries.unwrap_or(total);
+        TaskInput {
+            topic: task.topic_name.clone(),
+            process_instance_id: task.process_instance_id.clone(),
+            activity_id: task.activity_id.clone(),
+            activity_instance_id: task.activity_instance_id.clone(),
+            business_key: task.business_key.clone(),
+            attempt: (total - retries_now).max(0) as u32 + 1,
+            retries_left: Some((retries_now - 1).max(0) as u32),
+            variables: instance.state.visible_variables(&task.activity_instance_id),
+            task_created_at: task.create_time,
+            seed: seed_of(&task.activity_instance_id),
+        }
+    }
+
+    /// Count one wasm execution and keep its duration among the topic's last 100.
+    fn record_wasm_execution(&self, topic: &str, micros: u64) {
+        self.inner
+            .metrics
+            .wasm_executions
+            .fetch_add(1, Ordering::Relaxed);
+        self.inner
+            .metrics
+            .wasm_micros_total
+            .fetch_add(micros, Ordering::Relaxed);
+        if let Ok(mut recent) = self.inner.metrics.recent_wasm_micros.lock() {
+            let v = recent.entry(topic.to_owned()).or_default();
+            v.push(micros);
+            if v.len() > 100 {
+                v.remove(0);
+            }
+        }
+    }
+
+    /// A failed in-engine attempt: one retry less, a back-off on the task's schedule, or an
+    /// incident when none is left (or at once with `incident_now`). `log` commits with it.
+    async fn fail_wasm_task(
+        &self,
+        task: ExternalTask,
+        raw: crate::store::Version,
+        message: String,
+        details: Option<String>,
+        incident_now: bool,
+        log: WriteSet,
+    ) -> Result<()> {
+        let now = self.now();
+        let schedule = self.retry_schedule(task.retry_time_cycle.as_deref());
+        let retries_now = task.retries.unwrap_or(schedule.retries() as i32);
+        let left = if incident_now {
+            0
+        } else {
+            (retries_now - 1).max(0)
+        };
+        let mut new = task.clone();
+        new.retries = Some(left);
+        new.error_message = truncate(Some(message));
+        new.error_details = details;
+        let mut ws = log;
+        let mut after = AfterCommit::default();
+        if left > 0 {
+            let due = now.saturating_add(schedule.delay_ms(left as u32));
+            new.lock_expiration_time = Some(due);
+            let job = Job {
+                id: format!("wasm-retry-{}", task.id),
+                kind: JobKind::WasmRetry {
+                    task_id: task.id.clone(),
+                },
+                process_instance_id: Some(task.process_instance_id.clone()),
+                activity_id: task.activity_id.clone(),
+                activity_instance_id: Some(task.activity_instance_id.clone()),
+                due,
+                retries: 1,
+                exception_message: None,
+                retry_time_cycle: None,
+            };
+            let old_job = self
+                .inner
+                .store
+                .get::<Job>(Tree::Jobs, &index::id_key(&job.id))?;
+            index::put_job(&mut ws, &job, old_job.as_ref());
+            after.wake_scheduler = true;
+        } else {
+            new.lock_expiration_time = None;
+        }
+        self.incident_transition(&task, &new, &mut ws, &mut after)?;
+        let _guard = self.lock_instance(&task.process_instance_id).await;
+        match self.commit_task_change(raw, &task, &new, ws) {
+            Ok(()) => {}
+            // The task was completed, cancelled or changed meanwhile: this attempt's result is moot.
+            Err(ProcessEngineError::Engine(_)) => return Ok(()),
+            Err(e) => return Err(e),
+        }
+        drop(_guard);
+        self.inner.store.sync().await?;
+        self.after_commit(after).await;
+        Ok(())
+    }
+
+    /// The writes that append an execution's lines to the task's log (none if it wrote none).
+    fn task_log_writes(&self, task_id: &str, lines: &[crate::wasm::LogLine]) -> Result<WriteSet> {
+        let mut ws = WriteSet::new();
+        if lines.is_empty() {
+            return Ok(ws);
+        }
+        let mut log: Vec<String> = self
+            .inner
+            .store
+            .get(Tree::TaskLogs, &index::id_key(task_id))?
+            .unwrap_or_default();
+        for l in lines {
+            log.push(format!("[{:?}] {}", l.level, l.message));
+        }
+        // Keep the most recent lines: a looping task must not grow its log without bound.
+        if log.len() > 1000 {
+            let drop_n = log.len() - 1000;
+            log.drain(..drop_n);
+        }
+        ws.put(Tree::TaskLogs, index::id_key(task_id), &log);
+        Ok(ws)
+    }
+
+    /// The log captured from an in-engine (wasm) task's executions, oldest line first.
+    ///
+    /// The captured log of an in-engine task (kept after the task completed).
+    pub async fn task_log(&self, task_id: &str) -> Result<Vec<String>> {
+        Ok(self
+            .inner
+            .store
+            .get(Tree::TaskLogs, &index::id_key(task_id))?
+            .unwrap_or_default())
+    }
+}

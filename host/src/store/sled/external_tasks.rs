@@ -1,0 +1,199 @@
+//! [`ExternalTaskStore`] on sled: the available tasks of a topic are the `ExternalTaskQueue`
+//! index (topic, priority, create time, id), the locked ones the `ExternalTaskLocks` index
+//! (expiry, id). Index entries are hints verified against the record; a stale one is dropped,
+//! guarded by the record it was judged on.
+
+use super::index::{self, Placement};
+use super::{Result, Store, StoreError, Tree, WriteSet};
+use crate::records::ExternalTask;
+use crate::store::codec;
+use crate::store::{Accept, ExternalTaskStore, LockOrder, LockRequest, Version};
+
+/// How many queue entries an unfiltered topic looks at: the first entries of its queue are the
+/// answer, which keeps fetch-and-lock flat however many tasks wait; the margin covers stale
+/// entries and tasks a concurrent fetch takes first.
+fn scan_limit(max_tasks: usize, filtered: bool) -> usize {
+    if filtered { 10_000 } else { max_tasks * 2 + 8 }
+}
+
+/// An available task judged lockable: the task, the raw record it was judged on (the guard of
+/// its lock) and the index of its topic in the request.
+type Candidate = (ExternalTask, Vec<u8>, usize);
+
+impl Store {
+    /// The available tasks of each topic that `accept` takes, with the raw record each was
+    /// judged on (the guard of its lock), in `order`; `None` if `accept` aborted. Stale queue
+    /// entries go to `cleanup`.
+    fn lock_candidates(
+        &self,
+        request: &LockRequest<'_>,
+        accept: &mut dyn FnMut(usize, &ExternalTask) -> Accept,
+        cleanup: &mut Vec<WriteSet>,
+    ) -> Result<Option<Vec<Candidate>>> {
+        let mut candidates = Vec::new();
+        for (ti, topic) in request.topics.iter().enumerate() {
+            let keys = self.scan_keys(
+                Tree::ExternalTaskQueue,
+                &index::queue_prefix(&topic.topic),
+                scan_limit(request.max_tasks, topic.filtered),
+            )?;
+            for key in keys {
+                let Some(id) = index::queue_key_id(&key) else {
+                    continue;
+                };
+                let raw = self.get_raw(Tree::ExternalTasks, &index::id_key(&id))?;
+                let stale = match &raw {
+                    None => true,
+                    Some(raw) => {
+                        let task: ExternalTask = codec::decode("external_tasks", raw)?;
+                        index::placement(&task, request.now) != Placement::Queue
+                            || index::queue_key(&task) != key
+                    }
+                };
+                let raw = match raw {
+                    Some(raw) if !stale => raw,
+                    judged => {
+                        // Guarded by the record as judged, so a task that changed meanwhile
+                        // (e.g. its lock was just reclaimed) keeps its entry.
+                        let mut drop = WriteSet::new();
+                        drop.guard(Tree::ExternalTasks, index::id_key(&id), judged);
+                        drop.delete(Tree::ExternalTaskQueue, key);
+                        cleanup.push(drop);
+                        continue;
+                    }
+                };
+                let task: ExternalTask = codec::decode("external_tasks", &raw)?;
+                match accept(ti, &task) {
+                    Accept::Take => candidates.push((task, raw, ti)),
+                    Accept::Skip => {}
+                    Accept::Abort => return Ok(None),
+                }
+            }
+        }
+        match request.order {
+            LockOrder::Priority => candidates.sort_by(|a, b| {
+                b.0.priority
+                    .cmp(&a.0.priority)
+                    .then(a.0.create_time.cmp(&b.0.create_time))
+            }),
+            LockOrder::CreateTimeAsc => candidates.sort_by_key(|c| c.0.create_time),
+            LockOrder::CreateTimeDesc => {
+                candidates.sort_by_key(|c| std::cmp::Reverse(c.0.create_time))
+            }
+        }
+        Ok(Some(candidates))
+    }
+}
+
+impl ExternalTaskStore for Store {
+    fn lock_available(
+        &self,
+        request: &LockRequest<'_>,
+        accept: &mut dyn FnMut(usize, &ExternalTask) -> Accept,
+    ) -> Result<Vec<(ExternalTask, usize)>> {
+        let mut cleanup = Vec::new();
+        let Some(candidates) = self.lock_candidates(request, accept, &mut cleanup)? else {
+            return Ok(Vec::new());
+        };
+        // Each lock changes the record and its index entries together, guarded by the record
+        // as read: whatever a crash keeps, a locked task is in the lock index and not in the
+        // queue, so its lock's expiry brings it back. (A lock written apart from its index
+        // entries lost the task when the process died between the two writes.) The locks of
+        // a batch go in one transaction; a task another worker changed meanwhile is skipped,
+        // and the next candidates fill its place.
+        let mut locked = Vec::new();
+        let mut candidates = candidates.into_iter();
+        while locked.len() < request.max_tasks {
+            let mut batch = Vec::new();
+            let mut sets = Vec::new();
+            for (task, raw, ti) in candidates.by_ref().take(request.max_tasks - locked.len()) {
+                let mut new = task.clone();
+                new.worker_id = Some(request.worker_id.to_owned());
+                new.lock_expiration_time = Some(request.topics[ti].lock_expiration_time);
+                let mut ws = WriteSet::new();
+                ws.guard(Tree::ExternalTasks, index::id_key(&task.id), Some(raw));
+                ws.put(Tree::ExternalTasks, index::id_key(&new.id), &new);
+                ws.delete(Tree::ExternalTaskQueue, index::queue_key(&task));
+                if let Some(exp) = new.lock_expiration_time {
+                    ws.index(Tree::ExternalTaskLocks, index::lock_key(exp, &new.id));
+                }
+                sets.push(ws);
+                batch.push((new, ti));
+            }
+            if batch.is_empty() {
+                break;
+            }
+            let applied = self.commit_each(&sets)?;
+            locked.extend(
+                batch
+                    .into_iter()
+                    .zip(applied)
+                    .filter_map(|(entry, ok)| ok.then_some(entry)),
+            );
+        }
+        if !cleanup.is_empty() {
+            self.commit_each(&cleanup)?;
+        }
+        Ok(locked)
+    }
+
+    fn external_task(&self, id: &str) -> Result<Option<(ExternalTask, Version)>> {
+        match self.get_raw(Tree::ExternalTasks, &index::id_key(id))? {
+            None => Ok(None),
+            Some(raw) => {
+                let task = codec::decode("external_tasks", &raw)?;
+                Ok(Some((task, Version(raw))))
+            }
+        }
+    }
+
+    fn all_external_tasks(&self) -> Result<Vec<ExternalTask>> {
+        self.scan(Tree::ExternalTasks, b"")
+    }
+
+    fn stage_external_task(
+        &self,
+        ws: &mut WriteSet,
+        old: &ExternalTask,
+        version: Version,
+        new: Option<&ExternalTask>,
+        now: i64,
+    ) {
+        ws.guard(Tree::ExternalTasks, index::id_key(&old.id), Some(version.0));
+        match new {
+            Some(new) => index::put_external_task(ws, new, Some(old), now),
+            None => index::delete_external_task(ws, old),
+        }
+    }
+
+    fn reclaim_expired_locks(&self, now: i64) -> Result<usize> {
+        let end = index::lock_key(now.saturating_add(1), "");
+        let keys = self.range_keys(Tree::ExternalTaskLocks, &[], &end, 1000)?;
+        let mut moved = 0;
+        for key in keys {
+            // One guarded transaction per task: if the task changes between this read and the
+            // commit (a worker completes it, a concurrent reclaim requeues it and a fetch locks
+            // it), this reclaim is moot and must not re-add a queue entry the task no longer has.
+            let mut ws = WriteSet::new();
+            ws.delete(Tree::ExternalTaskLocks, key.clone());
+            let mut requeued = false;
+            if let Some(id) = index::timed_key_id(&key) {
+                let raw = self.get_raw(Tree::ExternalTasks, &index::id_key(&id))?;
+                if let Some(bytes) = &raw {
+                    let task: ExternalTask = codec::decode("external_tasks", bytes)?;
+                    if index::placement(&task, now) == Placement::Queue {
+                        ws.index(Tree::ExternalTaskQueue, index::queue_key(&task));
+                        requeued = true;
+                    }
+                }
+                ws.guard(Tree::ExternalTasks, index::id_key(&id), raw);
+            }
+            match self.commit(&ws) {
+                Ok(()) => moved += usize::from(requeued),
+                Err(StoreError::Conflict) => {}
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(moved)
+    }
+}
