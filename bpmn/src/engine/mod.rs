@@ -25,6 +25,7 @@ use crate::value::Variables;
 mod events;
 mod exec;
 mod flow;
+mod listeners;
 mod multi;
 mod scope;
 mod state;
