@@ -349,6 +349,7 @@ pub(super) fn juel_method(base: &Value, name: &str, args: &[Value]) -> Result<Va
                     .map_or(-1, |b| s[..b].encode_utf16().count() as i64),
             ))
         }
+        ("concat", Some(s), _) => Ok(Value::String(format!("{s}{}", str_arg(name, args)?))),
         ("toUpperCase", Some(s), _) => no_args().map(|_| Value::String(s.to_uppercase())),
         ("toLowerCase", Some(s), _) => no_args().map(|_| Value::String(s.to_lowercase())),
         ("trim", Some(s), _) => no_args().map(|_| Value::String(s.trim().to_owned())),
