@@ -97,3 +97,17 @@ fn delete_listener_fires_when_a_boundary_event_cancels_the_task() {
         ],
     );
 }
+
+/// Camunda's `InputOutputTest.testOutputElValue`: an expression task's EL output parameter
+/// (`${ 1 + 1 }` is the Long 2), next to an input parameter reading `execution`.
+#[test]
+fn expression_task_with_el_input_and_output_parameters() {
+    run(
+        "in_engine_output.bpmn",
+        &[step(Do::Start(none()))
+            .active(&["wait"])
+            .var("var1", Value::Long(2))
+            .var("copied", s("run"))
+            .no_var("local")],
+    );
+}
