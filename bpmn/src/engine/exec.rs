@@ -369,6 +369,10 @@ impl<'a> Ctx<'a> {
         for child in self.children(&root) {
             self.cancel_subtree(&child);
         }
+        // An operator's cancellation must always succeed: a failing `delete` task listener
+        // does not keep the instance alive (Camunda's skipCustomListeners escape hatch,
+        // taken only on failure; its writes before the failure are kept).
+        self.pending = None;
         self.drop_listeners(&root, None);
         self.st.status = super::InstanceStatus::Canceled;
         self.st.ended_at = Some(self.now);

@@ -198,8 +198,8 @@ impl Ev<'_> {
                 Ok(())
             }
             None => Err(error(format!(
-                "{object}.{method}() cannot be used here: only expression tasks, listeners \
-                 and input/output mappings may change variables or the task"
+                "{object}.{method}() cannot be used here: only expression tasks \
+                 (camunda:expression) and expression listeners may change variables or the task"
             ))),
         }
     }

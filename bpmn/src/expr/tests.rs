@@ -772,3 +772,34 @@ proptest! {
         }
     }
 }
+
+/// Issue 16 point 4: JUEL as Camunda 7 evaluates it (de.odysseus juel under the engine).
+#[test]
+fn juel_matches_camunda() {
+    check(&[
+        // Integer + Long literal: EL coerces both to Long.
+        ("${small + 5}", l(15)),
+        ("${small * small}", l(100)),
+        ("${-small}", i(-10)),
+        ("${small / 4}", d(2.5)),
+        ("${empty nothing}", b(true)),
+        ("${empty blank}", b(true)),
+        ("${empty emptyList}", b(true)),
+        ("${not empty list}", b(true)),
+        ("${small > 5 ? 'big' : 'small'}", s("big")),
+        ("${name.length()}", i(3)),
+        ("${name.startsWith('A')}", b(true)),
+        ("${name.concat('!')}", s("Ada!")),
+        ("${list.size()}", i(3)),
+        ("${list.contains(2)}", b(true)),
+        ("${customer.get('name')}", s("Ada")),
+        ("${customer.containsKey('vip')}", b(true)),
+        ("${customer.containsKey('x')}", b(false)),
+        (
+            "${nope}",
+            Err(
+                "Unknown property used in expression: ${nope}. Cause: Cannot resolve identifier 'nope'",
+            ),
+        ),
+    ]);
+}

@@ -111,3 +111,16 @@ fn expression_task_with_el_input_and_output_parameters() {
             .no_var("local")],
     );
 }
+
+#[test]
+fn delete_listener_fires_on_cancellation() {
+    run(
+        "in_engine_delete.bpmn",
+        &[
+            step(Do::Start(none())).active(&["review"]),
+            step(Do::Cancel)
+                .status(crate::engine::InstanceStatus::Canceled)
+                .var("deleted", s("delete")),
+        ],
+    );
+}
