@@ -5,6 +5,10 @@
 //! naming the element) and evaluated many times against a [`Scope`]. Evaluation is total:
 //! every failure is an [`ExprError`], never a panic.
 //!
+//! Expressions never change anything themselves. Where Camunda lets them (expression tasks,
+//! listeners), [`Expression::eval_mut`] returns the value plus the [`Write`]s asked for through
+//! `execution` / `task`, and the state machine applies them; [`Expression::eval`] refuses them.
+//!
 //! Text without `${`/`#{` and without a leading `=` is a literal; text mixing literal parts and
 //! `${...}` parts (`Hello ${name}`) is a composite whose value is the concatenated string.
 
