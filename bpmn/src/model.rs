@@ -21,10 +21,12 @@ use crate::expr::Expression;
 mod activities;
 mod diagram;
 mod events;
+mod listeners;
 
 pub use activities::*;
 pub use diagram::*;
 pub use events::*;
+pub use listeners::*;
 
 /// Index of a flow node inside `Process::nodes`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
@@ -151,6 +153,8 @@ pub struct Process {
     pub flows: Vec<SequenceFlow>,
     /// Non-executing artifacts kept for drawing (text annotations, data objects, groups, associations).
     pub artifacts: Vec<Artifact>,
+    /// `camunda:executionListener`s on the process (`start` / `end` of the instance).
+    pub listeners: Vec<ExecutionListener>,
     /// Where the process element starts.
     pub position: Position,
 }
@@ -257,6 +261,8 @@ pub struct SequenceFlow {
     pub target: NodeIdx,
     /// `conditionExpression`, when present.
     pub condition: Option<Expression>,
+    /// `camunda:executionListener`s (`take`).
+    pub listeners: Vec<ExecutionListener>,
     /// Where it starts in the source.
     pub position: Position,
 }
@@ -294,6 +300,8 @@ pub struct FlowNode {
     pub properties: Vec<(String, String)>,
     /// `bpmn:documentation`.
     pub documentation: Option<String>,
+    /// `camunda:executionListener`s (`start` / `end`).
+    pub listeners: Vec<ExecutionListener>,
     /// Where the element starts in the source.
     pub position: Position,
 }

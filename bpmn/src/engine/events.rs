@@ -9,7 +9,7 @@ mod propagation;
 
 use super::exec::{Ctx, Payload, Work};
 use super::{Effect, EngineError, Listener, Wait};
-use crate::model::{EventTrigger, NodeIdx, NodeKind, TimerDefinition};
+use crate::model::{EventTrigger, NodeIdx, NodeKind, TaskEvent, TimerDefinition};
 use crate::timer::{self, TimerKind};
 
 /// What kind of effect a listener or wait holds.
@@ -116,9 +116,15 @@ impl Ctx<'_> {
             return;
         };
         match wait {
-            Wait::ExternalTask { task_id, .. } | Wait::UserTask { task_id } => {
+            Wait::UserTask { task_id } => {
+                if let Err(e) = self.fire_ending_task_listeners(id, &task_id, TaskEvent::Delete)
+                    && self.pending.is_none()
+                {
+                    self.pending = Some(e);
+                }
                 self.fx.push(Effect::CancelTask { task_id })
             }
+            Wait::ExternalTask { task_id, .. } => self.fx.push(Effect::CancelTask { task_id }),
             Wait::Timer { timer_id } => self.fx.push(Effect::CancelTimer { timer_id }),
             Wait::Message { subscription_id } | Wait::Signal { subscription_id } => {
                 self.fx.push(Effect::Unsubscribe { subscription_id })

@@ -15,6 +15,7 @@
 use std::collections::{BTreeSet, HashMap};
 
 use super::{Command, Effect, EngineError, InstanceState, Wait};
+use crate::model::ExecutionEvent;
 use crate::model::{NodeIdx, Process};
 use crate::value::Variables;
 
@@ -87,6 +88,10 @@ pub(super) struct Ctx<'a> {
     /// Names of variables changed since conditions were last evaluated.
     pub dirty: BTreeSet<String>,
     steps: u64,
+    /// The first failure of a listener that fired where errors cannot be returned (task
+    /// `delete` listeners during cancellation, process `end` listeners): it fails the command
+    /// after the work loop, so the whole command is rejected as if returned directly.
+    pub pending: Option<EngineError>,
 }
 
 pub(super) fn apply(
@@ -114,6 +119,9 @@ pub(super) fn apply(
     let mut cx = Ctx::new(process, state, now);
     cx.dispatch(command)?;
     cx.run()?;
+    if let Some(e) = cx.pending.take() {
+        return Err(e);
+    }
     Ok(cx.fx)
 }
 
@@ -136,6 +144,7 @@ impl<'a> Ctx<'a> {
             dirty_all: false,
             dirty: BTreeSet::new(),
             steps: 0,
+            pending: None,
         }
     }
 
@@ -302,6 +311,7 @@ impl<'a> Ctx<'a> {
         {
             self.set_var(&root_id, var, crate::value::Value::String(user), true)?;
         }
+        self.fire_execution_listeners(&root_id, &p.listeners, ExecutionEvent::Start)?;
         self.arm_event_subprocesses(&root_id, None)?;
         let ai = self.create_instance(start, &root_id, root_id.clone());
         self.push(Work::Execute(ai));
@@ -359,6 +369,10 @@ impl<'a> Ctx<'a> {
         for child in self.children(&root) {
             self.cancel_subtree(&child);
         }
+        // An operator's cancellation must always succeed: a failing `delete` task listener
+        // does not keep the instance alive (Camunda's skipCustomListeners escape hatch,
+        // taken only on failure; its writes before the failure are kept).
+        self.pending = None;
         self.drop_listeners(&root, None);
         self.st.status = super::InstanceStatus::Canceled;
         self.st.ended_at = Some(self.now);

@@ -6,7 +6,9 @@ use std::collections::BTreeSet;
 
 use super::exec::{Ctx, K_ASYNC_AFTER, K_ASYNC_BEFORE_DONE, K_HIST, Work};
 use super::{Effect, EngineError, HistoryEvent, InstanceStatus, JobKind, Wait};
-use crate::model::{EventResult, EventTrigger, FlowIdx, FlowNode, NodeIdx, NodeKind};
+use crate::model::{
+    EventResult, EventTrigger, ExecutionEvent, FlowIdx, FlowNode, NodeIdx, NodeKind,
+};
 
 /// Whether `node` is a joining gateway (more than one incoming flow on a parallel or inclusive
 /// gateway).
@@ -51,6 +53,7 @@ impl Ctx<'_> {
             return self.arrive_at_join(id, idx);
         }
         self.apply_inputs(id, node)?;
+        self.fire_execution_listeners(id, &node.listeners, ExecutionEvent::Start)?;
         if !inner {
             self.arm_boundaries(id, idx)?;
         }
@@ -69,7 +72,10 @@ impl Ctx<'_> {
                 self.throw_result(id, idx, result)
             }
             NodeKind::IntermediateCatchEvent { trigger } => self.catch_event(id, idx, trigger),
-            NodeKind::ServiceTask(def) => self.create_external_task(id, idx, def),
+            NodeKind::ServiceTask(def) => match &def.expression {
+                Some(imp) => self.run_expression_task(id, imp),
+                None => self.create_external_task(id, idx, def),
+            },
             NodeKind::UserTask(def) => self.create_user_task(id, idx, def),
             NodeKind::ReceiveTask { message } => match message {
                 Some(name) => {
@@ -120,7 +126,10 @@ impl Ctx<'_> {
             }
             EventResult::Message {
                 task: Some(def), ..
-            } => self.create_external_task(id, idx, def),
+            } => match &def.expression {
+                Some(imp) => self.run_expression_task(id, imp),
+                None => self.create_external_task(id, idx, def),
+            },
             EventResult::Signal { name } => {
                 let signal_name = self.eval_text(name, id)?;
                 self.fx.push(Effect::BroadcastSignal {
@@ -209,6 +218,7 @@ impl Ctx<'_> {
         self.ai_mut(id)?.wait = None;
         if !body {
             self.apply_outputs(id, node)?;
+            self.fire_end_listeners(id, &node.listeners)?;
         }
         if self.is_inner(id) {
             return self.mi_inner_done(id);
@@ -258,6 +268,11 @@ impl Ctx<'_> {
         let complete_scope = flows.is_empty()
             && matches!(p.node(idx).kind, NodeKind::EndEvent { .. })
             && self.children(&parent).len() == 1;
+        // Camunda: the source's end listeners, then each flow's take listeners, then the
+        // targets' start listeners. Take listeners see the source's scope.
+        for f in flows {
+            self.fire_execution_listeners(id, &p.flow(*f).listeners, ExecutionEvent::Take)?;
+        }
         self.end_instance(id, false, complete_scope);
         if flows.is_empty() {
             self.push(Work::ScopeCheck(parent));
@@ -488,6 +503,12 @@ impl Ctx<'_> {
     /// The process instance reached its end.
     pub fn complete_instance(&mut self) {
         let root = self.st.id.clone();
+        let p = self.p;
+        if let Err(e) = self.fire_end_listeners(&root, &p.listeners)
+            && self.pending.is_none()
+        {
+            self.pending = Some(e);
+        }
         self.drop_listeners(&root, None);
         self.st.status = InstanceStatus::Completed;
         self.st.ended_at = Some(self.now);

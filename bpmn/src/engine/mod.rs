@@ -7,6 +7,10 @@
 //! `now` is an input and every id is derived from the instance id and a counter in the state,
 //! so the same commands on the same state always give the same result.
 //!
+//! In-engine logic runs inside `apply` too: `camunda:expression` tasks complete within the
+//! command that reaches them, and expression listeners (execution and task listeners) fire at
+//! their points of the lifecycle; a failing expression fails the command.
+//!
 //! On `Err`, `state` may have been partly modified: the host applies commands to a clone and
 //! keeps the original when apply fails (a failed command changes nothing).
 //!
@@ -25,6 +29,7 @@ use crate::value::Variables;
 mod events;
 mod exec;
 mod flow;
+mod listeners;
 mod multi;
 mod scope;
 mod state;

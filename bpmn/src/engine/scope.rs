@@ -28,6 +28,17 @@ impl Scope for EvalScope<'_> {
         self.st.lookup_variable(self.ai, name).cloned()
     }
 
+    fn variable_local(&self, name: &str) -> Option<Value> {
+        if let Some(o) = self.overlay {
+            return o.get(name).cloned();
+        }
+        self.st
+            .activity_instances
+            .get(self.ai)
+            .and_then(|a| a.variables.get(name))
+            .cloned()
+    }
+
     fn execution_property(&self, name: &str) -> Option<Value> {
         let ai = self.st.activity_instances.get(self.ai);
         match name {

@@ -8,7 +8,7 @@ use super::{CallBinding, Effect, EngineError, ExternalTaskSpec, UserTaskSpec, Wa
 use crate::expr::Expression;
 use crate::model::{
     CallActivityDef, CallMapping, CalledElementBinding, EventResult, NodeIdx, NodeKind,
-    ServiceTaskDef, UserTaskDef,
+    ServiceTaskDef, TaskEvent, UserTaskDef,
 };
 use crate::value::{Value, Variables};
 
@@ -168,12 +168,8 @@ impl Ctx<'_> {
             None => 50,
         };
         let task_id = self.st.next_id();
-        let ai = self.ai_mut(id)?;
-        ai.wait = Some(Wait::UserTask {
-            task_id: task_id.clone(),
-        });
-        let execution_id = ai.execution_id.clone();
-        self.fx.push(Effect::CreateUserTask(UserTaskSpec {
+        let execution_id = self.ai(id)?.execution_id.clone();
+        let mut spec = UserTaskSpec {
             task_id: task_id.clone(),
             activity_instance_id: id.to_owned(),
             execution_id,
@@ -187,7 +183,17 @@ impl Ctx<'_> {
             follow_up,
             priority,
             form_key: def.form_key.clone(),
-        }));
+        };
+        // Camunda fires `create`, then `assignment` when the task has an assignee; both run
+        // before the host sees the task, so what they set is what gets created.
+        self.fire_task_listeners(id, def, TaskEvent::Create, &mut spec)?;
+        if spec.assignee.is_some() {
+            self.fire_task_listeners(id, def, TaskEvent::Assignment, &mut spec)?;
+        }
+        self.ai_mut(id)?.wait = Some(Wait::UserTask {
+            task_id: task_id.clone(),
+        });
+        self.fx.push(Effect::CreateUserTask(spec));
         self.patch_started(id, Some(task_id), None);
         Ok(())
     }
@@ -221,6 +227,9 @@ impl Ctx<'_> {
         self.ai_mut(&id)?.wait = None;
         self.set_vars(&id, variables, has_outputs)?;
         self.set_vars(&id, local_variables, true)?;
+        if !external {
+            self.fire_ending_task_listeners(&id, task_id, TaskEvent::Complete)?;
+        }
         if external {
             let def = match &node.kind {
                 NodeKind::ServiceTask(def) => Some(def),

@@ -13,47 +13,43 @@
 //! Evaluation is total: no panics, integer arithmetic is checked (JUEL reports overflow as an
 //! error, FEEL falls back to a Double), and recursion is bounded by the tree depth limit.
 
+use std::cell::RefCell;
+
 use serde_json::Value as Json;
 
 use super::ast::{Ast, BinaryOp, UnaryOp};
 use super::feel_ops::{feel_and, feel_binary, feel_eq, feel_or, feel_unary};
 use super::juel_ops::{juel_binary, juel_bool, juel_index, juel_method, juel_unary};
+use super::objects::is_object;
 use super::syntax::error;
 use super::value_ops::{Num, arity, normalize, num_of, structure, to_display_string, type_name};
-use super::{ExprError, Language, Scope};
+use super::{ExprError, Language, Scope, Write};
 use crate::value::Value;
 
-pub(crate) fn eval(ast: &Ast, lang: Language, scope: &dyn Scope) -> Result<Value, ExprError> {
+/// How an unknown-identifier error starts; [`super::Expression`] rewords it as Camunda does.
+pub(super) const UNRESOLVED: &str = "Cannot resolve identifier";
+
+/// Evaluate `ast`. `writes` collects what the expression asks to change; `None` makes any
+/// write an error (conditions, assignees and other read-only places).
+pub(crate) fn eval(
+    ast: &Ast,
+    lang: Language,
+    scope: &dyn Scope,
+    writes: Option<&RefCell<Vec<Write>>>,
+) -> Result<Value, ExprError> {
     Ev {
         feel: lang == Language::Feel,
         scope,
+        writes,
     }
     .eval(ast)
 }
 
-/// Names of `execution` properties Camunda defines; they read as null when the engine has no
-/// value for them, where any other name is an error.
-const EXECUTION_PROPERTIES: &[&str] = &[
-    "id",
-    "processInstanceId",
-    "processBusinessKey",
-    "businessKey",
-    "activityId",
-    "currentActivityId",
-    "currentActivityName",
-    "activityInstanceId",
-    "processDefinitionId",
-    "parentId",
-    "parentActivityInstanceId",
-    "tenantId",
-    "eventName",
-    "currentTransitionId",
-    "processDefinitionKey",
-];
-
-struct Ev<'a> {
-    feel: bool,
-    scope: &'a dyn Scope,
+pub(super) struct Ev<'a> {
+    pub(super) feel: bool,
+    pub(super) scope: &'a dyn Scope,
+    /// Where writes go; `None` when this evaluation may not change anything.
+    pub(super) writes: Option<&'a RefCell<Vec<Write>>>,
 }
 
 impl Ev<'_> {
@@ -126,17 +122,17 @@ impl Ev<'_> {
     }
 
     fn property_access(&self, base: &Ast, name: &str) -> Result<Value, ExprError> {
-        if !self.feel && is_execution(base) {
-            return self.execution_property(name);
+        if !self.feel && is_object(base, self.scope) {
+            return self.object_property(base, name);
         }
         let b = self.eval(base)?;
         self.property(&b, name)
     }
 
     fn index(&self, base: &Ast, key: &Ast) -> Result<Value, ExprError> {
-        if !self.feel && is_execution(base) {
+        if !self.feel && is_object(base, self.scope) {
             return match self.eval(key)? {
-                Value::String(name) => self.execution_property(&name),
+                Value::String(name) => self.object_property(base, &name),
                 other => Err(error(format!(
                     "Cannot resolve property {} of execution",
                     to_display_string(&other)
@@ -160,8 +156,8 @@ impl Ev<'_> {
             .iter()
             .map(|a| self.eval(a))
             .collect::<Result<Vec<_>, _>>()?;
-        if is_execution(base) {
-            return self.execution_method(name, &args);
+        if is_object(base, self.scope) {
+            return self.object_method(base, name, &args);
         }
         let b = self.eval(base)?;
         juel_method(&b, name, &args)
@@ -220,18 +216,37 @@ impl Ev<'_> {
 
     fn ident(&self, name: &str) -> Result<Value, ExprError> {
         if self.feel {
-            return Ok(self.scope.variable(name).map_or(Value::Null, normalize));
+            return Ok(self.variable(name, false).map_or(Value::Null, normalize));
         }
-        if name == "execution" {
-            return Err(error(
-                "'execution' is the execution object, not a value; use \
-                 execution.getVariable('x') or a property like execution.processInstanceId",
-            ));
+        if name == "execution" || (name == "task" && self.scope.has_task()) {
+            return Err(error(format!(
+                "'{name}' is the {name} object, not a value; use {name}.getVariable('x') \
+                 or a property like {name}.id"
+            )));
         }
-        self.scope
-            .variable(name)
+        self.variable(name, false)
             .map(normalize)
-            .ok_or_else(|| error(format!("Cannot resolve identifier '{name}'")))
+            .ok_or_else(|| error(format!("{UNRESOLVED} '{name}'")))
+    }
+
+    /// A variable as this evaluation sees it: its own latest write, else the scope's value.
+    pub(super) fn variable(&self, name: &str, local: bool) -> Option<Value> {
+        if let Some(writes) = self.writes {
+            for w in writes.borrow().iter().rev() {
+                match w {
+                    Write::SetVariable { name: n, value, .. } if n == name => {
+                        return Some(value.clone());
+                    }
+                    Write::RemoveVariable { name: n, .. } if n == name => return None,
+                    _ => {}
+                }
+            }
+        }
+        if local {
+            self.scope.variable_local(name)
+        } else {
+            self.scope.variable(name)
+        }
     }
 
     fn and_or(&self, is_and: bool, l: &Ast, r: &Ast) -> Result<Value, ExprError> {
@@ -254,62 +269,6 @@ impl Ev<'_> {
             return Ok(Value::Boolean(a));
         }
         Ok(Value::Boolean(juel_bool(&self.eval(r)?)?))
-    }
-
-    fn execution_property(&self, name: &str) -> Result<Value, ExprError> {
-        if let Some(v) = self.scope.execution_property(name) {
-            return Ok(v);
-        }
-        let alias = match name {
-            "businessKey" => Some("processBusinessKey"),
-            "processBusinessKey" => Some("businessKey"),
-            "currentActivityId" => Some("activityId"),
-            "activityId" => Some("currentActivityId"),
-            _ => None,
-        };
-        if let Some(v) = alias.and_then(|a| self.scope.execution_property(a)) {
-            return Ok(v);
-        }
-        if EXECUTION_PROPERTIES.contains(&name) {
-            Ok(Value::Null)
-        } else {
-            Err(error(format!(
-                "Cannot resolve property '{name}' of execution"
-            )))
-        }
-    }
-
-    fn execution_method(&self, name: &str, args: &[Value]) -> Result<Value, ExprError> {
-        let var_name = || match args {
-            [Value::String(s)] => Ok(s.as_str()),
-            _ => Err(error(format!(
-                "execution.{name}() takes one variable name (a string)"
-            ))),
-        };
-        match name {
-            "getVariable" | "getVariableLocal" | "getVariableTyped" | "getVariableLocalTyped" => {
-                Ok(self
-                    .scope
-                    .variable(var_name()?)
-                    .map_or(Value::Null, normalize))
-            }
-            "hasVariable" | "hasVariableLocal" => {
-                Ok(Value::Boolean(self.scope.variable(var_name()?).is_some()))
-            }
-            getter if getter.starts_with("get") && getter.len() > 3 && args.is_empty() => {
-                let rest = &getter[3..];
-                let mut prop = rest[..1].to_lowercase();
-                prop.push_str(&rest[1..]);
-                match self.execution_property(&prop) {
-                    Ok(v) => Ok(v),
-                    Err(_) => Err(error(format!("execution.{name}() is not supported"))),
-                }
-            }
-            _ => Err(error(format!(
-                "execution.{name}() is not supported; use execution.getVariable('x'), \
-                 execution.hasVariable('x') or a property like execution.processInstanceId"
-            ))),
-        }
     }
 
     fn property(&self, base: &Value, name: &str) -> Result<Value, ExprError> {
@@ -370,6 +329,7 @@ impl Ev<'_> {
                     let ev = Ev {
                         feel: true,
                         scope: &scope,
+                        writes: None,
                     };
                     if ev.eval(key)? == Value::Boolean(true) {
                         out.push(item.clone());
@@ -387,7 +347,7 @@ impl Ev<'_> {
                 return Err(arity(name, "1"));
             };
             return Ok(Value::Boolean(match arg {
-                Ast::Ident(n) => self.scope.variable(n).is_some(),
+                Ast::Ident(n) => self.variable(n, false).is_some(),
                 Ast::Property(base, key) => match structure(&self.eval(base)?).as_deref() {
                     Some(Json::Object(m)) => m.contains_key(key),
                     _ => false,
@@ -448,8 +408,4 @@ impl Scope for ItemScope<'_> {
     fn execution_property(&self, name: &str) -> Option<Value> {
         self.parent.execution_property(name)
     }
-}
-
-fn is_execution(ast: &Ast) -> bool {
-    matches!(ast, Ast::Ident(n) if n == "execution")
 }

@@ -333,7 +333,8 @@ impl Parser<'_> {
             return Err(self.c.unexpected("expected a value"));
         };
         let ast = match tok {
-            Tok::Int(n) => Ast::Literal(int_value(*n)),
+            // EL integer literals are Long (JSR-245 1.3; juel's AstNumber).
+            Tok::Int(n) => Ast::Literal(Value::Long(*n)),
             Tok::Float(f) => Ast::Literal(Value::Double(*f)),
             Tok::Str(s) => Ast::Literal(Value::String(s.clone())),
             Tok::Name(n) => match n.as_str() {
@@ -375,7 +376,11 @@ mod tests {
     use super::*;
 
     fn lit(v: impl Into<Value>) -> Ast {
-        Ast::Literal(v.into())
+        // EL integer literals are Long.
+        match v.into() {
+            Value::Integer(n) => Ast::Literal(Value::Long(n.into())),
+            other => Ast::Literal(other),
+        }
     }
     fn id(n: &str) -> Ast {
         Ast::Ident(n.into())
@@ -439,6 +444,7 @@ mod tests {
             ),
             ("(1 + 2) * 3", bin(Mul, bin(Add, lit(1), lit(2)), lit(3))),
             ("5000000000", lit(5_000_000_000i64)),
+            ("5", lit(5i64)),
             ("-x", Ast::Unary(UnaryOp::Neg, Box::new(id("x")))),
         ];
         for (src, want) in rows {

@@ -81,19 +81,29 @@ pub(super) fn juel_unary(op: UnaryOp, v: &Value) -> Result<Value, ExprError> {
     match op {
         UnaryOp::Not => Ok(Value::Boolean(!juel_bool(v)?)),
         UnaryOp::Empty => Ok(Value::Boolean(is_empty(v))),
+        // EL keeps the operand's type for `-`: -Integer is an Integer, -Long a Long.
         UnaryOp::Neg => match juel_num(v, float_like(v))? {
-            Num::I(n) => n.checked_neg().map(int_value).ok_or_else(|| overflow("-")),
+            Num::I(n) if matches!(v, Value::Integer(_) | Value::Short(_)) => {
+                n.checked_neg().map(int_value).ok_or_else(|| overflow("-"))
+            }
+            Num::I(n) => n
+                .checked_neg()
+                .map(Value::Long)
+                .ok_or_else(|| overflow("-")),
             Num::F(f) => Ok(Value::Double(-f)),
         },
     }
 }
 
+/// EL 1.7 arithmetic as de.odysseus juel does it: integral operands are coerced to Long, so
+/// `${x + 5}` with an Integer `x` is a Long (Camunda stores it as a Long variable); a Double or
+/// a decimal-looking string makes it Double; `/` is always Double.
 pub(super) fn juel_binary(op: BinaryOp, a: &Value, b: &Value) -> Result<Value, ExprError> {
     use BinaryOp::*;
     match op {
         Add | Sub | Mul => {
             if a == &Value::Null && b == &Value::Null {
-                return Ok(Value::Integer(0));
+                return Ok(Value::Long(0));
             }
             let float = float_like(a) || float_like(b);
             let (x, y) = (juel_num(a, float)?, juel_num(b, float)?);
@@ -104,7 +114,7 @@ pub(super) fn juel_binary(op: BinaryOp, a: &Value, b: &Value) -> Result<Value, E
                         Sub => (x.checked_sub(y), "-"),
                         _ => (x.checked_mul(y), "*"),
                     };
-                    r.map(int_value).ok_or_else(|| overflow(sym))
+                    r.map(Value::Long).ok_or_else(|| overflow(sym))
                 }
                 (x, y) => Ok(Value::Double(match op {
                     Add => x.f() + y.f(),
@@ -122,12 +132,12 @@ pub(super) fn juel_binary(op: BinaryOp, a: &Value, b: &Value) -> Result<Value, E
         }
         Mod => {
             if a == &Value::Null && b == &Value::Null {
-                return Ok(Value::Integer(0));
+                return Ok(Value::Long(0));
             }
             let float = float_like(a) || float_like(b);
             match (juel_num(a, float)?, juel_num(b, float)?) {
                 (Num::I(_), Num::I(0)) => Err(error("division by zero in '%'")),
-                (Num::I(x), Num::I(y)) => Ok(int_value(x.wrapping_rem(y))),
+                (Num::I(x), Num::I(y)) => Ok(Value::Long(x.wrapping_rem(y))),
                 (x, y) => Ok(Value::Double(x.f() % y.f())),
             }
         }
@@ -339,6 +349,7 @@ pub(super) fn juel_method(base: &Value, name: &str, args: &[Value]) -> Result<Va
                     .map_or(-1, |b| s[..b].encode_utf16().count() as i64),
             ))
         }
+        ("concat", Some(s), _) => Ok(Value::String(format!("{s}{}", str_arg(name, args)?))),
         ("toUpperCase", Some(s), _) => no_args().map(|_| Value::String(s.to_uppercase())),
         ("toLowerCase", Some(s), _) => no_args().map(|_| Value::String(s.to_lowercase())),
         ("trim", Some(s), _) => no_args().map(|_| Value::String(s.trim().to_owned())),

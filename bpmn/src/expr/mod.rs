@@ -5,6 +5,10 @@
 //! naming the element) and evaluated many times against a [`Scope`]. Evaluation is total:
 //! every failure is an [`ExprError`], never a panic.
 //!
+//! Expressions never change anything themselves. Where Camunda lets them (expression tasks,
+//! listeners), [`Expression::eval_mut`] returns the value plus the [`Write`]s asked for through
+//! `execution` / `task`, and the state machine applies them; [`Expression::eval`] refuses them.
+//!
 //! Text without `${`/`#{` and without a leading `=` is a literal; text mixing literal parts and
 //! `${...}` parts (`Hello ${name}`) is a composite whose value is the concatenated string.
 
@@ -23,6 +27,67 @@ pub trait Scope {
     fn execution_property(&self, _name: &str) -> Option<Value> {
         None
     }
+
+    /// A variable of the evaluating scope itself (`execution.getVariableLocal`); by default
+    /// the same as [`Scope::variable`].
+    fn variable_local(&self, name: &str) -> Option<Value> {
+        self.variable(name)
+    }
+
+    /// Whether a `task` object is bound (task listeners). Without it, `task` is an ordinary
+    /// identifier.
+    fn has_task(&self) -> bool {
+        false
+    }
+
+    /// Properties of the bound `task` object (`id`, `name`, `assignee`, `priority`,
+    /// `eventName`, ...).
+    fn task_property(&self, _name: &str) -> Option<Value> {
+        None
+    }
+}
+
+/// A change an expression asked for (`execution.setVariable('x', 1)`, `task.setAssignee('a')`).
+///
+/// Evaluation never changes anything itself: [`Expression::eval_mut`] records the writes in
+/// order and returns them, and the caller (the state machine) applies them. Later reads in the
+/// same expression see earlier writes.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Write {
+    /// Set a variable: `local` on the evaluating scope, else with Camunda's rule (the nearest
+    /// scope that has it, else the process instance).
+    SetVariable {
+        /// Variable name.
+        name: String,
+        /// New value.
+        value: Value,
+        /// `setVariableLocal`.
+        local: bool,
+    },
+    /// Remove a variable (`removeVariable` / `removeVariableLocal`).
+    RemoveVariable {
+        /// Variable name.
+        name: String,
+        /// `removeVariableLocal`.
+        local: bool,
+    },
+    /// Set a property of the bound task (`assignee`, `owner`, `name`, `description`,
+    /// `priority`, `dueDate`, `followUpDate`), by its Camunda property name.
+    SetTaskProperty {
+        /// Property name.
+        property: String,
+        /// New value.
+        value: Value,
+    },
+}
+
+/// The result of [`Expression::eval_mut`]: the value and the writes to apply, in order.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Evaluated {
+    /// The expression's value (`null` for a `void` method such as `setVariable`).
+    pub value: Value,
+    /// The writes the expression asked for.
+    pub writes: Vec<Write>,
 }
 
 /// A scope over a plain variable map (tests, call-activity mappings, wasm outputs).
@@ -58,6 +123,7 @@ mod feel;
 mod feel_ops;
 mod juel;
 mod juel_ops;
+mod objects;
 mod syntax;
 #[cfg(test)]
 mod tests;
@@ -144,11 +210,39 @@ impl Expression {
         &self.ast
     }
 
-    /// Evaluate to a value.
+    /// Evaluate to a value. An expression that asks to change something
+    /// (`execution.setVariable`) is an error here; see [`Expression::eval_mut`].
     pub fn eval(&self, scope: &dyn Scope) -> Result<Value, ExprError> {
-        eval::eval(&self.ast, self.language, scope).map_err(|e| ExprError {
-            message: format!("{} (in expression '{}')", e.message, self.source),
+        eval::eval(&self.ast, self.language, scope, None).map_err(|e| self.located(e))
+    }
+
+    /// Evaluate where the expression may change things (expression tasks, listeners): the
+    /// value plus the writes it asked for, which the caller applies. Evaluation stays a pure
+    /// function of `scope`.
+    pub fn eval_mut(&self, scope: &dyn Scope) -> Result<Evaluated, ExprError> {
+        let writes = std::cell::RefCell::new(Vec::new());
+        let value = eval::eval(&self.ast, self.language, scope, Some(&writes))
+            .map_err(|e| self.located(e))?;
+        Ok(Evaluated {
+            value,
+            writes: writes.into_inner(),
         })
+    }
+
+    /// Name the expression in an evaluation error, in Camunda's words for an unknown name.
+    fn located(&self, e: ExprError) -> ExprError {
+        let message = if self.language == Language::Juel && e.message.starts_with(eval::UNRESOLVED)
+        {
+            // Camunda 7: "Unknown property used in expression: ${x}. Cause: Cannot resolve
+            // identifier 'x'" (PropertyNotFoundException wrapped by the engine).
+            format!(
+                "Unknown property used in expression: {}. Cause: {}",
+                self.source, e.message
+            )
+        } else {
+            format!("{} (in expression '{}')", e.message, self.source)
+        };
+        ExprError { message }
     }
 
     /// Evaluate as a condition: the result must be a boolean (Camunda rejects anything else).

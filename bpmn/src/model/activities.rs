@@ -92,6 +92,12 @@ pub struct ServiceTaskDef {
     /// `camunda:errorEventDefinition` children: a completed task whose expression is true
     /// throws that error instead.
     pub error_event_definitions: Vec<ErrorEventDefinition>,
+    /// `camunda:expression`: the task runs in the engine, synchronously, instead of as an
+    /// external task (`topic` is then unused).
+    pub expression: Option<super::ExpressionImpl>,
+    /// `camunda:class` / `camunda:delegateExpression` as written, when the topic was derived
+    /// from it by [`super::delegate_topic`].
+    pub delegate: Option<String>,
 }
 
 /// `camunda:errorEventDefinition` on an external task.
@@ -147,6 +153,8 @@ pub struct UserTaskDef {
     pub form_key: Option<String>,
     /// `camunda:formData` fields.
     pub form_fields: Vec<FormField>,
+    /// `camunda:taskListener`s with an expression.
+    pub task_listeners: Vec<super::TaskListener>,
 }
 
 /// How a call activity picks the version of the called process.

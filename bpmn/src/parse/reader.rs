@@ -19,6 +19,7 @@
 mod document;
 mod events;
 mod io;
+mod listeners;
 mod process;
 mod tasks;
 pub(crate) mod xml;
@@ -35,8 +36,9 @@ const BPMN_NS: &str = "http://www.omg.org/spec/BPMN/20100524/MODEL";
 /// What to tell users whose service task is implemented in Java or by an expression.
 const EXTERNAL_ADVICE: &str = "baton supports external tasks: set camunda:type=\"external\" with \
      camunda:topic (or zeebe:taskDefinition type), served by a worker or a wasm component";
-const SCRIPT_ADVICE: &str = "baton runs no scripts; model the logic as a service task with a \
-     topic, served by a worker or a wasm component";
+const SCRIPT_ADVICE: &str = "baton does not run scripts yet (they will run in the wasm sandbox); \
+     write the logic as a JUEL expression (camunda:expression, expression listeners) or as a \
+     service task with a topic, served by a worker or a wasm component";
 const LISTENER_ADVICE: &str = "baton runs no code inside the engine; model the logic as a \
      service task with a topic, served by a worker or a wasm component";
 
@@ -174,6 +176,7 @@ struct RawFlow {
     source: String,
     target: String,
     condition: Option<Expression>,
+    listeners: Vec<ExecutionListener>,
     position: Position,
 }
 

@@ -307,7 +307,7 @@ fn unsupported_constructs_are_named() {
         (
             r#"<bpmn:scriptTask id="s" scriptFormat="groovy"><bpmn:script>x</bpmn:script></bpmn:scriptTask>"#,
             "s",
-            "script tasks are not supported: baton runs no scripts",
+            "script tasks are not supported: baton does not run scripts yet",
         ),
         (
             r#"<bpmn:complexGateway id="c" />"#,
@@ -340,21 +340,6 @@ fn unsupported_constructs_are_named() {
             "standard loops (standardLoopCharacteristics) are not supported",
         ),
         (
-            r#"<bpmn:serviceTask id="j" camunda:class="org.Foo" />"#,
-            "j",
-            "camunda:class) are not supported: baton supports external tasks: set camunda:type=\"external\" with camunda:topic",
-        ),
-        (
-            r#"<bpmn:serviceTask id="j" camunda:delegateExpression="${foo}" />"#,
-            "j",
-            "camunda:delegateExpression) are not supported: baton supports external tasks",
-        ),
-        (
-            r#"<bpmn:serviceTask id="j" camunda:expression="${foo.bar()}" />"#,
-            "j",
-            "camunda:expression) are not supported: baton supports external tasks",
-        ),
-        (
             r#"<bpmn:serviceTask id="j"><bpmn:extensionElements><camunda:connector><camunda:connectorId>http-connector</camunda:connectorId></camunda:connector></bpmn:extensionElements></bpmn:serviceTask>"#,
             "j",
             "connectors (camunda:connector) are not supported: baton supports external tasks",
@@ -368,16 +353,6 @@ fn unsupported_constructs_are_named() {
             r#"<bpmn:serviceTask id="j" camunda:type="mail" />"#,
             "j",
             "camunda:type=\"mail\" is not supported",
-        ),
-        (
-            r#"<bpmn:task id="x"><bpmn:extensionElements><camunda:executionListener class="a.B" event="start" /></bpmn:extensionElements></bpmn:task>"#,
-            "x",
-            "camunda:executionListener is not supported: listeners are not supported",
-        ),
-        (
-            r#"<bpmn:userTask id="x"><bpmn:extensionElements><camunda:taskListener event="create" class="a.B" /></bpmn:extensionElements></bpmn:userTask>"#,
-            "x",
-            "camunda:taskListener is not supported: listeners are not supported",
         ),
         (
             r#"<bpmn:task id="x"><bpmn:extensionElements><camunda:inputOutput><camunda:inputParameter name="v"><camunda:script scriptFormat="js">1</camunda:script></camunda:inputParameter></camunda:inputOutput></bpmn:extensionElements></bpmn:task>"#,
@@ -398,6 +373,85 @@ fn unsupported_constructs_are_named() {
     for (body, id, needle) in cases {
         expect(&doc(body), Severity::Error, needle, Some(id), 4, 1);
     }
+}
+
+/// Java and script listeners are refused at the listener's own line:column, naming it and
+/// saying why; so are task listener events the state machine never sees.
+#[test]
+fn unsupported_listeners_point_at_the_listener() {
+    let cases: &[(&str, &str, &str)] = &[
+        (
+            r#"<bpmn:task id="x"><bpmn:extensionElements><camunda:executionListener class="a.B" event="start" /></bpmn:extensionElements></bpmn:task>"#,
+            "x",
+            "task 'x' camunda:executionListener (event \"start\") calls a Java class ('a.B'), which is not supported: a listener runs inside the step that fires it and cannot wait for a remote worker",
+        ),
+        (
+            r#"<bpmn:userTask id="x"><bpmn:extensionElements><camunda:taskListener event="create" delegateExpression="${b}" /></bpmn:extensionElements></bpmn:userTask>"#,
+            "x",
+            "calls a Java delegate expression ('${b}')",
+        ),
+        (
+            r#"<bpmn:userTask id="x"><bpmn:extensionElements><camunda:taskListener event="create"><camunda:script scriptFormat="groovy">x</camunda:script></camunda:taskListener></bpmn:extensionElements></bpmn:userTask>"#,
+            "x",
+            "is a script, which is not supported",
+        ),
+        (
+            r#"<bpmn:userTask id="x"><bpmn:extensionElements><camunda:taskListener event="timeout" expression="${a}" /></bpmn:extensionElements></bpmn:userTask>"#,
+            "x",
+            "(event \"timeout\") is not supported",
+        ),
+        (
+            r#"<bpmn:task id="x"><bpmn:extensionElements><camunda:executionListener event="take" expression="${a}" /></bpmn:extensionElements></bpmn:task>"#,
+            "x",
+            "event \"take\" is not valid here (use \"start\" or \"end\")",
+        ),
+        (
+            r#"<bpmn:task id="x"><bpmn:extensionElements><camunda:executionListener event="start" expression="${a +}" /></bpmn:extensionElements></bpmn:task>"#,
+            "x",
+            "invalid expression '${a +}'",
+        ),
+    ];
+    for (body, id, needle) in cases {
+        let column = body.find("<camunda:").map_or(1, |c| c as u32 + 1);
+        expect(&doc(body), Severity::Error, needle, Some(id), 4, column);
+    }
+}
+
+/// Expression implementations run in the engine; Java delegates become external tasks on the
+/// topic named after them.
+#[test]
+fn expression_tasks_and_java_delegates_deploy() {
+    let xml = doc(
+        r#"<bpmn:startEvent id="s" /><bpmn:sequenceFlow id="f1" sourceRef="s" targetRef="e1" />
+<bpmn:serviceTask id="e1" camunda:expression="${a + 1}" camunda:resultVariable="r"><bpmn:extensionElements><camunda:executionListener event="end" expression="${execution.setVariable('x', 1)}" /></bpmn:extensionElements></bpmn:serviceTask><bpmn:sequenceFlow id="f2" sourceRef="e1" targetRef="j1" />
+<bpmn:serviceTask id="j1" camunda:class="com.acme.CheckStockDelegate" /><bpmn:sequenceFlow id="f3" sourceRef="j1" targetRef="j2" />
+<bpmn:sendTask id="j2" camunda:delegateExpression="${mailer}" /><bpmn:sequenceFlow id="f4" sourceRef="j2" targetRef="u" />
+<bpmn:userTask id="u"><bpmn:extensionElements><camunda:taskListener event="create" expression="${task.setAssignee('kermit')}" /></bpmn:extensionElements></bpmn:userTask><bpmn:sequenceFlow id="f5" sourceRef="u" targetRef="end" />
+<bpmn:endEvent id="end" />"#,
+    );
+    let parsed = match crate::parse(xml.as_bytes()) {
+        Ok(p) => p,
+        Err(e) => panic!("{e}"),
+    };
+    let p = first_process(&parsed);
+    let NodeKind::ServiceTask(e1) = &node(p, "e1").kind else {
+        panic!("e1")
+    };
+    let imp = e1.expression.as_ref().expect("expression");
+    assert_eq!(imp.expression.source(), "${a + 1}");
+    assert_eq!(imp.result_variable.as_deref(), Some("r"));
+    assert_eq!(node(p, "e1").listeners.len(), 1);
+    for (id, topic) in [("j1", "com.acme.CheckStockDelegate"), ("j2", "mailer")] {
+        let NodeKind::ServiceTask(d) = &node(p, id).kind else {
+            panic!("{id}")
+        };
+        assert_eq!(d.topic.source(), topic);
+        assert!(d.expression.is_none());
+    }
+    let NodeKind::UserTask(u) = &node(p, "u").kind else {
+        panic!("u")
+    };
+    assert_eq!(u.task_listeners.len(), 1);
 }
 
 #[test]

@@ -283,7 +283,9 @@ impl Validator {
                     format!("{}: {what} event definition is not allowed here", label(n)),
                 );
             }
-            NodeKind::ServiceTask(def) if def.topic.source().trim().is_empty() => {
+            NodeKind::ServiceTask(def)
+                if def.expression.is_none() && def.topic.source().trim().is_empty() =>
+            {
                 self.node_problem(
                     n,
                     format!(

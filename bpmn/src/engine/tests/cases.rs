@@ -711,7 +711,7 @@ fn call_activity_in_and_out_mappings() {
             ))
             .effects(&["user:after"])
             .var("fromChild", i(21))
-            .var("doubled", i(42))
+            .var("doubled", Value::Long(42))
             .no_var("noise"),
         ],
     );
@@ -937,7 +937,7 @@ fn input_output_mappings() {
     let mut h = h;
     h.run(&[step(Do::Complete("compute", vars(&[("answer", i(41))])))
         .active(&["check"])
-        .var("result", i(42))
+        .var("result", Value::Long(42))
         .no_var("answer")
         .no_var("doubled")]);
 }
@@ -948,7 +948,10 @@ fn variable_scoping_and_conditional_catch_with_variable_name() {
         "scoping.bpmn",
         &[step(Do::Start(none())).active(&["inner"]).no_var("local")],
     );
-    assert_eq!(instances(&h, "sub")[0].variables.get("local"), Some(&i(1)));
+    assert_eq!(
+        instances(&h, "sub")[0].variables.get("local"),
+        Some(&Value::Long(1))
+    );
     h.run(&[
         // `local` exists on the subprocess scope: written there; `other` goes to the instance.
         step(Do::Complete(
@@ -1191,7 +1194,7 @@ fn loops_run_on_an_explicit_work_stack() {
     run(
         "counted_loop.bpmn",
         &[step(Do::Start(vars(&[("n", i(0))])))
-            .var("n", i(5000))
+            .var("n", Value::Long(5000))
             .completed()],
     );
     run(

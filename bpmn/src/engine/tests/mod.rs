@@ -8,6 +8,7 @@
 //! the invariants of the activity-instance tree.
 
 mod cases;
+mod in_engine;
 
 use std::collections::HashMap;
 

@@ -50,7 +50,7 @@ impl Builder {
             position: el.pos,
             ..Process::default()
         };
-        self.listeners(el);
+        p.listeners = self.listeners(el);
         let mut ctx = ProcCtx::default();
         self.scope(&mut ctx, el, None);
         self.resolve(&mut ctx);
@@ -77,6 +77,7 @@ impl Builder {
                     source: NodeIdx(source),
                     target: NodeIdx(target),
                     condition: f.condition,
+                    listeners: f.listeners,
                     position: f.position,
                 })
             })
@@ -323,13 +324,14 @@ impl Builder {
         if let Some(c) = el.child(Ns::Bpmn, "conditionExpression") {
             condition = self.condition(el, c, "conditionExpression");
         }
-        self.listeners(el);
+        let listeners = self.listeners(el);
         ctx.flows.push(RawFlow {
             id,
             name: el.attr("name").map(str::to_owned),
             source: el.attr("sourceRef").unwrap_or_default().trim().to_owned(),
             target: el.attr("targetRef").unwrap_or_default().trim().to_owned(),
             condition,
+            listeners,
             position: el.pos,
         });
     }
@@ -363,26 +365,6 @@ impl Builder {
         Some(self.expr(owner, what, text))
     }
 
-    /// Listeners on any element are rejected: they would run code in the engine.
-    pub(super) fn listeners(&mut self, el: &El) {
-        for l in ext(el) {
-            let named = matches!(
-                (l.ns, l.name.as_str()),
-                (Ns::Camunda, "executionListener")
-                    | (Ns::Camunda, "taskListener")
-                    | (Ns::Zeebe, "executionListeners")
-                    | (Ns::Zeebe, "taskListeners")
-            );
-            if named {
-                self.unsupported(
-                    el,
-                    &format!("{} is", l.qname),
-                    &format!("listeners are not supported; {LISTENER_ADVICE}"),
-                );
-            }
-        }
-    }
-
     pub(super) fn flow_node(&mut self, ctx: &mut ProcCtx, el: &El, scope: Option<NodeIdx>) {
         let id = self.require_id(el);
         let idx = NodeIdx(ctx.nodes.len() as u32);
@@ -404,6 +386,7 @@ impl Builder {
             retry_time_cycle: None,
             properties: Vec::new(),
             documentation: documentation(el),
+            listeners: Vec::new(),
             position: el.pos,
         });
         let kind = self.node_kind(ctx, el, idx);
@@ -420,7 +403,7 @@ impl Builder {
                 "baton does not run compensation handlers; model the undo path explicitly",
             );
         }
-        self.listeners(el);
+        let listeners = self.listeners(el);
         if !matches!(
             el.name.as_str(),
             "subProcess" | "transaction" | "adHocSubProcess"
@@ -436,6 +419,7 @@ impl Builder {
             n.multi_instance = multi_instance;
             n.properties = properties;
             n.retry_time_cycle = retry_time_cycle;
+            n.listeners = listeners;
         }
     }
 

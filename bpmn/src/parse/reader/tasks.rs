@@ -16,6 +16,8 @@ impl Builder {
                 priority: None,
                 retries: None,
                 error_event_definitions: Vec::new(),
+                expression: None,
+                delegate: None,
             }),
             Impl::Unsupported => NodeKind::Task,
         }
@@ -30,21 +32,8 @@ impl Builder {
                 .attr_ns(Ns::Camunda, name)
                 .or_else(|| el.attr_ns(Ns::Camunda, name))
         };
-        for (attr, what) in [
-            ("class", "Java delegates (camunda:class) are"),
-            (
-                "delegateExpression",
-                "delegate expressions (camunda:delegateExpression) are",
-            ),
-            (
-                "expression",
-                "expression implementations (camunda:expression) are",
-            ),
-        ] {
-            if cam(attr).is_some() {
-                self.unsupported(el, what, EXTERNAL_ADVICE);
-                return Impl::Unsupported;
-            }
+        if let Some(found) = self.in_engine_implementation(el, holder, kind) {
+            return found;
         }
         if cam("decisionRef").is_some()
             || ext_named(el, Ns::Zeebe, "calledDecision").next().is_some()
@@ -81,6 +70,8 @@ impl Builder {
                     priority,
                     retries: None,
                     error_event_definitions,
+                    expression: None,
+                    delegate: None,
                 }));
             }
             Some(other) => {
@@ -105,9 +96,64 @@ impl Builder {
                 priority,
                 retries,
                 error_event_definitions,
+                expression: None,
+                delegate: None,
             }));
         }
         Impl::None
+    }
+
+    /// `camunda:expression` (run in the engine) and `camunda:class` /
+    /// `camunda:delegateExpression` (Java, run as an external task on the topic
+    /// [`delegate_topic`] derives), or `None` when the element has neither.
+    fn in_engine_implementation(
+        &mut self,
+        el: &El,
+        holder: &El,
+        kind: ServiceKind,
+    ) -> Option<Impl> {
+        let cam = |name: &str| {
+            holder
+                .attr_ns(Ns::Camunda, name)
+                .or_else(|| el.attr_ns(Ns::Camunda, name))
+                .map(str::to_owned)
+        };
+
+        let def = |topic: Expression| ServiceTaskDef {
+            kind,
+            topic,
+            priority: None,
+            retries: None,
+            error_event_definitions: Vec::new(),
+            expression: None,
+            delegate: None,
+        };
+        if let Some(text) = non_empty(cam("expression").as_deref()).map(str::to_owned) {
+            let expression = self.expr(el, "camunda:expression", &text);
+            let result_variable = non_empty(cam("resultVariable").as_deref()).map(str::to_owned);
+            let mut d = def(Expression::literal(""));
+            d.expression = Some(ExpressionImpl {
+                expression,
+                result_variable,
+            });
+            return Some(Impl::External(Box::new(d)));
+        }
+        for attr in ["class", "delegateExpression"] {
+            if let Some(text) = non_empty(cam(attr).as_deref()).map(str::to_owned) {
+                let topic = delegate_topic(&text);
+                if topic.is_empty() {
+                    self.exec_problem(el, format!("{}: camunda:{attr} is empty", describe(el)));
+                    return Some(Impl::Unsupported);
+                }
+                let mut d = def(Expression::literal(&topic));
+                let priority = cam("taskPriority");
+                d.priority = self.opt_expr(el, "camunda:taskPriority", priority.as_deref());
+                d.error_event_definitions = self.external_error_definitions(el, None);
+                d.delegate = Some(text);
+                return Some(Impl::External(Box::new(d)));
+            }
+        }
+        None
     }
 
     pub(super) fn external_error_definitions(
@@ -198,6 +244,7 @@ impl Builder {
                 }),
             ),
             form_key: form_key(el),
+            task_listeners: self.task_listeners(el),
             form_fields: self.form_fields(el),
         }
     }

@@ -1,0 +1,266 @@
+//! In-engine logic: `camunda:expression` tasks and expression listeners (execution listeners
+//! on processes, activities and sequence flows; task listeners on user tasks), evaluated
+//! synchronously inside `apply`.
+//!
+//! An expression only *asks* for changes ([`Write`]s from [`Expression::eval_mut`]); they are
+//! applied here with the usual variable rules, in order, so history and conditional events
+//! see them like any other variable change. A failing expression fails the command (Camunda
+//! rolls the transaction back the same way), blaming the element and naming the listener.
+
+use super::exec::{Ctx, Work};
+use super::{EngineError, UserTaskSpec};
+use crate::expr::{Expression, Scope, Write};
+use crate::model::{
+    ExecutionEvent, ExecutionListener, ExpressionImpl, TaskEvent, TaskListener, UserTaskDef,
+};
+use crate::value::Value;
+
+/// Internal key: end listeners of this activity instance have fired.
+const K_END_DONE: &str = "endListenersDone";
+
+/// A scope that adds `execution.eventName` and, in task listeners, the `task` object to the
+/// activity instance's scope.
+struct ListenerScope<'s> {
+    inner: &'s dyn Scope,
+    event: Option<&'static str>,
+    task: Option<&'s UserTaskSpec>,
+}
+
+impl Scope for ListenerScope<'_> {
+    fn variable(&self, name: &str) -> Option<Value> {
+        self.inner.variable(name)
+    }
+
+    fn execution_property(&self, name: &str) -> Option<Value> {
+        match (name, self.event) {
+            ("eventName", Some(e)) => Some(Value::String(e.to_owned())),
+            _ => self.inner.execution_property(name),
+        }
+    }
+
+    fn variable_local(&self, name: &str) -> Option<Value> {
+        self.inner.variable_local(name)
+    }
+
+    fn has_task(&self) -> bool {
+        self.task.is_some()
+    }
+
+    fn task_property(&self, name: &str) -> Option<Value> {
+        let t = self.task?;
+        let text = |s: &Option<String>| s.clone().map(Value::String);
+        match name {
+            "id" => Some(Value::String(t.task_id.clone())),
+            "name" => text(&t.name),
+            "description" => text(&t.description),
+            "assignee" => text(&t.assignee),
+            "priority" => Some(Value::Integer(t.priority)),
+            "dueDate" => t.due.map(Value::Date),
+            "followUpDate" => t.follow_up.map(Value::Date),
+            "taskDefinitionKey" => Some(Value::String(t.activity_id.clone())),
+            "executionId" => Some(Value::String(t.execution_id.clone())),
+            "formKey" => text(&t.form_key),
+            "eventName" => self.event.map(|e| Value::String(e.to_owned())),
+            "processInstanceId" => self.inner.execution_property("processInstanceId"),
+            _ => None,
+        }
+    }
+}
+
+impl Ctx<'_> {
+    /// Evaluate `e` at `ai` where it may change things, and apply its writes. `what` names the
+    /// construct in an error; `task` is the user task a task listener sees (and shapes).
+    fn run_expression(
+        &mut self,
+        ai: &str,
+        e: &Expression,
+        what: &str,
+        event: Option<&'static str>,
+        mut task: Option<&mut UserTaskSpec>,
+    ) -> Result<Value, EngineError> {
+        let result = {
+            let base = self.scope_at(ai);
+            let scope = ListenerScope {
+                inner: &base,
+                event,
+                task: task.as_deref(),
+            };
+            e.eval_mut(&scope)
+        };
+        let evaluated = result.map_err(|err| EngineError::Expression {
+            activity_id: self.blame(ai),
+            message: format!("{what}: {}", err.message),
+        })?;
+        for w in evaluated.writes {
+            match w {
+                Write::SetVariable { name, value, local } => {
+                    self.set_var(ai, &name, value, local)?
+                }
+                Write::RemoveVariable { name, local } => self.delete_var(ai, &name, local),
+                Write::SetTaskProperty { property, value } => match task.as_deref_mut() {
+                    Some(spec) => set_task_property(spec, &property, value).map_err(|message| {
+                        EngineError::Expression {
+                            activity_id: self.blame(ai),
+                            message: format!("{what}: {message}"),
+                        }
+                    })?,
+                    None => {
+                        return Err(EngineError::Expression {
+                            activity_id: self.blame(ai),
+                            message: format!("{what}: there is no task here"),
+                        });
+                    }
+                },
+            }
+        }
+        Ok(evaluated.value)
+    }
+
+    /// A `camunda:expression` task: evaluate, store `resultVariable`, and leave.
+    pub fn run_expression_task(
+        &mut self,
+        id: &str,
+        imp: &ExpressionImpl,
+    ) -> Result<(), EngineError> {
+        let value = self.run_expression(id, &imp.expression, "camunda:expression", None, None)?;
+        if let Some(var) = &imp.result_variable {
+            // Camunda: execution.setVariable(resultVariable, value), a non-local write.
+            self.set_var(id, var, value, false)?;
+        }
+        self.push(Work::Leave(id.to_owned()));
+        Ok(())
+    }
+
+    /// Fire the execution listeners for `event` at `ai`, in document order.
+    pub fn fire_execution_listeners(
+        &mut self,
+        ai: &str,
+        listeners: &[ExecutionListener],
+        event: ExecutionEvent,
+    ) -> Result<(), EngineError> {
+        let name = match event {
+            ExecutionEvent::Start => "start",
+            ExecutionEvent::End => "end",
+            ExecutionEvent::Take => "take",
+        };
+        for l in listeners.iter().filter(|l| l.event == event) {
+            let what = format!("execution listener ({name}) '{}'", l.expression.source());
+            self.run_expression(ai, &l.expression, &what, Some(name), None)?;
+        }
+        Ok(())
+    }
+
+    /// Fire an activity's end listeners once (leaving may be resumed after an async-after job).
+    pub fn fire_end_listeners(
+        &mut self,
+        ai: &str,
+        listeners: &[ExecutionListener],
+    ) -> Result<(), EngineError> {
+        if listeners.is_empty() || self.internal(ai, K_END_DONE).is_some() {
+            return Ok(());
+        }
+        self.set_internal(ai, K_END_DONE, 1)?;
+        self.fire_execution_listeners(ai, listeners, ExecutionEvent::End)
+    }
+
+    /// Fire the task listeners of `def` for `event` at `ai`; they may change `spec`.
+    pub fn fire_task_listeners(
+        &mut self,
+        ai: &str,
+        def: &UserTaskDef,
+        event: TaskEvent,
+        spec: &mut UserTaskSpec,
+    ) -> Result<(), EngineError> {
+        let listeners: Vec<&TaskListener> = def
+            .task_listeners
+            .iter()
+            .filter(|l| l.event == event)
+            .collect();
+        for l in listeners {
+            let what = format!(
+                "task listener ({}) '{}'",
+                event.name(),
+                l.expression.source()
+            );
+            self.run_expression(ai, &l.expression, &what, Some(event.name()), Some(spec))?;
+        }
+        Ok(())
+    }
+
+    /// Fire task listeners where the host holds the task (complete, delete): the listener sees
+    /// the task's id, name and definition key; what it sets on the task is moot, the task ends.
+    pub fn fire_ending_task_listeners(
+        &mut self,
+        ai: &str,
+        task_id: &str,
+        event: TaskEvent,
+    ) -> Result<(), EngineError> {
+        let p = self.p;
+        let idx = self.node_req(ai)?;
+        let node = p.node(idx);
+        let crate::model::NodeKind::UserTask(def) = &node.kind else {
+            return Ok(());
+        };
+        if def.task_listeners.iter().all(|l| l.event != event) {
+            return Ok(());
+        }
+        let mut spec = UserTaskSpec {
+            task_id: task_id.to_owned(),
+            activity_instance_id: ai.to_owned(),
+            execution_id: self.ai(ai)?.execution_id.clone(),
+            activity_id: node.id.clone(),
+            name: node.name.clone(),
+            description: node.documentation.clone(),
+            assignee: None,
+            candidate_users: Vec::new(),
+            candidate_groups: Vec::new(),
+            due: None,
+            follow_up: None,
+            priority: 50,
+            form_key: def.form_key.clone(),
+        };
+        self.fire_task_listeners(ai, def, event, &mut spec)
+    }
+}
+
+/// Apply `task.setX(value)` to the task about to be created.
+fn set_task_property(spec: &mut UserTaskSpec, property: &str, value: Value) -> Result<(), String> {
+    let text = |v: &Value| match v {
+        Value::Null => None,
+        Value::String(s) => Some(s.clone()),
+        other => Some(crate::expr::to_display_string(other)),
+    };
+    let date = |v: &Value| match v {
+        Value::Null => Ok(None),
+        Value::Date(ms) => Ok(Some(*ms)),
+        Value::String(s) => crate::timer::parse_date(s.trim())
+            .map(Some)
+            .map_err(|e| e.to_string()),
+        other => Err(format!("a {} value is not a date", other.type_name())),
+    };
+    match property {
+        "assignee" => spec.assignee = text(&value),
+        "name" => spec.name = text(&value),
+        "description" => spec.description = text(&value),
+        "priority" => {
+            let p = match &value {
+                Value::String(s) => s.trim().parse::<i64>().ok(),
+                v => v.as_i64(),
+            };
+            spec.priority = p.and_then(|p| i32::try_from(p).ok()).ok_or_else(|| {
+                format!(
+                    "task priority must be an integer, not '{}'",
+                    text(&value).unwrap_or_default()
+                )
+            })?;
+        }
+        "dueDate" => spec.due = date(&value)?,
+        "followUpDate" => spec.follow_up = date(&value)?,
+        // The owner is not part of what the state machine hands the host.
+        "owner" => {
+            return Err("task.setOwner() is not supported: baton user tasks have no owner".into());
+        }
+        other => return Err(format!("task.{other} cannot be set")),
+    }
+    Ok(())
+}
