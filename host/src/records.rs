@@ -466,7 +466,8 @@ pub struct User {
     pub last_name: Option<String>,
     /// E-mail.
     pub email: Option<String>,
-    /// Password hash (`sha256:<salt hex>:<hash hex>`); never served.
+    /// Password hash: an Argon2id PHC string (`$argon2id$...`), or the salted SHA-256 form
+    /// (`sha256:<salt>:<hex>`) older versions wrote, upgraded at the next login; never served.
     pub password_hash: Option<String>,
     /// Group ids.
     pub groups: Vec<String>,

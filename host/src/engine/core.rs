@@ -93,6 +93,8 @@ pub(crate) struct Inner {
     /// Flips to `true` when the engine starts stopping (long-lived streams end on it).
     pub(crate) stop: tokio::sync::watch::Sender<bool>,
     pub(crate) background: Mutex<Vec<tokio::task::JoinHandle<()>>>,
+    /// Recent successful password checks (basic auth checks every request).
+    pub(crate) password_checks: super::passwords::CheckCache,
 }
 
 /// Holds one instance's lock; dropping it releases the lock and forgets idle entries.
@@ -156,6 +158,7 @@ impl ProcessEngine {
                 shutting_down: AtomicBool::new(false),
                 stop: tokio::sync::watch::channel(false).0,
                 background: Mutex::new(Vec::new()),
+                password_checks: super::passwords::CheckCache::new(),
             }),
         };
         engine.recover().await?;

@@ -1,15 +1,17 @@
-//! Identity: users (salted SHA-256 password hashes), groups, memberships, authentication.
+//! Identity: users (Argon2id password hashes, see [`super::passwords`]), groups, memberships,
+//! authentication.
 
-use super::core::new_id;
+use super::passwords::{self, Verdict};
 use super::{ProcessEngine, ProcessEngineError, Result};
-use crate::digest::sha256_hex;
 use crate::records::{Group, User};
 use crate::store::{Tree, WriteSet};
 
-/// `sha256:<salt>:<hex>`: the stored form of a password.
-fn hash_password(salt: &str, password: &str) -> String {
-    let hex = sha256_hex(format!("{salt}:{password}").as_bytes());
-    format!("sha256:{salt}:{hex}")
+/// Argon2 is CPU-heavy by design: it runs on the blocking pool, never on the async runtime.
+async fn hash_password(password: String) -> Result<String> {
+    tokio::task::spawn_blocking(move || passwords::hash(&password))
+        .await
+        .map_err(|e| ProcessEngineError::Engine(format!("password hashing failed: {e}")))?
+        .map_err(ProcessEngineError::Engine)
 }
 
 impl ProcessEngine {
@@ -21,7 +23,7 @@ impl ProcessEngine {
             ));
         }
         if let Some(pw) = password {
-            user.password_hash = Some(hash_password(&new_id(), &pw));
+            user.password_hash = Some(hash_password(pw).await?);
         } else if let Some(existing) = self
             .inner
             .store
@@ -114,12 +116,26 @@ impl ProcessEngine {
         let Some(stored) = user.password_hash.clone() else {
             return Ok(None);
         };
-        let mut parts = stored.splitn(3, ':');
-        let (Some("sha256"), Some(salt)) = (parts.next(), parts.next()) else {
-            return Ok(None);
-        };
-        if hash_password(salt, password) != stored {
-            return Ok(None);
+        let cache = &self.inner.password_checks;
+        if !cache.knows(user_id, &stored, password) {
+            let (hash, candidate) = (stored.clone(), password.to_owned());
+            let verdict = tokio::task::spawn_blocking(move || passwords::verify(&hash, &candidate))
+                .await
+                .unwrap_or(Verdict::Mismatch);
+            let stored = match verdict {
+                Verdict::Mismatch => return Ok(None),
+                Verdict::Matches => stored,
+                // Written by an older baton: store Argon2 now that the password is known.
+                Verdict::MatchesLegacy => {
+                    let upgraded = hash_password(password.to_owned()).await?;
+                    user.password_hash = Some(upgraded.clone());
+                    let mut ws = WriteSet::new();
+                    ws.put(Tree::Users, user.id.as_bytes().to_vec(), &user);
+                    self.inner.store.commit_durable(&ws).await?;
+                    upgraded
+                }
+            };
+            cache.remember(user_id, &stored, password);
         }
         user.password_hash = None;
         Ok(Some(user))

@@ -45,6 +45,7 @@ mod identity;
 mod incidents;
 mod instances;
 mod jobs;
+mod passwords;
 #[cfg(test)]
 mod tests;
 mod translation;

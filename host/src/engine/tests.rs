@@ -358,3 +358,86 @@ async fn stopping_answers_parked_long_polls_at_once() {
         .await
         .expect("stopping resolves");
 }
+
+#[tokio::test]
+async fn passwords_are_argon2_and_legacy_sha256_hashes_are_upgraded_at_login() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let clock = ManualClock::new(T0);
+    let engine = engine(dir.path(), &clock).await;
+    let user = crate::records::User {
+        id: "ada".into(),
+        first_name: None,
+        last_name: None,
+        email: None,
+        password_hash: None,
+        groups: Vec::new(),
+    };
+    engine
+        .create_user(user.clone(), Some("s3cret".into()))
+        .await
+        .expect("create");
+    let stored: crate::records::User = engine
+        .inner
+        .store
+        .get(crate::store::Tree::Users, b"ada")
+        .expect("read")
+        .expect("stored");
+    let hash = stored.password_hash.clone().expect("hash");
+    assert!(hash.starts_with("$argon2id$"), "{hash}");
+    assert!(
+        engine
+            .authenticate("ada", "s3cret")
+            .await
+            .expect("auth")
+            .is_some()
+    );
+    assert!(
+        engine
+            .authenticate("ada", "wrong")
+            .await
+            .expect("auth")
+            .is_none()
+    );
+
+    // A user written by an older baton (salted SHA-256) logs in and is upgraded to Argon2.
+    let legacy = format!(
+        "sha256:salt:{}",
+        crate::digest::sha256_hex(b"salt:old-password")
+    );
+    let mut old = stored.clone();
+    old.id = "bob".into();
+    old.password_hash = Some(legacy.clone());
+    let mut ws = crate::store::WriteSet::new();
+    ws.put(crate::store::Tree::Users, b"bob".to_vec(), &old);
+    engine.inner.store.commit_durable(&ws).await.expect("write");
+    assert!(
+        engine
+            .authenticate("bob", "nope")
+            .await
+            .expect("auth")
+            .is_none()
+    );
+    let bob = engine
+        .authenticate("bob", "old-password")
+        .await
+        .expect("auth");
+    assert!(
+        bob.is_some_and(|u| u.password_hash.is_none()),
+        "never returned"
+    );
+    let upgraded: crate::records::User = engine
+        .inner
+        .store
+        .get(crate::store::Tree::Users, b"bob")
+        .expect("read")
+        .expect("stored");
+    let upgraded = upgraded.password_hash.expect("hash");
+    assert!(upgraded.starts_with("$argon2id$"), "{upgraded}");
+    assert!(
+        engine
+            .authenticate("bob", "old-password")
+            .await
+            .expect("auth")
+            .is_some()
+    );
+}
