@@ -181,7 +181,11 @@ fn interval(text: &str) -> Result<Option<Interval<'_>>, String> {
         '[' | ')' => false,
         _ => return Ok(None),
     };
-    let inner = &text[first.len_utf8()..text.len() - last.len_utf8()];
+    // A lone `[` is both the first and the last character: there is no inner text, and
+    // slicing between the two would run backwards (and panic).
+    let Some(inner) = text.get(first.len_utf8()..text.len() - last.len_utf8()) else {
+        return Ok(None);
+    };
     let mut parts = split_top_level_str(inner, "..")?;
     if parts.len() != 2 {
         // `(x)` is a parenthesized expression, `[1,2]` a list: not intervals.
@@ -286,6 +290,17 @@ mod tests {
             r("? > 5, \"?\"").as_deref(),
             Some("((cellInput > 5) = true) or (cellInput in (\"?\"))")
         );
+    }
+
+    /// Found by the `any_entry_text` proptest (and kept in the `dmn_xml` fuzz seeds): a lone
+    /// bracket sliced its inner text backwards and panicked.
+    #[test]
+    fn lone_bracket_is_not_an_interval() {
+        for t in ["[", "]", "(", "[ ", " ]"] {
+            assert!(interval(t.trim()).is_ok_and(|i| i.is_none()), "{t}");
+            let _ = rewrite(t, "cellInput");
+            let _ = rewrite_in(&format!("x in {t}"));
+        }
     }
 
     #[test]

@@ -130,6 +130,11 @@ fn parse_offset(s: &str) -> Result<i32, String> {
         Some(b'-') => (-1, &s[1..]),
         _ => return Err(format!("bad offset '{s}'")),
     };
+    // The slicing below is by byte position: non-ASCII text would split a character (and
+    // panic), and is never a valid offset anyway.
+    if !body.is_ascii() {
+        return Err(format!("bad offset '{s}': expected ±hh:mm, ±hhmm or ±hh"));
+    }
     let (h, m) = match body.len() {
         2 => (body, "00"),
         4 => (&body[..2], &body[2..]),

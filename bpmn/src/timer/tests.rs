@@ -440,3 +440,15 @@ fn timer_due_evaluates_the_expression() {
         Err(DueError::Expression(_))
     ));
 }
+
+/// Fuzz find (tests/fuzz, target `timer`): a non-ASCII character inside a date's offset was
+/// sliced through by byte position and panicked; it is an invalid offset.
+#[test]
+fn fuzz_date_offset_with_non_ascii_is_an_error() {
+    let input = "2024-01-01T00:00:008)12$-`\u{a2}0";
+    assert!(parse_date(input).is_err());
+    assert!(parse_date("2024-01-01T00:00:00+0\u{a2}").is_err());
+    assert!(parse_date("2024-01-01T00:00:00-\u{e9}\u{e9}").is_err());
+    let value = Value::String(input.to_owned());
+    assert!(due_at(TimerKind::Date, &value, 0).is_err());
+}

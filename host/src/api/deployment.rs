@@ -61,8 +61,9 @@ fn parse_bool(s: &str) -> bool {
     s.trim().eq_ignore_ascii_case("true")
 }
 
-/// Read the multipart form into a deploy request.
-async fn read_form(mut mp: Multipart, limit: usize) -> ApiResult<DeployRequest> {
+/// Read the multipart form into a deploy request (`limit` only shapes the too-large error).
+/// Public so the fuzz target `host_multipart` (tests/fuzz) can reach it.
+pub async fn read_form(mut mp: Multipart, limit: usize) -> ApiResult<DeployRequest> {
     let mut req = DeployRequest::default();
     while let Some(field) = mp
         .next_field()
