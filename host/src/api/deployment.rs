@@ -163,7 +163,7 @@ async fn create(
 fn filter(q: &QueryInput, items: Vec<Deployment>) -> ApiResult<Vec<Deployment>> {
     let id = q.str("id");
     let name = q.str("name");
-    let name_like = q.str("nameLike");
+    let name_like = q.like("nameLike");
     let source = q.str("source");
     let without_source = q.flag("withoutSource")?;
     let tenants = q.list("tenantIdIn");

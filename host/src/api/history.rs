@@ -217,7 +217,7 @@ async fn hpi_filter(state: &ApiState, q: &QueryInput) -> ApiResult<Vec<HistoricP
     let key_not_in = q.list("processDefinitionKeyNotIn");
     let bk = q.str("processInstanceBusinessKey");
     let bk_in = q.list("processInstanceBusinessKeyIn");
-    let bk_like = q.str("processInstanceBusinessKeyLike");
+    let bk_like = q.like("processInstanceBusinessKeyLike");
     let finished = q.flag("finished")?;
     let unfinished = q.flag("unfinished")?;
     let with_incidents = q.flag("withIncidents")?;
@@ -421,7 +421,7 @@ async fn hai_filter(state: &ApiState, q: &QueryInput) -> ApiResult<Vec<HistoricA
     let execution = q.str("executionId");
     let activity = q.str("activityId");
     let name = q.str("activityName");
-    let name_like = q.str("activityNameLike");
+    let name_like = q.like("activityNameLike");
     let kind = q.str("activityType");
     let assignee = q.str("taskAssignee");
     let finished = q.flag("finished")?;
@@ -549,7 +549,7 @@ fn hvi_dto(h: &HistoricVariableInstance, deserialize: bool) -> J {
 
 async fn hvi_filter(state: &ApiState, q: &QueryInput) -> ApiResult<Vec<HistoricVariableInstance>> {
     let name = q.str("variableName");
-    let name_like = q.str("variableNameLike");
+    let name_like = q.like("variableNameLike");
     let names_in = q.list("variableNameIn");
     let value = q.raw("variableValue").cloned();
     let pi = q.str("processInstanceId");

@@ -84,9 +84,9 @@ fn user_filter(q: &QueryInput, all: Vec<User>) -> Vec<User> {
     let id = q.str("id");
     let id_in = q.list("idIn");
     let first = q.str("firstName");
-    let first_like = q.str("firstNameLike");
+    let first_like = q.like("firstNameLike");
     let last = q.str("lastName");
-    let last_like = q.str("lastNameLike");
+    let last_like = q.like("lastNameLike");
     let email = q.str("email");
     let group = q.str("memberOfGroup");
     super::query::live(all)
@@ -172,7 +172,7 @@ async fn groups_filtered(state: &ApiState, q: &QueryInput) -> ApiResult<Vec<Grou
     let id = q.str("id");
     let id_in = q.list("idIn");
     let name = q.str("name");
-    let name_like = q.str("nameLike");
+    let name_like = q.like("nameLike");
     let kind = q.str("type");
     let member = q.str("member");
     let member_groups: Option<Vec<String>> = match &member {

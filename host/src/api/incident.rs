@@ -60,7 +60,7 @@ pub(crate) fn filter(
     let id = q.str("incidentId");
     let kind = q.str("incidentType");
     let message = q.str("incidentMessage");
-    let message_like = q.str("incidentMessageLike");
+    let message_like = q.like("incidentMessageLike");
     let pd = q.str("processDefinitionId");
     let pd_key_in = q.list("processDefinitionKeyIn");
     let pi = q.str("processInstanceId");

@@ -117,9 +117,7 @@ impl IncidentFilter {
             id: q.str("incidentId"),
             incident_type: q.str("incidentType"),
             message: q.str("incidentMessage"),
-            message_like: q
-                .str("incidentMessageLike")
-                .map(|p| crate::like::LikePattern::new(&p, false)),
+            message_like: q.like("incidentMessageLike"),
         })
     }
 
@@ -164,7 +162,7 @@ async fn filter(
 ) -> ApiResult<Vec<ProcessInstance>> {
     let ids = q.list("processInstanceIds");
     let bk = q.str("businessKey");
-    let bk_like = q.str("businessKeyLike");
+    let bk_like = q.like("businessKeyLike");
     let pd = q.str("processDefinitionId");
     let key = q.str("processDefinitionKey");
     let key_in = q.list("processDefinitionKeyIn");

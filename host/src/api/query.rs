@@ -160,7 +160,7 @@ fn compare_values(a: &Value, b: &Value, ignore_case: bool) -> Option<Ordering> {
     }
 }
 
-pub use crate::like::like;
+pub use crate::like::{LikePattern, like};
 
 fn like_case(value: &str, pattern: &str, ignore_case: bool) -> bool {
     crate::like::LikePattern::new(pattern, ignore_case).matches(value)
@@ -314,6 +314,11 @@ impl QueryInput {
             )));
         }
         Ok((first, max))
+    }
+
+    /// A `*Like` parameter, compiled once for the whole query (Camunda's `%`, `_`, `\`).
+    pub fn like(&self, name: &str) -> Option<LikePattern> {
+        self.str(name).map(|p| LikePattern::new(&p, false))
     }
 
     /// The sort order(s), validated against the resource's allowed `sortBy` names.
@@ -520,11 +525,11 @@ pub fn variables_match(
     })
 }
 
-/// Whether an optional like filter passes.
-pub fn like_opt(filter: &Option<String>, value: Option<&str>) -> bool {
+/// Whether an optional like filter passes (`None` filter = pass).
+pub fn like_opt(filter: &Option<LikePattern>, value: Option<&str>) -> bool {
     filter
-        .as_deref()
-        .is_none_or(|p| value.is_some_and(|v| like(v, p)))
+        .as_ref()
+        .is_none_or(|p| value.is_some_and(|v| p.matches(v)))
 }
 
 #[cfg(test)]
