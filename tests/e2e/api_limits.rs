@@ -124,13 +124,7 @@ async fn guarded(
                 limits,
                 guard::middleware,
             ));
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind");
-    let addr = listener.local_addr().expect("addr");
-    let server = tokio::spawn(async move {
-        let _ = axum::serve(listener, app).await;
-    });
+    let (addr, server) = crate::api_rest::serve_on_loopback(app).await;
     (format!("http://{addr}/slow"), server)
 }
 

@@ -18,6 +18,20 @@ pub(crate) struct Api {
     _server: tokio::task::JoinHandle<()>,
 }
 
+/// Serve `app` on 127.0.0.1 at a free port until the returned task is dropped or aborted.
+pub(crate) async fn serve_on_loopback(
+    app: axum::Router,
+) -> (std::net::SocketAddr, tokio::task::JoinHandle<()>) {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    let server = tokio::spawn(async move {
+        let _ = axum::serve(listener, app).await;
+    });
+    (addr, server)
+}
+
 impl Api {
     pub(crate) async fn start(config: ApiConfig) -> Api {
         let dir = tempfile::tempdir().expect("tempdir");
@@ -26,13 +40,7 @@ impl Api {
         ec.durability = baton::store::Durability::Relaxed;
         let engine = ProcessEngine::open(ec).await.expect("engine");
         let app = baton::api::router(ApiState { engine, config });
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-            .await
-            .expect("bind");
-        let addr = listener.local_addr().expect("addr");
-        let server = tokio::spawn(async move {
-            let _ = axum::serve(listener, app).await;
-        });
+        let (addr, server) = serve_on_loopback(app).await;
         Api {
             base: format!("http://{addr}/engine-rest"),
             client: reqwest::Client::builder()
