@@ -149,6 +149,25 @@ pub struct ExternalTask {
     pub module_sha256: Option<String>,
 }
 
+/// The worker id that marks an external task as owned by the in-engine wasm runtime.
+pub const WASM_WORKER: &str = "baton:wasm";
+
+impl ExternalTask {
+    /// Whether a remote worker's fetch-and-lock may take this task at `now`: not owned by
+    /// the wasm runtime, retries left, not suspended, and not locked (or its lock expired).
+    pub fn is_fetchable(&self, now: i64) -> bool {
+        !self.is_wasm_owned()
+            && self.retries != Some(0)
+            && !self.suspended
+            && self.lock_expiration_time.is_none_or(|exp| exp <= now)
+    }
+
+    /// Whether the in-engine wasm runtime runs this task (not remote workers).
+    pub fn is_wasm_owned(&self) -> bool {
+        self.worker_id.as_deref() == Some(WASM_WORKER) || self.module_sha256.is_some()
+    }
+}
+
 /// A user task.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct UserTask {

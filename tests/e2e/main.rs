@@ -18,7 +18,6 @@ mod engine_history;
 mod engine_incidents;
 mod engine_jobs;
 mod engine_messages;
-mod engine_store;
 mod engine_user_tasks;
 mod wasm_runtime;
 mod wasm_tasks;

@@ -4,10 +4,7 @@ use super::core::new_id;
 use super::executor::AfterCommit;
 use super::{CorrelateRequest, CorrelationResult, ProcessEngine, ProcessEngineError, Result};
 use crate::records::{EventSubscription, EventType, ProcessDefinition, ProcessInstance};
-use crate::store::InstanceStore;
-use crate::store::index;
-use crate::store::keys::last_str;
-use crate::store::{Tree, WriteSet};
+use crate::store::{InstanceStore, SubscriptionStore, WriteSet};
 use baton_bpmn::Variables;
 use baton_bpmn::engine::Command;
 use baton_bpmn::model::{EventTrigger, NodeKind};
@@ -46,22 +43,7 @@ fn single_target(
 
 impl ProcessEngine {
     fn subscriptions_named(&self, kind: EventType, name: &str) -> Result<Vec<EventSubscription>> {
-        let mut out = Vec::new();
-        for key in self.inner.store.scan_keys(
-            Tree::SubscriptionsByName,
-            &index::subscription_name_prefix(kind, name),
-            usize::MAX,
-        )? {
-            if let Some(id) = last_str(&key)
-                && let Some(sub) = self
-                    .inner
-                    .store
-                    .get::<EventSubscription>(Tree::Subscriptions, &index::id_key(&id))?
-            {
-                out.push(sub);
-            }
-        }
-        Ok(out)
+        Ok(self.inner.store.subscriptions_named(kind, name)?)
     }
 
     /// Latest definitions (per key and tenant) with a start event of this trigger kind and name.

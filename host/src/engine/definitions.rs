@@ -4,9 +4,7 @@
 use super::core::Deployed;
 use super::{ProcessEngine, ProcessEngineError, Result};
 use crate::records::{ProcessDefinition, ProcessInstance};
-use crate::store::InstanceStore;
-use crate::store::index;
-use crate::store::{Tree, WriteSet};
+use crate::store::{DeploymentStore, InstanceStore, JobStore, WriteSet};
 use baton_bpmn::engine::CallBinding;
 use baton_bpmn::{Definitions, Process};
 use std::sync::Arc;
@@ -19,11 +17,8 @@ impl ProcessEngine {
         {
             return Ok(d.clone());
         }
-        let record: ProcessDefinition = self
-            .inner
-            .store
-            .get(Tree::Definitions, &index::id_key(definition_id))?
-            .ok_or_else(|| {
+        let record: ProcessDefinition =
+            self.inner.store.definition(definition_id)?.ok_or_else(|| {
                 ProcessEngineError::NotFound(format!(
                     "No matching definition with id {definition_id}"
                 ))
@@ -31,7 +26,7 @@ impl ProcessEngine {
         let bytes = self
             .inner
             .store
-            .get_raw(Tree::Resources, &index::id_key(&record.resource_id))?
+            .resource(&record.resource_id)?
             .ok_or_else(|| {
                 ProcessEngineError::Internal(format!(
                     "resource {} of definition {definition_id} is missing",
@@ -70,22 +65,7 @@ impl ProcessEngine {
         key: &str,
         tenant: Option<&str>,
     ) -> Result<Option<ProcessDefinition>> {
-        let prefix = index::definition_key_prefix(key, tenant);
-        let Some(k) = self
-            .inner
-            .store
-            .last_key_with_prefix(Tree::DefinitionsByKey, &prefix)?
-        else {
-            return Ok(None);
-        };
-        let Some(id) = self.inner.store.get_raw(Tree::DefinitionsByKey, &k)? else {
-            return Ok(None);
-        };
-        let id = String::from_utf8_lossy(&id).into_owned();
-        Ok(self
-            .inner
-            .store
-            .get(Tree::Definitions, &index::id_key(&id))?)
+        Ok(self.inner.store.latest_definition(key, tenant)?)
     }
 
     pub(super) async fn delete_definition_inner(
@@ -118,13 +98,9 @@ impl ProcessEngine {
         }
         let mut ws = WriteSet::new();
         for job in self.timer_start_jobs_of(&d.id)? {
-            index::delete_job(&mut ws, &job);
+            self.inner.store.stage_job_removal(&mut ws, &job, None);
         }
-        ws.delete(Tree::Definitions, index::id_key(&d.id));
-        ws.delete(
-            Tree::DefinitionsByKey,
-            index::definition_version_key(&d.key, d.tenant_id.as_deref(), d.version),
-        );
+        self.inner.store.stage_definition_removal(&mut ws, d);
         self.inner.store.commit_durable(&ws).await?;
         if let Ok(mut cache) = self.inner.deployed.lock() {
             cache.remove(&d.id);
@@ -133,7 +109,7 @@ impl ProcessEngine {
     }
 
     pub(crate) fn definitions_sync(&self) -> Result<Vec<ProcessDefinition>> {
-        Ok(self.inner.store.scan(Tree::Definitions, b"")?)
+        Ok(DeploymentStore::definitions(&self.inner.store)?)
     }
 
     /// All process definitions, every version.
@@ -145,12 +121,9 @@ impl ProcessEngine {
 
     /// One definition by id.
     pub async fn definition(&self, id: &str) -> Result<ProcessDefinition> {
-        self.inner
-            .store
-            .get(Tree::Definitions, &index::id_key(id))?
-            .ok_or_else(|| {
-                ProcessEngineError::NotFound(format!("No matching definition with id {id}"))
-            })
+        self.inner.store.definition(id)?.ok_or_else(|| {
+            ProcessEngineError::NotFound(format!("No matching definition with id {id}"))
+        })
     }
 
     /// The latest version of a key (for the tenant given, or without tenant).
@@ -172,13 +145,9 @@ impl ProcessEngine {
     /// The BPMN XML a definition was deployed from.
     pub async fn definition_xml(&self, id: &str) -> Result<String> {
         let d = self.definition(id).await?;
-        let bytes = self
-            .inner
-            .store
-            .get_raw(Tree::Resources, &index::id_key(&d.resource_id))?
-            .ok_or_else(|| {
-                ProcessEngineError::NotFound(format!("resource of {id} does not exist"))
-            })?;
+        let bytes = self.inner.store.resource(&d.resource_id)?.ok_or_else(|| {
+            ProcessEngineError::NotFound(format!("resource of {id} does not exist"))
+        })?;
         Ok(String::from_utf8_lossy(&bytes).into_owned())
     }
 
@@ -198,7 +167,7 @@ impl ProcessEngine {
         let mut d = self.definition(id).await?;
         d.suspended = suspended;
         let mut ws = WriteSet::new();
-        ws.put(Tree::Definitions, index::id_key(id), &d);
+        self.inner.store.stage_definition(&mut ws, &d);
         self.inner.store.commit_durable(&ws).await?;
         if let Ok(mut cache) = self.inner.deployed.lock() {
             cache.remove(id);

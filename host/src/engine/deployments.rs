@@ -8,8 +8,7 @@ use super::{DeployRequest, DeployResult, ProcessEngine, ProcessEngineError, Resu
 use crate::digest::sha256_hex;
 use crate::records::ModuleLimits;
 use crate::records::{Deployment, Job, JobKind, ProcessDefinition, ResourceMeta, TaskModule};
-use crate::store::index;
-use crate::store::{Tree, WriteSet};
+use crate::store::{DeploymentStore, JobStore, ModuleStore, Store, WriteSet};
 use crate::wasm::ModuleInfo;
 use baton_bpmn::model::{EventTrigger, NodeKind};
 use baton_bpmn::{Definitions, Process};
@@ -100,6 +99,7 @@ fn parse_bpmn_resources(request: &DeployRequest) -> Result<Vec<(usize, Definitio
 /// Stage the task modules a deployment brings: the component bytes (content-addressed), the
 /// deployment's binding and the topic's current binding.
 fn stage_modules(
+    store: &Store,
     ws: &mut WriteSet,
     modules: &[(String, &Resource, ModuleInfo, ModuleLimits)],
     deployment_id: &str,
@@ -116,17 +116,9 @@ fn stage_modules(
             limits: limits.clone(),
             world_check: Some(info.world_check.clone()),
         };
-        ws.put_raw(
-            Tree::ModuleBlobs,
-            info.sha256.as_bytes().to_vec(),
-            r.bytes.clone(),
-        );
-        ws.put(
-            Tree::DeploymentModules,
-            index::deployment_module_key(deployment_id, topic),
-            &module,
-        );
-        ws.put(Tree::Modules, topic.as_bytes().to_vec(), &module);
+        store.stage_module_blob(ws, &info.sha256, &r.bytes);
+        store.stage_deployment_module(ws, deployment_id, topic, &module);
+        store.stage_module(ws, topic, &module);
         deployed_modules.push(module);
     }
     deployed_modules
@@ -202,12 +194,13 @@ impl ProcessEngine {
                 sha256: sha256_hex(&r.bytes),
                 size: r.bytes.len() as u64,
             };
-            ws.put_raw(Tree::Resources, index::id_key(&meta.id), r.bytes.clone());
+            self.inner.store.stage_resource(&mut ws, &meta.id, &r.bytes);
             resources.push(meta);
         }
         let (deployed_definitions, to_cache) =
             self.stage_definitions(&mut ws, &request, &parsed, &resources, &deployment_id, now)?;
-        let deployed_modules = stage_modules(&mut ws, &modules, &deployment_id, now);
+        let deployed_modules =
+            stage_modules(&self.inner.store, &mut ws, &modules, &deployment_id, now);
         let deployment = Deployment {
             id: deployment_id.clone(),
             name: request.name.clone(),
@@ -216,11 +209,7 @@ impl ProcessEngine {
             deployment_time: now,
             resources,
         };
-        ws.put(
-            Tree::Deployments,
-            index::id_key(&deployment_id),
-            &deployment,
-        );
+        self.inner.store.stage_deployment(&mut ws, &deployment);
         self.inner.store.commit_durable(&ws).await?;
         if let Ok(mut cache) = self.inner.deployed.lock() {
             for d in to_cache {
@@ -318,20 +307,15 @@ impl ProcessEngine {
                     startable_in_tasklist: process.startable_in_tasklist,
                     deployed_at: now,
                 };
-                ws.put(Tree::Definitions, index::id_key(&id), &record);
-                ws.put_raw(
-                    Tree::DefinitionsByKey,
-                    index::definition_version_key(&process.id, tenant, version),
-                    id.as_bytes().to_vec(),
-                );
+                self.inner.store.stage_definition(ws, &record);
                 // A new version replaces the timer start events of the previous one.
                 if let Some(prev) = &latest {
                     for job in self.timer_start_jobs_of(&prev.id)? {
-                        index::delete_job(ws, &job);
+                        self.inner.store.stage_job_removal(ws, &job, None);
                     }
                 }
                 for job in timer_start_jobs(&id, process, now) {
-                    index::put_job(ws, &job, None);
+                    self.inner.store.stage_job(ws, &job, None, None);
                 }
                 to_cache.push(Arc::new(Deployed {
                     record: record.clone(),
@@ -345,7 +329,7 @@ impl ProcessEngine {
     }
 
     pub(super) fn timer_start_jobs_of(&self, definition_id: &str) -> Result<Vec<Job>> {
-        let jobs: Vec<Job> = self.inner.store.scan(Tree::Jobs, b"")?;
+        let jobs = self.inner.store.jobs()?;
         Ok(jobs
             .into_iter()
             .filter(|j| matches!(&j.kind, JobKind::TimerStart { definition_id: d, .. } if d == definition_id))
@@ -353,7 +337,7 @@ impl ProcessEngine {
     }
 
     fn deployments_sync(&self) -> Result<Vec<Deployment>> {
-        let mut all: Vec<Deployment> = self.inner.store.scan(Tree::Deployments, b"")?;
+        let mut all = DeploymentStore::deployments(&self.inner.store)?;
         all.sort_by(|a, b| {
             a.deployment_time
                 .cmp(&b.deployment_time)
@@ -369,12 +353,9 @@ impl ProcessEngine {
 
     /// One deployment.
     pub async fn deployment(&self, id: &str) -> Result<Deployment> {
-        self.inner
-            .store
-            .get(Tree::Deployments, &index::id_key(id))?
-            .ok_or_else(|| {
-                ProcessEngineError::NotFound(format!("Deployment with id '{id}' does not exist"))
-            })
+        self.inner.store.deployment(id)?.ok_or_else(|| {
+            ProcessEngineError::NotFound(format!("Deployment with id '{id}' does not exist"))
+        })
     }
 
     /// The bytes of one resource of a deployment.
@@ -385,23 +366,16 @@ impl ProcessEngine {
                 "Deployment resource with resource id '{resource_id}' for deployment id '{deployment_id}' does not exist."
             )));
         }
-        self.inner
-            .store
-            .get_raw(Tree::Resources, &index::id_key(resource_id))?
-            .ok_or_else(|| {
-                ProcessEngineError::NotFound(format!("resource {resource_id} does not exist"))
-            })
+        self.inner.store.resource(resource_id)?.ok_or_else(|| {
+            ProcessEngineError::NotFound(format!("resource {resource_id} does not exist"))
+        })
     }
 
     /// Delete a deployment; with `cascade`, its running instances too (else refuse if any).
     pub async fn delete_deployment(&self, id: &str, cascade: bool) -> Result<()> {
-        let deployment: Deployment = self
-            .inner
-            .store
-            .get(Tree::Deployments, &index::id_key(id))?
-            .ok_or_else(|| {
-                ProcessEngineError::NotFound(format!("Deployment with id '{id}' do not exist"))
-            })?;
+        let deployment = self.inner.store.deployment(id)?.ok_or_else(|| {
+            ProcessEngineError::NotFound(format!("Deployment with id '{id}' do not exist"))
+        })?;
         let definitions: Vec<ProcessDefinition> = self
             .definitions_sync()?
             .into_iter()
@@ -411,27 +385,18 @@ impl ProcessEngine {
             self.delete_definition_inner(d, cascade).await?;
         }
         let mut ws = WriteSet::new();
-        for r in &deployment.resources {
-            ws.delete(Tree::Resources, index::id_key(&r.id));
-        }
-        let module_keys = self.inner.store.scan_keys(
-            Tree::DeploymentModules,
-            &crate::store::keys::Key::new().str(id).build(),
-            usize::MAX,
-        )?;
-        for k in module_keys {
-            if let Some(topic) = crate::store::keys::last_str(&k)
-                && let Some(m) = self
-                    .inner
-                    .store
-                    .get::<TaskModule>(Tree::Modules, topic.as_bytes())?
-                && m.deployment_id.as_deref() == Some(id)
+        let store = &self.inner.store;
+        for (topic, _) in store.deployment_modules(id)? {
+            // The topic binding goes with the deployment only if it still points at it.
+            if store
+                .module(&topic)?
+                .is_some_and(|m| m.deployment_id.as_deref() == Some(id))
             {
-                ws.delete(Tree::Modules, topic.as_bytes().to_vec());
+                store.stage_module_removal(&mut ws, &topic);
             }
-            ws.delete(Tree::DeploymentModules, k);
+            store.stage_deployment_module_removal(&mut ws, id, &topic);
         }
-        ws.delete(Tree::Deployments, index::id_key(id));
+        store.stage_deployment_removal(&mut ws, &deployment);
         self.inner.store.commit_durable(&ws).await?;
         Ok(())
     }

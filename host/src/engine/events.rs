@@ -140,7 +140,7 @@ impl ProcessEngine {
 
     /// The engine's counters and sizes now.
     pub fn metrics(&self) -> super::MetricsSnapshot {
-        use crate::store::Tree;
+        use crate::store::{ExternalTaskStore, IncidentStore, UserTaskStore};
         let m = &self.inner.metrics;
         let copy = |map: &Mutex<HashMap<String, u64>>| -> std::collections::BTreeMap<String, u64> {
             map.lock()
@@ -167,9 +167,9 @@ impl ProcessEngine {
                 .unwrap_or_default(),
             store_bytes: self.inner.store.size_on_disk().unwrap_or(0),
             running_instances: self.inner.store.count_running_instances() as u64,
-            open_incidents: self.inner.store.count(Tree::Incidents) as u64,
-            open_user_tasks: self.inner.store.count(Tree::UserTasks) as u64,
-            open_external_tasks: self.inner.store.count(Tree::ExternalTasks) as u64,
+            open_incidents: self.inner.store.count_open_incidents() as u64,
+            open_user_tasks: self.inner.store.count_user_tasks() as u64,
+            open_external_tasks: self.inner.store.count_external_tasks() as u64,
         }
     }
 

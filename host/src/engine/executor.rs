@@ -9,10 +9,7 @@ use super::translation::Translation;
 use super::types::conflict;
 use super::{ProcessEngine, ProcessEngineError, Result};
 use crate::records::{HistoricProcessInstance, ProcessInstance};
-use crate::store::InstanceStore;
-use crate::store::index;
-use crate::store::keys::Key;
-use crate::store::{Tree, WriteSet};
+use crate::store::{HistoryStore, InstanceStore, OutboxStore, WriteSet};
 use baton_bpmn::engine::{
     CallBinding, Command, Effect, EngineError, HistoryEvent, InstanceState, SuperInstance,
 };
@@ -69,10 +66,6 @@ pub(crate) enum OutboxEntry {
         name: String,
         variables: Variables,
     },
-}
-
-pub(crate) fn outbox_key(seq: u64) -> Vec<u8> {
-    Key::new().u64(seq).build()
 }
 
 /// Map a state-machine refusal to the service error Camunda would give.
@@ -134,11 +127,7 @@ impl ProcessEngine {
                 ended: false,
             });
         }
-        if self
-            .inner
-            .store
-            .contains(Tree::HistoricInstances, &index::id_key(&instance_id))?
-        {
+        if self.inner.store.historic_instance_exists(&instance_id)? {
             return Err(ProcessEngineError::Engine(format!(
                 "process instance {instance_id} already existed"
             )));
@@ -310,8 +299,7 @@ impl ProcessEngine {
         seq: u64,
     ) -> Pin<Box<dyn Future<Output = ()> + Send + '_>> {
         Box::pin(async move {
-            let key = outbox_key(seq);
-            let entry: OutboxEntry = match self.inner.store.get(Tree::Outbox, &key) {
+            let entry: OutboxEntry = match self.inner.store.outbox_entry(seq) {
                 Ok(Some(e)) => e,
                 Ok(None) => return,
                 Err(e) => {
@@ -323,7 +311,7 @@ impl ProcessEngine {
                 tracing::warn!("outbox entry {seq} failed: {e}");
             }
             let mut ws = WriteSet::new();
-            ws.delete(Tree::Outbox, key);
+            self.inner.store.stage_outbox_done(&mut ws, seq);
             if let Err(e) = self.inner.store.commit(&ws) {
                 tracing::error!("cannot remove outbox entry {seq}: {e}");
             }

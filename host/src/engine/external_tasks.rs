@@ -16,12 +16,10 @@ use super::{
     TopicRequest,
 };
 use crate::records::{ExternalTask, Incident, IncidentType, ProcessInstance};
-use crate::store::InstanceStore;
-use crate::store::index;
-use crate::store::index::{Placement, WASM_WORKER};
-use crate::store::keys::last_str;
-use crate::store::{Accept, ExternalTaskStore, LockOrder, LockRequest, TopicLock, Version};
-use crate::store::{Tree, WriteSet};
+use crate::store::{
+    Accept, ExternalTaskStore, IncidentStore, InstanceStore, LockOrder, LockRequest, TopicLock,
+    Version, WASM_WORKER, WriteSet,
+};
 use baton_bpmn::engine::Command;
 use baton_bpmn::{Value, Variables};
 use std::collections::HashMap;
@@ -431,7 +429,7 @@ impl ProcessEngine {
             self.commit_task_change(raw, &old, &new, ws)?;
             drop(_guard);
             self.inner.store.sync().await?;
-            if index::placement(&new, self.now()) == Placement::Queue {
+            if new.is_fetchable(self.now()) {
                 after.tasks_available = true;
             }
             self.after_commit(after).await;
@@ -485,7 +483,7 @@ impl ProcessEngine {
                 IncidentType::FailedExternalTask,
                 new.error_message.clone(),
             );
-            open_incident(ws, &incident, after);
+            open_incident(&self.inner.store, ws, &incident, after);
             self.inner
                 .metrics
                 .incidents_raised
@@ -504,19 +502,9 @@ impl ProcessEngine {
         after: &mut AfterCommit,
     ) -> Result<()> {
         let now = self.now();
-        for key in self.inner.store.scan_keys(
-            Tree::IncidentsByInstance,
-            &index::instance_prefix(instance_id),
-            usize::MAX,
-        )? {
-            if let Some(iid) = last_str(&key)
-                && let Some(i) = self
-                    .inner
-                    .store
-                    .get::<Incident>(Tree::Incidents, &index::id_key(&iid))?
-                && i.configuration.as_deref() == Some(config_id)
-            {
-                close_incident(ws, i, now, after);
+        for incident in self.inner.store.open_incidents_of_instance(instance_id)? {
+            if incident.configuration.as_deref() == Some(config_id) {
+                close_incident(&self.inner.store, ws, incident, now, after);
             }
         }
         Ok(())
@@ -624,7 +612,7 @@ impl ProcessEngine {
                     IncidentType::UnhandledBpmnError,
                     new.error_message.clone(),
                 );
-                open_incident(&mut ws, &incident, &mut after);
+                open_incident(&self.inner.store, &mut ws, &incident, &mut after);
                 self.inner
                     .metrics
                     .incidents_raised

@@ -4,7 +4,7 @@
 use super::passwords::{self, Verdict};
 use super::{ProcessEngine, ProcessEngineError, Result};
 use crate::records::{Group, User};
-use crate::store::{Tree, WriteSet};
+use crate::store::{IdentityStore, WriteSet};
 
 /// Argon2 is CPU-heavy by design: it runs on the blocking pool, never on the async runtime.
 async fn hash_password(password: String) -> Result<String> {
@@ -24,22 +24,18 @@ impl ProcessEngine {
         }
         if let Some(pw) = password {
             user.password_hash = Some(hash_password(pw).await?);
-        } else if let Some(existing) = self
-            .inner
-            .store
-            .get::<User>(Tree::Users, user.id.as_bytes())?
-        {
+        } else if let Some(existing) = self.inner.store.user(&user.id)? {
             user.password_hash = existing.password_hash;
         }
         let mut ws = WriteSet::new();
-        ws.put(Tree::Users, user.id.as_bytes().to_vec(), &user);
+        self.inner.store.stage_user(&mut ws, &user);
         self.inner.store.commit_durable(&ws).await?;
         Ok(())
     }
 
     /// All users (password hashes removed).
     pub async fn users(&self) -> Result<Vec<User>> {
-        let mut users: Vec<User> = self.inner.store.scan(Tree::Users, b"")?;
+        let mut users: Vec<User> = self.inner.store.users()?;
         for u in users.iter_mut() {
             u.password_hash = None;
         }
@@ -48,13 +44,13 @@ impl ProcessEngine {
 
     /// Delete a user.
     pub async fn delete_user(&self, id: &str) -> Result<()> {
-        if !self.inner.store.contains(Tree::Users, id.as_bytes())? {
+        if self.inner.store.user(id)?.is_none() {
             return Err(ProcessEngineError::NotFound(format!(
                 "User with id {id} does not exist"
             )));
         }
         let mut ws = WriteSet::new();
-        ws.delete(Tree::Users, id.as_bytes().to_vec());
+        self.inner.store.stage_user_removal(&mut ws, id);
         self.inner.store.commit_durable(&ws).await?;
         Ok(())
     }
@@ -67,50 +63,38 @@ impl ProcessEngine {
             ));
         }
         let mut ws = WriteSet::new();
-        ws.put(Tree::Groups, group.id.as_bytes().to_vec(), &group);
+        self.inner.store.stage_group(&mut ws, &group);
         self.inner.store.commit_durable(&ws).await?;
         Ok(())
     }
 
     /// All groups.
     pub async fn groups(&self) -> Result<Vec<Group>> {
-        Ok(self.inner.store.scan(Tree::Groups, b"")?)
+        Ok(self.inner.store.groups()?)
     }
 
     /// Add a user to a group.
     pub async fn add_group_member(&self, group_id: &str, user_id: &str) -> Result<()> {
-        if !self
-            .inner
-            .store
-            .contains(Tree::Groups, group_id.as_bytes())?
-        {
+        if self.inner.store.group(group_id)?.is_none() {
             return Err(ProcessEngineError::NotFound(format!(
                 "Group with id {group_id} does not exist"
             )));
         }
-        let mut user: User = self
-            .inner
-            .store
-            .get(Tree::Users, user_id.as_bytes())?
-            .ok_or_else(|| {
-                ProcessEngineError::NotFound(format!("User with id {user_id} does not exist"))
-            })?;
+        let mut user: User = self.inner.store.user(user_id)?.ok_or_else(|| {
+            ProcessEngineError::NotFound(format!("User with id {user_id} does not exist"))
+        })?;
         if !user.groups.iter().any(|g| g == group_id) {
             user.groups.push(group_id.to_owned());
         }
         let mut ws = WriteSet::new();
-        ws.put(Tree::Users, user_id.as_bytes().to_vec(), &user);
+        self.inner.store.stage_user(&mut ws, &user);
         self.inner.store.commit_durable(&ws).await?;
         Ok(())
     }
 
     /// Check a user's password; returns the user (with groups) when it matches.
     pub async fn authenticate(&self, user_id: &str, password: &str) -> Result<Option<User>> {
-        let Some(mut user) = self
-            .inner
-            .store
-            .get::<User>(Tree::Users, user_id.as_bytes())?
-        else {
+        let Some(mut user) = self.inner.store.user(user_id)? else {
             return Ok(None);
         };
         let Some(stored) = user.password_hash.clone() else {
@@ -130,7 +114,7 @@ impl ProcessEngine {
                     let upgraded = hash_password(password.to_owned()).await?;
                     user.password_hash = Some(upgraded.clone());
                     let mut ws = WriteSet::new();
-                    ws.put(Tree::Users, user.id.as_bytes().to_vec(), &user);
+                    self.inner.store.stage_user(&mut ws, &user);
                     self.inner.store.commit_durable(&ws).await?;
                     upgraded
                 }
@@ -143,6 +127,6 @@ impl ProcessEngine {
 
     /// Whether any user exists (auth can only be enforced when one does).
     pub async fn has_users(&self) -> Result<bool> {
-        Ok(self.inner.store.count(Tree::Users) > 0)
+        Ok(self.inner.store.has_users())
     }
 }

@@ -4,29 +4,19 @@ use super::events::EngineEvent;
 use super::executor::AfterCommit;
 use super::{ProcessEngine, ProcessEngineError, Result};
 use crate::records::{Incident, IncidentType};
-use crate::store::InstanceStore;
-use crate::store::index;
-use crate::store::{Tree, WriteSet};
+use crate::store::{IncidentStore, InstanceStore, JobStore, Store, WriteSet};
 use std::sync::atomic::Ordering;
 
-/// Move an open incident to history.
+/// Resolve an open incident (it stays in history with its end time).
 pub(crate) fn close_incident(
+    store: &Store,
     ws: &mut WriteSet,
     mut incident: Incident,
     now: i64,
     after: &mut AfterCommit,
 ) {
-    ws.delete(Tree::Incidents, index::id_key(&incident.id));
-    ws.delete(
-        Tree::IncidentsByInstance,
-        index::by_instance(&incident.process_instance_id, &incident.id),
-    );
     incident.end_time = Some(now);
-    ws.put(
-        Tree::HistoricIncidents,
-        index::id_key(&incident.id),
-        &incident,
-    );
+    store.stage_incident_resolved(ws, &incident);
     after.events.push(EngineEvent::IncidentResolved {
         incident_id: incident.id.clone(),
         process_instance_id: incident.process_instance_id.clone(),
@@ -34,17 +24,13 @@ pub(crate) fn close_incident(
 }
 
 /// Open an incident.
-pub(crate) fn open_incident(ws: &mut WriteSet, incident: &Incident, after: &mut AfterCommit) {
-    ws.put(Tree::Incidents, index::id_key(&incident.id), incident);
-    ws.index(
-        Tree::IncidentsByInstance,
-        index::by_instance(&incident.process_instance_id, &incident.id),
-    );
-    ws.put(
-        Tree::HistoricIncidents,
-        index::id_key(&incident.id),
-        incident,
-    );
+pub(crate) fn open_incident(
+    store: &Store,
+    ws: &mut WriteSet,
+    incident: &Incident,
+    after: &mut AfterCommit,
+) {
+    store.stage_incident(ws, incident);
     after.events.push(EngineEvent::IncidentRaised {
         incident_id: incident.id.clone(),
         process_instance_id: incident.process_instance_id.clone(),
@@ -85,7 +71,7 @@ impl ProcessEngine {
         };
         let mut ws = WriteSet::new();
         let mut after = AfterCommit::default();
-        open_incident(&mut ws, &incident, &mut after);
+        open_incident(&self.inner.store, &mut ws, &incident, &mut after);
         self.inner
             .metrics
             .incidents_raised
@@ -97,19 +83,16 @@ impl ProcessEngine {
 
     /// All open incidents.
     pub async fn incidents(&self) -> Result<Vec<Incident>> {
-        let mut all: Vec<Incident> = self.inner.store.scan(Tree::Incidents, b"")?;
+        let mut all = self.inner.store.open_incidents()?;
         all.sort_by(|a, b| a.timestamp.cmp(&b.timestamp).then(a.id.cmp(&b.id)));
         Ok(all)
     }
 
     /// One open incident.
     pub async fn incident(&self, id: &str) -> Result<Incident> {
-        self.inner
-            .store
-            .get(Tree::Incidents, &index::id_key(id))?
-            .ok_or_else(|| {
-                ProcessEngineError::NotFound(format!("Incident with id {id} does not exist"))
-            })
+        self.inner.store.open_incident(id)?.ok_or_else(|| {
+            ProcessEngineError::NotFound(format!("Incident with id {id} does not exist"))
+        })
     }
 
     /// Resolve an incident (for external tasks: retries back to 1).
@@ -121,19 +104,17 @@ impl ProcessEngine {
                 Some(task_id),
             ) => self.set_external_task_retries(task_id, 1).await,
             (IncidentType::FailedJob, Some(job_id)) => {
-                let job = self
-                    .inner
-                    .store
-                    .get::<crate::records::Job>(Tree::Jobs, &index::id_key(job_id))?;
+                let job = self.inner.store.job(job_id)?;
                 let mut ws = WriteSet::new();
                 let mut after = AfterCommit::default();
-                if let Some(mut job) = job {
+                if let Some((mut job, _)) = job {
+                    // An incident's job has no due entry: it is re-armed, not moved.
                     job.retries = 1;
                     job.due = self.now();
-                    index::put_job(&mut ws, &job, None);
+                    self.inner.store.stage_job(&mut ws, &job, None, None);
                     after.wake_scheduler = true;
                 }
-                close_incident(&mut ws, incident, self.now(), &mut after);
+                close_incident(&self.inner.store, &mut ws, incident, self.now(), &mut after);
                 self.inner.store.commit_durable(&ws).await?;
                 self.after_commit(after).await;
                 Ok(())
@@ -141,7 +122,7 @@ impl ProcessEngine {
             _ => {
                 let mut ws = WriteSet::new();
                 let mut after = AfterCommit::default();
-                close_incident(&mut ws, incident, self.now(), &mut after);
+                close_incident(&self.inner.store, &mut ws, incident, self.now(), &mut after);
                 self.inner.store.commit_durable(&ws).await?;
                 self.after_commit(after).await;
                 Ok(())
@@ -158,8 +139,7 @@ impl ProcessEngine {
         let mut incident = self.incident(id).await?;
         incident.annotation = annotation;
         let mut ws = WriteSet::new();
-        ws.put(Tree::Incidents, index::id_key(id), &incident);
-        ws.put(Tree::HistoricIncidents, index::id_key(id), &incident);
+        self.inner.store.stage_incident(&mut ws, &incident);
         self.inner.store.commit_durable(&ws).await?;
         Ok(())
     }

@@ -3,13 +3,8 @@
 use super::core::new_id;
 use super::executor::AfterCommit;
 use super::{DefinitionRef, ProcessEngine, ProcessEngineError, Result, StartRequest, StartResult};
-use crate::records::{
-    ExternalTask, HistoricProcessInstance, ProcessDefinition, ProcessInstance, UserTask,
-};
-use crate::store::InstanceStore;
-use crate::store::index;
-use crate::store::keys::last_str;
-use crate::store::{Tree, WriteSet};
+use crate::records::{ProcessDefinition, ProcessInstance};
+use crate::store::{ExternalTaskStore, HistoryStore, InstanceStore, UserTaskStore, WriteSet};
 use baton_bpmn::Variables;
 use baton_bpmn::engine::Command;
 
@@ -114,49 +109,25 @@ impl ProcessEngine {
         self.inner.store.stage_instance(&mut ws, &record);
         // The history shows SUSPENDED as Camunda's does, written with the suspension so that
         // history reads never have to consult the running instances.
-        if let Some(mut h) = self
-            .inner
-            .store
-            .get::<HistoricProcessInstance>(Tree::HistoricInstances, &index::id_key(id))?
+        let store = &self.inner.store;
+        if let Some(mut h) = store.historic_instance(id)?
             && h.end_time.is_none()
         {
             h.state = if suspended { "SUSPENDED" } else { "ACTIVE" }.to_owned();
-            ws.put(Tree::HistoricInstances, index::id_key(id), &h);
+            store.stage_historic_instance(&mut ws, &h);
         }
         let mut wasm_to_run = Vec::new();
-        for key in self.inner.store.scan_keys(
-            Tree::ExternalTasksByInstance,
-            &index::instance_prefix(id),
-            usize::MAX,
-        )? {
-            if let Some(tid) = last_str(&key)
-                && let Some(task) = self
-                    .inner
-                    .store
-                    .get::<ExternalTask>(Tree::ExternalTasks, &index::id_key(&tid))?
-            {
-                let mut new = task.clone();
-                new.suspended = suspended;
-                index::put_external_task(&mut ws, &new, Some(&task), now);
-                if !suspended && new.module_sha256.is_some() {
-                    wasm_to_run.push(new.id.clone());
-                }
+        for task in store.external_tasks_of_instance(id)? {
+            let mut new = task.clone();
+            new.suspended = suspended;
+            store.stage_external_task_write(&mut ws, Some(&task), &new, now);
+            if !suspended && new.module_sha256.is_some() {
+                wasm_to_run.push(new.id.clone());
             }
         }
-        for key in self.inner.store.scan_keys(
-            Tree::UserTasksByInstance,
-            &index::instance_prefix(id),
-            usize::MAX,
-        )? {
-            if let Some(tid) = last_str(&key)
-                && let Some(mut task) = self
-                    .inner
-                    .store
-                    .get::<UserTask>(Tree::UserTasks, &index::id_key(&tid))?
-            {
-                task.suspended = suspended;
-                index::put_user_task(&mut ws, &task);
-            }
+        for mut task in store.user_tasks_of_instance(id)? {
+            task.suspended = suspended;
+            store.stage_user_task(&mut ws, &task, None);
         }
         self.inner.store.commit(&ws)?;
         drop(guard);

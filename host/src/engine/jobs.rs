@@ -8,12 +8,9 @@ use super::executor::AfterCommit;
 use super::incidents::open_incident;
 use super::{ProcessEngine, ProcessEngineError, Result};
 use crate::records::{ExternalTask, Incident, IncidentType, Job, JobKind};
-use crate::store::ExternalTaskStore;
-use crate::store::InstanceStore;
-use crate::store::index;
-use crate::store::index::WASM_WORKER;
-use crate::store::keys::from_ord_i64;
-use crate::store::{Tree, WriteSet};
+use crate::store::{
+    ExternalTaskStore, InstanceStore, JobStore, OutboxStore, WASM_WORKER, WriteSet,
+};
 use baton_bpmn::engine::Command;
 use baton_bpmn::model::{EventTrigger, NodeKind, TimerDefinition};
 use baton_bpmn::timer::RetrySchedule;
@@ -119,16 +116,8 @@ impl ProcessEngine {
     }
 
     fn next_due(&self) -> Result<Option<i64>> {
-        let job = self
-            .inner
-            .store
-            .first_key(Tree::JobsDue)?
-            .and_then(|k| from_ord_i64(&k));
-        let lock = self
-            .inner
-            .store
-            .first_key(Tree::ExternalTaskLocks)?
-            .and_then(|k| from_ord_i64(&k));
+        let job = self.inner.store.next_job_due()?;
+        let lock = self.inner.store.next_lock_expiry()?;
         Ok(match (job, lock) {
             (Some(a), Some(b)) => Some(a.min(b)),
             (a, b) => a.or(b),
@@ -144,30 +133,9 @@ impl ProcessEngine {
     pub async fn tick(&self) -> Result<usize> {
         let now = self.now();
         self.reclaim_expired_locks(now)?;
-        let end = index::job_due_key(now.saturating_add(1), "");
-        let keys = self
-            .inner
-            .store
-            .range_keys(Tree::JobsDue, &[], &end, BATCH)?;
         let mut ran = 0;
         let mut set = tokio::task::JoinSet::new();
-        for key in keys {
-            let Some(id) = index::timed_key_id(&key) else {
-                continue;
-            };
-            let Some(job) = self
-                .inner
-                .store
-                .get::<Job>(Tree::Jobs, &index::id_key(&id))?
-            else {
-                let mut ws = WriteSet::new();
-                ws.delete(Tree::JobsDue, key);
-                self.inner.store.commit(&ws)?;
-                continue;
-            };
-            if job.due > now {
-                continue;
-            }
+        for job in self.inner.store.due_jobs(now, BATCH)? {
             ran += 1;
             let me = self.clone();
             set.spawn(async move { me.run_job(job).await });
@@ -181,13 +149,14 @@ impl ProcessEngine {
     }
 
     async fn run_job(&self, job: Job) -> Result<()> {
-        let raw = self
-            .inner
-            .store
-            .get_raw(Tree::Jobs, &index::id_key(&job.id))?;
+        // Consumed only if nobody changed the job since it was found due: a job runs once.
+        let Some((job, read_at)) = self.inner.store.job(&job.id)? else {
+            return Ok(());
+        };
         let mut consume = WriteSet::new();
-        consume.guard(Tree::Jobs, index::id_key(&job.id), raw);
-        index::delete_job(&mut consume, &job);
+        self.inner
+            .store
+            .stage_job_removal(&mut consume, &job, Some(read_at.clone()));
         match &job.kind {
             JobKind::Timer { timer_id } => {
                 let command = Command::TimerFired {
@@ -218,13 +187,6 @@ impl ProcessEngine {
                     }
                 });
                 let mut ws = WriteSet::new();
-                ws.guard(
-                    Tree::Jobs,
-                    index::id_key(&job.id),
-                    self.inner
-                        .store
-                        .get_raw(Tree::Jobs, &index::id_key(&job.id))?,
-                );
                 match next {
                     Some(due) => {
                         let mut again = job.clone();
@@ -234,9 +196,14 @@ impl ProcessEngine {
                             activity_id: activity_id.clone(),
                             fired: fired + 1,
                         };
-                        index::put_job(&mut ws, &again, Some(&job));
+                        self.inner
+                            .store
+                            .stage_job(&mut ws, &again, Some(&job), Some(read_at));
                     }
-                    None => index::delete_job(&mut ws, &job),
+                    None => self
+                        .inner
+                        .store
+                        .stage_job_removal(&mut ws, &job, Some(read_at)),
                 }
                 if self.inner.store.commit(&ws).is_err() {
                     return Ok(());
@@ -277,7 +244,7 @@ impl ProcessEngine {
             Ok(_) => Ok(()),
             Err(ProcessEngineError::NotFound(_)) => {
                 let mut ws = WriteSet::new();
-                index::delete_job(&mut ws, job);
+                self.inner.store.stage_job_removal(&mut ws, job, None);
                 self.inner.store.commit(&ws)?;
                 Ok(())
             }
@@ -293,11 +260,7 @@ impl ProcessEngine {
             return Ok(());
         };
         let _guard = self.lock_instance(&instance_id).await;
-        let Some(current) = self
-            .inner
-            .store
-            .get::<Job>(Tree::Jobs, &index::id_key(&job.id))?
-        else {
+        let Some((current, _)) = self.inner.store.job(&job.id)? else {
             return Ok(());
         };
         let now = self.now();
@@ -311,11 +274,12 @@ impl ProcessEngine {
                 self.retry_schedule(job.retry_time_cycle.as_deref())
                     .delay_ms(next.retries as u32),
             );
-            index::put_job(&mut ws, &next, Some(&current));
+            self.inner
+                .store
+                .stage_job(&mut ws, &next, Some(&current), None);
         } else {
             // Out of retries: keep the job (without a due entry) and raise the incident.
-            ws.delete(Tree::JobsDue, index::job_due_key(current.due, &current.id));
-            ws.put(Tree::Jobs, index::id_key(&next.id), &next);
+            self.inner.store.stage_job_parked(&mut ws, &next, &current);
             let instance = self.inner.store.running_instance(&instance_id)?;
             let incident = Incident {
                 id: super::core::new_id(),
@@ -335,7 +299,7 @@ impl ProcessEngine {
                 tenant_id: instance.and_then(|i| i.tenant_id),
                 end_time: None,
             };
-            open_incident(&mut ws, &incident, &mut after);
+            open_incident(&self.inner.store, &mut ws, &incident, &mut after);
             self.inner
                 .metrics
                 .incidents_raised
@@ -351,8 +315,8 @@ impl ProcessEngine {
     /// Pick up in-flight work after a restart: unfinished outbox entries and in-engine tasks
     /// that were running when the engine stopped (at-least-once; their inputs are deterministic).
     pub(crate) async fn recover(&self) -> Result<()> {
-        let outbox_keys = self.inner.store.scan_keys(Tree::Outbox, b"", usize::MAX)?;
-        let tasks: Vec<ExternalTask> = self.inner.store.scan(Tree::ExternalTasks, b"")?;
+        let outbox = self.inner.store.outbox_sequences()?;
+        let tasks: Vec<ExternalTask> = self.inner.store.all_external_tasks()?;
         let now = self.now();
         let pending_wasm: Vec<String> = tasks
             .into_iter()
@@ -366,14 +330,8 @@ impl ProcessEngine {
             .collect();
         let me = self.clone();
         tokio::spawn(async move {
-            for key in outbox_keys {
-                if let Some(seq) = key
-                    .get(..8)
-                    .and_then(|b| <[u8; 8]>::try_from(b).ok())
-                    .map(u64::from_be_bytes)
-                {
-                    me.process_outbox_entry(seq).await;
-                }
+            for seq in outbox {
+                me.process_outbox_entry(seq).await;
             }
             for id in pending_wasm {
                 let me2 = me.clone();

@@ -1,6 +1,7 @@
 //! Executor tests on a real sled store in a temp dir with a manual clock: the vertical slice
 //! (deploy → start → fetch-and-lock → complete → history), failures into incidents, timers.
 
+use crate::store::IdentityStore;
 use std::sync::Arc;
 
 use baton_bpmn::{Value, Variables};
@@ -379,7 +380,7 @@ async fn passwords_are_argon2_and_legacy_sha256_hashes_are_upgraded_at_login() {
     let stored: crate::records::User = engine
         .inner
         .store
-        .get(crate::store::Tree::Users, b"ada")
+        .user("ada")
         .expect("read")
         .expect("stored");
     let hash = stored.password_hash.clone().expect("hash");
@@ -408,7 +409,7 @@ async fn passwords_are_argon2_and_legacy_sha256_hashes_are_upgraded_at_login() {
     old.id = "bob".into();
     old.password_hash = Some(legacy.clone());
     let mut ws = crate::store::WriteSet::new();
-    ws.put(crate::store::Tree::Users, b"bob".to_vec(), &old);
+    engine.inner.store.stage_user(&mut ws, &old);
     engine.inner.store.commit_durable(&ws).await.expect("write");
     assert!(
         engine
@@ -428,7 +429,7 @@ async fn passwords_are_argon2_and_legacy_sha256_hashes_are_upgraded_at_login() {
     let upgraded: crate::records::User = engine
         .inner
         .store
-        .get(crate::store::Tree::Users, b"bob")
+        .user("bob")
         .expect("read")
         .expect("stored");
     let upgraded = upgraded.password_hash.expect("hash");

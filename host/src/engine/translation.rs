@@ -5,16 +5,17 @@
 
 use super::core::{Deployed, new_id};
 use super::events::EngineEvent;
-use super::executor::{AfterCommit, OutboxEntry, outbox_key};
+use super::executor::{AfterCommit, OutboxEntry};
 use super::incidents::close_incident;
 use super::{ProcessEngine, Result};
 use crate::records::{
     EventSubscription, EventType, ExternalTask, HistoricActivityInstance, HistoricProcessInstance,
-    HistoricVariableInstance, Incident, Job, JobKind, ProcessInstance, UserTask,
+    HistoricVariableInstance, Job, JobKind, ProcessInstance, UserTask,
 };
-use crate::store::index;
-use crate::store::index::WASM_WORKER;
-use crate::store::{Tree, WriteSet};
+use crate::store::{
+    ExternalTaskStore, HistoryStore, IncidentStore, InstanceStore, JobStore, OutboxStore,
+    SubscriptionStore, UserTaskStore, WASM_WORKER, WriteSet,
+};
 use baton_bpmn::Variables;
 use baton_bpmn::engine::{
     CallBinding, Effect, ExternalTaskSpec, HistoryEvent, InstanceStatus, UserTaskSpec,
@@ -22,17 +23,16 @@ use baton_bpmn::engine::{
 use std::collections::HashMap;
 use std::sync::atomic::Ordering;
 
-/// The record of `id` this command already holds (the newest version), else the stored one;
-/// either way it is no longer held.
-fn take_or_load<T: serde::de::DeserializeOwned>(
-    store: &crate::store::Store,
+/// The record of `id` this command already holds (the newest version), else the stored one
+/// (`load`); either way it is no longer held.
+fn take_or_load<T>(
     held: &mut HashMap<String, T>,
-    tree: Tree,
     id: &str,
+    load: impl FnOnce(&str) -> crate::store::Result<Option<T>>,
 ) -> Result<Option<T>> {
     match held.remove(id) {
         Some(record) => Ok(Some(record)),
-        None => Ok(store.get::<T>(tree, &index::id_key(id))?),
+        None => Ok(load(id)?),
     }
 }
 
@@ -49,7 +49,8 @@ pub(super) struct Translation<'a> {
     external_tasks: HashMap<String, ExternalTask>,
     user_tasks: HashMap<String, UserTask>,
     activities: HashMap<String, HistoricActivityInstance>,
-    variables: HashMap<Vec<u8>, HistoricVariableInstance>,
+    /// Keyed by (scope id, name).
+    variables: HashMap<(String, String), HistoricVariableInstance>,
     pub(super) historic_instance: Option<HistoricProcessInstance>,
     cancel_reason: Option<String>,
 }
@@ -233,7 +234,10 @@ impl<'a> Translation<'a> {
             extension_properties: spec.extension_properties.clone(),
             module_sha256: module.map(|m| m.sha256),
         };
-        index::put_external_task(ws, &task, None, self.now);
+        self.engine
+            .inner
+            .store
+            .stage_external_task_write(ws, None, &task, self.now);
         if task.module_sha256.is_some() {
             after.wasm_tasks.push(task.id.clone());
         } else {
@@ -284,7 +288,7 @@ impl<'a> Translation<'a> {
             suspended: self.record.suspended,
             tenant_id: self.record.tenant_id.clone(),
         };
-        index::put_user_task(ws, &task);
+        self.engine.inner.store.stage_user_task(ws, &task, None);
         if let Some(h) = self.activities.get_mut(&spec.activity_instance_id) {
             h.assignee = task.assignee.clone();
             h.task_id = Some(task.id.clone());
@@ -307,19 +311,18 @@ impl<'a> Translation<'a> {
         after: &mut AfterCommit,
     ) -> Result<()> {
         let store = &self.engine.inner.store;
-        let external = take_or_load(
-            store,
-            &mut self.external_tasks,
-            Tree::ExternalTasks,
-            task_id,
-        )?;
+        let external = take_or_load(&mut self.external_tasks, task_id, |id| {
+            Ok(store.external_task(id)?.map(|(t, _)| t))
+        })?;
         if let Some(task) = external {
-            index::delete_external_task(ws, &task);
+            store.stage_external_task_removal(ws, &task);
             self.close_incidents_of(task_id, ws, after)?;
         } else {
-            let user = take_or_load(store, &mut self.user_tasks, Tree::UserTasks, task_id)?;
+            let user = take_or_load(&mut self.user_tasks, task_id, |id| {
+                Ok(store.user_task(id)?.map(|(t, _)| t))
+            })?;
             if let Some(task) = user {
-                index::delete_user_task(ws, &task);
+                store.stage_user_task_removal(ws, &task, None);
             }
         }
         Ok(())
@@ -349,16 +352,16 @@ impl<'a> Translation<'a> {
 
     /// Stage a timer or job and wake the scheduler after commit.
     fn schedule(&mut self, job: Job, ws: &mut WriteSet, after: &mut AfterCommit) {
-        index::put_job(ws, &job, None);
+        self.engine.inner.store.stage_job(ws, &job, None, None);
         self.jobs.insert(job.id.clone(), job);
         after.wake_scheduler = true;
     }
 
     fn cancel_job(&mut self, id: &str, ws: &mut WriteSet, after: &mut AfterCommit) -> Result<()> {
         let store = &self.engine.inner.store;
-        let job = take_or_load(store, &mut self.jobs, Tree::Jobs, id)?;
+        let job = take_or_load(&mut self.jobs, id, |id| Ok(store.job(id)?.map(|(j, _)| j)))?;
         if let Some(job) = job {
-            index::delete_job(ws, &job);
+            store.stage_job_removal(ws, &job, None);
             self.close_incidents_of(id, ws, after)?;
         }
         Ok(())
@@ -366,8 +369,8 @@ impl<'a> Translation<'a> {
 
     fn unsubscribe(&mut self, id: &str, ws: &mut WriteSet) -> Result<()> {
         let store = &self.engine.inner.store;
-        if let Some(sub) = take_or_load(store, &mut self.subscriptions, Tree::Subscriptions, id)? {
-            index::delete_subscription(ws, &sub);
+        if let Some(sub) = take_or_load(&mut self.subscriptions, id, |id| store.subscription(id))? {
+            store.stage_subscription_removal(ws, &sub);
         }
         Ok(())
     }
@@ -429,7 +432,7 @@ impl<'a> Translation<'a> {
             activity_id: activity_id.to_owned(),
             created: self.now,
         };
-        index::put_subscription(ws, &sub);
+        self.engine.inner.store.stage_subscription(ws, &sub);
         self.subscriptions.insert(sub.id.clone(), sub);
     }
 
@@ -439,8 +442,7 @@ impl<'a> Translation<'a> {
         after: &mut AfterCommit,
         entry: OutboxEntry,
     ) -> Result<()> {
-        let seq = self.engine.inner.store.generate_id()?;
-        ws.put(Tree::Outbox, outbox_key(seq), &entry);
+        let seq = self.engine.inner.store.stage_outbox_entry(ws, &entry)?;
         after.outbox.push(seq);
         Ok(())
     }
@@ -476,7 +478,7 @@ impl<'a> Translation<'a> {
                     canceled: false,
                     complete_scope: false,
                     tenant_id: self.record.tenant_id.clone(),
-                    sequence: store.generate_id()?,
+                    sequence: store.next_sequence()?,
                 };
                 after.events.push(EngineEvent::ActivityEntered {
                     process_instance_id: self.instance_id().to_owned(),
@@ -496,10 +498,7 @@ impl<'a> Translation<'a> {
             } => {
                 let existing = match self.activities.remove(activity_instance_id) {
                     Some(h) => Some(h),
-                    None => store.get::<HistoricActivityInstance>(
-                        Tree::HistoricActivities,
-                        &index::historic_activity_key(self.instance_id(), activity_instance_id),
-                    )?,
+                    None => store.historic_activity(self.instance_id(), activity_instance_id)?,
                 };
                 if let Some(mut h) = existing {
                     h.end_time = Some(*at);
@@ -521,10 +520,10 @@ impl<'a> Translation<'a> {
                 value,
                 at,
             } => {
-                let key = index::historic_variable_key(self.instance_id(), scope_id, name);
+                let key = (scope_id.clone(), name.clone());
                 let existing = match self.variables.remove(&key) {
                     Some(v) => Some(v),
-                    None => store.get::<HistoricVariableInstance>(Tree::HistoricVariables, &key)?,
+                    None => store.historic_variable(self.instance_id(), scope_id, name)?,
                 };
                 let v = match existing {
                     Some(mut v) => {
@@ -550,10 +549,10 @@ impl<'a> Translation<'a> {
                 self.variables.insert(key, v);
             }
             HistoryEvent::VariableDeleted { scope_id, name, at } => {
-                let key = index::historic_variable_key(self.instance_id(), scope_id, name);
+                let key = (scope_id.clone(), name.clone());
                 let existing = match self.variables.remove(&key) {
                     Some(v) => Some(v),
-                    None => store.get::<HistoricVariableInstance>(Tree::HistoricVariables, &key)?,
+                    None => store.historic_variable(self.instance_id(), scope_id, name)?,
                 };
                 if let Some(mut v) = existing {
                     v.state = "DELETED".into();
@@ -572,26 +571,8 @@ impl<'a> Translation<'a> {
         ws: &mut WriteSet,
         after: &mut AfterCommit,
     ) -> Result<()> {
-        let store = &self.engine.inner.store;
-        let keys = store.scan_keys(
-            Tree::IncidentsByInstance,
-            &index::instance_prefix(self.instance_id()),
-            usize::MAX,
-        )?;
-        for key in keys {
-            let Some(incident_id) = crate::store::keys::last_str(&key) else {
-                continue;
-            };
-            let Some(incident) =
-                store.get::<Incident>(Tree::Incidents, &index::id_key(&incident_id))?
-            else {
-                continue;
-            };
-            if incident.configuration.as_deref() == Some(config_id) {
-                close_incident(ws, incident, self.now, after);
-            }
-        }
-        Ok(())
+        self.engine
+            .close_task_incidents(self.instance_id(), config_id, ws, after)
     }
 
     pub(super) fn end_instance(
@@ -602,34 +583,29 @@ impl<'a> Translation<'a> {
         let store = &self.engine.inner.store;
         let id = self.instance_id().to_owned();
         // Anything the state machine left behind (it should leave nothing) is removed with
-        // the instance, so no orphaned task can be fetched.
-        let prefix = index::instance_prefix(&id);
-        // The records this command holds in memory are the newer versions: delete those.
-        index::delete_instance_records(store, ws, &id, &|tid| {
+        // the instance, so no orphaned task can be fetched. The records this command holds in
+        // memory are the newer versions: those are deleted, not the stored ones.
+        store.stage_instance_records_removal(ws, &id, &|tid| {
             self.external_tasks.contains_key(tid)
         })?;
         for t in self.external_tasks.values() {
-            index::delete_external_task(ws, t);
+            store.stage_external_task_removal(ws, t);
         }
         for t in self.user_tasks.values() {
-            index::delete_user_task(ws, t);
+            store.stage_user_task_removal(ws, t, None);
         }
         for j in self.jobs.values() {
-            index::delete_job(ws, j);
+            store.stage_job_removal(ws, j, None);
         }
         for s in self.subscriptions.values() {
-            index::delete_subscription(ws, s);
+            store.stage_subscription_removal(ws, s);
         }
         self.external_tasks.clear();
         self.user_tasks.clear();
         self.jobs.clear();
         self.subscriptions.clear();
-        for key in store.scan_keys(Tree::IncidentsByInstance, &prefix, usize::MAX)? {
-            if let Some(iid) = crate::store::keys::last_str(&key)
-                && let Some(i) = store.get::<Incident>(Tree::Incidents, &index::id_key(&iid))?
-            {
-                close_incident(ws, i, self.now, after);
-            }
+        for incident in store.open_incidents_of_instance(&id)? {
+            close_incident(store, ws, incident, self.now, after);
         }
 
         let status = self.record.state.status;
@@ -641,8 +617,7 @@ impl<'a> Translation<'a> {
         };
         let mut historic = match self.historic_instance.take() {
             Some(h) => Some(h),
-            None => store
-                .get::<HistoricProcessInstance>(Tree::HistoricInstances, &index::id_key(&id))?,
+            None => store.historic_instance(&id)?,
         };
         if let Some(h) = historic.as_mut() {
             h.end_time = Some(self.now);
@@ -685,19 +660,15 @@ impl<'a> Translation<'a> {
 
     /// Write everything collected.
     pub(super) fn finish(self, ws: &mut WriteSet) {
-        let pi = self.record.state.id.clone();
-        for (id, h) in &self.activities {
-            ws.put(
-                Tree::HistoricActivities,
-                index::historic_activity_key(&pi, id),
-                h,
-            );
+        let store = &self.engine.inner.store;
+        for h in self.activities.values() {
+            store.stage_historic_activity(ws, h);
         }
-        for (key, v) in &self.variables {
-            ws.put(Tree::HistoricVariables, key.clone(), v);
+        for v in self.variables.values() {
+            store.stage_historic_variable(ws, v);
         }
         if let Some(h) = &self.historic_instance {
-            ws.put(Tree::HistoricInstances, index::id_key(&h.id), h);
+            store.stage_historic_instance(ws, h);
         }
     }
 }

@@ -4,29 +4,24 @@ use super::events::EngineEvent;
 use super::executor::AfterCommit;
 use super::types::conflict;
 use super::{ProcessEngine, ProcessEngineError, Result};
-use crate::records::{HistoricActivityInstance, UserTask};
-use crate::store::index;
-use crate::store::{Tree, WriteSet};
+use crate::records::UserTask;
+use crate::store::{HistoryStore, UserTaskStore, Version, WriteSet};
 use baton_bpmn::Variables;
 use baton_bpmn::engine::Command;
 
 impl ProcessEngine {
     /// All open user tasks.
     pub async fn user_tasks(&self) -> Result<Vec<UserTask>> {
-        let mut all: Vec<UserTask> = self.inner.store.scan(Tree::UserTasks, b"")?;
+        let mut all = self.inner.store.user_tasks()?;
         all.sort_by(|a, b| a.created.cmp(&b.created).then(a.id.cmp(&b.id)));
         Ok(all)
     }
 
-    fn load_user_task(&self, id: &str) -> Result<(UserTask, Vec<u8>)> {
-        let raw = self
-            .inner
+    fn load_user_task(&self, id: &str) -> Result<(UserTask, Version)> {
+        self.inner
             .store
-            .get_raw(Tree::UserTasks, &index::id_key(id))?
-            .ok_or_else(|| {
-                ProcessEngineError::NotFound(format!("No matching task with id {id}"))
-            })?;
-        Ok((crate::store::codec::decode("user_tasks", &raw)?, raw))
+            .user_task(id)?
+            .ok_or_else(|| ProcessEngineError::NotFound(format!("No matching task with id {id}")))
     }
 
     /// One user task.
@@ -37,23 +32,20 @@ impl ProcessEngine {
     async fn update_user_task(
         &self,
         task: UserTask,
-        raw: Vec<u8>,
+        raw: Version,
         operation: &str,
         details: Option<String>,
     ) -> Result<()> {
         let mut ws = WriteSet::new();
-        ws.guard(Tree::UserTasks, index::id_key(&task.id), Some(raw));
-        index::put_user_task(&mut ws, &task);
+        self.inner.store.stage_user_task(&mut ws, &task, Some(raw));
         // Keep the assignee visible in the activity's history.
-        let hkey =
-            index::historic_activity_key(&task.process_instance_id, &task.activity_instance_id);
         if let Some(mut h) = self
             .inner
             .store
-            .get::<HistoricActivityInstance>(Tree::HistoricActivities, &hkey)?
+            .historic_activity(&task.process_instance_id, &task.activity_instance_id)?
         {
             h.assignee = task.assignee.clone();
-            ws.put(Tree::HistoricActivities, hkey, &h);
+            self.inner.store.stage_historic_activity(&mut ws, &h);
         }
         self.user_operation(
             &mut ws,
@@ -110,8 +102,9 @@ impl ProcessEngine {
             )));
         }
         let mut extra = WriteSet::new();
-        extra.guard(Tree::UserTasks, index::id_key(id), Some(raw));
-        index::delete_user_task(&mut extra, &task);
+        self.inner
+            .store
+            .stage_user_task_removal(&mut extra, &task, Some(raw));
         self.user_operation(
             &mut extra,
             "Complete",

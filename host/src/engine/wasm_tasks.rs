@@ -6,9 +6,7 @@ use super::executor::AfterCommit;
 use super::external_tasks::truncate;
 use super::{ProcessEngine, ProcessEngineError, Result};
 use crate::records::{ExternalTask, Job, JobKind, ModuleLimits, ProcessInstance, TaskModule};
-use crate::store::InstanceStore;
-use crate::store::index;
-use crate::store::{Tree, WriteSet};
+use crate::store::{ExternalTaskStore, InstanceStore, JobStore, ModuleStore, WriteSet};
 use crate::wasm::{AllowedHost, Limits, ModuleInfo, TaskInput, TaskOutcome};
 use baton_bpmn::Variables;
 use std::sync::atomic::Ordering;
@@ -69,16 +67,10 @@ impl ProcessEngine {
         if self.inner.wasm.is_none() {
             return Ok(None);
         }
-        if let Some(m) = self.inner.store.get::<TaskModule>(
-            Tree::DeploymentModules,
-            &index::deployment_module_key(deployment_id, topic),
-        )? {
+        if let Some(m) = self.inner.store.deployment_module(deployment_id, topic)? {
             return Ok(Some(m));
         }
-        Ok(self
-            .inner
-            .store
-            .get::<TaskModule>(Tree::Modules, topic.as_bytes())?)
+        Ok(self.inner.store.module(topic)?)
     }
 
     /// Bind a wasm component to a topic (validated and compiled before it is stored).
@@ -115,43 +107,39 @@ impl ProcessEngine {
             world_check: Some(info.world_check),
         };
         let mut ws = WriteSet::new();
-        ws.put_raw(Tree::ModuleBlobs, info.sha256.into_bytes(), bytes);
-        ws.put(Tree::Modules, topic.as_bytes().to_vec(), &module);
+        self.inner
+            .store
+            .stage_module_blob(&mut ws, &info.sha256, &bytes);
+        self.inner.store.stage_module(&mut ws, topic, &module);
         self.inner.store.commit_durable(&ws).await?;
         Ok(module)
     }
 
     /// The module bound to a topic.
     pub async fn module(&self, topic: &str) -> Result<TaskModule> {
-        self.inner
-            .store
-            .get(Tree::Modules, topic.as_bytes())?
-            .ok_or_else(|| {
-                ProcessEngineError::NotFound(format!("No task module is bound to topic '{topic}'"))
-            })
+        self.inner.store.module(topic)?.ok_or_else(|| {
+            ProcessEngineError::NotFound(format!("No task module is bound to topic '{topic}'"))
+        })
     }
 
     /// The component bytes bound to a topic.
     pub async fn module_bytes(&self, topic: &str) -> Result<Vec<u8>> {
         let m = self.module(topic).await?;
-        self.inner
-            .store
-            .get_raw(Tree::ModuleBlobs, m.sha256.as_bytes())?
-            .ok_or_else(|| {
-                ProcessEngineError::Internal(format!("module blob {} missing", m.sha256))
-            })
+        self.inner.store.module_blob(&m.sha256)?.ok_or_else(|| {
+            ProcessEngineError::Internal(format!("module blob {} missing", m.sha256))
+        })
     }
 
     /// All modules.
     pub async fn modules(&self) -> Result<Vec<TaskModule>> {
-        Ok(self.inner.store.scan(Tree::Modules, b"")?)
+        Ok(ModuleStore::modules(&self.inner.store)?)
     }
 
     /// Unbind a topic's module (its tasks go to remote workers from then on).
     pub async fn delete_module(&self, topic: &str) -> Result<()> {
         self.module(topic).await?;
         let mut ws = WriteSet::new();
-        ws.delete(Tree::Modules, topic.as_bytes().to_vec());
+        self.inner.store.stage_module_removal(&mut ws, topic);
         self.inner.store.commit_durable(&ws).await?;
         Ok(())
     }
@@ -166,13 +154,7 @@ impl ProcessEngine {
         let module = self
             .definition_deployment(&task.process_definition_id)
             .and_then(|dep| self.module_for(&dep, &task.topic_name).ok().flatten())
-            .or_else(|| {
-                self.inner
-                    .store
-                    .get::<TaskModule>(Tree::Modules, task.topic_name.as_bytes())
-                    .ok()
-                    .flatten()
-            });
+            .or_else(|| self.inner.store.module(&task.topic_name).ok().flatten());
         if let Some(m) = module {
             if let Some(f) = m.limits.fuel {
                 limits.fuel = f;
@@ -237,7 +219,7 @@ impl ProcessEngine {
             let bytes = self
                 .inner
                 .store
-                .get_raw(Tree::ModuleBlobs, sha.as_bytes())?
+                .module_blob(&sha)?
                 .ok_or_else(|| ProcessEngineError::Internal(format!("module {sha} missing")))?;
             if let Err(e) = wasm.load(&bytes).await {
                 return self
@@ -400,11 +382,10 @@ impl ProcessEngine {
                 exception_message: None,
                 retry_time_cycle: None,
             };
-            let old_job = self
-                .inner
+            let old_job = self.inner.store.job(&job.id)?.map(|(j, _)| j);
+            self.inner
                 .store
-                .get::<Job>(Tree::Jobs, &index::id_key(&job.id))?;
-            index::put_job(&mut ws, &job, old_job.as_ref());
+                .stage_job(&mut ws, &job, old_job.as_ref(), None);
             after.wake_scheduler = true;
         } else {
             new.lock_expiration_time = None;
@@ -429,11 +410,7 @@ impl ProcessEngine {
         if lines.is_empty() {
             return Ok(ws);
         }
-        let mut log: Vec<String> = self
-            .inner
-            .store
-            .get(Tree::TaskLogs, &index::id_key(task_id))?
-            .unwrap_or_default();
+        let mut log = self.inner.store.task_log(task_id)?;
         for l in lines {
             log.push(format!("[{:?}] {}", l.level, l.message));
         }
@@ -442,7 +419,7 @@ impl ProcessEngine {
             let drop_n = log.len() - 1000;
             log.drain(..drop_n);
         }
-        ws.put(Tree::TaskLogs, index::id_key(task_id), &log);
+        self.inner.store.stage_task_log(&mut ws, task_id, &log);
         Ok(ws)
     }
 
@@ -450,10 +427,6 @@ impl ProcessEngine {
     ///
     /// The captured log of an in-engine task (kept after the task completed).
     pub async fn task_log(&self, task_id: &str) -> Result<Vec<String>> {
-        Ok(self
-            .inner
-            .store
-            .get(Tree::TaskLogs, &index::id_key(task_id))?
-            .unwrap_or_default())
+        Ok(self.inner.store.task_log(task_id)?)
     }
 }

@@ -2,21 +2,32 @@
 //! names a backend.
 //!
 //! The boundary is a set of traits shaped by what the engine asks, one per aggregate, in the
-//! style of restate's storage traits: [`ExternalTaskStore`] today (the hot path: fetch-and-lock
-//! and lock expiry). The embedded backend is sled ([`sled`](self::sled), the default and what
-//! `baton run` uses); a second backend (PostgreSQL, issue 21) implements the same traits, so the
-//! engine does not change. The areas not converted yet still use the sled `Store`'s generic
-//! `WriteSet` API and the key layouts in `index` (see docs/architecture.md for what is left).
+//! style of restate's storage traits: external tasks (fetch-and-lock and lock expiry),
+//! instances, user tasks, jobs, event subscriptions, incidents, history, deployments and
+//! definitions, task modules, identity and the outbox. The engine reads typed records through
+//! them and stages typed changes into a [`WriteSet`], which it commits as one atomic unit
+//! ([`Store::commit`], then [`Store::sync`] before acknowledging). Nothing outside this module
+//! builds a key or names a tree: the key layouts live in `sled/index.rs`.
+//!
+//! The embedded backend is sled ([`sled`](self::sled), the default and what `baton run` uses);
+//! a second backend (PostgreSQL, issue 21) implements the same traits, so the engine does not
+//! change (see docs/architecture.md).
 //!
 //! Must not: perform effects (a transaction closure may re-run), or scan inside a transaction.
 
 pub mod codec;
 mod sled;
 
-pub(crate) use self::sled::index;
-pub use self::sled::{Durability, Result, Store, StoreError, Tree, WriteSet, keys};
+pub use self::sled::{Durability, Result, Store, StoreError, WriteSet};
+pub(crate) use crate::records::WASM_WORKER;
 
-use crate::records::{ExternalTask, ProcessInstance};
+use crate::records::{
+    Deployment, EventSubscription, EventType, ExternalTask, Group, HistoricActivityInstance,
+    HistoricProcessInstance, HistoricVariableInstance, Incident, Job, ProcessDefinition,
+    ProcessInstance, TaskModule, User, UserOperation, UserTask,
+};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
 
 /// The version of a stored record as it was read: what a compare-and-set change is guarded
 /// by. Opaque to the engine (sled: the record's encoded bytes; a SQL backend: a version
@@ -118,6 +129,36 @@ pub trait ExternalTaskStore {
     /// Return the tasks whose lock expired before `now` to the available ones; returns how
     /// many became available.
     fn reclaim_expired_locks(&self, now: i64) -> Result<usize>;
+
+    /// When the next lock expires (ms since epoch), if any task is locked.
+    fn next_lock_expiry(&self) -> Result<Option<i64>>;
+
+    /// The external tasks of one instance.
+    fn external_tasks_of_instance(&self, instance_id: &str) -> Result<Vec<ExternalTask>>;
+
+    /// Stage writing `new` with its index entries (replacing those of `old`, the task as the
+    /// caller holds it) without a guard: for changes made under the instance's lock by the
+    /// instance's own commands (creation, suspension).
+    fn stage_external_task_write(
+        &self,
+        ws: &mut WriteSet,
+        old: Option<&ExternalTask>,
+        new: &ExternalTask,
+        now: i64,
+    );
+
+    /// Stage removing a task and its index entries, without a guard (see
+    /// [`ExternalTaskStore::stage_external_task_write`]).
+    fn stage_external_task_removal(&self, ws: &mut WriteSet, task: &ExternalTask);
+
+    /// How many external tasks exist (metrics).
+    fn count_external_tasks(&self) -> usize;
+
+    /// The log lines captured from a task's in-engine executions, oldest first.
+    fn task_log(&self, task_id: &str) -> Result<Vec<String>>;
+
+    /// Stage replacing a task's captured log.
+    fn stage_task_log(&self, ws: &mut WriteSet, task_id: &str, lines: &[String]);
 }
 
 /// Running process instances (the executor's aggregate: state, variables, tokens).
@@ -140,4 +181,284 @@ pub trait InstanceStore {
 
     /// Stage removing an ended instance in `ws`.
     fn stage_instance_end(&self, ws: &mut WriteSet, id: &str);
+
+    /// Stage removing every external task, user task, job and subscription an instance still
+    /// owns (with their index entries); external tasks `skip_external` names are left to the
+    /// caller (it holds newer versions of them).
+    fn stage_instance_records_removal(
+        &self,
+        ws: &mut WriteSet,
+        instance_id: &str,
+        skip_external: &dyn Fn(&str) -> bool,
+    ) -> Result<()>;
+}
+
+/// User tasks.
+pub trait UserTaskStore {
+    /// One task with the version it was read at, or `None`.
+    fn user_task(&self, id: &str) -> Result<Option<(UserTask, Version)>>;
+
+    /// Every user task.
+    fn user_tasks(&self) -> Result<Vec<UserTask>>;
+
+    /// The user tasks of one instance.
+    fn user_tasks_of_instance(&self, instance_id: &str) -> Result<Vec<UserTask>>;
+
+    /// Stage writing a task with its index entries; with `read_at`, committing fails with
+    /// [`StoreError::Conflict`] if the task changed since it was read.
+    fn stage_user_task(&self, ws: &mut WriteSet, task: &UserTask, read_at: Option<Version>);
+
+    /// Stage removing a task (guarded like [`UserTaskStore::stage_user_task`]).
+    fn stage_user_task_removal(&self, ws: &mut WriteSet, task: &UserTask, read_at: Option<Version>);
+
+    /// How many user tasks exist (metrics).
+    fn count_user_tasks(&self) -> usize;
+}
+
+/// Jobs: timers, async continuations, timer starts and wasm retry back-offs, by due time.
+pub trait JobStore {
+    /// One job with the version it was read at, or `None`.
+    fn job(&self, id: &str) -> Result<Option<(Job, Version)>>;
+
+    /// Every job.
+    fn jobs(&self) -> Result<Vec<Job>>;
+
+    /// Up to `limit` jobs due at `now` or earlier, earliest first. Jobs without a due entry
+    /// (out of retries) are not due.
+    fn due_jobs(&self, now: i64, limit: usize) -> Result<Vec<Job>>;
+
+    /// When the earliest job is due, if any.
+    fn next_job_due(&self) -> Result<Option<i64>>;
+
+    /// Stage writing `job` due at `job.due` (replacing `old`'s due entry); with `read_at`,
+    /// guarded on the job as read.
+    fn stage_job(&self, ws: &mut WriteSet, job: &Job, old: Option<&Job>, read_at: Option<Version>);
+
+    /// Stage writing `job` with no due entry (out of retries: it waits for an operator).
+    fn stage_job_parked(&self, ws: &mut WriteSet, job: &Job, old: &Job);
+
+    /// Stage removing a job; with `read_at`, guarded on the job as read (a job is run once).
+    fn stage_job_removal(&self, ws: &mut WriteSet, job: &Job, read_at: Option<Version>);
+}
+
+/// Message and signal subscriptions.
+pub trait SubscriptionStore {
+    /// One subscription, or `None`.
+    fn subscription(&self, id: &str) -> Result<Option<EventSubscription>>;
+
+    /// The subscriptions to the event of `kind` named `name`, in creation-key order.
+    fn subscriptions_named(&self, kind: EventType, name: &str) -> Result<Vec<EventSubscription>>;
+
+    /// Stage writing a subscription with its indexes.
+    fn stage_subscription(&self, ws: &mut WriteSet, subscription: &EventSubscription);
+
+    /// Stage removing a subscription with its indexes.
+    fn stage_subscription_removal(&self, ws: &mut WriteSet, subscription: &EventSubscription);
+}
+
+/// Incidents: the open ones, and all of them (history).
+pub trait IncidentStore {
+    /// One open incident, or `None`.
+    fn open_incident(&self, id: &str) -> Result<Option<Incident>>;
+
+    /// Every open incident.
+    fn open_incidents(&self) -> Result<Vec<Incident>>;
+
+    /// The open incidents of one instance.
+    fn open_incidents_of_instance(&self, instance_id: &str) -> Result<Vec<Incident>>;
+
+    /// Every incident, open and resolved.
+    fn historic_incidents(&self) -> Result<Vec<Incident>>;
+
+    /// Stage writing an open incident (new or changed) and its history row.
+    fn stage_incident(&self, ws: &mut WriteSet, incident: &Incident);
+
+    /// Stage resolving an incident: no longer open; its history row (with `end_time` set by
+    /// the caller) stays.
+    fn stage_incident_resolved(&self, ws: &mut WriteSet, incident: &Incident);
+
+    /// How many incidents are open (metrics).
+    fn count_open_incidents(&self) -> usize;
+}
+
+/// History: instances, activity instances, variables, the user operation log.
+pub trait HistoryStore {
+    /// One historic instance, or `None`.
+    fn historic_instance(&self, id: &str) -> Result<Option<HistoricProcessInstance>>;
+
+    /// Whether an instance with this id ever started.
+    fn historic_instance_exists(&self, id: &str) -> Result<bool>;
+
+    /// Every historic instance.
+    fn historic_instances(&self) -> Result<Vec<HistoricProcessInstance>>;
+
+    /// One historic activity instance of an instance, or `None`.
+    fn historic_activity(
+        &self,
+        instance_id: &str,
+        activity_instance_id: &str,
+    ) -> Result<Option<HistoricActivityInstance>>;
+
+    /// The historic activity instances of one instance, or of all.
+    fn historic_activities(
+        &self,
+        instance_id: Option<&str>,
+    ) -> Result<Vec<HistoricActivityInstance>>;
+
+    /// One historic variable (by instance, scope and name), or `None`.
+    fn historic_variable(
+        &self,
+        instance_id: &str,
+        scope_id: &str,
+        name: &str,
+    ) -> Result<Option<HistoricVariableInstance>>;
+
+    /// The historic variables of one instance, or of all.
+    fn historic_variables(
+        &self,
+        instance_id: Option<&str>,
+    ) -> Result<Vec<HistoricVariableInstance>>;
+
+    /// Stage writing a historic instance.
+    fn stage_historic_instance(&self, ws: &mut WriteSet, instance: &HistoricProcessInstance);
+
+    /// Stage writing a historic activity instance.
+    fn stage_historic_activity(&self, ws: &mut WriteSet, activity: &HistoricActivityInstance);
+
+    /// Stage writing a historic variable (keyed by its instance, scope and name).
+    fn stage_historic_variable(&self, ws: &mut WriteSet, variable: &HistoricVariableInstance);
+
+    /// Stage removing the history of one instance (instance, activities, variables).
+    fn stage_history_removal(&self, ws: &mut WriteSet, instance_id: &str) -> Result<()>;
+
+    /// The user operation log, oldest first.
+    fn user_operations(&self) -> Result<Vec<UserOperation>>;
+
+    /// Stage appending to the user operation log.
+    fn stage_user_operation(&self, ws: &mut WriteSet, operation: &UserOperation);
+}
+
+/// Deployments, their resources, and the process definitions they deployed.
+pub trait DeploymentStore {
+    /// One deployment, or `None`.
+    fn deployment(&self, id: &str) -> Result<Option<Deployment>>;
+
+    /// Every deployment.
+    fn deployments(&self) -> Result<Vec<Deployment>>;
+
+    /// A resource's bytes, or `None`.
+    fn resource(&self, id: &str) -> Result<Option<Vec<u8>>>;
+
+    /// Stage writing a deployment record.
+    fn stage_deployment(&self, ws: &mut WriteSet, deployment: &Deployment);
+
+    /// Stage writing a resource's bytes.
+    fn stage_resource(&self, ws: &mut WriteSet, id: &str, bytes: &[u8]);
+
+    /// Stage removing a deployment and its resources.
+    fn stage_deployment_removal(&self, ws: &mut WriteSet, deployment: &Deployment);
+
+    /// One process definition, or `None`.
+    fn definition(&self, id: &str) -> Result<Option<ProcessDefinition>>;
+
+    /// Every process definition.
+    fn definitions(&self) -> Result<Vec<ProcessDefinition>>;
+
+    /// The latest version of the definitions with this key (and tenant), or `None`.
+    fn latest_definition(
+        &self,
+        key: &str,
+        tenant: Option<&str>,
+    ) -> Result<Option<ProcessDefinition>>;
+
+    /// Stage writing a definition with its (key, tenant, version) index.
+    fn stage_definition(&self, ws: &mut WriteSet, definition: &ProcessDefinition);
+
+    /// Stage removing a definition with its index.
+    fn stage_definition_removal(&self, ws: &mut WriteSet, definition: &ProcessDefinition);
+}
+
+/// Wasm task modules: the topic bindings, the versions deployments bundle, the component bytes.
+pub trait ModuleStore {
+    /// The module bound to a topic, or `None`.
+    fn module(&self, topic: &str) -> Result<Option<TaskModule>>;
+
+    /// Every topic binding.
+    fn modules(&self) -> Result<Vec<TaskModule>>;
+
+    /// The module a deployment bundles for a topic, or `None`.
+    fn deployment_module(&self, deployment_id: &str, topic: &str) -> Result<Option<TaskModule>>;
+
+    /// The modules a deployment bundles, with their topics.
+    fn deployment_modules(&self, deployment_id: &str) -> Result<Vec<(String, TaskModule)>>;
+
+    /// A component's bytes by sha256, or `None`.
+    fn module_blob(&self, sha256: &str) -> Result<Option<Vec<u8>>>;
+
+    /// Stage binding a module to a topic.
+    fn stage_module(&self, ws: &mut WriteSet, topic: &str, module: &TaskModule);
+
+    /// Stage removing a topic binding.
+    fn stage_module_removal(&self, ws: &mut WriteSet, topic: &str);
+
+    /// Stage storing a component's bytes (content-addressed).
+    fn stage_module_blob(&self, ws: &mut WriteSet, sha256: &str, bytes: &[u8]);
+
+    /// Stage recording the module a deployment bundles for a topic.
+    fn stage_deployment_module(
+        &self,
+        ws: &mut WriteSet,
+        deployment_id: &str,
+        topic: &str,
+        module: &TaskModule,
+    );
+
+    /// Stage forgetting the module a deployment bundles for a topic.
+    fn stage_deployment_module_removal(&self, ws: &mut WriteSet, deployment_id: &str, topic: &str);
+}
+
+/// Users and groups.
+pub trait IdentityStore {
+    /// One user, or `None`.
+    fn user(&self, id: &str) -> Result<Option<User>>;
+
+    /// Every user.
+    fn users(&self) -> Result<Vec<User>>;
+
+    /// Whether any user exists.
+    fn has_users(&self) -> bool;
+
+    /// Stage writing a user.
+    fn stage_user(&self, ws: &mut WriteSet, user: &User);
+
+    /// Stage removing a user.
+    fn stage_user_removal(&self, ws: &mut WriteSet, id: &str);
+
+    /// One group, or `None`.
+    fn group(&self, id: &str) -> Result<Option<Group>>;
+
+    /// Every group.
+    fn groups(&self) -> Result<Vec<Group>>;
+
+    /// Stage writing a group.
+    fn stage_group(&self, ws: &mut WriteSet, group: &Group);
+}
+
+/// Cross-instance effects written with the command that caused them and performed after
+/// commit (again after a restart), in sequence order.
+pub trait OutboxStore {
+    /// Stage an entry; returns its sequence number.
+    fn stage_outbox_entry<T: Serialize>(&self, ws: &mut WriteSet, entry: &T) -> Result<u64>;
+
+    /// One entry, or `None` once performed.
+    fn outbox_entry<T: DeserializeOwned>(&self, sequence: u64) -> Result<Option<T>>;
+
+    /// The sequence numbers of every entry not yet performed, in order.
+    fn outbox_sequences(&self) -> Result<Vec<u64>>;
+
+    /// Stage removing a performed entry.
+    fn stage_outbox_done(&self, ws: &mut WriteSet, sequence: u64);
+
+    /// A new unique, increasing number (ordering history rows written in one command).
+    fn next_sequence(&self) -> Result<u64>;
 }

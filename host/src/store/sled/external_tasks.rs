@@ -196,4 +196,48 @@ impl ExternalTaskStore for Store {
         }
         Ok(moved)
     }
+
+    fn next_lock_expiry(&self) -> Result<Option<i64>> {
+        Ok(self
+            .first_key(Tree::ExternalTaskLocks)?
+            .and_then(|k| super::keys::from_ord_i64(&k)))
+    }
+
+    fn external_tasks_of_instance(&self, instance_id: &str) -> Result<Vec<ExternalTask>> {
+        index::owned_by_instance(
+            self,
+            Tree::ExternalTasksByInstance,
+            Tree::ExternalTasks,
+            instance_id,
+            &|_| false,
+        )
+    }
+
+    fn stage_external_task_write(
+        &self,
+        ws: &mut WriteSet,
+        old: Option<&ExternalTask>,
+        new: &ExternalTask,
+        now: i64,
+    ) {
+        index::put_external_task(ws, new, old, now);
+    }
+
+    fn stage_external_task_removal(&self, ws: &mut WriteSet, task: &ExternalTask) {
+        index::delete_external_task(ws, task);
+    }
+
+    fn count_external_tasks(&self) -> usize {
+        self.count(Tree::ExternalTasks)
+    }
+
+    fn task_log(&self, task_id: &str) -> Result<Vec<String>> {
+        Ok(self
+            .get(Tree::TaskLogs, &index::id_key(task_id))?
+            .unwrap_or_default())
+    }
+
+    fn stage_task_log(&self, ws: &mut WriteSet, task_id: &str, lines: &[String]) {
+        ws.put(Tree::TaskLogs, index::id_key(task_id), &lines);
+    }
 }

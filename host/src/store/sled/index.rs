@@ -2,12 +2,9 @@
 //! entries consistent. Index entries are hints that readers verify against the record, so a
 //! stale entry (e.g. after a concurrent lock) is skipped and cleaned, never trusted.
 
+use super::keys::Key;
+use super::{Tree, WriteSet};
 use crate::records::{EventSubscription, EventType, ExternalTask, Job, UserTask};
-use crate::store::keys::Key;
-use crate::store::{Tree, WriteSet};
-
-/// The worker id that marks an external task as owned by the in-engine wasm runtime.
-pub(crate) const WASM_WORKER: &str = "baton:wasm";
 
 pub(crate) fn id_key(id: &str) -> Vec<u8> {
     id.as_bytes().to_vec()
@@ -158,11 +155,7 @@ pub(crate) enum Placement {
 }
 
 pub(crate) fn placement(task: &ExternalTask, now: i64) -> Placement {
-    if task.worker_id.as_deref() == Some(WASM_WORKER)
-        || task.module_sha256.is_some()
-        || task.retries == Some(0)
-        || task.suspended
-    {
+    if task.is_wasm_owned() || task.retries == Some(0) || task.suspended {
         return Placement::Nowhere;
     }
     match task.lock_expiration_time {
@@ -279,15 +272,15 @@ pub(crate) fn delete_subscription(ws: &mut WriteSet, sub: &EventSubscription) {
 /// (`by_instance`: instance id, record id) and read from `records`; ids `skip` names are left
 /// out. Stale index entries (no record) are passed over.
 pub(crate) fn owned_by_instance<T: serde::de::DeserializeOwned>(
-    store: &crate::store::Store,
+    store: &super::Store,
     by_instance: Tree,
     records: Tree,
     instance_id: &str,
     skip: &dyn Fn(&str) -> bool,
-) -> crate::store::Result<Vec<T>> {
+) -> super::Result<Vec<T>> {
     let mut out = Vec::new();
     for key in store.scan_keys(by_instance, &instance_prefix(instance_id), usize::MAX)? {
-        if let Some(id) = crate::store::keys::last_str(&key)
+        if let Some(id) = super::keys::last_str(&key)
             && !skip(&id)
             && let Some(record) = store.get::<T>(records, &id_key(&id))?
         {
@@ -300,11 +293,11 @@ pub(crate) fn owned_by_instance<T: serde::de::DeserializeOwned>(
 /// Stage the deletion of every task, job and subscription an instance still owns in the store
 /// (with their index entries); external tasks `skip_external` names are left to the caller.
 pub(crate) fn delete_instance_records(
-    store: &crate::store::Store,
+    store: &super::Store,
     ws: &mut WriteSet,
     instance_id: &str,
     skip_external: &dyn Fn(&str) -> bool,
-) -> crate::store::Result<()> {
+) -> super::Result<()> {
     use Tree::*;
     let (id, none) = (instance_id, &|_: &str| false);
     for t in owned_by_instance(

@@ -25,4 +25,13 @@ impl InstanceStore for Store {
     fn stage_instance_end(&self, ws: &mut WriteSet, id: &str) {
         ws.delete(Tree::Instances, index::id_key(id));
     }
+
+    fn stage_instance_records_removal(
+        &self,
+        ws: &mut WriteSet,
+        instance_id: &str,
+        skip_external: &dyn Fn(&str) -> bool,
+    ) -> Result<()> {
+        index::delete_instance_records(self, ws, instance_id, skip_external)
+    }
 }

@@ -9,14 +9,23 @@
 //! are on disk. Concurrent `sync` calls share one flush (group commit), so throughput is not
 //! bounded by one fsync per command.
 //!
-//! Nothing outside this module names a sled type: the API is trees, byte keys and records, a
-//! shape a PostgreSQL backend (one table per tree, `key bytea primary key, value bytea`) can
-//! serve without the engine changing.
+//! Nothing outside `store` names a sled type, a tree or a key: the engine goes through the
+//! store traits (implemented here, one file per aggregate), and the generic tree/key/record
+//! API below is private to the store.
 
+mod deployments;
+mod events;
 mod external_tasks;
-pub(crate) mod index;
+mod history;
+mod identity;
+mod incidents;
+mod index;
 mod instances;
-pub mod keys;
+mod jobs;
+pub(super) mod keys;
+mod tasks;
+#[cfg(test)]
+mod tests;
 
 use super::codec;
 
@@ -54,7 +63,7 @@ pub type Result<T> = std::result::Result<T, StoreError>;
 
 macro_rules! trees {
     ($($variant:ident => $name:literal: $doc:literal,)*) => {
-        /// The trees of the store.
+        /// The trees of the store (private to the store: the engine names aggregates, not trees).
         #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
         pub enum Tree {
             $(#[doc = $doc] $variant,)*
@@ -131,30 +140,45 @@ impl WriteSet {
     }
 
     /// Store a record.
-    pub fn put<T: Serialize>(&mut self, tree: Tree, key: impl Into<Vec<u8>>, record: &T) {
+    pub(in crate::store) fn put<T: Serialize>(
+        &mut self,
+        tree: Tree,
+        key: impl Into<Vec<u8>>,
+        record: &T,
+    ) {
         self.ops
             .push(Op::Put(tree, key.into(), codec::encode(record)));
     }
 
     /// Store raw bytes (blobs, index entries).
-    pub fn put_raw(&mut self, tree: Tree, key: impl Into<Vec<u8>>, value: impl Into<Vec<u8>>) {
+    pub(in crate::store) fn put_raw(
+        &mut self,
+        tree: Tree,
+        key: impl Into<Vec<u8>>,
+        value: impl Into<Vec<u8>>,
+    ) {
         self.ops.push(Op::Put(tree, key.into(), value.into()));
     }
 
     /// Add an index entry (empty value).
-    pub fn index(&mut self, tree: Tree, key: impl Into<Vec<u8>>) {
+    pub(in crate::store) fn index(&mut self, tree: Tree, key: impl Into<Vec<u8>>) {
         self.ops.push(Op::Put(tree, key.into(), Vec::new()));
     }
 
     /// Remove a key.
-    pub fn delete(&mut self, tree: Tree, key: impl Into<Vec<u8>>) {
+    pub(in crate::store) fn delete(&mut self, tree: Tree, key: impl Into<Vec<u8>>) {
         self.ops.push(Op::Delete(tree, key.into()));
     }
 
     /// Guard: commit only if `key` still holds `current` (raw encoded bytes as read, or
     /// `None` for "absent"); otherwise [`Store::commit`] fails with [`StoreError::Conflict`]
     /// and writes nothing.
-    pub fn guard(&mut self, tree: Tree, key: impl Into<Vec<u8>>, current: Option<Vec<u8>>) {
+    pub(in crate::store) fn guard(
+        &mut self,
+        tree: Tree,
+        key: impl Into<Vec<u8>>,
+        current: Option<Vec<u8>>,
+    ) {
         self.ops.push(Op::Guard(tree, key.into(), current));
     }
 
@@ -412,25 +436,49 @@ impl Store {
     }
 
     /// Read and decode one record.
-    pub fn get<T: DeserializeOwned>(&self, tree: Tree, key: &[u8]) -> Result<Option<T>> {
+    pub(in crate::store) fn get<T: DeserializeOwned>(
+        &self,
+        tree: Tree,
+        key: &[u8],
+    ) -> Result<Option<T>> {
         match self.tree(tree).get(key)? {
             None => Ok(None),
             Some(bytes) => codec::decode(tree.name(), &bytes).map(Some),
         }
     }
 
+    /// Read and decode one record with the version it was read at (the guard of a later
+    /// compare-and-set change).
+    pub(in crate::store) fn get_versioned<T: DeserializeOwned>(
+        &self,
+        tree: Tree,
+        key: &[u8],
+    ) -> Result<Option<(T, crate::store::Version)>> {
+        match self.tree(tree).get(key)? {
+            None => Ok(None),
+            Some(bytes) => {
+                let record = codec::decode(tree.name(), &bytes)?;
+                Ok(Some((record, crate::store::Version(bytes.to_vec()))))
+            }
+        }
+    }
+
     /// Read raw bytes.
-    pub fn get_raw(&self, tree: Tree, key: &[u8]) -> Result<Option<Vec<u8>>> {
+    pub(in crate::store) fn get_raw(&self, tree: Tree, key: &[u8]) -> Result<Option<Vec<u8>>> {
         Ok(self.tree(tree).get(key)?.map(|v| v.to_vec()))
     }
 
     /// Whether a key exists.
-    pub fn contains(&self, tree: Tree, key: &[u8]) -> Result<bool> {
+    pub(in crate::store) fn contains(&self, tree: Tree, key: &[u8]) -> Result<bool> {
         Ok(self.tree(tree).contains_key(key)?)
     }
 
     /// Every record under a key prefix, in key order.
-    pub fn scan<T: DeserializeOwned>(&self, tree: Tree, prefix: &[u8]) -> Result<Vec<T>> {
+    pub(in crate::store) fn scan<T: DeserializeOwned>(
+        &self,
+        tree: Tree,
+        prefix: &[u8],
+    ) -> Result<Vec<T>> {
         self.tree(tree)
             .scan_prefix(prefix)
             .map(|kv| {
@@ -441,7 +489,11 @@ impl Store {
     }
 
     /// The last key under a prefix.
-    pub fn last_key_with_prefix(&self, tree: Tree, prefix: &[u8]) -> Result<Option<Vec<u8>>> {
+    pub(in crate::store) fn last_key_with_prefix(
+        &self,
+        tree: Tree,
+        prefix: &[u8],
+    ) -> Result<Option<Vec<u8>>> {
         Ok(
             match self.tree(tree).scan_prefix(prefix).keys().next_back() {
                 Some(k) => Some(k?.to_vec()),
@@ -451,7 +503,12 @@ impl Store {
     }
 
     /// Keys under a prefix, in order, at most `limit`.
-    pub fn scan_keys(&self, tree: Tree, prefix: &[u8], limit: usize) -> Result<Vec<Vec<u8>>> {
+    pub(in crate::store) fn scan_keys(
+        &self,
+        tree: Tree,
+        prefix: &[u8],
+        limit: usize,
+    ) -> Result<Vec<Vec<u8>>> {
         self.tree(tree)
             .scan_prefix(prefix)
             .keys()
@@ -461,7 +518,7 @@ impl Store {
     }
 
     /// Keys in `[start, end)`, in order, at most `limit`.
-    pub fn range_keys(
+    pub(in crate::store) fn range_keys(
         &self,
         tree: Tree,
         start: &[u8],
@@ -477,12 +534,16 @@ impl Store {
     }
 
     /// The first key of a tree.
-    pub fn first_key(&self, tree: Tree) -> Result<Option<Vec<u8>>> {
+    pub(in crate::store) fn first_key(&self, tree: Tree) -> Result<Option<Vec<u8>>> {
         Ok(self.tree(tree).first()?.map(|(k, _)| k.to_vec()))
     }
 
     /// Key/value pairs under a prefix (raw values), in key order.
-    pub fn scan_raw(&self, tree: Tree, prefix: &[u8]) -> Result<Vec<(Vec<u8>, Vec<u8>)>> {
+    pub(in crate::store) fn scan_raw(
+        &self,
+        tree: Tree,
+        prefix: &[u8],
+    ) -> Result<Vec<(Vec<u8>, Vec<u8>)>> {
         self.tree(tree)
             .scan_prefix(prefix)
             .map(|kv| {
@@ -493,7 +554,7 @@ impl Store {
     }
 
     /// Number of records in a tree (walks the tree: for metrics and tests, not hot paths).
-    pub fn count(&self, tree: Tree) -> usize {
+    pub(in crate::store) fn count(&self, tree: Tree) -> usize {
         self.tree(tree).len()
     }
 
@@ -503,7 +564,7 @@ impl Store {
     }
 
     /// A new unique, increasing number (outbox sequence).
-    pub fn generate_id(&self) -> Result<u64> {
+    pub(in crate::store) fn generate_id(&self) -> Result<u64> {
         Ok(self.inner.db.generate_id()?)
     }
 }
@@ -530,49 +591,5 @@ async fn group_commit_loop(mut requests: mpsc::UnboundedReceiver<FlushRequest>) 
             };
             let _ = w.send(reply);
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[tokio::test]
-    async fn write_sets_commit_across_trees_and_survive_reopen() {
-        let dir = tempfile::tempdir().expect("tempdir");
-        {
-            let store = Store::open(dir.path(), Durability::Fsync).expect("open");
-            let mut ws = WriteSet::new();
-            ws.put(Tree::Deployments, b"d1".to_vec(), &"hello".to_string());
-            ws.index(Tree::ExternalTaskQueue, b"t\0x".to_vec());
-            store.commit_durable(&ws).await.expect("commit");
-        }
-        let store = Store::open(dir.path(), Durability::Fsync).expect("reopen");
-        let v: Option<String> = store.get(Tree::Deployments, b"d1").expect("get");
-        assert_eq!(v.as_deref(), Some("hello"));
-        assert!(
-            store
-                .contains(Tree::ExternalTaskQueue, b"t\0x")
-                .expect("contains")
-        );
-    }
-
-    #[tokio::test]
-    async fn concurrent_syncs_share_flushes() {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let store = Store::open(dir.path(), Durability::Fsync).expect("open");
-        let mut handles = Vec::new();
-        for i in 0..32u32 {
-            let s = store.clone();
-            handles.push(tokio::spawn(async move {
-                let mut ws = WriteSet::new();
-                ws.put(Tree::Meta, format!("k{i}").into_bytes(), &i);
-                s.commit_durable(&ws).await
-            }));
-        }
-        for h in handles {
-            h.await.expect("join").expect("commit");
-        }
-        assert_eq!(store.count(Tree::Meta), 33);
     }
 }

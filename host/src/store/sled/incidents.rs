@@ -1,0 +1,61 @@
+//! [`IncidentStore`] on sled: open incidents in `Incidents` (+ `IncidentsByInstance`), every
+//! incident, open or resolved, in `HistoricIncidents`.
+
+use super::index;
+use super::{Result, Store, Tree, WriteSet};
+use crate::records::Incident;
+use crate::store::IncidentStore;
+
+impl IncidentStore for Store {
+    fn open_incident(&self, id: &str) -> Result<Option<Incident>> {
+        self.get(Tree::Incidents, &index::id_key(id))
+    }
+
+    fn open_incidents(&self) -> Result<Vec<Incident>> {
+        self.scan(Tree::Incidents, b"")
+    }
+
+    fn open_incidents_of_instance(&self, instance_id: &str) -> Result<Vec<Incident>> {
+        index::owned_by_instance(
+            self,
+            Tree::IncidentsByInstance,
+            Tree::Incidents,
+            instance_id,
+            &|_| false,
+        )
+    }
+
+    fn historic_incidents(&self) -> Result<Vec<Incident>> {
+        self.scan(Tree::HistoricIncidents, b"")
+    }
+
+    fn stage_incident(&self, ws: &mut WriteSet, incident: &Incident) {
+        ws.put(Tree::Incidents, index::id_key(&incident.id), incident);
+        ws.index(
+            Tree::IncidentsByInstance,
+            index::by_instance(&incident.process_instance_id, &incident.id),
+        );
+        ws.put(
+            Tree::HistoricIncidents,
+            index::id_key(&incident.id),
+            incident,
+        );
+    }
+
+    fn stage_incident_resolved(&self, ws: &mut WriteSet, incident: &Incident) {
+        ws.delete(Tree::Incidents, index::id_key(&incident.id));
+        ws.delete(
+            Tree::IncidentsByInstance,
+            index::by_instance(&incident.process_instance_id, &incident.id),
+        );
+        ws.put(
+            Tree::HistoricIncidents,
+            index::id_key(&incident.id),
+            incident,
+        );
+    }
+
+    fn count_open_incidents(&self) -> usize {
+        self.count(Tree::Incidents)
+    }
+}
