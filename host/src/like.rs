@@ -128,6 +128,21 @@ impl LikePattern {
         }
     }
 
+    /// The literal text every matching value starts with (before the first `%` or `_`), when
+    /// there is one and case matters: an index on the value can then be read from that prefix
+    /// on instead of from its start.
+    pub fn literal_prefix(&self) -> Option<String> {
+        if self.ignore_case {
+            return None;
+        }
+        let prefix: String = self.segments[0]
+            .positions
+            .iter()
+            .map_while(|p| *p)
+            .collect();
+        (!prefix.is_empty()).then_some(prefix)
+    }
+
     /// Whether `value` matches the whole pattern.
     pub fn matches(&self, value: &str) -> bool {
         let value: Vec<char> = if self.ignore_case {

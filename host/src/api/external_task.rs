@@ -20,10 +20,12 @@ use serde_json::{Map, Value as J};
 
 use super::error::{ApiError, ApiResult, not_found_as};
 use super::json::{Json, no_content};
-use super::query::{Params, QueryInput, Search, eq_opt, in_opt, sort_and_page};
+use super::query::{Params, QueryInput, Search, eq_opt, in_opt, list_rows, only_indexed, verdict};
 use super::variables::{decode_or_invalid, infer};
 use super::{ApiState, Route, dto, raw};
-use crate::engine::{FailureRequest, FetchAndLockRequest, ProcessEngineError, TopicRequest};
+use crate::engine::{
+    FailureRequest, FetchAndLockRequest, ProcessEngineError, TaskLookup, TopicRequest,
+};
 use crate::records::ExternalTask;
 
 /// Camunda's cap on `asyncResponseTimeout` (30 minutes).
@@ -469,11 +471,8 @@ async fn retries_bulk(
         }
         if let Some(qb) = &b.external_task_query {
             let q = QueryInput::from_body(qb, &query);
-            ids.extend(
-                filter(&q, all, state.engine.now())?
-                    .into_iter()
-                    .map(|t| t.id),
-            );
+            let matches = matcher(&q, state.engine.now())?;
+            ids.extend(super::query::live(all).filter(|t| matches(t)).map(|t| t.id));
         }
     }
     if ids.is_empty() && !needs_scan {
@@ -560,8 +559,11 @@ const SORT: &[&str] = &[
     "createTime",
 ];
 
-/// Filter external tasks by Camunda's query parameters (`now` decides `locked`).
-fn filter(q: &QueryInput, all: Vec<ExternalTask>, now: i64) -> ApiResult<Vec<ExternalTask>> {
+/// The query fields an index serves (see [`lookup`]).
+const INDEXED_FIELDS: &[&str] = &["topicName", "processInstanceId"];
+
+/// Camunda's external task query parameters as a predicate (`now` decides `locked`).
+fn matcher(q: &QueryInput, now: i64) -> ApiResult<impl Fn(&ExternalTask) -> bool + use<>> {
     let id = q.str("externalTaskId");
     let id_in = q.list("externalTaskIdIn");
     let topic = q.str("topicName");
@@ -585,41 +587,49 @@ fn filter(q: &QueryInput, all: Vec<ExternalTask>, now: i64) -> ApiResult<Vec<Ext
     let suspended = q.flag("suspended")?;
     let prio_min = q.int("priorityHigherThanOrEquals")?;
     let prio_max = q.int("priorityLowerThanOrEquals")?;
-    Ok(super::query::live(all)
-        .filter(|t| {
-            let is_locked = t.lock_expiration_time.is_some_and(|e| e > now);
-            eq_opt(&id, Some(&t.id))
-                && in_opt(&id_in, Some(&t.id))
-                && eq_opt(&topic, Some(&t.topic_name))
-                && eq_opt(&worker, t.worker_id.as_deref())
-                && (!locked || is_locked)
-                && (!not_locked || !is_locked)
-                && (!with_retries || t.retries.is_none_or(|r| r > 0))
-                && (!no_retries || t.retries == Some(0))
-                && lock_after.is_none_or(|a| t.lock_expiration_time.is_some_and(|e| e > a))
-                && lock_before.is_none_or(|b| t.lock_expiration_time.is_some_and(|e| e < b))
-                && eq_opt(&activity, Some(&t.activity_id))
-                && in_opt(&activity_in, Some(&t.activity_id))
-                && eq_opt(&execution, Some(&t.execution_id))
-                && eq_opt(&pi, Some(&t.process_instance_id))
-                && in_opt(&pi_in, Some(&t.process_instance_id))
-                && eq_opt(&pd, Some(&t.process_definition_id))
-                && eq_opt(&pd_key, Some(&t.process_definition_key))
-                && in_opt(&pd_key_in, Some(&t.process_definition_key))
-                && in_opt(&tenants, t.tenant_id.as_deref())
-                && (!active || !t.suspended)
-                && (!suspended || t.suspended)
-                && prio_min.is_none_or(|p| t.priority >= p)
-                && prio_max.is_none_or(|p| t.priority <= p)
-        })
-        .collect())
+    Ok(move |t: &ExternalTask| {
+        let is_locked = t.lock_expiration_time.is_some_and(|e| e > now);
+        eq_opt(&id, Some(&t.id))
+            && in_opt(&id_in, Some(&t.id))
+            && eq_opt(&topic, Some(&t.topic_name))
+            && eq_opt(&worker, t.worker_id.as_deref())
+            && (!locked || is_locked)
+            && (!not_locked || !is_locked)
+            && (!with_retries || t.retries.is_none_or(|r| r > 0))
+            && (!no_retries || t.retries == Some(0))
+            && lock_after.is_none_or(|a| t.lock_expiration_time.is_some_and(|e| e > a))
+            && lock_before.is_none_or(|b| t.lock_expiration_time.is_some_and(|e| e < b))
+            && eq_opt(&activity, Some(&t.activity_id))
+            && in_opt(&activity_in, Some(&t.activity_id))
+            && eq_opt(&execution, Some(&t.execution_id))
+            && eq_opt(&pi, Some(&t.process_instance_id))
+            && in_opt(&pi_in, Some(&t.process_instance_id))
+            && eq_opt(&pd, Some(&t.process_definition_id))
+            && eq_opt(&pd_key, Some(&t.process_definition_key))
+            && in_opt(&pd_key_in, Some(&t.process_definition_key))
+            && in_opt(&tenants, t.tenant_id.as_deref())
+            && (!active || !t.suspended)
+            && (!suspended || t.suspended)
+            && prio_min.is_none_or(|p| t.priority >= p)
+            && prio_max.is_none_or(|p| t.priority <= p)
+    })
 }
 
 async fn query(state: &ApiState, q: &QueryInput) -> ApiResult<Vec<ExternalTask>> {
     let sorts = q.sorting(SORT)?;
-    let page = q.pagination()?;
-    let items = filter(q, state.engine.external_tasks().await?, state.engine.now())?;
-    sort_and_page(items, &sorts, page, |a, b, by| match by {
+    let mut keep = verdict(matcher(q, state.engine.now())?);
+    let (topic, pi) = (q.str("topicName"), q.str("processInstanceId"));
+    let lookup = TaskLookup {
+        topic: topic.as_deref(),
+        process_instance_id: pi.as_deref(),
+        ..TaskLookup::default()
+    };
+    let read = |skip, limit| {
+        Ok(state
+            .engine
+            .external_tasks_where(&lookup, &mut keep, skip, limit)?)
+    };
+    list_rows(&sorts, q.pagination()?, read, |a, b, by| match by {
         "id" => a.id.cmp(&b.id),
         "lockExpirationTime" => a.lock_expiration_time.cmp(&b.lock_expiration_time),
         "processInstanceId" => a.process_instance_id.cmp(&b.process_instance_id),
@@ -640,7 +650,22 @@ async fn list(State(state): State<ApiState>, Search(q): Search) -> ApiResult<Jso
 }
 
 async fn count(State(state): State<ApiState>, Search(q): Search) -> ApiResult<Json<J>> {
-    let items = filter(&q, state.engine.external_tasks().await?, state.engine.now())?;
+    let (topic, pi) = (q.str("topicName"), q.str("processInstanceId"));
+    let lookup = TaskLookup {
+        topic: topic.as_deref(),
+        process_instance_id: pi.as_deref(),
+        ..TaskLookup::default()
+    };
+    if only_indexed(&q, INDEXED_FIELDS) {
+        return Ok(Json(dto::count(
+            state.engine.count_external_tasks_where(&lookup)?,
+        )));
+    }
+    let mut keep = verdict(matcher(&q, state.engine.now())?);
+    let items = state
+        .engine
+        .external_tasks_where(&lookup, &mut keep, 0, usize::MAX)?;
+    super::guard::check()?;
     Ok(Json(dto::count(items.len())))
 }
 

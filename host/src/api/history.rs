@@ -13,10 +13,12 @@ use super::date::{format, format_opt};
 use super::error::{ApiError, ApiResult, not_found_as};
 use super::json::{Json, no_content};
 use super::query::{
-    Params, QueryInput, Search, eq_opt, in_opt, like_opt, sort_and_page, variables_match,
+    Params, QueryInput, Search, eq_opt, in_opt, like_opt, list_rows, only_indexed, sort_and_page,
+    variables_match, verdict,
 };
 use super::variables::encode_value;
 use super::{ApiState, Route, dto, incident};
+use crate::engine::HistoricInstanceLookup;
 use crate::records::{
     HistoricActivityInstance, HistoricProcessInstance, HistoricVariableInstance, UserOperation,
 };
@@ -208,7 +210,30 @@ fn hpi_states(q: &QueryInput) -> ApiResult<Vec<&'static str>> {
     Ok(states)
 }
 
-async fn hpi_filter(state: &ApiState, q: &QueryInput) -> ApiResult<Vec<HistoricProcessInstance>> {
+/// The query fields the indexes and kept counts serve for historic instances.
+const HPI_INDEXED: &[&str] = &["processDefinitionKey", "finished", "unfinished"];
+
+/// The indexed part of a historic instance query.
+fn hpi_lookup<'a>(
+    q: &QueryInput,
+    key: &'a Option<String>,
+) -> ApiResult<HistoricInstanceLookup<'a>> {
+    let finished = match (q.flag("finished")?, q.flag("unfinished")?) {
+        (true, false) => Some(true),
+        (false, true) => Some(false),
+        _ => None,
+    };
+    Ok(HistoricInstanceLookup {
+        definition_key: key.as_deref(),
+        finished,
+    })
+}
+
+/// Camunda's historic process instance query parameters as a predicate.
+async fn hpi_matcher(
+    state: &ApiState,
+    q: &QueryInput,
+) -> ApiResult<impl Fn(&HistoricProcessInstance) -> bool + use<>> {
     let id = q.str("processInstanceId");
     let ids = q.list("processInstanceIds");
     let pd = q.str("processDefinitionId");
@@ -262,63 +287,62 @@ async fn hpi_filter(state: &ApiState, q: &QueryInput) -> ApiResult<Vec<HistoricP
     .await?;
     let no_activities: Vec<HistoricActivityInstance> = Vec::new();
     let no_variables = Variables::new();
-    Ok(state
-        .engine
-        .historic_process_instances()
-        .await?
-        .into_iter()
-        .take_while(super::query::not_cancelled)
-        .filter(|h| {
-            eq_opt(&id, Some(&h.id))
-                && in_opt(&ids, Some(&h.id))
-                && eq_opt(&pd, Some(&h.process_definition_id))
-                && eq_opt(&key, Some(&h.process_definition_key))
-                && in_opt(&key_in, Some(&h.process_definition_key))
-                && key_not_in
+    Ok(move |h: &HistoricProcessInstance| {
+        eq_opt(&id, Some(&h.id))
+            && in_opt(&ids, Some(&h.id))
+            && eq_opt(&pd, Some(&h.process_definition_id))
+            && eq_opt(&key, Some(&h.process_definition_key))
+            && in_opt(&key_in, Some(&h.process_definition_key))
+            && key_not_in
+                .as_ref()
+                .is_none_or(|l| !l.contains(&h.process_definition_key))
+            && eq_opt(&bk, h.business_key.as_deref())
+            && in_opt(&bk_in, h.business_key.as_deref())
+            && like_opt(&bk_like, h.business_key.as_deref())
+            && (!finished || h.end_time.is_some())
+            && (!unfinished || h.end_time.is_none())
+            && incident_pis.as_ref().is_none_or(|s| s.contains(&h.id))
+            && started_before.is_none_or(|d| h.start_time < d)
+            && started_after.is_none_or(|d| h.start_time > d)
+            && finished_before.is_none_or(|d| h.end_time.is_some_and(|e| e < d))
+            && finished_after.is_none_or(|d| h.end_time.is_some_and(|e| e > d))
+            && (states.is_empty() || states.contains(&h.state.as_str()))
+            && in_opt(&tenants, h.tenant_id.as_deref())
+            && (!without_tenant || h.tenant_id.is_none())
+            && (!roots || h.super_process_instance_id.is_none())
+            && eq_opt(&super_pi, h.super_process_instance_id.as_deref())
+            && eq_opt(&started_by, h.start_user_id.as_deref())
+            && {
+                let activities = activities_of.get(&h.id).unwrap_or(&no_activities);
+                executed
                     .as_ref()
-                    .is_none_or(|l| !l.contains(&h.process_definition_key))
-                && eq_opt(&bk, h.business_key.as_deref())
-                && in_opt(&bk_in, h.business_key.as_deref())
-                && like_opt(&bk_like, h.business_key.as_deref())
-                && (!finished || h.end_time.is_some())
-                && (!unfinished || h.end_time.is_none())
-                && incident_pis.as_ref().is_none_or(|s| s.contains(&h.id))
-                && started_before.is_none_or(|d| h.start_time < d)
-                && started_after.is_none_or(|d| h.start_time > d)
-                && finished_before.is_none_or(|d| h.end_time.is_some_and(|e| e < d))
-                && finished_after.is_none_or(|d| h.end_time.is_some_and(|e| e > d))
-                && (states.is_empty() || states.contains(&h.state.as_str()))
-                && in_opt(&tenants, h.tenant_id.as_deref())
-                && (!without_tenant || h.tenant_id.is_none())
-                && (!roots || h.super_process_instance_id.is_none())
-                && eq_opt(&super_pi, h.super_process_instance_id.as_deref())
-                && eq_opt(&started_by, h.start_user_id.as_deref())
-                && {
-                    let activities = activities_of.get(&h.id).unwrap_or(&no_activities);
-                    executed
-                        .as_ref()
-                        .is_none_or(|l| activities.iter().any(|a| l.contains(&a.activity_id)))
-                        && active_in.as_ref().is_none_or(|l| {
-                            activities
-                                .iter()
-                                .any(|a| a.end_time.is_none() && l.contains(&a.activity_id))
-                        })
-                }
-                && variables_match(
-                    &vars,
-                    variables_of.get(&h.id).unwrap_or(&no_variables),
-                    false,
-                    values_ic,
-                )
-        })
-        .collect())
+                    .is_none_or(|l| activities.iter().any(|a| l.contains(&a.activity_id)))
+                    && active_in.as_ref().is_none_or(|l| {
+                        activities
+                            .iter()
+                            .any(|a| a.end_time.is_none() && l.contains(&a.activity_id))
+                    })
+            }
+            && variables_match(
+                &vars,
+                variables_of.get(&h.id).unwrap_or(&no_variables),
+                false,
+                values_ic,
+            )
+    })
 }
 
 async fn hpi_query(state: &ApiState, q: &QueryInput) -> ApiResult<Vec<J>> {
     let sorts = q.sorting(HPI_SORT)?;
-    let page = q.pagination()?;
-    let items = hpi_filter(state, q).await?;
-    let items = sort_and_page(items, &sorts, page, |a, b, by| match by {
+    let mut keep = verdict(hpi_matcher(state, q).await?);
+    let key = q.str("processDefinitionKey");
+    let lookup = hpi_lookup(q, &key)?;
+    let read = |skip, limit| {
+        Ok(state
+            .engine
+            .historic_process_instances_where(&lookup, &mut keep, skip, limit)?)
+    };
+    let items = list_rows(&sorts, q.pagination()?, read, |a, b, by| match by {
         "instanceId" => a.id.cmp(&b.id),
         "definitionId" => a.process_definition_id.cmp(&b.process_definition_id),
         "definitionKey" => a.process_definition_key.cmp(&b.process_definition_key),
@@ -344,7 +368,22 @@ async fn hpi_list(State(state): State<ApiState>, Search(q): Search) -> ApiResult
 }
 
 async fn hpi_count(State(state): State<ApiState>, Search(q): Search) -> ApiResult<Json<J>> {
-    Ok(Json(dto::count(hpi_filter(&state, &q).await?.len())))
+    let key = q.str("processDefinitionKey");
+    let lookup = hpi_lookup(&q, &key)?;
+    let contradictory = q.flag("finished")? && q.flag("unfinished")?;
+    if only_indexed(&q, HPI_INDEXED) && !contradictory {
+        let n = state
+            .engine
+            .count_historic_process_instances_where(&lookup)?;
+        return Ok(Json(dto::count(n)));
+    }
+    let mut keep = verdict(hpi_matcher(&state, &q).await?);
+    let n = state
+        .engine
+        .historic_process_instances_where(&lookup, &mut keep, 0, usize::MAX)?
+        .len();
+    super::guard::check()?;
+    Ok(Json(dto::count(n)))
 }
 
 fn hpi_missing(id: &str) -> ApiError {
@@ -684,13 +723,11 @@ async fn hinc_items(
         .collect();
     let open = q.flag("open")?;
     let resolved = q.flag("resolved")?;
-    let items = incident::filter(q, state.engine.historic_incidents().await?, &|id| {
-        keys.get(id).cloned()
-    })?
-    .into_iter()
-    .take_while(super::query::not_cancelled)
-    .filter(|i| (!open || i.end_time.is_none()) && (!resolved || i.end_time.is_some()))
-    .collect();
+    let items = incident::filter(q, state.engine.historic_incidents().await?, keys.clone())?
+        .into_iter()
+        .take_while(super::query::not_cancelled)
+        .filter(|i| (!open || i.end_time.is_none()) && (!resolved || i.end_time.is_some()))
+        .collect();
     Ok((items, keys))
 }
 

@@ -9,9 +9,12 @@ use serde_json::Value as J;
 
 use super::error::{ApiError, ApiResult, not_found_as};
 use super::json::{Json, no_content};
-use super::query::{Params, QueryInput, eq_opt, in_opt, like_opt, sort_and_page};
+use super::query::{
+    Params, QueryInput, eq_opt, in_opt, like_opt, list_rows, only_indexed, verdict,
+};
 use super::{ApiState, Route, dto};
 use crate::records::Incident;
+use std::collections::BTreeMap;
 
 pub(crate) fn routes() -> Vec<Route> {
     vec![
@@ -51,12 +54,22 @@ fn missing(id: &str) -> ApiError {
     ApiError::not_found(format!("No matching incident with id {id}"))
 }
 
-/// Filter incidents (shared with the history resource).
+/// Filter incidents (shared with the history resource); `definition_keys` maps definition
+/// ids to keys (needed only for `processDefinitionKeyIn`).
 pub(crate) fn filter(
     q: &QueryInput,
     all: Vec<Incident>,
-    definition_keys: &dyn Fn(&str) -> Option<String>,
+    definition_keys: BTreeMap<String, String>,
 ) -> ApiResult<Vec<Incident>> {
+    let matches = matcher(q, definition_keys)?;
+    Ok(super::query::live(all).filter(|i| matches(i)).collect())
+}
+
+/// Camunda's incident query parameters as a predicate.
+fn matcher(
+    q: &QueryInput,
+    definition_keys: BTreeMap<String, String>,
+) -> ApiResult<impl Fn(&Incident) -> bool + use<>> {
     let id = q.str("incidentId");
     let kind = q.str("incidentType");
     let message = q.str("incidentMessage");
@@ -73,28 +86,28 @@ pub(crate) fn filter(
     let root_cause = q.str("rootCauseIncidentId");
     let configuration = q.str("configuration");
     let tenants = q.list("tenantIdIn");
-    Ok(super::query::live(all)
-        .filter(|i| {
-            eq_opt(&id, Some(&i.id))
-                && eq_opt(&kind, Some(i.incident_type.as_str()))
-                && eq_opt(&message, i.message.as_deref())
-                && like_opt(&message_like, i.message.as_deref())
-                && eq_opt(&pd, Some(&i.process_definition_id))
-                && pd_key_in.as_ref().is_none_or(|l| {
-                    definition_keys(&i.process_definition_id).is_some_and(|k| l.contains(&k))
-                })
-                && eq_opt(&pi, Some(&i.process_instance_id))
-                && eq_opt(&execution, Some(&i.execution_id))
-                && before.is_none_or(|b| i.timestamp < b)
-                && after.is_none_or(|a| i.timestamp > a)
-                && eq_opt(&activity, Some(&i.activity_id))
-                && eq_opt(&failed_activity, Some(&i.activity_id))
-                && eq_opt(&cause, Some(&i.id))
-                && eq_opt(&root_cause, Some(&i.id))
-                && eq_opt(&configuration, i.configuration.as_deref())
-                && in_opt(&tenants, i.tenant_id.as_deref())
-        })
-        .collect())
+    Ok(move |i: &Incident| {
+        eq_opt(&id, Some(&i.id))
+            && eq_opt(&kind, Some(i.incident_type.as_str()))
+            && eq_opt(&message, i.message.as_deref())
+            && like_opt(&message_like, i.message.as_deref())
+            && eq_opt(&pd, Some(&i.process_definition_id))
+            && pd_key_in.as_ref().is_none_or(|l| {
+                definition_keys
+                    .get(&i.process_definition_id)
+                    .is_some_and(|k| l.contains(k))
+            })
+            && eq_opt(&pi, Some(&i.process_instance_id))
+            && eq_opt(&execution, Some(&i.execution_id))
+            && before.is_none_or(|b| i.timestamp < b)
+            && after.is_none_or(|a| i.timestamp > a)
+            && eq_opt(&activity, Some(&i.activity_id))
+            && eq_opt(&failed_activity, Some(&i.activity_id))
+            && eq_opt(&cause, Some(&i.id))
+            && eq_opt(&root_cause, Some(&i.id))
+            && eq_opt(&configuration, i.configuration.as_deref())
+            && in_opt(&tenants, i.tenant_id.as_deref())
+    })
 }
 
 /// Sort comparator shared with history.
@@ -115,10 +128,7 @@ pub(crate) fn compare(a: &Incident, b: &Incident, by: &str) -> Ordering {
     }
 }
 
-async fn key_lookup(
-    state: &ApiState,
-    q: &QueryInput,
-) -> ApiResult<std::collections::BTreeMap<String, String>> {
+async fn key_lookup(state: &ApiState, q: &QueryInput) -> ApiResult<BTreeMap<String, String>> {
     if q.raw("processDefinitionKeyIn").is_none() {
         return Ok(Default::default());
     }
@@ -133,20 +143,27 @@ async fn key_lookup(
 
 async fn list(State(state): State<ApiState>, Params(q): Params) -> ApiResult<Json<J>> {
     let sorts = q.sorting(SORT)?;
-    let page = q.pagination()?;
-    let keys = key_lookup(&state, &q).await?;
-    let items = filter(&q, state.engine.incidents().await?, &|id| {
-        keys.get(id).cloned()
-    })?;
-    let items = sort_and_page(items, &sorts, page, compare)?;
+    let mut keep = verdict(matcher(&q, key_lookup(&state, &q).await?)?);
+    let pi = q.str("processInstanceId");
+    let read = |skip, limit| {
+        Ok(state
+            .engine
+            .incidents_where(pi.as_deref(), &mut keep, skip, limit)?)
+    };
+    let items = list_rows(&sorts, q.pagination()?, read, compare)?;
     Ok(Json(J::Array(items.iter().map(dto::incident).collect())))
 }
 
 async fn count(State(state): State<ApiState>, Params(q): Params) -> ApiResult<Json<J>> {
-    let keys = key_lookup(&state, &q).await?;
-    let items = filter(&q, state.engine.incidents().await?, &|id| {
-        keys.get(id).cloned()
-    })?;
+    if only_indexed(&q, &[]) {
+        return Ok(Json(dto::count(state.engine.count_incidents())));
+    }
+    let mut keep = verdict(matcher(&q, key_lookup(&state, &q).await?)?);
+    let pi = q.str("processInstanceId");
+    let items = state
+        .engine
+        .incidents_where(pi.as_deref(), &mut keep, 0, usize::MAX)?;
+    super::guard::check()?;
     Ok(Json(dto::count(items.len())))
 }
 

@@ -16,12 +16,16 @@ use serde_json::{Value as J, json};
 
 use super::error::{ApiError, ApiResult, not_found_as};
 use super::json::{Json, no_content};
-use super::query::{Params, QueryInput, Search, eq_opt, in_opt, like_opt, sort_and_page};
+use super::query::{
+    Params, QueryInput, Search, VariableFilter, eq_opt, in_opt, like_opt, list_rows, only_indexed,
+    verdict,
+};
 use super::variables::{
     binary_content, decode_or_invalid, decode_value, encode_value, encode_variables,
 };
 use super::{ApiState, BaseUrl, Route, dto, raw};
-use crate::engine::ProcessEngineError;
+use crate::engine::{InstanceLookup, ProcessEngineError};
+use crate::like::LikePattern;
 use crate::records::{Incident, ProcessInstance};
 
 pub(crate) fn routes() -> Vec<Route> {
@@ -155,105 +159,175 @@ pub(crate) fn instance_missing(id: &str) -> ApiError {
     ApiError::not_found(format!("Process instance with id {id} does not exist"))
 }
 
-async fn filter(
-    state: &ApiState,
-    q: &QueryInput,
-    all: Vec<ProcessInstance>,
-) -> ApiResult<Vec<ProcessInstance>> {
-    let ids = q.list("processInstanceIds");
-    let bk = q.str("businessKey");
-    let bk_like = q.like("businessKeyLike");
-    let pd = q.str("processDefinitionId");
-    let key = q.str("processDefinitionKey");
-    let key_in = q.list("processDefinitionKeyIn");
-    let key_not_in = q.list("processDefinitionKeyNotIn");
-    let deployment = q.str("deploymentId");
-    let super_pi = q.str("superProcessInstance");
-    let root_pi = q.str("rootProcessInstanceId");
-    let active = q.flag("active")?;
-    let suspended = q.flag("suspended")?;
-    let incident_filter = IncidentFilter::from_query(q)?;
-    let tenants = q.list("tenantIdIn");
-    let without_tenant = q.flag("withoutTenantId")?;
-    let activity_in = q.list("activityIdIn");
-    let roots = q.flag("rootProcessInstances")?;
-    let vars = q.variables("variables")?;
-    let names_ic = q.flag("variableNamesIgnoreCase")?;
-    let values_ic = q.flag("variableValuesIgnoreCase")?;
+/// The filters of a process instance query, read once per request: `lookup` names the
+/// fields an index serves, `matches` checks the rest.
+struct InstanceFilter {
+    ids: Option<Vec<String>>,
+    bk: Option<String>,
+    bk_like: Option<LikePattern>,
+    /// The literal head of `businessKeyLike`, read from the business key index.
+    bk_prefix: Option<String>,
+    pd: Option<String>,
+    /// The key of `processDefinitionId`'s definition: its instances are read from the key index.
+    pd_key: Option<String>,
+    key: Option<String>,
+    key_in: Option<Vec<String>>,
+    key_not_in: Option<Vec<String>>,
+    deployment: Option<String>,
+    super_pi: Option<String>,
+    root_pi: Option<String>,
+    active: bool,
+    suspended: bool,
+    incident_filter: IncidentFilter,
+    tenants: Option<Vec<String>>,
+    without_tenant: bool,
+    activity_in: Option<Vec<String>>,
+    roots: bool,
+    vars: Vec<VariableFilter>,
+    names_ic: bool,
+    values_ic: bool,
+    incidents_of: HashMap<String, Vec<Incident>>,
+    deployment_of: BTreeMap<String, String>,
+    /// Only indexed fields are set: a count needs no record.
+    indexed_only: bool,
+}
 
-    // Grouped by instance once, so the filter below is linear in instances + incidents.
-    let mut incidents_of: HashMap<String, Vec<Incident>> = HashMap::new();
-    if incident_filter.is_set() {
-        for incident in state.engine.incidents().await? {
-            incidents_of
-                .entry(incident.process_instance_id.clone())
-                .or_default()
-                .push(incident);
+/// The query fields an index serves.
+const INDEXED_FIELDS: &[&str] = &["processInstanceIds", "businessKey", "processDefinitionKey"];
+
+impl InstanceFilter {
+    async fn from_query(state: &ApiState, q: &QueryInput) -> ApiResult<InstanceFilter> {
+        let incident_filter = IncidentFilter::from_query(q)?;
+        let deployment = q.str("deploymentId");
+        // Grouped by instance once, so matching is linear in instances + incidents.
+        let mut incidents_of: HashMap<String, Vec<Incident>> = HashMap::new();
+        if incident_filter.is_set() {
+            for incident in state.engine.incidents().await? {
+                incidents_of
+                    .entry(incident.process_instance_id.clone())
+                    .or_default()
+                    .push(incident);
+            }
+        }
+        let deployment_of: BTreeMap<String, String> = if deployment.is_some() {
+            state
+                .engine
+                .definitions()
+                .await?
+                .into_iter()
+                .map(|d| (d.id, d.deployment_id))
+                .collect()
+        } else {
+            BTreeMap::new()
+        };
+        let pd = q.str("processDefinitionId");
+        let pd_key = match &pd {
+            Some(id) => state.engine.definition(id).await.ok().map(|d| d.key),
+            None => None,
+        };
+        Ok(InstanceFilter {
+            pd_key,
+            ids: q.list("processInstanceIds"),
+            bk: q.str("businessKey"),
+            bk_like: q.like("businessKeyLike"),
+            bk_prefix: q.like("businessKeyLike").and_then(|l| l.literal_prefix()),
+            pd,
+            key: q.str("processDefinitionKey"),
+            key_in: q.list("processDefinitionKeyIn"),
+            key_not_in: q.list("processDefinitionKeyNotIn"),
+            deployment,
+            super_pi: q.str("superProcessInstance"),
+            root_pi: q.str("rootProcessInstanceId"),
+            active: q.flag("active")?,
+            suspended: q.flag("suspended")?,
+            incident_filter,
+            tenants: q.list("tenantIdIn"),
+            without_tenant: q.flag("withoutTenantId")?,
+            activity_in: q.list("activityIdIn"),
+            roots: q.flag("rootProcessInstances")?,
+            vars: q.variables("variables")?,
+            names_ic: q.flag("variableNamesIgnoreCase")?,
+            values_ic: q.flag("variableValuesIgnoreCase")?,
+            incidents_of,
+            deployment_of,
+            indexed_only: only_indexed(q, INDEXED_FIELDS),
+        })
+    }
+
+    fn lookup(&self) -> InstanceLookup<'_> {
+        InstanceLookup {
+            ids: self.ids.as_deref(),
+            definition_key: self.key.as_deref().or(self.pd_key.as_deref()),
+            business_key: self.bk.as_deref(),
+            business_key_prefix: self.bk_prefix.as_deref(),
         }
     }
-    let deployment_of: BTreeMap<String, String> = if deployment.is_some() {
-        state
-            .engine
-            .definitions()
-            .await?
-            .into_iter()
-            .map(|d| (d.id, d.deployment_id))
-            .collect()
-    } else {
-        BTreeMap::new()
-    };
-    Ok(super::query::live(all)
-        .filter(|pi| {
-            let id = pi.id();
-            let sup = pi
-                .state
-                .super_instance
+
+    fn matches(&self, pi: &ProcessInstance) -> bool {
+        let id = pi.id();
+        let sup = pi
+            .state
+            .super_instance
+            .as_ref()
+            .map(|s| s.process_instance_id.as_str());
+        let own_incidents: &[Incident] = self.incidents_of.get(id).map_or(&[], Vec::as_slice);
+        like_opt(&self.bk_like, pi.state.business_key.as_deref())
+            && eq_opt(&self.pd, Some(&pi.definition_id))
+            && in_opt(&self.key_in, Some(&pi.definition_key))
+            && self
+                .key_not_in
                 .as_ref()
-                .map(|s| s.process_instance_id.as_str());
-            let own_incidents: &[Incident] = incidents_of.get(id).map_or(&[], Vec::as_slice);
-            let pvars = pi.state.process_variables();
-            in_opt(&ids, Some(id))
-                && eq_opt(&bk, pi.state.business_key.as_deref())
-                && like_opt(&bk_like, pi.state.business_key.as_deref())
-                && eq_opt(&pd, Some(&pi.definition_id))
-                && eq_opt(&key, Some(&pi.definition_key))
-                && in_opt(&key_in, Some(&pi.definition_key))
-                && key_not_in
-                    .as_ref()
-                    .is_none_or(|l| !l.contains(&pi.definition_key))
-                && deployment
-                    .as_ref()
-                    .is_none_or(|d| deployment_of.get(&pi.definition_id) == Some(d))
-                && eq_opt(&super_pi, sup)
-                && root_pi
-                    .as_ref()
-                    .is_none_or(|r| r == id || sup == Some(r.as_str()))
-                && (!roots || sup.is_none())
-                && (!active || !pi.suspended)
-                && (!suspended || pi.suspended)
-                && incident_filter.matches(own_incidents)
-                && in_opt(&tenants, pi.tenant_id.as_deref())
-                && (!without_tenant || pi.tenant_id.is_none())
-                && activity_in
-                    .as_ref()
-                    .is_none_or(|l| pi.state.active_activity_ids().iter().any(|a| l.contains(a)))
-                && super::query::variables_match(&vars, &pvars, names_ic, values_ic)
-        })
-        .collect())
+                .is_none_or(|l| !l.contains(&pi.definition_key))
+            && self
+                .deployment
+                .as_ref()
+                .is_none_or(|d| self.deployment_of.get(&pi.definition_id) == Some(d))
+            && eq_opt(&self.super_pi, sup)
+            && self
+                .root_pi
+                .as_ref()
+                .is_none_or(|r| r == id || sup == Some(r.as_str()))
+            && (!self.roots || sup.is_none())
+            && (!self.active || !pi.suspended)
+            && (!self.suspended || pi.suspended)
+            && self.incident_filter.matches(own_incidents)
+            && in_opt(&self.tenants, pi.tenant_id.as_deref())
+            && (!self.without_tenant || pi.tenant_id.is_none())
+            && self
+                .activity_in
+                .as_ref()
+                .is_none_or(|l| pi.state.active_activity_ids().iter().any(|a| l.contains(a)))
+            && (self.vars.is_empty()
+                || super::query::variables_match(
+                    &self.vars,
+                    &pi.state.process_variables(),
+                    self.names_ic,
+                    self.values_ic,
+                ))
+    }
 }
 
 async fn query(state: &ApiState, q: &QueryInput) -> ApiResult<Vec<ProcessInstance>> {
     let sorts = q.sorting(SORT)?;
-    let page = q.pagination()?;
-    let items = filter(state, q, state.engine.instances().await?).await?;
-    sort_and_page(items, &sorts, page, |a, b, by| match by {
-        "instanceId" => a.id().cmp(b.id()),
-        "definitionKey" => a.definition_key.cmp(&b.definition_key),
-        "definitionId" => a.definition_id.cmp(&b.definition_id),
-        "tenantId" => a.tenant_id.cmp(&b.tenant_id),
-        "businessKey" => a.state.business_key.cmp(&b.state.business_key),
-        _ => Ordering::Equal,
-    })
+    let filter = InstanceFilter::from_query(state, q).await?;
+    let mut keep = verdict(|pi: &ProcessInstance| filter.matches(pi));
+    list_rows(
+        &sorts,
+        q.pagination()?,
+        |skip, limit| {
+            Ok(state
+                .engine
+                .instances_where(&filter.lookup(), &mut keep, skip, limit)?)
+        },
+        |a, b, by| match by {
+            "instanceId" => a.id().cmp(b.id()),
+            "definitionKey" => a.definition_key.cmp(&b.definition_key),
+            "definitionId" => a.definition_id.cmp(&b.definition_id),
+            "tenantId" => a.tenant_id.cmp(&b.tenant_id),
+            "businessKey" => a.state.business_key.cmp(&b.state.business_key),
+            _ => Ordering::Equal,
+        },
+    )
 }
 
 async fn list(
@@ -271,9 +345,17 @@ async fn list(
 }
 
 async fn count(State(state): State<ApiState>, Search(q): Search) -> ApiResult<Json<J>> {
-    let n = filter(&state, &q, state.engine.instances().await?)
-        .await?
-        .len();
+    let filter = InstanceFilter::from_query(&state, &q).await?;
+    let n = if filter.indexed_only {
+        state.engine.count_instances_where(&filter.lookup())?
+    } else {
+        let mut keep = verdict(|pi: &ProcessInstance| filter.matches(pi));
+        let all = state
+            .engine
+            .instances_where(&filter.lookup(), &mut keep, 0, usize::MAX)?;
+        super::guard::check()?;
+        all.len()
+    };
     Ok(Json(dto::count(n)))
 }
 

@@ -16,6 +16,7 @@ use serde_json::Value as J;
 
 use super::date;
 use super::error::{ApiError, ApiResult};
+use crate::engine::Accept;
 
 /// Query parameters as given (`GET` query string, or a `POST` body merged over the query string).
 #[derive(Debug, Clone, Default)]
@@ -213,6 +214,11 @@ impl QueryInput {
             }
         }
         QueryInput { fields }
+    }
+
+    /// The names of the parameters given.
+    pub fn names(&self) -> impl Iterator<Item = &str> {
+        self.fields.keys().map(String::as_str)
     }
 
     /// The raw field.
@@ -480,6 +486,64 @@ pub fn sort_and_page<T>(
 
 /// `maxResults` not given.
 const UNBOUNDED: usize = usize::MAX;
+
+/// The rows of a list query. Without a sort order the store reads in its order (record id,
+/// which is creation order) and cuts the page while reading, so a small page costs a small
+/// read; with one, every match is read, sorted, then paged. `read(skip, limit)` asks the
+/// engine's typed query.
+pub fn list_rows<T>(
+    sorts: &[Sort],
+    (first, max): (usize, usize),
+    read: impl FnOnce(usize, usize) -> ApiResult<Vec<T>>,
+    cmp: impl Fn(&T, &T, &str) -> Ordering,
+) -> ApiResult<Vec<T>> {
+    if !sorts.is_empty() {
+        let rows = read(0, UNBOUNDED)?;
+        return sort_and_page(rows, sorts, (first, max), cmp);
+    }
+    let cap = super::guard::max_results();
+    let limit = if max == UNBOUNDED {
+        cap.saturating_add(1)
+    } else {
+        max
+    };
+    let rows = read(first, limit)?;
+    super::guard::check()?;
+    if max == UNBOUNDED && rows.len() > cap {
+        return Err(ApiError::bad_user_request(
+            "An unbound number of results is forbidden!",
+        ));
+    }
+    Ok(rows)
+}
+
+/// A filter predicate as the store's verdict on one candidate: a cancelled request stops the
+/// read.
+pub fn verdict<T>(matches: impl Fn(&T) -> bool) -> impl FnMut(&T) -> Accept {
+    move |record| {
+        if !not_cancelled(record) {
+            Accept::Abort
+        } else if matches(record) {
+            Accept::Take
+        } else {
+            Accept::Skip
+        }
+    }
+}
+
+/// Whether only these parameters (and paging and sorting) are given: then an index alone
+/// answers a count.
+pub fn only_indexed(q: &QueryInput, indexed: &[&str]) -> bool {
+    const NEUTRAL: &[&str] = &[
+        "firstResult",
+        "maxResults",
+        "sortBy",
+        "sortOrder",
+        "sorting",
+    ];
+    q.names()
+        .all(|n| indexed.contains(&n) || NEUTRAL.contains(&n))
+}
 
 /// The records of a query, stopping early once the request is cancelled (client gone, time
 /// limit passed): every filter loop over stored records goes through it, so none holds a core

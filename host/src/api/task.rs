@@ -21,11 +21,12 @@ use super::process_instance::{
     ModifyBody, decode_modifications, decode_put, var_data_response, var_response, vars_response,
 };
 use super::query::{
-    Params, QueryInput, Search, eq_opt, in_opt, like_opt, sort_and_page, variables_match,
+    Params, QueryInput, Search, eq_opt, in_opt, like_opt, list_rows, only_indexed, variables_match,
+    verdict,
 };
 use super::variables::{decode_or_invalid, encode_value, encode_variables};
 use super::{ApiState, AuthUser, Route, dto};
-use crate::engine::ProcessEngineError;
+use crate::engine::{ProcessEngineError, TaskLookup};
 use crate::records::{ProcessInstance, UserTask};
 
 pub(crate) fn routes() -> Vec<Route> {
@@ -211,7 +212,41 @@ impl CandidateFilter {
     }
 }
 
-async fn filter(state: &ApiState, q: &QueryInput, all: Vec<UserTask>) -> ApiResult<Vec<UserTask>> {
+/// The query fields an index serves: `assignee`, `processInstanceId`, and `candidateGroup`
+/// for unassigned tasks (what it means unless `includeAssignedTasks` is given).
+const INDEXED_FIELDS: &[&str] = &["assignee", "candidateGroup", "processInstanceId"];
+
+/// The indexed part of a task query.
+fn lookup<'a>(
+    q: &QueryInput,
+    fields: &'a (Option<String>, Option<String>, Option<String>),
+) -> ApiResult<TaskLookup<'a>> {
+    let include_assigned = q.flag("includeAssignedTasks")?;
+    Ok(TaskLookup {
+        assignee: fields.0.as_deref(),
+        candidate_group: if include_assigned {
+            None
+        } else {
+            fields.1.as_deref()
+        },
+        process_instance_id: fields.2.as_deref(),
+        ..TaskLookup::default()
+    })
+}
+
+fn lookup_fields(q: &QueryInput) -> (Option<String>, Option<String>, Option<String>) {
+    (
+        q.str("assignee"),
+        q.str("candidateGroup"),
+        q.str("processInstanceId"),
+    )
+}
+
+/// Camunda's task query parameters as a predicate.
+async fn matcher(
+    state: &ApiState,
+    q: &QueryInput,
+) -> ApiResult<impl Fn(&UserTask) -> bool + use<>> {
     let pi = q.str("processInstanceId");
     let pi_in = q.list("processInstanceIdIn");
     let bk = q.str("processInstanceBusinessKey");
@@ -268,65 +303,69 @@ async fn filter(state: &ApiState, q: &QueryInput, all: Vec<UserTask>) -> ApiResu
                 .map(|p| (p.id().to_owned(), p))
                 .collect()
         };
-    Ok(super::query::live(all)
-        .filter(|t| {
-            let vars_ok = (process_vars.is_empty() && task_vars.is_empty())
-                || instances.get(&t.process_instance_id).is_some_and(|p| {
-                    task_variables_match(p, t, &process_vars, &task_vars, names_ic, values_ic)
-                });
-            candidates.matches(t)
-                && vars_ok
-                && eq_opt(&pi, Some(&t.process_instance_id))
-                && in_opt(&pi_in, Some(&t.process_instance_id))
-                && eq_opt(&bk, t.business_key.as_deref())
-                && in_opt(&bk_in, t.business_key.as_deref())
-                && like_opt(&bk_like, t.business_key.as_deref())
-                && eq_opt(&pd, Some(&t.process_definition_id))
-                && eq_opt(&pd_key, Some(&t.process_definition_key))
-                && in_opt(&pd_key_in, Some(&t.process_definition_key))
-                && eq_opt(&execution, Some(&t.execution_id))
-                && eq_opt(&def_key, Some(&t.task_definition_key))
-                && in_opt(&def_key_in, Some(&t.task_definition_key))
-                && like_opt(&def_key_like, Some(&t.task_definition_key))
-                && eq_opt(&task_id, Some(&t.id))
-                && in_opt(&id_in, Some(&t.id))
-                && eq_opt(&name, t.name.as_deref())
-                && like_opt(&name_like, t.name.as_deref())
-                && eq_opt(&assignee, t.assignee.as_deref())
-                && in_opt(&assignee_in, t.assignee.as_deref())
-                && like_opt(&assignee_like, t.assignee.as_deref())
-                && (!assigned || t.assignee.is_some())
-                && (!unassigned || t.assignee.is_none())
-                && eq_opt(&owner, t.owner.as_deref())
-                && (!with_cand_groups || !t.candidate_groups.is_empty())
-                && (!without_cand_groups || t.candidate_groups.is_empty())
-                && (!with_cand_users || !t.candidate_users.is_empty())
-                && (!without_cand_users || t.candidate_users.is_empty())
-                && involved.as_ref().is_none_or(|u| {
-                    t.assignee.as_ref() == Some(u)
-                        || t.owner.as_ref() == Some(u)
-                        || t.candidate_users.contains(u)
-                })
-                && priority.is_none_or(|p| i64::from(t.priority) == p)
-                && min_priority.is_none_or(|p| i64::from(t.priority) >= p)
-                && max_priority.is_none_or(|p| i64::from(t.priority) <= p)
-                && due_before.is_none_or(|d| t.due.is_some_and(|x| x < d))
-                && due_after.is_none_or(|d| t.due.is_some_and(|x| x > d))
-                && created_before.is_none_or(|d| t.created < d)
-                && created_after.is_none_or(|d| t.created > d)
-                && (!active || !t.suspended)
-                && (!suspended || t.suspended)
-                && in_opt(&tenants, t.tenant_id.as_deref())
-                && (!without_tenant || t.tenant_id.is_none())
-        })
-        .collect())
+    Ok(move |t: &UserTask| {
+        let vars_ok = (process_vars.is_empty() && task_vars.is_empty())
+            || instances.get(&t.process_instance_id).is_some_and(|p| {
+                task_variables_match(p, t, &process_vars, &task_vars, names_ic, values_ic)
+            });
+        candidates.matches(t)
+            && vars_ok
+            && eq_opt(&pi, Some(&t.process_instance_id))
+            && in_opt(&pi_in, Some(&t.process_instance_id))
+            && eq_opt(&bk, t.business_key.as_deref())
+            && in_opt(&bk_in, t.business_key.as_deref())
+            && like_opt(&bk_like, t.business_key.as_deref())
+            && eq_opt(&pd, Some(&t.process_definition_id))
+            && eq_opt(&pd_key, Some(&t.process_definition_key))
+            && in_opt(&pd_key_in, Some(&t.process_definition_key))
+            && eq_opt(&execution, Some(&t.execution_id))
+            && eq_opt(&def_key, Some(&t.task_definition_key))
+            && in_opt(&def_key_in, Some(&t.task_definition_key))
+            && like_opt(&def_key_like, Some(&t.task_definition_key))
+            && eq_opt(&task_id, Some(&t.id))
+            && in_opt(&id_in, Some(&t.id))
+            && eq_opt(&name, t.name.as_deref())
+            && like_opt(&name_like, t.name.as_deref())
+            && eq_opt(&assignee, t.assignee.as_deref())
+            && in_opt(&assignee_in, t.assignee.as_deref())
+            && like_opt(&assignee_like, t.assignee.as_deref())
+            && (!assigned || t.assignee.is_some())
+            && (!unassigned || t.assignee.is_none())
+            && eq_opt(&owner, t.owner.as_deref())
+            && (!with_cand_groups || !t.candidate_groups.is_empty())
+            && (!without_cand_groups || t.candidate_groups.is_empty())
+            && (!with_cand_users || !t.candidate_users.is_empty())
+            && (!without_cand_users || t.candidate_users.is_empty())
+            && involved.as_ref().is_none_or(|u| {
+                t.assignee.as_ref() == Some(u)
+                    || t.owner.as_ref() == Some(u)
+                    || t.candidate_users.contains(u)
+            })
+            && priority.is_none_or(|p| i64::from(t.priority) == p)
+            && min_priority.is_none_or(|p| i64::from(t.priority) >= p)
+            && max_priority.is_none_or(|p| i64::from(t.priority) <= p)
+            && due_before.is_none_or(|d| t.due.is_some_and(|x| x < d))
+            && due_after.is_none_or(|d| t.due.is_some_and(|x| x > d))
+            && created_before.is_none_or(|d| t.created < d)
+            && created_after.is_none_or(|d| t.created > d)
+            && (!active || !t.suspended)
+            && (!suspended || t.suspended)
+            && in_opt(&tenants, t.tenant_id.as_deref())
+            && (!without_tenant || t.tenant_id.is_none())
+    })
 }
 
 async fn query(state: &ApiState, q: &QueryInput) -> ApiResult<Vec<UserTask>> {
     let sorts = q.sorting(SORT)?;
-    let page = q.pagination()?;
-    let items = filter(state, q, state.engine.user_tasks().await?).await?;
-    sort_and_page(items, &sorts, page, |a, b, by| match by {
+    let mut keep = verdict(matcher(state, q).await?);
+    let fields = lookup_fields(q);
+    let lookup = lookup(q, &fields)?;
+    let read = |skip, limit| {
+        Ok(state
+            .engine
+            .user_tasks_where(&lookup, &mut keep, skip, limit)?)
+    };
+    list_rows(&sorts, q.pagination()?, read, |a, b, by| match by {
         "instanceId" | "processInstanceId" => a.process_instance_id.cmp(&b.process_instance_id),
         "dueDate" => a.due.cmp(&b.due),
         "followUpDate" => a.follow_up.cmp(&b.follow_up),
@@ -356,9 +395,19 @@ async fn list(State(state): State<ApiState>, Search(q): Search) -> ApiResult<Jso
 }
 
 async fn count(State(state): State<ApiState>, Search(q): Search) -> ApiResult<Json<J>> {
-    let n = filter(&state, &q, state.engine.user_tasks().await?)
-        .await?
+    let fields = lookup_fields(&q);
+    let lookup = lookup(&q, &fields)?;
+    if only_indexed(&q, INDEXED_FIELDS) {
+        return Ok(Json(dto::count(
+            state.engine.count_user_tasks_where(&lookup)?,
+        )));
+    }
+    let mut keep = verdict(matcher(&state, &q).await?);
+    let n = state
+        .engine
+        .user_tasks_where(&lookup, &mut keep, 0, usize::MAX)?
         .len();
+    super::guard::check()?;
     Ok(Json(dto::count(n)))
 }
 

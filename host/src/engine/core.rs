@@ -117,8 +117,11 @@ impl Drop for InstanceGuard {
 }
 
 /// A new random id (UUID v4) for top-level entities (instances, deployments, incidents).
+/// A new record id: a UUID v7, so ids sort in creation order (as Camunda's sequential ids
+/// do). Queries without a sort order page through the store in id order, which is then the
+/// order records were created in.
 pub(crate) fn new_id() -> String {
-    uuid::Uuid::new_v4().to_string()
+    uuid::Uuid::now_v7().to_string()
 }
 
 impl ProcessEngine {

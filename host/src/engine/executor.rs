@@ -231,11 +231,9 @@ impl ProcessEngine {
         let ended = !record.state.is_active();
         if ended {
             tx.end_instance(&mut ws, after)?;
-            self.inner
-                .store
-                .stage_instance_end(&mut ws, &record.state.id);
+            self.inner.store.stage_instance_end(&mut ws, &record);
         } else {
-            self.inner.store.stage_instance(&mut ws, &record);
+            self.inner.store.stage_instance(&mut ws, &record, is_new);
         }
         tx.finish(&mut ws);
         self.inner

@@ -17,8 +17,8 @@ use super::{
 };
 use crate::records::{ExternalTask, Incident, IncidentType, ProcessInstance};
 use crate::store::{
-    Accept, ExternalTaskStore, IncidentStore, InstanceStore, LockOrder, LockRequest, TopicLock,
-    Version, WASM_WORKER, WriteSet,
+    Accept, ExternalTaskStore, IncidentStore, InstanceStore, LockOrder, LockRequest, TaskLookup,
+    TopicLock, Version, WASM_WORKER, WriteSet,
 };
 use baton_bpmn::engine::Command;
 use baton_bpmn::{Value, Variables};
@@ -744,6 +744,27 @@ impl ProcessEngine {
     /// One external task.
     pub async fn external_task(&self, id: &str) -> Result<ExternalTask> {
         Ok(self.load_external_task(id)?.0)
+    }
+
+    /// The external tasks of a topic or an instance that `keep` takes, paged while reading
+    /// (see [`ProcessEngine::instances_where`]).
+    pub fn external_tasks_where(
+        &self,
+        lookup: &TaskLookup<'_>,
+        keep: &mut dyn FnMut(&ExternalTask) -> Accept,
+        skip: usize,
+        limit: usize,
+    ) -> Result<Vec<ExternalTask>> {
+        Ok(self
+            .inner
+            .store
+            .external_tasks_where(lookup, keep, skip, limit)?)
+    }
+
+    /// How many external tasks `lookup` selects, counted without reading tasks where an
+    /// index serves it.
+    pub fn count_external_tasks_where(&self, lookup: &TaskLookup<'_>) -> Result<usize> {
+        Ok(self.inner.store.count_external_tasks_where(lookup)?)
     }
 
     /// All external tasks.

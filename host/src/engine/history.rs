@@ -6,9 +6,31 @@ use crate::records::{
     HistoricActivityInstance, HistoricProcessInstance, HistoricVariableInstance, Incident,
     UserOperation,
 };
-use crate::store::{HistoryStore, IncidentStore, WriteSet};
+use crate::store::{Accept, HistoricInstanceLookup, HistoryStore, IncidentStore, WriteSet};
 
 impl ProcessEngine {
+    /// The historic instances `lookup` selects that `keep` takes, paged while reading.
+    pub fn historic_process_instances_where(
+        &self,
+        lookup: &HistoricInstanceLookup<'_>,
+        keep: &mut dyn FnMut(&HistoricProcessInstance) -> Accept,
+        skip: usize,
+        limit: usize,
+    ) -> Result<Vec<HistoricProcessInstance>> {
+        Ok(self
+            .inner
+            .store
+            .historic_instances_where(lookup, keep, skip, limit)?)
+    }
+
+    /// How many historic instances `lookup` selects, from the kept counts.
+    pub fn count_historic_process_instances_where(
+        &self,
+        lookup: &HistoricInstanceLookup<'_>,
+    ) -> Result<usize> {
+        Ok(self.inner.store.count_historic_instances_where(lookup)?)
+    }
+
     /// Historic process instances (running and ended).
     pub async fn historic_process_instances(&self) -> Result<Vec<HistoricProcessInstance>> {
         let mut all = self.inner.store.historic_instances()?;

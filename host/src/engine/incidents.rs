@@ -4,7 +4,7 @@ use super::events::EngineEvent;
 use super::executor::AfterCommit;
 use super::{ProcessEngine, ProcessEngineError, Result};
 use crate::records::{Incident, IncidentType};
-use crate::store::{IncidentStore, InstanceStore, JobStore, Store, WriteSet};
+use crate::store::{Accept, IncidentStore, InstanceStore, JobStore, Store, WriteSet};
 use std::sync::atomic::Ordering;
 
 /// Resolve an open incident (it stays in history with its end time).
@@ -79,6 +79,25 @@ impl ProcessEngine {
         self.inner.store.commit_durable(&ws).await?;
         self.after_commit(after).await;
         Ok(())
+    }
+
+    /// The open incidents (of one instance, if given) that `keep` takes, paged while reading.
+    pub fn incidents_where(
+        &self,
+        process_instance_id: Option<&str>,
+        keep: &mut dyn FnMut(&Incident) -> Accept,
+        skip: usize,
+        limit: usize,
+    ) -> Result<Vec<Incident>> {
+        Ok(self
+            .inner
+            .store
+            .open_incidents_where(process_instance_id, keep, skip, limit)?)
+    }
+
+    /// How many incidents are open (kept count, no read).
+    pub fn count_incidents(&self) -> usize {
+        self.inner.store.count_open_incidents()
     }
 
     /// All open incidents.

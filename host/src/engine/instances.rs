@@ -4,7 +4,9 @@ use super::core::new_id;
 use super::executor::AfterCommit;
 use super::{DefinitionRef, ProcessEngine, ProcessEngineError, Result, StartRequest, StartResult};
 use crate::records::{ProcessDefinition, ProcessInstance};
-use crate::store::{ExternalTaskStore, HistoryStore, InstanceStore, UserTaskStore, WriteSet};
+use crate::store::{
+    Accept, ExternalTaskStore, HistoryStore, InstanceLookup, InstanceStore, UserTaskStore, WriteSet,
+};
 use baton_bpmn::Variables;
 use baton_bpmn::engine::Command;
 
@@ -80,6 +82,27 @@ impl ProcessEngine {
         Ok(self.inner.store.running_instances()?)
     }
 
+    /// The running instances a query selects: `lookup` names the indexed fields, `keep` the
+    /// rest of the filter; in instance id order, `skip`/`limit` applied while reading, so a
+    /// page of a selective query reads only that page.
+    pub fn instances_where(
+        &self,
+        lookup: &InstanceLookup<'_>,
+        keep: &mut dyn FnMut(&ProcessInstance) -> Accept,
+        skip: usize,
+        limit: usize,
+    ) -> Result<Vec<ProcessInstance>> {
+        Ok(self
+            .inner
+            .store
+            .running_instances_where(lookup, keep, skip, limit)?)
+    }
+
+    /// How many running instances `lookup` selects, counted on the indexes.
+    pub fn count_instances_where(&self, lookup: &InstanceLookup<'_>) -> Result<usize> {
+        Ok(self.inner.store.count_running_instances_where(lookup)?)
+    }
+
     /// One running process instance.
     pub async fn instance(&self, id: &str) -> Result<ProcessInstance> {
         self.inner.store.running_instance(id)?.ok_or_else(|| {
@@ -106,7 +129,7 @@ impl ProcessEngine {
         record.suspended = suspended;
         let now = self.now();
         let mut ws = WriteSet::new();
-        self.inner.store.stage_instance(&mut ws, &record);
+        self.inner.store.stage_instance(&mut ws, &record, false);
         // The history shows SUSPENDED as Camunda's does, written with the suspension so that
         // history reads never have to consult the running instances.
         let store = &self.inner.store;
@@ -125,9 +148,10 @@ impl ProcessEngine {
                 wasm_to_run.push(new.id.clone());
             }
         }
-        for mut task in store.user_tasks_of_instance(id)? {
-            task.suspended = suspended;
-            store.stage_user_task(&mut ws, &task, None);
+        for task in store.user_tasks_of_instance(id)? {
+            let mut new = task.clone();
+            new.suspended = suspended;
+            store.stage_user_task(&mut ws, &new, Some(&task), None);
         }
         self.inner.store.commit(&ws)?;
         drop(guard);

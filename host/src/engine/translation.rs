@@ -288,7 +288,10 @@ impl<'a> Translation<'a> {
             suspended: self.record.suspended,
             tenant_id: self.record.tenant_id.clone(),
         };
-        self.engine.inner.store.stage_user_task(ws, &task, None);
+        self.engine
+            .inner
+            .store
+            .stage_user_task(ws, &task, None, None);
         if let Some(h) = self.activities.get_mut(&spec.activity_instance_id) {
             h.assignee = task.assignee.clone();
             h.task_id = Some(task.id.clone());

@@ -5,11 +5,32 @@ use super::executor::AfterCommit;
 use super::types::conflict;
 use super::{ProcessEngine, ProcessEngineError, Result};
 use crate::records::UserTask;
-use crate::store::{HistoryStore, UserTaskStore, Version, WriteSet};
+use crate::store::{Accept, HistoryStore, TaskLookup, UserTaskStore, Version, WriteSet};
 use baton_bpmn::Variables;
 use baton_bpmn::engine::Command;
 
 impl ProcessEngine {
+    /// The user tasks `lookup` selects that `keep` takes, paged while reading (see
+    /// [`ProcessEngine::instances_where`]).
+    pub fn user_tasks_where(
+        &self,
+        lookup: &TaskLookup<'_>,
+        keep: &mut dyn FnMut(&UserTask) -> Accept,
+        skip: usize,
+        limit: usize,
+    ) -> Result<Vec<UserTask>> {
+        Ok(self
+            .inner
+            .store
+            .user_tasks_where(lookup, keep, skip, limit)?)
+    }
+
+    /// How many user tasks `lookup` selects, counted without reading tasks where an index
+    /// serves it.
+    pub fn count_user_tasks_where(&self, lookup: &TaskLookup<'_>) -> Result<usize> {
+        Ok(self.inner.store.count_user_tasks_where(lookup)?)
+    }
+
     /// All open user tasks.
     pub async fn user_tasks(&self) -> Result<Vec<UserTask>> {
         let mut all = self.inner.store.user_tasks()?;
@@ -31,13 +52,16 @@ impl ProcessEngine {
 
     async fn update_user_task(
         &self,
+        old: &UserTask,
         task: UserTask,
         raw: Version,
         operation: &str,
         details: Option<String>,
     ) -> Result<()> {
         let mut ws = WriteSet::new();
-        self.inner.store.stage_user_task(&mut ws, &task, Some(raw));
+        self.inner
+            .store
+            .stage_user_task(&mut ws, &task, Some(old), Some(raw));
         // Keep the assignee visible in the activity's history.
         if let Some(mut h) = self
             .inner
@@ -65,7 +89,8 @@ impl ProcessEngine {
 
     /// Claim a task for `user_id` (fails if someone else has it).
     pub async fn claim_task(&self, id: &str, user_id: &str) -> Result<()> {
-        let (mut task, raw) = self.load_user_task(id)?;
+        let (old, raw) = self.load_user_task(id)?;
+        let mut task = old.clone();
         if let Some(current) = &task.assignee
             && current != user_id
         {
@@ -75,8 +100,14 @@ impl ProcessEngine {
         }
         task.assignee = Some(user_id.to_owned());
         task.last_updated = Some(self.now());
-        self.update_user_task(task, raw, "Claim", Some(format!("assignee={user_id}")))
-            .await
+        self.update_user_task(
+            &old,
+            task,
+            raw,
+            "Claim",
+            Some(format!("assignee={user_id}")),
+        )
+        .await
     }
 
     /// Remove the assignee.
@@ -86,11 +117,13 @@ impl ProcessEngine {
 
     /// Set (or clear) the assignee without a claim check.
     pub async fn set_assignee(&self, id: &str, user_id: Option<String>) -> Result<()> {
-        let (mut task, raw) = self.load_user_task(id)?;
+        let (old, raw) = self.load_user_task(id)?;
         let details = Some(format!("assignee={}", user_id.as_deref().unwrap_or("null")));
+        let mut task = old.clone();
         task.assignee = user_id;
         task.last_updated = Some(self.now());
-        self.update_user_task(task, raw, "Assign", details).await
+        self.update_user_task(&old, task, raw, "Assign", details)
+            .await
     }
 
     /// Complete a user task; returns the process variables afterwards.

@@ -19,6 +19,7 @@ pub mod codec;
 mod sled;
 
 pub use self::sled::{Durability, Result, Store, StoreError, WriteSet};
+
 pub(crate) use crate::records::WASM_WORKER;
 
 use crate::records::{
@@ -59,7 +60,8 @@ pub struct TopicLock {
     pub filtered: bool,
 }
 
-/// What the engine's filter says of one available task during fetch-and-lock.
+/// What the engine's filter says of one candidate record (an available task during
+/// fetch-and-lock, an instance during a query).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Accept {
     /// Lock it (if the request still wants more).
@@ -154,11 +156,95 @@ pub trait ExternalTaskStore {
     /// How many external tasks exist (metrics).
     fn count_external_tasks(&self) -> usize;
 
+    /// The external tasks of a topic or an instance (`None`: all), in id order within the
+    /// index read, that `keep` takes, paged while reading (see
+    /// [`InstanceStore::running_instances_where`]).
+    fn external_tasks_where(
+        &self,
+        lookup: &TaskLookup<'_>,
+        keep: &mut dyn FnMut(&ExternalTask) -> Accept,
+        skip: usize,
+        limit: usize,
+    ) -> Result<Vec<ExternalTask>>;
+
+    /// How many external tasks `lookup` selects; from the kept counts when it names one field.
+    fn count_external_tasks_where(&self, lookup: &TaskLookup<'_>) -> Result<usize>;
+
     /// The log lines captured from a task's in-engine executions, oldest first.
     fn task_log(&self, task_id: &str) -> Result<Vec<String>>;
 
     /// Stage replacing a task's captured log.
     fn stage_task_log(&self, ws: &mut WriteSet, task_id: &str, lines: &[String]);
+}
+
+/// The indexed fields of a running-instance query; `None` fields select everything. With
+/// several fields set, the most selective index is read and the others are checked on the
+/// records.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct InstanceLookup<'a> {
+    /// Only these instance ids.
+    pub ids: Option<&'a [String]>,
+    /// Only instances of definitions with this key.
+    pub definition_key: Option<&'a str>,
+    /// Only instances with this business key.
+    pub business_key: Option<&'a str>,
+    /// Only instances whose business key starts with this (the literal head of a `LIKE`).
+    pub business_key_prefix: Option<&'a str>,
+}
+
+impl InstanceLookup<'_> {
+    /// Whether `instance` has the fields this lookup asks for.
+    pub fn matches(&self, instance: &ProcessInstance) -> bool {
+        self.ids
+            .is_none_or(|ids| ids.iter().any(|i| i == instance.id()))
+            && self
+                .definition_key
+                .is_none_or(|k| k == instance.definition_key)
+            && self
+                .business_key
+                .is_none_or(|b| instance.state.business_key.as_deref() == Some(b))
+            && self.business_key_prefix.is_none_or(|p| {
+                instance
+                    .state
+                    .business_key
+                    .as_deref()
+                    .is_some_and(|b| b.starts_with(p))
+            })
+    }
+}
+
+/// The indexed fields of an external or user task query (at most the most selective one is
+/// read; the engine's filter checks the rest).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct TaskLookup<'a> {
+    /// External tasks: only this topic.
+    pub topic: Option<&'a str>,
+    /// User tasks: only this assignee.
+    pub assignee: Option<&'a str>,
+    /// User tasks: only unassigned tasks offered to this candidate group.
+    pub candidate_group: Option<&'a str>,
+    /// Only the tasks of this instance.
+    pub process_instance_id: Option<&'a str>,
+}
+
+/// The indexed fields of a historic process instance query.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct HistoricInstanceLookup<'a> {
+    /// Only instances of definitions with this key.
+    pub definition_key: Option<&'a str>,
+    /// Only ended (`Some(true)`) or running (`Some(false)`) instances.
+    pub finished: Option<bool>,
+}
+
+impl HistoricInstanceLookup<'_> {
+    /// Whether `instance` has the fields this lookup asks for.
+    pub fn matches(&self, instance: &HistoricProcessInstance) -> bool {
+        self.definition_key
+            .is_none_or(|k| k == instance.process_definition_key)
+            && self
+                .finished
+                .is_none_or(|f| f == instance.end_time.is_some())
+    }
 }
 
 /// Running process instances (the executor's aggregate: state, variables, tokens).
@@ -176,11 +262,29 @@ pub trait InstanceStore {
     /// How many instances are running.
     fn count_running_instances(&self) -> usize;
 
-    /// Stage writing an instance's new state in `ws`.
-    fn stage_instance(&self, ws: &mut WriteSet, instance: &ProcessInstance);
+    /// The running instances `lookup` selects, in instance id order, that `keep` takes (the
+    /// filters no index serves; [`Accept::Abort`] stops the read, e.g. when the request was
+    /// cancelled), skipping the first `skip` taken and returning at most `limit`. Reads only
+    /// what the page needs when the lookup is selective or the page is small: this is where
+    /// `firstResult`/`maxResults` are applied.
+    fn running_instances_where(
+        &self,
+        lookup: &InstanceLookup<'_>,
+        keep: &mut dyn FnMut(&ProcessInstance) -> Accept,
+        skip: usize,
+        limit: usize,
+    ) -> Result<Vec<ProcessInstance>>;
 
-    /// Stage removing an ended instance in `ws`.
-    fn stage_instance_end(&self, ws: &mut WriteSet, id: &str);
+    /// How many running instances `lookup` selects, from the indexes alone (no record is
+    /// decoded).
+    fn count_running_instances_where(&self, lookup: &InstanceLookup<'_>) -> Result<usize>;
+
+    /// Stage writing an instance's new state in `ws`; a `new` instance also gets its index
+    /// entries (definition key, business key: neither changes while it runs).
+    fn stage_instance(&self, ws: &mut WriteSet, instance: &ProcessInstance, new: bool);
+
+    /// Stage removing an ended instance and its index entries in `ws`.
+    fn stage_instance_end(&self, ws: &mut WriteSet, instance: &ProcessInstance);
 
     /// Stage removing every external task, user task, job and subscription an instance still
     /// owns (with their index entries); external tasks `skip_external` names are left to the
@@ -204,15 +308,35 @@ pub trait UserTaskStore {
     /// The user tasks of one instance.
     fn user_tasks_of_instance(&self, instance_id: &str) -> Result<Vec<UserTask>>;
 
-    /// Stage writing a task with its index entries; with `read_at`, committing fails with
-    /// [`StoreError::Conflict`] if the task changed since it was read.
-    fn stage_user_task(&self, ws: &mut WriteSet, task: &UserTask, read_at: Option<Version>);
+    /// Stage writing a task with its index entries (replacing those of `old`, the task as
+    /// read); with `read_at`, committing fails with [`StoreError::Conflict`] if the task
+    /// changed since it was read.
+    fn stage_user_task(
+        &self,
+        ws: &mut WriteSet,
+        task: &UserTask,
+        old: Option<&UserTask>,
+        read_at: Option<Version>,
+    );
 
     /// Stage removing a task (guarded like [`UserTaskStore::stage_user_task`]).
     fn stage_user_task_removal(&self, ws: &mut WriteSet, task: &UserTask, read_at: Option<Version>);
 
     /// How many user tasks exist (metrics).
     fn count_user_tasks(&self) -> usize;
+
+    /// The user tasks `lookup` selects (by assignee, candidate group or instance; `None`:
+    /// all) that `keep` takes, paged while reading.
+    fn user_tasks_where(
+        &self,
+        lookup: &TaskLookup<'_>,
+        keep: &mut dyn FnMut(&UserTask) -> Accept,
+        skip: usize,
+        limit: usize,
+    ) -> Result<Vec<UserTask>>;
+
+    /// How many user tasks `lookup` selects; from the kept counts when it names one field.
+    fn count_user_tasks_where(&self, lookup: &TaskLookup<'_>) -> Result<usize>;
 }
 
 /// Jobs: timers, async continuations, timer starts and wasm retry back-offs, by due time.
@@ -279,6 +403,15 @@ pub trait IncidentStore {
 
     /// How many incidents are open (metrics).
     fn count_open_incidents(&self) -> usize;
+
+    /// The open incidents (of one instance, if given) that `keep` takes, paged while reading.
+    fn open_incidents_where(
+        &self,
+        process_instance_id: Option<&str>,
+        keep: &mut dyn FnMut(&Incident) -> Accept,
+        skip: usize,
+        limit: usize,
+    ) -> Result<Vec<Incident>>;
 }
 
 /// History: instances, activity instances, variables, the user operation log.
@@ -291,6 +424,20 @@ pub trait HistoryStore {
 
     /// Every historic instance.
     fn historic_instances(&self) -> Result<Vec<HistoricProcessInstance>>;
+
+    /// The historic instances `lookup` selects that `keep` takes, in id order within the
+    /// index read, paged while reading.
+    fn historic_instances_where(
+        &self,
+        lookup: &HistoricInstanceLookup<'_>,
+        keep: &mut dyn FnMut(&HistoricProcessInstance) -> Accept,
+        skip: usize,
+        limit: usize,
+    ) -> Result<Vec<HistoricProcessInstance>>;
+
+    /// How many historic instances `lookup` selects; from the kept counts where possible
+    /// (finished = all - running).
+    fn count_historic_instances_where(&self, lookup: &HistoricInstanceLookup<'_>) -> Result<usize>;
 
     /// One historic activity instance of an instance, or `None`.
     fn historic_activity(

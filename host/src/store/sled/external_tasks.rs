@@ -7,7 +7,7 @@ use super::index::{self, Placement};
 use super::{Result, Store, StoreError, Tree, WriteSet};
 use crate::records::ExternalTask;
 use crate::store::codec;
-use crate::store::{Accept, ExternalTaskStore, LockOrder, LockRequest, Version};
+use crate::store::{Accept, ExternalTaskStore, LockOrder, LockRequest, TaskLookup, Version};
 
 /// How many queue entries an unfiltered topic looks at: the first entries of its queue are the
 /// answer, which keeps fetch-and-lock flat however many tasks wait; the margin covers stale
@@ -229,6 +229,58 @@ impl ExternalTaskStore for Store {
 
     fn count_external_tasks(&self) -> usize {
         self.count(Tree::ExternalTasks)
+    }
+
+    fn external_tasks_where(
+        &self,
+        lookup: &TaskLookup<'_>,
+        keep: &mut dyn FnMut(&ExternalTask) -> Accept,
+        skip: usize,
+        limit: usize,
+    ) -> Result<Vec<ExternalTask>> {
+        let mut keep_matching = |t: &ExternalTask| {
+            let fits = lookup.topic.is_none_or(|x| x == t.topic_name)
+                && lookup
+                    .process_instance_id
+                    .is_none_or(|x| x == t.process_instance_id);
+            if fits { keep(t) } else { Accept::Skip }
+        };
+        let keep = &mut keep_matching;
+        match (lookup.process_instance_id, lookup.topic) {
+            (Some(pi), _) => super::query::page(
+                self.indexed(
+                    Tree::ExternalTasksByInstance,
+                    &index::field_prefix(pi),
+                    Tree::ExternalTasks,
+                ),
+                keep,
+                skip,
+                limit,
+            ),
+            (None, Some(topic)) => super::query::page(
+                self.indexed(
+                    Tree::ExternalTasksByTopic,
+                    &index::field_prefix(topic),
+                    Tree::ExternalTasks,
+                ),
+                keep,
+                skip,
+                limit,
+            ),
+            (None, None) => {
+                super::query::page(self.records(Tree::ExternalTasks, b""), keep, skip, limit)
+            }
+        }
+    }
+
+    fn count_external_tasks_where(&self, lookup: &TaskLookup<'_>) -> Result<usize> {
+        match (lookup.process_instance_id, lookup.topic) {
+            (None, None) => Ok(self.count(Tree::ExternalTasks)),
+            (None, Some(topic)) => Ok(self.count_component(Tree::ExternalTasksByTopic, topic)),
+            _ => Ok(self
+                .external_tasks_where(lookup, &mut |_| Accept::Take, 0, usize::MAX)?
+                .len()),
+        }
     }
 
     fn task_log(&self, task_id: &str) -> Result<Vec<String>> {

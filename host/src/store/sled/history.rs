@@ -8,7 +8,7 @@ use super::{Result, Store, Tree, WriteSet};
 use crate::records::{
     HistoricActivityInstance, HistoricProcessInstance, HistoricVariableInstance, UserOperation,
 };
-use crate::store::HistoryStore;
+use crate::store::{Accept, HistoricInstanceLookup, HistoryStore};
 
 impl HistoryStore for Store {
     fn historic_instance(&self, id: &str) -> Result<Option<HistoricProcessInstance>> {
@@ -21,6 +21,60 @@ impl HistoryStore for Store {
 
     fn historic_instances(&self) -> Result<Vec<HistoricProcessInstance>> {
         self.scan(Tree::HistoricInstances, b"")
+    }
+
+    fn historic_instances_where(
+        &self,
+        lookup: &HistoricInstanceLookup<'_>,
+        keep: &mut dyn FnMut(&HistoricProcessInstance) -> Accept,
+        skip: usize,
+        limit: usize,
+    ) -> Result<Vec<HistoricProcessInstance>> {
+        let mut keep_matching = |h: &HistoricProcessInstance| {
+            if lookup.matches(h) {
+                keep(h)
+            } else {
+                Accept::Skip
+            }
+        };
+        let keep = &mut keep_matching;
+        match lookup.definition_key {
+            Some(key) => super::query::page(
+                self.indexed(
+                    Tree::HistoricInstancesByDefinitionKey,
+                    &index::field_prefix(key),
+                    Tree::HistoricInstances,
+                ),
+                keep,
+                skip,
+                limit,
+            ),
+            None => super::query::page(
+                self.records(Tree::HistoricInstances, b""),
+                keep,
+                skip,
+                limit,
+            ),
+        }
+    }
+
+    fn count_historic_instances_where(&self, lookup: &HistoricInstanceLookup<'_>) -> Result<usize> {
+        let all = self.count(Tree::HistoricInstances);
+        let running = self.count(Tree::Instances);
+        match (lookup.definition_key, lookup.finished) {
+            (None, None) => Ok(all),
+            (None, Some(false)) => Ok(running),
+            (None, Some(true)) => Ok(all.saturating_sub(running)),
+            (Some(key), finished) => {
+                let all = self.count_component(Tree::HistoricInstancesByDefinitionKey, key);
+                let running = self.count_component(Tree::InstancesByDefinitionKey, key);
+                Ok(match finished {
+                    None => all,
+                    Some(false) => running,
+                    Some(true) => all.saturating_sub(running),
+                })
+            }
+        }
     }
 
     fn historic_activity(
@@ -38,7 +92,7 @@ impl HistoryStore for Store {
         &self,
         instance_id: Option<&str>,
     ) -> Result<Vec<HistoricActivityInstance>> {
-        let prefix = instance_id.map(index::instance_prefix).unwrap_or_default();
+        let prefix = instance_id.map(index::field_prefix).unwrap_or_default();
         self.scan(Tree::HistoricActivities, &prefix)
     }
 
@@ -58,7 +112,7 @@ impl HistoryStore for Store {
         &self,
         instance_id: Option<&str>,
     ) -> Result<Vec<HistoricVariableInstance>> {
-        let prefix = instance_id.map(index::instance_prefix).unwrap_or_default();
+        let prefix = instance_id.map(index::field_prefix).unwrap_or_default();
         self.scan(Tree::HistoricVariables, &prefix)
     }
 
@@ -67,6 +121,10 @@ impl HistoryStore for Store {
             Tree::HistoricInstances,
             index::id_key(&instance.id),
             instance,
+        );
+        ws.index(
+            Tree::HistoricInstancesByDefinitionKey,
+            index::pair_key(&instance.process_definition_key, &instance.id),
         );
     }
 
@@ -91,8 +149,14 @@ impl HistoryStore for Store {
     }
 
     fn stage_history_removal(&self, ws: &mut WriteSet, instance_id: &str) -> Result<()> {
+        if let Some(h) = self.historic_instance(instance_id)? {
+            ws.delete(
+                Tree::HistoricInstancesByDefinitionKey,
+                index::pair_key(&h.process_definition_key, &h.id),
+            );
+        }
         ws.delete(Tree::HistoricInstances, index::id_key(instance_id));
-        let prefix = index::instance_prefix(instance_id);
+        let prefix = index::field_prefix(instance_id);
         for tree in [Tree::HistoricActivities, Tree::HistoricVariables] {
             for key in self.scan_keys(tree, &prefix, usize::MAX)? {
                 ws.delete(tree, key);

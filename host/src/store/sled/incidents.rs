@@ -4,7 +4,7 @@
 use super::index;
 use super::{Result, Store, Tree, WriteSet};
 use crate::records::Incident;
-use crate::store::IncidentStore;
+use crate::store::{Accept, IncidentStore};
 
 impl IncidentStore for Store {
     fn open_incident(&self, id: &str) -> Result<Option<Incident>> {
@@ -33,7 +33,7 @@ impl IncidentStore for Store {
         ws.put(Tree::Incidents, index::id_key(&incident.id), incident);
         ws.index(
             Tree::IncidentsByInstance,
-            index::by_instance(&incident.process_instance_id, &incident.id),
+            index::pair_key(&incident.process_instance_id, &incident.id),
         );
         ws.put(
             Tree::HistoricIncidents,
@@ -46,7 +46,7 @@ impl IncidentStore for Store {
         ws.delete(Tree::Incidents, index::id_key(&incident.id));
         ws.delete(
             Tree::IncidentsByInstance,
-            index::by_instance(&incident.process_instance_id, &incident.id),
+            index::pair_key(&incident.process_instance_id, &incident.id),
         );
         ws.put(
             Tree::HistoricIncidents,
@@ -57,5 +57,27 @@ impl IncidentStore for Store {
 
     fn count_open_incidents(&self) -> usize {
         self.count(Tree::Incidents)
+    }
+
+    fn open_incidents_where(
+        &self,
+        process_instance_id: Option<&str>,
+        keep: &mut dyn FnMut(&Incident) -> Accept,
+        skip: usize,
+        limit: usize,
+    ) -> Result<Vec<Incident>> {
+        match process_instance_id {
+            Some(pi) => super::query::page(
+                self.indexed(
+                    Tree::IncidentsByInstance,
+                    &index::field_prefix(pi),
+                    Tree::Incidents,
+                ),
+                keep,
+                skip,
+                limit,
+            ),
+            None => super::query::page(self.records(Tree::Incidents, b""), keep, skip, limit),
+        }
     }
 }

@@ -10,12 +10,15 @@ pub(crate) fn id_key(id: &str) -> Vec<u8> {
     id.as_bytes().to_vec()
 }
 
-pub(crate) fn by_instance(instance_id: &str, id: &str) -> Vec<u8> {
-    Key::new().str(instance_id).str(id).build()
+/// An index entry `(field, record id)`: the record `id` has `field` (its instance, topic,
+/// assignee, definition key, ...).
+pub(crate) fn pair_key(field: &str, id: &str) -> Vec<u8> {
+    Key::new().str(field).str(id).build()
 }
 
-pub(crate) fn instance_prefix(instance_id: &str) -> Vec<u8> {
-    Key::new().str(instance_id).build()
+/// The prefix of every `(field, id)` entry of one field value.
+pub(crate) fn field_prefix(field: &str) -> Vec<u8> {
+    Key::new().str(field).build()
 }
 
 pub(crate) fn queue_key(task: &ExternalTask) -> Vec<u8> {
@@ -175,10 +178,17 @@ pub(crate) fn put_external_task(
         remove_external_task_indexes(ws, old);
     }
     ws.put(Tree::ExternalTasks, id_key(&new.id), new);
-    ws.index(
-        Tree::ExternalTasksByInstance,
-        by_instance(&new.process_instance_id, &new.id),
-    );
+    if old.is_none() {
+        // Neither the instance nor the topic of a task changes: indexed once, at creation.
+        ws.index(
+            Tree::ExternalTasksByInstance,
+            pair_key(&new.process_instance_id, &new.id),
+        );
+        ws.index(
+            Tree::ExternalTasksByTopic,
+            pair_key(&new.topic_name, &new.id),
+        );
+    }
     match placement(new, now) {
         Placement::Queue => ws.index(Tree::ExternalTaskQueue, queue_key(new)),
         Placement::Locked(exp) => ws.index(Tree::ExternalTaskLocks, lock_key(exp, &new.id)),
@@ -199,17 +209,43 @@ pub(crate) fn delete_external_task(ws: &mut WriteSet, old: &ExternalTask) {
     ws.delete(Tree::ExternalTasks, id_key(&old.id));
     ws.delete(
         Tree::ExternalTasksByInstance,
-        by_instance(&old.process_instance_id, &old.id),
+        pair_key(&old.process_instance_id, &old.id),
+    );
+    ws.delete(
+        Tree::ExternalTasksByTopic,
+        pair_key(&old.topic_name, &old.id),
     );
 }
 
-/// Write a user task and its index entry.
-pub(crate) fn put_user_task(ws: &mut WriteSet, task: &UserTask) {
+/// Write a user task and its index entries (replacing those of `old`, the task as it was).
+pub(crate) fn put_user_task(ws: &mut WriteSet, task: &UserTask, old: Option<&UserTask>) {
+    if let Some(old) = old {
+        remove_user_task_people(ws, old);
+    }
     ws.put(Tree::UserTasks, id_key(&task.id), task);
     ws.index(
         Tree::UserTasksByInstance,
-        by_instance(&task.process_instance_id, &task.id),
+        pair_key(&task.process_instance_id, &task.id),
     );
+    if let Some(a) = &task.assignee {
+        ws.index(Tree::UserTasksByAssignee, pair_key(a, &task.id));
+    }
+    // A candidate group query means "unassigned tasks offered to the group" (Camunda's
+    // semantics without includeAssignedTasks), so only unassigned tasks are listed.
+    if task.assignee.is_none() {
+        for g in &task.candidate_groups {
+            ws.index(Tree::UserTasksByCandidateGroup, pair_key(g, &task.id));
+        }
+    }
+}
+
+fn remove_user_task_people(ws: &mut WriteSet, task: &UserTask) {
+    if let Some(a) = &task.assignee {
+        ws.delete(Tree::UserTasksByAssignee, pair_key(a, &task.id));
+    }
+    for g in &task.candidate_groups {
+        ws.delete(Tree::UserTasksByCandidateGroup, pair_key(g, &task.id));
+    }
 }
 
 /// Remove a user task.
@@ -217,8 +253,9 @@ pub(crate) fn delete_user_task(ws: &mut WriteSet, task: &UserTask) {
     ws.delete(Tree::UserTasks, id_key(&task.id));
     ws.delete(
         Tree::UserTasksByInstance,
-        by_instance(&task.process_instance_id, &task.id),
+        pair_key(&task.process_instance_id, &task.id),
     );
+    remove_user_task_people(ws, task);
 }
 
 /// Write a job and its due index (replacing `old`'s).
@@ -229,7 +266,7 @@ pub(crate) fn put_job(ws: &mut WriteSet, job: &Job, old: Option<&Job>) {
     ws.put(Tree::Jobs, id_key(&job.id), job);
     ws.index(Tree::JobsDue, job_due_key(job.due, &job.id));
     if let Some(pi) = &job.process_instance_id {
-        ws.index(Tree::JobsByInstance, by_instance(pi, &job.id));
+        ws.index(Tree::JobsByInstance, pair_key(pi, &job.id));
     }
 }
 
@@ -238,7 +275,7 @@ pub(crate) fn delete_job(ws: &mut WriteSet, job: &Job) {
     ws.delete(Tree::Jobs, id_key(&job.id));
     ws.delete(Tree::JobsDue, job_due_key(job.due, &job.id));
     if let Some(pi) = &job.process_instance_id {
-        ws.delete(Tree::JobsByInstance, by_instance(pi, &job.id));
+        ws.delete(Tree::JobsByInstance, pair_key(pi, &job.id));
     }
 }
 
@@ -251,7 +288,7 @@ pub(crate) fn put_subscription(ws: &mut WriteSet, sub: &EventSubscription) {
     );
     ws.index(
         Tree::SubscriptionsByInstance,
-        by_instance(&sub.process_instance_id, &sub.id),
+        pair_key(&sub.process_instance_id, &sub.id),
     );
 }
 
@@ -264,7 +301,7 @@ pub(crate) fn delete_subscription(ws: &mut WriteSet, sub: &EventSubscription) {
     );
     ws.delete(
         Tree::SubscriptionsByInstance,
-        by_instance(&sub.process_instance_id, &sub.id),
+        pair_key(&sub.process_instance_id, &sub.id),
     );
 }
 
@@ -279,7 +316,7 @@ pub(crate) fn owned_by_instance<T: serde::de::DeserializeOwned>(
     skip: &dyn Fn(&str) -> bool,
 ) -> super::Result<Vec<T>> {
     let mut out = Vec::new();
-    for key in store.scan_keys(by_instance, &instance_prefix(instance_id), usize::MAX)? {
+    for key in store.scan_keys(by_instance, &field_prefix(instance_id), usize::MAX)? {
         if let Some(id) = super::keys::last_str(&key)
             && !skip(&id)
             && let Some(record) = store.get::<T>(records, &id_key(&id))?
@@ -319,4 +356,37 @@ pub(crate) fn delete_instance_records(
         delete_subscription(ws, &s);
     }
     Ok(())
+}
+
+/// Meta key marking that the secondary indexes added after the first release (instances by
+/// definition and business key, historic instances by definition key, external tasks by
+/// topic, user tasks by assignee and candidate group) cover every record.
+const INDEXES_BUILT: &[u8] = b"indexes_v2";
+
+impl super::Store {
+    /// Build the newer secondary indexes once, for a store written before they existed.
+    pub(super) fn ensure_indexes(&self) -> super::Result<()> {
+        use crate::records::{HistoricProcessInstance, ProcessInstance};
+        if self.contains(Tree::Meta, INDEXES_BUILT)? {
+            return Ok(());
+        }
+        let mut ws = WriteSet::new();
+        for pi in self.scan::<ProcessInstance>(Tree::Instances, b"")? {
+            super::instances::stage_index_entries(&mut ws, &pi);
+        }
+        for h in self.scan::<HistoricProcessInstance>(Tree::HistoricInstances, b"")? {
+            ws.index(
+                Tree::HistoricInstancesByDefinitionKey,
+                pair_key(&h.process_definition_key, &h.id),
+            );
+        }
+        for t in self.scan::<ExternalTask>(Tree::ExternalTasks, b"")? {
+            ws.index(Tree::ExternalTasksByTopic, pair_key(&t.topic_name, &t.id));
+        }
+        for t in self.scan::<UserTask>(Tree::UserTasks, b"")? {
+            put_user_task(&mut ws, &t, None);
+        }
+        ws.put_raw(Tree::Meta, INDEXES_BUILT.to_vec(), Vec::new());
+        self.commit(&ws)
+    }
 }

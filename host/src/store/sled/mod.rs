@@ -13,6 +13,7 @@
 //! store traits (implemented here, one file per aggregate), and the generic tree/key/record
 //! API below is private to the store.
 
+mod counts;
 mod deployments;
 mod events;
 mod external_tasks;
@@ -23,6 +24,7 @@ mod index;
 mod instances;
 mod jobs;
 pub(super) mod keys;
+mod query;
 mod tasks;
 #[cfg(test)]
 mod tests;
@@ -90,12 +92,17 @@ trees! {
     Definitions => "definitions": "Definition id -> ProcessDefinition.",
     DefinitionsByKey => "definitions_by_key": "key, tenant, version -> definition id.",
     Instances => "instances": "Process instance id -> ProcessInstance (running only).",
+    InstancesByDefinitionKey => "instances_by_definition_key": "definition key, instance id -> () (running only).",
+    InstancesByBusinessKey => "instances_by_business_key": "business key, instance id -> () (running only).",
     ExternalTasks => "external_tasks": "Task id -> ExternalTask.",
     ExternalTaskQueue => "external_task_queue": "topic, priority desc, created, id -> (): tasks a worker may fetch.",
     ExternalTaskLocks => "external_task_locks": "lock expiry, id -> (): locked tasks by expiry.",
     ExternalTasksByInstance => "external_tasks_by_instance": "instance id, task id -> ().",
+    ExternalTasksByTopic => "external_tasks_by_topic": "topic, task id -> ().",
     UserTasks => "user_tasks": "Task id -> UserTask.",
     UserTasksByInstance => "user_tasks_by_instance": "instance id, task id -> ().",
+    UserTasksByAssignee => "user_tasks_by_assignee": "assignee, task id -> ().",
+    UserTasksByCandidateGroup => "user_tasks_by_candidate_group": "candidate group, task id -> ().",
     Jobs => "jobs": "Job id -> Job (timers, async continuations, timer starts, wasm retries).",
     JobsDue => "jobs_due": "due, job id -> ().",
     JobsByInstance => "jobs_by_instance": "instance id, job id -> ().",
@@ -105,6 +112,7 @@ trees! {
     Incidents => "incidents": "Incident id -> open Incident.",
     IncidentsByInstance => "incidents_by_instance": "instance id, incident id -> ().",
     HistoricInstances => "historic_instances": "Instance id -> HistoricProcessInstance.",
+    HistoricInstancesByDefinitionKey => "historic_instances_by_definition_key": "definition key, instance id -> ().",
     HistoricActivities => "historic_activities": "instance id, activity instance id -> HistoricActivityInstance.",
     HistoricVariables => "historic_variables": "instance id, scope id, name -> HistoricVariableInstance.",
     HistoricIncidents => "historic_incidents": "Incident id -> Incident (open and resolved).",
@@ -219,6 +227,7 @@ pub struct Store {
 struct StoreInner {
     db: sled::Db,
     trees: Vec<sled::Tree>,
+    counts: counts::Counts,
     durability: Durability,
     flush_requests: mpsc::UnboundedSender<FlushRequest>,
 }
@@ -265,14 +274,18 @@ impl Store {
         }
         let (tx, rx) = mpsc::unbounded_channel();
         tokio::spawn(group_commit_loop(rx));
-        Ok(Store {
+        let store = Store {
             inner: Arc::new(StoreInner {
                 db,
                 trees,
+                counts: counts::Counts::default(),
                 durability,
                 flush_requests: tx,
             }),
-        })
+        };
+        store.ensure_indexes()?;
+        store.inner.counts.rebuild(&store.inner.trees)?;
+        Ok(store)
     }
 
     fn tree(&self, tree: Tree) -> &sled::Tree {
@@ -300,7 +313,7 @@ impl Store {
         touched.sort();
         touched.dedup();
         let has_guards = writes.ops.iter().any(|op| matches!(op, Op::Guard(..)));
-        if touched.len() == 1 && !has_guards {
+        if touched.len() == 1 && !has_guards && !counts::is_counted(touched[0]) {
             let mut batch = sled::Batch::default();
             for op in &writes.ops {
                 match op {
@@ -316,36 +329,47 @@ impl Store {
         let slot = |t: Tree| touched.binary_search(&t).unwrap_or(0);
         use sled::Transactional;
         // The closure is pure (all values precomputed): sled may re-run it on conflict.
-        let result: std::result::Result<(), sled::transaction::TransactionError<()>> =
-            trees.as_slice().transaction(|views| {
-                let guards_first = writes
-                    .ops
-                    .iter()
-                    .filter(|op| matches!(op, Op::Guard(..)))
-                    .chain(writes.ops.iter().filter(|op| !matches!(op, Op::Guard(..))));
-                for op in guards_first {
-                    match op {
-                        Op::Put(t, k, v) => {
-                            views[slot(*t)].insert(k.as_slice(), v.as_slice())?;
+        // The closure returns the count deltas of its attempt; only the committed one is applied.
+        let result: std::result::Result<
+            Vec<counts::Delta>,
+            sled::transaction::TransactionError<()>,
+        > = trees.as_slice().transaction(|views| {
+            let mut deltas = Vec::new();
+            let guards_first = writes
+                .ops
+                .iter()
+                .filter(|op| matches!(op, Op::Guard(..)))
+                .chain(writes.ops.iter().filter(|op| !matches!(op, Op::Guard(..))));
+            for op in guards_first {
+                match op {
+                    Op::Put(t, k, v) => {
+                        let old = views[slot(*t)].insert(k.as_slice(), v.as_slice())?;
+                        if old.is_none() && counts::is_counted(*t) {
+                            deltas.push((*t, k.clone(), 1));
                         }
-                        Op::Delete(t, k) => {
-                            views[slot(*t)].remove(k.as_slice())?;
+                    }
+                    Op::Delete(t, k) => {
+                        let old = views[slot(*t)].remove(k.as_slice())?;
+                        if old.is_some() && counts::is_counted(*t) {
+                            deltas.push((*t, k.clone(), -1));
                         }
-                        Op::Guard(t, k, current) => {
-                            // A point read of one key: allowed inside sled transactions.
-                            let actual = views[slot(*t)].get(k.as_slice())?;
-                            if actual.as_deref() != current.as_deref() {
-                                return Err(
-                                    sled::transaction::ConflictableTransactionError::Abort(()),
-                                );
-                            }
+                    }
+                    Op::Guard(t, k, current) => {
+                        // A point read of one key: allowed inside sled transactions.
+                        let actual = views[slot(*t)].get(k.as_slice())?;
+                        if actual.as_deref() != current.as_deref() {
+                            return Err(sled::transaction::ConflictableTransactionError::Abort(()));
                         }
                     }
                 }
-                Ok(())
-            });
+            }
+            Ok(deltas)
+        });
         match result {
-            Ok(()) => Ok(()),
+            Ok(deltas) => {
+                self.inner.counts.apply(&deltas);
+                Ok(())
+            }
             Err(sled::transaction::TransactionError::Storage(e)) => Err(StoreError::Sled(e)),
             Err(sled::transaction::TransactionError::Abort(())) => Err(StoreError::Conflict),
         }
@@ -372,9 +396,11 @@ impl Store {
         let slot = |t: Tree| touched.binary_search(&t).unwrap_or(0);
         use sled::Transactional;
         // Pure closure (sled may re-run it): the applied flags are rebuilt on every attempt.
-        let result: std::result::Result<Vec<bool>, sled::transaction::TransactionError<()>> =
+        type Applied = (Vec<bool>, Vec<counts::Delta>);
+        let result: std::result::Result<Applied, sled::transaction::TransactionError<()>> =
             trees.as_slice().transaction(|views| {
                 let mut applied = Vec::with_capacity(sets.len());
+                let mut deltas = Vec::new();
                 for set in sets {
                     let mut holds = true;
                     for op in &set.ops {
@@ -390,10 +416,16 @@ impl Store {
                         for op in &set.ops {
                             match op {
                                 Op::Put(t, k, v) => {
-                                    views[slot(*t)].insert(k.as_slice(), v.as_slice())?;
+                                    let old = views[slot(*t)].insert(k.as_slice(), v.as_slice())?;
+                                    if old.is_none() && counts::is_counted(*t) {
+                                        deltas.push((*t, k.clone(), 1));
+                                    }
                                 }
                                 Op::Delete(t, k) => {
-                                    views[slot(*t)].remove(k.as_slice())?;
+                                    let old = views[slot(*t)].remove(k.as_slice())?;
+                                    if old.is_some() && counts::is_counted(*t) {
+                                        deltas.push((*t, k.clone(), -1));
+                                    }
                                 }
                                 Op::Guard(..) => {}
                             }
@@ -401,10 +433,13 @@ impl Store {
                     }
                     applied.push(holds);
                 }
-                Ok(applied)
+                Ok((applied, deltas))
             });
         match result {
-            Ok(applied) => Ok(applied),
+            Ok((applied, deltas)) => {
+                self.inner.counts.apply(&deltas);
+                Ok(applied)
+            }
             Err(sled::transaction::TransactionError::Storage(e)) => Err(StoreError::Sled(e)),
             Err(sled::transaction::TransactionError::Abort(())) => Err(StoreError::Conflict),
         }
@@ -553,9 +588,18 @@ impl Store {
             .collect()
     }
 
-    /// Number of records in a tree (walks the tree: for metrics and tests, not hot paths).
+    /// Number of records in a tree: kept in memory for the counted trees (see `counts`),
+    /// else a walk of the tree (tests, rare admin reads).
     pub(in crate::store) fn count(&self, tree: Tree) -> usize {
+        if counts::is_counted(tree) {
+            return self.inner.counts.get(tree, None);
+        }
         self.tree(tree).len()
+    }
+
+    /// Records of an index tree whose keys start with the string component `first`.
+    pub(in crate::store) fn count_component(&self, tree: Tree, first: &str) -> usize {
+        self.inner.counts.get(tree, Some(first))
     }
 
     /// Bytes used on disk.

@@ -3,7 +3,7 @@
 use super::index;
 use super::{Result, Store, Tree, WriteSet};
 use crate::records::UserTask;
-use crate::store::{UserTaskStore, Version};
+use crate::store::{Accept, TaskLookup, UserTaskStore, Version};
 
 impl UserTaskStore for Store {
     fn user_task(&self, id: &str) -> Result<Option<(UserTask, Version)>> {
@@ -24,11 +24,17 @@ impl UserTaskStore for Store {
         )
     }
 
-    fn stage_user_task(&self, ws: &mut WriteSet, task: &UserTask, read_at: Option<Version>) {
+    fn stage_user_task(
+        &self,
+        ws: &mut WriteSet,
+        task: &UserTask,
+        old: Option<&UserTask>,
+        read_at: Option<Version>,
+    ) {
         if let Some(v) = read_at {
             ws.guard(Tree::UserTasks, index::id_key(&task.id), Some(v.0));
         }
-        index::put_user_task(ws, task);
+        index::put_user_task(ws, task, old);
     }
 
     fn stage_user_task_removal(
@@ -45,5 +51,60 @@ impl UserTaskStore for Store {
 
     fn count_user_tasks(&self) -> usize {
         self.count(Tree::UserTasks)
+    }
+
+    fn user_tasks_where(
+        &self,
+        lookup: &TaskLookup<'_>,
+        keep: &mut dyn FnMut(&UserTask) -> Accept,
+        skip: usize,
+        limit: usize,
+    ) -> Result<Vec<UserTask>> {
+        let mut keep_matching = |t: &UserTask| {
+            let fits = lookup
+                .assignee
+                .is_none_or(|a| t.assignee.as_deref() == Some(a))
+                && lookup.candidate_group.is_none_or(|g| {
+                    t.assignee.is_none() && t.candidate_groups.iter().any(|c| c == g)
+                })
+                && lookup
+                    .process_instance_id
+                    .is_none_or(|p| p == t.process_instance_id);
+            if fits { keep(t) } else { Accept::Skip }
+        };
+        let keep = &mut keep_matching;
+        let source = if let Some(pi) = lookup.process_instance_id {
+            Some((Tree::UserTasksByInstance, pi))
+        } else if let Some(a) = lookup.assignee {
+            Some((Tree::UserTasksByAssignee, a))
+        } else {
+            lookup
+                .candidate_group
+                .map(|g| (Tree::UserTasksByCandidateGroup, g))
+        };
+        match source {
+            Some((tree, field)) => super::query::page(
+                self.indexed(tree, &index::field_prefix(field), Tree::UserTasks),
+                keep,
+                skip,
+                limit,
+            ),
+            None => super::query::page(self.records(Tree::UserTasks, b""), keep, skip, limit),
+        }
+    }
+
+    fn count_user_tasks_where(&self, lookup: &TaskLookup<'_>) -> Result<usize> {
+        match (
+            lookup.process_instance_id,
+            lookup.assignee,
+            lookup.candidate_group,
+        ) {
+            (None, None, None) => Ok(self.count(Tree::UserTasks)),
+            (None, Some(a), None) => Ok(self.count_component(Tree::UserTasksByAssignee, a)),
+            (None, None, Some(g)) => Ok(self.count_component(Tree::UserTasksByCandidateGroup, g)),
+            _ => Ok(self
+                .user_tasks_where(lookup, &mut |_| Accept::Take, 0, usize::MAX)?
+                .len()),
+        }
     }
 }

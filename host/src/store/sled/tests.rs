@@ -272,5 +272,49 @@ async fn concurrent_syncs_share_flushes() {
     for h in handles {
         h.await.expect("join").expect("commit");
     }
-    assert_eq!(store.count(Tree::Meta), 33);
+    let written = store.scan_keys(Tree::Meta, b"k", usize::MAX).expect("keys");
+    assert_eq!(written.len(), 32);
+}
+
+#[tokio::test]
+async fn kept_counts_follow_inserts_replacements_and_removals_and_survive_reopen() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    {
+        let store = open(dir.path());
+        let mut ws = WriteSet::new();
+        for (topic, id) in [("a", "1"), ("a", "2"), ("b", "3")] {
+            ws.index(
+                Tree::ExternalTasksByTopic,
+                format!("{topic}\0{id}\0").into_bytes(),
+            );
+            ws.put(Tree::ExternalTasks, id.as_bytes().to_vec(), &1u32);
+        }
+        store.commit(&ws).expect("commit");
+        // A replacement is not an insert; a removal of an absent key removes nothing.
+        let mut ws = WriteSet::new();
+        ws.put(Tree::ExternalTasks, b"1".to_vec(), &2u32);
+        ws.delete(Tree::ExternalTasks, b"nope".to_vec());
+        ws.delete(Tree::ExternalTasksByTopic, b"a\x002\0".to_vec());
+        ws.delete(Tree::ExternalTasks, b"2".to_vec());
+        store.commit(&ws).expect("commit");
+        assert_eq!(store.count(Tree::ExternalTasks), 2);
+        assert_eq!(store.count_component(Tree::ExternalTasksByTopic, "a"), 1);
+        assert_eq!(store.count_component(Tree::ExternalTasksByTopic, "b"), 1);
+        // commit_each counts only the sets that applied.
+        let mut stale = WriteSet::new();
+        stale.guard(Tree::ExternalTasks, b"1".to_vec(), None);
+        stale.put(Tree::ExternalTasks, b"9".to_vec(), &1u32);
+        let mut fresh = WriteSet::new();
+        fresh.put(Tree::ExternalTasks, b"8".to_vec(), &1u32);
+        assert_eq!(
+            store.commit_each(&[stale, fresh]).expect("commit_each"),
+            vec![false, true]
+        );
+        assert_eq!(store.count(Tree::ExternalTasks), 3);
+        store.sync_now().await.expect("sync");
+    }
+    let store = reopen_until_unlocked(dir.path()).await.expect("reopen");
+    assert_eq!(store.count(Tree::ExternalTasks), 3);
+    assert_eq!(store.count_component(Tree::ExternalTasksByTopic, "a"), 1);
+    assert_eq!(store.count_component(Tree::ExternalTasksByTopic, "c"), 0);
 }
