@@ -260,6 +260,44 @@ async fn deploy_start_fetch_complete_user_task_message_history() {
         .await;
     assert_eq!(s, StatusCode::OK);
     assert!(c["count"].as_u64().is_some_and(|n| n >= 5), "{c}");
+    // One row by its id (read through the by-id index), and an unknown id in Camunda's words.
+    let first = &acts[0];
+    let (s, one) = api
+        .get(&format!(
+            "/history/activity-instance/{}",
+            first["id"].as_str().expect("id")
+        ))
+        .await;
+    assert_eq!(
+        (s, &one["activityId"]),
+        (StatusCode::OK, &json!("start")),
+        "{one}"
+    );
+    let (s, vars) = api
+        .get(&format!(
+            "/history/variable-instance?processInstanceId={pi_id}&maxResults=1"
+        ))
+        .await;
+    assert_eq!(s, StatusCode::OK, "{vars}");
+    let (s, var) = api
+        .get(&format!(
+            "/history/variable-instance/{}",
+            vars[0]["id"].as_str().expect("id")
+        ))
+        .await;
+    assert_eq!(
+        (s, &var["name"]),
+        (StatusCode::OK, &vars[0]["name"]),
+        "{var}"
+    );
+    let (s, e) = api.get("/history/activity-instance/nope").await;
+    assert_eq!(s, StatusCode::NOT_FOUND, "{e}");
+    assert_eq!(
+        e["message"],
+        "Historic activity instance with id nope does not exist"
+    );
+    let (s, e) = api.get("/history/variable-instance/nope").await;
+    assert_eq!(s, StatusCode::NOT_FOUND, "{e}");
     let (s, b) = api.get(&format!("/process-instance/{pi_id}")).await;
     assert_eq!(s, StatusCode::NOT_FOUND, "{b}");
 }

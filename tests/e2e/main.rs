@@ -6,6 +6,7 @@
 
 mod api_flow;
 mod api_limits;
+mod api_queries;
 mod api_rest;
 mod api_wasm;
 mod cli;

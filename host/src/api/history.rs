@@ -541,17 +541,7 @@ async fn hai_count(State(state): State<ApiState>, Search(q): Search) -> ApiResul
 }
 
 async fn hai_get(State(state): State<ApiState>, Path(id): Path<String>) -> ApiResult<Json<J>> {
-    let h = state
-        .engine
-        .historic_activity_instances(None)
-        .await?
-        .into_iter()
-        .find(|h| h.id == id)
-        .ok_or_else(|| {
-            ApiError::not_found(format!(
-                "Historic activity instance with id {id} does not exist"
-            ))
-        })?;
+    let h = state.engine.historic_activity_instance(&id).await?;
     Ok(Json(hai_dto(&h)))
 }
 
@@ -655,17 +645,7 @@ async fn hvi_get(
     Path(id): Path<String>,
     Params(q): Params,
 ) -> ApiResult<Json<J>> {
-    let h = state
-        .engine
-        .historic_variables(None)
-        .await?
-        .into_iter()
-        .find(|h| h.id == id)
-        .ok_or_else(|| {
-            ApiError::not_found(format!(
-                "Historic variable instance with Id '{id}' does not exist."
-            ))
-        })?;
+    let h = state.engine.historic_variable(&id).await?;
     Ok(Json(hvi_dto(&h, q.deserialize_values()?)))
 }
 

@@ -57,6 +57,30 @@ impl ProcessEngine {
         Ok(all)
     }
 
+    /// One historic activity instance by id, read by key (no scan).
+    pub async fn historic_activity_instance(&self, id: &str) -> Result<HistoricActivityInstance> {
+        self.inner
+            .store
+            .historic_activity_by_id(id)?
+            .ok_or_else(|| {
+                ProcessEngineError::NotFound(format!(
+                    "Historic activity instance with id {id} does not exist"
+                ))
+            })
+    }
+
+    /// One historic variable instance by id, read by key (no scan).
+    pub async fn historic_variable(&self, id: &str) -> Result<HistoricVariableInstance> {
+        self.inner
+            .store
+            .historic_variable_by_id(id)?
+            .ok_or_else(|| {
+                ProcessEngineError::NotFound(format!(
+                    "Historic variable instance with Id '{id}' does not exist."
+                ))
+            })
+    }
+
     /// Historic variable instances, of one process instance or of all.
     pub async fn historic_variables(
         &self,

@@ -49,6 +49,9 @@ pub(super) struct Translation<'a> {
     external_tasks: HashMap<String, ExternalTask>,
     user_tasks: HashMap<String, UserTask>,
     activities: HashMap<String, HistoricActivityInstance>,
+    /// Ids of the history rows (activity instances, variables) this command creates: only
+    /// those get their by-id index entry.
+    created_history: std::collections::HashSet<String>,
     /// Keyed by (scope id, name).
     variables: HashMap<(String, String), HistoricVariableInstance>,
     pub(super) historic_instance: Option<HistoricProcessInstance>,
@@ -72,6 +75,7 @@ impl<'a> Translation<'a> {
             external_tasks: HashMap::new(),
             user_tasks: HashMap::new(),
             activities: HashMap::new(),
+            created_history: Default::default(),
             variables: HashMap::new(),
             historic_instance: None,
             cancel_reason: None,
@@ -490,6 +494,7 @@ impl<'a> Translation<'a> {
                     activity_instance_id: activity_instance_id.clone(),
                     activity_type: activity_type.clone(),
                 });
+                self.created_history.insert(h.id.clone());
                 self.activities.insert(h.id.clone(), h);
             }
             HistoryEvent::ActivityEnded {
@@ -536,7 +541,11 @@ impl<'a> Translation<'a> {
                         v
                     }
                     None => HistoricVariableInstance {
-                        id: new_id(),
+                        id: {
+                            let id = new_id();
+                            self.created_history.insert(id.clone());
+                            id
+                        },
                         name: name.clone(),
                         value: value.clone(),
                         process_instance_id: self.instance_id().to_owned(),
@@ -665,10 +674,10 @@ impl<'a> Translation<'a> {
     pub(super) fn finish(self, ws: &mut WriteSet) {
         let store = &self.engine.inner.store;
         for h in self.activities.values() {
-            store.stage_historic_activity(ws, h);
+            store.stage_historic_activity(ws, h, self.created_history.contains(&h.id));
         }
         for v in self.variables.values() {
-            store.stage_historic_variable(ws, v);
+            store.stage_historic_variable(ws, v, self.created_history.contains(&v.id));
         }
         if let Some(h) = &self.historic_instance {
             store.stage_historic_instance(ws, h);

@@ -69,7 +69,7 @@ impl ProcessEngine {
             .historic_activity(&task.process_instance_id, &task.activity_instance_id)?
         {
             h.assignee = task.assignee.clone();
-            self.inner.store.stage_historic_activity(&mut ws, &h);
+            self.inner.store.stage_historic_activity(&mut ws, &h, false);
         }
         self.user_operation(
             &mut ws,

@@ -469,11 +469,28 @@ pub trait HistoryStore {
     /// Stage writing a historic instance.
     fn stage_historic_instance(&self, ws: &mut WriteSet, instance: &HistoricProcessInstance);
 
-    /// Stage writing a historic activity instance.
-    fn stage_historic_activity(&self, ws: &mut WriteSet, activity: &HistoricActivityInstance);
+    /// Stage writing a historic activity instance; a `created` one also gets its by-id entry.
+    fn stage_historic_activity(
+        &self,
+        ws: &mut WriteSet,
+        activity: &HistoricActivityInstance,
+        created: bool,
+    );
 
-    /// Stage writing a historic variable (keyed by its instance, scope and name).
-    fn stage_historic_variable(&self, ws: &mut WriteSet, variable: &HistoricVariableInstance);
+    /// Stage writing a historic variable (keyed by its instance, scope and name); a `created`
+    /// one also gets its by-id entry.
+    fn stage_historic_variable(
+        &self,
+        ws: &mut WriteSet,
+        variable: &HistoricVariableInstance,
+        created: bool,
+    );
+
+    /// One historic activity instance by its id, or `None`.
+    fn historic_activity_by_id(&self, id: &str) -> Result<Option<HistoricActivityInstance>>;
+
+    /// One historic variable by its id, or `None`.
+    fn historic_variable_by_id(&self, id: &str) -> Result<Option<HistoricVariableInstance>>;
 
     /// Stage removing the history of one instance (instance, activities, variables).
     fn stage_history_removal(&self, ws: &mut WriteSet, instance_id: &str) -> Result<()>;

@@ -128,24 +128,56 @@ impl HistoryStore for Store {
         );
     }
 
-    fn stage_historic_activity(&self, ws: &mut WriteSet, activity: &HistoricActivityInstance) {
-        ws.put(
-            Tree::HistoricActivities,
-            index::historic_activity_key(&activity.process_instance_id, &activity.id),
-            activity,
-        );
+    fn stage_historic_activity(
+        &self,
+        ws: &mut WriteSet,
+        activity: &HistoricActivityInstance,
+        created: bool,
+    ) {
+        let key = index::historic_activity_key(&activity.process_instance_id, &activity.id);
+        if created {
+            ws.put_raw(
+                Tree::HistoricActivitiesById,
+                index::id_key(&activity.id),
+                key.clone(),
+            );
+        }
+        ws.put(Tree::HistoricActivities, key, activity);
     }
 
-    fn stage_historic_variable(&self, ws: &mut WriteSet, variable: &HistoricVariableInstance) {
-        ws.put(
-            Tree::HistoricVariables,
-            index::historic_variable_key(
-                &variable.process_instance_id,
-                &variable.activity_instance_id,
-                &variable.name,
-            ),
-            variable,
+    fn stage_historic_variable(
+        &self,
+        ws: &mut WriteSet,
+        variable: &HistoricVariableInstance,
+        created: bool,
+    ) {
+        let key = index::historic_variable_key(
+            &variable.process_instance_id,
+            &variable.activity_instance_id,
+            &variable.name,
         );
+        if created {
+            ws.put_raw(
+                Tree::HistoricVariablesById,
+                index::id_key(&variable.id),
+                key.clone(),
+            );
+        }
+        ws.put(Tree::HistoricVariables, key, variable);
+    }
+
+    fn historic_activity_by_id(&self, id: &str) -> Result<Option<HistoricActivityInstance>> {
+        match self.get_raw(Tree::HistoricActivitiesById, &index::id_key(id))? {
+            Some(key) => self.get(Tree::HistoricActivities, &key),
+            None => Ok(None),
+        }
+    }
+
+    fn historic_variable_by_id(&self, id: &str) -> Result<Option<HistoricVariableInstance>> {
+        match self.get_raw(Tree::HistoricVariablesById, &index::id_key(id))? {
+            Some(key) => self.get(Tree::HistoricVariables, &key),
+            None => Ok(None),
+        }
     }
 
     fn stage_history_removal(&self, ws: &mut WriteSet, instance_id: &str) -> Result<()> {
@@ -157,10 +189,17 @@ impl HistoryStore for Store {
         }
         ws.delete(Tree::HistoricInstances, index::id_key(instance_id));
         let prefix = index::field_prefix(instance_id);
-        for tree in [Tree::HistoricActivities, Tree::HistoricVariables] {
-            for key in self.scan_keys(tree, &prefix, usize::MAX)? {
-                ws.delete(tree, key);
+        for key in self.scan_keys(Tree::HistoricActivities, &prefix, usize::MAX)? {
+            if let Some(id) = super::keys::last_str(&key) {
+                ws.delete(Tree::HistoricActivitiesById, index::id_key(&id));
             }
+            ws.delete(Tree::HistoricActivities, key);
+        }
+        for (key, raw) in self.scan_raw(Tree::HistoricVariables, &prefix)? {
+            let variable: HistoricVariableInstance =
+                super::codec::decode("historic_variables", &raw)?;
+            ws.delete(Tree::HistoricVariablesById, index::id_key(&variable.id));
+            ws.delete(Tree::HistoricVariables, key);
         }
         Ok(())
     }

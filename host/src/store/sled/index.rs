@@ -359,9 +359,10 @@ pub(crate) fn delete_instance_records(
 }
 
 /// Meta key marking that the secondary indexes added after the first release (instances by
-/// definition and business key, historic instances by definition key, external tasks by
-/// topic, user tasks by assignee and candidate group) cover every record.
-const INDEXES_BUILT: &[u8] = b"indexes_v2";
+/// definition and business key, historic instances by definition key, historic activities
+/// and variables by id, external tasks by topic, user tasks by assignee and candidate group)
+/// cover every record. Building them again is harmless (index writes are idempotent).
+const INDEXES_BUILT: &[u8] = b"indexes_v3";
 
 impl super::Store {
     /// Build the newer secondary indexes once, for a store written before they existed.
@@ -379,6 +380,16 @@ impl super::Store {
                 Tree::HistoricInstancesByDefinitionKey,
                 pair_key(&h.process_definition_key, &h.id),
             );
+        }
+        for key in self.scan_keys(Tree::HistoricActivities, b"", usize::MAX)? {
+            if let Some(id) = super::keys::last_str(&key) {
+                ws.put_raw(Tree::HistoricActivitiesById, id_key(&id), key);
+            }
+        }
+        for (key, raw) in self.scan_raw(Tree::HistoricVariables, b"")? {
+            let v: crate::records::HistoricVariableInstance =
+                super::codec::decode("historic_variables", &raw)?;
+            ws.put_raw(Tree::HistoricVariablesById, id_key(&v.id), key);
         }
         for t in self.scan::<ExternalTask>(Tree::ExternalTasks, b"")? {
             ws.index(Tree::ExternalTasksByTopic, pair_key(&t.topic_name, &t.id));

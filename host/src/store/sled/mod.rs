@@ -115,6 +115,8 @@ trees! {
     HistoricInstancesByDefinitionKey => "historic_instances_by_definition_key": "definition key, instance id -> ().",
     HistoricActivities => "historic_activities": "instance id, activity instance id -> HistoricActivityInstance.",
     HistoricVariables => "historic_variables": "instance id, scope id, name -> HistoricVariableInstance.",
+    HistoricActivitiesById => "historic_activities_by_id": "activity instance id -> its key in historic_activities.",
+    HistoricVariablesById => "historic_variables_by_id": "variable id -> its key in historic_variables.",
     HistoricIncidents => "historic_incidents": "Incident id -> Incident (open and resolved).",
     UserOperations => "user_operations": "timestamp, id -> UserOperation.",
     Modules => "modules": "Topic -> TaskModule.",
