@@ -18,7 +18,7 @@
 pub mod codec;
 mod sled;
 
-pub use self::sled::{Durability, Result, Store, StoreError, WriteSet};
+pub use self::sled::{Durability, Store, WriteSet};
 
 pub(crate) use crate::records::WASM_WORKER;
 
@@ -29,6 +29,31 @@ use crate::records::{
 };
 use serde::Serialize;
 use serde::de::DeserializeOwned;
+
+/// A storage failure.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The backend reported an error (I/O, a corrupt file, a lost connection).
+    #[error("storage: {0}")]
+    Backend(String),
+    /// A record could not be decoded (corruption or a newer format).
+    #[error("corrupt record in {tree}: {message}")]
+    Codec {
+        /// The tree.
+        tree: &'static str,
+        /// What went wrong.
+        message: String,
+    },
+    /// The store is shutting down.
+    #[error("the store is closed")]
+    Closed,
+    /// A record guarded with [`WriteSet::guard`] changed before the commit: nothing was written.
+    #[error("conflict: a record changed concurrently")]
+    Conflict,
+}
+
+/// Result alias.
+pub type Result<T> = std::result::Result<T, StoreError>;
 
 /// The version of a stored record as it was read: what a compare-and-set change is guarded
 /// by. Opaque to the engine (sled: the record's encoded bytes; a SQL backend: a version

@@ -38,30 +38,13 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use tokio::sync::{mpsc, oneshot};
 
-/// A storage failure.
-#[derive(Debug, thiserror::Error)]
-pub enum StoreError {
-    /// sled reported an error.
-    #[error("storage: {0}")]
-    Sled(#[from] sled::Error),
-    /// A record could not be decoded (corruption or a newer format).
-    #[error("corrupt record in {tree}: {message}")]
-    Codec {
-        /// The tree.
-        tree: &'static str,
-        /// What went wrong.
-        message: String,
-    },
-    /// The store is shutting down.
-    #[error("the store is closed")]
-    Closed,
-    /// A record guarded with [`WriteSet::guard`] changed before the commit: nothing was written.
-    #[error("conflict: a record changed concurrently")]
-    Conflict,
-}
+pub use crate::store::{Result, StoreError};
 
-/// Result alias.
-pub type Result<T> = std::result::Result<T, StoreError>;
+impl From<sled::Error> for StoreError {
+    fn from(e: sled::Error) -> StoreError {
+        StoreError::Backend(e.to_string())
+    }
+}
 
 macro_rules! trees {
     ($($variant:ident => $name:literal: $doc:literal,)*) => {
@@ -372,7 +355,7 @@ impl Store {
                 self.inner.counts.apply(&deltas);
                 Ok(())
             }
-            Err(sled::transaction::TransactionError::Storage(e)) => Err(StoreError::Sled(e)),
+            Err(sled::transaction::TransactionError::Storage(e)) => Err(e.into()),
             Err(sled::transaction::TransactionError::Abort(())) => Err(StoreError::Conflict),
         }
     }
@@ -442,7 +425,7 @@ impl Store {
                 self.inner.counts.apply(&deltas);
                 Ok(applied)
             }
-            Err(sled::transaction::TransactionError::Storage(e)) => Err(StoreError::Sled(e)),
+            Err(sled::transaction::TransactionError::Storage(e)) => Err(e.into()),
             Err(sled::transaction::TransactionError::Abort(())) => Err(StoreError::Conflict),
         }
     }
@@ -626,7 +609,7 @@ async fn group_commit_loop(mut requests: mpsc::UnboundedReceiver<FlushRequest>) 
         let outcome = tokio::task::spawn_blocking(move || db.flush().map(|_| ()))
             .await
             .map_err(|_| StoreError::Closed)
-            .and_then(|r| r.map_err(StoreError::Sled));
+            .and_then(|r| r.map_err(StoreError::from));
         for w in waiters {
             let reply = match &outcome {
                 Ok(()) => Ok(()),
