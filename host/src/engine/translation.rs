@@ -522,6 +522,18 @@ impl<'a> Translation<'a> {
                     canceled: *canceled,
                 });
             }
+            HistoryEvent::VariableSet { .. } | HistoryEvent::VariableDeleted { .. } => {
+                self.variable_history(event)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// A variable's history row: the newest version this command holds, else the stored
+    /// one, updated (or created, with a new id) by a set or a delete.
+    fn variable_history(&mut self, event: &HistoryEvent) -> Result<()> {
+        let store = &self.engine.inner.store;
+        match event {
             HistoryEvent::VariableSet {
                 scope_id,
                 name,
@@ -572,6 +584,7 @@ impl<'a> Translation<'a> {
                     self.variables.insert(key, v);
                 }
             }
+            _ => {}
         }
         Ok(())
     }
