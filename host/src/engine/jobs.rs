@@ -316,7 +316,7 @@ impl ProcessEngine {
     /// that were running when the engine stopped (at-least-once; their inputs are deterministic).
     pub(crate) async fn recover(&self) -> Result<()> {
         let outbox = self.inner.store.outbox_sequences()?;
-        let tasks: Vec<ExternalTask> = self.inner.store.all_external_tasks()?;
+        let tasks: Vec<ExternalTask> = self.inner.store.wasm_tasks_in_flight()?;
         let now = self.now();
         let pending_wasm: Vec<String> = tasks
             .into_iter()

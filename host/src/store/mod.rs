@@ -141,6 +141,10 @@ pub trait ExternalTaskStore {
     /// Every external task.
     fn all_external_tasks(&self) -> Result<Vec<ExternalTask>>;
 
+    /// The tasks the in-engine wasm runtime owns (to run again after a restart), read from
+    /// their own index: restart time does not grow with the number of tasks.
+    fn wasm_tasks_in_flight(&self) -> Result<Vec<ExternalTask>>;
+
     /// Stage in `ws` the change of task `old` (as read at `version`) to `new`, or its removal
     /// with `None`, together with its index entries. Committing `ws` fails with
     /// [`StoreError::Conflict`] and writes nothing if the task changed since it was read.

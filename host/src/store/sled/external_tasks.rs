@@ -151,6 +151,16 @@ impl ExternalTaskStore for Store {
         self.scan(Tree::ExternalTasks, b"")
     }
 
+    fn wasm_tasks_in_flight(&self) -> Result<Vec<ExternalTask>> {
+        let mut tasks = Vec::new();
+        for key in self.scan_keys(Tree::WasmTasks, b"", usize::MAX)? {
+            if let Some(task) = self.get::<ExternalTask>(Tree::ExternalTasks, &key)? {
+                tasks.push(task);
+            }
+        }
+        Ok(tasks)
+    }
+
     fn stage_external_task(
         &self,
         ws: &mut WriteSet,

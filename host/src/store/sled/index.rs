@@ -4,7 +4,7 @@
 
 use super::keys::Key;
 use super::{Tree, WriteSet};
-use crate::records::{EventSubscription, EventType, ExternalTask, Job, UserTask};
+use crate::records::{EventSubscription, EventType, ExternalTask, Job, UserTask, WASM_WORKER};
 
 pub(crate) fn id_key(id: &str) -> Vec<u8> {
     id.as_bytes().to_vec()
@@ -178,6 +178,12 @@ pub(crate) fn put_external_task(
         remove_external_task_indexes(ws, old);
     }
     ws.put(Tree::ExternalTasks, id_key(&new.id), new);
+    let wasm_owned = |t: &ExternalTask| t.worker_id.as_deref() == Some(WASM_WORKER);
+    if wasm_owned(new) {
+        ws.index(Tree::WasmTasks, id_key(&new.id));
+    } else if old.is_some_and(wasm_owned) {
+        ws.delete(Tree::WasmTasks, id_key(&new.id));
+    }
     if old.is_none() {
         // Neither the instance nor the topic of a task changes: indexed once, at creation.
         ws.index(
@@ -215,6 +221,7 @@ pub(crate) fn delete_external_task(ws: &mut WriteSet, old: &ExternalTask) {
         Tree::ExternalTasksByTopic,
         pair_key(&old.topic_name, &old.id),
     );
+    ws.delete(Tree::WasmTasks, id_key(&old.id));
 }
 
 /// Write a user task and its index entries (replacing those of `old`, the task as it was).
@@ -360,9 +367,10 @@ pub(crate) fn delete_instance_records(
 
 /// Meta key marking that the secondary indexes added after the first release (instances by
 /// definition and business key, historic instances by definition key, historic activities
-/// and variables by id, external tasks by topic, user tasks by assignee and candidate group)
+/// and variables by id, external tasks by topic, the wasm tasks in flight, user tasks by
+/// assignee and candidate group)
 /// cover every record. Building them again is harmless (index writes are idempotent).
-const INDEXES_BUILT: &[u8] = b"indexes_v3";
+const INDEXES_BUILT: &[u8] = b"indexes_v4";
 
 impl super::Store {
     /// Build the newer secondary indexes once, for a store written before they existed.
@@ -393,6 +401,9 @@ impl super::Store {
         }
         for t in self.scan::<ExternalTask>(Tree::ExternalTasks, b"")? {
             ws.index(Tree::ExternalTasksByTopic, pair_key(&t.topic_name, &t.id));
+            if t.worker_id.as_deref() == Some(WASM_WORKER) {
+                ws.index(Tree::WasmTasks, id_key(&t.id));
+            }
         }
         for t in self.scan::<UserTask>(Tree::UserTasks, b"")? {
             put_user_task(&mut ws, &t, None);

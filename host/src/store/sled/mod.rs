@@ -82,6 +82,7 @@ trees! {
     ExternalTaskLocks => "external_task_locks": "lock expiry, id -> (): locked tasks by expiry.",
     ExternalTasksByInstance => "external_tasks_by_instance": "instance id, task id -> ().",
     ExternalTasksByTopic => "external_tasks_by_topic": "topic, task id -> ().",
+    WasmTasks => "wasm_tasks": "task id -> (): the external tasks the in-engine wasm runtime owns (run again after a restart).",
     UserTasks => "user_tasks": "Task id -> UserTask.",
     UserTasksByInstance => "user_tasks_by_instance": "instance id, task id -> ().",
     UserTasksByAssignee => "user_tasks_by_assignee": "assignee, task id -> ().",
