@@ -7,6 +7,10 @@
 //!    with relaxed durability, measured after a reopen with default durability), plus disk bytes
 //!    and RSS per waiting instance and the time to reopen the engine.
 //!
+//! 3. Codec: encoding and decoding one waiting instance's record (the write every step of an
+//!    instance makes) with the store's codec against plain JSON (what releases before format 2
+//!    wrote): µs per record and bytes.
+//!
 //! Knobs (environment): `BENCH_INSTANCES` (per client level, default 2000), `BENCH_CLIENTS`
 //! (default `1,4,16,64`), `BENCH_WAITING` (default `10000,100000`; add `1000000` when there is
 //! time), `BENCH_FETCHES` (measured fetches per size, default 300), `BENCH_DIR` (where the
@@ -261,6 +265,81 @@ async fn scale(root: &std::path::Path) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// The record codec on a real waiting instance (20 variables, one external task open).
+async fn codec(root: &std::path::Path) -> anyhow::Result<()> {
+    use baton::store::codec;
+    let dir = root.join("codec");
+    let _ = std::fs::remove_dir_all(&dir);
+    let engine = ProcessEngine::open(config(&dir, Durability::Relaxed)).await?;
+    engine
+        .deploy(DeployRequest {
+            resources: vec![Resource {
+                name: "one.bpmn".into(),
+                bytes: one_task("one", "work").into_bytes(),
+            }],
+            ..DeployRequest::default()
+        })
+        .await?;
+    let mut variables = Variables::new();
+    for i in 0..20 {
+        variables.insert(
+            format!("variable{i}"),
+            baton_bpmn::Value::String(format!("value of variable {i}")),
+        );
+    }
+    let started = engine
+        .start_instance(
+            DefinitionRef::Key {
+                key: "one".into(),
+                tenant_id: None,
+            },
+            StartRequest {
+                variables,
+                business_key: Some("order-4711".into()),
+                ..StartRequest::default()
+            },
+        )
+        .await?;
+    let record = started.instance;
+    let rounds = env_num("BENCH_CODEC_ROUNDS", 20_000);
+    let json = serde_json::to_vec(&record)?;
+    let stored = codec::encode(&record);
+    let time = |f: &mut dyn FnMut()| {
+        let t = Instant::now();
+        for _ in 0..rounds {
+            f();
+        }
+        t.elapsed().as_secs_f64() * 1e6 / rounds as f64
+    };
+    let json_encode = time(&mut || {
+        std::hint::black_box(serde_json::to_vec(&record).ok());
+    });
+    let json_decode = time(&mut || {
+        std::hint::black_box(serde_json::from_slice::<baton::records::ProcessInstance>(&json).ok());
+    });
+    let store_encode = time(&mut || {
+        std::hint::black_box(codec::encode(&record));
+    });
+    let store_decode = time(&mut || {
+        std::hint::black_box(codec::decode::<baton::records::ProcessInstance>("i", &stored).ok());
+    });
+    println!();
+    println!("### Codec: one waiting instance's record ({rounds} rounds)");
+    println!();
+    println!("| codec | encode µs | decode µs | bytes |");
+    println!("| --- | --- | --- | --- |");
+    println!(
+        "| JSON (format 1) | {json_encode:.2} | {json_decode:.2} | {} |",
+        json.len() + 1
+    );
+    println!(
+        "| store codec (format {}) | {store_encode:.2} | {store_decode:.2} | {} |",
+        stored[0],
+        stored.len()
+    );
+    Ok(())
+}
+
 fn main() -> anyhow::Result<()> {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -304,6 +383,9 @@ fn main() -> anyhow::Result<()> {
         }
         if what == "all" || what == "scale" {
             scale(&root).await?;
+        }
+        if what == "all" || what == "codec" {
+            codec(&root).await?;
         }
         anyhow::Ok(())
     })

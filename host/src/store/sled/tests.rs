@@ -143,14 +143,14 @@ async fn concurrent_guarded_writers_on_one_key_have_exactly_one_winner_per_value
 #[test]
 fn the_codec_refuses_unknown_formats_and_empty_records() {
     let mut bytes = codec::encode(&"hello".to_owned());
-    assert_eq!(bytes[0], 1, "records written today carry format byte 1");
+    assert_eq!(bytes[0], 2, "records written today carry format byte 2");
     assert_eq!(
         codec::decode::<String>("t", &bytes).expect("decode"),
         "hello".to_owned()
     );
-    bytes[0] = 2;
-    let err = codec::decode::<String>("t", &bytes).expect_err("format 2 must be refused");
-    assert!(err.to_string().contains("unknown record format 2"), "{err}");
+    bytes[0] = 3;
+    let err = codec::decode::<String>("t", &bytes).expect_err("format 3 must be refused");
+    assert!(err.to_string().contains("unknown record format 3"), "{err}");
     assert!(codec::decode::<String>("t", &[]).is_err());
     assert!(codec::decode::<u32>("t", &codec::encode(&"text".to_owned())).is_err());
 }
