@@ -8,6 +8,7 @@ mod api_flow;
 mod api_limits;
 mod api_rest;
 mod api_wasm;
+mod bpmn_semantics;
 mod cli;
 mod engine_crash;
 mod engine_deployments;

@@ -334,7 +334,14 @@ impl Ctx<'_> {
                     }
                 }
                 if taken.is_empty() {
-                    return node.default_flow.map(|d| vec![d]).ok_or_else(no_flow);
+                    if node.kind_is_inclusive() {
+                        return node.default_flow.map(|d| vec![d]).ok_or_else(no_flow);
+                    }
+                    return node.default_flow.map(|d| vec![d]).ok_or_else(|| {
+                        EngineError::NoConditionalFlow {
+                            activity_id: node.id.clone(),
+                        }
+                    });
                 }
                 Ok(taken)
             }

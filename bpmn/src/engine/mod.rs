@@ -405,12 +405,22 @@ pub enum EngineError {
         /// What failed.
         message: String,
     },
-    /// An exclusive gateway (or activity with conditional flows) found no flow to take.
+    /// An exclusive or inclusive gateway found no flow to take. The text is Camunda's
+    /// (`ENGINE-02004`, BpmnBehaviorLogger.stuckExecutionException): clients match on it.
     #[error(
-        "no outgoing sequence flow of '{activity_id}' can be taken: no condition is true and there is no default flow"
+        "ENGINE-02004 No outgoing sequence flow for the element with id '{activity_id}' could be selected for continuing the process."
     )]
     NoOutgoingFlow {
         /// The gateway.
+        activity_id: String,
+    },
+    /// An activity (not a gateway) whose outgoing flows all have false conditions and no
+    /// default flow. Camunda's text (`ENGINE-02006`, missingConditionalFlowException).
+    #[error(
+        "ENGINE-02006 No conditional sequence flow leaving the Flow Node '{activity_id}' could be selected for continuing the process."
+    )]
+    NoConditionalFlow {
+        /// The activity.
         activity_id: String,
     },
     /// A BPMN error found no catching boundary event or event subprocess.

@@ -226,6 +226,44 @@ fn exclusive_gateway_without_match_fails() {
             activity_id: "exclusiveGw".into()
         }
     );
+    // Clients match on Camunda's text (BpmnBehaviorLogger.stuckExecutionException).
+    assert_eq!(
+        err.to_string(),
+        "ENGINE-02004 No outgoing sequence flow for the element with id 'exclusiveGw' could be \
+         selected for continuing the process."
+    );
+}
+
+/// InclusiveGatewayTest.testNoSequenceFlowSelected: the same ENGINE-02004 text as the
+/// exclusive gateway.
+#[test]
+fn inclusive_gateway_without_match_fails() {
+    let mut h = Harness::new("inclusive_nodefault.bpmn");
+    let err = h
+        .apply(h.command(&Do::Start(vars(&[("input", i(4))]))), 0)
+        .expect_err("no flow");
+    assert_eq!(
+        err.to_string(),
+        "ENGINE-02004 No outgoing sequence flow for the element with id 'inclusiveGw' could be \
+         selected for continuing the process."
+    );
+}
+
+/// A task whose conditional outgoing flows are all false and which has no default flow: Camunda's
+/// BpmnActivityBehavior.performOutgoingBehavior raises ENGINE-02006 (missingConditionalFlow).
+#[test]
+fn activity_with_false_conditional_flows_fails() {
+    let mut h = Harness::new("conditional_flows_nodefault.bpmn");
+    let start = h.command(&Do::Start(vars(&[("input", i(4))])));
+    h.apply(start, 0).expect("started");
+    let err = h
+        .apply(h.command(&Do::Complete("work", none())), 1)
+        .expect_err("no flow");
+    assert_eq!(
+        err.to_string(),
+        "ENGINE-02006 No conditional sequence flow leaving the Flow Node 'work' could be selected \
+         for continuing the process."
+    );
 }
 
 // ---------------------------------------------------------------- parallel gateway
