@@ -124,6 +124,15 @@ pub enum Command {
         /// Variables to remove.
         deletions: Vec<String>,
     },
+    /// An escalation nothing in the child instance caught, thrown at the call activity waiting
+    /// for that child (from [`Effect::ThrowToCaller`]). Uncaught here too, it is ignored, as
+    /// Camunda does.
+    ChildEscalation {
+        /// The child instance id.
+        child_instance_id: String,
+        /// The escalation code.
+        code: String,
+    },
     /// Cancel the whole instance (`DELETE /process-instance/{id}`).
     Cancel {
         /// Why (becomes the history delete reason).
@@ -231,6 +240,22 @@ pub enum Effect {
         /// Variables after the in-mappings.
         variables: Variables,
     },
+    /// A BPMN error or escalation that nothing in this instance catches, in an instance started
+    /// by a call activity: the host delivers it to the caller (Camunda's error propagation
+    /// walks on into the super execution), as [`Command::ThrowError`] or
+    /// [`Command::ChildEscalation`] with this instance's id. For an error, the throwing
+    /// execution here has already ended (none end event semantics): if the caller catches it,
+    /// the call activity is interrupted and this instance cancelled.
+    ThrowToCaller {
+        /// The caller from [`InstanceState::super_instance`].
+        caller: SuperInstance,
+        /// Error or escalation.
+        kind: ThrownKind,
+        /// The error or escalation code.
+        code: String,
+        /// The error message.
+        message: Option<String>,
+    },
     /// Cancel a child instance (its call activity was interrupted or cancelled).
     CancelChildInstance {
         /// The child instance id.
@@ -245,6 +270,15 @@ pub enum Effect {
         /// Why.
         reason: Option<String>,
     },
+}
+
+/// What a child instance hands to its caller in [`Effect::ThrowToCaller`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum ThrownKind {
+    /// A BPMN error.
+    Error,
+    /// A BPMN escalation.
+    Escalation,
 }
 
 /// How a call activity's binding was resolved.
@@ -441,6 +475,26 @@ pub enum EngineError {
     },
 }
 
+/// What happens to a BPMN error that no boundary event or event subprocess of the instance
+/// catches (and, in an instance started by a call activity, that is handed to the caller).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub enum UncaughtErrors {
+    /// Camunda 7's default (`enableExceptionsAfterUnhandledBpmnError = false`): the throwing
+    /// execution ends as if it had reached a none end event; the instance completes when
+    /// nothing else is active.
+    #[default]
+    EndExecution,
+    /// The command fails with [`EngineError::UnhandledError`] (the host raises an incident).
+    Fail,
+}
+
+/// Engine-wide settings an [`StateMachine::apply_with`] call runs under.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ApplyOptions {
+    /// What an uncaught BPMN error does.
+    pub uncaught_errors: UncaughtErrors,
+}
+
 /// The state machine. Stateless: everything lives in [`InstanceState`].
 pub struct StateMachine;
 
@@ -453,6 +507,17 @@ impl StateMachine {
         command: Command,
         now: i64,
     ) -> Result<Vec<Effect>, EngineError> {
-        exec::apply(process, state, command, now)
+        exec::apply(process, state, command, now, ApplyOptions::default())
+    }
+
+    /// [`StateMachine::apply`] under explicit engine settings.
+    pub fn apply_with(
+        process: &Process,
+        state: &mut InstanceState,
+        command: Command,
+        now: i64,
+        options: ApplyOptions,
+    ) -> Result<Vec<Effect>, EngineError> {
+        exec::apply(process, state, command, now, options)
     }
 }

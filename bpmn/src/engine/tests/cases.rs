@@ -593,8 +593,10 @@ fn error_end_event_caught_on_embedded_subprocess() {
 }
 
 #[test]
-fn unhandled_errors_fail_the_command() {
-    let mut h = run("unhandled_error.bpmn", &[step(Do::Start(none()))]);
+fn unhandled_errors_fail_the_command_when_configured() {
+    let mut h = Harness::new("unhandled_error.bpmn");
+    h.options.uncaught_errors = crate::engine::UncaughtErrors::Fail;
+    h.run(&[step(Do::Start(none()))]);
     h.run(&[
         step(Do::Throw("work", "X")).fails("UnhandledError"),
         step(Do::Complete("work", none())).fails("UnhandledError"),
