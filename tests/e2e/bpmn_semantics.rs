@@ -102,3 +102,281 @@ async fn exclusive_gateway_without_flow_fails_with_camunda_text() {
     let (s, task) = api.get(&format!("/external-task/{id}")).await;
     assert_eq!((s, task["workerId"].clone()), (StatusCode::OK, json!("w1")));
 }
+
+/// Camunda's own model (corpus): one external task between start and end.
+fn one_external_task_process() -> String {
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../shared/bpmn-corpus/camunda-bpm-platform/oneExternalTaskProcess.bpmn20.xml"
+    );
+    std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{path}: {e}"))
+}
+
+/// Start `key`, fetch its one external task and report a BPMN error nobody catches.
+async fn start_and_report_uncaught_error(api: &Api) -> String {
+    let (s, started) = start(api, "oneExternalTaskProcess", json!({})).await;
+    assert_eq!(s, StatusCode::OK, "{started}");
+    let instance = started["id"].as_str().unwrap_or_default().to_owned();
+    let tasks = fetch(api, "w1", "externalTaskTopic").await;
+    assert_eq!(tasks.len(), 1);
+    let id = tasks[0]["id"].as_str().unwrap_or_default();
+    let (s, b) = api
+        .post(
+            &format!("/external-task/{id}/bpmnError"),
+            json!({"workerId": "w1", "errorCode": "ERROR-OCCURED", "errorMessage": "no stock"}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::NO_CONTENT, "{b}");
+    instance
+}
+
+/// ExternalTaskServiceTest.testHandleBpmnErrorWithoutDefinedBoundary: the uncaught error ends
+/// the execution, the instance completes, the task is gone, no incident.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn uncaught_bpmn_error_from_a_worker_ends_the_instance() {
+    let api = Api::default().await;
+    api.deploy("one", &one_external_task_process()).await;
+    let instance = start_and_report_uncaught_error(&api).await;
+    let (_, count) = api.get("/external-task/count").await;
+    assert_eq!(count["count"], 0);
+    let (_, hpi) = api
+        .get(&format!("/history/process-instance/{instance}"))
+        .await;
+    assert_eq!(hpi["state"], "COMPLETED", "{hpi}");
+    let (_, incidents) = api.get("/incident").await;
+    assert_eq!(incidents, json!([]));
+    // The task activity ended without taking its outgoing flow: the end event never ran.
+    let (_, acts) = api
+        .get(&format!(
+            "/history/activity-instance?processInstanceId={instance}&activityId=end"
+        ))
+        .await;
+    assert_eq!(acts, json!([]), "none end semantics: no flow taken");
+}
+
+/// `incident_on_unhandled_bpmn_error`: the task stays with an `unhandledBpmnError` incident.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn uncaught_bpmn_error_raises_an_incident_when_configured() {
+    let api = Api::start_with(baton::api::ApiConfig::default(), |c| {
+        c.incident_on_unhandled_bpmn_error = true
+    })
+    .await;
+    api.deploy("one", &one_external_task_process()).await;
+    let instance = start_and_report_uncaught_error(&api).await;
+    let (_, incidents) = api.get("/incident").await;
+    assert_eq!(incidents.as_array().map(Vec::len), Some(1), "{incidents}");
+    assert_eq!(incidents[0]["incidentType"], "unhandledBpmnError");
+    assert_eq!(incidents[0]["processInstanceId"], instance.as_str());
+    let (_, hpi) = api
+        .get(&format!("/history/process-instance/{instance}"))
+        .await;
+    assert_eq!(hpi["state"], "ACTIVE", "{hpi}");
+}
+
+/// BoundaryErrorEventTest.subprocess.bpmn20.xml: a user task, an escalation before it, then
+/// an error end event.
+const CHILD: &str = r#"<?xml version="1.0" encoding="UTF-8"?>
+<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL" id="child" targetNamespace="http://example.com">
+  <bpmn:error id="myError" errorCode="myError"/>
+  <bpmn:escalation id="esc" escalationCode="ESC"/>
+  <bpmn:process id="simpleSubProcess" isExecutable="true">
+    <bpmn:startEvent id="theStart"/>
+    <bpmn:sequenceFlow id="f1" sourceRef="theStart" targetRef="raise"/>
+    <bpmn:intermediateThrowEvent id="raise"><bpmn:escalationEventDefinition escalationRef="esc"/></bpmn:intermediateThrowEvent>
+    <bpmn:sequenceFlow id="f2" sourceRef="raise" targetRef="task"/>
+    <bpmn:userTask id="task" name="Task in subprocess"/>
+    <bpmn:sequenceFlow id="f3" sourceRef="task" targetRef="theEnd"/>
+    <bpmn:endEvent id="theEnd"><bpmn:errorEventDefinition errorRef="myError"/></bpmn:endEvent>
+  </bpmn:process>
+</bpmn:definitions>"#;
+
+/// A caller of `simpleSubProcess`; `catch` adds the error boundary event of
+/// BoundaryErrorEventTest.testCatchErrorOnCallActivity-parent.bpmn20.xml.
+fn caller(key: &str, called: &str, catch: bool) -> String {
+    let boundary = if catch {
+        r#"<bpmn:boundaryEvent id="catchError" attachedToRef="callSubProcess"><bpmn:errorEventDefinition errorRef="myError"/></bpmn:boundaryEvent>
+    <bpmn:sequenceFlow id="f3" sourceRef="catchError" targetRef="escalatedTask"/>
+    <bpmn:userTask id="escalatedTask" name="Escalated Task"/>
+    <bpmn:sequenceFlow id="f4" sourceRef="escalatedTask" targetRef="theEnd"/>"#
+    } else {
+        ""
+    };
+    format!(
+        r#"<?xml version="1.0" encoding="UTF-8"?>
+<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL" id="parent" targetNamespace="http://example.com">
+  <bpmn:error id="myError" errorCode="myError"/>
+  <bpmn:escalation id="esc" escalationCode="ESC"/>
+  <bpmn:process id="{key}" isExecutable="true">
+    <bpmn:startEvent id="theStart"/>
+    <bpmn:sequenceFlow id="f1" sourceRef="theStart" targetRef="callSubProcess"/>
+    <bpmn:callActivity id="callSubProcess" calledElement="{called}"/>
+    <bpmn:sequenceFlow id="f2" sourceRef="callSubProcess" targetRef="afterCall"/>
+    <bpmn:userTask id="afterCall"/>
+    <bpmn:sequenceFlow id="f9" sourceRef="afterCall" targetRef="theEnd"/>
+    <bpmn:endEvent id="theEnd"/>
+    <bpmn:boundaryEvent id="catchEscalation" attachedToRef="callSubProcess" cancelActivity="false"><bpmn:escalationEventDefinition escalationRef="esc"/></bpmn:boundaryEvent>
+    <bpmn:sequenceFlow id="f5" sourceRef="catchEscalation" targetRef="escalated"/>
+    <bpmn:endEvent id="escalated"/>
+    {boundary}
+  </bpmn:process>
+</bpmn:definitions>"#
+    )
+}
+
+/// The user tasks of one process instance, as task definition keys.
+async fn task_keys(api: &Api, instance: &str) -> Vec<String> {
+    let (s, tasks) = api
+        .get(&format!("/task?processInstanceId={instance}"))
+        .await;
+    assert_eq!(s, StatusCode::OK, "{tasks}");
+    tasks
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .filter_map(|t| t["taskDefinitionKey"].as_str().map(str::to_owned))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// The one sub process instance of `instance`.
+async fn child_of(api: &Api, instance: &str) -> String {
+    let (_, children) = api
+        .get(&format!(
+            "/process-instance?superProcessInstance={instance}"
+        ))
+        .await;
+    assert_eq!(children.as_array().map(Vec::len), Some(1), "{children}");
+    children[0]["id"].as_str().unwrap_or_default().to_owned()
+}
+
+async fn complete_task_of(api: &Api, instance: &str) {
+    let (_, tasks) = api
+        .get(&format!("/task?processInstanceId={instance}"))
+        .await;
+    let id = tasks[0]["id"].as_str().unwrap_or_default();
+    let (s, b) = api.post(&format!("/task/{id}/complete"), json!({})).await;
+    assert_eq!(s, StatusCode::NO_CONTENT, "{b}");
+}
+
+async fn history_state(api: &Api, instance: &str) -> J {
+    let (_, hpi) = api
+        .get(&format!("/history/process-instance/{instance}"))
+        .await;
+    hpi["state"].clone()
+}
+
+/// BoundaryErrorEventTest.testCatchErrorOnCallActivity: the child's error end event is caught
+/// by the call activity's boundary event ("Escalated Task"), the child is cancelled; its
+/// escalation fired the caller's non-interrupting escalation boundary event on the way.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn error_end_event_in_called_process_reaches_the_callers_boundary_event() {
+    let api = Api::default().await;
+    api.deploy("child", CHILD).await;
+    api.deploy(
+        "parent",
+        &caller("catchErrorOnCallActivity", "simpleSubProcess", true),
+    )
+    .await;
+    let (s, started) = start(&api, "catchErrorOnCallActivity", json!({})).await;
+    assert_eq!(s, StatusCode::OK, "{started}");
+    let parent = started["id"].as_str().unwrap_or_default().to_owned();
+    let child = child_of(&api, &parent).await;
+    assert_eq!(task_keys(&api, &child).await, ["task"]);
+    let (_, esc) = api
+        .get(&format!(
+            "/history/activity-instance?processInstanceId={parent}&activityId=escalated"
+        ))
+        .await;
+    assert_eq!(
+        esc.as_array().map(Vec::len),
+        Some(1),
+        "escalation caught: {esc}"
+    );
+
+    complete_task_of(&api, &child).await;
+    assert_eq!(task_keys(&api, &parent).await, ["escalatedTask"]);
+    assert_ne!(history_state(&api, &child).await, json!("ACTIVE"));
+    let (_, running) = api.get(&format!("/process-instance/{child}")).await;
+    assert_eq!(running["type"], "InvalidRequestException", "{running}");
+    complete_task_of(&api, &parent).await;
+    assert_eq!(history_state(&api, &parent).await, "COMPLETED");
+}
+
+/// BoundaryErrorEventTest.testUncaughtErrorOnCallActivity under Camunda's default
+/// configuration: nobody catches the child's error, so the child's execution ends (the
+/// child completes) and the call activity continues normally.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn uncaught_error_in_called_process_ends_the_childs_execution() {
+    let api = Api::default().await;
+    api.deploy("child", CHILD).await;
+    api.deploy(
+        "parent",
+        &caller("uncaughtErrorOnCallActivity", "simpleSubProcess", false),
+    )
+    .await;
+    let (_, started) = start(&api, "uncaughtErrorOnCallActivity", json!({})).await;
+    let parent = started["id"].as_str().unwrap_or_default().to_owned();
+    let child = child_of(&api, &parent).await;
+    complete_task_of(&api, &child).await;
+    assert_eq!(history_state(&api, &child).await, "COMPLETED");
+    assert_eq!(task_keys(&api, &parent).await, ["afterCall"]);
+    let (_, incidents) = api.get("/incident").await;
+    assert_eq!(incidents, json!([]));
+}
+
+/// With `incident_on_unhandled_bpmn_error` the call activity gets the incident instead.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn uncaught_error_in_called_process_is_an_incident_when_configured() {
+    let api = Api::start_with(baton::api::ApiConfig::default(), |c| {
+        c.incident_on_unhandled_bpmn_error = true
+    })
+    .await;
+    api.deploy("child", CHILD).await;
+    api.deploy(
+        "parent",
+        &caller("uncaughtErrorOnCallActivity", "simpleSubProcess", false),
+    )
+    .await;
+    let (_, started) = start(&api, "uncaughtErrorOnCallActivity", json!({})).await;
+    let parent = started["id"].as_str().unwrap_or_default().to_owned();
+    let child = child_of(&api, &parent).await;
+    complete_task_of(&api, &child).await;
+    let (_, incidents) = api
+        .get(&format!("/incident?processInstanceId={parent}"))
+        .await;
+    assert_eq!(incidents.as_array().map(Vec::len), Some(1), "{incidents}");
+    assert_eq!(incidents[0]["incidentType"], "unhandledBpmnError");
+    assert_eq!(incidents[0]["activityId"], "callSubProcess");
+}
+
+/// A called process that fails while it starts (its first gateway's condition reads a
+/// variable the call activity does not pass): the caller gets an incident on the call
+/// activity instead of waiting forever.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn child_that_cannot_start_gives_the_caller_an_incident() {
+    let api = Api::default().await;
+    let broken = EXCLUSIVE_NO_FLOW.replace(r#"id="gw""#, r#"id="brokenChild""#);
+    api.deploy("child", &broken).await;
+    api.deploy("parent", &caller("callsBroken", "brokenChild", false))
+        .await;
+    let (s, started) = start(
+        &api,
+        "callsBroken",
+        json!({"input": {"value": 4, "type": "Integer"}}),
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK, "{started}");
+    let parent = started["id"].as_str().unwrap_or_default().to_owned();
+    let (_, incidents) = api
+        .get(&format!("/incident?processInstanceId={parent}"))
+        .await;
+    assert_eq!(incidents.as_array().map(Vec::len), Some(1), "{incidents}");
+    assert_eq!(incidents[0]["activityId"], "callSubProcess");
+    assert!(
+        incidents[0]["incidentMessage"].as_str().is_some_and(|m| m
+            .starts_with("call activity cannot start process 'brokenChild': ")
+            && m.contains("Cannot resolve identifier 'input'")),
+        "{incidents}"
+    );
+}
