@@ -187,6 +187,30 @@ impl Process {
             .map(|(i, _)| NodeIdx(i as u32))
     }
 
+    /// The start event a plain "start instance" enters, Camunda's `selectInitial`: the none
+    /// (or timer) start event at process level, else the only start event whatever its type
+    /// (a process with one message start event starts there too).
+    pub fn initial_start_event(&self) -> Option<NodeIdx> {
+        let starts: Vec<NodeIdx> = self
+            .nodes_in_scope(None)
+            .filter(|&i| matches!(self.node(i).kind, NodeKind::StartEvent { .. }))
+            .collect();
+        let exclusive = starts.iter().copied().find(|&i| {
+            matches!(
+                self.node(i).kind,
+                NodeKind::StartEvent {
+                    trigger: EventTrigger::None | EventTrigger::Timer(_),
+                    ..
+                }
+            )
+        });
+        match (exclusive, starts.as_slice()) {
+            (Some(i), _) => Some(i),
+            (None, [only]) => Some(*only),
+            _ => None,
+        }
+    }
+
     /// The start events of a scope that a plain "start" enters: none start events, not
     /// the message/timer/signal ones (those are entered by their trigger).
     pub fn none_start_events(&self, scope: Option<NodeIdx>) -> impl Iterator<Item = NodeIdx> + '_ {

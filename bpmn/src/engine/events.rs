@@ -133,7 +133,7 @@ impl Ctx<'_> {
             Wait::CallActivity { child_instance_id } => self
                 .fx
                 .push(Effect::CancelChildInstance { child_instance_id }),
-            Wait::Condition | Wait::EventGateway | Wait::Join => {}
+            Wait::Condition | Wait::EventGateway | Wait::Join | Wait::Trigger => {}
         }
     }
 
@@ -395,6 +395,34 @@ impl Ctx<'_> {
                 id: sub_id.to_owned(),
             })?;
         self.fire_listener(&owner, &l, payload)
+    }
+
+    /// `Command::Trigger`: the execution waiting at a receive task moves on.
+    pub fn trigger(
+        &mut self,
+        execution_id: &str,
+        variables: crate::value::Variables,
+    ) -> Result<(), EngineError> {
+        let waiting = |a: &&super::ActivityInstance| {
+            (a.execution_id == execution_id || a.id == execution_id)
+                && matches!(a.wait, Some(Wait::Trigger) | Some(Wait::Message { .. }))
+                && self
+                    .node_idx(&a.activity_id)
+                    .is_some_and(|i| matches!(self.p.node(i).kind, NodeKind::ReceiveTask { .. }))
+        };
+        let Some(ai) = self.st.activity_instances.values().find(waiting) else {
+            return Err(EngineError::NotWaiting {
+                kind: "receive task execution",
+                id: execution_id.to_owned(),
+            });
+        };
+        let id = ai.id.clone();
+        if let Some(Wait::Message { subscription_id }) = self.ai_mut(&id)?.wait.take() {
+            self.fx.push(Effect::Unsubscribe { subscription_id });
+        }
+        self.set_vars(&id, variables, false)?;
+        self.push(Work::Leave(id));
+        Ok(())
     }
 
     fn set_payload(&mut self, id: &str, payload: Payload) -> Result<(), EngineError> {

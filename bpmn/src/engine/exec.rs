@@ -216,6 +216,10 @@ impl<'a> Ctx<'a> {
                 local,
                 deletions,
             } => self.set_variables_command(activity_instance_id, variables, local, deletions),
+            Command::Trigger {
+                execution_id,
+                variables,
+            } => self.trigger(&execution_id, variables),
             Command::ChildEscalation {
                 child_instance_id,
                 code,
@@ -286,7 +290,7 @@ impl<'a> Ctx<'a> {
                 }
                 idx
             }
-            None => p.none_start_events(None).next().ok_or_else(|| {
+            None => p.initial_start_event().ok_or_else(|| {
                 EngineError::InvalidCommand(format!(
                     "process '{}' has no none start event: name the start event to use \
                      (message, timer or signal start)",

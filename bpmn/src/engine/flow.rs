@@ -85,10 +85,11 @@ impl Ctx<'_> {
                     });
                     Ok(())
                 }
-                None => Err(EngineError::Unsupported {
-                    activity_id: node.id.clone(),
-                    message: "a receive task without a message cannot be triggered".into(),
-                }),
+                None => {
+                    // Camunda: a plain wait state, left by RuntimeService.signal.
+                    self.ai_mut(id)?.wait = Some(Wait::Trigger);
+                    Ok(())
+                }
             },
             NodeKind::SubProcess {
                 triggered_by_event: false,

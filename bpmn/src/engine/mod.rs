@@ -124,6 +124,15 @@ pub enum Command {
         /// Variables to remove.
         deletions: Vec<String>,
     },
+    /// Signal the execution waiting at a receive task (Camunda's `RuntimeService.signal`,
+    /// `POST /execution/{id}/signal`): set `variables`, then leave the task. A receive task
+    /// with a message drops its subscription.
+    Trigger {
+        /// The execution id (or activity instance id) waiting at the receive task.
+        execution_id: String,
+        /// Variables set from the execution upwards before it leaves.
+        variables: Variables,
+    },
     /// An escalation nothing in the child instance caught, thrown at the call activity waiting
     /// for that child (from [`Effect::ThrowToCaller`]). Uncaught here too, it is ignored, as
     /// Camunda does.

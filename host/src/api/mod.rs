@@ -18,6 +18,7 @@
 //! they reach the engine, and 413 is the status an HTTP client can act on.
 
 pub mod auth;
+pub mod condition;
 pub mod date;
 pub mod deployment;
 pub mod engine_info;
@@ -173,6 +174,7 @@ pub fn routes() -> Vec<Route> {
     all.extend(external_task::routes());
     all.extend(task::routes());
     all.extend(message::routes());
+    all.extend(condition::routes());
     all.extend(incident::routes());
     all.extend(history::routes());
     all.extend(identity::routes());

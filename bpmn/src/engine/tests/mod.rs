@@ -9,6 +9,7 @@
 
 mod cases;
 mod in_engine;
+mod triggers;
 mod uncaught;
 
 use std::collections::HashMap;

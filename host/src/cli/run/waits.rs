@@ -228,6 +228,9 @@ impl Runner {
                 Some(Wait::Condition) => w
                     .outside
                     .push(format!("a condition at {}", self.name_of(&ai.activity_id))),
+                Some(Wait::Trigger) => w
+                    .outside
+                    .push(format!("a trigger at {}", self.name_of(&ai.activity_id))),
                 Some(Wait::EventGateway)
                 | Some(Wait::Join)
                 | Some(Wait::CallActivity { .. })
