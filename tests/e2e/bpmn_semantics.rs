@@ -380,3 +380,181 @@ async fn child_that_cannot_start_gives_the_caller_an_incident() {
         "{incidents}"
     );
 }
+
+/// Camunda's own model (corpus) with one message start event and nothing else to start at.
+fn message_start_only() -> String {
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../shared/bpmn-corpus/camunda-bpm-platform/MessageStartEventTest.testSingleMessageStartEvent.bpmn20.xml"
+    );
+    std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{path}: {e}"))
+}
+
+/// MessageStartEventTest.testSingleMessageStartEvent: the one message start event is the
+/// initial one, so `POST .../start` works as well as the message.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn process_with_only_a_message_start_event_starts_plainly() {
+    let api = Api::default().await;
+    let dep = api.deploy("msg", &message_start_only()).await;
+    let key = dep["deployedProcessDefinitions"]
+        .as_object()
+        .and_then(|m| m.values().next())
+        .and_then(|d| d["key"].as_str())
+        .unwrap_or_default()
+        .to_owned();
+    let (s, started) = start(&api, &key, json!({})).await;
+    assert_eq!(s, StatusCode::OK, "{started}");
+    let instance = started["id"].as_str().unwrap_or_default();
+    let (_, acts) = api
+        .get(&format!(
+            "/history/activity-instance?processInstanceId={instance}&activityType=messageStartEvent"
+        ))
+        .await;
+    assert_eq!(acts.as_array().map(Vec::len), Some(1), "{acts}");
+}
+
+const RECEIVE_TASK: &str = r#"<?xml version="1.0" encoding="UTF-8"?>
+<definitions id="definitions" xmlns="http://www.omg.org/spec/BPMN/20100524/MODEL" targetNamespace="Examples">
+  <process id="receiveTask" isExecutable="true">
+    <startEvent id="theStart"/>
+    <sequenceFlow id="flow1" sourceRef="theStart" targetRef="waitState"/>
+    <receiveTask id="waitState" name="Wait State"/>
+    <sequenceFlow id="flow3" sourceRef="waitState" targetRef="theEnd"/>
+    <endEvent id="theEnd"/>
+  </process>
+</definitions>"#;
+
+/// ReceiveTaskTest.testWaitStateBehavior through REST: the execution query finds the
+/// execution at `waitState`, `POST /execution/{id}/signal` moves it on with its variables.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn receive_task_is_a_wait_state_left_by_signal() {
+    let api = Api::default().await;
+    api.deploy("receive", RECEIVE_TASK).await;
+    let (_, started) = start(&api, "receiveTask", json!({})).await;
+    let instance = started["id"].as_str().unwrap_or_default().to_owned();
+    let (s, executions) = api
+        .get(&format!(
+            "/execution?processInstanceId={instance}&activityId=waitState"
+        ))
+        .await;
+    assert_eq!(s, StatusCode::OK, "{executions}");
+    assert_eq!(executions.as_array().map(Vec::len), Some(1), "{executions}");
+    assert_eq!(executions[0]["processInstanceId"], instance.as_str());
+    let execution = executions[0]["id"].as_str().unwrap_or_default().to_owned();
+    let (_, n) = api
+        .get(&format!("/execution/count?processInstanceId={instance}"))
+        .await;
+    assert_eq!(n["count"], 1, "the root execution waits at the task itself");
+
+    // Unknown execution: Camunda's text, nothing changes.
+    let (s, b) = api.post("/execution/nope/signal", json!({})).await;
+    assert_eq!(s, StatusCode::INTERNAL_SERVER_ERROR, "{b}");
+    assert_eq!(
+        b["message"],
+        "Cannot signal execution nope: execution nope doesn't exist"
+    );
+    // Bad variables: 400, nothing changes.
+    let (s, b) = api
+        .post(
+            &format!("/execution/{execution}/signal"),
+            json!({"variables": {"n": {"value": "x", "type": "Integer"}}}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::BAD_REQUEST, "{b}");
+    assert_eq!(history_state(&api, &instance).await, "ACTIVE");
+
+    let (s, b) = api
+        .post(
+            &format!("/execution/{execution}/signal"),
+            json!({"variables": {"approved": {"value": true, "type": "Boolean"}}}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::NO_CONTENT, "{b}");
+    assert_eq!(history_state(&api, &instance).await, "COMPLETED");
+    let (_, vars) = api
+        .get(&format!(
+            "/history/variable-instance?processInstanceId={instance}&variableName=approved"
+        ))
+        .await;
+    assert_eq!(vars[0]["value"], true, "{vars}");
+}
+
+/// ConditionalStartEventTest.testSingleConditionalStartEvent.bpmn20.xml.
+const CONDITIONAL_START: &str = r#"<?xml version="1.0" encoding="UTF-8"?>
+<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL" xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" id="Definitions_1" targetNamespace="http://bpmn.io/schema/bpmn">
+  <bpmn:process id="conditionalEventProcess" isExecutable="true">
+    <bpmn:startEvent id="StartEvent_1">
+      <bpmn:conditionalEventDefinition>
+        <bpmn:condition xsi:type="bpmn:tFormalExpression">${foo == 1}</bpmn:condition>
+      </bpmn:conditionalEventDefinition>
+    </bpmn:startEvent>
+    <bpmn:sequenceFlow id="f1" sourceRef="StartEvent_1" targetRef="task"/>
+    <bpmn:userTask id="task" name="User task"/>
+    <bpmn:sequenceFlow id="f2" sourceRef="task" targetRef="end"/>
+    <bpmn:endEvent id="end"/>
+  </bpmn:process>
+</bpmn:definitions>"#;
+
+/// ConditionalStartEventTest.testStartInstanceWithVariableCondition / WithoutResult /
+/// WithBusinessKey / ByNonExistingProcessDefinitionId through `POST /condition`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn conditional_start_events_fire_through_post_condition() {
+    let api = Api::default().await;
+    // Nothing declares a conditional start event yet: Camunda's ENGINE-13043.
+    let (s, b) = api
+        .post("/condition", json!({"variables": {"foo": {"value": 1}}}))
+        .await;
+    assert_eq!(s, StatusCode::INTERNAL_SERVER_ERROR, "{b}");
+    assert_eq!(
+        b["message"],
+        "ENGINE-13043 No subscriptions were found during evaluation of the conditional start events."
+    );
+
+    api.deploy("cond", CONDITIONAL_START).await;
+    // False condition (and a missing variable): nothing starts.
+    for body in [json!({"variables": {"foo": {"value": 2}}}), json!({})] {
+        let (s, b) = api.post("/condition", body).await;
+        assert_eq!((s, b), (StatusCode::OK, json!([])));
+    }
+    let (s, b) = api
+        .post(
+            "/condition",
+            json!({"variables": {"foo": {"value": 1, "type": "Integer"}}, "businessKey": "bk"}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{b}");
+    assert_eq!(b.as_array().map(Vec::len), Some(1), "{b}");
+    assert_eq!(b[0]["businessKey"], "bk");
+    assert_eq!(b[0]["ended"], false);
+    assert!(
+        b[0]["definitionId"]
+            .as_str()
+            .is_some_and(|d| d.starts_with("conditionalEventProcess:1:")),
+        "{b}"
+    );
+    let instance = b[0]["id"].as_str().unwrap_or_default();
+    assert_eq!(task_keys(&api, instance).await, ["task"]);
+    let (_, vars) = api
+        .get(&format!("/process-instance/{instance}/variables"))
+        .await;
+    assert_eq!(vars["foo"]["value"], 1, "{vars}");
+
+    // Bad requests change nothing.
+    let (s, b) = api
+        .post(
+            "/condition",
+            json!({"variables": {"foo": {"value": 1}}, "tenantId": "t", "withoutTenantId": true}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::BAD_REQUEST, "{b}");
+    let (s, b) = api
+        .post(
+            "/condition",
+            json!({"variables": {"foo": {"value": 1}}, "processDefinitionId": "nope"}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::NOT_FOUND, "{b}");
+    assert!(b["message"].is_string(), "{b}");
+    let (_, n) = api.get("/process-instance/count").await;
+    assert_eq!(n["count"], 1);
+}
