@@ -318,6 +318,8 @@ pub struct FlowNode {
     pub io: IoMapping,
     /// `multiInstanceLoopCharacteristics`.
     pub multi_instance: Option<MultiInstance>,
+    /// `standardLoopCharacteristics`.
+    pub standard_loop: Option<StandardLoop>,
     /// `camunda:failedJobRetryTimeCycle` (e.g. `R3/PT10S`), kept as written.
     pub retry_time_cycle: Option<String>,
     /// `camunda:properties` (exposed to workers as `extensionProperties`).
@@ -412,6 +414,13 @@ pub enum NodeKind {
     InclusiveGateway,
     /// `eventBasedGateway`.
     EventBasedGateway,
+    /// `complexGateway` (BPMN 2.0 §13.3.5; Camunda 7 has none): forks like an inclusive
+    /// gateway; joins when `activation_condition` (which sees `activationCount`, the tokens
+    /// arrived) holds.
+    ComplexGateway {
+        /// `activationCondition`; none: wait for a token on every incoming flow.
+        activation_condition: Option<Expression>,
+    },
 }
 
 impl NodeKind {
@@ -480,6 +489,7 @@ impl NodeKind {
             NodeKind::ParallelGateway => "parallelGateway",
             NodeKind::InclusiveGateway => "inclusiveGateway",
             NodeKind::EventBasedGateway => "eventBasedGateway",
+            NodeKind::ComplexGateway { .. } => "complexGateway",
         }
     }
 }

@@ -558,3 +558,75 @@ async fn conditional_start_events_fire_through_post_condition() {
     let (_, n) = api.get("/process-instance/count").await;
     assert_eq!(n["count"], 1);
 }
+
+/// A standard loop (do-while over a user task) feeding a complex gateway join: BPMN 2.0
+/// semantics, which Camunda 7 lacks (no Camunda test to mirror).
+const LOOP_AND_COMPLEX: &str = r#"<?xml version="1.0" encoding="UTF-8"?>
+<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL" xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" id="d" targetNamespace="http://example.com">
+  <bpmn:process id="loopAndComplex" isExecutable="true">
+    <bpmn:startEvent id="start"/>
+    <bpmn:sequenceFlow id="f0" sourceRef="start" targetRef="fork"/>
+    <bpmn:parallelGateway id="fork"/>
+    <bpmn:sequenceFlow id="f1" sourceRef="fork" targetRef="review"/>
+    <bpmn:sequenceFlow id="f2" sourceRef="fork" targetRef="other"/>
+    <bpmn:userTask id="review">
+      <bpmn:standardLoopCharacteristics>
+        <bpmn:loopCondition xsi:type="bpmn:tFormalExpression">${loopCounter &lt; 1}</bpmn:loopCondition>
+      </bpmn:standardLoopCharacteristics>
+    </bpmn:userTask>
+    <bpmn:userTask id="other"/>
+    <bpmn:sequenceFlow id="f3" sourceRef="review" targetRef="join"/>
+    <bpmn:sequenceFlow id="f4" sourceRef="other" targetRef="join"/>
+    <bpmn:complexGateway id="join">
+      <bpmn:activationCondition xsi:type="bpmn:tFormalExpression">${activationCount &gt;= 1}</bpmn:activationCondition>
+    </bpmn:complexGateway>
+    <bpmn:sequenceFlow id="f5" sourceRef="join" targetRef="after"/>
+    <bpmn:userTask id="after"/>
+    <bpmn:sequenceFlow id="f6" sourceRef="after" targetRef="end"/>
+    <bpmn:endEvent id="end"/>
+  </bpmn:process>
+</bpmn:definitions>"#;
+
+async fn complete_task_at(api: &Api, instance: &str, key: &str) {
+    let (_, tasks) = api
+        .get(&format!(
+            "/task?processInstanceId={instance}&taskDefinitionKey={key}"
+        ))
+        .await;
+    let id = tasks[0]["id"].as_str().unwrap_or_default();
+    let (s, b) = api.post(&format!("/task/{id}/complete"), json!({})).await;
+    assert_eq!(s, StatusCode::NO_CONTENT, "{key}: {b}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn standard_loop_and_complex_gateway_through_rest() {
+    let api = Api::default().await;
+    api.deploy("loop", LOOP_AND_COMPLEX).await;
+    let (s, started) = start(&api, "loopAndComplex", json!({})).await;
+    assert_eq!(s, StatusCode::OK, "{started}");
+    let pi = started["id"].as_str().unwrap_or_default().to_owned();
+    let mut keys = task_keys(&api, &pi).await;
+    keys.sort();
+    assert_eq!(keys, ["other", "review"]);
+    // First iteration done: loopCounter 0 < 1, the task runs again.
+    complete_task_at(&api, &pi, "review").await;
+    let mut keys = task_keys(&api, &pi).await;
+    keys.sort();
+    assert_eq!(keys, ["other", "review"]);
+    // Second iteration done: the loop ends and its token activates the complex gateway.
+    complete_task_at(&api, &pi, "review").await;
+    let mut keys = task_keys(&api, &pi).await;
+    keys.sort();
+    assert_eq!(keys, ["after", "other"]);
+    // The second token is absorbed by the gateway's reset: still one `after`.
+    complete_task_at(&api, &pi, "other").await;
+    assert_eq!(task_keys(&api, &pi).await, ["after"]);
+    complete_task_at(&api, &pi, "after").await;
+    assert_eq!(history_state(&api, &pi).await, "COMPLETED");
+    let (_, reviews) = api
+        .get(&format!(
+            "/history/activity-instance?processInstanceId={pi}&activityId=review"
+        ))
+        .await;
+    assert_eq!(reviews.as_array().map(Vec::len), Some(2), "{reviews}");
+}

@@ -45,12 +45,24 @@ impl Ctx<'_> {
             return Ok(());
         }
         self.start_history(id)?;
+        if let Some(lp) = &node.standard_loop
+            && self.loop_enter(id, lp)?
+        {
+            return Ok(());
+        }
         if self.is_body(id) {
             self.arm_boundaries(id, idx)?;
             return self.mi_start(id, idx);
         }
         if is_join(node) {
             return self.arrive_at_join(id, idx);
+        }
+        if let NodeKind::ComplexGateway {
+            activation_condition,
+        } = &node.kind
+            && node.incoming.len() > 1
+        {
+            return self.arrive_at_complex(id, idx, activation_condition.as_ref());
         }
         self.apply_inputs(id, node)?;
         self.fire_execution_listeners(id, &node.listeners, ExecutionEvent::Start)?;
@@ -64,7 +76,8 @@ impl Ctx<'_> {
             | NodeKind::Task
             | NodeKind::ExclusiveGateway
             | NodeKind::InclusiveGateway
-            | NodeKind::ParallelGateway => {
+            | NodeKind::ParallelGateway
+            | NodeKind::ComplexGateway { .. } => {
                 self.push(Work::Leave(id.to_owned()));
                 Ok(())
             }
@@ -224,6 +237,11 @@ impl Ctx<'_> {
         if self.is_inner(id) {
             return self.mi_inner_done(id);
         }
+        if let Some(lp) = &node.standard_loop
+            && self.loop_again(id, idx, lp)?
+        {
+            return Ok(());
+        }
         if node.async_after && self.internal(id, K_ASYNC_AFTER).is_none() {
             self.drop_listeners(id, None);
             self.set_internal(id, K_ASYNC_AFTER, 1)?;
@@ -382,7 +400,7 @@ impl Ctx<'_> {
     }
 
     /// Other tokens waiting at the same join in the same scope instance, oldest first.
-    fn waiting_at_join(&self, id: &str) -> Result<Vec<String>, EngineError> {
+    pub(super) fn waiting_at_join(&self, id: &str) -> Result<Vec<String>, EngineError> {
         let ai = self.ai(id)?;
         let parent = ai.parent.clone().unwrap_or_default();
         let activity_id = ai.activity_id.clone();
@@ -399,7 +417,7 @@ impl Ctx<'_> {
     }
 
     /// The join fires: the consumed tokens end, `id` leaves.
-    fn fire_join(&mut self, id: &str, consumed: &[String]) -> Result<(), EngineError> {
+    pub(super) fn fire_join(&mut self, id: &str, consumed: &[String]) -> Result<(), EngineError> {
         for c in consumed {
             self.end_instance(c, false, false);
         }
@@ -596,6 +614,10 @@ trait KindExt {
 
 impl KindExt for FlowNode {
     fn kind_is_inclusive(&self) -> bool {
-        matches!(self.kind, NodeKind::InclusiveGateway)
+        // A diverging complex gateway forks like an inclusive one (BPMN 2.0 §13.3.5).
+        matches!(
+            self.kind,
+            NodeKind::InclusiveGateway | NodeKind::ComplexGateway { .. }
+        )
     }
 }

@@ -26,12 +26,14 @@ use serde::{Deserialize, Serialize};
 use crate::model::Process;
 use crate::value::Variables;
 
+mod complex;
 mod events;
 mod exec;
 mod flow;
 mod listeners;
 mod multi;
 mod scope;
+mod standard_loop;
 mod state;
 mod tasks;
 #[cfg(test)]

@@ -9,6 +9,7 @@
 
 mod cases;
 mod in_engine;
+mod loops;
 mod triggers;
 mod uncaught;
 

@@ -383,6 +383,7 @@ impl Builder {
             async_after: is_true(el.attr_ns(Ns::Camunda, "asyncAfter")),
             io: IoMapping::default(),
             multi_instance: None,
+            standard_loop: None,
             retry_time_cycle: None,
             properties: Vec::new(),
             documentation: documentation(el),
@@ -392,6 +393,7 @@ impl Builder {
         let kind = self.node_kind(ctx, el, idx);
         let io = self.io_mapping(el);
         let multi_instance = self.loop_characteristics(el);
+        let standard_loop = self.standard_loop(el);
         let properties = properties(el);
         let retry_time_cycle = ext_named(el, Ns::Camunda, "failedJobRetryTimeCycle")
             .map(|r| r.text.trim().to_owned())
@@ -417,6 +419,7 @@ impl Builder {
             n.kind = kind;
             n.io = io;
             n.multi_instance = multi_instance;
+            n.standard_loop = standard_loop;
             n.properties = properties;
             n.retry_time_cycle = retry_time_cycle;
             n.listeners = listeners;
@@ -453,6 +456,7 @@ impl Builder {
                         | "performer"
                         | "resourceRole"
                         | "conditionExpression"
+                        | "activationCondition"
                 );
             if !known {
                 let message = format!(
@@ -555,12 +559,13 @@ impl Builder {
             "eventBasedGateway" => NodeKind::EventBasedGateway,
             _ => {
                 // complexGateway (the only other name `scope` routes here).
-                self.unsupported(
-                    el,
-                    "complex gateways are",
-                    "use exclusive, inclusive or parallel gateways",
-                );
-                NodeKind::ParallelGateway
+                let activation_condition = match el.child(Ns::Bpmn, "activationCondition") {
+                    Some(c) => self.condition(el, c, "activationCondition"),
+                    None => None,
+                };
+                NodeKind::ComplexGateway {
+                    activation_condition,
+                }
             }
         }
     }

@@ -50,6 +50,7 @@ pub(super) enum GatewayMarker {
     Parallel,
     Inclusive,
     EventBased,
+    Complex,
 }
 
 /// What to draw for one BPMN element.
@@ -229,6 +230,7 @@ fn node_kind(n: &FlowNode) -> Kind {
         NodeKind::ParallelGateway => Kind::Gateway(GatewayMarker::Parallel),
         NodeKind::InclusiveGateway => Kind::Gateway(GatewayMarker::Inclusive),
         NodeKind::EventBasedGateway => Kind::Gateway(GatewayMarker::EventBased),
+        NodeKind::ComplexGateway { .. } => Kind::Gateway(GatewayMarker::Complex),
     }
 }
 
@@ -256,6 +258,7 @@ fn index_process<'a>(p: &'a Process, map: &mut Elems<'a>) {
                     | NodeKind::InclusiveGateway
                     | NodeKind::ParallelGateway
                     | NodeKind::EventBasedGateway
+                    | NodeKind::ComplexGateway { .. }
             )
         );
         let kind = Kind::SequenceFlow {

@@ -294,5 +294,30 @@ pub(super) fn gateway_marker(out: &mut String, marker: GatewayMarker, cx: f64, c
                 .collect();
             polygon(out, "m", &points);
         }
+        GatewayMarker::Complex => {
+            // An asterisk: the parallel cross plus both diagonals.
+            let d = 11.0 * k;
+            let e = d * std::f64::consts::FRAC_1_SQRT_2;
+            let _ = write!(
+                out,
+                "<path class=\"m\" style=\"stroke-width:3.5\" d=\"M{},{} L{},{} M{},{} L{},{} M{},{} L{},{} M{},{} L{},{}\"/>",
+                n(cx - d),
+                n(cy),
+                n(cx + d),
+                n(cy),
+                n(cx),
+                n(cy - d),
+                n(cx),
+                n(cy + d),
+                n(cx - e),
+                n(cy - e),
+                n(cx + e),
+                n(cy + e),
+                n(cx - e),
+                n(cy + e),
+                n(cx + e),
+                n(cy - e)
+            );
+        }
     }
 }
