@@ -187,6 +187,35 @@ impl Process {
             .map(|(i, _)| NodeIdx(i as u32))
     }
 
+    /// The compensation handler of the compensation boundary event `boundary`: the activity
+    /// its association points to.
+    pub fn compensation_handler(&self, boundary: NodeIdx) -> Option<NodeIdx> {
+        let id = &self.node(boundary).id;
+        self.artifacts
+            .iter()
+            .filter(|a| matches!(a.kind, ArtifactKind::Association))
+            .filter(|a| a.source_ref.as_deref() == Some(id.as_str()))
+            .find_map(|a| a.target_ref.as_deref().and_then(|t| self.node_by_id(t)))
+            .filter(|&h| self.node(h).for_compensation)
+    }
+
+    /// The compensation boundary event attached to `activity`, when it has one.
+    pub fn compensation_boundary(&self, activity: NodeIdx) -> Option<NodeIdx> {
+        self.node(activity)
+            .boundary_events
+            .iter()
+            .copied()
+            .find(|&b| {
+                matches!(
+                    self.node(b).kind,
+                    NodeKind::BoundaryEvent {
+                        trigger: EventTrigger::Compensation,
+                        ..
+                    }
+                )
+            })
+    }
+
     /// The start event a plain "start instance" enters, Camunda's `selectInitial`: the none
     /// (or timer) start event at process level, else the only start event whatever its type
     /// (a process with one message start event starts there too).
@@ -320,6 +349,10 @@ pub struct FlowNode {
     pub multi_instance: Option<MultiInstance>,
     /// `standardLoopCharacteristics`.
     pub standard_loop: Option<StandardLoop>,
+    /// `isForCompensation`: a compensation handler, entered only by compensation.
+    pub for_compensation: bool,
+    /// A `transaction` subprocess (cancel end events and cancel boundary events apply).
+    pub transaction: bool,
     /// `camunda:failedJobRetryTimeCycle` (e.g. `R3/PT10S`), kept as written.
     pub retry_time_cycle: Option<String>,
     /// `camunda:properties` (exposed to workers as `extensionProperties`).

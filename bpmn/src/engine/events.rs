@@ -133,7 +133,11 @@ impl Ctx<'_> {
             Wait::CallActivity { child_instance_id } => self
                 .fx
                 .push(Effect::CancelChildInstance { child_instance_id }),
-            Wait::Condition | Wait::EventGateway | Wait::Join | Wait::Trigger => {}
+            Wait::Condition
+            | Wait::EventGateway
+            | Wait::Join
+            | Wait::Trigger
+            | Wait::Compensation => {}
         }
     }
 
@@ -504,7 +508,7 @@ impl Ctx<'_> {
 
     /// A boundary event of the activity instance `carrier` fires. Returns the boundary event's
     /// activity instance (its Leave is queued).
-    fn boundary_fire(
+    pub(super) fn boundary_fire(
         &mut self,
         carrier: &str,
         event: NodeIdx,

@@ -163,6 +163,11 @@ impl Ctx<'_> {
                 self.throw_error_from_event(id, code, message.clone())
             }
             EventResult::Terminate => self.terminate(id),
+            EventResult::Compensate {
+                activity_ref,
+                wait_for_completion,
+            } => self.throw_compensation(id, activity_ref.as_deref(), *wait_for_completion),
+            EventResult::Cancel => self.cancel_transaction(id),
         }
     }
 
@@ -208,10 +213,14 @@ impl Ctx<'_> {
                     self.ai_mut(id)?.wait = Some(Wait::Condition);
                 }
             }
-            EventTrigger::Error { .. } | EventTrigger::Escalation { .. } => {
+            EventTrigger::Error { .. }
+            | EventTrigger::Escalation { .. }
+            | EventTrigger::Compensation
+            | EventTrigger::Cancel => {
                 return Err(EngineError::Unsupported {
                     activity_id: node.id.clone(),
-                    message: "error and escalation events cannot be intermediate catch events"
+                    message: "error, escalation, compensation and cancel events cannot be \
+                              intermediate catch events"
                         .into(),
                 });
             }
@@ -234,6 +243,14 @@ impl Ctx<'_> {
             self.apply_outputs(id, node)?;
             self.fire_end_listeners(id, &node.listeners)?;
         }
+        // The throw event a compensation handler runs for continues once the handler has
+        // ended (a cancel end event then interrupts the whole transaction).
+        let thrower = if node.for_compensation {
+            self.compensation_thrower(id)
+        } else {
+            self.record_compensable(id, idx)?;
+            None
+        };
         if self.is_inner(id) {
             return self.mi_inner_done(id);
         }
@@ -275,7 +292,11 @@ impl Ctx<'_> {
             self.mi_publish_output(id, idx)?;
         }
         self.drop_listeners(id, None);
-        self.take_flows(id, idx, &flows)
+        self.take_flows(id, idx, &flows)?;
+        match thrower {
+            Some(t) => self.compensation_handler_done(&t),
+            None => Ok(()),
+        }
     }
 
     /// End `id` and start one activity instance per flow (none: the token ends here).

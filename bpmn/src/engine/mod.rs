@@ -26,6 +26,7 @@ use serde::{Deserialize, Serialize};
 use crate::model::Process;
 use crate::value::Variables;
 
+mod compensation;
 mod complex;
 mod events;
 mod exec;

@@ -79,6 +79,8 @@ pub enum Wait {
     /// A receive task without a message: waits for an explicit trigger
     /// ([`crate::engine::Command::Trigger`], Camunda's `POST /execution/{id}/signal`).
     Trigger,
+    /// A compensation throw (or cancel end) event waits for its compensation handlers.
+    Compensation,
 }
 
 /// Something attached to an activity instance while it is active: boundary events and event

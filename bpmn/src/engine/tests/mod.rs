@@ -8,6 +8,7 @@
 //! the invariants of the activity-instance tree.
 
 mod cases;
+mod compensation;
 mod in_engine;
 mod loops;
 mod triggers;

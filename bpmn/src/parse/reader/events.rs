@@ -108,6 +108,12 @@ impl Builder {
             "linkEventDefinition" => EventTrigger::Link {
                 name: self.link_name(el, def),
             },
+            "compensateEventDefinition"
+                if matches!(el.name.as_str(), "boundaryEvent" | "startEvent") =>
+            {
+                EventTrigger::Compensation
+            }
+            "cancelEventDefinition" if el.name == "boundaryEvent" => EventTrigger::Cancel,
             other => {
                 self.unsupported_definition(el, other);
                 EventTrigger::None
@@ -120,12 +126,14 @@ impl Builder {
             "compensateEventDefinition" => self.unsupported(
                 el,
                 "compensation events are",
-                "baton does not run compensation; model the undo path explicitly",
+                "compensation is thrown by intermediate throw and end events and caught \
+                 by boundary events and event subprocess start events",
             ),
             "cancelEventDefinition" => self.unsupported(
                 el,
                 "cancel events are",
-                "baton has no transaction subprocesses; use error events",
+                "a transaction is cancelled by a cancel end event inside it and caught \
+                 by a cancel boundary event on it",
             ),
             _ => self.unsupported(
                 el,
@@ -216,6 +224,12 @@ impl Builder {
             "linkEventDefinition" if el.name == "intermediateThrowEvent" => EventResult::Link {
                 name: self.link_name(el, def),
             },
+            "compensateEventDefinition" => EventResult::Compensate {
+                activity_ref: non_empty(def.attr("activityRef")).map(str::to_owned),
+                wait_for_completion: def.attr("waitForCompletion").is_none()
+                    || is_true(def.attr("waitForCompletion")),
+            },
+            "cancelEventDefinition" if el.name == "endEvent" => EventResult::Cancel,
             other => {
                 self.unsupported_definition(el, other);
                 EventResult::None

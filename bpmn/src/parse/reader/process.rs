@@ -384,6 +384,8 @@ impl Builder {
             io: IoMapping::default(),
             multi_instance: None,
             standard_loop: None,
+            for_compensation: false,
+            transaction: false,
             retry_time_cycle: None,
             properties: Vec::new(),
             documentation: documentation(el),
@@ -398,13 +400,7 @@ impl Builder {
         let retry_time_cycle = ext_named(el, Ns::Camunda, "failedJobRetryTimeCycle")
             .map(|r| r.text.trim().to_owned())
             .find(|t| !t.is_empty());
-        if is_true(el.attr("isForCompensation")) {
-            self.unsupported(
-                el,
-                "compensation (isForCompensation) is",
-                "baton does not run compensation handlers; model the undo path explicitly",
-            );
-        }
+        let for_compensation = is_true(el.attr("isForCompensation"));
         let listeners = self.listeners(el);
         if !matches!(
             el.name.as_str(),
@@ -420,6 +416,8 @@ impl Builder {
             n.io = io;
             n.multi_instance = multi_instance;
             n.standard_loop = standard_loop;
+            n.for_compensation = for_compensation;
+            n.transaction = el.name == "transaction";
             n.properties = properties;
             n.retry_time_cycle = retry_time_cycle;
             n.listeners = listeners;
@@ -532,14 +530,7 @@ impl Builder {
                 NodeKind::Task
             }
             "subProcess" | "transaction" | "adHocSubProcess" => {
-                if el.name == "transaction" {
-                    self.unsupported(
-                        el,
-                        "transaction subprocesses are",
-                        "baton has no transactions or compensation; use an embedded subprocess \
-                         with error boundary events",
-                    );
-                } else if el.name == "adHocSubProcess" {
+                if el.name == "adHocSubProcess" {
                     self.unsupported(
                         el,
                         "ad-hoc subprocesses are",

@@ -232,6 +232,7 @@ impl Runner {
                     .outside
                     .push(format!("a trigger at {}", self.name_of(&ai.activity_id))),
                 Some(Wait::EventGateway)
+                | Some(Wait::Compensation)
                 | Some(Wait::Join)
                 | Some(Wait::CallActivity { .. })
                 | None => {}

@@ -20,6 +20,8 @@ pub(super) enum EventMarker {
     Conditional,
     Link,
     Terminate,
+    Compensation,
+    Cancel,
 }
 
 /// The role of an event for its border.
@@ -162,6 +164,8 @@ fn trigger_marker(t: &EventTrigger) -> EventMarker {
         EventTrigger::Escalation { .. } => EventMarker::Escalation,
         EventTrigger::Conditional { .. } => EventMarker::Conditional,
         EventTrigger::Link { .. } => EventMarker::Link,
+        EventTrigger::Compensation => EventMarker::Compensation,
+        EventTrigger::Cancel => EventMarker::Cancel,
     }
 }
 
@@ -174,6 +178,8 @@ fn result_marker(r: &EventResult) -> EventMarker {
         EventResult::Signal { .. } => EventMarker::Signal,
         EventResult::Message { .. } => EventMarker::Message,
         EventResult::Link { .. } => EventMarker::Link,
+        EventResult::Compensate { .. } => EventMarker::Compensation,
+        EventResult::Cancel => EventMarker::Cancel,
     }
 }
 

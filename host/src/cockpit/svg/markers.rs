@@ -225,7 +225,36 @@ pub(super) fn event_marker(
                 n(r * 0.55)
             );
         }
+        EventMarker::Compensation => compensation_marker(out, class, cx, cy, 9.0 * k),
+        EventMarker::Cancel => {
+            // A bold X.
+            let d = 7.0 * k;
+            let _ = write!(
+                out,
+                "<path class=\"m\" style=\"stroke-width:3\" d=\"M{},{} L{},{} M{},{} L{},{}\"/>",
+                n(cx - d),
+                n(cy - d),
+                n(cx + d),
+                n(cy + d),
+                n(cx - d),
+                n(cy + d),
+                n(cx + d),
+                n(cy - d)
+            );
+        }
     }
+}
+
+/// The compensation marker (two "rewind" triangles) of width `2 * half` centred on
+/// (`cx`, `cy`), drawn with `class` (`m` outline, `mf` filled).
+pub(super) fn compensation_marker(out: &mut String, class: &str, cx: f64, cy: f64, half: f64) {
+    let h = half * 0.7;
+    polygon(out, class, &[(cx, cy - h), (cx, cy + h), (cx - half, cy)]);
+    polygon(
+        out,
+        class,
+        &[(cx + half, cy - h), (cx + half, cy + h), (cx, cy)],
+    );
 }
 
 /// The marker inside a gateway diamond of the given size.

@@ -1,0 +1,209 @@
+//! Compensation and transaction cancellation, as Camunda 7 does them (CompensationUtil,
+//! CompensationEventActivityBehavior, CancelEndEventActivityBehavior):
+//!
+//! - an activity with a compensation boundary event becomes compensable when it completes:
+//!   its scope instance records it (`comp:<order>:<activity>` in the scope's bookkeeping);
+//! - a compensation throw (intermediate or end event) compensates the compensable
+//!   activities of its scope instance, only those of `activityRef` when given, latest first
+//!   (reverse completion order): one instance of each handler (`isForCompensation`, joined
+//!   by an association to the boundary event) is started in the scope; each completion is
+//!   compensated once;
+//! - with `waitForCompletion` (the default, and all Camunda 7 supports) the throw event waits
+//!   until every handler it started completed, then continues (an end event ends);
+//! - a cancel end event in a transaction subprocess compensates the transaction's completed
+//!   activities the same way, then fires the transaction's cancel boundary event, which
+//!   interrupts the transaction.
+//!
+//! Not done: compensating a completed subprocess that has no compensation boundary event
+//! through its inner activities, and compensation event subprocesses (their start events
+//! parse but never fire).
+
+use super::exec::{Ctx, Work};
+use super::{EngineError, Wait};
+use crate::model::{EventTrigger, NodeIdx, NodeKind};
+
+/// Prefix of a compensable completion in the scope instance's bookkeeping.
+const K_COMP: &str = "comp:";
+/// On a handler instance: the throw event instance waiting for it is `compOf:<id>`.
+const K_COMP_OF: &str = "compOf:";
+/// On a throw event instance: handlers still running.
+const K_COMP_PENDING: &str = "compPending";
+/// On a cancel end event instance: fire the transaction's cancel boundary afterwards.
+const K_CANCEL_TX: &str = "cancelTx";
+
+impl Ctx<'_> {
+    /// An activity instance completed: record it in its scope when it has a compensation
+    /// handler.
+    pub fn record_compensable(&mut self, id: &str, idx: NodeIdx) -> Result<(), EngineError> {
+        let p = self.p;
+        // A multi-instance activity is compensated per inner instance (as Camunda does),
+        // recorded in the scope around its body.
+        if p.compensation_boundary(idx).is_none() || self.is_body(id) {
+            return Ok(());
+        }
+        let Some(mut parent) = self.ai(id)?.parent.clone() else {
+            return Ok(());
+        };
+        if self.is_inner(id) {
+            match self.ai(&parent)?.parent.clone() {
+                Some(scope) => parent = scope,
+                None => return Ok(()),
+            }
+        }
+        let order = self.st.next_seq;
+        self.st.next_seq += 1;
+        let key = format!("{K_COMP}{order:020}:{}", p.node(idx).id);
+        self.set_internal(&parent, &key, 1)
+    }
+
+    /// Start the handlers for the compensable completions in the scope of `thrower`; returns
+    /// how many were started.
+    fn compensate_scope(
+        &mut self,
+        thrower: &str,
+        activity_ref: Option<&str>,
+        wait: bool,
+    ) -> Result<usize, EngineError> {
+        let p = self.p;
+        let scope = self
+            .ai(thrower)?
+            .parent
+            .clone()
+            .unwrap_or_else(|| self.st.id.clone());
+        let mut done: Vec<(String, String)> = self
+            .ai(&scope)?
+            .internal
+            .keys()
+            .filter_map(|k| {
+                let rest = k.strip_prefix(K_COMP)?;
+                let (_, activity) = rest.split_once(':')?;
+                Some((k.clone(), activity.to_owned()))
+            })
+            .filter(|(_, a)| activity_ref.is_none_or(|r| r == a))
+            .collect();
+        // Latest completion first.
+        done.reverse();
+        let mut started = Vec::with_capacity(done.len());
+        for (key, activity) in done {
+            self.ai_mut(&scope)?.internal.remove(&key);
+            let handler = p
+                .node_by_id(&activity)
+                .and_then(|a| p.compensation_boundary(a))
+                .and_then(|b| p.compensation_handler(b));
+            let Some(handler) = handler else {
+                continue;
+            };
+            let exec = self.st.next_id();
+            let h = self.create_instance(handler, &scope, exec);
+            if wait {
+                self.set_internal(&h, &format!("{K_COMP_OF}{thrower}"), 1)?;
+            }
+            started.push(h);
+        }
+        // Created latest-first; run in that order (the work stack is LIFO).
+        for h in started.iter().rev() {
+            self.push(Work::Execute(h.clone()));
+        }
+        Ok(started.len())
+    }
+
+    /// A compensation intermediate throw or end event is reached.
+    pub fn throw_compensation(
+        &mut self,
+        id: &str,
+        activity_ref: Option<&str>,
+        wait: bool,
+    ) -> Result<(), EngineError> {
+        let n = self.compensate_scope(id, activity_ref, wait)?;
+        if n == 0 || !wait {
+            self.push(Work::Leave(id.to_owned()));
+            return Ok(());
+        }
+        self.set_internal(id, K_COMP_PENDING, i64::try_from(n).unwrap_or(i64::MAX))?;
+        self.ai_mut(id)?.wait = Some(Wait::Compensation);
+        Ok(())
+    }
+
+    /// A cancel end event is reached inside a transaction subprocess.
+    pub fn cancel_transaction(&mut self, id: &str) -> Result<(), EngineError> {
+        let tx = self.ai(id)?.parent.clone().unwrap_or_default();
+        let is_tx = self
+            .node_of(&tx)?
+            .is_some_and(|t| self.p.node(t).transaction);
+        if !is_tx {
+            return Err(EngineError::Unsupported {
+                activity_id: self.blame(id),
+                message: "a cancel end event must be directly inside a transaction subprocess"
+                    .into(),
+            });
+        }
+        self.set_internal(id, K_CANCEL_TX, 1)?;
+        let n = self.compensate_scope(id, None, true)?;
+        if n == 0 {
+            return self.fire_cancel_boundary(id);
+        }
+        self.set_internal(id, K_COMP_PENDING, i64::try_from(n).unwrap_or(i64::MAX))?;
+        self.ai_mut(id)?.wait = Some(Wait::Compensation);
+        Ok(())
+    }
+
+    /// The cancel end event `id` finished compensating: the transaction's cancel boundary
+    /// event fires (interrupting the transaction).
+    fn fire_cancel_boundary(&mut self, id: &str) -> Result<(), EngineError> {
+        let p = self.p;
+        let tx = self.ai(id)?.parent.clone().unwrap_or_default();
+        let Some(tx_node) = self.node_of(&tx)? else {
+            return Ok(());
+        };
+        let boundary = p.node(tx_node).boundary_events.iter().copied().find(|&b| {
+            matches!(
+                p.node(b).kind,
+                NodeKind::BoundaryEvent {
+                    trigger: EventTrigger::Cancel,
+                    ..
+                }
+            )
+        });
+        match boundary {
+            Some(b) => {
+                self.boundary_fire(&tx, b, true, None, Default::default())?;
+                Ok(())
+            }
+            // No cancel boundary event: the cancel end event just ends.
+            None => {
+                self.push(Work::Leave(id.to_owned()));
+                Ok(())
+            }
+        }
+    }
+
+    /// The throw event instance the compensation handler instance `handler` runs for.
+    pub fn compensation_thrower(&self, handler: &str) -> Option<String> {
+        self.st
+            .activity_instances
+            .get(handler)?
+            .internal
+            .keys()
+            .find_map(|k| k.strip_prefix(K_COMP_OF).map(str::to_owned))
+    }
+
+    /// A compensation handler of the throw event instance `thrower` ended: the throw event
+    /// continues once its last handler is done.
+    pub fn compensation_handler_done(&mut self, thrower: &str) -> Result<(), EngineError> {
+        let thrower = thrower.to_owned();
+        if !self.exists(&thrower) {
+            return Ok(());
+        }
+        let left = self.internal(&thrower, K_COMP_PENDING).unwrap_or(1) - 1;
+        if left > 0 {
+            return self.set_internal(&thrower, K_COMP_PENDING, left);
+        }
+        self.ai_mut(&thrower)?.internal.remove(K_COMP_PENDING);
+        self.ai_mut(&thrower)?.wait = None;
+        if self.internal(&thrower, K_CANCEL_TX).is_some() {
+            return self.fire_cancel_boundary(&thrower);
+        }
+        self.push(Work::Leave(thrower));
+        Ok(())
+    }
+}
