@@ -630,3 +630,118 @@ async fn standard_loop_and_complex_gateway_through_rest() {
         .await;
     assert_eq!(reviews.as_array().map(Vec::len), Some(2), "{reviews}");
 }
+
+fn fixture(name: &str) -> String {
+    let path = format!(
+        "{}/../bpmn/tests/fixtures/engine/{name}",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"))
+}
+
+/// Complete the user tasks of `instance` at `key` one by one (each completion must be
+/// accepted).
+async fn complete_all_at(api: &Api, instance: &str, key: &str) -> usize {
+    let mut n = 0;
+    // Bounded: a handler that kept reappearing would be a bug, not a reason to spin.
+    for _ in 0..20 {
+        let (_, tasks) = api
+            .get(&format!(
+                "/task?processInstanceId={instance}&taskDefinitionKey={key}"
+            ))
+            .await;
+        if tasks.as_array().is_none_or(Vec::is_empty) {
+            break;
+        }
+        complete_task_at(api, instance, key).await;
+        n += 1;
+    }
+    n
+}
+
+/// CompensateEventTest.testCompensateScope through REST: the throw event compensates both
+/// bookings (latest first: the flight's handler task is created first) and continues once
+/// both handlers completed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn compensation_throw_event_through_rest() {
+    let api = Api::default().await;
+    api.deploy("comp", &fixture("compensation_order.bpmn"))
+        .await;
+    let (_, started) = start(&api, "compensateProcess", json!({})).await;
+    let pi = started["id"].as_str().unwrap_or_default().to_owned();
+    complete_task_at(&api, &pi, "bookHotel").await;
+    complete_task_at(&api, &pi, "bookFlight").await;
+    let (_, tasks) = api
+        .get(&format!(
+            "/task?processInstanceId={pi}&sortBy=created&sortOrder=asc"
+        ))
+        .await;
+    let keys: Vec<&str> = tasks
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .filter_map(|t| t["taskDefinitionKey"].as_str())
+                .collect()
+        })
+        .unwrap_or_default();
+    let mut sorted = keys.clone();
+    sorted.sort_unstable();
+    assert_eq!(sorted, ["undoBookFlight", "undoBookHotel"], "{tasks}");
+    let (_, tree) = api
+        .get(&format!("/process-instance/{pi}/activity-instances"))
+        .await;
+    let children: Vec<&str> = tree["childActivityInstances"]
+        .as_array()
+        .map(|a| a.iter().filter_map(|c| c["activityId"].as_str()).collect())
+        .unwrap_or_default();
+    assert!(children.contains(&"throwCompensate"), "{tree}");
+    complete_task_at(&api, &pi, "undoBookHotel").await;
+    assert_eq!(task_keys(&api, &pi).await, ["undoBookFlight"]);
+    complete_task_at(&api, &pi, "undoBookFlight").await;
+    assert_eq!(task_keys(&api, &pi).await, ["beforeEnd"]);
+}
+
+/// TransactionSubProcessTest.testSimpleCaseTxCancelled through REST: 5 + 1 + 1 handlers, then
+/// the cancel boundary event; `afterCancellation` is a receive task signalled as in Camunda's
+/// test.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn transaction_cancel_through_rest() {
+    let api = Api::default().await;
+    api.deploy("tx", &fixture("transaction.bpmn")).await;
+    let (_, started) = start(&api, "transactionProcess", json!({})).await;
+    let pi = started["id"].as_str().unwrap_or_default().to_owned();
+    let (_, tasks) = api
+        .get(&format!(
+            "/task?processInstanceId={pi}&taskDefinitionKey=askCustomer"
+        ))
+        .await;
+    let id = tasks[0]["id"].as_str().unwrap_or_default();
+    let (s, b) = api
+        .post(
+            &format!("/task/{id}/complete"),
+            json!({"variables": {"confirmed": {"value": false, "type": "Boolean"}}}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::NO_CONTENT, "{b}");
+    assert_eq!(complete_all_at(&api, &pi, "undoChargeCard").await, 1);
+    assert_eq!(complete_all_at(&api, &pi, "undoBookFlight").await, 1);
+    assert_eq!(complete_all_at(&api, &pi, "undoBookHotel").await, 5);
+    let (_, executions) = api
+        .get(&format!(
+            "/execution?processInstanceId={pi}&activityId=afterCancellation"
+        ))
+        .await;
+    assert_eq!(executions.as_array().map(Vec::len), Some(1), "{executions}");
+    let exec = executions[0]["id"].as_str().unwrap_or_default();
+    let (s, b) = api
+        .post(&format!("/execution/{exec}/signal"), json!({}))
+        .await;
+    assert_eq!(s, StatusCode::NO_CONTENT, "{b}");
+    assert_eq!(history_state(&api, &pi).await, "COMPLETED");
+    let (_, hotel) = api
+        .get(&format!(
+            "/history/activity-instance?processInstanceId={pi}&activityId=undoBookHotel"
+        ))
+        .await;
+    assert_eq!(hotel.as_array().map(Vec::len), Some(5));
+}
