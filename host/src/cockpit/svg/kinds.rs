@@ -55,6 +55,19 @@ pub(super) enum GatewayMarker {
     Complex,
 }
 
+/// The markers at the bottom centre of an activity, and the transaction border.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub(super) struct ActivityMarkers {
+    /// `Some(sequential)` for multi-instance.
+    pub(super) multi: Option<bool>,
+    /// `standardLoopCharacteristics`: the loop arrow.
+    pub(super) standard_loop: bool,
+    /// `isForCompensation`: the compensation (rewind) marker.
+    pub(super) compensation: bool,
+    /// A `transaction` subprocess: double border.
+    pub(super) transaction: bool,
+}
+
 /// What to draw for one BPMN element.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub(super) enum Kind {
@@ -68,15 +81,15 @@ pub(super) enum Kind {
     },
     Task {
         marker: TaskMarker,
-        /// `Some(sequential)` for multi-instance.
-        multi: Option<bool>,
+        /// Loop and compensation markers.
+        multi: ActivityMarkers,
     },
     SubProcess {
         event: bool,
-        multi: Option<bool>,
+        multi: ActivityMarkers,
     },
     CallActivity {
-        multi: Option<bool>,
+        multi: ActivityMarkers,
     },
     Gateway(GatewayMarker),
     DataObject,
@@ -185,7 +198,12 @@ fn result_marker(r: &EventResult) -> EventMarker {
 
 /// What a flow node looks like.
 fn node_kind(n: &FlowNode) -> Kind {
-    let multi = n.multi_instance.as_ref().map(|m| m.sequential);
+    let multi = ActivityMarkers {
+        multi: n.multi_instance.as_ref().map(|m| m.sequential),
+        standard_loop: n.standard_loop.is_some(),
+        compensation: n.for_compensation,
+        transaction: n.transaction,
+    };
     let task = |marker| Kind::Task { marker, multi };
     match &n.kind {
         NodeKind::StartEvent {

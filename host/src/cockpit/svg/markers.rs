@@ -4,7 +4,7 @@
 
 use std::fmt::Write as _;
 
-use super::kinds::{EventMarker, GatewayMarker, TaskMarker};
+use super::kinds::{ActivityMarkers, EventMarker, GatewayMarker, TaskMarker};
 use super::labels::{n, polygon};
 
 /// The (+) of a collapsed subprocess or a call activity, centred on `cx`, top at `top`.
@@ -21,8 +21,50 @@ pub(super) fn collapsed_marker(out: &mut String, cx: f64, top: f64) {
     );
 }
 
+/// The bottom markers of an activity centred on `cx`: multi-instance bars or the loop arrow,
+/// and beside them the compensation marker.
+pub(super) fn multi_marker(out: &mut String, markers: ActivityMarkers, cx: f64, top: f64) {
+    let looped = markers.multi.is_some() || markers.standard_loop;
+    let (loop_x, comp_x) = match (looped, markers.compensation) {
+        (true, true) => (cx - 9.0, cx + 9.0),
+        _ => (cx, cx),
+    };
+    if markers.standard_loop {
+        loop_marker(out, loop_x, top);
+    } else {
+        instance_marker(out, markers.multi, loop_x, top);
+    }
+    if markers.compensation {
+        compensation_marker(out, "m", comp_x, top + 6.0, 7.0);
+    }
+}
+
+/// The standard loop marker: an open circle with an arrow head, 12px high.
+fn loop_marker(out: &mut String, cx: f64, top: f64) {
+    let r = 6.0;
+    let cy = top + r;
+    // An arc from the bottom-left round to the bottom, leaving a gap for the arrow head.
+    let _ = write!(
+        out,
+        "<path class=\"m\" style=\"stroke-width:1.6\" d=\"M{},{} A{r},{r} 0 1 1 {},{}\"/>",
+        n(cx - 4.2),
+        n(cy + 4.2),
+        n(cx + 1.0),
+        n(cy + r)
+    );
+    polygon(
+        out,
+        "mf",
+        &[
+            (cx - 4.2, cy + 4.2),
+            (cx - 6.5, cy + 1.0),
+            (cx - 1.5, cy + 1.8),
+        ],
+    );
+}
+
 /// The multi-instance marker: three bars, horizontal when sequential, vertical when parallel.
-pub(super) fn multi_marker(out: &mut String, multi: Option<bool>, cx: f64, top: f64) {
+fn instance_marker(out: &mut String, multi: Option<bool>, cx: f64, top: f64) {
     let Some(sequential) = multi else { return };
     if sequential {
         let _ = write!(
