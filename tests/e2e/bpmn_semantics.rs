@@ -103,14 +103,18 @@ async fn exclusive_gateway_without_flow_fails_with_camunda_text() {
     assert_eq!((s, task["workerId"].clone()), (StatusCode::OK, json!("w1")));
 }
 
-/// Camunda's own model (corpus): one external task between start and end.
-fn one_external_task_process() -> String {
-    let path = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../../shared/bpmn-corpus/camunda-bpm-platform/oneExternalTaskProcess.bpmn20.xml"
-    );
-    std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{path}: {e}"))
-}
+/// The model of Camunda's ExternalTaskServiceTest (oneExternalTaskProcess.bpmn20.xml): one
+/// external task between start and end.
+const ONE_EXTERNAL_TASK: &str = r#"<?xml version="1.0" encoding="UTF-8"?>
+<definitions xmlns="http://www.omg.org/spec/BPMN/20100524/MODEL" xmlns:camunda="http://camunda.org/schema/1.0/bpmn" targetNamespace="Examples">
+  <process id="oneExternalTaskProcess" isExecutable="true">
+    <startEvent id="start"/>
+    <sequenceFlow id="flow1" sourceRef="start" targetRef="externalTask"/>
+    <serviceTask id="externalTask" camunda:type="external" camunda:topic="externalTaskTopic"/>
+    <sequenceFlow id="flow2" sourceRef="externalTask" targetRef="end"/>
+    <endEvent id="end"/>
+  </process>
+</definitions>"#;
 
 /// Start `key`, fetch its one external task and report a BPMN error nobody catches.
 async fn start_and_report_uncaught_error(api: &Api) -> String {
@@ -135,7 +139,7 @@ async fn start_and_report_uncaught_error(api: &Api) -> String {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn uncaught_bpmn_error_from_a_worker_ends_the_instance() {
     let api = Api::default().await;
-    api.deploy("one", &one_external_task_process()).await;
+    api.deploy("one", ONE_EXTERNAL_TASK).await;
     let instance = start_and_report_uncaught_error(&api).await;
     let (_, count) = api.get("/external-task/count").await;
     assert_eq!(count["count"], 0);
@@ -161,7 +165,7 @@ async fn uncaught_bpmn_error_raises_an_incident_when_configured() {
         c.incident_on_unhandled_bpmn_error = true
     })
     .await;
-    api.deploy("one", &one_external_task_process()).await;
+    api.deploy("one", ONE_EXTERNAL_TASK).await;
     let instance = start_and_report_uncaught_error(&api).await;
     let (_, incidents) = api.get("/incident").await;
     assert_eq!(incidents.as_array().map(Vec::len), Some(1), "{incidents}");
@@ -381,28 +385,27 @@ async fn child_that_cannot_start_gives_the_caller_an_incident() {
     );
 }
 
-/// Camunda's own model (corpus) with one message start event and nothing else to start at.
-fn message_start_only() -> String {
-    let path = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../../shared/bpmn-corpus/camunda-bpm-platform/MessageStartEventTest.testSingleMessageStartEvent.bpmn20.xml"
-    );
-    std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{path}: {e}"))
-}
+/// The shape of Camunda's MessageStartEventTest.testSingleMessageStartEvent model: one
+/// message start event and nothing else to start at.
+const MESSAGE_START_ONLY: &str = r#"<?xml version="1.0" encoding="UTF-8"?>
+<definitions xmlns="http://www.omg.org/spec/BPMN/20100524/MODEL" targetNamespace="Examples">
+  <message id="newInvoice" name="newInvoiceMessage"/>
+  <process id="singleMessageStartEvent" isExecutable="true">
+    <startEvent id="theStart"><messageEventDefinition messageRef="newInvoice"/></startEvent>
+    <sequenceFlow id="flow1" sourceRef="theStart" targetRef="task"/>
+    <userTask id="task"/>
+    <sequenceFlow id="flow2" sourceRef="task" targetRef="theEnd"/>
+    <endEvent id="theEnd"/>
+  </process>
+</definitions>"#;
 
 /// MessageStartEventTest.testSingleMessageStartEvent: the one message start event is the
 /// initial one, so `POST .../start` works as well as the message.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn process_with_only_a_message_start_event_starts_plainly() {
     let api = Api::default().await;
-    let dep = api.deploy("msg", &message_start_only()).await;
-    let key = dep["deployedProcessDefinitions"]
-        .as_object()
-        .and_then(|m| m.values().next())
-        .and_then(|d| d["key"].as_str())
-        .unwrap_or_default()
-        .to_owned();
-    let (s, started) = start(&api, &key, json!({})).await;
+    api.deploy("msg", MESSAGE_START_ONLY).await;
+    let (s, started) = start(&api, "singleMessageStartEvent", json!({})).await;
     assert_eq!(s, StatusCode::OK, "{started}");
     let instance = started["id"].as_str().unwrap_or_default();
     let (_, acts) = api
