@@ -713,6 +713,17 @@ async fn transaction_cancel_through_rest() {
     api.deploy("tx", &fixture("transaction.bpmn")).await;
     let (_, started) = start(&api, "transactionProcess", json!({})).await;
     let pi = started["id"].as_str().unwrap_or_default().to_owned();
+    // As in Camunda's test: after the start, compensate subscriptions for the 5 hotel
+    // bookings and the flight.
+    for (handler, n) in [("undoBookHotel", 5), ("undoBookFlight", 1)] {
+        let (s, subs) = api
+            .get(&format!(
+                "/event-subscription?processInstanceId={pi}&eventType=compensate&activityId={handler}"
+            ))
+            .await;
+        assert_eq!(s, StatusCode::OK, "{subs}");
+        assert_eq!(subs.as_array().map(Vec::len), Some(n), "{handler}: {subs}");
+    }
     let (_, tasks) = api
         .get(&format!(
             "/task?processInstanceId={pi}&taskDefinitionKey=askCustomer"
@@ -741,6 +752,12 @@ async fn transaction_cancel_through_rest() {
         .await;
     assert_eq!(s, StatusCode::NO_CONTENT, "{b}");
     assert_eq!(history_state(&api, &pi).await, "COMPLETED");
+    let (_, n) = api
+        .get(&format!(
+            "/event-subscription/count?processInstanceId={pi}&eventType=compensate"
+        ))
+        .await;
+    assert_eq!(n["count"], 0, "compensated once: no subscriptions left");
     let (_, hotel) = api
         .get(&format!(
             "/history/activity-instance?processInstanceId={pi}&activityId=undoBookHotel"

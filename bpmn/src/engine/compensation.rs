@@ -19,8 +19,66 @@
 //! parse but never fire).
 
 use super::exec::{Ctx, Work};
-use super::{EngineError, Wait};
-use crate::model::{EventTrigger, NodeIdx, NodeKind};
+use super::{EngineError, InstanceState, Wait};
+use crate::model::{EventTrigger, NodeIdx, NodeKind, Process};
+
+/// A completed activity waiting to be compensated (Camunda's `compensate` event
+/// subscription): what `GET /event-subscription?eventType=compensate` shows.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CompensationSubscription {
+    /// A stable id: unique within the instance, the same on every read.
+    pub id: String,
+    /// The scope activity instance holding it (its execution is the subscription's).
+    pub scope_activity_instance_id: String,
+    /// The scope's execution id.
+    pub execution_id: String,
+    /// The compensation handler's activity id (Camunda's `activityId` of the subscription).
+    pub handler_activity_id: String,
+    /// The activity that completed.
+    pub completed_activity_id: String,
+}
+
+/// The completion order encoded in a `comp:` key.
+fn order_of(key: &str) -> u64 {
+    key.strip_prefix(K_COMP)
+        .and_then(|r| r.split_once(':'))
+        .and_then(|(o, _)| o.parse().ok())
+        .unwrap_or(0)
+}
+
+/// The compensation subscriptions of an instance, oldest first.
+pub fn compensation_subscriptions(
+    process: &Process,
+    state: &InstanceState,
+) -> Vec<CompensationSubscription> {
+    let mut out = Vec::new();
+    for ai in state.activity_instances.values() {
+        for key in ai.internal.keys() {
+            let Some((_, activity)) = key.strip_prefix(K_COMP).and_then(|r| r.split_once(':'))
+            else {
+                continue;
+            };
+            let handler = process
+                .node_by_id(activity)
+                .and_then(|a| process.compensation_boundary(a))
+                .and_then(|b| process.compensation_handler(b));
+            if let Some(h) = handler {
+                out.push((
+                    key.clone(),
+                    CompensationSubscription {
+                        id: super::derive_id(&ai.id, order_of(key)),
+                        scope_activity_instance_id: ai.id.clone(),
+                        execution_id: ai.execution_id.clone(),
+                        handler_activity_id: process.node(h).id.clone(),
+                        completed_activity_id: activity.to_owned(),
+                    },
+                ));
+            }
+        }
+    }
+    out.sort_by(|a, b| a.0.cmp(&b.0));
+    out.into_iter().map(|(_, s)| s).collect()
+}
 
 /// Prefix of a compensable completion in the scope instance's bookkeeping.
 const K_COMP: &str = "comp:";

@@ -40,6 +40,7 @@ mod tasks;
 #[cfg(test)]
 mod tests;
 
+pub use compensation::{CompensationSubscription, compensation_subscriptions};
 pub use state::*;
 
 /// Something that happened to an instance, fed in by the host.

@@ -23,6 +23,7 @@ pub mod date;
 pub mod deployment;
 pub mod engine_info;
 pub mod error;
+pub mod event_subscription;
 pub mod execution;
 pub mod external_task;
 pub mod guard;
@@ -175,6 +176,7 @@ pub fn routes() -> Vec<Route> {
     all.extend(task::routes());
     all.extend(message::routes());
     all.extend(condition::routes());
+    all.extend(event_subscription::routes());
     all.extend(incident::routes());
     all.extend(history::routes());
     all.extend(identity::routes());

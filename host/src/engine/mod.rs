@@ -56,7 +56,7 @@ mod wasm_tasks;
 
 pub use self::core::EngineConfig;
 pub use self::events::EngineEvent;
-pub use self::triggers::ConditionRequest;
+pub use self::triggers::{ConditionRequest, EventSubscriptionView};
 
 /// The process engine. Cheap to clone (an `Arc` of its shared state inside). Its operations
 /// are defined in the room of their area (see the module documentation).

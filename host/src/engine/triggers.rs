@@ -184,3 +184,86 @@ impl ProcessEngine {
         Ok(started)
     }
 }
+
+/// One event subscription as Camunda's `GET /event-subscription` shows it: message and signal
+/// subscriptions of waiting activities, and `compensate` subscriptions of completed
+/// activities with a compensation handler.
+#[derive(Debug, Clone, PartialEq)]
+pub struct EventSubscriptionView {
+    /// Subscription id.
+    pub id: String,
+    /// `message`, `signal` or `compensate`.
+    pub event_type: &'static str,
+    /// Message or signal name (none for compensation).
+    pub event_name: Option<String>,
+    /// The execution holding it.
+    pub execution_id: String,
+    /// The process instance.
+    pub process_instance_id: String,
+    /// The catching element (for compensation: the handler).
+    pub activity_id: String,
+    /// Created (ms); compensation subscriptions carry their instance's start.
+    pub created: i64,
+    /// Tenant of the instance.
+    pub tenant_id: Option<String>,
+}
+
+impl ProcessEngine {
+    /// Every event subscription of the running instances; one pass over the instances and
+    /// one over the subscription records.
+    pub async fn event_subscriptions(&self) -> Result<Vec<EventSubscriptionView>> {
+        let instances: std::collections::HashMap<String, ProcessInstance> = self
+            .inner
+            .store
+            .running_instances()?
+            .into_iter()
+            .map(|pi| (pi.id().to_owned(), pi))
+            .collect();
+        let mut out = Vec::new();
+        let subs: Vec<crate::records::EventSubscription> = self
+            .inner
+            .store
+            .scan(crate::store::Tree::Subscriptions, b"")?;
+        for sub in subs {
+            let Some(pi) = instances.get(&sub.process_instance_id) else {
+                continue;
+            };
+            let execution_id = pi
+                .state
+                .activity_instances
+                .get(&sub.activity_instance_id)
+                .map_or_else(|| pi.id().to_owned(), |a| a.execution_id.clone());
+            out.push(EventSubscriptionView {
+                id: sub.id,
+                event_type: match sub.event_type {
+                    crate::records::EventType::Message => "message",
+                    crate::records::EventType::Signal => "signal",
+                },
+                event_name: Some(sub.event_name),
+                execution_id,
+                process_instance_id: sub.process_instance_id,
+                activity_id: sub.activity_id,
+                created: sub.created,
+                tenant_id: pi.tenant_id.clone(),
+            });
+        }
+        for pi in instances.values() {
+            let Ok(deployed) = self.deployed_sync(&pi.definition_id) else {
+                continue;
+            };
+            for c in baton_bpmn::engine::compensation_subscriptions(&deployed.process, &pi.state) {
+                out.push(EventSubscriptionView {
+                    id: c.id,
+                    event_type: "compensate",
+                    event_name: None,
+                    execution_id: c.execution_id,
+                    process_instance_id: pi.id().to_owned(),
+                    activity_id: c.handler_activity_id,
+                    created: pi.state.started_at,
+                    tenant_id: pi.tenant_id.clone(),
+                });
+            }
+        }
+        Ok(out)
+    }
+}
