@@ -540,7 +540,7 @@ impl Ctx<'_> {
 
     /// An event subprocess of the scope instance `scope` starts through `start`. Returns the
     /// start event's activity instance (its Leave is queued).
-    fn esp_fire(
+    pub(super) fn esp_fire(
         &mut self,
         scope: &str,
         start: NodeIdx,

@@ -245,11 +245,13 @@ impl Ctx<'_> {
         }
         // The throw event a compensation handler runs for continues once the handler has
         // ended (a cancel end event then interrupts the whole transaction).
-        let thrower = if node.for_compensation {
-            self.compensation_thrower(id)
-        } else {
-            self.record_compensable(id, idx)?;
-            None
+        let thrower = match self.compensation_thrower(id) {
+            Some(t) => Some(t),
+            None if node.for_compensation => None,
+            None => {
+                self.record_compensable(id, idx)?;
+                None
+            }
         };
         if self.is_inner(id) {
             return self.mi_inner_done(id);
@@ -533,6 +535,11 @@ impl Ctx<'_> {
     /// A token ended inside scope `id`: complete the scope when it is empty.
     pub fn scope_check(&mut self, id: &str) -> Result<(), EngineError> {
         if !self.exists(id) || !self.children(id).is_empty() || self.is_body(id) {
+            return Ok(());
+        }
+        // A completed subprocess re-entered to be compensated ends when its compensation
+        // does (see `compensation`), not when it runs empty.
+        if self.is_event_scope(id) {
             return Ok(());
         }
         if id == self.st.id {

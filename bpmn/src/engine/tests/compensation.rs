@@ -132,3 +132,41 @@ fn transaction_cancelled_compensates_then_takes_the_cancel_boundary() {
     }
     h.run(&[step(Do::Complete("undoBookHotel", none())).active(&["afterCancellation"])]);
 }
+
+/// A completed subprocess without a compensation boundary event is compensated through its
+/// own completed activities (latest first), re-entered as an event scope while that runs.
+#[test]
+fn compensating_a_subprocess_compensates_its_activities() {
+    let h = run(
+        "compensation_nested.bpmn",
+        &[
+            step(Do::Start(none()))
+                .effects(&["user:undoBookFlight", "user:undoBookHotel"])
+                .active(&["throwCompensate", "undoBookFlight", "undoBookHotel"]),
+            step(Do::Complete("undoBookFlight", none()))
+                .active(&["throwCompensate", "undoBookHotel"]),
+            step(Do::Complete("undoBookHotel", none())).active(&["beforeEnd"]),
+        ],
+    );
+    assert_eq!(count(&h, "scope"), 0, "the event scope ended");
+}
+
+/// CompensateEventTest.testCompensationEventSubProcess: compensating the subprocess runs its
+/// compensation event subprocess, whose throw event compensates the subprocess's booking;
+/// then the process-level throw event continues.
+#[test]
+fn compensation_event_subprocess_runs_when_its_subprocess_is_compensated() {
+    run(
+        "compensation_event_subprocess.bpmn",
+        &[
+            step(Do::Start(none()))
+                .effects(&["user:beforeCompensation"])
+                .active(&["beforeCompensation", "throwCompensate"]),
+            step(Do::Complete("beforeCompensation", none()))
+                .effects(&["user:undoBookHotel"])
+                .active(&["compensateInSub", "throwCompensate", "undoBookHotel"]),
+            step(Do::Complete("undoBookHotel", none())).active(&["afterCompensation"]),
+            step(Do::Complete("afterCompensation", none())).completed(),
+        ],
+    );
+}
