@@ -765,3 +765,21 @@ async fn transaction_cancel_through_rest() {
         .await;
     assert_eq!(hotel.as_array().map(Vec::len), Some(5));
 }
+
+/// CompensateEventTest.testCompensationEventSubProcess through REST: compensating the
+/// subprocess runs its compensation event subprocess, whose throw compensates the booking.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn compensation_event_subprocess_through_rest() {
+    let api = Api::default().await;
+    api.deploy("esp", &fixture("compensation_event_subprocess.bpmn"))
+        .await;
+    let (_, started) = start(&api, "compensateProcess", json!({})).await;
+    let pi = started["id"].as_str().unwrap_or_default().to_owned();
+    assert_eq!(task_keys(&api, &pi).await, ["beforeCompensation"]);
+    complete_task_at(&api, &pi, "beforeCompensation").await;
+    assert_eq!(task_keys(&api, &pi).await, ["undoBookHotel"]);
+    complete_task_at(&api, &pi, "undoBookHotel").await;
+    assert_eq!(task_keys(&api, &pi).await, ["afterCompensation"]);
+    complete_task_at(&api, &pi, "afterCompensation").await;
+    assert_eq!(history_state(&api, &pi).await, "COMPLETED");
+}
