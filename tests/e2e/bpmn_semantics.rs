@@ -783,3 +783,61 @@ async fn compensation_event_subprocess_through_rest() {
     complete_task_at(&api, &pi, "afterCompensation").await;
     assert_eq!(history_state(&api, &pi).await, "COMPLETED");
 }
+
+/// Multiple events through REST: either message starts the process, the parallel multiple
+/// catch needs both of its messages, the multiple catch takes the signal alone.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn multiple_events_through_rest() {
+    let api = Api::default().await;
+    api.deploy("multiple", &fixture("multiple_events.bpmn"))
+        .await;
+    let (s, b) = api
+        .post(
+            "/message",
+            json!({"messageName": "message_2", "resultEnabled": true}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{b}");
+    let pi = b[0]["processInstance"]["id"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    assert!(!pi.is_empty(), "{b}");
+    let waiting_at = |activity: &'static str| {
+        let api = &api;
+        let pi = pi.clone();
+        async move {
+            let (_, e) = api
+                .get(&format!(
+                    "/execution/count?processInstanceId={pi}&activityId={activity}"
+                ))
+                .await;
+            e["count"].as_u64()
+        }
+    };
+    assert_eq!(waiting_at("both").await, Some(1));
+    let (s, b) = api
+        .post(
+            "/message",
+            json!({"messageName": "a", "processInstanceId": pi}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::NO_CONTENT, "{b}");
+    assert_eq!(waiting_at("both").await, Some(1), "one of two messages");
+    let (s, b) = api
+        .post(
+            "/message",
+            json!({"messageName": "b", "processInstanceId": pi}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::NO_CONTENT, "{b}");
+    assert_eq!(waiting_at("either").await, Some(1));
+    let (s, b) = api.post("/signal", json!({"name": "y"})).await;
+    assert_eq!(s, StatusCode::NO_CONTENT, "{b}");
+    assert_eq!(history_state(&api, &pi).await, "COMPLETED");
+    // The message subscription of the multiple catch went with it.
+    let (_, n) = api
+        .get(&format!("/event-subscription/count?processInstanceId={pi}"))
+        .await;
+    assert_eq!(n["count"], 0);
+}

@@ -42,9 +42,11 @@ impl Ctx<'_> {
         }
         match trigger_of(kind) {
             Some(EventTrigger::Timer(_)) => ListenerKind::Timer,
-            Some(EventTrigger::Message { .. } | EventTrigger::Signal { .. }) => {
-                ListenerKind::Subscription
-            }
+            Some(
+                EventTrigger::Message { .. }
+                | EventTrigger::Signal { .. }
+                | EventTrigger::Multiple { .. },
+            ) => ListenerKind::Subscription,
             Some(EventTrigger::Conditional { .. }) => ListenerKind::Conditional,
             _ => ListenerKind::None,
         }
@@ -221,7 +223,7 @@ impl Ctx<'_> {
     }
 
     /// Arm a listener on `owner` for the event node `event` with trigger `trigger`.
-    fn arm_listener(
+    pub(super) fn arm_listener(
         &mut self,
         owner: &str,
         event: NodeIdx,
@@ -248,6 +250,12 @@ impl Ctx<'_> {
             EventTrigger::Conditional { .. } => {
                 self.dirty_all = true;
                 self.st.next_id()
+            }
+            EventTrigger::Multiple { triggers, .. } => {
+                for t in triggers {
+                    self.arm_listener(owner, event, t)?;
+                }
+                return Ok(());
             }
             _ => return Ok(()),
         };
@@ -429,6 +437,26 @@ impl Ctx<'_> {
         Ok(())
     }
 
+    /// One trigger of the multiple catch event `owner` occurred: it leaves (a parallel
+    /// multiple one once every trigger occurred), its other subscriptions dropped.
+    fn multiple_fired(
+        &mut self,
+        owner: &str,
+        listener: &str,
+        parallel: bool,
+        payload: Payload,
+    ) -> Result<(), EngineError> {
+        self.set_payload(owner, payload)?;
+        self.remove_listener(owner, listener);
+        if parallel && !self.ai(owner)?.listeners.is_empty() {
+            return Ok(());
+        }
+        self.drop_listeners(owner, None);
+        self.ai_mut(owner)?.wait = None;
+        self.push(Work::Leave(owner.to_owned()));
+        Ok(())
+    }
+
     fn set_payload(&mut self, id: &str, payload: Payload) -> Result<(), EngineError> {
         self.set_vars(id, payload.variables, false)?;
         self.set_vars(id, payload.local_variables, true)
@@ -456,6 +484,11 @@ impl Ctx<'_> {
             }
             NodeKind::StartEvent { interrupting, .. } => {
                 self.esp_fire(owner, event, *interrupting, Some(&l.id), payload)?;
+            }
+            NodeKind::IntermediateCatchEvent {
+                trigger: EventTrigger::Multiple { parallel, .. },
+            } if self.node_of(owner)? == Some(event) => {
+                self.multiple_fired(owner, &l.id, *parallel, payload)?;
             }
             _ => self.gateway_fire(owner, event, &l.id, payload)?,
         }

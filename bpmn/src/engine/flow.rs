@@ -168,6 +168,26 @@ impl Ctx<'_> {
                 wait_for_completion,
             } => self.throw_compensation(id, activity_ref.as_deref(), *wait_for_completion),
             EventResult::Cancel => self.cancel_transaction(id),
+            EventResult::Multiple(results) => {
+                // Queued first, as for a single escalation: an interrupting catch of one of
+                // the escalations removes the thrower and this Leave becomes a no-op.
+                self.push(Work::Leave(id.to_owned()));
+                for r in results {
+                    match r {
+                        EventResult::Signal { name } => {
+                            let signal_name = self.eval_text(name, id)?;
+                            self.fx.push(Effect::BroadcastSignal {
+                                signal_name,
+                                variables: Default::default(),
+                            });
+                        }
+                        EventResult::Escalation { code } => self.throw_escalation(id, code)?,
+                        // A message without implementation passes through, as on its own.
+                        _ => {}
+                    }
+                }
+                Ok(())
+            }
         }
     }
 
@@ -212,6 +232,10 @@ impl Ctx<'_> {
                 } else {
                     self.ai_mut(id)?.wait = Some(Wait::Condition);
                 }
+            }
+            EventTrigger::Multiple { .. } => {
+                self.arm_listener(id, idx, trigger)?;
+                self.ai_mut(id)?.wait = Some(Wait::EventGateway);
             }
             EventTrigger::Error { .. }
             | EventTrigger::Escalation { .. }

@@ -56,6 +56,14 @@ pub enum EventTrigger {
     Compensation,
     /// `cancelEventDefinition` on a boundary event of a transaction subprocess.
     Cancel,
+    /// Several event definitions (BPMN 2.0 multiple event): any one of `triggers` fires it,
+    /// or with `parallel` (`parallelMultiple="true"`, catching events only) all of them.
+    Multiple {
+        /// The triggers (messages and signals).
+        triggers: Vec<EventTrigger>,
+        /// All triggers must occur.
+        parallel: bool,
+    },
 }
 
 /// What an end event or intermediate throw event does.
@@ -109,6 +117,9 @@ pub enum EventResult {
     },
     /// `cancelEventDefinition` on an end event inside a transaction subprocess.
     Cancel,
+    /// Several event definitions (BPMN 2.0 multiple throw event): all are thrown, in order
+    /// (messages without implementation, signals, escalations).
+    Multiple(Vec<EventResult>),
 }
 
 /// `timerEventDefinition`: the raw text of its one child; it may contain `${...}`, so it is

@@ -11,6 +11,7 @@ mod cases;
 mod compensation;
 mod in_engine;
 mod loops;
+mod multiple;
 mod triggers;
 mod uncaught;
 

@@ -22,6 +22,8 @@ pub(super) enum EventMarker {
     Terminate,
     Compensation,
     Cancel,
+    Multiple,
+    ParallelMultiple,
 }
 
 /// The role of an event for its border.
@@ -179,6 +181,10 @@ fn trigger_marker(t: &EventTrigger) -> EventMarker {
         EventTrigger::Link { .. } => EventMarker::Link,
         EventTrigger::Compensation => EventMarker::Compensation,
         EventTrigger::Cancel => EventMarker::Cancel,
+        EventTrigger::Multiple {
+            parallel: false, ..
+        } => EventMarker::Multiple,
+        EventTrigger::Multiple { parallel: true, .. } => EventMarker::ParallelMultiple,
     }
 }
 
@@ -193,6 +199,7 @@ fn result_marker(r: &EventResult) -> EventMarker {
         EventResult::Link { .. } => EventMarker::Link,
         EventResult::Compensate { .. } => EventMarker::Compensation,
         EventResult::Cancel => EventMarker::Cancel,
+        EventResult::Multiple(_) => EventMarker::Multiple,
     }
 }
 

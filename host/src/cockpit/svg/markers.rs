@@ -268,6 +268,40 @@ pub(super) fn event_marker(
             );
         }
         EventMarker::Compensation => compensation_marker(out, class, cx, cy, 9.0 * k),
+        EventMarker::Multiple => {
+            // A pentagon.
+            let pr = 9.0 * k;
+            let points: Vec<(f64, f64)> = (0..5)
+                .map(|i| {
+                    let a =
+                        -std::f64::consts::FRAC_PI_2 + i as f64 * 2.0 * std::f64::consts::PI / 5.0;
+                    (cx + pr * a.cos(), cy + pr * a.sin())
+                })
+                .collect();
+            polygon(out, class, &points);
+        }
+        EventMarker::ParallelMultiple => {
+            // An outlined plus.
+            let (a, b) = (2.5 * k, 9.0 * k);
+            polygon(
+                out,
+                "m",
+                &[
+                    (cx - a, cy - b),
+                    (cx + a, cy - b),
+                    (cx + a, cy - a),
+                    (cx + b, cy - a),
+                    (cx + b, cy + a),
+                    (cx + a, cy + a),
+                    (cx + a, cy + b),
+                    (cx - a, cy + b),
+                    (cx - a, cy + a),
+                    (cx - b, cy + a),
+                    (cx - b, cy - a),
+                    (cx - a, cy - a),
+                ],
+            );
+        }
         EventMarker::Cancel => {
             // A bold X.
             let d = 7.0 * k;
