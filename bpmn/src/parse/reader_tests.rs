@@ -382,9 +382,9 @@ fn unsupported_constructs_are_named() {
             "camunda:script in camunda:inputParameter is not supported",
         ),
         (
-            r#"<bpmn:startEvent id="m"><bpmn:messageEventDefinition /><bpmn:timerEventDefinition /></bpmn:startEvent>"#,
+            r#"<bpmn:startEvent id="m"><bpmn:signalEventDefinition signalRef="s" /><bpmn:timerEventDefinition><bpmn:timeDuration>PT1M</bpmn:timeDuration></bpmn:timerEventDefinition></bpmn:startEvent>"#,
             "m",
-            "several event definitions (multiple / parallel multiple) are not supported",
+            "timerEventDefinition in a multiple event is not supported",
         ),
         (
             r#"<bpmn:choreographyTask id="q" />"#,
