@@ -170,3 +170,22 @@ fn compensation_event_subprocess_runs_when_its_subprocess_is_compensated() {
         ],
     );
 }
+
+/// `camunda:asyncBefore` on a compensation handler: the handler waits for its job like any
+/// activity, and the throw event waits for the handler.
+#[test]
+fn async_before_compensation_handler_runs_through_its_job() {
+    run(
+        "compensation_async.bpmn",
+        &[
+            step(Do::Start(none())),
+            step(Do::Complete("bookHotel", none())),
+            step(Do::Complete("bookFlight", none()))
+                .effects(&["user:undoBookFlight", "job:undoBookHotel:before"]),
+            step(Do::Complete("undoBookFlight", none()))
+                .active(&["throwCompensate", "undoBookHotel"]),
+            step(Do::Job("undoBookHotel")).effects(&["user:undoBookHotel"]),
+            step(Do::Complete("undoBookHotel", none())).active(&["beforeEnd"]),
+        ],
+    );
+}
