@@ -187,6 +187,59 @@ impl Process {
             .map(|(i, _)| NodeIdx(i as u32))
     }
 
+    /// The compensation handler of the compensation boundary event `boundary`: the activity
+    /// its association points to.
+    pub fn compensation_handler(&self, boundary: NodeIdx) -> Option<NodeIdx> {
+        let id = &self.node(boundary).id;
+        self.artifacts
+            .iter()
+            .filter(|a| matches!(a.kind, ArtifactKind::Association))
+            .filter(|a| a.source_ref.as_deref() == Some(id.as_str()))
+            .find_map(|a| a.target_ref.as_deref().and_then(|t| self.node_by_id(t)))
+            .filter(|&h| self.node(h).for_compensation)
+    }
+
+    /// The compensation boundary event attached to `activity`, when it has one.
+    pub fn compensation_boundary(&self, activity: NodeIdx) -> Option<NodeIdx> {
+        self.node(activity)
+            .boundary_events
+            .iter()
+            .copied()
+            .find(|&b| {
+                matches!(
+                    self.node(b).kind,
+                    NodeKind::BoundaryEvent {
+                        trigger: EventTrigger::Compensation,
+                        ..
+                    }
+                )
+            })
+    }
+
+    /// The start event a plain "start instance" enters, Camunda's `selectInitial`: the none
+    /// (or timer) start event at process level, else the only start event whatever its type
+    /// (a process with one message start event starts there too).
+    pub fn initial_start_event(&self) -> Option<NodeIdx> {
+        let starts: Vec<NodeIdx> = self
+            .nodes_in_scope(None)
+            .filter(|&i| matches!(self.node(i).kind, NodeKind::StartEvent { .. }))
+            .collect();
+        let exclusive = starts.iter().copied().find(|&i| {
+            matches!(
+                self.node(i).kind,
+                NodeKind::StartEvent {
+                    trigger: EventTrigger::None | EventTrigger::Timer(_),
+                    ..
+                }
+            )
+        });
+        match (exclusive, starts.as_slice()) {
+            (Some(i), _) => Some(i),
+            (None, [only]) => Some(*only),
+            _ => None,
+        }
+    }
+
     /// The start events of a scope that a plain "start" enters: none start events, not
     /// the message/timer/signal ones (those are entered by their trigger).
     pub fn none_start_events(&self, scope: Option<NodeIdx>) -> impl Iterator<Item = NodeIdx> + '_ {
@@ -294,6 +347,12 @@ pub struct FlowNode {
     pub io: IoMapping,
     /// `multiInstanceLoopCharacteristics`.
     pub multi_instance: Option<MultiInstance>,
+    /// `standardLoopCharacteristics`.
+    pub standard_loop: Option<StandardLoop>,
+    /// `isForCompensation`: a compensation handler, entered only by compensation.
+    pub for_compensation: bool,
+    /// A `transaction` subprocess (cancel end events and cancel boundary events apply).
+    pub transaction: bool,
     /// `camunda:failedJobRetryTimeCycle` (e.g. `R3/PT10S`), kept as written.
     pub retry_time_cycle: Option<String>,
     /// `camunda:properties` (exposed to workers as `extensionProperties`).
@@ -388,6 +447,13 @@ pub enum NodeKind {
     InclusiveGateway,
     /// `eventBasedGateway`.
     EventBasedGateway,
+    /// `complexGateway` (BPMN 2.0 §13.3.5; Camunda 7 has none): forks like an inclusive
+    /// gateway; joins when `activation_condition` (which sees `activationCount`, the tokens
+    /// arrived) holds.
+    ComplexGateway {
+        /// `activationCondition`; none: wait for a token on every incoming flow.
+        activation_condition: Option<Expression>,
+    },
 }
 
 impl NodeKind {
@@ -456,6 +522,7 @@ impl NodeKind {
             NodeKind::ParallelGateway => "parallelGateway",
             NodeKind::InclusiveGateway => "inclusiveGateway",
             NodeKind::EventBasedGateway => "eventBasedGateway",
+            NodeKind::ComplexGateway { .. } => "complexGateway",
         }
     }
 }

@@ -39,6 +39,9 @@ pub struct ServerConfig {
     pub request_timeout_ms: u64,
     /// Most rows one list query returns. See [`crate::api::guard`].
     pub query_max_results: usize,
+    /// An uncaught BPMN error raises an incident instead of ending the throwing execution
+    /// (Camunda 7's default, followed when this is off).
+    pub incident_on_unhandled_bpmn_error: bool,
 }
 
 impl Default for ServerConfig {
@@ -60,6 +63,7 @@ impl Default for ServerConfig {
             max_parked_fetches: 200,
             request_timeout_ms: 30_000,
             query_max_results: 10_000,
+            incident_on_unhandled_bpmn_error: false,
         }
     }
 }
@@ -72,6 +76,7 @@ impl ServerConfig {
         engine.clock = clock;
         engine.max_parked_fetches = self.max_parked_fetches;
         engine.default_retry_cycle = self.default_retry_cycle.clone();
+        engine.incident_on_unhandled_bpmn_error = self.incident_on_unhandled_bpmn_error;
         engine.wasm = if self.wasm {
             Some(crate::wasm::WasmConfig {
                 cache_dir: Some(self.data_dir.join("wasm-cache")),

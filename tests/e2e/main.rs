@@ -9,6 +9,7 @@ mod api_limits;
 mod api_queries;
 mod api_rest;
 mod api_wasm;
+mod bpmn_semantics;
 mod cli;
 mod engine_crash;
 mod engine_deployments;

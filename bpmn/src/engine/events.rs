@@ -42,9 +42,11 @@ impl Ctx<'_> {
         }
         match trigger_of(kind) {
             Some(EventTrigger::Timer(_)) => ListenerKind::Timer,
-            Some(EventTrigger::Message { .. } | EventTrigger::Signal { .. }) => {
-                ListenerKind::Subscription
-            }
+            Some(
+                EventTrigger::Message { .. }
+                | EventTrigger::Signal { .. }
+                | EventTrigger::Multiple { .. },
+            ) => ListenerKind::Subscription,
             Some(EventTrigger::Conditional { .. }) => ListenerKind::Conditional,
             _ => ListenerKind::None,
         }
@@ -133,7 +135,11 @@ impl Ctx<'_> {
             Wait::CallActivity { child_instance_id } => self
                 .fx
                 .push(Effect::CancelChildInstance { child_instance_id }),
-            Wait::Condition | Wait::EventGateway | Wait::Join => {}
+            Wait::Condition
+            | Wait::EventGateway
+            | Wait::Join
+            | Wait::Trigger
+            | Wait::Compensation => {}
         }
     }
 
@@ -217,7 +223,7 @@ impl Ctx<'_> {
     }
 
     /// Arm a listener on `owner` for the event node `event` with trigger `trigger`.
-    fn arm_listener(
+    pub(super) fn arm_listener(
         &mut self,
         owner: &str,
         event: NodeIdx,
@@ -244,6 +250,12 @@ impl Ctx<'_> {
             EventTrigger::Conditional { .. } => {
                 self.dirty_all = true;
                 self.st.next_id()
+            }
+            EventTrigger::Multiple { triggers, .. } => {
+                for t in triggers {
+                    self.arm_listener(owner, event, t)?;
+                }
+                return Ok(());
             }
             _ => return Ok(()),
         };
@@ -397,6 +409,54 @@ impl Ctx<'_> {
         self.fire_listener(&owner, &l, payload)
     }
 
+    /// `Command::Trigger`: the execution waiting at a receive task moves on.
+    pub fn trigger(
+        &mut self,
+        execution_id: &str,
+        variables: crate::value::Variables,
+    ) -> Result<(), EngineError> {
+        let waiting = |a: &&super::ActivityInstance| {
+            (a.execution_id == execution_id || a.id == execution_id)
+                && matches!(a.wait, Some(Wait::Trigger) | Some(Wait::Message { .. }))
+                && self
+                    .node_idx(&a.activity_id)
+                    .is_some_and(|i| matches!(self.p.node(i).kind, NodeKind::ReceiveTask { .. }))
+        };
+        let Some(ai) = self.st.activity_instances.values().find(waiting) else {
+            return Err(EngineError::NotWaiting {
+                kind: "receive task execution",
+                id: execution_id.to_owned(),
+            });
+        };
+        let id = ai.id.clone();
+        if let Some(Wait::Message { subscription_id }) = self.ai_mut(&id)?.wait.take() {
+            self.fx.push(Effect::Unsubscribe { subscription_id });
+        }
+        self.set_vars(&id, variables, false)?;
+        self.push(Work::Leave(id));
+        Ok(())
+    }
+
+    /// One trigger of the multiple catch event `owner` occurred: it leaves (a parallel
+    /// multiple one once every trigger occurred), its other subscriptions dropped.
+    fn multiple_fired(
+        &mut self,
+        owner: &str,
+        listener: &str,
+        parallel: bool,
+        payload: Payload,
+    ) -> Result<(), EngineError> {
+        self.set_payload(owner, payload)?;
+        self.remove_listener(owner, listener);
+        if parallel && !self.ai(owner)?.listeners.is_empty() {
+            return Ok(());
+        }
+        self.drop_listeners(owner, None);
+        self.ai_mut(owner)?.wait = None;
+        self.push(Work::Leave(owner.to_owned()));
+        Ok(())
+    }
+
     fn set_payload(&mut self, id: &str, payload: Payload) -> Result<(), EngineError> {
         self.set_vars(id, payload.variables, false)?;
         self.set_vars(id, payload.local_variables, true)
@@ -424,6 +484,11 @@ impl Ctx<'_> {
             }
             NodeKind::StartEvent { interrupting, .. } => {
                 self.esp_fire(owner, event, *interrupting, Some(&l.id), payload)?;
+            }
+            NodeKind::IntermediateCatchEvent {
+                trigger: EventTrigger::Multiple { parallel, .. },
+            } if self.node_of(owner)? == Some(event) => {
+                self.multiple_fired(owner, &l.id, *parallel, payload)?;
             }
             _ => self.gateway_fire(owner, event, &l.id, payload)?,
         }
@@ -476,7 +541,7 @@ impl Ctx<'_> {
 
     /// A boundary event of the activity instance `carrier` fires. Returns the boundary event's
     /// activity instance (its Leave is queued).
-    fn boundary_fire(
+    pub(super) fn boundary_fire(
         &mut self,
         carrier: &str,
         event: NodeIdx,
@@ -508,7 +573,7 @@ impl Ctx<'_> {
 
     /// An event subprocess of the scope instance `scope` starts through `start`. Returns the
     /// start event's activity instance (its Leave is queued).
-    fn esp_fire(
+    pub(super) fn esp_fire(
         &mut self,
         scope: &str,
         start: NodeIdx,

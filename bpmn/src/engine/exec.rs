@@ -14,7 +14,7 @@
 
 use std::collections::{BTreeSet, HashMap};
 
-use super::{Command, Effect, EngineError, InstanceState, Wait};
+use super::{ApplyOptions, Command, Effect, EngineError, InstanceState, Wait};
 use crate::model::ExecutionEvent;
 use crate::model::{NodeIdx, Process};
 use crate::value::Variables;
@@ -92,6 +92,8 @@ pub(super) struct Ctx<'a> {
     /// `delete` listeners during cancellation, process `end` listeners): it fails the command
     /// after the work loop, so the whole command is rejected as if returned directly.
     pub pending: Option<EngineError>,
+    /// The engine settings this apply runs under.
+    pub options: ApplyOptions,
 }
 
 pub(super) fn apply(
@@ -99,6 +101,7 @@ pub(super) fn apply(
     state: &mut InstanceState,
     command: Command,
     now: i64,
+    options: ApplyOptions,
 ) -> Result<Vec<Effect>, EngineError> {
     if !state.is_active() {
         return Err(EngineError::InstanceEnded(state.id.clone()));
@@ -117,6 +120,7 @@ pub(super) fn apply(
         )));
     }
     let mut cx = Ctx::new(process, state, now);
+    cx.options = options;
     cx.dispatch(command)?;
     cx.run()?;
     if let Some(e) = cx.pending.take() {
@@ -145,6 +149,7 @@ impl<'a> Ctx<'a> {
             dirty: BTreeSet::new(),
             steps: 0,
             pending: None,
+            options: ApplyOptions::default(),
         }
     }
 
@@ -211,6 +216,14 @@ impl<'a> Ctx<'a> {
                 local,
                 deletions,
             } => self.set_variables_command(activity_instance_id, variables, local, deletions),
+            Command::Trigger {
+                execution_id,
+                variables,
+            } => self.trigger(&execution_id, variables),
+            Command::ChildEscalation {
+                child_instance_id,
+                code,
+            } => self.child_escalation(&child_instance_id, &code),
             Command::Cancel { reason } => self.cancel_instance(reason),
         }
     }
@@ -277,7 +290,7 @@ impl<'a> Ctx<'a> {
                 }
                 idx
             }
-            None => p.none_start_events(None).next().ok_or_else(|| {
+            None => p.initial_start_event().ok_or_else(|| {
                 EngineError::InvalidCommand(format!(
                     "process '{}' has no none start event: name the start event to use \
                      (message, timer or signal start)",

@@ -45,12 +45,24 @@ impl Ctx<'_> {
             return Ok(());
         }
         self.start_history(id)?;
+        if let Some(lp) = &node.standard_loop
+            && self.loop_enter(id, lp)?
+        {
+            return Ok(());
+        }
         if self.is_body(id) {
             self.arm_boundaries(id, idx)?;
             return self.mi_start(id, idx);
         }
         if is_join(node) {
             return self.arrive_at_join(id, idx);
+        }
+        if let NodeKind::ComplexGateway {
+            activation_condition,
+        } = &node.kind
+            && node.incoming.len() > 1
+        {
+            return self.arrive_at_complex(id, idx, activation_condition.as_ref());
         }
         self.apply_inputs(id, node)?;
         self.fire_execution_listeners(id, &node.listeners, ExecutionEvent::Start)?;
@@ -64,7 +76,8 @@ impl Ctx<'_> {
             | NodeKind::Task
             | NodeKind::ExclusiveGateway
             | NodeKind::InclusiveGateway
-            | NodeKind::ParallelGateway => {
+            | NodeKind::ParallelGateway
+            | NodeKind::ComplexGateway { .. } => {
                 self.push(Work::Leave(id.to_owned()));
                 Ok(())
             }
@@ -85,10 +98,11 @@ impl Ctx<'_> {
                     });
                     Ok(())
                 }
-                None => Err(EngineError::Unsupported {
-                    activity_id: node.id.clone(),
-                    message: "a receive task without a message cannot be triggered".into(),
-                }),
+                None => {
+                    // Camunda: a plain wait state, left by RuntimeService.signal.
+                    self.ai_mut(id)?.wait = Some(Wait::Trigger);
+                    Ok(())
+                }
             },
             NodeKind::SubProcess {
                 triggered_by_event: false,
@@ -149,6 +163,31 @@ impl Ctx<'_> {
                 self.throw_error_from_event(id, code, message.clone())
             }
             EventResult::Terminate => self.terminate(id),
+            EventResult::Compensate {
+                activity_ref,
+                wait_for_completion,
+            } => self.throw_compensation(id, activity_ref.as_deref(), *wait_for_completion),
+            EventResult::Cancel => self.cancel_transaction(id),
+            EventResult::Multiple(results) => {
+                // Queued first, as for a single escalation: an interrupting catch of one of
+                // the escalations removes the thrower and this Leave becomes a no-op.
+                self.push(Work::Leave(id.to_owned()));
+                for r in results {
+                    match r {
+                        EventResult::Signal { name } => {
+                            let signal_name = self.eval_text(name, id)?;
+                            self.fx.push(Effect::BroadcastSignal {
+                                signal_name,
+                                variables: Default::default(),
+                            });
+                        }
+                        EventResult::Escalation { code } => self.throw_escalation(id, code)?,
+                        // A message without implementation passes through, as on its own.
+                        _ => {}
+                    }
+                }
+                Ok(())
+            }
         }
     }
 
@@ -194,10 +233,18 @@ impl Ctx<'_> {
                     self.ai_mut(id)?.wait = Some(Wait::Condition);
                 }
             }
-            EventTrigger::Error { .. } | EventTrigger::Escalation { .. } => {
+            EventTrigger::Multiple { .. } => {
+                self.arm_listener(id, idx, trigger)?;
+                self.ai_mut(id)?.wait = Some(Wait::EventGateway);
+            }
+            EventTrigger::Error { .. }
+            | EventTrigger::Escalation { .. }
+            | EventTrigger::Compensation
+            | EventTrigger::Cancel => {
                 return Err(EngineError::Unsupported {
                     activity_id: node.id.clone(),
-                    message: "error and escalation events cannot be intermediate catch events"
+                    message: "error, escalation, compensation and cancel events cannot be \
+                              intermediate catch events"
                         .into(),
                 });
             }
@@ -220,8 +267,23 @@ impl Ctx<'_> {
             self.apply_outputs(id, node)?;
             self.fire_end_listeners(id, &node.listeners)?;
         }
+        // The throw event a compensation handler runs for continues once the handler has
+        // ended (a cancel end event then interrupts the whole transaction).
+        let thrower = match self.compensation_thrower(id) {
+            Some(t) => Some(t),
+            None if node.for_compensation => None,
+            None => {
+                self.record_compensable(id, idx)?;
+                None
+            }
+        };
         if self.is_inner(id) {
             return self.mi_inner_done(id);
+        }
+        if let Some(lp) = &node.standard_loop
+            && self.loop_again(id, idx, lp)?
+        {
+            return Ok(());
         }
         if node.async_after && self.internal(id, K_ASYNC_AFTER).is_none() {
             self.drop_listeners(id, None);
@@ -256,7 +318,11 @@ impl Ctx<'_> {
             self.mi_publish_output(id, idx)?;
         }
         self.drop_listeners(id, None);
-        self.take_flows(id, idx, &flows)
+        self.take_flows(id, idx, &flows)?;
+        match thrower {
+            Some(t) => self.compensation_handler_done(&t),
+            None => Ok(()),
+        }
     }
 
     /// End `id` and start one activity instance per flow (none: the token ends here).
@@ -334,7 +400,14 @@ impl Ctx<'_> {
                     }
                 }
                 if taken.is_empty() {
-                    return node.default_flow.map(|d| vec![d]).ok_or_else(no_flow);
+                    if node.kind_is_inclusive() {
+                        return node.default_flow.map(|d| vec![d]).ok_or_else(no_flow);
+                    }
+                    return node.default_flow.map(|d| vec![d]).ok_or_else(|| {
+                        EngineError::NoConditionalFlow {
+                            activity_id: node.id.clone(),
+                        }
+                    });
                 }
                 Ok(taken)
             }
@@ -374,7 +447,7 @@ impl Ctx<'_> {
     }
 
     /// Other tokens waiting at the same join in the same scope instance, oldest first.
-    fn waiting_at_join(&self, id: &str) -> Result<Vec<String>, EngineError> {
+    pub(super) fn waiting_at_join(&self, id: &str) -> Result<Vec<String>, EngineError> {
         let ai = self.ai(id)?;
         let parent = ai.parent.clone().unwrap_or_default();
         let activity_id = ai.activity_id.clone();
@@ -391,7 +464,7 @@ impl Ctx<'_> {
     }
 
     /// The join fires: the consumed tokens end, `id` leaves.
-    fn fire_join(&mut self, id: &str, consumed: &[String]) -> Result<(), EngineError> {
+    pub(super) fn fire_join(&mut self, id: &str, consumed: &[String]) -> Result<(), EngineError> {
         for c in consumed {
             self.end_instance(c, false, false);
         }
@@ -486,6 +559,11 @@ impl Ctx<'_> {
     /// A token ended inside scope `id`: complete the scope when it is empty.
     pub fn scope_check(&mut self, id: &str) -> Result<(), EngineError> {
         if !self.exists(id) || !self.children(id).is_empty() || self.is_body(id) {
+            return Ok(());
+        }
+        // A completed subprocess re-entered to be compensated ends when its compensation
+        // does (see `compensation`), not when it runs empty.
+        if self.is_event_scope(id) {
             return Ok(());
         }
         if id == self.st.id {
@@ -588,6 +666,10 @@ trait KindExt {
 
 impl KindExt for FlowNode {
     fn kind_is_inclusive(&self) -> bool {
-        matches!(self.kind, NodeKind::InclusiveGateway)
+        // A diverging complex gateway forks like an inclusive one (BPMN 2.0 §13.3.5).
+        matches!(
+            self.kind,
+            NodeKind::InclusiveGateway | NodeKind::ComplexGateway { .. }
+        )
     }
 }

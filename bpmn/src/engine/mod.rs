@@ -26,17 +26,21 @@ use serde::{Deserialize, Serialize};
 use crate::model::Process;
 use crate::value::Variables;
 
+mod compensation;
+mod complex;
 mod events;
 mod exec;
 mod flow;
 mod listeners;
 mod multi;
 mod scope;
+mod standard_loop;
 mod state;
 mod tasks;
 #[cfg(test)]
 mod tests;
 
+pub use compensation::{CompensationSubscription, compensation_subscriptions};
 pub use state::*;
 
 /// Something that happened to an instance, fed in by the host.
@@ -123,6 +127,24 @@ pub enum Command {
         local: bool,
         /// Variables to remove.
         deletions: Vec<String>,
+    },
+    /// Signal the execution waiting at a receive task (Camunda's `RuntimeService.signal`,
+    /// `POST /execution/{id}/signal`): set `variables`, then leave the task. A receive task
+    /// with a message drops its subscription.
+    Trigger {
+        /// The execution id (or activity instance id) waiting at the receive task.
+        execution_id: String,
+        /// Variables set from the execution upwards before it leaves.
+        variables: Variables,
+    },
+    /// An escalation nothing in the child instance caught, thrown at the call activity waiting
+    /// for that child (from [`Effect::ThrowToCaller`]). Uncaught here too, it is ignored, as
+    /// Camunda does.
+    ChildEscalation {
+        /// The child instance id.
+        child_instance_id: String,
+        /// The escalation code.
+        code: String,
     },
     /// Cancel the whole instance (`DELETE /process-instance/{id}`).
     Cancel {
@@ -231,6 +253,22 @@ pub enum Effect {
         /// Variables after the in-mappings.
         variables: Variables,
     },
+    /// A BPMN error or escalation that nothing in this instance catches, in an instance started
+    /// by a call activity: the host delivers it to the caller (Camunda's error propagation
+    /// walks on into the super execution), as [`Command::ThrowError`] or
+    /// [`Command::ChildEscalation`] with this instance's id. For an error, the throwing
+    /// execution here has already ended (none end event semantics): if the caller catches it,
+    /// the call activity is interrupted and this instance cancelled.
+    ThrowToCaller {
+        /// The caller from [`InstanceState::super_instance`].
+        caller: SuperInstance,
+        /// Error or escalation.
+        kind: ThrownKind,
+        /// The error or escalation code.
+        code: String,
+        /// The error message.
+        message: Option<String>,
+    },
     /// Cancel a child instance (its call activity was interrupted or cancelled).
     CancelChildInstance {
         /// The child instance id.
@@ -245,6 +283,15 @@ pub enum Effect {
         /// Why.
         reason: Option<String>,
     },
+}
+
+/// What a child instance hands to its caller in [`Effect::ThrowToCaller`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum ThrownKind {
+    /// A BPMN error.
+    Error,
+    /// A BPMN escalation.
+    Escalation,
 }
 
 /// How a call activity's binding was resolved.
@@ -405,12 +452,22 @@ pub enum EngineError {
         /// What failed.
         message: String,
     },
-    /// An exclusive gateway (or activity with conditional flows) found no flow to take.
+    /// An exclusive or inclusive gateway found no flow to take. The text is Camunda's
+    /// (`ENGINE-02004`, BpmnBehaviorLogger.stuckExecutionException): clients match on it.
     #[error(
-        "no outgoing sequence flow of '{activity_id}' can be taken: no condition is true and there is no default flow"
+        "ENGINE-02004 No outgoing sequence flow for the element with id '{activity_id}' could be selected for continuing the process."
     )]
     NoOutgoingFlow {
         /// The gateway.
+        activity_id: String,
+    },
+    /// An activity (not a gateway) whose outgoing flows all have false conditions and no
+    /// default flow. Camunda's text (`ENGINE-02006`, missingConditionalFlowException).
+    #[error(
+        "ENGINE-02006 No conditional sequence flow leaving the Flow Node '{activity_id}' could be selected for continuing the process."
+    )]
+    NoConditionalFlow {
+        /// The activity.
         activity_id: String,
     },
     /// A BPMN error found no catching boundary event or event subprocess.
@@ -431,6 +488,26 @@ pub enum EngineError {
     },
 }
 
+/// What happens to a BPMN error that no boundary event or event subprocess of the instance
+/// catches (and, in an instance started by a call activity, that is handed to the caller).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub enum UncaughtErrors {
+    /// Camunda 7's default (`enableExceptionsAfterUnhandledBpmnError = false`): the throwing
+    /// execution ends as if it had reached a none end event; the instance completes when
+    /// nothing else is active.
+    #[default]
+    EndExecution,
+    /// The command fails with [`EngineError::UnhandledError`] (the host raises an incident).
+    Fail,
+}
+
+/// Engine-wide settings an [`StateMachine::apply_with`] call runs under.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ApplyOptions {
+    /// What an uncaught BPMN error does.
+    pub uncaught_errors: UncaughtErrors,
+}
+
 /// The state machine. Stateless: everything lives in [`InstanceState`].
 pub struct StateMachine;
 
@@ -443,6 +520,17 @@ impl StateMachine {
         command: Command,
         now: i64,
     ) -> Result<Vec<Effect>, EngineError> {
-        exec::apply(process, state, command, now)
+        exec::apply(process, state, command, now, ApplyOptions::default())
+    }
+
+    /// [`StateMachine::apply`] under explicit engine settings.
+    pub fn apply_with(
+        process: &Process,
+        state: &mut InstanceState,
+        command: Command,
+        now: i64,
+        options: ApplyOptions,
+    ) -> Result<Vec<Effect>, EngineError> {
+        exec::apply(process, state, command, now, options)
     }
 }

@@ -76,6 +76,11 @@ pub enum Wait {
     },
     /// A parallel or inclusive join: this token arrived and waits for the others.
     Join,
+    /// A receive task without a message: waits for an explicit trigger
+    /// ([`crate::engine::Command::Trigger`], Camunda's `POST /execution/{id}/signal`).
+    Trigger,
+    /// A compensation throw (or cancel end) event waits for its compensation handlers.
+    Compensation,
 }
 
 /// Something attached to an activity instance while it is active: boundary events and event

@@ -64,6 +64,19 @@ pub struct MultiInstance {
     pub output_element: Option<Expression>,
 }
 
+/// `standardLoopCharacteristics` (BPMN 2.0 §10.2.8; Camunda 7 has none): the activity runs
+/// again while `loop_condition` holds, at most `loop_maximum` times in all.
+#[derive(Debug, Clone, Serialize)]
+pub struct StandardLoop {
+    /// `loopCondition`; none: loop until `loop_maximum` (or once without it).
+    pub loop_condition: Option<Expression>,
+    /// `testBefore`: evaluate the condition before each iteration (a while loop) instead of
+    /// after it (do-while, the default).
+    pub test_before: bool,
+    /// `loopMaximum`: most iterations.
+    pub loop_maximum: Option<i64>,
+}
+
 /// Which kind of task routes through the external-task path.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]

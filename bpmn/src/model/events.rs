@@ -51,6 +51,19 @@ pub enum EventTrigger {
         /// The link name.
         name: String,
     },
+    /// `compensateEventDefinition` on a boundary event (its handler is the activity an
+    /// association points to) or on the start event of a compensation event subprocess.
+    Compensation,
+    /// `cancelEventDefinition` on a boundary event of a transaction subprocess.
+    Cancel,
+    /// Several event definitions (BPMN 2.0 multiple event): any one of `triggers` fires it,
+    /// or with `parallel` (`parallelMultiple="true"`, catching events only) all of them.
+    Multiple {
+        /// The triggers (messages and signals).
+        triggers: Vec<EventTrigger>,
+        /// All triggers must occur.
+        parallel: bool,
+    },
 }
 
 /// What an end event or intermediate throw event does.
@@ -94,6 +107,19 @@ pub enum EventResult {
         /// The link name.
         name: String,
     },
+    /// `compensateEventDefinition` on an intermediate throw or end event: compensate the
+    /// completed activities of the enclosing scope (only `activity_ref` when given).
+    Compensate {
+        /// `activityRef`.
+        activity_ref: Option<String>,
+        /// `waitForCompletion` (default true): continue only once every handler completed.
+        wait_for_completion: bool,
+    },
+    /// `cancelEventDefinition` on an end event inside a transaction subprocess.
+    Cancel,
+    /// Several event definitions (BPMN 2.0 multiple throw event): all are thrown, in order
+    /// (messages without implementation, signals, escalations).
+    Multiple(Vec<EventResult>),
 }
 
 /// `timerEventDefinition`: the raw text of its one child; it may contain `${...}`, so it is

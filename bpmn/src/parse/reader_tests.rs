@@ -302,6 +302,43 @@ fn camunda8_fixture_reads_zeebe_extensions() {
 /// Each unsupported construct is named with its element id and position, as an error in an
 /// executable process.
 #[test]
+fn standard_loops_and_complex_gateways_parse() {
+    let xml = r#"<?xml version="1.0"?>
+<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL" id="d" targetNamespace="t">
+  <bpmn:process id="p" isExecutable="true">
+    <bpmn:startEvent id="s"/>
+    <bpmn:sequenceFlow id="f1" sourceRef="s" targetRef="l"/>
+    <bpmn:task id="l"><bpmn:standardLoopCharacteristics testBefore="true" loopMaximum="5"><bpmn:loopCondition>${x}</bpmn:loopCondition></bpmn:standardLoopCharacteristics></bpmn:task>
+    <bpmn:sequenceFlow id="f2" sourceRef="l" targetRef="c"/>
+    <bpmn:complexGateway id="c"><bpmn:activationCondition>${activationCount == 1}</bpmn:activationCondition></bpmn:complexGateway>
+    <bpmn:sequenceFlow id="f3" sourceRef="c" targetRef="e"/>
+    <bpmn:endEvent id="e"/>
+  </bpmn:process>
+</bpmn:definitions>"#;
+    let parsed = crate::parse(xml.as_bytes()).expect("parses");
+    let p = parsed
+        .definitions
+        .executable_processes()
+        .next()
+        .expect("process");
+    let l = p.node(p.node_by_id("l").expect("l"));
+    let sl = l.standard_loop.as_ref().expect("standard loop");
+    assert!(sl.test_before);
+    assert_eq!(sl.loop_maximum, Some(5));
+    assert!(sl.loop_condition.is_some());
+    let c = p.node(p.node_by_id("c").expect("c"));
+    assert!(matches!(
+        &c.kind,
+        crate::model::NodeKind::ComplexGateway {
+            activation_condition: Some(_)
+        }
+    ));
+    let bad = xml.replace(r#"loopMaximum="5""#, r#"loopMaximum="-1""#);
+    let err = crate::parse(bad.as_bytes()).expect_err("negative loopMaximum");
+    assert!(err.to_string().contains("loopMaximum '-1'"), "{err}");
+}
+
+#[test]
 fn unsupported_constructs_are_named() {
     let cases: &[(&str, &str, &str)] = &[
         (
@@ -310,34 +347,19 @@ fn unsupported_constructs_are_named() {
             "script tasks are not supported: baton does not run scripts yet",
         ),
         (
-            r#"<bpmn:complexGateway id="c" />"#,
+            r#"<bpmn:intermediateThrowEvent id="c"><bpmn:cancelEventDefinition /></bpmn:intermediateThrowEvent>"#,
             "c",
-            "complex gateways are not supported",
+            "cancel events are not supported",
         ),
         (
-            r#"<bpmn:transaction id="t" />"#,
-            "t",
-            "transaction subprocesses are not supported",
+            r#"<bpmn:intermediateCatchEvent id="c"><bpmn:compensateEventDefinition /></bpmn:intermediateCatchEvent>"#,
+            "c",
+            "compensation events are not supported",
         ),
         (
             r#"<bpmn:adHocSubProcess id="a" />"#,
             "a",
             "ad-hoc subprocesses are not supported",
-        ),
-        (
-            r#"<bpmn:intermediateThrowEvent id="c"><bpmn:compensateEventDefinition /></bpmn:intermediateThrowEvent>"#,
-            "c",
-            "compensation events are not supported",
-        ),
-        (
-            r#"<bpmn:task id="u" isForCompensation="true" />"#,
-            "u",
-            "compensation (isForCompensation) is not supported",
-        ),
-        (
-            r#"<bpmn:task id="l"><bpmn:standardLoopCharacteristics /></bpmn:task>"#,
-            "l",
-            "standard loops (standardLoopCharacteristics) are not supported",
         ),
         (
             r#"<bpmn:serviceTask id="j"><bpmn:extensionElements><camunda:connector><camunda:connectorId>http-connector</camunda:connectorId></camunda:connector></bpmn:extensionElements></bpmn:serviceTask>"#,
@@ -360,9 +382,9 @@ fn unsupported_constructs_are_named() {
             "camunda:script in camunda:inputParameter is not supported",
         ),
         (
-            r#"<bpmn:startEvent id="m"><bpmn:messageEventDefinition /><bpmn:timerEventDefinition /></bpmn:startEvent>"#,
+            r#"<bpmn:startEvent id="m"><bpmn:signalEventDefinition signalRef="s" /><bpmn:timerEventDefinition><bpmn:timeDuration>PT1M</bpmn:timeDuration></bpmn:timerEventDefinition></bpmn:startEvent>"#,
             "m",
-            "several event definitions (multiple / parallel multiple) are not supported",
+            "timerEventDefinition in a multiple event is not supported",
         ),
         (
             r#"<bpmn:choreographyTask id="q" />"#,

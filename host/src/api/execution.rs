@@ -15,12 +15,22 @@ use super::json::{Json, no_content};
 use super::process_instance::{
     ModifyBody, decode_modifications, decode_put, var_data_response, var_response, vars_response,
 };
-use super::query::Params;
+use super::query::{Params, QueryInput, Search, sort_and_page};
+use super::variables::decode_variables;
 use super::{ApiState, Route};
 use crate::records::ProcessInstance;
 
 pub(crate) fn routes() -> Vec<Route> {
     vec![
+        Route::get("/execution", "List executions", list),
+        Route::post("/execution", "List executions (query body)", list),
+        Route::get("/execution/count", "Count executions", count),
+        Route::post("/execution/count", "Count executions (query body)", count),
+        Route::post(
+            "/execution/{id}/signal",
+            "Signal an execution waiting at a receive task",
+            signal,
+        ),
         Route::get("/execution/{id}", "Get an execution", get_one),
         Route::get(
             "/execution/{id}/localVariables",
@@ -174,5 +184,107 @@ async fn vars_modify(
         )
         .await
         .map_err(|e| not_found_as(e, || missing(&id)).prefixed(&prefix))?;
+    Ok(no_content())
+}
+
+/// One row of `GET /execution`: Camunda's `ExecutionDto` plus the activity it waits at (for
+/// filtering).
+struct ExecutionRow {
+    id: String,
+    process_instance_id: String,
+    definition_id: String,
+    definition_key: String,
+    tenant_id: Option<String>,
+}
+
+/// Every execution of the running instances matching Camunda's execution query parameters
+/// (`processInstanceId`, `processDefinitionId`, `processDefinitionKey`, `businessKey`,
+/// `activityId`, `executionId`). Linear in the number of activity instances.
+async fn query(state: &ApiState, q: &QueryInput) -> ApiResult<Vec<ExecutionRow>> {
+    let pi_filter = q.str("processInstanceId");
+    let def_id = q.str("processDefinitionId");
+    let def_key = q.str("processDefinitionKey");
+    let business_key = q.str("businessKey");
+    let activity_id = q.str("activityId");
+    let execution_id = q.str("executionId");
+    let mut rows = Vec::new();
+    for pi in state.engine.instances().await? {
+        if pi_filter.as_deref().is_some_and(|f| f != pi.id())
+            || def_id.as_deref().is_some_and(|f| f != pi.definition_id)
+            || def_key.as_deref().is_some_and(|f| f != pi.definition_key)
+            || business_key
+                .as_deref()
+                .is_some_and(|f| Some(f) != pi.state.business_key.as_deref())
+        {
+            continue;
+        }
+        let mut by_execution: std::collections::BTreeMap<String, Vec<String>> = Default::default();
+        by_execution.entry(pi.id().to_owned()).or_default();
+        for ai in pi.state.activity_instances.values() {
+            let acts = by_execution.entry(ai.execution_id.clone()).or_default();
+            if ai.wait.is_some() {
+                acts.push(ai.activity_id.clone());
+            }
+        }
+        for (id, activity_ids) in by_execution {
+            if execution_id.as_deref().is_some_and(|f| f != id)
+                || activity_id
+                    .as_deref()
+                    .is_some_and(|f| !activity_ids.iter().any(|a| a == f))
+            {
+                continue;
+            }
+            rows.push(ExecutionRow {
+                id,
+                process_instance_id: pi.id().to_owned(),
+                definition_id: pi.definition_id.clone(),
+                definition_key: pi.definition_key.clone(),
+                tenant_id: pi.tenant_id.clone(),
+            });
+        }
+    }
+    Ok(rows)
+}
+
+async fn list(State(state): State<ApiState>, Search(q): Search) -> ApiResult<Json<J>> {
+    let rows = query(&state, &q).await?;
+    let sorts = q.sorting(&["instanceId", "definitionKey", "definitionId", "tenantId"])?;
+    let page = sort_and_page(rows, &sorts, q.pagination()?, |a, b, by| match by {
+        "instanceId" => a.process_instance_id.cmp(&b.process_instance_id),
+        "definitionKey" => a.definition_key.cmp(&b.definition_key),
+        "definitionId" => a.definition_id.cmp(&b.definition_id),
+        _ => a.tenant_id.cmp(&b.tenant_id),
+    })?;
+    Ok(Json(J::Array(
+        page.iter()
+            .map(|r| {
+                json!({"id": r.id, "processInstanceId": r.process_instance_id, "ended": false,
+                    "tenantId": r.tenant_id})
+            })
+            .collect(),
+    )))
+}
+
+async fn count(State(state): State<ApiState>, Search(q): Search) -> ApiResult<Json<J>> {
+    let n = query(&state, &q).await?.len();
+    Ok(Json(json!({ "count": n })))
+}
+
+/// Camunda's `ExecutionTriggerDto`.
+#[derive(Debug, Default, serde::Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+struct TriggerBody {
+    variables: Option<J>,
+}
+
+async fn signal(
+    State(state): State<ApiState>,
+    Path(id): Path<String>,
+    Json(b): Json<TriggerBody>,
+) -> ApiResult<Response> {
+    let variables = decode_variables(b.variables.as_ref())
+        .map(|d| d.variables)
+        .map_err(|m| ApiError::invalid(format!("Cannot signal execution {id}: {m}")))?;
+    state.engine.signal_execution(&id, variables).await?;
     Ok(no_content())
 }

@@ -18,10 +18,12 @@
 //! they reach the engine, and 413 is the status an HTTP client can act on.
 
 pub mod auth;
+pub mod condition;
 pub mod date;
 pub mod deployment;
 pub mod engine_info;
 pub mod error;
+pub mod event_subscription;
 pub mod execution;
 pub mod external_task;
 pub mod guard;
@@ -173,6 +175,8 @@ pub fn routes() -> Vec<Route> {
     all.extend(external_task::routes());
     all.extend(task::routes());
     all.extend(message::routes());
+    all.extend(condition::routes());
+    all.extend(event_subscription::routes());
     all.extend(incident::routes());
     all.extend(history::routes());
     all.extend(identity::routes());

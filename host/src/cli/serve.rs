@@ -42,7 +42,8 @@ baton.toml (every key optional):
   default_retry_cycle = \"R3/PT10S\"
   max_parked_fetches = 200
   request_timeout_ms = 30000      # 0: no limit
-  query_max_results = 10000"
+  query_max_results = 10000
+  incident_on_unhandled_bpmn_error = false"
 )]
 pub struct ServeArgs {
     /// TOML file with any of the settings below (keys: data_dir, listen, ...).
@@ -98,6 +99,12 @@ pub struct ServeArgs {
     /// Most rows one list query returns [default: 10000].
     #[arg(long, env = "BATON_QUERY_MAX_RESULTS", value_name = "N")]
     pub query_max_results: Option<usize>,
+    /// A BPMN error nothing catches raises an incident instead of ending the throwing
+    /// execution as Camunda 7 does [default: false].
+    #[arg(long, env = "BATON_INCIDENT_ON_UNHANDLED_BPMN_ERROR", num_args = 0..=1,
+          default_missing_value = "true", value_parser = BoolishValueParser::new(),
+          value_name = "BOOL")]
+    pub incident_on_unhandled_bpmn_error: Option<bool>,
 }
 
 /// The `--config` file: the same settings, every key optional, unknown keys rejected (a typo
@@ -135,6 +142,8 @@ pub struct FileConfig {
     pub request_timeout_ms: Option<u64>,
     /// See [`ServeArgs::query_max_results`].
     pub query_max_results: Option<usize>,
+    /// See [`ServeArgs::incident_on_unhandled_bpmn_error`].
+    pub incident_on_unhandled_bpmn_error: Option<bool>,
 }
 
 /// Read a `--config` file.
@@ -219,6 +228,10 @@ pub fn merge(args: &ServeArgs, file: FileConfig) -> anyhow::Result<ServerConfig>
             .query_max_results
             .or(file.query_max_results)
             .unwrap_or(d.query_max_results),
+        incident_on_unhandled_bpmn_error: args
+            .incident_on_unhandled_bpmn_error
+            .or(file.incident_on_unhandled_bpmn_error)
+            .unwrap_or(d.incident_on_unhandled_bpmn_error),
         ..d
     };
     if config.query_max_results == 0 {

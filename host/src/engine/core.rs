@@ -33,6 +33,9 @@ pub struct EngineConfig {
     pub default_retry_cycle: String,
     /// Run the scheduler loop in the background (tests may drive it with `tick` instead).
     pub background_scheduler: bool,
+    /// A BPMN error nothing catches raises an incident (and the command that threw it fails)
+    /// instead of ending the throwing execution as Camunda 7 does by default.
+    pub incident_on_unhandled_bpmn_error: bool,
 }
 
 impl EngineConfig {
@@ -50,6 +53,7 @@ impl EngineConfig {
             max_parked_fetches: 200,
             default_retry_cycle: "R3/PT10S".to_owned(),
             background_scheduler: true,
+            incident_on_unhandled_bpmn_error: false,
         }
     }
 }

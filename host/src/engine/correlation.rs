@@ -90,6 +90,18 @@ impl ProcessEngine {
                         },
                         EventType::Signal,
                     ) => n == name,
+                    // A multiple start event starts on any one of its triggers.
+                    (
+                        NodeKind::StartEvent {
+                            trigger: EventTrigger::Multiple { triggers, .. },
+                            ..
+                        },
+                        _,
+                    ) => triggers.iter().any(|t| match (t, kind) {
+                        (EventTrigger::Message { name: n }, EventType::Message)
+                        | (EventTrigger::Signal { name: n }, EventType::Signal) => n == name,
+                        _ => false,
+                    }),
                     _ => false,
                 };
                 if matches {

@@ -11,7 +11,8 @@ use super::{ProcessEngine, ProcessEngineError, Result};
 use crate::records::{HistoricProcessInstance, ProcessInstance};
 use crate::store::{HistoryStore, InstanceStore, OutboxStore, WriteSet};
 use baton_bpmn::engine::{
-    CallBinding, Command, Effect, EngineError, HistoryEvent, InstanceState, SuperInstance,
+    ApplyOptions, CallBinding, Command, Effect, EngineError, HistoryEvent, InstanceState,
+    SuperInstance, ThrownKind, UncaughtErrors,
 };
 use baton_bpmn::{StateMachine, Variables};
 use serde::{Deserialize, Serialize};
@@ -65,6 +66,16 @@ pub(crate) enum OutboxEntry {
     Signal {
         name: String,
         variables: Variables,
+    },
+    /// An error or escalation a child instance did not catch, for its caller (appended, so
+    /// entries stored by older releases still decode).
+    ThrowToCaller {
+        parent_instance_id: String,
+        activity_instance_id: String,
+        child_instance_id: String,
+        kind: ThrownKind,
+        code: String,
+        message: Option<String>,
     },
 }
 
@@ -187,8 +198,14 @@ impl ProcessEngine {
             _ => None,
         };
         let mut state = record.state.clone();
-        let effects = StateMachine::apply(&deployed.process, &mut state, command, now)
-            .map_err(engine_error)?;
+        let effects = StateMachine::apply_with(
+            &deployed.process,
+            &mut state,
+            command,
+            now,
+            self.apply_options(),
+        )
+        .map_err(engine_error)?;
         record.state = state;
         let mut ws = extra;
         let mut tx = Translation::new(self, &deployed, &record, now);
@@ -244,6 +261,78 @@ impl ProcessEngine {
             instance: record,
             ended,
         })
+    }
+
+    /// The engine settings the state machine runs under.
+    pub(crate) fn apply_options(&self) -> ApplyOptions {
+        ApplyOptions {
+            uncaught_errors: if self.inner.config.incident_on_unhandled_bpmn_error {
+                UncaughtErrors::Fail
+            } else {
+                UncaughtErrors::EndExecution
+            },
+        }
+    }
+
+    /// Deliver an error or escalation a child instance did not catch to the call activity
+    /// waiting for it. An error nobody catches there either: under Camunda's default the
+    /// child already ended the throwing execution and the call activity keeps waiting; with
+    /// `incident_on_unhandled_bpmn_error` the call activity gets an incident.
+    async fn throw_to_caller(
+        &self,
+        parent_instance_id: &str,
+        activity_instance_id: &str,
+        child_instance_id: String,
+        kind: ThrownKind,
+        code: String,
+        message: Option<String>,
+    ) -> Result<()> {
+        let command = match kind {
+            ThrownKind::Error => Command::ThrowError {
+                task_id: child_instance_id,
+                code,
+                message,
+                variables: Variables::new(),
+            },
+            ThrownKind::Escalation => Command::ChildEscalation {
+                child_instance_id,
+                code,
+            },
+        };
+        let result = self
+            .run_command(
+                parent_instance_id,
+                command,
+                WriteSet::new(),
+                AfterCommit::default(),
+            )
+            .await;
+        match result {
+            Ok(_) | Err(ProcessEngineError::NotFound(_)) => Ok(()),
+            Err(ProcessEngineError::UnhandledBpmnError(text)) => {
+                let activity_id = self
+                    .inner
+                    .store
+                    .running_instance(parent_instance_id)?
+                    .and_then(|p| {
+                        p.state
+                            .activity_instances
+                            .get(activity_instance_id)
+                            .map(|a| a.activity_id.clone())
+                    })
+                    .unwrap_or_default();
+                self.raise_instance_incident(
+                    parent_instance_id,
+                    activity_instance_id,
+                    &activity_id,
+                    crate::records::IncidentType::UnhandledBpmnError,
+                    text,
+                    None,
+                )
+                .await
+            }
+            Err(e) => Err(e),
+        }
     }
 
     fn root_instance_id(&self, record: &ProcessInstance) -> String {
@@ -340,19 +429,34 @@ impl ProcessEngine {
                     .await;
                 match resolved {
                     Ok(deployed) => {
-                        self.start_new_instance(
-                            deployed,
-                            child_instance_id,
-                            business_key,
-                            Some(SuperInstance {
-                                process_instance_id: parent_instance_id,
-                                activity_instance_id,
-                            }),
-                            variables,
-                            None,
-                            None,
-                        )
-                        .await?;
+                        let started = self
+                            .start_new_instance(
+                                deployed,
+                                child_instance_id,
+                                business_key,
+                                Some(SuperInstance {
+                                    process_instance_id: parent_instance_id.clone(),
+                                    activity_instance_id: activity_instance_id.clone(),
+                                }),
+                                variables,
+                                None,
+                                None,
+                            )
+                            .await;
+                        if let Err(e) = started {
+                            // The child could not start (an expression, a gateway with no
+                            // flow, ...): nothing of it was stored, so the caller must not
+                            // wait for it in silence.
+                            self.raise_instance_incident(
+                                &parent_instance_id,
+                                &activity_instance_id,
+                                &activity_id,
+                                crate::records::IncidentType::FailedJob,
+                                format!("call activity cannot start process '{process_key}': {e}"),
+                                None,
+                            )
+                            .await?;
+                        }
                     }
                     Err(e) => {
                         self.raise_instance_incident(
@@ -400,6 +504,24 @@ impl ProcessEngine {
             }
             OutboxEntry::Signal { name, variables } => {
                 self.deliver_signal(&name, variables, None).await
+            }
+            OutboxEntry::ThrowToCaller {
+                parent_instance_id,
+                activity_instance_id,
+                child_instance_id,
+                kind,
+                code,
+                message,
+            } => {
+                self.throw_to_caller(
+                    &parent_instance_id,
+                    &activity_instance_id,
+                    child_instance_id,
+                    kind,
+                    code,
+                    message,
+                )
+                .await
             }
         }
     }

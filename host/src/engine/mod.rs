@@ -15,6 +15,7 @@
 //! | `external_tasks`    | fetch-and-lock, complete, failure, BPMN error, locks, retries |
 //! | `user_tasks`        | claim, assign, complete, task variables                       |
 //! | `correlation`       | messages and signals                                          |
+//! | `triggers`          | signalling an execution, conditional start events             |
 //! | `incidents`         | read, resolve, annotate, raise                                |
 //! | `history`           | historic reads, the user operation log                        |
 //! | `jobs`              | the job/timer scheduler, `tick`, recovery on open             |
@@ -49,11 +50,13 @@ mod passwords;
 #[cfg(test)]
 mod tests;
 mod translation;
+mod triggers;
 mod user_tasks;
 mod wasm_tasks;
 
 pub use self::core::EngineConfig;
 pub use self::events::EngineEvent;
+pub use self::triggers::{ConditionRequest, EventSubscriptionView};
 pub use crate::store::{Accept, HistoricInstanceLookup, InstanceLookup, TaskLookup};
 
 /// The process engine. Cheap to clone (an `Arc` of its shared state inside). Its operations

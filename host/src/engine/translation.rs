@@ -196,6 +196,23 @@ impl<'a> Translation<'a> {
                     child_instance_id: child_instance_id.clone(),
                 },
             )?,
+            Effect::ThrowToCaller {
+                caller,
+                kind,
+                code,
+                message,
+            } => self.outbox(
+                ws,
+                after,
+                OutboxEntry::ThrowToCaller {
+                    parent_instance_id: caller.process_instance_id.clone(),
+                    activity_instance_id: caller.activity_instance_id.clone(),
+                    child_instance_id: self.record.state.id.clone(),
+                    kind: *kind,
+                    code: code.clone(),
+                    message: message.clone(),
+                },
+            )?,
             Effect::History(event) => self.history(event, after)?,
             Effect::InstanceCompleted => {}
             Effect::InstanceCanceled { reason } => {

@@ -399,6 +399,9 @@ pub trait SubscriptionStore {
     /// One subscription, or `None`.
     fn subscription(&self, id: &str) -> Result<Option<EventSubscription>>;
 
+    /// Every subscription.
+    fn subscriptions(&self) -> Result<Vec<EventSubscription>>;
+
     /// The subscriptions to the event of `kind` named `name`, in creation-key order.
     fn subscriptions_named(&self, kind: EventType, name: &str) -> Result<Vec<EventSubscription>>;
 

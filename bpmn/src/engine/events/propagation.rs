@@ -4,8 +4,8 @@
 //! activity, and so on; within one level an event with a matching code wins over a catch-all
 //! one. Firing the catching event is the parent module's (`boundary_fire`, `esp_fire`).
 
-use super::super::exec::{Ctx, Payload};
-use super::super::{EngineError, Wait};
+use super::super::exec::{Ctx, Payload, Work};
+use super::super::{Effect, EngineError, ThrownKind, UncaughtErrors, Wait};
 use super::trigger_of;
 use crate::model::{EventTrigger, NodeIdx, NodeKind};
 use crate::value::Value;
@@ -175,10 +175,7 @@ impl Ctx<'_> {
         message: Option<String>,
     ) -> Result<(), EngineError> {
         let Some(c) = self.find_catch(from, Thrown::Error(code))? else {
-            return Err(EngineError::UnhandledError {
-                code: code.to_owned(),
-                activity_id: self.blame(from),
-            });
+            return self.uncaught_error(from, code, message);
         };
         let at = self.fire_catch(&c, true)?;
         self.set_error_vars(c.event, &at, code, message)
@@ -192,14 +189,93 @@ impl Ctx<'_> {
         message: Option<String>,
     ) -> Result<(), EngineError> {
         let Some(c) = self.find_catch(id, Thrown::Error(code))? else {
-            return Err(EngineError::UnhandledError {
-                code: code.to_owned(),
-                activity_id: self.blame(id),
-            });
+            return self.uncaught_error(id, code, message);
         };
         self.end_instance(id, false, false);
         let at = self.fire_catch(&c, true)?;
         self.set_error_vars(c.event, &at, code, message)
+    }
+
+    /// An error nothing in this instance catches, thrown at the activity instance `from`.
+    ///
+    /// Camunda (BpmnExceptionHandler.propagateError) walks on into the calling instance; when
+    /// nothing catches it there either, the throwing execution ends with none end event
+    /// semantics, unless `enableExceptionsAfterUnhandledBpmnError` makes it an exception.
+    /// Here: in a called instance the error goes to the caller ([`Effect::ThrowToCaller`]) and
+    /// the throwing execution ends; at a call activity whose child's error nobody catches the
+    /// call activity keeps waiting (its child already ended that execution); elsewhere
+    /// [`UncaughtErrors`] decides.
+    fn uncaught_error(
+        &mut self,
+        from: &str,
+        code: &str,
+        message: Option<String>,
+    ) -> Result<(), EngineError> {
+        // A call activity relaying its child's error: the execution that threw it lives in
+        // the child and has ended there already.
+        let relayed = matches!(self.ai(from)?.wait, Some(Wait::CallActivity { .. }));
+        if let Some(caller) = self.st.super_instance.clone() {
+            self.fx.push(Effect::ThrowToCaller {
+                caller,
+                kind: ThrownKind::Error,
+                code: code.to_owned(),
+                message,
+            });
+        } else if self.options.uncaught_errors == UncaughtErrors::Fail {
+            return Err(EngineError::UnhandledError {
+                code: code.to_owned(),
+                activity_id: self.blame(from),
+            });
+        }
+        if !relayed {
+            self.end_execution(from);
+        }
+        Ok(())
+    }
+
+    /// End the activity instance `id` without taking its outgoing flows (none end event
+    /// semantics); its scope completes when nothing else is left in it.
+    fn end_execution(&mut self, id: &str) {
+        if !self.exists(id) {
+            return;
+        }
+        let parent = self
+            .st
+            .activity_instances
+            .get(id)
+            .and_then(|a| a.parent.clone())
+            .unwrap_or_else(|| self.st.id.clone());
+        self.drop_listeners(id, None);
+        let complete_scope = self.children(&parent).len() == 1;
+        self.end_instance(id, false, complete_scope);
+        self.push(Work::ScopeCheck(parent));
+    }
+
+    /// `Command::ChildEscalation`: an escalation the child instance did not catch, thrown at
+    /// the call activity waiting for it.
+    pub fn child_escalation(
+        &mut self,
+        child_instance_id: &str,
+        code: &str,
+    ) -> Result<(), EngineError> {
+        let from = self.call_activity_of(child_instance_id)?;
+        self.throw_escalation(&from, code)
+    }
+
+    /// The call activity instance waiting for the child instance `child_instance_id`.
+    fn call_activity_of(&self, child_instance_id: &str) -> Result<String, EngineError> {
+        self.st
+            .activity_instances
+            .values()
+            .find(|a| {
+                matches!(&a.wait, Some(Wait::CallActivity { child_instance_id: c })
+                    if c == child_instance_id)
+            })
+            .map(|a| a.id.clone())
+            .ok_or_else(|| EngineError::NotWaiting {
+                kind: "call activity for process instance",
+                id: child_instance_id.to_owned(),
+            })
     }
 
     /// `Command::ThrowError`: from a waiting external or user task, or (with the child instance
@@ -218,15 +294,8 @@ impl Ctx<'_> {
             self.ai_mut(&id)?.wait = None;
             id
         } else {
-            self.st
-                .activity_instances
-                .values()
-                .find(|a| {
-                    matches!(&a.wait, Some(Wait::CallActivity { child_instance_id })
-                        if child_instance_id == task_id)
-                })
-                .map(|a| a.id.clone())
-                .ok_or_else(|| EngineError::NotWaiting {
+            self.call_activity_of(task_id)
+                .map_err(|_| EngineError::NotWaiting {
                     kind: "task",
                     id: task_id.to_owned(),
                 })?
@@ -239,6 +308,16 @@ impl Ctx<'_> {
     pub fn throw_escalation(&mut self, from: &str, code: &str) -> Result<(), EngineError> {
         let p = self.p;
         let Some(c) = self.find_catch(from, Thrown::Escalation(code))? else {
+            // Uncaught here: a called instance hands it to its caller; otherwise Camunda
+            // continues as if nothing was thrown.
+            if let Some(caller) = self.st.super_instance.clone() {
+                self.fx.push(Effect::ThrowToCaller {
+                    caller,
+                    kind: ThrownKind::Escalation,
+                    code: code.to_owned(),
+                    message: None,
+                });
+            }
             return Ok(());
         };
         let interrupting = match &p.node(c.event).kind {

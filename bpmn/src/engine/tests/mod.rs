@@ -8,7 +8,12 @@
 //! the invariants of the activity-instance tree.
 
 mod cases;
+mod compensation;
 mod in_engine;
+mod loops;
+mod multiple;
+mod triggers;
+mod uncaught;
 
 use std::collections::HashMap;
 
@@ -166,6 +171,8 @@ pub(super) struct Harness {
     names: HashMap<String, String>,
     /// Every effect so far.
     pub all: Vec<Effect>,
+    /// The engine settings commands run under.
+    pub options: super::ApplyOptions,
 }
 
 impl Harness {
@@ -178,6 +185,7 @@ impl Harness {
             state,
             names: HashMap::new(),
             all: Vec::new(),
+            options: super::ApplyOptions::default(),
         }
     }
 
@@ -321,6 +329,16 @@ impl Harness {
         }
     }
 
+    /// The child instance id the call activity at `id` waits for.
+    pub fn find_child(&self, id: &str) -> Option<String> {
+        self.find(|ai| match &ai.wait {
+            Some(Wait::CallActivity { child_instance_id }) if ai.activity_id == id => {
+                Some(child_instance_id.clone())
+            }
+            _ => None,
+        })
+    }
+
     /// The id of the task waiting at an activity.
     pub fn task_at(&self, id: &str) -> Option<String> {
         self.find(|ai| match &ai.wait {
@@ -336,7 +354,7 @@ impl Harness {
     /// Apply a command as the host does: to a clone, kept only on success.
     pub fn apply(&mut self, cmd: Command, now: i64) -> Result<Vec<Effect>, EngineError> {
         let mut next = self.state.clone();
-        let fx = StateMachine::apply(&self.process, &mut next, cmd, now)?;
+        let fx = StateMachine::apply_with(&self.process, &mut next, cmd, now, self.options)?;
         self.state = next;
         for e in &fx {
             self.remember(e);
@@ -422,6 +440,7 @@ impl Harness {
             Effect::CancelChildInstance { child_instance_id } => {
                 format!("cancelChild:{}", self.name(child_instance_id))
             }
+            Effect::ThrowToCaller { kind, code, .. } => format!("toCaller:{kind:?}:{code}"),
             Effect::InstanceCompleted => "completed".into(),
             Effect::InstanceCanceled { .. } => "canceled".into(),
             Effect::History(_) => return None,

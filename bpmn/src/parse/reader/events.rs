@@ -5,12 +5,8 @@
 use super::*;
 
 impl Builder {
-    pub(super) fn event_definitions<'a>(&mut self, el: &'a El) -> Option<&'a El> {
-        let defs: Vec<&El> = el
-            .children
-            .iter()
-            .filter(|c| c.ns == Ns::Bpmn && c.name.ends_with("EventDefinition"))
-            .collect();
+    /// Every event definition of `el` (several: a multiple / parallel multiple event).
+    fn event_definition_list<'a>(&mut self, el: &'a El) -> Vec<&'a El> {
         if el.child(Ns::Bpmn, "eventDefinitionRef").is_some() {
             self.unsupported(
                 el,
@@ -18,24 +14,50 @@ impl Builder {
                 "declare the event definition inside the event",
             );
         }
+        el.children
+            .iter()
+            .filter(|c| c.ns == Ns::Bpmn && c.name.ends_with("EventDefinition"))
+            .collect()
+    }
+
+    pub(super) fn trigger(&mut self, el: &El) -> EventTrigger {
+        let defs = self.event_definition_list(el);
         match defs.as_slice() {
-            [] => None,
-            [one] => Some(one),
-            _ => {
-                self.unsupported(
-                    el,
-                    "events with several event definitions (multiple / parallel multiple) are",
-                    "use one event definition per event",
-                );
-                None
+            [] => EventTrigger::None,
+            [one] => self.trigger_of(el, one),
+            several => {
+                let parallel = is_true(el.attr("parallelMultiple"));
+                if parallel && el.name == "startEvent" {
+                    self.unsupported(
+                        el,
+                        "parallel multiple start events are",
+                        "start with one of the triggers (a multiple start event) or join the \
+                         triggers after the start",
+                    );
+                }
+                let mut triggers = Vec::with_capacity(several.len());
+                for def in several {
+                    let t = self.trigger_of(el, def);
+                    if matches!(
+                        t,
+                        EventTrigger::Message { .. } | EventTrigger::Signal { .. }
+                    ) {
+                        triggers.push(t);
+                    } else {
+                        self.unsupported(
+                            el,
+                            &format!("{} in a multiple event is", def.name),
+                            "a multiple event combines message and signal definitions",
+                        );
+                    }
+                }
+                EventTrigger::Multiple { triggers, parallel }
             }
         }
     }
 
-    pub(super) fn trigger(&mut self, el: &El) -> EventTrigger {
-        let Some(def) = self.event_definitions(el) else {
-            return EventTrigger::None;
-        };
+    /// The trigger of one event definition `def` of `el`.
+    fn trigger_of(&mut self, el: &El, def: &El) -> EventTrigger {
         match def.name.as_str() {
             "messageEventDefinition" => match non_empty(def.attr("messageRef")) {
                 Some(r) => EventTrigger::Message {
@@ -108,6 +130,12 @@ impl Builder {
             "linkEventDefinition" => EventTrigger::Link {
                 name: self.link_name(el, def),
             },
+            "compensateEventDefinition"
+                if matches!(el.name.as_str(), "boundaryEvent" | "startEvent") =>
+            {
+                EventTrigger::Compensation
+            }
+            "cancelEventDefinition" if el.name == "boundaryEvent" => EventTrigger::Cancel,
             other => {
                 self.unsupported_definition(el, other);
                 EventTrigger::None
@@ -120,12 +148,14 @@ impl Builder {
             "compensateEventDefinition" => self.unsupported(
                 el,
                 "compensation events are",
-                "baton does not run compensation; model the undo path explicitly",
+                "compensation is thrown by intermediate throw and end events and caught \
+                 by boundary events and event subprocess start events",
             ),
             "cancelEventDefinition" => self.unsupported(
                 el,
                 "cancel events are",
-                "baton has no transaction subprocesses; use error events",
+                "a transaction is cancelled by a cancel end event inside it and caught \
+                 by a cancel boundary event on it",
             ),
             _ => self.unsupported(
                 el,
@@ -136,9 +166,37 @@ impl Builder {
     }
 
     pub(super) fn result(&mut self, el: &El) -> EventResult {
-        let Some(def) = self.event_definitions(el) else {
-            return EventResult::None;
-        };
+        let defs = self.event_definition_list(el);
+        match defs.as_slice() {
+            [] => EventResult::None,
+            [one] => self.result_of(el, one),
+            several => {
+                let mut results = Vec::with_capacity(several.len());
+                for def in several {
+                    let r = self.result_of(el, def);
+                    if matches!(
+                        r,
+                        EventResult::Signal { .. }
+                            | EventResult::Escalation { .. }
+                            | EventResult::Message { task: None, .. }
+                    ) {
+                        results.push(r);
+                    } else {
+                        self.unsupported(
+                            el,
+                            &format!("{} in a multiple throw event is", def.name),
+                            "a multiple throw event combines message (without implementation), \
+                             signal and escalation definitions",
+                        );
+                    }
+                }
+                EventResult::Multiple(results)
+            }
+        }
+    }
+
+    /// The result of one event definition `def` of the throwing event `el`.
+    fn result_of(&mut self, el: &El, def: &El) -> EventResult {
         match def.name.as_str() {
             "terminateEventDefinition" if el.name == "endEvent" => EventResult::Terminate,
             "errorEventDefinition" if el.name == "endEvent" => {
@@ -216,6 +274,12 @@ impl Builder {
             "linkEventDefinition" if el.name == "intermediateThrowEvent" => EventResult::Link {
                 name: self.link_name(el, def),
             },
+            "compensateEventDefinition" => EventResult::Compensate {
+                activity_ref: non_empty(def.attr("activityRef")).map(str::to_owned),
+                wait_for_completion: def.attr("waitForCompletion").is_none()
+                    || is_true(def.attr("waitForCompletion")),
+            },
+            "cancelEventDefinition" if el.name == "endEvent" => EventResult::Cancel,
             other => {
                 self.unsupported_definition(el, other);
                 EventResult::None

@@ -383,6 +383,9 @@ impl Builder {
             async_after: is_true(el.attr_ns(Ns::Camunda, "asyncAfter")),
             io: IoMapping::default(),
             multi_instance: None,
+            standard_loop: None,
+            for_compensation: false,
+            transaction: false,
             retry_time_cycle: None,
             properties: Vec::new(),
             documentation: documentation(el),
@@ -392,17 +395,12 @@ impl Builder {
         let kind = self.node_kind(ctx, el, idx);
         let io = self.io_mapping(el);
         let multi_instance = self.loop_characteristics(el);
+        let standard_loop = self.standard_loop(el);
         let properties = properties(el);
         let retry_time_cycle = ext_named(el, Ns::Camunda, "failedJobRetryTimeCycle")
             .map(|r| r.text.trim().to_owned())
             .find(|t| !t.is_empty());
-        if is_true(el.attr("isForCompensation")) {
-            self.unsupported(
-                el,
-                "compensation (isForCompensation) is",
-                "baton does not run compensation handlers; model the undo path explicitly",
-            );
-        }
+        let for_compensation = is_true(el.attr("isForCompensation"));
         let listeners = self.listeners(el);
         if !matches!(
             el.name.as_str(),
@@ -417,6 +415,9 @@ impl Builder {
             n.kind = kind;
             n.io = io;
             n.multi_instance = multi_instance;
+            n.standard_loop = standard_loop;
+            n.for_compensation = for_compensation;
+            n.transaction = el.name == "transaction";
             n.properties = properties;
             n.retry_time_cycle = retry_time_cycle;
             n.listeners = listeners;
@@ -453,6 +454,7 @@ impl Builder {
                         | "performer"
                         | "resourceRole"
                         | "conditionExpression"
+                        | "activationCondition"
                 );
             if !known {
                 let message = format!(
@@ -528,14 +530,7 @@ impl Builder {
                 NodeKind::Task
             }
             "subProcess" | "transaction" | "adHocSubProcess" => {
-                if el.name == "transaction" {
-                    self.unsupported(
-                        el,
-                        "transaction subprocesses are",
-                        "baton has no transactions or compensation; use an embedded subprocess \
-                         with error boundary events",
-                    );
-                } else if el.name == "adHocSubProcess" {
+                if el.name == "adHocSubProcess" {
                     self.unsupported(
                         el,
                         "ad-hoc subprocesses are",
@@ -555,12 +550,13 @@ impl Builder {
             "eventBasedGateway" => NodeKind::EventBasedGateway,
             _ => {
                 // complexGateway (the only other name `scope` routes here).
-                self.unsupported(
-                    el,
-                    "complex gateways are",
-                    "use exclusive, inclusive or parallel gateways",
-                );
-                NodeKind::ParallelGateway
+                let activation_condition = match el.child(Ns::Bpmn, "activationCondition") {
+                    Some(c) => self.condition(el, c, "activationCondition"),
+                    None => None,
+                };
+                NodeKind::ComplexGateway {
+                    activation_condition,
+                }
             }
         }
     }

@@ -474,14 +474,37 @@ impl Builder {
         None
     }
 
+    /// `standardLoopCharacteristics`: `loopCondition`, `testBefore`, `loopMaximum`.
+    pub(super) fn standard_loop(&mut self, el: &El) -> Option<StandardLoop> {
+        let sl = el.child(Ns::Bpmn, "standardLoopCharacteristics")?;
+        let loop_condition = match sl.child(Ns::Bpmn, "loopCondition") {
+            Some(c) => self.condition(el, c, "loopCondition"),
+            None => None,
+        };
+        let loop_maximum = match non_empty(sl.attr("loopMaximum")) {
+            Some(m) => match m.trim().parse::<i64>() {
+                Ok(n) if n >= 0 => Some(n),
+                _ => {
+                    self.exec_problem(
+                        el,
+                        format!(
+                            "{}: loopMaximum '{m}' must be a non-negative integer",
+                            describe(el)
+                        ),
+                    );
+                    None
+                }
+            },
+            None => None,
+        };
+        Some(StandardLoop {
+            loop_condition,
+            test_before: is_true(sl.attr("testBefore")),
+            loop_maximum,
+        })
+    }
+
     pub(super) fn loop_characteristics(&mut self, el: &El) -> Option<MultiInstance> {
-        if el.child(Ns::Bpmn, "standardLoopCharacteristics").is_some() {
-            self.unsupported(
-                el,
-                "standard loops (standardLoopCharacteristics) are",
-                "use a multi-instance activity or a gateway loop",
-            );
-        }
         let mi = el.child(Ns::Bpmn, "multiInstanceLoopCharacteristics")?;
         let loop_cardinality = match mi.child(Ns::Bpmn, "loopCardinality") {
             Some(c) => self.opt_expr(el, "loopCardinality", Some(&c.text)),

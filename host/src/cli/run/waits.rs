@@ -228,7 +228,11 @@ impl Runner {
                 Some(Wait::Condition) => w
                     .outside
                     .push(format!("a condition at {}", self.name_of(&ai.activity_id))),
+                Some(Wait::Trigger) => w
+                    .outside
+                    .push(format!("a trigger at {}", self.name_of(&ai.activity_id))),
                 Some(Wait::EventGateway)
+                | Some(Wait::Compensation)
                 | Some(Wait::Join)
                 | Some(Wait::CallActivity { .. })
                 | None => {}

@@ -20,6 +20,10 @@ pub(super) enum EventMarker {
     Conditional,
     Link,
     Terminate,
+    Compensation,
+    Cancel,
+    Multiple,
+    ParallelMultiple,
 }
 
 /// The role of an event for its border.
@@ -50,6 +54,20 @@ pub(super) enum GatewayMarker {
     Parallel,
     Inclusive,
     EventBased,
+    Complex,
+}
+
+/// The markers at the bottom centre of an activity, and the transaction border.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub(super) struct ActivityMarkers {
+    /// `Some(sequential)` for multi-instance.
+    pub(super) multi: Option<bool>,
+    /// `standardLoopCharacteristics`: the loop arrow.
+    pub(super) standard_loop: bool,
+    /// `isForCompensation`: the compensation (rewind) marker.
+    pub(super) compensation: bool,
+    /// A `transaction` subprocess: double border.
+    pub(super) transaction: bool,
 }
 
 /// What to draw for one BPMN element.
@@ -65,15 +83,15 @@ pub(super) enum Kind {
     },
     Task {
         marker: TaskMarker,
-        /// `Some(sequential)` for multi-instance.
-        multi: Option<bool>,
+        /// Loop and compensation markers.
+        multi: ActivityMarkers,
     },
     SubProcess {
         event: bool,
-        multi: Option<bool>,
+        multi: ActivityMarkers,
     },
     CallActivity {
-        multi: Option<bool>,
+        multi: ActivityMarkers,
     },
     Gateway(GatewayMarker),
     DataObject,
@@ -161,6 +179,12 @@ fn trigger_marker(t: &EventTrigger) -> EventMarker {
         EventTrigger::Escalation { .. } => EventMarker::Escalation,
         EventTrigger::Conditional { .. } => EventMarker::Conditional,
         EventTrigger::Link { .. } => EventMarker::Link,
+        EventTrigger::Compensation => EventMarker::Compensation,
+        EventTrigger::Cancel => EventMarker::Cancel,
+        EventTrigger::Multiple {
+            parallel: false, ..
+        } => EventMarker::Multiple,
+        EventTrigger::Multiple { parallel: true, .. } => EventMarker::ParallelMultiple,
     }
 }
 
@@ -173,12 +197,20 @@ fn result_marker(r: &EventResult) -> EventMarker {
         EventResult::Signal { .. } => EventMarker::Signal,
         EventResult::Message { .. } => EventMarker::Message,
         EventResult::Link { .. } => EventMarker::Link,
+        EventResult::Compensate { .. } => EventMarker::Compensation,
+        EventResult::Cancel => EventMarker::Cancel,
+        EventResult::Multiple(_) => EventMarker::Multiple,
     }
 }
 
 /// What a flow node looks like.
 fn node_kind(n: &FlowNode) -> Kind {
-    let multi = n.multi_instance.as_ref().map(|m| m.sequential);
+    let multi = ActivityMarkers {
+        multi: n.multi_instance.as_ref().map(|m| m.sequential),
+        standard_loop: n.standard_loop.is_some(),
+        compensation: n.for_compensation,
+        transaction: n.transaction,
+    };
     let task = |marker| Kind::Task { marker, multi };
     match &n.kind {
         NodeKind::StartEvent {
@@ -229,6 +261,7 @@ fn node_kind(n: &FlowNode) -> Kind {
         NodeKind::ParallelGateway => Kind::Gateway(GatewayMarker::Parallel),
         NodeKind::InclusiveGateway => Kind::Gateway(GatewayMarker::Inclusive),
         NodeKind::EventBasedGateway => Kind::Gateway(GatewayMarker::EventBased),
+        NodeKind::ComplexGateway { .. } => Kind::Gateway(GatewayMarker::Complex),
     }
 }
 
@@ -256,6 +289,7 @@ fn index_process<'a>(p: &'a Process, map: &mut Elems<'a>) {
                     | NodeKind::InclusiveGateway
                     | NodeKind::ParallelGateway
                     | NodeKind::EventBasedGateway
+                    | NodeKind::ComplexGateway { .. }
             )
         );
         let kind = Kind::SequenceFlow {

@@ -4,7 +4,7 @@
 
 use std::fmt::Write as _;
 
-use super::kinds::{EventMarker, GatewayMarker, TaskMarker};
+use super::kinds::{ActivityMarkers, EventMarker, GatewayMarker, TaskMarker};
 use super::labels::{n, polygon};
 
 /// The (+) of a collapsed subprocess or a call activity, centred on `cx`, top at `top`.
@@ -21,8 +21,50 @@ pub(super) fn collapsed_marker(out: &mut String, cx: f64, top: f64) {
     );
 }
 
+/// The bottom markers of an activity centred on `cx`: multi-instance bars or the loop arrow,
+/// and beside them the compensation marker.
+pub(super) fn multi_marker(out: &mut String, markers: ActivityMarkers, cx: f64, top: f64) {
+    let looped = markers.multi.is_some() || markers.standard_loop;
+    let (loop_x, comp_x) = match (looped, markers.compensation) {
+        (true, true) => (cx - 9.0, cx + 9.0),
+        _ => (cx, cx),
+    };
+    if markers.standard_loop {
+        loop_marker(out, loop_x, top);
+    } else {
+        instance_marker(out, markers.multi, loop_x, top);
+    }
+    if markers.compensation {
+        compensation_marker(out, "m", comp_x, top + 6.0, 7.0);
+    }
+}
+
+/// The standard loop marker: an open circle with an arrow head, 12px high.
+fn loop_marker(out: &mut String, cx: f64, top: f64) {
+    let r = 6.0;
+    let cy = top + r;
+    // An arc from the bottom-left round to the bottom, leaving a gap for the arrow head.
+    let _ = write!(
+        out,
+        "<path class=\"m\" style=\"stroke-width:1.6\" d=\"M{},{} A{r},{r} 0 1 1 {},{}\"/>",
+        n(cx - 4.2),
+        n(cy + 4.2),
+        n(cx + 1.0),
+        n(cy + r)
+    );
+    polygon(
+        out,
+        "mf",
+        &[
+            (cx - 4.2, cy + 4.2),
+            (cx - 6.5, cy + 1.0),
+            (cx - 1.5, cy + 1.8),
+        ],
+    );
+}
+
 /// The multi-instance marker: three bars, horizontal when sequential, vertical when parallel.
-pub(super) fn multi_marker(out: &mut String, multi: Option<bool>, cx: f64, top: f64) {
+fn instance_marker(out: &mut String, multi: Option<bool>, cx: f64, top: f64) {
     let Some(sequential) = multi else { return };
     if sequential {
         let _ = write!(
@@ -225,7 +267,70 @@ pub(super) fn event_marker(
                 n(r * 0.55)
             );
         }
+        EventMarker::Compensation => compensation_marker(out, class, cx, cy, 9.0 * k),
+        EventMarker::Multiple => {
+            // A pentagon.
+            let pr = 9.0 * k;
+            let points: Vec<(f64, f64)> = (0..5)
+                .map(|i| {
+                    let a =
+                        -std::f64::consts::FRAC_PI_2 + i as f64 * 2.0 * std::f64::consts::PI / 5.0;
+                    (cx + pr * a.cos(), cy + pr * a.sin())
+                })
+                .collect();
+            polygon(out, class, &points);
+        }
+        EventMarker::ParallelMultiple => {
+            // An outlined plus.
+            let (a, b) = (2.5 * k, 9.0 * k);
+            polygon(
+                out,
+                "m",
+                &[
+                    (cx - a, cy - b),
+                    (cx + a, cy - b),
+                    (cx + a, cy - a),
+                    (cx + b, cy - a),
+                    (cx + b, cy + a),
+                    (cx + a, cy + a),
+                    (cx + a, cy + b),
+                    (cx - a, cy + b),
+                    (cx - a, cy + a),
+                    (cx - b, cy + a),
+                    (cx - b, cy - a),
+                    (cx - a, cy - a),
+                ],
+            );
+        }
+        EventMarker::Cancel => {
+            // A bold X.
+            let d = 7.0 * k;
+            let _ = write!(
+                out,
+                "<path class=\"m\" style=\"stroke-width:3\" d=\"M{},{} L{},{} M{},{} L{},{}\"/>",
+                n(cx - d),
+                n(cy - d),
+                n(cx + d),
+                n(cy + d),
+                n(cx - d),
+                n(cy + d),
+                n(cx + d),
+                n(cy - d)
+            );
+        }
     }
+}
+
+/// The compensation marker (two "rewind" triangles) of width `2 * half` centred on
+/// (`cx`, `cy`), drawn with `class` (`m` outline, `mf` filled).
+pub(super) fn compensation_marker(out: &mut String, class: &str, cx: f64, cy: f64, half: f64) {
+    let h = half * 0.7;
+    polygon(out, class, &[(cx, cy - h), (cx, cy + h), (cx - half, cy)]);
+    polygon(
+        out,
+        class,
+        &[(cx + half, cy - h), (cx + half, cy + h), (cx, cy)],
+    );
 }
 
 /// The marker inside a gateway diamond of the given size.
@@ -293,6 +398,31 @@ pub(super) fn gateway_marker(out: &mut String, marker: GatewayMarker, cx: f64, c
                 })
                 .collect();
             polygon(out, "m", &points);
+        }
+        GatewayMarker::Complex => {
+            // An asterisk: the parallel cross plus both diagonals.
+            let d = 11.0 * k;
+            let e = d * std::f64::consts::FRAC_1_SQRT_2;
+            let _ = write!(
+                out,
+                "<path class=\"m\" style=\"stroke-width:3.5\" d=\"M{},{} L{},{} M{},{} L{},{} M{},{} L{},{} M{},{} L{},{}\"/>",
+                n(cx - d),
+                n(cy),
+                n(cx + d),
+                n(cy),
+                n(cx),
+                n(cy - d),
+                n(cx),
+                n(cy + d),
+                n(cx - e),
+                n(cy - e),
+                n(cx + e),
+                n(cy + e),
+                n(cx - e),
+                n(cy + e),
+                n(cx + e),
+                n(cy - e)
+            );
         }
     }
 }

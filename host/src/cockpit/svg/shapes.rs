@@ -7,7 +7,9 @@ use std::fmt::Write as _;
 
 use baton_bpmn::model::{Bounds, Shape};
 
-use super::kinds::{Elem, EventClass, EventMarker, GatewayMarker, Kind, TaskMarker};
+use super::kinds::{
+    ActivityMarkers, Elem, EventClass, EventMarker, GatewayMarker, Kind, TaskMarker,
+};
 use super::labels::{LINE_H, esc, external_label, n, polygon, text_lines, wrap};
 use super::markers::{collapsed_marker, event_marker, gateway_marker, multi_marker, task_marker};
 
@@ -160,7 +162,7 @@ fn draw_task(
     out: &mut String,
     b: Bounds,
     marker: TaskMarker,
-    multi: Option<bool>,
+    multi: ActivityMarkers,
     name: Option<&str>,
 ) {
     let (cx, _) = center(b);
@@ -179,12 +181,22 @@ fn draw_subprocess(
     b: Bounds,
     expanded: bool,
     event: bool,
-    multi: Option<bool>,
+    multi: ActivityMarkers,
     name: Option<&str>,
 ) {
     let (cx, _) = center(b);
     let style = if event { "stroke-dasharray:2 3" } else { "" };
     rect_styled(out, b, 10.0, "s", style);
+    if multi.transaction && b.width > 8.0 && b.height > 8.0 {
+        // A transaction's double border: a second outline 3px inside.
+        let inner = Bounds {
+            x: b.x + 3.0,
+            y: b.y + 3.0,
+            width: b.width - 6.0,
+            height: b.height - 6.0,
+        };
+        rect_styled(out, inner, 7.0, "m", "");
+    }
     // Collapsed: the multi-instance marker moves left to make room for the (+).
     let multi_x = cx - if expanded { 0.0 } else { 16.0 };
     multi_marker(out, multi, multi_x, b.y + b.height - BOTTOM_MARKER);
@@ -207,7 +219,7 @@ fn draw_subprocess(
     }
 }
 
-fn draw_call_activity(out: &mut String, b: Bounds, multi: Option<bool>, name: Option<&str>) {
+fn draw_call_activity(out: &mut String, b: Bounds, multi: ActivityMarkers, name: Option<&str>) {
     let (cx, _) = center(b);
     rect_styled(out, b, 10.0, "s", "stroke-width:4");
     multi_marker(out, multi, cx - 16.0, b.y + b.height - BOTTOM_MARKER);

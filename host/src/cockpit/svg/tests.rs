@@ -233,3 +233,86 @@ fn corpus_models_with_di() {
     assert!(drawn > 0, "no diagram with DI found under {dir}");
     eprintln!("corpus: {drawn} diagrams drawn from {} files", files.len());
 }
+
+/// The drawing of one element's group.
+fn group<'s>(svg: &'s str, id: &str) -> &'s str {
+    let needle = format!("data-element-id=\"{id}\"");
+    let start = svg
+        .find(&needle)
+        .unwrap_or_else(|| panic!("{id} not drawn"));
+    // Up to the next element's group (groups may nest icons of their own).
+    let end = svg[start + needle.len()..]
+        .find("data-element-id=\"")
+        .map_or(svg.len(), |e| start + needle.len() + e);
+    &svg[start..end]
+}
+
+#[test]
+fn loop_compensation_transaction_and_complex_markers() {
+    let xml = r##"<?xml version="1.0" encoding="UTF-8"?>
+<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL" xmlns:bpmndi="http://www.omg.org/spec/BPMN/20100524/DI" xmlns:dc="http://www.omg.org/spec/DD/20100524/DC" id="d" targetNamespace="t">
+  <bpmn:process id="p" isExecutable="true">
+    <bpmn:startEvent id="s"/>
+    <bpmn:sequenceFlow id="f1" sourceRef="s" targetRef="tx"/>
+    <bpmn:transaction id="tx">
+      <bpmn:startEvent id="ts"/>
+      <bpmn:sequenceFlow id="f2" sourceRef="ts" targetRef="loopTask"/>
+      <bpmn:userTask id="loopTask"><bpmn:standardLoopCharacteristics loopMaximum="3"/></bpmn:userTask>
+      <bpmn:boundaryEvent id="comp" attachedToRef="loopTask"><bpmn:compensateEventDefinition/></bpmn:boundaryEvent>
+      <bpmn:task id="undo" isForCompensation="true"/>
+      <bpmn:association id="a1" sourceRef="comp" targetRef="undo"/>
+      <bpmn:sequenceFlow id="f3" sourceRef="loopTask" targetRef="cancel"/>
+      <bpmn:endEvent id="cancel"><bpmn:cancelEventDefinition/></bpmn:endEvent>
+    </bpmn:transaction>
+    <bpmn:boundaryEvent id="cancelled" attachedToRef="tx"><bpmn:cancelEventDefinition/></bpmn:boundaryEvent>
+    <bpmn:sequenceFlow id="f4" sourceRef="tx" targetRef="cx"/>
+    <bpmn:complexGateway id="cx"/>
+    <bpmn:sequenceFlow id="f5" sourceRef="cx" targetRef="e"/>
+    <bpmn:endEvent id="e"><bpmn:compensateEventDefinition/></bpmn:endEvent>
+  </bpmn:process>
+  <bpmndi:BPMNDiagram id="dia">
+    <bpmndi:BPMNPlane id="pl" bpmnElement="p">
+      <bpmndi:BPMNShape id="s_di" bpmnElement="s"><dc:Bounds x="0" y="100" width="36" height="36"/></bpmndi:BPMNShape>
+      <bpmndi:BPMNShape id="tx_di" bpmnElement="tx" isExpanded="true"><dc:Bounds x="80" y="20" width="400" height="250"/></bpmndi:BPMNShape>
+      <bpmndi:BPMNShape id="ts_di" bpmnElement="ts"><dc:Bounds x="100" y="100" width="36" height="36"/></bpmndi:BPMNShape>
+      <bpmndi:BPMNShape id="loopTask_di" bpmnElement="loopTask"><dc:Bounds x="180" y="78" width="100" height="80"/></bpmndi:BPMNShape>
+      <bpmndi:BPMNShape id="comp_di" bpmnElement="comp"><dc:Bounds x="212" y="140" width="36" height="36"/></bpmndi:BPMNShape>
+      <bpmndi:BPMNShape id="undo_di" bpmnElement="undo"><dc:Bounds x="300" y="170" width="100" height="80"/></bpmndi:BPMNShape>
+      <bpmndi:BPMNShape id="cancel_di" bpmnElement="cancel"><dc:Bounds x="420" y="100" width="36" height="36"/></bpmndi:BPMNShape>
+      <bpmndi:BPMNShape id="cancelled_di" bpmnElement="cancelled"><dc:Bounds x="300" y="252" width="36" height="36"/></bpmndi:BPMNShape>
+      <bpmndi:BPMNShape id="cx_di" bpmnElement="cx"><dc:Bounds x="520" y="93" width="50" height="50"/></bpmndi:BPMNShape>
+      <bpmndi:BPMNShape id="e_di" bpmnElement="e"><dc:Bounds x="620" y="100" width="36" height="36"/></bpmndi:BPMNShape>
+      <bpmndi:BPMNEdge id="f1_di" bpmnElement="f1"><di:waypoint xmlns:di="http://www.omg.org/spec/DD/20100524/DI" x="36" y="118"/><di:waypoint xmlns:di="http://www.omg.org/spec/DD/20100524/DI" x="80" y="118"/></bpmndi:BPMNEdge>
+      <bpmndi:BPMNEdge id="a1_di" bpmnElement="a1"><di:waypoint xmlns:di="http://www.omg.org/spec/DD/20100524/DI" x="230" y="176"/><di:waypoint xmlns:di="http://www.omg.org/spec/DD/20100524/DI" x="300" y="210"/></bpmndi:BPMNEdge>
+    </bpmndi:BPMNPlane>
+  </bpmndi:BPMNDiagram>
+</bpmn:definitions>"##;
+    let defs = parse(xml);
+    let d = diagram_for(&defs, "p").expect("diagram");
+    check(&defs, d).expect("markers model");
+    let svg = render(&defs, d);
+    // Standard loop: the loop arrow (an arc plus its head).
+    assert!(
+        group(&svg, "loopTask").contains(" A6,6 "),
+        "loop marker: {}",
+        group(&svg, "loopTask")
+    );
+    // Compensation handler: two rewind triangles.
+    assert_eq!(
+        group(&svg, "undo").matches(" z\"").count(),
+        2,
+        "compensation marker"
+    );
+    // Transaction: two outlines.
+    assert_eq!(
+        group(&svg, "tx").matches("<rect").count(),
+        2,
+        "double border"
+    );
+    // Compensation events (boundary, end): the rewind marker, filled when throwing.
+    assert_eq!(group(&svg, "comp").matches(" z\"").count(), 2);
+    assert!(group(&svg, "e").contains("<path class=\"mf\""));
+    // Cancel events and the complex gateway's asterisk.
+    assert!(group(&svg, "cancel").contains("stroke-width:3"));
+    assert_eq!(group(&svg, "cx").matches(" M").count(), 3, "four strokes");
+}

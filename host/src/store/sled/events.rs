@@ -15,6 +15,10 @@ impl SubscriptionStore for Store {
         self.get(Tree::Subscriptions, &index::id_key(id))
     }
 
+    fn subscriptions(&self) -> Result<Vec<EventSubscription>> {
+        self.scan(Tree::Subscriptions, b"")
+    }
+
     fn subscriptions_named(&self, kind: EventType, name: &str) -> Result<Vec<EventSubscription>> {
         let prefix = index::subscription_name_prefix(kind, name);
         let mut out = Vec::new();
