@@ -39,6 +39,9 @@ pub struct ServerConfig {
     pub request_timeout_ms: u64,
     /// Most rows one list query returns. See [`crate::api::guard`].
     pub query_max_results: usize,
+    /// Failure notifications: rules from the config file (`[[notification_rule]]`) and
+    /// delivery settings. See [`crate::engine::notifications`].
+    pub notifications: crate::engine::NotificationConfig,
 }
 
 impl Default for ServerConfig {
@@ -60,6 +63,7 @@ impl Default for ServerConfig {
             max_parked_fetches: 200,
             request_timeout_ms: 30_000,
             query_max_results: 10_000,
+            notifications: crate::engine::NotificationConfig::default(),
         }
     }
 }
@@ -72,6 +76,7 @@ impl ServerConfig {
         engine.clock = clock;
         engine.max_parked_fetches = self.max_parked_fetches;
         engine.default_retry_cycle = self.default_retry_cycle.clone();
+        engine.notifications = self.notifications.clone();
         engine.wasm = if self.wasm {
             Some(crate::wasm::WasmConfig {
                 cache_dir: Some(self.data_dir.join("wasm-cache")),

@@ -42,7 +42,16 @@ baton.toml (every key optional):
   default_retry_cycle = \"R3/PT10S\"
   max_parked_fetches = 200
   request_timeout_ms = 30000      # 0: no limit
-  query_max_results = 10000"
+  query_max_results = 10000
+  public_url = \"https://baton.example\"   # cockpit links in notifications
+
+  [[notification_rule]]            # any number; keys as in POST /notification-rule/create
+  id = \"ops-incidents\"
+  name = \"Incidents to ops\"
+  condition = \"incidentCreated\"
+  url = \"http://alerts.internal:9000/baton\"
+  secret = \"change-me\"
+  windowSeconds = 300"
 )]
 pub struct ServeArgs {
     /// TOML file with any of the settings below (keys: data_dir, listen, ...).
@@ -135,6 +144,11 @@ pub struct FileConfig {
     pub request_timeout_ms: Option<u64>,
     /// See [`ServeArgs::query_max_results`].
     pub query_max_results: Option<usize>,
+    /// Base URL of the cockpit in notification links (default `http://<listen>`).
+    pub public_url: Option<String>,
+    /// Failure notification rules (`[[notification_rule]]`), created or updated by id on start.
+    #[serde(default)]
+    pub notification_rule: Vec<crate::engine::notifications::RuleInput>,
 }
 
 /// Read a `--config` file.
@@ -219,6 +233,11 @@ pub fn merge(args: &ServeArgs, file: FileConfig) -> anyhow::Result<ServerConfig>
             .query_max_results
             .or(file.query_max_results)
             .unwrap_or(d.query_max_results),
+        notifications: crate::engine::NotificationConfig {
+            rules: file.notification_rule,
+            public_url: file.public_url,
+            ..d.notifications.clone()
+        },
         ..d
     };
     if config.query_max_results == 0 {

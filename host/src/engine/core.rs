@@ -33,6 +33,8 @@ pub struct EngineConfig {
     pub default_retry_cycle: String,
     /// Run the scheduler loop in the background (tests may drive it with `tick` instead).
     pub background_scheduler: bool,
+    /// Failure notifications: config-file rules and delivery settings.
+    pub notifications: super::notifications::NotificationConfig,
 }
 
 impl EngineConfig {
@@ -50,6 +52,7 @@ impl EngineConfig {
             max_parked_fetches: 200,
             default_retry_cycle: "R3/PT10S".to_owned(),
             background_scheduler: true,
+            notifications: Default::default(),
         }
     }
 }
@@ -95,6 +98,8 @@ pub(crate) struct Inner {
     pub(crate) background: Mutex<Vec<tokio::task::JoinHandle<()>>>,
     /// Recent successful password checks (basic auth checks every request).
     pub(crate) password_checks: super::passwords::CheckCache,
+    /// Failure notifications: rules cache, delivery loop state, counters.
+    pub(crate) notifications: super::notifications::State,
 }
 
 /// Holds one instance's lock; dropping it releases the lock and forgets idle entries.
@@ -141,6 +146,7 @@ impl ProcessEngine {
             None => None,
         };
         let (events, _) = broadcast::channel(4096);
+        let notifications = super::notifications::State::new(config.notifications.clone());
         let engine = ProcessEngine {
             inner: Arc::new(Inner {
                 clock: config.clock.clone(),
@@ -159,9 +165,11 @@ impl ProcessEngine {
                 stop: tokio::sync::watch::channel(false).0,
                 background: Mutex::new(Vec::new()),
                 password_checks: super::passwords::CheckCache::new(),
+                notifications,
             }),
         };
         engine.recover().await?;
+        engine.open_notifications().await?;
         if engine.inner.config.background_scheduler {
             engine.start_scheduler();
         }

@@ -22,6 +22,13 @@ pub(crate) fn close_incident(
         index::by_instance(&incident.process_instance_id, &incident.id),
     );
     incident.end_time = Some(now);
+    super::notifications::stage_incident(
+        ws,
+        &incident,
+        super::notifications::EventKind::IncidentResolved,
+        now,
+    );
+    after.notify = true;
     ws.put(
         Tree::HistoricIncidents,
         index::id_key(&incident.id),
@@ -45,6 +52,13 @@ pub(crate) fn open_incident(ws: &mut WriteSet, incident: &Incident, after: &mut 
         index::id_key(&incident.id),
         incident,
     );
+    super::notifications::stage_incident(
+        ws,
+        incident,
+        super::notifications::EventKind::IncidentCreated,
+        incident.timestamp,
+    );
+    after.notify = true;
     after.events.push(EngineEvent::IncidentRaised {
         incident_id: incident.id.clone(),
         process_instance_id: incident.process_instance_id.clone(),

@@ -21,6 +21,7 @@
 //! | `identity`          | users, groups, authentication                                 |
 //! | `wasm_tasks`        | task modules and in-engine execution of wasm tasks            |
 //! | `events`            | the live event stream and metrics                             |
+//! | `notifications`     | failure notification rules, their outbox and webhook delivery |
 //! | `executor`          | command → state machine → one commit → after-commit effects   |
 //!
 //! Concurrency: commands on different instances run concurrently; commands on one instance are
@@ -45,6 +46,7 @@ mod identity;
 mod incidents;
 mod instances;
 mod jobs;
+pub mod notifications;
 mod passwords;
 #[cfg(test)]
 mod tests;
@@ -54,6 +56,7 @@ mod wasm_tasks;
 
 pub use self::core::EngineConfig;
 pub use self::events::EngineEvent;
+pub use self::notifications::NotificationConfig;
 
 /// The process engine. Cheap to clone (an `Arc` of its shared state inside). Its operations
 /// are defined in the room of their area (see the module documentation).

@@ -672,6 +672,13 @@ impl<'a> Translation<'a> {
                     .metrics
                     .instances_canceled
                     .fetch_add(1, Ordering::Relaxed);
+                super::notifications::stage_instance_canceled(
+                    ws,
+                    &self.record,
+                    self.cancel_reason.clone(),
+                    self.now,
+                );
+                after.notify = true;
             }
             InstanceStatus::Active => {}
         }

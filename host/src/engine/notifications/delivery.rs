@@ -1,0 +1,737 @@
+//! The notification loop: match staged events against rules, group them into deliveries,
+//! POST due deliveries (spawned, bounded, with timeouts) and record their outcomes. The loop
+//! is the only writer of deliveries and groups, so grouping needs no locks beyond its own.
+
+use std::collections::HashMap;
+use std::sync::atomic::Ordering;
+use std::time::Duration;
+
+use hmac::{Hmac, Mac};
+use serde::{Deserialize, Serialize};
+use serde_json::{Value as J, json};
+use sha2::Sha256;
+
+use super::rules::{ConditionKind, NotificationRule};
+use super::{EventKind, NotificationEvent};
+use crate::engine::{ProcessEngine, Result};
+use crate::records::HistoricProcessInstance;
+use crate::store::keys::{Key, from_ord_i64};
+use crate::store::{Tree, WriteSet};
+
+/// Events matched per commit.
+const EVENT_BATCH: usize = 512;
+/// Event batches per pass before due deliveries get their turn.
+const MAX_BATCHES_PER_PASS: usize = 64;
+/// Due deliveries started per pass.
+const DUE_BATCH: usize = 64;
+/// Finished deliveries kept for the cockpit and the REST list (oldest pruned first).
+const KEEP_FINISHED: usize = 1000;
+/// Longest error text kept on a delivery.
+const MAX_ERROR_LEN: usize = 300;
+
+/// Where a delivery stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum DeliveryStatus {
+    /// Waiting for its first attempt or a retry.
+    Pending,
+    /// The receiver answered 2xx.
+    Delivered,
+    /// Every attempt failed; given up.
+    Failed,
+}
+
+impl DeliveryStatus {
+    /// The name shown over REST and in the cockpit.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DeliveryStatus::Pending => "pending",
+            DeliveryStatus::Delivered => "delivered",
+            DeliveryStatus::Failed => "failed",
+        }
+    }
+}
+
+/// One notification: the first event of a group window plus how many events it stands for.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Delivery {
+    /// Store sequence (key).
+    pub seq: u64,
+    /// Delivery id, sent in `X-Baton-Delivery`: the same on every retry, so receivers dedupe.
+    pub id: String,
+    /// The rule.
+    pub rule_id: String,
+    /// The rule's name when the delivery was made.
+    pub rule_name: String,
+    /// The grouping key (definition key or topic).
+    pub group_key: String,
+    /// The first event.
+    pub event: NotificationEvent,
+    /// Events this delivery stands for.
+    pub count: u64,
+    /// When the last of them happened.
+    pub last_event_time: i64,
+    /// Whether this is the summary sent at the end of a window.
+    pub summary: bool,
+    /// Status.
+    pub status: DeliveryStatus,
+    /// Attempts made.
+    pub attempts: u32,
+    /// Next attempt (pending deliveries), ms.
+    pub due: i64,
+    /// Last HTTP status received.
+    pub last_status: Option<u16>,
+    /// Last error (no secrets: a transport error or the status line).
+    pub last_error: Option<String>,
+    /// Created, ms.
+    pub created: i64,
+    /// Delivered or given up, ms.
+    pub finished: Option<i64>,
+}
+
+/// The grouping state of one rule and key: the window and its deliveries.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct Group {
+    window_end: i64,
+    first: u64,
+    summary: Option<u64>,
+}
+
+/// What one attempt came to, sent back to the loop.
+#[derive(Debug)]
+pub(crate) struct AttemptOutcome {
+    seq: u64,
+    result: std::result::Result<u16, String>,
+}
+
+/// Notification counters (`/metrics`).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct NotificationMetrics {
+    /// Deliveries answered 2xx.
+    pub delivered: u64,
+    /// Failed attempts (non-2xx, timeout, connection error).
+    pub failed_attempts: u64,
+    /// Deliveries given up after every attempt failed.
+    pub given_up: u64,
+    /// Events folded into an existing delivery instead of sending another.
+    pub grouped: u64,
+    /// Deliveries still pending.
+    pub pending: u64,
+}
+
+/// The answer of a test notification.
+#[derive(Debug, Clone)]
+pub struct TestOutcome {
+    /// The delivery id sent.
+    pub delivery_id: String,
+    /// HTTP status of the receiver, if it answered.
+    pub status: Option<u16>,
+    /// Transport error, if any.
+    pub error: Option<String>,
+}
+
+fn delivery_key(seq: u64) -> Vec<u8> {
+    Key::new().u64(seq).build()
+}
+
+fn due_key(due: i64, seq: u64) -> Vec<u8> {
+    Key::new().i64(due).u64(seq).build()
+}
+
+fn group_key_bytes(rule_id: &str, group: &str) -> Vec<u8> {
+    Key::new().str(rule_id).str(group).build()
+}
+
+/// Whether `rule` wants `event`.
+fn matches(rule: &NotificationRule, event: &NotificationEvent) -> bool {
+    if !rule.enabled {
+        return false;
+    }
+    let kind_ok = match (rule.condition, event.kind) {
+        (ConditionKind::IncidentCreated, EventKind::IncidentCreated) => true,
+        (ConditionKind::IncidentResolved, EventKind::IncidentResolved) => true,
+        (ConditionKind::InstanceCanceled, EventKind::InstanceCanceled) => true,
+        (ConditionKind::UncaughtError, EventKind::IncidentCreated) => {
+            event.incident_type.as_deref() == Some("unhandledBpmnError")
+        }
+        (ConditionKind::WasmLimit, EventKind::WasmLimit) => true,
+        _ => false,
+    };
+    let eq = |want: &Option<String>, have: &Option<String>| {
+        want.as_ref().is_none_or(|w| have.as_ref() == Some(w))
+    };
+    kind_ok
+        && eq(&rule.incident_type, &event.incident_type)
+        && eq(&rule.process_definition_key, &event.process_definition_key)
+        && eq(&rule.activity_id, &event.activity_id)
+        && eq(&rule.topic, &event.topic)
+}
+
+/// The group key of an event: its topic, else its definition key.
+fn group_of(event: &NotificationEvent) -> String {
+    event
+        .topic
+        .clone()
+        .or_else(|| event.process_definition_key.clone())
+        .unwrap_or_else(|| "-".to_owned())
+}
+
+/// Lower-case hex of the HMAC-SHA256 of `body` under `secret`.
+pub(crate) fn sign(secret: &str, body: &[u8]) -> String {
+    // HMAC accepts keys of any length, so this cannot fail; map it anyway, no unwrap.
+    match Hmac::<Sha256>::new_from_slice(secret.as_bytes()) {
+        Ok(mut mac) => {
+            mac.update(body);
+            mac.finalize()
+                .into_bytes()
+                .iter()
+                .map(|b| format!("{b:02x}"))
+                .collect()
+        }
+        Err(_) => String::new(),
+    }
+}
+
+/// Retry delay after `attempts` failed attempts: exponential, capped, with "equal jitter"
+/// (half fixed, half random) so many failing deliveries do not retry in lockstep.
+fn backoff(base_ms: u64, max_ms: u64, attempts: u32) -> i64 {
+    let exp = base_ms
+        .saturating_mul(1u64 << attempts.saturating_sub(1).min(30))
+        .min(max_ms)
+        .max(1);
+    let random = (uuid::Uuid::new_v4().as_u128() as u64) % (exp / 2 + 1);
+    (exp / 2 + random) as i64
+}
+
+fn iso(ms: i64) -> String {
+    chrono::DateTime::from_timestamp_millis(ms)
+        .map(|t| t.format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string())
+        .unwrap_or_default()
+}
+
+impl ProcessEngine {
+    pub(crate) async fn notification_loop(self) {
+        loop {
+            if self.inner.shutting_down.load(Ordering::SeqCst) {
+                return;
+            }
+            let woken = self.inner.notifications.wake.notified();
+            tokio::pin!(woken);
+            woken.as_mut().enable();
+            let next = match self.notification_pass().await {
+                Ok(next) => next,
+                Err(e) => {
+                    tracing::error!("notification pass failed: {e}");
+                    None
+                }
+            };
+            let now = self.now();
+            // Re-check at least every second: retries come due on the engine clock, which a
+            // wake-up does not announce.
+            let wait = next.map(|t| (t - now).clamp(0, 1000)).unwrap_or(1000);
+            if wait == 0 {
+                tokio::task::yield_now().await;
+                continue;
+            }
+            tokio::select! {
+                _ = &mut woken => {}
+                _ = tokio::time::sleep(Duration::from_millis(wait as u64)) => {}
+            }
+        }
+    }
+
+    /// One pass of the notification loop: record finished attempts, fold staged events into
+    /// deliveries, start the deliveries that are due. Returns when the next delivery is due.
+    /// The background loop calls it; tests with a manual clock may call it themselves.
+    pub async fn notification_pass(&self) -> Result<Option<i64>> {
+        // One pass at a time: the pass is the only writer of deliveries and groups.
+        let mut outcomes = self.inner.notifications.outcomes_rx.lock().await;
+        while let Ok(outcome) = outcomes.try_recv() {
+            self.record_outcome(outcome)?;
+        }
+        for _ in 0..MAX_BATCHES_PER_PASS {
+            if self.fold_events()? < EVENT_BATCH {
+                break;
+            }
+        }
+        self.start_due()?;
+        self.prune_finished()?;
+        drop(outcomes);
+        Ok(self
+            .inner
+            .store
+            .first_key(Tree::NotificationDue)?
+            .and_then(|k| from_ord_i64(&k)))
+    }
+
+    fn definition_key_of(&self, definition_id: &str) -> Option<String> {
+        self.deployed_sync(definition_id)
+            .ok()
+            .map(|d| d.record.key.clone())
+    }
+
+    /// Fold one batch of staged events into deliveries; returns how many events it read.
+    fn fold_events(&self) -> Result<usize> {
+        let store = &self.inner.store;
+        let keys = store.scan_keys(Tree::NotificationEvents, b"", EVENT_BATCH)?;
+        let mut raw = Vec::with_capacity(keys.len());
+        for key in keys {
+            if let Some(bytes) = store.get_raw(Tree::NotificationEvents, &key)? {
+                raw.push((key, bytes));
+            }
+        }
+        if raw.is_empty() {
+            return Ok(0);
+        }
+        let rules = self.rules_snapshot();
+        let now = self.now();
+        let mut ws = WriteSet::new();
+        let mut deliveries: HashMap<u64, Delivery> = HashMap::new();
+        let mut groups: HashMap<Vec<u8>, Group> = HashMap::new();
+        let in_flight = self
+            .inner
+            .notifications
+            .in_flight
+            .lock()
+            .map(|s| s.clone())
+            .unwrap_or_default();
+        let read = raw.len();
+        for (key, bytes) in raw {
+            ws.delete(Tree::NotificationEvents, key);
+            let mut event: NotificationEvent =
+                match crate::store::codec::decode(Tree::NotificationEvents.name(), &bytes) {
+                    Ok(e) => e,
+                    Err(e) => {
+                        tracing::error!("unreadable notification event dropped: {e}");
+                        continue;
+                    }
+                };
+            if event.process_definition_key.is_none()
+                && let Some(def) = &event.process_definition_id
+            {
+                event.process_definition_key = self.definition_key_of(def);
+            }
+            for rule in rules.iter().filter(|r| matches(r, &event)) {
+                let group = group_of(&event);
+                let gkey = group_key_bytes(&rule.id, &group);
+                let current = match groups.get(&gkey) {
+                    Some(g) => Some(g.clone()),
+                    None => store.get::<Group>(Tree::NotificationGroups, &gkey)?,
+                };
+                let load = |seq: u64, deliveries: &HashMap<u64, Delivery>| -> Result<Option<Delivery>> {
+                    match deliveries.get(&seq) {
+                        Some(d) => Ok(Some(d.clone())),
+                        None => Ok(store.get::<Delivery>(Tree::NotificationDeliveries, &delivery_key(seq))?),
+                    }
+                };
+                match current {
+                    Some(mut g) if now < g.window_end => {
+                        // Within the window: add to the first delivery while it is untouched,
+                        // else to the window's summary (sent when the window ends).
+                        let first = load(g.first, &deliveries)?;
+                        if let Some(mut d) = first.filter(|d| {
+                            d.status == DeliveryStatus::Pending
+                                && d.attempts == 0
+                                && !in_flight.contains(&d.seq)
+                        }) {
+                            d.count += 1;
+                            d.last_event_time = event.time;
+                            deliveries.insert(d.seq, d);
+                        } else if let Some(mut s) = match g.summary {
+                            Some(seq) => load(seq, &deliveries)?,
+                            None => None,
+                        } {
+                            s.count += 1;
+                            s.last_event_time = event.time;
+                            deliveries.insert(s.seq, s);
+                        } else {
+                            let d = self.new_delivery(rule, &group, &event, g.window_end, true)?;
+                            g.summary = Some(d.seq);
+                            deliveries.insert(d.seq, d);
+                        }
+                        self.inner
+                            .notifications
+                            .grouped
+                            .fetch_add(1, Ordering::Relaxed);
+                        groups.insert(gkey, g);
+                    }
+                    _ => {
+                        let d = self.new_delivery(rule, &group, &event, now, false)?;
+                        groups.insert(
+                            gkey,
+                            Group {
+                                window_end: now.saturating_add(rule.window_ms),
+                                first: d.seq,
+                                summary: None,
+                            },
+                        );
+                        deliveries.insert(d.seq, d);
+                    }
+                }
+            }
+        }
+        for (gkey, g) in &groups {
+            ws.put(Tree::NotificationGroups, gkey.clone(), g);
+        }
+        for d in deliveries.values() {
+            ws.put(Tree::NotificationDeliveries, delivery_key(d.seq), d);
+            ws.index(Tree::NotificationDue, due_key(d.due, d.seq));
+        }
+        store.commit(&ws)?;
+        Ok(read)
+    }
+
+    fn new_delivery(
+        &self,
+        rule: &NotificationRule,
+        group: &str,
+        event: &NotificationEvent,
+        due: i64,
+        summary: bool,
+    ) -> Result<Delivery> {
+        Ok(Delivery {
+            seq: self.inner.store.generate_id()?,
+            id: crate::engine::core::new_id(),
+            rule_id: rule.id.clone(),
+            rule_name: rule.name.clone(),
+            group_key: group.to_owned(),
+            event: event.clone(),
+            count: 1,
+            last_event_time: event.time,
+            summary,
+            status: DeliveryStatus::Pending,
+            attempts: 0,
+            due,
+            last_status: None,
+            last_error: None,
+            created: self.now(),
+            finished: None,
+        })
+    }
+
+    /// Start every due delivery that is not already in flight.
+    fn start_due(&self) -> Result<()> {
+        let now = self.now();
+        let end = Key::new().i64(now.saturating_add(1)).build();
+        let keys = self
+            .inner
+            .store
+            .range_keys(Tree::NotificationDue, &[], &end, DUE_BATCH)?;
+        let rules = self.rules_snapshot();
+        for key in keys {
+            let Some(seq) = key
+                .get(8..16)
+                .and_then(|b| <[u8; 8]>::try_from(b).ok())
+                .map(u64::from_be_bytes)
+            else {
+                continue;
+            };
+            let fresh = match self.inner.notifications.in_flight.lock() {
+                Ok(mut s) => s.insert(seq),
+                Err(_) => false,
+            };
+            if !fresh {
+                continue;
+            }
+            let Some(delivery) = self
+                .inner
+                .store
+                .get::<Delivery>(Tree::NotificationDeliveries, &delivery_key(seq))?
+            else {
+                let mut ws = WriteSet::new();
+                ws.delete(Tree::NotificationDue, key);
+                self.inner.store.commit(&ws)?;
+                self.forget_in_flight(seq);
+                continue;
+            };
+            let rule = rules.iter().find(|r| r.id == delivery.rule_id).cloned();
+            let me = self.clone();
+            tokio::spawn(async move { me.attempt(delivery, rule).await });
+        }
+        Ok(())
+    }
+
+    fn forget_in_flight(&self, seq: u64) {
+        if let Ok(mut s) = self.inner.notifications.in_flight.lock() {
+            s.remove(&seq);
+        }
+    }
+
+    /// One attempt, off the loop: wait for a permit, POST, report back.
+    async fn attempt(self, delivery: Delivery, rule: Option<NotificationRule>) {
+        let result = match rule {
+            None => Err("the rule was deleted".to_owned()),
+            Some(rule) => {
+                let permits = self.inner.notifications.permits.clone();
+                match permits.acquire_owned().await {
+                    Ok(_permit) => self.send(&rule, &delivery).await,
+                    Err(_) => Err("shutting down".to_owned()),
+                }
+            }
+        };
+        let _ = self
+            .inner
+            .notifications
+            .outcomes_tx
+            .send(AttemptOutcome {
+                seq: delivery.seq,
+                result,
+            });
+        self.wake_notifications();
+    }
+
+    /// The webhook body of a delivery.
+    pub(crate) fn webhook_body(&self, delivery: &Delivery) -> J {
+        let e = &delivery.event;
+        let business_key = e.process_instance_id.as_ref().and_then(|id| {
+            self.inner
+                .store
+                .get::<HistoricProcessInstance>(Tree::HistoricInstances, id.as_bytes())
+                .ok()
+                .flatten()
+                .and_then(|h| h.business_key)
+        });
+        let base = self.cockpit_base();
+        let link = match &e.process_instance_id {
+            Some(id) => format!("{base}/instances/{id}"),
+            None => format!("{base}/"),
+        };
+        json!({
+            "deliveryId": delivery.id,
+            "event": e.kind.as_str(),
+            "rule": {"id": delivery.rule_id, "name": delivery.rule_name},
+            "count": delivery.count,
+            "summary": delivery.summary,
+            "groupKey": delivery.group_key,
+            "time": iso(e.time),
+            "lastEventTime": iso(delivery.last_event_time),
+            "processInstanceId": e.process_instance_id,
+            "processDefinitionId": e.process_definition_id,
+            "processDefinitionKey": e.process_definition_key,
+            "businessKey": business_key,
+            "activityId": e.activity_id,
+            "incidentId": e.incident_id,
+            "incidentType": e.incident_type,
+            "errorMessage": e.message,
+            "topic": e.topic,
+            "cockpitLink": link,
+        })
+    }
+
+    fn cockpit_base(&self) -> String {
+        match &self.inner.config.notifications.public_url {
+            Some(u) => u.trim_end_matches('/').to_owned(),
+            None => match self.self_address() {
+                Some(a) => format!("http://{a}"),
+                None => "http://localhost:8080".to_owned(),
+            },
+        }
+    }
+
+    async fn send(
+        &self,
+        rule: &NotificationRule,
+        delivery: &Delivery,
+    ) -> std::result::Result<u16, String> {
+        let Some(url) = rule.url.as_deref() else {
+            return Err("the rule has no url".to_owned());
+        };
+        let body = match serde_json::to_vec(&self.webhook_body(delivery)) {
+            Ok(b) => b,
+            Err(e) => return Err(format!("cannot encode the body: {e}")),
+        };
+        let mut request = self
+            .inner
+            .notifications
+            .client
+            .post(url)
+            .header("content-type", "application/json")
+            .header("x-baton-delivery", delivery.id.as_str())
+            .header("x-baton-event", delivery.event.kind.as_str());
+        if let Some(secret) = rule.secret.as_ref().filter(|s| !s.0.is_empty()) {
+            request = request.header(
+                "x-baton-signature",
+                format!("sha256={}", sign(&secret.0, &body)),
+            );
+        }
+        match request.body(body).send().await {
+            Ok(r) if r.status().is_success() => Ok(r.status().as_u16()),
+            Ok(r) => Err(format!("receiver answered {}", r.status())),
+            // reqwest's error text names the URL and the cause, never the secret.
+            Err(e) if e.is_timeout() => Err("timed out".to_owned()),
+            Err(e) if e.is_connect() => Err("cannot connect".to_owned()),
+            Err(e) => Err(format!("request failed: {e}")),
+        }
+    }
+
+    fn record_outcome(&self, outcome: AttemptOutcome) -> Result<()> {
+        self.forget_in_flight(outcome.seq);
+        let store = &self.inner.store;
+        let Some(mut d) =
+            store.get::<Delivery>(Tree::NotificationDeliveries, &delivery_key(outcome.seq))?
+        else {
+            return Ok(());
+        };
+        let now = self.now();
+        let state = &self.inner.notifications;
+        let mut ws = WriteSet::new();
+        ws.delete(Tree::NotificationDue, due_key(d.due, d.seq));
+        d.attempts = d.attempts.saturating_add(1);
+        match outcome.result {
+            Ok(status) => {
+                d.status = DeliveryStatus::Delivered;
+                d.last_status = Some(status);
+                d.last_error = None;
+                d.finished = Some(now);
+                state.delivered.fetch_add(1, Ordering::Relaxed);
+            }
+            Err(error) => {
+                state.failed_attempts.fetch_add(1, Ordering::Relaxed);
+                d.last_status = error
+                    .strip_prefix("receiver answered ")
+                    .and_then(|s| s.get(..3))
+                    .and_then(|s| s.parse().ok());
+                d.last_error = Some(error.chars().take(MAX_ERROR_LEN).collect());
+                if d.attempts >= state.config.max_attempts.max(1) {
+                    d.status = DeliveryStatus::Failed;
+                    d.finished = Some(now);
+                    state.given_up.fetch_add(1, Ordering::Relaxed);
+                    tracing::warn!(
+                        "notification {} of rule {} given up after {} attempts",
+                        d.id,
+                        d.rule_id,
+                        d.attempts
+                    );
+                } else {
+                    d.due = now.saturating_add(backoff(
+                        state.config.backoff_ms,
+                        state.config.max_backoff_ms,
+                        d.attempts,
+                    ));
+                    ws.index(Tree::NotificationDue, due_key(d.due, d.seq));
+                }
+            }
+        }
+        ws.put(Tree::NotificationDeliveries, delivery_key(d.seq), &d);
+        store.commit(&ws)?;
+        Ok(())
+    }
+
+    /// Keep the newest finished deliveries only (pending ones are never pruned).
+    fn prune_finished(&self) -> Result<()> {
+        let store = &self.inner.store;
+        let total = store.count(Tree::NotificationDeliveries);
+        if total <= KEEP_FINISHED + DUE_BATCH {
+            return Ok(());
+        }
+        let keys = store.scan_keys(Tree::NotificationDeliveries, b"", total - KEEP_FINISHED)?;
+        let mut ws = WriteSet::new();
+        for key in keys {
+            if let Some(d) = store.get::<Delivery>(Tree::NotificationDeliveries, &key)?
+                && d.status != DeliveryStatus::Pending
+            {
+                ws.delete(Tree::NotificationDeliveries, key);
+            }
+        }
+        store.commit(&ws)?;
+        Ok(())
+    }
+
+    /// The newest deliveries, newest first (at most `limit`), optionally of one rule.
+    pub async fn notification_deliveries(
+        &self,
+        rule_id: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<Delivery>> {
+        let all: Vec<Delivery> = self.inner.store.scan(Tree::NotificationDeliveries, b"")?;
+        Ok(all
+            .into_iter()
+            .rev()
+            .filter(|d| rule_id.is_none_or(|r| d.rule_id == r))
+            .take(limit)
+            .collect())
+    }
+
+    /// Notification counters.
+    pub fn notification_metrics(&self) -> NotificationMetrics {
+        let s = &self.inner.notifications;
+        NotificationMetrics {
+            delivered: s.delivered.load(Ordering::Relaxed),
+            failed_attempts: s.failed_attempts.load(Ordering::Relaxed),
+            given_up: s.given_up.load(Ordering::Relaxed),
+            grouped: s.grouped.load(Ordering::Relaxed),
+            pending: self.inner.store.count(Tree::NotificationDue) as u64,
+        }
+    }
+
+    /// Send a test notification for a rule now and report what the receiver said (not
+    /// retried, not grouped; the body has `"event": "test"`).
+    pub async fn test_notification_rule(&self, id: &str) -> Result<TestOutcome> {
+        let rule = self.notification_rule(id).await?;
+        let now = self.now();
+        let delivery = Delivery {
+            seq: 0,
+            id: crate::engine::core::new_id(),
+            rule_id: rule.id.clone(),
+            rule_name: rule.name.clone(),
+            group_key: "test".to_owned(),
+            event: NotificationEvent {
+                kind: EventKind::Test,
+                time: now,
+                process_instance_id: None,
+                process_definition_id: None,
+                process_definition_key: rule.process_definition_key.clone(),
+                activity_id: rule.activity_id.clone(),
+                incident_id: None,
+                incident_type: rule.incident_type.clone(),
+                message: Some(format!("test notification of rule '{}'", rule.name)),
+                topic: rule.topic.clone(),
+            },
+            count: 1,
+            last_event_time: now,
+            summary: false,
+            status: DeliveryStatus::Pending,
+            attempts: 0,
+            due: now,
+            last_status: None,
+            last_error: None,
+            created: now,
+            finished: None,
+        };
+        let result = self.send(&rule, &delivery).await;
+        Ok(TestOutcome {
+            delivery_id: delivery.id,
+            status: match &result {
+                Ok(s) => Some(*s),
+                Err(e) => e
+                    .strip_prefix("receiver answered ")
+                    .and_then(|s| s.get(..3))
+                    .and_then(|s| s.parse().ok()),
+            },
+            error: result.err(),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn signature_is_rfc4231_hmac_sha256() {
+        // RFC 4231 test case 2.
+        assert_eq!(
+            sign("Jefe", b"what do ya want for nothing?"),
+            "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843"
+        );
+    }
+
+    #[test]
+    fn backoff_grows_and_is_capped_with_jitter() {
+        for attempts in 1..40 {
+            let d = backoff(1000, 60_000, attempts);
+            let exp = (1000u64 << (attempts - 1).min(30)).min(60_000) as i64;
+            assert!(d >= exp / 2 && d <= exp, "{attempts}: {d}");
+        }
+    }
+}
