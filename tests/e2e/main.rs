@@ -20,5 +20,6 @@ mod engine_jobs;
 mod engine_messages;
 mod engine_store;
 mod engine_user_tasks;
+mod notifications;
 mod wasm_runtime;
 mod wasm_tasks;

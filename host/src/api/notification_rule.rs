@@ -27,7 +27,11 @@ pub(crate) fn routes() -> Vec<Route> {
             "Create a notification rule",
             create,
         ),
-        Route::get("/notification-rule/{id}", "Get a notification rule", get_one),
+        Route::get(
+            "/notification-rule/{id}",
+            "Get a notification rule",
+            get_one,
+        ),
         Route::put(
             "/notification-rule/{id}",
             "Update a notification rule",
@@ -100,7 +104,10 @@ pub(crate) fn delivery_json(d: &Delivery) -> J {
     })
 }
 
-async fn filtered(state: &ApiState, q: &super::query::QueryInput) -> ApiResult<Vec<NotificationRule>> {
+async fn filtered(
+    state: &ApiState,
+    q: &super::query::QueryInput,
+) -> ApiResult<Vec<NotificationRule>> {
     let condition = q.str("condition");
     let enabled = q.bool("enabled")?;
     let id = q.str("id");
@@ -110,7 +117,9 @@ async fn filtered(state: &ApiState, q: &super::query::QueryInput) -> ApiResult<V
         .await?
         .into_iter()
         .filter(|r| {
-            condition.as_deref().is_none_or(|c| r.condition.as_str() == c)
+            condition
+                .as_deref()
+                .is_none_or(|c| r.condition.as_str() == c)
                 && enabled.is_none_or(|e| r.enabled == e)
                 && id.as_deref().is_none_or(|i| r.id == i)
         })

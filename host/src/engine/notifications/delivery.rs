@@ -177,7 +177,7 @@ fn group_of(event: &NotificationEvent) -> String {
 }
 
 /// Lower-case hex of the HMAC-SHA256 of `body` under `secret`.
-pub(crate) fn sign(secret: &str, body: &[u8]) -> String {
+pub fn sign(secret: &str, body: &[u8]) -> String {
     // HMAC accepts keys of any length, so this cannot fail; map it anyway, no unwrap.
     match Hmac::<Sha256>::new_from_slice(secret.as_bytes()) {
         Ok(mut mac) => {
@@ -249,10 +249,18 @@ impl ProcessEngine {
         while let Ok(outcome) = outcomes.try_recv() {
             self.record_outcome(outcome)?;
         }
+        let mut folded = 0;
         for _ in 0..MAX_BATCHES_PER_PASS {
-            if self.fold_events()? < EVENT_BATCH {
+            let read = self.fold_events()?;
+            folded += read;
+            if read < EVENT_BATCH {
                 break;
             }
+        }
+        if folded > 0 {
+            // A delivery is sent only once its record is on disk, so a crash after sending
+            // re-sends the same delivery id (the receiver dedupes) instead of a new one.
+            self.inner.store.sync().await?;
         }
         self.start_due()?;
         self.prune_finished()?;
@@ -318,10 +326,13 @@ impl ProcessEngine {
                     Some(g) => Some(g.clone()),
                     None => store.get::<Group>(Tree::NotificationGroups, &gkey)?,
                 };
-                let load = |seq: u64, deliveries: &HashMap<u64, Delivery>| -> Result<Option<Delivery>> {
+                let load = |seq: u64,
+                            deliveries: &HashMap<u64, Delivery>|
+                 -> Result<Option<Delivery>> {
                     match deliveries.get(&seq) {
                         Some(d) => Ok(Some(d.clone())),
-                        None => Ok(store.get::<Delivery>(Tree::NotificationDeliveries, &delivery_key(seq))?),
+                        None => Ok(store
+                            .get::<Delivery>(Tree::NotificationDeliveries, &delivery_key(seq))?),
                     }
                 };
                 match current {
@@ -469,14 +480,10 @@ impl ProcessEngine {
                 }
             }
         };
-        let _ = self
-            .inner
-            .notifications
-            .outcomes_tx
-            .send(AttemptOutcome {
-                seq: delivery.seq,
-                result,
-            });
+        let _ = self.inner.notifications.outcomes_tx.send(AttemptOutcome {
+            seq: delivery.seq,
+            result,
+        });
         self.wake_notifications();
     }
 
@@ -493,8 +500,8 @@ impl ProcessEngine {
         });
         let base = self.cockpit_base();
         let link = match &e.process_instance_id {
-            Some(id) => format!("{base}/instances/{id}"),
-            None => format!("{base}/"),
+            Some(id) => format!("{base}/#/instance/{id}"),
+            None => format!("{base}/#/"),
         };
         json!({
             "deliveryId": delivery.id,

@@ -29,7 +29,7 @@ use crate::records::Incident;
 use crate::store::keys::Key;
 use crate::store::{Tree, WriteSet};
 
-pub use delivery::{Delivery, DeliveryStatus, NotificationMetrics, TestOutcome};
+pub use delivery::{Delivery, DeliveryStatus, NotificationMetrics, TestOutcome, sign};
 pub use rules::{ConditionKind, NotificationRule, RuleInput};
 
 /// Delivery settings of the notification loop.

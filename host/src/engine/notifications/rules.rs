@@ -201,7 +201,10 @@ pub(crate) fn check_url(url: &str, self_addr: Option<SocketAddr>) -> Result<()> 
             bare.parse().ok()
         };
         if let Some(ip) = ip
-            && (ip.is_loopback() || ip.is_unspecified() || ip == me.ip() || me.ip().is_unspecified())
+            && (ip.is_loopback()
+                || ip.is_unspecified()
+                || ip == me.ip()
+                || me.ip().is_unspecified())
         {
             return Err(bad(format!(
                 "url '{url}' points at this server itself ({me}); a notification must go elsewhere"
@@ -319,8 +322,7 @@ fn not_found(id: &str) -> ProcessEngineError {
 impl ProcessEngine {
     /// Every notification rule, by name then id.
     pub async fn notification_rules(&self) -> Result<Vec<NotificationRule>> {
-        let mut all: Vec<NotificationRule> =
-            self.inner.store.scan(Tree::NotificationRules, b"")?;
+        let mut all: Vec<NotificationRule> = self.inner.store.scan(Tree::NotificationRules, b"")?;
         all.sort_by(|a, b| a.name.cmp(&b.name).then(a.id.cmp(&b.id)));
         Ok(all)
     }
@@ -413,7 +415,11 @@ mod tests {
     #[test]
     fn refuses_bad_rules_with_clear_messages() {
         let me: SocketAddr = "127.0.0.1:8080".parse().expect("addr");
-        let err = |i: RuleInput| validate(i, None, Some(me), 0).expect_err("refused").to_string();
+        let err = |i: RuleInput| {
+            validate(i, None, Some(me), 0)
+                .expect_err("refused")
+                .to_string()
+        };
         let mut unknown = input("http://hooks.example/x");
         unknown.condition = Some("sunIsDown".into());
         assert!(err(unknown).starts_with("Unknown condition 'sunIsDown'"));
@@ -428,7 +434,10 @@ mod tests {
             "http://[::1]:8080/",
             "http://0.0.0.0:8080/",
         ] {
-            assert!(err(input(own)).contains("points at this server itself"), "{own}");
+            assert!(
+                err(input(own)).contains("points at this server itself"),
+                "{own}"
+            );
         }
         // Another port on the same machine is someone else.
         assert!(validate(input("http://127.0.0.1:9999/"), None, Some(me), 0).is_ok());
