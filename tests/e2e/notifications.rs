@@ -547,3 +547,101 @@ async fn a_notification_staged_before_kill_9_is_delivered_after_restart() {
     );
     drop(baton);
 }
+
+/// A rule for `condition` to `url`, created on the engine directly.
+async fn engine_rule(t: &TestEngine, id: &str, condition: &str, url: &str) {
+    t.engine
+        .create_notification_rule(baton::engine::notifications::RuleInput {
+            id: Some(id.into()),
+            name: Some(id.into()),
+            condition: Some(condition.into()),
+            url: Some(url.into()),
+            ..Default::default()
+        })
+        .await
+        .expect("rule");
+}
+
+#[tokio::test]
+async fn a_wasm_limit_and_an_uncaught_bpmn_error_each_notify_their_rule() {
+    let t = TestEngine::with(|c| {
+        c.wasm = Some(baton::wasm::WasmConfig {
+            cache_dir: Some(c.data_dir.join("wasm-cache")),
+            ..baton::wasm::WasmConfig::default()
+        });
+    })
+    .await;
+    let receiver = Receiver::start(Mode::Ok).await.expect("receiver");
+    engine_rule(&t, "limits", "wasmLimit", &receiver.url).await;
+    engine_rule(&t, "uncaught", "uncaughtError", &receiver.url).await;
+
+    // A component that spins until its fuel runs out, with one attempt only.
+    let spin = std::fs::read(baton_tests::guests::SPIN_LOOP).expect("guest");
+    t.engine
+        .put_module(
+            "spin",
+            spin,
+            baton::records::ModuleLimits {
+                fuel: Some(10_000_000),
+                timeout_ms: Some(60_000),
+                ..Default::default()
+            },
+        )
+        .await
+        .expect("module");
+    let xml = one_task("spinner", "spin").replace(
+        r#"camunda:topic="spin" />"#,
+        r#"camunda:topic="spin"><bpmn:extensionElements><camunda:failedJobRetryTimeCycle>R1/PT10S</camunda:failedJobRetryTimeCycle></bpmn:extensionElements></bpmn:serviceTask>"#,
+    );
+    t.deploy("spinner", &xml).await;
+    let mut events = t.engine.subscribe_events();
+    let spun = t
+        .start("spinner", Default::default())
+        .await
+        .instance
+        .id()
+        .to_owned();
+    baton_tests::wait_for_incident(&mut events, &spun).await;
+    t.engine.notification_pass().await.expect("pass");
+    let got = receiver
+        .wait_for(1, WAIT)
+        .await
+        .expect("limit notification");
+    assert_eq!(got[0].body["event"], "wasmLimit");
+    assert_eq!(got[0].body["rule"]["id"], "limits");
+    assert_eq!(got[0].body["topic"], "spin");
+    assert_eq!(got[0].body["groupKey"], "spin");
+    assert_eq!(got[0].body["processInstanceId"], spun.as_str());
+    let message = got[0].body["errorMessage"].as_str().unwrap_or_default();
+    assert!(message.contains("fuel exhausted"), "{message}");
+
+    // A BPMN error nothing catches becomes an `unhandledBpmnError` incident: `uncaught` fires,
+    // `limits` does not.
+    t.deploy("thrower", &one_task("thrower", "throw")).await;
+    let thrown = t
+        .start("thrower", Default::default())
+        .await
+        .instance
+        .id()
+        .to_owned();
+    let task = t.fetch("w", "throw", 1).await.remove(0).task;
+    let _ = t
+        .engine
+        .external_task_bpmn_error(&task.id, "w", "NOBODY_CATCHES", None, Default::default())
+        .await;
+    t.engine.notification_pass().await.expect("pass");
+    let got = receiver
+        .wait_for(2, WAIT)
+        .await
+        .expect("uncaught notification");
+    assert_eq!(got[1].body["event"], "incidentCreated");
+    assert_eq!(got[1].body["rule"]["id"], "uncaught");
+    assert_eq!(got[1].body["incidentType"], "unhandledBpmnError");
+    assert_eq!(got[1].body["processInstanceId"], thrown.as_str());
+    t.engine.notification_pass().await.expect("pass");
+    assert_eq!(
+        receiver.received().len(),
+        2,
+        "one message per event and rule"
+    );
+}

@@ -224,6 +224,40 @@ pub(crate) fn stage_instance_canceled(
     );
 }
 
+/// Stage "wasm limit hit" when an in-engine execution failed on its fuel, time or memory
+/// limit; returns whether it staged anything.
+pub(crate) fn stage_wasm_limit(
+    ws: &mut WriteSet,
+    task: &crate::records::ExternalTask,
+    kind: crate::wasm::FailureKind,
+    message: &str,
+    now: i64,
+) -> bool {
+    use crate::wasm::FailureKind;
+    if !matches!(
+        kind,
+        FailureKind::FuelExhausted | FailureKind::Deadline | FailureKind::Memory
+    ) {
+        return false;
+    }
+    stage(
+        ws,
+        &NotificationEvent {
+            kind: EventKind::WasmLimit,
+            time: now,
+            process_instance_id: Some(task.process_instance_id.clone()),
+            process_definition_id: Some(task.process_definition_id.clone()),
+            process_definition_key: Some(task.process_definition_key.clone()),
+            activity_id: Some(task.activity_id.clone()),
+            incident_id: None,
+            incident_type: None,
+            message: Some(message.to_owned()),
+            topic: Some(task.topic_name.clone()),
+        },
+    );
+    true
+}
+
 impl crate::engine::ProcessEngine {
     /// The server's own listen address (webhooks pointing at it are refused). Set by
     /// [`crate::server::run`].
