@@ -645,3 +645,189 @@ async fn a_wasm_limit_and_an_uncaught_bpmn_error_each_notify_their_rule() {
         "one message per event and rule"
     );
 }
+
+/// A time-based rule on the engine directly.
+async fn timed_rule(t: &TestEngine, input: baton::engine::notifications::RuleInput) {
+    t.engine
+        .create_notification_rule(input)
+        .await
+        .expect("rule");
+}
+
+/// Move the manual clock and run one notification pass (the evaluation runs every 10 s of
+/// engine time).
+async fn advance_and_pass(t: &TestEngine, ms: i64) {
+    t.clock.advance(ms);
+    t.engine.notification_pass().await.expect("pass");
+}
+
+#[tokio::test]
+async fn no_worker_on_a_topic_fires_once_and_resolves_when_a_worker_fetches() {
+    let t = TestEngine::new().await;
+    let receiver = Receiver::start(Mode::Ok).await.expect("receiver");
+    timed_rule(
+        &t,
+        baton::engine::notifications::RuleInput {
+            id: Some("stuck".into()),
+            name: Some("stuck".into()),
+            condition: Some("taskWaiting".into()),
+            topic: Some("check-stock".into()),
+            wait_seconds: Some(600),
+            url: Some(receiver.url.clone()),
+            ..Default::default()
+        },
+    )
+    .await;
+    t.deploy("order", &one_task("order", "check-stock")).await;
+    for _ in 0..3 {
+        t.start("order", Default::default()).await;
+    }
+    advance_and_pass(&t, 10_000).await;
+    advance_and_pass(&t, 300_000).await;
+    assert!(receiver.received().is_empty(), "5 min: not yet");
+    advance_and_pass(&t, 300_000).await;
+    let got = receiver.wait_for(1, WAIT).await.expect("fired");
+    assert_eq!(got[0].body["event"], "taskWaiting");
+    assert_eq!(got[0].body["topic"], "check-stock");
+    let message = got[0].body["errorMessage"].as_str().unwrap_or_default();
+    assert!(
+        message.starts_with("no worker on topic `check-stock` for 10 min, 3 task(s) waiting, oldest since 2026-01-01T00:00:00Z"),
+        "{message}"
+    );
+    // Still true: no second message.
+    advance_and_pass(&t, 60_000).await;
+    advance_and_pass(&t, 60_000).await;
+    assert_eq!(receiver.received().len(), 1);
+    // A worker shows up and takes the tasks: resolved, once.
+    t.fetch("w", "check-stock", 10).await;
+    advance_and_pass(&t, 10_000).await;
+    let got = receiver.wait_for(2, WAIT).await.expect("resolved");
+    assert_eq!(got[1].body["event"], "taskWaitingResolved");
+    advance_and_pass(&t, 10_000).await;
+    assert_eq!(receiver.received().len(), 2);
+}
+
+#[tokio::test]
+async fn overdue_and_unclaimed_user_tasks_fire_once_and_resolve() {
+    let t = TestEngine::new().await;
+    let receiver = Receiver::start(Mode::Ok).await.expect("receiver");
+    for (id, condition, wait) in [
+        ("late", "userTaskOverdue", None),
+        ("unclaimed", "userTaskUnclaimed", Some(3600)),
+    ] {
+        timed_rule(
+            &t,
+            baton::engine::notifications::RuleInput {
+                id: Some(id.into()),
+                name: Some(id.into()),
+                condition: Some(condition.into()),
+                wait_seconds: wait,
+                url: Some(receiver.url.clone()),
+                ..Default::default()
+            },
+        )
+        .await;
+    }
+    let xml = baton_tests::bpmn::definitions(
+        "approve",
+        r#"    <bpmn:startEvent id="start" />
+    <bpmn:sequenceFlow id="f1" sourceRef="start" targetRef="review" />
+    <bpmn:userTask id="review" name="Review order" camunda:dueDate="2026-01-01T00:30:00Z" />
+    <bpmn:sequenceFlow id="f2" sourceRef="review" targetRef="end" />
+    <bpmn:endEvent id="end" />"#,
+    );
+    t.deploy("approve", &xml).await;
+    let instance = t
+        .start("approve", Default::default())
+        .await
+        .instance
+        .id()
+        .to_owned();
+    advance_and_pass(&t, 20 * 60_000).await;
+    assert!(receiver.received().is_empty(), "20 min: neither");
+    advance_and_pass(&t, 11 * 60_000).await;
+    let got = receiver.wait_for(1, WAIT).await.expect("overdue");
+    assert_eq!(got[0].body["event"], "userTaskOverdue");
+    assert_eq!(got[0].body["rule"]["id"], "late");
+    assert_eq!(got[0].body["processInstanceId"], instance.as_str());
+    assert_eq!(got[0].body["activityId"], "review");
+    advance_and_pass(&t, 30 * 60_000).await;
+    let got = receiver.wait_for(2, WAIT).await.expect("unclaimed");
+    assert_eq!(got[1].body["event"], "userTaskUnclaimed");
+    assert_eq!(got[1].body["rule"]["id"], "unclaimed");
+    advance_and_pass(&t, 60_000).await;
+    assert_eq!(receiver.received().len(), 2, "each fires once");
+    // Claimed: unclaimed resolves; completed: overdue resolves.
+    let tasks = t.engine.user_tasks().await.expect("tasks");
+    t.engine
+        .claim_task(&tasks[0].id, "demo")
+        .await
+        .expect("claim");
+    advance_and_pass(&t, 10_000).await;
+    let got = receiver.wait_for(3, WAIT).await.expect("claimed");
+    assert_eq!(got[2].body["event"], "userTaskUnclaimedResolved");
+    t.engine
+        .complete_user_task(&tasks[0].id, Default::default())
+        .await
+        .expect("complete");
+    advance_and_pass(&t, 10_000).await;
+    let got = receiver.wait_for(4, WAIT).await.expect("completed");
+    assert_eq!(got[3].body["event"], "userTaskOverdueResolved");
+}
+
+#[tokio::test]
+async fn a_topic_failure_rate_over_the_threshold_fires_once_and_resolves() {
+    let t = TestEngine::new().await;
+    let receiver = Receiver::start(Mode::Ok).await.expect("receiver");
+    timed_rule(
+        &t,
+        baton::engine::notifications::RuleInput {
+            id: Some("flaky".into()),
+            name: Some("flaky".into()),
+            condition: Some("failureRate".into()),
+            topic: Some("pay".into()),
+            threshold: Some(0.5),
+            window_seconds: Some(600),
+            url: Some(receiver.url.clone()),
+            ..Default::default()
+        },
+    )
+    .await;
+    t.deploy("pay", &one_task("pay", "pay")).await;
+    for _ in 0..6 {
+        t.start("pay", Default::default()).await;
+    }
+    advance_and_pass(&t, 10_000).await;
+    let tasks = t.fetch("w", "pay", 6).await;
+    t.complete(&tasks[0].task.id, "w", Default::default()).await;
+    for locked in &tasks[1..] {
+        t.engine
+            .external_task_failure(
+                &locked.task.id,
+                FailureRequest {
+                    worker_id: "w".into(),
+                    error_message: Some("card service 503".into()),
+                    retries: 2,
+                    ..FailureRequest::default()
+                },
+            )
+            .await
+            .expect("failure");
+    }
+    advance_and_pass(&t, 10_000).await;
+    let got = receiver.wait_for(1, WAIT).await.expect("rate");
+    assert_eq!(got[0].body["event"], "failureRate");
+    let message = got[0].body["errorMessage"].as_str().unwrap_or_default();
+    assert!(
+        message
+            .starts_with("5 of 6 attempts of topic `pay` failed in the last 10 min (83 % > 50 %)"),
+        "{message}"
+    );
+    advance_and_pass(&t, 10_000).await;
+    assert_eq!(receiver.received().len(), 1, "fires once");
+    // Ten quiet minutes later the window holds no failures: resolved.
+    advance_and_pass(&t, 600_000).await;
+    advance_and_pass(&t, 10_000).await;
+    let got = receiver.wait_for(2, WAIT).await.expect("resolved");
+    assert_eq!(got[1].body["event"], "failureRateResolved");
+}

@@ -75,6 +75,8 @@ pub(crate) fn rule_json(r: &NotificationRule) -> J {
         "processDefinitionKey": r.process_definition_key,
         "activityId": r.activity_id,
         "topic": r.topic,
+        "waitSeconds": r.wait_ms.map(|w| w / 1000),
+        "threshold": r.threshold,
         "destination": "webhook",
         "url": r.url,
         "secretSet": r.has_secret(),

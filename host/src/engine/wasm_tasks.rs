@@ -317,6 +317,7 @@ impl ProcessEngine {
                     .metrics
                     .wasm_failures
                     .fetch_add(1, Ordering::Relaxed);
+                self.note_topic_failure(&task.topic_name);
                 // A blown limit is staged for notification in the failure's own commit.
                 let mut log = log;
                 let staged = super::notifications::stage_wasm_limit(

@@ -138,13 +138,22 @@ fn due_key(due: i64, seq: u64) -> Vec<u8> {
     Key::new().i64(due).u64(seq).build()
 }
 
-fn group_key_bytes(rule_id: &str, group: &str) -> Vec<u8> {
-    Key::new().str(rule_id).str(group).build()
+/// Groups are per rule, event kind and key, so a "resolved" is never counted into the
+/// notification of what it resolves.
+fn group_key_bytes(rule_id: &str, kind: EventKind, group: &str) -> Vec<u8> {
+    Key::new()
+        .str(rule_id)
+        .str(kind.as_str())
+        .str(group)
+        .build()
 }
 
 /// Whether `rule` wants `event`.
 fn matches(rule: &NotificationRule, event: &NotificationEvent) -> bool {
     if !rule.enabled {
+        return false;
+    }
+    if event.rule_id.as_ref().is_some_and(|r| *r != rule.id) {
         return false;
     }
     let kind_ok = match (rule.condition, event.kind) {
@@ -155,6 +164,18 @@ fn matches(rule: &NotificationRule, event: &NotificationEvent) -> bool {
             event.incident_type.as_deref() == Some("unhandledBpmnError")
         }
         (ConditionKind::WasmLimit, EventKind::WasmLimit) => true,
+        (ConditionKind::TaskWaiting, EventKind::TaskWaiting | EventKind::TaskWaitingResolved)
+        | (
+            ConditionKind::UserTaskOverdue,
+            EventKind::UserTaskOverdue | EventKind::UserTaskOverdueResolved,
+        )
+        | (
+            ConditionKind::UserTaskUnclaimed,
+            EventKind::UserTaskUnclaimed | EventKind::UserTaskUnclaimedResolved,
+        )
+        | (ConditionKind::FailureRate, EventKind::FailureRate | EventKind::FailureRateResolved) => {
+            event.rule_id.is_some()
+        }
         _ => false,
     };
     let eq = |want: &Option<String>, have: &Option<String>| {
@@ -249,6 +270,9 @@ impl ProcessEngine {
         while let Ok(outcome) = outcomes.try_recv() {
             self.record_outcome(outcome)?;
         }
+        if let Err(e) = self.evaluate_time_conditions() {
+            tracing::warn!("evaluating time-based notification conditions failed: {e}");
+        }
         let mut folded = 0;
         for _ in 0..MAX_BATCHES_PER_PASS {
             let read = self.fold_events()?;
@@ -321,7 +345,7 @@ impl ProcessEngine {
             }
             for rule in rules.iter().filter(|r| matches(r, &event)) {
                 let group = group_of(&event);
-                let gkey = group_key_bytes(&rule.id, &group);
+                let gkey = group_key_bytes(&rule.id, event.kind, &group);
                 let current = match groups.get(&gkey) {
                     Some(g) => Some(g.clone()),
                     None => store.get::<Group>(Tree::NotificationGroups, &gkey)?,
@@ -693,6 +717,7 @@ impl ProcessEngine {
                 incident_type: rule.incident_type.clone(),
                 message: Some(format!("test notification of rule '{}'", rule.name)),
                 topic: rule.topic.clone(),
+                rule_id: Some(rule.id.clone()),
             },
             count: 1,
             last_event_time: now,

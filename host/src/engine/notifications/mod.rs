@@ -14,6 +14,7 @@
 //! outcomes come back to the loop, the only writer of deliveries → delivered, or retried with
 //! exponential backoff and jitter, or given up after `max_attempts`.
 
+mod conditions;
 mod delivery;
 pub mod rules;
 
@@ -49,6 +50,8 @@ pub struct NotificationConfig {
     pub concurrency: usize,
     /// Base URL of the cockpit in links (default: `http://<listen address>`).
     pub public_url: Option<String>,
+    /// How often (engine time) the time-based conditions are evaluated, ms.
+    pub eval_interval_ms: u64,
 }
 
 impl Default for NotificationConfig {
@@ -61,6 +64,7 @@ impl Default for NotificationConfig {
             timeout_ms: 10_000,
             concurrency: 8,
             public_url: None,
+            eval_interval_ms: 10_000,
         }
     }
 }
@@ -79,6 +83,22 @@ pub enum EventKind {
     WasmLimit,
     /// A test notification (`POST /notification-rule/{id}/test`).
     Test,
+    /// Tasks of a topic wait and no worker fetches it.
+    TaskWaiting,
+    /// A worker fetches the topic again, or nothing waits any more.
+    TaskWaitingResolved,
+    /// A user task is past its due date.
+    UserTaskOverdue,
+    /// It was completed, or its due date moved.
+    UserTaskOverdueResolved,
+    /// A user task has no assignee for too long.
+    UserTaskUnclaimed,
+    /// It was claimed or completed.
+    UserTaskUnclaimedResolved,
+    /// A topic's failure rate is over the threshold.
+    FailureRate,
+    /// It is back under the threshold.
+    FailureRateResolved,
 }
 
 impl EventKind {
@@ -90,6 +110,14 @@ impl EventKind {
             EventKind::InstanceCanceled => "instanceCanceled",
             EventKind::WasmLimit => "wasmLimit",
             EventKind::Test => "test",
+            EventKind::TaskWaiting => "taskWaiting",
+            EventKind::TaskWaitingResolved => "taskWaitingResolved",
+            EventKind::UserTaskOverdue => "userTaskOverdue",
+            EventKind::UserTaskOverdueResolved => "userTaskOverdueResolved",
+            EventKind::UserTaskUnclaimed => "userTaskUnclaimed",
+            EventKind::UserTaskUnclaimedResolved => "userTaskUnclaimedResolved",
+            EventKind::FailureRate => "failureRate",
+            EventKind::FailureRateResolved => "failureRateResolved",
         }
     }
 }
@@ -115,8 +143,11 @@ pub struct NotificationEvent {
     pub incident_type: Option<String>,
     /// The error message.
     pub message: Option<String>,
-    /// The topic (wasm limits).
+    /// The topic (wasm limits, waiting tasks, failure rates).
     pub topic: Option<String>,
+    /// Only this rule (time-based conditions are evaluated per rule).
+    #[serde(default)]
+    pub rule_id: Option<String>,
 }
 
 /// The in-memory side of the room (rules cache, wake-up, in-flight attempts, counters).
@@ -134,6 +165,7 @@ pub(crate) struct State {
     pub(crate) failed_attempts: AtomicU64,
     pub(crate) given_up: AtomicU64,
     pub(crate) grouped: AtomicU64,
+    pub(crate) watch: Mutex<conditions::Watch>,
 }
 
 impl State {
@@ -163,6 +195,7 @@ impl State {
             failed_attempts: AtomicU64::new(0),
             given_up: AtomicU64::new(0),
             grouped: AtomicU64::new(0),
+            watch: Mutex::new(conditions::Watch::default()),
         }
     }
 }
@@ -196,6 +229,7 @@ pub(crate) fn stage_incident(ws: &mut WriteSet, incident: &Incident, kind: Event
             incident_type: Some(incident.incident_type.as_str().to_owned()),
             message: incident.message.clone(),
             topic: None,
+            rule_id: None,
         },
     );
 }
@@ -220,6 +254,7 @@ pub(crate) fn stage_instance_canceled(
             incident_type: None,
             message: reason,
             topic: None,
+            rule_id: None,
         },
     );
 }
@@ -253,6 +288,7 @@ pub(crate) fn stage_wasm_limit(
             incident_type: None,
             message: Some(message.to_owned()),
             topic: Some(task.topic_name.clone()),
+            rule_id: None,
         },
     );
     true
@@ -301,6 +337,9 @@ impl crate::engine::ProcessEngine {
     /// Load the rules, apply the config file's rules and start the delivery loop.
     pub(crate) async fn open_notifications(&self) -> crate::engine::Result<()> {
         self.reload_rules()?;
+        if let Ok(mut w) = self.inner.notifications.watch.lock() {
+            w.opened = self.now();
+        }
         for input in self.inner.config.notifications.rules.clone() {
             self.upsert_notification_rule(input).await?;
         }

@@ -43,6 +43,14 @@ pub enum ConditionKind {
     UncaughtError,
     /// An in-engine wasm task hit its fuel, time or memory limit.
     WasmLimit,
+    /// External tasks of a topic waited longer than `waitSeconds` and no worker fetched it.
+    TaskWaiting,
+    /// A user task is past its due date.
+    UserTaskOverdue,
+    /// A user task has had no assignee for longer than `waitSeconds`.
+    UserTaskUnclaimed,
+    /// Failed attempts of a topic over `windowSeconds` exceed `threshold` (0..1).
+    FailureRate,
 }
 
 impl ConditionKind {
@@ -53,6 +61,10 @@ impl ConditionKind {
         (ConditionKind::InstanceCanceled, "instanceCanceled"),
         (ConditionKind::UncaughtError, "uncaughtError"),
         (ConditionKind::WasmLimit, "wasmLimit"),
+        (ConditionKind::TaskWaiting, "taskWaiting"),
+        (ConditionKind::UserTaskOverdue, "userTaskOverdue"),
+        (ConditionKind::UserTaskUnclaimed, "userTaskUnclaimed"),
+        (ConditionKind::FailureRate, "failureRate"),
     ];
 
     /// The REST name.
@@ -95,8 +107,14 @@ pub struct NotificationRule {
     pub process_definition_key: Option<String>,
     /// Only events at this activity.
     pub activity_id: Option<String>,
-    /// Only events of this topic (wasm limits).
+    /// Only events of this topic (wasm limits, waiting tasks, failure rates).
     pub topic: Option<String>,
+    /// How long before `taskWaiting` / `userTaskUnclaimed` fire, ms.
+    #[serde(default)]
+    pub wait_ms: Option<i64>,
+    /// The failure rate (0..1] above which `failureRate` fires.
+    #[serde(default)]
+    pub threshold: Option<f64>,
     /// The destination kind.
     pub destination: DestinationKind,
     /// Webhook URL.
@@ -139,6 +157,10 @@ pub struct RuleInput {
     pub activity_id: Option<String>,
     /// Topic filter.
     pub topic: Option<String>,
+    /// `taskWaiting`, `userTaskUnclaimed`: how long, in seconds (required, at least 1).
+    pub wait_seconds: Option<i64>,
+    /// `failureRate`: the rate (0..1] over `windowSeconds` above which it fires (required).
+    pub threshold: Option<f64>,
     /// `webhook` (default).
     pub destination: Option<String>,
     /// Webhook URL.
@@ -291,8 +313,36 @@ pub(crate) fn validate(
             "windowSeconds must be at most {MAX_WINDOW_SECONDS} (a week)"
         )));
     }
+    let wait_ms = match (condition, input.wait_seconds) {
+        (ConditionKind::TaskWaiting | ConditionKind::UserTaskUnclaimed, None) => {
+            return Err(bad(format!(
+                "waitSeconds is required for condition {}",
+                condition.as_str()
+            )));
+        }
+        (_, Some(w)) if !(1..=MAX_WINDOW_SECONDS * 4).contains(&w) => {
+            return Err(bad(format!(
+                "waitSeconds must be between 1 and {}, not {w}",
+                MAX_WINDOW_SECONDS * 4
+            )));
+        }
+        (_, w) => w.map(|w| w * 1000),
+    };
+    let threshold = match (condition, input.threshold) {
+        (ConditionKind::FailureRate, None) => {
+            return Err(bad("threshold is required for condition failureRate"));
+        }
+        (_, Some(t)) if !(t > 0.0 && t <= 1.0) => {
+            return Err(bad(format!(
+                "threshold must be above 0 and at most 1 (a rate), not {t}"
+            )));
+        }
+        (_, t) => t,
+    };
     Ok(NotificationRule {
         id,
+        wait_ms,
+        threshold,
         name: name.to_owned(),
         condition,
         incident_type: filter_value("incidentType", &input.incident_type)?,
