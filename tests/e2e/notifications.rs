@@ -831,3 +831,96 @@ async fn a_topic_failure_rate_over_the_threshold_fires_once_and_resolves() {
     let got = receiver.wait_for(2, WAIT).await.expect("resolved");
     assert_eq!(got[1].body["event"], "failureRateResolved");
 }
+
+#[tokio::test]
+async fn an_incident_starts_the_users_escalation_process_by_message() {
+    let t = TestEngine::new().await;
+    let escalation = baton_tests::bpmn::definitions_with(
+        "escalate",
+        r#"<bpmn:message id="m" name="Escalate" />"#,
+        r#"    <bpmn:startEvent id="start"><bpmn:messageEventDefinition messageRef="m" /></bpmn:startEvent>
+    <bpmn:sequenceFlow id="f1" sourceRef="start" targetRef="page" />
+    <bpmn:userTask id="page" name="Page the on-call engineer" camunda:candidateGroups="oncall" />
+    <bpmn:sequenceFlow id="f2" sourceRef="page" targetRef="end" />
+    <bpmn:endEvent id="end" />"#,
+    );
+    let defs = t.deploy("escalate", &escalation).await;
+    t.deploy("order", &one_task("order", "order")).await;
+    let bad = t
+        .engine
+        .create_notification_rule(baton::engine::notifications::RuleInput {
+            name: Some("x".into()),
+            condition: Some("incidentCreated".into()),
+            destination: Some("message".into()),
+            ..Default::default()
+        })
+        .await
+        .expect_err("no message name");
+    assert!(bad.to_string().contains("messageName is required"), "{bad}");
+    t.engine
+        .create_notification_rule(baton::engine::notifications::RuleInput {
+            id: Some("page".into()),
+            name: Some("page on-call".into()),
+            condition: Some("incidentCreated".into()),
+            destination: Some("message".into()),
+            message_name: Some("Escalate".into()),
+            ..Default::default()
+        })
+        .await
+        .expect("rule");
+    let failing = t
+        .start("order", Default::default())
+        .await
+        .instance
+        .id()
+        .to_owned();
+    let task = t.fetch("w", "order", 1).await.remove(0).task;
+    t.engine
+        .external_task_failure(
+            &task.id,
+            FailureRequest {
+                worker_id: "w".into(),
+                error_message: Some("stock service down".into()),
+                retries: 0,
+                ..FailureRequest::default()
+            },
+        )
+        .await
+        .expect("failure");
+    let mut events = t.engine.subscribe_events();
+    t.engine.notification_pass().await.expect("pass");
+    let escalation_def = defs[0].id.clone();
+    let started = baton_tests::wait_for_event(&mut events, "escalation instance", |e| match e {
+        baton::engine::EngineEvent::InstanceStarted {
+            process_instance_id,
+            process_definition_id,
+            ..
+        } if process_definition_id == escalation_def => Some(process_instance_id),
+        _ => None,
+    })
+    .await;
+    let vars = t
+        .engine
+        .historic_variables(Some(&started))
+        .await
+        .expect("variables");
+    let var = |name: &str| {
+        vars.iter()
+            .find(|v| v.name == name)
+            .map(|v| v.value.clone())
+            .unwrap_or(baton_bpmn::Value::Null)
+    };
+    assert_eq!(
+        var("processInstanceId"),
+        baton_bpmn::Value::from(failing.as_str())
+    );
+    assert_eq!(
+        var("errorMessage"),
+        baton_bpmn::Value::from("stock service down")
+    );
+    assert_eq!(var("event"), baton_bpmn::Value::from("incidentCreated"));
+    assert_eq!(var("ruleId"), baton_bpmn::Value::from("page"));
+    let tasks = t.engine.user_tasks().await.expect("tasks");
+    assert_eq!(tasks.len(), 1);
+    assert_eq!(tasks[0].name.as_deref(), Some("Page the on-call engineer"));
+}

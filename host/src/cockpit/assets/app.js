@@ -489,7 +489,8 @@ async function notificationsPage() {
       h('header', {}, h('h2', {}, r.name), h('span', { class: `pill ${r.enabled ? 'ok' : 'warn'}` }, r.enabled ? 'enabled' : 'disabled'),
         h('span', { class: 'muted mono' }, r.condition, filters ? ` (${filters})` : ''),
         h('button', { class: 'small primary', onclick: test }, 'Send test')),
-      h('div', { class: 'muted' }, 'webhook ', h('code', {}, r.url), r.secretSet ? ' · signed (HMAC-SHA256)' : ' · unsigned', ` · one message per ${r.windowSeconds} s per key, with a count`),
+      h('div', { class: 'muted' }, r.destination === 'webhook' ? ['webhook ', h('code', {}, r.url), r.secretSet ? ' · signed (HMAC-SHA256)' : ' · unsigned']
+        : [`BPMN ${r.destination} `, h('code', {}, r.messageName || r.signalName)], ` · one notification per ${r.windowSeconds} s per key, with a count`),
       deliveries.length ? h('table', { style: 'margin-top:8px' }, h('thead', {}, h('tr', {}, h('th', {}, 'When'), h('th', {}, 'Event'), h('th', {}, 'Instance / key'),
         h('th', { class: 'num' }, 'Count'), h('th', {}, 'Status'), h('th', { class: 'num' }, 'Attempts'), h('th', {}, 'Next retry'), h('th', {}, 'Last answer'))), h('tbody', {}, rows))
         : h('div', { class: 'pad muted' }, 'No deliveries yet.'));

@@ -564,6 +564,12 @@ impl ProcessEngine {
         rule: &NotificationRule,
         delivery: &Delivery,
     ) -> std::result::Result<u16, String> {
+        match rule.destination {
+            super::rules::DestinationKind::Webhook => {}
+            super::rules::DestinationKind::Message | super::rules::DestinationKind::Signal => {
+                return self.send_bpmn(rule, delivery).await;
+            }
+        }
         let Some(url) = rule.url.as_deref() else {
             return Err("the rule has no url".to_owned());
         };
@@ -593,6 +599,61 @@ impl ProcessEngine {
             Err(e) if e.is_connect() => Err("cannot connect".to_owned()),
             Err(e) => Err(format!("request failed: {e}")),
         }
+    }
+
+    /// Correlate a message or broadcast a signal carrying the notification's fields as
+    /// variables (strings and numbers; `deliveryId` lets the receiving process dedupe, as the
+    /// delivery is at least once). "Status" 200 stands for "correlated".
+    async fn send_bpmn(
+        &self,
+        rule: &NotificationRule,
+        delivery: &Delivery,
+    ) -> std::result::Result<u16, String> {
+        let Some(name) = rule.event_name.clone() else {
+            return Err("the rule has no message or signal name".to_owned());
+        };
+        let mut variables = baton_bpmn::Variables::new();
+        if let J::Object(fields) = self.webhook_body(delivery) {
+            for (k, v) in fields {
+                let value = match v {
+                    J::String(s) => baton_bpmn::Value::String(s),
+                    J::Number(n) => match n.as_i64() {
+                        Some(i) => baton_bpmn::Value::Long(i),
+                        None => baton_bpmn::Value::Double(n.as_f64().unwrap_or(0.0)),
+                    },
+                    J::Bool(b) => baton_bpmn::Value::Boolean(b),
+                    J::Object(o) if k == "rule" => {
+                        if let Some(J::String(id)) = o.get("id") {
+                            variables.insert("ruleId".to_owned(), id.clone().into());
+                        }
+                        continue;
+                    }
+                    _ => continue,
+                };
+                variables.insert(k, value);
+            }
+        }
+        let result = match rule.destination {
+            super::rules::DestinationKind::Signal => self.signal(&name, variables, None).await,
+            _ => self
+                .correlate_message(crate::engine::CorrelateRequest {
+                    message_name: name.clone(),
+                    business_key: None,
+                    correlation_keys: Default::default(),
+                    local_correlation_keys: Default::default(),
+                    process_instance_id: None,
+                    process_variables: variables,
+                    process_variables_local: Default::default(),
+                    all: false,
+                    tenant_id: None,
+                    without_tenant_id: false,
+                })
+                .await
+                .map(|_| ()),
+        };
+        result
+            .map(|()| 200)
+            .map_err(|e| format!("{} '{name}' not delivered: {e}", rule.destination.as_str()))
     }
 
     fn record_outcome(&self, outcome: AttemptOutcome) -> Result<()> {

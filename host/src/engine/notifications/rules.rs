@@ -90,6 +90,22 @@ impl ConditionKind {
 pub enum DestinationKind {
     /// An HTTP POST of a signed JSON body.
     Webhook,
+    /// A BPMN message correlated into the user's own process (a message start event or a
+    /// waiting receive task / catch event), the notification's fields as variables.
+    Message,
+    /// A BPMN signal broadcast with the notification's fields as variables.
+    Signal,
+}
+
+impl DestinationKind {
+    /// The REST name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DestinationKind::Webhook => "webhook",
+            DestinationKind::Message => "message",
+            DestinationKind::Signal => "signal",
+        }
+    }
 }
 
 /// A stored notification rule.
@@ -121,6 +137,9 @@ pub struct NotificationRule {
     pub url: Option<String>,
     /// Webhook signing secret (HMAC-SHA256 of the body), never returned.
     pub secret: Option<Secret>,
+    /// The message (destination `message`) or signal (destination `signal`) name.
+    #[serde(default)]
+    pub event_name: Option<String>,
     /// Grouping window: at most one notification per rule per key per window (plus one
     /// summary with the count at its end), ms.
     pub window_ms: i64,
@@ -161,8 +180,12 @@ pub struct RuleInput {
     pub wait_seconds: Option<i64>,
     /// `failureRate`: the rate (0..1] over `windowSeconds` above which it fires (required).
     pub threshold: Option<f64>,
-    /// `webhook` (default).
+    /// `webhook` (default), `message` or `signal`.
     pub destination: Option<String>,
+    /// Destination `message`: the message name to correlate.
+    pub message_name: Option<String>,
+    /// Destination `signal`: the signal name to broadcast.
+    pub signal_name: Option<String>,
     /// Webhook URL.
     pub url: Option<String>,
     /// Webhook secret; on update, absent keeps the stored one and `""` clears it.
@@ -283,18 +306,36 @@ pub(crate) fn validate(
     };
     let destination = match input.destination.as_deref().map(str::trim) {
         None | Some("") | Some("webhook") => DestinationKind::Webhook,
+        Some("message") => DestinationKind::Message,
+        Some("signal") => DestinationKind::Signal,
         Some(other) => {
             return Err(bad(format!(
-                "Unknown destination '{other}': expected webhook"
+                "Unknown destination '{other}': expected webhook, message or signal"
             )));
         }
     };
-    let url = match input.url.as_deref().map(str::trim) {
-        None | Some("") => return Err(bad("url is required for a webhook destination")),
-        Some(u) => {
-            check_url(u, self_addr)?;
-            u.to_owned()
-        }
+    let (url, event_name) = match destination {
+        DestinationKind::Webhook => match input.url.as_deref().map(str::trim) {
+            None | Some("") => return Err(bad("url is required for a webhook destination")),
+            Some(u) => {
+                check_url(u, self_addr)?;
+                (Some(u.to_owned()), None)
+            }
+        },
+        DestinationKind::Message => (
+            None,
+            Some(
+                filter_value("messageName", &input.message_name)?
+                    .ok_or_else(|| bad("messageName is required for a message destination"))?,
+            ),
+        ),
+        DestinationKind::Signal => (
+            None,
+            Some(
+                filter_value("signalName", &input.signal_name)?
+                    .ok_or_else(|| bad("signalName is required for a signal destination"))?,
+            ),
+        ),
     };
     let secret = match input.secret {
         None => existing.and_then(|e| e.secret.clone()),
@@ -353,8 +394,9 @@ pub(crate) fn validate(
         activity_id: filter_value("activityId", &input.activity_id)?,
         topic: filter_value("topic", &input.topic)?,
         destination,
-        url: Some(url),
+        url,
         secret,
+        event_name,
         window_ms: window_seconds * 1000,
         enabled: input.enabled.unwrap_or(true),
         created: existing.map(|e| e.created).unwrap_or(now),
