@@ -292,6 +292,43 @@ mod tests {
     use super::*;
 
     #[test]
+    fn notification_rules_come_from_the_config_file() {
+        let file: FileConfig = toml::from_str(
+            r#"public_url = "https://baton.example"
+
+[[notification_rule]]
+id = "ops"
+name = "Incidents to ops"
+condition = "incidentCreated"
+url = "http://alerts.internal:9000/baton"
+secret = "s3cret"
+windowSeconds = 60
+
+[[notification_rule]]
+id = "stuck"
+name = "No worker"
+condition = "taskWaiting"
+topic = "check-stock"
+waitSeconds = 600
+url = "http://alerts.internal:9000/baton"
+"#,
+        )
+        .expect("toml");
+        let c = merge(&ServeArgs::default(), file).expect("merge");
+        let rules = &c.notifications.rules;
+        assert_eq!(rules.len(), 2);
+        assert_eq!(rules[0].id.as_deref(), Some("ops"));
+        assert_eq!(rules[0].window_seconds, Some(60));
+        assert_eq!(rules[1].wait_seconds, Some(600));
+        assert_eq!(
+            c.notifications.public_url.as_deref(),
+            Some("https://baton.example")
+        );
+        // A typo at the top level is still refused.
+        assert!(toml::from_str::<FileConfig>("notification_rules = []").is_err());
+    }
+
+    #[test]
     fn flag_beats_file_beats_default() {
         let file: FileConfig = toml::from_str(
             "listen = \"127.0.0.1:9999\"\ndata_dir = \"/tmp/x\"\nwasm_fuel = 5\ndurability = \"relaxed\"",

@@ -102,6 +102,8 @@ struct Group {
 pub(crate) struct AttemptOutcome {
     seq: u64,
     result: std::result::Result<u16, String>,
+    /// Retrying cannot help (the rule was deleted): mark the delivery failed at once.
+    give_up: bool,
 }
 
 /// Notification counters (`/metrics`).
@@ -494,6 +496,7 @@ impl ProcessEngine {
 
     /// One attempt, off the loop: wait for a permit, POST, report back.
     async fn attempt(self, delivery: Delivery, rule: Option<NotificationRule>) {
+        let give_up = rule.is_none();
         let result = match rule {
             None => Err("the rule was deleted".to_owned()),
             Some(rule) => {
@@ -684,7 +687,7 @@ impl ProcessEngine {
                     .and_then(|s| s.get(..3))
                     .and_then(|s| s.parse().ok());
                 d.last_error = Some(error.chars().take(MAX_ERROR_LEN).collect());
-                if d.attempts >= state.config.max_attempts.max(1) {
+                if outcome.give_up || d.attempts >= state.config.max_attempts.max(1) {
                     d.status = DeliveryStatus::Failed;
                     d.finished = Some(now);
                     state.given_up.fetch_add(1, Ordering::Relaxed);

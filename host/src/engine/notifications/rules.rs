@@ -536,6 +536,33 @@ mod tests {
     }
 
     #[test]
+    fn time_based_conditions_need_their_settings() {
+        let err = |i: RuleInput| validate(i, None, None, 0).expect_err("refused").to_string();
+        let mut waiting = input("http://hooks.example/x");
+        waiting.condition = Some("taskWaiting".into());
+        assert!(err(waiting.clone()).contains("waitSeconds is required"));
+        waiting.wait_seconds = Some(0);
+        assert!(err(waiting.clone()).contains("waitSeconds must be between 1"));
+        waiting.wait_seconds = Some(600);
+        assert_eq!(
+            validate(waiting, None, None, 0).expect("valid").wait_ms,
+            Some(600_000)
+        );
+        let mut rate = input("http://hooks.example/x");
+        rate.condition = Some("failureRate".into());
+        assert!(err(rate.clone()).contains("threshold is required"));
+        for bad_rate in [0.0, -1.0, 1.5, f64::NAN] {
+            rate.threshold = Some(bad_rate);
+            assert!(err(rate.clone()).contains("threshold must be above 0"));
+        }
+        let mut message = input("");
+        message.destination = Some("message".into());
+        assert!(err(message.clone()).contains("messageName is required"));
+        message.destination = Some("pager".into());
+        assert!(err(message).starts_with("Unknown destination 'pager'"));
+    }
+
+    #[test]
     fn secret_never_prints() {
         let mut i = input("http://hooks.example/x");
         i.secret = Some("hunter2".into());
