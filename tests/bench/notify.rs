@@ -51,7 +51,7 @@ async fn client_loop(c: RestClient, n: usize, until: Instant) -> anyhow::Result<
         s.fetch.push(t.elapsed());
         for task in tasks {
             let id = task["id"].as_str().unwrap_or_default().to_owned();
-            if i % 10 == 0 {
+            if i.is_multiple_of(10) {
                 let a = c
                     .post(
                         &format!("/external-task/{id}/failure"),

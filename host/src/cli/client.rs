@@ -536,7 +536,7 @@ Examples:
   baton notify add --id order-cancel --name 'Order canceled' --condition instanceCanceled \\
       --process-definition-key order --url http://alerts.internal:9000/baton --window-seconds 600"
     )]
-    Add(NotifyAddArgs),
+    Add(Box<NotifyAddArgs>),
     /// Send a test notification for a rule and show what the receiver answered.
     Test(NotifyIdArgs),
     /// Delete a rule.

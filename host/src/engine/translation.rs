@@ -674,7 +674,7 @@ impl<'a> Translation<'a> {
                     .fetch_add(1, Ordering::Relaxed);
                 super::notifications::stage_instance_canceled(
                     ws,
-                    &self.record,
+                    self.record,
                     self.cancel_reason.clone(),
                     self.now,
                 );

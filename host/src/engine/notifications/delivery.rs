@@ -510,6 +510,7 @@ impl ProcessEngine {
         let _ = self.inner.notifications.outcomes_tx.send(AttemptOutcome {
             seq: delivery.seq,
             result,
+            give_up,
         });
         self.wake_notifications();
     }
