@@ -924,3 +924,87 @@ async fn an_incident_starts_the_users_escalation_process_by_message() {
     assert_eq!(tasks.len(), 1);
     assert_eq!(tasks[0].name.as_deref(), Some("Page the on-call engineer"));
 }
+
+/// Run `baton notify ...` against `url`; returns (exit code, stdout, stderr).
+async fn baton_notify(url: &str, args: &[&str]) -> (i32, String, String) {
+    let binary = baton_tests::baton_binary().expect("baton binary");
+    let mut all: Vec<String> = vec!["notify".into()];
+    all.extend(args.iter().map(|a| (*a).to_owned()));
+    all.extend(["--url".to_owned(), url.to_owned()]);
+    let out = tokio::task::spawn_blocking(move || {
+        std::process::Command::new(binary)
+            .args(&all)
+            .output()
+            .expect("run baton notify")
+    })
+    .await
+    .expect("join");
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[tokio::test]
+async fn baton_notify_adds_lists_tests_and_removes_rules() {
+    let server = TestServer::start().await.expect("server");
+    let url = format!("http://{}", server.addr);
+    let receiver = Receiver::start(Mode::Ok).await.expect("receiver");
+    let (code, out, err) = baton_notify(
+        &url,
+        &[
+            "add",
+            "--id",
+            "ops",
+            "--name",
+            "Incidents to ops",
+            "--condition",
+            "incidentCreated",
+            "--webhook",
+            &receiver.url,
+            "--secret",
+            "hunter2",
+            "--window-seconds",
+            "120",
+        ],
+    )
+    .await;
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(out.contains("rule ops (incidentCreated)"), "{out}");
+    let (code, out, err) = baton_notify(
+        &url,
+        &[
+            "add",
+            "--name",
+            "x",
+            "--condition",
+            "sunIsDown",
+            "--webhook",
+            &receiver.url,
+        ],
+    )
+    .await;
+    assert_ne!(code, 0);
+    assert!(err.contains("Unknown condition 'sunIsDown'"), "{out}{err}");
+    let (code, out, _) = baton_notify(&url, &["list"]).await;
+    assert_eq!(code, 0);
+    assert!(
+        out.contains("Incidents to ops") && out.contains("120"),
+        "{out}"
+    );
+    assert!(!out.contains("hunter2"), "the secret is never shown");
+    let (code, out, err) = baton_notify(&url, &["test", "ops"]).await;
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(out.starts_with("delivered (HTTP 200)"), "{out}");
+    assert_eq!(
+        receiver.wait_for(1, WAIT).await.expect("test")[0].body["event"],
+        "test"
+    );
+    let (code, _, _) = baton_notify(&url, &["rm", "ops"]).await;
+    assert_eq!(code, 0);
+    let (code, _, err) = baton_notify(&url, &["rm", "ops"]).await;
+    assert_ne!(code, 0);
+    assert!(err.contains("does not exist"), "{err}");
+    server.stop().await.expect("stop");
+}

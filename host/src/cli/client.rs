@@ -525,16 +525,18 @@ pub enum NotifyCommand {
   baton notify list
   baton notify list --json")]
     List(ListArgs),
-    /// Add a rule that POSTs a signed JSON body to a webhook.
+    /// Add a rule: a condition and a webhook (a signed JSON POST) or a BPMN message/signal.
     #[command(
         after_help = "Conditions: incidentCreated, incidentResolved, instanceCanceled,
-uncaughtError, wasmLimit.
+uncaughtError, wasmLimit, taskWaiting, userTaskOverdue, userTaskUnclaimed, failureRate.
 
 Examples:
   baton notify add --name 'Incidents to ops' --condition incidentCreated \\
-      --url http://alerts.internal:9000/baton --secret \"$HOOK_SECRET\"
+      --webhook http://alerts.internal:9000/baton --secret \"$HOOK_SECRET\"
   baton notify add --id order-cancel --name 'Order canceled' --condition instanceCanceled \\
-      --process-definition-key order --url http://alerts.internal:9000/baton --window-seconds 600"
+      --process-definition-key order --webhook http://alerts.internal:9000/baton --window-seconds 600
+  baton notify add --id stuck --name 'No worker' --condition taskWaiting --topic check-stock \\
+      --wait-seconds 600 --message-name Escalate"
     )]
     Add(Box<NotifyAddArgs>),
     /// Send a test notification for a rule and show what the receiver answered.
@@ -555,9 +557,21 @@ pub struct NotifyAddArgs {
     /// What to watch for.
     #[arg(long)]
     pub condition: String,
-    /// Webhook URL (http).
+    /// Webhook URL (http); `--url` is the server's.
+    #[arg(long, value_name = "URL")]
+    pub webhook: Option<String>,
+    /// Instead of a webhook: correlate this BPMN message into your own process.
+    #[arg(long, conflicts_with_all = ["webhook", "signal_name"])]
+    pub message_name: Option<String>,
+    /// Instead of a webhook: broadcast this BPMN signal.
+    #[arg(long, conflicts_with_all = ["webhook", "message_name"])]
+    pub signal_name: Option<String>,
+    /// taskWaiting, userTaskUnclaimed: how long before it fires, seconds.
     #[arg(long)]
-    pub url: String,
+    pub wait_seconds: Option<i64>,
+    /// failureRate: the rate (0..1] above which it fires.
+    #[arg(long)]
+    pub threshold: Option<f64>,
     /// Signing secret (HMAC-SHA256 of the body in `X-Baton-Signature`); never shown again.
     #[arg(long, env = "BATON_NOTIFY_SECRET", hide_env_values = true)]
     pub secret: Option<String>,
@@ -639,8 +653,18 @@ pub async fn notify(cmd: NotifyCommand) -> anyhow::Result<ExitCode> {
         }
         NotifyCommand::Add(a) => {
             let api = Api::new(&a.client)?;
+            let destination = if a.message_name.is_some() {
+                "message"
+            } else if a.signal_name.is_some() {
+                "signal"
+            } else {
+                "webhook"
+            };
             let body = serde_json::json!({
-                "id": a.id, "name": a.name, "condition": a.condition, "url": a.url,
+                "id": a.id, "name": a.name, "condition": a.condition, "url": a.webhook,
+                "destination": destination, "messageName": a.message_name,
+                "signalName": a.signal_name, "waitSeconds": a.wait_seconds,
+                "threshold": a.threshold,
                 "secret": a.secret, "incidentType": a.incident_type,
                 "processDefinitionKey": a.process_definition_key, "activityId": a.activity_id,
                 "topic": a.topic, "windowSeconds": a.window_seconds,
@@ -652,11 +676,22 @@ pub async fn notify(cmd: NotifyCommand) -> anyhow::Result<ExitCode> {
             if a.client.json {
                 print_json(&answer);
             } else {
+                let target = match answer.get("url").and_then(J::as_str) {
+                    Some(url) => url.to_owned(),
+                    None => {
+                        let kind = cell(&answer, "destination");
+                        let name = if kind == "signal" {
+                            cell(&answer, "signalName")
+                        } else {
+                            cell(&answer, "messageName")
+                        };
+                        format!("BPMN {kind} {name}")
+                    }
+                };
                 outln!(
-                    "rule {} ({}) -> {}",
+                    "rule {} ({}) -> {target}",
                     cell(&answer, "id"),
                     cell(&answer, "condition"),
-                    cell(&answer, "url")
                 );
             }
         }
