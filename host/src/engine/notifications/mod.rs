@@ -10,13 +10,14 @@
 //! Flow: event record (`notification_events`, same commit as the incident) → the loop
 //! matches it against the enabled rules and folds it into a delivery per rule and group key
 //! (`notification_deliveries` + `notification_due`, one commit that also deletes the event)
-//! → due deliveries are POSTed by spawned attempts (bounded concurrency, timeouts) whose
+//! → due deliveries are POSTed ([`send`]) by spawned attempts (bounded concurrency, timeouts) whose
 //! outcomes come back to the loop, the only writer of deliveries → delivered, or retried with
 //! exponential backoff and jitter, or given up after `max_attempts`.
 
 mod conditions;
 mod delivery;
 pub mod rules;
+mod send;
 
 use std::collections::HashSet;
 use std::net::SocketAddr;
@@ -30,8 +31,9 @@ use crate::records::Incident;
 use crate::store::keys::Key;
 use crate::store::{Tree, WriteSet};
 
-pub use delivery::{Delivery, DeliveryStatus, NotificationMetrics, TestOutcome, sign};
+pub use delivery::{Delivery, DeliveryStatus, NotificationMetrics};
 pub use rules::{ConditionKind, NotificationRule, RuleInput};
+pub use send::{TestOutcome, sign};
 
 /// Delivery settings of the notification loop.
 #[derive(Debug, Clone)]
