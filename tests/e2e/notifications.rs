@@ -1008,3 +1008,45 @@ async fn baton_notify_adds_lists_tests_and_removes_rules() {
     assert!(err.contains("does not exist"), "{err}");
     server.stop().await.expect("stop");
 }
+
+#[tokio::test]
+async fn rules_from_the_config_file_are_applied_on_every_start_without_duplicates() {
+    let dir = tempfile::tempdir().expect("dir");
+    let config = dir.path().join("baton.toml");
+    let write = |window: u32| {
+        std::fs::write(
+            &config,
+            format!(
+                "[[notification_rule]]\nid = \"ops\"\nname = \"Incidents to ops\"\ncondition = \"incidentCreated\"\nurl = \"http://127.0.0.1:9/hook\"\nsecret = \"from-the-file\"\nwindowSeconds = {window}\n"
+            ),
+        )
+        .expect("write config");
+    };
+    write(60);
+    let data = dir.path().join("data");
+    let config_arg = config.display().to_string();
+    let baton = BatonProcess::spawn(&data, &["--config", &config_arg]).expect("spawn");
+    let rules = baton
+        .client
+        .get("/notification-rule")
+        .await
+        .expect("list")
+        .body;
+    assert_eq!(rules.as_array().map(Vec::len), Some(1), "{rules}");
+    assert_eq!(rules[0]["windowSeconds"], 60);
+    assert_eq!(rules[0]["secretSet"], true);
+    assert!(!rules.to_string().contains("from-the-file"));
+    baton.terminate().expect("stop");
+    // Edited file, same id: updated, not duplicated.
+    write(120);
+    let baton = BatonProcess::spawn(&data, &["--config", &config_arg]).expect("restart");
+    let rules = baton
+        .client
+        .get("/notification-rule")
+        .await
+        .expect("list")
+        .body;
+    assert_eq!(rules.as_array().map(Vec::len), Some(1), "{rules}");
+    assert_eq!(rules[0]["windowSeconds"], 120);
+    drop(baton);
+}
