@@ -125,6 +125,13 @@ fn due_key(due: i64, seq: u64) -> Vec<u8> {
     Key::new().i64(due).u64(seq).build()
 }
 
+/// The delivery sequence inside a `notification_due` key (due: 8 bytes, then the sequence).
+fn due_key_seq(key: &[u8]) -> Option<u64> {
+    key.get(8..16)
+        .and_then(|b| <[u8; 8]>::try_from(b).ok())
+        .map(u64::from_be_bytes)
+}
+
 /// Groups are per rule, event kind and key, so a "resolved" is never counted into the
 /// notification of what it resolves.
 fn group_key_bytes(rule_id: &str, kind: EventKind, group: &str) -> Vec<u8> {
@@ -260,11 +267,34 @@ impl ProcessEngine {
         self.start_due()?;
         self.prune_finished()?;
         drop(outcomes);
-        Ok(self
+        self.next_due_not_in_flight()
+    }
+
+    /// When the next delivery that is not already being attempted comes due. Deliveries in
+    /// flight are skipped: their outcome wakes the loop, and counting them as due would make
+    /// the loop spin while a receiver hangs.
+    fn next_due_not_in_flight(&self) -> Result<Option<i64>> {
+        let in_flight = self
             .inner
-            .store
-            .first_key(Tree::NotificationDue)?
-            .and_then(|k| from_ord_i64(&k)))
+            .notifications
+            .in_flight
+            .lock()
+            .map(|s| s.clone())
+            .unwrap_or_default();
+        if in_flight.len() >= self.max_in_flight() {
+            // Nothing more can start before an attempt ends, and its outcome wakes the loop.
+            return Ok(None);
+        }
+        let keys = self.inner.store.range_keys(
+            Tree::NotificationDue,
+            &[],
+            &[0xff; 17],
+            in_flight.len().saturating_add(1),
+        )?;
+        Ok(keys
+            .iter()
+            .find(|k| due_key_seq(k).is_none_or(|seq| !in_flight.contains(&seq)))
+            .and_then(|k| from_ord_i64(k)))
     }
 
     fn definition_key_of(&self, definition_id: &str) -> Option<String> {
@@ -418,18 +448,29 @@ impl ProcessEngine {
     /// Start every due delivery that is not already in flight.
     fn start_due(&self) -> Result<()> {
         let now = self.now();
+        let in_flight = self.in_flight_count();
+        let room = self
+            .max_in_flight()
+            .saturating_sub(in_flight)
+            .min(DUE_BATCH);
+        if room == 0 {
+            return Ok(());
+        }
         let end = Key::new().i64(now.saturating_add(1)).build();
-        let keys = self
-            .inner
-            .store
-            .range_keys(Tree::NotificationDue, &[], &end, DUE_BATCH)?;
+        // Skip over what is already in flight (at most `in_flight` keys) to reach new work.
+        let keys = self.inner.store.range_keys(
+            Tree::NotificationDue,
+            &[],
+            &end,
+            in_flight.saturating_add(room),
+        )?;
         let rules = self.rules_snapshot();
+        let mut started = 0;
         for key in keys {
-            let Some(seq) = key
-                .get(8..16)
-                .and_then(|b| <[u8; 8]>::try_from(b).ok())
-                .map(u64::from_be_bytes)
-            else {
+            if started >= room {
+                break;
+            }
+            let Some(seq) = due_key_seq(&key) else {
                 continue;
             };
             let fresh = match self.inner.notifications.in_flight.lock() {
@@ -453,8 +494,29 @@ impl ProcessEngine {
             let rule = rules.iter().find(|r| r.id == delivery.rule_id).cloned();
             let me = self.clone();
             tokio::spawn(async move { me.attempt(delivery, rule).await });
+            started += 1;
         }
         Ok(())
+    }
+
+    /// Attempts started and not yet recorded (running or waiting for a permit): four per
+    /// permit, so a hanging receiver parks a bounded number of tasks.
+    fn max_in_flight(&self) -> usize {
+        self.inner
+            .notifications
+            .config
+            .concurrency
+            .max(1)
+            .saturating_mul(4)
+    }
+
+    fn in_flight_count(&self) -> usize {
+        self.inner
+            .notifications
+            .in_flight
+            .lock()
+            .map(|s| s.len())
+            .unwrap_or(0)
     }
 
     fn forget_in_flight(&self, seq: u64) {
