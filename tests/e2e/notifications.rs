@@ -387,12 +387,17 @@ async fn a_hanging_receiver_times_out_and_the_engine_keeps_answering() {
     .await;
     incident_over_rest(c, "order", "b").await;
     receiver.wait_for(1, WAIT).await.expect("first attempt");
-    // While the receiver hangs, commands go on at their usual pace.
+    // While the receiver hangs, commands go on at their usual pace, and the notification loop
+    // idles instead of spinning on the delivery it waits for (a spinning loop makes thousands
+    // of passes in the time these starts take; an idle one a few per attempt outcome).
+    let passes = server.engine.notification_metrics().passes;
     for _ in 0..20 {
         c.start("order", json!({}))
             .await
             .expect("start while hanging");
     }
+    let spun = server.engine.notification_metrics().passes - passes;
+    assert!(spun < 50, "{spun} loop passes while 20 instances started");
     receiver
         .wait_for(3, WAIT)
         .await

@@ -115,6 +115,8 @@ pub struct NotificationMetrics {
     pub grouped: u64,
     /// Deliveries still pending.
     pub pending: u64,
+    /// Passes of the notification loop so far (it must idle, not spin, while attempts wait).
+    pub passes: u64,
 }
 
 fn delivery_key(seq: u64) -> Vec<u8> {
@@ -245,6 +247,10 @@ impl ProcessEngine {
     pub async fn notification_pass(&self) -> Result<Option<i64>> {
         // One pass at a time: the pass is the only writer of deliveries and groups.
         let mut outcomes = self.inner.notifications.outcomes_rx.lock().await;
+        self.inner
+            .notifications
+            .passes
+            .fetch_add(1, Ordering::Relaxed);
         while let Ok(outcome) = outcomes.try_recv() {
             self.record_outcome(outcome)?;
         }
@@ -643,6 +649,7 @@ impl ProcessEngine {
             given_up: s.given_up.load(Ordering::Relaxed),
             grouped: s.grouped.load(Ordering::Relaxed),
             pending: self.inner.store.count(Tree::NotificationDue) as u64,
+            passes: s.passes.load(Ordering::Relaxed),
         }
     }
 }

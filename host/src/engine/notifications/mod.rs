@@ -167,6 +167,7 @@ pub(crate) struct State {
     pub(crate) failed_attempts: AtomicU64,
     pub(crate) given_up: AtomicU64,
     pub(crate) grouped: AtomicU64,
+    pub(crate) passes: AtomicU64,
     pub(crate) watch: Mutex<conditions::Watch>,
 }
 
@@ -197,6 +198,7 @@ impl State {
             failed_attempts: AtomicU64::new(0),
             given_up: AtomicU64::new(0),
             grouped: AtomicU64::new(0),
+            passes: AtomicU64::new(0),
             watch: Mutex::new(conditions::Watch::default()),
         }
     }
@@ -216,7 +218,8 @@ pub(crate) fn stage(ws: &mut WriteSet, event: &NotificationEvent) {
     ws.put(Tree::NotificationEvents, event_key(event.time), event);
 }
 
-/// Stage "incident opened" (called where the incident record is written).
+/// Stage an incident opened or resolved (called where the incident record is written or
+/// moved to history).
 pub(crate) fn stage_incident(ws: &mut WriteSet, incident: &Incident, kind: EventKind, now: i64) {
     stage(
         ws,
