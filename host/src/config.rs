@@ -42,6 +42,9 @@ pub struct ServerConfig {
     /// An uncaught BPMN error raises an incident instead of ending the throwing execution
     /// (Camunda 7's default, followed when this is off).
     pub incident_on_unhandled_bpmn_error: bool,
+    /// Failure notifications: rules from the config file (`[[notification_rule]]`) and
+    /// delivery settings. See [`crate::engine::notifications`].
+    pub notifications: crate::engine::NotificationConfig,
 }
 
 impl Default for ServerConfig {
@@ -64,6 +67,7 @@ impl Default for ServerConfig {
             request_timeout_ms: 30_000,
             query_max_results: 10_000,
             incident_on_unhandled_bpmn_error: false,
+            notifications: crate::engine::NotificationConfig::default(),
         }
     }
 }
@@ -77,6 +81,7 @@ impl ServerConfig {
         engine.max_parked_fetches = self.max_parked_fetches;
         engine.default_retry_cycle = self.default_retry_cycle.clone();
         engine.incident_on_unhandled_bpmn_error = self.incident_on_unhandled_bpmn_error;
+        engine.notifications = self.notifications.clone();
         engine.wasm = if self.wasm {
             Some(crate::wasm::WasmConfig {
                 cache_dir: Some(self.data_dir.join("wasm-cache")),

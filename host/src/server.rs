@@ -35,6 +35,9 @@ pub async fn run(
     config: ServerConfig,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
+    if let Ok(addr) = listener.local_addr() {
+        engine.set_self_address(addr);
+    }
     let app = app(engine.clone(), &config);
     // When the stop signal arrives, first tell the engine, so parked long polls and event
     // streams end at once; then axum waits only for ordinary in-flight requests.

@@ -11,6 +11,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
+import { createServer } from 'node:http';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -249,3 +250,44 @@ async function scenario() {
     `first contentful paint ${perf.fcp} ms, diagram + panels rendered ${perf.rendered} ms after navigation start (wall ${wall} ms)`);
   await cold.close();
 }
+
+test('cockpit: notifications page lists rules and deliveries, sends a test, never shows the secret', async () => {
+  // A real webhook receiver on 127.0.0.1:0.
+  const received = [];
+  const hook = createServer((req, res) => {
+    let body = '';
+    req.on('data', (d) => { body += d; });
+    req.on('end', () => { received.push(JSON.parse(body)); res.writeHead(200); res.end('ok'); });
+  });
+  await new Promise((ok) => hook.listen(0, '127.0.0.1', ok));
+  const url = `http://127.0.0.1:${hook.address().port}/hook`;
+  try {
+    await rest('POST', '/notification-rule/create', {
+      id: 'ops', name: 'Incidents to ops', condition: 'incidentCreated', url, secret: 'hunter2-secret', windowSeconds: 60,
+    });
+    // An incident: fail a stock check with no retries left.
+    const started = await rest('POST', `/process-definition/key/${MODEL.key}/start`, { businessKey: 'notify-1' });
+    const task = await fetchOne(MODEL.checkTopic);
+    await rest('POST', `/external-task/${task.id}/failure`, { workerId: 'e2e-worker', errorMessage: 'stock service down', retries: 0, retryTimeout: 0 });
+    for (let i = 0; i < 100 && received.length === 0; i++) await new Promise((r) => setTimeout(r, 100));
+    assert.equal(received[0]?.event, 'incidentCreated');
+    assert.equal(received[0]?.processInstanceId, started.id);
+
+    const page = await context.newPage();
+    const errors = [];
+    page.on('pageerror', (e) => errors.push(e.message));
+    await page.goto(`${base}/#/notifications`);
+    await page.waitForSelector('[data-rule="ops"] h2 >> text=Incidents to ops');
+    await page.waitForSelector('[data-rule="ops"] td >> text=delivered');
+    assert.ok(!(await page.content()).includes('hunter2-secret'), 'the secret is never shown');
+    await page.waitForSelector('[data-rule="ops"] >> text=signed (HMAC-SHA256)');
+    await shot(page, 'notifications');
+    await page.click('[data-rule="ops"] button:has-text("Send test")');
+    await page.waitForSelector('#toast >> text=Test notification sent');
+    assert.equal(received.at(-1).event, 'test');
+    assert.deepEqual(errors, [], 'no page errors');
+    await page.close();
+  } finally {
+    hook.close();
+  }
+});

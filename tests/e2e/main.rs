@@ -21,5 +21,6 @@ mod engine_incidents;
 mod engine_jobs;
 mod engine_messages;
 mod engine_user_tasks;
+mod notifications;
 mod wasm_runtime;
 mod wasm_tasks;

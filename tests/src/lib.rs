@@ -8,6 +8,7 @@
 //! - [`BatonProcess`]: the real `baton serve` binary as a child process (for crash tests),
 //!   found next to the test executable in `target/<profile>/`.
 //! - [`bpmn`]: small BPMN model builders shared by tests and benchmarks.
+//! - [`receiver`]: a real webhook receiver for the notification tests.
 
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
@@ -32,6 +33,7 @@ pub mod guests {
 }
 
 pub mod bpmn;
+pub mod receiver;
 
 /// 2026-01-01T00:00:00Z: where every [`TestEngine`] clock starts.
 pub const T0: i64 = 1_767_225_600_000;

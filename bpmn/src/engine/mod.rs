@@ -269,6 +269,16 @@ pub enum Effect {
         /// The error message.
         message: Option<String>,
     },
+    /// A BPMN error nothing caught ended its execution (Camunda's default for uncaught
+    /// errors): nothing to write, but people may want to hear of it (failure notifications).
+    UncaughtError {
+        /// The activity that threw it.
+        activity_id: String,
+        /// The error code.
+        code: String,
+        /// The error message.
+        message: Option<String>,
+    },
     /// Cancel a child instance (its call activity was interrupted or cancelled).
     CancelChildInstance {
         /// The child instance id.

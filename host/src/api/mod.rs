@@ -33,6 +33,7 @@ pub mod incident;
 pub mod json;
 pub mod message;
 pub mod module;
+pub mod notification_rule;
 pub mod openapi;
 pub mod process_definition;
 pub mod process_instance;
@@ -181,6 +182,7 @@ pub fn routes() -> Vec<Route> {
     all.extend(history::routes());
     all.extend(identity::routes());
     all.extend(module::routes());
+    all.extend(notification_rule::routes());
     all.extend(openapi::routes());
     all
 }

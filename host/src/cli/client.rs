@@ -516,3 +516,218 @@ pub async fn incidents(args: ListArgs) -> anyhow::Result<ExitCode> {
     }
     Ok(ExitCode::SUCCESS)
 }
+
+/// `baton notify ...`: failure notification rules (`/engine-rest/notification-rule`).
+#[derive(Debug, clap::Subcommand)]
+pub enum NotifyCommand {
+    /// List the rules and their last delivery.
+    #[command(after_help = "Examples:
+  baton notify list
+  baton notify list --json")]
+    List(ListArgs),
+    /// Add a rule: a condition and a webhook (a signed JSON POST) or a BPMN message/signal.
+    #[command(
+        after_help = "Conditions: incidentCreated, incidentResolved, instanceCanceled,
+uncaughtError, wasmLimit, taskWaiting, userTaskOverdue, userTaskUnclaimed, failureRate.
+
+Examples:
+  baton notify add --name 'Incidents to ops' --condition incidentCreated \\
+      --webhook http://alerts.internal:9000/baton --secret \"$HOOK_SECRET\"
+  baton notify add --id order-cancel --name 'Order canceled' --condition instanceCanceled \\
+      --process-definition-key order --webhook http://alerts.internal:9000/baton --window-seconds 600
+  baton notify add --id stuck --name 'No worker' --condition taskWaiting --topic check-stock \\
+      --wait-seconds 600 --message-name Escalate"
+    )]
+    Add(Box<NotifyAddArgs>),
+    /// Send a test notification for a rule and show what the receiver answered.
+    Test(NotifyIdArgs),
+    /// Delete a rule.
+    Rm(NotifyIdArgs),
+}
+
+/// `baton notify add` arguments (the fields of `POST /notification-rule/create`).
+#[derive(Debug, clap::Args)]
+pub struct NotifyAddArgs {
+    /// Rule id (default: generated).
+    #[arg(long)]
+    pub id: Option<String>,
+    /// Rule name.
+    #[arg(long)]
+    pub name: String,
+    /// What to watch for.
+    #[arg(long)]
+    pub condition: String,
+    /// Webhook URL (http); `--url` is the server's.
+    #[arg(long, value_name = "URL")]
+    pub webhook: Option<String>,
+    /// Instead of a webhook: correlate this BPMN message into your own process.
+    #[arg(long, conflicts_with_all = ["webhook", "signal_name"])]
+    pub message_name: Option<String>,
+    /// Instead of a webhook: broadcast this BPMN signal.
+    #[arg(long, conflicts_with_all = ["webhook", "message_name"])]
+    pub signal_name: Option<String>,
+    /// taskWaiting, userTaskUnclaimed: how long before it fires, seconds.
+    #[arg(long)]
+    pub wait_seconds: Option<i64>,
+    /// failureRate: the rate (0..1] above which it fires.
+    #[arg(long)]
+    pub threshold: Option<f64>,
+    /// Signing secret (HMAC-SHA256 of the body in `X-Baton-Signature`); never shown again.
+    #[arg(long, env = "BATON_NOTIFY_SECRET", hide_env_values = true)]
+    pub secret: Option<String>,
+    /// Only incidents of this type (failedExternalTask, failedJob, unhandledBpmnError).
+    #[arg(long)]
+    pub incident_type: Option<String>,
+    /// Only instances of this process definition key.
+    #[arg(long)]
+    pub process_definition_key: Option<String>,
+    /// Only events at this activity.
+    #[arg(long)]
+    pub activity_id: Option<String>,
+    /// Only this topic (wasm limits).
+    #[arg(long)]
+    pub topic: Option<String>,
+    /// At most one message per rule and key per window (plus a summary with the count).
+    #[arg(long)]
+    pub window_seconds: Option<i64>,
+    /// Server and output.
+    #[command(flatten)]
+    pub client: ClientArgs,
+}
+
+/// A rule id and the server.
+#[derive(Debug, clap::Args)]
+pub struct NotifyIdArgs {
+    /// The rule id.
+    pub id: String,
+    /// Server and output.
+    #[command(flatten)]
+    pub client: ClientArgs,
+}
+
+fn path_segment(s: &str) -> String {
+    s.bytes()
+        .map(|b| {
+            if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~') {
+                (b as char).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
+        .collect()
+}
+
+/// `baton notify list|add|test|rm`.
+pub async fn notify(cmd: NotifyCommand) -> anyhow::Result<ExitCode> {
+    match cmd {
+        NotifyCommand::List(args) => {
+            let api = Api::new(&args.client)?;
+            let answer = api.get("/notification-rule").await?;
+            if args.client.json {
+                print_json(&answer);
+            } else {
+                table(
+                    &[
+                        "ID",
+                        "NAME",
+                        "CONDITION",
+                        "URL",
+                        "SIGNED",
+                        "WINDOW S",
+                        "ENABLED",
+                    ],
+                    &rows(
+                        &answer,
+                        &[
+                            "id",
+                            "name",
+                            "condition",
+                            "url",
+                            "secretSet",
+                            "windowSeconds",
+                            "enabled",
+                        ],
+                    ),
+                );
+            }
+        }
+        NotifyCommand::Add(a) => {
+            let api = Api::new(&a.client)?;
+            let destination = if a.message_name.is_some() {
+                "message"
+            } else if a.signal_name.is_some() {
+                "signal"
+            } else {
+                "webhook"
+            };
+            let body = serde_json::json!({
+                "id": a.id, "name": a.name, "condition": a.condition, "url": a.webhook,
+                "destination": destination, "messageName": a.message_name,
+                "signalName": a.signal_name, "waitSeconds": a.wait_seconds,
+                "threshold": a.threshold,
+                "secret": a.secret, "incidentType": a.incident_type,
+                "processDefinitionKey": a.process_definition_key, "activityId": a.activity_id,
+                "topic": a.topic, "windowSeconds": a.window_seconds,
+            });
+            let request = api
+                .request(reqwest::Method::POST, "/notification-rule/create")
+                .json(&body);
+            let answer = api.send(request).await?;
+            if a.client.json {
+                print_json(&answer);
+            } else {
+                let target = match answer.get("url").and_then(J::as_str) {
+                    Some(url) => url.to_owned(),
+                    None => {
+                        let kind = cell(&answer, "destination");
+                        let name = if kind == "signal" {
+                            cell(&answer, "signalName")
+                        } else {
+                            cell(&answer, "messageName")
+                        };
+                        format!("BPMN {kind} {name}")
+                    }
+                };
+                outln!(
+                    "rule {} ({}) -> {target}",
+                    cell(&answer, "id"),
+                    cell(&answer, "condition"),
+                );
+            }
+        }
+        NotifyCommand::Test(a) => {
+            let api = Api::new(&a.client)?;
+            let request = api
+                .request(
+                    reqwest::Method::POST,
+                    &format!("/notification-rule/{}/test", path_segment(&a.id)),
+                )
+                .json(&serde_json::json!({}));
+            let answer = api.send(request).await?;
+            if a.client.json {
+                print_json(&answer);
+            } else if answer.get("delivered").and_then(J::as_bool) == Some(true) {
+                outln!(
+                    "delivered (HTTP {}), delivery id {}",
+                    cell(&answer, "statusCode"),
+                    cell(&answer, "deliveryId")
+                );
+            } else {
+                outln!("not delivered: {}", cell(&answer, "error"));
+                return Ok(ExitCode::from(1));
+            }
+        }
+        NotifyCommand::Rm(a) => {
+            let api = Api::new(&a.client)?;
+            let request = api.request(
+                reqwest::Method::DELETE,
+                &format!("/notification-rule/{}", path_segment(&a.id)),
+            );
+            api.send(request).await?;
+            if !a.client.json {
+                outln!("rule {} deleted", a.id);
+            }
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}

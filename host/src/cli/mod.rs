@@ -71,6 +71,9 @@ pub enum Command {
     Tasks(client::ListArgs),
     /// List the open incidents of a server.
     Incidents(client::ListArgs),
+    /// Manage failure notification rules (webhooks on incidents, cancellations, wasm limits).
+    #[command(subcommand)]
+    Notify(client::NotifyCommand),
 }
 
 /// Entry point of the binary: parses the command line and runs the command on a tokio
@@ -113,6 +116,7 @@ pub fn main() -> ExitCode {
             Command::Instances(args) => client::instances(args).await,
             Command::Tasks(args) => client::tasks(args).await,
             Command::Incidents(args) => client::incidents(args).await,
+            Command::Notify(cmd) => client::notify(cmd).await,
         }
     });
     // Background engine work (scheduler, wasm ticker) must not keep the process alive.

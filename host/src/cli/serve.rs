@@ -43,7 +43,16 @@ baton.toml (every key optional):
   max_parked_fetches = 200
   request_timeout_ms = 30000      # 0: no limit
   query_max_results = 10000
-  incident_on_unhandled_bpmn_error = false"
+  incident_on_unhandled_bpmn_error = false
+  public_url = \"https://baton.example\"   # cockpit links in notifications
+
+  [[notification_rule]]            # any number; keys as in POST /notification-rule/create
+  id = \"ops-incidents\"
+  name = \"Incidents to ops\"
+  condition = \"incidentCreated\"
+  url = \"http://alerts.internal:9000/baton\"
+  secret = \"change-me\"
+  windowSeconds = 300"
 )]
 pub struct ServeArgs {
     /// TOML file with any of the settings below (keys: data_dir, listen, ...).
@@ -144,6 +153,11 @@ pub struct FileConfig {
     pub query_max_results: Option<usize>,
     /// See [`ServeArgs::incident_on_unhandled_bpmn_error`].
     pub incident_on_unhandled_bpmn_error: Option<bool>,
+    /// Base URL of the cockpit in notification links (default `http://<listen>`).
+    pub public_url: Option<String>,
+    /// Failure notification rules (`[[notification_rule]]`), created or updated by id on start.
+    #[serde(default)]
+    pub notification_rule: Vec<crate::engine::notifications::RuleInput>,
 }
 
 /// Read a `--config` file.
@@ -232,6 +246,11 @@ pub fn merge(args: &ServeArgs, file: FileConfig) -> anyhow::Result<ServerConfig>
             .incident_on_unhandled_bpmn_error
             .or(file.incident_on_unhandled_bpmn_error)
             .unwrap_or(d.incident_on_unhandled_bpmn_error),
+        notifications: crate::engine::NotificationConfig {
+            rules: file.notification_rule,
+            public_url: file.public_url,
+            ..d.notifications.clone()
+        },
         ..d
     };
     if config.query_max_results == 0 {
@@ -284,6 +303,43 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn notification_rules_come_from_the_config_file() {
+        let file: FileConfig = toml::from_str(
+            r#"public_url = "https://baton.example"
+
+[[notification_rule]]
+id = "ops"
+name = "Incidents to ops"
+condition = "incidentCreated"
+url = "http://alerts.internal:9000/baton"
+secret = "s3cret"
+windowSeconds = 60
+
+[[notification_rule]]
+id = "stuck"
+name = "No worker"
+condition = "taskWaiting"
+topic = "check-stock"
+waitSeconds = 600
+url = "http://alerts.internal:9000/baton"
+"#,
+        )
+        .expect("toml");
+        let c = merge(&ServeArgs::default(), file).expect("merge");
+        let rules = &c.notifications.rules;
+        assert_eq!(rules.len(), 2);
+        assert_eq!(rules[0].id.as_deref(), Some("ops"));
+        assert_eq!(rules[0].window_seconds, Some(60));
+        assert_eq!(rules[1].wait_seconds, Some(600));
+        assert_eq!(
+            c.notifications.public_url.as_deref(),
+            Some("https://baton.example")
+        );
+        // A typo at the top level is still refused.
+        assert!(toml::from_str::<FileConfig>("notification_rules = []").is_err());
+    }
 
     #[test]
     fn flag_beats_file_beats_default() {

@@ -14,13 +14,53 @@ use crate::engine::MetricsSnapshot;
 
 /// The handler.
 pub async fn handler(State(state): State<CockpitState>) -> Response {
-    let body = render(&state.engine.metrics());
+    let mut body = render(&state.engine.metrics());
+    render_notifications(&mut body, &state.engine.notification_metrics());
     let mut r = body.into_response();
     r.headers_mut().insert(
         header::CONTENT_TYPE,
         HeaderValue::from_static("text/plain; version=0.0.4; charset=utf-8"),
     );
     r
+}
+
+/// The failure notification counters (issue 22).
+fn render_notifications(out: &mut String, n: &crate::engine::notifications::NotificationMetrics) {
+    metric(
+        out,
+        "baton_notifications_delivered_total",
+        "counter",
+        "Notifications the receiver accepted (2xx).",
+        n.delivered,
+    );
+    metric(
+        out,
+        "baton_notifications_failed_attempts_total",
+        "counter",
+        "Notification attempts that failed (error status, time-out, no connection); retried.",
+        n.failed_attempts,
+    );
+    metric(
+        out,
+        "baton_notifications_given_up_total",
+        "counter",
+        "Notifications given up after their last attempt failed.",
+        n.given_up,
+    );
+    metric(
+        out,
+        "baton_notifications_grouped_total",
+        "counter",
+        "Events folded into an existing notification of their rule and window.",
+        n.grouped,
+    );
+    metric(
+        out,
+        "baton_notifications_pending",
+        "gauge",
+        "Notifications waiting for their first attempt or a retry.",
+        n.pending,
+    );
 }
 
 /// Escape a label value (backslash, quote, newline).

@@ -36,6 +36,8 @@ pub struct EngineConfig {
     /// A BPMN error nothing catches raises an incident (and the command that threw it fails)
     /// instead of ending the throwing execution as Camunda 7 does by default.
     pub incident_on_unhandled_bpmn_error: bool,
+    /// Failure notifications: config-file rules and delivery settings.
+    pub notifications: super::notifications::NotificationConfig,
 }
 
 impl EngineConfig {
@@ -54,6 +56,7 @@ impl EngineConfig {
             default_retry_cycle: "R3/PT10S".to_owned(),
             background_scheduler: true,
             incident_on_unhandled_bpmn_error: false,
+            notifications: Default::default(),
         }
     }
 }
@@ -99,6 +102,8 @@ pub(crate) struct Inner {
     pub(crate) background: Mutex<Vec<tokio::task::JoinHandle<()>>>,
     /// Recent successful password checks (basic auth checks every request).
     pub(crate) password_checks: super::passwords::CheckCache,
+    /// Failure notifications: rules cache, delivery loop state, counters.
+    pub(crate) notifications: super::notifications::State,
 }
 
 /// Holds one instance's lock; dropping it releases the lock and forgets idle entries.
@@ -148,6 +153,7 @@ impl ProcessEngine {
             None => None,
         };
         let (events, _) = broadcast::channel(4096);
+        let notifications = super::notifications::State::new(config.notifications.clone());
         let engine = ProcessEngine {
             inner: Arc::new(Inner {
                 clock: config.clock.clone(),
@@ -166,9 +172,11 @@ impl ProcessEngine {
                 stop: tokio::sync::watch::channel(false).0,
                 background: Mutex::new(Vec::new()),
                 password_checks: super::passwords::CheckCache::new(),
+                notifications,
             }),
         };
         engine.recover().await?;
+        engine.open_notifications().await?;
         if engine.inner.config.background_scheduler {
             engine.start_scheduler();
         }

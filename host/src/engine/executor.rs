@@ -37,6 +37,8 @@ pub(crate) struct AfterCommit {
     pub(crate) wake_scheduler: bool,
     pub(crate) wasm_tasks: Vec<String>,
     pub(crate) outbox: Vec<u64>,
+    /// A notification event was staged: wake the notification loop.
+    pub(crate) notify: bool,
 }
 
 /// A cross-instance effect, stored in the same write set as the command that caused it and
@@ -373,6 +375,9 @@ impl ProcessEngine {
                     let me = self.clone();
                     tokio::spawn(async move { me.run_wasm_task(task_id).await });
                 }
+            }
+            if after.notify {
+                self.wake_notifications();
             }
             for seq in after.outbox {
                 self.process_outbox_entry(seq).await;

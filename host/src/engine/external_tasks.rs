@@ -94,6 +94,7 @@ impl ProcessEngine {
     /// Fetch and lock tasks; waits up to `async_response_timeout` when none is available.
     pub async fn fetch_and_lock(&self, request: FetchAndLockRequest) -> Result<Vec<LockedTask>> {
         request.validate()?;
+        self.note_topics_fetched(request.topics.iter().map(|t| t.topic_name.as_str()));
         if request.topics.is_empty() || request.max_tasks == 0 {
             // Nothing can ever match: Camunda parks such a request until its timeout and
             // answers [].
@@ -399,6 +400,7 @@ impl ProcessEngine {
                 "retryTimeout is not greater than or equal to 0".into(),
             ));
         }
+        self.note_topic_failure(&task.topic_name);
         let now = self.now();
         let mut new = task.clone();
         new.error_message = truncate(request.error_message.clone());

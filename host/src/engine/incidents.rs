@@ -17,6 +17,14 @@ pub(crate) fn close_incident(
 ) {
     incident.end_time = Some(now);
     store.stage_incident_resolved(ws, &incident);
+    super::notifications::stage_incident(
+        store,
+        ws,
+        &incident,
+        super::notifications::EventKind::IncidentResolved,
+        now,
+    );
+    after.notify = true;
     after.events.push(EngineEvent::IncidentResolved {
         incident_id: incident.id.clone(),
         process_instance_id: incident.process_instance_id.clone(),
@@ -31,6 +39,14 @@ pub(crate) fn open_incident(
     after: &mut AfterCommit,
 ) {
     store.stage_incident(ws, incident);
+    super::notifications::stage_incident(
+        store,
+        ws,
+        incident,
+        super::notifications::EventKind::IncidentCreated,
+        incident.timestamp,
+    );
+    after.notify = true;
     after.events.push(EngineEvent::IncidentRaised {
         incident_id: incident.id.clone(),
         process_instance_id: incident.process_instance_id.clone(),

@@ -22,6 +22,7 @@
 //! | `identity`          | users, groups, authentication                                 |
 //! | `wasm_tasks`        | task modules and in-engine execution of wasm tasks            |
 //! | `events`            | the live event stream and metrics                             |
+//! | `notifications`     | failure notification rules, their outbox and webhook delivery |
 //! | `executor`          | command → state machine → one commit → after-commit effects   |
 //!
 //! Concurrency: commands on different instances run concurrently; commands on one instance are
@@ -46,6 +47,7 @@ mod identity;
 mod incidents;
 mod instances;
 mod jobs;
+pub mod notifications;
 mod passwords;
 #[cfg(test)]
 mod tests;
@@ -56,6 +58,7 @@ mod wasm_tasks;
 
 pub use self::core::EngineConfig;
 pub use self::events::EngineEvent;
+pub use self::notifications::NotificationConfig;
 pub use self::triggers::{ConditionRequest, EventSubscriptionView};
 pub use crate::store::{Accept, HistoricInstanceLookup, InstanceLookup, TaskLookup};
 

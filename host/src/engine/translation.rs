@@ -189,6 +189,22 @@ impl<'a> Translation<'a> {
                 ws,
                 after,
             )?,
+            Effect::UncaughtError {
+                activity_id,
+                code,
+                message,
+            } => {
+                super::notifications::stage_uncaught_error(
+                    &self.engine.inner.store,
+                    ws,
+                    self.record,
+                    activity_id,
+                    code,
+                    message.as_deref(),
+                    self.now,
+                );
+                after.notify = true;
+            }
             Effect::CancelChildInstance { child_instance_id } => self.outbox(
                 ws,
                 after,
@@ -689,6 +705,14 @@ impl<'a> Translation<'a> {
                     .metrics
                     .instances_canceled
                     .fetch_add(1, Ordering::Relaxed);
+                super::notifications::stage_instance_canceled(
+                    &self.engine.inner.store,
+                    ws,
+                    self.record,
+                    self.cancel_reason.clone(),
+                    self.now,
+                );
+                after.notify = true;
             }
             InstanceStatus::Active => {}
         }

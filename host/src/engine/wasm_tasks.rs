@@ -290,14 +290,33 @@ impl ProcessEngine {
                     .await
             }
             TaskOutcome::Failed {
-                message, details, ..
+                message,
+                details,
+                kind,
+                ..
             } => {
                 self.inner
                     .metrics
                     .wasm_failures
                     .fetch_add(1, Ordering::Relaxed);
-                self.fail_wasm_task(task, raw, message, details, false, log)
-                    .await
+                self.note_topic_failure(&task.topic_name);
+                // A blown limit is staged for notification in the failure's own commit.
+                let mut log = log;
+                let staged = super::notifications::stage_wasm_limit(
+                    &self.inner.store,
+                    &mut log,
+                    &task,
+                    kind,
+                    &message,
+                    self.now(),
+                );
+                let result = self
+                    .fail_wasm_task(task, raw, message, details, false, log)
+                    .await;
+                if staged {
+                    self.wake_notifications();
+                }
+                result
             }
         }
     }

@@ -185,6 +185,13 @@ pub trait ExternalTaskStore {
     /// How many external tasks exist (metrics).
     fn count_external_tasks(&self) -> usize;
 
+    /// Per topic: how many tasks a worker could fetch now, and the oldest one's create time
+    /// (reading at most `limit` queue entries).
+    fn waiting_by_topic(
+        &self,
+        limit: usize,
+    ) -> Result<std::collections::HashMap<String, (u64, i64)>>;
+
     /// The external tasks of a topic or an instance (`None`: all), in id order within the
     /// index read, that `keep` takes, paged while reading (see
     /// [`InstanceStore::running_instances_where`]).
@@ -657,4 +664,94 @@ pub trait OutboxStore {
 
     /// A new unique, increasing number (ordering history rows written in one command).
     fn next_sequence(&self) -> Result<u64>;
+}
+
+/// A stored record's key, opaque to the engine: what removes exactly that record later.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredKey(pub(crate) Vec<u8>);
+
+/// Failure notifications: rules, the outbox of events (staged with the change that caused
+/// them), deliveries with their due index, and grouping windows. The record types belong to
+/// the engine's notifications room; the store only keeps them.
+pub trait NotificationStore {
+    /// Every rule.
+    fn notification_rules<T: DeserializeOwned>(&self) -> Result<Vec<T>>;
+
+    /// One rule, or `None`.
+    fn notification_rule<T: DeserializeOwned>(&self, id: &str) -> Result<Option<T>>;
+
+    /// How many rules exist.
+    fn count_notification_rules(&self) -> usize;
+
+    /// Stage writing a rule.
+    fn stage_notification_rule<T: Serialize>(&self, ws: &mut WriteSet, id: &str, rule: &T);
+
+    /// Stage removing a rule.
+    fn stage_notification_rule_removal(&self, ws: &mut WriteSet, id: &str);
+
+    /// Stage an event in the outbox; needs no read (keyed by time and a random id).
+    fn stage_notification_event<T: Serialize>(&self, ws: &mut WriteSet, time: i64, event: &T);
+
+    /// Up to `limit` staged events, oldest first, with their keys; an unreadable one is
+    /// `Err` (with its key, so it can be dropped).
+    fn notification_events<T: DeserializeOwned>(
+        &self,
+        limit: usize,
+    ) -> Result<Vec<(StoredKey, Result<T>)>>;
+
+    /// Stage removing a staged event (folded into deliveries, or unreadable).
+    fn stage_notification_event_removal(&self, ws: &mut WriteSet, key: &StoredKey);
+
+    /// The grouping window of (rule, event kind, group), or `None`.
+    fn notification_group<T: DeserializeOwned>(
+        &self,
+        rule_id: &str,
+        kind: &str,
+        group: &str,
+    ) -> Result<Option<T>>;
+
+    /// Stage writing a grouping window.
+    fn stage_notification_group<T: Serialize>(
+        &self,
+        ws: &mut WriteSet,
+        rule_id: &str,
+        kind: &str,
+        group: &str,
+        window: &T,
+    );
+
+    /// One delivery by sequence, or `None`.
+    fn notification_delivery<T: DeserializeOwned>(&self, seq: u64) -> Result<Option<T>>;
+
+    /// Stage writing a delivery; `due` adds it to the due index (`None`: finished), `old_due`
+    /// removes its previous entry.
+    fn stage_notification_delivery<T: Serialize>(
+        &self,
+        ws: &mut WriteSet,
+        seq: u64,
+        delivery: &T,
+        due: Option<i64>,
+        old_due: Option<i64>,
+    );
+
+    /// Stage removing a delivery (finished ones are pruned).
+    fn stage_notification_delivery_removal(&self, ws: &mut WriteSet, seq: u64);
+
+    /// Stage removing a due entry whose delivery is gone.
+    fn stage_notification_due_removal(&self, ws: &mut WriteSet, due: i64, seq: u64);
+
+    /// Up to `limit` due entries (due time, sequence) with due before `until`, earliest first.
+    fn due_notifications(&self, until: i64, limit: usize) -> Result<Vec<(i64, u64)>>;
+
+    /// Every delivery, oldest first.
+    fn notification_deliveries<T: DeserializeOwned>(&self) -> Result<Vec<T>>;
+
+    /// The oldest `limit` deliveries with their sequence numbers.
+    fn oldest_notification_deliveries<T: DeserializeOwned>(
+        &self,
+        limit: usize,
+    ) -> Result<Vec<(u64, T)>>;
+
+    /// How many deliveries are kept, and how many of them are due.
+    fn count_notification_deliveries(&self) -> (usize, usize);
 }

@@ -226,6 +226,12 @@ impl Ctx<'_> {
                 code: code.to_owned(),
                 activity_id: self.blame(from),
             });
+        } else if !relayed {
+            self.fx.push(Effect::UncaughtError {
+                activity_id: self.blame(from),
+                code: code.to_owned(),
+                message,
+            });
         }
         if !relayed {
             self.end_execution(from);

@@ -443,7 +443,7 @@ impl Harness {
             Effect::ThrowToCaller { kind, code, .. } => format!("toCaller:{kind:?}:{code}"),
             Effect::InstanceCompleted => "completed".into(),
             Effect::InstanceCanceled { .. } => "canceled".into(),
-            Effect::History(_) => return None,
+            Effect::History(_) | Effect::UncaughtError { .. } => return None,
         })
     }
 

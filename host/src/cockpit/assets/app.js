@@ -466,6 +466,39 @@ async function topicsPage() {
     cards.length ? cards : h('div', { class: 'card empty' }, 'No external-task topics yet.')];
 }
 
+// ---------------------------------------------------------------- notifications
+
+const deliveryPill = (st) => h('span', { class: `pill ${st === 'delivered' ? 'ok' : st === 'failed' ? 'bad' : 'warn'}` }, st);
+async function notificationsPage() {
+  const rules = await get(`${REST}/notification-rule`);
+  const cards = await Promise.all(rules.map(async (r) => {
+    const deliveries = await get(`${REST}/notification-rule/${enc(r.id)}/delivery?maxResults=10`);
+    const filters = [r.incidentType, r.processDefinitionKey, r.activityId, r.topic].filter(Boolean).join(' · ');
+    const test = () => act('Test notification sent', async () => {
+      const o = await http('POST', `${REST}/notification-rule/${enc(r.id)}/test`, {});
+      if (!o.delivered) throw new Error(`Test notification not delivered: ${o.error || o.statusCode}`);
+    });
+    const rows = deliveries.map((d) => h('tr', {},
+      h('td', {}, fmt(d.created)), h('td', {}, d.event, d.summary ? h('span', { class: 'muted' }, ' (summary)') : ''),
+      h('td', {}, d.processInstanceId ? h('a', { href: `#/instance/${enc(d.processInstanceId)}`, class: 'mono' }, short(d.processInstanceId)) : d.groupKey),
+      h('td', { class: 'num' }, d.count), h('td', {}, deliveryPill(d.status)), h('td', { class: 'num' }, d.attempts),
+      h('td', {}, d.nextRetry ? fmt(d.nextRetry) : h('span', { class: 'zero' }, '—')),
+      h('td', {}, d.lastError ? h('span', { class: 'count-bad' }, d.lastError) : (d.lastStatus ?? ''))));
+    // The secret is write-only: the API only says whether one is set.
+    return h('div', { class: 'card rule', 'data-rule': r.id },
+      h('header', {}, h('h2', {}, r.name), h('span', { class: `pill ${r.enabled ? 'ok' : 'warn'}` }, r.enabled ? 'enabled' : 'disabled'),
+        h('span', { class: 'muted mono' }, r.condition, filters ? ` (${filters})` : ''),
+        h('button', { class: 'small primary', onclick: test }, 'Send test')),
+      h('div', { class: 'muted' }, r.destination === 'webhook' ? ['webhook ', h('code', {}, r.url), r.secretSet ? ' · signed (HMAC-SHA256)' : ' · unsigned']
+        : [`BPMN ${r.destination} `, h('code', {}, r.messageName || r.signalName)], ` · one notification per ${r.windowSeconds} s per key, with a count`),
+      deliveries.length ? h('table', { style: 'margin-top:8px' }, h('thead', {}, h('tr', {}, h('th', {}, 'When'), h('th', {}, 'Event'), h('th', {}, 'Instance / key'),
+        h('th', { class: 'num' }, 'Count'), h('th', {}, 'Status'), h('th', { class: 'num' }, 'Attempts'), h('th', {}, 'Next retry'), h('th', {}, 'Last answer'))), h('tbody', {}, rows))
+        : h('div', { class: 'pad muted' }, 'No deliveries yet.'));
+  }));
+  return [pageHead('Notifications', [h('span', {}, `${rules.length} rule(s)`), h('span', {}, 'rules are managed through /engine-rest/notification-rule, the config file or `baton notify`')]),
+    cards.length ? cards : h('div', { class: 'card empty' }, 'No notification rules yet.')];
+}
+
 // ---------------------------------------------------------------- router, live updates
 
 const recent = [];
@@ -492,6 +525,7 @@ async function render(live = false) {
     else if (parts[0] === 'instance' && parts[1]) content = await instancePage(parts[1]);
     else if (parts[0] === 'tasks') { nav = 'tasks'; content = await tasklist(params); }
     else if (parts[0] === 'topics') { nav = 'topics'; content = await topicsPage(); }
+    else if (parts[0] === 'notifications') { nav = 'notifications'; content = await notificationsPage(); }
     else content = await dashboard();
     for (const a of document.querySelectorAll('[data-nav]')) a.classList.toggle('on', a.dataset.nav === nav);
     // Keep focus and scroll when a live refresh redraws the same page.

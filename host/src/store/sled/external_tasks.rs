@@ -241,6 +241,30 @@ impl ExternalTaskStore for Store {
         self.count(Tree::ExternalTasks)
     }
 
+    fn waiting_by_topic(
+        &self,
+        limit: usize,
+    ) -> Result<std::collections::HashMap<String, (u64, i64)>> {
+        let mut out: std::collections::HashMap<String, (u64, i64)> = Default::default();
+        for key in self.scan_keys(Tree::ExternalTaskQueue, b"", limit)? {
+            // Layout (index::queue_key): topic\0, priority (8, desc), created (8), id\0.
+            let Some(end) = key.iter().position(|&b| b == 0) else {
+                continue;
+            };
+            let Some(created) = key
+                .get(end + 9..end + 17)
+                .and_then(super::keys::from_ord_i64)
+            else {
+                continue;
+            };
+            let topic = String::from_utf8_lossy(&key[..end]).into_owned();
+            let e = out.entry(topic).or_insert((0, i64::MAX));
+            e.0 += 1;
+            e.1 = e.1.min(created);
+        }
+        Ok(out)
+    }
+
     fn external_tasks_where(
         &self,
         lookup: &TaskLookup<'_>,

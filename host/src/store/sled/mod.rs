@@ -24,6 +24,7 @@ mod index;
 mod instances;
 mod jobs;
 pub(super) mod keys;
+mod notifications;
 mod query;
 mod tasks;
 #[cfg(test)]
@@ -110,6 +111,11 @@ trees! {
     Groups => "groups": "Group id -> Group.",
     Outbox => "outbox": "sequence -> cross-instance effect still to perform.",
     TaskLogs => "task_logs": "External task id -> log lines captured from in-engine executions.",
+    NotificationRules => "notification_rules": "Rule id -> NotificationRule.",
+    NotificationEvents => "notification_events": "time, random id -> NotificationEvent staged with the change that caused it.",
+    NotificationDeliveries => "notification_deliveries": "sequence -> Delivery (pending and the newest finished).",
+    NotificationDue => "notification_due": "due, sequence -> (): pending deliveries by next attempt.",
+    NotificationGroups => "notification_groups": "rule id, group key -> the current grouping window.",
 }
 
 /// One write of a [`WriteSet`].
