@@ -92,6 +92,8 @@ pub(super) struct Ctx<'a> {
     /// `delete` listeners during cancellation, process `end` listeners): it fails the command
     /// after the work loop, so the whole command is rejected as if returned directly.
     pub pending: Option<EngineError>,
+    /// The host's side of this command: definition id and JavaScript runner.
+    pub env: crate::script::Environment<'a>,
 }
 
 pub(super) fn apply(
@@ -99,6 +101,7 @@ pub(super) fn apply(
     state: &mut InstanceState,
     command: Command,
     now: i64,
+    env: crate::script::Environment<'_>,
 ) -> Result<Vec<Effect>, EngineError> {
     if !state.is_active() {
         return Err(EngineError::InstanceEnded(state.id.clone()));
@@ -116,7 +119,7 @@ pub(super) fn apply(
             state.id
         )));
     }
-    let mut cx = Ctx::new(process, state, now);
+    let mut cx = Ctx::new(process, state, now, env);
     cx.dispatch(command)?;
     cx.run()?;
     if let Some(e) = cx.pending.take() {
@@ -126,7 +129,12 @@ pub(super) fn apply(
 }
 
 impl<'a> Ctx<'a> {
-    fn new(p: &'a Process, st: &'a mut InstanceState, now: i64) -> Ctx<'a> {
+    fn new(
+        p: &'a Process,
+        st: &'a mut InstanceState,
+        now: i64,
+        env: crate::script::Environment<'a>,
+    ) -> Ctx<'a> {
         let by_id = p
             .nodes
             .iter()
@@ -145,6 +153,7 @@ impl<'a> Ctx<'a> {
             dirty: BTreeSet::new(),
             steps: 0,
             pending: None,
+            env,
         }
     }
 

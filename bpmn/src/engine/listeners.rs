@@ -21,7 +21,7 @@ const K_END_DONE: &str = "endListenersDone";
 /// A scope that adds `execution.eventName` and, in task listeners, the `task` object to the
 /// activity instance's scope.
 struct ListenerScope<'s> {
-    inner: &'s dyn Scope,
+    inner: &'s super::scope::EvalScope<'s>,
     event: Option<&'static str>,
     task: Option<&'s UserTaskSpec>,
 }
@@ -62,8 +62,32 @@ impl Scope for ListenerScope<'_> {
             "formKey" => text(&t.form_key),
             "eventName" => self.event.map(|e| Value::String(e.to_owned())),
             "processInstanceId" => self.inner.execution_property("processInstanceId"),
+            "processDefinitionId" => self.inner.execution_property("processDefinitionId"),
             _ => None,
         }
+    }
+
+    fn run_script(&self, source: &str) -> Result<crate::expr::Evaluated, crate::expr::ExprError> {
+        let task = self.task.map(|t| {
+            serde_json::json!({
+                "id": t.task_id,
+                "name": t.name,
+                "description": t.description,
+                "assignee": t.assignee,
+                "priority": t.priority,
+                "dueDate": t.due,
+                "followUpDate": t.follow_up,
+                "taskDefinitionKey": t.activity_id,
+                "executionId": t.execution_id,
+                "formKey": t.form_key,
+                "eventName": self.event,
+                "processInstanceId": self.inner.execution_property("processInstanceId")
+                    .and_then(|v| v.as_str().map(str::to_owned)),
+                "processDefinitionId": self.inner.execution_property("processDefinitionId")
+                    .and_then(|v| v.as_str().map(str::to_owned)),
+            })
+        });
+        self.inner.run_script_with(source, self.event, task)
     }
 }
 

@@ -443,6 +443,25 @@ impl StateMachine {
         command: Command,
         now: i64,
     ) -> Result<Vec<Effect>, EngineError> {
-        exec::apply(process, state, command, now)
+        exec::apply(
+            process,
+            state,
+            command,
+            now,
+            crate::script::Environment::default(),
+        )
+    }
+
+    /// [`StateMachine::apply`] with the host's [`crate::script::Environment`]: the process
+    /// definition id the instance runs on, and the runner of JavaScript scripts (which run
+    /// inside this command, like expressions; see [`crate::script`]).
+    pub fn apply_in(
+        process: &Process,
+        state: &mut InstanceState,
+        command: Command,
+        now: i64,
+        env: crate::script::Environment<'_>,
+    ) -> Result<Vec<Effect>, EngineError> {
+        exec::apply(process, state, command, now, env)
     }
 }

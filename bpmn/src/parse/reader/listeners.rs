@@ -1,6 +1,7 @@
 //! `camunda:executionListener` and `camunda:taskListener`: those with an `expression` become
-//! model listeners the state machine evaluates; Java listeners (`class`, `delegateExpression`)
-//! and script listeners are refused at the listener's own line:column, saying why.
+//! model listeners the state machine evaluates, and so do script listeners (`camunda:script`);
+//! Java listeners (`class`, `delegateExpression`) are refused at the listener's own
+//! line:column, saying why.
 
 use super::*;
 
@@ -37,10 +38,8 @@ impl Builder {
                 return None;
             }
         }
-        if l.child(Ns::Camunda, "script").is_some() {
-            let message = format!("{what} is a script, which is not supported: {SCRIPT_ADVICE}");
-            self.listener_problem(owner, l, message);
-            return None;
+        if let Some(script) = l.child(Ns::Camunda, "script") {
+            return self.script_element(owner, script, &what);
         }
         let Some(text) = non_empty(
             l.attr_ns(Ns::Camunda, "expression")
