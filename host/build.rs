@@ -83,7 +83,10 @@ fn ensure_target() -> Result<(), String> {
     if !libdir.is_empty() && Path::new(&libdir).exists() {
         return Ok(());
     }
-    match Command::new("rustup").args(["target", "add", TARGET]).status() {
+    match Command::new("rustup")
+        .args(["target", "add", TARGET])
+        .status()
+    {
         Ok(status) if status.success() => Ok(()),
         Ok(status) => Err(format!("`rustup target add {TARGET}` failed ({status})")),
         Err(_) => Err(format!(

@@ -34,10 +34,18 @@ pub(crate) async fn serve_on_loopback(
 
 impl Api {
     pub(crate) async fn start(config: ApiConfig) -> Api {
+        Api::start_with(config, |ec| ec.wasm = None).await
+    }
+
+    /// [`Api::start`] with the engine configuration adjusted (e.g. keeping the wasm runtime).
+    pub(crate) async fn start_with(
+        config: ApiConfig,
+        adjust: impl FnOnce(&mut EngineConfig),
+    ) -> Api {
         let dir = tempfile::tempdir().expect("tempdir");
         let mut ec = EngineConfig::new(dir.path());
-        ec.wasm = None;
         ec.durability = baton::store::Durability::Relaxed;
+        adjust(&mut ec);
         let engine = ProcessEngine::open(ec).await.expect("engine");
         let app = baton::api::router(ApiState { engine, config });
         let (addr, server) = serve_on_loopback(app).await;

@@ -7,6 +7,7 @@
 mod api_flow;
 mod api_limits;
 mod api_rest;
+mod api_scripts;
 mod api_wasm;
 mod cli;
 mod engine_crash;

@@ -198,7 +198,8 @@ impl ProcessEngine {
             _ => None,
         };
         let mut state = record.state.clone();
-        let effects = StateMachine::apply(&deployed.process, &mut state, command, now)
+        let env = self.script_env(&record.definition_id);
+        let effects = StateMachine::apply_in(&deployed.process, &mut state, command, now, env)
             .map_err(engine_error)?;
         record.state = state;
         let mut ws = extra;

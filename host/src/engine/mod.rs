@@ -22,6 +22,7 @@
 //! | `wasm_tasks`        | task modules and in-engine execution of wasm tasks            |
 //! | `events`            | the live event stream and metrics                             |
 //! | `executor`          | command → state machine → one commit → after-commit effects   |
+//! | `scripts`           | the script runner and parse options (resources, syntax check) |
 //!
 //! Concurrency: commands on different instances run concurrently; commands on one instance are
 //! serialized by a per-instance async lock. Every mutating call returns only after its writes
@@ -46,6 +47,7 @@ mod incidents;
 mod instances;
 mod jobs;
 mod passwords;
+mod scripts;
 #[cfg(test)]
 mod tests;
 mod translation;
