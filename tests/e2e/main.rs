@@ -22,4 +22,5 @@ mod engine_messages;
 mod engine_store;
 mod engine_user_tasks;
 mod wasm_runtime;
+mod wasm_scripts;
 mod wasm_tasks;

@@ -547,19 +547,21 @@ fn javascript_syntax_errors_point_into_the_file() {
     let xml = doc(
         "<bpmn:startEvent id=\"s\" /><bpmn:sequenceFlow id=\"f1\" sourceRef=\"s\" targetRef=\"js\" />\n<bpmn:scriptTask id=\"js\" scriptFormat=\"javascript\"><bpmn:script><![CDATA[var a = 1;\nvar b = ;]]></bpmn:script></bpmn:scriptTask><bpmn:sequenceFlow id=\"f2\" sourceRef=\"js\" targetRef=\"end\" />\n<bpmn:endEvent id=\"end\" />",
     );
-    let mut options = crate::parse::ParseOptions::default();
     // A stand-in for the host's interpreter: the error is at script line 2, column 9.
-    options.check_javascript = Some(std::sync::Arc::new(|src: &str| {
-        if src.contains("= ;") {
-            Err(crate::parse::ScriptSyntaxError {
-                message: "SyntaxError: unexpected token ';'".into(),
-                line: 2,
-                column: 9,
-            })
-        } else {
-            Ok(())
-        }
-    }));
+    let options = crate::parse::ParseOptions {
+        check_javascript: Some(std::sync::Arc::new(|src: &str| {
+            if src.contains("= ;") {
+                Err(crate::parse::ScriptSyntaxError {
+                    message: "SyntaxError: unexpected token ';'".into(),
+                    line: 2,
+                    column: 9,
+                })
+            } else {
+                Ok(())
+            }
+        })),
+        ..Default::default()
+    };
     let e = crate::parse::parse_with(xml.as_bytes(), &options).expect_err("syntax error");
     let p = &e.problems[0];
     assert!(

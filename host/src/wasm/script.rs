@@ -253,13 +253,14 @@ impl ScriptEngine {
                         .call_check(&mut store, source)
                         .await
                         .map(Output::Checked),
-                    Input::Run {
-                        source,
-                        variables,
-                        locals,
-                        context,
-                    } => instance
-                        .call_run(&mut store, source, variables, locals, context)
+                    Input::Run(run) => instance
+                        .call_run(
+                            &mut store,
+                            &run.source,
+                            &run.variables,
+                            &run.locals,
+                            &run.context,
+                        )
                         .await
                         .map(Output::Ran),
                 }
@@ -300,12 +301,12 @@ impl ScriptRunner for ScriptEngine {
             now: call.now,
             seed: call.seed,
         };
-        let input = Input::Run {
+        let input = Input::Run(Box::new(RunInput {
             source: call.source.to_owned(),
             variables: typed_variables(&call.variables).to_string(),
             locals: typed_variables(&call.local_variables).to_string(),
             context,
-        };
+        }));
         let outcome = match self.call(input, call.now, call.seed)? {
             Output::Ran(Ok(outcome)) => outcome,
             Output::Ran(Err(e)) if e.line > 0 => {
@@ -343,12 +344,15 @@ impl ScriptRunner for ScriptEngine {
 /// What the guest is asked to do.
 enum Input {
     Check(String),
-    Run {
-        source: String,
-        variables: String,
-        locals: String,
-        context: wit::Context,
-    },
+    Run(Box<RunInput>),
+}
+
+/// The arguments of `run`.
+struct RunInput {
+    source: String,
+    variables: String,
+    locals: String,
+    context: wit::Context,
 }
 
 /// What it answered.
