@@ -404,3 +404,43 @@ fn validate_reports_file_line_column_and_fails_on_errors() {
     assert!(ok.stdout.contains("ok"), "{}", ok.stdout);
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// `baton run` runs scripts offline: a JavaScript script task (the interpreter is inside the
+/// binary) and a JUEL script task, with an execution listener script.
+#[test]
+fn run_executes_script_tasks_offline() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("scripted.bpmn");
+    let xml = baton_tests::bpmn::definitions(
+        "scripted",
+        r#"<bpmn:startEvent id="start"/>
+    <bpmn:sequenceFlow id="f1" sourceRef="start" targetRef="price"/>
+    <bpmn:scriptTask id="price" scriptFormat="javascript" camunda:resultVariable="total">
+      <bpmn:extensionElements><camunda:executionListener event="start"><camunda:script scriptFormat="js">execution.setVariable('startedAt', new Date())</camunda:script></camunda:executionListener></bpmn:extensionElements>
+      <bpmn:script>quantity * 2.5</bpmn:script>
+    </bpmn:scriptTask>
+    <bpmn:sequenceFlow id="f2" sourceRef="price" targetRef="label"/>
+    <bpmn:scriptTask id="label" scriptFormat="juel" camunda:resultVariable="label"><bpmn:script>total: ${total}</bpmn:script></bpmn:scriptTask>
+    <bpmn:sequenceFlow id="f3" sourceRef="label" targetRef="end"/>
+    <bpmn:endEvent id="end"/>"#,
+    );
+    std::fs::write(&path, xml).expect("write model");
+    let out = run_baton(&[
+        "run",
+        path.to_str().expect("utf-8 path"),
+        "--json",
+        "--var",
+        "quantity=4",
+    ]);
+    assert_eq!(
+        out.code, 0,
+        "stdout:\n{}\nstderr:\n{}",
+        out.stdout, out.stderr
+    );
+    let result = out.result();
+    assert_eq!(result["outcome"], "completed", "{result}");
+    assert_eq!(result["variables"]["total"], 10, "{result}");
+    assert_eq!(result["variables"]["label"], "total: 10", "{result}");
+    // A JavaScript Date is stored as a Date (the JSON output shows its milliseconds).
+    assert!(result["variables"]["startedAt"].is_i64(), "{result}");
+}

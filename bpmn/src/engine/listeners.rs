@@ -140,13 +140,23 @@ impl Ctx<'_> {
         Ok(evaluated.value)
     }
 
-    /// A `camunda:expression` task: evaluate, store `resultVariable`, and leave.
+    /// A `camunda:expression` task or a script task: evaluate, store `resultVariable`, and
+    /// leave.
     pub fn run_expression_task(
         &mut self,
         id: &str,
         imp: &ExpressionImpl,
     ) -> Result<(), EngineError> {
-        let value = self.run_expression(id, &imp.expression, "camunda:expression", None, None)?;
+        let is_script = self.node_req(id).is_ok_and(|idx| {
+            matches!(&self.p.node(idx).kind, crate::model::NodeKind::ServiceTask(d)
+                if d.kind == crate::model::ServiceKind::Script)
+        });
+        let what = if is_script {
+            "script"
+        } else {
+            "camunda:expression"
+        };
+        let value = self.run_expression(id, &imp.expression, what, None, None)?;
         if let Some(var) = &imp.result_variable {
             // Camunda: execution.setVariable(resultVariable, value), a non-local write.
             self.set_var(id, var, value, false)?;
