@@ -231,3 +231,78 @@ async fn script_errors_are_deploy_errors_or_failed_commands_in_camundas_shape() 
     let (_, count) = api.get("/process-instance/count").await;
     assert_eq!(count["count"], json!(0), "{count}");
 }
+
+/// Task listeners fire on REST changes of a task: `update`, then `assignment` when the
+/// assignee changed (claim, setAssignee), committed with the change.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn claim_and_set_assignee_fire_update_and_assignment_listeners() {
+    let api = scripts_api().await;
+    let body = r#"
+    <bpmn:startEvent id="start"/>
+    <bpmn:sequenceFlow id="f1" sourceRef="start" targetRef="review"/>
+    <bpmn:userTask id="review" name="Review">
+      <bpmn:extensionElements>
+        <camunda:taskListener event="update" expression="${execution.setVariable('updates', updates + 1)}"/>
+        <camunda:taskListener event="assignment"><camunda:script scriptFormat="javascript">
+          execution.setVariable('assignedTo', task.getAssignee());
+          task.setPriority(task.getAssignee() === 'piggy' ? 90 : 60);
+        </camunda:script></camunda:taskListener>
+      </bpmn:extensionElements>
+    </bpmn:userTask>
+    <bpmn:sequenceFlow id="f2" sourceRef="review" targetRef="end"/>
+    <bpmn:endEvent id="end"/>"#;
+    let (s, b) = deploy(&api, &[("scripted.bpmn", &model(body))]).await;
+    assert_eq!(s, StatusCode::OK, "{b}");
+    let (s, b) = api
+        .post(
+            "/process-definition/key/scripted/start",
+            json!({"variables": {"updates": {"value": 0, "type": "Long"}}}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{b}");
+    let id = b["id"].as_str().expect("id").to_owned();
+    let (_, tasks) = api.get(&format!("/task?processInstanceId={id}")).await;
+    let task_id = tasks[0]["id"].as_str().expect("task").to_owned();
+
+    let (s, b) = api
+        .post(
+            &format!("/task/{task_id}/claim"),
+            json!({"userId": "kermit"}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::NO_CONTENT, "{b}");
+    let (_, v) = api.get(&format!("/process-instance/{id}/variables")).await;
+    assert_eq!(v["assignedTo"]["value"], "kermit", "{v}");
+    assert_eq!(v["updates"]["value"], 1, "{v}");
+    let (_, t) = api.get(&format!("/task/{task_id}")).await;
+    assert_eq!(
+        (t["assignee"].clone(), t["priority"].clone()),
+        (json!("kermit"), json!(60)),
+        "{t}"
+    );
+
+    let (s, b) = api
+        .post(
+            &format!("/task/{task_id}/assignee"),
+            json!({"userId": "piggy"}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::NO_CONTENT, "{b}");
+    let (_, v) = api.get(&format!("/process-instance/{id}/variables")).await;
+    assert_eq!(v["assignedTo"]["value"], "piggy", "{v}");
+    assert_eq!(v["updates"]["value"], 2, "{v}");
+    let (_, t) = api.get(&format!("/task/{task_id}")).await;
+    assert_eq!(t["priority"], 90, "{t}");
+
+    // Claiming again by the same user changes nothing, so no listener fires.
+    let (s, _) = api
+        .post(
+            &format!("/task/{task_id}/claim"),
+            json!({"userId": "piggy"}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::NO_CONTENT);
+    let (_, v) = api.get(&format!("/process-instance/{id}/variables")).await;
+    assert_eq!(v["updates"]["value"], 2, "{v}");
+    assert_eq!(v["assignedTo"]["value"], "piggy", "{v}");
+}

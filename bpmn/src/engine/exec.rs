@@ -186,6 +186,10 @@ impl<'a> Ctx<'a> {
                 variables,
             } => self.throw_error_command(&task_id, &code, message, variables),
             Command::TimerFired { timer_id } => self.timer_fired(&timer_id),
+            Command::UpdateTask {
+                task,
+                assignee_changed,
+            } => self.update_task(*task, assignee_changed),
             Command::MessageReceived {
                 subscription_id,
                 variables,

@@ -257,6 +257,40 @@ impl Ctx<'_> {
     }
 }
 
+impl Ctx<'_> {
+    /// `Command::UpdateTask`: fire `update`, then (when the assignee changed) `assignment`
+    /// listeners of the waiting user task, and hand the host the task they shaped.
+    pub fn update_task(
+        &mut self,
+        mut spec: UserTaskSpec,
+        assignee_changed: bool,
+    ) -> Result<(), EngineError> {
+        let ai = self
+            .st
+            .find_task(&spec.task_id)
+            .filter(|a| matches!(a.wait, Some(super::Wait::UserTask { .. })))
+            .map(|a| a.id.clone())
+            .ok_or_else(|| EngineError::NotWaiting {
+                kind: "task",
+                id: spec.task_id.clone(),
+            })?;
+        let p = self.p;
+        let idx = self.node_req(&ai)?;
+        let crate::model::NodeKind::UserTask(def) = &p.node(idx).kind else {
+            return Err(EngineError::InvalidCommand(format!(
+                "task {} is not a user task",
+                spec.task_id
+            )));
+        };
+        self.fire_task_listeners(&ai, def, TaskEvent::Update, &mut spec)?;
+        if assignee_changed {
+            self.fire_task_listeners(&ai, def, TaskEvent::Assignment, &mut spec)?;
+        }
+        self.fx.push(super::Effect::UpdateUserTask(spec));
+        Ok(())
+    }
+}
+
 /// Apply `task.setX(value)` to the task about to be created.
 fn set_task_property(spec: &mut UserTaskSpec, property: &str, value: Value) -> Result<(), String> {
     let text = |v: &Value| match v {

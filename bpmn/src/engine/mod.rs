@@ -124,6 +124,15 @@ pub enum Command {
         /// Variables to remove.
         deletions: Vec<String>,
     },
+    /// A waiting user task was changed from outside (REST claim, assignee change): fire its
+    /// `update` task listeners, then `assignment` ones when the assignee changed. The result
+    /// is [`Effect::UpdateUserTask`] with what the listeners made of the task.
+    UpdateTask {
+        /// The task as the host holds it after the change (boxed: it is the largest command).
+        task: Box<UserTaskSpec>,
+        /// Whether the change gave the task another assignee.
+        assignee_changed: bool,
+    },
     /// Cancel the whole instance (`DELETE /process-instance/{id}`).
     Cancel {
         /// Why (becomes the history delete reason).
@@ -140,6 +149,9 @@ pub enum Effect {
     CreateExternalTask(ExternalTaskSpec),
     /// A user task waits for a person.
     CreateUserTask(UserTaskSpec),
+    /// A waiting user task's properties after [`Command::UpdateTask`] (its listeners may have
+    /// changed the assignee, name, priority, dates).
+    UpdateUserTask(UserTaskSpec),
     /// An external or user task was removed (interrupting boundary, cancellation, ...).
     CancelTask {
         /// The task id.

@@ -45,6 +45,9 @@ pub enum TaskEvent {
     Complete,
     /// The task is deleted because its activity is cancelled (boundary event, cancellation).
     Delete,
+    /// A property of a created task changed (REST claim, assignee change); fired before
+    /// `assignment`, as Camunda does.
+    Update,
 }
 
 impl TaskEvent {
@@ -55,6 +58,7 @@ impl TaskEvent {
             TaskEvent::Assignment => "assignment",
             TaskEvent::Complete => "complete",
             TaskEvent::Delete => "delete",
+            TaskEvent::Update => "update",
         }
     }
 }

@@ -94,3 +94,55 @@ fn script_resources<'a>(
         })
         .collect()
 }
+
+impl ProcessEngine {
+    /// The state-machine command for a REST change of a user task (claim, assignee), when the
+    /// task's definition has `update` or `assignment` listeners; `None` when it has none (the
+    /// room then writes the change directly). `raw` is the record before the change.
+    pub(crate) fn task_update_command(
+        &self,
+        task: &crate::records::UserTask,
+        raw: &[u8],
+    ) -> super::Result<Option<baton_bpmn::engine::Command>> {
+        use baton_bpmn::model::{NodeKind, TaskEvent};
+        let deployed = self.deployed_sync(&task.process_definition_id)?;
+        let process = &deployed.process;
+        let listens = process
+            .node_by_id(&task.task_definition_key)
+            .map(|idx| &process.node(idx).kind)
+            .is_some_and(|kind| match kind {
+                NodeKind::UserTask(def) => def
+                    .task_listeners
+                    .iter()
+                    .any(|l| matches!(l.event, TaskEvent::Update | TaskEvent::Assignment)),
+                _ => false,
+            });
+        if !listens {
+            return Ok(None);
+        }
+        let before: crate::records::UserTask = crate::store::codec::decode("user_tasks", raw)?;
+        // The REST changes routed here only touch the assignee: no change, no event (Camunda
+        // fires `update` for changed properties only).
+        if before.assignee == task.assignee {
+            return Ok(None);
+        }
+        Ok(Some(baton_bpmn::engine::Command::UpdateTask {
+            task: Box::new(baton_bpmn::engine::UserTaskSpec {
+                task_id: task.id.clone(),
+                activity_instance_id: task.activity_instance_id.clone(),
+                execution_id: task.execution_id.clone(),
+                activity_id: task.task_definition_key.clone(),
+                name: task.name.clone(),
+                description: task.description.clone(),
+                assignee: task.assignee.clone(),
+                candidate_users: task.candidate_users.clone(),
+                candidate_groups: task.candidate_groups.clone(),
+                due: task.due,
+                follow_up: task.follow_up,
+                priority: task.priority,
+                form_key: task.form_key.clone(),
+            }),
+            assignee_changed: true,
+        }))
+    }
+}

@@ -98,6 +98,7 @@ impl<'a> Translation<'a> {
             Effect::CreateExternalTask(spec) => self.create_external_task(spec, ws, after)?,
             Effect::CreateUserTask(spec) => self.create_user_task(spec, ws, after)?,
             Effect::CancelTask { task_id } => self.cancel_task(task_id, ws, after)?,
+            Effect::UpdateUserTask(spec) => self.update_user_task(spec, ws)?,
             Effect::ScheduleTimer {
                 timer_id,
                 activity_instance_id,
@@ -296,6 +297,27 @@ impl<'a> Translation<'a> {
             activity_id: task.task_definition_key.clone(),
             process_instance_id: task.process_instance_id.clone(),
         });
+        self.user_tasks.insert(task.id.clone(), task);
+        Ok(())
+    }
+
+    /// What `update`/`assignment` task listeners made of a changed user task: written over
+    /// the change the room staged in the same write set.
+    fn update_user_task(&mut self, spec: &UserTaskSpec, ws: &mut WriteSet) -> Result<()> {
+        let store = &self.engine.inner.store;
+        let Some(mut task) =
+            take_or_load::<UserTask>(store, &mut self.user_tasks, Tree::UserTasks, &spec.task_id)?
+        else {
+            return Ok(());
+        };
+        task.assignee = spec.assignee.clone();
+        task.name = spec.name.clone();
+        task.description = spec.description.clone();
+        task.priority = spec.priority;
+        task.due = spec.due;
+        task.follow_up = spec.follow_up;
+        task.last_updated = Some(self.now);
+        index::put_user_task(ws, &task);
         self.user_tasks.insert(task.id.clone(), task);
         Ok(())
     }

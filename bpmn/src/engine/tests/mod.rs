@@ -9,6 +9,7 @@
 
 mod cases;
 mod in_engine;
+mod scripts;
 
 use std::collections::HashMap;
 
@@ -389,6 +390,11 @@ impl Harness {
         Some(match e {
             Effect::CreateExternalTask(s) => format!("ext:{}:{}", s.activity_id, s.topic),
             Effect::CreateUserTask(s) => format!("user:{}", s.activity_id),
+            Effect::UpdateUserTask(s) => format!(
+                "updateUser:{}:{}",
+                s.activity_id,
+                s.assignee.as_deref().unwrap_or("-")
+            ),
             Effect::CancelTask { task_id } => format!("cancelTask:{}", self.name(task_id)),
             Effect::ScheduleTimer {
                 activity_id, due, ..

@@ -131,11 +131,12 @@ impl Builder {
                 "assignment" => TaskEvent::Assignment,
                 "complete" => TaskEvent::Complete,
                 "delete" => TaskEvent::Delete,
-                "update" | "timeout" => {
+                "update" => TaskEvent::Update,
+                "timeout" => {
                     let message = format!(
                         "{} {} (event \"{event}\") is not supported: baton fires task \
-                         listeners on create, assignment (at creation), complete and delete; \
-                         {event} events happen outside the process state machine",
+                         listeners on create, assignment, update, complete and delete; \
+                         timeout listeners (timers on a task) are not run yet",
                         describe(el),
                         l.qname
                     );
@@ -144,8 +145,8 @@ impl Builder {
                 }
                 other => {
                     let message = format!(
-                        "{} {}: unknown event \"{other}\" (use create, assignment, complete \
-                         or delete)",
+                        "{} {}: unknown event \"{other}\" (use create, assignment, update, \
+                         complete or delete)",
                         describe(el),
                         l.qname
                     );
