@@ -60,6 +60,7 @@ const FLOW: &str = r#"
     <bpmn:sequenceFlow id="small" sourceRef="gw" targetRef="end"/>
     <bpmn:userTask id="approve" name="Approve">
       <bpmn:extensionElements>
+        <camunda:executionListener event="start" expression="${execution.setVariable('definitionId', execution.getProcessDefinitionId())}"/>
         <camunda:taskListener event="create"><camunda:script scriptFormat="javascript">task.setAssignee(total > 1000 ? 'boss' : 'clerk'); task.setVariable('listenerRan', true)</camunda:script></camunda:taskListener>
         <camunda:inputOutput><camunda:inputParameter name="half"><camunda:script scriptFormat="javascript">total / 2</camunda:script></camunda:inputParameter></camunda:inputOutput>
       </bpmn:extensionElements>
@@ -112,6 +113,15 @@ async fn script_task_listeners_conditions_and_resources_run_through_rest() {
         "{v}"
     );
     assert_eq!(v["listenerRan"]["value"], json!(true), "{v}");
+    // JUEL's execution.getProcessDefinitionId() is the real definition id.
+    let (_, def) = api.get("/process-definition/key/scripted").await;
+    assert_eq!(v["definitionId"]["value"], def["id"], "{v} {def}");
+    assert!(
+        def["id"]
+            .as_str()
+            .is_some_and(|d| d.starts_with("scripted:1:")),
+        "{def}"
+    );
 
     // The JavaScript condition took the `big` flow; the task listener assigned the task.
     let (s, tasks) = api.get(&format!("/task?processInstanceId={id}")).await;
@@ -162,11 +172,46 @@ async fn runaway_script_becomes_an_incident_naming_the_limit_and_the_server_keep
         "{incident}"
     );
     assert_eq!(incident["activityId"], "spin", "{incident}");
+    // The same for an expression failing in an async step: an incident with Camunda's text.
+    let body = r#"
+    <bpmn:startEvent id="start"/>
+    <bpmn:sequenceFlow id="f1" sourceRef="start" targetRef="expr"/>
+    <bpmn:serviceTask id="expr" camunda:expression="${bean.value}" camunda:asyncBefore="true">
+      <bpmn:extensionElements><camunda:failedJobRetryTimeCycle>R1/PT0S</camunda:failedJobRetryTimeCycle></bpmn:extensionElements>
+    </bpmn:serviceTask>
+    <bpmn:sequenceFlow id="f2" sourceRef="expr" targetRef="end"/>
+    <bpmn:endEvent id="end"/>"#;
+    let xml = baton_tests::bpmn::definitions("expressive", body);
+    let (s, b) = deploy(&api, &[("expressive.bpmn", &xml)]).await;
+    assert_eq!(s, StatusCode::OK, "{b}");
+    let (s, b) = api
+        .post("/process-definition/key/expressive/start", json!({}))
+        .await;
+    assert_eq!(s, StatusCode::OK, "{b}");
+    let expr_id = b["id"].as_str().expect("id").to_owned();
+    let mut expr_incident = J::Null;
+    for _ in 0..600 {
+        let (_, list) = api
+            .get(&format!("/incident?processInstanceId={expr_id}"))
+            .await;
+        if let Some(first) = list.as_array().and_then(|l| l.first()) {
+            expr_incident = first.clone();
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert!(
+        expr_incident["incidentMessage"]
+            .as_str()
+            .is_some_and(|m| m.contains("Unknown property used in expression: ${bean.value}")),
+        "{expr_incident}"
+    );
+
     // The engine still serves, and the instance is still there, waiting at the script.
     let (s, b) = api.get(&format!("/process-instance/{id}")).await;
     assert_eq!(s, StatusCode::OK, "{b}");
     let (s, b) = api.get("/process-definition/count").await;
-    assert_eq!((s, b["count"].clone()), (StatusCode::OK, json!(1)), "{b}");
+    assert_eq!((s, b["count"].clone()), (StatusCode::OK, json!(2)), "{b}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
