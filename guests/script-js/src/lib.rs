@@ -15,9 +15,7 @@ use boa_engine::property::Attribute;
 use boa_engine::{Context as Js, JsError, JsString, JsValue, Script, Source, js_string};
 use serde_json::{Value as Json, json};
 
-use baton::script::types::{
-    Change, TaskWrite, VariableRemoval, VariableWrite,
-};
+use baton::script::types::{Change, TaskWrite, VariableRemoval, VariableWrite};
 
 /// The `execution` / `task` layer, run before every script.
 const PRELUDE: &str = include_str!("prelude.js");
@@ -100,7 +98,8 @@ fn syntax_check(script: &str) -> Result<(), ScriptError> {
     use boa_parser::{Error as ParseError, Parser, lexer::Error as LexError};
     let mut interner = boa_interner::Interner::default();
     let scope = boa_ast::scope::Scope::new_global();
-    let result = Parser::new(Source::from_bytes(script.as_bytes())).parse_script(&scope, &mut interner);
+    let result =
+        Parser::new(Source::from_bytes(script.as_bytes())).parse_script(&scope, &mut interner);
     let Err(err) = result else {
         return Ok(());
     };
@@ -173,12 +172,28 @@ fn internal(message: String) -> ScriptError {
 /// `__baton_finish`'s JSON to the WIT outcome.
 fn outcome(text: &str) -> Result<Outcome, ScriptError> {
     let v: Json = parse_json(text, "the script's result")?;
-    let value = v.get("value").map(Json::to_string).unwrap_or_else(|| "null".into());
+    let value = v
+        .get("value")
+        .map(Json::to_string)
+        .unwrap_or_else(|| "null".into());
     let mut changes = Vec::new();
-    for c in v.get("changes").and_then(Json::as_array).into_iter().flatten() {
-        let text = |k: &str| c.get(k).and_then(Json::as_str).unwrap_or_default().to_owned();
+    for c in v
+        .get("changes")
+        .and_then(Json::as_array)
+        .into_iter()
+        .flatten()
+    {
+        let text = |k: &str| {
+            c.get(k)
+                .and_then(Json::as_str)
+                .unwrap_or_default()
+                .to_owned()
+        };
         let local = c.get("local").and_then(Json::as_bool).unwrap_or(false);
-        let value = c.get("value").map(Json::to_string).unwrap_or_else(|| "null".into());
+        let value = c
+            .get("value")
+            .map(Json::to_string)
+            .unwrap_or_else(|| "null".into());
         changes.push(match c.get("kind").and_then(Json::as_str) {
             Some("set") => Change::SetVariable(VariableWrite {
                 name: text("name"),
