@@ -20,6 +20,7 @@ mod engine_incidents;
 mod engine_jobs;
 mod engine_messages;
 mod engine_store;
+mod engine_task_listeners;
 mod engine_user_tasks;
 mod wasm_runtime;
 mod wasm_scripts;

@@ -15,6 +15,10 @@ use crate::model::{
 };
 use crate::value::Value;
 
+/// Marks the listener entry (on a user task's activity instance) of a `timeout` task
+/// listener's timer: `<activity id>#timeout:<index of the task listener>`.
+pub(super) const TIMEOUT_MARK: &str = "#timeout:";
+
 /// Internal key: end listeners of this activity instance have fired.
 const K_END_DONE: &str = "endListenersDone";
 
@@ -287,6 +291,100 @@ impl Ctx<'_> {
             self.fire_task_listeners(&ai, def, TaskEvent::Assignment, &mut spec)?;
         }
         self.fx.push(super::Effect::UpdateUserTask(spec));
+        Ok(())
+    }
+}
+
+impl Ctx<'_> {
+    /// Arm the timers of the `timeout` task listeners of a user task just created at `ai`.
+    /// They are listener entries of `ai`, so leaving the task cancels them like boundary
+    /// timers.
+    pub fn arm_timeout_listeners(
+        &mut self,
+        ai: &str,
+        def: &UserTaskDef,
+        activity_id: &str,
+    ) -> Result<(), EngineError> {
+        for (i, l) in def.task_listeners.iter().enumerate() {
+            let Some(timer) = &l.timer else {
+                continue;
+            };
+            let due = self.timer_due(timer, ai, activity_id)?;
+            let timer_id = self.st.next_id();
+            self.fx.push(super::Effect::ScheduleTimer {
+                timer_id: timer_id.clone(),
+                activity_instance_id: ai.to_owned(),
+                activity_id: activity_id.to_owned(),
+                due,
+            });
+            self.ai_mut(ai)?.listeners.push(super::Listener {
+                id: timer_id,
+                event_activity_id: format!("{activity_id}{TIMEOUT_MARK}{i}"),
+            });
+        }
+        Ok(())
+    }
+
+    /// A `timeout` listener's timer fired at the user task `owner`: run the listener once
+    /// (the task stays) and hand the host what it changed on the task. The listener sees the
+    /// task's id, name and definition key; properties changed through REST since creation are
+    /// the host's, so it sees the model's values for those.
+    pub fn fire_timeout_listener(
+        &mut self,
+        owner: &str,
+        l: &super::Listener,
+    ) -> Result<(), EngineError> {
+        if let Some(ai) = self.st.activity_instances.get_mut(owner) {
+            ai.listeners.retain(|x| x.id != l.id);
+        }
+        let index: Option<usize> = l
+            .event_activity_id
+            .rsplit(TIMEOUT_MARK)
+            .next()
+            .and_then(|i| i.parse().ok());
+        let p = self.p;
+        let idx = self.node_req(owner)?;
+        let node = p.node(idx);
+        let crate::model::NodeKind::UserTask(def) = &node.kind else {
+            return Ok(());
+        };
+        let Some(listener) = index.and_then(|i| def.task_listeners.get(i)) else {
+            return Ok(());
+        };
+        let Some(super::Wait::UserTask { task_id }) = self.ai(owner)?.wait.clone() else {
+            return Err(EngineError::NotWaiting {
+                kind: "task",
+                id: owner.to_owned(),
+            });
+        };
+        let mut spec = UserTaskSpec {
+            task_id,
+            activity_instance_id: owner.to_owned(),
+            execution_id: self.ai(owner)?.execution_id.clone(),
+            activity_id: node.id.clone(),
+            name: node.name.clone(),
+            description: node.documentation.clone(),
+            assignee: None,
+            candidate_users: Vec::new(),
+            candidate_groups: Vec::new(),
+            due: None,
+            follow_up: None,
+            priority: 50,
+            form_key: def.form_key.clone(),
+        };
+        let before = spec.clone();
+        let what = format!("task listener (timeout) '{}'", listener.expression.source());
+        self.run_expression(
+            owner,
+            &listener.expression,
+            &what,
+            Some(TaskEvent::Timeout.name()),
+            Some(&mut spec),
+        )?;
+        let patch = super::UserTaskPatch::between(&before, &spec);
+        if !patch.is_empty() {
+            self.fx.push(super::Effect::PatchUserTask(patch));
+        }
         Ok(())
     }
 }

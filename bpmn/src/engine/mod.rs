@@ -152,6 +152,9 @@ pub enum Effect {
     /// A waiting user task's properties after [`Command::UpdateTask`] (its listeners may have
     /// changed the assignee, name, priority, dates).
     UpdateUserTask(UserTaskSpec),
+    /// What a `timeout` task listener changed on a waiting user task (only those properties:
+    /// the state machine does not hold the task's current ones).
+    PatchUserTask(UserTaskPatch),
     /// An external or user task was removed (interrupting boundary, cancellation, ...).
     CancelTask {
         /// The task id.
@@ -333,6 +336,52 @@ pub struct UserTaskSpec {
     pub priority: i32,
     /// Form key.
     pub form_key: Option<String>,
+}
+
+/// Properties a `timeout` task listener set on a waiting user task; `None` = unchanged.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct UserTaskPatch {
+    /// The task.
+    pub task_id: String,
+    /// New assignee (`Some(None)` clears it).
+    pub assignee: Option<Option<String>>,
+    /// New name.
+    pub name: Option<Option<String>>,
+    /// New description.
+    pub description: Option<Option<String>>,
+    /// New priority.
+    pub priority: Option<i32>,
+    /// New due date.
+    pub due: Option<Option<i64>>,
+    /// New follow-up date.
+    pub follow_up: Option<Option<i64>>,
+}
+
+impl UserTaskPatch {
+    /// The properties that differ between `before` and `after`.
+    pub fn between(before: &UserTaskSpec, after: &UserTaskSpec) -> UserTaskPatch {
+        fn changed<T: PartialEq + Clone>(a: &T, b: &T) -> Option<T> {
+            (a != b).then(|| b.clone())
+        }
+        UserTaskPatch {
+            task_id: after.task_id.clone(),
+            assignee: changed(&before.assignee, &after.assignee),
+            name: changed(&before.name, &after.name),
+            description: changed(&before.description, &after.description),
+            priority: changed(&before.priority, &after.priority),
+            due: changed(&before.due, &after.due),
+            follow_up: changed(&before.follow_up, &after.follow_up),
+        }
+    }
+
+    /// Whether nothing changed.
+    pub fn is_empty(&self) -> bool {
+        *self
+            == UserTaskPatch {
+                task_id: self.task_id.clone(),
+                ..UserTaskPatch::default()
+            }
+    }
 }
 
 /// A history record the host stores and serves through `/history/*`.

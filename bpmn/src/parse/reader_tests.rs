@@ -393,7 +393,7 @@ fn unsupported_listeners_point_at_the_listener() {
         (
             r#"<bpmn:userTask id="x"><bpmn:extensionElements><camunda:taskListener event="timeout" expression="${a}" /></bpmn:extensionElements></bpmn:userTask>"#,
             "x",
-            "(event \"timeout\") is not supported",
+            "(event \"timeout\") needs a timerEventDefinition",
         ),
         (
             r#"<bpmn:task id="x"><bpmn:extensionElements><camunda:executionListener event="take" expression="${a}" /></bpmn:extensionElements></bpmn:task>"#,

@@ -99,6 +99,7 @@ impl<'a> Translation<'a> {
             Effect::CreateUserTask(spec) => self.create_user_task(spec, ws, after)?,
             Effect::CancelTask { task_id } => self.cancel_task(task_id, ws, after)?,
             Effect::UpdateUserTask(spec) => self.update_user_task(spec, ws)?,
+            Effect::PatchUserTask(patch) => self.patch_user_task(patch, ws)?,
             Effect::ScheduleTimer {
                 timer_id,
                 activity_instance_id,
@@ -316,6 +317,42 @@ impl<'a> Translation<'a> {
         task.priority = spec.priority;
         task.due = spec.due;
         task.follow_up = spec.follow_up;
+        task.last_updated = Some(self.now);
+        index::put_user_task(ws, &task);
+        self.user_tasks.insert(task.id.clone(), task);
+        Ok(())
+    }
+
+    /// What a `timeout` task listener changed on a waiting user task.
+    fn patch_user_task(
+        &mut self,
+        patch: &baton_bpmn::engine::UserTaskPatch,
+        ws: &mut WriteSet,
+    ) -> Result<()> {
+        let store = &self.engine.inner.store;
+        let Some(mut task) =
+            take_or_load::<UserTask>(store, &mut self.user_tasks, Tree::UserTasks, &patch.task_id)?
+        else {
+            return Ok(());
+        };
+        if let Some(v) = &patch.assignee {
+            task.assignee = v.clone();
+        }
+        if let Some(v) = &patch.name {
+            task.name = v.clone();
+        }
+        if let Some(v) = &patch.description {
+            task.description = v.clone();
+        }
+        if let Some(v) = patch.priority {
+            task.priority = v;
+        }
+        if let Some(v) = patch.due {
+            task.due = v;
+        }
+        if let Some(v) = patch.follow_up {
+            task.follow_up = v;
+        }
         task.last_updated = Some(self.now);
         index::put_user_task(ws, &task);
         self.user_tasks.insert(task.id.clone(), task);

@@ -395,6 +395,10 @@ impl Harness {
                 s.activity_id,
                 s.assignee.as_deref().unwrap_or("-")
             ),
+            Effect::PatchUserTask(p) => format!(
+                "patchUser:{}",
+                p.assignee.clone().flatten().unwrap_or_else(|| "-".into())
+            ),
             Effect::CancelTask { task_id } => format!("cancelTask:{}", self.name(task_id)),
             Effect::ScheduleTimer {
                 activity_id, due, ..

@@ -248,3 +248,105 @@ fn a_failing_script_fails_the_command_naming_the_element() {
         "{err}"
     );
 }
+
+const TIMEOUT_MODEL: &str = r#"<?xml version="1.0" encoding="UTF-8"?>
+<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL" xmlns:camunda="http://camunda.org/schema/1.0/bpmn" id="d" targetNamespace="t">
+<bpmn:process id="p" isExecutable="true">
+<bpmn:startEvent id="s"/><bpmn:sequenceFlow id="f1" sourceRef="s" targetRef="u"/>
+<bpmn:userTask id="u" camunda:assignee="clerk"><bpmn:extensionElements>
+<camunda:taskListener event="timeout" id="t1" expression="${task.setAssignee('boss')}"><bpmn:timerEventDefinition><bpmn:timeDuration>PT1H</bpmn:timeDuration></bpmn:timerEventDefinition></camunda:taskListener>
+</bpmn:extensionElements></bpmn:userTask>
+<bpmn:sequenceFlow id="f2" sourceRef="u" targetRef="e"/>
+<bpmn:endEvent id="e"/>
+</bpmn:process></bpmn:definitions>"#;
+
+/// A `timeout` task listener: its timer is armed with the task, firing runs the listener once
+/// and patches only what it set; completing the task first cancels the timer.
+#[test]
+fn timeout_listener_timer_fires_once_and_is_cancelled_with_the_task() {
+    let parsed = crate::parse::parse(TIMEOUT_MODEL.as_bytes()).unwrap_or_else(|e| panic!("{e}"));
+    let p = &parsed.definitions.processes[0];
+    let start = |state: &mut InstanceState| {
+        StateMachine::apply(
+            p,
+            state,
+            Command::Start {
+                variables: Variables::new(),
+                start_activity_id: None,
+                initiator: None,
+            },
+            0,
+        )
+        .expect("starts")
+    };
+    let timer_of = |effects: &[Effect]| {
+        effects
+            .iter()
+            .find_map(|e| match e {
+                Effect::ScheduleTimer { timer_id, due, .. } => Some((timer_id.clone(), *due)),
+                _ => None,
+            })
+            .expect("timer armed")
+    };
+    let mut state = InstanceState::new("pi-1", "p", None, None);
+    let (timer_id, due) = timer_of(&start(&mut state));
+    assert_eq!(due, 3_600_000);
+    let effects = StateMachine::apply(
+        p,
+        &mut state,
+        Command::TimerFired {
+            timer_id: timer_id.clone(),
+        },
+        due,
+    )
+    .expect("fires");
+    let patch = effects
+        .iter()
+        .find_map(|e| match e {
+            Effect::PatchUserTask(p) => Some(p.clone()),
+            _ => None,
+        })
+        .expect("patch");
+    assert_eq!(patch.assignee, Some(Some("boss".into())));
+    assert_eq!(
+        (patch.priority, patch.name.clone()),
+        (None, None),
+        "only what it set"
+    );
+    assert!(state.is_active());
+    // Once: the timer is gone.
+    assert!(matches!(
+        StateMachine::apply(p, &mut state, Command::TimerFired { timer_id }, due),
+        Err(EngineError::NotWaiting { kind: "timer", .. })
+    ));
+
+    // Completing first cancels the timer.
+    let mut state = InstanceState::new("pi-2", "p", None, None);
+    let effects = start(&mut state);
+    let (timer_id, _) = timer_of(&effects);
+    let Some(Effect::CreateUserTask(task)) = effects
+        .iter()
+        .find(|e| matches!(e, Effect::CreateUserTask(_)))
+        .cloned()
+    else {
+        panic!("task")
+    };
+    let effects = StateMachine::apply(
+        p,
+        &mut state,
+        Command::CompleteTask {
+            task_id: task.task_id,
+            variables: Variables::new(),
+            local_variables: Variables::new(),
+        },
+        10,
+    )
+    .expect("completes");
+    assert!(
+        effects
+            .iter()
+            .any(|e| matches!(e, Effect::CancelTimer { timer_id: t } if *t == timer_id)),
+        "{effects:?}"
+    );
+    assert!(!state.is_active());
+}

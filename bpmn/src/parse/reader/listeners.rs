@@ -132,21 +132,11 @@ impl Builder {
                 "complete" => TaskEvent::Complete,
                 "delete" => TaskEvent::Delete,
                 "update" => TaskEvent::Update,
-                "timeout" => {
-                    let message = format!(
-                        "{} {} (event \"{event}\") is not supported: baton fires task \
-                         listeners on create, assignment, update, complete and delete; \
-                         timeout listeners (timers on a task) are not run yet",
-                        describe(el),
-                        l.qname
-                    );
-                    self.listener_problem(el, l, message);
-                    continue;
-                }
+                "timeout" => TaskEvent::Timeout,
                 other => {
                     let message = format!(
                         "{} {}: unknown event \"{other}\" (use create, assignment, update, \
-                         complete or delete)",
+                         complete, delete or timeout)",
                         describe(el),
                         l.qname
                     );
@@ -154,11 +144,32 @@ impl Builder {
                     continue;
                 }
             };
+            let timer = if ev == TaskEvent::Timeout {
+                match l.child(Ns::Bpmn, "timerEventDefinition") {
+                    Some(def) => match self.timer(el, def) {
+                        Some(t) => Some(t),
+                        None => continue,
+                    },
+                    None => {
+                        let message = format!(
+                            "{} {} (event \"timeout\") needs a timerEventDefinition saying when \
+                             it fires",
+                            describe(el),
+                            l.qname
+                        );
+                        self.listener_problem(el, l, message);
+                        continue;
+                    }
+                }
+            } else {
+                None
+            };
             if let Some(expression) = self.listener_expression(el, l, event) {
                 out.push(TaskListener {
                     event: ev,
                     expression,
                     position: l.pos,
+                    timer,
                 });
             }
         }
