@@ -444,3 +444,59 @@ fn run_executes_script_tasks_offline() {
     // A JavaScript Date is stored as a Date (the JSON output shows its milliseconds).
     assert!(result["variables"]["startedAt"].is_i64(), "{result}");
 }
+
+/// `baton validate` checks scripts as a deployment does: JavaScript syntax at the file's
+/// line:column, Groovy refused, `camunda:resource` scripts read from the model's folder.
+#[test]
+fn validate_checks_scripts_like_a_deployment() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let model = |body: &str| baton_tests::bpmn::definitions("scripted", body);
+    let bad = dir.path().join("bad.bpmn");
+    let xml = model(
+        "<bpmn:startEvent id=\"s\"/><bpmn:sequenceFlow id=\"f1\" sourceRef=\"s\" targetRef=\"js\"/>\n<bpmn:scriptTask id=\"js\" scriptFormat=\"javascript\"><bpmn:script>var a = ;</bpmn:script></bpmn:scriptTask>\n<bpmn:sequenceFlow id=\"f2\" sourceRef=\"js\" targetRef=\"e\"/><bpmn:endEvent id=\"e\"/>",
+    );
+    std::fs::write(&bad, &xml).expect("write");
+    let out = run_baton(&["validate", bad.to_str().expect("utf-8")]);
+    assert_eq!(out.code, 1, "{}\n{}", out.stdout, out.stderr);
+    let line = xml
+        .lines()
+        .position(|l| l.contains("var a = ;"))
+        .expect("line")
+        + 1;
+    let column = xml
+        .lines()
+        .nth(line - 1)
+        .and_then(|l| l.find("var a = ;"))
+        .expect("column")
+        + 1
+        + "var a = ".len();
+    let want = format!("{}:{line}:{column}: error:", bad.display());
+    assert!(
+        out.stderr.contains(&want) && out.stderr.contains("JavaScript syntax error"),
+        "want {want} in:\n{}",
+        out.stderr
+    );
+
+    let good = dir.path().join("good.bpmn");
+    std::fs::write(
+        &good,
+        model(
+            r#"<bpmn:startEvent id="s"/><bpmn:sequenceFlow id="f1" sourceRef="s" targetRef="js"/>
+<bpmn:scriptTask id="js" scriptFormat="js" camunda:resource="deployment://calc.js"/>
+<bpmn:sequenceFlow id="f2" sourceRef="js" targetRef="e"/><bpmn:endEvent id="e"/>"#,
+        ),
+    )
+    .expect("write");
+    let missing = run_baton(&["validate", good.to_str().expect("utf-8")]);
+    assert_eq!(missing.code, 1, "{}", missing.stderr);
+    assert!(
+        missing
+            .stderr
+            .contains("'deployment://calc.js' is not a resource"),
+        "{}",
+        missing.stderr
+    );
+    std::fs::write(dir.path().join("calc.js"), "execution.setVariable('x', 1);").expect("write");
+    let ok = run_baton(&["validate", good.to_str().expect("utf-8")]);
+    assert_eq!(ok.code, 0, "{}\n{}", ok.stdout, ok.stderr);
+}
