@@ -24,13 +24,19 @@ use anyhow::{Context, Result, bail};
 
 /// The only target guests are built for: rustc emits a WASI 0.2 component directly.
 const TARGET: &str = "wasm32-wasip2";
+/// The guests-workspace member that `host/build.rs` builds (with its own profile) and embeds.
+const HOST_GUEST: &str = "script-js";
 
 fn main() -> Result<()> {
     let manifest_dir = PathBuf::from(env::var("CARGO_MANIFEST_DIR")?);
     let out_dir = PathBuf::from(env::var("OUT_DIR")?);
     let guests_dir = manifest_dir.join("../guests").canonicalize()?;
     let wit_dir = manifest_dir.join("../wit").canonicalize()?;
-    let guests = workspace_members(&guests_dir)?;
+    // The script interpreter (script-js) is built and embedded by host/build.rs, not here.
+    let guests: Vec<String> = workspace_members(&guests_dir)?
+        .into_iter()
+        .filter(|g| g != HOST_GUEST)
+        .collect();
 
     // Watch exactly the inputs of the guest build: the workspace manifest, lock and config, each
     // member, and the WIT. Not `../guests` as a whole: it also holds the guests' own `target/`
@@ -147,6 +153,7 @@ fn build_guests(guests_dir: &Path, target_dir: &Path) -> Result<()> {
     cmd.arg("build")
         .arg("--release")
         .arg("--locked")
+        .args(["--workspace", "--exclude", HOST_GUEST])
         .args(["--target", TARGET])
         .arg("--manifest-path")
         .arg(guests_dir.join("Cargo.toml"))

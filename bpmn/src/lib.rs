@@ -11,6 +11,7 @@ pub mod engine;
 pub mod expr;
 pub mod model;
 pub mod parse;
+pub mod script;
 pub mod timer;
 pub mod value;
 

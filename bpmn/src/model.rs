@@ -506,6 +506,7 @@ impl NodeKind {
                 ServiceKind::Send => "sendTask",
                 ServiceKind::BusinessRule => "businessRuleTask",
                 ServiceKind::MessageThrow => "intermediateMessageThrowEvent",
+                ServiceKind::Script => "scriptTask",
             },
             NodeKind::UserTask(_) => "userTask",
             NodeKind::ReceiveTask { .. } => "receiveTask",

@@ -34,17 +34,17 @@ pub(crate) async fn serve_on_loopback(
 
 impl Api {
     pub(crate) async fn start(config: ApiConfig) -> Api {
-        Api::start_with(config, |_| {}).await
+        Api::start_with(config, |ec| ec.wasm = None).await
     }
 
-    /// Like [`Api::start`], with the engine configuration adjusted by `adjust`.
+    /// [`Api::start`] with the engine configuration adjusted by `adjust` (which starts from
+    /// the defaults, wasm runtime included).
     pub(crate) async fn start_with(
         config: ApiConfig,
         adjust: impl FnOnce(&mut EngineConfig),
     ) -> Api {
         let dir = tempfile::tempdir().expect("tempdir");
         let mut ec = EngineConfig::new(dir.path());
-        ec.wasm = None;
         ec.durability = baton::store::Durability::Relaxed;
         adjust(&mut ec);
         let engine = ProcessEngine::open(ec).await.expect("engine");

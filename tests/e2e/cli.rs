@@ -404,3 +404,99 @@ fn validate_reports_file_line_column_and_fails_on_errors() {
     assert!(ok.stdout.contains("ok"), "{}", ok.stdout);
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// `baton run` runs scripts offline: a JavaScript script task (the interpreter is inside the
+/// binary) and a JUEL script task, with an execution listener script.
+#[test]
+fn run_executes_script_tasks_offline() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("scripted.bpmn");
+    let xml = baton_tests::bpmn::definitions(
+        "scripted",
+        r#"<bpmn:startEvent id="start"/>
+    <bpmn:sequenceFlow id="f1" sourceRef="start" targetRef="price"/>
+    <bpmn:scriptTask id="price" scriptFormat="javascript" camunda:resultVariable="total">
+      <bpmn:extensionElements><camunda:executionListener event="start"><camunda:script scriptFormat="js">execution.setVariable('startedAt', new Date())</camunda:script></camunda:executionListener></bpmn:extensionElements>
+      <bpmn:script>quantity * 2.5</bpmn:script>
+    </bpmn:scriptTask>
+    <bpmn:sequenceFlow id="f2" sourceRef="price" targetRef="label"/>
+    <bpmn:scriptTask id="label" scriptFormat="juel" camunda:resultVariable="label"><bpmn:script>total: ${total}</bpmn:script></bpmn:scriptTask>
+    <bpmn:sequenceFlow id="f3" sourceRef="label" targetRef="end"/>
+    <bpmn:endEvent id="end"/>"#,
+    );
+    std::fs::write(&path, xml).expect("write model");
+    let out = run_baton(&[
+        "run",
+        path.to_str().expect("utf-8 path"),
+        "--json",
+        "--var",
+        "quantity=4",
+    ]);
+    assert_eq!(
+        out.code, 0,
+        "stdout:\n{}\nstderr:\n{}",
+        out.stdout, out.stderr
+    );
+    let result = out.result();
+    assert_eq!(result["outcome"], "completed", "{result}");
+    assert_eq!(result["variables"]["total"], 10, "{result}");
+    assert_eq!(result["variables"]["label"], "total: 10", "{result}");
+    // A JavaScript Date is stored as a Date (the JSON output shows its milliseconds).
+    assert!(result["variables"]["startedAt"].is_i64(), "{result}");
+}
+
+/// `baton validate` checks scripts as a deployment does: JavaScript syntax at the file's
+/// line:column, Groovy refused, `camunda:resource` scripts read from the model's folder.
+#[test]
+fn validate_checks_scripts_like_a_deployment() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let model = |body: &str| baton_tests::bpmn::definitions("scripted", body);
+    let bad = dir.path().join("bad.bpmn");
+    let xml = model(
+        "<bpmn:startEvent id=\"s\"/><bpmn:sequenceFlow id=\"f1\" sourceRef=\"s\" targetRef=\"js\"/>\n<bpmn:scriptTask id=\"js\" scriptFormat=\"javascript\"><bpmn:script>var a = ;</bpmn:script></bpmn:scriptTask>\n<bpmn:sequenceFlow id=\"f2\" sourceRef=\"js\" targetRef=\"e\"/><bpmn:endEvent id=\"e\"/>",
+    );
+    std::fs::write(&bad, &xml).expect("write");
+    let out = run_baton(&["validate", bad.to_str().expect("utf-8")]);
+    assert_eq!(out.code, 1, "{}\n{}", out.stdout, out.stderr);
+    let line = xml
+        .lines()
+        .position(|l| l.contains("var a = ;"))
+        .expect("line")
+        + 1;
+    let column = xml
+        .lines()
+        .nth(line - 1)
+        .and_then(|l| l.find("var a = ;"))
+        .expect("column")
+        + 1
+        + "var a = ".len();
+    let want = format!("{}:{line}:{column}: error:", bad.display());
+    assert!(
+        out.stderr.contains(&want) && out.stderr.contains("JavaScript syntax error"),
+        "want {want} in:\n{}",
+        out.stderr
+    );
+
+    let good = dir.path().join("good.bpmn");
+    std::fs::write(
+        &good,
+        model(
+            r#"<bpmn:startEvent id="s"/><bpmn:sequenceFlow id="f1" sourceRef="s" targetRef="js"/>
+<bpmn:scriptTask id="js" scriptFormat="js" camunda:resource="deployment://calc.js"/>
+<bpmn:sequenceFlow id="f2" sourceRef="js" targetRef="e"/><bpmn:endEvent id="e"/>"#,
+        ),
+    )
+    .expect("write");
+    let missing = run_baton(&["validate", good.to_str().expect("utf-8")]);
+    assert_eq!(missing.code, 1, "{}", missing.stderr);
+    assert!(
+        missing
+            .stderr
+            .contains("'deployment://calc.js' is not a resource"),
+        "{}",
+        missing.stderr
+    );
+    std::fs::write(dir.path().join("calc.js"), "execution.setVariable('x', 1);").expect("write");
+    let ok = run_baton(&["validate", good.to_str().expect("utf-8")]);
+    assert_eq!(ok.code, 0, "{}\n{}", ok.stdout, ok.stderr);
+}

@@ -33,6 +33,9 @@ fn trigger_of(kind: &NodeKind) -> Option<&EventTrigger> {
 
 impl Ctx<'_> {
     fn listener_kind(&self, event_activity_id: &str) -> ListenerKind {
+        if event_activity_id.contains(super::listeners::TIMEOUT_MARK) {
+            return ListenerKind::Timer;
+        }
         let Some(idx) = self.node_idx(event_activity_id) else {
             return ListenerKind::None;
         };
@@ -373,6 +376,9 @@ impl Ctx<'_> {
                 kind: "timer",
                 id: timer_id.to_owned(),
             })?;
+        if l.event_activity_id.contains(super::listeners::TIMEOUT_MARK) {
+            return self.fire_timeout_listener(&owner, &l);
+        }
         self.fire_listener(&owner, &l, Payload::default())
     }
 

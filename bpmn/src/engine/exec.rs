@@ -94,6 +94,8 @@ pub(super) struct Ctx<'a> {
     pub pending: Option<EngineError>,
     /// The engine settings this apply runs under.
     pub options: ApplyOptions,
+    /// The host's side of this command: definition id and JavaScript runner.
+    pub env: crate::script::Environment<'a>,
 }
 
 pub(super) fn apply(
@@ -102,6 +104,7 @@ pub(super) fn apply(
     command: Command,
     now: i64,
     options: ApplyOptions,
+    env: crate::script::Environment<'_>,
 ) -> Result<Vec<Effect>, EngineError> {
     if !state.is_active() {
         return Err(EngineError::InstanceEnded(state.id.clone()));
@@ -119,7 +122,7 @@ pub(super) fn apply(
             state.id
         )));
     }
-    let mut cx = Ctx::new(process, state, now);
+    let mut cx = Ctx::new(process, state, now, env);
     cx.options = options;
     cx.dispatch(command)?;
     cx.run()?;
@@ -130,7 +133,12 @@ pub(super) fn apply(
 }
 
 impl<'a> Ctx<'a> {
-    fn new(p: &'a Process, st: &'a mut InstanceState, now: i64) -> Ctx<'a> {
+    fn new(
+        p: &'a Process,
+        st: &'a mut InstanceState,
+        now: i64,
+        env: crate::script::Environment<'a>,
+    ) -> Ctx<'a> {
         let by_id = p
             .nodes
             .iter()
@@ -150,6 +158,7 @@ impl<'a> Ctx<'a> {
             steps: 0,
             pending: None,
             options: ApplyOptions::default(),
+            env,
         }
     }
 
@@ -182,6 +191,10 @@ impl<'a> Ctx<'a> {
                 variables,
             } => self.throw_error_command(&task_id, &code, message, variables),
             Command::TimerFired { timer_id } => self.timer_fired(&timer_id),
+            Command::UpdateTask {
+                task,
+                assignee_changed,
+            } => self.update_task(*task, assignee_changed),
             Command::MessageReceived {
                 subscription_id,
                 variables,

@@ -15,13 +15,17 @@ use crate::model::{
 };
 use crate::value::Value;
 
+/// Marks the listener entry (on a user task's activity instance) of a `timeout` task
+/// listener's timer: `<activity id>#timeout:<index of the task listener>`.
+pub(super) const TIMEOUT_MARK: &str = "#timeout:";
+
 /// Internal key: end listeners of this activity instance have fired.
 const K_END_DONE: &str = "endListenersDone";
 
 /// A scope that adds `execution.eventName` and, in task listeners, the `task` object to the
 /// activity instance's scope.
 struct ListenerScope<'s> {
-    inner: &'s dyn Scope,
+    inner: &'s super::scope::EvalScope<'s>,
     event: Option<&'static str>,
     task: Option<&'s UserTaskSpec>,
 }
@@ -62,8 +66,32 @@ impl Scope for ListenerScope<'_> {
             "formKey" => text(&t.form_key),
             "eventName" => self.event.map(|e| Value::String(e.to_owned())),
             "processInstanceId" => self.inner.execution_property("processInstanceId"),
+            "processDefinitionId" => self.inner.execution_property("processDefinitionId"),
             _ => None,
         }
+    }
+
+    fn run_script(&self, source: &str) -> Result<crate::expr::Evaluated, crate::expr::ExprError> {
+        let task = self.task.map(|t| {
+            serde_json::json!({
+                "id": t.task_id,
+                "name": t.name,
+                "description": t.description,
+                "assignee": t.assignee,
+                "priority": t.priority,
+                "dueDate": t.due,
+                "followUpDate": t.follow_up,
+                "taskDefinitionKey": t.activity_id,
+                "executionId": t.execution_id,
+                "formKey": t.form_key,
+                "eventName": self.event,
+                "processInstanceId": self.inner.execution_property("processInstanceId")
+                    .and_then(|v| v.as_str().map(str::to_owned)),
+                "processDefinitionId": self.inner.execution_property("processDefinitionId")
+                    .and_then(|v| v.as_str().map(str::to_owned)),
+            })
+        });
+        self.inner.run_script_with(source, self.event, task)
     }
 }
 
@@ -116,13 +144,23 @@ impl Ctx<'_> {
         Ok(evaluated.value)
     }
 
-    /// A `camunda:expression` task: evaluate, store `resultVariable`, and leave.
+    /// A `camunda:expression` task or a script task: evaluate, store `resultVariable`, and
+    /// leave.
     pub fn run_expression_task(
         &mut self,
         id: &str,
         imp: &ExpressionImpl,
     ) -> Result<(), EngineError> {
-        let value = self.run_expression(id, &imp.expression, "camunda:expression", None, None)?;
+        let is_script = self.node_req(id).is_ok_and(|idx| {
+            matches!(&self.p.node(idx).kind, crate::model::NodeKind::ServiceTask(d)
+                if d.kind == crate::model::ServiceKind::Script)
+        });
+        let what = if is_script {
+            "script"
+        } else {
+            "camunda:expression"
+        };
+        let value = self.run_expression(id, &imp.expression, what, None, None)?;
         if let Some(var) = &imp.result_variable {
             // Camunda: execution.setVariable(resultVariable, value), a non-local write.
             self.set_var(id, var, value, false)?;
@@ -220,6 +258,134 @@ impl Ctx<'_> {
             form_key: def.form_key.clone(),
         };
         self.fire_task_listeners(ai, def, event, &mut spec)
+    }
+}
+
+impl Ctx<'_> {
+    /// `Command::UpdateTask`: fire `update`, then (when the assignee changed) `assignment`
+    /// listeners of the waiting user task, and hand the host the task they shaped.
+    pub fn update_task(
+        &mut self,
+        mut spec: UserTaskSpec,
+        assignee_changed: bool,
+    ) -> Result<(), EngineError> {
+        let ai = self
+            .st
+            .find_task(&spec.task_id)
+            .filter(|a| matches!(a.wait, Some(super::Wait::UserTask { .. })))
+            .map(|a| a.id.clone())
+            .ok_or_else(|| EngineError::NotWaiting {
+                kind: "task",
+                id: spec.task_id.clone(),
+            })?;
+        let p = self.p;
+        let idx = self.node_req(&ai)?;
+        let crate::model::NodeKind::UserTask(def) = &p.node(idx).kind else {
+            return Err(EngineError::InvalidCommand(format!(
+                "task {} is not a user task",
+                spec.task_id
+            )));
+        };
+        self.fire_task_listeners(&ai, def, TaskEvent::Update, &mut spec)?;
+        if assignee_changed {
+            self.fire_task_listeners(&ai, def, TaskEvent::Assignment, &mut spec)?;
+        }
+        self.fx.push(super::Effect::UpdateUserTask(spec));
+        Ok(())
+    }
+}
+
+impl Ctx<'_> {
+    /// Arm the timers of the `timeout` task listeners of a user task just created at `ai`.
+    /// They are listener entries of `ai`, so leaving the task cancels them like boundary
+    /// timers.
+    pub fn arm_timeout_listeners(
+        &mut self,
+        ai: &str,
+        def: &UserTaskDef,
+        activity_id: &str,
+    ) -> Result<(), EngineError> {
+        for (i, l) in def.task_listeners.iter().enumerate() {
+            let Some(timer) = &l.timer else {
+                continue;
+            };
+            let due = self.timer_due(timer, ai, activity_id)?;
+            let timer_id = self.st.next_id();
+            self.fx.push(super::Effect::ScheduleTimer {
+                timer_id: timer_id.clone(),
+                activity_instance_id: ai.to_owned(),
+                activity_id: activity_id.to_owned(),
+                due,
+            });
+            self.ai_mut(ai)?.listeners.push(super::Listener {
+                id: timer_id,
+                event_activity_id: format!("{activity_id}{TIMEOUT_MARK}{i}"),
+            });
+        }
+        Ok(())
+    }
+
+    /// A `timeout` listener's timer fired at the user task `owner`: run the listener once
+    /// (the task stays) and hand the host what it changed on the task. The listener sees the
+    /// task's id, name and definition key; properties changed through REST since creation are
+    /// the host's, so it sees the model's values for those.
+    pub fn fire_timeout_listener(
+        &mut self,
+        owner: &str,
+        l: &super::Listener,
+    ) -> Result<(), EngineError> {
+        if let Some(ai) = self.st.activity_instances.get_mut(owner) {
+            ai.listeners.retain(|x| x.id != l.id);
+        }
+        let index: Option<usize> = l
+            .event_activity_id
+            .rsplit(TIMEOUT_MARK)
+            .next()
+            .and_then(|i| i.parse().ok());
+        let p = self.p;
+        let idx = self.node_req(owner)?;
+        let node = p.node(idx);
+        let crate::model::NodeKind::UserTask(def) = &node.kind else {
+            return Ok(());
+        };
+        let Some(listener) = index.and_then(|i| def.task_listeners.get(i)) else {
+            return Ok(());
+        };
+        let Some(super::Wait::UserTask { task_id }) = self.ai(owner)?.wait.clone() else {
+            return Err(EngineError::NotWaiting {
+                kind: "task",
+                id: owner.to_owned(),
+            });
+        };
+        let mut spec = UserTaskSpec {
+            task_id,
+            activity_instance_id: owner.to_owned(),
+            execution_id: self.ai(owner)?.execution_id.clone(),
+            activity_id: node.id.clone(),
+            name: node.name.clone(),
+            description: node.documentation.clone(),
+            assignee: None,
+            candidate_users: Vec::new(),
+            candidate_groups: Vec::new(),
+            due: None,
+            follow_up: None,
+            priority: 50,
+            form_key: def.form_key.clone(),
+        };
+        let before = spec.clone();
+        let what = format!("task listener (timeout) '{}'", listener.expression.source());
+        self.run_expression(
+            owner,
+            &listener.expression,
+            &what,
+            Some(TaskEvent::Timeout.name()),
+            Some(&mut spec),
+        )?;
+        let patch = super::UserTaskPatch::between(&before, &spec);
+        if !patch.is_empty() {
+            self.fx.push(super::Effect::PatchUserTask(patch));
+        }
+        Ok(())
     }
 }
 

@@ -146,6 +146,15 @@ pub enum Command {
         /// The escalation code.
         code: String,
     },
+    /// A waiting user task was changed from outside (REST claim, assignee change): fire its
+    /// `update` task listeners, then `assignment` ones when the assignee changed. The result
+    /// is [`Effect::UpdateUserTask`] with what the listeners made of the task.
+    UpdateTask {
+        /// The task as the host holds it after the change (boxed: it is the largest command).
+        task: Box<UserTaskSpec>,
+        /// Whether the change gave the task another assignee.
+        assignee_changed: bool,
+    },
     /// Cancel the whole instance (`DELETE /process-instance/{id}`).
     Cancel {
         /// Why (becomes the history delete reason).
@@ -162,6 +171,12 @@ pub enum Effect {
     CreateExternalTask(ExternalTaskSpec),
     /// A user task waits for a person.
     CreateUserTask(UserTaskSpec),
+    /// A waiting user task's properties after [`Command::UpdateTask`] (its listeners may have
+    /// changed the assignee, name, priority, dates).
+    UpdateUserTask(UserTaskSpec),
+    /// What a `timeout` task listener changed on a waiting user task (only those properties:
+    /// the state machine does not hold the task's current ones).
+    PatchUserTask(UserTaskPatch),
     /// An external or user task was removed (interrupting boundary, cancellation, ...).
     CancelTask {
         /// The task id.
@@ -380,6 +395,52 @@ pub struct UserTaskSpec {
     pub form_key: Option<String>,
 }
 
+/// Properties a `timeout` task listener set on a waiting user task; `None` = unchanged.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct UserTaskPatch {
+    /// The task.
+    pub task_id: String,
+    /// New assignee (`Some(None)` clears it).
+    pub assignee: Option<Option<String>>,
+    /// New name.
+    pub name: Option<Option<String>>,
+    /// New description.
+    pub description: Option<Option<String>>,
+    /// New priority.
+    pub priority: Option<i32>,
+    /// New due date.
+    pub due: Option<Option<i64>>,
+    /// New follow-up date.
+    pub follow_up: Option<Option<i64>>,
+}
+
+impl UserTaskPatch {
+    /// The properties that differ between `before` and `after`.
+    pub fn between(before: &UserTaskSpec, after: &UserTaskSpec) -> UserTaskPatch {
+        fn changed<T: PartialEq + Clone>(a: &T, b: &T) -> Option<T> {
+            (a != b).then(|| b.clone())
+        }
+        UserTaskPatch {
+            task_id: after.task_id.clone(),
+            assignee: changed(&before.assignee, &after.assignee),
+            name: changed(&before.name, &after.name),
+            description: changed(&before.description, &after.description),
+            priority: changed(&before.priority, &after.priority),
+            due: changed(&before.due, &after.due),
+            follow_up: changed(&before.follow_up, &after.follow_up),
+        }
+    }
+
+    /// Whether nothing changed.
+    pub fn is_empty(&self) -> bool {
+        *self
+            == UserTaskPatch {
+                task_id: self.task_id.clone(),
+                ..UserTaskPatch::default()
+            }
+    }
+}
+
 /// A history record the host stores and serves through `/history/*`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub enum HistoryEvent {
@@ -511,7 +572,7 @@ pub enum UncaughtErrors {
     Fail,
 }
 
-/// Engine-wide settings an [`StateMachine::apply_with`] call runs under.
+/// Engine-wide settings an [`StateMachine::apply_in`] call runs under.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct ApplyOptions {
     /// What an uncaught BPMN error does.
@@ -530,17 +591,28 @@ impl StateMachine {
         command: Command,
         now: i64,
     ) -> Result<Vec<Effect>, EngineError> {
-        exec::apply(process, state, command, now, ApplyOptions::default())
+        exec::apply(
+            process,
+            state,
+            command,
+            now,
+            ApplyOptions::default(),
+            crate::script::Environment::default(),
+        )
     }
 
-    /// [`StateMachine::apply`] under explicit engine settings.
-    pub fn apply_with(
+    /// [`StateMachine::apply`] under explicit engine settings and with the host's
+    /// [`crate::script::Environment`]: the process definition id the instance runs on, and
+    /// the runner of JavaScript scripts (which run inside this command, like expressions; see
+    /// [`crate::script`]).
+    pub fn apply_in(
         process: &Process,
         state: &mut InstanceState,
         command: Command,
         now: i64,
         options: ApplyOptions,
+        env: crate::script::Environment<'_>,
     ) -> Result<Vec<Effect>, EngineError> {
-        exec::apply(process, state, command, now, options)
+        exec::apply(process, state, command, now, options, env)
     }
 }

@@ -18,6 +18,59 @@ pub(super) struct EvalScope<'s> {
     ai: &'s str,
     /// Extra variables that shadow the instance's (call-activity out-mappings read the child's).
     overlay: Option<&'s Variables>,
+    /// The engine clock of this command (a script's `Date.now()`).
+    now: i64,
+    /// The host's side: definition id and the JavaScript runner.
+    env: crate::script::Environment<'s>,
+}
+
+impl EvalScope<'_> {
+    /// Run a JavaScript script at this activity instance; in listeners with the event name
+    /// and, in task listeners, the task's properties.
+    pub(super) fn run_script_with(
+        &self,
+        source: &str,
+        event_name: Option<&str>,
+        task: Option<serde_json::Value>,
+    ) -> Result<crate::expr::Evaluated, crate::expr::ExprError> {
+        let ai = self.st.activity_instances.get(self.ai);
+        let (variables, local_variables) = match self.overlay {
+            Some(o) => (o.clone(), o.clone()),
+            None => (
+                self.st.visible_variables(self.ai),
+                ai.map(|a| a.variables.clone()).unwrap_or_default(),
+            ),
+        };
+        let activity_id = ai
+            .map(|a| {
+                a.activity_id
+                    .strip_suffix(MI_BODY_SUFFIX)
+                    .unwrap_or(&a.activity_id)
+                    .to_owned()
+            })
+            .unwrap_or_else(|| self.st.process_id.clone());
+        let call = crate::script::ScriptCall {
+            source,
+            variables,
+            local_variables,
+            process_instance_id: &self.st.id,
+            process_definition_id: self.env.process_definition_id,
+            activity_id,
+            activity_instance_id: self.ai,
+            execution_id: ai
+                .map(|a| a.execution_id.clone())
+                .unwrap_or_else(|| self.st.id.clone()),
+            business_key: self.st.business_key.as_deref(),
+            event_name,
+            task,
+            now: self.now,
+            seed: crate::script::seed_of(self.ai),
+        };
+        self.env
+            .scripts
+            .run(&call)
+            .map_err(|message| crate::expr::ExprError { message })
+    }
 }
 
 impl Scope for EvalScope<'_> {
@@ -55,8 +108,16 @@ impl Scope for EvalScope<'_> {
                 )
             }),
             "id" => ai.map(|a| Value::String(a.execution_id.clone())),
+            "processDefinitionId" => self
+                .env
+                .process_definition_id
+                .map(|d| Value::String(d.to_owned())),
             _ => None,
         }
+    }
+
+    fn run_script(&self, source: &str) -> Result<crate::expr::Evaluated, crate::expr::ExprError> {
+        self.run_script_with(source, None, None)
     }
 }
 
@@ -265,6 +326,8 @@ impl Ctx<'_> {
             st: self.st,
             ai,
             overlay: None,
+            now: self.now,
+            env: self.env,
         }
     }
 
@@ -274,6 +337,8 @@ impl Ctx<'_> {
             st: self.st,
             ai,
             overlay: Some(vars),
+            now: self.now,
+            env: self.env,
         }
     }
 

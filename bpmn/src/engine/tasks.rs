@@ -194,6 +194,7 @@ impl Ctx<'_> {
             task_id: task_id.clone(),
         });
         self.fx.push(Effect::CreateUserTask(spec));
+        self.arm_timeout_listeners(id, def, &node.id)?;
         self.patch_started(id, Some(task_id), None);
         Ok(())
     }

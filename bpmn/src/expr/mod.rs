@@ -45,6 +45,14 @@ pub trait Scope {
     fn task_property(&self, _name: &str) -> Option<Value> {
         None
     }
+
+    /// Run a JavaScript script here (through the host's [`crate::script::ScriptRunner`]): its
+    /// value and the writes it asked for. Scopes without a runner refuse.
+    fn run_script(&self, _source: &str) -> Result<Evaluated, ExprError> {
+        Err(ExprError {
+            message: "a JavaScript script cannot run here".into(),
+        })
+    }
 }
 
 /// A change an expression asked for (`execution.setVariable('x', 1)`, `task.setAssignee('a')`).
@@ -107,6 +115,9 @@ pub enum Language {
     Juel,
     /// FEEL (`=...`).
     Feel,
+    /// A JavaScript script (script tasks, script listeners, `camunda:script`, conditions with
+    /// `language="javascript"`), run by the host through [`Scope::run_script`].
+    JavaScript,
 }
 
 /// Why an expression could not be parsed or evaluated.
@@ -178,6 +189,16 @@ impl Expression {
         }
     }
 
+    /// A JavaScript script: the text is kept as written and run through
+    /// [`Scope::run_script`] when evaluated (its syntax is checked at deploy by the host).
+    pub fn javascript(source: &str) -> Expression {
+        Expression {
+            source: source.to_owned(),
+            language: Language::JavaScript,
+            ast: Ast::Literal(Value::Null),
+        }
+    }
+
     /// A JUEL expression naming one variable (`camunda:collection="list"` is shorthand for `${list}`).
     pub fn variable(name: &str) -> Expression {
         Expression {
@@ -213,6 +234,18 @@ impl Expression {
     /// Evaluate to a value. An expression that asks to change something
     /// (`execution.setVariable`) is an error here; see [`Expression::eval_mut`].
     pub fn eval(&self, scope: &dyn Scope) -> Result<Value, ExprError> {
+        if self.language == Language::JavaScript {
+            let evaluated = scope.run_script(&self.source)?;
+            if !evaluated.writes.is_empty() {
+                return Err(ExprError {
+                    message: "a script here may not change variables or the task \
+                              (execution.setVariable, task.setAssignee, ...): only script tasks, \
+                              script listeners and input/output scripts may"
+                        .into(),
+                });
+            }
+            return Ok(evaluated.value);
+        }
         eval::eval(&self.ast, self.language, scope, None).map_err(|e| self.located(e))
     }
 
@@ -220,6 +253,9 @@ impl Expression {
     /// value plus the writes it asked for, which the caller applies. Evaluation stays a pure
     /// function of `scope`.
     pub fn eval_mut(&self, scope: &dyn Scope) -> Result<Evaluated, ExprError> {
+        if self.language == Language::JavaScript {
+            return scope.run_script(&self.source);
+        }
         let writes = std::cell::RefCell::new(Vec::new());
         let value = eval::eval(&self.ast, self.language, scope, Some(&writes))
             .map_err(|e| self.located(e))?;

@@ -89,6 +89,8 @@ pub enum ServiceKind {
     BusinessRule,
     /// A message throw event with an implementation.
     MessageThrow,
+    /// `scriptTask`: its script is the [`ExpressionImpl`] (run in the engine).
+    Script,
 }
 
 /// An external-task implementation (service, send, business-rule task).

@@ -45,6 +45,11 @@ pub enum TaskEvent {
     Complete,
     /// The task is deleted because its activity is cancelled (boundary event, cancellation).
     Delete,
+    /// A property of a created task changed (REST claim, assignee change); fired before
+    /// `assignment`, as Camunda does.
+    Update,
+    /// The listener's timer came due while the task was still open (escalation).
+    Timeout,
 }
 
 impl TaskEvent {
@@ -55,6 +60,8 @@ impl TaskEvent {
             TaskEvent::Assignment => "assignment",
             TaskEvent::Complete => "complete",
             TaskEvent::Delete => "delete",
+            TaskEvent::Update => "update",
+            TaskEvent::Timeout => "timeout",
         }
     }
 }
@@ -68,6 +75,8 @@ pub struct TaskListener {
     pub expression: Expression,
     /// Where the listener element starts.
     pub position: Position,
+    /// The timer of a `timeout` listener (armed when the task is created).
+    pub timer: Option<super::TimerDefinition>,
 }
 
 /// `camunda:expression` on a service, send or business rule task: evaluated synchronously,

@@ -68,9 +68,49 @@ pub struct Parsed {
 pub(crate) mod reader;
 mod validate;
 
+/// A JavaScript syntax error found by [`ParseOptions::check_javascript`], at a 1-based line
+/// and column of the script text (0 when unknown).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ScriptSyntaxError {
+    /// What is wrong, e.g. `SyntaxError: unexpected token '}'`.
+    pub message: String,
+    /// Line in the script.
+    pub line: u32,
+    /// Column in the script.
+    pub column: u32,
+}
+
+/// The JavaScript syntax check the host offers (the interpreter lives in the host's sandbox).
+pub type JavaScriptCheck = dyn Fn(&str) -> Result<(), ScriptSyntaxError> + Send + Sync;
+
+/// What the host adds to parsing: the deployment's other resources (for `camunda:resource`
+/// scripts) and a JavaScript syntax check (so a script with a syntax error is a deploy error
+/// with its position, not a runtime failure).
+#[derive(Clone, Default)]
+pub struct ParseOptions {
+    /// The deployment's resources by name (text files only).
+    pub resources: std::collections::BTreeMap<String, String>,
+    /// Checks a JavaScript script; `None` accepts every script (it fails when run instead).
+    pub check_javascript: Option<std::sync::Arc<JavaScriptCheck>>,
+}
+
+impl std::fmt::Debug for ParseOptions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ParseOptions")
+            .field("resources", &self.resources.keys().collect::<Vec<_>>())
+            .field("check_javascript", &self.check_javascript.is_some())
+            .finish()
+    }
+}
+
 /// Parse and validate a BPMN 2.0 XML document.
 pub fn parse(xml: &[u8]) -> Result<Parsed, ParseError> {
-    let (definitions, mut problems) = reader::read(xml);
+    parse_with(xml, &ParseOptions::default())
+}
+
+/// [`parse`] with the host's [`ParseOptions`].
+pub fn parse_with(xml: &[u8], options: &ParseOptions) -> Result<Parsed, ParseError> {
+    let (definitions, mut problems) = reader::read(xml, options);
     if let Some(defs) = &definitions {
         problems.extend(validate::validate(defs));
     }

@@ -21,6 +21,7 @@ mod events;
 mod io;
 mod listeners;
 mod process;
+mod scripts;
 mod tasks;
 pub(crate) mod xml;
 
@@ -36,13 +37,16 @@ const BPMN_NS: &str = "http://www.omg.org/spec/BPMN/20100524/MODEL";
 /// What to tell users whose service task is implemented in Java or by an expression.
 const EXTERNAL_ADVICE: &str = "baton supports external tasks: set camunda:type=\"external\" with \
      camunda:topic (or zeebe:taskDefinition type), served by a worker or a wasm component";
-const SCRIPT_ADVICE: &str = "baton does not run scripts yet (they will run in the wasm sandbox); \
-     write the logic as a JUEL expression (camunda:expression, expression listeners) or as a \
+const SCRIPT_ADVICE: &str = "baton runs Camunda 7 scripts (scriptTask, camunda:script) in \
+     javascript, juel and feel, but not Camunda 8 script tasks yet; write the logic as a \
      service task with a topic, served by a worker or a wasm component";
 const LISTENER_ADVICE: &str = "baton runs no code inside the engine; model the logic as a \
      service task with a topic, served by a worker or a wasm component";
 
-pub(super) fn read(bytes: &[u8]) -> (Option<Definitions>, Vec<Problem>) {
+pub(super) fn read(
+    bytes: &[u8],
+    options: &super::ParseOptions,
+) -> (Option<Definitions>, Vec<Problem>) {
     let root = match xml::parse_document(bytes) {
         Ok(root) => root,
         Err(e) => {
@@ -80,6 +84,7 @@ pub(super) fn read(bytes: &[u8]) -> (Option<Definitions>, Vec<Problem>) {
         signals: HashMap::new(),
         escalations: HashMap::new(),
         ids: HashMap::new(),
+        options: options.clone(),
     };
     let defs = b.definitions(&root);
     (Some(defs), b.problems)
@@ -203,6 +208,8 @@ struct Builder {
     escalations: HashMap<String, EscalationDef>,
     /// Every id seen in the document, for duplicate detection.
     ids: HashMap<String, Position>,
+    /// Script resources and the JavaScript syntax check, from the host.
+    options: super::ParseOptions,
 }
 
 impl Builder {

@@ -344,7 +344,7 @@ fn unsupported_constructs_are_named() {
         (
             r#"<bpmn:scriptTask id="s" scriptFormat="groovy"><bpmn:script>x</bpmn:script></bpmn:scriptTask>"#,
             "s",
-            "script tasks are not supported: baton does not run scripts yet",
+            "is written in 'groovy', which baton does not run: supported script languages are javascript (or ecmascript, js), juel, feel",
         ),
         (
             r#"<bpmn:intermediateThrowEvent id="c"><bpmn:cancelEventDefinition /></bpmn:intermediateThrowEvent>"#,
@@ -375,11 +375,6 @@ fn unsupported_constructs_are_named() {
             r#"<bpmn:serviceTask id="j" camunda:type="mail" />"#,
             "j",
             "camunda:type=\"mail\" is not supported",
-        ),
-        (
-            r#"<bpmn:task id="x"><bpmn:extensionElements><camunda:inputOutput><camunda:inputParameter name="v"><camunda:script scriptFormat="js">1</camunda:script></camunda:inputParameter></camunda:inputOutput></bpmn:extensionElements></bpmn:task>"#,
-            "x",
-            "camunda:script in camunda:inputParameter is not supported",
         ),
         (
             r#"<bpmn:startEvent id="m"><bpmn:signalEventDefinition signalRef="s" /><bpmn:timerEventDefinition><bpmn:timeDuration>PT1M</bpmn:timeDuration></bpmn:timerEventDefinition></bpmn:startEvent>"#,
@@ -415,12 +410,12 @@ fn unsupported_listeners_point_at_the_listener() {
         (
             r#"<bpmn:userTask id="x"><bpmn:extensionElements><camunda:taskListener event="create"><camunda:script scriptFormat="groovy">x</camunda:script></camunda:taskListener></bpmn:extensionElements></bpmn:userTask>"#,
             "x",
-            "is a script, which is not supported",
+            "is written in 'groovy', which baton does not run",
         ),
         (
             r#"<bpmn:userTask id="x"><bpmn:extensionElements><camunda:taskListener event="timeout" expression="${a}" /></bpmn:extensionElements></bpmn:userTask>"#,
             "x",
-            "(event \"timeout\") is not supported",
+            "(event \"timeout\") needs a timerEventDefinition",
         ),
         (
             r#"<bpmn:task id="x"><bpmn:extensionElements><camunda:executionListener event="take" expression="${a}" /></bpmn:extensionElements></bpmn:task>"#,
@@ -434,7 +429,13 @@ fn unsupported_listeners_point_at_the_listener() {
         ),
     ];
     for (body, id, needle) in cases {
-        let column = body.find("<camunda:").map_or(1, |c| c as u32 + 1);
+        // Script problems point at the camunda:script element inside the listener.
+        let at = if needle.contains("groovy") {
+            "<camunda:script"
+        } else {
+            "<camunda:"
+        };
+        let column = body.find(at).map_or(1, |c| c as u32 + 1);
         expect(&doc(body), Severity::Error, needle, Some(id), 4, column);
     }
 }
@@ -477,18 +478,123 @@ fn expression_tasks_and_java_delegates_deploy() {
 }
 
 #[test]
-fn script_conditions_are_rejected() {
+fn script_conditions_in_unsupported_languages_are_rejected() {
     let xml = doc(r#"<bpmn:startEvent id="s" />
-<bpmn:sequenceFlow id="f" sourceRef="s" targetRef="e"><bpmn:conditionExpression xsi:type="bpmn:tFormalExpression" language="javascript">x &gt; 1</bpmn:conditionExpression></bpmn:sequenceFlow>
+<bpmn:sequenceFlow id="f" sourceRef="s" targetRef="e"><bpmn:conditionExpression xsi:type="bpmn:tFormalExpression" language="python">x &gt; 1</bpmn:conditionExpression></bpmn:sequenceFlow>
 <bpmn:endEvent id="e" />"#);
+    let column = xml
+        .lines()
+        .nth(4)
+        .and_then(|l| l.find("<bpmn:conditionExpression"))
+        .map_or(1, |c| c as u32 + 1);
     expect(
         &xml,
         Severity::Error,
-        "conditionExpression in script language 'javascript' is not supported",
+        "conditionExpression is written in 'python', which baton does not run",
         Some("f"),
         5,
-        1,
+        column,
     );
+}
+
+/// Script tasks, script listeners, camunda:script values and script conditions deploy: JavaScript
+/// as script expressions (run by the host), juel/feel as expressions, resources from the
+/// deployment.
+#[test]
+fn scripts_deploy_in_every_place() {
+    let xml = doc(
+        r#"<bpmn:startEvent id="s" /><bpmn:sequenceFlow id="f1" sourceRef="s" targetRef="js" />
+<bpmn:scriptTask id="js" scriptFormat="JavaScript" camunda:resultVariable="sum"><bpmn:script>a + b</bpmn:script></bpmn:scriptTask><bpmn:sequenceFlow id="f2" sourceRef="js" targetRef="ju" />
+<bpmn:scriptTask id="ju" scriptFormat="juel" camunda:resultVariable="j"><bpmn:script>a * 2</bpmn:script></bpmn:scriptTask><bpmn:sequenceFlow id="f3" sourceRef="ju" targetRef="fe" />
+<bpmn:scriptTask id="fe" scriptFormat="feel"><bpmn:script>a + 1</bpmn:script></bpmn:scriptTask><bpmn:sequenceFlow id="f4" sourceRef="fe" targetRef="res" />
+<bpmn:scriptTask id="res" scriptFormat="js" camunda:resource="deployment://calc.js" /><bpmn:sequenceFlow id="f5" sourceRef="res" targetRef="u" />
+<bpmn:userTask id="u"><bpmn:extensionElements><camunda:taskListener event="create"><camunda:script scriptFormat="javascript">task.setAssignee('kermit')</camunda:script></camunda:taskListener>
+<camunda:executionListener event="start"><camunda:script scriptFormat="js" resource="calc.js" /></camunda:executionListener>
+<camunda:inputOutput><camunda:inputParameter name="v"><camunda:script scriptFormat="ecmascript">a * 3</camunda:script></camunda:inputParameter></camunda:inputOutput></bpmn:extensionElements></bpmn:userTask>
+<bpmn:sequenceFlow id="f6" sourceRef="u" targetRef="end"><bpmn:conditionExpression xsi:type="bpmn:tFormalExpression" language="javascript">a &gt; 1</bpmn:conditionExpression></bpmn:sequenceFlow>
+<bpmn:endEvent id="end" />"#,
+    );
+    let mut options = crate::parse::ParseOptions::default();
+    options
+        .resources
+        .insert("calc.js".into(), "execution.setVariable('c', 1)".into());
+    let parsed = match crate::parse::parse_with(xml.as_bytes(), &options) {
+        Ok(p) => p,
+        Err(e) => panic!("{e}"),
+    };
+    let p = first_process(&parsed);
+    let imp = |id: &str| match &node(p, id).kind {
+        NodeKind::ServiceTask(d) => {
+            assert_eq!(d.kind, ServiceKind::Script, "{id}");
+            d.expression.clone().expect("script")
+        }
+        other => panic!("{id}: {other:?}"),
+    };
+    let js = imp("js");
+    assert_eq!(js.expression.language(), crate::expr::Language::JavaScript);
+    assert_eq!(js.expression.source(), "a + b");
+    assert_eq!(js.result_variable.as_deref(), Some("sum"));
+    assert_eq!(imp("ju").expression.language(), crate::expr::Language::Juel);
+    assert_eq!(imp("ju").expression.source(), "${a * 2}");
+    assert_eq!(imp("fe").expression.language(), crate::expr::Language::Feel);
+    assert_eq!(
+        imp("res").expression.source(),
+        "execution.setVariable('c', 1)"
+    );
+    assert_eq!(node(p, "js").activity_type(), "scriptTask");
+    let NodeKind::UserTask(u) = &node(p, "u").kind else {
+        panic!("u")
+    };
+    assert_eq!(
+        u.task_listeners[0].expression.source(),
+        "task.setAssignee('kermit')"
+    );
+    assert_eq!(
+        node(p, "u").listeners[0].expression.source(),
+        "execution.setVariable('c', 1)"
+    );
+    // Without the resource, the deployment is refused naming it.
+    let e = crate::parse::parse(xml.as_bytes()).expect_err("missing resource");
+    assert!(
+        e.to_string().contains(
+            "camunda:resource 'deployment://calc.js' is not a resource of this deployment"
+        ),
+        "{e}"
+    );
+}
+
+/// A JavaScript syntax error is a deploy error at the script's own line:column in the file.
+#[test]
+fn javascript_syntax_errors_point_into_the_file() {
+    let xml = doc(
+        "<bpmn:startEvent id=\"s\" /><bpmn:sequenceFlow id=\"f1\" sourceRef=\"s\" targetRef=\"js\" />\n<bpmn:scriptTask id=\"js\" scriptFormat=\"javascript\"><bpmn:script><![CDATA[var a = 1;\nvar b = ;]]></bpmn:script></bpmn:scriptTask><bpmn:sequenceFlow id=\"f2\" sourceRef=\"js\" targetRef=\"end\" />\n<bpmn:endEvent id=\"end\" />",
+    );
+    // A stand-in for the host's interpreter: the error is at script line 2, column 9.
+    let options = crate::parse::ParseOptions {
+        check_javascript: Some(std::sync::Arc::new(|src: &str| {
+            if src.contains("= ;") {
+                Err(crate::parse::ScriptSyntaxError {
+                    message: "SyntaxError: unexpected token ';'".into(),
+                    line: 2,
+                    column: 9,
+                })
+            } else {
+                Ok(())
+            }
+        })),
+        ..Default::default()
+    };
+    let e = crate::parse::parse_with(xml.as_bytes(), &options).expect_err("syntax error");
+    let p = &e.problems[0];
+    assert!(
+        p.message.contains(
+            "JavaScript syntax error at script line 2, column 9: SyntaxError: unexpected token ';'"
+        ),
+        "{}",
+        p.message
+    );
+    assert_eq!((p.line, p.column), (6, 9), "{p:?}");
+    assert_eq!(p.element_id.as_deref(), Some("js"));
 }
 
 /// Vendor extensions in other namespaces are ignored; unsupported constructs in a
@@ -503,7 +609,7 @@ fn foreign_extensions_ignored_and_non_executable_warns() {
     expect(
         &xml,
         Severity::Warning,
-        "script tasks are not supported",
+        "scriptTask 's' script has no scriptFormat",
         Some("s"),
         5,
         1,

@@ -535,7 +535,7 @@ impl Validator {
 fn literal(e: &crate::expr::Expression) -> Option<&str> {
     match e.language() {
         Language::Literal => Some(e.source().trim()),
-        Language::Juel | Language::Feel => None,
+        Language::Juel | Language::Feel | Language::JavaScript => None,
     }
 }
 

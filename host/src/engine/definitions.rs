@@ -33,7 +33,8 @@ impl ProcessEngine {
                     record.resource_id
                 ))
             })?;
-        let parsed = baton_bpmn::parse(&bytes).map_err(|e| {
+        let options = self.stored_parse_options(&record.deployment_id);
+        let parsed = baton_bpmn::parse::parse_with(&bytes, &options).map_err(|e| {
             ProcessEngineError::Internal(format!(
                 "stored resource of {definition_id} no longer parses: {e}"
             ))

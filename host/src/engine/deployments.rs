@@ -64,12 +64,15 @@ fn timer_start_jobs(definition_id: &str, process: &Process, now: i64) -> Vec<Job
 
 /// Parse every BPMN resource of a deployment; all parse problems or the parsed models, with
 /// the index of the resource each came from.
-fn parse_bpmn_resources(request: &DeployRequest) -> Result<Vec<(usize, Definitions)>> {
+fn parse_bpmn_resources(
+    request: &DeployRequest,
+    options: &baton_bpmn::parse::ParseOptions,
+) -> Result<Vec<(usize, Definitions)>> {
     let mut parse_problems = Vec::new();
     let mut parsed: Vec<(usize, Definitions)> = Vec::new();
     for (i, r) in request.resources.iter().enumerate() {
         if is_bpmn(&r.name) {
-            match baton_bpmn::parse(&r.bytes) {
+            match baton_bpmn::parse::parse_with(&r.bytes, options) {
                 Ok(p) => parsed.push((i, p.definitions)),
                 Err(e) => parse_problems.push((r.name.clone(), e.problems)),
             }
@@ -133,7 +136,8 @@ impl ProcessEngine {
             ));
         }
         // Validate everything before writing anything: a bad resource changes nothing.
-        let mut parsed = parse_bpmn_resources(&request)?;
+        let options = self.parse_options(&request.resources);
+        let mut parsed = parse_bpmn_resources(&request, &options)?;
         let mut modules = self.validate_deployed_modules(&request).await?;
 
         let _guard = self.inner.deploy_lock.lock().await;

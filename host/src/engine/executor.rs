@@ -200,12 +200,14 @@ impl ProcessEngine {
             _ => None,
         };
         let mut state = record.state.clone();
-        let effects = StateMachine::apply_with(
+        let env = self.script_env(&record.definition_id);
+        let effects = StateMachine::apply_in(
             &deployed.process,
             &mut state,
             command,
             now,
             self.apply_options(),
+            env,
         )
         .map_err(engine_error)?;
         record.state = state;

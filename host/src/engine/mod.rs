@@ -24,6 +24,7 @@
 //! | `events`            | the live event stream and metrics                             |
 //! | `notifications`     | failure notification rules, their outbox and webhook delivery |
 //! | `executor`          | command → state machine → one commit → after-commit effects   |
+//! | `scripts`           | the script runner and parse options (resources, syntax check) |
 //!
 //! Concurrency: commands on different instances run concurrently; commands on one instance are
 //! serialized by a per-instance async lock. Every mutating call returns only after its writes
@@ -49,6 +50,7 @@ mod instances;
 mod jobs;
 pub mod notifications;
 mod passwords;
+mod scripts;
 #[cfg(test)]
 mod tests;
 mod translation;

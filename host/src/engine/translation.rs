@@ -103,6 +103,8 @@ impl<'a> Translation<'a> {
             Effect::CreateExternalTask(spec) => self.create_external_task(spec, ws, after)?,
             Effect::CreateUserTask(spec) => self.create_user_task(spec, ws, after)?,
             Effect::CancelTask { task_id } => self.cancel_task(task_id, ws, after)?,
+            Effect::UpdateUserTask(spec) => self.update_user_task(spec, ws)?,
+            Effect::PatchUserTask(patch) => self.patch_user_task(patch, ws)?,
             Effect::ScheduleTimer {
                 timer_id,
                 activity_instance_id,
@@ -340,6 +342,69 @@ impl<'a> Translation<'a> {
             activity_id: task.task_definition_key.clone(),
             process_instance_id: task.process_instance_id.clone(),
         });
+        self.user_tasks.insert(task.id.clone(), task);
+        Ok(())
+    }
+
+    /// What `update`/`assignment` task listeners made of a changed user task: written over
+    /// the change the room staged in the same write set.
+    fn update_user_task(&mut self, spec: &UserTaskSpec, ws: &mut WriteSet) -> Result<()> {
+        let store = &self.engine.inner.store;
+        let Some(mut task) = take_or_load(&mut self.user_tasks, &spec.task_id, |id| {
+            Ok(store.user_task(id)?.map(|(t, _)| t))
+        })?
+        else {
+            return Ok(());
+        };
+        // The index entries of the version read (the room's intermediate version, if a
+        // listener changed the assignee again, is replaced the same way).
+        let old = task.clone();
+        task.assignee = spec.assignee.clone();
+        task.name = spec.name.clone();
+        task.description = spec.description.clone();
+        task.priority = spec.priority;
+        task.due = spec.due;
+        task.follow_up = spec.follow_up;
+        task.last_updated = Some(self.now);
+        store.stage_user_task(ws, &task, Some(&old), None);
+        self.user_tasks.insert(task.id.clone(), task);
+        Ok(())
+    }
+
+    /// What a `timeout` task listener changed on a waiting user task.
+    fn patch_user_task(
+        &mut self,
+        patch: &baton_bpmn::engine::UserTaskPatch,
+        ws: &mut WriteSet,
+    ) -> Result<()> {
+        let store = &self.engine.inner.store;
+        let Some(mut task) = take_or_load(&mut self.user_tasks, &patch.task_id, |id| {
+            Ok(store.user_task(id)?.map(|(t, _)| t))
+        })?
+        else {
+            return Ok(());
+        };
+        let old = task.clone();
+        if let Some(v) = &patch.assignee {
+            task.assignee = v.clone();
+        }
+        if let Some(v) = &patch.name {
+            task.name = v.clone();
+        }
+        if let Some(v) = &patch.description {
+            task.description = v.clone();
+        }
+        if let Some(v) = patch.priority {
+            task.priority = v;
+        }
+        if let Some(v) = patch.due {
+            task.due = v;
+        }
+        if let Some(v) = patch.follow_up {
+            task.follow_up = v;
+        }
+        task.last_updated = Some(self.now);
+        store.stage_user_task(ws, &task, Some(&old), None);
         self.user_tasks.insert(task.id.clone(), task);
         Ok(())
     }

@@ -58,6 +58,7 @@ impl ProcessEngine {
         operation: &str,
         details: Option<String>,
     ) -> Result<()> {
+        let command = self.task_update_command(&task, old)?;
         let mut ws = WriteSet::new();
         self.inner
             .store
@@ -79,6 +80,14 @@ impl ProcessEngine {
             Some(&task.process_instance_id),
             details,
         );
+        // With `update`/`assignment` listeners the change goes through the state machine,
+        // which fires them and commits their effects together with the change.
+        if let Some(command) = command {
+            let instance_id = task.process_instance_id.clone();
+            self.run_command(&instance_id, command, ws, Default::default())
+                .await?;
+            return Ok(());
+        }
         self.inner
             .store
             .commit(&ws)

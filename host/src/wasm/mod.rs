@@ -15,6 +15,8 @@
 //! - `convert`: lossless conversion between [`baton_bpmn::Value`] and the WIT `value`.
 //! - `wasi`: the locked-down, deterministic WASI pieces (clocks, RNG, captured stdio).
 //! - `http`: outbound `wasi:http`, only to the hosts a module was granted.
+//! - `script`: the embedded JavaScript interpreter (`guests/script-js`) that runs scripts
+//!   from models under the same limits.
 
 mod bindings;
 mod convert;
@@ -22,6 +24,7 @@ mod engine;
 mod http;
 mod registry;
 mod runner;
+mod script;
 mod state;
 mod wasi;
 
@@ -34,6 +37,7 @@ use baton_bpmn::Variables;
 
 pub use engine::TickerHandle;
 pub use http::AllowedHost;
+pub use script::ScriptEngine;
 
 /// How the runtime allocates instances (see PERF-NOTES.md: pooling is ~5x faster per task).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -311,6 +315,7 @@ pub enum WasmError {
 #[derive(Clone)]
 pub struct WasmRuntime {
     inner: Arc<runner::Runtime>,
+    scripts: Arc<ScriptEngine>,
 }
 
 impl fmt::Debug for WasmRuntime {
@@ -326,9 +331,20 @@ impl WasmRuntime {
     /// Creates the engine (probing the pooling allocator per [`WasmConfig::pooling`]), the
     /// artifact cache directory and the epoch ticker thread.
     pub fn new(config: WasmConfig) -> Result<WasmRuntime, WasmError> {
-        Ok(WasmRuntime {
-            inner: Arc::new(runner::Runtime::new(config)?),
-        })
+        let cache_dir = config.cache_dir.clone();
+        let inner = Arc::new(runner::Runtime::new(config)?);
+        let scripts = Arc::new(ScriptEngine::new(
+            inner.engine.engine.clone(),
+            inner.engine.fingerprint.clone(),
+            cache_dir,
+            inner.default_limits.clone(),
+        ));
+        Ok(WasmRuntime { inner, scripts })
+    }
+
+    /// The JavaScript interpreter for scripts in models (same engine, same default limits).
+    pub fn scripts(&self) -> &Arc<ScriptEngine> {
+        &self.scripts
     }
 
     /// Validates and compiles a component (in `spawn_blocking`), checks that it implements

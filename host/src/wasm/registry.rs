@@ -276,7 +276,7 @@ fn is_wasi_p2(name: &str) -> bool {
 
 /// Loads a verified artifact; `None` (after logging why) if it is missing, corrupt or was
 /// built by an incompatible engine, in which case the caller recompiles.
-fn read_artifact(engine: &Engine, path: &Path) -> Option<Component> {
+pub(super) fn read_artifact(engine: &Engine, path: &Path) -> Option<Component> {
     let data = match fs::read(path) {
         Ok(data) => data,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return None,
@@ -304,7 +304,7 @@ fn read_artifact(engine: &Engine, path: &Path) -> Option<Component> {
 
 /// The one `unsafe` of the runtime.
 #[allow(unsafe_code)]
-fn deserialize(engine: &Engine, artifact: &[u8]) -> wasmtime::Result<Component> {
+pub(super) fn deserialize(engine: &Engine, artifact: &[u8]) -> wasmtime::Result<Component> {
     // SAFETY: `Component::deserialize` trusts its input to be an artifact produced by
     // `Component::serialize` of a compatible wasmtime: arbitrary bytes could contain arbitrary
     // machine code. These bytes come from our own cache directory, were written by
@@ -317,7 +317,7 @@ fn deserialize(engine: &Engine, artifact: &[u8]) -> wasmtime::Result<Component> 
 
 /// Writes an artifact atomically (temporary file + rename). Failure only costs a recompile
 /// after the next restart, so it is logged, not returned.
-fn write_artifact(component: &Component, path: &Path) {
+pub(super) fn write_artifact(component: &Component, path: &Path) {
     let result = (|| -> Result<(), String> {
         let artifact = component.serialize().map_err(|e| format!("{e:#}"))?;
         // Unique per write: two loads of the same bytes may race to write the same artifact.

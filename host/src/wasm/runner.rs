@@ -29,7 +29,7 @@ use super::{
 /// How long after the deadline the outer `tokio::time::timeout` fires. The epoch callback
 /// normally ends a late guest within one tick; the outer timeout catches what epochs cannot
 /// interrupt, such as a guest blocked in a host call.
-const OUTER_GRACE: Duration = Duration::from_millis(100);
+pub(super) const OUTER_GRACE: Duration = Duration::from_millis(100);
 
 /// Everything behind a `WasmRuntime`.
 pub(crate) struct Runtime {
@@ -152,7 +152,7 @@ impl Runtime {
 
 /// The error the epoch callback raises when the wall-time deadline has passed.
 #[derive(Debug)]
-struct DeadlineExceeded;
+pub(super) struct DeadlineExceeded;
 
 impl std::fmt::Display for DeadlineExceeded {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -164,12 +164,12 @@ impl std::error::Error for DeadlineExceeded {}
 
 /// Where an error happened.
 #[derive(Debug, Clone, Copy)]
-enum Stage {
+pub(super) enum Stage {
     Instantiate,
     Call,
 }
 
-fn classify_error(
+pub(super) fn classify_error(
     stage: Stage,
     error: &wasmtime::Error,
     hits: LimitHits,

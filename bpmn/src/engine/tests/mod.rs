@@ -12,6 +12,7 @@ mod compensation;
 mod in_engine;
 mod loops;
 mod multiple;
+mod scripts;
 mod triggers;
 mod uncaught;
 
@@ -354,7 +355,14 @@ impl Harness {
     /// Apply a command as the host does: to a clone, kept only on success.
     pub fn apply(&mut self, cmd: Command, now: i64) -> Result<Vec<Effect>, EngineError> {
         let mut next = self.state.clone();
-        let fx = StateMachine::apply_with(&self.process, &mut next, cmd, now, self.options)?;
+        let fx = StateMachine::apply_in(
+            &self.process,
+            &mut next,
+            cmd,
+            now,
+            self.options,
+            crate::script::Environment::default(),
+        )?;
         self.state = next;
         for e in &fx {
             self.remember(e);
@@ -407,6 +415,15 @@ impl Harness {
         Some(match e {
             Effect::CreateExternalTask(s) => format!("ext:{}:{}", s.activity_id, s.topic),
             Effect::CreateUserTask(s) => format!("user:{}", s.activity_id),
+            Effect::UpdateUserTask(s) => format!(
+                "updateUser:{}:{}",
+                s.activity_id,
+                s.assignee.as_deref().unwrap_or("-")
+            ),
+            Effect::PatchUserTask(p) => format!(
+                "patchUser:{}",
+                p.assignee.clone().flatten().unwrap_or_else(|| "-".into())
+            ),
             Effect::CancelTask { task_id } => format!("cancelTask:{}", self.name(task_id)),
             Effect::ScheduleTimer {
                 activity_id, due, ..

@@ -68,12 +68,11 @@ impl Builder {
                         .collect(),
                 ),
                 "script" => {
-                    self.unsupported(
-                        el,
-                        &format!("camunda:script in {} is", p.qname),
-                        SCRIPT_ADVICE,
-                    );
-                    IoValue::Null
+                    let what = format!("camunda:script in {}", p.qname);
+                    match self.script_element(el, c, &what) {
+                        Some(e) => IoValue::Expression(e),
+                        None => IoValue::Null,
+                    }
                 }
                 other => {
                     self.exec_problem(
@@ -109,5 +108,6 @@ pub(super) fn wrap(v: &El) -> El {
         children: vec![v.clone()],
         text: String::new(),
         pos: v.pos,
+        text_pos: None,
     }
 }

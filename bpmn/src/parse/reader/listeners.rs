@@ -1,6 +1,7 @@
 //! `camunda:executionListener` and `camunda:taskListener`: those with an `expression` become
-//! model listeners the state machine evaluates; Java listeners (`class`, `delegateExpression`)
-//! and script listeners are refused at the listener's own line:column, saying why.
+//! model listeners the state machine evaluates, and so do script listeners (`camunda:script`);
+//! Java listeners (`class`, `delegateExpression`) are refused at the listener's own
+//! line:column, saying why.
 
 use super::*;
 
@@ -37,10 +38,8 @@ impl Builder {
                 return None;
             }
         }
-        if l.child(Ns::Camunda, "script").is_some() {
-            let message = format!("{what} is a script, which is not supported: {SCRIPT_ADVICE}");
-            self.listener_problem(owner, l, message);
-            return None;
+        if let Some(script) = l.child(Ns::Camunda, "script") {
+            return self.script_element(owner, script, &what);
         }
         let Some(text) = non_empty(
             l.attr_ns(Ns::Camunda, "expression")
@@ -132,21 +131,12 @@ impl Builder {
                 "assignment" => TaskEvent::Assignment,
                 "complete" => TaskEvent::Complete,
                 "delete" => TaskEvent::Delete,
-                "update" | "timeout" => {
-                    let message = format!(
-                        "{} {} (event \"{event}\") is not supported: baton fires task \
-                         listeners on create, assignment (at creation), complete and delete; \
-                         {event} events happen outside the process state machine",
-                        describe(el),
-                        l.qname
-                    );
-                    self.listener_problem(el, l, message);
-                    continue;
-                }
+                "update" => TaskEvent::Update,
+                "timeout" => TaskEvent::Timeout,
                 other => {
                     let message = format!(
-                        "{} {}: unknown event \"{other}\" (use create, assignment, complete \
-                         or delete)",
+                        "{} {}: unknown event \"{other}\" (use create, assignment, update, \
+                         complete, delete or timeout)",
                         describe(el),
                         l.qname
                     );
@@ -154,11 +144,32 @@ impl Builder {
                     continue;
                 }
             };
+            let timer = if ev == TaskEvent::Timeout {
+                match l.child(Ns::Bpmn, "timerEventDefinition") {
+                    Some(def) => match self.timer(el, def) {
+                        Some(t) => Some(t),
+                        None => continue,
+                    },
+                    None => {
+                        let message = format!(
+                            "{} {} (event \"timeout\") needs a timerEventDefinition saying when \
+                             it fires",
+                            describe(el),
+                            l.qname
+                        );
+                        self.listener_problem(el, l, message);
+                        continue;
+                    }
+                }
+            } else {
+                None
+            };
             if let Some(expression) = self.listener_expression(el, l, event) {
                 out.push(TaskListener {
                     event: ev,
                     expression,
                     position: l.pos,
+                    timer,
                 });
             }
         }

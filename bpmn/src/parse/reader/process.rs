@@ -341,21 +341,10 @@ impl Builder {
         if let Some(lang) = c.attr("language")
             && !is_expression_language(lang)
         {
-            self.unsupported(
-                owner,
-                &format!("a {what} in script language '{lang}' is"),
-                "baton runs no scripts; write the condition as a JUEL ${...} or FEEL =... \
-                 expression",
-            );
-            return None;
+            return self.script(owner, c, Some(lang), what);
         }
         if c.attr_ns(Ns::Camunda, "resource").is_some() {
-            self.unsupported(
-                owner,
-                &format!("an external script resource in {what} is"),
-                "baton runs no scripts; write the condition as an expression",
-            );
-            return None;
+            return self.script(owner, c, c.attr("language"), what);
         }
         let text = c.text.trim();
         if text.is_empty() {
@@ -525,10 +514,7 @@ impl Builder {
             }
             "manualTask" => NodeKind::ManualTask,
             "task" => NodeKind::Task,
-            "scriptTask" => {
-                self.unsupported(el, "script tasks are", SCRIPT_ADVICE);
-                NodeKind::Task
-            }
+            "scriptTask" => self.script_task(el),
             "subProcess" | "transaction" | "adHocSubProcess" => {
                 if el.name == "adHocSubProcess" {
                     self.unsupported(

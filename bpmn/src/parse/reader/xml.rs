@@ -87,6 +87,8 @@ pub(crate) struct El {
     /// Concatenated direct text and CDATA content, entities resolved.
     pub text: String,
     pub pos: Position,
+    /// Where `text` begins in the document (scripts report errors at their own line:column).
+    pub text_pos: Option<Position>,
 }
 
 impl El {
@@ -240,7 +242,12 @@ pub(crate) fn parse_document(xml: &[u8]) -> Result<El, XmlError> {
                     .xml_content()
                     .map_err(|e| xml_err(format!("bad text: {e}"), lines.position(start)))?;
                 match stack.last_mut() {
-                    Some(top) => top.text.push_str(&s),
+                    Some(top) => {
+                        if top.text.is_empty() {
+                            top.text_pos = Some(lines.position(start));
+                        }
+                        top.text.push_str(&s)
+                    }
                     None if s.trim().is_empty() => {}
                     None => {
                         return Err(xml_err(
@@ -255,6 +262,12 @@ pub(crate) fn parse_document(xml: &[u8]) -> Result<El, XmlError> {
                     .xml_content()
                     .map_err(|e| xml_err(format!("bad CDATA: {e}"), lines.position(start)))?;
                 if let Some(top) = stack.last_mut() {
+                    if top.text.is_empty() {
+                        // The content starts after `<![CDATA[`.
+                        let mut pos = lines.position(start);
+                        pos.column = pos.column.saturating_add(9);
+                        top.text_pos = Some(pos);
+                    }
                     top.text.push_str(&s);
                 }
             }
@@ -360,6 +373,7 @@ fn new_element(
         children: Vec::new(),
         text: String::new(),
         pos,
+        text_pos: None,
     })
 }
 

@@ -244,6 +244,8 @@ fn node_kind(n: &FlowNode) -> Kind {
             ServiceKind::Service => task(TaskMarker::Service),
             ServiceKind::Send => task(TaskMarker::Send),
             ServiceKind::BusinessRule => task(TaskMarker::BusinessRule),
+            // No script marker is drawn yet; the task's name and type say it.
+            ServiceKind::Script => task(TaskMarker::None),
             ServiceKind::MessageThrow => {
                 Kind::event(EventClass::Intermediate, EventMarker::Message, true)
             }
