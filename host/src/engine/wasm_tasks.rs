@@ -295,30 +295,43 @@ impl ProcessEngine {
                 kind,
                 ..
             } => {
-                self.inner
-                    .metrics
-                    .wasm_failures
-                    .fetch_add(1, Ordering::Relaxed);
-                self.note_topic_failure(&task.topic_name);
-                // A blown limit is staged for notification in the failure's own commit.
-                let mut log = log;
-                let staged = super::notifications::stage_wasm_limit(
-                    &self.inner.store,
-                    &mut log,
-                    &task,
-                    kind,
-                    &message,
-                    self.now(),
-                );
-                let result = self
-                    .fail_wasm_task(task, raw, message, details, false, log)
-                    .await;
-                if staged {
-                    self.wake_notifications();
-                }
-                result
+                self.wasm_task_failed(task, raw, message, details, kind, log)
+                    .await
             }
         }
+    }
+
+    /// An execution failed (trap, limit, bad output): count it, stage a limit notification
+    /// in the failure's own commit, and retry or raise the incident.
+    async fn wasm_task_failed(
+        &self,
+        task: ExternalTask,
+        raw: crate::store::Version,
+        message: String,
+        details: Option<String>,
+        kind: crate::wasm::FailureKind,
+        mut log: WriteSet,
+    ) -> Result<()> {
+        self.inner
+            .metrics
+            .wasm_failures
+            .fetch_add(1, Ordering::Relaxed);
+        self.note_topic_failure(&task.topic_name);
+        let staged = super::notifications::stage_wasm_limit(
+            &self.inner.store,
+            &mut log,
+            &task,
+            kind,
+            &message,
+            self.now(),
+        );
+        let result = self
+            .fail_wasm_task(task, raw, message, details, false, log)
+            .await;
+        if staged {
+            self.wake_notifications();
+        }
+        result
     }
 
     /// What the component sees of a task: its place, attempt, variables and the seeds of its

@@ -180,8 +180,18 @@ pub(super) fn event_marker(
 ) {
     let class = if throwing { "mf" } else { "m" };
     let k = r / 18.0;
+    if let Some((points, filled)) = polygon_marker(marker, cx, cy, k) {
+        polygon(out, if filled { class } else { "m" }, &points);
+        return;
+    }
     match marker {
-        EventMarker::None => {}
+        EventMarker::None
+        | EventMarker::Signal
+        | EventMarker::Error
+        | EventMarker::Escalation
+        | EventMarker::Link
+        | EventMarker::Multiple
+        | EventMarker::ParallelMultiple => {}
         EventMarker::Message => envelope(out, cx, cy, 18.0 * k, 12.0 * k, throwing),
         EventMarker::Timer => {
             let _ = write!(
@@ -198,37 +208,6 @@ pub(super) fn event_marker(
                 n(cy + 2.0 * k)
             );
         }
-        EventMarker::Signal => polygon(
-            out,
-            class,
-            &[
-                (cx, cy - 9.0 * k),
-                (cx + 9.0 * k, cy + 6.0 * k),
-                (cx - 9.0 * k, cy + 6.0 * k),
-            ],
-        ),
-        EventMarker::Error => polygon(
-            out,
-            class,
-            &[
-                (cx - 8.0 * k, cy + 8.0 * k),
-                (cx - 3.0 * k, cy - 8.0 * k),
-                (cx + 2.0 * k, cy + 1.0 * k),
-                (cx + 8.0 * k, cy - 8.0 * k),
-                (cx + 3.0 * k, cy + 8.0 * k),
-                (cx - 2.0 * k, cy - 1.0 * k),
-            ],
-        ),
-        EventMarker::Escalation => polygon(
-            out,
-            class,
-            &[
-                (cx, cy - 9.0 * k),
-                (cx + 7.0 * k, cy + 8.0 * k),
-                (cx, cy + 2.0 * k),
-                (cx - 7.0 * k, cy + 8.0 * k),
-            ],
-        ),
         EventMarker::Conditional => {
             let _ = write!(
                 out,
@@ -244,20 +223,6 @@ pub(super) fn event_marker(
                 w = n(9.0 * k)
             );
         }
-        // An arrow pointing right.
-        EventMarker::Link => polygon(
-            out,
-            class,
-            &[
-                (cx - 8.0 * k, cy - 3.0 * k),
-                (cx + k, cy - 3.0 * k),
-                (cx + k, cy - 7.0 * k),
-                (cx + 9.0 * k, cy),
-                (cx + k, cy + 7.0 * k),
-                (cx + k, cy + 3.0 * k),
-                (cx - 8.0 * k, cy + 3.0 * k),
-            ],
-        ),
         EventMarker::Terminate => {
             let _ = write!(
                 out,
@@ -268,40 +233,6 @@ pub(super) fn event_marker(
             );
         }
         EventMarker::Compensation => compensation_marker(out, class, cx, cy, 9.0 * k),
-        EventMarker::Multiple => {
-            // A pentagon.
-            let pr = 9.0 * k;
-            let points: Vec<(f64, f64)> = (0..5)
-                .map(|i| {
-                    let a =
-                        -std::f64::consts::FRAC_PI_2 + i as f64 * 2.0 * std::f64::consts::PI / 5.0;
-                    (cx + pr * a.cos(), cy + pr * a.sin())
-                })
-                .collect();
-            polygon(out, class, &points);
-        }
-        EventMarker::ParallelMultiple => {
-            // An outlined plus.
-            let (a, b) = (2.5 * k, 9.0 * k);
-            polygon(
-                out,
-                "m",
-                &[
-                    (cx - a, cy - b),
-                    (cx + a, cy - b),
-                    (cx + a, cy - a),
-                    (cx + b, cy - a),
-                    (cx + b, cy + a),
-                    (cx + a, cy + a),
-                    (cx + a, cy + b),
-                    (cx - a, cy + b),
-                    (cx - a, cy + a),
-                    (cx - b, cy + a),
-                    (cx - b, cy - a),
-                    (cx - a, cy - a),
-                ],
-            );
-        }
         EventMarker::Cancel => {
             // A bold X.
             let d = 7.0 * k;
@@ -319,6 +250,79 @@ pub(super) fn event_marker(
             );
         }
     }
+}
+
+/// The markers drawn as one polygon: their points around (`cx`, `cy`) at scale `k`, and
+/// whether a throwing event fills them (the parallel-multiple plus stays outlined).
+fn polygon_marker(
+    marker: EventMarker,
+    cx: f64,
+    cy: f64,
+    k: f64,
+) -> Option<(Vec<(f64, f64)>, bool)> {
+    let points = match marker {
+        EventMarker::Signal => vec![
+            (cx, cy - 9.0 * k),
+            (cx + 9.0 * k, cy + 6.0 * k),
+            (cx - 9.0 * k, cy + 6.0 * k),
+        ],
+        EventMarker::Error => vec![
+            (cx - 8.0 * k, cy + 8.0 * k),
+            (cx - 3.0 * k, cy - 8.0 * k),
+            (cx + 2.0 * k, cy + 1.0 * k),
+            (cx + 8.0 * k, cy - 8.0 * k),
+            (cx + 3.0 * k, cy + 8.0 * k),
+            (cx - 2.0 * k, cy - 1.0 * k),
+        ],
+        EventMarker::Escalation => vec![
+            (cx, cy - 9.0 * k),
+            (cx + 7.0 * k, cy + 8.0 * k),
+            (cx, cy + 2.0 * k),
+            (cx - 7.0 * k, cy + 8.0 * k),
+        ],
+        // An arrow pointing right.
+        EventMarker::Link => vec![
+            (cx - 8.0 * k, cy - 3.0 * k),
+            (cx + k, cy - 3.0 * k),
+            (cx + k, cy - 7.0 * k),
+            (cx + 9.0 * k, cy),
+            (cx + k, cy + 7.0 * k),
+            (cx + k, cy + 3.0 * k),
+            (cx - 8.0 * k, cy + 3.0 * k),
+        ],
+        EventMarker::Multiple => {
+            // A pentagon.
+            let pr = 9.0 * k;
+            (0..5)
+                .map(|i| {
+                    let a =
+                        -std::f64::consts::FRAC_PI_2 + i as f64 * 2.0 * std::f64::consts::PI / 5.0;
+                    (cx + pr * a.cos(), cy + pr * a.sin())
+                })
+                .collect()
+        }
+        EventMarker::ParallelMultiple => {
+            // An outlined plus.
+            let (a, b) = (2.5 * k, 9.0 * k);
+            let plus = vec![
+                (cx - a, cy - b),
+                (cx + a, cy - b),
+                (cx + a, cy - a),
+                (cx + b, cy - a),
+                (cx + b, cy + a),
+                (cx + a, cy + a),
+                (cx + a, cy + b),
+                (cx - a, cy + b),
+                (cx - a, cy + a),
+                (cx - b, cy + a),
+                (cx - b, cy - a),
+                (cx - a, cy - a),
+            ];
+            return Some((plus, false));
+        }
+        _ => return None,
+    };
+    Some((points, true))
 }
 
 /// The compensation marker (two "rewind" triangles) of width `2 * half` centred on

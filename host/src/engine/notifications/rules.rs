@@ -304,6 +304,54 @@ pub(crate) fn validate(
             ))
         })?,
     };
+    let (destination, url, event_name) = destination(&input, self_addr)?;
+    let (wait_ms, threshold) = timing(condition, &input)?;
+    let secret = match input.secret {
+        None => existing.and_then(|e| e.secret.clone()),
+        Some(s) if s.is_empty() => None,
+        Some(s) if s.len() > 256 => return Err(bad("secret must be at most 256 characters")),
+        Some(s) => Some(Secret(s)),
+    };
+    let window_seconds = input.window_seconds.unwrap_or(DEFAULT_WINDOW_SECONDS);
+    if window_seconds < 1 {
+        return Err(bad(format!(
+            "windowSeconds must be at least 1, not {window_seconds}"
+        )));
+    }
+    if window_seconds > MAX_WINDOW_SECONDS {
+        return Err(bad(format!(
+            "windowSeconds must be at most {MAX_WINDOW_SECONDS} (a week)"
+        )));
+    }
+    Ok(NotificationRule {
+        id,
+        wait_ms,
+        threshold,
+        name: name.to_owned(),
+        condition,
+        incident_type: filter_value("incidentType", &input.incident_type)?,
+        process_definition_key: filter_value(
+            "processDefinitionKey",
+            &input.process_definition_key,
+        )?,
+        activity_id: filter_value("activityId", &input.activity_id)?,
+        topic: filter_value("topic", &input.topic)?,
+        destination,
+        url,
+        secret,
+        event_name,
+        window_ms: window_seconds * 1000,
+        enabled: input.enabled.unwrap_or(true),
+        created: existing.map(|e| e.created).unwrap_or(now),
+    })
+}
+
+/// Where a rule delivers: the destination kind with its URL (webhook) or event name (message,
+/// signal).
+fn destination(
+    input: &RuleInput,
+    self_addr: Option<SocketAddr>,
+) -> Result<(DestinationKind, Option<String>, Option<String>)> {
     let destination = match input.destination.as_deref().map(str::trim) {
         None | Some("") | Some("webhook") => DestinationKind::Webhook,
         Some("message") => DestinationKind::Message,
@@ -337,23 +385,11 @@ pub(crate) fn validate(
             ),
         ),
     };
-    let secret = match input.secret {
-        None => existing.and_then(|e| e.secret.clone()),
-        Some(s) if s.is_empty() => None,
-        Some(s) if s.len() > 256 => return Err(bad("secret must be at most 256 characters")),
-        Some(s) => Some(Secret(s)),
-    };
-    let window_seconds = input.window_seconds.unwrap_or(DEFAULT_WINDOW_SECONDS);
-    if window_seconds < 1 {
-        return Err(bad(format!(
-            "windowSeconds must be at least 1, not {window_seconds}"
-        )));
-    }
-    if window_seconds > MAX_WINDOW_SECONDS {
-        return Err(bad(format!(
-            "windowSeconds must be at most {MAX_WINDOW_SECONDS} (a week)"
-        )));
-    }
+    Ok((destination, url, event_name))
+}
+
+/// The wait (ms) and failure-rate threshold a condition needs.
+fn timing(condition: ConditionKind, input: &RuleInput) -> Result<(Option<i64>, Option<f64>)> {
     let wait_ms = match (condition, input.wait_seconds) {
         (ConditionKind::TaskWaiting | ConditionKind::UserTaskUnclaimed, None) => {
             return Err(bad(format!(
@@ -380,27 +416,7 @@ pub(crate) fn validate(
         }
         (_, t) => t,
     };
-    Ok(NotificationRule {
-        id,
-        wait_ms,
-        threshold,
-        name: name.to_owned(),
-        condition,
-        incident_type: filter_value("incidentType", &input.incident_type)?,
-        process_definition_key: filter_value(
-            "processDefinitionKey",
-            &input.process_definition_key,
-        )?,
-        activity_id: filter_value("activityId", &input.activity_id)?,
-        topic: filter_value("topic", &input.topic)?,
-        destination,
-        url,
-        secret,
-        event_name,
-        window_ms: window_seconds * 1000,
-        enabled: input.enabled.unwrap_or(true),
-        created: existing.map(|e| e.created).unwrap_or(now),
-    })
+    Ok((wait_ms, threshold))
 }
 
 fn names() -> Vec<&'static str> {

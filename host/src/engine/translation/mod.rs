@@ -3,7 +3,10 @@
 //! entries for other instances, history). One method per effect; `apply` only dispatches.
 //! Pure with respect to the outside world: it reads the store but performs nothing.
 
-use super::core::{Deployed, new_id};
+mod cross_instance;
+mod history;
+
+use super::core::Deployed;
 use super::events::EngineEvent;
 use super::executor::{AfterCommit, OutboxEntry};
 use super::incidents::close_incident;
@@ -13,13 +16,10 @@ use crate::records::{
     HistoricVariableInstance, Job, JobKind, ProcessInstance, UserTask,
 };
 use crate::store::{
-    ExternalTaskStore, HistoryStore, IncidentStore, InstanceStore, JobStore, OutboxStore,
-    SubscriptionStore, UserTaskStore, WASM_WORKER, WriteSet,
+    ExternalTaskStore, HistoryStore, IncidentStore, InstanceStore, JobStore, SubscriptionStore,
+    UserTaskStore, WASM_WORKER, WriteSet,
 };
-use baton_bpmn::Variables;
-use baton_bpmn::engine::{
-    CallBinding, Effect, ExternalTaskSpec, HistoryEvent, InstanceStatus, UserTaskSpec,
-};
+use baton_bpmn::engine::{Effect, ExternalTaskSpec, InstanceStatus, UserTaskSpec};
 use std::collections::HashMap;
 use std::sync::atomic::Ordering;
 
@@ -163,74 +163,11 @@ impl<'a> Translation<'a> {
                 job.retry_time_cycle = retry_time_cycle.clone();
                 self.schedule(job, ws, after)
             }
-            Effect::BroadcastSignal {
-                signal_name,
-                variables,
-            } => self.outbox(
-                ws,
-                after,
-                OutboxEntry::Signal {
-                    name: signal_name.clone(),
-                    variables: variables.clone(),
-                },
-            )?,
-            Effect::StartCallActivity {
-                activity_instance_id,
-                child_instance_id,
-                process_key,
-                binding,
-                business_key,
-                variables,
-            } => self.start_call_activity(
-                activity_instance_id,
-                child_instance_id,
-                process_key,
-                binding,
-                business_key,
-                variables,
-                ws,
-                after,
-            )?,
-            Effect::UncaughtError {
-                activity_id,
-                code,
-                message,
-            } => {
-                super::notifications::stage_uncaught_error(
-                    &self.engine.inner.store,
-                    ws,
-                    self.record,
-                    activity_id,
-                    code,
-                    message.as_deref(),
-                    self.now,
-                );
-                after.notify = true;
-            }
-            Effect::CancelChildInstance { child_instance_id } => self.outbox(
-                ws,
-                after,
-                OutboxEntry::CancelChild {
-                    child_instance_id: child_instance_id.clone(),
-                },
-            )?,
-            Effect::ThrowToCaller {
-                caller,
-                kind,
-                code,
-                message,
-            } => self.outbox(
-                ws,
-                after,
-                OutboxEntry::ThrowToCaller {
-                    parent_instance_id: caller.process_instance_id.clone(),
-                    activity_instance_id: caller.activity_instance_id.clone(),
-                    child_instance_id: self.record.state.id.clone(),
-                    kind: *kind,
-                    code: code.clone(),
-                    message: message.clone(),
-                },
-            )?,
+            Effect::BroadcastSignal { .. }
+            | Effect::StartCallActivity { .. }
+            | Effect::UncaughtError { .. }
+            | Effect::CancelChildInstance { .. }
+            | Effect::ThrowToCaller { .. } => self.cross_instance(effect, ws, after)?,
             Effect::History(event) => self.history(event, after)?,
             Effect::InstanceCompleted => {}
             Effect::InstanceCanceled { reason } => {
@@ -480,45 +417,6 @@ impl<'a> Translation<'a> {
         Ok(())
     }
 
-    // One parameter per field of the effect: a struct would only re-pack the effect.
-    #[allow(clippy::too_many_arguments)]
-    fn start_call_activity(
-        &mut self,
-        activity_instance_id: &str,
-        child_instance_id: &str,
-        process_key: &str,
-        binding: &CallBinding,
-        business_key: &Option<String>,
-        variables: &Variables,
-        ws: &mut WriteSet,
-        after: &mut AfterCommit,
-    ) -> Result<()> {
-        let activity_id = self
-            .record
-            .state
-            .activity_instances
-            .get(activity_instance_id)
-            .map(|ai| ai.activity_id.clone())
-            .unwrap_or_default();
-        self.outbox(
-            ws,
-            after,
-            OutboxEntry::StartChild {
-                parent_instance_id: self.instance_id().to_owned(),
-                parent_definition_id: self.deployed.record.id.clone(),
-                activity_instance_id: activity_instance_id.to_owned(),
-                activity_id,
-                child_instance_id: child_instance_id.to_owned(),
-                process_key: process_key.to_owned(),
-                binding: binding.clone(),
-                business_key: business_key.clone(),
-                variables: variables.clone(),
-                tenant_id: self.record.tenant_id.clone(),
-            },
-        )?;
-        Ok(())
-    }
-
     fn subscribe(
         &mut self,
         ws: &mut WriteSet,
@@ -539,152 +437,6 @@ impl<'a> Translation<'a> {
         };
         self.engine.inner.store.stage_subscription(ws, &sub);
         self.subscriptions.insert(sub.id.clone(), sub);
-    }
-
-    fn outbox(
-        &mut self,
-        ws: &mut WriteSet,
-        after: &mut AfterCommit,
-        entry: OutboxEntry,
-    ) -> Result<()> {
-        let seq = self.engine.inner.store.stage_outbox_entry(ws, &entry)?;
-        after.outbox.push(seq);
-        Ok(())
-    }
-
-    fn history(&mut self, event: &HistoryEvent, after: &mut AfterCommit) -> Result<()> {
-        let store = &self.engine.inner.store;
-        match event {
-            HistoryEvent::ActivityStarted {
-                activity_instance_id,
-                parent_activity_instance_id,
-                activity_id,
-                activity_type,
-                execution_id,
-                task_id,
-                called_process_instance_id,
-                at,
-            } => {
-                let h = HistoricActivityInstance {
-                    id: activity_instance_id.clone(),
-                    parent_activity_instance_id: parent_activity_instance_id.clone(),
-                    activity_id: activity_id.clone(),
-                    activity_name: self.activity_name(activity_id),
-                    activity_type: activity_type.clone(),
-                    process_definition_key: self.deployed.record.key.clone(),
-                    process_definition_id: self.deployed.record.id.clone(),
-                    process_instance_id: self.instance_id().to_owned(),
-                    execution_id: execution_id.clone(),
-                    task_id: task_id.clone(),
-                    assignee: None,
-                    called_process_instance_id: called_process_instance_id.clone(),
-                    start_time: *at,
-                    end_time: None,
-                    canceled: false,
-                    complete_scope: false,
-                    tenant_id: self.record.tenant_id.clone(),
-                    sequence: store.next_sequence()?,
-                };
-                after.events.push(EngineEvent::ActivityEntered {
-                    process_instance_id: self.instance_id().to_owned(),
-                    process_definition_id: self.deployed.record.id.clone(),
-                    activity_id: activity_id.clone(),
-                    activity_instance_id: activity_instance_id.clone(),
-                    activity_type: activity_type.clone(),
-                });
-                self.created_history.insert(h.id.clone());
-                self.activities.insert(h.id.clone(), h);
-            }
-            HistoryEvent::ActivityEnded {
-                activity_instance_id,
-                activity_id,
-                canceled,
-                complete_scope,
-                at,
-            } => {
-                let existing = match self.activities.remove(activity_instance_id) {
-                    Some(h) => Some(h),
-                    None => store.historic_activity(self.instance_id(), activity_instance_id)?,
-                };
-                if let Some(mut h) = existing {
-                    h.end_time = Some(*at);
-                    h.canceled = *canceled;
-                    h.complete_scope = *complete_scope;
-                    self.activities.insert(h.id.clone(), h);
-                }
-                after.events.push(EngineEvent::ActivityLeft {
-                    process_instance_id: self.instance_id().to_owned(),
-                    process_definition_id: self.deployed.record.id.clone(),
-                    activity_id: activity_id.clone(),
-                    activity_instance_id: activity_instance_id.clone(),
-                    canceled: *canceled,
-                });
-            }
-            HistoryEvent::VariableSet { .. } | HistoryEvent::VariableDeleted { .. } => {
-                self.variable_history(event)?;
-            }
-        }
-        Ok(())
-    }
-
-    /// A variable's history row: the newest version this command holds, else the stored
-    /// one, updated (or created, with a new id) by a set or a delete.
-    fn variable_history(&mut self, event: &HistoryEvent) -> Result<()> {
-        let store = &self.engine.inner.store;
-        match event {
-            HistoryEvent::VariableSet {
-                scope_id,
-                name,
-                value,
-                at,
-            } => {
-                let key = (scope_id.clone(), name.clone());
-                let existing = match self.variables.remove(&key) {
-                    Some(v) => Some(v),
-                    None => store.historic_variable(self.instance_id(), scope_id, name)?,
-                };
-                let v = match existing {
-                    Some(mut v) => {
-                        v.value = value.clone();
-                        v.last_updated = *at;
-                        v.state = "CREATED".into();
-                        v
-                    }
-                    None => HistoricVariableInstance {
-                        id: {
-                            let id = new_id();
-                            self.created_history.insert(id.clone());
-                            id
-                        },
-                        name: name.clone(),
-                        value: value.clone(),
-                        process_instance_id: self.instance_id().to_owned(),
-                        process_definition_id: self.deployed.record.id.clone(),
-                        process_definition_key: self.deployed.record.key.clone(),
-                        activity_instance_id: scope_id.clone(),
-                        create_time: *at,
-                        last_updated: *at,
-                        state: "CREATED".into(),
-                        tenant_id: self.record.tenant_id.clone(),
-                    },
-                };
-                self.variables.insert(key, v);
-            }
-            HistoryEvent::VariableDeleted { scope_id, name, at } => {
-                let key = (scope_id.clone(), name.clone());
-                let existing = match self.variables.remove(&key) {
-                    Some(v) => Some(v),
-                    None => store.historic_variable(self.instance_id(), scope_id, name)?,
-                };
-                if let Some(mut v) = existing {
-                    v.state = "DELETED".into();
-                    v.last_updated = *at;
-                    self.variables.insert(key, v);
-                }
-            }
-            _ => {}
-        }
-        Ok(())
     }
 
     /// Close the open incidents whose configuration is `config_id` (a task or job id).

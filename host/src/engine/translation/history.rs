@@ -1,0 +1,148 @@
+//! History rows of one command: activity instances started and ended, variables set and
+//! deleted, kept in the translation until [`Translation::finish`] stages them.
+
+use super::Translation;
+use crate::engine::Result;
+use crate::engine::core::new_id;
+use crate::engine::events::EngineEvent;
+use crate::engine::executor::AfterCommit;
+use crate::records::{HistoricActivityInstance, HistoricVariableInstance};
+use crate::store::{HistoryStore, OutboxStore};
+use baton_bpmn::engine::HistoryEvent;
+
+impl Translation<'_> {
+    pub(super) fn history(&mut self, event: &HistoryEvent, after: &mut AfterCommit) -> Result<()> {
+        let store = &self.engine.inner.store;
+        match event {
+            HistoryEvent::ActivityStarted {
+                activity_instance_id,
+                parent_activity_instance_id,
+                activity_id,
+                activity_type,
+                execution_id,
+                task_id,
+                called_process_instance_id,
+                at,
+            } => {
+                let h = HistoricActivityInstance {
+                    id: activity_instance_id.clone(),
+                    parent_activity_instance_id: parent_activity_instance_id.clone(),
+                    activity_id: activity_id.clone(),
+                    activity_name: self.activity_name(activity_id),
+                    activity_type: activity_type.clone(),
+                    process_definition_key: self.deployed.record.key.clone(),
+                    process_definition_id: self.deployed.record.id.clone(),
+                    process_instance_id: self.instance_id().to_owned(),
+                    execution_id: execution_id.clone(),
+                    task_id: task_id.clone(),
+                    assignee: None,
+                    called_process_instance_id: called_process_instance_id.clone(),
+                    start_time: *at,
+                    end_time: None,
+                    canceled: false,
+                    complete_scope: false,
+                    tenant_id: self.record.tenant_id.clone(),
+                    sequence: store.next_sequence()?,
+                };
+                after.events.push(EngineEvent::ActivityEntered {
+                    process_instance_id: self.instance_id().to_owned(),
+                    process_definition_id: self.deployed.record.id.clone(),
+                    activity_id: activity_id.clone(),
+                    activity_instance_id: activity_instance_id.clone(),
+                    activity_type: activity_type.clone(),
+                });
+                self.created_history.insert(h.id.clone());
+                self.activities.insert(h.id.clone(), h);
+            }
+            HistoryEvent::ActivityEnded {
+                activity_instance_id,
+                activity_id,
+                canceled,
+                complete_scope,
+                at,
+            } => {
+                let existing = match self.activities.remove(activity_instance_id) {
+                    Some(h) => Some(h),
+                    None => store.historic_activity(self.instance_id(), activity_instance_id)?,
+                };
+                if let Some(mut h) = existing {
+                    h.end_time = Some(*at);
+                    h.canceled = *canceled;
+                    h.complete_scope = *complete_scope;
+                    self.activities.insert(h.id.clone(), h);
+                }
+                after.events.push(EngineEvent::ActivityLeft {
+                    process_instance_id: self.instance_id().to_owned(),
+                    process_definition_id: self.deployed.record.id.clone(),
+                    activity_id: activity_id.clone(),
+                    activity_instance_id: activity_instance_id.clone(),
+                    canceled: *canceled,
+                });
+            }
+            HistoryEvent::VariableSet { .. } | HistoryEvent::VariableDeleted { .. } => {
+                self.variable_history(event)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// A variable's history row: the newest version this command holds, else the stored
+    /// one, updated (or created, with a new id) by a set or a delete.
+    fn variable_history(&mut self, event: &HistoryEvent) -> Result<()> {
+        let store = &self.engine.inner.store;
+        match event {
+            HistoryEvent::VariableSet {
+                scope_id,
+                name,
+                value,
+                at,
+            } => {
+                let key = (scope_id.clone(), name.clone());
+                let existing = match self.variables.remove(&key) {
+                    Some(v) => Some(v),
+                    None => store.historic_variable(self.instance_id(), scope_id, name)?,
+                };
+                let v = match existing {
+                    Some(mut v) => {
+                        v.value = value.clone();
+                        v.last_updated = *at;
+                        v.state = "CREATED".into();
+                        v
+                    }
+                    None => HistoricVariableInstance {
+                        id: {
+                            let id = new_id();
+                            self.created_history.insert(id.clone());
+                            id
+                        },
+                        name: name.clone(),
+                        value: value.clone(),
+                        process_instance_id: self.instance_id().to_owned(),
+                        process_definition_id: self.deployed.record.id.clone(),
+                        process_definition_key: self.deployed.record.key.clone(),
+                        activity_instance_id: scope_id.clone(),
+                        create_time: *at,
+                        last_updated: *at,
+                        state: "CREATED".into(),
+                        tenant_id: self.record.tenant_id.clone(),
+                    },
+                };
+                self.variables.insert(key, v);
+            }
+            HistoryEvent::VariableDeleted { scope_id, name, at } => {
+                let key = (scope_id.clone(), name.clone());
+                let existing = match self.variables.remove(&key) {
+                    Some(v) => Some(v),
+                    None => store.historic_variable(self.instance_id(), scope_id, name)?,
+                };
+                if let Some(mut v) = existing {
+                    v.state = "DELETED".into();
+                    v.last_updated = *at;
+                    self.variables.insert(key, v);
+                }
+            }
+            _ => {}
+        }
+        Ok(())
+    }
+}
