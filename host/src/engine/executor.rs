@@ -434,48 +434,37 @@ impl ProcessEngine {
                         tenant_id.as_deref(),
                     )
                     .await;
-                match resolved {
-                    Ok(deployed) => {
-                        let started = self
-                            .start_new_instance(
-                                deployed,
-                                child_instance_id,
-                                business_key,
-                                Some(SuperInstance {
-                                    process_instance_id: parent_instance_id.clone(),
-                                    activity_instance_id: activity_instance_id.clone(),
-                                }),
-                                variables,
-                                None,
-                                None,
-                            )
-                            .await;
-                        if let Err(e) = started {
-                            // The child could not start (an expression, a gateway with no
-                            // flow, ...): nothing of it was stored, so the caller must not
-                            // wait for it in silence.
-                            self.raise_instance_incident(
-                                &parent_instance_id,
-                                &activity_instance_id,
-                                &activity_id,
-                                crate::records::IncidentType::FailedJob,
-                                format!("call activity cannot start process '{process_key}': {e}"),
-                                None,
-                            )
-                            .await?;
-                        }
-                    }
-                    Err(e) => {
-                        self.raise_instance_incident(
-                            &parent_instance_id,
-                            &activity_instance_id,
-                            &activity_id,
-                            crate::records::IncidentType::FailedJob,
-                            format!("call activity cannot start process '{process_key}': {e}"),
+                // A child that cannot start (no such definition, an expression, a gateway
+                // with no flow, ...) stored nothing, so the caller must not wait for it in
+                // silence: the call activity gets an incident.
+                let started = match resolved {
+                    Ok(deployed) => self
+                        .start_new_instance(
+                            deployed,
+                            child_instance_id,
+                            business_key,
+                            Some(SuperInstance {
+                                process_instance_id: parent_instance_id.clone(),
+                                activity_instance_id: activity_instance_id.clone(),
+                            }),
+                            variables,
+                            None,
                             None,
                         )
-                        .await?;
-                    }
+                        .await
+                        .map(|_| ()),
+                    Err(e) => Err(e),
+                };
+                if let Err(e) = started {
+                    self.raise_instance_incident(
+                        &parent_instance_id,
+                        &activity_instance_id,
+                        &activity_id,
+                        crate::records::IncidentType::FailedJob,
+                        format!("call activity cannot start process '{process_key}': {e}"),
+                        None,
+                    )
+                    .await?;
                 }
                 Ok(())
             }

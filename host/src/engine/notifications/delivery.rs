@@ -259,13 +259,7 @@ impl ProcessEngine {
     /// flight are skipped: their outcome wakes the loop, and counting them as due would make
     /// the loop spin while a receiver hangs.
     fn next_due_not_in_flight(&self) -> Result<Option<i64>> {
-        let in_flight = self
-            .inner
-            .notifications
-            .in_flight
-            .lock()
-            .map(|s| s.clone())
-            .unwrap_or_default();
+        let in_flight = self.in_flight_snapshot();
         if in_flight.len() >= self.max_in_flight() {
             // Nothing more can start before an attempt ends, and its outcome wakes the loop.
             return Ok(None);
@@ -278,6 +272,16 @@ impl ProcessEngine {
             .iter()
             .find(|(_, seq)| !in_flight.contains(seq))
             .map(|(due, _)| *due))
+    }
+
+    /// The deliveries being attempted now.
+    fn in_flight_snapshot(&self) -> std::collections::HashSet<u64> {
+        self.inner
+            .notifications
+            .in_flight
+            .lock()
+            .map(|s| s.clone())
+            .unwrap_or_default()
     }
 
     fn definition_key_of(&self, definition_id: &str) -> Option<String> {
@@ -298,13 +302,7 @@ impl ProcessEngine {
         let mut ws = WriteSet::new();
         let mut deliveries: HashMap<u64, Delivery> = HashMap::new();
         let mut groups: HashMap<GroupKey, Group> = HashMap::new();
-        let in_flight = self
-            .inner
-            .notifications
-            .in_flight
-            .lock()
-            .map(|s| s.clone())
-            .unwrap_or_default();
+        let in_flight = self.in_flight_snapshot();
         let read = raw.len();
         for (key, decoded) in raw {
             store.stage_notification_event_removal(&mut ws, &key);
