@@ -334,18 +334,7 @@ impl Store {
                 .chain(writes.ops.iter().filter(|op| !matches!(op, Op::Guard(..))));
             for op in guards_first {
                 match op {
-                    Op::Put(t, k, v) => {
-                        let old = views[slot(*t)].insert(k.as_slice(), v.as_slice())?;
-                        if old.is_none() && counts::is_counted(*t) {
-                            deltas.push((*t, k.clone(), 1));
-                        }
-                    }
-                    Op::Delete(t, k) => {
-                        let old = views[slot(*t)].remove(k.as_slice())?;
-                        if old.is_some() && counts::is_counted(*t) {
-                            deltas.push((*t, k.clone(), -1));
-                        }
-                    }
+                    Op::Put(..) | Op::Delete(..) => write(&views[..], &slot, op, &mut deltas)?,
                     Op::Guard(t, k, current) => {
                         // A point read of one key: allowed inside sled transactions.
                         let actual = views[slot(*t)].get(k.as_slice())?;
@@ -406,21 +395,7 @@ impl Store {
                     }
                     if holds {
                         for op in &set.ops {
-                            match op {
-                                Op::Put(t, k, v) => {
-                                    let old = views[slot(*t)].insert(k.as_slice(), v.as_slice())?;
-                                    if old.is_none() && counts::is_counted(*t) {
-                                        deltas.push((*t, k.clone(), 1));
-                                    }
-                                }
-                                Op::Delete(t, k) => {
-                                    let old = views[slot(*t)].remove(k.as_slice())?;
-                                    if old.is_some() && counts::is_counted(*t) {
-                                        deltas.push((*t, k.clone(), -1));
-                                    }
-                                }
-                                Op::Guard(..) => {}
-                            }
+                            write(&views[..], &slot, op, &mut deltas)?;
                         }
                     }
                     applied.push(holds);
@@ -603,6 +578,32 @@ impl Store {
     pub(in crate::store) fn generate_id(&self) -> Result<u64> {
         Ok(self.inner.db.generate_id()?)
     }
+}
+
+/// Apply one put or delete inside a transaction (guards are checked by the caller), noting
+/// what it does to the kept counts: an insert of a new key or the removal of an existing one.
+fn write(
+    views: &[sled::transaction::TransactionalTree],
+    slot: &dyn Fn(Tree) -> usize,
+    op: &Op,
+    deltas: &mut Vec<counts::Delta>,
+) -> std::result::Result<(), sled::transaction::ConflictableTransactionError<()>> {
+    match op {
+        Op::Put(t, k, v) => {
+            let old = views[slot(*t)].insert(k.as_slice(), v.as_slice())?;
+            if old.is_none() && counts::is_counted(*t) {
+                deltas.push((*t, k.clone(), 1));
+            }
+        }
+        Op::Delete(t, k) => {
+            let old = views[slot(*t)].remove(k.as_slice())?;
+            if old.is_some() && counts::is_counted(*t) {
+                deltas.push((*t, k.clone(), -1));
+            }
+        }
+        Op::Guard(..) => {}
+    }
+    Ok(())
 }
 
 /// Group commit: take every flush request that is waiting, flush once, answer them all.
