@@ -24,7 +24,7 @@ use baton::engine::{
 use baton::store::Durability;
 use baton_bpmn::Variables;
 use baton_tests::bpmn::one_task;
-use baton_tests::{dir_bytes, fetch_request, percentile, rss_bytes};
+use baton_tests::{dir_bytes, fetch_request, percentile, process_cpu_time, rss_bytes};
 
 fn env_list(name: &str, default: &str) -> Vec<usize> {
     std::env::var(name)
@@ -126,54 +126,83 @@ async fn throughput(root: &std::path::Path) -> anyhow::Result<()> {
         "\n### Throughput: start -> one external task (fetch+complete in-process) -> end, durable (fsync)\n"
     );
     println!(
-        "| clients | instances | instances/s | start p50/p99 ms | fetch p50/p99 ms | complete p50/p99 ms | instance p50/p99 ms |"
+        "| commits | clients | instances | instances/s | CPU µs/instance | start p50/p99 ms | fetch p50/p99 ms | complete p50/p99 ms | instance p50/p99 ms |"
     );
-    println!("|---:|---:|---:|---:|---:|---:|---:|");
+    println!("|---|---:|---:|---:|---:|---:|---:|---:|---:|");
+    // Both commit modes at each client level, interleaved, so a change in the machine's load
+    // hits both alike.
+    let modes: &[bool] = match std::env::var("BENCH_COMMITS").as_deref() {
+        Ok("batched") => &[true],
+        Ok("inline") => &[false],
+        _ => &[true, false],
+    };
     for clients in env_list("BENCH_CLIENTS", "1,4,16,64") {
-        let dir = root.join(format!("throughput-{clients}"));
-        let engine = ProcessEngine::open(config(&dir, Durability::Fsync)).await?;
-        deploy(&engine).await?;
-        let per = total.div_ceil(clients);
-        let began = Instant::now();
-        let mut set = tokio::task::JoinSet::new();
-        for c in 0..clients {
-            set.spawn(client(engine.clone(), per, format!("w{c}")));
+        for &batched in modes {
+            throughput_run(root, total, clients, batched).await?;
         }
-        let mut all = Samples::default();
-        while let Some(r) = set.join_next().await {
-            all.extend(r??);
-        }
-        let elapsed = began.elapsed();
-        let done = per * clients;
-        for v in [
-            &mut all.start,
-            &mut all.fetch,
-            &mut all.complete,
-            &mut all.instance,
-        ] {
-            v.sort();
-        }
-        let pp = |v: &Vec<Duration>| {
-            format!("{} / {}", ms(percentile(v, 50.0)), ms(percentile(v, 99.0)))
-        };
-        println!(
-            "| {clients} | {done} | {:.0} | {} | {} | {} | {} |",
-            done as f64 / elapsed.as_secs_f64(),
-            pp(&all.start),
-            pp(&all.fetch),
-            pp(&all.complete),
-            pp(&all.instance),
-        );
-        let metrics = engine.metrics();
-        anyhow::ensure!(
-            metrics.instances_completed as usize >= done,
-            "only {} of {done} instances completed",
-            metrics.instances_completed
-        );
-        engine.shutdown().await?;
-        drop(engine);
-        let _ = std::fs::remove_dir_all(&dir);
     }
+    Ok(())
+}
+
+/// One row of the throughput table.
+async fn throughput_run(
+    root: &std::path::Path,
+    total: usize,
+    clients: usize,
+    batched: bool,
+) -> anyhow::Result<()> {
+    let dir = root.join(format!("throughput-{clients}-{batched}"));
+    let mut config = config(&dir, Durability::Fsync);
+    config.batched_commits = batched;
+    let engine = ProcessEngine::open(config).await?;
+    deploy(&engine).await?;
+    let per = total.div_ceil(clients);
+    let began = Instant::now();
+    let cpu_before = process_cpu_time();
+    let mut set = tokio::task::JoinSet::new();
+    for c in 0..clients {
+        set.spawn(client(engine.clone(), per, format!("w{c}")));
+    }
+    let mut all = Samples::default();
+    while let Some(r) = set.join_next().await {
+        all.extend(r??);
+    }
+    let elapsed = began.elapsed();
+    let done = per * clients;
+    // CPU per instance (all threads: runtime, sled's flusher, group commit), the figure a
+    // loaded machine does not distort the way it does wall time.
+    let cpu_per_instance = match (cpu_before, process_cpu_time()) {
+        (Some(a), Some(b)) => format!("{:.0}", (b - a).as_secs_f64() * 1e6 / done as f64),
+        _ => "n/a".to_owned(),
+    };
+    for v in [
+        &mut all.start,
+        &mut all.fetch,
+        &mut all.complete,
+        &mut all.instance,
+    ] {
+        v.sort();
+    }
+    let pp =
+        |v: &Vec<Duration>| format!("{} / {}", ms(percentile(v, 50.0)), ms(percentile(v, 99.0)));
+    println!(
+        "| {} | {clients} | {done} | {:.0} | {cpu_per_instance} | {} | {} | {} | {} |",
+        if batched { "batched" } else { "inline" },
+        done as f64 / elapsed.as_secs_f64(),
+        pp(&all.start),
+        pp(&all.fetch),
+        pp(&all.complete),
+        pp(&all.instance),
+    );
+    let metrics = engine.metrics();
+    anyhow::ensure!(
+        metrics.instances_completed as usize >= done,
+        "only {} of {done} instances completed",
+        metrics.instances_completed
+    );
+    engine.shutdown().await?;
+    drop(engine);
+    let _ = std::fs::remove_dir_all(&dir);
     Ok(())
 }
 

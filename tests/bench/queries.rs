@@ -1,6 +1,6 @@
 //! `bench-queries`: issue 14's query benchmark. Loads many instances into a real engine (real
 //! sled on disk), serves the real HTTP application on 127.0.0.1:0, and prints p50/p99 of the
-//! twenty queries Camunda's Cockpit, Tasklist and REST clients send most, list and count.
+//! twenty queries Camunda's Cockpit, Tasklist and REST clients send most, list and count, and the reported backtracking `Like` pattern (issue 14).
 //!
 //! The data: four process definitions. `order`, `invoice` and `claim` are start -> external
 //! task (topic = the key) -> user task (assignee `user{n}`, candidate group `group{n}`) -> end;
@@ -166,7 +166,7 @@ async fn load(engine: &ProcessEngine, total: usize, clients: usize) -> anyhow::R
 
 /// The queries, as a Cockpit/Tasklist/REST client sends them. `{pi}` is replaced by a running
 /// instance id, `{hpi}` by a finished one.
-const QUERIES: [(&str, &str); 20] = [
+const QUERIES: [(&str, &str); 22] = [
     (
         "instances of a definition, page",
         "/engine-rest/process-instance?processDefinitionKey=order&maxResults=10",
@@ -241,7 +241,50 @@ const QUERIES: [(&str, &str); 20] = [
         "/engine-rest/process-definition?latestVersion=true",
     ),
     ("metrics", "/metrics"),
+    (
+        "the reported backtracking Like (issue 14), 3 instances of a definition",
+        "/engine-rest/process-instance?processDefinitionKey=redos&businessKeyLike=%25a%25a%25a%25a%25a%25a%25a%25a%25a%25a%25a%25ab",
+    ),
+    (
+        "the reported backtracking Like over every running instance (a scan)",
+        "/engine-rest/process-instance/count?businessKeyLike=%25a%25a%25a%25a%25a%25a%25a%25a%25a%25a%25a%25ab",
+    ),
 ];
+
+/// The report's data for the `Like` rows: three waiting instances of their own definition whose
+/// business keys are 41 `a`s plus a suffix (the pattern took 54 s over them with the old
+/// backtracking matcher). Added once; a reused store already has them.
+async fn add_backtracking_case(engine: &ProcessEngine) -> anyhow::Result<()> {
+    let redos = DefinitionRef::Key {
+        key: "redos".into(),
+        tenant_id: None,
+    };
+    if engine.latest_definition("redos", None).await.is_ok() {
+        return Ok(());
+    }
+    engine
+        .deploy(DeployRequest {
+            resources: vec![Resource {
+                name: "redos.bpmn".into(),
+                bytes: task_model("redos").into_bytes(),
+            }],
+            ..DeployRequest::default()
+        })
+        .await?;
+    for suffix in ["", "x", "y"] {
+        engine
+            .start_instance(
+                redos.clone(),
+                StartRequest {
+                    variables: variables(0),
+                    business_key: Some(format!("{}{suffix}", "a".repeat(41))),
+                    ..StartRequest::default()
+                },
+            )
+            .await?;
+    }
+    Ok(())
+}
 
 fn ms(d: Duration) -> String {
     format!("{:.2}", d.as_secs_f64() * 1000.0)
@@ -277,6 +320,7 @@ async fn main() -> anyhow::Result<()> {
     } else {
         load(&engine, total, clients).await?;
     }
+    add_backtracking_case(&engine).await?;
 
     // The real HTTP application (REST API, cockpit, /metrics) with no request time limit:
     // this measures the queries, not the guard.

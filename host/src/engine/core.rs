@@ -38,6 +38,10 @@ pub struct EngineConfig {
     pub incident_on_unhandled_bpmn_error: bool,
     /// Failure notifications: config-file rules and delivery settings.
     pub notifications: super::notifications::NotificationConfig,
+    /// Commit commands' changes in batches on the committer thread (default), or each in a
+    /// transaction of its own on the calling thread. Not a user setting: benchmarks compare
+    /// the two in one run, and it is the switch to pull if batching is ever suspected.
+    pub batched_commits: bool,
 }
 
 impl EngineConfig {
@@ -57,6 +61,7 @@ impl EngineConfig {
             background_scheduler: true,
             incident_on_unhandled_bpmn_error: false,
             notifications: Default::default(),
+            batched_commits: true,
         }
     }
 }
@@ -68,6 +73,7 @@ impl std::fmt::Debug for EngineConfig {
             .field("durability", &self.durability)
             .field("wasm", &self.wasm.is_some())
             .field("max_parked_fetches", &self.max_parked_fetches)
+            .field("batched_commits", &self.batched_commits)
             .finish()
     }
 }

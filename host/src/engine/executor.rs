@@ -113,7 +113,9 @@ impl ProcessEngine {
                         "Process instance with id {instance_id} does not exist"
                     ))
                 })?;
-        let outcome = self.apply_and_commit(record, command, extra, &mut after, false)?;
+        let outcome = self
+            .apply_and_commit(record, command, extra, &mut after, false)
+            .await?;
         drop(guard);
         self.inner.store.sync().await?;
         self.after_commit(after).await;
@@ -164,17 +166,19 @@ impl ProcessEngine {
             process_definition_id: deployed.record.id.clone(),
             business_key,
         });
-        let outcome = self.apply_and_commit(
-            record,
-            Command::Start {
-                variables,
-                start_activity_id,
-                initiator: initiator.clone(),
-            },
-            WriteSet::new(),
-            &mut after,
-            true,
-        )?;
+        let outcome = self
+            .apply_and_commit(
+                record,
+                Command::Start {
+                    variables,
+                    start_activity_id,
+                    initiator: initiator.clone(),
+                },
+                WriteSet::new(),
+                &mut after,
+                true,
+            )
+            .await?;
         drop(guard);
         self.inner
             .metrics
@@ -185,7 +189,10 @@ impl ProcessEngine {
         Ok(outcome)
     }
 
-    fn apply_and_commit(
+    /// Apply `command` to `record` and commit the new state with everything its effects
+    /// write, in the committer's next batch. The caller holds the instance lock until this
+    /// returns, so the next command on the instance reads this one's state.
+    async fn apply_and_commit(
         &self,
         mut record: ProcessInstance,
         command: Command,
@@ -257,10 +264,12 @@ impl ProcessEngine {
             self.inner.store.stage_instance(&mut ws, &record, is_new);
         }
         tx.finish(&mut ws);
-        self.inner
-            .store
-            .commit(&ws)
-            .map_err(|e| conflict(e, &format!("Process instance {}", record.state.id)))?;
+        let committed = if self.inner.config.batched_commits {
+            self.inner.store.commit_batched(ws).await
+        } else {
+            self.inner.store.commit(&ws)
+        };
+        committed.map_err(|e| conflict(e, &format!("Process instance {}", record.state.id)))?;
         Ok(Outcome {
             instance: record,
             ended,

@@ -13,6 +13,7 @@
 //! store traits (implemented here, one file per aggregate), and the generic tree/key/record
 //! API below is private to the store.
 
+mod committer;
 mod counts;
 mod deployments;
 mod events;
@@ -222,6 +223,7 @@ struct StoreInner {
     counts: counts::Counts,
     durability: Durability,
     flush_requests: mpsc::UnboundedSender<FlushRequest>,
+    committer: committer::Committer,
 }
 
 /// A waiter for the next flush, with the handle to flush (the committer holds no handle while
@@ -267,12 +269,13 @@ impl Store {
         let (tx, rx) = mpsc::unbounded_channel();
         tokio::spawn(group_commit_loop(rx));
         let store = Store {
-            inner: Arc::new(StoreInner {
+            inner: Arc::new_cyclic(|weak| StoreInner {
                 db,
                 trees,
                 counts: counts::Counts::default(),
                 durability,
                 flush_requests: tx,
+                committer: committer::Committer::start(weak.clone()),
             }),
         };
         store.ensure_indexes()?;
@@ -361,54 +364,29 @@ impl Store {
     /// sets applied. One transaction instead of one per set is what makes a batch of
     /// independent guarded changes (e.g. locking 32 fetched tasks) cheap.
     pub fn commit_each(&self, sets: &[WriteSet]) -> Result<Vec<bool>> {
-        let mut touched: Vec<Tree> = sets
-            .iter()
-            .flat_map(|set| set.ops.iter())
-            .map(|op| match op {
-                Op::Put(t, ..) | Op::Delete(t, _) | Op::Guard(t, ..) => *t,
-            })
-            .collect();
-        touched.sort();
-        touched.dedup();
-        if touched.is_empty() {
-            return Ok(vec![true; sets.len()]);
+        let sets: Vec<&WriteSet> = sets.iter().collect();
+        self.inner.commit_sets(&sets)
+    }
+
+    /// Commit `writes` in the next batch of the committer thread: the write sets of
+    /// concurrent commands are applied in one transaction, in arrival order, each only if its
+    /// own guards hold ([`StoreError::Conflict`] otherwise). Visible to readers when this
+    /// returns; durable after [`Store::sync`]. One transaction per batch instead of one per
+    /// command is the lever: sled serialises every transaction behind one process-wide lock,
+    /// and the committer applies batches while the runtime threads prepare the next commands.
+    pub async fn commit_batched(&self, writes: WriteSet) -> Result<()> {
+        if writes.ops.is_empty() {
+            return Ok(());
         }
-        let trees: Vec<&sled::Tree> = touched.iter().map(|t| self.tree(*t)).collect();
-        let slot = |t: Tree| touched.binary_search(&t).unwrap_or(0);
-        use sled::Transactional;
-        // Pure closure (sled may re-run it): the applied flags are rebuilt on every attempt.
-        type Applied = (Vec<bool>, Vec<counts::Delta>);
-        let result: std::result::Result<Applied, sled::transaction::TransactionError<()>> =
-            trees.as_slice().transaction(|views| {
-                let mut applied = Vec::with_capacity(sets.len());
-                let mut deltas = Vec::new();
-                for set in sets {
-                    let mut holds = true;
-                    for op in &set.ops {
-                        if let Op::Guard(t, k, current) = op {
-                            let actual = views[slot(*t)].get(k.as_slice())?;
-                            if actual.as_deref() != current.as_deref() {
-                                holds = false;
-                                break;
-                            }
-                        }
-                    }
-                    if holds {
-                        for op in &set.ops {
-                            write(&views[..], &slot, op, &mut deltas)?;
-                        }
-                    }
-                    applied.push(holds);
-                }
-                Ok((applied, deltas))
-            });
-        match result {
-            Ok((applied, deltas)) => {
-                self.inner.counts.apply(&deltas);
-                Ok(applied)
-            }
-            Err(sled::transaction::TransactionError::Storage(e)) => Err(e.into()),
-            Err(sled::transaction::TransactionError::Abort(())) => Err(StoreError::Conflict),
+        let reply = match self.inner.committer.submit(writes) {
+            Ok(reply) => reply,
+            Err(writes) => return self.commit(&writes),
+        };
+        match reply.await {
+            Ok(Ok(true)) => Ok(()),
+            Ok(Ok(false)) => Err(StoreError::Conflict),
+            Ok(Err(e)) => Err(e),
+            Err(_) => Err(StoreError::Closed),
         }
     }
 
@@ -577,6 +555,61 @@ impl Store {
     /// A new unique, increasing number (outbox sequence).
     pub(in crate::store) fn generate_id(&self) -> Result<u64> {
         Ok(self.inner.db.generate_id()?)
+    }
+}
+
+impl StoreInner {
+    /// Apply several guarded write sets in one transaction (see [`Store::commit_each`]).
+    fn commit_sets(&self, sets: &[&WriteSet]) -> Result<Vec<bool>> {
+        let mut touched: Vec<Tree> = sets
+            .iter()
+            .flat_map(|set| set.ops.iter())
+            .map(|op| match op {
+                Op::Put(t, ..) | Op::Delete(t, _) | Op::Guard(t, ..) => *t,
+            })
+            .collect();
+        touched.sort();
+        touched.dedup();
+        if touched.is_empty() {
+            return Ok(vec![true; sets.len()]);
+        }
+        let trees: Vec<&sled::Tree> = touched.iter().map(|t| &self.trees[*t as usize]).collect();
+        let slot = |t: Tree| touched.binary_search(&t).unwrap_or(0);
+        use sled::Transactional;
+        // Pure closure (sled may re-run it): the applied flags are rebuilt on every attempt.
+        type Applied = (Vec<bool>, Vec<counts::Delta>);
+        let result: std::result::Result<Applied, sled::transaction::TransactionError<()>> =
+            trees.as_slice().transaction(|views| {
+                let mut applied = Vec::with_capacity(sets.len());
+                let mut deltas = Vec::new();
+                for set in sets.iter() {
+                    let mut holds = true;
+                    for op in &set.ops {
+                        if let Op::Guard(t, k, current) = op {
+                            let actual = views[slot(*t)].get(k.as_slice())?;
+                            if actual.as_deref() != current.as_deref() {
+                                holds = false;
+                                break;
+                            }
+                        }
+                    }
+                    if holds {
+                        for op in &set.ops {
+                            write(&views[..], &slot, op, &mut deltas)?;
+                        }
+                    }
+                    applied.push(holds);
+                }
+                Ok((applied, deltas))
+            });
+        match result {
+            Ok((applied, deltas)) => {
+                self.counts.apply(&deltas);
+                Ok(applied)
+            }
+            Err(sled::transaction::TransactionError::Storage(e)) => Err(e.into()),
+            Err(sled::transaction::TransactionError::Abort(())) => Err(StoreError::Conflict),
+        }
     }
 }
 

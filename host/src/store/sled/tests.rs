@@ -318,3 +318,66 @@ async fn kept_counts_follow_inserts_replacements_and_removals_and_survive_reopen
     assert_eq!(store.count_component(Tree::ExternalTasksByTopic, "a"), 1);
     assert_eq!(store.count_component(Tree::ExternalTasksByTopic, "c"), 0);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn batched_commits_apply_each_set_under_its_own_guards() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let store = open(dir.path());
+    let mut seed = WriteSet::new();
+    seed.put(Tree::ExternalTasks, b"t1".to_vec(), &1u32);
+    store.commit_durable(&seed).await.expect("seed");
+
+    // Many concurrent commands: each writes its own instance; two race on one task, guarded
+    // on the value before them, so exactly one of the two may win.
+    let mut commits = Vec::new();
+    for i in 0..200u32 {
+        let store = store.clone();
+        commits.push(tokio::spawn(async move {
+            let mut ws = WriteSet::new();
+            ws.put(Tree::Instances, format!("i{i}").into_bytes(), &i);
+            if i < 2 {
+                ws.guard(
+                    Tree::ExternalTasks,
+                    b"t1".to_vec(),
+                    Some(codec::encode(&1u32)),
+                );
+                ws.put(Tree::ExternalTasks, b"t1".to_vec(), &(10 + i));
+            }
+            store.commit_batched(ws).await
+        }));
+    }
+    let mut conflicts = 0;
+    for (i, commit) in commits.into_iter().enumerate() {
+        match commit.await.expect("join") {
+            Ok(()) => {}
+            Err(StoreError::Conflict) if i < 2 => conflicts += 1,
+            Err(e) => panic!("commit {i}: {e}"),
+        }
+    }
+    assert_eq!(conflicts, 1, "one of the two racing sets must be refused");
+    let task: u32 = store
+        .get(Tree::ExternalTasks, b"t1")
+        .expect("get")
+        .expect("task");
+    assert!(task == 10 || task == 11, "the winner's write: {task}");
+    // The refused set wrote nothing, not even its own instance.
+    let loser = if task == 10 { "i1" } else { "i0" };
+    assert_eq!(
+        store
+            .get::<u32>(Tree::Instances, loser.as_bytes())
+            .expect("get"),
+        None
+    );
+    assert_eq!(store.count(Tree::Instances), 199);
+    store.sync().await.expect("sync");
+
+    // Dropping the store stops the committer and closes the database: it reopens at once in
+    // the same process, with every applied set.
+    drop(store);
+    let reopened = open(dir.path());
+    assert_eq!(reopened.count(Tree::Instances), 199);
+    assert_eq!(
+        reopened.get::<u32>(Tree::Instances, b"i199").expect("get"),
+        Some(199)
+    );
+}

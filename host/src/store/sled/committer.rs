@@ -1,0 +1,127 @@
+//! The committer: one thread that applies the write sets of concurrent commands together, one
+//! sled transaction per batch ([`super::Store::commit_batched`]).
+//!
+//! Why a thread of its own: sled runs every transaction behind one process-wide lock, and a
+//! transaction's fixed cost (its overlay, the lock, sealing its log batch) was paid once per
+//! command. Commands now prepare their changes on the runtime threads and hand them over; while
+//! the committer applies one batch, the next commands are already being computed, and the
+//! batch grows with the load. Each set keeps its own guards, so one conflicting command fails
+//! alone. Durability is unchanged: a command still waits for the group-committed flush
+//! ([`super::Store::sync`]) before it is acknowledged.
+
+use std::sync::mpsc;
+use std::sync::{Arc, Weak};
+use std::thread::{JoinHandle, ThreadId};
+
+use tokio::sync::oneshot;
+
+use super::{Result, StoreError, StoreInner, WriteSet};
+
+/// At most this many write sets go into one transaction (bounds its size and the latency of
+/// the first set in a long queue).
+const MAX_BATCH: usize = 256;
+
+/// The outcome for one submitted set: applied (`true`), or refused by its guards (`false`).
+type Reply = oneshot::Sender<Result<bool>>;
+
+/// The handle the store keeps: where to submit, and the thread to join when the store closes.
+pub(super) struct Committer {
+    requests: Option<mpsc::Sender<(WriteSet, Reply)>>,
+    thread: Option<JoinHandle<()>>,
+    thread_id: Option<ThreadId>,
+}
+
+impl Committer {
+    /// Start the thread for `store`. It holds only a weak reference: dropping the last store
+    /// handle closes the channel, the thread ends, and the database closes. If the thread
+    /// cannot be started, sets are committed by their callers instead ([`Self::submit`]).
+    pub(super) fn start(store: Weak<StoreInner>) -> Committer {
+        let (tx, rx) = mpsc::channel::<(WriteSet, Reply)>();
+        match std::thread::Builder::new()
+            .name("baton-committer".into())
+            .spawn(move || run(store, rx))
+        {
+            Ok(thread) => Committer {
+                requests: Some(tx),
+                thread_id: Some(thread.thread().id()),
+                thread: Some(thread),
+            },
+            Err(e) => {
+                tracing::error!("cannot start the committer thread, committing inline: {e}");
+                Committer {
+                    requests: None,
+                    thread: None,
+                    thread_id: None,
+                }
+            }
+        }
+    }
+
+    /// Queue `writes`; the receiver answers once the batch holding them is applied. Gives the
+    /// set back when there is no committer thread.
+    pub(super) fn submit(
+        &self,
+        writes: WriteSet,
+    ) -> std::result::Result<oneshot::Receiver<Result<bool>>, WriteSet> {
+        let Some(requests) = &self.requests else {
+            return Err(writes);
+        };
+        let (tx, rx) = oneshot::channel();
+        requests.send((writes, tx)).map_err(|back| back.0.0)?;
+        Ok(rx)
+    }
+}
+
+impl Drop for Committer {
+    fn drop(&mut self) {
+        // Closing the channel ends the thread's loop. Join it so that the database is closed
+        // when the store is dropped (a reopen in the same process must find it unlocked),
+        // unless the last handle was dropped by the committer itself, which is exiting anyway.
+        self.requests = None;
+        if let Some(thread) = self.thread.take()
+            && Some(std::thread::current().id()) != self.thread_id
+        {
+            let _ = thread.join();
+        }
+    }
+}
+
+fn run(store: Weak<StoreInner>, requests: mpsc::Receiver<(WriteSet, Reply)>) {
+    while let Ok(first) = requests.recv() {
+        let mut batch = vec![first];
+        while batch.len() < MAX_BATCH {
+            match requests.try_recv() {
+                Ok(more) => batch.push(more),
+                Err(_) => break,
+            }
+        }
+        let Some(inner) = store.upgrade() else {
+            for (_, reply) in batch {
+                let _ = reply.send(Err(StoreError::Closed));
+            }
+            continue;
+        };
+        apply(&inner, batch);
+        // Dropped here, possibly the last handle: the store closes on this thread.
+        drop::<Arc<StoreInner>>(inner);
+    }
+}
+
+fn apply(inner: &StoreInner, batch: Vec<(WriteSet, Reply)>) {
+    let sets: Vec<&WriteSet> = batch.iter().map(|(writes, _)| writes).collect();
+    let outcome = inner.commit_sets(&sets);
+    drop(sets);
+    match outcome {
+        Ok(applied) => {
+            for ((_, reply), applied) in batch.into_iter().zip(applied) {
+                let _ = reply.send(Ok(applied));
+            }
+        }
+        Err(e) => {
+            let message = e.to_string();
+            for (_, reply) in batch {
+                let _ = reply.send(Err(StoreError::Backend(message.clone())));
+            }
+        }
+    }
+}
