@@ -193,7 +193,12 @@ struct InstanceFilter {
 }
 
 /// The query fields an index serves.
-const INDEXED_FIELDS: &[&str] = &["processInstanceIds", "businessKey", "processDefinitionKey"];
+const INDEXED_FIELDS: &[&str] = &[
+    "processInstanceIds",
+    "businessKey",
+    "businessKeyLike",
+    "processDefinitionKey",
+];
 
 impl InstanceFilter {
     async fn from_query(state: &ApiState, q: &QueryInput) -> ApiResult<InstanceFilter> {
@@ -260,6 +265,7 @@ impl InstanceFilter {
             definition_key: self.key.as_deref().or(self.pd_key.as_deref()),
             business_key: self.bk.as_deref(),
             business_key_prefix: self.bk_prefix.as_deref(),
+            business_key_like: self.bk_like.as_ref(),
         }
     }
 

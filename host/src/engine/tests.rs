@@ -511,6 +511,30 @@ async fn instance_lookups_use_the_indexes_and_follow_starts_and_ends() {
             ..InstanceLookup::default()
         };
         assert_eq!(engine.count_instances_where(&both).expect("count"), 1);
+        // A LIKE with no literal head is matched on the business-key index entries; with the
+        // definition key it narrows that index's count instead of being ignored.
+        let not_b = crate::like::LikePattern::new("%_%", false);
+        // `[AC]` is literal in LIKE (no character classes): no business key contains it.
+        let brackets = crate::like::LikePattern::new("%[AC]%", false);
+        let like_any = InstanceLookup {
+            business_key_like: Some(&not_b),
+            ..InstanceLookup::default()
+        };
+        assert_eq!(engine.count_instances_where(&like_any).expect("count"), 5);
+        let like_none = InstanceLookup {
+            definition_key: Some("order"),
+            business_key_like: Some(&brackets),
+            ..InstanceLookup::default()
+        };
+        assert_eq!(engine.count_instances_where(&like_none).expect("count"), 0);
+        let only_c = crate::like::LikePattern::new("%C", false);
+        let like_c = InstanceLookup {
+            business_key_like: Some(&only_c),
+            ..InstanceLookup::default()
+        };
+        let c = engine.instances_where(&like_c, take, 0, 10).expect("list");
+        assert_eq!(c.len(), 1);
+        assert_eq!(c[0].state.business_key.as_deref(), Some("C"));
 
         engine.delete_instance(&ids[0], None).await.expect("cancel");
         assert_eq!(engine.count_instances_where(&by_bk).expect("count"), 2);

@@ -22,6 +22,8 @@ pub use self::sled::{Durability, Store, WriteSet};
 
 pub(crate) use crate::records::WASM_WORKER;
 
+use crate::like::LikePattern;
+
 use crate::records::{
     Deployment, EventSubscription, EventType, ExternalTask, Group, HistoricActivityInstance,
     HistoricProcessInstance, HistoricVariableInstance, Incident, Job, ProcessDefinition,
@@ -226,6 +228,10 @@ pub struct InstanceLookup<'a> {
     pub business_key: Option<&'a str>,
     /// Only instances whose business key starts with this (the literal head of a `LIKE`).
     pub business_key_prefix: Option<&'a str>,
+    /// Only instances whose business key matches this `LIKE` pattern. Without a literal head
+    /// to seek to, the backend matches it against its business-key index entries and reads
+    /// only the records that match, instead of decoding every running instance.
+    pub business_key_like: Option<&'a LikePattern>,
 }
 
 impl InstanceLookup<'_> {
@@ -245,6 +251,13 @@ impl InstanceLookup<'_> {
                     .business_key
                     .as_deref()
                     .is_some_and(|b| b.starts_with(p))
+            })
+            && self.business_key_like.is_none_or(|p| {
+                instance
+                    .state
+                    .business_key
+                    .as_deref()
+                    .is_some_and(|b| p.matches(b))
             })
     }
 }

@@ -58,6 +58,11 @@ static SCRIPT_JS: &[u8] = include_bytes!(env!("BATON_SCRIPT_JS_WASM"));
 /// milliseconds.
 static COMPILED: Mutex<Vec<(String, Arc<Vec<u8>>)>> = Mutex::new(Vec::new());
 
+/// Held while an engine looks for or compiles the interpreter: engines that need it at the
+/// same moment (a test binary opens many) wait for the first compilation and deserialize its
+/// artifact, instead of each compiling the same 5 MB on a machine with two cores.
+static COMPILING: Mutex<()> = Mutex::new(());
+
 /// Runs JavaScript in the sandbox. Cheap to share (`Arc` inside a [`super::WasmRuntime`]).
 pub struct ScriptEngine {
     engine: Engine,
@@ -123,6 +128,7 @@ impl ScriptEngine {
 
     /// From the process-wide artifact, the disk cache, or a compilation (in that order).
     fn component(&self) -> Result<Component, String> {
+        let _one_at_a_time = COMPILING.lock().unwrap_or_else(PoisonError::into_inner);
         let shared = COMPILED
             .lock()
             .unwrap_or_else(PoisonError::into_inner)

@@ -4,8 +4,9 @@
 //! when it ends; the fields they index never change while it runs.
 
 use super::index;
-use super::keys::Key;
+use super::keys::{Key, split_last_str};
 use super::{Result, Store, Tree, WriteSet};
+use crate::like::LikePattern;
 use crate::records::ProcessInstance;
 use crate::store::{Accept, InstanceLookup, InstanceStore};
 
@@ -35,6 +36,9 @@ pub(super) fn stage_index_entries(ws: &mut WriteSet, instance: &ProcessInstance)
 enum Source<'a> {
     Ids(Vec<&'a str>),
     Index(Tree, Vec<u8>),
+    /// Every business-key index entry, matched against a `LIKE` pattern before any record is
+    /// read (a pattern with no literal head cannot seek).
+    BusinessKeysLike(&'a LikePattern),
     All,
 }
 
@@ -55,6 +59,9 @@ fn source<'a>(lookup: &InstanceLookup<'a>) -> Source<'a> {
     }
     if let Some(key) = lookup.definition_key {
         return Source::Index(Tree::InstancesByDefinitionKey, Key::new().str(key).build());
+    }
+    if let Some(pattern) = lookup.business_key_like {
+        return Source::BusinessKeysLike(pattern);
     }
     Source::All
 }
@@ -79,8 +86,32 @@ impl Store {
             Source::Index(tree, prefix) => {
                 Box::new(self.indexed(tree, &prefix, Tree::Instances).map(checked))
             }
+            Source::BusinessKeysLike(pattern) => Box::new(
+                self.business_keys_like(pattern)
+                    .map(move |id| self.running_instance(&id?))
+                    .map(checked),
+            ),
             Source::All => Box::new(self.records(Tree::Instances, b"")),
         }
+    }
+
+    /// Ids of the running instances whose business key matches `pattern`, from the index
+    /// entries alone.
+    fn business_keys_like<'a>(
+        &'a self,
+        pattern: &'a LikePattern,
+    ) -> impl Iterator<Item = Result<String>> + 'a {
+        self.tree(Tree::InstancesByBusinessKey)
+            .iter()
+            .keys()
+            .filter_map(move |key| match key {
+                Err(e) => Some(Err(e.into())),
+                Ok(key) => {
+                    let (business_key, id) = split_last_str(&key)?;
+                    let business_key = std::str::from_utf8(business_key).ok()?;
+                    pattern.matches(business_key).then(|| Ok(id.to_owned()))
+                }
+            })
     }
 }
 
@@ -110,16 +141,30 @@ impl InstanceStore for Store {
     fn count_running_instances_where(&self, lookup: &InstanceLookup<'_>) -> Result<usize> {
         match source(lookup) {
             // Only one index field set: its entries are the answer.
-            Source::Index(Tree::InstancesByDefinitionKey, _) => Ok(self.count_component(
-                Tree::InstancesByDefinitionKey,
-                lookup.definition_key.unwrap_or_default(),
-            )),
+            Source::Index(Tree::InstancesByDefinitionKey, _)
+                if lookup.business_key_like.is_none() =>
+            {
+                Ok(self.count_component(
+                    Tree::InstancesByDefinitionKey,
+                    lookup.definition_key.unwrap_or_default(),
+                ))
+            }
             Source::Index(tree, prefix)
-                if lookup.definition_key.is_none() && lookup.business_key_prefix.is_none() =>
+                if lookup.definition_key.is_none()
+                    && lookup.business_key_prefix.is_none()
+                    && lookup.business_key_like.is_none() =>
             {
                 Ok(self.tree(tree).scan_prefix(&prefix).keys().count())
             }
             Source::All => Ok(self.count(Tree::Instances)),
+            Source::BusinessKeysLike(pattern) if lookup.ids.is_none() => {
+                let mut n = 0;
+                for id in self.business_keys_like(pattern) {
+                    id?;
+                    n += 1;
+                }
+                Ok(n)
+            }
             _ => {
                 let mut n = 0;
                 for candidate in self.candidates(lookup) {

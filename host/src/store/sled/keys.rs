@@ -68,6 +68,14 @@ pub fn last_str(key: &[u8]) -> Option<String> {
     String::from_utf8(body[start..].to_vec()).ok()
 }
 
+/// An index key made only of string components split into its head (every component but the
+/// last, separators included, as written) and its last component: `bk\0id\0` → (`bk`, `id`).
+pub fn split_last_str(key: &[u8]) -> Option<(&[u8], &str)> {
+    let body = key.strip_suffix(&[0])?;
+    let at = body.iter().rposition(|&b| b == 0)?;
+    Some((&body[..at], std::str::from_utf8(&body[at + 1..]).ok()?))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -93,5 +101,9 @@ mod tests {
     fn last_component_is_recovered() {
         let k = Key::new().str("instance-1").str("task-1").build();
         assert_eq!(last_str(&k).as_deref(), Some("task-1"));
+        assert_eq!(
+            split_last_str(&k),
+            Some((b"instance-1".as_slice(), "task-1"))
+        );
     }
 }
