@@ -30,6 +30,8 @@ pub mod guard;
 pub mod history;
 pub mod identity;
 pub mod incident;
+pub mod job;
+pub mod job_definition;
 pub mod json;
 pub mod message;
 pub mod module;
@@ -179,6 +181,8 @@ pub fn routes() -> Vec<Route> {
     all.extend(condition::routes());
     all.extend(event_subscription::routes());
     all.extend(incident::routes());
+    all.extend(job::routes());
+    all.extend(job_definition::routes());
     all.extend(history::routes());
     all.extend(identity::routes());
     all.extend(module::routes());

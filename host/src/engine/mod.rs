@@ -19,6 +19,8 @@
 //! | `incidents`         | read, resolve, annotate, raise                                |
 //! | `history`           | historic reads, the user operation log                        |
 //! | `jobs`              | the job/timer scheduler, `tick`, recovery on open             |
+//! | `management`        | jobs and job definitions for operators: retries, due dates,   |
+//! |                     | execute now, suspension, priorities, deletion                 |
 //! | `identity`          | users, groups, authentication                                 |
 //! | `wasm_tasks`        | task modules and in-engine execution of wasm tasks            |
 //! | `events`            | the live event stream and metrics                             |
@@ -48,6 +50,7 @@ mod identity;
 mod incidents;
 mod instances;
 mod jobs;
+pub(crate) mod management;
 pub mod notifications;
 mod passwords;
 mod scripts;
@@ -60,6 +63,7 @@ mod wasm_tasks;
 
 pub use self::core::EngineConfig;
 pub use self::events::EngineEvent;
+pub use self::management::{JobDefinition, JobSelector, JobView};
 pub use self::notifications::NotificationConfig;
 pub use self::triggers::{ConditionRequest, EventSubscriptionView};
 pub use crate::store::{Accept, HistoricInstanceLookup, InstanceLookup, TaskLookup};
