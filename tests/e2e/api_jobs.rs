@@ -619,3 +619,54 @@ async fn job_definition_retries_restore_the_failed_jobs_of_that_definition() {
         "The number of job retries must be a non-negative Integer, but '-3' has been provided."
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_timer_due_date_is_recalculated_from_now_or_from_its_creation() {
+    let api = JobApi::start().await;
+    api.deploy("wait", &timer_catch()).await;
+    api.deploy("failjob", &failing_job()).await;
+    let pi = api.start_instance("wait").await;
+    let id = api.job_of(&pi).await["id"].as_str().expect("id").to_owned();
+    api.clock.advance(3 * MINUTE);
+    let path = format!("/job/{id}/duedate/recalculate");
+    let (s, r) = api.post(&path, json!({})).await;
+    assert_eq!(s, StatusCode::NO_CONTENT, "{r}");
+    assert_eq!(
+        api.get(&format!("/job/{id}")).await["dueDate"],
+        format(T0 + 13 * MINUTE),
+        "PT10M from now"
+    );
+    let (s, r) = api
+        .post(&format!("{path}?creationDateBased=true"), json!({}))
+        .await;
+    assert_eq!(s, StatusCode::NO_CONTENT, "{r}");
+    assert_eq!(
+        api.get(&format!("/job/{id}")).await["dueDate"],
+        format(T0 + 10 * MINUTE),
+        "PT10M from its creation"
+    );
+
+    let async_job = api.start_instance("failjob").await;
+    let async_id = api.job_of(&async_job).await["id"]
+        .as_str()
+        .expect("id")
+        .to_owned();
+    let (s, r) = api
+        .post(&format!("/job/{async_id}/duedate/recalculate"), json!({}))
+        .await;
+    assert_eq!(s, StatusCode::INTERNAL_SERVER_ERROR);
+    assert_eq!(
+        r["message"],
+        format!(
+            "Only timer jobs can be recalculated, but the job with id '{async_id}' is of type 'async-continuation'."
+        )
+    );
+    let (s, r) = api.post("/job/nope/duedate/recalculate", json!({})).await;
+    assert_eq!(
+        (s, &r["message"]),
+        (
+            StatusCode::NOT_FOUND,
+            &json!("No job found with id 'nope': job is null")
+        )
+    );
+}

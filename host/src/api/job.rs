@@ -14,7 +14,7 @@ use serde_json::{Value as J, json};
 use super::date::{format, format_opt};
 use super::error::{ApiError, ApiResult};
 use super::json::{Json, no_content};
-use super::query::{QueryInput, Search, eq_opt, in_opt, live, sort_and_page};
+use super::query::{Params, QueryInput, Search, eq_opt, in_opt, live, sort_and_page};
 use super::{ApiState, Route, dto};
 use crate::engine::{JobSelector, JobView, ProcessEngineError};
 
@@ -33,6 +33,11 @@ pub(crate) fn routes() -> Vec<Route> {
         Route::delete("/job/{id}", "Delete a job", delete),
         Route::put("/job/{id}/retries", "Set a job's retries", set_retries),
         Route::put("/job/{id}/duedate", "Set a job's due date", set_due_date),
+        Route::post(
+            "/job/{id}/duedate/recalculate",
+            "Compute a timer job's due date again from its definition",
+            recalculate,
+        ),
         Route::post("/job/{id}/execute", "Run a job now", execute),
         Route::put(
             "/job/{id}/suspended",
@@ -350,6 +355,24 @@ async fn set_due_date(
         .set_job_due_date(&id, due)
         .await
         .map_err(as_500)?;
+    Ok(no_content())
+}
+
+async fn recalculate(
+    State(state): State<ApiState>,
+    Path(id): Path<String>,
+    Params(q): Params,
+) -> ApiResult<Response> {
+    let creation_date_based = q.flag("creationDateBased")?;
+    state
+        .engine
+        .recalculate_job_due_date(&id, creation_date_based)
+        .await
+        .map_err(|e| match e {
+            // RecalculateJobDuedateCmd's NotFoundException becomes a 404, other failures a 500.
+            ProcessEngineError::NotFound(m) => ApiError::not_found(m),
+            e => as_500(e),
+        })?;
     Ok(no_content())
 }
 

@@ -9,7 +9,7 @@
 use std::collections::BTreeMap;
 use std::sync::atomic::Ordering;
 
-use baton_bpmn::model::{EventTrigger, NodeKind, TimerDefinition};
+use baton_bpmn::model::{EventTrigger, FlowNode, NodeKind, TimerDefinition};
 
 use super::executor::AfterCommit;
 use super::incidents::{close_incident, open_incident};
@@ -90,6 +90,28 @@ fn timer_config(def: &TimerDefinition) -> String {
         TimerDefinition::Date(e) => format!("DATE: {}", e.source()),
         TimerDefinition::Duration(e) => format!("DURATION: {}", e.source()),
         TimerDefinition::Cycle(e) => format!("CYCLE: {}", e.source()),
+    }
+}
+
+/// The Camunda job type and timer definition of a timer event node.
+fn timer_of(node: &FlowNode) -> Option<(&'static str, &TimerDefinition)> {
+    match &node.kind {
+        NodeKind::StartEvent {
+            trigger: EventTrigger::Timer(t),
+            ..
+        } if node.scope.is_none() => Some(("timer-start-event", t)),
+        NodeKind::StartEvent {
+            trigger: EventTrigger::Timer(t),
+            ..
+        } => Some(("timer-start-event-subprocess", t)),
+        NodeKind::BoundaryEvent {
+            trigger: EventTrigger::Timer(t),
+            ..
+        } => Some(("timer-transition", t)),
+        NodeKind::IntermediateCatchEvent {
+            trigger: EventTrigger::Timer(t),
+        } => Some(("timer-intermediate-transition", t)),
+        _ => None,
     }
 }
 
@@ -290,6 +312,67 @@ impl ProcessEngine {
         Ok(())
     }
 
+    /// Compute a timer job's due date again from its timer definition, from now or (with
+    /// `creation_date_based`) from when the job was created, as Camunda's
+    /// `recalculateJobDuedate`.
+    pub async fn recalculate_job_due_date(
+        &self,
+        id: &str,
+        creation_date_based: bool,
+    ) -> Result<()> {
+        let (job, read_at) = self.visible_job(id).map_err(|_| {
+            ProcessEngineError::NotFound(format!("No job found with id '{id}': job is null"))
+        })?;
+        let view = self.view(job.clone(), &mut BTreeMap::new());
+        let deployed = match &view.process_definition_id {
+            Some(d) => Some(self.deployed_sync(d)?),
+            None => None,
+        };
+        let node = deployed.as_ref().and_then(|d| {
+            let idx = d.process.node_by_id(&job.activity_id)?;
+            Some(d.process.node(idx))
+        });
+        let timer = node.and_then(timer_of).filter(|_| view.timer);
+        let Some((_, def)) = timer else {
+            let kind = if view.timer {
+                "timer-task-listener"
+            } else {
+                "async-continuation"
+            };
+            return Err(ProcessEngineError::Engine(format!(
+                "Only timer jobs can be recalculated, but the job with id '{id}' is of type '{kind}'."
+            )));
+        };
+        let variables = match &job.process_instance_id {
+            Some(pi) => self
+                .inner
+                .store
+                .running_instance(pi)?
+                .map(|i| match &job.activity_instance_id {
+                    Some(ai) => i.state.visible_variables(ai),
+                    None => i.state.process_variables(),
+                })
+                .unwrap_or_default(),
+            None => baton_bpmn::Variables::new(),
+        };
+        let base = if creation_date_based && job.create_time > 0 {
+            job.create_time
+        } else {
+            self.now()
+        };
+        let due = baton_bpmn::timer::timer_due(def, &variables, base)
+            .map_err(|e| ProcessEngineError::Engine(e.to_string()))?;
+        let mut new = job.clone();
+        new.due = due;
+        self.rewrite_job(&job, &new, read_at).await?;
+        self.after_commit(AfterCommit {
+            wake_scheduler: true,
+            ..AfterCommit::default()
+        })
+        .await;
+        Ok(())
+    }
+
     /// Set a job's priority.
     pub async fn set_job_priority(&self, id: &str, priority: i64) -> Result<()> {
         let (job, read_at) = self.visible_job(id)?;
@@ -453,25 +536,7 @@ impl ProcessEngine {
                     Some("async-before".into()),
                 );
             }
-            let timer = match &node.kind {
-                NodeKind::StartEvent {
-                    trigger: EventTrigger::Timer(t),
-                    ..
-                } if node.scope.is_none() => Some(("timer-start-event", t)),
-                NodeKind::StartEvent {
-                    trigger: EventTrigger::Timer(t),
-                    ..
-                } => Some(("timer-start-event-subprocess", t)),
-                NodeKind::BoundaryEvent {
-                    trigger: EventTrigger::Timer(t),
-                    ..
-                } => Some(("timer-transition", t)),
-                NodeKind::IntermediateCatchEvent {
-                    trigger: EventTrigger::Timer(t),
-                } => Some(("timer-intermediate-transition", t)),
-                _ => None,
-            };
-            if let Some((job_type, t)) = timer {
+            if let Some((job_type, t)) = timer_of(node) {
                 push(&node.id, TIMER, job_type, Some(timer_config(t)));
             }
             if node.async_after {
