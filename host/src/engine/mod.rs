@@ -22,6 +22,7 @@
 //! | `management`        | jobs and job definitions for operators: retries, due dates,   |
 //! |                     | execute now, suspension, priorities, deletion                 |
 //! | `identity`          | users, groups, authentication                                 |
+//! | `variable_instances`| running variables by scope, with their history ids            |
 //! | `wasm_tasks`        | task modules and in-engine execution of wasm tasks            |
 //! | `events`            | the live event stream and metrics                             |
 //! | `notifications`     | failure notification rules, their outbox and webhook delivery |
@@ -59,6 +60,7 @@ mod tests;
 mod translation;
 mod triggers;
 mod user_tasks;
+mod variable_instances;
 mod wasm_tasks;
 
 pub use self::core::EngineConfig;
@@ -66,6 +68,7 @@ pub use self::events::EngineEvent;
 pub use self::management::{JobDefinition, JobSelector, JobView};
 pub use self::notifications::NotificationConfig;
 pub use self::triggers::{ConditionRequest, EventSubscriptionView};
+pub use self::variable_instances::VariableInstanceView;
 pub use crate::store::{Accept, HistoricInstanceLookup, InstanceLookup, TaskLookup};
 
 /// The process engine. Cheap to clone (an `Arc` of its shared state inside). Its operations
