@@ -230,6 +230,9 @@ pub struct UserTask {
     pub suspended: bool,
     /// Tenant.
     pub tenant_id: Option<String>,
+    /// Camunda's `delegationState`: `PENDING` once delegated, `RESOLVED` once resolved.
+    #[serde(default)]
+    pub delegation_state: Option<String>,
 }
 
 /// Where an incident came from.

@@ -11,6 +11,7 @@ mod api_limits;
 mod api_queries;
 mod api_rest;
 mod api_scripts;
+mod api_task_links;
 mod api_variable_instances;
 mod api_wasm;
 mod bpmn_semantics;

@@ -41,6 +41,7 @@ pub mod process_definition;
 pub mod process_instance;
 pub mod query;
 pub mod task;
+pub mod task_links;
 pub mod variable_instance;
 pub mod variables;
 
@@ -178,6 +179,7 @@ pub fn routes() -> Vec<Route> {
     all.extend(execution::routes());
     all.extend(external_task::routes());
     all.extend(task::routes());
+    all.extend(task_links::routes());
     all.extend(variable_instance::routes());
     all.extend(message::routes());
     all.extend(condition::routes());

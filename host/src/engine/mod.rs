@@ -14,6 +14,7 @@
 //! | `instances`         | start, read, cancel, suspend, modify variables                |
 //! | `external_tasks`    | fetch-and-lock, complete, failure, BPMN error, locks, retries |
 //! | `user_tasks`        | claim, assign, complete, task variables                       |
+//! | `task_links`        | delegate/resolve, identity links (assignee, owner, candidates)|
 //! | `correlation`       | messages and signals                                          |
 //! | `triggers`          | signalling an execution, conditional start events             |
 //! | `incidents`         | read, resolve, annotate, raise                                |
@@ -55,6 +56,7 @@ pub(crate) mod management;
 pub mod notifications;
 mod passwords;
 mod scripts;
+mod task_links;
 #[cfg(test)]
 mod tests;
 mod translation;
@@ -67,6 +69,7 @@ pub use self::core::EngineConfig;
 pub use self::events::EngineEvent;
 pub use self::management::{JobDefinition, JobSelector, JobView};
 pub use self::notifications::NotificationConfig;
+pub use self::task_links::{LinkTarget, TaskIdentityLink};
 pub use self::triggers::{ConditionRequest, EventSubscriptionView};
 pub use self::variable_instances::VariableInstanceView;
 pub use crate::store::{Accept, HistoricInstanceLookup, InstanceLookup, TaskLookup};

@@ -278,6 +278,7 @@ impl<'a> Translation<'a> {
             business_key: self.record.state.business_key.clone(),
             suspended: self.record.suspended,
             tenant_id: self.record.tenant_id.clone(),
+            delegation_state: None,
         };
         self.engine
             .inner
