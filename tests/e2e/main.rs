@@ -6,6 +6,7 @@
 
 mod api_coverage;
 mod api_flow;
+mod api_history_tasks;
 mod api_jobs;
 mod api_limits;
 mod api_queries;
