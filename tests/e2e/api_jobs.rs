@@ -670,3 +670,103 @@ async fn a_timer_due_date_is_recalculated_from_now_or_from_its_creation() {
         )
     );
 }
+
+/// Serve the REST API over `engine` on 127.0.0.1 (for tests that reopen the engine).
+async fn serve(engine: &ProcessEngine) -> (String, tokio::task::JoinHandle<()>) {
+    let app = baton::api::router(ApiState {
+        engine: engine.clone(),
+        config: ApiConfig::default(),
+    });
+    let (addr, server) = serve_on_loopback(app).await;
+    (format!("http://{addr}/engine-rest"), server)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn suspension_by_key_and_tenant_holds_instances_and_jobs_across_a_restart() {
+    let t = baton_tests::TestEngine::new().await;
+    let (base, server) = serve(&t.engine).await;
+    let client = reqwest::Client::new();
+    let form = reqwest::multipart::Form::new()
+        .text("deployment-name", "wait")
+        .text("tenant-id", "acme")
+        .part(
+            "data",
+            reqwest::multipart::Part::bytes(timer_catch().into_bytes()).file_name("wait.bpmn"),
+        );
+    let r = client
+        .post(format!("{base}/deployment/create"))
+        .multipart(form)
+        .send()
+        .await
+        .expect("deploy");
+    assert_eq!(r.status(), StatusCode::OK);
+    let started: J = client
+        .post(format!(
+            "{base}/process-definition/key/wait/tenant-id/acme/start"
+        ))
+        .json(&json!({}))
+        .send()
+        .await
+        .expect("start")
+        .json()
+        .await
+        .expect("json");
+    let pi = started["id"].as_str().expect("id").to_owned();
+    let suspend = |tenant: &str, suspended: bool| {
+        client
+            .put(format!(
+                "{base}/process-definition/key/wait/tenant-id/{tenant}/suspended"
+            ))
+            .json(&json!({"suspended": suspended, "includeProcessInstances": true}))
+            .send()
+    };
+    let r = suspend("acme", true).await.expect("suspend");
+    assert_eq!(r.status(), StatusCode::NO_CONTENT);
+    let r = suspend("other", true).await.expect("suspend");
+    assert_eq!(r.status(), StatusCode::NOT_FOUND);
+    let e: J = r.json().await.expect("json");
+    assert_eq!(
+        e["message"],
+        "No matching process definition with key: wait and tenant-id: other"
+    );
+    server.abort();
+
+    // After a restart the definition, the instance and its timer are still suspended.
+    let t = t.reopen().await;
+    let (base, _server) = serve(&t.engine).await;
+    let get = |path: String| {
+        let client = client.clone();
+        async move {
+            client
+                .get(path)
+                .send()
+                .await
+                .expect("get")
+                .json::<J>()
+                .await
+                .expect("json")
+        }
+    };
+    let defs = get(format!("{base}/process-definition?key=wait")).await;
+    assert_eq!(defs[0]["suspended"], true, "{defs}");
+    let instances = get(format!("{base}/process-instance?suspended=true")).await;
+    assert_eq!(instances[0]["id"], pi.as_str(), "{instances}");
+    let jobs = get(format!("{base}/job?processInstanceId={pi}")).await;
+    assert_eq!(
+        (&jobs[0]["suspended"], &jobs[0]["tenantId"]),
+        (&json!(true), &json!("acme")),
+        "{jobs}"
+    );
+    assert_eq!(t.advance(20 * MINUTE).await, 0, "a suspended timer waits");
+    let r = client
+        .put(format!(
+            "{base}/process-definition/key/wait/tenant-id/acme/suspended"
+        ))
+        .json(&json!({"suspended": false, "includeProcessInstances": true}))
+        .send()
+        .await
+        .expect("activate");
+    assert_eq!(r.status(), StatusCode::NO_CONTENT);
+    assert_eq!(t.tick().await, 1, "activated: the overdue timer fires");
+    assert_eq!(t.instance_state(&pi).await, "COMPLETED");
+}
