@@ -169,3 +169,80 @@ async fn a_delegated_task_is_resolved_back_to_its_owner_and_links_follow_changes
     let (_, h) = api.get(&format!("/history/process-instance/{pi}")).await;
     assert_eq!(h["state"], "COMPLETED");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_bpmn_error_from_a_user_task_is_caught_by_its_boundary_event() {
+    let api = Api::default().await;
+    let xml = baton_tests::bpmn::definitions_with(
+        "claim",
+        r#"  <bpmn:error id="Err_rejected" errorCode="REJECTED" />"#,
+        r#"    <bpmn:startEvent id="start" />
+    <bpmn:sequenceFlow id="f1" sourceRef="start" targetRef="decide" />
+    <bpmn:userTask id="decide" />
+    <bpmn:boundaryEvent id="rejected" attachedToRef="decide">
+      <bpmn:errorEventDefinition errorRef="Err_rejected" />
+    </bpmn:boundaryEvent>
+    <bpmn:sequenceFlow id="f2" sourceRef="decide" targetRef="accepted" />
+    <bpmn:endEvent id="accepted" />
+    <bpmn:sequenceFlow id="f3" sourceRef="rejected" targetRef="refused" />
+    <bpmn:endEvent id="refused" />"#,
+    );
+    api.deploy("claim", &xml).await;
+    let (s, started) = api
+        .post("/process-definition/key/claim/start", json!({}))
+        .await;
+    assert_eq!(s, StatusCode::OK, "{started}");
+    let pi = started["id"].as_str().expect("id").to_owned();
+    let (_, tasks) = api.get(&format!("/task?processInstanceId={pi}")).await;
+    let id = tasks[0]["id"].as_str().expect("task id").to_owned();
+
+    let (s, e) = api.post(&format!("/task/{id}/bpmnError"), json!({})).await;
+    assert_eq!(
+        (s, &e["type"], &e["message"]),
+        (
+            StatusCode::BAD_REQUEST,
+            &json!("BadUserRequestException"),
+            &json!("errorCode is empty")
+        )
+    );
+    let (s, e) = api
+        .post("/task/nope/bpmnError", json!({"errorCode": "REJECTED"}))
+        .await;
+    assert_eq!(
+        (s, &e["message"]),
+        (
+            StatusCode::NOT_FOUND,
+            &json!("Cannot find task with id nope: task is null")
+        )
+    );
+    let (s, r) = api
+        .post(
+            &format!("/task/{id}/bpmnError"),
+            json!({"errorCode": "REJECTED", "errorMessage": "not covered",
+                   "variables": {"reason": {"value": "expired", "type": "String"}}}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::NO_CONTENT, "{r}");
+    let (_, h) = api.get(&format!("/history/process-instance/{pi}")).await;
+    assert_eq!(h["state"], "COMPLETED", "{h}");
+    let (_, acts) = api
+        .get(&format!(
+            "/history/activity-instance?processInstanceId={pi}&activityId=refused"
+        ))
+        .await;
+    assert_eq!(
+        acts.as_array().map(Vec::len),
+        Some(1),
+        "ended at the error path: {acts}"
+    );
+    let (_, reason) = api
+        .get(&format!(
+            "/history/variable-instance?processInstanceId={pi}&variableName=reason"
+        ))
+        .await;
+    assert_eq!(reason[0]["value"], "expired", "{reason}");
+    let (_, left) = api
+        .get(&format!("/task/count?processInstanceId={pi}"))
+        .await;
+    assert_eq!(left["count"], 0);
+}

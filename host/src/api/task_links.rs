@@ -1,5 +1,6 @@
-//! `/task/{id}/delegate`, `/task/{id}/resolve` and `/task/{id}/identity-links` (list, add,
-//! delete): delegation and who owns, holds and may claim a task (engine room `task_links`).
+//! `/task/{id}/delegate`, `/task/{id}/resolve`, `/task/{id}/identity-links` (list, add,
+//! delete) and `/task/{id}/bpmnError`: delegation, who owns, holds and may claim a task, and
+//! a BPMN error thrown from it (engine room `task_links`).
 
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
@@ -36,6 +37,11 @@ pub(crate) fn routes() -> Vec<Route> {
             "/task/{id}/identity-links/delete",
             "Delete an identity link of a task",
             delete_link,
+        ),
+        Route::post(
+            "/task/{id}/bpmnError",
+            "Throw a BPMN error from a user task",
+            bpmn_error,
         ),
     ]
 }
@@ -161,4 +167,37 @@ async fn delete_link(
     Json(b): Json<LinkBody>,
 ) -> ApiResult<Response> {
     change(&state, &id, b, false).await
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+struct BpmnErrorBody {
+    error_code: Option<String>,
+    error_message: Option<String>,
+    variables: Option<J>,
+}
+
+async fn bpmn_error(
+    State(state): State<ApiState>,
+    Path(id): Path<String>,
+    Json(b): Json<BpmnErrorBody>,
+) -> ApiResult<Response> {
+    let vars = decode_or_invalid(b.variables.as_ref(), "")?;
+    state
+        .engine
+        .user_task_bpmn_error(
+            &id,
+            b.error_code.as_deref().unwrap_or_default(),
+            b.error_message,
+            vars,
+        )
+        .await
+        .map_err(|e| match e {
+            // HandleTaskBpmnErrorCmd: an unknown task is a NotFoundException (404).
+            ProcessEngineError::NotFound(_) => {
+                ApiError::not_found(format!("Cannot find task with id {id}: task is null"))
+            }
+            other => other.into(),
+        })?;
+    Ok(no_content())
 }

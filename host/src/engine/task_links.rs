@@ -135,3 +135,56 @@ impl ProcessEngine {
             .await
     }
 }
+
+impl ProcessEngine {
+    /// Throw a BPMN error from a user task (`TaskService.handleBpmnError`): the task ends and
+    /// the error goes to the nearest catching boundary event or event subprocess, after
+    /// `variables` are set from the task.
+    pub async fn user_task_bpmn_error(
+        &self,
+        id: &str,
+        code: &str,
+        message: Option<String>,
+        variables: Variables,
+    ) -> Result<()> {
+        if code.is_empty() {
+            return Err(ProcessEngineError::BadUserRequest(
+                "errorCode is empty".into(),
+            ));
+        }
+        let (task, raw) = self.load_user_task(id)?;
+        if task.suspended {
+            return Err(ProcessEngineError::Suspended(format!(
+                "Cannot throw a BPMN error from task {id}: task is suspended"
+            )));
+        }
+        let mut extra = crate::store::WriteSet::new();
+        crate::store::UserTaskStore::stage_user_task_removal(
+            &self.inner.store,
+            &mut extra,
+            &task,
+            Some(raw),
+        );
+        self.user_operation(
+            &mut extra,
+            "HandleBpmnError",
+            "Task",
+            id,
+            Some(&task.process_instance_id),
+            Some(format!("errorCode={code}")),
+        );
+        self.run_command(
+            &task.process_instance_id,
+            baton_bpmn::engine::Command::ThrowError {
+                task_id: id.to_owned(),
+                code: code.to_owned(),
+                message,
+                variables,
+            },
+            extra,
+            Default::default(),
+        )
+        .await
+        .map(|_| ())
+    }
+}
