@@ -246,3 +246,63 @@ async fn a_bpmn_error_from_a_user_task_is_caught_by_its_boundary_event() {
         .await;
     assert_eq!(left["count"], 0);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn put_task_overwrites_its_attributes() {
+    let api = Api::default().await;
+    api.deploy("review", &review()).await;
+    let (_, started) = api
+        .post("/process-definition/key/review/start", json!({}))
+        .await;
+    let pi = started["id"].as_str().expect("id").to_owned();
+    let (_, tasks) = api.get(&format!("/task?processInstanceId={pi}")).await;
+    let id = tasks[0]["id"].as_str().expect("task id").to_owned();
+    let due = "2027-01-31T12:00:00.000+0000";
+    let (s, r) = api
+        .put(
+            &format!("/task/{id}"),
+            json!({"name": "Check big order", "description": "over 1000", "assignee": "demo",
+                   "owner": "lead", "priority": 80, "due": due}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::NO_CONTENT, "{r}");
+    let (_, task) = api.get(&format!("/task/{id}")).await;
+    assert_eq!(
+        (
+            &task["name"],
+            &task["description"],
+            &task["assignee"],
+            &task["owner"],
+            &task["priority"],
+            &task["due"],
+            &task["followUp"]
+        ),
+        (
+            &json!("Check big order"),
+            &json!("over 1000"),
+            &json!("demo"),
+            &json!("lead"),
+            &json!(80),
+            &json!(due),
+            &J::Null
+        )
+    );
+    let (_, mine) = api.get("/task?assignee=demo").await;
+    assert_eq!(
+        mine[0]["id"],
+        id.as_str(),
+        "the assignee index follows: {mine}"
+    );
+    let (s, e) = api
+        .put(&format!("/task/{id}"), json!({"delegationState": "LATER"}))
+        .await;
+    assert_eq!(s, StatusCode::BAD_REQUEST, "{e}");
+    let (s, e) = api.put("/task/nope", json!({"name": "x"})).await;
+    assert_eq!(
+        (s, &e["message"]),
+        (
+            StatusCode::NOT_FOUND,
+            &json!("No matching task with id nope")
+        )
+    );
+}

@@ -13,7 +13,7 @@ use super::json::{Json, no_content};
 use super::query::Params;
 use super::variables::decode_or_invalid;
 use super::{ApiState, Route};
-use crate::engine::{LinkTarget, ProcessEngineError};
+use crate::engine::{LinkTarget, ProcessEngineError, TaskUpdate};
 
 pub(crate) fn routes() -> Vec<Route> {
     vec![
@@ -38,6 +38,7 @@ pub(crate) fn routes() -> Vec<Route> {
             "Delete an identity link of a task",
             delete_link,
         ),
+        Route::put("/task/{id}", "Update a user task's attributes", update),
         Route::post(
             "/task/{id}/bpmnError",
             "Throw a BPMN error from a user task",
@@ -196,6 +197,68 @@ async fn bpmn_error(
             // HandleTaskBpmnErrorCmd: an unknown task is a NotFoundException (404).
             ProcessEngineError::NotFound(_) => {
                 ApiError::not_found(format!("Cannot find task with id {id}: task is null"))
+            }
+            other => other.into(),
+        })?;
+    Ok(no_content())
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+struct TaskBody {
+    name: Option<String>,
+    description: Option<String>,
+    assignee: Option<String>,
+    owner: Option<String>,
+    delegation_state: Option<String>,
+    due: Option<String>,
+    follow_up: Option<String>,
+    priority: Option<i64>,
+}
+
+fn date_field(name: &str, value: Option<&str>) -> ApiResult<Option<i64>> {
+    value
+        .map(|s| {
+            super::date::parse(s)
+                .ok_or_else(|| ApiError::invalid(format!("Cannot parse {name} '{s}': not a date")))
+        })
+        .transpose()
+}
+
+async fn update(
+    State(state): State<ApiState>,
+    Path(id): Path<String>,
+    Json(b): Json<TaskBody>,
+) -> ApiResult<Response> {
+    let delegation_state = match b.delegation_state.as_deref() {
+        None => None,
+        Some(s @ ("PENDING" | "RESOLVED")) => Some(s.to_owned()),
+        Some(other) => {
+            return Err(ApiError::invalid(format!(
+                "Valid values for property 'delegationState' are 'PENDING' or 'RESOLVED', but was '{other}'"
+            )));
+        }
+    };
+    let priority = b.priority.unwrap_or(50);
+    let priority = i32::try_from(priority)
+        .map_err(|_| ApiError::invalid(format!("Priority {priority} is out of range")))?;
+    let update = TaskUpdate {
+        name: b.name,
+        description: b.description,
+        assignee: b.assignee,
+        owner: b.owner,
+        delegation_state,
+        due: date_field("due", b.due.as_deref())?,
+        follow_up: date_field("followUp", b.follow_up.as_deref())?,
+        priority,
+    };
+    state
+        .engine
+        .update_task(&id, update)
+        .await
+        .map_err(|e| match e {
+            ProcessEngineError::NotFound(_) => {
+                ApiError::not_found(format!("No matching task with id {id}"))
             }
             other => other.into(),
         })?;

@@ -69,7 +69,7 @@ pub use self::core::EngineConfig;
 pub use self::events::EngineEvent;
 pub use self::management::{JobDefinition, JobSelector, JobView};
 pub use self::notifications::NotificationConfig;
-pub use self::task_links::{LinkTarget, TaskIdentityLink};
+pub use self::task_links::{LinkTarget, TaskIdentityLink, TaskUpdate};
 pub use self::triggers::{ConditionRequest, EventSubscriptionView};
 pub use self::variable_instances::VariableInstanceView;
 pub use crate::store::{Accept, HistoricInstanceLookup, InstanceLookup, TaskLookup};

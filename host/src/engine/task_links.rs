@@ -188,3 +188,43 @@ impl ProcessEngine {
         .map(|_| ())
     }
 }
+
+/// What `PUT /task/{id}` sets: every field, as Camunda's `TaskService.saveTask` with the
+/// DTO's values (a missing field clears it, priority defaults to 50).
+#[derive(Debug, Clone, Default)]
+pub struct TaskUpdate {
+    /// Name.
+    pub name: Option<String>,
+    /// Description.
+    pub description: Option<String>,
+    /// Assignee.
+    pub assignee: Option<String>,
+    /// Owner.
+    pub owner: Option<String>,
+    /// `PENDING`, `RESOLVED` or none.
+    pub delegation_state: Option<String>,
+    /// Due date.
+    pub due: Option<i64>,
+    /// Follow-up date.
+    pub follow_up: Option<i64>,
+    /// Priority.
+    pub priority: i32,
+}
+
+impl ProcessEngine {
+    /// Overwrite a user task's attributes (`PUT /task/{id}`).
+    pub async fn update_task(&self, id: &str, update: TaskUpdate) -> Result<()> {
+        let (old, raw) = self.load_user_task(id)?;
+        let mut task = old.clone();
+        task.name = update.name;
+        task.description = update.description;
+        task.assignee = update.assignee;
+        task.owner = update.owner;
+        task.delegation_state = update.delegation_state;
+        task.due = update.due;
+        task.follow_up = update.follow_up;
+        task.priority = update.priority;
+        task.last_updated = Some(self.now());
+        self.update_user_task(&old, task, raw, "Update", None).await
+    }
+}
