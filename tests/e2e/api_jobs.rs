@@ -282,30 +282,17 @@ async fn a_failing_job_reports_retries_exception_and_a_failed_job_incident_until
     assert_eq!(b["message"], format!("Job with id {id} does not exist"));
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn setting_retries_to_zero_raises_the_incident_and_unknown_jobs_get_camundas_errors() {
-    let api = JobApi::start().await;
-    api.deploy("wait", &timer_catch()).await;
-    let pi = api.start_instance("wait").await;
-    let id = api.job_of(&pi).await["id"].as_str().expect("id").to_owned();
-
-    let (s, _) = api
-        .put(&format!("/job/{id}/retries"), json!({"retries": 0}))
-        .await;
-    assert_eq!(s, StatusCode::NO_CONTENT);
-    let incidents = api.get("/incident").await;
-    assert_eq!(incidents[0]["incidentType"], "failedJob", "{incidents}");
-    api.clock.advance(20 * MINUTE);
-    assert_eq!(api.tick().await, 0, "no retries: the timer waits");
-    let (s, _) = api
-        .put(&format!("/job/{id}/retries"), json!({"retries": 3}))
-        .await;
-    assert_eq!(s, StatusCode::NO_CONTENT);
-    assert_eq!(api.get("/incident/count").await["count"], 0);
-    assert_eq!(api.tick().await, 1, "overdue: runs at once");
-    assert_eq!(api.state(&pi).await, "COMPLETED");
-
-    let cases = [
+/// Requests on unknown or wrongly addressed jobs and job definitions, with Camunda's answer
+/// (status, exception type, message).
+fn error_cases() -> Vec<(
+    reqwest::Method,
+    &'static str,
+    J,
+    StatusCode,
+    &'static str,
+    &'static str,
+)> {
+    vec![
         (
             reqwest::Method::PUT,
             "/job/nope/retries",
@@ -402,8 +389,33 @@ async fn setting_retries_to_zero_raises_the_incident_and_unknown_jobs_get_camund
             "InvalidRequestException",
             "Either jobDefinitionId, processDefinitionId or processDefinitionKey should be set to update the suspension state.",
         ),
-    ];
-    for (method, path, body, status, kind, message) in cases {
+    ]
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn setting_retries_to_zero_raises_the_incident_and_unknown_jobs_get_camundas_errors() {
+    let api = JobApi::start().await;
+    api.deploy("wait", &timer_catch()).await;
+    let pi = api.start_instance("wait").await;
+    let id = api.job_of(&pi).await["id"].as_str().expect("id").to_owned();
+
+    let (s, _) = api
+        .put(&format!("/job/{id}/retries"), json!({"retries": 0}))
+        .await;
+    assert_eq!(s, StatusCode::NO_CONTENT);
+    let incidents = api.get("/incident").await;
+    assert_eq!(incidents[0]["incidentType"], "failedJob", "{incidents}");
+    api.clock.advance(20 * MINUTE);
+    assert_eq!(api.tick().await, 0, "no retries: the timer waits");
+    let (s, _) = api
+        .put(&format!("/job/{id}/retries"), json!({"retries": 3}))
+        .await;
+    assert_eq!(s, StatusCode::NO_CONTENT);
+    assert_eq!(api.get("/incident/count").await["count"], 0);
+    assert_eq!(api.tick().await, 1, "overdue: runs at once");
+    assert_eq!(api.state(&pi).await, "COMPLETED");
+
+    for (method, path, body, status, kind, message) in error_cases() {
         let (s, b) = api.send(method.clone(), path, Some(body)).await;
         assert_eq!(
             (s, &b["type"], &b["message"]),

@@ -41,6 +41,40 @@ fn names(list: &J) -> Vec<&str> {
         .collect()
 }
 
+/// One variable by id, a binary variable's content, and Camunda's errors for a non-binary
+/// variable's data and an unknown id.
+async fn read_by_id(api: &Api, id: &str, scan: &str) {
+    let (s, one) = api.get(&format!("/variable-instance/{id}")).await;
+    assert_eq!((s, &one["value"]), (StatusCode::OK, &json!(250)), "{one}");
+    let r = api
+        .client
+        .get(api.url(&format!("/variable-instance/{scan}/data")))
+        .send()
+        .await
+        .expect("data");
+    assert_eq!(r.status(), StatusCode::OK);
+    assert_eq!(r.bytes().await.expect("bytes").as_ref(), b"hello");
+    let (s, e) = api.get(&format!("/variable-instance/{id}/data")).await;
+    assert_eq!(
+        (s, &e["message"]),
+        (
+            StatusCode::BAD_REQUEST,
+            &json!(format!(
+                "Value of variable with id {id} is not a binary value."
+            ))
+        )
+    );
+    let (s, e) = api.get("/variable-instance/nope").await;
+    assert_eq!(
+        (s, &e["type"], &e["message"]),
+        (
+            StatusCode::NOT_FOUND,
+            &json!("InvalidRequestException"),
+            &json!("Variable instance with Id 'nope' does not exist.")
+        )
+    );
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn running_variables_are_listed_filtered_and_read_by_id() {
     let api = Api::default().await;
@@ -123,37 +157,9 @@ async fn running_variables_are_listed_filtered_and_read_by_id() {
         .await;
     assert_eq!(names(&page), vec!["scan", "note"]);
 
-    let id = amount["id"].as_str().expect("id");
-    let (s, one) = api.get(&format!("/variable-instance/{id}")).await;
-    assert_eq!((s, &one["value"]), (StatusCode::OK, &json!(250)), "{one}");
-    let scan = of_a[3]["id"].as_str().expect("id");
-    let r = api
-        .client
-        .get(api.url(&format!("/variable-instance/{scan}/data")))
-        .send()
-        .await
-        .expect("data");
-    assert_eq!(r.status(), StatusCode::OK);
-    assert_eq!(r.bytes().await.expect("bytes").as_ref(), b"hello");
-    let (s, e) = api.get(&format!("/variable-instance/{id}/data")).await;
-    assert_eq!(
-        (s, &e["message"]),
-        (
-            StatusCode::BAD_REQUEST,
-            &json!(format!(
-                "Value of variable with id {id} is not a binary value."
-            ))
-        )
-    );
-    let (s, e) = api.get("/variable-instance/nope").await;
-    assert_eq!(
-        (s, &e["type"], &e["message"]),
-        (
-            StatusCode::NOT_FOUND,
-            &json!("InvalidRequestException"),
-            &json!("Variable instance with Id 'nope' does not exist.")
-        )
-    );
+    let id = amount["id"].as_str().expect("id").to_owned();
+    let scan = of_a[3]["id"].as_str().expect("id").to_owned();
+    read_by_id(&api, &id, &scan).await;
 
     // A finished instance has no running variables; its history keeps them.
     let (s, r) = api.post(&format!("/task/{task}/complete"), json!({})).await;
