@@ -306,3 +306,47 @@ async fn put_task_overwrites_its_attributes() {
         )
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_binary_task_local_variable_is_served_as_data() {
+    let api = Api::default().await;
+    api.deploy("review", &review()).await;
+    let (_, started) = api
+        .post("/process-definition/key/review/start", json!({}))
+        .await;
+    let pi = started["id"].as_str().expect("id").to_owned();
+    let (_, tasks) = api.get(&format!("/task?processInstanceId={pi}")).await;
+    let id = tasks[0]["id"].as_str().expect("task id").to_owned();
+    for (name, body) in [
+        ("doc", json!({"value": "aGk=", "type": "Bytes"})),
+        ("note", json!({"value": "plain", "type": "String"})),
+    ] {
+        let (s, r) = api
+            .put(&format!("/task/{id}/localVariables/{name}"), body)
+            .await;
+        assert_eq!(s, StatusCode::NO_CONTENT, "{r}");
+    }
+    let r = api
+        .client
+        .get(api.url(&format!("/task/{id}/localVariables/doc/data")))
+        .send()
+        .await
+        .expect("data");
+    assert_eq!(r.status(), StatusCode::OK);
+    assert_eq!(r.bytes().await.expect("bytes").as_ref(), b"hi");
+    let (s, e) = api
+        .get(&format!("/task/{id}/localVariables/note/data"))
+        .await;
+    assert_eq!(
+        (s, &e["message"]),
+        (
+            StatusCode::BAD_REQUEST,
+            &json!("Value of variable with id note is not a binary value.")
+        )
+    );
+    // A name the task does not hold is a 404.
+    let (s, _) = api
+        .get(&format!("/task/{id}/localVariables/missing/data"))
+        .await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+}
