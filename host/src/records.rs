@@ -75,6 +75,21 @@ pub struct ProcessDefinition {
     pub startable_in_tasklist: bool,
     /// When it was deployed.
     pub deployed_at: i64,
+    /// Operator settings of its job definitions (suspension, overriding priority), by job
+    /// definition id; absent = active, no override.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub job_definitions: BTreeMap<String, JobDefinitionState>,
+}
+
+/// What an operator set on one job definition (`/job-definition/{id}/...`).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct JobDefinitionState {
+    /// Suspended: new jobs of it are created suspended.
+    #[serde(default)]
+    pub suspended: bool,
+    /// `overridingJobPriority`.
+    #[serde(default)]
+    pub overriding_priority: Option<i64>,
 }
 
 /// A process instance as stored: the state machine's state plus host bookkeeping.
@@ -215,6 +230,9 @@ pub struct UserTask {
     pub suspended: bool,
     /// Tenant.
     pub tenant_id: Option<String>,
+    /// Camunda's `delegationState`: `PENDING` once delegated, `RESOLVED` once resolved.
+    #[serde(default)]
+    pub delegation_state: Option<String>,
 }
 
 /// Where an incident came from.
@@ -299,6 +317,25 @@ pub enum JobKind {
     },
 }
 
+/// Job definition id suffix of timer jobs (one timer per activity).
+pub const JOB_DEFINITION_TIMER: &str = "timer";
+
+/// Job definition id suffix of an async continuation.
+pub fn job_definition_async_suffix(kind: baton_bpmn::engine::JobKind) -> &'static str {
+    match kind {
+        baton_bpmn::engine::JobKind::AsyncBefore => "async-before",
+        baton_bpmn::engine::JobKind::AsyncAfter => "async-after",
+    }
+}
+
+/// The id of the job definition of `activity_id`'s jobs of one kind in a process definition:
+/// `definitionId:activityId:suffix`. Derived, not stored separately, so every job of an
+/// older release maps to the same definition; activity ids are XML NCNames (no `:`), so the
+/// id splits back.
+pub fn job_definition_id(definition_id: &str, activity_id: &str, suffix: &str) -> String {
+    format!("{definition_id}:{activity_id}:{suffix}")
+}
+
 /// A scheduled job: timers, async continuations, timer starts, wasm retries.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Job {
@@ -320,6 +357,25 @@ pub struct Job {
     pub exception_message: Option<String>,
     /// `camunda:failedJobRetryTimeCycle`.
     pub retry_time_cycle: Option<String>,
+    /// The job definition it belongs to (see `engine::management`); `None` in records of
+    /// older releases, derived from the model then.
+    #[serde(default)]
+    pub job_definition_id: Option<String>,
+    /// The process definition (instance jobs: the instance's; timer starts: their own).
+    #[serde(default)]
+    pub process_definition_id: Option<String>,
+    /// Tenant of the instance or definition.
+    #[serde(default)]
+    pub tenant_id: Option<String>,
+    /// When it was created (0 in records of older releases).
+    #[serde(default)]
+    pub create_time: i64,
+    /// A suspended job has no due entry: the scheduler does not run it.
+    #[serde(default)]
+    pub suspended: bool,
+    /// Camunda's job priority (baton runs due jobs in due order; kept and shown).
+    #[serde(default)]
+    pub priority: i64,
 }
 
 /// A message or signal subscription of a waiting activity instance.

@@ -7,6 +7,7 @@ from __future__ import annotations
 import pytest
 from camunda.client.engine_client import EngineClient
 
+from baton_server import wait_until
 from conftest import Api
 
 
@@ -49,3 +50,32 @@ def test_errors_surface_as_exceptions(client):
         client.start_process("no_such_process", {})
     with pytest.raises(Exception, match=r"received 400"):
         client.correlate_message("NobodyListens", business_key="nope")
+
+
+def test_get_jobs_and_set_job_retry(client, api):
+    """EngineClient.get_jobs/set_job_retry (GET /job with withException, failedActivityId,
+    paging and sortBy=jobDueDate; PUT /job/{id}/retries) on a job that failed for real."""
+    api.deploy("compat-failjob", "failjob.bpmn")
+    pid = api.start("compat_failjob", "ec-job-1", {})["id"]
+
+    def failed_job():
+        jobs = client.get_jobs(offset=0, limit=10, with_failure=True, process_instance_id=pid,
+                               task_name="route")
+        return jobs if jobs and jobs[0]["retries"] == 0 else None
+
+    jobs = wait_until(failed_job, timeout=10.0)
+    assert len(jobs) == 1, jobs
+    job = jobs[0]
+    assert job["failedActivityId"] == "route" and "size" in job["exceptionMessage"], job
+    assert job["processInstanceId"] == pid and job["suspended"] is False, job
+    incidents = api.get("/incident", processInstanceId=pid)
+    assert [(i["incidentType"], i["configuration"]) for i in incidents] == [("failedJob", job["id"])]
+    assert client.get_jobs(offset=0, limit=10, process_instance_id=pid, task_name="nowhere") == []
+
+    api.request("POST", f"/process-instance/{pid}/variables", expect=204,
+                json={"modifications": {"size": {"value": 3, "type": "Integer"}}})
+    assert client.set_job_retry(job["id"]) is True
+    wait_until(lambda: api.get(f"/history/process-instance/{pid}")["state"] == "COMPLETED" or None,
+               timeout=10.0)
+    assert api.get("/incident", processInstanceId=pid) == []
+    assert api.activity_ids(pid)[-1] == "small"

@@ -4,11 +4,16 @@
 //! test), and real wasm components built from `guests/` by `tests/build.rs`. Time comes from a
 //! manual clock wherever behaviour depends on it.
 
+mod api_coverage;
 mod api_flow;
+mod api_history_tasks;
+mod api_jobs;
 mod api_limits;
 mod api_queries;
 mod api_rest;
 mod api_scripts;
+mod api_task_links;
+mod api_variable_instances;
 mod api_wasm;
 mod bpmn_semantics;
 mod cli;

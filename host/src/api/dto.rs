@@ -107,7 +107,7 @@ pub fn user_task(t: &UserTask) -> J {
         "due": format_opt(t.due),
         "followUp": format_opt(t.follow_up),
         "lastUpdated": format_opt(t.last_updated),
-        "delegationState": null,
+        "delegationState": t.delegation_state,
         "description": t.description,
         "executionId": t.execution_id,
         "owner": t.owner,

@@ -110,6 +110,11 @@ pub(crate) fn routes() -> Vec<Route> {
             "Start the latest definition of a key for a tenant",
             start_by_key_tenant,
         ),
+        Route::put(
+            "/process-definition/key/{key}/tenant-id/{tenant_id}/suspended",
+            "Suspend or activate every version of a key of a tenant",
+            suspend_by_key_tenant,
+        ),
     ]
 }
 
@@ -453,16 +458,27 @@ async fn suspend_by_id(
 }
 
 async fn suspend_key(state: &ApiState, key: &str, suspended: bool, include: bool) -> ApiResult<()> {
+    suspend_key_of(state, key, None, suspended, include).await
+}
+
+/// Suspend or activate every version of `key` (of `tenant` only, when given).
+async fn suspend_key_of(
+    state: &ApiState,
+    key: &str,
+    tenant: Option<&str>,
+    suspended: bool,
+    include: bool,
+) -> ApiResult<()> {
     let defs: Vec<ProcessDefinition> = state
         .engine
         .definitions()
         .await?
         .into_iter()
         .take_while(super::query::not_cancelled)
-        .filter(|d| d.key == key)
+        .filter(|d| d.key == key && tenant.is_none_or(|t| d.tenant_id.as_deref() == Some(t)))
         .collect();
     if defs.is_empty() {
-        return Err(key_missing(key, None));
+        return Err(key_missing(key, tenant));
     }
     for d in defs {
         state
@@ -480,6 +496,16 @@ async fn suspend_by_key(
 ) -> ApiResult<Response> {
     let s = suspended_flag(&b)?;
     suspend_key(&state, &key, s, b.include_process_instances).await?;
+    Ok(no_content())
+}
+
+async fn suspend_by_key_tenant(
+    State(state): State<ApiState>,
+    Path((key, tenant)): Path<(String, String)>,
+    Json(b): Json<SuspendBody>,
+) -> ApiResult<Response> {
+    let s = suspended_flag(&b)?;
+    suspend_key_of(&state, &key, Some(&tenant), s, b.include_process_instances).await?;
     Ok(no_content())
 }
 

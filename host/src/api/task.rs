@@ -105,6 +105,11 @@ pub(crate) fn routes() -> Vec<Route> {
             "Delete a task-local variable",
             var_delete::<true>,
         ),
+        Route::get(
+            "/task/{id}/localVariables/{name}/data",
+            "Binary content of a task-local variable",
+            local_var_data,
+        ),
     ]
 }
 
@@ -715,4 +720,11 @@ async fn local_var_get(
     Params(q): Params,
 ) -> ApiResult<Json<J>> {
     var_response(&local_vars(&state, &id).await?, &name, &q, "task")
+}
+
+async fn local_var_data(
+    State(state): State<ApiState>,
+    Path((id, name)): Path<(String, String)>,
+) -> ApiResult<Response> {
+    var_data_response(&local_vars(&state, &id).await?, &name, "task")
 }

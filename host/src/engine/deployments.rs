@@ -33,7 +33,8 @@ fn topic_of(name: &str) -> String {
 }
 
 /// The jobs that fire the timer start events of a new definition.
-fn timer_start_jobs(definition_id: &str, process: &Process, now: i64) -> Vec<Job> {
+fn timer_start_jobs(definition: &ProcessDefinition, process: &Process, now: i64) -> Vec<Job> {
+    let definition_id = definition.id.as_str();
     let mut jobs = Vec::new();
     for node in process.nodes.iter().filter(|n| n.scope.is_none()) {
         if let NodeKind::StartEvent {
@@ -56,6 +57,16 @@ fn timer_start_jobs(definition_id: &str, process: &Process, now: i64) -> Vec<Job
                 retries: 3,
                 exception_message: None,
                 retry_time_cycle: None,
+                job_definition_id: Some(crate::records::job_definition_id(
+                    definition_id,
+                    &node.id,
+                    crate::records::JOB_DEFINITION_TIMER,
+                )),
+                process_definition_id: Some(definition_id.to_owned()),
+                tenant_id: definition.tenant_id.clone(),
+                create_time: now,
+                suspended: false,
+                priority: 0,
             });
         }
     }
@@ -310,6 +321,7 @@ impl ProcessEngine {
                     history_time_to_live: process.history_time_to_live,
                     startable_in_tasklist: process.startable_in_tasklist,
                     deployed_at: now,
+                    job_definitions: Default::default(),
                 };
                 self.inner.store.stage_definition(ws, &record);
                 // A new version replaces the timer start events of the previous one.
@@ -318,7 +330,7 @@ impl ProcessEngine {
                         self.inner.store.stage_job_removal(ws, &job, None);
                     }
                 }
-                for job in timer_start_jobs(&id, process, now) {
+                for job in timer_start_jobs(&record, process, now) {
                     self.inner.store.stage_job(ws, &job, None, None);
                 }
                 to_cache.push(Arc::new(Deployed {

@@ -5,7 +5,8 @@ use super::executor::AfterCommit;
 use super::{DefinitionRef, ProcessEngine, ProcessEngineError, Result, StartRequest, StartResult};
 use crate::records::{ProcessDefinition, ProcessInstance};
 use crate::store::{
-    Accept, ExternalTaskStore, HistoryStore, InstanceLookup, InstanceStore, UserTaskStore, WriteSet,
+    Accept, ExternalTaskStore, HistoryStore, InstanceLookup, InstanceStore, JobStore,
+    UserTaskStore, WriteSet,
 };
 use baton_bpmn::Variables;
 use baton_bpmn::engine::Command;
@@ -153,11 +154,23 @@ impl ProcessEngine {
             new.suspended = suspended;
             store.stage_user_task(&mut ws, &new, Some(&task), None);
         }
+        // Its jobs too (Camunda's rule): a suspended job has no due entry, so its timers and
+        // async continuations wait; on activation a job with retries left is due again.
+        for job in store.jobs_of_instance(id)? {
+            let mut new = job.clone();
+            new.suspended = suspended;
+            if new.retries > 0 || suspended {
+                store.stage_job(&mut ws, &new, Some(&job), None);
+            } else {
+                store.stage_job_parked(&mut ws, &new, &job, None);
+            }
+        }
         self.inner.store.commit(&ws)?;
         drop(guard);
         self.inner.store.sync().await?;
         let after = AfterCommit {
             tasks_available: !suspended,
+            wake_scheduler: !suspended,
             wasm_tasks: wasm_to_run,
             ..AfterCommit::default()
         };

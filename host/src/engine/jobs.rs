@@ -149,10 +149,19 @@ impl ProcessEngine {
     }
 
     async fn run_job(&self, job: Job) -> Result<()> {
+        self.run_job_reporting(job).await.map(|_| ())
+    }
+
+    /// Run a job; `Some(message)` when its command failed (the failure is recorded on the
+    /// job: retries down, then an incident).
+    pub(crate) async fn run_job_reporting(&self, job: Job) -> Result<Option<String>> {
         // Consumed only if nobody changed the job since it was found due: a job runs once.
         let Some((job, read_at)) = self.inner.store.job(&job.id)? else {
-            return Ok(());
+            return Ok(None);
         };
+        if job.suspended {
+            return Ok(None);
+        }
         let mut consume = WriteSet::new();
         self.inner
             .store
@@ -206,14 +215,15 @@ impl ProcessEngine {
                         .stage_job_removal(&mut ws, &job, Some(read_at)),
                 }
                 if self.inner.store.commit(&ws).is_err() {
-                    return Ok(());
+                    return Ok(None);
                 }
                 self.inner.store.sync().await?;
-                self.fire_timer_start(definition_id, activity_id).await
+                self.fire_timer_start(definition_id, activity_id).await?;
+                Ok(None)
             }
             JobKind::WasmRetry { task_id } => {
                 if self.inner.store.commit(&consume).is_err() {
-                    return Ok(());
+                    return Ok(None);
                 }
                 // Clear the back-off so the task is runnable, then run it.
                 if let Ok((task, traw)) = self.load_external_task(task_id) {
@@ -228,29 +238,38 @@ impl ProcessEngine {
                         self.run_wasm_task(task_id.clone()).await;
                     }
                 }
-                Ok(())
+                Ok(None)
             }
         }
     }
 
-    async fn run_instance_job(&self, job: &Job, command: Command, consume: WriteSet) -> Result<()> {
+    async fn run_instance_job(
+        &self,
+        job: &Job,
+        command: Command,
+        consume: WriteSet,
+    ) -> Result<Option<String>> {
         let Some(instance_id) = job.process_instance_id.clone() else {
-            return Ok(());
+            return Ok(None);
         };
         match self
             .run_command(&instance_id, command, consume, AfterCommit::default())
             .await
         {
-            Ok(_) => Ok(()),
+            Ok(_) => Ok(None),
             Err(ProcessEngineError::NotFound(_)) => {
                 let mut ws = WriteSet::new();
                 self.inner.store.stage_job_removal(&mut ws, job, None);
                 self.inner.store.commit(&ws)?;
-                Ok(())
+                Ok(None)
             }
             // The job was consumed concurrently (e.g. cancelled by an interrupting event).
-            Err(ProcessEngineError::Engine(m)) if m.contains("optimistic") => Ok(()),
-            Err(e) => self.fail_job(job, e.to_string()).await,
+            Err(ProcessEngineError::Engine(m)) if m.contains("optimistic") => Ok(None),
+            Err(e) => {
+                let message = e.to_string();
+                self.fail_job(job, message.clone()).await?;
+                Ok(Some(message))
+            }
         }
     }
 
@@ -279,7 +298,9 @@ impl ProcessEngine {
                 .stage_job(&mut ws, &next, Some(&current), None);
         } else {
             // Out of retries: keep the job (without a due entry) and raise the incident.
-            self.inner.store.stage_job_parked(&mut ws, &next, &current);
+            self.inner
+                .store
+                .stage_job_parked(&mut ws, &next, &current, None);
             let instance = self.inner.store.running_instance(&instance_id)?;
             let incident = Incident {
                 id: super::core::new_id(),

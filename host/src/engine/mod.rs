@@ -14,12 +14,16 @@
 //! | `instances`         | start, read, cancel, suspend, modify variables                |
 //! | `external_tasks`    | fetch-and-lock, complete, failure, BPMN error, locks, retries |
 //! | `user_tasks`        | claim, assign, complete, task variables                       |
+//! | `task_links`        | delegate/resolve, identity links (assignee, owner, candidates)|
 //! | `correlation`       | messages and signals                                          |
 //! | `triggers`          | signalling an execution, conditional start events             |
 //! | `incidents`         | read, resolve, annotate, raise                                |
 //! | `history`           | historic reads, the user operation log                        |
 //! | `jobs`              | the job/timer scheduler, `tick`, recovery on open             |
+//! | `management`        | jobs and job definitions for operators: retries, due dates,   |
+//! |                     | execute now, suspension, priorities, deletion                 |
 //! | `identity`          | users, groups, authentication                                 |
+//! | `variable_instances`| running variables by scope, with their history ids            |
 //! | `wasm_tasks`        | task modules and in-engine execution of wasm tasks            |
 //! | `events`            | the live event stream and metrics                             |
 //! | `notifications`     | failure notification rules, their outbox and webhook delivery |
@@ -48,20 +52,26 @@ mod identity;
 mod incidents;
 mod instances;
 mod jobs;
+pub(crate) mod management;
 pub mod notifications;
 mod passwords;
 mod scripts;
+mod task_links;
 #[cfg(test)]
 mod tests;
 mod translation;
 mod triggers;
 mod user_tasks;
+mod variable_instances;
 mod wasm_tasks;
 
 pub use self::core::EngineConfig;
 pub use self::events::EngineEvent;
+pub use self::management::{JobDefinition, JobSelector, JobView};
 pub use self::notifications::NotificationConfig;
+pub use self::task_links::{LinkTarget, TaskIdentityLink, TaskUpdate};
 pub use self::triggers::{ConditionRequest, EventSubscriptionView};
+pub use self::variable_instances::VariableInstanceView;
 pub use crate::store::{Accept, HistoricInstanceLookup, InstanceLookup, TaskLookup};
 
 /// The process engine. Cheap to clone (an `Arc` of its shared state inside). Its operations

@@ -38,7 +38,7 @@ impl ProcessEngine {
         Ok(all)
     }
 
-    fn load_user_task(&self, id: &str) -> Result<(UserTask, Version)> {
+    pub(crate) fn load_user_task(&self, id: &str) -> Result<(UserTask, Version)> {
         self.inner
             .store
             .user_task(id)?
@@ -50,7 +50,7 @@ impl ProcessEngine {
         Ok(self.load_user_task(id)?.0)
     }
 
-    async fn update_user_task(
+    pub(crate) async fn update_user_task(
         &self,
         old: &UserTask,
         task: UserTask,
@@ -142,6 +142,11 @@ impl ProcessEngine {
             return Err(ProcessEngineError::Suspended(format!(
                 "Cannot complete task {id}: task is suspended"
             )));
+        }
+        if task.delegation_state.as_deref() == Some("PENDING") {
+            return Err(ProcessEngineError::Engine(
+                "A delegated task cannot be completed, but should be resolved instead.".into(),
+            ));
         }
         let mut extra = WriteSet::new();
         self.inner

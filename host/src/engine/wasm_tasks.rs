@@ -413,6 +413,13 @@ impl ProcessEngine {
                 retries: 1,
                 exception_message: None,
                 retry_time_cycle: None,
+                // Not a Camunda job: the back-off of an external task, hidden from `/job`.
+                job_definition_id: None,
+                process_definition_id: Some(task.process_definition_id.clone()),
+                tenant_id: task.tenant_id.clone(),
+                create_time: now,
+                suspended: false,
+                priority: 0,
             };
             let old_job = self.inner.store.job(&job.id)?.map(|(j, _)| j);
             self.inner

@@ -407,8 +407,12 @@ pub trait JobStore {
     /// guarded on the job as read.
     fn stage_job(&self, ws: &mut WriteSet, job: &Job, old: Option<&Job>, read_at: Option<Version>);
 
-    /// Stage writing `job` with no due entry (out of retries: it waits for an operator).
-    fn stage_job_parked(&self, ws: &mut WriteSet, job: &Job, old: &Job);
+    /// Stage writing `job` with no due entry (out of retries: it waits for an operator);
+    /// with `read_at`, guarded on the job as read.
+    fn stage_job_parked(&self, ws: &mut WriteSet, job: &Job, old: &Job, read_at: Option<Version>);
+
+    /// The jobs of one process instance (read through its index).
+    fn jobs_of_instance(&self, instance_id: &str) -> Result<Vec<Job>>;
 
     /// Stage removing a job; with `read_at`, guarded on the job as read (a job is run once).
     fn stage_job_removal(&self, ws: &mut WriteSet, job: &Job, read_at: Option<Version>);

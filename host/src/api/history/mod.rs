@@ -1,5 +1,5 @@
 //! `/history/*`: historic process instances, activity instances, variable instances,
-//! incidents and the user operation log (list, count, get, with the main filters and sorting).
+//! incidents, user tasks (`tasks.rs`) and the user operation log (list, count, get, with the main filters and sorting).
 
 use std::cmp::Ordering;
 use std::collections::BTreeMap;
@@ -17,9 +17,26 @@ use crate::records::{HistoricActivityInstance, HistoricVariableInstance, UserOpe
 use process_instances::{hpi_count, hpi_delete, hpi_get, hpi_list};
 
 mod process_instances;
+mod tasks;
 
 pub(crate) fn routes() -> Vec<Route> {
     vec![
+        Route::get("/history/task", "List historic user tasks", tasks::list),
+        Route::post(
+            "/history/task",
+            "List historic user tasks (query body)",
+            tasks::list,
+        ),
+        Route::get(
+            "/history/task/count",
+            "Count historic user tasks",
+            tasks::count,
+        ),
+        Route::post(
+            "/history/task/count",
+            "Count historic user tasks (query body)",
+            tasks::count,
+        ),
         Route::get(
             "/history/process-instance",
             "List historic process instances",

@@ -114,7 +114,14 @@ impl<'a> Translation<'a> {
                 let kind = JobKind::Timer {
                     timer_id: timer_id.clone(),
                 };
-                let job = self.new_job(timer_id, kind, activity_instance_id, activity_id, *due);
+                let job = self.new_job(
+                    timer_id,
+                    kind,
+                    activity_instance_id,
+                    activity_id,
+                    *due,
+                    crate::records::JOB_DEFINITION_TIMER,
+                );
                 self.schedule(job, ws, after)
             }
             Effect::CancelTimer { timer_id: id } | Effect::CancelJob { job_id: id } => {
@@ -151,14 +158,22 @@ impl<'a> Translation<'a> {
                 job_id,
                 activity_instance_id,
                 activity_id,
-                kind: _,
+                kind: when,
                 due,
                 retry_time_cycle,
             } => {
                 let kind = JobKind::AsyncContinuation {
                     job_id: job_id.clone(),
                 };
-                let mut job = self.new_job(job_id, kind, activity_instance_id, activity_id, *due);
+                let suffix = crate::records::job_definition_async_suffix(*when);
+                let mut job = self.new_job(
+                    job_id,
+                    kind,
+                    activity_instance_id,
+                    activity_id,
+                    *due,
+                    suffix,
+                );
                 job.retries = self.engine.initial_job_retries(retry_time_cycle.as_deref());
                 job.retry_time_cycle = retry_time_cycle.clone();
                 self.schedule(job, ws, after)
@@ -263,6 +278,7 @@ impl<'a> Translation<'a> {
             business_key: self.record.state.business_key.clone(),
             suspended: self.record.suspended,
             tenant_id: self.record.tenant_id.clone(),
+            delegation_state: None,
         };
         self.engine
             .inner
@@ -378,7 +394,14 @@ impl<'a> Translation<'a> {
         activity_instance_id: &str,
         activity_id: &str,
         due: i64,
+        definition_suffix: &str,
     ) -> Job {
+        let definition = &self.deployed.record;
+        let job_definition_id =
+            crate::records::job_definition_id(&definition.id, activity_id, definition_suffix);
+        // A suspended job definition creates its new jobs suspended (Camunda's rule), as does
+        // a suspended instance.
+        let settings = definition.job_definitions.get(&job_definition_id);
         Job {
             id: id.to_owned(),
             kind,
@@ -389,6 +412,12 @@ impl<'a> Translation<'a> {
             retries: 3,
             exception_message: None,
             retry_time_cycle: None,
+            process_definition_id: Some(definition.id.clone()),
+            tenant_id: self.record.tenant_id.clone(),
+            create_time: self.now,
+            suspended: self.record.suspended || settings.is_some_and(|s| s.suspended),
+            priority: settings.and_then(|s| s.overriding_priority).unwrap_or(0),
+            job_definition_id: Some(job_definition_id),
         }
     }
 

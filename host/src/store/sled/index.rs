@@ -271,7 +271,10 @@ pub(crate) fn put_job(ws: &mut WriteSet, job: &Job, old: Option<&Job>) {
         ws.delete(Tree::JobsDue, job_due_key(old.due, &old.id));
     }
     ws.put(Tree::Jobs, id_key(&job.id), job);
-    ws.index(Tree::JobsDue, job_due_key(job.due, &job.id));
+    // A suspended job has no due entry, so the scheduler never meets it.
+    if !job.suspended {
+        ws.index(Tree::JobsDue, job_due_key(job.due, &job.id));
+    }
     if let Some(pi) = &job.process_instance_id {
         ws.index(Tree::JobsByInstance, pair_key(pi, &job.id));
     }

@@ -49,9 +49,18 @@ impl JobStore for Store {
         index::put_job(ws, job, old);
     }
 
-    fn stage_job_parked(&self, ws: &mut WriteSet, job: &Job, old: &Job) {
+    fn stage_job_parked(&self, ws: &mut WriteSet, job: &Job, old: &Job, read_at: Option<Version>) {
+        if let Some(v) = read_at {
+            ws.guard(Tree::Jobs, index::id_key(&job.id), Some(v.0));
+        }
         ws.delete(Tree::JobsDue, index::job_due_key(old.due, &old.id));
         ws.put(Tree::Jobs, index::id_key(&job.id), job);
+    }
+
+    fn jobs_of_instance(&self, instance_id: &str) -> Result<Vec<Job>> {
+        index::owned_by_instance(self, Tree::JobsByInstance, Tree::Jobs, instance_id, &|_| {
+            false
+        })
     }
 
     fn stage_job_removal(&self, ws: &mut WriteSet, job: &Job, read_at: Option<Version>) {
