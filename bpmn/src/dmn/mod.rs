@@ -8,8 +8,12 @@
 //! - [`evaluate`](DecisionDefinitions::evaluate) applies a decision (its required decisions
 //!   first) to variables and its hit policy to the matched rules.
 //!
+//! - [`call`] is how a process (or the REST API) calls a deployed decision: the host's
+//!   [`DecisionResolver`], `camunda:mapDecisionResult`, and the history rows of an evaluation.
+//!
 //! Like the rest of this crate it is pure: no clock, no I/O; a failure is a [`DmnError`].
 
+pub mod call;
 mod eval;
 mod parse;
 #[cfg(test)]
@@ -21,6 +25,10 @@ use serde::Serialize;
 use crate::expr::Expression;
 use crate::value::Value;
 
+pub use call::{
+    DecisionMeta, DecisionRequest, DecisionResolver, DeployedDecision, EvaluatedDecision,
+    MapDecisionResult, NoDecisions, RequestedBinding,
+};
 pub use eval::{DecisionResult, DmnError, RuleResult};
 pub use parse::{Partial, parse, parse_lenient};
 
