@@ -144,7 +144,8 @@ impl Builder {
                     self.exec_problem(
                         el,
                         format!(
-                            "{}: Missing attribute '{attr}' when 'decisionRefBinding' has value                              '{b}'",
+                            "{}: Missing attribute '{attr}' when 'decisionRefBinding' has value \
+                             '{b}'",
                             describe(el)
                         ),
                     );
@@ -161,7 +162,8 @@ impl Builder {
                 self.exec_problem(
                     el,
                     format!(
-                        "{}: unknown camunda:decisionRefBinding '{other}' (latest, deployment,                          version, versionTag)",
+                        "{}: unknown camunda:decisionRefBinding '{other}' (latest, deployment, \
+                         version, versionTag)",
                         describe(el)
                     ),
                 );
@@ -176,7 +178,9 @@ impl Builder {
                     self.exec_problem(
                         el,
                         format!(
-                            "{}: No decision result mapper found for name '{name}'. Supported                              mappers are 'singleEntry', 'singleResult', 'collectEntries' and                              'resultList'.",
+                            "{}: No decision result mapper found for name '{name}'. Supported \
+                             mappers are 'singleEntry', 'singleResult', 'collectEntries' and \
+                             'resultList'.",
                             describe(el)
                         ),
                     );
