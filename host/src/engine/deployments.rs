@@ -138,6 +138,7 @@ impl ProcessEngine {
         // Validate everything before writing anything: a bad resource changes nothing.
         let options = self.parse_options(&request.resources);
         let mut parsed = parse_bpmn_resources(&request, &options)?;
+        let mut parsed_dmn = super::decisions::parse_dmn_resources(&request)?;
         let mut modules = self.validate_deployed_modules(&request).await?;
 
         let _guard = self.inner.deploy_lock.lock().await;
@@ -167,6 +168,7 @@ impl ProcessEngine {
                         deployment: previous,
                         deployed_process_definitions: None,
                         deployed_modules: Vec::new(),
+                        deployed_decisions: None,
                     });
                 }
                 if request.deploy_changed_only {
@@ -182,6 +184,7 @@ impl ProcessEngine {
                         .map(|r| r.name.clone())
                         .collect();
                     parsed.retain(|(i, _)| !unchanged.contains(&request.resources[*i].name));
+                    parsed_dmn.retain(|(i, _)| !unchanged.contains(&request.resources[*i].name));
                     modules.retain(|(_, r, _, _)| !unchanged.contains(&r.name));
                 }
             }
@@ -203,6 +206,14 @@ impl ProcessEngine {
         }
         let (deployed_definitions, to_cache) =
             self.stage_definitions(&mut ws, &request, &parsed, &resources, &deployment_id, now)?;
+        let deployed_decisions = self.stage_decisions(
+            &mut ws,
+            &request,
+            &parsed_dmn,
+            &resources,
+            &deployment_id,
+            now,
+        )?;
         let deployed_modules =
             stage_modules(&self.inner.store, &mut ws, &modules, &deployment_id, now);
         let deployment = Deployment {
@@ -226,6 +237,7 @@ impl ProcessEngine {
             deployment,
             deployed_process_definitions: Some(deployed_definitions),
             deployed_modules,
+            deployed_decisions: Some(deployed_decisions),
         })
     }
 
@@ -400,6 +412,7 @@ impl ProcessEngine {
             }
             store.stage_deployment_module_removal(&mut ws, id, &topic);
         }
+        self.stage_decisions_removal(&mut ws, id)?;
         store.stage_deployment_removal(&mut ws, &deployment);
         self.inner.store.commit_durable(&ws).await?;
         Ok(())
