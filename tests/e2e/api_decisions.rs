@@ -279,3 +279,73 @@ async fn bad_tables_and_failed_evaluations_answer_in_camundas_shape() {
     let (_, n) = api.get("/history/process-instance/count").await;
     assert_eq!(n["count"], 0);
 }
+
+/// The cockpit's decision views: the table with every rule's entries as written, the rules a
+/// finished instance's evaluation matched, and the instance's list of evaluated decisions.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_cockpit_shows_the_table_and_the_rules_an_instance_matched() {
+    use baton::engine::{DeployRequest, Resource};
+    let t = baton_tests::TestEngine::new().await;
+    t.engine
+        .deploy(DeployRequest {
+            name: Some("dinner".into()),
+            resources: vec![
+                Resource {
+                    name: "dinner.dmn".into(),
+                    bytes: DMN.as_bytes().to_vec(),
+                },
+                Resource {
+                    name: "dinner.bpmn".into(),
+                    bytes: BPMN.as_bytes().to_vec(),
+                },
+            ],
+            ..DeployRequest::default()
+        })
+        .await
+        .expect("deploys");
+    let started = t
+        .start(
+            "dinner",
+            baton_tests::vars([
+                ("month", baton_bpmn::Value::Integer(4)),
+                ("guestCount", baton_bpmn::Value::Integer(3)),
+            ]),
+        )
+        .await;
+    let pi = started.instance.state.id.clone();
+    let (addr, server) =
+        crate::api_rest::serve_on_loopback(baton::cockpit::router(t.engine.clone(), false)).await;
+    let get = |path: String| async move {
+        let r = reqwest::get(format!("http://{addr}{path}"))
+            .await
+            .expect("get");
+        assert_eq!(r.status(), StatusCode::OK, "{path}");
+        r.json::<J>().await.expect("json")
+    };
+    let decided = get(format!("/cockpit/api/instance/{pi}/decisions")).await;
+    let dish = decided
+        .as_array()
+        .and_then(|a| a.iter().find(|d| d["decisionDefinitionKey"] == "dish"))
+        .expect("the dish evaluation")
+        .clone();
+    assert_eq!(dish["matchedRuleIds"], json!(["salad"]));
+    let table = get(format!(
+        "/cockpit/api/decision/{}?decisionInstanceId={}",
+        dish["decisionDefinitionId"].as_str().unwrap_or(""),
+        dish["id"].as_str().unwrap_or("")
+    ))
+    .await;
+    assert_eq!(table["table"]["hitPolicy"], "UNIQUE");
+    assert_eq!(table["table"]["inputs"][1]["label"], "How many guests");
+    assert_eq!(
+        table["table"]["rules"][0]["inputs"],
+        json!(["\"Winter\"", "<= 8"])
+    );
+    assert_eq!(table["table"]["rules"].as_array().map(Vec::len), Some(3));
+    assert_eq!(table["evaluation"]["matchedRuleIds"], json!(["salad"]));
+    assert_eq!(table["evaluation"]["outputs"][0]["value"], "Salad");
+    assert_eq!(table["requiredDecisions"], json!(["season"]));
+    let list = get("/cockpit/api/decisions".into()).await;
+    assert_eq!(list.as_array().map(Vec::len), Some(2), "{list}");
+    server.abort();
+}

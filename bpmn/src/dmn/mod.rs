@@ -189,6 +189,10 @@ pub struct Rule {
     pub conditions: Vec<Option<Expression>>,
     /// One entry per output: `None` when empty (the output is not set).
     pub outputs: Vec<Option<Expression>>,
+    /// The input entries as written (what a decision table view shows).
+    pub input_texts: Vec<String>,
+    /// The output entries as written.
+    pub output_texts: Vec<String>,
 }
 
 impl DecisionDefinitions {

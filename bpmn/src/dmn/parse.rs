@@ -513,6 +513,14 @@ impl Reader {
             );
             return None;
         }
+        let input_texts: Vec<String> = entries
+            .iter()
+            .map(|e| text_of(e).unwrap_or_default())
+            .collect();
+        let output_texts: Vec<String> = output_entries
+            .iter()
+            .map(|e| text_of(e).unwrap_or_default())
+            .collect();
         let mut conditions = Vec::with_capacity(entries.len());
         for (entry, input) in entries.iter().zip(inputs) {
             let text = text_of(entry).unwrap_or_default();
@@ -560,6 +568,8 @@ impl Reader {
             id,
             conditions,
             outputs,
+            input_texts,
+            output_texts,
         })
     }
 }
