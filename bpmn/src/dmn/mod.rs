@@ -15,6 +15,7 @@
 
 pub mod call;
 mod eval;
+pub mod fast;
 mod parse;
 #[cfg(test)]
 mod tests;
@@ -189,6 +190,9 @@ pub struct Rule {
     pub conditions: Vec<Option<Expression>>,
     /// One entry per output: `None` when empty (the output is not set).
     pub outputs: Vec<Option<Expression>>,
+    /// Per input, the entry compiled for the fast path (see `fast`), when it is a simple
+    /// unary test; the FEEL condition decides whenever the fast path cannot.
+    pub fast: Vec<Option<fast::FastTest>>,
     /// The input entries as written (what a decision table view shows).
     pub input_texts: Vec<String>,
     /// The output entries as written.
