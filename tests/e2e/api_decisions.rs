@@ -61,6 +61,22 @@ async fn a_business_rule_task_evaluates_its_decision_and_history_records_it() {
     assert!(dish_id.starts_with("dish:1:"), "{dish_id}");
     let (_, n) = api.get("/decision-definition/count?key=season").await;
     assert_eq!(n["count"], 1);
+    let (s, _) = api
+        .put(
+            "/decision-definition/key/dish/history-time-to-live",
+            json!({"historyTimeToLive": 30}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::NO_CONTENT);
+    let (_, d) = api.get(&format!("/decision-definition/{dish_id}")).await;
+    assert_eq!(d["historyTimeToLive"], 30);
+    let (s, _) = api
+        .put(
+            "/decision-definition/key/dish/history-time-to-live",
+            json!({"historyTimeToLive": -1}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::BAD_REQUEST);
     let (s, xml) = api
         .get(&format!("/decision-definition/{dish_id}/xml"))
         .await;

@@ -1,5 +1,5 @@
 //! `/decision-definition` (list, count, get by id / key / key and tenant, XML, diagram,
-//! evaluate) and `/decision-requirements-definition` (list, count, get, XML, diagram).
+//! evaluate, history time to live) and `/decision-requirements-definition` (list, count, get, XML, diagram).
 //!
 //! Errors follow Camunda: an unknown id or key is 404 `InvalidRequestException`; bad variables
 //! in an evaluate body are 400; a decision that fails to evaluate is 500 `RestException`
@@ -93,6 +93,21 @@ pub(crate) fn routes() -> Vec<Route> {
             "/decision-definition/key/{key}/tenant-id/{tenant_id}/evaluate",
             "Evaluate the latest decision definition of a key for a tenant",
             dd_evaluate_by_key_tenant,
+        ),
+        Route::put(
+            "/decision-definition/{id}/history-time-to-live",
+            "Set the history time to live of a decision definition",
+            dd_ttl,
+        ),
+        Route::put(
+            "/decision-definition/key/{key}/history-time-to-live",
+            "Set the history time to live of the latest decision definition of a key",
+            dd_ttl_by_key,
+        ),
+        Route::put(
+            "/decision-definition/key/{key}/tenant-id/{tenant_id}/history-time-to-live",
+            "Set the history time to live of the latest decision definition of a key for a tenant",
+            dd_ttl_by_key_tenant,
         ),
     ];
     r.extend([
@@ -404,6 +419,59 @@ async fn dd_evaluate_by_key_tenant(
 ) -> ApiResult<Json<J>> {
     let d = dd_latest(&state, &key, Some(&tenant)).await?;
     evaluate(&state, user, d, body).await
+}
+
+/// `HistoryTimeToLiveDto`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub(crate) struct TtlBody {
+    history_time_to_live: Option<J>,
+}
+
+async fn set_ttl(state: &ApiState, d: &DecisionDefinition, body: TtlBody) -> ApiResult<Response> {
+    let days = match body.history_time_to_live {
+        None | Some(J::Null) => None,
+        Some(v) => match v.as_i64().map(u32::try_from) {
+            Some(Ok(n)) => Some(n),
+            _ => {
+                return Err(ApiError::bad_user_request(format!(
+                    "historyTimeToLive must be a number of days from 0, got {v}"
+                )));
+            }
+        },
+    };
+    state
+        .engine
+        .set_decision_history_time_to_live(&d.id, days)
+        .await?;
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+async fn dd_ttl(
+    State(state): State<ApiState>,
+    Path(id): Path<String>,
+    Json(body): Json<TtlBody>,
+) -> ApiResult<Response> {
+    let d = dd_by_id(&state, &id).await?;
+    set_ttl(&state, &d, body).await
+}
+
+async fn dd_ttl_by_key(
+    State(state): State<ApiState>,
+    Path(key): Path<String>,
+    Json(body): Json<TtlBody>,
+) -> ApiResult<Response> {
+    let d = dd_latest(&state, &key, None).await?;
+    set_ttl(&state, &d, body).await
+}
+
+async fn dd_ttl_by_key_tenant(
+    State(state): State<ApiState>,
+    Path((key, tenant)): Path<(String, String)>,
+    Json(body): Json<TtlBody>,
+) -> ApiResult<Response> {
+    let d = dd_latest(&state, &key, Some(&tenant)).await?;
+    set_ttl(&state, &d, body).await
 }
 
 async fn no_diagram() -> Response {

@@ -372,6 +372,23 @@ impl ProcessEngine {
             })
     }
 
+    /// Set (or clear) a decision definition's history time to live, in days.
+    pub async fn set_decision_history_time_to_live(
+        &self,
+        id: &str,
+        days: Option<u32>,
+    ) -> Result<()> {
+        let mut record = self.decision_definition(id).await?;
+        record.history_time_to_live = days;
+        let mut ws = WriteSet::new();
+        self.inner.store.stage_decision_definition(&mut ws, &record);
+        self.inner.store.commit_durable(&ws).await?;
+        if let Ok(mut cache) = self.inner.decisions.lock() {
+            cache.remove(id);
+        }
+        Ok(())
+    }
+
     /// The DMN XML of a decision (requirements) definition's resource.
     pub async fn decision_resource_xml(&self, resource_id: &str) -> Result<String> {
         let bytes = self.inner.store.resource(resource_id)?.ok_or_else(|| {

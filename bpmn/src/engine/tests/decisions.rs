@@ -131,7 +131,10 @@ fn run(
     Ok((state, effects))
 }
 
-fn winter(guests: i32, key: &str) -> Vec<(&'static str, Value)> {
+/// Start variables by name.
+type Vars = Vec<(&'static str, Value)>;
+
+fn winter(guests: i32, key: &str) -> Vars {
     vec![
         ("month", Value::Integer(1)),
         ("guests", Value::Integer(guests)),
@@ -236,7 +239,7 @@ fn history_carries_the_required_decisions_and_the_matched_rules() {
 #[test]
 fn failures_fail_the_command_naming_the_task() {
     let d = Deployed::new();
-    let cases: &[(&str, Vec<(&str, Value)>, &str)] = &[
+    let cases: &[(&str, Vars, &str)] = &[
         (
             "",
             winter(1, "nope"),
