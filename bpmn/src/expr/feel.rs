@@ -25,8 +25,8 @@ const BUILTINS: &[(&str, usize, usize)] = &[
     ("min", 1, usize::MAX),
     ("max", 1, usize::MAX),
     ("abs", 1, 1),
-    ("floor", 1, 1),
-    ("ceiling", 1, 1),
+    ("floor", 1, 2),
+    ("ceiling", 1, 2),
     ("contains", 2, 2),
     ("starts with", 2, 2),
     ("ends with", 2, 2),
@@ -492,6 +492,27 @@ pub(crate) fn call_builtin(name: &str, args: &[Value]) -> Result<Value, ExprErro
             }
             _ => Value::Null,
         },
+        // DMN 1.4+: `floor(n, scale)` rounds to `scale` decimal places (null for a scale
+        // that is not an integer, or out of f64's reach).
+        "floor" | "ceiling" if args.len() == 2 => {
+            let scale = match &args[1] {
+                Value::Short(_) | Value::Integer(_) | Value::Long(_) => args[1].as_i64(),
+                _ => None,
+            };
+            match (n(0).filter(|_| !matches!(args[0], Value::String(_))), scale) {
+                (Some(f), Some(scale)) if (-300..=300).contains(&scale) => {
+                    let factor = 10f64.powi(scale as i32);
+                    let shifted = f * factor;
+                    let r = if name == "floor" {
+                        shifted.floor()
+                    } else {
+                        shifted.ceil()
+                    };
+                    Value::Double(r / factor)
+                }
+                _ => Value::Null,
+            }
+        }
         "floor" | "ceiling" => match args.first() {
             Some(Value::Double(f)) => {
                 let r = if name == "floor" { f.floor() } else { f.ceil() };

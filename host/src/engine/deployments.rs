@@ -415,6 +415,11 @@ impl ProcessEngine {
         self.stage_decisions_removal(&mut ws, id)?;
         store.stage_deployment_removal(&mut ws, &deployment);
         self.inner.store.commit_durable(&ws).await?;
+        // Its parsed decisions are no longer reachable; deleting is rare, so the cache
+        // starts over (entries are parsed again on their next use).
+        if let Ok(mut cache) = self.inner.decisions.lock() {
+            cache.clear();
+        }
         Ok(())
     }
 }
