@@ -27,7 +27,13 @@ const DD: &str = "/decision-definition";
 const DRD: &str = "/decision-requirements-definition";
 
 pub(crate) fn routes() -> Vec<Route> {
-    let mut r = vec![
+    let mut r = decision_definition_routes();
+    r.extend(requirements_routes());
+    r
+}
+
+fn decision_definition_routes() -> Vec<Route> {
+    vec![
         Route::get(DD, "List decision definitions", dd_list),
         Route::get(
             "/decision-definition/count",
@@ -109,8 +115,11 @@ pub(crate) fn routes() -> Vec<Route> {
             "Set the history time to live of the latest decision definition of a key for a tenant",
             dd_ttl_by_key_tenant,
         ),
-    ];
-    r.extend([
+    ]
+}
+
+fn requirements_routes() -> Vec<Route> {
+    vec![
         Route::get(DRD, "List decision requirements definitions", drd_list),
         Route::get(
             "/decision-requirements-definition/count",
@@ -162,8 +171,7 @@ pub(crate) fn routes() -> Vec<Route> {
             "Diagram of the latest decision requirements definition of a key for a tenant",
             no_diagram,
         ),
-    ]);
-    r
+    ]
 }
 
 /// Camunda's `DecisionDefinitionDto`.
