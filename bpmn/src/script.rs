@@ -114,6 +114,8 @@ pub struct Environment<'a> {
     pub process_definition_id: Option<&'a str>,
     /// Who runs JavaScript.
     pub scripts: &'a dyn ScriptRunner,
+    /// Who knows the deployed DMN decisions (business rule tasks).
+    pub decisions: &'a dyn crate::dmn::DecisionResolver,
 }
 
 impl std::fmt::Debug for Environment<'_> {
@@ -129,6 +131,7 @@ impl Default for Environment<'_> {
         Environment {
             process_definition_id: None,
             scripts: &NoScripts,
+            decisions: &crate::dmn::NoDecisions,
         }
     }
 }

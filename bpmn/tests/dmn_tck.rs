@@ -15,7 +15,7 @@ use quick_xml::events::{BytesStart, Event};
 use serde_json::{Map, Value as Json};
 
 /// Test cases passing today; raise it when more pass (never lower it to hide a regression).
-const PASS_FLOOR: usize = 511;
+const PASS_FLOOR: usize = 521;
 
 /// A minimal XML tree: local names, attributes by qualified name, concatenated text.
 #[derive(Debug, Default)]

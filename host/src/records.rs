@@ -5,6 +5,10 @@
 //! `store::codec`), so adding an optional field (with `#[serde(default)]`) keeps old data
 //! readable.
 
+mod decisions;
+
+pub use decisions::{DecisionDefinition, DecisionRequirementsDefinition, HistoricDecisionInstance};
+
 use std::collections::BTreeMap;
 
 use baton_bpmn::engine::InstanceState;

@@ -500,3 +500,48 @@ fn validate_checks_scripts_like_a_deployment() {
     let ok = run_baton(&["validate", good.to_str().expect("utf-8")]);
     assert_eq!(ok.code, 0, "{}\n{}", ok.stdout, ok.stderr);
 }
+
+/// `baton run` deploys the `.dmn` files beside the model, so a business rule task evaluates
+/// offline; `baton validate` checks a `.dmn` file and names a bad table's line and column.
+#[test]
+fn run_evaluates_a_decision_beside_the_model_and_validate_checks_dmn() {
+    let fixture = |f: &str| {
+        repo()
+            .join("tests/fixtures/dmn")
+            .join(f)
+            .display()
+            .to_string()
+    };
+    let out = run_baton(&[
+        "run",
+        &fixture("dinner.bpmn"),
+        "--var",
+        "month=1",
+        "--var",
+        "guestCount=12",
+        "--json",
+    ]);
+    assert_eq!(out.code, 0, "{}\n{}", out.stdout, out.stderr);
+    let result = out.result();
+    assert_eq!(result["variables"]["meal"], "Roastbeef", "{result}");
+    assert_eq!(out.entered(), ["start", "decide", "end"]);
+
+    let ok = run_baton(&["validate", &fixture("dinner.dmn")]);
+    assert_eq!(ok.code, 0, "{}", ok.stderr);
+    assert!(
+        ok.stdout.contains("dinner.dmn: ok (2 decision(s))"),
+        "{}",
+        ok.stdout
+    );
+    let dir = tempfile::tempdir().expect("tempdir");
+    let bad = dir.path().join("bad.dmn");
+    let text = std::fs::read_to_string(fixture("dinner.dmn")).expect("fixture");
+    std::fs::write(&bad, text.replace("[3..5]", "[3..")).expect("write");
+    let out = run_baton(&["validate", bad.to_str().expect("utf-8")]);
+    assert_eq!(out.code, 1);
+    assert!(
+        out.stderr.contains("bad.dmn:10:") && out.stderr.contains("error: "),
+        "{}",
+        out.stderr
+    );
+}

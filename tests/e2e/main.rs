@@ -5,6 +5,7 @@
 //! manual clock wherever behaviour depends on it.
 
 mod api_coverage;
+mod api_decisions;
 mod api_flow;
 mod api_history_tasks;
 mod api_jobs;

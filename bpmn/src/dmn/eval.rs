@@ -228,10 +228,22 @@ fn evaluate_table(
     let mut matched = Vec::new();
     for rule in &table.rules {
         let mut all = true;
-        for ((condition, input), (_, value)) in
-            rule.conditions.iter().zip(&table.inputs).zip(&inputs)
+        for (((condition, fast), input), (_, value)) in rule
+            .conditions
+            .iter()
+            .zip(&rule.fast)
+            .zip(&table.inputs)
+            .zip(&inputs)
         {
             let Some(condition) = condition else { continue };
+            // The compiled simple test answers without the FEEL evaluator where it can.
+            if let Some(hit) = fast.as_ref().and_then(|f| f.test(value)) {
+                if !hit {
+                    all = false;
+                    break;
+                }
+                continue;
+            }
             scope.extra.truncate(base_len);
             scope.extra.push((input.variable.clone(), value.clone()));
             let hit = condition.eval_bool(scope).map_err(|e| {

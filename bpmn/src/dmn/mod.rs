@@ -8,9 +8,14 @@
 //! - [`evaluate`](DecisionDefinitions::evaluate) applies a decision (its required decisions
 //!   first) to variables and its hit policy to the matched rules.
 //!
+//! - [`call`] is how a process (or the REST API) calls a deployed decision: the host's
+//!   [`DecisionResolver`], `camunda:mapDecisionResult`, and the history rows of an evaluation.
+//!
 //! Like the rest of this crate it is pure: no clock, no I/O; a failure is a [`DmnError`].
 
+pub mod call;
 mod eval;
+pub mod fast;
 mod parse;
 #[cfg(test)]
 mod tests;
@@ -21,6 +26,10 @@ use serde::Serialize;
 use crate::expr::Expression;
 use crate::value::Value;
 
+pub use call::{
+    DecisionMeta, DecisionRequest, DecisionResolver, DeployedDecision, EvaluatedDecision,
+    MapDecisionResult, NoDecisions, RequestedBinding,
+};
 pub use eval::{DecisionResult, DmnError, RuleResult};
 pub use parse::{Partial, parse, parse_lenient};
 
@@ -181,6 +190,13 @@ pub struct Rule {
     pub conditions: Vec<Option<Expression>>,
     /// One entry per output: `None` when empty (the output is not set).
     pub outputs: Vec<Option<Expression>>,
+    /// Per input, the entry compiled for the fast path (see `fast`), when it is a simple
+    /// unary test; the FEEL condition decides whenever the fast path cannot.
+    pub fast: Vec<Option<fast::FastTest>>,
+    /// The input entries as written (what a decision table view shows).
+    pub input_texts: Vec<String>,
+    /// The output entries as written.
+    pub output_texts: Vec<String>,
 }
 
 impl DecisionDefinitions {

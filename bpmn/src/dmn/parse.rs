@@ -513,12 +513,26 @@ impl Reader {
             );
             return None;
         }
+        let input_texts: Vec<String> = entries
+            .iter()
+            .map(|e| text_of(e).unwrap_or_default())
+            .collect();
+        let output_texts: Vec<String> = output_entries
+            .iter()
+            .map(|e| text_of(e).unwrap_or_default())
+            .collect();
+        let mut fast = Vec::with_capacity(entries.len());
         let mut conditions = Vec::with_capacity(entries.len());
         for (entry, input) in entries.iter().zip(inputs) {
             let text = text_of(entry).unwrap_or_default();
             let juel = entry
                 .attr("expressionLanguage")
                 .is_some_and(|l| l.eq_ignore_ascii_case("juel"));
+            fast.push(if juel {
+                None
+            } else {
+                super::fast::compile(&text)
+            });
             let condition = if juel {
                 // A JUEL input entry is a boolean expression of its own.
                 if text.is_empty() {
@@ -560,6 +574,9 @@ impl Reader {
             id,
             conditions,
             outputs,
+            fast,
+            input_texts,
+            output_texts,
         })
     }
 }

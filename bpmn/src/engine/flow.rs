@@ -85,9 +85,10 @@ impl Ctx<'_> {
                 self.throw_result(id, idx, result)
             }
             NodeKind::IntermediateCatchEvent { trigger } => self.catch_event(id, idx, trigger),
-            NodeKind::ServiceTask(def) => match &def.expression {
-                Some(imp) => self.run_expression_task(id, imp),
-                None => self.create_external_task(id, idx, def),
+            NodeKind::ServiceTask(def) => match (&def.expression, &def.decision) {
+                (Some(imp), _) => self.run_expression_task(id, imp),
+                (None, Some(call)) => self.run_decision_task(id, call),
+                (None, None) => self.create_external_task(id, idx, def),
             },
             NodeKind::UserTask(def) => self.create_user_task(id, idx, def),
             NodeKind::ReceiveTask { message } => match message {

@@ -28,6 +28,7 @@ use crate::value::Variables;
 
 mod compensation;
 mod complex;
+mod decisions;
 mod events;
 mod exec;
 mod flow;
@@ -493,6 +494,18 @@ pub enum HistoryEvent {
         scope_id: String,
         /// Name.
         name: String,
+        /// When.
+        at: i64,
+    },
+    /// A business rule task evaluated a decision: one row per decision (required ones
+    /// included), recorded as historic decision instances in the same commit.
+    DecisionEvaluated {
+        /// The task's activity instance id.
+        activity_instance_id: String,
+        /// The task's element id.
+        activity_id: String,
+        /// The evaluated decisions, root first.
+        decisions: Vec<crate::dmn::EvaluatedDecision>,
         /// When.
         at: i64,
     },

@@ -25,8 +25,8 @@ const BUILTINS: &[(&str, usize, usize)] = &[
     ("min", 1, usize::MAX),
     ("max", 1, usize::MAX),
     ("abs", 1, 1),
-    ("floor", 1, 1),
-    ("ceiling", 1, 1),
+    ("floor", 1, 2),
+    ("ceiling", 1, 2),
     ("contains", 2, 2),
     ("starts with", 2, 2),
     ("ends with", 2, 2),
@@ -428,6 +428,32 @@ fn chars_to_string(cs: &[char]) -> Value {
     Value::String(cs.iter().collect())
 }
 
+/// DMN 1.4+: `floor(n, scale)` / `ceiling(n, scale)` round to `scale` decimal places (null for
+/// a scale that is not an integer, or out of f64's reach).
+fn round_to_scale(floor: bool, args: &[Value]) -> Value {
+    let scale = match args.get(1) {
+        Some(v @ (Value::Short(_) | Value::Integer(_) | Value::Long(_))) => v.as_i64(),
+        _ => None,
+    };
+    let n = args
+        .first()
+        .filter(|v| !matches!(v, Value::String(_)))
+        .and_then(Value::as_f64);
+    match (n, scale) {
+        (Some(f), Some(scale)) if (-300..=300).contains(&scale) => {
+            let factor = 10f64.powi(scale as i32);
+            let shifted = f * factor;
+            let r = if floor {
+                shifted.floor()
+            } else {
+                shifted.ceil()
+            };
+            Value::Double(r / factor)
+        }
+        _ => Value::Null,
+    }
+}
+
 /// Call built-in `name` (validated at parse time) on evaluated arguments. Type mismatches give
 /// null, as in FEEL.
 pub(crate) fn call_builtin(name: &str, args: &[Value]) -> Result<Value, ExprError> {
@@ -492,6 +518,7 @@ pub(crate) fn call_builtin(name: &str, args: &[Value]) -> Result<Value, ExprErro
             }
             _ => Value::Null,
         },
+        "floor" | "ceiling" if args.len() == 2 => round_to_scale(name == "floor", args),
         "floor" | "ceiling" => match args.first() {
             Some(Value::Double(f)) => {
                 let r = if name == "floor" { f.floor() } else { f.ceil() };

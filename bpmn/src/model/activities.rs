@@ -113,6 +113,37 @@ pub struct ServiceTaskDef {
     /// `camunda:class` / `camunda:delegateExpression` as written, when the topic was derived
     /// from it by [`super::delegate_topic`].
     pub delegate: Option<String>,
+    /// `camunda:decisionRef` on a business rule task: a DMN decision evaluated in the engine,
+    /// synchronously (`topic` is then unused).
+    pub decision: Option<Box<DecisionImpl>>,
+}
+
+/// A business rule task's decision call (`camunda:decisionRef` and its companions).
+#[derive(Debug, Clone, Serialize)]
+pub struct DecisionImpl {
+    /// `camunda:decisionRef`: the decision definition key (may be an expression).
+    pub decision_ref: Expression,
+    /// `camunda:decisionRefBinding` with its version or version tag.
+    pub binding: DecisionBinding,
+    /// `camunda:decisionRefTenantId`.
+    pub tenant_id: Option<Expression>,
+    /// `camunda:mapDecisionResult` (default `resultList`).
+    pub map_result: crate::dmn::MapDecisionResult,
+    /// `camunda:resultVariable`: where the mapped result goes (nothing is stored without it).
+    pub result_variable: Option<String>,
+}
+
+/// `camunda:decisionRefBinding`.
+#[derive(Debug, Clone, Serialize)]
+pub enum DecisionBinding {
+    /// `latest` (the default).
+    Latest,
+    /// `deployment`: the version deployed with the process definition.
+    Deployment,
+    /// `version` with `camunda:decisionRefVersion`.
+    Version(Expression),
+    /// `versionTag` with `camunda:decisionRefVersionTag`.
+    VersionTag(Expression),
 }
 
 /// `camunda:errorEventDefinition` on an external task.

@@ -367,9 +367,14 @@ fn unsupported_constructs_are_named() {
             "connectors (camunda:connector) are not supported: baton supports external tasks",
         ),
         (
-            r#"<bpmn:businessRuleTask id="j" camunda:decisionRef="dish" />"#,
+            r#"<bpmn:businessRuleTask id="j" camunda:decisionRef="dish" camunda:mapDecisionResult="firstOne" />"#,
             "j",
-            "DMN decisions (camunda:decisionRef / zeebe:calledDecision) are not supported",
+            "No decision result mapper found for name 'firstOne'. Supported mappers are 'singleEntry', 'singleResult', 'collectEntries' and 'resultList'.",
+        ),
+        (
+            r#"<bpmn:businessRuleTask id="j" camunda:decisionRef="dish" camunda:decisionRefBinding="version" />"#,
+            "j",
+            "Missing attribute 'decisionRefVersion' when 'decisionRefBinding' has value 'version'",
         ),
         (
             r#"<bpmn:serviceTask id="j" camunda:type="mail" />"#,

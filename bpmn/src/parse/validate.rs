@@ -284,7 +284,9 @@ impl Validator {
                 );
             }
             NodeKind::ServiceTask(def)
-                if def.expression.is_none() && def.topic.source().trim().is_empty() =>
+                if def.expression.is_none()
+                    && def.decision.is_none()
+                    && def.topic.source().trim().is_empty() =>
             {
                 self.node_problem(
                     n,

@@ -137,8 +137,33 @@ fn deploy_result_dto(r: &DeployResult, base: &BaseUrl) -> J {
     if let Some(o) = dto.as_object_mut() {
         o.insert("deployedProcessDefinitions".into(), defs.unwrap_or(J::Null));
         o.insert("deployedCaseDefinitions".into(), J::Null);
-        o.insert("deployedDecisionDefinitions".into(), J::Null);
-        o.insert("deployedDecisionRequirementsDefinitions".into(), J::Null);
+        let decisions = r.deployed_decisions.as_ref();
+        o.insert(
+            "deployedDecisionDefinitions".into(),
+            decisions
+                .filter(|d| !d.decisions.is_empty())
+                .map_or(J::Null, |d| {
+                    J::Object(
+                        d.decisions
+                            .iter()
+                            .map(|x| (x.id.clone(), super::decision::decision_dto(x)))
+                            .collect(),
+                    )
+                }),
+        );
+        o.insert(
+            "deployedDecisionRequirementsDefinitions".into(),
+            decisions
+                .filter(|d| !d.requirements.is_empty())
+                .map_or(J::Null, |d| {
+                    J::Object(
+                        d.requirements
+                            .iter()
+                            .map(|x| (x.id.clone(), super::decision::requirements_dto(x)))
+                            .collect(),
+                    )
+                }),
+        );
         o.insert("deployedTaskModules".into(), modules.unwrap_or(J::Null));
     }
     dto

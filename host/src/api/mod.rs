@@ -20,6 +20,8 @@
 pub mod auth;
 pub mod condition;
 pub mod date;
+pub mod decision;
+pub mod decision_history;
 pub mod deployment;
 pub mod engine_info;
 pub mod error;
@@ -192,6 +194,8 @@ pub fn routes() -> Vec<Route> {
     all.extend(module::routes());
     all.extend(notification_rule::routes());
     all.extend(openapi::routes());
+    all.extend(decision::routes());
+    all.extend(decision_history::routes());
     all
 }
 

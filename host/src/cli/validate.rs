@@ -96,17 +96,23 @@ pub fn validate(args: &ValidateArgs) -> ExitCode {
             }
         };
         let options = parse_options(file, check.as_ref());
-        let (problems, ok, processes) = match baton_bpmn::parse::parse_with(&bytes, &options) {
-            Ok(parsed) => (
-                parsed.warnings,
-                true,
-                parsed
+        let is_dmn = crate::engine::decisions::is_dmn(&name);
+        let parsed = if is_dmn {
+            // A DMN file is checked as a deployment checks it; its "processes" are decisions.
+            baton_bpmn::dmn::parse(&bytes).map(|d| (Vec::new(), d.decisions.len()))
+        } else {
+            baton_bpmn::parse::parse_with(&bytes, &options).map(|parsed| {
+                let n = parsed
                     .definitions
                     .processes
                     .iter()
                     .filter(|p| p.is_executable)
-                    .count(),
-            ),
+                    .count();
+                (parsed.warnings, n)
+            })
+        };
+        let (problems, ok, processes) = match parsed {
+            Ok((warnings, n)) => (warnings, true, n),
             Err(e) => (e.problems, false, 0),
         };
         failed |= !ok;
@@ -126,7 +132,9 @@ pub fn validate(args: &ValidateArgs) -> ExitCode {
                 outln!("{line}");
             }
         }
-        if ok {
+        if ok && is_dmn {
+            outln!("{name}: ok ({processes} decision(s))");
+        } else if ok {
             outln!("{name}: ok ({processes} executable process(es))");
         }
     }

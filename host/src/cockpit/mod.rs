@@ -16,12 +16,16 @@
 //! | `GET /cockpit/api/instance/{id}/state` | active tokens, completed activities, flows taken |
 //! | `GET /cockpit/api/topics` | per topic: waiting/locked tasks, locks, module, wasm times, incidents |
 //! | `GET /cockpit/api/task/{id}/form` | the `camunda:formData` fields of a user task, with values |
+//! | `GET /cockpit/api/decisions` | the latest version of every decision ([`decisions`]) |
+//! | `GET /cockpit/api/decision/{id}` | a decision as a table; `?decisionInstanceId=` marks the rules one evaluation matched |
+//! | `GET /cockpit/api/instance/{id}/decisions` | the decisions a process instance evaluated |
 //! | `GET /metrics` | Prometheus text ([`metrics`]) |
 //!
 //! Read-only: this module never mutates the engine; the pages do that through the REST API.
 //! When basic auth is on, every route here requires it ([`auth`]).
 
 pub mod auth;
+pub mod decisions;
 pub mod events;
 pub mod metrics;
 pub mod svg;
@@ -87,6 +91,12 @@ pub fn router(engine: ProcessEngine, auth: bool) -> Router {
         )
         .route("/cockpit/api/topics", get(views::topics))
         .route("/cockpit/api/task/{id}/form", get(views::task_form))
+        .route("/cockpit/api/decisions", get(decisions::decision_list))
+        .route("/cockpit/api/decision/{id}", get(decisions::decision_table))
+        .route(
+            "/cockpit/api/instance/{id}/decisions",
+            get(decisions::instance_decisions),
+        )
         .route("/engine-rest/events", get(events::stream))
         .route("/metrics", get(metrics::handler))
         .layer(axum::middleware::from_fn_with_state(

@@ -92,6 +92,8 @@ pub(crate) struct Inner {
     pub(crate) clock: SharedClock,
     pub(crate) wasm: Option<WasmRuntime>,
     pub(crate) deployed: Mutex<HashMap<String, Arc<Deployed>>>,
+    /// Parsed DMN decisions by decision definition id (see `decisions`).
+    pub(crate) decisions: Mutex<HashMap<String, Arc<baton_bpmn::dmn::DeployedDecision>>>,
     instance_locks: Arc<Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>>,
     pub(crate) deploy_lock: tokio::sync::Mutex<()>,
     /// Woken whenever a task may have become fetchable (created, unlocked, lock expired,
@@ -167,6 +169,7 @@ impl ProcessEngine {
                 store,
                 wasm,
                 deployed: Mutex::new(HashMap::new()),
+                decisions: Mutex::new(HashMap::new()),
                 instance_locks: Arc::new(Mutex::new(HashMap::new())),
                 deploy_lock: tokio::sync::Mutex::new(()),
                 task_available: Notify::new(),

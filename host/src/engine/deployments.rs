@@ -149,6 +149,7 @@ impl ProcessEngine {
         // Validate everything before writing anything: a bad resource changes nothing.
         let options = self.parse_options(&request.resources);
         let mut parsed = parse_bpmn_resources(&request, &options)?;
+        let mut parsed_dmn = super::decisions::parse_dmn_resources(&request)?;
         let mut modules = self.validate_deployed_modules(&request).await?;
 
         let _guard = self.inner.deploy_lock.lock().await;
@@ -178,6 +179,7 @@ impl ProcessEngine {
                         deployment: previous,
                         deployed_process_definitions: None,
                         deployed_modules: Vec::new(),
+                        deployed_decisions: None,
                     });
                 }
                 if request.deploy_changed_only {
@@ -193,6 +195,7 @@ impl ProcessEngine {
                         .map(|r| r.name.clone())
                         .collect();
                     parsed.retain(|(i, _)| !unchanged.contains(&request.resources[*i].name));
+                    parsed_dmn.retain(|(i, _)| !unchanged.contains(&request.resources[*i].name));
                     modules.retain(|(_, r, _, _)| !unchanged.contains(&r.name));
                 }
             }
@@ -214,6 +217,14 @@ impl ProcessEngine {
         }
         let (deployed_definitions, to_cache) =
             self.stage_definitions(&mut ws, &request, &parsed, &resources, &deployment_id, now)?;
+        let deployed_decisions = self.stage_decisions(
+            &mut ws,
+            &request,
+            &parsed_dmn,
+            &resources,
+            &deployment_id,
+            now,
+        )?;
         let deployed_modules =
             stage_modules(&self.inner.store, &mut ws, &modules, &deployment_id, now);
         let deployment = Deployment {
@@ -237,6 +248,7 @@ impl ProcessEngine {
             deployment,
             deployed_process_definitions: Some(deployed_definitions),
             deployed_modules,
+            deployed_decisions: Some(deployed_decisions),
         })
     }
 
@@ -412,8 +424,14 @@ impl ProcessEngine {
             }
             store.stage_deployment_module_removal(&mut ws, id, &topic);
         }
+        self.stage_decisions_removal(&mut ws, id)?;
         store.stage_deployment_removal(&mut ws, &deployment);
         self.inner.store.commit_durable(&ws).await?;
+        // Its parsed decisions are no longer reachable; deleting is rare, so the cache
+        // starts over (entries are parsed again on their next use).
+        if let Ok(mut cache) = self.inner.decisions.lock() {
+            cache.clear();
+        }
         Ok(())
     }
 }

@@ -207,7 +207,12 @@ impl ProcessEngine {
             _ => None,
         };
         let mut state = record.state.clone();
-        let env = self.script_env(&record.definition_id);
+        let decisions = super::decisions::HostDecisions {
+            engine: self,
+            deployment_id: &deployed.record.deployment_id,
+            tenant_id: deployed.record.tenant_id.as_deref(),
+        };
+        let env = self.script_env(&record.definition_id, &decisions);
         let effects = StateMachine::apply_in(
             &deployed.process,
             &mut state,

@@ -29,6 +29,7 @@
 //! | `notifications`     | failure notification rules, their outbox and webhook delivery |
 //! | `executor`          | command → state machine → one commit → after-commit effects   |
 //! | `scripts`           | the script runner and parse options (resources, syntax check) |
+//! | `decisions`         | DMN: deployed decisions, the resolver, evaluation, history    |
 //!
 //! Concurrency: commands on different instances run concurrently; commands on one instance are
 //! serialized by a per-instance async lock. Every mutating call returns only after its writes
@@ -36,12 +37,14 @@
 
 mod types;
 
+pub use decisions::DeployedDecisions;
 pub use types::*;
 
 use std::sync::Arc;
 
 mod core;
 mod correlation;
+pub(crate) mod decisions;
 mod definitions;
 mod deployments;
 mod events;

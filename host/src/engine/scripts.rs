@@ -22,7 +22,11 @@ const MAX_SCRIPT_RESOURCE: usize = 1 << 20;
 
 impl ProcessEngine {
     /// The state machine's environment for an instance of `definition_id`.
-    pub(crate) fn script_env<'a>(&'a self, definition_id: &'a str) -> Environment<'a> {
+    pub(crate) fn script_env<'a>(
+        &'a self,
+        definition_id: &'a str,
+        decisions: &'a dyn baton_bpmn::dmn::DecisionResolver,
+    ) -> Environment<'a> {
         let scripts: &dyn ScriptRunner = match &self.inner.wasm {
             Some(wasm) => wasm.scripts().as_ref(),
             None => &NoScripts,
@@ -30,6 +34,7 @@ impl ProcessEngine {
         Environment {
             process_definition_id: Some(definition_id),
             scripts,
+            decisions,
         }
     }
 

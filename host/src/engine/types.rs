@@ -119,6 +119,8 @@ pub struct DeployResult {
     pub deployed_process_definitions: Option<Vec<ProcessDefinition>>,
     /// Task modules bound by this deployment.
     pub deployed_modules: Vec<crate::records::TaskModule>,
+    /// New decision and decision requirements definitions; `None` when nothing was deployed.
+    pub deployed_decisions: Option<super::DeployedDecisions>,
 }
 
 /// Which definition to start.

@@ -16,8 +16,10 @@
 //! Must not: perform effects (a transaction closure may re-run), or scan inside a transaction.
 
 pub mod codec;
+mod decisions;
 mod sled;
 
+pub use self::decisions::DecisionStore;
 pub use self::sled::{Durability, Store, WriteSet};
 
 pub(crate) use crate::records::WASM_WORKER;

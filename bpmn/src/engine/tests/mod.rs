@@ -9,6 +9,7 @@
 
 mod cases;
 mod compensation;
+mod decisions;
 mod in_engine;
 mod loops;
 mod multiple;

@@ -97,6 +97,7 @@ fn start(
     let env = Environment {
         process_definition_id: Some("p:1:x"),
         scripts: runner,
+        decisions: &crate::dmn::NoDecisions,
     };
     StateMachine::apply_in(
         &p,
@@ -152,6 +153,7 @@ fn update_and_assignment_listeners_fire_on_update_task() {
     let env = Environment {
         process_definition_id: Some("p:1:x"),
         scripts: &runner,
+        decisions: &crate::dmn::NoDecisions,
     };
     let update = |state: &mut InstanceState, task: UserTaskSpec, changed: bool| {
         StateMachine::apply_in(
@@ -215,6 +217,7 @@ fn a_failing_script_fails_the_command_naming_the_element() {
     let env = Environment {
         process_definition_id: None,
         scripts: &runner,
+        decisions: &crate::dmn::NoDecisions,
     };
     let err = StateMachine::apply_in(
         p,

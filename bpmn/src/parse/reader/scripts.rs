@@ -39,6 +39,7 @@ impl Builder {
                 result_variable,
             }),
             delegate: None,
+            decision: None,
         })
     }
 

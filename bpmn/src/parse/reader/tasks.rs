@@ -4,6 +4,7 @@
 //! and multi-instance loop characteristics.
 
 use super::*;
+use crate::dmn::MapDecisionResult;
 
 impl Builder {
     pub(super) fn service_task(&mut self, el: &El, kind: ServiceKind) -> NodeKind {
@@ -18,6 +19,7 @@ impl Builder {
                 error_event_definitions: Vec::new(),
                 expression: None,
                 delegate: None,
+                decision: None,
             }),
             Impl::Unsupported => NodeKind::Task,
         }
@@ -35,13 +37,14 @@ impl Builder {
         if let Some(found) = self.in_engine_implementation(el, holder, kind) {
             return found;
         }
-        if cam("decisionRef").is_some()
-            || ext_named(el, Ns::Zeebe, "calledDecision").next().is_some()
-        {
+        if let Some(decision_ref) = cam("decisionRef") {
+            return self.decision_implementation(el, decision_ref, kind);
+        }
+        if ext_named(el, Ns::Zeebe, "calledDecision").next().is_some() {
             self.unsupported(
                 el,
-                "DMN decisions (camunda:decisionRef / zeebe:calledDecision) are",
-                EXTERNAL_ADVICE,
+                "Camunda 8 DMN decisions (zeebe:calledDecision) are",
+                "baton evaluates Camunda 7 business rule tasks (camunda:decisionRef)",
             );
             return Impl::Unsupported;
         }
@@ -72,6 +75,7 @@ impl Builder {
                     error_event_definitions,
                     expression: None,
                     delegate: None,
+                    decision: None,
                 }));
             }
             Some(other) => {
@@ -98,9 +102,110 @@ impl Builder {
                 error_event_definitions,
                 expression: None,
                 delegate: None,
+                decision: None,
             }));
         }
         Impl::None
+    }
+
+    /// A business rule task calling a DMN decision (`camunda:decisionRef`, the binding,
+    /// tenant, `camunda:mapDecisionResult`, `camunda:resultVariable`), checked as Camunda's
+    /// `BpmnParse` checks it.
+    fn decision_implementation(&mut self, el: &El, decision_ref: &str, kind: ServiceKind) -> Impl {
+        let cam = |name: &str| non_empty(el.attr_ns(Ns::Camunda, name)).map(str::to_owned);
+        if kind != ServiceKind::BusinessRule {
+            self.exec_problem(
+                el,
+                format!(
+                    "{}: camunda:decisionRef is only allowed on a business rule task",
+                    describe(el)
+                ),
+            );
+            return Impl::Unsupported;
+        }
+        let Some(key) = non_empty(Some(decision_ref)) else {
+            self.exec_problem(
+                el,
+                format!("{}: camunda:decisionRef is empty", describe(el)),
+            );
+            return Impl::Unsupported;
+        };
+        let decision_ref = self.expr(el, "camunda:decisionRef", key);
+        let binding = match cam("decisionRefBinding").as_deref() {
+            None | Some("latest") => DecisionBinding::Latest,
+            Some("deployment") => DecisionBinding::Deployment,
+            Some(b @ ("version" | "versionTag")) => {
+                let attr = if b == "version" {
+                    "decisionRefVersion"
+                } else {
+                    "decisionRefVersionTag"
+                };
+                let Some(text) = cam(attr) else {
+                    self.exec_problem(
+                        el,
+                        format!(
+                            "{}: Missing attribute '{attr}' when 'decisionRefBinding' has value \
+                             '{b}'",
+                            describe(el)
+                        ),
+                    );
+                    return Impl::Unsupported;
+                };
+                let e = self.expr(el, &format!("camunda:{attr}"), &text);
+                if b == "version" {
+                    DecisionBinding::Version(e)
+                } else {
+                    DecisionBinding::VersionTag(e)
+                }
+            }
+            Some(other) => {
+                self.exec_problem(
+                    el,
+                    format!(
+                        "{}: unknown camunda:decisionRefBinding '{other}' (latest, deployment, \
+                         version, versionTag)",
+                        describe(el)
+                    ),
+                );
+                return Impl::Unsupported;
+            }
+        };
+        let map_result = match cam("mapDecisionResult") {
+            None => MapDecisionResult::ResultList,
+            Some(name) => match MapDecisionResult::parse(&name) {
+                Some(m) => m,
+                None => {
+                    self.exec_problem(
+                        el,
+                        format!(
+                            "{}: No decision result mapper found for name '{name}'. Supported \
+                             mappers are 'singleEntry', 'singleResult', 'collectEntries' and \
+                             'resultList'.",
+                            describe(el)
+                        ),
+                    );
+                    return Impl::Unsupported;
+                }
+            },
+        };
+        let tenant_id =
+            cam("decisionRefTenantId").map(|t| self.expr(el, "camunda:decisionRefTenantId", &t));
+        Impl::External(Box::new(ServiceTaskDef {
+            kind,
+            topic: Expression::literal(""),
+            priority: None,
+            retries: None,
+            error_event_definitions: Vec::new(),
+            expression: None,
+            delegate: None,
+            decision: Some(Box::new(DecisionImpl {
+                decision_ref,
+                binding,
+                tenant_id,
+                map_result,
+                result_variable: cam("resultVariable"),
+            })),
+        }))
     }
 
     /// `camunda:expression` (run in the engine) and `camunda:class` /
@@ -127,6 +232,7 @@ impl Builder {
             error_event_definitions: Vec::new(),
             expression: None,
             delegate: None,
+            decision: None,
         };
         if let Some(text) = non_empty(cam("expression").as_deref()).map(str::to_owned) {
             let expression = self.expr(el, "camunda:expression", &text);

@@ -41,7 +41,11 @@ pub(crate) enum Ns {
 fn ns_of_uri(uri: &[u8]) -> Ns {
     match uri {
         b"http://www.omg.org/spec/BPMN/20100524/MODEL" => Ns::Bpmn,
-        b"http://camunda.org/schema/1.0/bpmn" | b"http://activiti.org/bpmn" => Ns::Camunda,
+        // The DMN extension namespace Camunda Modeler writes into .dmn files
+        // (`camunda:inputVariable`, `camunda:versionTag`, `camunda:historyTimeToLive`).
+        b"http://camunda.org/schema/1.0/bpmn"
+        | b"http://activiti.org/bpmn"
+        | b"http://camunda.org/schema/1.0/dmn" => Ns::Camunda,
         b"http://camunda.org/schema/zeebe/1.0" => Ns::Zeebe,
         b"http://www.omg.org/spec/BPMN/20100524/DI" => Ns::BpmnDi,
         b"http://www.omg.org/spec/DD/20100524/DC" => Ns::Dc,

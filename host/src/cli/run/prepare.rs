@@ -202,6 +202,41 @@ async fn open_engine(args: &RunArgs) -> Result<Opened, String> {
     })
 }
 
+/// The DMN files (`.dmn`, `.dmn11.xml`) in `dir`, by name: deployed with the process so its
+/// business rule tasks find their decisions offline. At most 256, each at most 16 MiB.
+fn decisions_beside(dir: &std::path::Path) -> Result<Vec<Resource>, String> {
+    const MAX_FILES: usize = 256;
+    const MAX_BYTES: u64 = 16 << 20;
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return Ok(Vec::new());
+    };
+    let mut paths: Vec<std::path::PathBuf> = entries
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| {
+            p.file_name()
+                .and_then(|n| n.to_str())
+                .is_some_and(crate::engine::decisions::is_dmn)
+        })
+        .take(MAX_FILES)
+        .collect();
+    paths.sort();
+    let mut out = Vec::new();
+    for path in paths {
+        let too_big = std::fs::metadata(&path).is_ok_and(|m| m.len() > MAX_BYTES);
+        if too_big {
+            return Err(format!("{}: larger than 16 MiB", path.display()));
+        }
+        let bytes = std::fs::read(&path).map_err(|e| format!("{}: {e}", path.display()))?;
+        let name = path
+            .file_name()
+            .and_then(|n| n.to_str())
+            .unwrap_or_default()
+            .to_owned();
+        out.push(Resource { name, bytes });
+    }
+    Ok(out)
+}
+
 /// Deploy the file through the engine, then choose the process to start among the
 /// executable ones it deployed (`--process`, or the only one). Also the trace line saying so.
 async fn deploy(
@@ -226,26 +261,40 @@ async fn deploy(
     } else {
         format!("{file_name}.bpmn")
     };
+    let dir = args
+        .file
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+        .unwrap_or(std::path::Path::new("."));
+    let mut resources = vec![Resource {
+        name: resource_name.clone(),
+        bytes: xml,
+    }];
+    resources.extend(decisions_beside(dir)?);
     let deployed = engine
         .deploy(DeployRequest {
             name: Some(deployment_name(args)),
             source: Some("baton run".into()),
             enable_duplicate_filtering: true,
-            resources: vec![Resource {
-                name: resource_name,
-                bytes: xml,
-            }],
+            resources,
             ..DeployRequest::default()
         })
         .await
         .map_err(|e| match e {
             ProcessEngineError::Parse { details, .. } => {
-                for (_, problems) in details {
+                let mut what = "BPMN";
+                for (name, problems) in details {
+                    let shown = if name == resource_name {
+                        file.to_string()
+                    } else {
+                        what = "BPMN or DMN";
+                        dir.join(&name).display().to_string()
+                    };
                     for p in problems {
-                        eprintln!("{file}:{}:{}: {}", p.line, p.column, p.message);
+                        eprintln!("{shown}:{}:{}: {}", p.line, p.column, p.message);
                     }
                 }
-                format!("{file} is not a valid BPMN file")
+                format!("{file} is not a valid {what} file")
             }
             other => format!("deploying {file}: {other}"),
         })?;

@@ -275,12 +275,13 @@ let firstRenderMarked = false;
 async function instancePage(id) {
   const st = await get(`/cockpit/api/instance/${enc(id)}/state`);
   const running = !st.endTime;
-  const [dg, tree, vars, hist, incidents] = await Promise.all([
+  const [dg, tree, vars, hist, incidents, decided] = await Promise.all([
     diagram(st.definitionId),
     running ? get(`${REST}/process-instance/${enc(id)}/activity-instances`).catch(() => null) : null,
     running ? get(`${REST}/process-instance/${enc(id)}/variables`).catch(() => ({})) : Promise.resolve(null),
     get(`${REST}/history/activity-instance${q({ processInstanceId: id, sortBy: 'startTime', sortOrder: 'asc' })}`).catch(() => []),
     get(`${REST}/incident${q({ processInstanceId: id })}`).catch(() => []),
+    decisionsCard(id),
   ]);
   paint(dg, { tokens: st.active, active: st.active, completed: st.completed, flows: st.flows, incidents: st.incidents });
   let histVars = null;
@@ -314,6 +315,7 @@ async function instancePage(id) {
         h('div', { class: 'card', id: 'incidents' }, h('h2', {}, `Incidents (${incidents.length})`), inc),
         h('div', { class: 'card' }, h('h2', {}, 'Activity instances'), tree ? h('ul', { class: 'tree root' }, treeNode(tree)) : h('div', { class: 'muted' }, 'The instance has ended.'))),
       h('div', { class: 'stack' }, variablesCard(vars || histVars || {}, save, running ? 'Variables' : 'Variables (final)'),
+        decided,
         h('div', { class: 'card' }, h('h2', {}, 'Timeline'), timeline))),
   ];
   if (!firstRenderMarked) {
@@ -321,6 +323,59 @@ async function instancePage(id) {
     requestAnimationFrame(() => performance.mark('baton:instance-rendered'));
   }
   return out;
+}
+
+// ---------------------------------------------------------------- decisions
+
+async function decisionsPage() {
+  const list = await get('/cockpit/api/decisions');
+  const rows = list.map((d) => h('tr', {},
+    h('td', {}, h('a', { href: `#/decision/${enc(d.id)}` }, d.name || d.key), h('div', { class: 'muted mono' }, d.key)),
+    h('td', {}, h('span', { class: 'pill' }, `v${d.version}`)), h('td', { class: 'muted' }, d.resource)));
+  return [pageHead('Decisions', [h('span', {}, `${list.length} decision(s), latest versions`)]),
+    h('div', { class: 'card flush' }, list.length
+      ? h('table', {}, h('thead', {}, h('tr', {}, h('th', {}, 'Decision'), h('th', {}, 'Version'), h('th', {}, 'Resource'))), h('tbody', {}, rows))
+      : h('div', { class: 'empty' }, 'No decisions deployed. Deploy a .dmn file with /engine-rest/deployment/create.'))];
+}
+
+/** A decision as a table; with ?instance=<historic decision instance id>, the rules it matched are marked. */
+async function decisionPage(id, params) {
+  const di = params.get('instance');
+  const d = await get(`/cockpit/api/decision/${enc(id)}${q({ decisionInstanceId: di || undefined })}`);
+  const ev = d.evaluation;
+  const matched = new Set(ev ? ev.matchedRuleIds : []);
+  let body;
+  if (d.table) {
+    const t = d.table;
+    const head = h('tr', {}, h('th', { class: 'num' }, '#'),
+      t.inputs.map((i) => h('th', { class: 'dmn-in' }, i.label || i.expression, h('div', { class: 'muted mono' }, i.expression, i.typeRef ? ` : ${i.typeRef}` : ''))),
+      t.outputs.map((o) => h('th', { class: 'dmn-out' }, o.label || o.name, h('div', { class: 'muted mono' }, o.name, o.typeRef ? ` : ${o.typeRef}` : ''))),
+      h('th', {}, 'Rule'));
+    const rows = t.rules.map((r, n) => h('tr', { class: matched.has(r.id) ? 'dmn-hit' : null, 'data-rule': r.id },
+      h('td', { class: 'num muted' }, n + 1), r.inputs.map((x) => h('td', { class: 'mono' }, x || '-')),
+      r.outputs.map((x) => h('td', { class: 'mono' }, x)), h('td', { class: 'muted mono' }, r.id, matched.has(r.id) ? h('span', { class: 'pill run' }, ' matched') : null)));
+    body = h('div', { class: 'card flush' }, h('h2', {}, `Hit policy ${t.hitPolicy.replace('_', ' ')}${t.aggregation ? ' ' + t.aggregation : ''}`),
+      h('table', { class: 'dmn' }, h('thead', {}, head), h('tbody', {}, rows)));
+  } else {
+    body = h('div', { class: 'card' }, h('h2', {}, `Literal expression → ${d.literal.variable}`), h('pre', { class: 'mono' }, d.literal.expression));
+  }
+  const evCard = ev ? h('div', { class: 'card' }, h('h2', {}, `Evaluation of ${fmt(ev.evaluationTime)}`),
+    h('div', {}, 'Inputs: ', ev.inputs.map((i) => h('span', { class: 'pill' }, `${i.clauseName || i.clauseId} = ${valueText(i)}`))),
+    h('div', {}, 'Outputs: ', ev.outputs.map((o) => h('span', { class: 'pill' }, `${o.variableName} = ${valueText(o)}`))),
+    ev.processInstanceId ? h('div', {}, h('a', { href: `#/instance/${enc(ev.processInstanceId)}` }, 'process instance')) : null) : null;
+  return [pageHead(d.name || d.key, [h('span', { class: 'mono' }, d.id), h('span', {}, `version ${d.version}`),
+    d.requiredDecisions.length ? h('span', {}, `requires ${d.requiredDecisions.join(', ')}`) : null], [],
+    [h('a', { href: '#/decisions' }, 'Decisions'), ' / ', d.key]), evCard, body];
+}
+
+/** The decisions an instance evaluated, each linking to its table with the matched rules marked. */
+async function decisionsCard(instanceId) {
+  const rows = await get(`/cockpit/api/instance/${enc(instanceId)}/decisions`).catch(() => []);
+  if (!rows.length) return null;
+  return h('div', { class: 'card' }, h('h2', {}, `Decisions (${rows.length})`), h('ul', { class: 'timeline' }, rows.map((r) => h('li', {},
+    h('span', { class: 'when' }, fmt(r.evaluationTime)),
+    h('span', {}, h('a', { href: `#/decision/${enc(r.decisionDefinitionId)}?instance=${enc(r.id)}` }, r.decisionDefinitionName || r.decisionDefinitionKey),
+      ' at ', h('span', { class: 'mono' }, r.activityId), ' matched ', h('span', { class: 'mono' }, r.matchedRuleIds.join(', ') || 'no rule'))))));
 }
 
 // ---------------------------------------------------------------- tasklist
@@ -523,6 +578,8 @@ async function render(live = false) {
     let nav = 'dashboard'; let content;
     if (parts[0] === 'definition' && parts[1]) content = await definitionPage(parts[1], params);
     else if (parts[0] === 'instance' && parts[1]) content = await instancePage(parts[1]);
+    else if (parts[0] === 'decision' && parts[1]) { nav = 'decisions'; content = await decisionPage(parts[1], params); }
+    else if (parts[0] === 'decisions') { nav = 'decisions'; content = await decisionsPage(); }
     else if (parts[0] === 'tasks') { nav = 'tasks'; content = await tasklist(params); }
     else if (parts[0] === 'topics') { nav = 'topics'; content = await topicsPage(); }
     else if (parts[0] === 'notifications') { nav = 'notifications'; content = await notificationsPage(); }

@@ -14,6 +14,30 @@ impl Translation<'_> {
     pub(super) fn history(&mut self, event: &HistoryEvent, after: &mut AfterCommit) -> Result<()> {
         let store = &self.engine.inner.store;
         match event {
+            HistoryEvent::DecisionEvaluated {
+                activity_instance_id,
+                activity_id,
+                decisions,
+                at,
+            } => {
+                let instance_id = self.instance_id().to_owned();
+                let root = match &self.historic_instance {
+                    Some(h) => h.root_process_instance_id.clone(),
+                    None => store
+                        .historic_instance(&instance_id)?
+                        .map_or_else(|| instance_id.clone(), |h| h.root_process_instance_id),
+                };
+                let record = &self.deployed.record;
+                let rows = crate::engine::decisions::historic_rows(decisions, *at, |row| {
+                    row.process_definition_id = Some(record.id.clone());
+                    row.process_definition_key = Some(record.key.clone());
+                    row.process_instance_id = Some(instance_id.clone());
+                    row.root_process_instance_id = Some(root.clone());
+                    row.activity_id = Some(activity_id.clone());
+                    row.activity_instance_id = Some(activity_instance_id.clone());
+                });
+                self.decisions.extend(rows);
+            }
             HistoryEvent::ActivityStarted {
                 activity_instance_id,
                 parent_activity_instance_id,

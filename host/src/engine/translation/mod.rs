@@ -56,6 +56,8 @@ pub(super) struct Translation<'a> {
     variables: HashMap<(String, String), HistoricVariableInstance>,
     pub(super) historic_instance: Option<HistoricProcessInstance>,
     cancel_reason: Option<String>,
+    /// Historic decision instances of the business rule tasks this command ran.
+    decisions: Vec<crate::records::HistoricDecisionInstance>,
 }
 
 impl<'a> Translation<'a> {
@@ -78,6 +80,7 @@ impl<'a> Translation<'a> {
             created_history: Default::default(),
             variables: HashMap::new(),
             historic_instance: None,
+            decisions: Vec::new(),
             cancel_reason: None,
         }
     }
@@ -581,6 +584,9 @@ impl<'a> Translation<'a> {
         }
         if let Some(h) = &self.historic_instance {
             store.stage_historic_instance(ws, h);
+        }
+        for d in &self.decisions {
+            crate::store::DecisionStore::stage_historic_decision_instance(store, ws, d);
         }
     }
 }

@@ -15,6 +15,7 @@
 
 mod committer;
 mod counts;
+mod decisions;
 mod deployments;
 mod events;
 mod external_tasks;
@@ -104,6 +105,11 @@ trees! {
     HistoricActivitiesById => "historic_activities_by_id": "activity instance id -> its key in historic_activities.",
     HistoricVariablesById => "historic_variables_by_id": "variable id -> its key in historic_variables.",
     HistoricIncidents => "historic_incidents": "Incident id -> Incident (open and resolved).",
+    DecisionDefinitions => "decision_definitions": "Decision definition id -> DecisionDefinition.",
+    DecisionDefinitionsByKey => "decision_definitions_by_key": "key, tenant, version -> decision definition id.",
+    DecisionRequirements => "decision_requirements": "Decision requirements definition id -> DecisionRequirementsDefinition.",
+    DecisionRequirementsByKey => "decision_requirements_by_key": "key, tenant, version -> decision requirements definition id.",
+    HistoricDecisions => "historic_decisions": "Historic decision instance id -> HistoricDecisionInstance.",
     UserOperations => "user_operations": "timestamp, id -> UserOperation.",
     Modules => "modules": "Topic -> TaskModule.",
     DeploymentModules => "deployment_modules": "deployment id, topic -> TaskModule (the version an instance keeps).",
