@@ -195,54 +195,132 @@ pub(crate) fn requirements_dto(d: &DecisionRequirementsDefinition) -> J {
     })
 }
 
+/// The filters decision definitions and decision requirements definitions share (Camunda's
+/// two query DTOs have the same fields but for their id parameters and the without-tenant
+/// flag's name).
+struct DefinitionFilter {
+    id: Option<String>,
+    id_in: Option<Vec<String>>,
+    name: Option<String>,
+    name_like: Option<crate::like::LikePattern>,
+    deployment_id: Option<String>,
+    key: Option<String>,
+    key_like: Option<crate::like::LikePattern>,
+    category: Option<String>,
+    category_like: Option<crate::like::LikePattern>,
+    version: Option<i64>,
+    latest: bool,
+    resource_name: Option<String>,
+    resource_name_like: Option<crate::like::LikePattern>,
+    tenants: Option<Vec<String>>,
+    without_tenant: bool,
+    include_no_tenant: bool,
+}
+
+/// The fields of one definition the shared filters look at.
+struct DefinitionFields<'a> {
+    id: &'a str,
+    name: Option<&'a str>,
+    deployment_id: &'a str,
+    key: &'a str,
+    category: Option<&'a str>,
+    version: i32,
+    resource_name: &'a str,
+    tenant_id: Option<&'a str>,
+}
+
+impl DefinitionFilter {
+    /// `id`/`id_in` name the resource's id parameters, `include_without_tenant` its
+    /// `include...WithoutTenantId` flag.
+    fn from_query(
+        q: &QueryInput,
+        id: &str,
+        id_in: &str,
+        include_without_tenant: &str,
+    ) -> ApiResult<DefinitionFilter> {
+        Ok(DefinitionFilter {
+            id: q.str(id),
+            id_in: q.list(id_in),
+            name: q.str("name"),
+            name_like: q.like("nameLike"),
+            deployment_id: q.str("deploymentId"),
+            key: q.str("key"),
+            key_like: q.like("keyLike"),
+            category: q.str("category"),
+            category_like: q.like("categoryLike"),
+            version: q.int("version")?,
+            latest: q.flag("latestVersion")?,
+            resource_name: q.str("resourceName"),
+            resource_name_like: q.like("resourceNameLike"),
+            tenants: q.list("tenantIdIn"),
+            without_tenant: q.flag("withoutTenantId")?,
+            include_no_tenant: q.flag(include_without_tenant)?,
+        })
+    }
+
+    /// Whether `d` passes; `latest_of` is [`latest_versions`] of the candidates.
+    fn matches(
+        &self,
+        d: &DefinitionFields<'_>,
+        latest_of: &BTreeMap<(String, Option<String>), i32>,
+    ) -> bool {
+        let id = d.id.to_owned();
+        eq_opt(&self.id, Some(&id))
+            && in_opt(&self.id_in, Some(&id))
+            && eq_opt(&self.name, d.name)
+            && like_opt(&self.name_like, d.name)
+            && eq_opt(&self.deployment_id, Some(d.deployment_id))
+            && eq_opt(&self.key, Some(d.key))
+            && like_opt(&self.key_like, Some(d.key))
+            && eq_opt(&self.category, d.category)
+            && like_opt(&self.category_like, d.category)
+            && self.version.is_none_or(|v| i64::from(d.version) == v)
+            && (!self.latest
+                || latest_of.get(&(d.key.to_owned(), d.tenant_id.map(str::to_owned)))
+                    == Some(&d.version))
+            && eq_opt(&self.resource_name, Some(d.resource_name))
+            && like_opt(&self.resource_name_like, Some(d.resource_name))
+            && (in_opt(&self.tenants, d.tenant_id)
+                || (self.include_no_tenant && d.tenant_id.is_none()))
+            && (!self.without_tenant || d.tenant_id.is_none())
+    }
+}
+
+fn dd_fields(d: &DecisionDefinition) -> DefinitionFields<'_> {
+    DefinitionFields {
+        id: &d.id,
+        name: d.name.as_deref(),
+        deployment_id: &d.deployment_id,
+        key: &d.key,
+        category: d.category.as_deref(),
+        version: d.version,
+        resource_name: &d.resource_name,
+        tenant_id: d.tenant_id.as_deref(),
+    }
+}
+
 fn dd_filter(q: &QueryInput, all: Vec<DecisionDefinition>) -> ApiResult<Vec<DecisionDefinition>> {
-    let id = q.str("decisionDefinitionId");
-    let id_in = q.list("decisionDefinitionIdIn");
-    let name = q.str("name");
-    let name_like = q.like("nameLike");
-    let deployment_id = q.str("deploymentId");
-    let key = q.str("key");
-    let key_like = q.like("keyLike");
-    let category = q.str("category");
-    let category_like = q.like("categoryLike");
-    let version = q.int("version")?;
-    let latest = q.flag("latestVersion")?;
-    let resource_name = q.str("resourceName");
-    let resource_name_like = q.like("resourceNameLike");
+    let common = DefinitionFilter::from_query(
+        q,
+        "decisionDefinitionId",
+        "decisionDefinitionIdIn",
+        "includeDecisionDefinitionsWithoutTenantId",
+    )?;
     let drd_id = q.str("decisionRequirementsDefinitionId");
     let drd_key = q.str("decisionRequirementsDefinitionKey");
     let without_drd = q.flag("withoutDecisionRequirementsDefinition")?;
-    let tenants = q.list("tenantIdIn");
-    let without_tenant = q.flag("withoutTenantId")?;
-    let include_no_tenant = q.flag("includeDecisionDefinitionsWithoutTenantId")?;
     let version_tag = q.str("versionTag");
     let version_tag_like = q.like("versionTagLike");
     let latest_of = latest_versions(
-        latest,
+        common.latest,
         all.iter().map(|d| (&d.key, &d.tenant_id, d.version)),
     );
     Ok(super::query::live(all)
         .filter(|d| {
-            eq_opt(&id, Some(&d.id))
-                && in_opt(&id_in, Some(&d.id))
-                && eq_opt(&name, d.name.as_deref())
-                && like_opt(&name_like, d.name.as_deref())
-                && eq_opt(&deployment_id, Some(&d.deployment_id))
-                && eq_opt(&key, Some(&d.key))
-                && like_opt(&key_like, Some(&d.key))
-                && eq_opt(&category, d.category.as_deref())
-                && like_opt(&category_like, d.category.as_deref())
-                && version.is_none_or(|v| i64::from(d.version) == v)
-                && (!latest
-                    || latest_of.get(&(d.key.clone(), d.tenant_id.clone())) == Some(&d.version))
-                && eq_opt(&resource_name, Some(&d.resource_name))
-                && like_opt(&resource_name_like, Some(&d.resource_name))
+            common.matches(&dd_fields(d), &latest_of)
                 && eq_opt(&drd_id, d.decision_requirements_definition_id.as_deref())
                 && eq_opt(&drd_key, d.decision_requirements_definition_key.as_deref())
                 && (!without_drd || d.decision_requirements_definition_id.is_none())
-                && (in_opt(&tenants, d.tenant_id.as_deref())
-                    || (include_no_tenant && d.tenant_id.is_none()))
-                && (!without_tenant || d.tenant_id.is_none())
                 && eq_opt(&version_tag, d.version_tag.as_deref())
                 && like_opt(&version_tag_like, d.version_tag.as_deref())
         })
@@ -490,45 +568,29 @@ fn drd_filter(
     q: &QueryInput,
     all: Vec<DecisionRequirementsDefinition>,
 ) -> ApiResult<Vec<DecisionRequirementsDefinition>> {
-    let id = q.str("decisionRequirementsDefinitionId");
-    let id_in = q.list("decisionRequirementsDefinitionIdIn");
-    let name = q.str("name");
-    let name_like = q.like("nameLike");
-    let deployment_id = q.str("deploymentId");
-    let key = q.str("key");
-    let key_like = q.like("keyLike");
-    let category = q.str("category");
-    let category_like = q.like("categoryLike");
-    let version = q.int("version")?;
-    let latest = q.flag("latestVersion")?;
-    let resource_name = q.str("resourceName");
-    let resource_name_like = q.like("resourceNameLike");
-    let tenants = q.list("tenantIdIn");
-    let without_tenant = q.flag("withoutTenantId")?;
-    let include_no_tenant = q.flag("includeDecisionRequirementsDefinitionsWithoutTenantId")?;
+    let common = DefinitionFilter::from_query(
+        q,
+        "decisionRequirementsDefinitionId",
+        "decisionRequirementsDefinitionIdIn",
+        "includeDecisionRequirementsDefinitionsWithoutTenantId",
+    )?;
     let latest_of = latest_versions(
-        latest,
+        common.latest,
         all.iter().map(|d| (&d.key, &d.tenant_id, d.version)),
     );
     Ok(super::query::live(all)
         .filter(|d| {
-            eq_opt(&id, Some(&d.id))
-                && in_opt(&id_in, Some(&d.id))
-                && eq_opt(&name, d.name.as_deref())
-                && like_opt(&name_like, d.name.as_deref())
-                && eq_opt(&deployment_id, Some(&d.deployment_id))
-                && eq_opt(&key, Some(&d.key))
-                && like_opt(&key_like, Some(&d.key))
-                && eq_opt(&category, d.category.as_deref())
-                && like_opt(&category_like, d.category.as_deref())
-                && version.is_none_or(|v| i64::from(d.version) == v)
-                && (!latest
-                    || latest_of.get(&(d.key.clone(), d.tenant_id.clone())) == Some(&d.version))
-                && eq_opt(&resource_name, Some(&d.resource_name))
-                && like_opt(&resource_name_like, Some(&d.resource_name))
-                && (in_opt(&tenants, d.tenant_id.as_deref())
-                    || (include_no_tenant && d.tenant_id.is_none()))
-                && (!without_tenant || d.tenant_id.is_none())
+            let fields = DefinitionFields {
+                id: &d.id,
+                name: d.name.as_deref(),
+                deployment_id: &d.deployment_id,
+                key: &d.key,
+                category: d.category.as_deref(),
+                version: d.version,
+                resource_name: &d.resource_name,
+                tenant_id: d.tenant_id.as_deref(),
+            };
+            common.matches(&fields, &latest_of)
         })
         .collect())
 }

@@ -419,30 +419,37 @@ async fn suspend_one(
     Ok(no_content())
 }
 
+/// A bulk suspension names exactly one target: Camunda's two texts for none and for several
+/// (`names` lists the body's target fields as Camunda's message does).
+pub(super) fn exactly_one_suspension_target(
+    given: &[&Option<String>],
+    names: &str,
+) -> ApiResult<()> {
+    match given.iter().filter(|o| o.is_some()).count() {
+        0 => Err(ApiError::invalid(format!(
+            "Either {names} should be set to update the suspension state."
+        ))),
+        1 => Ok(()),
+        _ => Err(ApiError::invalid(format!(
+            "Only one of {names} should be set to update the suspension state."
+        ))),
+    }
+}
+
 async fn suspend_many(
     State(state): State<ApiState>,
     Json(b): Json<SuspensionBody>,
 ) -> ApiResult<Response> {
-    let given = [
-        &b.job_id,
-        &b.job_definition_id,
-        &b.process_instance_id,
-        &b.process_definition_id,
-        &b.process_definition_key,
-    ]
-    .iter()
-    .filter(|o| o.is_some())
-    .count();
-    if given == 0 {
-        return Err(ApiError::invalid(
-            "Either jobId, jobDefinitionId, processInstanceId, processDefinitionId or processDefinitionKey should be set to update the suspension state.",
-        ));
-    }
-    if given > 1 {
-        return Err(ApiError::invalid(
-            "Only one of jobId, jobDefinitionId, processInstanceId, processDefinitionId or processDefinitionKey should be set to update the suspension state.",
-        ));
-    }
+    exactly_one_suspension_target(
+        &[
+            &b.job_id,
+            &b.job_definition_id,
+            &b.process_instance_id,
+            &b.process_definition_id,
+            &b.process_definition_key,
+        ],
+        "jobId, jobDefinitionId, processInstanceId, processDefinitionId or processDefinitionKey",
+    )?;
     let selector = if let Some(id) = b.job_id {
         state.engine.set_job_suspended(&id, b.suspended).await?;
         return Ok(no_content());

@@ -196,24 +196,14 @@ async fn suspend_many(
     State(state): State<ApiState>,
     Json(b): Json<SuspensionBody>,
 ) -> ApiResult<Response> {
-    let given = [
-        &b.job_definition_id,
-        &b.process_definition_id,
-        &b.process_definition_key,
-    ]
-    .iter()
-    .filter(|o| o.is_some())
-    .count();
-    if given == 0 {
-        return Err(ApiError::invalid(
-            "Either jobDefinitionId, processDefinitionId or processDefinitionKey should be set to update the suspension state.",
-        ));
-    }
-    if given > 1 {
-        return Err(ApiError::invalid(
-            "Only one of jobDefinitionId, processDefinitionId or processDefinitionKey should be set to update the suspension state.",
-        ));
-    }
+    super::job::exactly_one_suspension_target(
+        &[
+            &b.job_definition_id,
+            &b.process_definition_id,
+            &b.process_definition_key,
+        ],
+        "jobDefinitionId, processDefinitionId or processDefinitionKey",
+    )?;
     no_delayed(&b)?;
     let ids: Vec<String> = if let Some(id) = &b.job_definition_id {
         vec![id.clone()]
