@@ -264,9 +264,8 @@ impl DefinitionFilter {
         d: &DefinitionFields<'_>,
         latest_of: &BTreeMap<(String, Option<String>), i32>,
     ) -> bool {
-        let id = d.id.to_owned();
-        eq_opt(&self.id, Some(&id))
-            && in_opt(&self.id_in, Some(&id))
+        eq_opt(&self.id, Some(d.id))
+            && in_opt(&self.id_in, Some(d.id))
             && eq_opt(&self.name, d.name)
             && like_opt(&self.name_like, d.name)
             && eq_opt(&self.deployment_id, Some(d.deployment_id))
