@@ -102,6 +102,7 @@ fn run(store: Weak<StoreInner>, requests: mpsc::Receiver<(WriteSet, Reply)>) {
             continue;
         };
         apply(&inner, batch);
+        inner.wait_for_room();
         // Dropped here, possibly the last handle: the store closes on this thread.
         drop::<Arc<StoreInner>>(inner);
     }

@@ -101,12 +101,10 @@ impl Store {
         &'a self,
         pattern: &'a LikePattern,
     ) -> impl Iterator<Item = Result<String>> + 'a {
-        self.tree(Tree::InstancesByBusinessKey)
-            .iter()
-            .keys()
-            .filter_map(move |key| match key {
+        self.scan_prefix(Tree::InstancesByBusinessKey, b"")
+            .filter_map(move |kv| match kv {
                 Err(e) => Some(Err(e.into())),
-                Ok(key) => {
+                Ok((key, _)) => {
                     let (business_key, id) = split_last_str(&key)?;
                     let business_key = std::str::from_utf8(business_key).ok()?;
                     pattern.matches(business_key).then(|| Ok(id.to_owned()))
@@ -154,7 +152,7 @@ impl InstanceStore for Store {
                     && lookup.business_key_prefix.is_none()
                     && lookup.business_key_like.is_none() =>
             {
-                Ok(self.tree(tree).scan_prefix(&prefix).keys().count())
+                Ok(self.scan_prefix(tree, &prefix).count())
             }
             Source::All => Ok(self.count(Tree::Instances)),
             Source::BusinessKeysLike(pattern) if lookup.ids.is_none() => {

@@ -9,10 +9,17 @@
 //! are on disk. Concurrent `sync` calls share one flush (group commit), so throughput is not
 //! bounded by one fsync per command.
 //!
+//! Sled is the durable copy, not the first stop: a commit goes to the write-ahead log
+//! ([`wal`], what `sync` flushes) and the memtable ([`memtable`], what reads see first), and a
+//! checkpoint ([`checkpoint`]) moves the changes into sled in the background. Changes that
+//! cancel out between checkpoints (a short instance's task, queue entry, running record) never
+//! reach sled.
+//!
 //! Nothing outside `store` names a sled type, a tree or a key: the engine goes through the
 //! store traits (implemented here, one file per aggregate), and the generic tree/key/record
 //! API below is private to the store.
 
+mod checkpoint;
 mod committer;
 mod counts;
 mod decisions;
@@ -26,16 +33,21 @@ mod index;
 mod instances;
 mod jobs;
 pub(super) mod keys;
+mod memtable;
 mod notifications;
 mod query;
 mod tasks;
 #[cfg(test)]
 mod tests;
+mod wal;
+#[cfg(test)]
+mod wal_tests;
 
 use super::codec;
 
+use std::ops::Bound;
 use std::path::Path;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -229,39 +241,58 @@ struct StoreInner {
     counts: counts::Counts,
     durability: Durability,
     flush_requests: mpsc::UnboundedSender<FlushRequest>,
+    /// Committed changes sled does not have yet (reads look here first).
+    memory: memtable::MemTable,
+    /// The log that makes those changes durable.
+    wal: Arc<wal::Wal>,
+    /// The one writer at a time (guards checked and changes applied in commit order), with
+    /// its reusable log record.
+    writer: Mutex<wal::RecordBuffer>,
+    /// A frozen layer being written into sled.
+    pending: Mutex<Option<checkpoint::Pending>>,
     committer: committer::Committer,
+    checkpointer: checkpoint::Checkpointer,
 }
 
-/// A waiter for the next flush, with the handle to flush (the committer holds no handle while
-/// idle, so dropping the store closes the database at once).
-type FlushRequest = (oneshot::Sender<Result<()>>, sled::Db);
+/// A waiter for the next flush, with the log to flush (the flush task holds no store handle
+/// while idle, so dropping the store closes the database at once).
+type FlushRequest = (oneshot::Sender<Result<()>>, Arc<wal::Wal>);
 
 /// Current on-disk format version (bump with a migration when record layouts change
-/// incompatibly; additive fields do not need one).
-const FORMAT_VERSION: u8 = 1;
+/// incompatibly; additive fields do not need one). 2: a write-ahead log beside sled holds the
+/// newest changes (releases that expect 1 would not read it, so they must refuse the store).
+const FORMAT_VERSION: u8 = 2;
+
+/// Formats this release opens (a format-1 store has no log yet and is upgraded in place).
+const READABLE_FORMATS: &[u8] = &[1, 2];
 
 impl Store {
     /// Open (or create) the store in `dir`. Must be called inside a tokio runtime (the group
     /// committer is a task).
     pub fn open(dir: &Path, durability: Durability) -> Result<Store> {
+        // Sled flushes only at checkpoints: the log is what acknowledgements wait for.
         let db = sled::Config::new()
             .path(dir)
             .cache_capacity(256 * 1024 * 1024)
-            .flush_every_ms(match durability {
-                Durability::Fsync => Some(1000),
-                Durability::Relaxed => Some(200),
-            })
+            .flush_every_ms(None)
             .open()?;
         let trees = Tree::ALL
             .iter()
             .map(|t| db.open_tree(t.name()))
             .collect::<std::result::Result<Vec<_>, _>>()?;
+        let wal = replay(dir, &db, &trees)?;
         let meta = &trees[Tree::Meta as usize];
         match meta.get(b"format")? {
+            Some(v) if v.len() == 1 && READABLE_FORMATS.contains(&v[0]) => {
+                if v[0] != FORMAT_VERSION {
+                    meta.insert(b"format", &[FORMAT_VERSION])?;
+                    db.flush()?;
+                }
+            }
             None => {
                 meta.insert(b"format", &[FORMAT_VERSION])?;
+                db.flush()?;
             }
-            Some(v) if v.as_ref() == [FORMAT_VERSION] => {}
             Some(v) => {
                 return Err(StoreError::Codec {
                     tree: "meta",
@@ -281,7 +312,12 @@ impl Store {
                 counts: counts::Counts::default(),
                 durability,
                 flush_requests: tx,
+                memory: memtable::MemTable::new(),
+                wal: Arc::new(wal),
+                writer: Mutex::new(wal::RecordBuffer::default()),
+                pending: Mutex::new(None),
                 committer: committer::Committer::start(weak.clone()),
+                checkpointer: checkpoint::Checkpointer::start(weak.clone()),
             }),
         };
         store.ensure_indexes()?;
@@ -303,65 +339,9 @@ impl Store {
         if writes.ops.is_empty() {
             return Ok(());
         }
-        // Only the trees this write set touches take part in the transaction.
-        let mut touched: Vec<Tree> = writes
-            .ops
-            .iter()
-            .map(|op| match op {
-                Op::Put(t, ..) | Op::Delete(t, _) | Op::Guard(t, ..) => *t,
-            })
-            .collect();
-        touched.sort();
-        touched.dedup();
-        let has_guards = writes.ops.iter().any(|op| matches!(op, Op::Guard(..)));
-        if touched.len() == 1 && !has_guards && !counts::is_counted(touched[0]) {
-            let mut batch = sled::Batch::default();
-            for op in &writes.ops {
-                match op {
-                    Op::Put(_, k, v) => batch.insert(k.as_slice(), v.as_slice()),
-                    Op::Delete(_, k) => batch.remove(k.as_slice()),
-                    Op::Guard(..) => {}
-                }
-            }
-            self.tree(touched[0]).apply_batch(batch)?;
-            return Ok(());
-        }
-        let trees: Vec<&sled::Tree> = touched.iter().map(|t| self.tree(*t)).collect();
-        let slot = |t: Tree| touched.binary_search(&t).unwrap_or(0);
-        use sled::Transactional;
-        // The closure is pure (all values precomputed): sled may re-run it on conflict.
-        // The closure returns the count deltas of its attempt; only the committed one is applied.
-        let result: std::result::Result<
-            Vec<counts::Delta>,
-            sled::transaction::TransactionError<()>,
-        > = trees.as_slice().transaction(|views| {
-            let mut deltas = Vec::new();
-            let guards_first = writes
-                .ops
-                .iter()
-                .filter(|op| matches!(op, Op::Guard(..)))
-                .chain(writes.ops.iter().filter(|op| !matches!(op, Op::Guard(..))));
-            for op in guards_first {
-                match op {
-                    Op::Put(..) | Op::Delete(..) => write(&views[..], &slot, op, &mut deltas)?,
-                    Op::Guard(t, k, current) => {
-                        // A point read of one key: allowed inside sled transactions.
-                        let actual = views[slot(*t)].get(k.as_slice())?;
-                        if actual.as_deref() != current.as_deref() {
-                            return Err(sled::transaction::ConflictableTransactionError::Abort(()));
-                        }
-                    }
-                }
-            }
-            Ok(deltas)
-        });
-        match result {
-            Ok(deltas) => {
-                self.inner.counts.apply(&deltas);
-                Ok(())
-            }
-            Err(sled::transaction::TransactionError::Storage(e)) => Err(e.into()),
-            Err(sled::transaction::TransactionError::Abort(())) => Err(StoreError::Conflict),
+        match self.inner.commit_sets(&[writes])?.first() {
+            Some(true) => Ok(()),
+            _ => Err(StoreError::Conflict),
         }
     }
 
@@ -410,7 +390,7 @@ impl Store {
         let (tx, rx) = oneshot::channel();
         self.inner
             .flush_requests
-            .send((tx, self.inner.db.clone()))
+            .send((tx, self.inner.wal.clone()))
             .map_err(|_| StoreError::Closed)?;
         rx.await.map_err(|_| StoreError::Closed)?
     }
@@ -427,7 +407,7 @@ impl Store {
         tree: Tree,
         key: &[u8],
     ) -> Result<Option<T>> {
-        match self.tree(tree).get(key)? {
+        match self.inner.read(tree, key)? {
             None => Ok(None),
             Some(bytes) => codec::decode(tree.name(), &bytes).map(Some),
         }
@@ -440,7 +420,7 @@ impl Store {
         tree: Tree,
         key: &[u8],
     ) -> Result<Option<(T, crate::store::Version)>> {
-        match self.tree(tree).get(key)? {
+        match self.inner.read(tree, key)? {
             None => Ok(None),
             Some(bytes) => {
                 let record = codec::decode(tree.name(), &bytes)?;
@@ -451,12 +431,12 @@ impl Store {
 
     /// Read raw bytes.
     pub(in crate::store) fn get_raw(&self, tree: Tree, key: &[u8]) -> Result<Option<Vec<u8>>> {
-        Ok(self.tree(tree).get(key)?.map(|v| v.to_vec()))
+        Ok(self.inner.read(tree, key)?.map(|v| v.to_vec()))
     }
 
     /// Whether a key exists.
     pub(in crate::store) fn contains(&self, tree: Tree, key: &[u8]) -> Result<bool> {
-        Ok(self.tree(tree).contains_key(key)?)
+        Ok(self.inner.read(tree, key)?.is_some())
     }
 
     /// Every record under a key prefix, in key order.
@@ -465,8 +445,7 @@ impl Store {
         tree: Tree,
         prefix: &[u8],
     ) -> Result<Vec<T>> {
-        self.tree(tree)
-            .scan_prefix(prefix)
+        self.scan_prefix(tree, prefix)
             .map(|kv| {
                 let (_, v) = kv?;
                 codec::decode(tree.name(), &v)
@@ -480,12 +459,13 @@ impl Store {
         tree: Tree,
         prefix: &[u8],
     ) -> Result<Option<Vec<u8>>> {
-        Ok(
-            match self.tree(tree).scan_prefix(prefix).keys().next_back() {
-                Some(k) => Some(k?.to_vec()),
-                None => None,
-            },
-        )
+        let (from, to) = prefix_range(prefix);
+        match memtable::Merged::new(&self.inner.memory, self.tree(tree), tree, from, to, true)
+            .next()
+        {
+            Some(kv) => Ok(Some(kv?.0.to_vec())),
+            None => Ok(None),
+        }
     }
 
     /// Keys under a prefix, in order, at most `limit`.
@@ -495,11 +475,9 @@ impl Store {
         prefix: &[u8],
         limit: usize,
     ) -> Result<Vec<Vec<u8>>> {
-        self.tree(tree)
-            .scan_prefix(prefix)
-            .keys()
+        self.scan_prefix(tree, prefix)
             .take(limit)
-            .map(|k| Ok(k?.to_vec()))
+            .map(|kv| Ok(kv?.0.to_vec()))
             .collect()
     }
 
@@ -511,17 +489,25 @@ impl Store {
         end: &[u8],
         limit: usize,
     ) -> Result<Vec<Vec<u8>>> {
-        self.tree(tree)
-            .range(start..end)
-            .keys()
-            .take(limit)
-            .map(|k| Ok(k?.to_vec()))
-            .collect()
+        memtable::Merged::new(
+            &self.inner.memory,
+            self.tree(tree),
+            tree,
+            Bound::Included(start.to_vec()),
+            Bound::Excluded(end.to_vec()),
+            false,
+        )
+        .take(limit)
+        .map(|kv| Ok(kv?.0.to_vec()))
+        .collect()
     }
 
     /// The first key of a tree.
     pub(in crate::store) fn first_key(&self, tree: Tree) -> Result<Option<Vec<u8>>> {
-        Ok(self.tree(tree).first()?.map(|(k, _)| k.to_vec()))
+        match self.scan_prefix(tree, b"").next() {
+            Some(kv) => Ok(Some(kv?.0.to_vec())),
+            None => Ok(None),
+        }
     }
 
     /// Key/value pairs under a prefix (raw values), in key order.
@@ -530,8 +516,7 @@ impl Store {
         tree: Tree,
         prefix: &[u8],
     ) -> Result<Vec<(Vec<u8>, Vec<u8>)>> {
-        self.tree(tree)
-            .scan_prefix(prefix)
+        self.scan_prefix(tree, prefix)
             .map(|kv| {
                 let (k, v) = kv?;
                 Ok((k.to_vec(), v.to_vec()))
@@ -545,7 +530,7 @@ impl Store {
         if counts::is_counted(tree) {
             return self.inner.counts.get(tree, None);
         }
-        self.tree(tree).len()
+        self.scan_prefix(tree, b"").count()
     }
 
     /// Records of an index tree whose keys start with the string component `first`.
@@ -553,9 +538,23 @@ impl Store {
         self.inner.counts.get(tree, Some(first))
     }
 
-    /// Bytes used on disk.
+    /// Bytes used on disk (sled and the write-ahead log).
     pub fn size_on_disk(&self) -> Result<u64> {
-        Ok(self.inner.db.size_on_disk()?)
+        Ok(self.inner.db.size_on_disk()? + self.inner.wal.size_on_disk())
+    }
+
+    /// Every key/value pair under `prefix`, in key order: memory merged over sled.
+    fn scan_prefix(&self, tree: Tree, prefix: &[u8]) -> memtable::Merged<'_> {
+        let (from, to) = prefix_range(prefix);
+        memtable::Merged::new(&self.inner.memory, self.tree(tree), tree, from, to, false)
+    }
+
+    /// Write everything committed so far into sled now (tests; the checkpoint thread does it
+    /// on its own).
+    #[cfg(test)]
+    pub(in crate::store) fn checkpoint_now(&self) -> Result<()> {
+        self.inner.checkpoint(true)?;
+        Ok(())
     }
 
     /// A new unique, increasing number (outbox sequence).
@@ -565,98 +564,148 @@ impl Store {
 }
 
 impl StoreInner {
-    /// Apply several guarded write sets in one transaction (see [`Store::commit_each`]).
+    /// Apply several guarded write sets in order, each only if all of its own guards hold
+    /// (seeing the sets applied before it): a set whose guard fails is skipped, the others
+    /// still apply. Returns which sets applied. The applied sets go to the log as one record
+    /// first and then, all at once, into the memtable; if the log cannot take them (disk
+    /// full), nothing is applied.
     fn commit_sets(&self, sets: &[&WriteSet]) -> Result<Vec<bool>> {
-        let mut touched: Vec<Tree> = sets
+        let mut record = self.writer.lock().unwrap_or_else(|e| e.into_inner());
+        // The values the sets before this one in the batch wrote (their guards see them).
+        let mut written: std::collections::HashMap<(Tree, &[u8]), Option<&[u8]>> =
+            std::collections::HashMap::new();
+        let mut applied = Vec::with_capacity(sets.len());
+        record.begin();
+        for set in sets {
+            let mut holds = true;
+            for op in &set.ops {
+                if let Op::Guard(t, k, current) = op {
+                    let actual = match written.get(&(*t, k.as_slice())) {
+                        Some(value) => value.map(<[u8]>::to_vec),
+                        None => self.read(*t, k)?.map(|v| v.to_vec()),
+                    };
+                    if actual.as_deref() != current.as_deref() {
+                        holds = false;
+                        break;
+                    }
+                }
+            }
+            if holds {
+                if sets.len() > 1 {
+                    for op in &set.ops {
+                        match op {
+                            Op::Put(t, k, v) => {
+                                written.insert((*t, k.as_slice()), Some(v.as_slice()));
+                            }
+                            Op::Delete(t, k) => {
+                                written.insert((*t, k.as_slice()), None);
+                            }
+                            Op::Guard(..) => {}
+                        }
+                    }
+                }
+                record.add(set);
+            }
+            applied.push(holds);
+        }
+        if record.is_empty() {
+            return Ok(applied);
+        }
+        self.wal.append(&mut record)?;
+        let changes: Vec<memtable::Change<'_>> = sets
             .iter()
-            .flat_map(|set| set.ops.iter())
-            .map(|op| match op {
-                Op::Put(t, ..) | Op::Delete(t, _) | Op::Guard(t, ..) => *t,
+            .zip(&applied)
+            .filter(|(_, applied)| **applied)
+            .flat_map(|(set, _)| set.ops.iter())
+            .filter_map(|op| match op {
+                Op::Put(t, k, v) => Some((*t, k.as_slice(), Some(v.as_slice()))),
+                Op::Delete(t, k) => Some((*t, k.as_slice(), None)),
+                Op::Guard(..) => None,
             })
             .collect();
-        touched.sort();
-        touched.dedup();
-        if touched.is_empty() {
-            return Ok(vec![true; sets.len()]);
-        }
-        let trees: Vec<&sled::Tree> = touched.iter().map(|t| &self.trees[*t as usize]).collect();
-        let slot = |t: Tree| touched.binary_search(&t).unwrap_or(0);
-        use sled::Transactional;
-        // Pure closure (sled may re-run it): the applied flags are rebuilt on every attempt.
-        type Applied = (Vec<bool>, Vec<counts::Delta>);
-        let result: std::result::Result<Applied, sled::transaction::TransactionError<()>> =
-            trees.as_slice().transaction(|views| {
-                let mut applied = Vec::with_capacity(sets.len());
-                let mut deltas = Vec::new();
-                for set in sets.iter() {
-                    let mut holds = true;
-                    for op in &set.ops {
-                        if let Op::Guard(t, k, current) = op {
-                            let actual = views[slot(*t)].get(k.as_slice())?;
-                            if actual.as_deref() != current.as_deref() {
-                                holds = false;
-                                break;
-                            }
-                        }
-                    }
-                    if holds {
-                        for op in &set.ops {
-                            write(&views[..], &slot, op, &mut deltas)?;
-                        }
-                    }
-                    applied.push(holds);
+        // A failed read counts as present: a removal then stays as a tombstone.
+        let existed = self.memory.apply(&changes, &|tree, key| {
+            self.trees[tree as usize].contains_key(key).unwrap_or(true)
+        });
+        let mut deltas = Vec::new();
+        for ((tree, key, value), existed) in changes.iter().zip(existed) {
+            if counts::is_counted(*tree) {
+                match (existed, value.is_some()) {
+                    (false, true) => deltas.push((*tree, key.to_vec(), 1)),
+                    (true, false) => deltas.push((*tree, key.to_vec(), -1)),
+                    _ => {}
                 }
-                Ok((applied, deltas))
-            });
-        match result {
-            Ok((applied, deltas)) => {
-                self.counts.apply(&deltas);
-                Ok(applied)
             }
-            Err(sled::transaction::TransactionError::Storage(e)) => Err(e.into()),
-            Err(sled::transaction::TransactionError::Abort(())) => Err(StoreError::Conflict),
+        }
+        drop(record);
+        self.counts.apply(&deltas);
+        if self.memory.active_bytes() >= checkpoint::CHECKPOINT_BYTES {
+            self.checkpointer.request();
+        }
+        Ok(applied)
+    }
+
+    /// The current value of a key: memory first, then sled.
+    fn read(&self, tree: Tree, key: &[u8]) -> Result<Option<sled::IVec>> {
+        match self.memory.get(tree, key) {
+            memtable::Lookup::Value(v) => Ok(Some(v)),
+            memtable::Lookup::Removed => Ok(None),
+            memtable::Lookup::Below => Ok(self.trees[tree as usize].get(key)?),
         }
     }
 }
 
-/// Apply one put or delete inside a transaction (guards are checked by the caller), noting
-/// what it does to the kept counts: an insert of a new key or the removal of an existing one.
-fn write(
-    views: &[sled::transaction::TransactionalTree],
-    slot: &dyn Fn(Tree) -> usize,
-    op: &Op,
-    deltas: &mut Vec<counts::Delta>,
-) -> std::result::Result<(), sled::transaction::ConflictableTransactionError<()>> {
-    match op {
-        Op::Put(t, k, v) => {
-            let old = views[slot(*t)].insert(k.as_slice(), v.as_slice())?;
-            if old.is_none() && counts::is_counted(*t) {
-                deltas.push((*t, k.clone(), 1));
+/// Open the log and write what the last run left in it into sled (flushed), so the store
+/// starts with an empty memtable.
+fn replay(dir: &Path, db: &sled::Db, trees: &[sled::Tree]) -> Result<wal::Wal> {
+    let (log, replayed, segments) = wal::Wal::open(dir)?;
+    let changes: usize = replayed.values().map(|m| m.len()).sum();
+    for (tree, entries) in replayed {
+        let mut batch = sled::Batch::default();
+        for (key, value) in entries {
+            match value {
+                Some(value) => batch.insert(key, value),
+                None => batch.remove(key),
             }
         }
-        Op::Delete(t, k) => {
-            let old = views[slot(*t)].remove(k.as_slice())?;
-            if old.is_some() && counts::is_counted(*t) {
-                deltas.push((*t, k.clone(), -1));
-            }
-        }
-        Op::Guard(..) => {}
+        trees[tree as usize].apply_batch(batch)?;
     }
-    Ok(())
+    if let Some(last) = segments.last() {
+        db.flush()?;
+        log.discard_through(*last)?;
+        tracing::info!(
+            "replayed {} write-ahead log segment(s), {changes} changed keys",
+            segments.len()
+        );
+    }
+    Ok(log)
+}
+
+/// The key range of a prefix: from the prefix itself to the first key past all its
+/// extensions (none when the prefix is empty or all `0xff`).
+fn prefix_range(prefix: &[u8]) -> (Bound<Vec<u8>>, Bound<Vec<u8>>) {
+    let mut end = prefix.to_vec();
+    while let Some(last) = end.pop() {
+        if last < u8::MAX {
+            end.push(last + 1);
+            return (Bound::Included(prefix.to_vec()), Bound::Excluded(end));
+        }
+    }
+    (Bound::Included(prefix.to_vec()), Bound::Unbounded)
 }
 
 /// Group commit: take every flush request that is waiting, flush once, answer them all.
 /// Requests that arrive during a flush wait for the next one, which covers their writes.
 async fn group_commit_loop(mut requests: mpsc::UnboundedReceiver<FlushRequest>) {
-    while let Some((first, db)) = requests.recv().await {
+    while let Some((first, log)) = requests.recv().await {
         let mut waiters = vec![first];
         while let Ok((more, _)) = requests.try_recv() {
             waiters.push(more);
         }
-        let outcome = tokio::task::spawn_blocking(move || db.flush().map(|_| ()))
+        let outcome = tokio::task::spawn_blocking(move || log.sync())
             .await
             .map_err(|_| StoreError::Closed)
-            .and_then(|r| r.map_err(StoreError::from));
+            .and_then(|r| r);
         for w in waiters {
             let reply = match &outcome {
                 Ok(()) => Ok(()),

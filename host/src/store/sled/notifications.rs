@@ -62,8 +62,7 @@ impl NotificationStore for Store {
     ) -> Result<Vec<(StoredKey, Result<T>)>> {
         let mut out = Vec::new();
         for (key, raw) in self
-            .tree(Tree::NotificationEvents)
-            .iter()
+            .scan_prefix(Tree::NotificationEvents, b"")
             .take(limit)
             .map(|kv| kv.map(|(k, v)| (k.to_vec(), v)))
             .collect::<std::result::Result<Vec<_>, _>>()?
@@ -152,8 +151,7 @@ impl NotificationStore for Store {
     ) -> Result<Vec<(u64, T)>> {
         let mut out = Vec::new();
         for (key, raw) in self
-            .tree(Tree::NotificationDeliveries)
-            .iter()
+            .scan_prefix(Tree::NotificationDeliveries, b"")
             .take(limit)
             .map(|kv| kv.map(|(k, v)| (k.to_vec(), v)))
             .collect::<std::result::Result<Vec<_>, _>>()?

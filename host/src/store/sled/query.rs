@@ -50,8 +50,8 @@ impl Store {
         prefix: &[u8],
         records: Tree,
     ) -> impl Iterator<Item = Result<Option<T>>> + 'a {
-        self.tree(index).scan_prefix(prefix).keys().map(move |key| {
-            let key = key?;
+        self.scan_prefix(index, prefix).map(move |kv| {
+            let (key, _) = kv?;
             match last_str(&key) {
                 Some(id) => self.get::<T>(records, id.as_bytes()),
                 None => Ok(None),
@@ -65,9 +65,7 @@ impl Store {
         tree: Tree,
         prefix: &[u8],
     ) -> impl Iterator<Item = Result<Option<T>>> + 'a {
-        self.tree(tree)
-            .scan_prefix(prefix)
-            .values()
-            .map(move |v| Ok(Some(codec::decode(tree.name(), &v?)?)))
+        self.scan_prefix(tree, prefix)
+            .map(move |kv| Ok(Some(codec::decode(tree.name(), &kv?.1)?)))
     }
 }

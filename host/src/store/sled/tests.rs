@@ -190,7 +190,7 @@ async fn data_survives_a_reopen() {
 
 /// The group committer (a task) holds the database until it sees its channel close, so a
 /// reopen right after a drop may find sled's file lock still held for a moment.
-async fn reopen_until_unlocked(dir: &std::path::Path) -> Result<Store, StoreError> {
+pub(super) async fn reopen_until_unlocked(dir: &std::path::Path) -> Result<Store, StoreError> {
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
     loop {
         match Store::open(dir, Durability::Fsync) {

@@ -1,0 +1,193 @@
+//! The checkpointer: one thread that moves committed changes from memory into sled.
+//!
+//! When the memtable's active layer has grown past [`CHECKPOINT_BYTES`] (the committer asks
+//! for it) or has held changes for [`CHECKPOINT_AGE`], the thread starts a new log segment and
+//! freezes the layer in one step under the writer lock, writes the frozen layer into sled (one
+//! batch per tree), flushes sled, deletes the log segments the layer came from, and drops it.
+//! Commits go on meanwhile into the new active layer. A checkpoint that fails (disk full) is
+//! retried on the next tick; its segments stay, so nothing is lost.
+//!
+//! With relaxed durability the thread also syncs the log on every tick: acknowledged writes
+//! reach the disk within [`TICK`].
+
+use std::sync::mpsc;
+use std::sync::{Arc, Weak};
+use std::thread::{JoinHandle, ThreadId};
+use std::time::{Duration, Instant};
+
+use super::memtable::{Entry, Layer};
+use super::{Durability, Result, StoreInner};
+
+/// Active-layer size that starts a checkpoint.
+pub(super) const CHECKPOINT_BYTES: usize = 16 * 1024 * 1024;
+
+/// Active-layer size at which the committer waits for checkpoints to catch up (memory stays
+/// bounded when sled is slower than the commits).
+const MEMORY_LIMIT: usize = 16 * CHECKPOINT_BYTES;
+
+/// Longest time changes stay only in memory and the log.
+const CHECKPOINT_AGE: Duration = Duration::from_secs(1);
+
+/// How often the thread looks, unasked.
+const TICK: Duration = Duration::from_millis(200);
+
+/// A frozen layer and the last log segment it makes obsolete once sled holds it.
+pub(super) struct Pending {
+    layer: Arc<Layer>,
+    last_segment: u64,
+}
+
+/// The handle the store keeps (same life cycle as the committer's).
+pub(super) struct Checkpointer {
+    requests: Option<mpsc::SyncSender<()>>,
+    thread: Option<JoinHandle<()>>,
+    thread_id: Option<ThreadId>,
+}
+
+impl Checkpointer {
+    /// Start the thread for `store` (a weak reference: dropping the store ends it).
+    pub(super) fn start(store: Weak<StoreInner>) -> Checkpointer {
+        let (tx, rx) = mpsc::sync_channel::<()>(1);
+        match std::thread::Builder::new()
+            .name("baton-checkpoint".into())
+            .spawn(move || run(store, rx))
+        {
+            Ok(thread) => Checkpointer {
+                requests: Some(tx),
+                thread_id: Some(thread.thread().id()),
+                thread: Some(thread),
+            },
+            Err(e) => {
+                // Without it the log grows until the next open replays it into sled.
+                tracing::error!("cannot start the checkpoint thread: {e}");
+                Checkpointer {
+                    requests: None,
+                    thread: None,
+                    thread_id: None,
+                }
+            }
+        }
+    }
+
+    /// Ask for a checkpoint soon (never blocks; one request waiting is enough).
+    pub(super) fn request(&self) {
+        if let Some(requests) = &self.requests {
+            let _ = requests.try_send(());
+        }
+    }
+}
+
+impl Drop for Checkpointer {
+    fn drop(&mut self) {
+        self.requests = None;
+        if let Some(thread) = self.thread.take()
+            && Some(std::thread::current().id()) != self.thread_id
+        {
+            let _ = thread.join();
+        }
+    }
+}
+
+fn run(store: Weak<StoreInner>, requests: mpsc::Receiver<()>) {
+    let mut last_rotation = Instant::now();
+    loop {
+        let asked = match requests.recv_timeout(TICK) {
+            Ok(()) => true,
+            Err(mpsc::RecvTimeoutError::Timeout) => false,
+            Err(mpsc::RecvTimeoutError::Disconnected) => return,
+        };
+        let Some(inner) = store.upgrade() else {
+            return;
+        };
+        if inner.durability == Durability::Relaxed
+            && let Err(e) = inner.wal.sync()
+        {
+            tracing::error!("relaxed sync of the write-ahead log failed: {e}");
+        }
+        let due = asked || last_rotation.elapsed() >= CHECKPOINT_AGE;
+        match inner.checkpoint(due) {
+            Ok(true) => last_rotation = Instant::now(),
+            Ok(false) => {}
+            Err(e) => tracing::error!("checkpoint failed, retrying: {e}"),
+        }
+        drop::<Arc<StoreInner>>(inner);
+    }
+}
+
+impl StoreInner {
+    /// Finish a pending checkpoint, or (when `due`) freeze the active layer and write it.
+    /// Returns whether a new checkpoint was started.
+    pub(super) fn checkpoint(&self, due: bool) -> Result<bool> {
+        let mut started = false;
+        let pending = {
+            let mut pending = self.pending.lock().unwrap_or_else(|e| e.into_inner());
+            if pending.is_none() && due {
+                let _writer = self.writer.lock().unwrap_or_else(|e| e.into_inner());
+                if let Some(layer) = self.memory.freeze() {
+                    match self.wal.rotate() {
+                        Ok(last_segment) => {
+                            *pending = Some(Pending {
+                                layer,
+                                last_segment,
+                            });
+                            started = true;
+                        }
+                        Err(e) => {
+                            // Keep the frozen layer: the next tick writes it with the
+                            // segments up to the current one.
+                            *pending = Some(Pending {
+                                layer,
+                                last_segment: u64::MAX,
+                            });
+                            return Err(e);
+                        }
+                    }
+                }
+            }
+            match &*pending {
+                Some(p) => Pending {
+                    layer: p.layer.clone(),
+                    last_segment: p.last_segment,
+                },
+                None => return Ok(false),
+            }
+        };
+        self.write_layer(&pending.layer)?;
+        if pending.last_segment != u64::MAX {
+            self.wal.discard_through(pending.last_segment)?;
+        }
+        *self.pending.lock().unwrap_or_else(|e| e.into_inner()) = None;
+        // Under the writer lock: a commit works out what lies below memory before it locks
+        // the layers, and that must not change before it applies.
+        let _writer = self.writer.lock().unwrap_or_else(|e| e.into_inner());
+        self.memory.release_frozen();
+        Ok(started)
+    }
+
+    /// Wait (the committer thread, between batches) while the active layer is over
+    /// [`MEMORY_LIMIT`], asking for checkpoints, but not longer than a few seconds: if sled
+    /// cannot take changes (disk full), commits go on failing or succeeding on their own.
+    pub(super) fn wait_for_room(&self) {
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while self.memory.active_bytes() > MEMORY_LIMIT && Instant::now() < deadline {
+            self.checkpointer.request();
+            std::thread::sleep(Duration::from_millis(5));
+        }
+    }
+
+    /// Write a frozen layer into sled and flush sled.
+    fn write_layer(&self, layer: &Layer) -> Result<()> {
+        for (tree, entries) in layer.entries() {
+            let mut batch = sled::Batch::default();
+            for (key, entry) in entries {
+                match entry {
+                    Entry::Put { value, .. } => batch.insert(key.as_slice(), value.clone()),
+                    Entry::Removed => batch.remove(key.as_slice()),
+                }
+            }
+            self.trees[tree as usize].apply_batch(batch)?;
+        }
+        self.db.flush()?;
+        Ok(())
+    }
+}

@@ -1,0 +1,441 @@
+//! The memtable: the newest committed changes, held in memory in front of sled.
+//!
+//! Why: a step of an instance used to pay sled's cost per changed key (a node copy, its log
+//! frames, its flush) for the instance record, the task, its queue and lock entries, the
+//! history rows, and again when the task and the instance went away a few milliseconds later.
+//! Now a commit lands here (and in the write-ahead log, [`super::wal`], which is what makes it
+//! durable); a checkpoint writes the surviving changes into sled in one batch per tree. A record
+//! created and removed between two checkpoints (a short instance's task, its queue entry, its
+//! running-instance record) never reaches sled at all.
+//!
+//! Two layers: `active` takes new commits; `frozen` is the previous active layer while a
+//! checkpoint writes it into sled. Reads look in active, then frozen, then sled. Each entry
+//! remembers whether its key existed below it (`fresh` when not): removing a fresh key drops
+//! the entry instead of leaving a tombstone, so scans of a queue do not wade through the
+//! removed entries of every consumed task.
+
+use std::collections::BTreeMap;
+use std::ops::Bound;
+use std::sync::{Arc, RwLock};
+
+use sled::IVec;
+
+use super::Tree;
+
+/// One key's state in a layer.
+#[derive(Debug, Clone)]
+pub(super) enum Entry {
+    /// The key holds `value`; `fresh` when no lower layer (frozen, sled) holds the key.
+    Put { value: IVec, fresh: bool },
+    /// The key was removed (a lower layer still holds it).
+    Removed,
+}
+
+impl Entry {
+    fn value(&self) -> Option<&IVec> {
+        match self {
+            Entry::Put { value, .. } => Some(value),
+            Entry::Removed => None,
+        }
+    }
+}
+
+/// One change to apply: a put (`Some` value) or a removal (`None`) of a key of a tree.
+pub(super) type Change<'a> = (Tree, &'a [u8], Option<&'a [u8]>);
+
+/// An entry of a scan of memory: a key and its value, `None` when removed.
+pub(super) type MemoryEntry = (Vec<u8>, Option<IVec>);
+
+/// What the memtable knows about a key.
+pub(super) enum Lookup {
+    /// It holds this value.
+    Value(IVec),
+    /// It was removed.
+    Removed,
+    /// Not in memory: ask sled.
+    Below,
+}
+
+/// One layer: an ordered map per tree, and the bytes it holds (the checkpoint trigger).
+#[derive(Default)]
+pub(super) struct Layer {
+    trees: Vec<BTreeMap<Vec<u8>, Entry>>,
+    bytes: usize,
+}
+
+impl Layer {
+    fn new() -> Layer {
+        Layer {
+            trees: (0..Tree::ALL.len()).map(|_| BTreeMap::new()).collect(),
+            bytes: 0,
+        }
+    }
+
+    fn get(&self, tree: Tree, key: &[u8]) -> Option<&Entry> {
+        self.trees[tree as usize].get(key)
+    }
+
+    /// Put (`Some`) or remove (`None`) a key; `in_lower` says whether a lower layer holds it.
+    fn set(&mut self, tree: Tree, key: &[u8], value: Option<&[u8]>, in_lower: bool) {
+        let map = &mut self.trees[tree as usize];
+        let old = match value {
+            Some(value) => {
+                self.bytes += key.len() + value.len();
+                map.insert(
+                    key.to_vec(),
+                    Entry::Put {
+                        value: IVec::from(value),
+                        fresh: !in_lower,
+                    },
+                )
+            }
+            None if in_lower => {
+                self.bytes += key.len();
+                map.insert(key.to_vec(), Entry::Removed)
+            }
+            None => map.remove(key),
+        };
+        if let Some(old) = old {
+            self.bytes -= old.value().map_or(0, |v| v.len()) + key.len();
+        }
+    }
+
+    /// Every entry, tree by tree (what a checkpoint writes into sled).
+    pub(super) fn entries(&self) -> impl Iterator<Item = (Tree, &BTreeMap<Vec<u8>, Entry>)> {
+        Tree::ALL
+            .iter()
+            .map(|tree| (*tree, &self.trees[*tree as usize]))
+            .filter(|(_, map)| !map.is_empty())
+    }
+
+    /// Whether the layer holds nothing.
+    pub(super) fn is_empty(&self) -> bool {
+        self.trees.iter().all(BTreeMap::is_empty)
+    }
+}
+
+struct Layers {
+    active: Layer,
+    frozen: Option<Arc<Layer>>,
+}
+
+/// The two layers behind one lock (held for a map operation at a time, never across I/O).
+pub(super) struct MemTable {
+    layers: RwLock<Layers>,
+}
+
+/// How many entries the first refill of a merged scan takes from memory (a fetch of one task
+/// reads one queue entry), and the most any refill takes (each later one doubles).
+const FIRST_CHUNK: usize = 8;
+const MAX_CHUNK: usize = 512;
+
+impl MemTable {
+    pub(super) fn new() -> MemTable {
+        MemTable {
+            layers: RwLock::new(Layers {
+                active: Layer::new(),
+                frozen: None,
+            }),
+        }
+    }
+
+    fn read(&self) -> std::sync::RwLockReadGuard<'_, Layers> {
+        // A panic while holding the lock cannot leave a map half-changed (BTreeMap operations
+        // are not interrupted by our code), so a poisoned lock is still consistent.
+        self.layers.read().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn write(&self) -> std::sync::RwLockWriteGuard<'_, Layers> {
+        self.layers.write().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// What memory knows about `key`.
+    pub(super) fn get(&self, tree: Tree, key: &[u8]) -> Lookup {
+        let layers = self.read();
+        let entry = layers
+            .active
+            .get(tree, key)
+            .or_else(|| layers.frozen.as_ref().and_then(|f| f.get(tree, key)));
+        match entry {
+            Some(Entry::Put { value, .. }) => Lookup::Value(value.clone()),
+            Some(Entry::Removed) => Lookup::Removed,
+            None => Lookup::Below,
+        }
+    }
+
+    /// Apply puts (`Some`) and removals (`None`) to the active layer, in order, all visible
+    /// at once. `in_sled` answers whether sled holds a key; it is asked before the layers are
+    /// locked, for the keys memory cannot answer. Returns, per change, whether the key held a
+    /// value before it (for the kept counts). The caller is the one writer (no other change
+    /// of the layers runs meanwhile).
+    pub(super) fn apply(
+        &self,
+        changes: &[Change<'_>],
+        in_sled: &dyn Fn(Tree, &[u8]) -> bool,
+    ) -> Vec<bool> {
+        let below: Vec<Option<bool>> = {
+            let unknown: Vec<bool> = {
+                let layers = self.read();
+                changes
+                    .iter()
+                    .map(|(tree, key, _)| {
+                        layers.active.get(*tree, key).is_none()
+                            && layers
+                                .frozen
+                                .as_ref()
+                                .is_none_or(|f| f.get(*tree, key).is_none())
+                    })
+                    .collect()
+            };
+            changes
+                .iter()
+                .zip(unknown)
+                .map(|((tree, key, _), unknown)| unknown.then(|| in_sled(*tree, key)))
+                .collect()
+        };
+        let mut layers = self.write();
+        let Layers { active, frozen } = &mut *layers;
+        let mut existed = Vec::with_capacity(changes.len());
+        for ((tree, key, value), below) in changes.iter().zip(below) {
+            // Whether a lower layer holds the key, and whether the key held a value before.
+            let (in_lower, had_value) = match active.get(*tree, key) {
+                Some(Entry::Put { fresh, .. }) => (!fresh, true),
+                Some(Entry::Removed) => (true, false),
+                None => match frozen.as_ref().and_then(|f| f.get(*tree, key)) {
+                    Some(Entry::Put { .. }) => (true, true),
+                    Some(Entry::Removed) => (false, false),
+                    // Known from before the lock unless an earlier change of this batch
+                    // dropped a fresh entry (then sled cannot hold the key either).
+                    None => {
+                        let b = below.unwrap_or(false);
+                        (b, b)
+                    }
+                },
+            };
+            existed.push(had_value);
+            active.set(*tree, key, *value, in_lower);
+        }
+        existed
+    }
+
+    /// Bytes held by the active layer.
+    pub(super) fn active_bytes(&self) -> usize {
+        self.read().active.bytes
+    }
+
+    /// Make the active layer the frozen one (there must be none) and start an empty active
+    /// layer. Returns the frozen layer for the checkpoint to write, `None` if there was
+    /// nothing to freeze or a checkpoint is still running.
+    pub(super) fn freeze(&self) -> Option<Arc<Layer>> {
+        let mut layers = self.write();
+        if layers.frozen.is_some() || layers.active.is_empty() {
+            return None;
+        }
+        let frozen = Arc::new(std::mem::replace(&mut layers.active, Layer::new()));
+        layers.frozen = Some(frozen.clone());
+        Some(frozen)
+    }
+
+    /// Drop the frozen layer: sled holds it now.
+    pub(super) fn release_frozen(&self) {
+        self.write().frozen = None;
+    }
+
+    /// About `size` entries of memory (active over frozen, `None` for a removed key) within
+    /// `from..to`, in key order (or reverse order from `to`), and whether memory may hold more
+    /// after the last one returned.
+    pub(super) fn chunk(
+        &self,
+        tree: Tree,
+        from: Bound<&[u8]>,
+        to: Bound<&[u8]>,
+        reverse: bool,
+        size: usize,
+    ) -> (Vec<MemoryEntry>, bool) {
+        let layers = self.read();
+        let range = (from, to);
+        let mut out: BTreeMap<&[u8], Option<&IVec>> = BTreeMap::new();
+        let take = |map: &BTreeMap<Vec<u8>, Entry>| -> Vec<(Vec<u8>, Entry)> {
+            let iter = map.range::<[u8], _>(range);
+            if reverse {
+                iter.rev()
+                    .take(size)
+                    .map(|(k, e)| (k.clone(), e.clone()))
+                    .collect()
+            } else {
+                iter.take(size)
+                    .map(|(k, e)| (k.clone(), e.clone()))
+                    .collect()
+            }
+        };
+        let active = take(&layers.active.trees[tree as usize]);
+        let frozen = layers
+            .frozen
+            .as_ref()
+            .map(|f| take(&f.trees[tree as usize]))
+            .unwrap_or_default();
+        drop(layers);
+        // Each layer's first `size` entries; merged, they are complete only up to the
+        // nearer cut (a layer cut short may have more before the other's later keys).
+        let limit_active = active.len() == size;
+        let limit_frozen = frozen.len() == size;
+        let bound_of = |entries: &[(Vec<u8>, Entry)], limited: bool| {
+            if limited {
+                entries.last().map(|(k, _)| k.clone())
+            } else {
+                None
+            }
+        };
+        let cut_active = bound_of(&active, limit_active);
+        let cut_frozen = bound_of(&frozen, limit_frozen);
+        for (k, e) in &frozen {
+            out.insert(k.as_slice(), e.value());
+        }
+        for (k, e) in &active {
+            out.insert(k.as_slice(), e.value());
+        }
+        // The merged entries are exact up to the nearer of the two cut points.
+        let cut = match (cut_active, cut_frozen) {
+            (Some(a), Some(f)) => Some(if reverse { a.max(f) } else { a.min(f) }),
+            (a, f) => a.or(f),
+        };
+        let within = |k: &[u8]| match &cut {
+            None => true,
+            Some(c) if reverse => k >= c.as_slice(),
+            Some(c) => k <= c.as_slice(),
+        };
+        let more = cut.is_some();
+        let merged: Vec<MemoryEntry> = if reverse {
+            out.into_iter()
+                .rev()
+                .filter(|(k, _)| within(k))
+                .map(|(k, v)| (k.to_vec(), v.cloned()))
+                .collect()
+        } else {
+            out.into_iter()
+                .filter(|(k, _)| within(k))
+                .map(|(k, v)| (k.to_vec(), v.cloned()))
+                .collect()
+        };
+        (merged, more)
+    }
+}
+
+/// A scan of one tree: memory merged over a sled iterator of the same range, memory winning
+/// (a removed key hides sled's value). Like sled's own iterators it is not a snapshot: changes
+/// committed while it runs may or may not be seen.
+pub(super) struct Merged<'a> {
+    memory: &'a MemTable,
+    tree: Tree,
+    from: Bound<Vec<u8>>,
+    to: Bound<Vec<u8>>,
+    reverse: bool,
+    buffer: std::collections::VecDeque<MemoryEntry>,
+    more_in_memory: bool,
+    chunk: usize,
+    sled: Box<dyn Iterator<Item = sled::Result<(IVec, IVec)>>>,
+    sled_next: Option<(IVec, IVec)>,
+    sled_done: bool,
+}
+
+impl<'a> Merged<'a> {
+    /// Scan `tree` within `from..to` (forward, or backward when `reverse`).
+    pub(super) fn new(
+        memory: &'a MemTable,
+        sled_tree: &sled::Tree,
+        tree: Tree,
+        from: Bound<Vec<u8>>,
+        to: Bound<Vec<u8>>,
+        reverse: bool,
+    ) -> Merged<'a> {
+        let iter = sled_tree.range::<Vec<u8>, _>((from.clone(), to.clone()));
+        let sled: Box<dyn Iterator<Item = sled::Result<(IVec, IVec)>>> = if reverse {
+            Box::new(iter.rev())
+        } else {
+            Box::new(iter)
+        };
+        Merged {
+            memory,
+            tree,
+            from,
+            to,
+            reverse,
+            buffer: Default::default(),
+            more_in_memory: true,
+            chunk: FIRST_CHUNK,
+            sled,
+            sled_next: None,
+            sled_done: false,
+        }
+    }
+
+    fn refill(&mut self) {
+        let (entries, more) = self.memory.chunk(
+            self.tree,
+            as_ref(&self.from),
+            as_ref(&self.to),
+            self.reverse,
+            self.chunk,
+        );
+        self.chunk = (self.chunk * 2).min(MAX_CHUNK);
+        if let Some((last, _)) = entries.last() {
+            let next = Bound::Excluded(last.clone());
+            if self.reverse {
+                self.to = next;
+            } else {
+                self.from = next;
+            }
+        }
+        self.more_in_memory = more;
+        self.buffer.extend(entries);
+    }
+}
+
+fn as_ref(bound: &Bound<Vec<u8>>) -> Bound<&[u8]> {
+    match bound {
+        Bound::Included(k) => Bound::Included(k.as_slice()),
+        Bound::Excluded(k) => Bound::Excluded(k.as_slice()),
+        Bound::Unbounded => Bound::Unbounded,
+    }
+}
+
+impl Iterator for Merged<'_> {
+    type Item = sled::Result<(IVec, IVec)>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        use std::cmp::Ordering;
+        loop {
+            if self.buffer.is_empty() && self.more_in_memory {
+                self.refill();
+            }
+            if self.sled_next.is_none() && !self.sled_done {
+                match self.sled.next() {
+                    Some(Ok(kv)) => self.sled_next = Some(kv),
+                    Some(Err(e)) => return Some(Err(e)),
+                    None => self.sled_done = true,
+                }
+            }
+            let order = match (self.buffer.front(), &self.sled_next) {
+                (None, None) => return None,
+                (Some(_), None) => Ordering::Less,
+                (None, Some(_)) => Ordering::Greater,
+                (Some((memory_key, _)), Some((sled_key, _))) => {
+                    let order = memory_key.as_slice().cmp(sled_key.as_ref());
+                    if self.reverse { order.reverse() } else { order }
+                }
+            };
+            if order == Ordering::Greater {
+                if let Some(kv) = self.sled_next.take() {
+                    return Some(Ok(kv));
+                }
+                continue;
+            }
+            if order == Ordering::Equal {
+                self.sled_next = None;
+            }
+            if let Some((key, Some(value))) = self.buffer.pop_front() {
+                return Some(Ok((IVec::from(key), value)));
+            }
+        }
+    }
+}

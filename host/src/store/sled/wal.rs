@@ -1,0 +1,374 @@
+//! The write-ahead log: what makes a commit durable before sled has it.
+//!
+//! Every batch the committer applies to the memtable ([`super::memtable`]) is appended here as
+//! one record; [`Wal::sync`] (one `fdatasync` shared by every waiting command: group commit)
+//! is what an acknowledgement waits for. A checkpoint writes the memtable's frozen layer into
+//! sled, flushes sled, and only then deletes the log segments that layer came from. On open,
+//! the segments still present are replayed into sled: each record is a list of blind puts and
+//! removals, so replaying a segment over a sled that already holds part of it gives the same
+//! result.
+//!
+//! Layout: `<data dir>/baton-wal/<number>.log`. A segment starts with the names of the trees in
+//! the order its records number them (an upgrade that adds trees still reads old segments).
+//! A record is `length u32 LE | crc32 u32 LE | payload`; the payload is a sequence of
+//! `0 | tree u8 | key length u32 | key | value length u32 | value` (put) and
+//! `1 | tree u8 | key length u32 | key` (removal). A record cut short or failing its checksum
+//! at the end of the newest segment is a write the crash interrupted (never acknowledged: its
+//! sync had not returned) and is dropped; anywhere else it is corruption and opening fails.
+
+use std::collections::BTreeMap;
+use std::fs::{self, File, OpenOptions};
+use std::io::{Read, Write};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+
+use super::{Op, StoreError, Tree, WriteSet};
+use crate::store::Result;
+
+/// The directory of the log inside the data directory.
+const DIR: &str = "baton-wal";
+
+/// The first bytes of a segment (format of this log).
+const MAGIC: &[u8; 8] = b"BATONWL1";
+
+/// The largest record accepted when reading (a corrupt length must not allocate gigabytes).
+const MAX_RECORD: usize = 1 << 30;
+
+fn io(context: &str, e: std::io::Error) -> StoreError {
+    StoreError::Backend(format!("write-ahead log: {context}: {e}"))
+}
+
+/// The segment being appended to.
+struct Segment {
+    number: u64,
+    file: Arc<File>,
+    bytes: u64,
+    /// A failed append could not be cut off: nothing may be appended behind it.
+    damaged: bool,
+}
+
+/// The open log.
+pub(super) struct Wal {
+    dir: PathBuf,
+    current: Mutex<Segment>,
+}
+
+/// One record's encoding buffer, reused between batches by the committer.
+#[derive(Default)]
+pub(super) struct RecordBuffer {
+    bytes: Vec<u8>,
+}
+
+impl RecordBuffer {
+    /// Start a record.
+    pub(super) fn begin(&mut self) {
+        self.bytes.clear();
+        self.bytes.extend_from_slice(&[0; 8]);
+    }
+
+    /// Add the puts and removals of an applied write set.
+    pub(super) fn add(&mut self, set: &WriteSet) {
+        for op in &set.ops {
+            match op {
+                Op::Put(tree, key, value) => {
+                    self.bytes.push(0);
+                    self.bytes.push(*tree as u8);
+                    put_bytes(&mut self.bytes, key);
+                    put_bytes(&mut self.bytes, value);
+                }
+                Op::Delete(tree, key) => {
+                    self.bytes.push(1);
+                    self.bytes.push(*tree as u8);
+                    put_bytes(&mut self.bytes, key);
+                }
+                Op::Guard(..) => {}
+            }
+        }
+    }
+
+    /// Whether the record has no operation.
+    pub(super) fn is_empty(&self) -> bool {
+        self.bytes.len() <= 8
+    }
+
+    /// Seal the record (length and checksum) and return its bytes.
+    fn seal(&mut self) -> &[u8] {
+        let payload_len = (self.bytes.len() - 8) as u32;
+        let crc = crc32fast::hash(&self.bytes[8..]);
+        self.bytes[0..4].copy_from_slice(&payload_len.to_le_bytes());
+        self.bytes[4..8].copy_from_slice(&crc.to_le_bytes());
+        &self.bytes
+    }
+}
+
+fn put_bytes(out: &mut Vec<u8>, bytes: &[u8]) {
+    out.extend_from_slice(&(bytes.len() as u32).to_le_bytes());
+    out.extend_from_slice(bytes);
+}
+
+fn segment_path(dir: &Path, number: u64) -> PathBuf {
+    dir.join(format!("{number:020}.log"))
+}
+
+/// The numbers of the segments in `dir`, oldest first.
+fn segment_numbers(dir: &Path) -> Result<Vec<u64>> {
+    let mut numbers = Vec::new();
+    for entry in fs::read_dir(dir).map_err(|e| io("list segments", e))? {
+        let entry = entry.map_err(|e| io("list segments", e))?;
+        let name = entry.file_name();
+        let Some(number) = name
+            .to_str()
+            .and_then(|n| n.strip_suffix(".log"))
+            .and_then(|n| n.parse::<u64>().ok())
+        else {
+            continue;
+        };
+        numbers.push(number);
+    }
+    numbers.sort_unstable();
+    Ok(numbers)
+}
+
+/// Make a directory entry change (a created or removed segment) durable.
+fn sync_dir(dir: &Path) -> Result<()> {
+    File::open(dir)
+        .and_then(|d| d.sync_all())
+        .map_err(|e| io("sync directory", e))
+}
+
+fn create_segment(dir: &Path, number: u64) -> Result<Segment> {
+    let mut file = OpenOptions::new()
+        .create_new(true)
+        .append(true)
+        .open(segment_path(dir, number))
+        .map_err(|e| io("create segment", e))?;
+    let mut header = MAGIC.to_vec();
+    header.extend_from_slice(&(Tree::ALL.len() as u32).to_le_bytes());
+    for tree in Tree::ALL {
+        put_bytes(&mut header, tree.name().as_bytes());
+    }
+    file.write_all(&header)
+        .and_then(|()| file.sync_data())
+        .map_err(|e| io("write segment header", e))?;
+    sync_dir(dir)?;
+    Ok(Segment {
+        number,
+        file: Arc::new(file),
+        bytes: header.len() as u64,
+        damaged: false,
+    })
+}
+
+/// The changes a replay found: per tree, the final value of each key (`None`: removed).
+pub(super) type Replayed = BTreeMap<Tree, BTreeMap<Vec<u8>, Option<Vec<u8>>>>;
+
+impl Wal {
+    /// Open the log in `data_dir` and start a new segment. Returns the changes of the segments
+    /// the last run left (for the caller to write into sled and flush) and those segments'
+    /// numbers (to discard through [`Wal::discard_through`] once sled has them).
+    pub(super) fn open(data_dir: &Path) -> Result<(Wal, Replayed, Vec<u64>)> {
+        let dir = data_dir.join(DIR);
+        fs::create_dir_all(&dir).map_err(|e| io("create directory", e))?;
+        let numbers = segment_numbers(&dir)?;
+        let mut replayed = Replayed::new();
+        for (i, number) in numbers.iter().enumerate() {
+            let newest = i + 1 == numbers.len();
+            read_segment(&segment_path(&dir, *number), newest, &mut replayed)?;
+        }
+        let next = numbers.last().map_or(1, |n| n + 1);
+        let current = create_segment(&dir, next)?;
+        Ok((
+            Wal {
+                dir,
+                current: Mutex::new(current),
+            },
+            replayed,
+            numbers,
+        ))
+    }
+
+    fn current(&self) -> std::sync::MutexGuard<'_, Segment> {
+        // Appends finish or fail as a whole before the lock is released.
+        self.current.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Append a sealed record (written to the OS, not yet synced). Called by the one writer.
+    /// A failed append (disk full) is cut off again, so that no later record sits behind a
+    /// damaged one (a replay stops at the first damaged record).
+    pub(super) fn append(&self, record: &mut RecordBuffer) -> Result<()> {
+        let bytes = record.seal();
+        let mut current = self.current();
+        if current.damaged {
+            return Err(StoreError::Backend(
+                "write-ahead log: an earlier append failed and could not be cut off; restart baton"
+                    .into(),
+            ));
+        }
+        if let Err(e) = (&*current.file).write_all(bytes) {
+            if let Err(cut) = current.file.set_len(current.bytes) {
+                tracing::error!("write-ahead log: cannot cut off a failed append: {cut}");
+                current.damaged = true;
+            }
+            return Err(io("append", e));
+        }
+        current.bytes += bytes.len() as u64;
+        Ok(())
+    }
+
+    /// Wait until everything appended so far is on disk.
+    pub(super) fn sync(&self) -> Result<()> {
+        let file = self.current().file.clone();
+        file.sync_data().map_err(|e| io("sync", e))
+    }
+
+    /// Start a new segment (the current one is synced first) and return the number of the
+    /// last segment a checkpoint of everything applied so far makes obsolete.
+    pub(super) fn rotate(&self) -> Result<u64> {
+        let mut current = self.current();
+        current.file.sync_data().map_err(|e| io("sync", e))?;
+        let next = create_segment(&self.dir, current.number + 1)?;
+        let done = current.number;
+        *current = next;
+        Ok(done)
+    }
+
+    /// Delete every segment up to `last` (sled holds their changes and has been flushed).
+    pub(super) fn discard_through(&self, last: u64) -> Result<()> {
+        for number in segment_numbers(&self.dir)? {
+            if number <= last {
+                fs::remove_file(segment_path(&self.dir, number))
+                    .map_err(|e| io("remove segment", e))?;
+            }
+        }
+        sync_dir(&self.dir)
+    }
+
+    /// Bytes of the log on disk.
+    pub(super) fn size_on_disk(&self) -> u64 {
+        segment_numbers(&self.dir)
+            .unwrap_or_default()
+            .iter()
+            .filter_map(|n| fs::metadata(segment_path(&self.dir, *n)).ok())
+            .map(|m| m.len())
+            .sum()
+    }
+}
+
+/// A reader over a segment's bytes.
+struct Cursor<'a> {
+    bytes: &'a [u8],
+    at: usize,
+}
+
+impl<'a> Cursor<'a> {
+    fn take(&mut self, n: usize) -> Option<&'a [u8]> {
+        let end = self.at.checked_add(n)?;
+        let slice = self.bytes.get(self.at..end)?;
+        self.at = end;
+        Some(slice)
+    }
+
+    fn u32(&mut self) -> Option<u32> {
+        let b = self.take(4)?;
+        Some(u32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+    }
+
+    fn u8(&mut self) -> Option<u8> {
+        Some(self.take(1)?[0])
+    }
+
+    fn bytes(&mut self) -> Option<&'a [u8]> {
+        let n = self.u32()? as usize;
+        self.take(n)
+    }
+}
+
+fn corrupt(path: &Path, what: &str) -> StoreError {
+    StoreError::Codec {
+        tree: "write-ahead log",
+        message: format!("{}: {what}", path.display()),
+    }
+}
+
+/// Read one segment's records into `replayed`. A damaged tail is dropped in the newest segment
+/// and refused in any other.
+fn read_segment(path: &Path, newest: bool, replayed: &mut Replayed) -> Result<()> {
+    let mut bytes = Vec::new();
+    File::open(path)
+        .and_then(|mut f| f.read_to_end(&mut bytes))
+        .map_err(|e| io("read segment", e))?;
+    let mut cursor = Cursor {
+        bytes: &bytes,
+        at: 0,
+    };
+    let header_ok = cursor.take(MAGIC.len()) == Some(MAGIC.as_slice());
+    let names = header_ok
+        .then(|| {
+            let n = cursor.u32()? as usize;
+            (0..n.min(4096))
+                .map(|_| {
+                    cursor
+                        .bytes()
+                        .map(|b| String::from_utf8_lossy(b).into_owned())
+                })
+                .collect::<Option<Vec<String>>>()
+        })
+        .flatten();
+    let Some(names) = names else {
+        // A segment whose header never reached the disk holds no acknowledged write.
+        return if newest {
+            Ok(())
+        } else {
+            Err(corrupt(path, "damaged segment header"))
+        };
+    };
+    let trees: Vec<Option<Tree>> = names
+        .iter()
+        .map(|name| Tree::ALL.iter().copied().find(|t| t.name() == name))
+        .collect();
+    while cursor.at < bytes.len() {
+        let Some(ops) = next_record(&mut cursor) else {
+            if newest {
+                tracing::warn!(
+                    "{}: dropping an incomplete record at byte {} (a write the crash cut short)",
+                    path.display(),
+                    cursor.at
+                );
+                return Ok(());
+            }
+            return Err(corrupt(path, "damaged record before the end of the log"));
+        };
+        apply_record(ops, &trees, replayed).ok_or_else(|| corrupt(path, "malformed record"))?;
+    }
+    Ok(())
+}
+
+/// The payload of the next record, if it is whole and its checksum holds.
+fn next_record<'a>(cursor: &mut Cursor<'a>) -> Option<&'a [u8]> {
+    let len = cursor.u32()? as usize;
+    let crc = cursor.u32()?;
+    if len > MAX_RECORD {
+        return None;
+    }
+    let payload = cursor.take(len)?;
+    (crc32fast::hash(payload) == crc).then_some(payload)
+}
+
+fn apply_record(payload: &[u8], trees: &[Option<Tree>], replayed: &mut Replayed) -> Option<()> {
+    let mut cursor = Cursor {
+        bytes: payload,
+        at: 0,
+    };
+    while cursor.at < payload.len() {
+        let kind = cursor.u8()?;
+        let tree = (*trees.get(cursor.u8()? as usize)?)?;
+        let key = cursor.bytes()?.to_vec();
+        let value = match kind {
+            0 => Some(cursor.bytes()?.to_vec()),
+            1 => None,
+            _ => return None,
+        };
+        replayed.entry(tree).or_default().insert(key, value);
+    }
+    Some(())
+}
