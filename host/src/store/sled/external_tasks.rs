@@ -9,9 +9,13 @@ use crate::records::ExternalTask;
 use crate::store::codec;
 use crate::store::{Accept, ExternalTaskStore, LockOrder, LockRequest, TaskLookup, Version};
 
-/// How many queue entries an unfiltered topic looks at: the first entries of its queue are the
-/// answer, which keeps fetch-and-lock flat however many tasks wait; the margin covers stale
-/// entries and tasks a concurrent fetch takes first.
+/// Rounds of reading the queue and locking in one fetch: a round is repeated only when
+/// another worker locked some of its candidates first.
+const LOCK_ROUNDS: usize = 4;
+
+/// How many queue entries an unfiltered topic looks at at most: the first entries of its queue
+/// are the answer, which keeps fetch-and-lock flat however many tasks wait; the margin covers
+/// stale entries.
 fn scan_limit(max_tasks: usize, filtered: bool) -> usize {
     if filtered { 10_000 } else { max_tasks * 2 + 8 }
 }
@@ -27,17 +31,28 @@ impl Store {
     fn lock_candidates(
         &self,
         request: &LockRequest<'_>,
+        wanted: usize,
         accept: &mut dyn FnMut(usize, &ExternalTask) -> Accept,
         cleanup: &mut Vec<WriteSet>,
     ) -> Result<Option<Vec<Candidate>>> {
         let mut candidates = Vec::new();
         for (ti, topic) in request.topics.iter().enumerate() {
-            let keys = self.scan_keys(
-                Tree::ExternalTaskQueue,
-                &index::queue_prefix(&topic.topic),
-                scan_limit(request.max_tasks, topic.filtered),
-            )?;
+            // The queue is in priority order: with that order, the first `wanted` tasks a
+            // topic's filter takes are all it can contribute, so the scan (and the decoding of
+            // each task it judges) stops there.
+            let enough = match request.order {
+                LockOrder::Priority => candidates.len() + wanted,
+                LockOrder::CreateTimeAsc | LockOrder::CreateTimeDesc => usize::MAX,
+            };
+            let keys = self
+                .scan_prefix(Tree::ExternalTaskQueue, &index::queue_prefix(&topic.topic))
+                .take(scan_limit(request.max_tasks, topic.filtered));
             for key in keys {
+                if candidates.len() >= enough {
+                    break;
+                }
+                let (key, _) = key?;
+                let key = key.to_vec();
                 let Some(id) = index::queue_key_id(&key) else {
                     continue;
                 };
@@ -92,21 +107,22 @@ impl ExternalTaskStore for Store {
         accept: &mut dyn FnMut(usize, &ExternalTask) -> Accept,
     ) -> Result<Vec<(ExternalTask, usize)>> {
         let mut cleanup = Vec::new();
-        let Some(candidates) = self.lock_candidates(request, accept, &mut cleanup)? else {
-            return Ok(Vec::new());
-        };
         // Each lock changes the record and its index entries together, guarded by the record
         // as read: whatever a crash keeps, a locked task is in the lock index and not in the
         // queue, so its lock's expiry brings it back. (A lock written apart from its index
         // entries lost the task when the process died between the two writes.) The locks of
-        // a batch go in one transaction; a task another worker changed meanwhile is skipped,
-        // and the next candidates fill its place.
+        // a batch go in one commit; a task another worker locked meanwhile is skipped, and
+        // the next round reads the queue again (the tasks others took have left it).
         let mut locked = Vec::new();
-        let mut candidates = candidates.into_iter();
-        while locked.len() < request.max_tasks {
+        for _ in 0..LOCK_ROUNDS {
+            let wanted = request.max_tasks - locked.len();
+            let Some(candidates) = self.lock_candidates(request, wanted, accept, &mut cleanup)?
+            else {
+                break;
+            };
             let mut batch = Vec::new();
             let mut sets = Vec::new();
-            for (task, raw, ti) in candidates.by_ref().take(request.max_tasks - locked.len()) {
+            for (task, raw, ti) in candidates.into_iter().take(wanted) {
                 let mut new = task.clone();
                 new.worker_id = Some(request.worker_id.to_owned());
                 new.lock_expiration_time = Some(request.topics[ti].lock_expiration_time);
@@ -124,12 +140,16 @@ impl ExternalTaskStore for Store {
                 break;
             }
             let applied = self.commit_each(&sets)?;
+            let all_applied = applied.iter().all(|ok| *ok);
             locked.extend(
                 batch
                     .into_iter()
                     .zip(applied)
                     .filter_map(|(entry, ok)| ok.then_some(entry)),
             );
+            if all_applied || locked.len() >= request.max_tasks {
+                break;
+            }
         }
         if !cleanup.is_empty() {
             self.commit_each(&cleanup)?;

@@ -250,6 +250,9 @@ struct StoreInner {
     writer: Mutex<wal::RecordBuffer>,
     /// A frozen layer being written into sled.
     pending: Mutex<Option<checkpoint::Pending>>,
+    /// Whether closing the store writes the memtable into sled (tests turn it off to leave
+    /// the log as a crash would).
+    checkpoint_on_close: std::sync::atomic::AtomicBool,
     committer: committer::Committer,
     checkpointer: checkpoint::Checkpointer,
 }
@@ -316,6 +319,7 @@ impl Store {
                 wal: Arc::new(wal),
                 writer: Mutex::new(wal::RecordBuffer::default()),
                 pending: Mutex::new(None),
+                checkpoint_on_close: std::sync::atomic::AtomicBool::new(true),
                 committer: committer::Committer::start(weak.clone()),
                 checkpointer: checkpoint::Checkpointer::start(weak.clone()),
             }),
@@ -547,6 +551,14 @@ impl Store {
     fn scan_prefix(&self, tree: Tree, prefix: &[u8]) -> memtable::Merged<'_> {
         let (from, to) = prefix_range(prefix);
         memtable::Merged::new(&self.inner.memory, self.tree(tree), tree, from, to, false)
+    }
+
+    /// Close the store as a crash would: sled and the log as they are, no final checkpoint.
+    #[cfg(test)]
+    pub(in crate::store) fn close_as_crash(self) {
+        self.inner
+            .checkpoint_on_close
+            .store(false, std::sync::atomic::Ordering::Relaxed);
     }
 
     /// Write everything committed so far into sled now (tests; the checkpoint thread does it
