@@ -12,9 +12,9 @@
 
 use std::sync::mpsc;
 use std::sync::{Arc, Weak};
-use std::thread::{JoinHandle, ThreadId};
 use std::time::{Duration, Instant};
 
+use super::background::Background;
 use super::memtable::{Entry, Layer};
 use super::{Durability, Result, StoreInner};
 
@@ -37,35 +37,22 @@ pub(super) struct Pending {
     last_segment: u64,
 }
 
-/// The handle the store keeps (same life cycle as the committer's).
+/// The handle the store keeps (same life cycle as the committer's: the channel closes, then
+/// the thread is joined).
 pub(super) struct Checkpointer {
     requests: Option<mpsc::SyncSender<()>>,
-    thread: Option<JoinHandle<()>>,
-    thread_id: Option<ThreadId>,
+    _thread: Option<Background>,
 }
 
 impl Checkpointer {
-    /// Start the thread for `store` (a weak reference: dropping the store ends it).
+    /// Start the thread for `store` (a weak reference: dropping the store ends it). Without
+    /// it the log grows until the next open replays it into sled.
     pub(super) fn start(store: Weak<StoreInner>) -> Checkpointer {
         let (tx, rx) = mpsc::sync_channel::<()>(1);
-        match std::thread::Builder::new()
-            .name("baton-checkpoint".into())
-            .spawn(move || run(store, rx))
-        {
-            Ok(thread) => Checkpointer {
-                requests: Some(tx),
-                thread_id: Some(thread.thread().id()),
-                thread: Some(thread),
-            },
-            Err(e) => {
-                // Without it the log grows until the next open replays it into sled.
-                tracing::error!("cannot start the checkpoint thread: {e}");
-                Checkpointer {
-                    requests: None,
-                    thread: None,
-                    thread_id: None,
-                }
-            }
+        let thread = Background::spawn("baton-checkpoint", move || run(store, rx));
+        Checkpointer {
+            requests: thread.as_ref().map(|_| tx),
+            _thread: thread,
         }
     }
 
@@ -73,17 +60,6 @@ impl Checkpointer {
     pub(super) fn request(&self) {
         if let Some(requests) = &self.requests {
             let _ = requests.try_send(());
-        }
-    }
-}
-
-impl Drop for Checkpointer {
-    fn drop(&mut self) {
-        self.requests = None;
-        if let Some(thread) = self.thread.take()
-            && Some(std::thread::current().id()) != self.thread_id
-        {
-            let _ = thread.join();
         }
     }
 }

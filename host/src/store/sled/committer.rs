@@ -11,10 +11,10 @@
 
 use std::sync::mpsc;
 use std::sync::{Arc, Weak};
-use std::thread::{JoinHandle, ThreadId};
 
 use tokio::sync::oneshot;
 
+use super::background::Background;
 use super::{Result, StoreError, StoreInner, WriteSet};
 
 /// At most this many write sets go into one transaction (bounds its size and the latency of
@@ -24,11 +24,11 @@ const MAX_BATCH: usize = 256;
 /// The outcome for one submitted set: applied (`true`), or refused by its guards (`false`).
 type Reply = oneshot::Sender<Result<bool>>;
 
-/// The handle the store keeps: where to submit, and the thread to join when the store closes.
+/// The handle the store keeps: where to submit, and the thread. Fields drop in order: the
+/// channel closes first (the thread's loop ends), then the thread is joined.
 pub(super) struct Committer {
     requests: Option<mpsc::Sender<(WriteSet, Reply)>>,
-    thread: Option<JoinHandle<()>>,
-    thread_id: Option<ThreadId>,
+    _thread: Option<Background>,
 }
 
 impl Committer {
@@ -37,23 +37,10 @@ impl Committer {
     /// cannot be started, sets are committed by their callers instead ([`Self::submit`]).
     pub(super) fn start(store: Weak<StoreInner>) -> Committer {
         let (tx, rx) = mpsc::channel::<(WriteSet, Reply)>();
-        match std::thread::Builder::new()
-            .name("baton-committer".into())
-            .spawn(move || run(store, rx))
-        {
-            Ok(thread) => Committer {
-                requests: Some(tx),
-                thread_id: Some(thread.thread().id()),
-                thread: Some(thread),
-            },
-            Err(e) => {
-                tracing::error!("cannot start the committer thread, committing inline: {e}");
-                Committer {
-                    requests: None,
-                    thread: None,
-                    thread_id: None,
-                }
-            }
+        let thread = Background::spawn("baton-committer", move || run(store, rx));
+        Committer {
+            requests: thread.as_ref().map(|_| tx),
+            _thread: thread,
         }
     }
 
@@ -69,20 +56,6 @@ impl Committer {
         let (tx, rx) = oneshot::channel();
         requests.send((writes, tx)).map_err(|back| back.0.0)?;
         Ok(rx)
-    }
-}
-
-impl Drop for Committer {
-    fn drop(&mut self) {
-        // Closing the channel ends the thread's loop. Join it so that the database is closed
-        // when the store is dropped (a reopen in the same process must find it unlocked),
-        // unless the last handle was dropped by the committer itself, which is exiting anyway.
-        self.requests = None;
-        if let Some(thread) = self.thread.take()
-            && Some(std::thread::current().id()) != self.thread_id
-        {
-            let _ = thread.join();
-        }
     }
 }
 

@@ -19,6 +19,7 @@
 //! store traits (implemented here, one file per aggregate), and the generic tree/key/record
 //! API below is private to the store.
 
+mod background;
 mod checkpoint;
 mod committer;
 mod counts;

@@ -123,16 +123,10 @@ async fn a_torn_last_record_is_dropped_and_everything_synced_is_kept() {
     }
     // A crash in the middle of the next append: half a record at the end of the newest
     // segment.
-    let log_dir = dir.path().join("baton-wal");
-    let mut segments: Vec<_> = std::fs::read_dir(&log_dir)
-        .expect("log dir")
-        .map(|e| e.expect("entry").path())
-        .collect();
-    segments.sort();
-    let newest = segments.last().expect("a segment");
-    let mut bytes = std::fs::read(newest).expect("read");
+    let newest = segments(dir.path()).pop().expect("a segment");
+    let mut bytes = std::fs::read(&newest).expect("read");
     bytes.extend_from_slice(&[200, 0, 0, 0, 1, 2, 3, 4, 0, 7]);
-    std::fs::write(newest, &bytes).expect("write");
+    std::fs::write(&newest, &bytes).expect("write");
     let store = reopen_until_unlocked(dir.path()).await.expect("reopen");
     assert_eq!(values(&store, tree), (10..100).collect::<Vec<_>>());
     // And it keeps working: a change after the recovery survives the next reopen.
@@ -145,6 +139,16 @@ async fn a_torn_last_record_is_dropped_and_everything_synced_is_kept() {
     let store = reopen_until_unlocked(dir.path()).await.expect("reopen");
     assert_eq!(store.inner.wal.size_on_disk(), 8 + 4 + header_names_len());
     assert_eq!(values(&store, tree), (10..102).collect::<Vec<_>>());
+}
+
+/// The log's segment files, oldest first.
+fn segments(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let mut segments: Vec<_> = std::fs::read_dir(dir.join("baton-wal"))
+        .expect("log dir")
+        .map(|e| e.expect("entry").path())
+        .collect();
+    segments.sort();
+    segments
 }
 
 /// The bytes of a segment header's tree names (a segment holding no record has just them).
@@ -162,19 +166,16 @@ async fn a_damaged_record_inside_the_log_is_refused() {
         put_all(&store, Tree::HistoricInstances, 10..20).await;
         store.close_as_crash();
     }
-    let log_dir = dir.path().join("baton-wal");
-    let mut segments: Vec<_> = std::fs::read_dir(&log_dir)
-        .expect("log dir")
-        .map(|e| e.expect("entry").path())
-        .collect();
-    segments.sort();
-    let oldest = segments.first().expect("a segment");
-    let mut bytes = std::fs::read(oldest).expect("read");
+    let oldest = segments(dir.path()).into_iter().next().expect("a segment");
+    let mut bytes = std::fs::read(&oldest).expect("read");
     let at = bytes.len() - 40;
     bytes[at] ^= 0xff;
-    std::fs::write(oldest, &bytes).expect("write");
+    std::fs::write(&oldest, &bytes).expect("write");
     // Make it not the newest: a later (empty) segment exists.
-    let next = log_dir.join(format!("{:020}.log", u64::MAX / 2));
+    let next = dir
+        .path()
+        .join("baton-wal")
+        .join(format!("{:020}.log", u64::MAX / 2));
     std::fs::write(&next, b"").expect("write");
     let err = reopen_until_unlocked(dir.path())
         .await
