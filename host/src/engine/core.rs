@@ -110,6 +110,8 @@ pub(crate) struct Inner {
     pub(crate) background: Mutex<Vec<tokio::task::JoinHandle<()>>>,
     /// Recent successful password checks (basic auth checks every request).
     pub(crate) password_checks: super::passwords::CheckCache,
+    /// Every authorization, read once and dropped at each change (see `authorizations.rs`).
+    pub(crate) authorizations: Mutex<Option<Arc<Vec<crate::records::Authorization>>>>,
     /// Failure notifications: rules cache, delivery loop state, counters.
     pub(crate) notifications: super::notifications::State,
 }
@@ -181,6 +183,7 @@ impl ProcessEngine {
                 stop: tokio::sync::watch::channel(false).0,
                 background: Mutex::new(Vec::new()),
                 password_checks: super::passwords::CheckCache::new(),
+                authorizations: Mutex::new(None),
                 notifications,
             }),
         };

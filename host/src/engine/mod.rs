@@ -42,6 +42,7 @@ pub use types::*;
 
 use std::sync::Arc;
 
+pub mod authorizations;
 mod core;
 mod correlation;
 pub(crate) mod decisions;
