@@ -5,7 +5,6 @@
 use std::path::Path;
 use std::time::Duration;
 
-use baton::api::{ApiConfig, ApiState};
 use baton::engine::{EngineConfig, ProcessEngine};
 use reqwest::StatusCode;
 use serde_json::{Value as J, json};
@@ -27,14 +26,12 @@ impl Server {
         ec.wasm = None;
         // A restarted server waits for the previous engine to release the store's lock.
         let engine = baton_tests::open_retrying(ec).await;
-        let config = ApiConfig {
+        // The whole application (REST API and cockpit), as `baton serve --auth` serves it.
+        let config = baton::config::ServerConfig {
             auth: true,
-            ..ApiConfig::default()
+            ..baton::config::ServerConfig::default()
         };
-        let app = baton::api::router(ApiState {
-            engine: engine.clone(),
-            config,
-        });
+        let app = baton::server::app(engine.clone(), &config);
         let (addr, task) = serve_on_loopback(app).await;
         Server {
             base: format!("http://{addr}/engine-rest"),
@@ -55,6 +52,11 @@ impl Server {
 
     fn url(&self, path: &str) -> String {
         format!("{}{path}", self.base)
+    }
+
+    /// A URL outside the REST root (cockpit, metrics).
+    fn site(&self, path: &str) -> String {
+        format!("{}{path}", self.base.trim_end_matches("/engine-rest"))
     }
 
     async fn send(&self, rb: reqwest::RequestBuilder) -> (StatusCode, J) {
@@ -522,5 +524,73 @@ async fn the_authorization_resource_and_its_survival_of_a_restart() {
         e["message"],
         "The user with id 'kermit' does not have 'CREATE' permission on resource 'ProcessInstance'."
     );
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cockpit_views_honour_the_same_authorizations() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let server = Server::open(dir.path()).await;
+    let admin = server.bootstrap_admin().await;
+    assert_eq!(admin.deploy("alpha", "a").await.0, StatusCode::OK);
+    assert_eq!(admin.deploy("beta", "b").await.0, StatusCode::OK);
+    let alpha = admin.start("alpha").await;
+    let beta = admin.start("beta").await;
+    admin.create_user("ops").await;
+    let get = |user: &'static str, path: String| {
+        let s = &server;
+        async move {
+            s.send(
+                s.client
+                    .get(s.site(&path))
+                    .basic_auth(user, Some(format!("pw-{user}"))),
+            )
+            .await
+        }
+    };
+    assert_eq!(
+        get("admin", "/cockpit/api/overview".into()).await.0,
+        StatusCode::OK
+    );
+    assert_eq!(get("admin", "/metrics".into()).await.0, StatusCode::OK);
+    // The page itself needs only the login; the views need the cockpit application.
+    assert_eq!(get("ops", "/".into()).await.0, StatusCode::OK);
+    let (s, e) = get("ops", format!("/cockpit/api/instance/{alpha}/state")).await;
+    assert_eq!(s, StatusCode::FORBIDDEN, "{e}");
+    assert_eq!(
+        e["message"],
+        "The user with id 'ops' does not have 'ACCESS' permission on resource 'cockpit' of type 'Application'."
+    );
+    admin
+        .authorize(
+            json!({"type": 1, "userId": "ops", "permissions": ["ACCESS"],
+                          "resourceType": 0, "resourceId": "cockpit"}),
+        )
+        .await;
+    admin
+        .authorize(
+            json!({"type": 1, "userId": "ops", "permissions": ["READ_INSTANCE"],
+                          "resourceType": 6, "resourceId": "alpha"}),
+        )
+        .await;
+    assert_eq!(
+        get("ops", format!("/cockpit/api/instance/{alpha}/state"))
+            .await
+            .0,
+        StatusCode::OK
+    );
+    assert_eq!(
+        get("ops", format!("/cockpit/api/instance/{beta}/state"))
+            .await
+            .0,
+        StatusCode::FORBIDDEN
+    );
+    // Whole-engine views (every definition's counts, live events, metrics) need READ on all
+    // definitions.
+    assert_eq!(
+        get("ops", "/cockpit/api/overview".into()).await.0,
+        StatusCode::FORBIDDEN
+    );
+    assert_eq!(get("ops", "/metrics".into()).await.0, StatusCode::FORBIDDEN);
     server.stop().await;
 }
