@@ -5,6 +5,7 @@
 //! manual clock wherever behaviour depends on it.
 
 mod api_authorizations;
+mod api_client_limits;
 mod api_coverage;
 mod api_decisions;
 mod api_flow;

@@ -100,6 +100,12 @@ pub async fn read_form(mut mp: Multipart, limit: usize) -> ApiResult<DeployReque
             }
             continue;
         }
+        let limit = super::guard::client_limits().max_deployment_resources;
+        if req.resources.len() >= limit {
+            return Err(ApiError::invalid(format!(
+                "A deployment may contain at most {limit} resources"
+            )));
+        }
         let Some(filename) = filename.filter(|f| !f.is_empty()) else {
             return Err(ApiError::invalid(
                 "No file name found in the deployment resource described by form parameter 'null'.",

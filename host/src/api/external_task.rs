@@ -160,6 +160,12 @@ fn validate_fetch(body: FetchBody) -> ApiResult<(FetchAndLockRequest, BTreeMap<S
             "maxResults is not greater than or equal to 0",
         ));
     }
+    let limit = super::guard::client_limits().max_fetch_tasks;
+    if usize::try_from(max_tasks).is_ok_and(|m| m > limit) {
+        return Err(ApiError::invalid(format!(
+            "maxTasks {max_tasks} exceeds the limit of {limit} tasks per fetchAndLock"
+        )));
+    }
     let mut sort_by_create_time_asc = None;
     for s in body.sorting.unwrap_or_default() {
         match s.sort_by.as_deref() {

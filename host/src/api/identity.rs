@@ -112,9 +112,11 @@ fn user_filter(q: &QueryInput, all: Vec<User>) -> Vec<User> {
 async fn list_users(State(state): State<ApiState>, Params(q): Params) -> ApiResult<Json<J>> {
     let (first, max) = q.pagination()?;
     let items = user_filter(&q, state.engine.users().await?);
-    Ok(Json(J::Array(
-        items.iter().skip(first).take(max).map(user_dto).collect(),
-    )))
+    // The paging helper also refuses an unbounded list over `query_max_results`.
+    let page = super::query::sort_and_page(items, &[], (first, max), |_, _, _| {
+        std::cmp::Ordering::Equal
+    })?;
+    Ok(Json(J::Array(page.iter().map(user_dto).collect())))
 }
 
 async fn count_users(State(state): State<ApiState>, Params(q): Params) -> ApiResult<Json<J>> {
@@ -215,9 +217,11 @@ async fn groups_filtered(state: &ApiState, q: &QueryInput) -> ApiResult<Vec<Grou
 async fn list_groups(State(state): State<ApiState>, Params(q): Params) -> ApiResult<Json<J>> {
     let (first, max) = q.pagination()?;
     let items = groups_filtered(&state, &q).await?;
-    Ok(Json(J::Array(
-        items.iter().skip(first).take(max).map(group_dto).collect(),
-    )))
+    // The paging helper also refuses an unbounded list over `query_max_results`.
+    let page = super::query::sort_and_page(items, &[], (first, max), |_, _, _| {
+        std::cmp::Ordering::Equal
+    })?;
+    Ok(Json(J::Array(page.iter().map(group_dto).collect())))
 }
 
 async fn count_groups(State(state): State<ApiState>, Params(q): Params) -> ApiResult<Json<J>> {

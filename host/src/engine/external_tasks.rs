@@ -59,12 +59,38 @@ fn values_match(filter: &Value, actual: &Value) -> bool {
     text(filter) == text(actual)
 }
 
-/// Decrements the parked-request count when a long poll ends, however it ends.
-struct Parked<'a>(&'a Inner);
+/// Decrements the parked-request counts (server-wide and of its worker) when a long poll
+/// ends, however it ends.
+struct Parked<'a>(&'a Inner, &'a str);
 
 impl Drop for Parked<'_> {
     fn drop(&mut self) {
         self.0.parked_fetches.fetch_sub(1, Ordering::SeqCst);
+        if let Ok(mut by_worker) = self.0.parked_by_worker.lock()
+            && let Some(n) = by_worker.get_mut(self.1)
+        {
+            *n = n.saturating_sub(1);
+            if *n == 0 {
+                by_worker.remove(self.1);
+            }
+        }
+    }
+}
+
+impl Inner {
+    /// Count one more parked poll of `worker`; `Err` with the count it already has when that
+    /// reaches the per-worker limit (the caller's guard undoes the count either way).
+    fn park_worker(&self, worker: &str) -> std::result::Result<(), usize> {
+        let Ok(mut by_worker) = self.parked_by_worker.lock() else {
+            return Ok(());
+        };
+        let n = by_worker.entry(worker.to_owned()).or_insert(0);
+        *n += 1;
+        if *n > self.config.max_parked_fetches_per_worker {
+            Err(*n - 1)
+        } else {
+            Ok(())
+        }
     }
 }
 
@@ -130,9 +156,17 @@ impl ProcessEngine {
             }
             if parked.is_none() {
                 let count = self.inner.parked_fetches.fetch_add(1, Ordering::SeqCst);
-                parked = Some(Parked(&self.inner));
+                let per_worker = self.inner.park_worker(&request.worker_id);
+                parked = Some(Parked(&self.inner, &request.worker_id));
                 if count >= self.inner.config.max_parked_fetches {
                     return Err(ProcessEngineError::Overloaded);
+                }
+                if let Err(already) = per_worker {
+                    return Err(ProcessEngineError::BadRequest(format!(
+                        "Worker '{}' already has {already} long-polling fetchAndLock request(s) \
+                         waiting, the limit per worker is {}",
+                        request.worker_id, self.inner.config.max_parked_fetches_per_worker
+                    )));
                 }
                 self.inner
                     .metrics
