@@ -61,6 +61,16 @@ fn filtered_list(path: &str) -> bool {
     )
 }
 
+/// Whether a POST route is a query with the filters in the body (no id in the path, not a
+/// command).
+fn post_query(method: &Method, path: &str) -> bool {
+    method == Method::POST
+        && !path.contains('{')
+        && !path.ends_with("/create")
+        && !path.ends_with("/fetchAndLock")
+        && !matches!(path, "/message" | "/signal" | "/condition")
+}
+
 /// What `method` on the route `path` (a template) needs from `user`, with `param` giving
 /// path values.
 pub async fn rule(
@@ -74,7 +84,9 @@ pub async fn rule(
         return Ok(Rule::Authenticated);
     }
     let engine = &state.engine;
-    let get = method == Method::GET;
+    // Camunda's POST queries (`POST /execution`, `/job/count`, ...) read like GETs.
+    let get = method == Method::GET || post_query(method, path);
+    let method = if get { &Method::GET } else { method };
     let mut segments = path.trim_start_matches('/').split('/');
     let head = segments.next().unwrap_or("");
     let second = segments.next();
@@ -265,5 +277,33 @@ async fn definition_rule(
             R::PROCESS_DEFINITION,
             key,
         )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn post_queries_read_and_commands_write() {
+        for query in [
+            "/execution",
+            "/job/count",
+            "/history/task",
+            "/variable-instance",
+        ] {
+            assert!(post_query(&Method::POST, query), "{query}");
+        }
+        for command in [
+            "/message",
+            "/signal",
+            "/condition",
+            "/deployment/create",
+            "/external-task/fetchAndLock",
+            "/task/{id}/complete",
+        ] {
+            assert!(!post_query(&Method::POST, command), "{command}");
+        }
+        assert!(!post_query(&Method::GET, "/execution"));
     }
 }
