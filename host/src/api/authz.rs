@@ -176,6 +176,14 @@ pub mod needs {
         instance(p, d, ANY, ANY)
     }
 
+    /// Reading one historic instance.
+    pub fn history(id: &str, key: &str) -> Vec<Needed> {
+        vec![
+            Needed::on(Permission::READ_HISTORY, Resource::PROCESS_DEFINITION, key),
+            Needed::on(Permission::READ, Resource::HISTORIC_PROCESS_INSTANCE, id),
+        ]
+    }
+
     /// The permission a method implies: `READ` for GET, else `write`.
     pub fn by_method(method: &Method, write: Permission) -> Permission {
         if method == Method::GET {
@@ -245,15 +253,10 @@ pub mod sees {
         })
     }
 
-    /// A historic instance: `READ_HISTORY` on its definition.
-    pub fn history(key: &str) -> bool {
-        visible(|| {
-            vec![Needed::on(
-                Permission::READ_HISTORY,
-                Resource::PROCESS_DEFINITION,
-                key,
-            )]
-        })
+    /// A historic instance: `READ_HISTORY` on its definition, or `READ` on the historic
+    /// instance itself (Camunda's historic instance permissions).
+    pub fn history(id: &str, key: &str) -> bool {
+        visible(|| needs::history(id, key))
     }
 
     /// A task module: `READ` on its topic.

@@ -207,11 +207,7 @@ pub async fn rule(
         "history" => match second {
             Some("process-instance") => {
                 match engine.historic_process_instance(&param("id")).await {
-                    Ok(h) => one(
-                        P::READ_HISTORY,
-                        R::PROCESS_DEFINITION,
-                        h.process_definition_key,
-                    ),
+                    Ok(h) => any(needs::history(&h.id, &h.process_definition_key)),
                     Err(_) => Rule::Authenticated,
                 }
             }

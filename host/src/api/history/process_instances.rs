@@ -238,7 +238,7 @@ async fn hpi_query(state: &ApiState, q: &QueryInput) -> ApiResult<Vec<J>> {
     let sorts = q.sorting(HPI_SORT)?;
     let matches = hpi_matcher(state, q).await?;
     let mut keep = verdict(move |h: &HistoricProcessInstance| {
-        matches(h) && crate::api::authz::sees::history(&h.process_definition_key)
+        matches(h) && crate::api::authz::sees::history(&h.id, &h.process_definition_key)
     });
     let key = q.str("processDefinitionKey");
     let lookup = hpi_lookup(q, &key)?;
@@ -290,7 +290,7 @@ pub(super) async fn hpi_count(
     }
     let matches = hpi_matcher(&state, &q).await?;
     let mut keep = verdict(move |h: &HistoricProcessInstance| {
-        matches(h) && crate::api::authz::sees::history(&h.process_definition_key)
+        matches(h) && crate::api::authz::sees::history(&h.id, &h.process_definition_key)
     });
     let n = state
         .engine
