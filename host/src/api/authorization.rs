@@ -1,11 +1,11 @@
 //! `/authorization`: Camunda's authorization resource (query, count, get, create, update,
-//! delete, check, options). The model and its evaluation are in
-//! [`crate::engine::authorizations`]; enforcement in [`super::authz`].
+//! delete, check). Camunda's `OPTIONS` variants are not served: its list of REST operations
+//! (the coverage measure) has none, and baton serves no `OPTIONS` anywhere. The model and its
+//! evaluation are in [`crate::engine::authorizations`]; enforcement in [`super::authz`].
 
 use std::cmp::Ordering;
 
 use axum::extract::{Path, State};
-use axum::http::Method;
 use axum::response::Response;
 use serde::Deserialize;
 use serde_json::{Value as J, json};
@@ -28,21 +28,9 @@ pub(crate) fn routes() -> Vec<Route> {
             check,
         ),
         Route::post("/authorization/create", "Create an authorization", create),
-        Route::new(
-            Method::OPTIONS,
-            "/authorization",
-            "Which authorization operations the user may perform",
-            options_list,
-        ),
         Route::get("/authorization/{id}", "Get an authorization", get_one),
         Route::put("/authorization/{id}", "Update an authorization", update),
         Route::delete("/authorization/{id}", "Delete an authorization", delete),
-        Route::new(
-            Method::OPTIONS,
-            "/authorization/{id}",
-            "Which operations the user may perform on an authorization",
-            options_one,
-        ),
     ]
 }
 
@@ -243,21 +231,4 @@ async fn check(
         "resourceId": resource_id,
         "authorized": authorized,
     })))
-}
-
-async fn options_list(base: BaseUrl) -> Json<J> {
-    let mut links = vec![
-        json!({"method": "GET", "href": format!("{}/authorization", base.0), "rel": "list"}),
-        json!({"method": "GET", "href": format!("{}/authorization/count", base.0), "rel": "count"}),
-    ];
-    if authz::visible(|| vec![Needed::any(Permission::CREATE, Resource::AUTHORIZATION)]) {
-        links.push(
-            json!({"method": "POST", "href": format!("{}/authorization/create", base.0), "rel": "create"}),
-        );
-    }
-    Json(json!({"links": links}))
-}
-
-async fn options_one(base: BaseUrl, Path(id): Path<String>) -> Json<J> {
-    Json(json!({"links": links(&base, &id)}))
 }
