@@ -5,11 +5,11 @@
 //! never contend with the instances they serve; two fetchers racing for one task cannot both
 //! win (the loser drops it from its result, as Camunda's optimistic locking does).
 
-use super::core::Inner;
 use super::core::new_id;
 use super::events::EngineEvent;
 use super::executor::AfterCommit;
 use super::incidents::{close_incident, open_incident};
+use super::parked::Parked;
 use super::types::conflict;
 use super::{
     FailureRequest, FetchAndLockRequest, LockedTask, ProcessEngine, ProcessEngineError, Result,
@@ -57,41 +57,6 @@ fn values_match(filter: &Value, actual: &Value) -> bool {
         other => other.to_json().to_string(),
     };
     text(filter) == text(actual)
-}
-
-/// Decrements the parked-request counts (server-wide and of its worker) when a long poll
-/// ends, however it ends.
-struct Parked<'a>(&'a Inner, &'a str);
-
-impl Drop for Parked<'_> {
-    fn drop(&mut self) {
-        self.0.parked_fetches.fetch_sub(1, Ordering::SeqCst);
-        if let Ok(mut by_worker) = self.0.parked_by_worker.lock()
-            && let Some(n) = by_worker.get_mut(self.1)
-        {
-            *n = n.saturating_sub(1);
-            if *n == 0 {
-                by_worker.remove(self.1);
-            }
-        }
-    }
-}
-
-impl Inner {
-    /// Count one more parked poll of `worker`; `Err` with the count it already has when that
-    /// reaches the per-worker limit (the caller's guard undoes the count either way).
-    fn park_worker(&self, worker: &str) -> std::result::Result<(), usize> {
-        let Ok(mut by_worker) = self.parked_by_worker.lock() else {
-            return Ok(());
-        };
-        let n = by_worker.entry(worker.to_owned()).or_insert(0);
-        *n += 1;
-        if *n > self.config.max_parked_fetches_per_worker {
-            Err(*n - 1)
-        } else {
-            Ok(())
-        }
-    }
 }
 
 impl ProcessEngine {

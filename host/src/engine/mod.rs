@@ -58,6 +58,7 @@ mod instances;
 mod jobs;
 pub(crate) mod management;
 pub mod notifications;
+mod parked;
 mod passwords;
 mod scripts;
 mod task_links;
