@@ -368,6 +368,38 @@ async fn read_on_one_definition_shows_only_its_instances_and_revoke_beats_grant(
             .0,
         StatusCode::OK
     );
+    // Incidents are filtered the same way: one per instance, the viewer sees alpha's two.
+    let (_, locked) = admin
+        .post(
+            "/external-task/fetchAndLock",
+            json!({"workerId": "w", "maxTasks": 10, "topics": [
+                {"topicName": "a", "lockDuration": 60000}, {"topicName": "b", "lockDuration": 60000}]}),
+        )
+        .await;
+    for task in locked.as_array().cloned().unwrap_or_default() {
+        let id = task["id"].as_str().expect("task id");
+        let (s, b) = admin
+            .post(
+                &format!("/external-task/{id}/failure"),
+                json!({"workerId": "w", "errorMessage": "down", "retries": 0, "retryTimeout": 0}),
+            )
+            .await;
+        assert_eq!(s, StatusCode::NO_CONTENT, "{b}");
+    }
+    let (_, all) = admin.get("/incident/count").await;
+    assert_eq!(all, json!({"count": 3}));
+    let (_, seen) = viewer.get("/incident").await;
+    let mut seen_instances: Vec<String> = seen
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .filter_map(|i| i["processInstanceId"].as_str().map(str::to_owned))
+                .collect()
+        })
+        .unwrap_or_default();
+    seen_instances.sort();
+    assert_eq!(seen_instances, want);
+    assert_eq!(viewer.get("/incident/count").await.1, json!({"count": 2}));
     assert_eq!(
         viewer.get(&format!("/process-instance/{beta}")).await.0,
         StatusCode::FORBIDDEN

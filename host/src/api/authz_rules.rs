@@ -49,6 +49,8 @@ fn filtered_list(path: &str) -> bool {
             | "/external-task/count"
             | "/deployment"
             | "/deployment/count"
+            | "/incident"
+            | "/incident/count"
             | "/history/process-instance"
             | "/history/process-instance/count"
             | "/task-module"
