@@ -39,6 +39,16 @@ pub struct ServerConfig {
     pub request_timeout_ms: u64,
     /// Most rows one list query returns. See [`crate::api::guard`].
     pub query_max_results: usize,
+    /// Most variables one request may set (start, complete, correlate, ...). See [`crate::api::guard::ClientLimits`].
+    pub max_variables: usize,
+    /// Largest value of one variable a request may set, bytes as sent. See [`crate::api::guard::ClientLimits`].
+    pub max_variable_bytes: usize,
+    /// Parked long-poll requests of one workerId at once. See [`crate::api::guard::ClientLimits`].
+    pub max_parked_fetches_per_worker: usize,
+    /// Largest maxTasks of one fetchAndLock. See [`crate::api::guard::ClientLimits`].
+    pub max_fetch_tasks: usize,
+    /// Most resources (files) in one deployment. See [`crate::api::guard::ClientLimits`].
+    pub max_deployment_resources: usize,
     /// An uncaught BPMN error raises an incident instead of ending the throwing execution
     /// (Camunda 7's default, followed when this is off).
     pub incident_on_unhandled_bpmn_error: bool,
@@ -66,6 +76,11 @@ impl Default for ServerConfig {
             max_parked_fetches: 200,
             request_timeout_ms: 30_000,
             query_max_results: 10_000,
+            max_variables: 1000,
+            max_variable_bytes: 4 * 1024 * 1024,
+            max_parked_fetches_per_worker: 4,
+            max_fetch_tasks: 1000,
+            max_deployment_resources: 1000,
             incident_on_unhandled_bpmn_error: false,
             notifications: crate::engine::NotificationConfig::default(),
         }
@@ -79,6 +94,7 @@ impl ServerConfig {
         engine.durability = self.durability;
         engine.clock = clock;
         engine.max_parked_fetches = self.max_parked_fetches;
+        engine.max_parked_fetches_per_worker = self.max_parked_fetches_per_worker;
         engine.default_retry_cycle = self.default_retry_cycle.clone();
         engine.incident_on_unhandled_bpmn_error = self.incident_on_unhandled_bpmn_error;
         engine.notifications = self.notifications.clone();
@@ -110,6 +126,12 @@ impl ServerConfig {
                 timeout: (self.request_timeout_ms > 0)
                     .then(|| std::time::Duration::from_millis(self.request_timeout_ms)),
                 max_results: self.query_max_results,
+                client: crate::api::guard::ClientLimits {
+                    max_variables: self.max_variables,
+                    max_variable_bytes: self.max_variable_bytes,
+                    max_fetch_tasks: self.max_fetch_tasks,
+                    max_deployment_resources: self.max_deployment_resources,
+                },
             },
         }
     }

@@ -5,8 +5,10 @@
 //! `store::codec`), so adding an optional field (with `#[serde(default)]`) keeps old data
 //! readable.
 
+mod authorizations;
 mod decisions;
 
+pub use authorizations::Authorization;
 pub use decisions::{DecisionDefinition, DecisionRequirementsDefinition, HistoricDecisionInstance};
 
 use std::collections::BTreeMap;

@@ -4,6 +4,8 @@
 //! test), and real wasm components built from `guests/` by `tests/build.rs`. Time comes from a
 //! manual clock wherever behaviour depends on it.
 
+mod api_authorizations;
+mod api_client_limits;
 mod api_coverage;
 mod api_decisions;
 mod api_flow;

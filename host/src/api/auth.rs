@@ -7,7 +7,9 @@
 //!
 //! Open without credentials (they reveal nothing): `GET /engine`, `GET /version` and
 //! `GET /openapi.json`, under both roots. Bootstrap: while no user exists, `POST /user/create`
-//! is open too, so the first user can be created; every other request still needs
+//! is open too, so the first user can be created, and that user joins `camunda-admin` (as
+//! Camunda's admin setup page makes its first user an administrator); every other request
+//! still needs
 //! credentials (which cannot succeed yet), so turning auth on never exposes data.
 //! When auth is off, `Authorization` headers (Basic or Bearer, as the Python client can send)
 //! are ignored.
@@ -18,7 +20,12 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use base64::Engine as _;
 
-use super::{ApiError, ApiState, AuthUser, NAMED_ROOT, ROOT, RequestRoot};
+use super::{ApiError, ApiState, AuthGroups, AuthUser, NAMED_ROOT, ROOT, RequestRoot};
+
+/// Marks the one unauthenticated `POST /user/create` allowed while no user exists: the user
+/// it creates becomes an administrator.
+#[derive(Debug, Clone, Copy)]
+pub struct BootstrapAdmin;
 
 /// The path below the API root, if the request is under one.
 fn relative(path: &str) -> Option<&str> {
@@ -63,6 +70,7 @@ pub async fn middleware(State(state): State<ApiState>, mut req: Request, next: N
         match state.engine.has_users().await {
             Ok(false) => {
                 req.extensions_mut().insert(AuthUser(None));
+                req.extensions_mut().insert(BootstrapAdmin);
                 return next.run(req).await;
             }
             Ok(true) => {}
@@ -81,6 +89,7 @@ pub async fn middleware(State(state): State<ApiState>, mut req: Request, next: N
     match state.engine.authenticate(&user, &password).await {
         Ok(Some(u)) => {
             req.extensions_mut().insert(AuthUser(Some(u.id)));
+            req.extensions_mut().insert(AuthGroups(u.groups));
             next.run(req).await
         }
         Ok(None) => ApiError::unauthorized("Invalid credentials").into_response(),

@@ -18,6 +18,7 @@ use super::error::{ApiError, ApiResult, not_found_as};
 use super::json::{Json, no_content};
 use super::query::{Params, QueryInput, eq_opt, in_opt, like_opt, sort_and_page};
 use super::{ApiState, BaseUrl, Route, dto, module, raw};
+use crate::engine::authorizations::{Needed, Permission, Resource as AuthResource};
 use crate::engine::{DeployRequest, DeployResult, Resource};
 use crate::records::Deployment;
 
@@ -98,6 +99,12 @@ pub async fn read_form(mut mp: Multipart, limit: usize) -> ApiResult<DeployReque
                 _ => {}
             }
             continue;
+        }
+        let limit = super::guard::client_limits().max_deployment_resources;
+        if req.resources.len() >= limit {
+            return Err(ApiError::invalid(format!(
+                "A deployment may contain at most {limit} resources"
+            )));
         }
         let Some(filename) = filename.filter(|f| !f.is_empty()) else {
             return Err(ApiError::invalid(
@@ -181,6 +188,14 @@ async fn create(
         ))
     })?;
     let req = read_form(mp, state.config.max_upload_bytes).await?;
+    // Components in a deployment are task modules: binding one needs `CREATE` on its topic.
+    for topic in req.module_topics() {
+        super::authz::require(&[Needed::on(
+            Permission::CREATE,
+            AuthResource::TASK_MODULE,
+            topic,
+        )])?;
+    }
     let result = state.engine.deploy(req).await?;
     Ok(Json(deploy_result_dto(&result, &base)))
 }
@@ -208,6 +223,7 @@ fn filter(q: &QueryInput, items: Vec<Deployment>) -> ApiResult<Vec<Deployment>> 
                     || (include_no_tenant && d.tenant_id.is_none()))
                 && after.is_none_or(|a| d.deployment_time > a)
                 && before.is_none_or(|b| d.deployment_time < b)
+                && super::authz::sees::deployment(&d.id)
         })
         .collect())
 }

@@ -24,6 +24,8 @@ pub struct ApiError {
     message: String,
     code: Option<i32>,
     details: Option<serde_json::Value>,
+    /// Extra top-level fields (`AuthorizationException`'s `userId`, `missingAuthorizations`).
+    fields: Option<serde_json::Value>,
     authenticate: bool,
 }
 
@@ -55,6 +57,7 @@ impl ApiError {
             message: message.into(),
             code,
             details: None,
+            fields: None,
             authenticate: false,
         }
     }
@@ -151,6 +154,12 @@ impl ApiError {
         self
     }
 
+    /// Add top-level fields to the body (an object's entries; `type` and `message` stay).
+    pub fn with_fields(mut self, fields: serde_json::Value) -> ApiError {
+        self.fields = Some(fields);
+        self
+    }
+
     /// Prefix the message, keeping everything else (`Cannot instantiate process definition X: ...`).
     pub fn prefixed(mut self, prefix: &str) -> ApiError {
         if self.message != INTERNAL_MESSAGE {
@@ -179,6 +188,13 @@ impl ApiError {
         let mut body = json!({"type": self.kind, "message": self.message, "code": self.code});
         if let (Some(details), Some(obj)) = (&self.details, body.as_object_mut()) {
             obj.insert("details".into(), details.clone());
+        }
+        if let (Some(serde_json::Value::Object(fields)), Some(obj)) =
+            (&self.fields, body.as_object_mut())
+        {
+            for (k, v) in fields {
+                obj.entry(k.clone()).or_insert_with(|| v.clone());
+            }
         }
         body
     }

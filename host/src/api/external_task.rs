@@ -160,6 +160,12 @@ fn validate_fetch(body: FetchBody) -> ApiResult<(FetchAndLockRequest, BTreeMap<S
             "maxResults is not greater than or equal to 0",
         ));
     }
+    let limit = super::guard::client_limits().max_fetch_tasks;
+    if usize::try_from(max_tasks).is_ok_and(|m| m > limit) {
+        return Err(ApiError::invalid(format!(
+            "maxTasks {max_tasks} exceeds the limit of {limit} tasks per fetchAndLock"
+        )));
+    }
     let mut sort_by_create_time_asc = None;
     for s in body.sorting.unwrap_or_default() {
         match s.sort_by.as_deref() {
@@ -231,7 +237,12 @@ async fn fetch_and_lock(
     State(state): State<ApiState>,
     Json(body): Json<FetchBody>,
 ) -> ApiResult<Json<J>> {
-    let (request, deserialize) = validate_fetch(body)?;
+    let (mut request, deserialize) = validate_fetch(body)?;
+    // A worker user fetches only the topics it may work on (`UPDATE` on the topic): the
+    // others are dropped from the request, as Camunda filters what a user may lock.
+    request
+        .topics
+        .retain(|t| super::authz::sees::topic_work(&t.topic_name));
     let locked = state.engine.fetch_and_lock(request).await?;
     Ok(Json(J::Array(
         locked
@@ -617,7 +628,9 @@ fn matcher(q: &QueryInput, now: i64) -> ApiResult<impl Fn(&ExternalTask) -> bool
 
 async fn query(state: &ApiState, q: &QueryInput) -> ApiResult<Vec<ExternalTask>> {
     let sorts = q.sorting(SORT)?;
-    let mut keep = verdict(matcher(q, state.engine.now())?);
+    let matches = matcher(q, state.engine.now())?;
+    let mut keep =
+        verdict(move |t: &ExternalTask| matches(t) && super::authz::sees::external_task(t));
     let (topic, pi) = (q.str("topicName"), q.str("processInstanceId"));
     let lookup = TaskLookup {
         topic: topic.as_deref(),
@@ -661,7 +674,9 @@ async fn count(State(state): State<ApiState>, Search(q): Search) -> ApiResult<Js
             state.engine.count_external_tasks_where(&lookup)?,
         )));
     }
-    let mut keep = verdict(matcher(&q, state.engine.now())?);
+    let matches = matcher(&q, state.engine.now())?;
+    let mut keep =
+        verdict(move |t: &ExternalTask| matches(t) && super::authz::sees::external_task(t));
     let items = state
         .engine
         .external_tasks_where(&lookup, &mut keep, 0, usize::MAX)?;

@@ -35,6 +35,8 @@ pub struct RequestLimits {
     /// Most rows one list query returns: a larger `maxResults` is refused, and a list without
     /// `maxResults` whose result is larger is refused too (Camunda's `queryMaxResultsLimit`).
     pub max_results: usize,
+    /// Bounds on what one request may ask for.
+    pub client: ClientLimits,
 }
 
 impl Default for RequestLimits {
@@ -42,8 +44,41 @@ impl Default for RequestLimits {
         RequestLimits {
             timeout: Some(Duration::from_secs(30)),
             max_results: 10_000,
+            client: ClientLimits::default(),
         }
     }
+}
+
+/// Bounds on what one request may ask the engine to do (the body size bounds the bytes; these
+/// bound the work and the stored size). Over a bound the request is refused with a 400
+/// `InvalidRequestException` naming the limit, and nothing changes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ClientLimits {
+    /// Most variables one request sets (each map of typed variables counts on its own).
+    pub max_variables: usize,
+    /// Largest value of one variable, in bytes as sent (a string's UTF-8 length, a JSON
+    /// value's serialized length, base64 text for bytes).
+    pub max_variable_bytes: usize,
+    /// Largest `maxTasks` of one fetchAndLock.
+    pub max_fetch_tasks: usize,
+    /// Most resources in one deployment.
+    pub max_deployment_resources: usize,
+}
+
+impl Default for ClientLimits {
+    fn default() -> Self {
+        ClientLimits {
+            max_variables: 1000,
+            max_variable_bytes: 4 * 1024 * 1024,
+            max_fetch_tasks: 1000,
+            max_deployment_resources: 1000,
+        }
+    }
+}
+
+/// The current request's client limits (the defaults outside a request).
+pub fn client_limits() -> ClientLimits {
+    SCOPE.try_with(|s| s.client).unwrap_or_default()
 }
 
 /// What a running request's handler can ask about its own request.
@@ -57,6 +92,7 @@ struct RequestScope {
     /// every runtime thread is busy and the middleware cannot run to mark the cancellation.
     deadline: Option<Instant>,
     max_results: usize,
+    client: ClientLimits,
 }
 
 tokio::task_local! {
@@ -135,6 +171,7 @@ pub async fn middleware(
         cut_short: cut_short.clone(),
         deadline: timeout.map(|t| Instant::now() + t),
         max_results: limits.max_results,
+        client: limits.client,
     };
     let task = tokio::spawn(SCOPE.scope(scope, next.run(request)));
     let mut guard = CancelOnDrop {
@@ -203,6 +240,7 @@ mod tests {
             cut_short: Arc::default(),
             deadline: None,
             max_results: 7,
+            client: ClientLimits::default(),
         };
         SCOPE
             .scope(scope, async {
@@ -218,6 +256,7 @@ mod tests {
             cut_short: Arc::default(),
             deadline: Some(Instant::now()),
             max_results: 7,
+            client: ClientLimits::default(),
         };
         SCOPE.scope(past, async { assert!(check().is_err()) }).await;
     }

@@ -10,6 +10,7 @@ use super::error::{ApiError, ApiResult, not_found_as};
 use super::json::{Json, no_content};
 use super::query::{Params, QueryInput, eq_opt, in_opt, like_opt};
 use super::{ApiState, Route, dto};
+use crate::engine::authorizations::Resource;
 use crate::records::{Group, User};
 
 pub(crate) fn routes() -> Vec<Route> {
@@ -58,6 +59,7 @@ fn user_dto(u: &User) -> J {
 
 async fn create_user(
     State(state): State<ApiState>,
+    bootstrap: Option<axum::Extension<super::auth::BootstrapAdmin>>,
     Json(b): Json<CreateUser>,
 ) -> ApiResult<Response> {
     let profile = b.profile.unwrap_or_default();
@@ -66,7 +68,7 @@ async fn create_user(
         .filter(|i| !i.is_empty())
         .ok_or_else(|| ApiError::invalid("Cannot create user: id is null"))?;
     let user = User {
-        id,
+        id: id.clone(),
         first_name: profile.first_name,
         last_name: profile.last_name,
         email: profile.email,
@@ -77,6 +79,9 @@ async fn create_user(
         .engine
         .create_user(user, b.credentials.and_then(|c| c.password))
         .await?;
+    if bootstrap.is_some() {
+        state.engine.make_admin(&id).await?;
+    }
     Ok(no_content())
 }
 
@@ -99,6 +104,7 @@ fn user_filter(q: &QueryInput, all: Vec<User>) -> Vec<User> {
                 && like_opt(&last_like, u.last_name.as_deref())
                 && eq_opt(&email, u.email.as_deref())
                 && group.as_ref().is_none_or(|g| u.groups.contains(g))
+                && super::authz::sees::identity(Resource::USER, &u.id)
         })
         .collect()
 }
@@ -106,9 +112,11 @@ fn user_filter(q: &QueryInput, all: Vec<User>) -> Vec<User> {
 async fn list_users(State(state): State<ApiState>, Params(q): Params) -> ApiResult<Json<J>> {
     let (first, max) = q.pagination()?;
     let items = user_filter(&q, state.engine.users().await?);
-    Ok(Json(J::Array(
-        items.iter().skip(first).take(max).map(user_dto).collect(),
-    )))
+    // The paging helper also refuses an unbounded list over `query_max_results`.
+    let page = super::query::sort_and_page(items, &[], (first, max), |_, _, _| {
+        std::cmp::Ordering::Equal
+    })?;
+    Ok(Json(J::Array(page.iter().map(user_dto).collect())))
 }
 
 async fn count_users(State(state): State<ApiState>, Params(q): Params) -> ApiResult<Json<J>> {
@@ -201,6 +209,7 @@ async fn groups_filtered(state: &ApiState, q: &QueryInput) -> ApiResult<Vec<Grou
                 && like_opt(&name_like, g.name.as_deref())
                 && eq_opt(&kind, g.group_type.as_deref())
                 && member_groups.as_ref().is_none_or(|l| l.contains(&g.id))
+                && super::authz::sees::identity(Resource::GROUP, &g.id)
         })
         .collect())
 }
@@ -208,9 +217,11 @@ async fn groups_filtered(state: &ApiState, q: &QueryInput) -> ApiResult<Vec<Grou
 async fn list_groups(State(state): State<ApiState>, Params(q): Params) -> ApiResult<Json<J>> {
     let (first, max) = q.pagination()?;
     let items = groups_filtered(&state, &q).await?;
-    Ok(Json(J::Array(
-        items.iter().skip(first).take(max).map(group_dto).collect(),
-    )))
+    // The paging helper also refuses an unbounded list over `query_max_results`.
+    let page = super::query::sort_and_page(items, &[], (first, max), |_, _, _| {
+        std::cmp::Ordering::Equal
+    })?;
+    Ok(Json(J::Array(page.iter().map(group_dto).collect())))
 }
 
 async fn count_groups(State(state): State<ApiState>, Params(q): Params) -> ApiResult<Json<J>> {

@@ -129,7 +129,8 @@ pub(crate) fn compare(a: &Incident, b: &Incident, by: &str) -> Ordering {
 }
 
 async fn key_lookup(state: &ApiState, q: &QueryInput) -> ApiResult<BTreeMap<String, String>> {
-    if q.raw("processDefinitionKeyIn").is_none() {
+    // Authorization filtering needs each incident's definition key too.
+    if q.raw("processDefinitionKeyIn").is_none() && !super::authz::restricted() {
         return Ok(Default::default());
     }
     Ok(state
@@ -141,9 +142,26 @@ async fn key_lookup(state: &ApiState, q: &QueryInput) -> ApiResult<BTreeMap<Stri
         .collect())
 }
 
+/// The query's matcher, narrowed to the incidents of instances the user may read.
+async fn visible_matcher(
+    state: &ApiState,
+    q: &QueryInput,
+) -> ApiResult<impl Fn(&Incident) -> bool + use<>> {
+    let keys = key_lookup(state, q).await?;
+    let matches = matcher(q, keys.clone())?;
+    Ok(move |i: &Incident| {
+        matches(i)
+            && super::authz::sees::instance(
+                &i.process_instance_id,
+                keys.get(&i.process_definition_id)
+                    .map_or("", String::as_str),
+            )
+    })
+}
+
 async fn list(State(state): State<ApiState>, Params(q): Params) -> ApiResult<Json<J>> {
     let sorts = q.sorting(SORT)?;
-    let mut keep = verdict(matcher(&q, key_lookup(&state, &q).await?)?);
+    let mut keep = verdict(visible_matcher(&state, &q).await?);
     let pi = q.str("processInstanceId");
     let read = |skip, limit| {
         Ok(state
@@ -158,7 +176,7 @@ async fn count(State(state): State<ApiState>, Params(q): Params) -> ApiResult<Js
     if only_indexed(&q, &[]) {
         return Ok(Json(dto::count(state.engine.count_incidents())));
     }
-    let mut keep = verdict(matcher(&q, key_lookup(&state, &q).await?)?);
+    let mut keep = verdict(visible_matcher(&state, &q).await?);
     let pi = q.str("processInstanceId");
     let items = state
         .engine

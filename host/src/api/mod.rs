@@ -18,6 +18,9 @@
 //! they reach the engine, and 413 is the status an HTTP client can act on.
 
 pub mod auth;
+pub mod authorization;
+pub mod authz;
+mod authz_rules;
 pub mod condition;
 pub mod date;
 pub mod decision;
@@ -191,6 +194,7 @@ pub fn routes() -> Vec<Route> {
     all.extend(job_definition::routes());
     all.extend(history::routes());
     all.extend(identity::routes());
+    all.extend(authorization::routes());
     all.extend(module::routes());
     all.extend(notification_rule::routes());
     all.extend(openapi::routes());
@@ -208,6 +212,18 @@ pub fn router(state: ApiState) -> Router {
                 .layer(DefaultBodyLimit::max(state.config.max_upload_bytes))
         } else {
             r.handler
+        };
+        // Authorization checks exist only when auth is on: without it no layer is mounted.
+        let handler = if state.config.auth {
+            handler.route_layer(axum::middleware::from_fn_with_state(
+                authz::RouteGuard {
+                    state: state.clone(),
+                    path: r.path,
+                },
+                authz::middleware,
+            ))
+        } else {
+            handler
         };
         let merged = match by_path.remove(r.path) {
             Some(existing) => existing.merge(handler),
@@ -312,6 +328,10 @@ impl<S: Send + Sync> FromRequestParts<S> for AuthUser {
             .unwrap_or_default())
     }
 }
+
+/// The groups of the authenticated user (set with [`AuthUser`] when auth is on).
+#[derive(Debug, Clone, Default)]
+pub struct AuthGroups(pub Vec<String>);
 
 /// A raw response with a content type (binary data, text).
 pub(crate) fn raw(content_type: &str, body: Vec<u8>) -> Response {

@@ -204,6 +204,7 @@ async fn list(State(state): State<ApiState>) -> ApiResult<Json<J>> {
             .modules()
             .await?
             .iter()
+            .filter(|m| super::authz::sees::module(&m.topic))
             .map(module_dto)
             .collect(),
     )))

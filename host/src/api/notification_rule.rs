@@ -133,9 +133,11 @@ async fn filtered(
 async fn list(State(state): State<ApiState>, Params(q): Params) -> ApiResult<Json<J>> {
     let (first, max) = q.pagination()?;
     let items = filtered(&state, &q).await?;
-    Ok(Json(J::Array(
-        items.iter().skip(first).take(max).map(rule_json).collect(),
-    )))
+    // The paging helper also refuses an unbounded list over `query_max_results`.
+    let page = super::query::sort_and_page(items, &[], (first, max), |_, _, _| {
+        std::cmp::Ordering::Equal
+    })?;
+    Ok(Json(J::Array(page.iter().map(rule_json).collect())))
 }
 
 async fn count(State(state): State<ApiState>, Params(q): Params) -> ApiResult<Json<J>> {

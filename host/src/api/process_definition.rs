@@ -224,6 +224,7 @@ fn filter(q: &QueryInput, all: Vec<ProcessDefinition>) -> ApiResult<Vec<ProcessD
                 && (!not_startable || !d.startable_in_tasklist)
                 && deployed_after.is_none_or(|a| d.deployed_at > a)
                 && deployed_at.is_none_or(|a| d.deployed_at == a)
+                && super::authz::sees::definition(&d.key)
         })
         .collect())
 }

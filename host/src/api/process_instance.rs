@@ -310,6 +310,7 @@ impl InstanceFilter {
                     self.names_ic,
                     self.values_ic,
                 ))
+            && super::authz::sees::instance(id, &pi.definition_key)
     }
 }
 

@@ -362,7 +362,8 @@ async fn matcher(
 
 async fn query(state: &ApiState, q: &QueryInput) -> ApiResult<Vec<UserTask>> {
     let sorts = q.sorting(SORT)?;
-    let mut keep = verdict(matcher(state, q).await?);
+    let matches = matcher(state, q).await?;
+    let mut keep = verdict(move |t: &UserTask| matches(t) && super::authz::sees::task(t));
     let fields = lookup_fields(q);
     let lookup = lookup(q, &fields)?;
     let read = |skip, limit| {
@@ -407,7 +408,8 @@ async fn count(State(state): State<ApiState>, Search(q): Search) -> ApiResult<Js
             state.engine.count_user_tasks_where(&lookup)?,
         )));
     }
-    let mut keep = verdict(matcher(&state, &q).await?);
+    let matches = matcher(&state, &q).await?;
+    let mut keep = verdict(move |t: &UserTask| matches(t) && super::authz::sees::task(t));
     let n = state
         .engine
         .user_tasks_where(&lookup, &mut keep, 0, usize::MAX)?

@@ -36,13 +36,51 @@ pub struct Decoded {
     pub transient: Vec<String>,
 }
 
+/// The size of a value as sent: a string's UTF-8 length, else its JSON text's length (counted
+/// without building the text; scalars are small).
+fn sent_size(value: &J) -> usize {
+    struct Count(usize);
+    impl std::io::Write for Count {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.0 += buf.len();
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    match value {
+        J::String(s) => s.len(),
+        J::Null | J::Bool(_) | J::Number(_) => 0,
+        other => {
+            let mut count = Count(0);
+            let _ = serde_json::to_writer(&mut count, other);
+            count.0
+        }
+    }
+}
+
+/// Refuse a value larger than the request's `max_variable_bytes` (see `guard::ClientLimits`).
+fn check_size(value: &J) -> Result<(), String> {
+    let limit = super::guard::client_limits().max_variable_bytes;
+    let size = sent_size(value);
+    if size > limit {
+        return Err(format!(
+            "the value is {size} bytes, more than the limit of {limit} bytes per variable"
+        ));
+    }
+    Ok(())
+}
+
 /// Decode one typed value; the error is Camunda's message (callers add their prefix).
 pub fn decode_value(dto: &J) -> Result<Value, String> {
     let Some(obj) = dto.as_object() else {
         // A bare value where a typed object was expected: treat it as untyped.
+        check_size(dto)?;
         return Ok(infer(dto));
     };
     let value = obj.get("value").unwrap_or(&J::Null);
+    check_size(value)?;
     let info = obj.get("valueInfo").and_then(J::as_object);
     let type_name = match obj.get("type") {
         None | Some(J::Null) => return Ok(infer(value)),
@@ -178,6 +216,13 @@ pub fn decode_variables(map: Option<&J>) -> Result<Decoded, String> {
         J::Object(o) => o,
         _ => return Err("variables must be a JSON object".to_owned()),
     };
+    let limit = super::guard::client_limits().max_variables;
+    if obj.len() > limit {
+        return Err(format!(
+            "Too many variables: {} in one request, the limit is {limit}",
+            obj.len()
+        ));
+    }
     for (name, dto) in obj {
         let value = decode_value(dto).map_err(|e| {
             if e.starts_with("Cannot") || e.starts_with("Must") || e.starts_with("Unsupported") {

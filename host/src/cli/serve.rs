@@ -43,6 +43,11 @@ baton.toml (every key optional):
   max_parked_fetches = 200
   request_timeout_ms = 30000      # 0: no limit
   query_max_results = 10000
+  max_variables = 1000
+  max_variable_bytes = 4194304
+  max_parked_fetches_per_worker = 4
+  max_fetch_tasks = 1000
+  max_deployment_resources = 1000
   incident_on_unhandled_bpmn_error = false
   public_url = \"https://baton.example\"   # cockpit links in notifications
 
@@ -108,6 +113,21 @@ pub struct ServeArgs {
     /// Most rows one list query returns [default: 10000].
     #[arg(long, env = "BATON_QUERY_MAX_RESULTS", value_name = "N")]
     pub query_max_results: Option<usize>,
+    /// Most variables one request may set (start, complete, correlate, ...) [default: 1000].
+    #[arg(long, env = "BATON_MAX_VARIABLES", value_name = "N")]
+    pub max_variables: Option<usize>,
+    /// Largest value of one variable a request may set, bytes as sent [default: 4194304].
+    #[arg(long, env = "BATON_MAX_VARIABLE_BYTES", value_name = "N")]
+    pub max_variable_bytes: Option<usize>,
+    /// Parked long-poll requests of one workerId at once [default: 4].
+    #[arg(long, env = "BATON_MAX_PARKED_FETCHES_PER_WORKER", value_name = "N")]
+    pub max_parked_fetches_per_worker: Option<usize>,
+    /// Largest maxTasks of one fetchAndLock [default: 1000].
+    #[arg(long, env = "BATON_MAX_FETCH_TASKS", value_name = "N")]
+    pub max_fetch_tasks: Option<usize>,
+    /// Most resources (files) in one deployment [default: 1000].
+    #[arg(long, env = "BATON_MAX_DEPLOYMENT_RESOURCES", value_name = "N")]
+    pub max_deployment_resources: Option<usize>,
     /// A BPMN error nothing catches raises an incident instead of ending the throwing
     /// execution as Camunda 7 does [default: false].
     #[arg(long, env = "BATON_INCIDENT_ON_UNHANDLED_BPMN_ERROR", num_args = 0..=1,
@@ -151,6 +171,16 @@ pub struct FileConfig {
     pub request_timeout_ms: Option<u64>,
     /// See [`ServeArgs::query_max_results`].
     pub query_max_results: Option<usize>,
+    /// See [`ServeArgs::max_variables`].
+    pub max_variables: Option<usize>,
+    /// See [`ServeArgs::max_variable_bytes`].
+    pub max_variable_bytes: Option<usize>,
+    /// See [`ServeArgs::max_parked_fetches_per_worker`].
+    pub max_parked_fetches_per_worker: Option<usize>,
+    /// See [`ServeArgs::max_fetch_tasks`].
+    pub max_fetch_tasks: Option<usize>,
+    /// See [`ServeArgs::max_deployment_resources`].
+    pub max_deployment_resources: Option<usize>,
     /// See [`ServeArgs::incident_on_unhandled_bpmn_error`].
     pub incident_on_unhandled_bpmn_error: Option<bool>,
     /// Base URL of the cockpit in notification links (default `http://<listen>`).
@@ -242,6 +272,26 @@ pub fn merge(args: &ServeArgs, file: FileConfig) -> anyhow::Result<ServerConfig>
             .query_max_results
             .or(file.query_max_results)
             .unwrap_or(d.query_max_results),
+        max_variables: args
+            .max_variables
+            .or(file.max_variables)
+            .unwrap_or(d.max_variables),
+        max_variable_bytes: args
+            .max_variable_bytes
+            .or(file.max_variable_bytes)
+            .unwrap_or(d.max_variable_bytes),
+        max_parked_fetches_per_worker: args
+            .max_parked_fetches_per_worker
+            .or(file.max_parked_fetches_per_worker)
+            .unwrap_or(d.max_parked_fetches_per_worker),
+        max_fetch_tasks: args
+            .max_fetch_tasks
+            .or(file.max_fetch_tasks)
+            .unwrap_or(d.max_fetch_tasks),
+        max_deployment_resources: args
+            .max_deployment_resources
+            .or(file.max_deployment_resources)
+            .unwrap_or(d.max_deployment_resources),
         incident_on_unhandled_bpmn_error: args
             .incident_on_unhandled_bpmn_error
             .or(file.incident_on_unhandled_bpmn_error)
@@ -255,6 +305,20 @@ pub fn merge(args: &ServeArgs, file: FileConfig) -> anyhow::Result<ServerConfig>
     };
     if config.query_max_results == 0 {
         anyhow::bail!("query_max_results must be at least 1");
+    }
+    for (name, value) in [
+        ("max_variables", config.max_variables),
+        ("max_variable_bytes", config.max_variable_bytes),
+        (
+            "max_parked_fetches_per_worker",
+            config.max_parked_fetches_per_worker,
+        ),
+        ("max_fetch_tasks", config.max_fetch_tasks),
+        ("max_deployment_resources", config.max_deployment_resources),
+    ] {
+        if value == 0 {
+            anyhow::bail!("{name} must be at least 1");
+        }
     }
     if config.wasm_concurrency == 0 {
         anyhow::bail!("wasm_concurrency must be at least 1");

@@ -337,6 +337,16 @@ mod tests {
         )
         .await;
         assert_eq!(bad.status(), StatusCode::UNAUTHORIZED);
+        let metrics = || {
+            Request::get("/metrics")
+                .header(header::AUTHORIZATION, "Basic ZGVtbzpzZWNyZXQ=")
+                .body(Body::empty())
+                .expect("req")
+        };
+        // Authenticated, but without authorizations: the whole-engine views are refused.
+        let denied = oneshot(app.clone(), metrics()).await;
+        assert_eq!(denied.status(), StatusCode::FORBIDDEN);
+        engine.make_admin("demo").await.expect("admin");
         let ok = oneshot(
             app.clone(),
             Request::get("/metrics")

@@ -29,6 +29,9 @@ pub struct EngineConfig {
     pub wasm: Option<WasmConfig>,
     /// Parked long-poll requests before new ones are refused (Camunda: 200).
     pub max_parked_fetches: usize,
+    /// Parked long polls one worker id may hold at once (a worker needs one or two; more is
+    /// a runaway loop or a client hogging the server-wide [`Self::max_parked_fetches`]).
+    pub max_parked_fetches_per_worker: usize,
     /// Retry schedule of in-engine tasks and failing jobs when the model sets none.
     pub default_retry_cycle: String,
     /// Run the scheduler loop in the background (tests may drive it with `tick` instead).
@@ -57,6 +60,7 @@ impl EngineConfig {
             durability: Durability::Fsync,
             clock: Arc::new(SystemClock),
             max_parked_fetches: 200,
+            max_parked_fetches_per_worker: 4,
             default_retry_cycle: "R3/PT10S".to_owned(),
             background_scheduler: true,
             incident_on_unhandled_bpmn_error: false,
@@ -102,6 +106,9 @@ pub(crate) struct Inner {
     /// Woken when a job or timer was scheduled, so the scheduler re-reads the earliest due.
     pub(crate) scheduler_wake: Notify,
     pub(crate) parked_fetches: AtomicUsize,
+    /// Parked long polls per worker id (entries leave at zero, so at most
+    /// `max_parked_fetches` of them).
+    pub(crate) parked_by_worker: Mutex<HashMap<String, usize>>,
     pub(crate) events: broadcast::Sender<EngineEvent>,
     pub(crate) metrics: Metrics,
     pub(crate) shutting_down: AtomicBool,
@@ -110,6 +117,8 @@ pub(crate) struct Inner {
     pub(crate) background: Mutex<Vec<tokio::task::JoinHandle<()>>>,
     /// Recent successful password checks (basic auth checks every request).
     pub(crate) password_checks: super::passwords::CheckCache,
+    /// Every authorization, read once and dropped at each change (see `authorizations.rs`).
+    pub(crate) authorizations: Mutex<Option<Arc<Vec<crate::records::Authorization>>>>,
     /// Failure notifications: rules cache, delivery loop state, counters.
     pub(crate) notifications: super::notifications::State,
 }
@@ -175,12 +184,14 @@ impl ProcessEngine {
                 task_available: Notify::new(),
                 scheduler_wake: Notify::new(),
                 parked_fetches: AtomicUsize::new(0),
+                parked_by_worker: Mutex::new(HashMap::new()),
                 events,
                 metrics: Metrics::default(),
                 shutting_down: AtomicBool::new(false),
                 stop: tokio::sync::watch::channel(false).0,
                 background: Mutex::new(Vec::new()),
                 password_checks: super::passwords::CheckCache::new(),
+                authorizations: Mutex::new(None),
                 notifications,
             }),
         };

@@ -32,6 +32,24 @@ fn topic_of(name: &str) -> String {
         .to_owned()
 }
 
+impl DeployRequest {
+    /// The topics the request's `.wasm` resources will serve (for authorization checks
+    /// before anything is compiled).
+    pub fn module_topics(&self) -> Vec<String> {
+        self.resources
+            .iter()
+            .filter(|r| is_wasm(&r.name))
+            .map(|r| {
+                self.module_bindings
+                    .iter()
+                    .find(|(name, _)| name == &r.name)
+                    .and_then(|(_, b)| b.topic.clone())
+                    .unwrap_or_else(|| topic_of(&r.name))
+            })
+            .collect()
+    }
+}
+
 /// The jobs that fire the timer start events of a new definition.
 fn timer_start_jobs(definition: &ProcessDefinition, process: &Process, now: i64) -> Vec<Job> {
     let definition_id = definition.id.as_str();

@@ -5,11 +5,11 @@
 //! never contend with the instances they serve; two fetchers racing for one task cannot both
 //! win (the loser drops it from its result, as Camunda's optimistic locking does).
 
-use super::core::Inner;
 use super::core::new_id;
 use super::events::EngineEvent;
 use super::executor::AfterCommit;
 use super::incidents::{close_incident, open_incident};
+use super::parked::Parked;
 use super::types::conflict;
 use super::{
     FailureRequest, FetchAndLockRequest, LockedTask, ProcessEngine, ProcessEngineError, Result,
@@ -57,15 +57,6 @@ fn values_match(filter: &Value, actual: &Value) -> bool {
         other => other.to_json().to_string(),
     };
     text(filter) == text(actual)
-}
-
-/// Decrements the parked-request count when a long poll ends, however it ends.
-struct Parked<'a>(&'a Inner);
-
-impl Drop for Parked<'_> {
-    fn drop(&mut self) {
-        self.0.parked_fetches.fetch_sub(1, Ordering::SeqCst);
-    }
 }
 
 impl ProcessEngine {
@@ -130,9 +121,17 @@ impl ProcessEngine {
             }
             if parked.is_none() {
                 let count = self.inner.parked_fetches.fetch_add(1, Ordering::SeqCst);
-                parked = Some(Parked(&self.inner));
+                let per_worker = self.inner.park_worker(&request.worker_id);
+                parked = Some(Parked(&self.inner, &request.worker_id));
                 if count >= self.inner.config.max_parked_fetches {
                     return Err(ProcessEngineError::Overloaded);
+                }
+                if let Err(already) = per_worker {
+                    return Err(ProcessEngineError::BadRequest(format!(
+                        "Worker '{}' already has {already} long-polling fetchAndLock request(s) \
+                         waiting, the limit per worker is {}",
+                        request.worker_id, self.inner.config.max_parked_fetches_per_worker
+                    )));
                 }
                 self.inner
                     .metrics

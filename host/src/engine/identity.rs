@@ -125,6 +125,21 @@ impl ProcessEngine {
         Ok(Some(user))
     }
 
+    /// Make a user a member of `camunda-admin` (the group is created when missing): the first
+    /// user created on a server with auth on, so someone can set up the others.
+    pub async fn make_admin(&self, user_id: &str) -> Result<()> {
+        let admin = super::authorizations::ADMIN_GROUP;
+        if self.inner.store.group(admin)?.is_none() {
+            self.create_group(Group {
+                id: admin.to_owned(),
+                name: Some("camunda BPM Administrators".to_owned()),
+                group_type: Some("SYSTEM".to_owned()),
+            })
+            .await?;
+        }
+        self.add_group_member(admin, user_id).await
+    }
+
     /// Whether any user exists (auth can only be enforced when one does).
     pub async fn has_users(&self) -> Result<bool> {
         Ok(self.inner.store.has_users())

@@ -42,6 +42,7 @@ pub use types::*;
 
 use std::sync::Arc;
 
+pub mod authorizations;
 mod core;
 mod correlation;
 pub(crate) mod decisions;
@@ -57,6 +58,7 @@ mod instances;
 mod jobs;
 pub(crate) mod management;
 pub mod notifications;
+mod parked;
 mod passwords;
 mod scripts;
 mod task_links;

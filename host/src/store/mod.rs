@@ -15,10 +15,12 @@
 //!
 //! Must not: perform effects (a transaction closure may re-run), or scan inside a transaction.
 
+mod authorizations;
 pub mod codec;
 mod decisions;
 mod sled;
 
+pub use self::authorizations::AuthorizationStore;
 pub use self::decisions::DecisionStore;
 pub use self::sled::{Durability, Store, WriteSet};
 

@@ -236,7 +236,10 @@ async fn hpi_matcher(
 
 async fn hpi_query(state: &ApiState, q: &QueryInput) -> ApiResult<Vec<J>> {
     let sorts = q.sorting(HPI_SORT)?;
-    let mut keep = verdict(hpi_matcher(state, q).await?);
+    let matches = hpi_matcher(state, q).await?;
+    let mut keep = verdict(move |h: &HistoricProcessInstance| {
+        matches(h) && crate::api::authz::sees::history(&h.id, &h.process_definition_key)
+    });
     let key = q.str("processDefinitionKey");
     let lookup = hpi_lookup(q, &key)?;
     let read = |skip, limit| {
@@ -285,7 +288,10 @@ pub(super) async fn hpi_count(
             .count_historic_process_instances_where(&lookup)?;
         return Ok(Json(dto::count(n)));
     }
-    let mut keep = verdict(hpi_matcher(&state, &q).await?);
+    let matches = hpi_matcher(&state, &q).await?;
+    let mut keep = verdict(move |h: &HistoricProcessInstance| {
+        matches(h) && crate::api::authz::sees::history(&h.id, &h.process_definition_key)
+    });
     let n = state
         .engine
         .historic_process_instances_where(&lookup, &mut keep, 0, usize::MAX)?

@@ -19,6 +19,7 @@
 //! store traits (implemented here, one file per aggregate), and the generic tree/key/record
 //! API below is private to the store.
 
+mod authorizations;
 mod background;
 mod checkpoint;
 mod committer;
@@ -129,6 +130,7 @@ trees! {
     ModuleBlobs => "module_blobs": "sha256 -> component bytes.",
     Users => "users": "User id -> User.",
     Groups => "groups": "Group id -> Group.",
+    Authorizations => "authorizations": "Authorization id -> Authorization.",
     Outbox => "outbox": "sequence -> cross-instance effect still to perform.",
     TaskLogs => "task_logs": "External task id -> log lines captured from in-engine executions.",
     NotificationRules => "notification_rules": "Rule id -> NotificationRule.",

@@ -1,0 +1,307 @@
+//! The table of what each REST route needs when `--auth` is on (enforced by
+//! [`super::authz::middleware`]). Resolving a rule may read the record the path names (an
+//! instance's definition key, an external task's topic); an unknown id needs nothing here, so
+//! the handler answers its usual 404, as Camunda checks after loading the entity.
+//!
+//! Routes not named below need `ALL` on `System` (Camunda's resource 21): operator-only
+//! surfaces such as notification rules.
+
+use axum::http::Method;
+
+use super::authz::{Rule, needs};
+use super::{ApiError, ApiState};
+use crate::engine::authorizations::{ANY, Needed, Permission as P, Resource as R};
+
+fn any(list: Vec<Needed>) -> Rule {
+    Rule::AnyOf(list)
+}
+
+fn one(p: P, r: R, id: impl Into<String>) -> Rule {
+    Rule::AnyOf(vec![Needed::on(p, r, id)])
+}
+
+fn of_type(p: P, r: R) -> Rule {
+    Rule::AnyOf(vec![Needed::any(p, r)])
+}
+
+/// `ALL` on `System`: operators only.
+fn operator() -> Rule {
+    of_type(
+        P {
+            name: "ALL",
+            bits: crate::engine::authorizations::ALL_BITS,
+        },
+        R::SYSTEM,
+    )
+}
+
+/// Whether the route is a list or count the handler filters row by row.
+fn filtered_list(path: &str) -> bool {
+    matches!(
+        path,
+        "/process-instance"
+            | "/process-instance/count"
+            | "/process-definition"
+            | "/process-definition/count"
+            | "/task"
+            | "/task/count"
+            | "/external-task"
+            | "/external-task/count"
+            | "/deployment"
+            | "/deployment/count"
+            | "/incident"
+            | "/incident/count"
+            | "/history/process-instance"
+            | "/history/process-instance/count"
+            | "/task-module"
+            | "/authorization"
+            | "/authorization/count"
+            | "/user"
+            | "/user/count"
+            | "/group"
+            | "/group/count"
+    )
+}
+
+/// Whether a POST route is a query with the filters in the body (no id in the path, not a
+/// command).
+fn post_query(method: &Method, path: &str) -> bool {
+    method == Method::POST
+        && !path.contains('{')
+        && !path.ends_with("/create")
+        && !path.ends_with("/fetchAndLock")
+        && !matches!(path, "/message" | "/signal" | "/condition")
+}
+
+/// What `method` on the route `path` (a template) needs from `user`, with `param` giving
+/// path values.
+pub async fn rule(
+    state: &ApiState,
+    user: &str,
+    method: &Method,
+    path: &'static str,
+    param: &(dyn Fn(&str) -> String + Sync),
+) -> Result<Rule, ApiError> {
+    if filtered_list(path) && (method == Method::GET || method == Method::POST) {
+        return Ok(Rule::Authenticated);
+    }
+    let engine = &state.engine;
+    // Camunda's POST queries (`POST /execution`, `/job/count`, ...) read like GETs.
+    let get = method == Method::GET || post_query(method, path);
+    let method = if get { &Method::GET } else { method };
+    let mut segments = path.trim_start_matches('/').split('/');
+    let head = segments.next().unwrap_or("");
+    let second = segments.next();
+    Ok(match head {
+        "engine" | "version" | "openapi.json" => Rule::Authenticated,
+        "process-instance" => match second {
+            Some("{id}") => match engine.instance(&param("id")).await {
+                Ok(pi) if get => any(needs::instance(
+                    P::READ,
+                    P::READ_INSTANCE,
+                    pi.id(),
+                    &pi.definition_key,
+                )),
+                Ok(pi) => any(needs::instance(
+                    P::UPDATE,
+                    P::UPDATE_INSTANCE,
+                    pi.id(),
+                    &pi.definition_key,
+                )),
+                Err(_) => Rule::Authenticated,
+            },
+            _ => any(needs::all_instances(!get)),
+        },
+        "process-definition" => definition_rule(state, method, path, param).await,
+        "deployment" => match second {
+            Some("create") => of_type(P::CREATE, R::DEPLOYMENT),
+            Some("{id}") if method == Method::DELETE => one(P::DELETE, R::DEPLOYMENT, param("id")),
+            Some("{id}") => one(P::READ, R::DEPLOYMENT, param("id")),
+            _ => of_type(P::READ, R::DEPLOYMENT),
+        },
+        "external-task" => match second {
+            Some("fetchAndLock") => Rule::Authenticated,
+            Some("{id}") => match engine.external_task(&param("id")).await {
+                Ok(t) => {
+                    let perm = needs::by_method(method, P::UPDATE);
+                    let def = if get {
+                        P::READ_INSTANCE
+                    } else {
+                        P::UPDATE_INSTANCE
+                    };
+                    let mut list = vec![Needed::on(perm, R::EXTERNAL_TASK_TOPIC, &t.topic_name)];
+                    list.extend(needs::instance(
+                        perm,
+                        def,
+                        &t.process_instance_id,
+                        &t.process_definition_key,
+                    ));
+                    any(list)
+                }
+                Err(_) => Rule::Authenticated,
+            },
+            _ => {
+                let perm = needs::by_method(method, P::UPDATE);
+                let mut list = vec![Needed::on(perm, R::EXTERNAL_TASK_TOPIC, ANY)];
+                list.extend(needs::all_instances(!get));
+                any(list)
+            }
+        },
+        "task" => match second {
+            Some("{id}") => match engine.user_task(&param("id")).await {
+                Ok(t) if get => any(vec![
+                    Needed::on(P::READ, R::TASK, &t.id),
+                    Needed::on(
+                        P::READ_TASK,
+                        R::PROCESS_DEFINITION,
+                        &t.process_definition_key,
+                    ),
+                ]),
+                Ok(t) => any(vec![
+                    Needed::on(P::UPDATE, R::TASK, &t.id),
+                    Needed::on(P::TASK_WORK, R::TASK, &t.id),
+                    Needed::on(
+                        P::UPDATE_TASK,
+                        R::PROCESS_DEFINITION,
+                        &t.process_definition_key,
+                    ),
+                    Needed::on(
+                        P::TASK_WORK,
+                        R::PROCESS_DEFINITION,
+                        &t.process_definition_key,
+                    ),
+                ]),
+                Err(_) => Rule::Authenticated,
+            },
+            _ => of_type(needs::by_method(method, P::UPDATE), R::TASK),
+        },
+        "task-module" => {
+            let topic = param("topic");
+            match *method {
+                Method::PUT => one(P::CREATE, R::TASK_MODULE, topic),
+                Method::DELETE => one(P::DELETE, R::TASK_MODULE, topic),
+                _ => one(P::READ, R::TASK_MODULE, topic),
+            }
+        }
+        "authorization" => match second {
+            Some("check") => Rule::Authenticated,
+            Some("create") => of_type(P::CREATE, R::AUTHORIZATION),
+            Some("{id}") => match *method {
+                Method::PUT => one(P::UPDATE, R::AUTHORIZATION, param("id")),
+                Method::DELETE => one(P::DELETE, R::AUTHORIZATION, param("id")),
+                _ => one(P::READ, R::AUTHORIZATION, param("id")),
+            },
+            _ => of_type(P::READ, R::AUTHORIZATION),
+        },
+        "user" => match second {
+            Some("create") => of_type(P::CREATE, R::USER),
+            // A user may always read their own profile.
+            Some("{id}") if get && param("id") == user => Rule::Authenticated,
+            Some("{id}") if get => one(P::READ, R::USER, param("id")),
+            Some("{id}") => one(P::DELETE, R::USER, param("id")),
+            _ => of_type(P::READ, R::USER),
+        },
+        "group" => match second {
+            Some("create") => of_type(P::CREATE, R::GROUP),
+            Some("{id}") => one(P::CREATE, R::GROUP_MEMBERSHIP, param("id")),
+            _ => of_type(P::READ, R::GROUP),
+        },
+        "history" => match second {
+            Some("process-instance") => {
+                match engine.historic_process_instance(&param("id")).await {
+                    Ok(h) => any(needs::history(&h.id, &h.process_definition_key)),
+                    Err(_) => Rule::Authenticated,
+                }
+            }
+            _ => one(P::READ_HISTORY, R::PROCESS_DEFINITION, ANY),
+        },
+        "incident" | "execution" | "variable-instance" | "event-subscription" | "job" => {
+            any(needs::all_instances(!get))
+        }
+        "job-definition" => one(
+            needs::by_method(method, P::UPDATE),
+            R::PROCESS_DEFINITION,
+            ANY,
+        ),
+        "message" | "signal" | "condition" => Rule::Each(vec![
+            vec![Needed::any(P::CREATE, R::PROCESS_INSTANCE)],
+            needs::all_instances(true),
+        ]),
+        "decision-definition" | "decision-requirements-definition" => {
+            let resource = if head == "decision-definition" {
+                R::DECISION_DEFINITION
+            } else {
+                R::DECISION_REQUIREMENTS_DEFINITION
+            };
+            let id = if second == Some("key") {
+                param("key")
+            } else {
+                ANY.to_owned()
+            };
+            if path.ends_with("/evaluate") {
+                one(P::CREATE_INSTANCE, resource, id)
+            } else {
+                one(needs::by_method(method, P::UPDATE), resource, id)
+            }
+        }
+        _ => operator(),
+    })
+}
+
+async fn definition_rule(
+    state: &ApiState,
+    method: &Method,
+    path: &'static str,
+    param: &(dyn Fn(&str) -> String + Sync),
+) -> Rule {
+    let mut segments = path.trim_start_matches('/').split('/').skip(1);
+    let key = match segments.next() {
+        Some("key") => param("key"),
+        Some("{id}") => match state.engine.definition(&param("id")).await {
+            Ok(d) => d.key,
+            Err(_) => return Rule::Authenticated,
+        },
+        // Bulk suspension by key in the body: every definition.
+        _ => ANY.to_owned(),
+    };
+    if path.ends_with("/start") {
+        Rule::Each(vec![
+            vec![Needed::any(P::CREATE, R::PROCESS_INSTANCE)],
+            vec![Needed::on(P::CREATE_INSTANCE, R::PROCESS_DEFINITION, key)],
+        ])
+    } else {
+        one(
+            needs::by_method(method, P::UPDATE),
+            R::PROCESS_DEFINITION,
+            key,
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn post_queries_read_and_commands_write() {
+        for query in [
+            "/execution",
+            "/job/count",
+            "/history/task",
+            "/variable-instance",
+        ] {
+            assert!(post_query(&Method::POST, query), "{query}");
+        }
+        for command in [
+            "/message",
+            "/signal",
+            "/condition",
+            "/deployment/create",
+            "/external-task/fetchAndLock",
+            "/task/{id}/complete",
+        ] {
+            assert!(!post_query(&Method::POST, command), "{command}");
+        }
+        assert!(!post_query(&Method::GET, "/execution"));
+    }
+}
