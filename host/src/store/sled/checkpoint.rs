@@ -120,7 +120,7 @@ impl StoreInner {
             if pending.is_none() && due {
                 let _writer = self.writer.lock().unwrap_or_else(|e| e.into_inner());
                 if let Some(layer) = self.memory.freeze() {
-                    match self.wal.rotate() {
+                    match self.wal.rotate(&self.counts.snapshot()) {
                         Ok(last_segment) => {
                             *pending = Some(Pending {
                                 layer,

@@ -44,6 +44,11 @@ fn first_component(key: &[u8]) -> Option<&[u8]> {
 /// One commit's change of the counts: (tree, key, +1 inserted / -1 removed).
 pub(super) type Delta = (Tree, Vec<u8>, i64);
 
+/// All counts at one moment: (tree, first key component or empty for the whole tree) ->
+/// records. Written at the start of every log segment, so an open after a crash starts from
+/// the oldest segment's snapshot and adds the logged deltas instead of walking the trees.
+pub(super) type Snapshot = HashMap<(Tree, Vec<u8>), i64>;
+
 /// The counts: per tree (empty component) and per (tree, first component).
 #[derive(Default)]
 pub(super) struct Counts {
@@ -51,7 +56,8 @@ pub(super) struct Counts {
 }
 
 impl Counts {
-    /// Count every counted tree once (on open).
+    /// Count every counted tree by walking it (on open, when the log has no snapshot: a new
+    /// store or one written by a release before the log).
     pub(super) fn rebuild(&self, trees: &[sled::Tree]) -> Result<()> {
         let mut by = HashMap::new();
         for (tree, per) in COUNTED {
@@ -69,6 +75,18 @@ impl Counts {
             *guard = by;
         }
         Ok(())
+    }
+
+    /// The counts now.
+    pub(super) fn snapshot(&self) -> Snapshot {
+        self.by.lock().map(|by| by.clone()).unwrap_or_default()
+    }
+
+    /// Start from a snapshot (then apply the deltas logged after it).
+    pub(super) fn load(&self, snapshot: Snapshot) {
+        if let Ok(mut by) = self.by.lock() {
+            *by = snapshot;
+        }
     }
 
     /// Apply a committed transaction's deltas.

@@ -165,14 +165,9 @@ impl MemTable {
 
     /// Apply puts (`Some`) and removals (`None`) to the active layer, in order, all visible
     /// at once. `in_sled` answers whether sled holds a key; it is asked before the layers are
-    /// locked, for the keys memory cannot answer. Returns, per change, whether the key held a
-    /// value before it (for the kept counts). The caller is the one writer (no other change
-    /// of the layers runs meanwhile).
-    pub(super) fn apply(
-        &self,
-        changes: &[Change<'_>],
-        in_sled: &dyn Fn(Tree, &[u8]) -> bool,
-    ) -> Vec<bool> {
+    /// locked, for the keys memory cannot answer. The caller is the one writer (no other
+    /// change of the layers runs meanwhile).
+    pub(super) fn apply(&self, changes: &[Change<'_>], in_sled: &dyn Fn(Tree, &[u8]) -> bool) {
         let below: Vec<Option<bool>> = {
             let unknown: Vec<bool> = {
                 let layers = self.read();
@@ -195,27 +190,20 @@ impl MemTable {
         };
         let mut layers = self.write();
         let Layers { active, frozen } = &mut *layers;
-        let mut existed = Vec::with_capacity(changes.len());
         for ((tree, key, value), below) in changes.iter().zip(below) {
-            // Whether a lower layer holds the key, and whether the key held a value before.
-            let (in_lower, had_value) = match active.get(*tree, key) {
-                Some(Entry::Put { fresh, .. }) => (!fresh, true),
-                Some(Entry::Removed) => (true, false),
+            let in_lower = match active.get(*tree, key) {
+                Some(Entry::Put { fresh, .. }) => !fresh,
+                Some(Entry::Removed) => true,
                 None => match frozen.as_ref().and_then(|f| f.get(*tree, key)) {
-                    Some(Entry::Put { .. }) => (true, true),
-                    Some(Entry::Removed) => (false, false),
+                    Some(Entry::Put { .. }) => true,
+                    Some(Entry::Removed) => false,
                     // Known from before the lock unless an earlier change of this batch
                     // dropped a fresh entry (then sled cannot hold the key either).
-                    None => {
-                        let b = below.unwrap_or(false);
-                        (b, b)
-                    }
+                    None => below.unwrap_or(false),
                 },
             };
-            existed.push(had_value);
             active.set(*tree, key, *value, in_lower);
         }
-        existed
     }
 
     /// Bytes held by the active layer.

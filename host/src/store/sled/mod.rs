@@ -286,7 +286,8 @@ impl Store {
             .iter()
             .map(|t| db.open_tree(t.name()))
             .collect::<std::result::Result<Vec<_>, _>>()?;
-        let wal = replay(dir, &db, &trees)?;
+        let mut recovered = wal::Wal::recover(dir)?;
+        replay(&db, &trees, &mut recovered)?;
         let meta = &trees[Tree::Meta as usize];
         match meta.get(b"format")? {
             Some(v) if v.len() == 1 && READABLE_FORMATS.contains(&v[0]) => {
@@ -309,13 +310,27 @@ impl Store {
                 });
             }
         }
+        // The counts: the oldest segment's snapshot plus the deltas logged after it, or (a new
+        // store, or one from before the log) a walk of the counted trees.
+        let counts = counts::Counts::default();
+        match recovered.counts.take() {
+            Some(snapshot) => {
+                counts.load(snapshot);
+                counts.apply(&recovered.deltas);
+            }
+            None => counts.rebuild(&trees)?,
+        }
+        let wal = wal::Wal::create(dir, &recovered, &counts.snapshot())?;
+        if let Some(last) = recovered.segments.last() {
+            wal.discard_through(*last)?;
+        }
         let (tx, rx) = mpsc::unbounded_channel();
         tokio::spawn(group_commit_loop(rx));
         let store = Store {
             inner: Arc::new_cyclic(|weak| StoreInner {
                 db,
                 trees,
-                counts: counts::Counts::default(),
+                counts,
                 durability,
                 flush_requests: tx,
                 memory: memtable::MemTable::new(),
@@ -328,7 +343,6 @@ impl Store {
             }),
         };
         store.ensure_indexes()?;
-        store.inner.counts.rebuild(&store.inner.trees)?;
         Ok(store)
     }
 
@@ -590,6 +604,9 @@ impl StoreInner {
         let mut written: std::collections::HashMap<(Tree, &[u8]), Option<&[u8]>> =
             std::collections::HashMap::new();
         let mut applied = Vec::with_capacity(sets.len());
+        // The kept counts' changes, worked out before the log record is written: they go
+        // into it, so an open after a crash adds them to a snapshot instead of counting.
+        let mut deltas = Vec::new();
         record.begin();
         for set in sets {
             let mut holds = true;
@@ -606,17 +623,26 @@ impl StoreInner {
                 }
             }
             if holds {
-                if sets.len() > 1 {
-                    for op in &set.ops {
-                        match op {
-                            Op::Put(t, k, v) => {
-                                written.insert((*t, k.as_slice()), Some(v.as_slice()));
-                            }
-                            Op::Delete(t, k) => {
-                                written.insert((*t, k.as_slice()), None);
-                            }
-                            Op::Guard(..) => {}
+                for op in &set.ops {
+                    let (tree, key, value) = match op {
+                        Op::Put(t, k, v) => (*t, k.as_slice(), Some(v.as_slice())),
+                        Op::Delete(t, k) => (*t, k.as_slice(), None),
+                        Op::Guard(..) => continue,
+                    };
+                    let counted = counts::is_counted(tree);
+                    if counted {
+                        let existed = match written.get(&(tree, key)) {
+                            Some(before) => before.is_some(),
+                            None => self.read(tree, key)?.is_some(),
+                        };
+                        match (existed, value.is_some()) {
+                            (false, true) => deltas.push((tree, key.to_vec(), 1)),
+                            (true, false) => deltas.push((tree, key.to_vec(), -1)),
+                            _ => {}
                         }
+                    }
+                    if counted || sets.len() > 1 {
+                        written.insert((tree, key), value);
                     }
                 }
                 record.add(set);
@@ -626,6 +652,7 @@ impl StoreInner {
         if record.is_empty() {
             return Ok(applied);
         }
+        record.add_deltas(&deltas);
         self.wal.append(&mut record)?;
         let changes: Vec<memtable::Change<'_>> = sets
             .iter()
@@ -639,21 +666,12 @@ impl StoreInner {
             })
             .collect();
         // A failed read counts as present: a removal then stays as a tombstone.
-        let existed = self.memory.apply(&changes, &|tree, key| {
+        self.memory.apply(&changes, &|tree, key| {
             self.trees[tree as usize].contains_key(key).unwrap_or(true)
         });
-        let mut deltas = Vec::new();
-        for ((tree, key, value), existed) in changes.iter().zip(existed) {
-            if counts::is_counted(*tree) {
-                match (existed, value.is_some()) {
-                    (false, true) => deltas.push((*tree, key.to_vec(), 1)),
-                    (true, false) => deltas.push((*tree, key.to_vec(), -1)),
-                    _ => {}
-                }
-            }
-        }
-        drop(record);
+        // Still under the writer lock: a log rotation snapshots counts and log together.
         self.counts.apply(&deltas);
+        drop(record);
         if self.memory.active_bytes() >= checkpoint::CHECKPOINT_BYTES {
             self.checkpointer.request();
         }
@@ -670,12 +688,12 @@ impl StoreInner {
     }
 }
 
-/// Open the log and write what the last run left in it into sled (flushed), so the store
-/// starts with an empty memtable.
-fn replay(dir: &Path, db: &sled::Db, trees: &[sled::Tree]) -> Result<wal::Wal> {
-    let (log, replayed, segments) = wal::Wal::open(dir)?;
-    let changes: usize = replayed.values().map(|m| m.len()).sum();
-    for (tree, entries) in replayed {
+/// Write the changes of the segments the last run left into sled and flush it, so the store
+/// starts with an empty memtable (the segments are discarded once the next one exists).
+fn replay(db: &sled::Db, trees: &[sled::Tree], recovered: &mut wal::Recovered) -> Result<()> {
+    let changes = std::mem::take(&mut recovered.changes);
+    let keys: usize = changes.values().map(|m| m.len()).sum();
+    for (tree, entries) in changes {
         let mut batch = sled::Batch::default();
         for (key, value) in entries {
             match value {
@@ -685,15 +703,14 @@ fn replay(dir: &Path, db: &sled::Db, trees: &[sled::Tree]) -> Result<wal::Wal> {
         }
         trees[tree as usize].apply_batch(batch)?;
     }
-    if let Some(last) = segments.last() {
+    if !recovered.segments.is_empty() {
         db.flush()?;
-        log.discard_through(*last)?;
         tracing::info!(
-            "replayed {} write-ahead log segment(s), {changes} changed keys",
-            segments.len()
+            "replayed {} write-ahead log segment(s), {keys} changed keys",
+            recovered.segments.len()
         );
     }
-    Ok(log)
+    Ok(())
 }
 
 /// The key range of a prefix: from the prefix itself to the first key past all its

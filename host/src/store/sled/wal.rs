@@ -12,7 +12,10 @@
 //! the order its records number them (an upgrade that adds trees still reads old segments).
 //! A record is `length u32 LE | crc32 u32 LE | payload`; the payload is a sequence of
 //! `0 | tree u8 | key length u32 | key | value length u32 | value` (put) and
-//! `1 | tree u8 | key length u32 | key` (removal). A record cut short or failing its checksum
+//! `1 | tree u8 | key length u32 | key` (removal), `2 | tree u8 | key length u32 | key |
+//! delta i64` (a kept count changed by that key: [`super::counts`]) and, in the first record
+//! of a segment only, `3 | tree u8 | component length u32 | component | count i64` (the counts
+//! when the segment started). A record cut short or failing its checksum
 //! at the end of the newest segment is a write the crash interrupted (never acknowledged: its
 //! sync had not returned) and is dropped; anywhere else it is corruption and opening fails.
 
@@ -22,6 +25,7 @@ use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
+use super::counts::{Delta, Snapshot};
 use super::{Op, StoreError, Tree, WriteSet};
 use crate::store::Result;
 
@@ -86,6 +90,16 @@ impl RecordBuffer {
         }
     }
 
+    /// Add the kept counts' changes of the applied sets.
+    pub(super) fn add_deltas(&mut self, deltas: &[Delta]) {
+        for (tree, key, delta) in deltas {
+            self.bytes.push(2);
+            self.bytes.push(*tree as u8);
+            put_bytes(&mut self.bytes, key);
+            self.bytes.extend_from_slice(&delta.to_le_bytes());
+        }
+    }
+
     /// Whether the record has no operation.
     pub(super) fn is_empty(&self) -> bool {
         self.bytes.len() <= 8
@@ -136,7 +150,7 @@ fn sync_dir(dir: &Path) -> Result<()> {
         .map_err(|e| io("sync directory", e))
 }
 
-fn create_segment(dir: &Path, number: u64) -> Result<Segment> {
+fn create_segment(dir: &Path, number: u64, counts: &Snapshot) -> Result<Segment> {
     let mut file = OpenOptions::new()
         .create_new(true)
         .append(true)
@@ -147,6 +161,15 @@ fn create_segment(dir: &Path, number: u64) -> Result<Segment> {
     for tree in Tree::ALL {
         put_bytes(&mut header, tree.name().as_bytes());
     }
+    let mut snapshot = RecordBuffer::default();
+    snapshot.begin();
+    for ((tree, component), count) in counts {
+        snapshot.bytes.push(3);
+        snapshot.bytes.push(*tree as u8);
+        put_bytes(&mut snapshot.bytes, component);
+        snapshot.bytes.extend_from_slice(&count.to_le_bytes());
+    }
+    header.extend_from_slice(snapshot.seal());
     file.write_all(&header)
         .and_then(|()| file.sync_data())
         .map_err(|e| io("write segment header", e))?;
@@ -162,29 +185,62 @@ fn create_segment(dir: &Path, number: u64) -> Result<Segment> {
 /// The changes a replay found: per tree, the final value of each key (`None`: removed).
 pub(super) type Replayed = BTreeMap<Tree, BTreeMap<Vec<u8>, Option<Vec<u8>>>>;
 
+/// What the segments a run left hold.
+#[derive(Default)]
+pub(super) struct Recovered {
+    /// The final value of every key they change.
+    pub(super) changes: Replayed,
+    /// The counts when the oldest of them started (`None` if it has no snapshot).
+    pub(super) counts: Option<Snapshot>,
+    /// Every count change logged in them, in order.
+    pub(super) deltas: Vec<Delta>,
+    /// Their numbers, oldest first.
+    pub(super) segments: Vec<u64>,
+}
+
+/// What one record holds besides its changes.
+#[derive(Default)]
+struct RecordExtras {
+    deltas: Vec<Delta>,
+    snapshot: Option<Snapshot>,
+}
+
 impl Wal {
-    /// Open the log in `data_dir` and start a new segment. Returns the changes of the segments
-    /// the last run left (for the caller to write into sled and flush) and those segments'
-    /// numbers (to discard through [`Wal::discard_through`] once sled has them).
-    pub(super) fn open(data_dir: &Path) -> Result<(Wal, Replayed, Vec<u64>)> {
+    /// Read the segments the last run left in `data_dir` (for the caller to write their
+    /// changes into sled, flush, set the counts, then [`Wal::create`] the next segment and
+    /// [`Wal::discard_through`] the old ones).
+    pub(super) fn recover(data_dir: &Path) -> Result<Recovered> {
         let dir = data_dir.join(DIR);
         fs::create_dir_all(&dir).map_err(|e| io("create directory", e))?;
-        let numbers = segment_numbers(&dir)?;
-        let mut replayed = Replayed::new();
-        for (i, number) in numbers.iter().enumerate() {
-            let newest = i + 1 == numbers.len();
-            read_segment(&segment_path(&dir, *number), newest, &mut replayed)?;
+        let mut recovered = Recovered {
+            segments: segment_numbers(&dir)?,
+            ..Recovered::default()
+        };
+        let segments = recovered.segments.clone();
+        for (i, number) in segments.iter().enumerate() {
+            let newest = i + 1 == segments.len();
+            let snapshot = read_segment(
+                &segment_path(&dir, *number),
+                newest,
+                &mut recovered.changes,
+                &mut recovered.deltas,
+            )?;
+            if i == 0 {
+                recovered.counts = snapshot;
+            }
         }
-        let next = numbers.last().map_or(1, |n| n + 1);
-        let current = create_segment(&dir, next)?;
-        Ok((
-            Wal {
-                dir,
-                current: Mutex::new(current),
-            },
-            replayed,
-            numbers,
-        ))
+        Ok(recovered)
+    }
+
+    /// Start the log after `recovered` with a new segment beginning with `counts`.
+    pub(super) fn create(data_dir: &Path, recovered: &Recovered, counts: &Snapshot) -> Result<Wal> {
+        let dir = data_dir.join(DIR);
+        let next = recovered.segments.last().map_or(1, |n| n + 1);
+        let current = create_segment(&dir, next, counts)?;
+        Ok(Wal {
+            dir,
+            current: Mutex::new(current),
+        })
     }
 
     fn current(&self) -> std::sync::MutexGuard<'_, Segment> {
@@ -221,12 +277,13 @@ impl Wal {
         file.sync_data().map_err(|e| io("sync", e))
     }
 
-    /// Start a new segment (the current one is synced first) and return the number of the
-    /// last segment a checkpoint of everything applied so far makes obsolete.
-    pub(super) fn rotate(&self) -> Result<u64> {
+    /// Start a new segment beginning with `counts` (the current one is synced first) and
+    /// return the number of the last segment a checkpoint of everything applied so far makes
+    /// obsolete.
+    pub(super) fn rotate(&self, counts: &Snapshot) -> Result<u64> {
         let mut current = self.current();
         current.file.sync_data().map_err(|e| io("sync", e))?;
-        let next = create_segment(&self.dir, current.number + 1)?;
+        let next = create_segment(&self.dir, current.number + 1, counts)?;
         let done = current.number;
         *current = next;
         Ok(done)
@@ -273,6 +330,13 @@ impl<'a> Cursor<'a> {
         Some(u32::from_le_bytes([b[0], b[1], b[2], b[3]]))
     }
 
+    fn i64(&mut self) -> Option<i64> {
+        let b = self.take(8)?;
+        Some(i64::from_le_bytes([
+            b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7],
+        ]))
+    }
+
     fn u8(&mut self) -> Option<u8> {
         Some(self.take(1)?[0])
     }
@@ -290,9 +354,14 @@ fn corrupt(path: &Path, what: &str) -> StoreError {
     }
 }
 
-/// Read one segment's records into `replayed`. A damaged tail is dropped in the newest segment
-/// and refused in any other.
-fn read_segment(path: &Path, newest: bool, replayed: &mut Replayed) -> Result<()> {
+/// Read one segment's records into `replayed` and `deltas`; returns the counts snapshot it
+/// starts with. A damaged tail is dropped in the newest segment and refused in any other.
+fn read_segment(
+    path: &Path,
+    newest: bool,
+    replayed: &mut Replayed,
+    deltas: &mut Vec<Delta>,
+) -> Result<Option<Snapshot>> {
     let mut bytes = Vec::new();
     File::open(path)
         .and_then(|mut f| f.read_to_end(&mut bytes))
@@ -317,7 +386,7 @@ fn read_segment(path: &Path, newest: bool, replayed: &mut Replayed) -> Result<()
     let Some(names) = names else {
         // A segment whose header never reached the disk holds no acknowledged write.
         return if newest {
-            Ok(())
+            Ok(None)
         } else {
             Err(corrupt(path, "damaged segment header"))
         };
@@ -326,6 +395,8 @@ fn read_segment(path: &Path, newest: bool, replayed: &mut Replayed) -> Result<()
         .iter()
         .map(|name| Tree::ALL.iter().copied().find(|t| t.name() == name))
         .collect();
+    let mut snapshot = None;
+    let mut first = true;
     while cursor.at < bytes.len() {
         let Some(ops) = next_record(&mut cursor) else {
             if newest {
@@ -334,13 +405,19 @@ fn read_segment(path: &Path, newest: bool, replayed: &mut Replayed) -> Result<()
                     path.display(),
                     cursor.at
                 );
-                return Ok(());
+                return Ok(snapshot);
             }
             return Err(corrupt(path, "damaged record before the end of the log"));
         };
-        apply_record(ops, &trees, replayed).ok_or_else(|| corrupt(path, "malformed record"))?;
+        let extras =
+            apply_record(ops, &trees, replayed).ok_or_else(|| corrupt(path, "malformed record"))?;
+        deltas.extend(extras.deltas);
+        if first {
+            snapshot = extras.snapshot;
+        }
+        first = false;
     }
-    Ok(())
+    Ok(snapshot)
 }
 
 /// The payload of the next record, if it is whole and its checksum holds.
@@ -354,21 +431,38 @@ fn next_record<'a>(cursor: &mut Cursor<'a>) -> Option<&'a [u8]> {
     (crc32fast::hash(payload) == crc).then_some(payload)
 }
 
-fn apply_record(payload: &[u8], trees: &[Option<Tree>], replayed: &mut Replayed) -> Option<()> {
+fn apply_record(
+    payload: &[u8],
+    trees: &[Option<Tree>],
+    replayed: &mut Replayed,
+) -> Option<RecordExtras> {
     let mut cursor = Cursor {
         bytes: payload,
         at: 0,
     };
+    let mut extras = RecordExtras::default();
     while cursor.at < payload.len() {
         let kind = cursor.u8()?;
         let tree = (*trees.get(cursor.u8()? as usize)?)?;
         let key = cursor.bytes()?.to_vec();
-        let value = match kind {
-            0 => Some(cursor.bytes()?.to_vec()),
-            1 => None,
+        match kind {
+            0 => {
+                let value = cursor.bytes()?.to_vec();
+                replayed.entry(tree).or_default().insert(key, Some(value));
+            }
+            1 => {
+                replayed.entry(tree).or_default().insert(key, None);
+            }
+            2 => extras.deltas.push((tree, key, cursor.i64()?)),
+            3 => {
+                let count = cursor.i64()?;
+                extras
+                    .snapshot
+                    .get_or_insert_with(Snapshot::new)
+                    .insert((tree, key), count);
+            }
             _ => return None,
-        };
-        replayed.entry(tree).or_default().insert(key, value);
+        }
     }
-    Some(())
+    Some(extras)
 }
