@@ -192,6 +192,9 @@ impl From<ProcessEngineError> for ApiError {
             ProcessEngineError::NotFound(m) => ApiError::not_found(m),
             ProcessEngineError::BadRequest(m) => ApiError::invalid(m),
             ProcessEngineError::BadUserRequest(m) => ApiError::bad_user_request(m),
+            ProcessEngineError::NotValid(m) => {
+                ApiError::new(StatusCode::BAD_REQUEST, "NotValidException", m, Some(0))
+            }
             ProcessEngineError::Parse { message, details } => {
                 let mut map = serde_json::Map::new();
                 for (resource, problems) in details {

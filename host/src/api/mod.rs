@@ -36,6 +36,7 @@ pub mod job;
 pub mod job_definition;
 pub mod json;
 pub mod message;
+pub mod modification;
 pub mod module;
 pub mod notification_rule;
 pub mod openapi;
@@ -178,6 +179,7 @@ pub fn routes() -> Vec<Route> {
     all.extend(deployment::routes());
     all.extend(process_definition::routes());
     all.extend(process_instance::routes());
+    all.extend(modification::routes());
     all.extend(execution::routes());
     all.extend(external_task::routes());
     all.extend(task::routes());

@@ -24,6 +24,7 @@
 //! |                     | execute now, suspension, priorities, deletion                 |
 //! | `identity`          | users, groups, authentication                                 |
 //! | `variable_instances`| running variables by scope, with their history ids            |
+//! | `modification`      | process instance modification (start/cancel tokens)           |
 //! | `wasm_tasks`        | task modules and in-engine execution of wasm tasks            |
 //! | `events`            | the live event stream and metrics                             |
 //! | `notifications`     | failure notification rules, their outbox and webhook delivery |
@@ -56,6 +57,7 @@ mod incidents;
 mod instances;
 mod jobs;
 pub(crate) mod management;
+mod modification;
 pub mod notifications;
 mod passwords;
 mod scripts;
@@ -71,6 +73,7 @@ mod wasm_tasks;
 pub use self::core::EngineConfig;
 pub use self::events::EngineEvent;
 pub use self::management::{JobDefinition, JobSelector, JobView};
+pub use self::modification::ModificationRequest;
 pub use self::notifications::NotificationConfig;
 pub use self::task_links::{LinkTarget, TaskIdentityLink, TaskUpdate};
 pub use self::triggers::{ConditionRequest, EventSubscriptionView};
