@@ -28,8 +28,18 @@ pub(crate) struct OpsApi {
 
 impl OpsApi {
     pub async fn start() -> OpsApi {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let clock = ManualClock::new(T0);
+        OpsApi::open(tempfile::tempdir().expect("tempdir"), ManualClock::new(T0)).await
+    }
+
+    /// Stop the server and the engine, then open both again on the same data (a restart).
+    pub async fn restart(self) -> OpsApi {
+        self._server.abort();
+        self.engine.shutdown().await.expect("shutdown");
+        drop(self.engine);
+        OpsApi::open(self._dir, self.clock).await
+    }
+
+    async fn open(dir: tempfile::TempDir, clock: ManualClock) -> OpsApi {
         let mut ec = EngineConfig::new(dir.path());
         ec.clock = Arc::new(clock.clone());
         ec.background_scheduler = false;

@@ -4,6 +4,7 @@
 //! test), and real wasm components built from `guests/` by `tests/build.rs`. Time comes from a
 //! manual clock wherever behaviour depends on it.
 
+mod api_batches;
 mod api_coverage;
 mod api_decisions;
 mod api_flow;

@@ -18,6 +18,8 @@
 //! they reach the engine, and 413 is the status an HTTP client can act on.
 
 pub mod auth;
+pub mod batch;
+pub mod batch_ops;
 pub mod condition;
 pub mod date;
 pub mod decision;
@@ -180,6 +182,8 @@ pub fn routes() -> Vec<Route> {
     all.extend(process_definition::routes());
     all.extend(process_instance::routes());
     all.extend(modification::routes());
+    all.extend(batch::routes());
+    all.extend(batch_ops::routes());
     all.extend(execution::routes());
     all.extend(external_task::routes());
     all.extend(task::routes());

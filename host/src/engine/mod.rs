@@ -25,6 +25,7 @@
 //! | `identity`          | users, groups, authentication                                 |
 //! | `variable_instances`| running variables by scope, with their history ids            |
 //! | `modification`      | process instance modification (start/cancel tokens)           |
+//! | `batches`           | batches: creation, the background runner, suspension, history |
 //! | `wasm_tasks`        | task modules and in-engine execution of wasm tasks            |
 //! | `events`            | the live event stream and metrics                             |
 //! | `notifications`     | failure notification rules, their outbox and webhook delivery |
@@ -43,6 +44,7 @@ pub use types::*;
 
 use std::sync::Arc;
 
+pub mod batches;
 mod core;
 mod correlation;
 pub(crate) mod decisions;

@@ -10,7 +10,7 @@ use crate::store::WriteSet;
 use baton_bpmn::engine::{Command, ModificationInstruction};
 
 /// A modification as Camunda's `ProcessInstanceModificationDto` carries it.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct ModificationRequest {
     /// The instructions, run in order.
     pub instructions: Vec<ModificationInstruction>,
@@ -26,10 +26,22 @@ impl ProcessEngine {
     /// Modify a running instance. No instructions: nothing happens (as in Camunda's REST
     /// resource). An unknown instance is Camunda's `ENGINE-13036` (500).
     pub async fn modify_instance(&self, id: &str, request: ModificationRequest) -> Result<()> {
+        self.modify_instance_with(id, request, WriteSet::new())
+            .await
+    }
+
+    /// [`ProcessEngine::modify_instance`], committing `extra` with the modification (a
+    /// batch's progress, so an invocation and its record commit together, exactly once).
+    pub(crate) async fn modify_instance_with(
+        &self,
+        id: &str,
+        request: ModificationRequest,
+        extra: WriteSet,
+    ) -> Result<()> {
         if request.instructions.is_empty() {
             return Ok(());
         }
-        let mut log = WriteSet::new();
+        let mut log = extra;
         self.user_operation(
             &mut log,
             "ModifyProcessInstance",

@@ -13,6 +13,7 @@
 //! store traits (implemented here, one file per aggregate), and the generic tree/key/record
 //! API below is private to the store.
 
+mod batches;
 mod committer;
 mod counts;
 mod decisions;
@@ -123,6 +124,9 @@ trees! {
     NotificationDeliveries => "notification_deliveries": "sequence -> Delivery (pending and the newest finished).",
     NotificationDue => "notification_due": "due, sequence -> (): pending deliveries by next attempt.",
     NotificationGroups => "notification_groups": "rule id, group key -> the current grouping window.",
+    Batches => "batches": "Batch id -> running Batch with its progress.",
+    BatchWork => "batch_work": "Batch id -> BatchWork (operation and targets).",
+    HistoricBatches => "historic_batches": "Batch id -> HistoricBatch.",
 }
 
 /// One write of a [`WriteSet`].
