@@ -11,6 +11,7 @@ mod api_flow;
 mod api_history_tasks;
 mod api_jobs;
 mod api_limits;
+mod api_migration;
 mod api_ops;
 mod api_queries;
 mod api_rest;

@@ -24,6 +24,8 @@ pub struct ApiError {
     message: String,
     code: Option<i32>,
     details: Option<serde_json::Value>,
+    /// Another top-level field (`validationReport` of Camunda's migration exceptions).
+    extra: Option<(&'static str, serde_json::Value)>,
     authenticate: bool,
 }
 
@@ -55,6 +57,7 @@ impl ApiError {
             message: message.into(),
             code,
             details: None,
+            extra: None,
             authenticate: false,
         }
     }
@@ -151,6 +154,12 @@ impl ApiError {
         self
     }
 
+    /// Attach another top-level field (Camunda's `validationReport`).
+    pub fn with_field(mut self, name: &'static str, value: serde_json::Value) -> ApiError {
+        self.extra = Some((name, value));
+        self
+    }
+
     /// Prefix the message, keeping everything else (`Cannot instantiate process definition X: ...`).
     pub fn prefixed(mut self, prefix: &str) -> ApiError {
         if self.message != INTERNAL_MESSAGE {
@@ -179,6 +188,9 @@ impl ApiError {
         let mut body = json!({"type": self.kind, "message": self.message, "code": self.code});
         if let (Some(details), Some(obj)) = (&self.details, body.as_object_mut()) {
             obj.insert("details".into(), details.clone());
+        }
+        if let (Some((name, value)), Some(obj)) = (&self.extra, body.as_object_mut()) {
+            obj.insert((*name).into(), value.clone());
         }
         body
     }

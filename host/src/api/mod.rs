@@ -38,6 +38,7 @@ pub mod job;
 pub mod job_definition;
 pub mod json;
 pub mod message;
+pub mod migration;
 pub mod modification;
 pub mod module;
 pub mod notification_rule;
@@ -184,6 +185,7 @@ pub fn routes() -> Vec<Route> {
     all.extend(modification::routes());
     all.extend(batch::routes());
     all.extend(batch_ops::routes());
+    all.extend(migration::routes());
     all.extend(execution::routes());
     all.extend(external_task::routes());
     all.extend(task::routes());

@@ -46,6 +46,7 @@ pub fn batch_type(operation: &BatchOperation) -> &'static str {
         BatchOperation::SuspendInstances { .. } => "instance-update-suspension-state",
         BatchOperation::SetJobRetries { .. } => "set-job-retries",
         BatchOperation::SetExternalTaskRetries { .. } => "set-external-task-retries",
+        BatchOperation::Migration(_) => "instance-migration",
     }
 }
 
@@ -371,6 +372,12 @@ impl ProcessEngine {
             BatchOperation::SetExternalTaskRetries { retries } => {
                 self.set_external_task_retries(target, *retries).await?;
                 Ok(Some(progress))
+            }
+            BatchOperation::Migration(plan) => {
+                self.migrate_instance(plan, target, progress)
+                    .await
+                    .map_err(super::migration::into_engine_error)?;
+                Ok(None)
             }
         }
     }

@@ -25,6 +25,7 @@
 //! | `identity`          | users, groups, authentication                                 |
 //! | `variable_instances`| running variables by scope, with their history ids            |
 //! | `modification`      | process instance modification (start/cancel tokens)           |
+//! | `migration`         | migration plans (generate, validate) and moving instances      |
 //! | `batches`           | batches: creation, the background runner, suspension, history |
 //! | `wasm_tasks`        | task modules and in-engine execution of wasm tasks            |
 //! | `events`            | the live event stream and metrics                             |
@@ -59,6 +60,7 @@ mod incidents;
 mod instances;
 mod jobs;
 pub(crate) mod management;
+mod migration;
 mod modification;
 pub mod notifications;
 mod passwords;
@@ -75,6 +77,9 @@ mod wasm_tasks;
 pub use self::core::EngineConfig;
 pub use self::events::EngineEvent;
 pub use self::management::{JobDefinition, JobSelector, JobView};
+pub use self::migration::{
+    ActivityInstanceReport, InstructionReport, MigrationError, MigrationInstruction, MigrationPlan,
+};
 pub use self::modification::ModificationRequest;
 pub use self::notifications::NotificationConfig;
 pub use self::task_links::{LinkTarget, TaskIdentityLink, TaskUpdate};

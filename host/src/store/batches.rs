@@ -80,6 +80,8 @@ pub enum BatchOperation {
         /// The new retries.
         retries: i32,
     },
+    /// Migrate each process instance by the plan.
+    Migration(crate::engine::MigrationPlan),
 }
 
 /// The operation of a batch and its targets (instance, job or external task ids).
