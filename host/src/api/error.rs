@@ -25,7 +25,7 @@ pub struct ApiError {
     code: Option<i32>,
     details: Option<serde_json::Value>,
     /// Another top-level field (`validationReport` of Camunda's migration exceptions).
-    extra: Option<(&'static str, serde_json::Value)>,
+    extra: Option<Box<(&'static str, serde_json::Value)>>,
     authenticate: bool,
 }
 
@@ -156,7 +156,7 @@ impl ApiError {
 
     /// Attach another top-level field (Camunda's `validationReport`).
     pub fn with_field(mut self, name: &'static str, value: serde_json::Value) -> ApiError {
-        self.extra = Some((name, value));
+        self.extra = Some(Box::new((name, value)));
         self
     }
 
@@ -189,8 +189,8 @@ impl ApiError {
         if let (Some(details), Some(obj)) = (&self.details, body.as_object_mut()) {
             obj.insert("details".into(), details.clone());
         }
-        if let (Some((name, value)), Some(obj)) = (&self.extra, body.as_object_mut()) {
-            obj.insert((*name).into(), value.clone());
+        if let (Some(extra), Some(obj)) = (&self.extra, body.as_object_mut()) {
+            obj.insert(extra.0.into(), extra.1.clone());
         }
         body
     }

@@ -60,7 +60,7 @@ fn advanced(batch: &Batch, failure: Option<String>, now: i64) -> Batch {
         b.last_failure = Some(f);
     }
     let per_job = b.invocations_per_batch_job.max(1);
-    if b.cursor % per_job == 0 || b.cursor >= b.total_invocations {
+    if b.cursor.is_multiple_of(per_job) || b.cursor >= b.total_invocations {
         if b.current_job_failed {
             b.failed_jobs += 1;
         } else {

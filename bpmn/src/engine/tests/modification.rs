@@ -35,6 +35,14 @@ fn modify(instructions: Vec<ModificationInstruction>) -> Do {
     })
 }
 
+/// Apply a command that must fail; its error (the state is kept, as the harness checks).
+fn refused(h: &mut Harness, cmd: Command) -> EngineError {
+    match h.apply(cmd, 0) {
+        Err(e) => e,
+        Ok(fx) => panic!("expected a refusal, got {fx:?}"),
+    }
+}
+
 fn started() -> Harness {
     run(
         "modification.bpmn",
@@ -167,21 +175,19 @@ fn start_after_takes_the_single_outgoing_flow() {
     }]))
     .contains(&["ext:D:work"])
     .active(&["A", "D"])]);
-    let err = h
-        .apply(
-            Command::Modify {
-                instructions: vec![ModificationInstruction::Start {
-                    target: StartTarget::AfterActivity("A".into()),
-                    ancestor_activity_instance_id: None,
-                    variables: Variables::new(),
-                    local_variables: Variables::new(),
-                }],
-                skip_custom_listeners: false,
-                skip_io_mappings: false,
-            },
-            0,
-        )
-        .unwrap_err();
+    let err = refused(
+        &mut h,
+        Command::Modify {
+            instructions: vec![ModificationInstruction::Start {
+                target: StartTarget::AfterActivity("A".into()),
+                ancestor_activity_instance_id: None,
+                variables: Variables::new(),
+                local_variables: Variables::new(),
+            }],
+            skip_custom_listeners: false,
+            skip_io_mappings: false,
+        },
+    );
     assert_eq!(
         err.to_string(),
         "Cannot start after activity A; activity has more than one outgoing sequence flow"
@@ -222,16 +228,14 @@ fn bad_instructions_are_refused_with_camundas_texts() {
     ];
     for (ins, text) in cases {
         let before_state = h.state.clone();
-        let err = h
-            .apply(
-                Command::Modify {
-                    instructions: vec![before("B"), ins],
-                    skip_custom_listeners: false,
-                    skip_io_mappings: false,
-                },
-                0,
-            )
-            .unwrap_err();
+        let err = refused(
+            &mut h,
+            Command::Modify {
+                instructions: vec![before("B"), ins],
+                skip_custom_listeners: false,
+                skip_io_mappings: false,
+            },
+        );
         assert!(matches!(err, EngineError::NotValid(_)), "{err:?}");
         assert_eq!(err.to_string(), text);
         assert_eq!(h.state, before_state);
