@@ -125,6 +125,41 @@ pub(crate) fn into_engine_error(e: MigrationError) -> ProcessEngineError {
     }
 }
 
+/// The activity instances of `state` the mapping does not cover (or whose boundary events
+/// and event subprocesses it does not), with Camunda's failure texts.
+fn unmapped(
+    state: &baton_bpmn::engine::InstanceState,
+    mapping: &HashMap<&str, &str>,
+) -> Vec<ActivityInstanceReport> {
+    let mut reports = Vec::new();
+    for ai in state.activity_instances.values() {
+        if ai.id == state.id {
+            continue;
+        }
+        let mut failures = Vec::new();
+        if !mapping.contains_key(ai.activity_id.as_str()) {
+            failures
+                .push("There is no migration instruction for this instance's activity".to_owned());
+        }
+        for l in &ai.listeners {
+            if !mapping.contains_key(l.event_activity_id.as_str()) {
+                failures.push(format!(
+                    "The event '{}' this activity instance listens with is not mapped",
+                    l.event_activity_id
+                ));
+            }
+        }
+        if !failures.is_empty() {
+            reports.push(ActivityInstanceReport {
+                activity_instance_id: ai.id.clone(),
+                source_scope_id: ai.activity_id.clone(),
+                failures,
+            });
+        }
+    }
+    reports
+}
+
 /// Activities baton migrates: wait states and scopes (Camunda's `SupportedActivityValidator`
 /// list, less what baton does not migrate).
 fn migratable(process: &Process, idx: NodeIdx) -> bool {
@@ -346,33 +381,7 @@ impl ProcessEngine {
                 ))
             })
             .collect();
-        let mut reports = Vec::new();
-        for ai in pi.state.activity_instances.values() {
-            if ai.id == pi.state.id {
-                continue;
-            }
-            let mut failures = Vec::new();
-            if !mapping.contains_key(ai.activity_id.as_str()) {
-                failures.push(
-                    "There is no migration instruction for this instance's activity".to_owned(),
-                );
-            }
-            for l in &ai.listeners {
-                if !mapping.contains_key(l.event_activity_id.as_str()) {
-                    failures.push(format!(
-                        "The event '{}' this activity instance listens with is not mapped",
-                        l.event_activity_id
-                    ));
-                }
-            }
-            if !failures.is_empty() {
-                reports.push(ActivityInstanceReport {
-                    activity_instance_id: ai.id.clone(),
-                    source_scope_id: ai.activity_id.clone(),
-                    failures,
-                });
-            }
-        }
+        let reports = unmapped(&pi.state, &mapping);
         if !reports.is_empty() {
             return Err(MigrationError::Instance {
                 message: format!("ENGINE-23004 Cannot migrate process instance '{id}'"),
@@ -408,20 +417,38 @@ impl ProcessEngine {
         pi.definition_id = target.id.clone();
         pi.definition_key = target.key.clone();
         store.stage_instance(&mut ws, &pi, false);
+        self.stage_migrated_records(&mut ws, id, &target, &map, subscriptions)?;
+        self.user_operation(&mut ws, "Migrate", "ProcessInstance", id, Some(id), None);
+        store.commit_durable(&ws).await?;
+        drop(guard);
+        Ok(())
+    }
+
+    /// Stage the records of a migrating instance under the target definition: its external
+    /// and user tasks, jobs, subscriptions, open incidents and historic instance.
+    fn stage_migrated_records(
+        &self,
+        ws: &mut WriteSet,
+        id: &str,
+        target: &crate::records::ProcessDefinition,
+        map: &dyn Fn(&str) -> String,
+        subscriptions: Vec<String>,
+    ) -> Result<()> {
+        let store = &self.inner.store;
         let now = self.now();
         for old in store.external_tasks_of_instance(id)? {
             let mut t = old.clone();
             t.activity_id = map(&t.activity_id);
             t.process_definition_id = target.id.clone();
             t.process_definition_key = target.key.clone();
-            store.stage_external_task_write(&mut ws, Some(&old), &t, now);
+            store.stage_external_task_write(ws, Some(&old), &t, now);
         }
         for old in store.user_tasks_of_instance(id)? {
             let mut t = old.clone();
             t.task_definition_key = map(&t.task_definition_key);
             t.process_definition_id = target.id.clone();
             t.process_definition_key = target.key.clone();
-            store.stage_user_task(&mut ws, &t, Some(&old), None);
+            store.stage_user_task(ws, &t, Some(&old), None);
         }
         for old in store.jobs_of_instance(id)? {
             let mut j = old.clone();
@@ -438,29 +465,26 @@ impl ProcessEngine {
                     suffix,
                 ));
             }
-            store.stage_job(&mut ws, &j, Some(&old), None);
+            store.stage_job(ws, &j, Some(&old), None);
         }
         for sid in subscriptions {
             if let Some(mut s) = store.subscription(&sid)? {
                 s.activity_id = map(&s.activity_id);
-                store.stage_subscription(&mut ws, &s);
+                store.stage_subscription(ws, &s);
             }
         }
         for mut incident in store.open_incidents_of_instance(id)? {
             incident.activity_id = map(&incident.activity_id);
             incident.process_definition_id = target.id.clone();
-            store.stage_incident(&mut ws, &incident);
+            store.stage_incident(ws, &incident);
         }
         if let Some(mut h) = store.historic_instance(id)? {
             h.process_definition_id = target.id.clone();
             h.process_definition_key = target.key.clone();
             h.process_definition_name = target.name.clone();
             h.process_definition_version = target.version;
-            store.stage_historic_instance(&mut ws, &h);
+            store.stage_historic_instance(ws, &h);
         }
-        self.user_operation(&mut ws, "Migrate", "ProcessInstance", id, Some(id), None);
-        store.commit_durable(&ws).await?;
-        drop(guard);
         Ok(())
     }
 }
