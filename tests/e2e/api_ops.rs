@@ -34,6 +34,8 @@ impl OpsApi {
     /// Stop the server and the engine, then open both again on the same data (a restart).
     pub async fn restart(self) -> OpsApi {
         self._server.abort();
+        // The aborted server task holds an engine clone until it is dropped.
+        let _ = self._server.await;
         self.engine.shutdown().await.expect("shutdown");
         drop(self.engine);
         OpsApi::open(self._dir, self.clock).await
@@ -44,7 +46,8 @@ impl OpsApi {
         ec.clock = Arc::new(clock.clone());
         ec.background_scheduler = false;
         ec.wasm = None;
-        let engine = ProcessEngine::open(ec).await.expect("engine");
+        // A restarted engine waits for the previous one to release sled's file lock.
+        let engine = baton_tests::open_retrying(ec).await;
         let app = baton::api::router(ApiState {
             engine: engine.clone(),
             config: ApiConfig::default(),

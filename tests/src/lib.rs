@@ -216,7 +216,7 @@ impl TestEngine {
 
 /// Open an engine, retrying while a previous engine on the same directory is still
 /// releasing sled's file lock (its background tasks end asynchronously after a drop).
-async fn open_retrying(config: EngineConfig) -> ProcessEngine {
+pub async fn open_retrying(config: EngineConfig) -> ProcessEngine {
     let deadline = Instant::now() + Duration::from_secs(20);
     loop {
         match ProcessEngine::open(config.clone()).await {

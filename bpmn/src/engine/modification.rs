@@ -365,6 +365,17 @@ impl Ctx<'_> {
         let mut parent = parent;
         for &s in missing.iter().rev() {
             let node = p.node(s);
+            if matches!(
+                node.kind,
+                NodeKind::SubProcess {
+                    triggered_by_event: true
+                }
+            ) {
+                return Err(EngineError::Unsupported {
+                    activity_id: node.id.clone(),
+                    message: "starting a token in an event subprocess is not supported".into(),
+                });
+            }
             if node.multi_instance.is_some() || node.standard_loop.is_some() {
                 return Err(EngineError::Unsupported {
                     activity_id: node.id.clone(),
