@@ -5,6 +5,7 @@
 //! manual clock wherever behaviour depends on it.
 
 mod api_authorizations;
+mod api_batches;
 mod api_client_limits;
 mod api_coverage;
 mod api_decisions;
@@ -12,6 +13,8 @@ mod api_flow;
 mod api_history_tasks;
 mod api_jobs;
 mod api_limits;
+mod api_migration;
+mod api_ops;
 mod api_queries;
 mod api_rest;
 mod api_scripts;

@@ -96,6 +96,8 @@ pub(super) struct Ctx<'a> {
     pub options: ApplyOptions,
     /// The host's side of this command: definition id and JavaScript runner.
     pub env: crate::script::Environment<'a>,
+    /// What a modification command changes in how this apply runs (off otherwise).
+    pub modify_flags: super::modification::ModifyFlags,
 }
 
 pub(super) fn apply(
@@ -159,6 +161,7 @@ impl<'a> Ctx<'a> {
             pending: None,
             options: ApplyOptions::default(),
             env,
+            modify_flags: Default::default(),
         }
     }
 
@@ -238,12 +241,17 @@ impl<'a> Ctx<'a> {
                 code,
             } => self.child_escalation(&child_instance_id, &code),
             Command::Cancel { reason } => self.cancel_instance(reason),
+            Command::Modify {
+                instructions,
+                skip_custom_listeners,
+                skip_io_mappings,
+            } => self.modify(instructions, skip_custom_listeners, skip_io_mappings),
         }
     }
 
     /// Process work until every token waits or has ended; between rounds, fire inclusive joins
     /// that nothing can reach any more and conditional events whose condition became true.
-    fn run(&mut self) -> Result<(), EngineError> {
+    pub(super) fn run(&mut self) -> Result<(), EngineError> {
         loop {
             while let Some(w) = self.work.pop() {
                 if !self.st.is_active() {

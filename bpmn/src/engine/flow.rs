@@ -568,6 +568,11 @@ impl Ctx<'_> {
             return Ok(());
         }
         if id == self.st.id {
+            if self.modify_flags.preserve_root {
+                // A modification keeps the instance until its last instruction ran.
+                self.modify_flags.root_emptied = Some(super::modification::RootEmptied::Completed);
+                return Ok(());
+            }
             self.complete_instance();
             return Ok(());
         }

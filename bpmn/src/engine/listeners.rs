@@ -176,6 +176,9 @@ impl Ctx<'_> {
         listeners: &[ExecutionListener],
         event: ExecutionEvent,
     ) -> Result<(), EngineError> {
+        if self.modify_flags.skip_listeners {
+            return Ok(());
+        }
         let name = match event {
             ExecutionEvent::Start => "start",
             ExecutionEvent::End => "end",

@@ -33,6 +33,7 @@ mod events;
 mod exec;
 mod flow;
 mod listeners;
+mod modification;
 mod multi;
 mod scope;
 mod standard_loop;
@@ -42,6 +43,7 @@ mod tasks;
 mod tests;
 
 pub use compensation::{CompensationSubscription, compensation_subscriptions};
+pub use modification::{CancelTarget, ModificationInstruction, StartTarget};
 pub use state::*;
 
 /// Something that happened to an instance, fed in by the host.
@@ -160,6 +162,17 @@ pub enum Command {
     Cancel {
         /// Why (becomes the history delete reason).
         reason: Option<String>,
+    },
+    /// Process instance modification (`POST /process-instance/{id}/modification`): start and
+    /// cancel tokens, in order; the instance ends when no token is left (see
+    /// [`ModificationInstruction`]).
+    Modify {
+        /// The instructions, run in order.
+        instructions: Vec<ModificationInstruction>,
+        /// Execution listeners do not fire during this command.
+        skip_custom_listeners: bool,
+        /// Input and output mappings are not applied during this command.
+        skip_io_mappings: bool,
     },
 }
 
@@ -528,6 +541,10 @@ pub enum EngineError {
     /// The command does not fit the instance's state.
     #[error("{0}")]
     InvalidCommand(String),
+    /// A modification instruction names something the instance or its model does not have
+    /// (Camunda's `NotValidException`, a 400); the text is Camunda's.
+    #[error("{0}")]
+    NotValid(String),
     /// An expression failed while running an activity.
     #[error("activity '{activity_id}': {message}")]
     Expression {

@@ -491,7 +491,7 @@ impl Ctx<'_> {
     /// Input mappings: evaluated at `ai` before it has locals of its own (so, in the parent
     /// scope, plus multi-instance loop variables), then set locally on `ai`.
     pub fn apply_inputs(&mut self, ai: &str, node: &FlowNode) -> Result<(), EngineError> {
-        if node.io.inputs.is_empty() {
+        if node.io.inputs.is_empty() || self.modify_flags.skip_io {
             return Ok(());
         }
         let mut values = Vec::with_capacity(node.io.inputs.len());
@@ -506,7 +506,10 @@ impl Ctx<'_> {
 
     /// Output mappings: evaluated at `ai`, set from its parent scope (non-local). Once.
     pub fn apply_outputs(&mut self, ai: &str, node: &FlowNode) -> Result<(), EngineError> {
-        if node.io.outputs.is_empty() || self.internal(ai, K_OUTPUTS_DONE).is_some() {
+        if node.io.outputs.is_empty()
+            || self.modify_flags.skip_io
+            || self.internal(ai, K_OUTPUTS_DONE).is_some()
+        {
             return Ok(());
         }
         self.set_internal(ai, K_OUTPUTS_DONE, 1)?;

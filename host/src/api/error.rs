@@ -24,7 +24,8 @@ pub struct ApiError {
     message: String,
     code: Option<i32>,
     details: Option<serde_json::Value>,
-    /// Extra top-level fields (`AuthorizationException`'s `userId`, `missingAuthorizations`).
+    /// Extra top-level fields (`AuthorizationException`'s `userId`, `missingAuthorizations`;
+    /// the `validationReport` of Camunda's migration exceptions).
     fields: Option<serde_json::Value>,
     authenticate: bool,
 }
@@ -208,6 +209,9 @@ impl From<ProcessEngineError> for ApiError {
             ProcessEngineError::NotFound(m) => ApiError::not_found(m),
             ProcessEngineError::BadRequest(m) => ApiError::invalid(m),
             ProcessEngineError::BadUserRequest(m) => ApiError::bad_user_request(m),
+            ProcessEngineError::NotValid(m) => {
+                ApiError::new(StatusCode::BAD_REQUEST, "NotValidException", m, Some(0))
+            }
             ProcessEngineError::Parse { message, details } => {
                 let mut map = serde_json::Map::new();
                 for (resource, problems) in details {

@@ -314,7 +314,7 @@ impl InstanceFilter {
     }
 }
 
-async fn query(state: &ApiState, q: &QueryInput) -> ApiResult<Vec<ProcessInstance>> {
+pub(crate) async fn query(state: &ApiState, q: &QueryInput) -> ApiResult<Vec<ProcessInstance>> {
     let sorts = q.sorting(SORT)?;
     let filter = InstanceFilter::from_query(state, q).await?;
     let mut keep = verdict(|pi: &ProcessInstance| filter.matches(pi));

@@ -121,6 +121,8 @@ pub(crate) struct Inner {
     pub(crate) authorizations: Mutex<Option<Arc<Vec<crate::records::Authorization>>>>,
     /// Failure notifications: rules cache, delivery loop state, counters.
     pub(crate) notifications: super::notifications::State,
+    /// The batch runner's lock and wake-up (see `batches`).
+    pub(crate) batches: super::batches::Runtime,
 }
 
 /// Holds one instance's lock; dropping it releases the lock and forgets idle entries.
@@ -193,12 +195,14 @@ impl ProcessEngine {
                 password_checks: super::passwords::CheckCache::new(),
                 authorizations: Mutex::new(None),
                 notifications,
+                batches: Default::default(),
             }),
         };
         engine.recover().await?;
         engine.open_notifications().await?;
         if engine.inner.config.background_scheduler {
             engine.start_scheduler();
+            engine.start_batch_runner();
         }
         Ok(engine)
     }

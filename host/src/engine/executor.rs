@@ -87,6 +87,7 @@ pub(crate) fn engine_error(e: EngineError) -> ProcessEngineError {
         EngineError::InstanceEnded(id) => {
             ProcessEngineError::NotFound(format!("Process instance with id {id} does not exist"))
         }
+        EngineError::NotValid(m) => ProcessEngineError::NotValid(m),
         e @ EngineError::UnhandledError { .. } => {
             ProcessEngineError::UnhandledBpmnError(e.to_string())
         }

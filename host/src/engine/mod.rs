@@ -24,6 +24,9 @@
 //! |                     | execute now, suspension, priorities, deletion                 |
 //! | `identity`          | users, groups, authentication                                 |
 //! | `variable_instances`| running variables by scope, with their history ids            |
+//! | `modification`      | process instance modification (start/cancel tokens)           |
+//! | `migration`         | migration plans (generate, validate) and moving instances      |
+//! | `batches`           | batches: creation, the background runner, suspension, history |
 //! | `wasm_tasks`        | task modules and in-engine execution of wasm tasks            |
 //! | `events`            | the live event stream and metrics                             |
 //! | `notifications`     | failure notification rules, their outbox and webhook delivery |
@@ -43,6 +46,7 @@ pub use types::*;
 use std::sync::Arc;
 
 pub mod authorizations;
+pub mod batches;
 mod core;
 mod correlation;
 pub(crate) mod decisions;
@@ -57,6 +61,8 @@ mod incidents;
 mod instances;
 mod jobs;
 pub(crate) mod management;
+mod migration;
+mod modification;
 pub mod notifications;
 mod parked;
 mod passwords;
@@ -73,6 +79,10 @@ mod wasm_tasks;
 pub use self::core::EngineConfig;
 pub use self::events::EngineEvent;
 pub use self::management::{JobDefinition, JobSelector, JobView};
+pub use self::migration::{
+    ActivityInstanceReport, InstructionReport, MigrationError, MigrationInstruction, MigrationPlan,
+};
+pub use self::modification::ModificationRequest;
 pub use self::notifications::NotificationConfig;
 pub use self::task_links::{LinkTarget, TaskIdentityLink, TaskUpdate};
 pub use self::triggers::{ConditionRequest, EventSubscriptionView};

@@ -15,6 +15,10 @@ pub enum ProcessEngineError {
     /// Bad input from the caller, caught by request validation (400 `InvalidRequestException`).
     #[error("{0}")]
     BadRequest(String),
+    /// An instruction names something the instance or its model does not have (400
+    /// `NotValidException`, e.g. a modification's unknown activity instance).
+    #[error("{0}")]
+    NotValid(String),
     /// Bad input the engine itself refuses, as Camunda's commands do with
     /// `BadUserRequestException` (400), e.g. a lock duration that is not positive.
     #[error("{0}")]

@@ -16,11 +16,13 @@
 //! Must not: perform effects (a transaction closure may re-run), or scan inside a transaction.
 
 mod authorizations;
+pub mod batches;
 pub mod codec;
 mod decisions;
 mod sled;
 
 pub use self::authorizations::AuthorizationStore;
+pub use self::batches::BatchStore;
 pub use self::decisions::DecisionStore;
 pub use self::sled::{Durability, Store, WriteSet};
 

@@ -12,6 +12,7 @@ mod compensation;
 mod decisions;
 mod in_engine;
 mod loops;
+mod modification;
 mod multiple;
 mod scripts;
 mod triggers;

@@ -21,6 +21,7 @@
 
 mod authorizations;
 mod background;
+mod batches;
 mod checkpoint;
 mod committer;
 mod counts;
@@ -138,6 +139,9 @@ trees! {
     NotificationDeliveries => "notification_deliveries": "sequence -> Delivery (pending and the newest finished).",
     NotificationDue => "notification_due": "due, sequence -> (): pending deliveries by next attempt.",
     NotificationGroups => "notification_groups": "rule id, group key -> the current grouping window.",
+    Batches => "batches": "Batch id -> running Batch with its progress.",
+    BatchWork => "batch_work": "Batch id -> BatchWork (operation and targets).",
+    HistoricBatches => "historic_batches": "Batch id -> HistoricBatch.",
 }
 
 /// One write of a [`WriteSet`].

@@ -1,0 +1,275 @@
+//! Operations that create batches (answered with Camunda's `BatchDto`), and the synchronous
+//! multi-instance modification: `POST /process-instance/{id}/modification-async`,
+//! `POST /modification/execute` and `/modification/executeAsync`,
+//! `POST /process-instance/delete`, `POST /process-instance/suspended-async`,
+//! `POST /job/retries` and `POST /external-task/retries-async`.
+//!
+//! Targets come from the ids in the body and, for process instances, from a
+//! `processInstanceQuery` (the `/process-instance` filters; without `maxResults` the
+//! query's result cap applies). Texts of refusals are Camunda's (its engine's
+//! `BadUserRequestException`s, which its REST resources turn into 400s).
+
+use axum::extract::{Path, State};
+use axum::response::Response;
+use serde_json::Value as J;
+
+use super::batch::batch_dto;
+use super::error::{ApiError, ApiResult};
+use super::json::{Json, no_content};
+use super::modification::parse_request;
+use super::query::QueryInput;
+use super::{ApiState, Route};
+use crate::engine::{ModificationRequest, ProcessEngineError};
+use crate::store::batches::BatchOperation;
+
+pub(crate) fn routes() -> Vec<Route> {
+    vec![
+        Route::post(
+            "/process-instance/{id}/modification-async",
+            "Modify a process instance in a batch",
+            modify_async,
+        ),
+        Route::post(
+            "/modification/execute",
+            "Modify many process instances of a definition",
+            execute,
+        ),
+        Route::post(
+            "/modification/executeAsync",
+            "Modify many process instances in a batch",
+            execute_async,
+        ),
+        Route::post(
+            "/process-instance/delete",
+            "Delete process instances in a batch",
+            delete_async,
+        ),
+        Route::post(
+            "/process-instance/suspended-async",
+            "Suspend or activate process instances in a batch",
+            suspend_async,
+        ),
+        Route::post("/job/retries", "Set job retries in a batch", job_retries),
+        Route::post(
+            "/external-task/retries-async",
+            "Set external task retries in a batch",
+            external_task_retries,
+        ),
+    ]
+}
+
+/// A list of ids from the body (`null`/absent → empty).
+fn ids(body: &J, field: &str) -> ApiResult<Vec<String>> {
+    match body.get(field) {
+        None | Some(J::Null) => Ok(Vec::new()),
+        Some(J::Array(items)) => items
+            .iter()
+            .map(|i| {
+                i.as_str()
+                    .map(str::to_owned)
+                    .ok_or_else(|| ApiError::invalid(format!("'{field}' must hold strings")))
+            })
+            .collect(),
+        Some(_) => Err(ApiError::invalid(format!("'{field}' must be a JSON array"))),
+    }
+}
+
+/// The process instances a body names: `processInstanceIds`, then the matches of
+/// `processInstanceQuery`, each once, in that order.
+async fn instance_targets(state: &ApiState, body: &J) -> ApiResult<Vec<String>> {
+    let mut out = ids(body, "processInstanceIds")?;
+    if let Some(q) = body.get("processInstanceQuery").filter(|q| q.is_object()) {
+        let query = QueryInput::from_body(q, &QueryInput::from_pairs(Vec::new()));
+        for pi in super::process_instance::query(state, &query).await? {
+            out.push(pi.id().to_owned());
+        }
+    }
+    if body
+        .get("historicProcessInstanceQuery")
+        .is_some_and(J::is_object)
+    {
+        return Err(ApiError::invalid(
+            "historicProcessInstanceQuery is not supported by baton; use processInstanceIds or processInstanceQuery",
+        ));
+    }
+    let mut seen = std::collections::HashSet::with_capacity(out.len());
+    out.retain(|id| seen.insert(id.clone()));
+    Ok(out)
+}
+
+/// A BadUserRequest of the engine as Camunda's REST resources answer it (400).
+fn bad_request(e: ProcessEngineError) -> ApiError {
+    match e {
+        ProcessEngineError::BadUserRequest(m) => ApiError::invalid(m),
+        other => other.into(),
+    }
+}
+
+async fn create(
+    state: &ApiState,
+    operation: BatchOperation,
+    targets: Vec<String>,
+) -> ApiResult<Json<J>> {
+    let batch = state
+        .engine
+        .create_batch(operation, targets, None)
+        .await
+        .map_err(bad_request)?;
+    Ok(Json(batch_dto(&batch)))
+}
+
+async fn modify_async(
+    State(state): State<ApiState>,
+    Path(id): Path<String>,
+    Json(body): Json<J>,
+) -> ApiResult<Json<J>> {
+    let request = parse_request(&body)?;
+    if request.instructions.is_empty() {
+        return Err(ApiError::invalid(
+            "Modification instructions cannot be empty is empty",
+        ));
+    }
+    state.engine.instance(&id).await.map_err(|e| match e {
+        ProcessEngineError::NotFound(_) => ApiError::engine(format!(
+            "ENGINE-13036 Process instance '{id}' cannot be modified. The process instance does not exist"
+        )),
+        other => other.into(),
+    })?;
+    create(&state, BatchOperation::Modification(request), vec![id]).await
+}
+
+/// A `ModificationDto`: the request, its definition and its instances, checked as Camunda's
+/// `ProcessInstanceModificationCmd` does.
+async fn modification(
+    state: &ApiState,
+    body: &J,
+) -> ApiResult<(ModificationRequest, String, Vec<String>)> {
+    let request = parse_request(body)?;
+    if request.instructions.is_empty() {
+        return Err(ApiError::invalid(
+            "Modification instructions cannot be empty is empty",
+        ));
+    }
+    let targets = instance_targets(state, body).await?;
+    if targets.is_empty() {
+        return Err(ApiError::invalid(
+            "Process instance ids cannot be empty: Process instance ids is empty",
+        ));
+    }
+    let definition = match body.get("processDefinitionId").and_then(J::as_str) {
+        Some(d) if state.engine.definition(d).await.is_ok() => d.to_owned(),
+        _ => {
+            return Err(ApiError::invalid(
+                "Process definition id cannot be null is null",
+            ));
+        }
+    };
+    Ok((request, definition, targets))
+}
+
+async fn execute(State(state): State<ApiState>, Json(body): Json<J>) -> ApiResult<Response> {
+    let (request, definition, targets) = modification(&state, &body).await?;
+    for id in &targets {
+        let pi = state.engine.instance(id).await.map_err(|e| match e {
+            ProcessEngineError::NotFound(_) => ApiError::engine(format!(
+                "ENGINE-13036 Process instance '{id}' cannot be modified. The process instance does not exist"
+            )),
+            other => other.into(),
+        })?;
+        if pi.definition_id != definition {
+            return Err(ApiError::engine(format!(
+                "ENGINE-13037 Process instance '{id}' cannot be modified. Its process definition '{}' does not match given process definition '{definition}'",
+                pi.definition_id
+            )));
+        }
+    }
+    for id in &targets {
+        state.engine.modify_instance(id, request.clone()).await?;
+    }
+    Ok(no_content())
+}
+
+async fn execute_async(State(state): State<ApiState>, Json(body): Json<J>) -> ApiResult<Json<J>> {
+    let (request, _, targets) = modification(&state, &body).await?;
+    create(&state, BatchOperation::Modification(request), targets).await
+}
+
+async fn delete_async(State(state): State<ApiState>, Json(body): Json<J>) -> ApiResult<Json<J>> {
+    let targets = instance_targets(&state, &body).await?;
+    if targets.is_empty() {
+        return Err(ApiError::invalid("processInstanceIds is empty"));
+    }
+    let reason = body
+        .get("deleteReason")
+        .and_then(J::as_str)
+        .map(str::to_owned);
+    create(&state, BatchOperation::DeleteInstances { reason }, targets).await
+}
+
+async fn suspend_async(State(state): State<ApiState>, Json(body): Json<J>) -> ApiResult<Json<J>> {
+    let targets = instance_targets(&state, &body).await?;
+    if targets.is_empty() {
+        return Err(ApiError::invalid(
+            "No process instance ids given: process Instance Ids is empty",
+        ));
+    }
+    let suspended = body.get("suspended").and_then(J::as_bool).unwrap_or(false);
+    create(
+        &state,
+        BatchOperation::SuspendInstances { suspended },
+        targets,
+    )
+    .await
+}
+
+/// `retries` of a retries body: an integer ≥ 0 (Camunda's texts).
+fn retries(body: &J) -> ApiResult<i32> {
+    let r = body
+        .get("retries")
+        .and_then(J::as_i64)
+        .ok_or_else(|| ApiError::invalid("retries is null"))?;
+    if r < 0 {
+        return Err(ApiError::engine(
+            "Retries count is not greater than or equal to 0",
+        ));
+    }
+    i32::try_from(r).map_err(|_| ApiError::invalid("retries is too large"))
+}
+
+fn no_query(body: &J, field: &str, ids: &str) -> ApiResult<()> {
+    if body.get(field).is_some_and(J::is_object) {
+        return Err(ApiError::invalid(format!(
+            "{field} is not supported by baton; pass {ids}"
+        )));
+    }
+    Ok(())
+}
+
+async fn job_retries(State(state): State<ApiState>, Json(body): Json<J>) -> ApiResult<Json<J>> {
+    no_query(&body, "jobQuery", "jobIds")?;
+    let targets = ids(&body, "jobIds")?;
+    if targets.is_empty() {
+        return Err(ApiError::invalid("jobIds is empty"));
+    }
+    let retries = retries(&body)?;
+    create(&state, BatchOperation::SetJobRetries { retries }, targets).await
+}
+
+async fn external_task_retries(
+    State(state): State<ApiState>,
+    Json(body): Json<J>,
+) -> ApiResult<Json<J>> {
+    no_query(&body, "externalTaskQuery", "externalTaskIds")?;
+    no_query(&body, "processInstanceQuery", "externalTaskIds")?;
+    let targets = ids(&body, "externalTaskIds")?;
+    if targets.is_empty() {
+        return Err(ApiError::invalid("externalTaskIds is empty"));
+    }
+    let retries = retries(&body)?;
+    create(
+        &state,
+        BatchOperation::SetExternalTaskRetries { retries },
+        targets,
+    )
+    .await
+}
