@@ -9,6 +9,8 @@
 //!   found next to the test executable in `target/<profile>/`.
 //! - [`bpmn`]: small BPMN model builders shared by tests and benchmarks.
 //! - [`receiver`]: a real webhook receiver for the notification tests.
+//! - [`chaos`]: the chaos run (SIGKILLs of `baton serve` under mixed load, checked after each
+//!   restart).
 
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
@@ -33,6 +35,7 @@ pub mod guests {
 }
 
 pub mod bpmn;
+pub mod chaos;
 pub mod receiver;
 
 /// 2026-01-01T00:00:00Z: where every [`TestEngine`] clock starts.
@@ -432,12 +435,21 @@ impl RestClient {
 
     /// `POST /deployment/create` with one BPMN file.
     pub async fn deploy(&self, name: &str, xml: &str) -> Result<Json> {
-        let part = reqwest::multipart::Part::bytes(xml.as_bytes().to_vec())
-            .file_name(format!("{name}.bpmn"))
-            .mime_str("application/octet-stream")?;
-        let form = reqwest::multipart::Form::new()
-            .text("deployment-name", name.to_owned())
-            .part(format!("{name}.bpmn"), part);
+        self.deploy_files(name, &[(format!("{name}.bpmn"), xml.as_bytes().to_vec())])
+            .await
+    }
+
+    /// `POST /deployment/create` with several resources (file name, bytes), e.g. a BPMN
+    /// model and the `.wasm` component bound to the topic named by its file stem.
+    pub async fn deploy_files(&self, name: &str, files: &[(String, Vec<u8>)]) -> Result<Json> {
+        let mut form =
+            reqwest::multipart::Form::new().text("deployment-name", name.to_owned());
+        for (file_name, bytes) in files {
+            let part = reqwest::multipart::Part::bytes(bytes.clone())
+                .file_name(file_name.clone())
+                .mime_str("application/octet-stream")?;
+            form = form.part(file_name.clone(), part);
+        }
         let resp = self
             .http
             .post(format!("{}/deployment/create", self.base))
