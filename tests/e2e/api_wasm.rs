@@ -69,7 +69,12 @@ async fn deploy(
 }
 
 /// `PUT /task-module/{topic}?{query}` with the raw component.
-pub(crate) async fn put_module(server: &TestServer, topic: &str, query: &str, wasm: &str) -> (u16, Json) {
+pub(crate) async fn put_module(
+    server: &TestServer,
+    topic: &str,
+    query: &str,
+    wasm: &str,
+) -> (u16, Json) {
     let resp = server
         .client
         .http

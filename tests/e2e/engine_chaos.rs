@@ -31,7 +31,12 @@ async fn sigkills_under_mixed_load_lose_nothing_and_run_nothing_twice() {
         .await
         .unwrap_or_else(|e| panic!("chaos harness: {e:#}"));
     println!("{}", report.summary());
-    assert!(report.clean(), "seed {}:\n{}", config.seed, report.summary());
+    assert!(
+        report.clean(),
+        "seed {}:\n{}",
+        config.seed,
+        report.summary()
+    );
     assert_eq!(report.kills, kills);
     assert!(
         report.acknowledged.get("starts").is_some_and(|&n| n > 0),

@@ -864,7 +864,7 @@ async fn fuel_profile() {
                 instances: 50,
                 memory_bytes: 256 << 20,
                 deadline: Duration::from_secs(30),
-                allowed_hosts: Vec::new(),
+                ..Limits::default()
             };
             let task = input(vars([("items", Value::Json(items.clone()))]));
             match rt.execute(&sha, &limits, task).await {

@@ -442,8 +442,7 @@ impl RestClient {
     /// `POST /deployment/create` with several resources (file name, bytes), e.g. a BPMN
     /// model and the `.wasm` component bound to the topic named by its file stem.
     pub async fn deploy_files(&self, name: &str, files: &[(String, Vec<u8>)]) -> Result<Json> {
-        let mut form =
-            reqwest::multipart::Form::new().text("deployment-name", name.to_owned());
+        let mut form = reqwest::multipart::Form::new().text("deployment-name", name.to_owned());
         for (file_name, bytes) in files {
             let part = reqwest::multipart::Part::bytes(bytes.clone())
                 .file_name(file_name.clone())

@@ -278,7 +278,20 @@ pub(super) fn classify_error(
     }
     let message = match (stage, error.downcast_ref::<Trap>()) {
         (_, Some(trap)) => {
-            let mut message = format!("wasm trap: {trap}");
+            // wasmtime's `Trap` text already starts with "wasm trap: ".
+            let text = trap.to_string();
+            let mut message = if text.starts_with("wasm trap") {
+                text
+            } else {
+                format!("wasm trap: {text}")
+            };
+            if *trap == Trap::MemoryOutOfBounds {
+                // A guest's own stack lives in its linear memory without a guard page (Rust
+                // puts it first), so overflowing it ends here, not at the wasm stack limit.
+                message.push_str(
+                    " (a bad pointer, or an overflow of the guest's own stack in linear memory)",
+                );
+            }
             if let Some(panic) = panic_message(&logs) {
                 message.push_str(": ");
                 message.push_str(&panic);

@@ -148,9 +148,15 @@ async fn activities(client: &RestClient) -> Result<Activities> {
     for activity in ["work", "caught", "approve", "msg", "timer", "wasm"] {
         let path = format!("/history/activity-instance?activityId={activity}");
         for row in all_rows(client, &path).await? {
-            out.entry((activity.to_owned(), str_of(&row, "processInstanceId").to_owned()))
-                .or_default()
-                .push((!row["endTime"].is_null(), row["canceled"] == Json::Bool(true)));
+            out.entry((
+                activity.to_owned(),
+                str_of(&row, "processInstanceId").to_owned(),
+            ))
+            .or_default()
+            .push((
+                !row["endTime"].is_null(),
+                row["canceled"] == Json::Bool(true),
+            ));
         }
     }
     Ok(out)
@@ -222,7 +228,8 @@ pub(super) async fn after_restart(
     for (instances, activity, what) in expect {
         for id in instances {
             if !ended(&acts, activity, id) {
-                f.lost.add(format!("{what} of instance {id} ({activity} did not end)"));
+                f.lost
+                    .add(format!("{what} of instance {id} ({activity} did not end)"));
             }
         }
     }
@@ -247,8 +254,10 @@ pub(super) async fn after_restart(
     }
     for id in &running {
         if history.get(id) != Some(&true) {
-            f.history_mismatch
-                .add(format!("instance {id} runs but its history is {:?}", history.get(id)));
+            f.history_mismatch.add(format!(
+                "instance {id} runs but its history is {:?}",
+                history.get(id)
+            ));
         }
     }
     for (id, unfinished) in &history {
@@ -269,9 +278,7 @@ pub(super) async fn after_restart(
 fn double_deliveries(task: &str, deliveries: &[Delivery], f: &mut Findings) {
     for (i, later) in deliveries.iter().enumerate() {
         for earlier in &deliveries[..i] {
-            let released = earlier
-                .released_at
-                .is_some_and(|at| at <= later.locked_at);
+            let released = earlier.released_at.is_some_and(|at| at <= later.locked_at);
             if later.locked_at < earlier.lock_expires && !released {
                 f.double_deliveries.add(format!(
                     "task {task}: {} locked it until {} and {} got it at {}",

@@ -10,9 +10,7 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, Result, bail};
 use serde_json::{Value as Json, json};
 
-use super::{
-    ERROR_CODE, LOCK_MS, MESSAGE, PROCESS_KEY, Rng, WASM_TOPIC, WORK_TOPIC, model,
-};
+use super::{ERROR_CODE, LOCK_MS, MESSAGE, PROCESS_KEY, Rng, WASM_TOPIC, WORK_TOPIC, model};
 use crate::RestClient;
 
 /// One delivery of an external task to a worker, as the fetch answered it.
@@ -229,7 +227,10 @@ impl Worker {
         let sent_at = now_ms();
         let (path, body) = if roll < 70 {
             let vars = json!({"worked": {"value": true, "type": "Boolean"}});
-            ("complete", json!({"workerId": self.name, "variables": vars}))
+            (
+                "complete",
+                json!({"workerId": self.name, "variables": vars}),
+            )
         } else if roll < 85 && retries.is_none_or(|r| r >= 2) {
             let left = retries.unwrap_or(3) - 1;
             // A retry timeout of one lock duration: even a failure whose answer the kill
@@ -238,7 +239,10 @@ impl Worker {
                 "retries": left, "retryTimeout": LOCK_MS});
             ("failure", body)
         } else if roll < 95 {
-            ("bpmnError", json!({"workerId": self.name, "errorCode": ERROR_CODE}))
+            (
+                "bpmnError",
+                json!({"workerId": self.name, "errorCode": ERROR_CODE}),
+            )
         } else {
             return Ok(());
         };
@@ -263,7 +267,8 @@ impl Worker {
 }
 
 async fn user_tasks(client: RestClient, shared: Shared) {
-    let list = format!("/task?processDefinitionKey={PROCESS_KEY}&taskDefinitionKey=approve&maxResults=20");
+    let list =
+        format!("/task?processDefinitionKey={PROCESS_KEY}&taskDefinitionKey=approve&maxResults=20");
     loop {
         let tasks = match client.get(&list).await {
             Ok(a) if a.ok() => match a.body {
@@ -276,10 +281,9 @@ async fn user_tasks(client: RestClient, shared: Shared) {
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
         for task in tasks {
-            let (Some(id), Some(instance)) = (
-                task["id"].as_str(),
-                task["processInstanceId"].as_str(),
-            ) else {
+            let (Some(id), Some(instance)) =
+                (task["id"].as_str(), task["processInstanceId"].as_str())
+            else {
                 return;
             };
             match client
@@ -344,7 +348,10 @@ pub(super) async fn drain(client: &RestClient, shared: &Shared) -> Result<usize>
     loop {
         let fetch = json!({"workerId": "drainer", "maxTasks": 100,
             "topics": [{"topicName": WORK_TOPIC, "lockDuration": DRAIN_LOCK_MS}]});
-        let tasks = client.post("/external-task/fetchAndLock", &fetch).await?.json()?;
+        let tasks = client
+            .post("/external-task/fetchAndLock", &fetch)
+            .await?
+            .json()?;
         for task in tasks.as_array().into_iter().flatten() {
             let id = task["id"].as_str().context("task id")?;
             let expires = task["lockExpirationTime"]
@@ -358,18 +365,28 @@ pub(super) async fn drain(client: &RestClient, shared: &Shared) -> Result<usize>
                 .await?
                 .json()?;
             let mut l = ledger(shared);
-            l.deliveries.entry(id.to_owned()).or_default().push(Delivery {
-                worker: "drainer".into(),
-                locked_at: expires - DRAIN_LOCK_MS,
-                lock_expires: expires,
-                released_at: Some(sent_at),
-            });
+            l.deliveries
+                .entry(id.to_owned())
+                .or_default()
+                .push(Delivery {
+                    worker: "drainer".into(),
+                    locked_at: expires - DRAIN_LOCK_MS,
+                    lock_expires: expires,
+                    released_at: Some(sent_at),
+                });
             if let Some(instance) = task["processInstanceId"].as_str() {
                 l.completes.push(instance.to_owned());
             }
         }
         let list = format!("/task?processDefinitionKey={PROCESS_KEY}&maxResults=500");
-        for task in client.get(&list).await?.json()?.as_array().into_iter().flatten() {
+        for task in client
+            .get(&list)
+            .await?
+            .json()?
+            .as_array()
+            .into_iter()
+            .flatten()
+        {
             let id = task["id"].as_str().context("user task id")?;
             client
                 .post(&format!("/task/{id}/complete"), &json!({}))
@@ -377,7 +394,14 @@ pub(super) async fn drain(client: &RestClient, shared: &Shared) -> Result<usize>
                 .json()?;
         }
         let subs = format!("/event-subscription?eventName={MESSAGE}&maxResults=500");
-        for sub in client.get(&subs).await?.json()?.as_array().into_iter().flatten() {
+        for sub in client
+            .get(&subs)
+            .await?
+            .json()?
+            .as_array()
+            .into_iter()
+            .flatten()
+        {
             let instance = sub["processInstanceId"].as_str().context("instance")?;
             let body = json!({"messageName": MESSAGE, "processInstanceId": instance});
             client.post("/message", &body).await?.json()?;

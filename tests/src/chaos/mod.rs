@@ -54,7 +54,11 @@ pub struct Rng(u64);
 impl Rng {
     /// A generator from `seed` (0 is replaced: xorshift would stay at 0).
     pub fn new(seed: u64) -> Rng {
-        Rng(if seed == 0 { 0x9E37_79B9_7F4A_7C15 } else { seed })
+        Rng(if seed == 0 {
+            0x9E37_79B9_7F4A_7C15
+        } else {
+            seed
+        })
     }
 
     /// A seed from the wall clock.
