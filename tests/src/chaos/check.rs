@@ -10,7 +10,7 @@ use anyhow::{Result, bail};
 use serde_json::Value as Json;
 
 use super::load::{Delivery, Ledger};
-use super::{PROCESS_KEY, WORK_TOPIC};
+use super::{MESSAGE, PROCESS_KEY, WORK_TOPIC};
 use crate::RestClient;
 
 /// Rows per page (below the server's default `queryMaxResults` of 10,000).
@@ -139,6 +139,17 @@ fn str_of<'a>(row: &'a Json, field: &str) -> &'a str {
     row[field].as_str().unwrap_or_default()
 }
 
+async fn running_ids(client: &RestClient) -> Result<HashSet<String>> {
+    Ok(all_rows(
+        client,
+        &format!("/process-instance?processDefinitionKey={PROCESS_KEY}"),
+    )
+    .await?
+    .iter()
+    .map(|p| str_of(p, "id").to_owned())
+    .collect())
+}
+
 /// Historic activity instances of the model's activities: (activity id, instance id) →
 /// (ended, canceled) per activity instance.
 type Activities = HashMap<(String, String), Vec<(bool, bool)>>;
@@ -146,18 +157,18 @@ type Activities = HashMap<(String, String), Vec<(bool, bool)>>;
 async fn activities(client: &RestClient) -> Result<Activities> {
     let mut out = Activities::new();
     for activity in ["work", "caught", "approve", "msg", "timer", "wasm"] {
-        let path = format!("/history/activity-instance?activityId={activity}");
-        for row in all_rows(client, &path).await? {
-            out.entry((
-                activity.to_owned(),
-                str_of(&row, "processInstanceId").to_owned(),
-            ))
+        out.extend(activities_of(client, activity).await?);
+    }
+    Ok(out)
+}
+
+async fn activities_of(client: &RestClient, activity: &str) -> Result<Activities> {
+    let mut out = Activities::new();
+    let path = format!("/history/activity-instance?activityId={activity}");
+    for row in all_rows(client, &path).await? {
+        out.entry((activity.to_owned(), str_of(&row, "processInstanceId").to_owned()))
             .or_default()
-            .push((
-                !row["endTime"].is_null(),
-                row["canceled"] == Json::Bool(true),
-            ));
-        }
+            .push((!row["endTime"].is_null(), row["canceled"] == Json::Bool(true)));
     }
     Ok(out)
 }
@@ -173,6 +184,10 @@ pub(super) async fn after_restart(
     shared: &Arc<Mutex<Ledger>>,
 ) -> Result<Findings> {
     let mut f = Findings::default();
+    // Instances only end while the check reads (timers fire, wasm tasks run; no client
+    // starts any): read runtime, history, runtime again, and judge each direction by the
+    // read that makes it a real contradiction.
+    let running_before = running_ids(client).await?;
     let history: HashMap<String, bool> = all_rows(
         client,
         &format!("/history/process-instance?processDefinitionKey={PROCESS_KEY}"),
@@ -181,14 +196,7 @@ pub(super) async fn after_restart(
     .iter()
     .map(|h| (str_of(h, "id").to_owned(), h["endTime"].is_null()))
     .collect();
-    let running: HashSet<String> = all_rows(
-        client,
-        &format!("/process-instance?processDefinitionKey={PROCESS_KEY}"),
-    )
-    .await?
-    .iter()
-    .map(|p| str_of(p, "id").to_owned())
-    .collect();
+    let running_after = running_ids(client).await?;
     let acts = activities(client).await?;
     let tasks: HashMap<String, Option<i64>> =
         all_rows(client, &format!("/external-task?topicName={WORK_TOPIC}"))
@@ -252,7 +260,7 @@ pub(super) async fn after_restart(
             }
         }
     }
-    for id in &running {
+    for id in &running_after {
         if history.get(id) != Some(&true) {
             f.history_mismatch.add(format!(
                 "instance {id} runs but its history is {:?}",
@@ -261,9 +269,26 @@ pub(super) async fn after_restart(
         }
     }
     for (id, unfinished) in &history {
-        if *unfinished && !running.contains(id) {
+        if *unfinished && !running_before.contains(id) {
             f.history_mismatch
                 .add(format!("history of {id} is unfinished but it does not run"));
+        }
+    }
+    // Every message subscription belongs to an instance waiting at the catch event (a
+    // subscription left behind would take a later message or make correlation fail).
+    let subscriptions = all_rows(client, &format!("/event-subscription?eventName={MESSAGE}")).await?;
+    let waiting_after = activities_of(client, "msg").await?;
+    for sub in &subscriptions {
+        let instance = str_of(sub, "processInstanceId");
+        let waiting = |acts: &Activities| {
+            acts.get(&("msg".to_owned(), instance.to_owned()))
+                .is_some_and(|rows| rows.iter().any(|&(ended, _)| !ended))
+        };
+        if !waiting(&acts) && !waiting(&waiting_after) {
+            f.history_mismatch.add(format!(
+                "message subscription {} of instance {instance}, which is not waiting at msg",
+                str_of(sub, "id")
+            ));
         }
     }
     for (task, deliveries) in &l.deliveries {

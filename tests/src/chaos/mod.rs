@@ -165,6 +165,9 @@ pub async fn run(data_dir: &Path, config: &ChaosConfig) -> Result<ChaosReport> {
             ledger.lock().map(|l| l.total()).unwrap_or(0),
             findings.short()
         );
+        if !findings.is_empty() {
+            eprint!("{}", findings.summary());
+        }
         report.findings.merge(findings);
     }
     report.drained = load::drain(&server.client, &ledger).await?;
