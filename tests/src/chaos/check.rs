@@ -166,9 +166,15 @@ async fn activities_of(client: &RestClient, activity: &str) -> Result<Activities
     let mut out = Activities::new();
     let path = format!("/history/activity-instance?activityId={activity}");
     for row in all_rows(client, &path).await? {
-        out.entry((activity.to_owned(), str_of(&row, "processInstanceId").to_owned()))
-            .or_default()
-            .push((!row["endTime"].is_null(), row["canceled"] == Json::Bool(true)));
+        out.entry((
+            activity.to_owned(),
+            str_of(&row, "processInstanceId").to_owned(),
+        ))
+        .or_default()
+        .push((
+            !row["endTime"].is_null(),
+            row["canceled"] == Json::Bool(true),
+        ));
     }
     Ok(out)
 }
@@ -276,7 +282,8 @@ pub(super) async fn after_restart(
     }
     // Every message subscription belongs to an instance waiting at the catch event (a
     // subscription left behind would take a later message or make correlation fail).
-    let subscriptions = all_rows(client, &format!("/event-subscription?eventName={MESSAGE}")).await?;
+    let subscriptions =
+        all_rows(client, &format!("/event-subscription?eventName={MESSAGE}")).await?;
     let waiting_after = activities_of(client, "msg").await?;
     for sub in &subscriptions {
         let instance = str_of(sub, "processInstanceId");
