@@ -75,6 +75,9 @@ impl Ledger {
 
 type Shared = Arc<Mutex<Ledger>>;
 
+/// How long the drain tries before it leaves what still runs to the checks.
+const DRAIN_SECONDS: u64 = 60;
+
 /// The drain's lock: it completes what it fetched at once.
 const DRAIN_LOCK_MS: i64 = 60_000;
 
@@ -340,7 +343,7 @@ async fn deployer(client: RestClient, shared: Shared) {
 /// waiting message (including those whose acknowledgement a kill swallowed) until no
 /// instance of the model runs. Returns how many instances ended meanwhile.
 pub(super) async fn drain(client: &RestClient, shared: &Shared) -> Result<usize> {
-    let deadline = Instant::now() + Duration::from_secs(180);
+    let deadline = Instant::now() + Duration::from_secs(DRAIN_SECONDS);
     let running = format!("/process-instance/count?processDefinitionKey={PROCESS_KEY}");
     let before = client.get(&running).await?.json()?["count"]
         .as_u64()
@@ -414,14 +417,41 @@ pub(super) async fn drain(client: &RestClient, shared: &Shared) -> Result<usize>
             return Ok(before);
         }
         if Instant::now() >= deadline {
-            let sample = client
-                .get(&format!(
-                    "/process-instance?processDefinitionKey={PROCESS_KEY}&maxResults=3"
-                ))
+            // Left to the checks (`not completed after the drain`); say where they wait.
+            let list = format!("/process-instance?processDefinitionKey={PROCESS_KEY}&maxResults=3");
+            for p in client
+                .get(&list)
                 .await?
-                .body;
-            bail!("{left} instances still run after the drain's 180 s, e.g. {sample}");
+                .json()?
+                .as_array()
+                .into_iter()
+                .flatten()
+            {
+                eprintln!(
+                    "{}",
+                    stuck(client, p["id"].as_str().unwrap_or_default()).await?
+                );
+            }
+            return Ok(before);
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
+}
+
+/// Where an instance the drain could not end waits: its activity instances, external tasks,
+/// jobs, subscriptions and incidents.
+async fn stuck(client: &RestClient, id: &str) -> Result<String> {
+    let mut out = format!("instance {id} still runs after the drain:");
+    for path in [
+        format!("/process-instance/{id}/activity-instances"),
+        format!("/external-task?processInstanceId={id}"),
+        format!("/job?processInstanceId={id}"),
+        format!("/event-subscription?processInstanceId={id}"),
+        format!("/incident?processInstanceId={id}"),
+        format!("/history/activity-instance?processInstanceId={id}"),
+    ] {
+        let body = client.get(&path).await?.body;
+        out.push_str(&format!("\n  {path}: {body}"));
+    }
+    Ok(out)
 }
