@@ -21,6 +21,7 @@ mod cli;
 mod engine_chaos;
 mod engine_crash;
 mod engine_deployments;
+mod engine_disk;
 mod engine_durability;
 mod engine_executor;
 mod engine_external;
