@@ -79,12 +79,10 @@ async fn deploy_process(server: &TestServer, key: &str, topic: &str) {
         .unwrap_or_else(|e| panic!("deploy {key}: {e:#}"));
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn each_hostile_guest_becomes_an_incident_naming_its_limit_and_the_engine_keeps_serving() {
-    let server = TestServer::start().await.expect("server");
-    let silent = silent_server().await;
+/// The hostile tasks; `silent` is a server that accepts and never answers.
+fn cases(silent: std::net::SocketAddr) -> Vec<Case> {
     let huge_fuel = "fuel=1000000000000";
-    let cases = [
+    vec![
         Case {
             topic: "deep-recursion",
             guest: guests::HOSTILE,
@@ -159,7 +157,14 @@ async fn each_hostile_guest_becomes_an_incident_naming_its_limit_and_the_engine_
             expected: "deadline of 500 ms exceeded",
             within: Duration::from_secs(10),
         },
-    ];
+    ]
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn each_hostile_guest_becomes_an_incident_naming_its_limit_and_the_engine_keeps_serving() {
+    let server = TestServer::start().await.expect("server");
+    let silent = silent_server().await;
+    let cases = cases(silent);
     let mut started = Vec::new();
     for case in &cases {
         let (status, body) = put_module(&server, case.topic, &case.query, case.guest).await;

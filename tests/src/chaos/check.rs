@@ -236,39 +236,7 @@ pub(super) async fn after_restart(
             .unwrap_or_else(std::sync::PoisonError::into_inner);
         LedgerView::of(&guard)
     };
-    for id in &l.starts {
-        if !history.contains_key(id) {
-            f.lost.add(format!("start of instance {id}"));
-        }
-    }
-    for id in &l.deployments {
-        if !deployments.contains(id) {
-            f.lost.add(format!("deployment {id}"));
-        }
-    }
-    let expect = [
-        (&l.completes, "work", "external task complete"),
-        (&l.bpmn_errors, "caught", "BPMN error"),
-        (&l.user_tasks, "approve", "user task complete"),
-        (&l.messages, "msg", "message correlation"),
-    ];
-    for (instances, activity, what) in expect {
-        for id in instances {
-            if !ended(&acts, activity, id) {
-                f.lost
-                    .add(format!("{what} of instance {id} ({activity} did not end)"));
-            }
-        }
-    }
-    for (task, retries) in &l.failures {
-        if let Some(Some(now)) = tasks.get(task)
-            && now > retries
-        {
-            f.lost.add(format!(
-                "failure of task {task}: retries {now}, acknowledged {retries}"
-            ));
-        }
-    }
+    acknowledged(&l, &history, &deployments, &acts, &tasks, &mut f);
     for ((activity, instance), rows) in &acts {
         if rows.len() > 1 {
             let what = format!("{activity} of instance {instance} ran {} times", rows.len());
@@ -315,6 +283,50 @@ pub(super) async fn after_restart(
         double_deliveries(task, deliveries, &mut f);
     }
     Ok(f)
+}
+
+/// Every acknowledged command took effect.
+fn acknowledged(
+    l: &LedgerView,
+    history: &HashMap<String, bool>,
+    deployments: &HashSet<String>,
+    acts: &Activities,
+    tasks: &HashMap<String, Option<i64>>,
+    f: &mut Findings,
+) {
+    for id in &l.starts {
+        if !history.contains_key(id) {
+            f.lost.add(format!("start of instance {id}"));
+        }
+    }
+    for id in &l.deployments {
+        if !deployments.contains(id) {
+            f.lost.add(format!("deployment {id}"));
+        }
+    }
+    let expect = [
+        (&l.completes, "work", "external task complete"),
+        (&l.bpmn_errors, "caught", "BPMN error"),
+        (&l.user_tasks, "approve", "user task complete"),
+        (&l.messages, "msg", "message correlation"),
+    ];
+    for (instances, activity, what) in expect {
+        for id in instances {
+            if !ended(acts, activity, id) {
+                f.lost
+                    .add(format!("{what} of instance {id} ({activity} did not end)"));
+            }
+        }
+    }
+    for (task, retries) in &l.failures {
+        if let Some(Some(now)) = tasks.get(task)
+            && now > retries
+        {
+            f.lost.add(format!(
+                "failure of task {task}: retries {now}, acknowledged {retries}"
+            ));
+        }
+    }
 }
 
 /// A delivery overlaps an earlier one if the server locked the task again before the earlier

@@ -76,7 +76,7 @@ impl Ledger {
 type Shared = Arc<Mutex<Ledger>>;
 
 /// How long the drain tries before it leaves what still runs to the checks.
-const DRAIN_SECONDS: u64 = 60;
+const DRAIN_SECONDS: u64 = 30;
 
 /// The drain's lock: it completes what it fetched at once.
 const DRAIN_LOCK_MS: i64 = 60_000;
