@@ -18,7 +18,7 @@ use baton_tests::{
 use serde_json::{Value as Json, json};
 
 /// start -> service task on `topic` (one attempt, so the first failure is the incident) -> end.
-fn one_task(key: &str, topic: &str) -> String {
+pub(crate) fn one_task(key: &str, topic: &str) -> String {
     format!(
         r#"<?xml version="1.0" encoding="UTF-8"?>
 <bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL"
@@ -69,7 +69,12 @@ async fn deploy(
 }
 
 /// `PUT /task-module/{topic}?{query}` with the raw component.
-async fn put_module(server: &TestServer, topic: &str, query: &str, wasm: &str) -> (u16, Json) {
+pub(crate) async fn put_module(
+    server: &TestServer,
+    topic: &str,
+    query: &str,
+    wasm: &str,
+) -> (u16, Json) {
     let resp = server
         .client
         .http
@@ -86,7 +91,7 @@ async fn put_module(server: &TestServer, topic: &str, query: &str, wasm: &str) -
     (status, resp.json().await.unwrap_or(Json::Null))
 }
 
-async fn get(server: &TestServer, path: &str) -> (u16, Json) {
+pub(crate) async fn get(server: &TestServer, path: &str) -> (u16, Json) {
     let answer = server.client.get(path).await.expect("GET");
     (answer.status, answer.body)
 }
@@ -109,7 +114,7 @@ async fn history_variables(server: &TestServer, instance_id: &str) -> Json {
     Json::Object(out)
 }
 
-async fn start(server: &TestServer, key: &str, variables: Json) -> String {
+pub(crate) async fn start(server: &TestServer, key: &str, variables: Json) -> String {
     server.client.start(key, variables).await.expect("start")
 }
 

@@ -11,6 +11,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use baton_tests::bpmn::one_task;
+use baton_tests::chaos::Rng;
 use baton_tests::{BatonProcess, RestClient};
 use serde_json::{Value as Json, json};
 
@@ -22,15 +23,6 @@ struct Acks {
     starts: Vec<String>,
     /// (instance id, task id) of acknowledged completions.
     completions: Vec<(String, String)>,
-}
-
-/// A small xorshift seeded from the clock: the kill moment differs run to run, and the seed
-/// is printed so a failing run can be told apart.
-fn random_below(seed: &mut u64, n: u64) -> u64 {
-    *seed ^= *seed << 13;
-    *seed ^= *seed >> 7;
-    *seed ^= *seed << 17;
-    *seed % n
 }
 
 async fn starter(client: RestClient, acks: Arc<Mutex<Acks>>, n: usize) {
@@ -88,11 +80,8 @@ async fn task_activities(client: &RestClient, instance: &str) -> Vec<Json> {
 async fn acknowledged_work_survives_sigkill_and_nothing_runs_twice() {
     let dir = tempfile::tempdir().expect("tempdir");
     let data = dir.path().join("data");
-    let mut seed = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_nanos() as u64)
-        .unwrap_or(0x9E37_79B9)
-        | 1;
+    let seed = Rng::clock_seed();
+    let mut rng = Rng::new(seed);
     eprintln!("crash test seed {seed}");
     let all_acks = Arc::new(Mutex::new(Acks::default()));
     let mut deployed = false;
@@ -113,7 +102,7 @@ async fn acknowledged_work_survives_sigkill_and_nothing_runs_twice() {
             clients.spawn(worker(server.client.clone(), acks.clone(), n));
         }
         // Let work accumulate, then kill at a random moment.
-        let wait = 400 + random_below(&mut seed, 1_200);
+        let wait = 400 + rng.below(1_200);
         tokio::time::sleep(Duration::from_millis(wait)).await;
         server.kill9().expect("kill -9");
         while clients.join_next().await.is_some() {}

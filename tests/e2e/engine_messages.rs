@@ -236,3 +236,63 @@ async fn a_signal_reaches_every_catch_event_and_signal_start() {
     let v = t.engine.task_variables(&task.id).await.expect("variables");
     assert_eq!(v.get("why"), Some(&Value::String("launch".into())));
 }
+
+/// Found by the chaos run (issue 20): a message correlated to a catch event left its event
+/// subscription behind until the instance ended, so it was still listed and a second
+/// correlation failed with a 500 instead of Camunda's 400.
+#[tokio::test]
+async fn a_correlated_message_removes_its_subscription() {
+    let server = baton_tests::TestServer::start().await.expect("server");
+    let model = definitions_with(
+        "order",
+        r#"  <bpmn:message id="m_paid" name="paid" />"#,
+        r#"    <bpmn:startEvent id="start" />
+    <bpmn:sequenceFlow id="f1" sourceRef="start" targetRef="wait" />
+    <bpmn:intermediateCatchEvent id="wait">
+      <bpmn:messageEventDefinition messageRef="m_paid" />
+    </bpmn:intermediateCatchEvent>
+    <bpmn:sequenceFlow id="f2" sourceRef="wait" targetRef="ship" />
+    <bpmn:userTask id="ship" />
+    <bpmn:sequenceFlow id="f3" sourceRef="ship" targetRef="end" />
+    <bpmn:endEvent id="end" />"#,
+    );
+    let c = &server.client;
+    c.deploy("order", &model).await.expect("deploy");
+    let id = c
+        .start("order", serde_json::json!({}))
+        .await
+        .expect("start");
+    let subscriptions = format!("/event-subscription?processInstanceId={id}");
+    let listed = c
+        .get(&subscriptions)
+        .await
+        .expect("list")
+        .json()
+        .expect("200");
+    assert_eq!(listed.as_array().map(Vec::len), Some(1), "{listed}");
+    let body = serde_json::json!({"messageName": "paid", "processInstanceId": id});
+    let first = c.post("/message", &body).await.expect("correlate");
+    assert!(first.ok(), "{first:?}");
+
+    // Past the catch event, waiting at the user task: no subscription is left.
+    let listed = c
+        .get(&subscriptions)
+        .await
+        .expect("list")
+        .json()
+        .expect("200");
+    assert_eq!(listed, serde_json::json!([]));
+    let running = c
+        .get(&format!("/process-instance/{id}"))
+        .await
+        .expect("get");
+    assert_eq!(running.status, 200, "{running:?}");
+    let second = c.post("/message", &body).await.expect("correlate again");
+    assert_eq!(second.status, 400, "{second:?}");
+    assert!(
+        second.body["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("Cannot correlate message 'paid'")),
+        "{second:?}"
+    );
+}

@@ -20,11 +20,13 @@ macro_rules! assert_test_exists {
         use self::$name as _;
     };
 }
+// The hostile guests' runtime tests live with their REST tests.
+use crate::wasm_hostile::{hostile, huge_table};
 foreach_guest!(assert_test_exists);
 
 const CREATED_AT: i64 = 1_767_225_600_000; // 2026-01-01T00:00:00Z
 
-fn runtime() -> WasmRuntime {
+pub(crate) fn runtime() -> WasmRuntime {
     WasmRuntime::new(WasmConfig::default()).expect("runtime")
 }
 
@@ -32,11 +34,11 @@ fn read(path: &str) -> Vec<u8> {
     std::fs::read(path).unwrap_or_else(|e| panic!("reading guest {path}: {e}"))
 }
 
-async fn load(rt: &WasmRuntime, path: &str) -> String {
+pub(crate) async fn load(rt: &WasmRuntime, path: &str) -> String {
     rt.load(&read(path)).await.expect("load").sha256
 }
 
-fn input(variables: Variables) -> TaskInput {
+pub(crate) fn input(variables: Variables) -> TaskInput {
     TaskInput {
         topic: "test".into(),
         process_instance_id: "pi-1".into(),
@@ -51,7 +53,7 @@ fn input(variables: Variables) -> TaskInput {
     }
 }
 
-fn vars<const N: usize>(pairs: [(&str, Value); N]) -> Variables {
+pub(crate) fn vars<const N: usize>(pairs: [(&str, Value); N]) -> Variables {
     pairs
         .into_iter()
         .map(|(name, value)| (name.to_owned(), value))
@@ -67,7 +69,7 @@ fn completed(outcome: TaskOutcome) -> Variables {
 }
 
 #[track_caller]
-fn failure(outcome: &TaskOutcome) -> (FailureKind, &str) {
+pub(crate) fn failure(outcome: &TaskOutcome) -> (FailureKind, &str) {
     match outcome {
         TaskOutcome::Failed { kind, message, .. } => (*kind, message.as_str()),
         other => panic!("expected Failed, got {other:#?}"),
@@ -862,7 +864,7 @@ async fn fuel_profile() {
                 instances: 50,
                 memory_bytes: 256 << 20,
                 deadline: Duration::from_secs(30),
-                allowed_hosts: Vec::new(),
+                ..Limits::default()
             };
             let task = input(vars([("items", Value::Json(items.clone()))]));
             match rt.execute(&sha, &limits, task).await {

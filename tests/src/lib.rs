@@ -9,14 +9,14 @@
 //!   found next to the test executable in `target/<profile>/`.
 //! - [`bpmn`]: small BPMN model builders shared by tests and benchmarks.
 //! - [`receiver`]: a real webhook receiver for the notification tests.
+//! - [`chaos`]: the chaos run (SIGKILLs of `baton serve` under mixed load, checked after each
+//!   restart).
 
-use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use anyhow::{Context, Result, anyhow, bail};
+use anyhow::{Result, anyhow, bail};
 use baton::clock::ManualClock;
 use baton::engine::{
     DefinitionRef, DeployRequest, EngineConfig, EngineEvent, FetchAndLockRequest, LockedTask,
@@ -33,7 +33,11 @@ pub mod guests {
 }
 
 pub mod bpmn;
+pub mod chaos;
+mod process;
 pub mod receiver;
+
+pub use process::{BatonProcess, baton_binary};
 
 /// 2026-01-01T00:00:00Z: where every [`TestEngine`] clock starts.
 pub const T0: i64 = 1_767_225_600_000;
@@ -432,12 +436,20 @@ impl RestClient {
 
     /// `POST /deployment/create` with one BPMN file.
     pub async fn deploy(&self, name: &str, xml: &str) -> Result<Json> {
-        let part = reqwest::multipart::Part::bytes(xml.as_bytes().to_vec())
-            .file_name(format!("{name}.bpmn"))
-            .mime_str("application/octet-stream")?;
-        let form = reqwest::multipart::Form::new()
-            .text("deployment-name", name.to_owned())
-            .part(format!("{name}.bpmn"), part);
+        self.deploy_files(name, &[(format!("{name}.bpmn"), xml.as_bytes().to_vec())])
+            .await
+    }
+
+    /// `POST /deployment/create` with several resources (file name, bytes), e.g. a BPMN
+    /// model and the `.wasm` component bound to the topic named by its file stem.
+    pub async fn deploy_files(&self, name: &str, files: &[(String, Vec<u8>)]) -> Result<Json> {
+        let mut form = reqwest::multipart::Form::new().text("deployment-name", name.to_owned());
+        for (file_name, bytes) in files {
+            let part = reqwest::multipart::Part::bytes(bytes.clone())
+                .file_name(file_name.clone())
+                .mime_str("application/octet-stream")?;
+            form = form.part(file_name.clone(), part);
+        }
         let resp = self
             .http
             .post(format!("{}/deployment/create", self.base))
@@ -610,111 +622,6 @@ impl Drop for TestServer {
         if let Some(tx) = self.stop.take() {
             let _ = tx.send(());
         }
-    }
-}
-
-// ------------------------------------------------------------------------------ BatonProcess
-
-/// The `baton` binary built in the same target directory as the running test or bench
-/// (`target/<profile>/baton`, found from `current_exe`, which is `target/<profile>/deps/...`
-/// for tests and `target/<profile>/...` for binaries).
-pub fn baton_binary() -> Result<PathBuf> {
-    let exe = std::env::current_exe()?;
-    let mut dir = exe.parent().context("executable without a folder")?;
-    if dir.file_name().is_some_and(|n| n == "deps") {
-        dir = dir.parent().context("deps without a parent")?;
-    }
-    let path = dir.join("baton");
-    if !path.exists() {
-        bail!(
-            "the baton binary is missing at {}: build it first with `cargo build -p baton --bin baton` \
-             (add `--release` for release benches); .ci/run builds it",
-            path.display()
-        );
-    }
-    Ok(path)
-}
-
-/// A running `baton serve` child process. Dropping it kills the process.
-pub struct BatonProcess {
-    child: Child,
-    /// A client for it.
-    pub client: RestClient,
-    /// `http://127.0.0.1:PORT`.
-    pub root: String,
-}
-
-impl BatonProcess {
-    /// Start `baton serve --listen 127.0.0.1:0 --data-dir DIR [extra...]` and wait (up to 60 s)
-    /// for its `baton listening on http://ADDR` line.
-    pub fn spawn(data_dir: &Path, extra: &[&str]) -> Result<BatonProcess> {
-        let binary = baton_binary()?;
-        let mut child = Command::new(&binary)
-            .arg("serve")
-            .args(["--listen", "127.0.0.1:0", "--data-dir"])
-            .arg(data_dir)
-            .args(extra)
-            .env("BATON_LOG", "warn")
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .with_context(|| format!("starting {}", binary.display()))?;
-        let stdout = child.stdout.take().context("no stdout")?;
-        let (tx, rx) = std::sync::mpsc::channel();
-        std::thread::spawn(move || {
-            let mut lines = BufReader::new(stdout).lines();
-            let mut sent = false;
-            while let Some(Ok(line)) = lines.next() {
-                if !sent && let Some(rest) = line.strip_prefix("baton listening on ") {
-                    let _ = tx.send(rest.trim().to_owned());
-                    sent = true;
-                }
-            }
-        });
-        let root = match rx.recv_timeout(Duration::from_secs(60)) {
-            Ok(root) => root,
-            Err(_) => {
-                let _ = child.kill();
-                let status = child.wait().ok();
-                bail!("baton serve did not print its address within 60 s (exit: {status:?})");
-            }
-        };
-        Ok(BatonProcess {
-            child,
-            client: RestClient::new(&root),
-            root,
-        })
-    }
-
-    /// The child's process id.
-    pub fn pid(&self) -> u32 {
-        self.child.id()
-    }
-
-    /// SIGKILL the process and reap it.
-    pub fn kill9(mut self) -> Result<()> {
-        self.child.kill()?;
-        self.child.wait()?;
-        Ok(())
-    }
-
-    /// SIGTERM (graceful shutdown) and wait for it to exit.
-    pub fn terminate(mut self) -> Result<std::process::ExitStatus> {
-        let status = Command::new("kill")
-            .args(["-TERM", &self.child.id().to_string()])
-            .status()?;
-        if !status.success() {
-            bail!("kill -TERM failed");
-        }
-        Ok(self.child.wait()?)
-    }
-}
-
-impl Drop for BatonProcess {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
     }
 }
 

@@ -400,7 +400,13 @@ impl Ctx<'_> {
             })
             .map(|a| a.id.clone())
         {
-            self.ai_mut(&id)?.wait = None;
+            // The subscription record goes with the wait: left behind, it would be listed and
+            // would take (and fail) a later correlation.
+            if let Some(Wait::Message { subscription_id } | Wait::Signal { subscription_id }) =
+                self.ai_mut(&id)?.wait.take()
+            {
+                self.fx.push(Effect::Unsubscribe { subscription_id });
+            }
             self.set_payload(&id, payload)?;
             self.push(Work::Leave(id));
             return Ok(());

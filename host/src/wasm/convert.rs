@@ -25,6 +25,28 @@ pub(crate) fn variables_from_wit(variables: wit::Variables) -> Result<Variables,
     Ok(out)
 }
 
+/// Bytes of payload in output variables (names, strings, bytes; 8 per scalar): what the host
+/// would store. Linear in the output, which the guest's memory limit already bounds.
+pub(crate) fn wit_variables_size(variables: &wit::Variables) -> usize {
+    variables
+        .iter()
+        .map(|(name, value)| name.len() + wit_value_size(value))
+        .fold(0, usize::saturating_add)
+}
+
+fn wit_value_size(value: &wit::Value) -> usize {
+    let opt = |s: &Option<String>| s.as_ref().map_or(0, String::len);
+    match value {
+        wit::Value::String(s) | wit::Value::Json(s) | wit::Value::Xml(s) => s.len(),
+        wit::Value::Bytes(b) => b.len(),
+        wit::Value::Object(o) => o.serialized.len() + opt(&o.type_name) + opt(&o.format),
+        wit::Value::File(f) => {
+            f.bytes.len() + opt(&f.filename) + opt(&f.mime_type) + opt(&f.encoding)
+        }
+        _ => 8,
+    }
+}
+
 fn value_to_wit(value: &Value) -> wit::Value {
     match value {
         Value::Null => wit::Value::Null,

@@ -25,6 +25,11 @@ use super::{PoolingMode, WasmConfig, WasmError};
 /// inside ~0.6% of 6 us executions. At 10 ms that is ~0.06%, below the p99.
 pub(crate) const EPOCH_TICK: Duration = Duration::from_millis(10);
 
+/// Most native stack wasm code may use (wasmtime's `max_wasm_stack`): deep recursion in a
+/// guest traps with "call stack exhausted" here, named in the incident. wasmtime's default,
+/// set explicitly because the incident message quotes it.
+pub(crate) const WASM_STACK_BYTES: usize = 512 << 10;
+
 /// The shared engine and what was decided while building it.
 pub(crate) struct WasmtimeSetup {
     /// The one engine of the process.
@@ -76,6 +81,7 @@ fn build(pool: Option<PoolingAllocationConfig>) -> Result<Engine, WasmError> {
         // that keep long guests from blocking a tokio worker.
         .consume_fuel(true)
         .epoch_interruption(true)
+        .max_wasm_stack(WASM_STACK_BYTES)
         .parallel_compilation(true);
     if let Some(pool) = pool {
         config.allocation_strategy(InstanceAllocationStrategy::Pooling(pool));

@@ -73,6 +73,10 @@ pub struct Limits {
     /// denies every request. Responses from the network are outside the deterministic world:
     /// a retry of a task that reads them may see different data.
     pub allowed_hosts: Vec<AllowedHost>,
+    /// Largest output one execution may hand back: the bytes of its output (or BPMN error)
+    /// variables. A guest that returns more fails with a message naming this limit, and
+    /// nothing of its output is stored.
+    pub output_bytes: usize,
 }
 
 impl Default for Limits {
@@ -87,6 +91,8 @@ impl Default for Limits {
     /// - memory 64 MiB, 10,000 table elements, 10 instances: DESIGN.md's defaults, sized for
     ///   Rust guests. CPython components (componentize-py) consist of more than 10 core
     ///   instances and need a per-module raise (50 instances, 100,000 table elements).
+    /// - output 16 MiB: every output variable is stored with the instance (and its history)
+    ///   in the command's one commit; a 100 MB variable would stall every other commit.
     fn default() -> Self {
         Limits {
             fuel: 100_000_000,
@@ -95,6 +101,7 @@ impl Default for Limits {
             table_elements: 10_000,
             instances: 10,
             allowed_hosts: Vec::new(),
+            output_bytes: 16 << 20,
         }
     }
 }
@@ -217,7 +224,7 @@ pub enum FailureKind {
     FuelExhausted,
     /// The wall-time deadline passed.
     Deadline,
-    /// A memory (or table) limit stopped the guest.
+    /// A memory, table, instance or wasm stack limit stopped the guest.
     Memory,
     /// The guest trapped (panic, unreachable, out-of-bounds access, ...) or could not be
     /// instantiated.

@@ -15,8 +15,8 @@ use wasmtime_wasi_http::WasiHttpCtx;
 
 use super::bindings::ServiceTask;
 use super::bindings::baton::task::types as wit;
-use super::convert::{variables_from_wit, variables_to_wit};
-use super::engine::{EPOCH_TICK, WasmtimeSetup};
+use super::convert::{variables_from_wit, variables_to_wit, wit_variables_size};
+use super::engine::{EPOCH_TICK, WASM_STACK_BYTES, WasmtimeSetup};
 use super::http::OutboundHttp;
 use super::registry::Registry;
 use super::state::{LimitHits, TaskLimiter, TaskState, linker};
@@ -125,6 +125,18 @@ impl Runtime {
         drop(store);
         let logs = sink.finish();
 
+        if let Ok(Ok(Ok(output))) = &result {
+            let size = wit_variables_size(&output.variables);
+            if size > limits.output_bytes {
+                return output_too_large(size, limits, logs);
+            }
+        }
+        if let Ok(Ok(Err(wit::TaskError::BpmnError(error)))) = &result {
+            let size = wit_variables_size(&error.variables);
+            if size > limits.output_bytes {
+                return output_too_large(size, limits, logs);
+            }
+        }
         match result {
             Err(_elapsed) => failed(FailureKind::Deadline, deadline_message(limits), None, logs),
             Ok(Err((stage, error))) => classify_error(stage, &error, limiter, limits, logs),
@@ -143,11 +155,43 @@ impl Runtime {
                     Err(e) => failed(FailureKind::Guest, e, None, logs),
                 }
             }
-            Ok(Ok(Err(wit::TaskError::Failure(failure)))) => {
-                failed(FailureKind::Guest, failure.message, failure.details, logs)
-            }
+            Ok(Ok(Err(wit::TaskError::Failure(failure)))) => failed(
+                FailureKind::Guest,
+                failure.message,
+                failure.details.map(|d| cut(d, MAX_DETAILS)),
+                logs,
+            ),
         }
     }
+}
+
+/// Longest failure details kept from a guest (the message is cut by the engine).
+const MAX_DETAILS: usize = 64 << 10;
+
+/// `text` cut to at most `max` bytes on a char boundary, with a note saying so.
+fn cut(mut text: String, max: usize) -> String {
+    if text.len() > max {
+        let mut at = max;
+        while !text.is_char_boundary(at) {
+            at -= 1;
+        }
+        text.truncate(at);
+        text.push_str(" ... (cut)");
+    }
+    text
+}
+
+fn output_too_large(size: usize, limits: &Limits, logs: Vec<LogLine>) -> TaskOutcome {
+    failed(
+        FailureKind::Guest,
+        format!(
+            "output of {} exceeds the output limit of {}",
+            rounded(size),
+            bytes(limits.output_bytes)
+        ),
+        None,
+        logs,
+    )
 }
 
 /// The error the epoch callback raises when the wall-time deadline has passed.
@@ -212,6 +256,17 @@ pub(super) fn classify_error(
             logs,
         );
     }
+    if matches!(error.downcast_ref::<Trap>(), Some(Trap::StackOverflow)) {
+        return failed(
+            FailureKind::Memory,
+            format!(
+                "wasm stack limit of {} exceeded (call stack exhausted)",
+                bytes(WASM_STACK_BYTES)
+            ),
+            details,
+            logs,
+        );
+    }
     let text = format!("{error:#}");
     if text.contains("instance count too high") {
         return failed(
@@ -223,7 +278,20 @@ pub(super) fn classify_error(
     }
     let message = match (stage, error.downcast_ref::<Trap>()) {
         (_, Some(trap)) => {
-            let mut message = format!("wasm trap: {trap}");
+            // wasmtime's `Trap` text already starts with "wasm trap: ".
+            let text = trap.to_string();
+            let mut message = if text.starts_with("wasm trap") {
+                text
+            } else {
+                format!("wasm trap: {text}")
+            };
+            if *trap == Trap::MemoryOutOfBounds {
+                // A guest's own stack lives in its linear memory without a guard page (Rust
+                // puts it first), so overflowing it ends here, not at the wasm stack limit.
+                message.push_str(
+                    " (a bad pointer, or an overflow of the guest's own stack in linear memory)",
+                );
+            }
             if let Some(panic) = panic_message(&logs) {
                 message.push_str(": ");
                 message.push_str(&panic);
@@ -309,6 +377,19 @@ fn bytes(n: usize) -> String {
     }
 }
 
+/// A size in the largest whole-or-tenths unit: `104857600` → `100 MiB`, `1536` → `1.5 KiB`.
+fn rounded(n: usize) -> String {
+    let (value, unit) = if n >= 1 << 20 {
+        (n as f64 / f64::from(1u32 << 20), "MiB")
+    } else if n >= 1 << 10 {
+        (n as f64 / 1024.0, "KiB")
+    } else {
+        return format!("{n} bytes");
+    };
+    let text = format!("{value:.1}");
+    format!("{} {unit}", text.strip_suffix(".0").unwrap_or(&text))
+}
+
 fn task_to_wit(input: TaskInput) -> wit::Task {
     wit::Task {
         variables: variables_to_wit(&input.variables),
@@ -336,6 +417,10 @@ mod tests {
         assert_eq!(thousands(1_000), "1,000");
         assert_eq!(bytes(64 << 20), "64 MiB");
         assert_eq!(bytes(1500), "1500 bytes");
+        assert_eq!(rounded(100 << 20), "100 MiB");
+        assert_eq!(rounded(1536), "1.5 KiB");
+        assert_eq!(rounded(10), "10 bytes");
+        assert_eq!(cut("grüße".into(), 3), "gr ... (cut)");
         let limits = Limits {
             deadline: Duration::from_millis(1500),
             ..Limits::default()

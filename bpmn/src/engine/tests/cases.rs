@@ -1138,16 +1138,21 @@ fn intermediate_catch_and_throw_events() {
             at(30_000, Do::Timer("pause")).effects(&["timer:until@1893456000000"]),
             at(1_893_456_000_000, Do::Timer("until")).effects(&["msg:waitMsg:msg-k"]),
             step(Do::Message("waitMsg", vars(&[("fromMsg", i(1))])))
-                .effects(&["sig:waitSignal:go"])
+                .effects(&["unsub:waitMsg", "sig:waitSignal:go"])
                 .var("fromMsg", i(1)),
             // The condition fails to evaluate (`ready` unknown): it waits.
             step(Do::Signal("waitSignal", none()))
-                .effects(&[])
+                .effects(&["unsub:waitSignal"])
                 .active(&["waitCond"]),
             step(Do::SetVars(vars(&[("ready", b(false))]))).active(&["waitCond"]),
             step(Do::SetVars(vars(&[("ready", b(true))]))).effects(&["msg:receive:reply"]),
             step(Do::Message("receive", none()))
-                .effects(&["broadcast:done", "broadcast:done", "completed"])
+                .effects(&[
+                    "unsub:receive",
+                    "broadcast:done",
+                    "broadcast:done",
+                    "completed",
+                ])
                 .completed(),
         ],
     );

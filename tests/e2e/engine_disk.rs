@@ -1,0 +1,277 @@
+//! Issue 20, point 2: a full disk and a torn write at the end of the log.
+//!
+//! - Disk full: `baton serve` runs under a file-size limit (`RLIMIT_FSIZE` via `ulimit -f`,
+//!   with `SIGXFSZ` ignored so writes fail with `EFBIG`; no root or tmpfs needed) a little
+//!   above its store's size, and is loaded with starts until its store cannot grow. Every
+//!   refused start gets Camunda's error shape (500/503, no panic text), the process stays up,
+//!   and after a restart without the limit every acknowledged start is there and new work
+//!   runs.
+//! - Torn write: after a SIGKILL under load, a partial record is left behind the log's last
+//!   written byte; the restart must recover every start acknowledged before the kill. It does
+//!   not (ignored test, see there).
+//! - Log cut short: the last 100 written bytes are cut off after a kill; sled recovers to its
+//!   last intact record (the cut may remove the newest acknowledged records: those bytes were
+//!   durable, so that is data destroyed, not a torn write).
+//!
+//! Needs `target/<profile>/baton`: `cargo build -p baton --bin baton`.
+
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use baton_tests::bpmn::one_task;
+use baton_tests::chaos::Rng;
+use baton_tests::{BatonProcess, RestClient};
+use serde_json::json;
+
+/// The sled log file (`<data>/store/db`): everything the store writes goes there.
+fn log_file(data: &Path) -> std::path::PathBuf {
+    data.join("store").join("db")
+}
+
+/// Starts instances until `stop` says so or a start is refused; returns the acknowledged ids
+/// and the first refusal (status, body).
+async fn start_until_refused(
+    client: &RestClient,
+    deadline: Instant,
+) -> (Vec<String>, Option<(u16, serde_json::Value)>) {
+    let mut acked = Vec::new();
+    let payload = "x".repeat(4 << 10);
+    while Instant::now() < deadline {
+        let body = json!({"variables": {"payload": {"value": payload, "type": "String"}}});
+        match client
+            .post("/process-definition/key/disk/start", &body)
+            .await
+        {
+            Ok(a) if a.ok() => acked.push(a.body["id"].as_str().unwrap_or_default().to_owned()),
+            Ok(a) => return (acked, Some((a.status, a.body))),
+            Err(e) => return (acked, Some((0, json!(e.to_string())))),
+        }
+    }
+    (acked, None)
+}
+
+async fn assert_all_there(client: &RestClient, acked: &[String]) {
+    for id in acked {
+        assert!(
+            client
+                .instance_history(id)
+                .await
+                .expect("history")
+                .is_some(),
+            "acknowledged start {id} is lost"
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_full_disk_refuses_cleanly_and_loses_nothing_acknowledged() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let data = dir.path().join("data");
+    let server = BatonProcess::spawn(&data, &[]).expect("spawn");
+    server
+        .client
+        .deploy("disk", &one_task("disk", "disk"))
+        .await
+        .expect("deploy");
+    server.terminate().expect("stop");
+    let size = std::fs::metadata(log_file(&data))
+        .expect("store file")
+        .len();
+
+    // Room for a few hundred starts, then the store file cannot grow.
+    let limit = size + (4 << 20);
+    let mut server =
+        BatonProcess::spawn_with_file_limit(&data, &[], limit).expect("spawn with limit");
+    let (acked, refusal) =
+        start_until_refused(&server.client, Instant::now() + Duration::from_secs(60)).await;
+    eprintln!(
+        "disk full: store file {size} bytes, limit {limit}; {} starts acknowledged, then {refusal:?}",
+        acked.len()
+    );
+    let (status, body) = refusal.expect("the store never filled up");
+    assert!(
+        status == 500 || status == 503,
+        "a full disk answered {status} {body}"
+    );
+    assert!(
+        body["type"] == "RestException" || body["type"] == "ProcessEngineException",
+        "{body}"
+    );
+    assert!(!acked.is_empty(), "nothing fit before the limit");
+    assert!(server.is_running(), "baton died when the disk filled up");
+    // Still full: reads answer, writes are refused the same way.
+    let engine = server.client.get("/engine").await.expect("GET /engine");
+    assert_eq!(engine.status, 200, "{engine:?}");
+    server.kill9().expect("kill");
+
+    // Space returns: everything acknowledged is there, and work goes on.
+    let server = BatonProcess::spawn(&data, &[]).expect("respawn");
+    assert_all_there(&server.client, &acked).await;
+    let id = server
+        .client
+        .start("disk", json!({}))
+        .await
+        .expect("start after space returned");
+    assert!(
+        server
+            .client
+            .instance_history(&id)
+            .await
+            .expect("h")
+            .is_some()
+    );
+    let status = server.terminate().expect("stop");
+    assert!(status.success(), "{status:?}");
+}
+
+/// Runs starts for a while, then kills the server while more are in flight; returns every
+/// start acknowledged before the kill.
+async fn load_then_kill(data: &Path, deploy: bool) -> Vec<String> {
+    let server = BatonProcess::spawn(data, &[]).expect("spawn");
+    if deploy {
+        server
+            .client
+            .deploy("disk", &one_task("disk", "disk"))
+            .await
+            .expect("deploy");
+    }
+    let (mut acked, refusal) =
+        start_until_refused(&server.client, Instant::now() + Duration::from_millis(1500)).await;
+    assert!(refusal.is_none(), "{refusal:?}");
+    let client = server.client.clone();
+    let in_flight = tokio::spawn(async move {
+        start_until_refused(&client, Instant::now() + Duration::from_secs(5)).await
+    });
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    server.kill9().expect("kill");
+    acked.extend(in_flight.await.expect("in flight").0);
+    acked
+}
+
+/// The log's bytes and the end of what was written (sled preallocates: the file ends in
+/// zeros).
+fn written_end(file: &Path) -> (Vec<u8>, usize) {
+    let bytes = std::fs::read(file).expect("log");
+    let end = bytes.iter().rposition(|&b| b != 0).map_or(0, |p| p + 1);
+    (bytes, end)
+}
+
+/// A torn write: the kill interrupted a write that was never acknowledged, so part of a
+/// record lies after the last complete one. Simulated by 100 random bytes behind the written
+/// end. sled must stop at the last intact record: every acknowledged start is there.
+///
+/// Ignored: it fails. Measured: with the 100 random bytes, 2 of 4 runs lost the newest 6 and 8
+/// acknowledged starts (and 2 of 5 runs lost the newest 1 and 5 when the bytes were a copy
+/// of the last 100 written ones); the same test with 0 bytes appended passed 4 of 4. sled
+/// 0.34's recovery, finding a bad record behind the end, drops records before it that were
+/// fsynced and acknowledged. Run it with `--ignored`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "sled 0.34 loses the newest acknowledged records when a partial record follows the log's end"]
+async fn a_torn_write_at_the_end_of_the_log_is_recovered() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let data = dir.path().join("data");
+    let acked = load_then_kill(&data, true).await;
+    let file = log_file(&data);
+    let (mut bytes, end) = written_end(&file);
+    let mut rng = Rng::new(Rng::clock_seed());
+    let torn: Vec<u8> = (0..100).map(|_| rng.below(256) as u8).collect();
+    if bytes.len() < end + torn.len() {
+        bytes.resize(end + torn.len(), 0);
+    }
+    bytes[end..end + torn.len()].copy_from_slice(&torn);
+    std::fs::write(&file, &bytes).expect("write torn tail");
+    eprintln!(
+        "torn write: {} bytes appended at {end}; {} starts acknowledged",
+        torn.len(),
+        acked.len()
+    );
+    let server = BatonProcess::spawn(&data, &[]).expect("recovered");
+    let mut lost = Vec::new();
+    for (n, id) in acked.iter().enumerate() {
+        if server
+            .client
+            .instance_history(id)
+            .await
+            .expect("h")
+            .is_none()
+        {
+            lost.push(n);
+        }
+    }
+    assert!(
+        lost.is_empty(),
+        "{} of {} acknowledged starts lost, at positions {lost:?} (0 = oldest)",
+        lost.len(),
+        acked.len()
+    );
+    let id = server
+        .client
+        .start("disk", json!({}))
+        .await
+        .expect("start after recovery");
+    assert!(
+        server
+            .client
+            .instance_history(&id)
+            .await
+            .expect("h")
+            .is_some()
+    );
+    let status = server.terminate().expect("stop");
+    assert!(status.success(), "{status:?}");
+}
+
+/// The brief's variant: the last 100 written bytes cut off after a kill. Those bytes may
+/// hold records that were already acknowledged (fsynced), so what this shows is that sled
+/// recovers to the last intact record and the server serves; how many of the newest
+/// acknowledged starts the cut removed is printed (0 in most runs, 1 seen once).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_log_cut_short_recovers_to_its_last_intact_record() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let data = dir.path().join("data");
+    let acked = load_then_kill(&data, true).await;
+    let file = log_file(&data);
+    let (_, end) = written_end(&file);
+    let keep = end.saturating_sub(100) as u64;
+    let f = std::fs::OpenOptions::new()
+        .write(true)
+        .open(&file)
+        .expect("open log");
+    f.set_len(keep).expect("truncate");
+    drop(f);
+    let server = BatonProcess::spawn(&data, &[]).expect("recovered");
+    let mut cut = 0;
+    for id in &acked {
+        if server
+            .client
+            .instance_history(id)
+            .await
+            .expect("h")
+            .is_none()
+        {
+            cut += 1;
+        }
+    }
+    eprintln!(
+        "log cut: written end {end}, cut to {keep}; {cut} of {} acknowledged starts were in \
+         the cut bytes",
+        acked.len()
+    );
+    // Whatever was cut, the oldest half of the acknowledged starts is far from the end.
+    assert_all_there(&server.client, &acked[..acked.len() / 2]).await;
+    let id = server
+        .client
+        .start("disk", json!({}))
+        .await
+        .expect("start after recovery");
+    assert!(
+        server
+            .client
+            .instance_history(&id)
+            .await
+            .expect("h")
+            .is_some()
+    );
+    let status = server.terminate().expect("stop");
+    assert!(status.success(), "{status:?}");
+}
