@@ -219,6 +219,12 @@ pub fn merge(args: &ServeArgs, file: FileConfig) -> anyhow::Result<ServerConfig>
         Some(s) => parse_durability(&s)?,
         None => d.durability,
     };
+    // A flag (or its environment variable) wins over the file, the file over the default.
+    macro_rules! pick {
+        ($setting:ident) => {
+            args.$setting.or(file.$setting).unwrap_or(d.$setting)
+        };
+    }
     // `..d` keeps this compiling when ServerConfig grows a setting before the CLI learns it.
     #[allow(
         clippy::needless_update,
@@ -230,72 +236,30 @@ pub fn merge(args: &ServeArgs, file: FileConfig) -> anyhow::Result<ServerConfig>
             .clone()
             .or(file.data_dir)
             .unwrap_or(d.data_dir.clone()),
-        listen: args.listen.or(file.listen).unwrap_or(d.listen),
+        listen: pick!(listen),
         durability,
-        auth: args.auth.or(file.auth).unwrap_or(d.auth),
-        max_body_bytes: args
-            .max_body_bytes
-            .or(file.max_body_bytes)
-            .unwrap_or(d.max_body_bytes),
-        max_upload_bytes: args
-            .max_upload_bytes
-            .or(file.max_upload_bytes)
-            .unwrap_or(d.max_upload_bytes),
-        wasm: args.wasm.or(file.wasm).unwrap_or(d.wasm),
-        wasm_concurrency: args
-            .wasm_concurrency
-            .or(file.wasm_concurrency)
-            .unwrap_or(d.wasm_concurrency),
-        wasm_fuel: args.wasm_fuel.or(file.wasm_fuel).unwrap_or(d.wasm_fuel),
-        wasm_timeout_ms: args
-            .wasm_timeout_ms
-            .or(file.wasm_timeout_ms)
-            .unwrap_or(d.wasm_timeout_ms),
-        wasm_memory_bytes: args
-            .wasm_memory_bytes
-            .or(file.wasm_memory_bytes)
-            .unwrap_or(d.wasm_memory_bytes),
+        auth: pick!(auth),
+        max_body_bytes: pick!(max_body_bytes),
+        max_upload_bytes: pick!(max_upload_bytes),
+        wasm: pick!(wasm),
+        wasm_concurrency: pick!(wasm_concurrency),
+        wasm_fuel: pick!(wasm_fuel),
+        wasm_timeout_ms: pick!(wasm_timeout_ms),
+        wasm_memory_bytes: pick!(wasm_memory_bytes),
         default_retry_cycle: args
             .default_retry_cycle
             .clone()
             .or(file.default_retry_cycle)
             .unwrap_or(d.default_retry_cycle.clone()),
-        max_parked_fetches: args
-            .max_parked_fetches
-            .or(file.max_parked_fetches)
-            .unwrap_or(d.max_parked_fetches),
-        request_timeout_ms: args
-            .request_timeout_ms
-            .or(file.request_timeout_ms)
-            .unwrap_or(d.request_timeout_ms),
-        query_max_results: args
-            .query_max_results
-            .or(file.query_max_results)
-            .unwrap_or(d.query_max_results),
-        max_variables: args
-            .max_variables
-            .or(file.max_variables)
-            .unwrap_or(d.max_variables),
-        max_variable_bytes: args
-            .max_variable_bytes
-            .or(file.max_variable_bytes)
-            .unwrap_or(d.max_variable_bytes),
-        max_parked_fetches_per_worker: args
-            .max_parked_fetches_per_worker
-            .or(file.max_parked_fetches_per_worker)
-            .unwrap_or(d.max_parked_fetches_per_worker),
-        max_fetch_tasks: args
-            .max_fetch_tasks
-            .or(file.max_fetch_tasks)
-            .unwrap_or(d.max_fetch_tasks),
-        max_deployment_resources: args
-            .max_deployment_resources
-            .or(file.max_deployment_resources)
-            .unwrap_or(d.max_deployment_resources),
-        incident_on_unhandled_bpmn_error: args
-            .incident_on_unhandled_bpmn_error
-            .or(file.incident_on_unhandled_bpmn_error)
-            .unwrap_or(d.incident_on_unhandled_bpmn_error),
+        max_parked_fetches: pick!(max_parked_fetches),
+        request_timeout_ms: pick!(request_timeout_ms),
+        query_max_results: pick!(query_max_results),
+        max_variables: pick!(max_variables),
+        max_variable_bytes: pick!(max_variable_bytes),
+        max_parked_fetches_per_worker: pick!(max_parked_fetches_per_worker),
+        max_fetch_tasks: pick!(max_fetch_tasks),
+        max_deployment_resources: pick!(max_deployment_resources),
+        incident_on_unhandled_bpmn_error: pick!(incident_on_unhandled_bpmn_error),
         notifications: crate::engine::NotificationConfig {
             rules: file.notification_rule,
             public_url: file.public_url,
