@@ -60,6 +60,36 @@ async fn start_until_refused(
     (acked, None)
 }
 
+/// The positions (0 = oldest) of the acknowledged starts the store no longer knows.
+async fn missing(client: &RestClient, acked: &[String]) -> Vec<usize> {
+    let mut lost = Vec::new();
+    for (n, id) in acked.iter().enumerate() {
+        if client.instance_history(id).await.expect("h").is_none() {
+            lost.push(n);
+        }
+    }
+    lost
+}
+
+/// After a recovery new work runs, and the server stops cleanly.
+async fn works_on_and_stops(server: BatonProcess) {
+    let id = server
+        .client
+        .start("disk", json!({}))
+        .await
+        .expect("start after recovery");
+    assert!(
+        server
+            .client
+            .instance_history(&id)
+            .await
+            .expect("h")
+            .is_some()
+    );
+    let status = server.terminate().expect("stop");
+    assert!(status.success(), "{status:?}");
+}
+
 async fn assert_all_there(client: &RestClient, acked: &[String]) {
     for id in acked {
         assert!(
@@ -117,21 +147,7 @@ async fn a_full_disk_refuses_cleanly_and_loses_nothing_acknowledged() {
     // Space returns: everything acknowledged is there, and work goes on.
     let server = BatonProcess::spawn(&data, &[]).expect("respawn");
     assert_all_there(&server.client, &acked).await;
-    let id = server
-        .client
-        .start("disk", json!({}))
-        .await
-        .expect("start after space returned");
-    assert!(
-        server
-            .client
-            .instance_history(&id)
-            .await
-            .expect("h")
-            .is_some()
-    );
-    let status = server.terminate().expect("stop");
-    assert!(status.success(), "{status:?}");
+    works_on_and_stops(server).await;
 }
 
 /// Runs starts for a while, then kills the server while more are in flight; returns every
@@ -185,39 +201,14 @@ async fn a_torn_write_at_the_end_of_the_log_is_recovered() {
         acked.len()
     );
     let server = BatonProcess::spawn(&data, &[]).expect("recovered");
-    let mut lost = Vec::new();
-    for (n, id) in acked.iter().enumerate() {
-        if server
-            .client
-            .instance_history(id)
-            .await
-            .expect("h")
-            .is_none()
-        {
-            lost.push(n);
-        }
-    }
+    let lost = missing(&server.client, &acked).await;
     assert!(
         lost.is_empty(),
         "{} of {} acknowledged starts lost, at positions {lost:?} (0 = oldest)",
         lost.len(),
         acked.len()
     );
-    let id = server
-        .client
-        .start("disk", json!({}))
-        .await
-        .expect("start after recovery");
-    assert!(
-        server
-            .client
-            .instance_history(&id)
-            .await
-            .expect("h")
-            .is_some()
-    );
-    let status = server.terminate().expect("stop");
-    assert!(status.success(), "{status:?}");
+    works_on_and_stops(server).await;
 }
 
 /// The brief's variant: the last 100 bytes of the log cut off after a kill. Those bytes may
@@ -239,18 +230,7 @@ async fn a_log_cut_short_recovers_to_its_last_intact_record() {
     f.set_len(keep).expect("truncate");
     drop(f);
     let server = BatonProcess::spawn(&data, &[]).expect("recovered");
-    let mut cut = 0;
-    for id in &acked {
-        if server
-            .client
-            .instance_history(id)
-            .await
-            .expect("h")
-            .is_none()
-        {
-            cut += 1;
-        }
-    }
+    let cut = missing(&server.client, &acked).await.len();
     eprintln!(
         "log cut: written end {end}, cut to {keep}; {cut} of {} acknowledged starts were in \
          the cut bytes",
@@ -258,19 +238,5 @@ async fn a_log_cut_short_recovers_to_its_last_intact_record() {
     );
     // Whatever was cut, the oldest half of the acknowledged starts is far from the end.
     assert_all_there(&server.client, &acked[..acked.len() / 2]).await;
-    let id = server
-        .client
-        .start("disk", json!({}))
-        .await
-        .expect("start after recovery");
-    assert!(
-        server
-            .client
-            .instance_history(&id)
-            .await
-            .expect("h")
-            .is_some()
-    );
-    let status = server.terminate().expect("stop");
-    assert!(status.success(), "{status:?}");
+    works_on_and_stops(server).await;
 }
