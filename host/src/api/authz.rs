@@ -9,9 +9,9 @@
 //! `AuthorizationException` (`missingAuthorizations` lists the permissions any one of which
 //! would have sufficed).
 //!
-//! Lists that are not filtered row by row yet need the `*` permission that would let the
-//! user see every row (`READ` on `ProcessInstance *` or `READ_INSTANCE` on
-//! `ProcessDefinition *` for incidents, jobs, executions, ...), so nothing leaks.
+//! Lists that are not filtered row by row (the user operation log, batches, decision history)
+//! need the `*` permission that would let the user see every row (`READ_HISTORY` on
+//! `ProcessDefinition *`, ...), so nothing leaks.
 
 use std::sync::Arc;
 
@@ -251,6 +251,22 @@ pub mod sees {
             ));
             list
         })
+    }
+
+    /// A job: `READ` on its instance or `READ_INSTANCE` on its definition; a job of no
+    /// instance (a timer start event) needs `READ` on its definition.
+    pub fn job(v: &crate::engine::JobView) -> bool {
+        match (&v.job.process_instance_id, &v.process_definition_key) {
+            (Some(pi), Some(key)) => instance(pi, key),
+            (None, Some(key)) => definition(key),
+            _ => visible(Vec::new),
+        }
+    }
+
+    /// A running variable: `READ` on its instance or `READ_INSTANCE` on its definition
+    /// (Camunda without `enforceSpecificVariablePermission`, its default).
+    pub fn variable(instance_id: &str, key: &str) -> bool {
+        instance(instance_id, key)
     }
 
     /// A historic instance: `READ_HISTORY` on its definition, or `READ` on the historic
