@@ -811,3 +811,79 @@ async fn batches_and_migration_need_their_camunda_permissions_not_operator_right
     assert_eq!(s, StatusCode::BAD_REQUEST, "{e}");
     server.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_tasks_assignee_and_candidates_may_see_and_work_it_without_authorizations() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let server = Server::open(dir.path()).await;
+    let admin = server.bootstrap_admin().await;
+    let xml = baton_tests::bpmn::definitions(
+        "approval",
+        r#"<bpmn:startEvent id="s" /><bpmn:sequenceFlow id="f1" sourceRef="s" targetRef="approve" />
+<bpmn:userTask id="approve" camunda:candidateGroups="accounting" camunda:candidateUsers="carol" />
+<bpmn:sequenceFlow id="f2" sourceRef="approve" targetRef="e" /><bpmn:endEvent id="e" />"#,
+    );
+    let form = reqwest::multipart::Form::new().part(
+        "data",
+        reqwest::multipart::Part::bytes(xml.into_bytes()).file_name("approval.bpmn"),
+    );
+    let (s, b) = server
+        .send(
+            admin.auth(
+                server
+                    .client
+                    .post(server.url("/deployment/create"))
+                    .multipart(form),
+            ),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{b}");
+    admin.start("approval").await;
+    let (_, tasks) = admin.get("/task").await;
+    let task = tasks[0]["id"].as_str().expect("task id").to_owned();
+    for user in ["carol", "dave", "mallory"] {
+        admin.create_user(user).await;
+    }
+    let (s, _) = admin
+        .post("/group/create", json!({"id": "accounting"}))
+        .await;
+    assert_eq!(s, StatusCode::NO_CONTENT);
+    assert_eq!(
+        admin
+            .put("/group/accounting/members/dave", json!({}))
+            .await
+            .0,
+        StatusCode::NO_CONTENT
+    );
+    // A candidate user and a member of a candidate group see the task; a stranger does not.
+    for (user, sees) in [("carol", true), ("dave", true), ("mallory", false)] {
+        let u = server.user(user);
+        let (s, list) = u.get("/task").await;
+        assert_eq!(s, StatusCode::OK, "{list}");
+        assert_eq!(ids(&list) == vec![task.clone()], sees, "{user}: {list}");
+        let (s, _) = u.get(&format!("/task/{task}")).await;
+        let want = if sees {
+            StatusCode::OK
+        } else {
+            StatusCode::FORBIDDEN
+        };
+        assert_eq!(s, want, "{user} reads the task by id");
+    }
+    // Dave claims it (UPDATE as a candidate), and completes it as its assignee.
+    let dave = server.user("dave");
+    let (s, b) = dave
+        .post(&format!("/task/{task}/claim"), json!({"userId": "dave"}))
+        .await;
+    assert_eq!(s, StatusCode::NO_CONTENT, "{b}");
+    let mallory = server.user("mallory");
+    let (s, e) = mallory
+        .post(&format!("/task/{task}/complete"), json!({}))
+        .await;
+    assert_eq!(s, StatusCode::FORBIDDEN, "{e}");
+    let (s, b) = dave
+        .post(&format!("/task/{task}/complete"), json!({}))
+        .await;
+    assert_eq!(s, StatusCode::NO_CONTENT, "{b}");
+    assert_eq!(admin.get("/task/count").await.1, json!({"count": 0}));
+    server.stop().await;
+}

@@ -133,13 +133,13 @@ pub async fn middleware(
                 .map(|(_, v)| v.clone())
                 .unwrap_or_default()
         };
-        let rule =
-            match super::authz_rules::rule(&guard.state, &user, req.method(), guard.path, &param)
-                .await
-            {
-                Ok(rule) => rule,
-                Err(e) => return e.into_response(),
-            };
+        // In the principal's scope: a rule may ask who the user is (a task's parties).
+        let resolving =
+            super::authz_rules::rule(&guard.state, &user, req.method(), guard.path, &param);
+        let rule = match PRINCIPAL.scope(principal.clone(), resolving).await {
+            Ok(rule) => rule,
+            Err(e) => return e.into_response(),
+        };
         let groups = match &rule {
             Rule::Authenticated => Vec::new(),
             Rule::AnyOf(any) => vec![any.clone()],
@@ -220,18 +220,20 @@ pub mod sees {
         visible(|| vec![Needed::on(Permission::READ, Resource::DEPLOYMENT, id)])
     }
 
-    /// A user task: `READ` on it or `READ_TASK` on its definition.
+    /// A user task: `READ` on it or `READ_TASK` on its definition, or the user is one of its
+    /// parties (assignee, owner, candidate; see [`Principal::is_task_party`]).
     pub fn task(t: &UserTask) -> bool {
-        visible(|| {
-            vec![
-                Needed::on(Permission::READ, Resource::TASK, &t.id),
-                Needed::on(
-                    Permission::READ_TASK,
-                    Resource::PROCESS_DEFINITION,
-                    &t.process_definition_key,
-                ),
-            ]
-        })
+        principal().is_some_and(|p| p.is_task_party(t))
+            || visible(|| {
+                vec![
+                    Needed::on(Permission::READ, Resource::TASK, &t.id),
+                    Needed::on(
+                        Permission::READ_TASK,
+                        Resource::PROCESS_DEFINITION,
+                        &t.process_definition_key,
+                    ),
+                ]
+            })
     }
 
     /// An external task: `READ` on its topic, its instance, or `READ_INSTANCE` on its

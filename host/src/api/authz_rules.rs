@@ -167,6 +167,10 @@ pub async fn rule(
         },
         "task" => match second {
             Some("{id}") => match engine.user_task(&param("id")).await {
+                // Camunda's identity-link authorizations: READ and UPDATE on the task.
+                Ok(t) if super::authz::principal().is_some_and(|p| p.is_task_party(&t)) => {
+                    Rule::Authenticated
+                }
                 Ok(t) if get => any(vec![
                     Needed::on(P::READ, R::TASK, &t.id),
                     Needed::on(
