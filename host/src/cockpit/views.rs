@@ -143,6 +143,69 @@ pub struct InstanceFilter {
     variable: Option<String>,
     /// ...and the value it must have (compared as text).
     value: Option<String>,
+    /// Index of the first row of the page (default 0).
+    first_result: Option<usize>,
+    /// Rows per page (default 50, at most [`MAX_PAGE`]).
+    max_results: Option<usize>,
+    /// `startTime` (default), `endTime`, `businessKey`, `state` or `id`.
+    sort_by: Option<String>,
+    /// `desc` (default) or `asc`.
+    sort_order: Option<String>,
+}
+
+/// The largest page the instance list returns, so one request never renders 100,000 rows.
+pub const MAX_PAGE: usize = 500;
+
+/// Sort the historic instances as asked; an unknown key or order is a 400.
+fn sort_instances(
+    list: &mut [crate::records::HistoricProcessInstance],
+    by: Option<&str>,
+    order: Option<&str>,
+) -> ApiResult<()> {
+    use std::cmp::Ordering;
+    let key: fn(
+        &crate::records::HistoricProcessInstance,
+        &crate::records::HistoricProcessInstance,
+    ) -> Ordering = match by.unwrap_or("startTime") {
+        "startTime" => |a, b| a.start_time.cmp(&b.start_time),
+        "endTime" => |a, b| a.end_time.cmp(&b.end_time),
+        "businessKey" => |a, b| a.business_key.cmp(&b.business_key),
+        "state" => |a, b| a.state.cmp(&b.state),
+        "id" => |a, b| a.id.cmp(&b.id),
+        other => {
+            return Err(ApiError::invalid(format!(
+                "Cannot set query parameter 'sortBy' to value '{other}'"
+            )));
+        }
+    };
+    let desc = match order.unwrap_or("desc") {
+        "desc" => true,
+        "asc" => false,
+        other => {
+            return Err(ApiError::invalid(format!(
+                "Cannot set query parameter 'sortOrder' to value '{other}'"
+            )));
+        }
+    };
+    list.sort_by(|a, b| {
+        let o = key(a, b).then_with(|| a.id.cmp(&b.id));
+        if desc { o.reverse() } else { o }
+    });
+    Ok(())
+}
+
+/// The end event an ended instance reached: the last completed activity whose type is an
+/// end event (`noneEndEvent`, `errorEndEvent`, `terminateEndEvent`, ...).
+async fn end_activity(s: &CockpitState, instance_id: &str) -> ApiResult<Option<String>> {
+    let acts = s
+        .engine
+        .historic_activity_instances(Some(instance_id))
+        .await?;
+    Ok(acts
+        .iter()
+        .rev()
+        .find(|a| a.activity_type.ends_with("EndEvent") && a.end_time.is_some() && !a.canceled)
+        .map(|a| element_of(&a.activity_id).to_owned()))
 }
 
 fn value_text(v: &baton_bpmn::Value) -> String {
@@ -152,7 +215,9 @@ fn value_text(v: &baton_bpmn::Value) -> String {
     }
 }
 
-/// `GET /cockpit/api/definition/{id}/instances?state=&businessKey=&variable=&value=`.
+/// `GET /cockpit/api/definition/{id}/instances?state=&businessKey=&variable=&value=`
+/// `&firstResult=&maxResults=&sortBy=&sortOrder=`: one page of the instances, `total` the
+/// number that match.
 pub async fn definition_instances(
     State(s): State<CockpitState>,
     Path(id): Path<String>,
@@ -204,20 +269,25 @@ pub async fn definition_instances(
     for i in s.engine.incidents().await? {
         *incidents.entry(i.process_instance_id).or_default() += 1;
     }
-    list.sort_by_key(|h| std::cmp::Reverse(h.start_time));
+    sort_instances(&mut list, f.sort_by.as_deref(), f.sort_order.as_deref())?;
     let total = list.len();
-    let items: Vec<J> = list
-        .iter()
-        .take(200)
-        .map(|h| {
-            json!({
-                "id": h.id, "businessKey": h.business_key, "state": h.state,
-                "startTime": h.start_time, "endTime": h.end_time,
-                "incidents": incidents.get(&h.id).copied().unwrap_or(0),
-            })
-        })
-        .collect();
-    Ok(Json(json!({"total": total, "items": items})))
+    let first = f.first_result.unwrap_or(0);
+    let max = f.max_results.unwrap_or(50).min(MAX_PAGE);
+    let mut items: Vec<J> = Vec::with_capacity(max);
+    for h in list.iter().skip(first).take(max) {
+        let end = match h.end_time {
+            Some(_) => end_activity(&s, &h.id).await?,
+            None => None,
+        };
+        items.push(json!({
+            "id": h.id, "businessKey": h.business_key, "state": h.state,
+            "startTime": h.start_time, "endTime": h.end_time, "endActivityId": end,
+            "incidents": incidents.get(&h.id).copied().unwrap_or(0),
+        }));
+    }
+    Ok(Json(json!({
+        "total": total, "firstResult": first, "maxResults": max, "items": items,
+    })))
 }
 
 /// `GET /cockpit/api/instance/{id}/state`: what to paint on the diagram.
@@ -274,7 +344,16 @@ pub async fn instance_state(
                 .or_default() += 1;
         }
     }
+    let suspended = match hist.end_time {
+        None => s.engine.instance(&id).await.is_ok_and(|i| i.suspended),
+        Some(_) => false,
+    };
+    let end_activity_id = match hist.end_time {
+        Some(_) => end_activity(&s, &id).await?,
+        None => None,
+    };
     Ok(Json(json!({
+        "suspended": suspended, "endActivityId": end_activity_id,
         "id": hist.id, "definitionId": hist.process_definition_id,
         "definitionKey": hist.process_definition_key,
         "definitionName": hist.process_definition_name,
