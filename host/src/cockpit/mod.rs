@@ -1,6 +1,6 @@
 //! The cockpit: a browser UI to watch and operate processes, served by `baton serve` at `/`.
 //!
-//! One small single-page app (plain HTML, one vanilla JS module, one CSS file) embedded in the
+//! One small single-page app (plain HTML, two vanilla JS modules, one CSS file) embedded in the
 //! binary with `include_str!`: no CDN, no fonts, no npm step in the build. It calls the
 //! Camunda REST API (`/engine-rest/...`, same origin) for everything it changes, listens to
 //! the live event stream ([`events`], `GET /engine-rest/events`) to refresh, and reads a few
@@ -8,7 +8,7 @@
 //!
 //! | route | what |
 //! |---|---|
-//! | `GET /` , `/cockpit/app.js`, `/cockpit/app.css`, `/cockpit/favicon.svg` | the app, gzip when accepted, strong `ETag`, 304 on `If-None-Match` ([`assets`]) |
+//! | `GET /` , `/cockpit/app.js`, `/cockpit/ops.js`, `/cockpit/app.css`, `/cockpit/favicon.svg` | the app, gzip when accepted, strong `ETag`, 304 on `If-None-Match` ([`assets`]) |
 //! | `GET /cockpit/api/overview` | definitions with running instances, incidents, user tasks |
 //! | `GET /cockpit/api/definition/{id}/diagram.svg` | the BPMN diagram drawn from BPMNDI ([`svg`]) |
 //! | `GET /cockpit/api/definition/{id}/stats` | tokens and incidents per activity |
@@ -59,6 +59,10 @@ static APP_JS: Asset = Asset::new(
     "text/javascript; charset=utf-8",
     include_str!("assets/app.js"),
 );
+static OPS_JS: Asset = Asset::new(
+    "text/javascript; charset=utf-8",
+    include_str!("assets/ops.js"),
+);
 static APP_CSS: Asset = Asset::new("text/css; charset=utf-8", include_str!("assets/app.css"));
 static FAVICON_SVG: Asset = Asset::new("image/svg+xml", include_str!("assets/favicon.svg"));
 
@@ -73,6 +77,10 @@ pub fn router(engine: ProcessEngine, auth: bool) -> Router {
         .route(
             "/cockpit/app.js",
             get(|h: HeaderMap| async move { APP_JS.respond(&h) }),
+        )
+        .route(
+            "/cockpit/ops.js",
+            get(|h: HeaderMap| async move { OPS_JS.respond(&h) }),
         )
         .route(
             "/cockpit/app.css",
