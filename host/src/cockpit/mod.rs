@@ -204,6 +204,7 @@ mod tests {
         for (path, ct) in [
             ("/", "text/html"),
             ("/cockpit/app.js", "text/javascript"),
+            ("/cockpit/ops.js", "text/javascript"),
             ("/cockpit/app.css", "text/css"),
             ("/cockpit/favicon.svg", "image/svg+xml"),
         ] {

@@ -3,7 +3,7 @@
 // dependencies. Reads /cockpit/api/* (aggregated views) and /engine-rest/* (Camunda REST,
 // every change), refreshes on /engine-rest/events (server-sent events).
 
-import { incidentsPage, migratePage, batchesPage, paintHeat, heatLegend, suspendButton, modificationCard,
+import { incidentsPage, externalTasksPage, migratePage, batchesPage, paintHeat, heatLegend, suspendButton, modificationCard,
   bulkBar, instanceSel, selectCell, selectAllTh, sortTh, pager, pageParams, goWith } from './ops.js';
 
 const REST = '/engine-rest';
@@ -522,7 +522,7 @@ async function topicsPage() {
       } }, h('summary', {}, 'error details'), h('pre', { class: 'stack' }, '…')) : null),
       h('td', { class: 'num' }, x.retries === 0 ? h('button', { class: 'small primary', onclick: () => act('Retry scheduled', () => http('PUT', `${REST}/external-task/${enc(x.id)}/retries`, { retries: 1 })) }, 'Retry') : null)));
     return h('div', { class: 'card topic', 'data-topic': t.topic },
-      h('header', {}, h('h2', {}, t.topic), wasm ? h('span', { class: 'pill ok' }, 'wasm component (in engine)') : h('span', { class: 'pill warn' }, 'remote workers'),
+      h('header', {}, h('h2', {}, t.topic), h('a', { href: `#/external-tasks?topic=${enc(t.topic)}`, 'data-all-tasks': '' }, 'all tasks, paged'), wasm ? h('span', { class: 'pill ok' }, 'wasm component (in engine)') : h('span', { class: 'pill warn' }, 'remote workers'),
         h('div', { class: 'nums' }, [['waiting', t.waiting], ['locked', t.locked], ['incidents', t.incidents], ['created', t.created], ['completed', t.completed]]
           .map(([l, n]) => h('div', {}, h('b', { class: l === 'incidents' && n ? 'count-bad' : '' }, n), h('span', {}, l))))),
       wasm ? h('div', { class: 'module' },
@@ -602,6 +602,7 @@ async function render(live = false) {
     else if (parts[0] === 'tasks') { nav = 'tasks'; content = await tasklist(params); }
     else if (parts[0] === 'topics') { nav = 'topics'; content = await topicsPage(); }
     else if (parts[0] === 'notifications') { nav = 'notifications'; content = await notificationsPage(); }
+    else if (parts[0] === 'external-tasks') { nav = 'topics'; content = await externalTasksPage(params); }
     else if (parts[0] === 'incidents') { nav = 'incidents'; content = await incidentsPage(params); }
     else if (parts[0] === 'batches') { nav = 'batches'; content = await batchesPage(params); }
     else if (parts[0] === 'migrate') { nav = 'dashboard'; content = await migratePage(params); }

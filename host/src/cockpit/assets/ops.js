@@ -141,6 +141,33 @@ export async function incidentsPage(params) {
       pager(count.count, params))];
 }
 
+// ---------------------------------------------------------------- external tasks
+
+/** Every open external task (of one topic when `topic` is set), paged and sorted on the server. */
+export async function externalTasksPage(params) {
+  const f = { topicName: params.get('topic') || '' };
+  const sort = { sortBy: params.get('sortBy') || 'createTime', sortOrder: params.get('sortOrder') || 'asc' };
+  const [list, count] = await Promise.all([get(`${REST}/external-task${q({ ...f, ...sort, ...pageParams(params) })}`), get(`${REST}/external-task/count${q(f)}`)]);
+  const rows = list.map((t) => {
+    const details = h('tr', { class: 'trace', hidden: true }, h('td', { colspan: 8 }, h('pre', { class: 'stack' }, '…')));
+    const show = async () => {
+      details.hidden = !details.hidden;
+      if (!details.hidden) details.querySelector('pre').textContent = await fetch(`${REST}/external-task/${enc(t.id)}/errorDetails`).then((r) => (r.ok ? r.text() : '')) || 'No details recorded.';
+    };
+    return [h('tr', { 'data-task': t.id }, h('td', { class: 'mono' }, short(t.id)), h('td', {}, t.topicName),
+      h('td', {}, h('a', { href: `#/instance/${enc(t.processInstanceId)}`, class: 'mono' }, short(t.processInstanceId))),
+      h('td', { 'data-business-key': '' }, t.businessKey || h('span', { class: 'zero' }, '—')), h('td', { class: 'mono' }, t.activityId),
+      h('td', { class: 'num' }, t.retries ?? h('span', { class: 'zero' }, '—')),
+      h('td', {}, t.errorMessage ? h('span', { class: 'count-bad' }, t.errorMessage) : ''),
+      h('td', { class: 'num' }, t.errorMessage ? h('button', { class: 'small', 'data-details': '', onclick: show }, 'Error details') : null)), details];
+  });
+  return [pageHead(f.topicName ? `External tasks of ${f.topicName}` : 'External tasks', [h('span', {}, `${count.count} open`)], null,
+    [h('a', { href: '#/topics' }, 'External tasks & modules'), ' / tasks']),
+  h('div', { class: 'card flush' }, list.length ? h('table', { id: 'external-task-table' }, h('thead', {}, h('tr', {}, sortTh('Task', 'id', params, 'asc'), h('th', {}, 'Topic'),
+    sortTh('Instance', 'processInstanceId', params, 'asc'), h('th', {}, 'Business key'), h('th', {}, 'Activity'), h('th', { class: 'num' }, 'Retries'), h('th', {}, 'Last error'), h('th', {}))),
+  h('tbody', {}, rows)) : h('div', { class: 'empty' }, 'No open external task.'), pager(count.count, params))];
+}
+
 // ---------------------------------------------------------------- heatmap
 
 /** Colour each activity by how much ran through it and put its four counts on it as badges. */
@@ -222,11 +249,11 @@ export function modificationCard(box, instanceId, active) {
       const add = (type) => { pending.list.push({ type, activityId: id }); menu.hidden = true; draw(); };
       const r = box.getBoundingClientRect();
       menu.style.left = `${e.clientX - r.left + 6}px`; menu.style.top = `${e.clientY - r.top + 6}px`;
-      menu.replaceChildren(h('div', { class: 'muted mono' }, id),
+      menu.replaceChildren(...[h('div', { class: 'muted mono' }, id),
         h('button', { 'data-op': 'startBefore', onclick: () => add('startBeforeActivity') }, 'Start before'),
         h('button', { 'data-op': 'startAfter', onclick: () => add('startAfterActivity') }, 'Start after'),
         active[id] ? h('button', { 'data-op': 'cancel', class: 'danger', onclick: () => add('cancel') }, `Cancel ${active[id]} token(s)`) : null,
-        h('button', { class: 'small', onclick: () => { menu.hidden = true; } }, 'Close'));
+        h('button', { class: 'small', onclick: () => { menu.hidden = true; } }, 'Close')].filter(Boolean));
       menu.hidden = false;
       e.stopPropagation();
     });
@@ -244,7 +271,8 @@ export function bulkBar(definitionId, versions, redraw) {
   const ids = () => [...instanceSel];
   const run = (label, fn) => act(label, async () => { const b = await fn(); instanceSel.clear(); if (b && b.id) location.hash = `#/batches?highlight=${enc(b.id)}`; });
   const bar = h('div', { class: 'bulk', id: 'instance-bulk' });
-  const draw = () => bar.replaceChildren(h('span', { 'data-selected': '' }, `${instanceSel.size} selected`),
+  // replaceChildren would print a null as text: the optional buttons are filtered out.
+  const draw = () => bar.replaceChildren(...[h('span', { 'data-selected': '' }, `${instanceSel.size} selected`),
     h('button', { disabled: !instanceSel.size, 'data-bulk': 'suspend', onclick: () => run('Suspension batch started', () => http('POST', `${REST}/process-instance/suspended-async`, { processInstanceIds: ids(), suspended: true })) }, 'Suspend'),
     h('button', { disabled: !instanceSel.size, 'data-bulk': 'activate', onclick: () => run('Activation batch started', () => http('POST', `${REST}/process-instance/suspended-async`, { processInstanceIds: ids(), suspended: false })) }, 'Activate'),
     h('button', { disabled: !instanceSel.size, 'data-bulk': 'retry', onclick: () => run('Retry batch started', () => http('POST', `${REST}/external-task/retries-async`, { processInstanceIds: ids(), retries: 1 })) }, 'Retry failed tasks'),
@@ -261,7 +289,7 @@ export function bulkBar(definitionId, versions, redraw) {
     h('button', { class: 'danger', disabled: !instanceSel.size, 'data-bulk': 'cancel', onclick: async () => {
       const ok = await confirmDialog(`Cancel ${instanceSel.size} instance(s)`, ids().map((i) => `cancel ${i}`), 'Cancel instances');
       if (ok) run('Cancellation batch started', () => http('POST', `${REST}/process-instance/delete`, { processInstanceIds: ids(), deleteReason: 'canceled in the cockpit' }));
-    } }, 'Cancel…'));
+    } }, 'Cancel…')].filter(Boolean));
   draw();
   redraw.fn = draw;
   return bar;
