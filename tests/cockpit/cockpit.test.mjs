@@ -501,6 +501,17 @@ test('cockpit: migration with a plan preview, batch operations on a selection an
     await new Promise((r) => setTimeout(r, 100));
   }
   assert.equal(hist.state, 'EXTERNALLY_TERMINATED');
+
+  // The dashboard's definitions are paged and sorted on the server too.
+  await page.goto(`${base}/#/`);
+  await page.waitForSelector('#definition-table');
+  await page.click('th[data-sort=version]');
+  await page.waitForFunction(() => location.hash.includes('sortBy=version'));
+  await page.waitForSelector('th[data-sort=version].on');
+  const versions = (await page.locator('#definition-table tbody td .pill').allTextContents()).filter((t) => /^v\d+$/.test(t)).map((t) => Number(t.slice(1)));
+  assert.ok(versions.length >= 3, `${versions}`);
+  assert.deepEqual(versions, [...versions].sort((a, b) => b - a), 'versions descending');
+  await page.waitForSelector('#definition-table ~ .pager [data-range]');
   assert.deepEqual(opsErrors, [], 'no page errors');
   await page.close();
 });

@@ -24,8 +24,61 @@ fn element_of(activity_id: &str) -> &str {
         .map_or(activity_id, |(head, _)| head)
 }
 
-/// `GET /cockpit/api/overview`.
-pub async fn overview(State(s): State<CockpitState>) -> ApiResult<Json<J>> {
+/// Paging and sorting of the overview's definitions (all of them when `maxResults` is absent:
+/// the pages that only look names up ask without it).
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DefinitionPage {
+    first_result: Option<usize>,
+    max_results: Option<usize>,
+    /// `key` (default), `name`, `version`, `deployedAt`, `running`, `incidents`.
+    sort_by: Option<String>,
+    /// `asc` (default) or `desc`.
+    sort_order: Option<String>,
+}
+
+/// Sort the overview's definition rows; an unknown key or order is a 400.
+fn sort_definitions(list: &mut [J], by: Option<&str>, order: Option<&str>) -> ApiResult<()> {
+    let field = match by.unwrap_or("key") {
+        k @ ("key" | "name" | "version" | "deployedAt" | "running" | "incidents") => k,
+        other => {
+            return Err(ApiError::invalid(format!(
+                "Cannot set query parameter 'sortBy' to value '{other}'"
+            )));
+        }
+    };
+    let desc = match order.unwrap_or("asc") {
+        "asc" => false,
+        "desc" => true,
+        other => {
+            return Err(ApiError::invalid(format!(
+                "Cannot set query parameter 'sortOrder' to value '{other}'"
+            )));
+        }
+    };
+    let cmp = |a: &J, b: &J| match (&a[field], &b[field]) {
+        (J::Number(x), J::Number(y)) => x
+            .as_f64()
+            .partial_cmp(&y.as_f64())
+            .unwrap_or(std::cmp::Ordering::Equal),
+        (x, y) => x.as_str().cmp(&y.as_str()),
+    };
+    list.sort_by(|a, b| {
+        let o = cmp(a, b)
+            .then_with(|| a["key"].as_str().cmp(&b["key"].as_str()))
+            .then_with(|| b["version"].as_i64().cmp(&a["version"].as_i64()));
+        if desc { o.reverse() } else { o }
+    });
+    Ok(())
+}
+
+/// `GET /cockpit/api/overview[?firstResult=&maxResults=&sortBy=&sortOrder=]`: definitions
+/// (one page of them when `maxResults` is given; `definitionCount` is the number of all) and
+/// engine-wide totals.
+pub async fn overview(
+    State(s): State<CockpitState>,
+    Query(page): Query<DefinitionPage>,
+) -> ApiResult<Json<J>> {
     let defs = s.engine.definitions().await?;
     let instances = s.engine.instances().await?;
     let incidents = s.engine.incidents().await?;
@@ -55,14 +108,23 @@ pub async fn overview(State(s): State<CockpitState>) -> ApiResult<Json<J>> {
             })
         })
         .collect();
-    list.sort_by(|a, b| {
-        a["key"]
-            .as_str()
-            .cmp(&b["key"].as_str())
-            .then(b["version"].as_i64().cmp(&a["version"].as_i64()))
-    });
+    sort_definitions(
+        &mut list,
+        page.sort_by.as_deref(),
+        page.sort_order.as_deref(),
+    )?;
+    let definition_count = list.len();
+    if let Some(max) = page.max_results {
+        let first = page.first_result.unwrap_or(0);
+        list = list
+            .into_iter()
+            .skip(first)
+            .take(max.min(MAX_PAGE))
+            .collect();
+    }
     let m = s.engine.metrics();
     Ok(Json(json!({
+        "definitionCount": definition_count,
         "definitions": list,
         "totals": {
             "running": instances.len(), "incidents": incidents.len(), "userTasks": tasks.len(),

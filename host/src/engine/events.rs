@@ -143,6 +143,7 @@ pub(crate) struct Metrics {
 /// How many recent events the SSE journal keeps for clients that reconnect with
 /// `Last-Event-ID`: about a minute of a busy cockpit's events at a few hundred bytes each
 /// (~250 KB). A client that was away longer gets a `lagged` event and re-reads its page.
+/// Events are numbered and kept from the first stream subscription of an engine run on.
 pub const EVENT_JOURNAL_SIZE: usize = 1024;
 
 /// The recent events, numbered in the order they were sent.
@@ -151,6 +152,9 @@ pub(crate) struct EventJournal {
     tx: broadcast::Sender<(u64, EngineEvent)>,
     /// Distinguishes this engine run's numbers from a previous run's (ids restart at 1).
     epoch: u64,
+    /// Set when the first stream subscribes: until then no client can resume, so an engine
+    /// nobody watches does not copy every event into the ring.
+    watched: std::sync::atomic::AtomicBool,
 }
 
 impl Default for EventJournal {
@@ -164,6 +168,7 @@ impl Default for EventJournal {
             ring: Mutex::new((0, VecDeque::with_capacity(EVENT_JOURNAL_SIZE))),
             tx,
             epoch,
+            watched: std::sync::atomic::AtomicBool::new(false),
         }
     }
 }
@@ -275,7 +280,9 @@ impl ProcessEngine {
             Self::bump(&self.inner.metrics.incidents_by_type, incident_type);
         }
         let journal = &self.inner.metrics.journal;
-        if let Ok(mut ring) = journal.ring.lock() {
+        if journal.watched.load(Ordering::Relaxed)
+            && let Ok(mut ring) = journal.ring.lock()
+        {
             // Numbered and sent under the lock, so ids reach subscribers in order and a
             // subscriber taken under the same lock sees every event after its replay.
             ring.0 += 1;
@@ -301,6 +308,7 @@ impl ProcessEngine {
         after: Option<u64>,
     ) -> (broadcast::Receiver<(u64, EngineEvent)>, EventReplay) {
         let journal = &self.inner.metrics.journal;
+        journal.watched.store(true, Ordering::Relaxed);
         let Ok(ring) = journal.ring.lock() else {
             let replay = EventReplay {
                 events: Vec::new(),

@@ -161,8 +161,9 @@ function legend() {
 
 // ---------------------------------------------------------------- pages
 
-async function dashboard() {
-  const o = await get('/cockpit/api/overview');
+async function dashboard(params) {
+  const sort = { sortBy: params.get('sortBy') || 'key', sortOrder: params.get('sortOrder') || 'asc' };
+  const o = await get(`/cockpit/api/overview${q({ ...sort, ...pageParams(params) })}`);
   const t = o.totals;
   const stat = (n, label, bad) => h('div', { class: `stat ${bad && n ? 'bad' : ''}` }, h('b', {}, n), h('span', {}, label));
   const rows = o.definitions.map((d) => h('tr', {},
@@ -173,14 +174,14 @@ async function dashboard() {
     h('td', { class: 'muted' }, fmt(d.deployedAt))));
   const feed = h('ul', { class: 'feed', id: 'feed' }, recent.length ? recent.map(feedItem) : h('li', { class: 'muted' }, 'Waiting for engine events…'));
   return [
-    pageHead('Processes', [h('span', {}, `${o.definitions.length} definition version(s)`), h('span', {}, `${t.started} started, ${t.completed} completed since start`)]),
+    pageHead('Processes', [h('span', {}, `${o.definitionCount} definition version(s)`), h('span', {}, `${t.started} started, ${t.completed} completed since start`)]),
     h('div', { class: 'stats' }, stat(t.running, 'Running instances'), stat(t.incidents, 'Open incidents', true),
       stat(t.userTasks, 'Open user tasks'), stat(t.externalTasks, 'Open external tasks')),
     h('div', { class: 'grid2', style: 'grid-template-columns: 2fr 1fr' },
       h('div', { class: 'card flush' }, h('h2', {}, 'Deployed process definitions'),
-        o.definitions.length
-          ? h('table', {}, h('thead', {}, h('tr', {}, h('th', {}, 'Process'), h('th', {}, 'Version'), h('th', { class: 'num' }, 'Running'),
-            h('th', { class: 'num' }, 'Incidents'), h('th', { class: 'num' }, 'User tasks'), h('th', {}, 'Deployed'))), h('tbody', {}, rows))
+        o.definitionCount
+          ? [h('table', { id: 'definition-table' }, h('thead', {}, h('tr', {}, sortTh('Process', 'key', params, 'asc'), sortTh('Version', 'version', params), sortTh('Running', 'running', params, 'desc', 'num'),
+            sortTh('Incidents', 'incidents', params, 'desc', 'num'), h('th', { class: 'num' }, 'User tasks'), sortTh('Deployed', 'deployedAt', params))), h('tbody', {}, rows)), pager(o.definitionCount, params)]
           : h('div', { class: 'empty' }, 'Nothing deployed yet. POST a BPMN file to /engine-rest/deployment/create.')),
       h('div', { class: 'card' }, h('h2', {}, 'Live events'), feed)),
   ];
@@ -606,7 +607,7 @@ async function render(live = false) {
     else if (parts[0] === 'incidents') { nav = 'incidents'; content = await incidentsPage(params); }
     else if (parts[0] === 'batches') { nav = 'batches'; content = await batchesPage(params); }
     else if (parts[0] === 'migrate') { nav = 'dashboard'; content = await migratePage(params); }
-    else content = await dashboard();
+    else content = await dashboard(params);
     for (const a of document.querySelectorAll('[data-nav]')) a.classList.toggle('on', a.dataset.nav === nav);
     // Keep focus and scroll when a live refresh redraws the same page.
     const y = window.scrollY;
