@@ -512,6 +512,28 @@ test('cockpit: migration with a plan preview, batch operations on a selection an
   assert.ok(versions.length >= 3, `${versions}`);
   assert.deepEqual(versions, [...versions].sort((a, b) => b - a), 'versions descending');
   await page.waitForSelector('#definition-table ~ .pager [data-range]');
+
+  // The tasklist pages my tasks on the server: 21 assigned, 20 on the first page.
+  const review = `<?xml version="1.0" encoding="UTF-8"?>
+<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL" xmlns:camunda="http://camunda.org/schema/1.0/bpmn" id="d_review" targetNamespace="http://baton.example/cockpit">
+  <bpmn:process id="review" isExecutable="true" camunda:historyTimeToLive="30">
+    <bpmn:startEvent id="s" /><bpmn:sequenceFlow id="r1" sourceRef="s" targetRef="check" />
+    <bpmn:userTask id="check" name="Check" camunda:assignee="pia" /><bpmn:sequenceFlow id="r2" sourceRef="check" targetRef="e" />
+    <bpmn:endEvent id="e" />
+  </bpmn:process>
+</bpmn:definitions>`;
+  const form = new FormData();
+  form.append('deployment-name', 'review');
+  form.append('data', new Blob([review]), 'review.bpmn');
+  assert.equal((await fetch(`${base}/engine-rest/deployment/create`, { method: 'POST', body: form })).status, 200);
+  await rest('POST', '/user/create', { profile: { id: 'pia', firstName: 'Pia' }, credentials: { password: 'pia' } });
+  for (let i = 0; i < 21; i++) await rest('POST', '/process-definition/key/review/start', { businessKey: `review-${i}` });
+  await page.goto(`${base}/#/tasks?user=pia`);
+  await page.waitForSelector('.section-title >> text=Assigned to me (21)');
+  assert.equal(await page.locator('.tasklist ul.tasks').first().locator('li').count(), 20);
+  await page.click('.tasklist .pager button[data-next]');
+  await page.waitForSelector('.tasklist .pager [data-range] >> text=21–21 of 21');
+  assert.equal(await page.locator('.tasklist ul.tasks').first().locator('li').count(), 1);
   assert.deepEqual(opsErrors, [], 'no page errors');
   await page.close();
 });

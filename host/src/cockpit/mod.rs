@@ -329,6 +329,7 @@ mod tests {
             "/metrics",
             "/engine-rest/events",
             "/cockpit/api/overview",
+            "/cockpit/api/definition/x/heatmap",
         ] {
             let r = oneshot(
                 app.clone(),

@@ -469,10 +469,12 @@ async function tasklist(params) {
   if (!user) return [pageHead('Tasklist', null, picker), h('div', { class: 'card empty' }, 'Create users and groups (POST /engine-rest/user/create, /group/create) to use the tasklist.')];
   const [groups, overview] = await Promise.all([get(`${REST}/group${q({ member: user })}`).catch(() => []), get('/cockpit/api/overview')]);
   const defName = Object.fromEntries(overview.definitions.map((d) => [d.id, d.name || d.key]));
-  const [mine, ...byGroup] = await Promise.all([
-    get(`${REST}/task${q({ assignee: user, sortBy: 'created', sortOrder: 'desc' })}`),
-    get(`${REST}/task${q({ candidateUser: user, unassigned: true })}`).catch(() => []),
-    ...groups.map((g) => get(`${REST}/task${q({ candidateGroup: g.id, unassigned: true })}`).catch(() => [])),
+  // My tasks are paged on the server; the claimable ones are capped at 100 per query.
+  const [mineCount, mine, ...byGroup] = await Promise.all([
+    get(`${REST}/task/count${q({ assignee: user })}`),
+    get(`${REST}/task${q({ assignee: user, sortBy: 'created', sortOrder: 'desc', ...pageParams(params) })}`),
+    get(`${REST}/task${q({ candidateUser: user, unassigned: true, maxResults: 100 })}`).catch(() => []),
+    ...groups.map((g) => get(`${REST}/task${q({ candidateGroup: g.id, unassigned: true, maxResults: 100 })}`).catch(() => [])),
   ]);
   const seen = new Set(mine.map((t) => t.id));
   const group = [];
@@ -488,7 +490,8 @@ async function tasklist(params) {
     pageHead('Tasklist', [h('span', {}, `working as ${user}`), h('span', {}, groups.length ? `groups: ${groups.map((g) => g.name || g.id).join(', ')}` : 'no groups')], h('label', { class: 'row' }, 'User ', picker)),
     h('div', { class: 'tasklist' },
       h('div', { class: 'card flush' },
-        h('div', { class: 'section-title' }, `Assigned to me (${mine.length})`), mine.length ? h('ul', { class: 'tasks' }, mine.map(item)) : h('div', { class: 'pad muted' }, 'None.'),
+        h('div', { class: 'section-title' }, `Assigned to me (${mineCount.count})`), mine.length ? h('ul', { class: 'tasks' }, mine.map(item)) : h('div', { class: 'pad muted' }, 'None.'),
+        mineCount.count > mine.length ? pager(mineCount.count, params) : null,
         h('div', { class: 'section-title' }, `Claimable by my groups (${group.length})`), group.length ? h('ul', { class: 'tasks', id: 'group-tasks' }, group.map(item)) : h('div', { class: 'pad muted' }, 'None.')),
       panel),
   ];
