@@ -412,9 +412,27 @@ test('cockpit: heatmap counts, modification from the diagram, suspension and the
   assert.equal(await page.locator('[data-element-id="pack"].active').count(), 0);
   const tree = await rest('GET', `/process-instance/${pid}/activity-instances`);
   assert.deepEqual(tree.childActivityInstances.map((a) => a.activityId), ['send']);
+  // A second token in send, then one of the two canceled by its activity instance.
+  await page.click('.diagram [data-element-id="send"]');
+  await page.click('.diagram .menu button[data-op=startBefore]');
+  await page.click('#apply-modification');
+  await page.click('dialog.confirm button[data-confirm]');
+  await page.waitForFunction(() => [...document.querySelectorAll('.overlays .badge text')].some((t) => t.textContent === '2'));
+  await page.click('.diagram [data-element-id="send"]');
+  assert.equal(await page.locator('.diagram .menu button[data-op=cancel-one]').count(), 2);
+  const victim = await page.locator('.diagram .menu button[data-op=cancel-one]').first().getAttribute('data-token');
+  await page.locator('.diagram .menu button[data-op=cancel-one]').first().click();
+  await page.click('#apply-modification');
+  await page.waitForSelector(`dialog.confirm li >> text=cancel token ${victim} in send`);
+  await page.click('dialog.confirm button[data-confirm]');
+  await page.waitForFunction(() => ![...document.querySelectorAll('.overlays .badge text')].some((t) => t.textContent === '2'));
+  const left = (await rest('GET', `/process-instance/${pid}/activity-instances`)).childActivityInstances;
+  assert.equal(left.length, 1);
+  assert.notEqual(left[0].id, victim);
   // The canceled token shows on the heatmap.
   const after = await (await fetch(`${base}/cockpit/api/definition/${v1}/heatmap`)).json();
   assert.equal(after.activities.pack.canceled, 1);
+  assert.equal(after.activities.send.canceled, 1);
 
   // Suspend and activate the instance.
   await page.click('#instance-suspend');

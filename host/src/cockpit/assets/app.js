@@ -297,7 +297,7 @@ async function instancePage(id) {
   ]);
   paint(dg, { tokens: st.active, active: st.active, completed: st.completed, flows: st.flows, incidents: st.incidents });
   if (st.endActivityId) dg.querySelector(`[data-element-id="${CSS.escape(st.endActivityId)}"]`)?.classList.add('end-reached');
-  const modify = running ? modificationCard(dg, id, st.active) : null;
+  const modify = running ? modificationCard(dg, id, st.active, tree) : null;
   let histVars = null;
   if (!running) {
     histVars = {};

@@ -216,14 +216,23 @@ export function suspendButton(kind, id, suspended) {
 /** Pending instructions per instance page. */
 let pending = { instance: null, list: [] };
 const describe = (i) => ({ startBeforeActivity: `start before ${i.activityId}`, startAfterActivity: `start after ${i.activityId}`,
-  cancel: `cancel every token in ${i.activityId}` }[i.type]);
+  cancel: i.activityInstanceId ? `cancel token ${i.activityInstanceId} in ${i.label}` : `cancel every token in ${i.activityId}` }[i.type]);
+
+/** The activity instances (tokens) of an activity-instance tree, by element id. */
+function tokensByActivity(tree) {
+  const out = {};
+  const walk = (n) => { for (const c of n.childActivityInstances || []) { const el = c.activityId.split('#')[0]; (out[el] ||= []).push(c.id); walk(c); } };
+  if (tree) walk(tree);
+  return out;
+}
 
 /**
  * Make the diagram of a running instance clickable: a click on a flow node opens a menu to
  * start a token before or after it, or to cancel its tokens; the instructions collect in the
  * returned card and are applied together (confirm dialog, then POST modification).
  */
-export function modificationCard(box, instanceId, active) {
+export function modificationCard(box, instanceId, active, tree) {
+  const tokens = tokensByActivity(tree);
   if (pending.instance !== instanceId) pending = { instance: instanceId, list: [] };
   const card = h('div', { class: 'card', id: 'modification' });
   const draw = () => card.replaceChildren(h('h2', {}, 'Modify this instance'),
@@ -235,7 +244,7 @@ export function modificationCard(box, instanceId, active) {
   const apply = async () => {
     const ok = await confirmDialog('Modify process instance', pending.list.map(describe));
     if (!ok) return;
-    const instructions = pending.list;
+    const instructions = pending.list.map(({ label, ...i }) => i);
     await act('Instance modified', () => http('POST', `${REST}/process-instance/${enc(instanceId)}/modification`, { instructions, skipCustomListeners: false }));
     pending.list = [];
   };
@@ -253,7 +262,11 @@ export function modificationCard(box, instanceId, active) {
         h('button', { 'data-op': 'startBefore', onclick: () => add('startBeforeActivity') }, 'Start before'),
         h('button', { 'data-op': 'startAfter', onclick: () => add('startAfterActivity') }, 'Start after'),
         active[id] ? h('button', { 'data-op': 'cancel', class: 'danger', onclick: () => add('cancel') }, `Cancel ${active[id]} token(s)`) : null,
-        h('button', { class: 'small', onclick: () => { menu.hidden = true; } }, 'Close')].filter(Boolean));
+        // With several tokens in one activity, each can be canceled on its own.
+        (tokens[id] || []).length > 1 ? tokens[id].map((ai) => h('button', { 'data-op': 'cancel-one', 'data-token': ai, class: 'danger small', onclick: () => {
+          pending.list.push({ type: 'cancel', activityInstanceId: ai, label: id }); menu.hidden = true; draw();
+        } }, `Cancel token ${short(ai)}`)) : null,
+        h('button', { class: 'small', onclick: () => { menu.hidden = true; } }, 'Close')].flat().filter(Boolean));
       menu.hidden = false;
       e.stopPropagation();
     });
