@@ -132,6 +132,57 @@ async fn sse_events_carry_ids_and_a_reconnecting_client_gets_the_events_it_misse
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_client_away_longer_than_the_journal_reaches_is_told_how_many_events_it_lost() {
+    let t = TestServer::start().await.expect("server");
+    let url = format!("http://{}/engine-rest/events", t.addr);
+    let http = reqwest::Client::new();
+    let mut first = http.get(&url).send().await.expect("connect");
+    let straight = definitions(
+        "straight",
+        r#"    <bpmn:startEvent id="start" />
+    <bpmn:sequenceFlow id="f1" sourceRef="start" targetRef="end" />
+    <bpmn:endEvent id="end" />"#,
+    );
+    t.client.deploy("s", &straight).await.expect("deploy");
+    let seen = read_messages(&mut first, 1).await;
+    let id = field(&seen[0], "id").expect("id").to_owned();
+    let (epoch, n) = id.split_once('-').expect("epoch-n");
+    let n: u64 = n.parse().expect("n");
+    drop(first);
+    // 300 instances of start -> end: six events each, more than the journal keeps.
+    for _ in 0..300 {
+        t.client.start("straight", json!({})).await.expect("start");
+    }
+    let mut again = http
+        .get(&url)
+        .header("Last-Event-ID", &id)
+        .send()
+        .await
+        .expect("reconnect");
+    let got = read_messages(&mut again, 2).await;
+    assert_eq!(field(&got[0], "event"), Some("lagged"), "{got:?}");
+    let data: serde_json::Value =
+        serde_json::from_str(field(&got[0], "data").expect("data")).expect("json");
+    let missed = data["missed"].as_u64().expect("a count");
+    // The replay starts right after the lost ones and the journal holds exactly 1024.
+    let next: u64 = field(&got[1], "id")
+        .and_then(|i| i.strip_prefix(&format!("{epoch}-")))
+        .and_then(|i| i.parse().ok())
+        .expect("numbered");
+    assert_eq!(next, n + missed + 1);
+    let last = t.engine.event_epoch();
+    assert_eq!(last.to_string(), epoch);
+    let total = 300 * 6;
+    assert_eq!(
+        missed + baton::engine::EVENT_JOURNAL_SIZE as u64,
+        total,
+        "{missed} lost of {total}"
+    );
+    drop(again);
+    t.stop().await.expect("stop");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn assets_are_gzipped_with_strong_etags_and_answer_304_when_unchanged() {
     let t = TestServer::start().await.expect("server");
     let http = reqwest::Client::new();
