@@ -16,6 +16,7 @@ use serde::Serialize;
 use serde_json::{Value as J, json};
 
 use super::CockpitState;
+use super::views::element_of;
 use crate::api::error::ApiResult;
 
 /// The counts of one activity.
@@ -30,14 +31,6 @@ pub struct ActivityCounts {
     pub canceled: u64,
     /// Open incidents there.
     pub incidents: u64,
-}
-
-/// The element id of an activity instance's activity (multi-instance bodies are drawn on
-/// their activity).
-fn element_of(activity_id: &str) -> &str {
-    activity_id
-        .split_once('#')
-        .map_or(activity_id, |(head, _)| head)
 }
 
 /// The handler.

@@ -9,7 +9,7 @@
 //! | route | what |
 //! |---|---|
 //! | `GET /` , `/cockpit/app.js`, `/cockpit/ops.js`, `/cockpit/app.css`, `/cockpit/favicon.svg` | the app, gzip when accepted, strong `ETag`, 304 on `If-None-Match` ([`assets`]) |
-//! | `GET /cockpit/api/overview` | definitions with running instances, incidents, user tasks |
+//! | `GET /cockpit/api/overview` | definitions (a sorted page with `firstResult`/`maxResults`/`sortBy`/`sortOrder`) with running instances, incidents, user tasks |
 //! | `GET /cockpit/api/definition/{id}/diagram.svg` | the BPMN diagram drawn from BPMNDI ([`svg`]) |
 //! | `GET /cockpit/api/definition/{id}/stats` | tokens and incidents per activity |
 //! | `GET /cockpit/api/definition/{id}/heatmap` | per activity: running, completed, canceled, incidents ([`heatmap`]) |

@@ -18,7 +18,7 @@ use crate::api::error::{ApiError, ApiResult};
 
 /// The element id of an activity instance's activity (multi-instance bodies are drawn on
 /// their activity).
-fn element_of(activity_id: &str) -> &str {
+pub(super) fn element_of(activity_id: &str) -> &str {
     activity_id
         .split_once('#')
         .map_or(activity_id, |(head, _)| head)
