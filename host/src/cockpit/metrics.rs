@@ -22,16 +22,14 @@ use crate::engine::{LATENCY_BUCKETS, LatencySnapshot, MetricsSnapshot, ProcessEn
 /// The middleware: time each request and record it under its route template. The time is
 /// until the response head is ready (a long poll's wait counts; a streamed body does not).
 pub async fn track(State(engine): State<ProcessEngine>, req: Request, next: Next) -> Response {
-    let route = req
-        .extensions()
-        .get::<MatchedPath>()
-        .map(|p| p.as_str().to_owned());
+    // A clone of the extension shares its string (no allocation per request).
+    let route = req.extensions().get::<MatchedPath>().cloned();
     let method = method_label(req.method());
     let start = Instant::now();
     let resp = next.run(req).await;
     engine.observe_request(
         method,
-        route.as_deref().unwrap_or("unmatched"),
+        route.as_ref().map_or("unmatched", MatchedPath::as_str),
         start.elapsed().as_secs_f64(),
     );
     resp

@@ -199,7 +199,9 @@ pub(crate) struct Histogram {
 /// never raw paths, so the key set is bounded by the routes baton serves.
 #[derive(Default)]
 pub(crate) struct RouteLatencies {
-    routes: RwLock<HashMap<(String, String), Histogram>>,
+    /// Route template, then method: two levels so a lookup borrows `&str` keys and a request
+    /// allocates nothing once its route has been seen.
+    routes: RwLock<HashMap<String, HashMap<String, Histogram>>>,
 }
 
 /// A snapshot of one route's latency histogram.
@@ -232,14 +234,16 @@ impl RouteLatencies {
                 .fetch_add((seconds * 1e6) as u64, Ordering::Relaxed);
         };
         if let Ok(map) = self.routes.read()
-            && let Some(h) = map.get(&(method.to_owned(), route.to_owned()))
+            && let Some(h) = map.get(route).and_then(|m| m.get(method))
         {
             record(h);
             return;
         }
         if let Ok(mut map) = self.routes.write() {
             record(
-                map.entry((method.to_owned(), route.to_owned()))
+                map.entry(route.to_owned())
+                    .or_default()
+                    .entry(method.to_owned())
                     .or_default(),
             );
         }
@@ -251,7 +255,8 @@ impl RouteLatencies {
         };
         let mut out: Vec<LatencySnapshot> = map
             .iter()
-            .map(|((method, route), h)| LatencySnapshot {
+            .flat_map(|(route, by_method)| by_method.iter().map(move |(m, h)| (route, m, h)))
+            .map(|(route, method, h)| LatencySnapshot {
                 method: method.clone(),
                 route: route.clone(),
                 buckets: h
