@@ -356,3 +356,73 @@ async fn metrics_count_failures_bpmn_errors_incidents_jobs_and_time_each_route()
     assert!(!text.contains("/nope/123"));
     t.stop().await.expect("stop");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_instance_list_pages_sorts_and_answers_bad_paging_with_camundas_error() {
+    let t = TestServer::start().await.expect("server");
+    let deployed = t.client.deploy("ops", &model()).await.expect("deploy");
+    let def = deployed["deployedProcessDefinitions"]
+        .as_object()
+        .and_then(|m| m.keys().next().cloned())
+        .expect("definition");
+    for k in 0..7 {
+        t.client
+            .post(
+                "/process-definition/key/ops/start",
+                &json!({"businessKey": format!("bk-{k}")}),
+            )
+            .await
+            .expect("start");
+    }
+    let view = |query: &str| {
+        let url = format!(
+            "http://{}/cockpit/api/definition/{def}/instances?{query}",
+            t.addr
+        );
+        async move {
+            let r = reqwest::get(url).await.expect("view");
+            let status = r.status().as_u16();
+            let body: serde_json::Value = r.json().await.expect("json");
+            (status, body)
+        }
+    };
+    let (s, page) = view("sortBy=businessKey&sortOrder=asc&firstResult=2&maxResults=3").await;
+    assert_eq!(s, 200, "{page}");
+    assert_eq!(page["total"], 7);
+    let keys: Vec<&str> = page["items"]
+        .as_array()
+        .expect("items")
+        .iter()
+        .filter_map(|i| i["businessKey"].as_str())
+        .collect();
+    assert_eq!(keys, ["bk-2", "bk-3", "bk-4"]);
+    let (_, capped) = view("maxResults=100000").await;
+    assert_eq!(capped["maxResults"], 500);
+    for (query, text) in [
+        (
+            "firstResult=abc",
+            "Cannot set query parameter 'firstResult' to value 'abc'",
+        ),
+        (
+            "maxResults=-1",
+            "Cannot set query parameter 'maxResults' to value '-1'",
+        ),
+        (
+            "sortBy=nope",
+            "Cannot set query parameter 'sortBy' to value 'nope'",
+        ),
+    ] {
+        let (s, body) = view(query).await;
+        assert_eq!(s, 400, "{query}: {body}");
+        assert_eq!(body["type"], "InvalidRequestException");
+        assert_eq!(body["message"], text);
+    }
+    let r = reqwest::get(format!(
+        "http://{}/cockpit/api/overview?maxResults=x",
+        t.addr
+    ))
+    .await
+    .expect("overview");
+    assert_eq!(r.status(), 400);
+    t.stop().await.expect("stop");
+}

@@ -29,8 +29,8 @@ pub(super) fn element_of(activity_id: &str) -> &str {
 #[derive(Debug, Default, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct DefinitionPage {
-    first_result: Option<usize>,
-    max_results: Option<usize>,
+    first_result: Option<String>,
+    max_results: Option<String>,
     /// `key` (default), `name`, `version`, `deployedAt`, `running`, `incidents`.
     sort_by: Option<String>,
     /// `asc` (default) or `desc`.
@@ -114,8 +114,8 @@ pub async fn overview(
         page.sort_order.as_deref(),
     )?;
     let definition_count = list.len();
-    if let Some(max) = page.max_results {
-        let first = page.first_result.unwrap_or(0);
+    if let Some(max) = page_number(page.max_results.as_deref(), "maxResults")? {
+        let first = page_number(page.first_result.as_deref(), "firstResult")?.unwrap_or(0);
         list = list
             .into_iter()
             .skip(first)
@@ -206,9 +206,9 @@ pub struct InstanceFilter {
     /// ...and the value it must have (compared as text).
     value: Option<String>,
     /// Index of the first row of the page (default 0).
-    first_result: Option<usize>,
+    first_result: Option<String>,
     /// Rows per page (default 50, at most [`MAX_PAGE`]).
-    max_results: Option<usize>,
+    max_results: Option<String>,
     /// `startTime` (default), `endTime`, `businessKey`, `state` or `id`.
     sort_by: Option<String>,
     /// `desc` (default) or `asc`.
@@ -217,6 +217,20 @@ pub struct InstanceFilter {
 
 /// The largest page the instance list returns, so one request never renders 100,000 rows.
 pub const MAX_PAGE: usize = 500;
+
+/// A paging parameter: a non-negative integer, or Camunda's 400 for anything else (read as
+/// text, so a bad value gets the REST API's error shape rather than the extractor's).
+fn page_number(raw: Option<&str>, name: &str) -> ApiResult<Option<usize>> {
+    raw.filter(|v| !v.is_empty())
+        .map(|v| {
+            v.parse::<usize>().map_err(|_| {
+                ApiError::invalid(format!(
+                    "Cannot set query parameter '{name}' to value '{v}'"
+                ))
+            })
+        })
+        .transpose()
+}
 
 /// Sort the historic instances as asked; an unknown key or order is a 400.
 fn sort_instances(
@@ -333,8 +347,10 @@ pub async fn definition_instances(
     }
     sort_instances(&mut list, f.sort_by.as_deref(), f.sort_order.as_deref())?;
     let total = list.len();
-    let first = f.first_result.unwrap_or(0);
-    let max = f.max_results.unwrap_or(50).min(MAX_PAGE);
+    let first = page_number(f.first_result.as_deref(), "firstResult")?.unwrap_or(0);
+    let max = page_number(f.max_results.as_deref(), "maxResults")?
+        .unwrap_or(50)
+        .min(MAX_PAGE);
     let mut items: Vec<J> = Vec::with_capacity(max);
     for h in list.iter().skip(first).take(max) {
         let end = match h.end_time {
