@@ -615,7 +615,10 @@ async function render(live = false) {
     // Keep focus and scroll when a live refresh redraws the same page.
     const y = window.scrollY;
     const focused = document.activeElement && app.contains(document.activeElement) && document.activeElement.closest('form');
-    if (live && focused) { app.dataset.stale = '1'; return; }
+    // An open diagram menu or confirm dialog is not torn down by a live refresh either; the
+    // page redraws when it closes (staleRefresh).
+    const busy = app.querySelector('.diagram .menu:not([hidden])') || document.querySelector('dialog[open]');
+    if (live && (focused || busy)) { app.dataset.stale = '1'; return; }
     app.replaceChildren(...[content].flat(Infinity).filter(Boolean));
     app.dataset.page = nav === 'dashboard' ? (parts[0] || 'dashboard') : nav;
     app.dataset.rendered = String(Date.now());
@@ -629,6 +632,8 @@ async function render(live = false) {
 }
 let timer = null;
 function refresh() { clearTimeout(timer); timer = setTimeout(() => render(true), 120); }
+/** Redraw a page a live refresh skipped while a menu or dialog was open. */
+function staleRefresh() { if (app.dataset.stale) { delete app.dataset.stale; refresh(); } }
 
 function connect() {
   const live = document.getElementById('live');
@@ -651,4 +656,4 @@ document.addEventListener('focusout', () => { if (app.dataset.stale) { delete ap
 connect();
 render();
 
-export { h, http, get, q, enc, act, toast, fmt, short, stateBadge, pageHead, render, badge, REST };
+export { h, http, get, q, enc, act, toast, fmt, short, stateBadge, pageHead, render, badge, staleRefresh, REST };

@@ -3,7 +3,7 @@
 // suspension, migration with a preview of the plan, batch operations and their progress.
 // Imports the helpers of app.js (a cycle ES modules allow: nothing here runs at load time).
 
-import { h, http, get, q, enc, act, toast, fmt, short, stateBadge, pageHead, render, badge, REST } from './app.js';
+import { h, http, get, q, enc, act, toast, fmt, short, stateBadge, pageHead, render, badge, staleRefresh, REST } from './app.js';
 
 // ---------------------------------------------------------------- paged, sortable tables
 
@@ -54,7 +54,7 @@ export function selectAllTh(sel, ids, onchange) {
 /** A modal dialog listing what will happen; resolves true when confirmed. */
 export function confirmDialog(title, lines, okLabel = 'Apply') {
   return new Promise((resolve) => {
-    const close = (v) => { dlg.close(); dlg.remove(); resolve(v); };
+    const close = (v) => { dlg.close(); dlg.remove(); resolve(v); if (!v) staleRefresh(); };
     const dlg = h('dialog', { class: 'confirm' },
       h('h2', {}, title), h('ol', { class: 'instructions' }, lines.map((l) => h('li', {}, l))),
       h('div', { class: 'row', style: 'justify-content:flex-end' },
@@ -250,12 +250,13 @@ export function modificationCard(box, instanceId, active, tree) {
   };
   const svg = box.querySelector('svg');
   const menu = h('div', { class: 'menu', hidden: true });
+  const hideMenu = () => { menu.hidden = true; staleRefresh(); };
   box.append(menu);
   for (const el of svg ? svg.querySelectorAll('.el:not(.edge)') : []) {
     el.classList.add('clickable');
     el.addEventListener('click', (e) => {
       const id = el.dataset.elementId;
-      const add = (type) => { pending.list.push({ type, activityId: id }); menu.hidden = true; draw(); };
+      const add = (type) => { pending.list.push({ type, activityId: id }); hideMenu(); draw(); };
       const r = box.getBoundingClientRect();
       menu.style.left = `${e.clientX - r.left + 6}px`; menu.style.top = `${e.clientY - r.top + 6}px`;
       menu.replaceChildren(...[h('div', { class: 'muted mono' }, id),
@@ -264,9 +265,9 @@ export function modificationCard(box, instanceId, active, tree) {
         active[id] ? h('button', { 'data-op': 'cancel', class: 'danger', onclick: () => add('cancel') }, `Cancel ${active[id]} token(s)`) : null,
         // With several tokens in one activity, each can be canceled on its own.
         (tokens[id] || []).length > 1 ? tokens[id].map((ai) => h('button', { 'data-op': 'cancel-one', 'data-token': ai, class: 'danger small', onclick: () => {
-          pending.list.push({ type: 'cancel', activityInstanceId: ai, label: id }); menu.hidden = true; draw();
+          pending.list.push({ type: 'cancel', activityInstanceId: ai, label: id }); hideMenu(); draw();
         } }, `Cancel token ${short(ai)}`)) : null,
-        h('button', { class: 'small', onclick: () => { menu.hidden = true; } }, 'Close')].flat().filter(Boolean));
+        h('button', { class: 'small', onclick: () => { hideMenu(); } }, 'Close')].flat().filter(Boolean));
       menu.hidden = false;
       e.stopPropagation();
     });
