@@ -20,12 +20,20 @@ pub fn app(engine: ProcessEngine, config: &ServerConfig) -> Router {
         config: config.api_config(),
     });
     // The cockpit's views scan like the REST queries do: the same time limit and cancellation.
+    let engine_for_metrics = engine.clone();
     let cockpit =
         crate::cockpit::router(engine, config.auth).layer(axum::middleware::from_fn_with_state(
             config.api_config().limits,
             crate::api::guard::middleware,
         ));
-    cockpit.merge(api)
+    // Outermost, so every route's latency (auth and guards included) is recorded under its
+    // template for /metrics.
+    cockpit
+        .merge(api)
+        .layer(axum::middleware::from_fn_with_state(
+            engine_for_metrics,
+            crate::cockpit::metrics::track,
+        ))
 }
 
 /// Serve until `shutdown` resolves, then let in-flight requests finish and flush the engine.

@@ -246,7 +246,7 @@ async function scenario() {
   });
   await new Promise((r) => setTimeout(r, 300));
   await shot(cold, 'instance-cold');
-  console.log(`cockpit instance page: ${bytes} bytes transferred in ${requests} requests (cold cache, uncompressed, event stream excluded); ` +
+  console.log(`cockpit instance page: ${bytes} bytes transferred in ${requests} requests (cold cache, assets gzip-compressed, event stream excluded); ` +
     `first contentful paint ${perf.fcp} ms, diagram + panels rendered ${perf.rendered} ms after navigation start (wall ${wall} ms)`);
   await cold.close();
 }
@@ -290,4 +290,268 @@ test('cockpit: notifications page lists rules and deliveries, sends a test, neve
   } finally {
     hook.close();
   }
+});
+
+// ---------------------------------------------------------------- operations (issue 18)
+
+const OPS = join(here, 'fixtures/ops.bpmn');
+async function deployShip(version) {
+  const form = new FormData();
+  form.append('deployment-name', `ship-${version}`);
+  form.append('data', new Blob([readFileSync(OPS, 'utf8').replace('VERSION', version)]), 'ship.bpmn');
+  const dep = await fetch(`${base}/engine-rest/deployment/create`, { method: 'POST', body: form });
+  assert.equal(dep.status, 200, await dep.clone().text());
+  return Object.keys((await dep.json()).deployedProcessDefinitions)[0];
+}
+/** Lock the `topic` task of one instance for the e2e worker. */
+async function lockTaskOf(pid, topic) {
+  const [task] = await rest('GET', `/external-task?processInstanceId=${pid}&topicName=${topic}`);
+  assert.ok(task, `a ${topic} task in ${pid}`);
+  await rest('POST', `/external-task/${task.id}/lock`, { workerId: 'e2e-worker', lockDuration: 60000 });
+  return task;
+}
+const opsErrors = [];
+async function opsPage() {
+  const page = await context.newPage();
+  page.on('pageerror', (e) => opsErrors.push(e.message));
+  page.on('dialog', (d) => d.accept('send'));
+  return page;
+}
+
+test('cockpit: incidents page filters, sorts, pages, shows the stack trace and retries a selection', async () => {
+  const v1 = await deployShip('v1');
+  const pids = [];
+  for (let i = 0; i < 23; i++) pids.push((await rest('POST', '/process-definition/key/ship/start', { businessKey: `ship-${i}` })).id);
+  // Two instances fail their packing with no retries left: two incidents with error details.
+  for (const pid of pids.slice(0, 2)) {
+    const t = await lockTaskOf(pid, 'ship-pack');
+    await rest('POST', `/external-task/${t.id}/failure`, { workerId: 'e2e-worker', errorMessage: `label printer jammed ${pid.slice(0, 4)}`,
+      errorDetails: 'java.lang.IllegalStateException: printer offline\n\tat Packer.print(Packer.java:42)', retries: 0, retryTimeout: 0 });
+  }
+  const page = await opsPage();
+  await page.goto(`${base}/#/incidents`);
+  await page.waitForSelector('#incident-table tbody tr[data-incident]');
+  // Filter: type and message text; the order incident of the first test stays out.
+  await page.selectOption('form.filters select[name=type]', 'failedExternalTask');
+  await page.selectOption('form.filters select[name=definition]', v1);
+  await page.fill('form.filters input[name=message]', 'printer jammed');
+  await page.click('form.filters button[type=submit]');
+  await page.waitForFunction(() => location.hash.includes('message=printer'));
+  await page.waitForFunction(() => document.querySelectorAll('#incident-table tbody tr[data-incident]').length === 2);
+  // Sortable: by message, both directions.
+  await page.click('th[data-sort=incidentMessage]');
+  await page.waitForFunction(() => location.hash.includes('sortBy=incidentMessage') && location.hash.includes('sortOrder=desc'));
+  await page.waitForSelector('th[data-sort=incidentMessage].on');
+  const msgs = await page.locator('#incident-table td.msg').allTextContents();
+  assert.deepEqual(msgs, [...msgs].sort().reverse(), 'sorted by message, descending');
+  // The stack trace of the failed external task.
+  await page.locator('#incident-table tr[data-incident] button[data-trace]').first().click();
+  await page.waitForSelector('#incident-table pre.stack >> text=IllegalStateException: printer offline');
+  await shot(page, 'incidents');
+  // Bulk retry of the selection resolves both incidents.
+  await page.check('th.sel input[data-select-all]');
+  await page.waitForSelector('.bulk [data-selected] >> text=2 selected');
+  await page.click('#bulk-retry');
+  await page.waitForSelector('text=No incident matches.');
+  assert.equal((await rest('GET', `/incident/count?processDefinitionId=${v1}`)).count, 0);
+
+  // The definition's instance table is paged on the server: 20 of 23, then the last 3.
+  await page.goto(`${base}/#/definition/${encodeURIComponent(v1)}`);
+  await page.waitForSelector('.pager [data-range] >> text=1–20 of 23');
+  assert.equal(await page.locator('#instance-table tbody tr').count(), 20);
+  await page.click('.pager button[data-next]');
+  await page.waitForSelector('.pager [data-range] >> text=21–23 of 23');
+  assert.equal(await page.locator('#instance-table tbody tr').count(), 3);
+  assert.ok(!(await page.locator('#instance-bulk').textContent()).includes('null'), 'no stray text in the bulk bar');
+  // Sorted by business key ascending: ship-0, ship-1, ship-10, ...
+  await page.click('th[data-sort=businessKey]');
+  await page.waitForFunction(() => location.hash.includes('sortBy=businessKey') && location.hash.includes('sortOrder=desc'));
+  await page.waitForSelector('th[data-sort=businessKey].on');
+  await page.click('th[data-sort=businessKey]');
+  await page.waitForFunction(() => location.hash.includes('sortBy=businessKey') && location.hash.includes('sortOrder=asc'));
+  await page.waitForSelector('#instance-table tbody tr:first-child >> text=ship-0');
+  assert.deepEqual(opsErrors, [], 'no page errors');
+  await page.close();
+});
+
+test('cockpit: heatmap counts, modification from the diagram, suspension and the end event reached', async () => {
+  const v1 = (await rest('GET', '/process-definition?key=ship&version=1'))[0].id;
+  const pids = (await rest('GET', `/process-instance?processDefinitionId=${v1}&sortBy=businessKey&sortOrder=asc`)).map((p) => p.id);
+  // One instance packs and sends: it completes at the end event.
+  const done = pids[5];
+  for (const topic of ['ship-pack', 'ship-send']) {
+    const t = await lockTaskOf(done, topic);
+    await rest('POST', `/external-task/${t.id}/complete`, { workerId: 'e2e-worker' });
+  }
+  const page = await opsPage();
+  await page.goto(`${base}/#/definition/${encodeURIComponent(v1)}`);
+  // Heatmap: badges per activity with the counts the engine reports.
+  const heat = await (await fetch(`${base}/cockpit/api/definition/${v1}/heatmap`)).json();
+  assert.equal(heat.activities.pack.completed, 1, 'only the finished instance left pack');
+  assert.equal(heat.activities.pack.running, 22);
+  await page.waitForSelector('.overlays .badge[data-activity=pack][data-kind=running]');
+  assert.equal(await page.locator('.overlays .badge[data-activity=pack][data-kind=running] text').textContent(), String(heat.activities.pack.running));
+  assert.equal(await page.locator('.overlays .badge[data-activity=send][data-kind=completed] text').textContent(), '1');
+  assert.ok(await page.locator('.overlays rect.heat[data-heat=pack]').count() === 1, 'pack is coloured');
+  await shot(page, 'heatmap');
+
+  // Modification on the instance page: cancel the token at pack, start one before send.
+  const pid = pids[7];
+  await page.goto(`${base}/#/instance/${pid}`);
+  await page.waitForSelector('[data-element-id="pack"].active');
+  await page.click('.diagram [data-element-id="pack"]');
+  await page.click('.diagram .menu button[data-op=cancel]');
+  await page.click('.diagram [data-element-id="send"]');
+  await page.click('.diagram .menu button[data-op=startBefore]');
+  await page.waitForSelector('#modification li >> text=cancel every token in pack');
+  await page.click('#apply-modification');
+  await page.waitForSelector('dialog.confirm li >> text=start before send');
+  await shot(page, 'modification-confirm');
+  await page.click('dialog.confirm button[data-confirm]');
+  await page.waitForSelector('[data-element-id="send"].active');
+  assert.equal(await page.locator('[data-element-id="pack"].active').count(), 0);
+  const tree = await rest('GET', `/process-instance/${pid}/activity-instances`);
+  assert.deepEqual(tree.childActivityInstances.map((a) => a.activityId), ['send']);
+  // A second token in send, then one of the two canceled by its activity instance.
+  await page.click('.diagram [data-element-id="send"]');
+  await page.click('.diagram .menu button[data-op=startBefore]');
+  await page.click('#apply-modification');
+  await page.click('dialog.confirm button[data-confirm]');
+  await page.waitForFunction(() => [...document.querySelectorAll('.overlays .badge text')].some((t) => t.textContent === '2'));
+  await page.click('.diagram [data-element-id="send"]');
+  assert.equal(await page.locator('.diagram .menu button[data-op=cancel-one]').count(), 2);
+  const victim = await page.locator('.diagram .menu button[data-op=cancel-one]').first().getAttribute('data-token');
+  await page.locator('.diagram .menu button[data-op=cancel-one]').first().click();
+  await page.click('#apply-modification');
+  await page.waitForSelector(`dialog.confirm li >> text=cancel token ${victim} in send`);
+  await page.click('dialog.confirm button[data-confirm]');
+  await page.waitForFunction(() => ![...document.querySelectorAll('.overlays .badge text')].some((t) => t.textContent === '2'));
+  const left = (await rest('GET', `/process-instance/${pid}/activity-instances`)).childActivityInstances;
+  assert.equal(left.length, 1);
+  assert.notEqual(left[0].id, victim);
+  // The canceled token shows on the heatmap.
+  const after = await (await fetch(`${base}/cockpit/api/definition/${v1}/heatmap`)).json();
+  assert.equal(after.activities.pack.canceled, 1);
+  assert.equal(after.activities.send.canceled, 1);
+
+  // Suspend and activate the instance.
+  await page.click('#instance-suspend');
+  await page.waitForSelector('#instance-suspend >> text=Activate');
+  assert.equal((await rest('GET', `/process-instance/${pid}`)).suspended, true);
+  await page.click('#instance-suspend');
+  await page.waitForSelector('#instance-suspend >> text=Suspend');
+  assert.equal((await rest('GET', `/process-instance/${pid}`)).suspended, false);
+
+  // The finished instance says which end event it reached.
+  await page.goto(`${base}/#/instance/${done}`);
+  await page.waitForSelector('#end-event >> text=reached end event shipped');
+  await page.waitForSelector('[data-element-id="shipped"].end-reached');
+  // External-task rows carry business key and instance.
+  await page.goto(`${base}/#/topics`);
+  await page.waitForSelector('[data-topic="ship-pack"] [data-business-key] >> text=ship-0');
+  // The paged external-task table of the topic: business key, instance, error details.
+  await page.click('[data-topic="ship-pack"] a[data-all-tasks]');
+  const open = (await rest('GET', '/external-task/count?topicName=ship-pack')).count;
+  assert.ok(open > 20, `${open} open pack tasks`);
+  await page.waitForSelector(`.pager [data-range] >> text=1–20 of ${open}`);
+  assert.equal(await page.locator('#external-task-table tbody tr[data-task]').count(), 20);
+  await page.click('th[data-sort=processInstanceId]');
+  await page.waitForFunction(() => location.hash.includes('sortBy=processInstanceId'));
+  await page.waitForSelector('th[data-sort=processInstanceId].on');
+  const first = await page.locator('#external-task-table tbody tr[data-task] a').evaluateAll((as) => as.map((a) => a.getAttribute('href')));
+  assert.deepEqual(first, [...first].sort(), 'sorted by instance');
+  const failed = page.locator('#external-task-table tr[data-task]', { hasText: 'label printer jammed' }).first();
+  await failed.locator('button[data-details]').click();
+  await page.waitForSelector('#external-task-table pre.stack >> text=IllegalStateException: printer offline');
+  await shot(page, 'external-tasks');
+  assert.deepEqual(opsErrors, [], 'no page errors');
+  await page.close();
+});
+
+test('cockpit: migration with a plan preview, batch operations on a selection and their progress', async () => {
+  const v1 = (await rest('GET', '/process-definition?key=ship&version=1'))[0].id;
+  const v2 = await deployShip('v2');
+  const page = await opsPage();
+  await page.goto(`${base}/#/definition/${encodeURIComponent(v1)}?sortBy=businessKey&sortOrder=asc`);
+  await page.waitForSelector('#instance-table');
+  // Select two running instances (ship-0, ship-1) and migrate them to version 2.
+  const rows = page.locator('#instance-table tbody tr');
+  await rows.nth(0).locator('input[data-select]').check();
+  await rows.nth(1).locator('input[data-select]').check();
+  const chosen = [await rows.nth(0).getAttribute('data-instance'), await rows.nth(1).getAttribute('data-instance')];
+  await page.waitForSelector('#instance-bulk [data-selected] >> text=2 selected');
+  await page.click('#instance-bulk button[data-bulk=migrate]');
+  await page.waitForSelector('#migration-plan tr[data-instruction=pack]');
+  await page.waitForSelector('#migration-plan tr[data-instruction=send]');
+  await page.waitForSelector('#validation >> text=The plan is valid.');
+  await shot(page, 'migration');
+  await page.click('#migrate-async');
+  await page.waitForFunction(() => location.hash.startsWith('#/batches'));
+  for (const pid of chosen) {
+    for (let i = 0; i < 100 && (await rest('GET', `/process-instance/${pid}`)).definitionId !== v2; i++) await new Promise((r) => setTimeout(r, 100));
+    assert.equal((await rest('GET', `/process-instance/${pid}`)).definitionId, v2, 'migrated');
+  }
+  await page.waitForSelector('#batch-history tr[data-history-batch]');
+  await shot(page, 'batches');
+
+  // Batch suspension and cancellation of a selection on version 1.
+  await page.goto(`${base}/#/definition/${encodeURIComponent(v1)}?sortBy=businessKey&sortOrder=asc`);
+  await page.waitForSelector('#instance-table');
+  const target = await rows.nth(0).getAttribute('data-instance');
+  await rows.nth(0).locator('input[data-select]').check();
+  await page.click('#instance-bulk button[data-bulk=suspend]');
+  await page.waitForFunction(() => location.hash.startsWith('#/batches'));
+  for (let i = 0; i < 100 && !(await rest('GET', `/process-instance/${target}`)).suspended; i++) await new Promise((r) => setTimeout(r, 100));
+  assert.equal((await rest('GET', `/process-instance/${target}`)).suspended, true, 'suspended by the batch');
+  await page.goto(`${base}/#/definition/${encodeURIComponent(v1)}?sortBy=businessKey&sortOrder=asc`);
+  await page.waitForSelector('#instance-table');
+  const victim = await rows.nth(1).getAttribute('data-instance');
+  assert.notEqual(victim, target);
+  await rows.nth(1).locator('input[data-select]').check();
+  await page.click('#instance-bulk button[data-bulk=cancel]');
+  await page.waitForSelector(`dialog.confirm li >> text=cancel ${victim}`);
+  await page.click('dialog.confirm button[data-confirm]');
+  await page.waitForFunction(() => location.hash.startsWith('#/batches'));
+  let hist;
+  for (let i = 0; i < 100; i++) {
+    hist = await rest('GET', `/history/process-instance/${victim}`);
+    if (hist.endTime) break;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  assert.equal(hist.state, 'EXTERNALLY_TERMINATED');
+
+  // The dashboard's definitions are paged and sorted on the server too.
+  await page.goto(`${base}/#/`);
+  await page.waitForSelector('#definition-table');
+  await page.click('th[data-sort=version]');
+  await page.waitForFunction(() => location.hash.includes('sortBy=version'));
+  await page.waitForSelector('th[data-sort=version].on');
+  const versions = (await page.locator('#definition-table tbody td .pill').allTextContents()).filter((t) => /^v\d+$/.test(t)).map((t) => Number(t.slice(1)));
+  assert.ok(versions.length >= 3, `${versions}`);
+  assert.deepEqual(versions, [...versions].sort((a, b) => b - a), 'versions descending');
+  await page.waitForSelector('#definition-table ~ .pager [data-range]');
+
+  // The tasklist pages my tasks on the server: 21 assigned, 20 on the first page.
+  const review = `<?xml version="1.0" encoding="UTF-8"?>
+<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL" xmlns:camunda="http://camunda.org/schema/1.0/bpmn" id="d_review" targetNamespace="http://baton.example/cockpit">
+  <bpmn:process id="review" isExecutable="true" camunda:historyTimeToLive="30">
+    <bpmn:startEvent id="s" /><bpmn:sequenceFlow id="r1" sourceRef="s" targetRef="check" />
+    <bpmn:userTask id="check" name="Check" camunda:assignee="pia" /><bpmn:sequenceFlow id="r2" sourceRef="check" targetRef="e" />
+    <bpmn:endEvent id="e" />
+  </bpmn:process>
+</bpmn:definitions>`;
+  const form = new FormData();
+  form.append('deployment-name', 'review');
+  form.append('data', new Blob([review]), 'review.bpmn');
+  assert.equal((await fetch(`${base}/engine-rest/deployment/create`, { method: 'POST', body: form })).status, 200);
+  await rest('POST', '/user/create', { profile: { id: 'pia', firstName: 'Pia' }, credentials: { password: 'pia' } });
+  for (let i = 0; i < 21; i++) await rest('POST', '/process-definition/key/review/start', { businessKey: `review-${i}` });
+  await page.goto(`${base}/#/tasks?user=pia`);
+  await page.waitForSelector('.section-title >> text=Assigned to me (21)');
+  assert.equal(await page.locator('.tasklist ul.tasks').first().locator('li').count(), 20);
+  await page.click('.tasklist .pager button[data-next]');
+  await page.waitForSelector('.tasklist .pager [data-range] >> text=21–21 of 21');
+  assert.equal(await page.locator('.tasklist ul.tasks').first().locator('li').count(), 1);
+  assert.deepEqual(opsErrors, [], 'no page errors');
+  await page.close();
 });

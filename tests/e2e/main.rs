@@ -23,6 +23,7 @@ mod api_variable_instances;
 mod api_wasm;
 mod bpmn_semantics;
 mod cli;
+mod cockpit_ops;
 mod engine_chaos;
 mod engine_crash;
 mod engine_deployments;

@@ -74,7 +74,7 @@ async fn view_rule(state: &CockpitState, path: &str) -> Vec<Vec<Needed>> {
         )]
     };
     match segments.as_slice() {
-        [""] | ["cockpit", "app.js" | "app.css" | "favicon.svg"] => Vec::new(),
+        [""] | ["cockpit", "app.js" | "ops.js" | "app.css" | "favicon.svg"] => Vec::new(),
         ["cockpit", "api", "definition", id, ..] => {
             let mut rules = vec![vec![app("cockpit")]];
             if let Ok(d) = state.engine.definition(id).await {

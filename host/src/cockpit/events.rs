@@ -1,10 +1,15 @@
 //! `GET /engine-rest/events`: the engine's live events as a server-sent-events stream.
 //!
-//! Each event is one SSE message whose `event:` name is the event's `type` and whose `data:`
-//! is the event as JSON (camelCase fields, `type` included). A comment line (`: keep-alive`)
+//! Each event is one SSE message whose `event:` name is the event's `type`, whose `data:`
+//! is the event as JSON (camelCase fields, `type` included) and whose `id:` is
+//! `<epoch>-<n>`: `n` counts the engine's events from 1, `epoch` names the engine run. A
+//! client that reconnects with `Last-Event-ID` (browsers' `EventSource` does it by itself)
+//! first gets the events it missed from the engine's journal of the last
+//! [`EVENT_JOURNAL_SIZE`](crate::engine::EVENT_JOURNAL_SIZE) (1024) events, then the live ones. A comment line (`: keep-alive`)
 //! is sent every 15 s so proxies keep the connection open. A client that falls behind by more
-//! than the engine's buffer (4096 events) gets one `lagged` event (`{"type":"lagged",
-//! "missed":N}`) and should re-read what it shows.
+//! than the stream's buffer (4096 events), or that was away longer than the journal reaches
+//! (or across an engine restart), gets one `lagged` event (`{"type":"lagged","missed":N}`,
+//! `N` null when unknown) and should re-read what it shows.
 //!
 //! Event types:
 //!
@@ -26,9 +31,10 @@ use std::convert::Infallible;
 use std::time::Duration;
 
 use axum::extract::State;
+use axum::http::HeaderMap;
 use axum::response::IntoResponse;
 use axum::response::sse::{Event, KeepAlive, Sse};
-use futures_util::stream;
+use futures_util::{StreamExt, stream};
 use tokio::sync::broadcast::error::RecvError;
 
 use super::CockpitState;
@@ -53,25 +59,59 @@ pub fn to_sse(event: &EngineEvent) -> Event {
     Event::default().event(event_name(&value)).data(data)
 }
 
+fn lagged(missed: Option<u64>) -> Event {
+    Event::default()
+        .event("lagged")
+        .data(serde_json::json!({"type": "lagged", "missed": missed}).to_string())
+}
+
+/// The position a reconnecting client names in `Last-Event-ID`: `Ok(Some(n))` for an event of
+/// this engine run, `Ok(None)` for none, `Err(())` for an id this run cannot place.
+fn resume_point(headers: &HeaderMap, epoch: u64) -> Result<Option<u64>, ()> {
+    let Some(raw) = headers.get("last-event-id") else {
+        return Ok(None);
+    };
+    let text = raw.to_str().map_err(|_| ())?.trim();
+    if text.is_empty() {
+        return Ok(None);
+    }
+    let (e, n) = text.split_once('-').ok_or(())?;
+    if e.parse::<u64>() != Ok(epoch) {
+        return Err(());
+    }
+    n.parse::<u64>().map(Some).map_err(|_| ())
+}
+
 /// The handler.
-pub async fn stream(State(state): State<CockpitState>) -> impl IntoResponse {
-    let rx = state.engine.subscribe_events();
+pub async fn stream(State(state): State<CockpitState>, headers: HeaderMap) -> impl IntoResponse {
+    let epoch = state.engine.event_epoch();
+    let resume = resume_point(&headers, epoch);
+    let (rx, replay) = state
+        .engine
+        .subscribe_numbered_events(resume.ok().flatten());
+    let numbered = move |(id, ev): (u64, EngineEvent)| to_sse(&ev).id(format!("{epoch}-{id}"));
+    let mut first: Vec<Event> = Vec::new();
+    match resume {
+        Err(()) => first.push(lagged(None)),
+        Ok(_) if replay.missed > 0 => first.push(lagged(Some(replay.missed))),
+        Ok(_) => {}
+    }
+    first.extend(replay.events.into_iter().map(numbered));
     let engine = state.engine.clone();
-    let events = stream::unfold((rx, engine), |(mut rx, engine)| async move {
+    let live = stream::unfold((rx, engine), move |(mut rx, engine)| async move {
         // The stream ends when the server stops, so it does not hold a graceful stop open.
         let received = tokio::select! {
             r = rx.recv() => r,
             _ = engine.stopping() => return None,
         };
         let ev = match received {
-            Ok(ev) => to_sse(&ev),
-            Err(RecvError::Lagged(n)) => Event::default()
-                .event("lagged")
-                .data(serde_json::json!({"type": "lagged", "missed": n}).to_string()),
+            Ok(ev) => numbered(ev),
+            Err(RecvError::Lagged(n)) => lagged(Some(n)),
             Err(RecvError::Closed) => return None,
         };
-        Some((Ok::<Event, Infallible>(ev), (rx, engine)))
+        Some((ev, (rx, engine)))
     });
+    let events = stream::iter(first).chain(live).map(Ok::<Event, Infallible>);
     Sse::new(events).keep_alive(KeepAlive::new().interval(KEEP_ALIVE))
 }
 

@@ -1,21 +1,59 @@
 //! `GET /metrics`: the engine's counters in the Prometheus text exposition format (0.0.4),
 //! from [`crate::engine::ProcessEngine::metrics`]. Counters end in `_total`; per-topic series
 //! carry a `topic` label; wasm execution times are a summary (count, sum, and quantiles over
-//! the last 100 executions of each topic).
+//! the last 100 executions of each topic); incidents carry their `type`; request latencies
+//! are a histogram per `method` and `route`, where `route` is the router's template
+//! (`/engine-rest/external-task/{id}/complete`) or `unmatched`, never the raw path, so the
+//! number of series stays bounded by the routes baton serves. This module also holds the
+//! middleware ([`track`]) that records those latencies.
 
 use std::fmt::Write as _;
 
-use axum::extract::State;
-use axum::http::{HeaderValue, header};
+use std::time::Instant;
+
+use axum::extract::{MatchedPath, Request, State};
+use axum::http::{HeaderValue, Method, header};
+use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
 use super::CockpitState;
-use crate::engine::MetricsSnapshot;
+use crate::engine::{LATENCY_BUCKETS, LatencySnapshot, MetricsSnapshot, ProcessEngine};
+
+/// The middleware: time each request and record it under its route template. The time is
+/// until the response head is ready (a long poll's wait counts; a streamed body does not).
+pub async fn track(State(engine): State<ProcessEngine>, req: Request, next: Next) -> Response {
+    // A clone of the extension shares its string (no allocation per request).
+    let route = req.extensions().get::<MatchedPath>().cloned();
+    let method = method_label(req.method());
+    let start = Instant::now();
+    let resp = next.run(req).await;
+    engine.observe_request(
+        method,
+        route.as_ref().map_or("unmatched", MatchedPath::as_str),
+        start.elapsed().as_secs_f64(),
+    );
+    resp
+}
+
+/// A bounded method label: the standard methods by name, anything else `OTHER`.
+fn method_label(m: &Method) -> &'static str {
+    match *m {
+        Method::GET => "GET",
+        Method::POST => "POST",
+        Method::PUT => "PUT",
+        Method::DELETE => "DELETE",
+        Method::PATCH => "PATCH",
+        Method::HEAD => "HEAD",
+        Method::OPTIONS => "OPTIONS",
+        _ => "OTHER",
+    }
+}
 
 /// The handler.
 pub async fn handler(State(state): State<CockpitState>) -> Response {
     let mut body = render(&state.engine.metrics());
     render_notifications(&mut body, &state.engine.notification_metrics());
+    render_latencies(&mut body, &state.engine.request_latencies());
     let mut r = body.into_response();
     r.headers_mut().insert(
         header::CONTENT_TYPE,
@@ -244,6 +282,65 @@ fn wasm_recent(out: &mut String, m: &MetricsSnapshot) {
     }
 }
 
+/// Failures, BPMN errors, job runs and incidents by type (issue 18).
+fn operations(out: &mut String, m: &MetricsSnapshot) {
+    for (name, help, value) in [
+        (
+            "baton_external_task_failures_total",
+            "Failures reported for external tasks (POST /external-task/{id}/failure).",
+            m.external_task_failures,
+        ),
+        (
+            "baton_bpmn_errors_total",
+            "BPMN errors thrown by external and in-engine tasks, caught or not.",
+            m.bpmn_errors,
+        ),
+        (
+            "baton_job_executions_total",
+            "Job runs (timers, async continuations, timer starts).",
+            m.job_executions,
+        ),
+        (
+            "baton_job_failures_total",
+            "Job runs whose command failed.",
+            m.job_failures,
+        ),
+    ] {
+        metric(out, name, "counter", help, value);
+    }
+    let name = "baton_incidents_total";
+    let _ = writeln!(out, "# HELP {name} Incidents raised, by incident type.");
+    let _ = writeln!(out, "# TYPE {name} counter");
+    for (kind, v) in &m.incidents_by_type {
+        let _ = writeln!(out, "{name}{{type=\"{}\"}} {v}", label(kind));
+    }
+}
+
+/// Request latency histograms, one per method and route template.
+fn render_latencies(out: &mut String, routes: &[LatencySnapshot]) {
+    let name = "baton_http_request_duration_seconds";
+    let _ = writeln!(
+        out,
+        "# HELP {name} Time to answer HTTP requests, by method and route template."
+    );
+    let _ = writeln!(out, "# TYPE {name} histogram");
+    for r in routes {
+        let labels = format!(
+            "method=\"{}\",route=\"{}\"",
+            label(&r.method),
+            label(&r.route)
+        );
+        let mut cumulative = 0;
+        for (le, n) in LATENCY_BUCKETS.iter().zip(&r.buckets) {
+            cumulative += n;
+            let _ = writeln!(out, "{name}_bucket{{{labels},le=\"{le}\"}} {cumulative}");
+        }
+        let _ = writeln!(out, "{name}_bucket{{{labels},le=\"+Inf\"}} {}", r.count);
+        let _ = writeln!(out, "{name}_sum{{{labels}}} {}", r.sum_seconds);
+        let _ = writeln!(out, "{name}_count{{{labels}}} {}", r.count);
+    }
+}
+
 /// Render a snapshot as Prometheus text.
 pub fn render(m: &MetricsSnapshot) -> String {
     let mut out = String::with_capacity(4096);
@@ -253,6 +350,7 @@ pub fn render(m: &MetricsSnapshot) -> String {
     wasm_total(&mut out, m);
     topic_counters(&mut out, m);
     wasm_recent(&mut out, m);
+    operations(&mut out, m);
     for (name, kind, help, value) in gauges(m) {
         metric(&mut out, name, kind, help, value);
     }

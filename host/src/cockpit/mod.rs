@@ -1,6 +1,6 @@
 //! The cockpit: a browser UI to watch and operate processes, served by `baton serve` at `/`.
 //!
-//! One small single-page app (plain HTML, one vanilla JS module, one CSS file) embedded in the
+//! One small single-page app (plain HTML, two vanilla JS modules, one CSS file) embedded in the
 //! binary with `include_str!`: no CDN, no fonts, no npm step in the build. It calls the
 //! Camunda REST API (`/engine-rest/...`, same origin) for everything it changes, listens to
 //! the live event stream ([`events`], `GET /engine-rest/events`) to refresh, and reads a few
@@ -8,11 +8,12 @@
 //!
 //! | route | what |
 //! |---|---|
-//! | `GET /` , `/cockpit/app.js`, `/cockpit/app.css`, `/cockpit/favicon.svg` | the app |
-//! | `GET /cockpit/api/overview` | definitions with running instances, incidents, user tasks |
+//! | `GET /` , `/cockpit/app.js`, `/cockpit/ops.js`, `/cockpit/app.css`, `/cockpit/favicon.svg` | the app, gzip when accepted, strong `ETag`, 304 on `If-None-Match` ([`assets`]) |
+//! | `GET /cockpit/api/overview` | definitions (a sorted page with `firstResult`/`maxResults`/`sortBy`/`sortOrder`) with running instances, incidents, user tasks |
 //! | `GET /cockpit/api/definition/{id}/diagram.svg` | the BPMN diagram drawn from BPMNDI ([`svg`]) |
 //! | `GET /cockpit/api/definition/{id}/stats` | tokens and incidents per activity |
-//! | `GET /cockpit/api/definition/{id}/instances` | instances, running and ended, filtered |
+//! | `GET /cockpit/api/definition/{id}/heatmap` | per activity: running, completed, canceled, incidents ([`heatmap`]) |
+//! | `GET /cockpit/api/definition/{id}/instances` | one page of instances, running and ended, filtered and sorted, with the end event reached |
 //! | `GET /cockpit/api/instance/{id}/state` | active tokens, completed activities, flows taken |
 //! | `GET /cockpit/api/topics` | per topic: waiting/locked tasks, locks, module, wasm times, incidents |
 //! | `GET /cockpit/api/task/{id}/form` | the `camunda:formData` fields of a user task, with values |
@@ -24,17 +25,20 @@
 //! Read-only: this module never mutates the engine; the pages do that through the REST API.
 //! When basic auth is on, every route here requires it ([`auth`]).
 
+mod assets;
 pub mod auth;
 pub mod decisions;
 pub mod events;
+pub mod heatmap;
 pub mod metrics;
 pub mod svg;
 mod views;
 
 use axum::Router;
-use axum::http::{HeaderValue, StatusCode, header};
-use axum::response::{IntoResponse, Response};
+use axum::http::HeaderMap;
 use axum::routing::get;
+
+use assets::Asset;
 
 use crate::engine::ProcessEngine;
 
@@ -47,10 +51,20 @@ pub struct CockpitState {
     pub auth: bool,
 }
 
-const INDEX_HTML: &str = include_str!("assets/index.html");
-const APP_JS: &str = include_str!("assets/app.js");
-const APP_CSS: &str = include_str!("assets/app.css");
-const FAVICON_SVG: &str = include_str!("assets/favicon.svg");
+static INDEX_HTML: Asset = Asset::new(
+    "text/html; charset=utf-8",
+    include_str!("assets/index.html"),
+);
+static APP_JS: Asset = Asset::new(
+    "text/javascript; charset=utf-8",
+    include_str!("assets/app.js"),
+);
+static OPS_JS: Asset = Asset::new(
+    "text/javascript; charset=utf-8",
+    include_str!("assets/ops.js"),
+);
+static APP_CSS: Asset = Asset::new("text/css; charset=utf-8", include_str!("assets/app.css"));
+static FAVICON_SVG: Asset = Asset::new("image/svg+xml", include_str!("assets/favicon.svg"));
 
 /// The cockpit pages, their JSON views, the SSE stream and `/metrics`, with auth applied.
 pub fn router(engine: ProcessEngine, auth: bool) -> Router {
@@ -58,19 +72,23 @@ pub fn router(engine: ProcessEngine, auth: bool) -> Router {
     Router::new()
         .route(
             "/",
-            get(|| async { asset("text/html; charset=utf-8", INDEX_HTML) }),
+            get(|h: HeaderMap| async move { INDEX_HTML.respond(&h) }),
         )
         .route(
             "/cockpit/app.js",
-            get(|| async { asset("text/javascript; charset=utf-8", APP_JS) }),
+            get(|h: HeaderMap| async move { APP_JS.respond(&h) }),
+        )
+        .route(
+            "/cockpit/ops.js",
+            get(|h: HeaderMap| async move { OPS_JS.respond(&h) }),
         )
         .route(
             "/cockpit/app.css",
-            get(|| async { asset("text/css; charset=utf-8", APP_CSS) }),
+            get(|h: HeaderMap| async move { APP_CSS.respond(&h) }),
         )
         .route(
             "/cockpit/favicon.svg",
-            get(|| async { asset("image/svg+xml", FAVICON_SVG) }),
+            get(|h: HeaderMap| async move { FAVICON_SVG.respond(&h) }),
         )
         .route("/cockpit/api/overview", get(views::overview))
         .route(
@@ -80,6 +98,10 @@ pub fn router(engine: ProcessEngine, auth: bool) -> Router {
         .route(
             "/cockpit/api/definition/{id}/stats",
             get(views::definition_stats),
+        )
+        .route(
+            "/cockpit/api/definition/{id}/heatmap",
+            get(heatmap::heatmap),
         )
         .route(
             "/cockpit/api/definition/{id}/instances",
@@ -106,25 +128,12 @@ pub fn router(engine: ProcessEngine, auth: bool) -> Router {
         .with_state(state)
 }
 
-/// An embedded asset. `no-cache` (revalidate every load) keeps an upgraded binary's pages in
-/// step with its API; the files are small.
-fn asset(content_type: &'static str, body: &'static str) -> Response {
-    let mut r = (StatusCode::OK, body).into_response();
-    let h = r.headers_mut();
-    h.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
-    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
-    h.insert(
-        "x-content-type-options",
-        HeaderValue::from_static("nosniff"),
-    );
-    r
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use axum::body::Body;
-    use axum::http::Request;
+    use axum::http::{Request, StatusCode, header};
+    use axum::response::Response;
 
     /// Serve `app` on 127.0.0.1:0 until the handle is aborted.
     pub(crate) async fn serve(app: Router) -> (std::net::SocketAddr, tokio::task::JoinHandle<()>) {
@@ -195,6 +204,7 @@ mod tests {
         for (path, ct) in [
             ("/", "text/html"),
             ("/cockpit/app.js", "text/javascript"),
+            ("/cockpit/ops.js", "text/javascript"),
             ("/cockpit/app.css", "text/css"),
             ("/cockpit/favicon.svg", "image/svg+xml"),
         ] {
@@ -319,6 +329,7 @@ mod tests {
             "/metrics",
             "/engine-rest/events",
             "/cockpit/api/overview",
+            "/cockpit/api/definition/x/heatmap",
         ] {
             let r = oneshot(
                 app.clone(),

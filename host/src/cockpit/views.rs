@@ -18,14 +18,67 @@ use crate::api::error::{ApiError, ApiResult};
 
 /// The element id of an activity instance's activity (multi-instance bodies are drawn on
 /// their activity).
-fn element_of(activity_id: &str) -> &str {
+pub(super) fn element_of(activity_id: &str) -> &str {
     activity_id
         .split_once('#')
         .map_or(activity_id, |(head, _)| head)
 }
 
-/// `GET /cockpit/api/overview`.
-pub async fn overview(State(s): State<CockpitState>) -> ApiResult<Json<J>> {
+/// Paging and sorting of the overview's definitions (all of them when `maxResults` is absent:
+/// the pages that only look names up ask without it).
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DefinitionPage {
+    first_result: Option<String>,
+    max_results: Option<String>,
+    /// `key` (default), `name`, `version`, `deployedAt`, `running`, `incidents`.
+    sort_by: Option<String>,
+    /// `asc` (default) or `desc`.
+    sort_order: Option<String>,
+}
+
+/// Sort the overview's definition rows; an unknown key or order is a 400.
+fn sort_definitions(list: &mut [J], by: Option<&str>, order: Option<&str>) -> ApiResult<()> {
+    let field = match by.unwrap_or("key") {
+        k @ ("key" | "name" | "version" | "deployedAt" | "running" | "incidents") => k,
+        other => {
+            return Err(ApiError::invalid(format!(
+                "Cannot set query parameter 'sortBy' to value '{other}'"
+            )));
+        }
+    };
+    let desc = match order.unwrap_or("asc") {
+        "asc" => false,
+        "desc" => true,
+        other => {
+            return Err(ApiError::invalid(format!(
+                "Cannot set query parameter 'sortOrder' to value '{other}'"
+            )));
+        }
+    };
+    let cmp = |a: &J, b: &J| match (&a[field], &b[field]) {
+        (J::Number(x), J::Number(y)) => x
+            .as_f64()
+            .partial_cmp(&y.as_f64())
+            .unwrap_or(std::cmp::Ordering::Equal),
+        (x, y) => x.as_str().cmp(&y.as_str()),
+    };
+    list.sort_by(|a, b| {
+        let o = cmp(a, b)
+            .then_with(|| a["key"].as_str().cmp(&b["key"].as_str()))
+            .then_with(|| b["version"].as_i64().cmp(&a["version"].as_i64()));
+        if desc { o.reverse() } else { o }
+    });
+    Ok(())
+}
+
+/// `GET /cockpit/api/overview[?firstResult=&maxResults=&sortBy=&sortOrder=]`: definitions
+/// (one page of them when `maxResults` is given; `definitionCount` is the number of all) and
+/// engine-wide totals.
+pub async fn overview(
+    State(s): State<CockpitState>,
+    Query(page): Query<DefinitionPage>,
+) -> ApiResult<Json<J>> {
     let defs = s.engine.definitions().await?;
     let instances = s.engine.instances().await?;
     let incidents = s.engine.incidents().await?;
@@ -55,14 +108,23 @@ pub async fn overview(State(s): State<CockpitState>) -> ApiResult<Json<J>> {
             })
         })
         .collect();
-    list.sort_by(|a, b| {
-        a["key"]
-            .as_str()
-            .cmp(&b["key"].as_str())
-            .then(b["version"].as_i64().cmp(&a["version"].as_i64()))
-    });
+    sort_definitions(
+        &mut list,
+        page.sort_by.as_deref(),
+        page.sort_order.as_deref(),
+    )?;
+    let definition_count = list.len();
+    if let Some(max) = page_number(page.max_results.as_deref(), "maxResults")? {
+        let first = page_number(page.first_result.as_deref(), "firstResult")?.unwrap_or(0);
+        list = list
+            .into_iter()
+            .skip(first)
+            .take(max.min(MAX_PAGE))
+            .collect();
+    }
     let m = s.engine.metrics();
     Ok(Json(json!({
+        "definitionCount": definition_count,
         "definitions": list,
         "totals": {
             "running": instances.len(), "incidents": incidents.len(), "userTasks": tasks.len(),
@@ -143,6 +205,83 @@ pub struct InstanceFilter {
     variable: Option<String>,
     /// ...and the value it must have (compared as text).
     value: Option<String>,
+    /// Index of the first row of the page (default 0).
+    first_result: Option<String>,
+    /// Rows per page (default 50, at most [`MAX_PAGE`]).
+    max_results: Option<String>,
+    /// `startTime` (default), `endTime`, `businessKey`, `state` or `id`.
+    sort_by: Option<String>,
+    /// `desc` (default) or `asc`.
+    sort_order: Option<String>,
+}
+
+/// The largest page the instance list returns, so one request never renders 100,000 rows.
+pub const MAX_PAGE: usize = 500;
+
+/// A paging parameter: a non-negative integer, or Camunda's 400 for anything else (read as
+/// text, so a bad value gets the REST API's error shape rather than the extractor's).
+fn page_number(raw: Option<&str>, name: &str) -> ApiResult<Option<usize>> {
+    raw.filter(|v| !v.is_empty())
+        .map(|v| {
+            v.parse::<usize>().map_err(|_| {
+                ApiError::invalid(format!(
+                    "Cannot set query parameter '{name}' to value '{v}'"
+                ))
+            })
+        })
+        .transpose()
+}
+
+/// Sort the historic instances as asked; an unknown key or order is a 400.
+fn sort_instances(
+    list: &mut [crate::records::HistoricProcessInstance],
+    by: Option<&str>,
+    order: Option<&str>,
+) -> ApiResult<()> {
+    use std::cmp::Ordering;
+    let key: fn(
+        &crate::records::HistoricProcessInstance,
+        &crate::records::HistoricProcessInstance,
+    ) -> Ordering = match by.unwrap_or("startTime") {
+        "startTime" => |a, b| a.start_time.cmp(&b.start_time),
+        "endTime" => |a, b| a.end_time.cmp(&b.end_time),
+        "businessKey" => |a, b| a.business_key.cmp(&b.business_key),
+        "state" => |a, b| a.state.cmp(&b.state),
+        "id" => |a, b| a.id.cmp(&b.id),
+        other => {
+            return Err(ApiError::invalid(format!(
+                "Cannot set query parameter 'sortBy' to value '{other}'"
+            )));
+        }
+    };
+    let desc = match order.unwrap_or("desc") {
+        "desc" => true,
+        "asc" => false,
+        other => {
+            return Err(ApiError::invalid(format!(
+                "Cannot set query parameter 'sortOrder' to value '{other}'"
+            )));
+        }
+    };
+    list.sort_by(|a, b| {
+        let o = key(a, b).then_with(|| a.id.cmp(&b.id));
+        if desc { o.reverse() } else { o }
+    });
+    Ok(())
+}
+
+/// The end event an ended instance reached: the last completed activity whose type is an
+/// end event (`noneEndEvent`, `errorEndEvent`, `terminateEndEvent`, ...).
+async fn end_activity(s: &CockpitState, instance_id: &str) -> ApiResult<Option<String>> {
+    let acts = s
+        .engine
+        .historic_activity_instances(Some(instance_id))
+        .await?;
+    Ok(acts
+        .iter()
+        .rev()
+        .find(|a| a.activity_type.ends_with("EndEvent") && a.end_time.is_some() && !a.canceled)
+        .map(|a| element_of(&a.activity_id).to_owned()))
 }
 
 fn value_text(v: &baton_bpmn::Value) -> String {
@@ -152,7 +291,9 @@ fn value_text(v: &baton_bpmn::Value) -> String {
     }
 }
 
-/// `GET /cockpit/api/definition/{id}/instances?state=&businessKey=&variable=&value=`.
+/// `GET /cockpit/api/definition/{id}/instances?state=&businessKey=&variable=&value=`
+/// `&firstResult=&maxResults=&sortBy=&sortOrder=`: one page of the instances, `total` the
+/// number that match.
 pub async fn definition_instances(
     State(s): State<CockpitState>,
     Path(id): Path<String>,
@@ -204,20 +345,27 @@ pub async fn definition_instances(
     for i in s.engine.incidents().await? {
         *incidents.entry(i.process_instance_id).or_default() += 1;
     }
-    list.sort_by_key(|h| std::cmp::Reverse(h.start_time));
+    sort_instances(&mut list, f.sort_by.as_deref(), f.sort_order.as_deref())?;
     let total = list.len();
-    let items: Vec<J> = list
-        .iter()
-        .take(200)
-        .map(|h| {
-            json!({
-                "id": h.id, "businessKey": h.business_key, "state": h.state,
-                "startTime": h.start_time, "endTime": h.end_time,
-                "incidents": incidents.get(&h.id).copied().unwrap_or(0),
-            })
-        })
-        .collect();
-    Ok(Json(json!({"total": total, "items": items})))
+    let first = page_number(f.first_result.as_deref(), "firstResult")?.unwrap_or(0);
+    let max = page_number(f.max_results.as_deref(), "maxResults")?
+        .unwrap_or(50)
+        .min(MAX_PAGE);
+    let mut items: Vec<J> = Vec::with_capacity(max);
+    for h in list.iter().skip(first).take(max) {
+        let end = match h.end_time {
+            Some(_) => end_activity(&s, &h.id).await?,
+            None => None,
+        };
+        items.push(json!({
+            "id": h.id, "businessKey": h.business_key, "state": h.state,
+            "startTime": h.start_time, "endTime": h.end_time, "endActivityId": end,
+            "incidents": incidents.get(&h.id).copied().unwrap_or(0),
+        }));
+    }
+    Ok(Json(json!({
+        "total": total, "firstResult": first, "maxResults": max, "items": items,
+    })))
 }
 
 /// `GET /cockpit/api/instance/{id}/state`: what to paint on the diagram.
@@ -274,7 +422,16 @@ pub async fn instance_state(
                 .or_default() += 1;
         }
     }
+    let suspended = match hist.end_time {
+        None => s.engine.instance(&id).await.is_ok_and(|i| i.suspended),
+        Some(_) => false,
+    };
+    let end_activity_id = match hist.end_time {
+        Some(_) => end_activity(&s, &id).await?,
+        None => None,
+    };
     Ok(Json(json!({
+        "suspended": suspended, "endActivityId": end_activity_id,
         "id": hist.id, "definitionId": hist.process_definition_id,
         "definitionKey": hist.process_definition_key,
         "definitionName": hist.process_definition_name,

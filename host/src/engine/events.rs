@@ -3,9 +3,9 @@
 use super::ProcessEngine;
 use crate::store::InstanceStore;
 use serde::Serialize;
-use std::collections::HashMap;
-use std::sync::Mutex;
+use std::collections::{HashMap, VecDeque};
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Mutex, RwLock};
 use tokio::sync::broadcast;
 
 /// A live event, for the SSE stream (`/engine-rest/events`) and the cockpit.
@@ -124,6 +124,153 @@ pub(crate) struct Metrics {
     pub(crate) tasks_created_by_topic: Mutex<HashMap<String, u64>>,
     pub(crate) tasks_completed_by_topic: Mutex<HashMap<String, u64>>,
     pub(crate) recent_wasm_micros: Mutex<HashMap<String, Vec<u64>>>,
+    /// Failures reported for external tasks (`POST /external-task/{id}/failure`).
+    pub(crate) external_task_failures: AtomicU64,
+    /// BPMN errors thrown by external and in-engine (wasm) tasks, caught or not.
+    pub(crate) bpmn_errors: AtomicU64,
+    /// Jobs (timers, async continuations, timer starts) run by the scheduler or on request.
+    pub(crate) job_executions: AtomicU64,
+    /// Job runs whose command failed (retries go down, then an incident).
+    pub(crate) job_failures: AtomicU64,
+    /// Incidents raised, by incident type; counted from the committed `incidentRaised` event.
+    pub(crate) incidents_by_type: Mutex<HashMap<String, u64>>,
+    /// The numbered recent events a reconnecting SSE client resumes from.
+    pub(crate) journal: EventJournal,
+    /// Request latency per route template (recorded by the HTTP layer).
+    pub(crate) http: RouteLatencies,
+}
+
+/// How many recent events the SSE journal keeps for clients that reconnect with
+/// `Last-Event-ID`: about a minute of a busy cockpit's events at a few hundred bytes each
+/// (~250 KB). A client that was away longer gets a `lagged` event and re-reads its page.
+/// Events are numbered and kept from the first stream subscription of an engine run on.
+pub const EVENT_JOURNAL_SIZE: usize = 1024;
+
+/// The recent events, numbered in the order they were sent.
+pub(crate) struct EventJournal {
+    ring: Mutex<(u64, VecDeque<(u64, EngineEvent)>)>,
+    tx: broadcast::Sender<(u64, EngineEvent)>,
+    /// Distinguishes this engine run's numbers from a previous run's (ids restart at 1).
+    epoch: u64,
+    /// Set when the first stream subscribes: until then no client can resume, so an engine
+    /// nobody watches does not copy every event into the ring.
+    watched: std::sync::atomic::AtomicBool,
+}
+
+impl Default for EventJournal {
+    fn default() -> Self {
+        let (tx, _) = broadcast::channel(4096);
+        let epoch = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_millis() as u64)
+            .unwrap_or(0);
+        EventJournal {
+            ring: Mutex::new((0, VecDeque::with_capacity(EVENT_JOURNAL_SIZE))),
+            tx,
+            epoch,
+            watched: std::sync::atomic::AtomicBool::new(false),
+        }
+    }
+}
+
+/// What a (re)connecting event-stream client gets before the live events.
+pub struct EventReplay {
+    /// Journal events after the client's last id, oldest first.
+    pub events: Vec<(u64, EngineEvent)>,
+    /// Events the client missed that the journal no longer holds.
+    pub missed: u64,
+}
+
+/// Upper bounds (seconds) of the request latency histogram's buckets: from a cached read
+/// (1 ms) to long polls (fetchAndLock waits up to its `asyncResponseTimeout`).
+pub const LATENCY_BUCKETS: [f64; 14] = [
+    0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0,
+];
+
+/// One route's latency histogram (cumulative buckets are computed when rendered).
+#[derive(Default)]
+pub(crate) struct Histogram {
+    buckets: [AtomicU64; LATENCY_BUCKETS.len()],
+    count: AtomicU64,
+    sum_micros: AtomicU64,
+}
+
+/// Latency histograms keyed by (method, route template). Routes are the router's templates,
+/// never raw paths, so the key set is bounded by the routes baton serves.
+#[derive(Default)]
+pub(crate) struct RouteLatencies {
+    /// Route template, then method: two levels so a lookup borrows `&str` keys and a request
+    /// allocates nothing once its route has been seen.
+    routes: RwLock<HashMap<String, HashMap<String, Histogram>>>,
+}
+
+/// A snapshot of one route's latency histogram.
+#[derive(Debug, Clone, Default)]
+pub struct LatencySnapshot {
+    /// HTTP method.
+    pub method: String,
+    /// Route template (`/engine-rest/external-task/{id}/complete`) or `unmatched`.
+    pub route: String,
+    /// Per bucket of [`LATENCY_BUCKETS`] (not cumulative).
+    pub buckets: Vec<u64>,
+    /// Requests.
+    pub count: u64,
+    /// Total seconds.
+    pub sum_seconds: f64,
+}
+
+impl RouteLatencies {
+    fn observe(&self, method: &str, route: &str, seconds: f64) {
+        let record = |h: &Histogram| {
+            let i = LATENCY_BUCKETS
+                .iter()
+                .position(|b| seconds <= *b)
+                .unwrap_or(LATENCY_BUCKETS.len());
+            if let Some(b) = h.buckets.get(i) {
+                b.fetch_add(1, Ordering::Relaxed);
+            }
+            h.count.fetch_add(1, Ordering::Relaxed);
+            h.sum_micros
+                .fetch_add((seconds * 1e6) as u64, Ordering::Relaxed);
+        };
+        if let Ok(map) = self.routes.read()
+            && let Some(h) = map.get(route).and_then(|m| m.get(method))
+        {
+            record(h);
+            return;
+        }
+        if let Ok(mut map) = self.routes.write() {
+            record(
+                map.entry(route.to_owned())
+                    .or_default()
+                    .entry(method.to_owned())
+                    .or_default(),
+            );
+        }
+    }
+
+    fn snapshot(&self) -> Vec<LatencySnapshot> {
+        let Ok(map) = self.routes.read() else {
+            return Vec::new();
+        };
+        let mut out: Vec<LatencySnapshot> = map
+            .iter()
+            .flat_map(|(route, by_method)| by_method.iter().map(move |(m, h)| (route, m, h)))
+            .map(|(route, method, h)| LatencySnapshot {
+                method: method.clone(),
+                route: route.clone(),
+                buckets: h
+                    .buckets
+                    .iter()
+                    .map(|b| b.load(Ordering::Relaxed))
+                    .collect(),
+                count: h.count.load(Ordering::Relaxed),
+                sum_seconds: h.sum_micros.load(Ordering::Relaxed) as f64 / 1e6,
+            })
+            .collect();
+        out.sort_by(|a, b| (&a.route, &a.method).cmp(&(&b.route, &b.method)));
+        out
+    }
 }
 
 impl ProcessEngine {
@@ -134,8 +281,74 @@ impl ProcessEngine {
     }
 
     pub(crate) fn emit(&self, event: EngineEvent) {
+        if let EngineEvent::IncidentRaised { incident_type, .. } = &event {
+            Self::bump(&self.inner.metrics.incidents_by_type, incident_type);
+        }
+        let journal = &self.inner.metrics.journal;
+        if journal.watched.load(Ordering::Relaxed)
+            && let Ok(mut ring) = journal.ring.lock()
+        {
+            // Numbered and sent under the lock, so ids reach subscribers in order and a
+            // subscriber taken under the same lock sees every event after its replay.
+            ring.0 += 1;
+            let id = ring.0;
+            if ring.1.len() == EVENT_JOURNAL_SIZE {
+                ring.1.pop_front();
+            }
+            ring.1.push_back((id, event.clone()));
+            if journal.tx.receiver_count() > 0 {
+                let _ = journal.tx.send((id, event.clone()));
+            }
+        }
         // No receivers is fine: nobody is watching.
         let _ = self.inner.events.send(event);
+    }
+
+    /// The numbered live events for the SSE stream: a receiver of events after now, and the
+    /// journal's events after `after` (the id a reconnecting client last saw; `None` for a
+    /// new client, who gets no replay). Taken under the journal's lock: nothing is missed
+    /// or sent twice between the replay and the receiver.
+    pub fn subscribe_numbered_events(
+        &self,
+        after: Option<u64>,
+    ) -> (broadcast::Receiver<(u64, EngineEvent)>, EventReplay) {
+        let journal = &self.inner.metrics.journal;
+        journal.watched.store(true, Ordering::Relaxed);
+        let Ok(ring) = journal.ring.lock() else {
+            let replay = EventReplay {
+                events: Vec::new(),
+                missed: 0,
+            };
+            return (journal.tx.subscribe(), replay);
+        };
+        let rx = journal.tx.subscribe();
+        let (last, buf) = &*ring;
+        let mut replay = EventReplay {
+            events: Vec::new(),
+            missed: 0,
+        };
+        if let Some(after) = after.filter(|a| a < last) {
+            let oldest = buf.front().map_or(last + 1, |(id, _)| *id);
+            replay.missed = oldest.saturating_sub(after + 1);
+            replay.events = buf.iter().filter(|(id, _)| *id > after).cloned().collect();
+        }
+        (rx, replay)
+    }
+
+    /// This engine run's event-id epoch: ids of an earlier run (they restart at 1) carry
+    /// another, so a client reconnecting across a restart is told it lost track.
+    pub fn event_epoch(&self) -> u64 {
+        self.inner.metrics.journal.epoch
+    }
+
+    /// Record one handled request's latency under its route template.
+    pub fn observe_request(&self, method: &str, route: &str, seconds: f64) {
+        self.inner.metrics.http.observe(method, route, seconds);
+    }
+
+    /// Request latency histograms per route, sorted by route.
+    pub fn request_latencies(&self) -> Vec<super::LatencySnapshot> {
+        self.inner.metrics.http.snapshot()
     }
 
     /// The engine's counters and sizes now.
@@ -170,6 +383,11 @@ impl ProcessEngine {
             open_incidents: self.inner.store.count_open_incidents() as u64,
             open_user_tasks: self.inner.store.count_user_tasks() as u64,
             open_external_tasks: self.inner.store.count_external_tasks() as u64,
+            external_task_failures: m.external_task_failures.load(Ordering::Relaxed),
+            bpmn_errors: m.bpmn_errors.load(Ordering::Relaxed),
+            job_executions: m.job_executions.load(Ordering::Relaxed),
+            job_failures: m.job_failures.load(Ordering::Relaxed),
+            incidents_by_type: copy(&m.incidents_by_type),
         }
     }
 

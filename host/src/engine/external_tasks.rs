@@ -409,7 +409,12 @@ impl ProcessEngine {
         new.lock_expiration_time = Some(now.saturating_add(request.retry_timeout));
         new.retries = Some(request.retries);
         self.apply_task_update(task, raw, new, request.variables, request.local_variables)
-            .await
+            .await?;
+        self.inner
+            .metrics
+            .external_task_failures
+            .fetch_add(1, Ordering::Relaxed);
+        Ok(())
     }
 
     /// Write a changed task (with incident handling when retries cross 0), setting variables
@@ -596,6 +601,15 @@ impl ProcessEngine {
                 AfterCommit::default(),
             )
             .await;
+        if matches!(
+            result,
+            Ok(_) | Err(ProcessEngineError::UnhandledBpmnError(_))
+        ) {
+            self.inner
+                .metrics
+                .bpmn_errors
+                .fetch_add(1, Ordering::Relaxed);
+        }
         match result {
             Ok(_) => Ok(()),
             Err(ProcessEngineError::UnhandledBpmnError(text)) => {

@@ -162,6 +162,10 @@ impl ProcessEngine {
         if job.suspended {
             return Ok(None);
         }
+        self.inner
+            .metrics
+            .job_executions
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let mut consume = WriteSet::new();
         self.inner
             .store
@@ -267,6 +271,10 @@ impl ProcessEngine {
             Err(ProcessEngineError::Engine(m)) if m.contains("optimistic") => Ok(None),
             Err(e) => {
                 let message = e.to_string();
+                self.inner
+                    .metrics
+                    .job_failures
+                    .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                 self.fail_job(job, message.clone()).await?;
                 Ok(Some(message))
             }

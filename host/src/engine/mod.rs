@@ -77,7 +77,9 @@ mod variable_instances;
 mod wasm_tasks;
 
 pub use self::core::EngineConfig;
-pub use self::events::EngineEvent;
+pub use self::events::{
+    EVENT_JOURNAL_SIZE, EngineEvent, EventReplay, LATENCY_BUCKETS, LatencySnapshot,
+};
 pub use self::management::{JobDefinition, JobSelector, JobView};
 pub use self::migration::{
     ActivityInstanceReport, InstructionReport, MigrationError, MigrationInstruction, MigrationPlan,

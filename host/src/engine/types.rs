@@ -361,6 +361,16 @@ pub struct MetricsSnapshot {
     pub open_user_tasks: u64,
     /// Open external tasks.
     pub open_external_tasks: u64,
+    /// Failures reported for external tasks.
+    pub external_task_failures: u64,
+    /// BPMN errors thrown by external and in-engine tasks.
+    pub bpmn_errors: u64,
+    /// Job runs.
+    pub job_executions: u64,
+    /// Job runs whose command failed.
+    pub job_failures: u64,
+    /// Incidents raised, by type.
+    pub incidents_by_type: std::collections::BTreeMap<String, u64>,
 }
 
 /// A compare-and-set guard failed: the record changed between our read and our commit. The

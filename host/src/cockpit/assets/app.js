@@ -1,6 +1,10 @@
-// baton cockpit: one small vanilla ES module, hash routes, no dependencies.
-// Reads /cockpit/api/* (aggregated views) and /engine-rest/* (Camunda REST, every change),
-// refreshes on /engine-rest/events (server-sent events).
+// baton cockpit: two small vanilla ES modules (this one: helpers, pages, router; ops.js:
+// incidents, paged tables, heatmap, modification, migration, batches), hash routes, no
+// dependencies. Reads /cockpit/api/* (aggregated views) and /engine-rest/* (Camunda REST,
+// every change), refreshes on /engine-rest/events (server-sent events).
+
+import { incidentsPage, externalTasksPage, migratePage, batchesPage, paintHeat, heatLegend, suspendButton, modificationCard,
+  bulkBar, instanceSel, selectCell, selectAllTh, sortTh, pager, pageParams, goWith } from './ops.js';
 
 const REST = '/engine-rest';
 const app = document.getElementById('app');
@@ -157,8 +161,9 @@ function legend() {
 
 // ---------------------------------------------------------------- pages
 
-async function dashboard() {
-  const o = await get('/cockpit/api/overview');
+async function dashboard(params) {
+  const sort = { sortBy: params.get('sortBy') || 'key', sortOrder: params.get('sortOrder') || 'asc' };
+  const o = await get(`/cockpit/api/overview${q({ ...sort, ...pageParams(params) })}`);
   const t = o.totals;
   const stat = (n, label, bad) => h('div', { class: `stat ${bad && n ? 'bad' : ''}` }, h('b', {}, n), h('span', {}, label));
   const rows = o.definitions.map((d) => h('tr', {},
@@ -169,29 +174,28 @@ async function dashboard() {
     h('td', { class: 'muted' }, fmt(d.deployedAt))));
   const feed = h('ul', { class: 'feed', id: 'feed' }, recent.length ? recent.map(feedItem) : h('li', { class: 'muted' }, 'Waiting for engine events…'));
   return [
-    pageHead('Processes', [h('span', {}, `${o.definitions.length} definition version(s)`), h('span', {}, `${t.started} started, ${t.completed} completed since start`)]),
+    pageHead('Processes', [h('span', {}, `${o.definitionCount} definition version(s)`), h('span', {}, `${t.started} started, ${t.completed} completed since start`)]),
     h('div', { class: 'stats' }, stat(t.running, 'Running instances'), stat(t.incidents, 'Open incidents', true),
       stat(t.userTasks, 'Open user tasks'), stat(t.externalTasks, 'Open external tasks')),
     h('div', { class: 'grid2', style: 'grid-template-columns: 2fr 1fr' },
       h('div', { class: 'card flush' }, h('h2', {}, 'Deployed process definitions'),
-        o.definitions.length
-          ? h('table', {}, h('thead', {}, h('tr', {}, h('th', {}, 'Process'), h('th', {}, 'Version'), h('th', { class: 'num' }, 'Running'),
-            h('th', { class: 'num' }, 'Incidents'), h('th', { class: 'num' }, 'User tasks'), h('th', {}, 'Deployed'))), h('tbody', {}, rows))
+        o.definitionCount
+          ? [h('table', { id: 'definition-table' }, h('thead', {}, h('tr', {}, sortTh('Process', 'key', params, 'asc'), sortTh('Version', 'version', params), sortTh('Running', 'running', params, 'desc', 'num'),
+            sortTh('Incidents', 'incidents', params, 'desc', 'num'), h('th', { class: 'num' }, 'User tasks'), sortTh('Deployed', 'deployedAt', params))), h('tbody', {}, rows)), pager(o.definitionCount, params)]
           : h('div', { class: 'empty' }, 'Nothing deployed yet. POST a BPMN file to /engine-rest/deployment/create.')),
       h('div', { class: 'card' }, h('h2', {}, 'Live events'), feed)),
   ];
 }
 
 async function definitionPage(id, params) {
-  const [defs, stats, dg] = await Promise.all([get('/cockpit/api/overview'), get(`/cockpit/api/definition/${enc(id)}/stats`), diagram(id)]);
+  const [defs, heat, dg] = await Promise.all([get('/cockpit/api/overview'), get(`/cockpit/api/definition/${enc(id)}/heatmap`), diagram(id)]);
   const d = defs.definitions.find((x) => x.id === id);
   if (!d) return h('div', { class: 'empty' }, `No process definition ${id}.`);
-  const tokens = {}; const incidents = {};
-  for (const [a, v] of Object.entries(stats.activities)) { tokens[a] = v.tokens; if (v.incidents) incidents[a] = v.incidents; }
-  paint(dg, { tokens, incidents, active: {} });
+  paintHeat(dg, heat);
   const versions = defs.definitions.filter((x) => x.key === d.key);
   const f = { state: params.get('state') || 'running', businessKey: params.get('businessKey') || '', variable: params.get('variable') || '', value: params.get('value') || '' };
-  const list = await get(`/cockpit/api/definition/${enc(id)}/instances${q(f)}`);
+  const sort = { sortBy: params.get('sortBy') || 'startTime', sortOrder: params.get('sortOrder') || 'desc' };
+  const list = await get(`/cockpit/api/definition/${enc(id)}/instances${q({ ...f, ...sort, ...pageParams(params) })}`);
   const form = h('form', { class: 'filters', onsubmit: (e) => {
     e.preventDefault();
     const fd = new FormData(e.target);
@@ -202,20 +206,28 @@ async function definitionPage(id, params) {
     h('label', {}, 'Variable', h('input', { name: 'variable', value: f.variable, placeholder: 'name', size: 12 })),
     h('label', {}, 'Value', h('input', { name: 'value', value: f.value, placeholder: 'equals…', size: 12 })),
     h('button', { class: 'primary', type: 'submit' }, 'Filter'));
-  const rows = list.items.map((i) => h('tr', {},
+  const redraw = {};
+  const running = list.items.filter((i) => !i.endTime).map((i) => i.id);
+  for (const sel of [...instanceSel]) if (!running.includes(sel)) instanceSel.delete(sel);
+  const rows = list.items.map((i) => h('tr', { 'data-instance': i.id },
+    i.endTime ? h('td', {}) : selectCell(instanceSel, i.id, () => redraw.fn?.()),
     h('td', {}, h('a', { href: `#/instance/${enc(i.id)}`, class: 'mono' }, i.id)),
     h('td', {}, i.businessKey || h('span', { class: 'zero' }, '—')), h('td', {}, stateBadge(i.state)),
-    h('td', { class: 'muted' }, fmt(i.startTime)), h('td', { class: 'muted' }, i.endTime ? fmt(i.endTime) : ''), countCell(i.incidents, true)));
+    h('td', { class: 'muted' }, fmt(i.startTime)), h('td', { class: 'muted' }, i.endTime ? fmt(i.endTime) : ''),
+    h('td', { class: 'mono' }, i.endActivityId || ''), countCell(i.incidents, true)));
   return [
-    pageHead(d.name || d.key, [h('span', { class: 'mono' }, d.key), h('span', {}, `version ${d.version}`), h('span', {}, `${d.running} running`), h('span', {}, `${d.incidents} incident(s)`)], 
-      versions.length > 1 ? h('select', { onchange: (e) => { location.hash = `#/definition/${enc(e.target.value)}`; } },
-        versions.map((v) => h('option', { value: v.id, selected: v.id === id }, `version ${v.version}`))) : null,
+    pageHead(d.name || d.key, [h('span', { class: 'mono' }, d.key), h('span', {}, `version ${d.version}`), h('span', {}, `${d.running} running`), h('span', {}, `${d.incidents} incident(s)`),
+      d.suspended ? h('span', { class: 'pill warn' }, 'suspended') : null],
+      [versions.length > 1 ? h('select', { onchange: (e) => { location.hash = `#/definition/${enc(e.target.value)}`; } },
+        versions.map((v) => h('option', { value: v.id, selected: v.id === id }, `version ${v.version}`))) : null, suspendButton('definition', id, d.suspended)],
       h('a', { href: '#/' }, 'Processes')),
-    h('div', { class: 'card' }, dg, h('div', { class: 'legend' }, h('span', {}, h('i', { class: 'l-active' }), 'running tokens (blue badge)'), h('span', {}, h('i', { class: 'l-inc' }), 'incidents (red badge)'))),
-    h('div', { class: 'card flush' }, h('h2', {}, `Instances (${list.total})`), form,
-      list.items.length ? h('table', {}, h('thead', {}, h('tr', {}, h('th', {}, 'Instance'), h('th', {}, 'Business key'), h('th', {}, 'State'),
-        h('th', {}, 'Started'), h('th', {}, 'Ended'), h('th', { class: 'num' }, 'Incidents'))), h('tbody', {}, rows))
-        : h('div', { class: 'empty' }, 'No instance matches.')),
+    h('div', { class: 'card' }, dg, heatLegend()),
+    h('div', { class: 'card flush' }, h('h2', {}, `Instances (${list.total})`), form, bulkBar(id, versions, redraw),
+      list.items.length ? h('table', { id: 'instance-table' }, h('thead', {}, h('tr', {}, selectAllTh(instanceSel, running, () => redraw.fn?.()), sortTh('Instance', 'id', params),
+        sortTh('Business key', 'businessKey', params), sortTh('State', 'state', params), sortTh('Started', 'startTime', params), sortTh('Ended', 'endTime', params),
+        h('th', {}, 'End event'), h('th', { class: 'num' }, 'Incidents'))), h('tbody', {}, rows))
+        : h('div', { class: 'empty' }, 'No instance matches.'),
+      pager(list.total, params)),
   ];
 }
 
@@ -284,6 +296,8 @@ async function instancePage(id) {
     decisionsCard(id),
   ]);
   paint(dg, { tokens: st.active, active: st.active, completed: st.completed, flows: st.flows, incidents: st.incidents });
+  if (st.endActivityId) dg.querySelector(`[data-element-id="${CSS.escape(st.endActivityId)}"]`)?.classList.add('end-reached');
+  const modify = running ? modificationCard(dg, id, st.active, tree) : null;
   let histVars = null;
   if (!running) {
     histVars = {};
@@ -307,9 +321,12 @@ async function instancePage(id) {
   const save = running ? (name, type, value) => http('PUT', `${REST}/process-instance/${enc(id)}/variables/${enc(name)}`, { value, type }) : null;
   const out = [
     pageHead(st.definitionName || st.definitionKey, [h('span', { class: 'mono' }, id), st.businessKey ? h('span', {}, `business key ${st.businessKey}`) : null,
-      h('span', {}, `started ${fmt(st.startTime)}`), st.endTime ? h('span', {}, `ended ${fmt(st.endTime)}`) : null], [stateBadge(st.state), cancel],
+      h('span', {}, `started ${fmt(st.startTime)}`), st.endTime ? h('span', {}, `ended ${fmt(st.endTime)}`) : null,
+      st.endActivityId ? h('span', { id: 'end-event' }, `reached end event ${st.endActivityId}`) : null],
+    [st.suspended ? h('span', { class: 'pill warn' }, 'suspended') : stateBadge(st.state), running ? suspendButton('instance', id, st.suspended) : null, cancel],
     [h('a', { href: '#/' }, 'Processes'), ' / ', h('a', { href: `#/definition/${enc(st.definitionId)}` }, st.definitionName || st.definitionKey), ' / instance']),
     h('div', { class: 'card', id: 'diagram-card' }, dg, legend()),
+    modify,
     h('div', { class: 'grid2' },
       h('div', { class: 'stack' },
         h('div', { class: 'card', id: 'incidents' }, h('h2', {}, `Incidents (${incidents.length})`), inc),
@@ -452,10 +469,12 @@ async function tasklist(params) {
   if (!user) return [pageHead('Tasklist', null, picker), h('div', { class: 'card empty' }, 'Create users and groups (POST /engine-rest/user/create, /group/create) to use the tasklist.')];
   const [groups, overview] = await Promise.all([get(`${REST}/group${q({ member: user })}`).catch(() => []), get('/cockpit/api/overview')]);
   const defName = Object.fromEntries(overview.definitions.map((d) => [d.id, d.name || d.key]));
-  const [mine, ...byGroup] = await Promise.all([
-    get(`${REST}/task${q({ assignee: user, sortBy: 'created', sortOrder: 'desc' })}`),
-    get(`${REST}/task${q({ candidateUser: user, unassigned: true })}`).catch(() => []),
-    ...groups.map((g) => get(`${REST}/task${q({ candidateGroup: g.id, unassigned: true })}`).catch(() => [])),
+  // My tasks are paged on the server; the claimable ones are capped at 100 per query.
+  const [mineCount, mine, ...byGroup] = await Promise.all([
+    get(`${REST}/task/count${q({ assignee: user })}`),
+    get(`${REST}/task${q({ assignee: user, sortBy: 'created', sortOrder: 'desc', ...pageParams(params) })}`),
+    get(`${REST}/task${q({ candidateUser: user, unassigned: true, maxResults: 100 })}`).catch(() => []),
+    ...groups.map((g) => get(`${REST}/task${q({ candidateGroup: g.id, unassigned: true, maxResults: 100 })}`).catch(() => [])),
   ]);
   const seen = new Set(mine.map((t) => t.id));
   const group = [];
@@ -471,7 +490,8 @@ async function tasklist(params) {
     pageHead('Tasklist', [h('span', {}, `working as ${user}`), h('span', {}, groups.length ? `groups: ${groups.map((g) => g.name || g.id).join(', ')}` : 'no groups')], h('label', { class: 'row' }, 'User ', picker)),
     h('div', { class: 'tasklist' },
       h('div', { class: 'card flush' },
-        h('div', { class: 'section-title' }, `Assigned to me (${mine.length})`), mine.length ? h('ul', { class: 'tasks' }, mine.map(item)) : h('div', { class: 'pad muted' }, 'None.'),
+        h('div', { class: 'section-title' }, `Assigned to me (${mineCount.count})`), mine.length ? h('ul', { class: 'tasks' }, mine.map(item)) : h('div', { class: 'pad muted' }, 'None.'),
+        mineCount.count > mine.length ? pager(mineCount.count, params) : null,
         h('div', { class: 'section-title' }, `Claimable by my groups (${group.length})`), group.length ? h('ul', { class: 'tasks', id: 'group-tasks' }, group.map(item)) : h('div', { class: 'pad muted' }, 'None.')),
       panel),
   ];
@@ -496,14 +516,17 @@ async function topicsPage() {
     if (!wasm && t.waiting > 0 && t.locked === 0) alert = h('div', { class: 'alert' }, h('b', {}, 'No worker is working on this topic. '), `${t.waiting} task(s) waiting`, t.oldestWaiting ? `, the oldest since ${ago(t.oldestWaiting)}` : '', '. Start an external-task worker for ', h('code', {}, t.topic), ' or bind a wasm component to it.');
     if (t.failed > 0) alert = [alert, h('div', { class: 'alert bad' }, `${t.failed} task(s) out of retries with an incident.`)];
     const rows = t.tasks.map((x) => h('tr', {},
-      h('td', {}, h('span', { class: 'mono' }, short(x.id))), h('td', {}, h('a', { href: `#/instance/${enc(x.processInstanceId)}` }, x.processDefinitionKey), ' ', h('span', { class: 'muted mono' }, x.activityId)),
+      h('td', {}, h('span', { class: 'mono' }, short(x.id))), h('td', {}, h('a', { href: `#/instance/${enc(x.processInstanceId)}`, class: 'mono' }, short(x.processInstanceId)),
+        x.businessKey ? h('div', { 'data-business-key': '' }, x.businessKey) : null, h('div', { class: 'muted mono' }, `${x.processDefinitionKey} · ${x.activityId}`)),
       h('td', {}, x.retries === 0 ? h('span', { class: 'pill bad' }, 'failed') : x.locked ? h('span', { class: 'pill run' }, 'locked') : h('span', { class: 'pill warn' }, 'waiting')),
       h('td', {}, x.locked ? [h('span', { class: 'mono' }, x.workerId), h('div', { class: 'muted' }, `until ${fmt(x.lockExpirationTime)}`)] : h('span', { class: 'zero' }, '—')),
       h('td', { class: 'num' }, x.retries ?? h('span', { class: 'zero' }, '—')),
-      h('td', {}, x.errorMessage ? h('span', { class: 'count-bad' }, x.errorMessage) : ''),
+      h('td', {}, x.errorMessage ? h('span', { class: 'count-bad' }, x.errorMessage) : '', x.errorMessage ? h('details', { class: 'details', ontoggle: async (e) => {
+        if (e.target.open) e.target.querySelector('pre').textContent = await fetch(`${REST}/external-task/${enc(x.id)}/errorDetails`).then((r) => (r.ok ? r.text() : '')) || 'No details recorded.';
+      } }, h('summary', {}, 'error details'), h('pre', { class: 'stack' }, '…')) : null),
       h('td', { class: 'num' }, x.retries === 0 ? h('button', { class: 'small primary', onclick: () => act('Retry scheduled', () => http('PUT', `${REST}/external-task/${enc(x.id)}/retries`, { retries: 1 })) }, 'Retry') : null)));
     return h('div', { class: 'card topic', 'data-topic': t.topic },
-      h('header', {}, h('h2', {}, t.topic), wasm ? h('span', { class: 'pill ok' }, 'wasm component (in engine)') : h('span', { class: 'pill warn' }, 'remote workers'),
+      h('header', {}, h('h2', {}, t.topic), h('a', { href: `#/external-tasks?topic=${enc(t.topic)}`, 'data-all-tasks': '' }, 'all tasks, paged'), wasm ? h('span', { class: 'pill ok' }, 'wasm component (in engine)') : h('span', { class: 'pill warn' }, 'remote workers'),
         h('div', { class: 'nums' }, [['waiting', t.waiting], ['locked', t.locked], ['incidents', t.incidents], ['created', t.created], ['completed', t.completed]]
           .map(([l, n]) => h('div', {}, h('b', { class: l === 'incidents' && n ? 'count-bad' : '' }, n), h('span', {}, l))))),
       wasm ? h('div', { class: 'module' },
@@ -513,7 +536,7 @@ async function topicsPage() {
         h('div', {}, h('span', {}, `recent runs (${sorted.length})`), `p50 ${pct(0.5)} · p90 ${pct(0.9)} · max ${pct(1)}`),
         h('div', {}, spark(t.recentWasmMicros))) : null,
       alert,
-      t.tasks.length ? h('table', { style: 'margin-top:8px' }, h('thead', {}, h('tr', {}, h('th', {}, 'Task'), h('th', {}, 'Instance / activity'), h('th', {}, 'State'),
+      t.tasks.length ? h('table', { style: 'margin-top:8px' }, h('thead', {}, h('tr', {}, h('th', {}, 'Task'), h('th', {}, 'Instance / business key'), h('th', {}, 'State'),
         h('th', {}, 'Lock owner'), h('th', { class: 'num' }, 'Retries'), h('th', {}, 'Last error'), h('th', {}))), h('tbody', {}, rows))
         : h('div', { class: 'pad muted' }, 'No open tasks.'));
   });
@@ -583,12 +606,19 @@ async function render(live = false) {
     else if (parts[0] === 'tasks') { nav = 'tasks'; content = await tasklist(params); }
     else if (parts[0] === 'topics') { nav = 'topics'; content = await topicsPage(); }
     else if (parts[0] === 'notifications') { nav = 'notifications'; content = await notificationsPage(); }
-    else content = await dashboard();
+    else if (parts[0] === 'external-tasks') { nav = 'topics'; content = await externalTasksPage(params); }
+    else if (parts[0] === 'incidents') { nav = 'incidents'; content = await incidentsPage(params); }
+    else if (parts[0] === 'batches') { nav = 'batches'; content = await batchesPage(params); }
+    else if (parts[0] === 'migrate') { nav = 'dashboard'; content = await migratePage(params); }
+    else content = await dashboard(params);
     for (const a of document.querySelectorAll('[data-nav]')) a.classList.toggle('on', a.dataset.nav === nav);
     // Keep focus and scroll when a live refresh redraws the same page.
     const y = window.scrollY;
     const focused = document.activeElement && app.contains(document.activeElement) && document.activeElement.closest('form');
-    if (live && focused) { app.dataset.stale = '1'; return; }
+    // An open diagram menu or confirm dialog is not torn down by a live refresh either; the
+    // page redraws when it closes (staleRefresh).
+    const busy = app.querySelector('.diagram .menu:not([hidden])') || document.querySelector('dialog[open]');
+    if (live && (focused || busy)) { app.dataset.stale = '1'; return; }
     app.replaceChildren(...[content].flat(Infinity).filter(Boolean));
     app.dataset.page = nav === 'dashboard' ? (parts[0] || 'dashboard') : nav;
     app.dataset.rendered = String(Date.now());
@@ -602,6 +632,8 @@ async function render(live = false) {
 }
 let timer = null;
 function refresh() { clearTimeout(timer); timer = setTimeout(() => render(true), 120); }
+/** Redraw a page a live refresh skipped while a menu or dialog was open. */
+function staleRefresh() { if (app.dataset.stale) { delete app.dataset.stale; refresh(); } }
 
 function connect() {
   const live = document.getElementById('live');
@@ -623,3 +655,5 @@ window.addEventListener('hashchange', () => { selectedTask = null; render(); });
 document.addEventListener('focusout', () => { if (app.dataset.stale) { delete app.dataset.stale; setTimeout(() => { if (!app.contains(document.activeElement) || !document.activeElement.closest('form')) refresh(); }, 50); } });
 connect();
 render();
+
+export { h, http, get, q, enc, act, toast, fmt, short, stateBadge, pageHead, render, badge, staleRefresh, REST };
