@@ -534,6 +534,9 @@ pub struct UserOperation {
     pub process_instance_id: Option<String>,
     /// Free text (property changed, new value).
     pub details: Option<String>,
+    /// A user's note (`set-annotation`).
+    #[serde(default)]
+    pub annotation: Option<String>,
 }
 
 /// A user of the engine (basic auth, tasklist).

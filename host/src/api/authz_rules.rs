@@ -116,6 +116,11 @@ pub async fn rule(
         "deployment" => match second {
             Some("create") => of_type(P::CREATE, R::DEPLOYMENT),
             Some("{id}") if method == Method::DELETE => one(P::DELETE, R::DEPLOYMENT, param("id")),
+            // A redeployment creates a deployment from one the user can read.
+            Some("{id}") if path.ends_with("/redeploy") => Rule::Each(vec![
+                vec![Needed::any(P::CREATE, R::DEPLOYMENT)],
+                vec![Needed::on(P::READ, R::DEPLOYMENT, param("id"))],
+            ]),
             Some("{id}") => one(P::READ, R::DEPLOYMENT, param("id")),
             _ => of_type(P::READ, R::DEPLOYMENT),
         },
@@ -264,7 +269,8 @@ async fn definition_rule(
         // Bulk suspension by key in the body: every definition.
         _ => ANY.to_owned(),
     };
-    if path.ends_with("/start") {
+    // Submitting a start form starts an instance.
+    if path.ends_with("/start") || path.ends_with("/submit-form") {
         Rule::Each(vec![
             vec![Needed::any(P::CREATE, R::PROCESS_INSTANCE)],
             vec![Needed::on(P::CREATE_INSTANCE, R::PROCESS_DEFINITION, key)],

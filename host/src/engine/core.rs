@@ -123,6 +123,10 @@ pub(crate) struct Inner {
     pub(crate) notifications: super::notifications::State,
     /// The batch runner's lock and wake-up (see `batches`).
     pub(crate) batches: super::batches::Runtime,
+    /// Usage metrics not yet written (see `usage_metrics`).
+    pub(crate) usage: super::usage_metrics::UsageMeter,
+    /// When this engine opened its store (engine clock, ms since epoch).
+    pub(crate) opened_at: i64,
 }
 
 /// Holds one instance's lock; dropping it releases the lock and forgets idle entries.
@@ -172,6 +176,7 @@ impl ProcessEngine {
             None => None,
         };
         let (events, _) = broadcast::channel(4096);
+        let opened_at = config.clock.now();
         let notifications = super::notifications::State::new(config.notifications.clone());
         let engine = ProcessEngine {
             inner: Arc::new(Inner {
@@ -196,6 +201,8 @@ impl ProcessEngine {
                 authorizations: Mutex::new(None),
                 notifications,
                 batches: Default::default(),
+                usage: Default::default(),
+                opened_at,
             }),
         };
         engine.recover().await?;
@@ -230,6 +237,9 @@ impl ProcessEngine {
         for h in handles {
             h.abort();
         }
+        if let Err(e) = self.flush_metrics().await {
+            tracing::warn!("writing usage metrics at shutdown failed: {e}");
+        }
         self.inner.store.sync_now().await?;
         Ok(())
     }
@@ -239,6 +249,11 @@ impl ProcessEngine {
     pub async fn stopping(&self) {
         let mut rx = self.inner.stop.subscribe();
         let _ = rx.wait_for(|stopping| *stopping).await;
+    }
+
+    /// When this engine opened its store (ms since epoch, engine clock).
+    pub fn opened_at(&self) -> i64 {
+        self.inner.opened_at
     }
 
     /// Current time of the engine's clock (ms since epoch).

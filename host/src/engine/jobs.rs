@@ -256,7 +256,10 @@ impl ProcessEngine {
             .run_command(&instance_id, command, consume, AfterCommit::default())
             .await
         {
-            Ok(_) => Ok(None),
+            Ok(_) => {
+                self.meter(super::usage_metrics::names::JOB_SUCCESSFUL, 1);
+                Ok(None)
+            }
             Err(ProcessEngineError::NotFound(_)) => {
                 let mut ws = WriteSet::new();
                 self.inner.store.stage_job_removal(&mut ws, job, None);
@@ -267,6 +270,7 @@ impl ProcessEngine {
             Err(ProcessEngineError::Engine(m)) if m.contains("optimistic") => Ok(None),
             Err(e) => {
                 let message = e.to_string();
+                self.meter(super::usage_metrics::names::JOB_FAILED, 1);
                 self.fail_job(job, message.clone()).await?;
                 Ok(Some(message))
             }

@@ -58,6 +58,12 @@ impl ProcessEngine {
         operation: &str,
         details: Option<String>,
     ) -> Result<()> {
+        if let Some(assignee) = &task.assignee
+            && old.assignee.as_ref() != Some(assignee)
+        {
+            // Camunda's task meter: every assignment counts its assignee as a task worker.
+            self.meter_task_worker(assignee);
+        }
         let command = self.task_update_command(&task, old)?;
         let mut ws = WriteSet::new();
         self.inner

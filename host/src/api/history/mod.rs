@@ -16,6 +16,7 @@ use super::{ApiState, Route, dto, incident};
 use crate::records::{HistoricActivityInstance, HistoricVariableInstance, UserOperation};
 use process_instances::{hpi_count, hpi_delete, hpi_get, hpi_list};
 
+mod operations;
 mod process_instances;
 mod tasks;
 
@@ -107,6 +108,11 @@ pub(crate) fn routes() -> Vec<Route> {
             "Count historic variable instances",
             hvi_count,
         ),
+        Route::post(
+            "/history/variable-instance/count",
+            "Count historic variable instances (query body)",
+            hvi_count,
+        ),
         Route::get(
             "/history/variable-instance/{id}",
             "Get a historic variable instance",
@@ -125,6 +131,9 @@ pub(crate) fn routes() -> Vec<Route> {
             op_count,
         ),
     ]
+    .into_iter()
+    .chain(operations::routes())
+    .collect()
 }
 
 // ------------------------------------------------------------------ activity instances
@@ -472,7 +481,7 @@ fn op_dto(o: &UserOperation) -> J {
         "removalTime": null,
         "rootProcessInstanceId": o.process_instance_id,
         "category": if o.entity_type == "Task" { "TaskWorker" } else { "Operator" },
-        "annotation": null,
+        "annotation": o.annotation,
     })
 }
 

@@ -27,6 +27,10 @@ impl Translation<'_> {
                         .historic_instance(&instance_id)?
                         .map_or_else(|| instance_id.clone(), |h| h.root_process_instance_id),
                 };
+                after.meters.push((
+                    crate::engine::usage_metrics::names::EXECUTED_DECISION_INSTANCES,
+                    decisions.len() as u64,
+                ));
                 let record = &self.deployed.record;
                 let rows = crate::engine::decisions::historic_rows(decisions, *at, |row| {
                     row.process_definition_id = Some(record.id.clone());

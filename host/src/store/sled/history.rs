@@ -145,6 +145,22 @@ impl HistoryStore for Store {
         ws.put(Tree::HistoricActivities, key, activity);
     }
 
+    fn stage_historic_variable_removal(
+        &self,
+        ws: &mut WriteSet,
+        variable: &HistoricVariableInstance,
+    ) {
+        ws.delete(Tree::HistoricVariablesById, index::id_key(&variable.id));
+        ws.delete(
+            Tree::HistoricVariables,
+            index::historic_variable_key(
+                &variable.process_instance_id,
+                &variable.activity_instance_id,
+                &variable.name,
+            ),
+        );
+    }
+
     fn stage_historic_variable(
         &self,
         ws: &mut WriteSet,
