@@ -1,7 +1,7 @@
 //! `/process-definition` statistics, diagram, history time to live, statically called
 //! definitions, and `/deployment/registered` and `redeploy`, through the real HTTP server on
 //! an engine with a manual clock (jobs run only when a test asks). The harness
-//! ([`OpsApi`]) is shared with the start form, metrics and history-operations tests.
+//! ([`ExtrasApi`]) is shared with the start form, metrics and history-operations tests.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -17,7 +17,7 @@ use serde_json::{Value as J, json};
 use crate::api_rest::serve_on_loopback;
 
 /// The HTTP server over an engine on a manual clock without the background scheduler.
-pub(crate) struct OpsApi {
+pub(crate) struct ExtrasApi {
     pub(crate) engine: ProcessEngine,
     pub(crate) clock: ManualClock,
     pub(crate) base: String,
@@ -26,26 +26,27 @@ pub(crate) struct OpsApi {
     _server: tokio::task::JoinHandle<()>,
 }
 
-impl OpsApi {
-    pub(crate) async fn start() -> OpsApi {
+impl ExtrasApi {
+    pub(crate) async fn start() -> ExtrasApi {
         let dir = tempfile::tempdir().expect("tempdir");
         let clock = ManualClock::new(T0);
-        OpsApi::open(dir, clock).await
+        ExtrasApi::open(dir, clock).await
     }
 
     /// An engine and server on an existing data directory (a restart).
-    pub(crate) async fn open(dir: tempfile::TempDir, clock: ManualClock) -> OpsApi {
+    pub(crate) async fn open(dir: tempfile::TempDir, clock: ManualClock) -> ExtrasApi {
         let mut ec = EngineConfig::new(dir.path());
         ec.clock = Arc::new(clock.clone());
         ec.background_scheduler = false;
         ec.wasm = None;
-        let engine = ProcessEngine::open(ec).await.expect("engine");
+        // A restarted engine waits for the previous one to release sled's file lock.
+        let engine = baton_tests::open_retrying(ec).await;
         let app = baton::api::router(ApiState {
             engine: engine.clone(),
             config: ApiConfig::default(),
         });
         let (addr, server) = serve_on_loopback(app).await;
-        OpsApi {
+        ExtrasApi {
             engine,
             clock,
             base: format!("http://{addr}/engine-rest"),
@@ -59,11 +60,13 @@ impl OpsApi {
     }
 
     /// Stop the engine cleanly and open it again on the same data.
-    pub(crate) async fn restart(self) -> OpsApi {
-        self.engine.shutdown().await.expect("shutdown");
+    pub(crate) async fn restart(self) -> ExtrasApi {
         self._server.abort();
-        let OpsApi { dir, clock, .. } = self;
-        OpsApi::open(dir, clock).await
+        // The aborted server task holds an engine clone until it is dropped.
+        let _ = self._server.await;
+        self.engine.shutdown().await.expect("shutdown");
+        drop(self.engine);
+        ExtrasApi::open(self.dir, self.clock).await
     }
 
     pub(crate) async fn send(
@@ -195,7 +198,7 @@ pub(crate) fn user_task(key: &str) -> String {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn activity_and_definition_statistics_count_instances_failed_jobs_and_incidents() {
-    let api = OpsApi::start().await;
+    let api = ExtrasApi::start().await;
     api.deploy("failjob", &failing_job("failjob")).await;
     api.deploy("review", &user_task("review")).await;
     let a = api.start_instance("failjob").await;
@@ -300,7 +303,7 @@ async fn activity_and_definition_statistics_count_instances_failed_jobs_and_inci
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_diagram_deployed_next_to_a_process_is_served_and_204_without_one() {
-    let api = OpsApi::start().await;
+    let api = ExtrasApi::start().await;
     let png = vec![0x89, b'P', b'N', b'G', 1, 2, 3, 0, 4];
     api.deploy_files(
         "pic",
@@ -327,7 +330,7 @@ async fn the_diagram_deployed_next_to_a_process_is_served_and_204_without_one() 
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn history_time_to_live_comes_from_the_model_and_can_be_changed() {
-    let api = OpsApi::start().await;
+    let api = ExtrasApi::start().await;
     let xml = user_task("ttl").replace(
         r#"<bpmn:process id="ttl" isExecutable="true">"#,
         r#"<bpmn:process id="ttl" isExecutable="true" camunda:historyTimeToLive="30">"#,
@@ -388,7 +391,7 @@ async fn history_time_to_live_comes_from_the_model_and_can_be_changed() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn static_called_definitions_name_the_constant_call_activities() {
-    let api = OpsApi::start().await;
+    let api = ExtrasApi::start().await;
     api.deploy("child", &user_task("child")).await;
     let parent = definitions(
         "parent",
@@ -425,7 +428,7 @@ async fn static_called_definitions_name_the_constant_call_activities() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_deployment_is_registered_and_redeployed_as_new_versions() {
-    let api = OpsApi::start().await;
+    let api = ExtrasApi::start().await;
     let first = api.deploy("again", &user_task("again")).await;
     let id = first["id"].as_str().expect("deployment id");
     assert_eq!(api.get("/deployment/registered").await, json!([id]));

@@ -5,9 +5,9 @@
 use reqwest::StatusCode;
 use serde_json::{Value as J, json};
 
-use crate::api_definition_extras::{OpsApi, user_task};
+use crate::api_definition_extras::{ExtrasApi, user_task};
 
-async fn hvi_count(api: &OpsApi, pi: &str) -> J {
+async fn hvi_count(api: &ExtrasApi, pi: &str) -> J {
     let (s, b) = api
         .post(
             "/history/variable-instance/count",
@@ -20,7 +20,7 @@ async fn hvi_count(api: &OpsApi, pi: &str) -> J {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn historic_variables_are_read_as_binary_and_deleted_one_or_all() {
-    let api = OpsApi::start().await;
+    let api = ExtrasApi::start().await;
     api.deploy("vars", &user_task("vars")).await;
     let (s, b) = api
         .post(
@@ -92,7 +92,7 @@ async fn historic_variables_are_read_as_binary_and_deleted_one_or_all() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn user_operation_entries_are_annotated_and_cleared() {
-    let api = OpsApi::start().await;
+    let api = ExtrasApi::start().await;
     api.deploy("ops", &user_task("ops")).await;
     let pi = api.start_instance("ops").await;
     let (s, _) = api.delete(&format!("/process-instance/{pi}")).await;

@@ -5,7 +5,7 @@ use baton_tests::bpmn::definitions;
 use reqwest::StatusCode;
 use serde_json::json;
 
-use crate::api_definition_extras::OpsApi;
+use crate::api_definition_extras::ExtrasApi;
 
 /// A start event with `camunda:formKey`.
 fn keyed(key: &str, form_key: &str) -> String {
@@ -44,7 +44,7 @@ fn with_fields(key: &str) -> String {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn start_form_keys_and_the_deployed_form_resource() {
-    let api = OpsApi::start().await;
+    let api = ExtrasApi::start().await;
     let html = b"<form>deployed start form</form>".to_vec();
     api.deploy_files(
         "keyed",
@@ -126,7 +126,7 @@ async fn start_form_keys_and_the_deployed_form_resource() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_rendered_form_lists_the_fields_and_submit_form_checks_required_ones() {
-    let api = OpsApi::start().await;
+    let api = ExtrasApi::start().await;
     api.deploy("fields", &with_fields("fields")).await;
     api.deploy("bare", &keyed("bare", "app:x")).await;
     let fields_id = api.definition_id("fields").await;

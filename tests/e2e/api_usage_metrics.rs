@@ -8,11 +8,11 @@ use baton_tests::T0;
 use reqwest::StatusCode;
 use serde_json::json;
 
-use crate::api_definition_extras::{OpsApi, failing_job, user_task};
+use crate::api_definition_extras::{ExtrasApi, failing_job, user_task};
 
 const MINUTE: i64 = 60_000;
 
-async fn sum(api: &OpsApi, name: &str, query: &str) -> i64 {
+async fn sum(api: &ExtrasApi, name: &str, query: &str) -> i64 {
     api.get(&format!("/metrics/{name}/sum{query}")).await["result"]
         .as_i64()
         .expect("result")
@@ -20,7 +20,7 @@ async fn sum(api: &OpsApi, name: &str, query: &str) -> i64 {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn usage_metrics_are_summed_per_interval_and_survive_a_restart() {
-    let api = OpsApi::start().await;
+    let api = ExtrasApi::start().await;
     api.deploy("review", &user_task("review")).await;
     api.start_instance("review").await;
     api.start_instance("review").await;
@@ -95,7 +95,7 @@ async fn usage_metrics_are_summed_per_interval_and_survive_a_restart() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn job_outcomes_are_counted() {
-    let api = OpsApi::start().await;
+    let api = ExtrasApi::start().await;
     api.deploy("failjob", &failing_job("failjob")).await;
     let pi = api.start_instance("failjob").await;
     let jobs = api.get(&format!("/job?processInstanceId={pi}")).await;
@@ -108,7 +108,7 @@ async fn job_outcomes_are_counted() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_schema_log_reports_the_store_format() {
-    let api = OpsApi::start().await;
+    let api = ExtrasApi::start().await;
     let log = api.get("/schema/log").await;
     assert_eq!(
         log,
