@@ -1,12 +1,88 @@
 //! Operator changes to history: deleting historic variable instances (one, or all of a
 //! process instance) and annotating user operation log entries. Each is one small write set
-//! plus its own user operation entry, as Camunda logs them.
+//! plus its own user operation entry, as Camunda logs them. Also the identity link log
+//! writer that user task changes call.
 
 use super::{ProcessEngine, ProcessEngineError, Result};
-use crate::records::UserOperation;
-use crate::store::{HistoryStore, WriteSet};
+use crate::records::{HistoryLog, HistoryLogKind, IdentityLinkLog, UserOperation, UserTask};
+use crate::store::{Accept, HistoryLogStore, HistoryStore, WriteSet};
 
 impl ProcessEngine {
+    /// History log entries of a kind in creation order that `keep` takes, paged while
+    /// reading.
+    pub fn history_logs_where(
+        &self,
+        kind: HistoryLogKind,
+        keep: &mut dyn FnMut(&HistoryLog) -> Accept,
+        skip: usize,
+        limit: usize,
+    ) -> Result<Vec<HistoryLog>> {
+        Ok(self
+            .inner
+            .store
+            .history_logs_where(kind, keep, skip, limit)?)
+    }
+
+    /// One history log entry.
+    pub fn history_log(&self, kind: HistoryLogKind, id: &str) -> Result<Option<HistoryLog>> {
+        Ok(self.inner.store.history_log(kind, id)?)
+    }
+
+    /// Stage the identity link log entries of a user task change (`old` is `None` for a new
+    /// task): assignee, owner and candidate users and groups added or removed. Only
+    /// differences are written; an unchanged task writes nothing.
+    pub(crate) fn log_identity_links(&self, ws: &mut WriteSet, old: Option<&UserTask>, new: &UserTask) {
+        let now = self.now();
+        let mut entry = |link_type: &str, user: Option<&str>, group: Option<&str>, op: &str| {
+            let log = IdentityLinkLog {
+                id: super::core::new_id(),
+                time: now,
+                link_type: link_type.to_owned(),
+                user_id: user.map(str::to_owned),
+                group_id: group.map(str::to_owned),
+                task_id: new.id.clone(),
+                process_instance_id: new.process_instance_id.clone(),
+                process_definition_id: new.process_definition_id.clone(),
+                process_definition_key: new.process_definition_key.clone(),
+                operation_type: op.to_owned(),
+                assigner_id: None,
+                tenant_id: new.tenant_id.clone(),
+            };
+            self.inner
+                .store
+                .stage_history_log(ws, &HistoryLog::IdentityLink(log));
+        };
+        for (link_type, before, after) in [
+            ("assignee", old.and_then(|o| o.assignee.as_deref()), new.assignee.as_deref()),
+            ("owner", old.and_then(|o| o.owner.as_deref()), new.owner.as_deref()),
+        ] {
+            if before != after {
+                if let Some(b) = before {
+                    entry(link_type, Some(b), None, "delete");
+                }
+                if let Some(a) = after {
+                    entry(link_type, Some(a), None, "add");
+                }
+            }
+        }
+        let empty = Vec::new();
+        let (old_users, old_groups) = old.map_or((&empty, &empty), |o| {
+            (&o.candidate_users, &o.candidate_groups)
+        });
+        for u in old_users.iter().filter(|u| !new.candidate_users.contains(u)) {
+            entry("candidate", Some(u), None, "delete");
+        }
+        for u in new.candidate_users.iter().filter(|u| !old_users.contains(u)) {
+            entry("candidate", Some(u), None, "add");
+        }
+        for g in old_groups.iter().filter(|g| !new.candidate_groups.contains(g)) {
+            entry("candidate", None, Some(g), "delete");
+        }
+        for g in new.candidate_groups.iter().filter(|g| !old_groups.contains(g)) {
+            entry("candidate", None, Some(g), "add");
+        }
+    }
+
     /// Delete one historic variable instance.
     pub async fn delete_historic_variable(&self, id: &str) -> Result<()> {
         let v = self

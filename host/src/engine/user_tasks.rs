@@ -69,6 +69,7 @@ impl ProcessEngine {
         self.inner
             .store
             .stage_user_task(&mut ws, &task, Some(old), Some(raw));
+        self.log_identity_links(&mut ws, Some(old), &task);
         // Keep the assignee visible in the activity's history.
         if let Some(mut h) = self
             .inner

@@ -17,6 +17,7 @@
 
 mod authorizations;
 pub mod batches;
+pub mod history_logs;
 pub mod metrics;
 pub mod codec;
 mod decisions;
@@ -24,6 +25,7 @@ mod sled;
 
 pub use self::authorizations::AuthorizationStore;
 pub use self::batches::BatchStore;
+pub use self::history_logs::HistoryLogStore;
 pub use self::metrics::MetricsStore;
 pub use self::decisions::DecisionStore;
 pub use self::sled::{Durability, FORMAT_VERSION, Store, WriteSet};

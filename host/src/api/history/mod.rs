@@ -16,6 +16,8 @@ use super::{ApiState, Route, dto, incident};
 use crate::records::{HistoricActivityInstance, HistoricVariableInstance, UserOperation};
 use process_instances::{hpi_count, hpi_delete, hpi_get, hpi_list};
 
+mod details;
+mod logs;
 mod operations;
 mod process_instances;
 mod tasks;
@@ -133,6 +135,8 @@ pub(crate) fn routes() -> Vec<Route> {
     ]
     .into_iter()
     .chain(operations::routes())
+    .chain(logs::routes())
+    .chain(details::routes())
     .collect()
 }
 

@@ -6,7 +6,9 @@ use crate::engine::Result;
 use crate::engine::core::new_id;
 use crate::engine::events::EngineEvent;
 use crate::engine::executor::AfterCommit;
-use crate::records::{HistoricActivityInstance, HistoricVariableInstance};
+use crate::records::{
+    HistoricActivityInstance, HistoricDetail, HistoricVariableInstance, HistoryLog,
+};
 use crate::store::{HistoryStore, OutboxStore};
 use baton_bpmn::engine::HistoryEvent;
 
@@ -135,6 +137,7 @@ impl Translation<'_> {
                         v.value = value.clone();
                         v.last_updated = *at;
                         v.state = "CREATED".into();
+                        v.revision = v.revision.saturating_add(1);
                         v
                     }
                     None => HistoricVariableInstance {
@@ -153,8 +156,28 @@ impl Translation<'_> {
                         last_updated: *at,
                         state: "CREATED".into(),
                         tenant_id: self.record.tenant_id.clone(),
+                        revision: 0,
                     },
                 };
+                // One variable update record per set (`/history/detail`); "initial" when
+                // created by the command that started the instance (its record has no start
+                // time yet) or at its start time.
+                self.logs.push(HistoryLog::Detail(HistoricDetail {
+                    id: new_id(),
+                    time: *at,
+                    variable_instance_id: v.id.clone(),
+                    variable_name: v.name.clone(),
+                    value: v.value.clone(),
+                    revision: v.revision,
+                    initial: v.revision == 0
+                        && (self.record.state.started_at == 0
+                            || *at == self.record.state.started_at),
+                    activity_instance_id: v.activity_instance_id.clone(),
+                    process_instance_id: v.process_instance_id.clone(),
+                    process_definition_id: v.process_definition_id.clone(),
+                    process_definition_key: v.process_definition_key.clone(),
+                    tenant_id: v.tenant_id.clone(),
+                }));
                 self.variables.insert(key, v);
             }
             HistoryEvent::VariableDeleted { scope_id, name, at } => {

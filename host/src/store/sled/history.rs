@@ -204,6 +204,7 @@ impl HistoryStore for Store {
             );
         }
         ws.delete(Tree::HistoricInstances, index::id_key(instance_id));
+        crate::store::HistoryLogStore::stage_history_logs_removal(self, ws, instance_id)?;
         let prefix = index::field_prefix(instance_id);
         for key in self.scan_keys(Tree::HistoricActivities, &prefix, usize::MAX)? {
             if let Some(id) = super::keys::last_str(&key) {

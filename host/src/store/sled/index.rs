@@ -142,6 +142,25 @@ pub(crate) fn historic_variable_key(instance_id: &str, scope_id: &str, name: &st
     Key::new().str(instance_id).str(scope_id).str(name).build()
 }
 
+/// `kind, id` of a history log entry (ids are UUID v7: key order is creation order).
+pub(crate) fn history_log_key(kind: crate::records::HistoryLogKind, id: &str) -> Vec<u8> {
+    Key::new().str(kind.as_str()).str(id).build()
+}
+
+/// The key range of one kind of history log entries.
+pub(crate) fn history_log_prefix(kind: crate::records::HistoryLogKind) -> Vec<u8> {
+    Key::new().str(kind.as_str()).build()
+}
+
+/// `instance id, kind, id`: the history log entries of a process instance.
+pub(crate) fn history_log_instance_key(
+    instance_id: &str,
+    kind: crate::records::HistoryLogKind,
+    id: &str,
+) -> Vec<u8> {
+    Key::new().str(instance_id).str(kind.as_str()).str(id).build()
+}
+
 /// `interval start, name` (metrics, task workers): a time range is one range scan.
 pub(crate) fn interval_key(interval: i64, name: &str) -> Vec<u8> {
     Key::new().i64(interval).str(name).build()

@@ -22,6 +22,7 @@
 mod authorizations;
 mod background;
 mod batches;
+mod history_logs;
 mod metrics;
 mod checkpoint;
 mod committer;
@@ -145,6 +146,8 @@ trees! {
     HistoricBatches => "historic_batches": "Batch id -> HistoricBatch.",
     Metrics => "metrics": "interval start, metric name -> sum over the 15-minute interval.",
     TaskWorkers => "task_workers": "interval start, worker id -> (): task workers seen per interval.",
+    HistoryLogs => "history_logs": "kind, log id -> HistoryLog (external task log, job log, variable updates, identity links).",
+    HistoryLogsByInstance => "history_logs_by_instance": "instance id, kind, log id -> ().",
 }
 
 /// One write of a [`WriteSet`].
