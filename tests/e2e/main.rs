@@ -11,6 +11,7 @@ mod api_coverage;
 mod api_decisions;
 mod api_definition_extras;
 mod api_flow;
+mod api_history_cleanup;
 mod api_history_logs;
 mod api_history_ops;
 mod api_history_tasks;

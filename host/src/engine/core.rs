@@ -45,6 +45,8 @@ pub struct EngineConfig {
     /// transaction of its own on the calling thread. Not a user setting: benchmarks compare
     /// the two in one run, and it is the switch to pull if batching is ever suspected.
     pub batched_commits: bool,
+    /// History cleanup: batch window and batch size (see `history_cleanup`).
+    pub history_cleanup: super::history_cleanup::HistoryCleanupConfig,
 }
 
 impl EngineConfig {
@@ -66,6 +68,7 @@ impl EngineConfig {
             incident_on_unhandled_bpmn_error: false,
             notifications: Default::default(),
             batched_commits: true,
+            history_cleanup: Default::default(),
         }
     }
 }
@@ -78,6 +81,7 @@ impl std::fmt::Debug for EngineConfig {
             .field("wasm", &self.wasm.is_some())
             .field("max_parked_fetches", &self.max_parked_fetches)
             .field("batched_commits", &self.batched_commits)
+            .field("history_cleanup", &self.history_cleanup)
             .finish()
     }
 }
@@ -127,6 +131,8 @@ pub(crate) struct Inner {
     pub(crate) usage: super::usage_metrics::UsageMeter,
     /// When this engine opened its store (engine clock, ms since epoch).
     pub(crate) opened_at: i64,
+    /// The history cleanup's state (see `history_cleanup`).
+    pub(crate) cleanup: super::history_cleanup::Cleanup,
 }
 
 /// Holds one instance's lock; dropping it releases the lock and forgets idle entries.
@@ -203,6 +209,7 @@ impl ProcessEngine {
                 batches: Default::default(),
                 usage: Default::default(),
                 opened_at,
+                cleanup: Default::default(),
             }),
         };
         engine.recover().await?;
@@ -210,6 +217,7 @@ impl ProcessEngine {
         if engine.inner.config.background_scheduler {
             engine.start_scheduler();
             engine.start_batch_runner();
+            engine.start_history_cleanup();
         }
         Ok(engine)
     }

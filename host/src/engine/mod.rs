@@ -21,6 +21,7 @@
 //! | `triggers`          | signalling an execution, conditional start events             |
 //! | `incidents`         | read, resolve, annotate, raise                                |
 //! | `history`           | historic reads, the user operation log                        |
+//! | `history_cleanup`   | removing expired history in batches, the batch window loop    |
 //! | `history_ops`       | deleting historic variables, annotating user operations       |
 //! | `jobs`              | the job/timer scheduler, `tick`, recovery on open             |
 //! | `management`        | jobs and job definitions for operators: retries, due dates,   |
@@ -61,6 +62,7 @@ mod events;
 mod executor;
 mod external_tasks;
 mod history;
+pub mod history_cleanup;
 mod history_ops;
 mod identity;
 mod incidents;

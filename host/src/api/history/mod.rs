@@ -16,6 +16,7 @@ use super::{ApiState, Route, dto, incident};
 use crate::records::{HistoricActivityInstance, HistoricVariableInstance, UserOperation};
 use process_instances::{hpi_count, hpi_delete, hpi_get, hpi_list};
 
+mod cleanup;
 mod details;
 mod logs;
 mod operations;
@@ -137,6 +138,7 @@ pub(crate) fn routes() -> Vec<Route> {
     .chain(operations::routes())
     .chain(logs::routes())
     .chain(details::routes())
+    .chain(cleanup::routes())
     .collect()
 }
 
