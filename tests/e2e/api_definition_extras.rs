@@ -127,8 +127,7 @@ impl ExtrasApi {
 
     /// Deploy files (name, bytes) as one deployment; the answer.
     pub(crate) async fn deploy_files(&self, name: &str, files: &[(&str, Vec<u8>)]) -> J {
-        let mut form =
-            reqwest::multipart::Form::new().text("deployment-name", name.to_owned());
+        let mut form = reqwest::multipart::Form::new().text("deployment-name", name.to_owned());
         for (file, bytes) in files {
             form = form.part(
                 file.to_string(),
@@ -248,7 +247,9 @@ async fn activity_and_definition_statistics_count_instances_failed_jobs_and_inci
     let (s, b) = api
         .send(
             reqwest::Method::GET,
-            &format!("/process-definition/{def}/statistics?incidents=true&incidentsForType=failedJob"),
+            &format!(
+                "/process-definition/{def}/statistics?incidents=true&incidentsForType=failedJob"
+            ),
             None,
         )
         .await;
@@ -258,7 +259,11 @@ async fn activity_and_definition_statistics_count_instances_failed_jobs_and_inci
         "Only one of the query parameter includeIncidents or includeIncidentsForType can be set."
     );
     let (s, _) = api
-        .send(reqwest::Method::GET, "/process-definition/key/nope/statistics", None)
+        .send(
+            reqwest::Method::GET,
+            "/process-definition/key/nope/statistics",
+            None,
+        )
         .await;
     assert_eq!(s, StatusCode::NOT_FOUND);
     assert_eq!(
@@ -273,16 +278,26 @@ async fn activity_and_definition_statistics_count_instances_failed_jobs_and_inci
         .await;
     let rows = all.as_array().expect("rows");
     assert_eq!(rows.len(), 2, "{all}");
-    let fj = rows.iter().find(|r| r["id"] == def.as_str()).expect("failjob");
+    let fj = rows
+        .iter()
+        .find(|r| r["id"] == def.as_str())
+        .expect("failjob");
     assert_eq!(
-        (&fj["instances"], &fj["failedJobs"], &fj["definition"]["key"]),
+        (
+            &fj["instances"],
+            &fj["failedJobs"],
+            &fj["definition"]["key"]
+        ),
         (&json!(2), &json!(1), &json!("failjob"))
     );
     assert_eq!(
         fj["incidents"],
         json!([{"incidentType": "failedJob", "incidentCount": 1}])
     );
-    let review = rows.iter().find(|r| r["id"] != def.as_str()).expect("review");
+    let review = rows
+        .iter()
+        .find(|r| r["id"] != def.as_str())
+        .expect("review");
     assert_eq!(
         (&review["instances"], &review["failedJobs"]),
         (&json!(1), &json!(0))
@@ -319,7 +334,10 @@ async fn the_diagram_deployed_next_to_a_process_is_served_and_204_without_one() 
     let (s, ct, bytes) = api
         .get_raw(&format!("/process-definition/{def}/diagram"))
         .await;
-    assert_eq!((s, ct.as_str(), bytes), (StatusCode::OK, "image/png", png.clone()));
+    assert_eq!(
+        (s, ct.as_str(), bytes),
+        (StatusCode::OK, "image/png", png.clone())
+    );
     let (s, _, bytes) = api.get_raw("/process-definition/key/pic/diagram").await;
     assert_eq!((s, bytes), (StatusCode::OK, png));
     let (s, _, bytes) = api.get_raw("/process-definition/key/plain/diagram").await;
@@ -415,7 +433,10 @@ async fn static_called_definitions_name_the_constant_call_activities() {
         .await;
     assert_eq!(called.as_array().map(Vec::len), Some(1), "{called}");
     assert_eq!(called[0]["id"], child_id.as_str());
-    assert_eq!(called[0]["calledFromActivityIds"], json!(["callA", "callB"]));
+    assert_eq!(
+        called[0]["calledFromActivityIds"],
+        json!(["callA", "callB"])
+    );
     assert_eq!(called[0]["callingProcessDefinitionId"], parent_id.as_str());
     assert_eq!(
         api.get(&format!(
@@ -434,7 +455,10 @@ async fn a_deployment_is_registered_and_redeployed_as_new_versions() {
     assert_eq!(api.get("/deployment/registered").await, json!([id]));
 
     let (s, b) = api
-        .post(&format!("/deployment/{id}/redeploy"), json!({"source": "ops"}))
+        .post(
+            &format!("/deployment/{id}/redeploy"),
+            json!({"source": "ops"}),
+        )
         .await;
     assert_eq!(s, StatusCode::OK, "{b}");
     assert_ne!(b["id"], id);

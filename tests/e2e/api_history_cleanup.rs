@@ -31,12 +31,17 @@ fn straight_through(key: &str, ttl: Option<u32>) -> String {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn expired_history_is_removed_and_the_rest_kept() {
     let api = ExtrasApi::start().await;
-    api.deploy("short", &straight_through("short", Some(1))).await;
-    api.deploy("forever", &straight_through("forever", None)).await;
-    api.deploy("running", &user_task("running").replace(
-        r#"<bpmn:process id="running" isExecutable="true">"#,
-        r#"<bpmn:process id="running" isExecutable="true" camunda:historyTimeToLive="0">"#,
-    ))
+    api.deploy("short", &straight_through("short", Some(1)))
+        .await;
+    api.deploy("forever", &straight_through("forever", None))
+        .await;
+    api.deploy(
+        "running",
+        &user_task("running").replace(
+            r#"<bpmn:process id="running" isExecutable="true">"#,
+            r#"<bpmn:process id="running" isExecutable="true" camunda:historyTimeToLive="0">"#,
+        ),
+    )
     .await;
     let (s, b) = api
         .post(
@@ -52,7 +57,8 @@ async fn expired_history_is_removed_and_the_rest_kept() {
     let h = api.get(&format!("/history/process-instance/{short}")).await;
     assert_eq!(h["removalTime"], format(T0 + DAY), "{h}");
     assert_eq!(
-        api.get(&format!("/history/process-instance/{forever}")).await["removalTime"],
+        api.get(&format!("/history/process-instance/{forever}"))
+            .await["removalTime"],
         J::Null
     );
     let (s, _) = api
@@ -65,10 +71,7 @@ async fn expired_history_is_removed_and_the_rest_kept() {
     let (s, job) = api.post("/history/cleanup", json!({})).await;
     assert_eq!(s, StatusCode::OK, "{job}");
     assert_eq!(job["id"], "history-cleanup");
-    assert_eq!(
-        api.get("/history/process-instance/count").await["count"],
-        3
-    );
+    assert_eq!(api.get("/history/process-instance/count").await["count"], 3);
 
     api.clock.advance(DAY + 1);
     let (s, _) = api.post("/history/cleanup", json!({})).await;

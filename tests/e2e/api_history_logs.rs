@@ -96,7 +96,11 @@ async fn the_external_task_log_records_creation_failure_success_and_deletion() {
         *failure
     );
     let (s, b) = api
-        .send(reqwest::Method::GET, "/history/external-task-log/nope", None)
+        .send(
+            reqwest::Method::GET,
+            "/history/external-task-log/nope",
+            None,
+        )
         .await;
     assert_eq!(s, StatusCode::NOT_FOUND, "{b}");
 
@@ -130,13 +134,13 @@ async fn the_external_task_log_records_creation_failure_success_and_deletion() {
     assert_eq!(flags(&newest[0]), [false, false, false, true]);
 
     // Deleting the ended instance's history removes its log entries.
-    let (s, b) = api
-        .delete(&format!("/history/process-instance/{pi}"))
-        .await;
+    let (s, b) = api.delete(&format!("/history/process-instance/{pi}")).await;
     assert_eq!(s, StatusCode::NO_CONTENT, "{b}");
     assert_eq!(
-        api.get(&format!("/history/external-task-log/count?processInstanceId={pi}"))
-            .await["count"],
+        api.get(&format!(
+            "/history/external-task-log/count?processInstanceId={pi}"
+        ))
+        .await["count"],
         0
     );
 }
@@ -182,7 +186,12 @@ async fn the_job_log_records_timers_and_failing_jobs() {
             &failed["processDefinitionKey"],
             &failed["jobRetries"]
         ),
-        (&json!("gw"), &json!("async-continuation"), &json!("failjob"), &json!(2))
+        (
+            &json!("gw"),
+            &json!("async-continuation"),
+            &json!("failjob"),
+            &json!(2)
+        )
     );
     let id = failed["id"].as_str().expect("log id");
     let (s, ct, body) = api
@@ -227,14 +236,20 @@ async fn the_job_log_records_timers_and_failing_jobs() {
     // The tick that fired the timer also retried the failing job (its retry was due): two
     // failures.
     assert_eq!(
-        api.get(&format!("/history/job-log/count?failureLog=true&jobId={job}"))
-            .await["count"],
+        api.get(&format!(
+            "/history/job-log/count?failureLog=true&jobId={job}"
+        ))
+        .await["count"],
         2
     );
     let (s, b) = api
         .post("/history/job-log", json!({"jobDefinitionType": "timer"}))
         .await;
-    assert_eq!((s, b.as_array().map(Vec::len)), (StatusCode::OK, Some(4)), "{b}");
+    assert_eq!(
+        (s, b.as_array().map(Vec::len)),
+        (StatusCode::OK, Some(4)),
+        "{b}"
+    );
     let (s, _) = api
         .send(reqwest::Method::GET, "/history/job-log/nope", None)
         .await;
@@ -271,7 +286,11 @@ async fn variable_updates_are_history_details_with_revisions() {
     let rows = details.as_array().expect("rows");
     assert_eq!(
         rows.iter()
-            .map(|d| (d["value"].clone(), d["revision"].clone(), d["initial"].clone()))
+            .map(|d| (
+                d["value"].clone(),
+                d["revision"].clone(),
+                d["initial"].clone()
+            ))
             .collect::<Vec<_>>(),
         vec![
             (json!(1), json!(0), json!(true)),
@@ -289,11 +308,20 @@ async fn variable_updates_are_history_details_with_revisions() {
         3
     );
     let (s, b) = api
-        .post("/history/detail", json!({"processInstanceId": pi, "initial": true}))
+        .post(
+            "/history/detail",
+            json!({"processInstanceId": pi, "initial": true}),
+        )
         .await;
-    assert_eq!((s, b.as_array().map(Vec::len)), (StatusCode::OK, Some(2)), "{b}");
+    assert_eq!(
+        (s, b.as_array().map(Vec::len)),
+        (StatusCode::OK, Some(2)),
+        "{b}"
+    );
     let blob = api
-        .get(&format!("/history/detail?processInstanceId={pi}&variableTypeIn=Bytes"))
+        .get(&format!(
+            "/history/detail?processInstanceId={pi}&variableTypeIn=Bytes"
+        ))
         .await;
     let blob_id = blob[0]["id"].as_str().expect("detail id");
     let (s, _, bytes) = api
@@ -301,14 +329,20 @@ async fn variable_updates_are_history_details_with_revisions() {
         .await;
     assert_eq!((s, bytes), (StatusCode::OK, vec![1, 2, 3]));
     let one = api
-        .get(&format!("/history/detail/{}", rows[1]["id"].as_str().expect("id")))
+        .get(&format!(
+            "/history/detail/{}",
+            rows[1]["id"].as_str().expect("id")
+        ))
         .await;
     assert_eq!(one, rows[1]);
     let (s, b) = api
         .send(reqwest::Method::GET, "/history/detail/nope", None)
         .await;
     assert_eq!(s, StatusCode::NOT_FOUND);
-    assert_eq!(b["message"], "Historic detail with Id 'nope' does not exist.");
+    assert_eq!(
+        b["message"],
+        "Historic detail with Id 'nope' does not exist."
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -336,7 +370,9 @@ async fn identity_link_changes_are_logged() {
     assert_eq!(s, StatusCode::NO_CONTENT);
 
     let log = api
-        .get(&format!("/history/identity-link-log?taskId={task}&sortBy=time&sortOrder=asc"))
+        .get(&format!(
+            "/history/identity-link-log?taskId={task}&sortBy=time&sortOrder=asc"
+        ))
         .await;
     let summary: Vec<(J, J, J, J)> = log
         .as_array()

@@ -34,7 +34,9 @@ async fn historic_variables_are_read_as_binary_and_deleted_one_or_all() {
     assert_eq!(s, StatusCode::OK, "{b}");
     let pi = b["id"].as_str().expect("instance").to_owned();
     let rows = api
-        .get(&format!("/history/variable-instance?processInstanceId={pi}"))
+        .get(&format!(
+            "/history/variable-instance?processInstanceId={pi}"
+        ))
         .await;
     let id_of = |name: &str| {
         rows.as_array()
@@ -51,7 +53,10 @@ async fn historic_variables_are_read_as_binary_and_deleted_one_or_all() {
     let (s, ct, bytes) = api
         .get_raw(&format!("/history/variable-instance/{bin}/data"))
         .await;
-    assert_eq!((s, ct.as_str(), bytes), (StatusCode::OK, "application/octet-stream", vec![1, 2, 3]));
+    assert_eq!(
+        (s, ct.as_str(), bytes),
+        (StatusCode::OK, "application/octet-stream", vec![1, 2, 3])
+    );
     let (s, b) = api
         .send(
             reqwest::Method::GET,
@@ -76,7 +81,9 @@ async fn historic_variables_are_read_as_binary_and_deleted_one_or_all() {
     );
 
     let (s, _) = api
-        .delete(&format!("/history/process-instance/{pi}/variable-instances"))
+        .delete(&format!(
+            "/history/process-instance/{pi}/variable-instances"
+        ))
         .await;
     assert_eq!(s, StatusCode::NO_CONTENT);
     assert_eq!(hvi_count(&api, &pi).await, 0);
@@ -84,9 +91,14 @@ async fn historic_variables_are_read_as_binary_and_deleted_one_or_all() {
         .delete("/history/process-instance/nope/variable-instances")
         .await;
     assert_eq!(s, StatusCode::NOT_FOUND);
-    assert_eq!(b["message"], "No historic process instance found with id: nope");
+    assert_eq!(
+        b["message"],
+        "No historic process instance found with id: nope"
+    );
     // The running instance still reads its variables: only history was deleted.
-    let live = api.get(&format!("/process-instance/{pi}/variables/a")).await;
+    let live = api
+        .get(&format!("/process-instance/{pi}/variables/a"))
+        .await;
     assert_eq!(live["value"], "text");
 }
 
@@ -97,8 +109,13 @@ async fn user_operation_entries_are_annotated_and_cleared() {
     let pi = api.start_instance("ops").await;
     let (s, _) = api.delete(&format!("/process-instance/{pi}")).await;
     assert_eq!(s, StatusCode::NO_CONTENT);
-    let ops = api.get("/history/user-operation?operationType=Delete").await;
-    let op = ops[0]["operationId"].as_str().expect("operation id").to_owned();
+    let ops = api
+        .get("/history/user-operation?operationType=Delete")
+        .await;
+    let op = ops[0]["operationId"]
+        .as_str()
+        .expect("operation id")
+        .to_owned();
     assert_eq!(ops[0]["annotation"], J::Null);
 
     let (s, b) = api
@@ -108,7 +125,9 @@ async fn user_operation_entries_are_annotated_and_cleared() {
         )
         .await;
     assert_eq!(s, StatusCode::NO_CONTENT, "{b}");
-    let ops = api.get("/history/user-operation?operationType=Delete").await;
+    let ops = api
+        .get("/history/user-operation?operationType=Delete")
+        .await;
     assert_eq!(ops[0]["annotation"], "approved by ops");
     let set = api
         .get("/history/user-operation?operationType=SetAnnotation")
@@ -123,7 +142,9 @@ async fn user_operation_entries_are_annotated_and_cleared() {
         )
         .await;
     assert_eq!(s, StatusCode::NO_CONTENT);
-    let ops = api.get("/history/user-operation?operationType=Delete").await;
+    let ops = api
+        .get("/history/user-operation?operationType=Delete")
+        .await;
     assert_eq!(ops[0]["annotation"], J::Null);
 
     let (s, b) = api
@@ -135,6 +156,9 @@ async fn user_operation_entries_are_annotated_and_cleared() {
     assert_eq!(s, StatusCode::BAD_REQUEST);
     assert_eq!(
         (&b["type"], &b["message"]),
-        (&json!("BadUserRequestException"), &json!("operation is null"))
+        (
+            &json!("BadUserRequestException"),
+            &json!("operation is null")
+        )
     );
 }

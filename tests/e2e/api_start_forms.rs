@@ -57,7 +57,8 @@ async fn start_form_keys_and_the_deployed_form_resource() {
         ],
     )
     .await;
-    api.deploy("app", &keyed("app", "app:forms/start.html")).await;
+    api.deploy("app", &keyed("app", "app:forms/start.html"))
+        .await;
     api.deploy("fields", &with_fields("fields")).await;
     api.deploy("missing", &keyed("missing", "deployment:gone.html"))
         .await;
@@ -74,7 +75,11 @@ async fn start_form_keys_and_the_deployed_form_resource() {
         format!("embedded:engine://engine/:engine/process-definition/{fields_id}/rendered-form")
     );
     let (s, b) = api
-        .send(reqwest::Method::GET, "/process-definition/nope/startForm", None)
+        .send(
+            reqwest::Method::GET,
+            "/process-definition/nope/startForm",
+            None,
+        )
         .await;
     assert_eq!(s, StatusCode::BAD_REQUEST);
     assert_eq!(
@@ -83,7 +88,9 @@ async fn start_form_keys_and_the_deployed_form_resource() {
     );
 
     let (s, ct, bytes) = api
-        .get_raw(&format!("/process-definition/{keyed_id}/deployed-start-form"))
+        .get_raw(&format!(
+            "/process-definition/{keyed_id}/deployed-start-form"
+        ))
         .await;
     assert_eq!(
         (s, ct.as_str(), bytes),
@@ -155,7 +162,9 @@ async fn the_rendered_form_lists_the_fields_and_submit_form_checks_required_ones
     assert_eq!(s, StatusCode::NOT_FOUND);
     assert_eq!(
         b["message"],
-        format!("No matching rendered start form for process definition with the id {bare_id} found.")
+        format!(
+            "No matching rendered start form for process definition with the id {bare_id} found."
+        )
     );
 
     // Required field missing: Camunda's validation failure, nothing started.
@@ -168,7 +177,9 @@ async fn the_rendered_form_lists_the_fields_and_submit_form_checks_required_ones
     assert_eq!(s, StatusCode::INTERNAL_SERVER_ERROR);
     assert_eq!(
         b["message"],
-        format!("Cannot instantiate process definition {fields_id}: Invalid value submitted for form field 'amount': validation of required failed.")
+        format!(
+            "Cannot instantiate process definition {fields_id}: Invalid value submitted for form field 'amount': validation of required failed."
+        )
     );
     assert_eq!(api.get("/process-instance/count").await["count"], 0);
 

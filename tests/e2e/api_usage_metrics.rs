@@ -37,26 +37,35 @@ async fn usage_metrics_are_summed_per_interval_and_survive_a_restart() {
     api.start_instance("review").await;
 
     assert_eq!(sum(&api, "root-process-instance-start", "").await, 3);
-    assert_eq!(sum(&api, "process-instances", "").await, 3, "Camunda's alias");
+    assert_eq!(
+        sum(&api, "process-instances", "").await,
+        3,
+        "Camunda's alias"
+    );
     let second = format(T0 + 15 * MINUTE);
     assert_eq!(
-        sum(&api, "root-process-instance-start", &format!("?startDate={second}")).await,
+        sum(
+            &api,
+            "root-process-instance-start",
+            &format!("?startDate={second}")
+        )
+        .await,
         1
     );
     // One activity-instance-start per historic activity instance, one end per finished one.
     let started = api.get("/history/activity-instance/count").await["count"]
         .as_i64()
         .expect("count");
-    let ended = api.get("/history/activity-instance/count?finished=true").await["count"]
+    let ended = api
+        .get("/history/activity-instance/count?finished=true")
+        .await["count"]
         .as_i64()
         .expect("count");
     assert_eq!(sum(&api, "activity-instance-start", "").await, started);
     assert_eq!(sum(&api, "activity-instance-end", "").await, ended);
     assert_eq!(sum(&api, "task-users", "").await, 2);
 
-    let rows = api
-        .get("/metrics?name=root-process-instance-start")
-        .await;
+    let rows = api.get("/metrics?name=root-process-instance-start").await;
     assert_eq!(
         rows,
         json!([
@@ -87,7 +96,10 @@ async fn usage_metrics_are_summed_per_interval_and_survive_a_restart() {
     assert_eq!(sum(&api, "task-users", "").await, 2);
 
     let (s, _) = api
-        .delete(&format!("/metrics/task-worker?date={}", format(T0 + MINUTE)))
+        .delete(&format!(
+            "/metrics/task-worker?date={}",
+            format(T0 + MINUTE)
+        ))
         .await;
     assert_eq!(s, StatusCode::NO_CONTENT);
     assert_eq!(sum(&api, "task-users", "").await, 0);

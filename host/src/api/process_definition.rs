@@ -141,7 +141,11 @@ pub(super) fn key_missing(key: &str, tenant: Option<&str>) -> ApiError {
     }
 }
 
-pub(super) async fn by_key(state: &ApiState, key: &str, tenant: Option<&str>) -> ApiResult<ProcessDefinition> {
+pub(super) async fn by_key(
+    state: &ApiState,
+    key: &str,
+    tenant: Option<&str>,
+) -> ApiResult<ProcessDefinition> {
     state
         .engine
         .latest_definition(key, tenant)

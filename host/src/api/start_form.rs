@@ -114,10 +114,7 @@ async fn form_by_id(State(state): State<ApiState>, Path(id): Path<String>) -> Ap
     form_dto(&state, &id).await
 }
 
-async fn form_by_key(
-    State(state): State<ApiState>,
-    Path(key): Path<String>,
-) -> ApiResult<Json<J>> {
+async fn form_by_key(State(state): State<ApiState>, Path(key): Path<String>) -> ApiResult<Json<J>> {
     let d = by_key(&state, &key, None).await?;
     form_dto(&state, &d.id).await
 }
@@ -230,9 +227,7 @@ fn field_html(f: &FormField) -> String {
         "boolean" => format!(r#"<input {attrs} type="checkbox" />"#),
         _ => format!(r#"<input {attrs} type="text" />"#),
     };
-    format!(
-        r#"<div class="form-group"><label for="{id}">{label}</label>{input}</div>"#
-    )
+    format!(r#"<div class="form-group"><label for="{id}">{label}</label>{input}</div>"#)
 }
 
 async fn rendered(state: &ApiState, d: &ProcessDefinition) -> ApiResult<Response> {

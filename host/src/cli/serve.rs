@@ -136,7 +136,11 @@ pub struct ServeArgs {
     pub incident_on_unhandled_bpmn_error: Option<bool>,
     /// Daily UTC window in which the history cleanup runs, `HH:MM-HH:MM` [default: none,
     /// only on `POST /history/cleanup`].
-    #[arg(long, env = "BATON_HISTORY_CLEANUP_BATCH_WINDOW", value_name = "HH:MM-HH:MM")]
+    #[arg(
+        long,
+        env = "BATON_HISTORY_CLEANUP_BATCH_WINDOW",
+        value_name = "HH:MM-HH:MM"
+    )]
     pub history_cleanup_batch_window: Option<String>,
     /// Finished instances whose history one cleanup write set removes [default: 500].
     #[arg(long, env = "BATON_HISTORY_CLEANUP_BATCH_SIZE", value_name = "N")]

@@ -112,7 +112,9 @@ impl ProcessEngine {
                     else {
                         continue;
                     };
-                    candidates.filter(|d| d.version == v).max_by_key(|d| d.version)
+                    candidates
+                        .filter(|d| d.version == v)
+                        .max_by_key(|d| d.version)
                 }
                 CalledElementBinding::VersionTag(t) => {
                     let Some(t) = t.literal_text() else {
@@ -187,7 +189,11 @@ impl ProcessEngine {
             .iter()
             .find(|r| r.name == name)
             .ok_or_else(missing)?;
-        let bytes = self.inner.store.resource(&resource.id)?.ok_or_else(missing)?;
+        let bytes = self
+            .inner
+            .store
+            .resource(&resource.id)?
+            .ok_or_else(missing)?;
         Ok((name.to_owned(), bytes))
     }
 }

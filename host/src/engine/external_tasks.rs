@@ -19,8 +19,8 @@ use crate::records::{
     ExternalTask, ExternalTaskLog, HistoryLog, Incident, IncidentType, LogState, ProcessInstance,
 };
 use crate::store::{
-    Accept, ExternalTaskStore, HistoryLogStore, IncidentStore, InstanceStore, LockOrder, LockRequest, TaskLookup,
-    TopicLock, Version, WASM_WORKER, WriteSet,
+    Accept, ExternalTaskStore, HistoryLogStore, IncidentStore, InstanceStore, LockOrder,
+    LockRequest, TaskLookup, TopicLock, Version, WASM_WORKER, WriteSet,
 };
 use baton_bpmn::engine::Command;
 use baton_bpmn::{Value, Variables};
@@ -423,7 +423,12 @@ impl ProcessEngine {
     }
 
     /// Stage an external task log entry (one small record in the step's write set).
-    pub(crate) fn log_external_task(&self, ws: &mut WriteSet, task: &ExternalTask, state: LogState) {
+    pub(crate) fn log_external_task(
+        &self,
+        ws: &mut WriteSet,
+        task: &ExternalTask,
+        state: LogState,
+    ) {
         let log = ExternalTaskLog::of(task, state, super::core::new_id(), self.now());
         self.inner
             .store
@@ -754,7 +759,7 @@ impl ProcessEngine {
             Variables::new(),
             false,
         )
-            .await?;
+        .await?;
         if revived_wasm {
             let me = self.clone();
             tokio::spawn(async move { me.run_wasm_task(new.id).await });

@@ -31,7 +31,12 @@ impl ProcessEngine {
     /// Stage the identity link log entries of a user task change (`old` is `None` for a new
     /// task): assignee, owner and candidate users and groups added or removed. Only
     /// differences are written; an unchanged task writes nothing.
-    pub(crate) fn log_identity_links(&self, ws: &mut WriteSet, old: Option<&UserTask>, new: &UserTask) {
+    pub(crate) fn log_identity_links(
+        &self,
+        ws: &mut WriteSet,
+        old: Option<&UserTask>,
+        new: &UserTask,
+    ) {
         let now = self.now();
         let mut entry = |link_type: &str, user: Option<&str>, group: Option<&str>, op: &str| {
             let log = IdentityLinkLog {
@@ -53,8 +58,16 @@ impl ProcessEngine {
                 .stage_history_log(ws, &HistoryLog::IdentityLink(log));
         };
         for (link_type, before, after) in [
-            ("assignee", old.and_then(|o| o.assignee.as_deref()), new.assignee.as_deref()),
-            ("owner", old.and_then(|o| o.owner.as_deref()), new.owner.as_deref()),
+            (
+                "assignee",
+                old.and_then(|o| o.assignee.as_deref()),
+                new.assignee.as_deref(),
+            ),
+            (
+                "owner",
+                old.and_then(|o| o.owner.as_deref()),
+                new.owner.as_deref(),
+            ),
         ] {
             if before != after {
                 if let Some(b) = before {
@@ -69,16 +82,30 @@ impl ProcessEngine {
         let (old_users, old_groups) = old.map_or((&empty, &empty), |o| {
             (&o.candidate_users, &o.candidate_groups)
         });
-        for u in old_users.iter().filter(|u| !new.candidate_users.contains(u)) {
+        for u in old_users
+            .iter()
+            .filter(|u| !new.candidate_users.contains(u))
+        {
             entry("candidate", Some(u), None, "delete");
         }
-        for u in new.candidate_users.iter().filter(|u| !old_users.contains(u)) {
+        for u in new
+            .candidate_users
+            .iter()
+            .filter(|u| !old_users.contains(u))
+        {
             entry("candidate", Some(u), None, "add");
         }
-        for g in old_groups.iter().filter(|g| !new.candidate_groups.contains(g)) {
+        for g in old_groups
+            .iter()
+            .filter(|g| !new.candidate_groups.contains(g))
+        {
             entry("candidate", None, Some(g), "delete");
         }
-        for g in new.candidate_groups.iter().filter(|g| !old_groups.contains(g)) {
+        for g in new
+            .candidate_groups
+            .iter()
+            .filter(|g| !old_groups.contains(g))
+        {
             entry("candidate", None, Some(g), "add");
         }
     }
@@ -95,7 +122,9 @@ impl ProcessEngine {
                 ))
             })?;
         let mut ws = WriteSet::new();
-        self.inner.store.stage_historic_variable_removal(&mut ws, &v);
+        self.inner
+            .store
+            .stage_historic_variable_removal(&mut ws, &v);
         self.user_operation(
             &mut ws,
             "DeleteHistory",

@@ -7,7 +7,9 @@ use super::core::new_id;
 use super::executor::AfterCommit;
 use super::incidents::open_incident;
 use super::{ProcessEngine, ProcessEngineError, Result};
-use crate::records::{ExternalTask, HistoryLog, Incident, IncidentType, Job, JobKind, JobLog, LogState};
+use crate::records::{
+    ExternalTask, HistoryLog, Incident, IncidentType, Job, JobKind, JobLog, LogState,
+};
 use crate::store::{
     ExternalTaskStore, HistoryLogStore, InstanceStore, JobStore, OutboxStore, WASM_WORKER, WriteSet,
 };
@@ -372,8 +374,9 @@ impl ProcessEngine {
     /// Stage a job log entry (timers and async continuations only).
     pub(crate) fn log_job(&self, ws: &mut WriteSet, job: &Job, state: LogState) {
         if let Some(log) = JobLog::of(job, state, super::core::new_id(), self.now()) {
-            self.inner.store.stage_history_log(ws, &HistoryLog::Job(log));
+            self.inner
+                .store
+                .stage_history_log(ws, &HistoryLog::Job(log));
         }
     }
-
 }

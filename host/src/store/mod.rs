@@ -17,17 +17,17 @@
 
 mod authorizations;
 pub mod batches;
-pub mod history_logs;
-pub mod metrics;
 pub mod codec;
 mod decisions;
+pub mod history_logs;
+pub mod metrics;
 mod sled;
 
 pub use self::authorizations::AuthorizationStore;
 pub use self::batches::BatchStore;
+pub use self::decisions::DecisionStore;
 pub use self::history_logs::HistoryLogStore;
 pub use self::metrics::MetricsStore;
-pub use self::decisions::DecisionStore;
 pub use self::sled::{Durability, FORMAT_VERSION, Store, WriteSet};
 
 pub(crate) use crate::records::WASM_WORKER;

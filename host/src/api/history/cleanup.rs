@@ -19,16 +19,8 @@ pub(super) fn routes() -> Vec<Route> {
             "Run the history cleanup (now unless immediatelyDue=false)",
             run,
         ),
-        Route::get(
-            "/history/cleanup/job",
-            "The history cleanup job",
-            job,
-        ),
-        Route::get(
-            "/history/cleanup/jobs",
-            "The history cleanup jobs",
-            jobs,
-        ),
+        Route::get("/history/cleanup/job", "The history cleanup job", job),
+        Route::get("/history/cleanup/jobs", "The history cleanup jobs", jobs),
         Route::get(
             "/history/cleanup/configuration",
             "The history cleanup batch window",
@@ -77,7 +69,12 @@ async fn job(State(state): State<ApiState>) -> ApiResult<Json<J>> {
 
 async fn jobs(State(state): State<ApiState>) -> ApiResult<Json<J>> {
     Ok(Json(J::Array(
-        state.engine.history_cleanup_job().iter().map(job_dto).collect(),
+        state
+            .engine
+            .history_cleanup_job()
+            .iter()
+            .map(job_dto)
+            .collect(),
     )))
 }
 

@@ -216,10 +216,7 @@ async fn detail_get(
     Ok(Json(detail_dto(&d, q.deserialize_values()?)))
 }
 
-async fn detail_data(
-    State(state): State<ApiState>,
-    Path(id): Path<String>,
-) -> ApiResult<Response> {
+async fn detail_data(State(state): State<ApiState>, Path(id): Path<String>) -> ApiResult<Response> {
     let d = detail_one(&state, &id)?;
     let mut one = baton_bpmn::Variables::new();
     one.insert(id.clone(), d.value);
@@ -320,9 +317,12 @@ async fn link_list(State(state): State<ApiState>, Params(q): Params) -> ApiResul
         page,
         |skip, limit| {
             let mut keep = verdict(|l: &HistoryLog| link_of(l).is_some_and(&matches));
-            Ok(state
-                .engine
-                .history_logs_where(HistoryLogKind::IdentityLink, &mut keep, skip, limit)?)
+            Ok(state.engine.history_logs_where(
+                HistoryLogKind::IdentityLink,
+                &mut keep,
+                skip,
+                limit,
+            )?)
         },
         |a, b, by| match (link_of(a), link_of(b)) {
             (Some(a), Some(b)) => link_cmp(a, b, by),

@@ -52,7 +52,11 @@ pub(super) fn routes() -> Vec<Route> {
             "The error details of a historic external task log entry",
             ext_error_details,
         ),
-        Route::get("/history/job-log", "List historic job log entries", job_list),
+        Route::get(
+            "/history/job-log",
+            "List historic job log entries",
+            job_list,
+        ),
         Route::post(
             "/history/job-log",
             "List historic job log entries (query body)",
@@ -220,9 +224,12 @@ fn ext_rows(
         page,
         |skip, limit| {
             let mut keep = verdict(|l: &HistoryLog| ext_of(l).is_some_and(&matches));
-            Ok(state
-                .engine
-                .history_logs_where(HistoryLogKind::ExternalTask, &mut keep, skip, limit)?)
+            Ok(state.engine.history_logs_where(
+                HistoryLogKind::ExternalTask,
+                &mut keep,
+                skip,
+                limit,
+            )?)
         },
         |a, b, by| match (ext_of(a), ext_of(b)) {
             (Some(a), Some(b)) => ext_cmp(a, b, by),
@@ -370,10 +377,7 @@ fn job_of(log: &HistoryLog) -> Option<&JobLog> {
     }
 }
 
-fn job_matcher(
-    state: &ApiState,
-    q: &QueryInput,
-) -> ApiResult<impl FnMut(&JobLog) -> bool + use<>> {
+fn job_matcher(state: &ApiState, q: &QueryInput) -> ApiResult<impl FnMut(&JobLog) -> bool + use<>> {
     let id = q.str("logId");
     let job = q.str("jobId");
     let message = q.str("jobExceptionMessage");
@@ -400,7 +404,8 @@ fn job_matcher(
             && eq_opt(&job_type, Some(&l.job_definition_type))
             && in_opt(&activities, Some(&l.activity_id))
             && (failed_activities.is_none()
-                || (l.state == LogState::Failed && in_opt(&failed_activities, Some(&l.activity_id))))
+                || (l.state == LogState::Failed
+                    && in_opt(&failed_activities, Some(&l.activity_id))))
             && in_opt(&executions, l.execution_id.as_deref())
             && eq_opt(&pi, l.process_instance_id.as_deref())
             && eq_opt(&def, l.process_definition_id.as_deref())
@@ -470,7 +475,11 @@ async fn job_list(State(state): State<ApiState>, Search(q): Search) -> ApiResult
     Ok(Json(J::Array(
         rows.iter()
             .map(|l| {
-                let f = facts(&state.engine, &mut cache, l.process_definition_id.as_deref());
+                let f = facts(
+                    &state.engine,
+                    &mut cache,
+                    l.process_definition_id.as_deref(),
+                );
                 job_dto(l, f)
             })
             .collect(),
@@ -502,7 +511,11 @@ fn job_one(state: &ApiState, id: &str) -> ApiResult<JobLog> {
 async fn job_get(State(state): State<ApiState>, Path(id): Path<String>) -> ApiResult<Json<J>> {
     let l = job_one(&state, &id)?;
     let mut cache = DefinitionFacts::new();
-    let f = facts(&state.engine, &mut cache, l.process_definition_id.as_deref());
+    let f = facts(
+        &state.engine,
+        &mut cache,
+        l.process_definition_id.as_deref(),
+    );
     Ok(Json(job_dto(&l, f)))
 }
 

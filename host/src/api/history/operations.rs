@@ -51,9 +51,11 @@ async fn delete_variable(
         .engine
         .delete_historic_variable(&id)
         .await
-        .map_err(|e| not_found_as(e, || ApiError::not_found(format!(
-            "No historic variable instance found with id: {id}"
-        ))))?;
+        .map_err(|e| {
+            not_found_as(e, || {
+                ApiError::not_found(format!("No historic variable instance found with id: {id}"))
+            })
+        })?;
     Ok(no_content())
 }
 
@@ -83,9 +85,7 @@ async fn delete_instance_variables(
         .await
         .map_err(|e| {
             not_found_as(e, || {
-                ApiError::not_found(format!(
-                    "No historic process instance found with id: {id}"
-                ))
+                ApiError::not_found(format!("No historic process instance found with id: {id}"))
             })
         })?;
     Ok(no_content())

@@ -12,8 +12,8 @@ use super::executor::{AfterCommit, OutboxEntry};
 use super::incidents::close_incident;
 use super::{ProcessEngine, Result};
 use crate::records::{
-    EventSubscription, EventType, ExternalTask, HistoricActivityInstance, HistoricProcessInstance,
-    ExternalTaskLog, HistoricVariableInstance, HistoryLog, Job, JobKind, JobLog, LogState,
+    EventSubscription, EventType, ExternalTask, ExternalTaskLog, HistoricActivityInstance,
+    HistoricProcessInstance, HistoricVariableInstance, HistoryLog, Job, JobKind, JobLog, LogState,
     ProcessInstance, UserTask,
 };
 use crate::store::{

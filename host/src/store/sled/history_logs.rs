@@ -31,7 +31,11 @@ impl HistoryLogStore for Store {
     }
 
     fn stage_history_log(&self, ws: &mut WriteSet, log: &HistoryLog) {
-        ws.put(Tree::HistoryLogs, history_log_key(log.kind(), log.id()), log);
+        ws.put(
+            Tree::HistoryLogs,
+            history_log_key(log.kind(), log.id()),
+            log,
+        );
         if let Some(pi) = log.process_instance_id() {
             ws.put_raw(
                 Tree::HistoryLogsByInstance,

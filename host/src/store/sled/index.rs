@@ -158,7 +158,11 @@ pub(crate) fn history_log_instance_key(
     kind: crate::records::HistoryLogKind,
     id: &str,
 ) -> Vec<u8> {
-    Key::new().str(instance_id).str(kind.as_str()).str(id).build()
+    Key::new()
+        .str(instance_id)
+        .str(kind.as_str())
+        .str(id)
+        .build()
 }
 
 /// `interval start, name` (metrics, task workers): a time range is one range scan.

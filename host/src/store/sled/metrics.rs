@@ -50,10 +50,7 @@ impl MetricsStore for Store {
             &interval_bound(to),
             usize::MAX,
         )?;
-        Ok(keys
-            .iter()
-            .filter_map(|k| split_interval_key(k))
-            .collect())
+        Ok(keys.iter().filter_map(|k| split_interval_key(k)).collect())
     }
 
     fn stage_task_worker(&self, ws: &mut WriteSet, interval: i64, worker: &str) {
