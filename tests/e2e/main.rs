@@ -14,6 +14,7 @@ mod api_flow;
 mod api_history_cleanup;
 mod api_history_logs;
 mod api_history_ops;
+mod api_history_reports;
 mod api_history_tasks;
 mod api_jobs;
 mod api_limits;

@@ -212,12 +212,16 @@ pub async fn rule(
             _ => of_type(P::READ, R::GROUP),
         },
         "history" => match second {
-            Some("process-instance") => {
+            // Running the cleanup and annotating the operation log are operator work.
+            Some("cleanup") => operator(),
+            Some("user-operation") if *method == Method::PUT => operator(),
+            Some("process-instance") if path.contains("{id}") => {
                 match engine.historic_process_instance(&param("id")).await {
                     Ok(h) => any(needs::history(&h.id, &h.process_definition_key)),
                     Err(_) => Rule::Authenticated,
                 }
             }
+            _ if *method == Method::DELETE => one(P::DELETE_HISTORY, R::PROCESS_DEFINITION, ANY),
             _ => one(P::READ_HISTORY, R::PROCESS_DEFINITION, ANY),
         },
         "incident" | "execution" | "variable-instance" | "event-subscription" | "job" => {

@@ -21,6 +21,7 @@ mod details;
 mod logs;
 mod operations;
 mod process_instances;
+mod reports;
 mod tasks;
 
 pub(crate) fn routes() -> Vec<Route> {
@@ -139,6 +140,7 @@ pub(crate) fn routes() -> Vec<Route> {
     .chain(logs::routes())
     .chain(details::routes())
     .chain(cleanup::routes())
+    .chain(reports::routes())
     .collect()
 }
 
