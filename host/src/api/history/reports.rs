@@ -253,6 +253,9 @@ async fn instance_report(State(state): State<ApiState>, Params(q): Params) -> Ap
     )))
 }
 
+/// Completed tasks of one definition (and task name): its key, tenant and how many.
+type TaskCount = (String, Option<String>, usize);
+
 async fn task_report(State(state): State<ApiState>, Params(q): Params) -> ApiResult<Json<J>> {
     let kind = report_type(&q, &["count", "duration"])?;
     let before = q.date("completedBefore")?;
@@ -287,8 +290,7 @@ async fn task_report(State(state): State<ApiState>, Params(q): Params) -> ApiRes
             )));
         }
     };
-    let mut counts: BTreeMap<(String, Option<String>), (String, Option<String>, usize)> =
-        BTreeMap::new();
+    let mut counts: BTreeMap<(String, Option<String>), TaskCount> = BTreeMap::new();
     for a in &completed {
         let name = by_task_name.then(|| a.activity_name.clone().unwrap_or_default());
         let e = counts
