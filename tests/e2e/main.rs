@@ -18,6 +18,7 @@ mod api_history_reports;
 mod api_history_tasks;
 mod api_jobs;
 mod api_limits;
+mod api_message_subscriptions;
 mod api_migration;
 mod api_ops;
 mod api_queries;
