@@ -57,6 +57,11 @@ pub struct ServerConfig {
     /// Failure notifications: rules from the config file (`[[notification_rule]]`) and
     /// delivery settings. See [`crate::engine::notifications`].
     pub notifications: crate::engine::NotificationConfig,
+    /// Daily UTC window `HH:MM-HH:MM` in which the history cleanup runs (none: only on
+    /// `POST /history/cleanup`).
+    pub history_cleanup_batch_window: Option<String>,
+    /// Finished instances whose history one cleanup write set removes.
+    pub history_cleanup_batch_size: usize,
 }
 
 impl Default for ServerConfig {
@@ -86,6 +91,8 @@ impl Default for ServerConfig {
             max_deployment_resources: 1000,
             incident_on_unhandled_bpmn_error: false,
             notifications: crate::engine::NotificationConfig::default(),
+            history_cleanup_batch_window: None,
+            history_cleanup_batch_size: 500,
         }
     }
 }
@@ -101,6 +108,15 @@ impl ServerConfig {
         engine.default_retry_cycle = self.default_retry_cycle.clone();
         engine.incident_on_unhandled_bpmn_error = self.incident_on_unhandled_bpmn_error;
         engine.notifications = self.notifications.clone();
+        // Validated when the configuration is read (`cli::serve`); a bad window here means
+        // no background cleanup rather than a panic.
+        engine.history_cleanup = crate::engine::history_cleanup::HistoryCleanupConfig {
+            batch_window: self
+                .history_cleanup_batch_window
+                .as_deref()
+                .and_then(|w| crate::engine::history_cleanup::parse_batch_window(w).ok()),
+            batch_size: self.history_cleanup_batch_size,
+        };
         engine.wasm = if self.wasm {
             Some(crate::wasm::WasmConfig {
                 cache_dir: Some(self.data_dir.join("wasm-cache")),

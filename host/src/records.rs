@@ -7,9 +7,13 @@
 
 mod authorizations;
 mod decisions;
+mod history_logs;
 
 pub use authorizations::Authorization;
 pub use decisions::{DecisionDefinition, DecisionRequirementsDefinition, HistoricDecisionInstance};
+pub use history_logs::{
+    ExternalTaskLog, HistoricDetail, HistoryLog, HistoryLogKind, IdentityLinkLog, JobLog, LogState,
+};
 
 use std::collections::BTreeMap;
 
@@ -513,6 +517,9 @@ pub struct HistoricVariableInstance {
     pub state: String,
     /// Tenant.
     pub tenant_id: Option<String>,
+    /// Updates so far (0 when created; Camunda's revision).
+    #[serde(default)]
+    pub revision: i32,
 }
 
 /// A user operation (who did what), Camunda's user operation log.
@@ -534,6 +541,9 @@ pub struct UserOperation {
     pub process_instance_id: Option<String>,
     /// Free text (property changed, new value).
     pub details: Option<String>,
+    /// A user's note (`set-annotation`).
+    #[serde(default)]
+    pub annotation: Option<String>,
 }
 
 /// A user of the engine (basic auth, tasklist).

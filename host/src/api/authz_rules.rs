@@ -134,6 +134,11 @@ pub async fn rule(
         "deployment" => match second {
             Some("create") => of_type(P::CREATE, R::DEPLOYMENT),
             Some("{id}") if method == Method::DELETE => one(P::DELETE, R::DEPLOYMENT, param("id")),
+            // A redeployment creates a deployment from one the user can read.
+            Some("{id}") if path.ends_with("/redeploy") => Rule::Each(vec![
+                vec![Needed::any(P::CREATE, R::DEPLOYMENT)],
+                vec![Needed::on(P::READ, R::DEPLOYMENT, param("id"))],
+            ]),
             Some("{id}") => one(P::READ, R::DEPLOYMENT, param("id")),
             _ => of_type(P::READ, R::DEPLOYMENT),
         },
@@ -231,12 +236,16 @@ pub async fn rule(
         "history" => match second {
             Some("batch") if method == Method::DELETE => one(P::DELETE_HISTORY, R::BATCH, ANY),
             Some("batch") => one(P::READ_HISTORY, R::BATCH, ANY),
-            Some("process-instance") => {
+            // Running the cleanup and annotating the operation log are operator work.
+            Some("cleanup") => operator(),
+            Some("user-operation") if *method == Method::PUT => operator(),
+            Some("process-instance") if path.contains("{id}") => {
                 match engine.historic_process_instance(&param("id")).await {
                     Ok(h) => any(needs::history(&h.id, &h.process_definition_key)),
                     Err(_) => Rule::Authenticated,
                 }
             }
+            _ if *method == Method::DELETE => one(P::DELETE_HISTORY, R::PROCESS_DEFINITION, ANY),
             _ => one(P::READ_HISTORY, R::PROCESS_DEFINITION, ANY),
         },
         "job" | "variable-instance" | "incident" if second == Some("{id}") => {
@@ -350,7 +359,8 @@ async fn definition_rule(
         // Bulk suspension by key in the body: every definition.
         _ => ANY.to_owned(),
     };
-    if path.ends_with("/start") {
+    // Submitting a start form starts an instance.
+    if path.ends_with("/start") || path.ends_with("/submit-form") {
         Rule::Each(vec![
             vec![Needed::any(P::CREATE, R::PROCESS_INSTANCE)],
             vec![Needed::on(P::CREATE_INSTANCE, R::PROCESS_DEFINITION, key)],

@@ -124,7 +124,7 @@ pub async fn read_form(mut mp: Multipart, limit: usize) -> ApiResult<DeployReque
     Ok(req)
 }
 
-fn deploy_result_dto(r: &DeployResult, base: &BaseUrl) -> J {
+pub(super) fn deploy_result_dto(r: &DeployResult, base: &BaseUrl) -> J {
     let mut dto = dto::deployment(&r.deployment, base);
     let defs = r.deployed_process_definitions.as_ref().map(|defs| {
         J::Object(

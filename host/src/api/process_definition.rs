@@ -130,7 +130,7 @@ const SORT: &[&str] = &[
     "versionTag",
 ];
 
-fn key_missing(key: &str, tenant: Option<&str>) -> ApiError {
+pub(super) fn key_missing(key: &str, tenant: Option<&str>) -> ApiError {
     match tenant {
         None => ApiError::not_found(format!(
             "No matching process definition with key: {key} and no tenant-id"
@@ -141,7 +141,11 @@ fn key_missing(key: &str, tenant: Option<&str>) -> ApiError {
     }
 }
 
-async fn by_key(state: &ApiState, key: &str, tenant: Option<&str>) -> ApiResult<ProcessDefinition> {
+pub(super) async fn by_key(
+    state: &ApiState,
+    key: &str,
+    tenant: Option<&str>,
+) -> ApiResult<ProcessDefinition> {
     state
         .engine
         .latest_definition(key, tenant)
@@ -149,7 +153,7 @@ async fn by_key(state: &ApiState, key: &str, tenant: Option<&str>) -> ApiResult<
         .map_err(|e| not_found_as(e, || key_missing(key, tenant)))
 }
 
-async fn by_id(state: &ApiState, id: &str) -> ApiResult<ProcessDefinition> {
+pub(super) async fn by_id(state: &ApiState, id: &str) -> ApiResult<ProcessDefinition> {
     state.engine.definition(id).await.map_err(|e| {
         not_found_as(e, || {
             ApiError::not_found(format!("No matching definition with id {id}"))
@@ -308,7 +312,14 @@ pub(crate) struct StartBody {
     start_instructions: Option<Vec<J>>,
 }
 
-async fn start(
+impl StartBody {
+    /// The `variables` object as sent.
+    pub(crate) fn variables_json(&self) -> Option<&J> {
+        self.variables.as_ref()
+    }
+}
+
+pub(super) async fn start(
     state: &ApiState,
     base: &BaseUrl,
     user: AuthUser,

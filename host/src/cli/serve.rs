@@ -141,6 +141,17 @@ pub struct ServeArgs {
           default_missing_value = "true", value_parser = BoolishValueParser::new(),
           value_name = "BOOL")]
     pub incident_on_unhandled_bpmn_error: Option<bool>,
+    /// Daily UTC window in which the history cleanup runs, `HH:MM-HH:MM` [default: none,
+    /// only on `POST /history/cleanup`].
+    #[arg(
+        long,
+        env = "BATON_HISTORY_CLEANUP_BATCH_WINDOW",
+        value_name = "HH:MM-HH:MM"
+    )]
+    pub history_cleanup_batch_window: Option<String>,
+    /// Finished instances whose history one cleanup write set removes [default: 500].
+    #[arg(long, env = "BATON_HISTORY_CLEANUP_BATCH_SIZE", value_name = "N")]
+    pub history_cleanup_batch_size: Option<usize>,
 }
 
 /// The `--config` file: the same settings, every key optional, unknown keys rejected (a typo
@@ -192,6 +203,10 @@ pub struct FileConfig {
     pub max_deployment_resources: Option<usize>,
     /// See [`ServeArgs::incident_on_unhandled_bpmn_error`].
     pub incident_on_unhandled_bpmn_error: Option<bool>,
+    /// See [`ServeArgs::history_cleanup_batch_window`].
+    pub history_cleanup_batch_window: Option<String>,
+    /// See [`ServeArgs::history_cleanup_batch_size`].
+    pub history_cleanup_batch_size: Option<usize>,
     /// Base URL of the cockpit in notification links (default `http://<listen>`).
     pub public_url: Option<String>,
     /// Failure notification rules (`[[notification_rule]]`), created or updated by id on start.
@@ -270,6 +285,11 @@ pub fn merge(args: &ServeArgs, file: FileConfig) -> anyhow::Result<ServerConfig>
         max_fetch_tasks: pick!(max_fetch_tasks),
         max_deployment_resources: pick!(max_deployment_resources),
         incident_on_unhandled_bpmn_error: pick!(incident_on_unhandled_bpmn_error),
+        history_cleanup_batch_window: args
+            .history_cleanup_batch_window
+            .clone()
+            .or(file.history_cleanup_batch_window),
+        history_cleanup_batch_size: pick!(history_cleanup_batch_size),
         notifications: crate::engine::NotificationConfig {
             rules: file.notification_rule,
             public_url: file.public_url,
@@ -296,6 +316,13 @@ pub fn merge(args: &ServeArgs, file: FileConfig) -> anyhow::Result<ServerConfig>
     }
     if !(0..=19).contains(&config.wasm_guest_nice) {
         anyhow::bail!("wasm_guest_nice must be between 0 and 19");
+    }
+    if config.history_cleanup_batch_size == 0 {
+        anyhow::bail!("history_cleanup_batch_size must be at least 1");
+    }
+    if let Some(window) = &config.history_cleanup_batch_window {
+        crate::engine::history_cleanup::parse_batch_window(window)
+            .map_err(|e| anyhow::anyhow!("history_cleanup_batch_window: {e}"))?;
     }
     if config.wasm_concurrency == 0 {
         anyhow::bail!("wasm_concurrency must be at least 1");

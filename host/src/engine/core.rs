@@ -45,6 +45,8 @@ pub struct EngineConfig {
     /// transaction of its own on the calling thread. Not a user setting: benchmarks compare
     /// the two in one run, and it is the switch to pull if batching is ever suspected.
     pub batched_commits: bool,
+    /// History cleanup: batch window and batch size (see `history_cleanup`).
+    pub history_cleanup: super::history_cleanup::HistoryCleanupConfig,
 }
 
 impl EngineConfig {
@@ -66,6 +68,7 @@ impl EngineConfig {
             incident_on_unhandled_bpmn_error: false,
             notifications: Default::default(),
             batched_commits: true,
+            history_cleanup: Default::default(),
         }
     }
 }
@@ -78,6 +81,7 @@ impl std::fmt::Debug for EngineConfig {
             .field("wasm", &self.wasm.is_some())
             .field("max_parked_fetches", &self.max_parked_fetches)
             .field("batched_commits", &self.batched_commits)
+            .field("history_cleanup", &self.history_cleanup)
             .finish()
     }
 }
@@ -123,6 +127,12 @@ pub(crate) struct Inner {
     pub(crate) notifications: super::notifications::State,
     /// The batch runner's lock and wake-up (see `batches`).
     pub(crate) batches: super::batches::Runtime,
+    /// Usage metrics not yet written (see `usage_metrics`).
+    pub(crate) usage: super::usage_metrics::UsageMeter,
+    /// When this engine opened its store (engine clock, ms since epoch).
+    pub(crate) opened_at: i64,
+    /// The history cleanup's state (see `history_cleanup`).
+    pub(crate) cleanup: super::history_cleanup::Cleanup,
 }
 
 /// Holds one instance's lock; dropping it releases the lock and forgets idle entries.
@@ -172,6 +182,7 @@ impl ProcessEngine {
             None => None,
         };
         let (events, _) = broadcast::channel(4096);
+        let opened_at = config.clock.now();
         let notifications = super::notifications::State::new(config.notifications.clone());
         let engine = ProcessEngine {
             inner: Arc::new(Inner {
@@ -196,6 +207,9 @@ impl ProcessEngine {
                 authorizations: Mutex::new(None),
                 notifications,
                 batches: Default::default(),
+                usage: Default::default(),
+                opened_at,
+                cleanup: Default::default(),
             }),
         };
         engine.recover().await?;
@@ -203,6 +217,7 @@ impl ProcessEngine {
         if engine.inner.config.background_scheduler {
             engine.start_scheduler();
             engine.start_batch_runner();
+            engine.start_history_cleanup();
         }
         Ok(engine)
     }
@@ -230,6 +245,9 @@ impl ProcessEngine {
         for h in handles {
             h.abort();
         }
+        if let Err(e) = self.flush_metrics().await {
+            tracing::warn!("writing usage metrics at shutdown failed: {e}");
+        }
         self.inner.store.sync_now().await?;
         Ok(())
     }
@@ -239,6 +257,11 @@ impl ProcessEngine {
     pub async fn stopping(&self) {
         let mut rx = self.inner.stop.subscribe();
         let _ = rx.wait_for(|stopping| *stopping).await;
+    }
+
+    /// When this engine opened its store (ms since epoch, engine clock).
+    pub fn opened_at(&self) -> i64 {
+        self.inner.opened_at
     }
 
     /// Current time of the engine's clock (ms since epoch).

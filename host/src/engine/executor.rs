@@ -39,6 +39,8 @@ pub(crate) struct AfterCommit {
     pub(crate) outbox: Vec<u64>,
     /// A notification event was staged: wake the notification loop.
     pub(crate) notify: bool,
+    /// Usage metrics the command produced beyond its events (see `usage_metrics`).
+    pub(crate) meters: Vec<(&'static str, u64)>,
 }
 
 /// A cross-instance effect, stored in the same write set as the command that caused it and
@@ -162,6 +164,11 @@ impl ProcessEngine {
             state,
         };
         let mut after = AfterCommit::default();
+        if record.state.super_instance.is_none() {
+            after
+                .meters
+                .push((super::usage_metrics::names::ROOT_PROCESS_INSTANCE_START, 1));
+        }
         after.events.push(EngineEvent::InstanceStarted {
             process_instance_id: instance_id.clone(),
             process_definition_id: deployed.record.id.clone(),
@@ -378,8 +385,24 @@ impl ProcessEngine {
         after: AfterCommit,
     ) -> Pin<Box<dyn Future<Output = ()> + Send + '_>> {
         Box::pin(async move {
+            use super::usage_metrics::names;
+            for (name, n) in after.meters {
+                self.meter(name, n);
+            }
             for event in after.events {
+                match &event {
+                    EngineEvent::ActivityEntered { .. } => {
+                        self.meter(names::ACTIVITY_INSTANCE_START, 1)
+                    }
+                    EngineEvent::ActivityLeft { .. } => self.meter(names::ACTIVITY_INSTANCE_END, 1),
+                    _ => {}
+                }
                 self.emit(event);
+            }
+            // Written by the first commit a minute after the last write, off this request.
+            if self.claim_metrics_flush() {
+                let me = self.clone();
+                tokio::spawn(async move { me.flush_metrics_logged().await });
             }
             if after.tasks_available {
                 self.inner.task_available.notify_waiters();

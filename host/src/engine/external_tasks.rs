@@ -15,10 +15,12 @@ use super::{
     FailureRequest, FetchAndLockRequest, LockedTask, ProcessEngine, ProcessEngineError, Result,
     TopicRequest,
 };
-use crate::records::{ExternalTask, Incident, IncidentType, ProcessInstance};
+use crate::records::{
+    ExternalTask, ExternalTaskLog, HistoryLog, Incident, IncidentType, LogState, ProcessInstance,
+};
 use crate::store::{
-    Accept, ExternalTaskStore, IncidentStore, InstanceStore, LockOrder, LockRequest, TaskLookup,
-    TopicLock, Version, WASM_WORKER, WriteSet,
+    Accept, ExternalTaskStore, HistoryLogStore, IncidentStore, InstanceStore, LockOrder,
+    LockRequest, TaskLookup, TopicLock, Version, WASM_WORKER, WriteSet,
 };
 use baton_bpmn::engine::Command;
 use baton_bpmn::{Value, Variables};
@@ -355,6 +357,7 @@ impl ProcessEngine {
         self.inner
             .store
             .stage_external_task(&mut extra, &task, raw, None, self.now());
+        self.log_external_task(&mut extra, &task, LogState::Successful);
         let mut after = AfterCommit::default();
         after.events.push(EngineEvent::TaskCompleted {
             task_id: task.id.clone(),
@@ -408,8 +411,15 @@ impl ProcessEngine {
         }
         new.lock_expiration_time = Some(now.saturating_add(request.retry_timeout));
         new.retries = Some(request.retries);
-        self.apply_task_update(task, raw, new, request.variables, request.local_variables)
-            .await?;
+        self.apply_task_update(
+            task,
+            raw,
+            new,
+            request.variables,
+            request.local_variables,
+            true,
+        )
+        .await?;
         self.inner
             .metrics
             .external_task_failures
@@ -417,8 +427,22 @@ impl ProcessEngine {
         Ok(())
     }
 
+    /// Stage an external task log entry (one small record in the step's write set).
+    pub(crate) fn log_external_task(
+        &self,
+        ws: &mut WriteSet,
+        task: &ExternalTask,
+        state: LogState,
+    ) {
+        let log = ExternalTaskLog::of(task, state, super::core::new_id(), self.now());
+        self.inner
+            .store
+            .stage_history_log(ws, &HistoryLog::ExternalTask(log));
+    }
+
     /// Write a changed task (with incident handling when retries cross 0), setting variables
-    /// on its instance in the same commit when there are any.
+    /// on its instance in the same commit when there are any; `failure` logs it as a reported
+    /// failure in the external task log.
     async fn apply_task_update(
         &self,
         old: ExternalTask,
@@ -426,9 +450,13 @@ impl ProcessEngine {
         new: ExternalTask,
         variables: Variables,
         local_variables: Variables,
+        failure: bool,
     ) -> Result<()> {
         let mut ws = WriteSet::new();
         let mut after = AfterCommit::default();
+        if failure {
+            self.log_external_task(&mut ws, &new, LogState::Failed);
+        }
         self.incident_transition(&old, &new, &mut ws, &mut after)?;
         if variables.is_empty() && local_variables.is_empty() {
             let _guard = self.lock_instance(&old.process_instance_id).await;
@@ -737,8 +765,15 @@ impl ProcessEngine {
         if revived_wasm {
             new.lock_expiration_time = None;
         }
-        self.apply_task_update(task, raw, new.clone(), Variables::new(), Variables::new())
-            .await?;
+        self.apply_task_update(
+            task,
+            raw,
+            new.clone(),
+            Variables::new(),
+            Variables::new(),
+            false,
+        )
+        .await?;
         if revived_wasm {
             let me = self.clone();
             tokio::spawn(async move { me.run_wasm_task(new.id).await });

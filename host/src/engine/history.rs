@@ -140,6 +140,7 @@ impl ProcessEngine {
             entity_id: entity_id.to_owned(),
             process_instance_id: instance_id.map(str::to_owned),
             details,
+            annotation: None,
         };
         self.inner.store.stage_user_operation(ws, &op);
     }

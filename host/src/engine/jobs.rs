@@ -7,9 +7,11 @@ use super::core::new_id;
 use super::executor::AfterCommit;
 use super::incidents::open_incident;
 use super::{ProcessEngine, ProcessEngineError, Result};
-use crate::records::{ExternalTask, Incident, IncidentType, Job, JobKind};
+use crate::records::{
+    ExternalTask, HistoryLog, Incident, IncidentType, Job, JobKind, JobLog, LogState,
+};
 use crate::store::{
-    ExternalTaskStore, InstanceStore, JobStore, OutboxStore, WASM_WORKER, WriteSet,
+    ExternalTaskStore, HistoryLogStore, InstanceStore, JobStore, OutboxStore, WASM_WORKER, WriteSet,
 };
 use baton_bpmn::engine::Command;
 use baton_bpmn::model::{EventTrigger, NodeKind, TimerDefinition};
@@ -251,16 +253,21 @@ impl ProcessEngine {
         &self,
         job: &Job,
         command: Command,
-        consume: WriteSet,
+        mut consume: WriteSet,
     ) -> Result<Option<String>> {
         let Some(instance_id) = job.process_instance_id.clone() else {
             return Ok(None);
         };
+        // Commits only with the job's command: a failed run leaves no success entry.
+        self.log_job(&mut consume, job, LogState::Successful);
         match self
             .run_command(&instance_id, command, consume, AfterCommit::default())
             .await
         {
-            Ok(_) => Ok(None),
+            Ok(_) => {
+                self.meter(super::usage_metrics::names::JOB_SUCCESSFUL, 1);
+                Ok(None)
+            }
             Err(ProcessEngineError::NotFound(_)) => {
                 let mut ws = WriteSet::new();
                 self.inner.store.stage_job_removal(&mut ws, job, None);
@@ -275,6 +282,7 @@ impl ProcessEngine {
                     .metrics
                     .job_failures
                     .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                self.meter(super::usage_metrics::names::JOB_FAILED, 1);
                 self.fail_job(job, message.clone()).await?;
                 Ok(Some(message))
             }
@@ -296,6 +304,7 @@ impl ProcessEngine {
         let mut next = current.clone();
         next.retries = (current.retries - 1).max(0);
         next.exception_message = Some(message.clone());
+        self.log_job(&mut ws, &next, LogState::Failed);
         if next.retries > 0 {
             next.due = now.saturating_add(
                 self.retry_schedule(job.retry_time_cycle.as_deref())
@@ -368,5 +377,14 @@ impl ProcessEngine {
             }
         });
         Ok(())
+    }
+
+    /// Stage a job log entry (timers and async continuations only).
+    pub(crate) fn log_job(&self, ws: &mut WriteSet, job: &Job, state: LogState) {
+        if let Some(log) = JobLog::of(job, state, super::core::new_id(), self.now()) {
+            self.inner
+                .store
+                .stage_history_log(ws, &HistoryLog::Job(log));
+        }
     }
 }

@@ -11,6 +11,8 @@
 //! | `core`              | configuration, shared state, open/recover, shutdown, locks    |
 //! | `deployments`       | deploy (duplicate filtering, versions), deployment reads      |
 //! | `definitions`       | definition reads, the parsed-definition cache, suspension     |
+//! | `definition_extras` | diagram image, history time to live, static called defs, forms|
+//! | `statistics`        | per-definition and per-activity runtime counts (heatmap)      |
 //! | `instances`         | start, read, cancel, suspend, modify variables                |
 //! | `external_tasks`    | fetch-and-lock, complete, failure, BPMN error, locks, retries |
 //! | `user_tasks`        | claim, assign, complete, task variables                       |
@@ -19,6 +21,8 @@
 //! | `triggers`          | signalling an execution, conditional start events             |
 //! | `incidents`         | read, resolve, annotate, raise                                |
 //! | `history`           | historic reads, the user operation log                        |
+//! | `history_cleanup`   | removing expired history in batches, the batch window loop    |
+//! | `history_ops`       | deleting historic variables, annotating user operations       |
 //! | `jobs`              | the job/timer scheduler, `tick`, recovery on open             |
 //! | `management`        | jobs and job definitions for operators: retries, due dates,   |
 //! |                     | execute now, suspension, priorities, deletion                 |
@@ -29,6 +33,7 @@
 //! | `batches`           | batches: creation, the background runner, suspension, history |
 //! | `wasm_tasks`        | task modules and in-engine execution of wasm tasks            |
 //! | `events`            | the live event stream and metrics                             |
+//! | `usage_metrics`     | Camunda's `/metrics` counters: in memory, flushed per minute  |
 //! | `notifications`     | failure notification rules, their outbox and webhook delivery |
 //! | `executor`          | command → state machine → one commit → after-commit effects   |
 //! | `scripts`           | the script runner and parse options (resources, syntax check) |
@@ -50,12 +55,15 @@ pub mod batches;
 mod core;
 mod correlation;
 pub(crate) mod decisions;
+mod definition_extras;
 mod definitions;
 mod deployments;
 mod events;
 mod executor;
 mod external_tasks;
 mod history;
+pub mod history_cleanup;
+mod history_ops;
 mod identity;
 mod incidents;
 mod instances;
@@ -67,16 +75,19 @@ pub mod notifications;
 mod parked;
 mod passwords;
 mod scripts;
+pub mod statistics;
 mod task_links;
 #[cfg(test)]
 mod tests;
 mod translation;
 mod triggers;
+pub mod usage_metrics;
 mod user_tasks;
 mod variable_instances;
 mod wasm_tasks;
 
 pub use self::core::EngineConfig;
+pub use self::definition_extras::StartForm;
 pub use self::events::{
     EVENT_JOURNAL_SIZE, EngineEvent, EventReplay, LATENCY_BUCKETS, LatencySnapshot,
 };

@@ -211,6 +211,48 @@ pub struct EventSubscriptionView {
 }
 
 impl ProcessEngine {
+    /// The message subscription named `name` of one execution (read through the
+    /// subscriptions-by-name index, so only that name's subscriptions are looked at).
+    pub fn message_subscription_of(
+        &self,
+        execution_id: &str,
+        name: &str,
+    ) -> Result<Option<EventSubscriptionView>> {
+        let subs = SubscriptionStore::subscriptions_named(
+            &self.inner.store,
+            crate::records::EventType::Message,
+            name,
+        )?;
+        for sub in subs {
+            let Some(pi) = self
+                .inner
+                .store
+                .running_instance(&sub.process_instance_id)?
+            else {
+                continue;
+            };
+            let execution = pi
+                .state
+                .activity_instances
+                .get(&sub.activity_instance_id)
+                .map_or_else(|| pi.id().to_owned(), |a| a.execution_id.clone());
+            if execution == execution_id {
+                return Ok(Some(EventSubscriptionView {
+                    id: sub.id,
+                    event_type: "message",
+                    event_name: Some(sub.event_name),
+                    execution_id: execution,
+                    process_instance_id: sub.process_instance_id,
+                    activity_id: sub.activity_id,
+                    created: sub.created,
+                    process_definition_key: pi.definition_key.clone(),
+                    tenant_id: pi.tenant_id.clone(),
+                }));
+            }
+        }
+        Ok(None)
+    }
+
     /// Every event subscription of the running instances; one pass over the instances and
     /// one over the subscription records.
     pub async fn event_subscriptions(&self) -> Result<Vec<EventSubscriptionView>> {

@@ -58,11 +58,18 @@ impl ProcessEngine {
         operation: &str,
         details: Option<String>,
     ) -> Result<()> {
+        if let Some(assignee) = &task.assignee
+            && old.assignee.as_ref() != Some(assignee)
+        {
+            // Camunda's task meter: every assignment counts its assignee as a task worker.
+            self.meter_task_worker(assignee);
+        }
         let command = self.task_update_command(&task, old)?;
         let mut ws = WriteSet::new();
         self.inner
             .store
             .stage_user_task(&mut ws, &task, Some(old), Some(raw));
+        self.log_identity_links(&mut ws, Some(old), &task);
         // Keep the assignee visible in the activity's history.
         if let Some(mut h) = self
             .inner

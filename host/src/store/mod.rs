@@ -19,12 +19,16 @@ mod authorizations;
 pub mod batches;
 pub mod codec;
 mod decisions;
+pub mod history_logs;
+pub mod metrics;
 mod sled;
 
 pub use self::authorizations::AuthorizationStore;
 pub use self::batches::BatchStore;
 pub use self::decisions::DecisionStore;
-pub use self::sled::{Durability, Store, WriteSet};
+pub use self::history_logs::HistoryLogStore;
+pub use self::metrics::MetricsStore;
+pub use self::sled::{Durability, FORMAT_VERSION, Store, WriteSet};
 
 pub(crate) use crate::records::WASM_WORKER;
 
@@ -556,6 +560,13 @@ pub trait HistoryStore {
 
     /// Stage removing the history of one instance (instance, activities, variables).
     fn stage_history_removal(&self, ws: &mut WriteSet, instance_id: &str) -> Result<()>;
+
+    /// Remove one historic variable instance (the record and its id index entry).
+    fn stage_historic_variable_removal(
+        &self,
+        ws: &mut WriteSet,
+        variable: &HistoricVariableInstance,
+    );
 
     /// The user operation log, oldest first.
     fn user_operations(&self) -> Result<Vec<UserOperation>>;

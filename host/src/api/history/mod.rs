@@ -16,7 +16,12 @@ use super::{ApiState, Route, authz, dto, incident};
 use crate::records::{HistoricActivityInstance, HistoricVariableInstance, UserOperation};
 use process_instances::{hpi_count, hpi_delete, hpi_get, hpi_list};
 
+mod cleanup;
+mod details;
+mod logs;
+mod operations;
 mod process_instances;
+mod reports;
 mod tasks;
 
 pub(crate) fn routes() -> Vec<Route> {
@@ -107,6 +112,11 @@ pub(crate) fn routes() -> Vec<Route> {
             "Count historic variable instances",
             hvi_count,
         ),
+        Route::post(
+            "/history/variable-instance/count",
+            "Count historic variable instances (query body)",
+            hvi_count,
+        ),
         Route::get(
             "/history/variable-instance/{id}",
             "Get a historic variable instance",
@@ -125,6 +135,13 @@ pub(crate) fn routes() -> Vec<Route> {
             op_count,
         ),
     ]
+    .into_iter()
+    .chain(operations::routes())
+    .chain(logs::routes())
+    .chain(details::routes())
+    .chain(cleanup::routes())
+    .chain(reports::routes())
+    .collect()
 }
 
 // ------------------------------------------------------------------ activity instances
@@ -482,7 +499,7 @@ fn op_dto(o: &UserOperation) -> J {
         "removalTime": null,
         "rootProcessInstanceId": o.process_instance_id,
         "category": if o.entity_type == "Task" { "TaskWorker" } else { "Operator" },
-        "annotation": null,
+        "annotation": o.annotation,
     })
 }
 

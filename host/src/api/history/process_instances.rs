@@ -265,7 +265,22 @@ async fn hpi_query(state: &ApiState, q: &QueryInput) -> ApiResult<Vec<J>> {
         "tenantId" => a.tenant_id.cmp(&b.tenant_id),
         _ => Ordering::Equal,
     })?;
-    Ok(items.iter().map(hpi_dto).collect())
+    Ok(items
+        .iter()
+        .map(|h| with_removal_time(&state.engine, h))
+        .collect())
+}
+
+/// The DTO with `removalTime`: end time plus the definition's history time to live.
+fn with_removal_time(engine: &crate::engine::ProcessEngine, h: &HistoricProcessInstance) -> J {
+    let mut dto = hpi_dto(h);
+    if let Some(o) = dto.as_object_mut() {
+        o.insert(
+            "removalTime".into(),
+            J::from(crate::api::date::format_opt(engine.removal_time_of(h))),
+        );
+    }
+    dto
 }
 
 pub(super) async fn hpi_list(
@@ -315,7 +330,7 @@ pub(super) async fn hpi_get(
         .historic_process_instance(&id)
         .await
         .map_err(|e| not_found_as(e, || hpi_missing(&id)))?;
-    Ok(Json(hpi_dto(&h)))
+    Ok(Json(with_removal_time(&state.engine, &h)))
 }
 
 pub(super) async fn hpi_delete(

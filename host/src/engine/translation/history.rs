@@ -6,7 +6,9 @@ use crate::engine::Result;
 use crate::engine::core::new_id;
 use crate::engine::events::EngineEvent;
 use crate::engine::executor::AfterCommit;
-use crate::records::{HistoricActivityInstance, HistoricVariableInstance};
+use crate::records::{
+    HistoricActivityInstance, HistoricDetail, HistoricVariableInstance, HistoryLog,
+};
 use crate::store::{HistoryStore, OutboxStore};
 use baton_bpmn::engine::HistoryEvent;
 
@@ -27,6 +29,10 @@ impl Translation<'_> {
                         .historic_instance(&instance_id)?
                         .map_or_else(|| instance_id.clone(), |h| h.root_process_instance_id),
                 };
+                after.meters.push((
+                    crate::engine::usage_metrics::names::EXECUTED_DECISION_INSTANCES,
+                    decisions.len() as u64,
+                ));
                 let record = &self.deployed.record;
                 let rows = crate::engine::decisions::historic_rows(decisions, *at, |row| {
                     row.process_definition_id = Some(record.id.clone());
@@ -131,6 +137,7 @@ impl Translation<'_> {
                         v.value = value.clone();
                         v.last_updated = *at;
                         v.state = "CREATED".into();
+                        v.revision = v.revision.saturating_add(1);
                         v
                     }
                     None => HistoricVariableInstance {
@@ -149,8 +156,28 @@ impl Translation<'_> {
                         last_updated: *at,
                         state: "CREATED".into(),
                         tenant_id: self.record.tenant_id.clone(),
+                        revision: 0,
                     },
                 };
+                // One variable update record per set (`/history/detail`); "initial" when
+                // created by the command that started the instance (its record has no start
+                // time yet) or at its start time.
+                self.logs.push(HistoryLog::Detail(HistoricDetail {
+                    id: new_id(),
+                    time: *at,
+                    variable_instance_id: v.id.clone(),
+                    variable_name: v.name.clone(),
+                    value: v.value.clone(),
+                    revision: v.revision,
+                    initial: v.revision == 0
+                        && (self.record.state.started_at == 0
+                            || *at == self.record.state.started_at),
+                    activity_instance_id: v.activity_instance_id.clone(),
+                    process_instance_id: v.process_instance_id.clone(),
+                    process_definition_id: v.process_definition_id.clone(),
+                    process_definition_key: v.process_definition_key.clone(),
+                    tenant_id: v.tenant_id.clone(),
+                }));
                 self.variables.insert(key, v);
             }
             HistoryEvent::VariableDeleted { scope_id, name, at } => {

@@ -12,8 +12,9 @@ use super::executor::{AfterCommit, OutboxEntry};
 use super::incidents::close_incident;
 use super::{ProcessEngine, Result};
 use crate::records::{
-    EventSubscription, EventType, ExternalTask, HistoricActivityInstance, HistoricProcessInstance,
-    HistoricVariableInstance, Job, JobKind, ProcessInstance, UserTask,
+    EventSubscription, EventType, ExternalTask, ExternalTaskLog, HistoricActivityInstance,
+    HistoricProcessInstance, HistoricVariableInstance, HistoryLog, Job, JobKind, JobLog, LogState,
+    ProcessInstance, UserTask,
 };
 use crate::store::{
     ExternalTaskStore, HistoryStore, IncidentStore, InstanceStore, JobStore, SubscriptionStore,
@@ -58,6 +59,8 @@ pub(super) struct Translation<'a> {
     cancel_reason: Option<String>,
     /// Historic decision instances of the business rule tasks this command ran.
     decisions: Vec<crate::records::HistoricDecisionInstance>,
+    /// History log entries (variable updates) this command wrote.
+    logs: Vec<crate::records::HistoryLog>,
 }
 
 impl<'a> Translation<'a> {
@@ -81,6 +84,7 @@ impl<'a> Translation<'a> {
             variables: HashMap::new(),
             historic_instance: None,
             decisions: Vec::new(),
+            logs: Vec::new(),
             cancel_reason: None,
         }
     }
@@ -232,6 +236,7 @@ impl<'a> Translation<'a> {
             .inner
             .store
             .stage_external_task_write(ws, None, &task, self.now);
+        self.log_external_task(ws, &task, LogState::Created);
         if task.module_sha256.is_some() {
             after.wasm_tasks.push(task.id.clone());
         } else {
@@ -287,6 +292,7 @@ impl<'a> Translation<'a> {
             .inner
             .store
             .stage_user_task(ws, &task, None, None);
+        self.engine.log_identity_links(ws, None, &task);
         if let Some(h) = self.activities.get_mut(&spec.activity_instance_id) {
             h.assignee = task.assignee.clone();
             h.task_id = Some(task.id.clone());
@@ -377,6 +383,7 @@ impl<'a> Translation<'a> {
         })?;
         if let Some(task) = external {
             store.stage_external_task_removal(ws, &task);
+            self.log_external_task(ws, &task, LogState::Deleted);
             self.close_incidents_of(task_id, ws, after)?;
         } else {
             let user = take_or_load(&mut self.user_tasks, task_id, |id| {
@@ -427,6 +434,7 @@ impl<'a> Translation<'a> {
     /// Stage a timer or job and wake the scheduler after commit.
     fn schedule(&mut self, job: Job, ws: &mut WriteSet, after: &mut AfterCommit) {
         self.engine.inner.store.stage_job(ws, &job, None, None);
+        self.log_job(ws, &job, LogState::Created);
         self.jobs.insert(job.id.clone(), job);
         after.wake_scheduler = true;
     }
@@ -436,6 +444,7 @@ impl<'a> Translation<'a> {
         let job = take_or_load(&mut self.jobs, id, |id| Ok(store.job(id)?.map(|(j, _)| j)))?;
         if let Some(job) = job {
             store.stage_job_removal(ws, &job, None);
+            self.log_job(ws, &job, LogState::Deleted);
             self.close_incidents_of(id, ws, after)?;
         }
         Ok(())
@@ -587,6 +596,30 @@ impl<'a> Translation<'a> {
         }
         for d in &self.decisions {
             crate::store::DecisionStore::stage_historic_decision_instance(store, ws, d);
+        }
+        for log in &self.logs {
+            crate::store::HistoryLogStore::stage_history_log(store, ws, log);
+        }
+    }
+
+    /// Stage an external task log entry (one small record, no read).
+    fn log_external_task(&self, ws: &mut WriteSet, task: &ExternalTask, state: LogState) {
+        let log = ExternalTaskLog::of(task, state, super::core::new_id(), self.now);
+        crate::store::HistoryLogStore::stage_history_log(
+            &self.engine.inner.store,
+            ws,
+            &HistoryLog::ExternalTask(log),
+        );
+    }
+
+    /// Stage a job log entry (timers and async continuations only).
+    fn log_job(&self, ws: &mut WriteSet, job: &Job, state: LogState) {
+        if let Some(log) = JobLog::of(job, state, super::core::new_id(), self.now) {
+            crate::store::HistoryLogStore::stage_history_log(
+                &self.engine.inner.store,
+                ws,
+                &HistoryLog::Job(log),
+            );
         }
     }
 }

@@ -145,6 +145,22 @@ impl HistoryStore for Store {
         ws.put(Tree::HistoricActivities, key, activity);
     }
 
+    fn stage_historic_variable_removal(
+        &self,
+        ws: &mut WriteSet,
+        variable: &HistoricVariableInstance,
+    ) {
+        ws.delete(Tree::HistoricVariablesById, index::id_key(&variable.id));
+        ws.delete(
+            Tree::HistoricVariables,
+            index::historic_variable_key(
+                &variable.process_instance_id,
+                &variable.activity_instance_id,
+                &variable.name,
+            ),
+        );
+    }
+
     fn stage_historic_variable(
         &self,
         ws: &mut WriteSet,
@@ -188,6 +204,7 @@ impl HistoryStore for Store {
             );
         }
         ws.delete(Tree::HistoricInstances, index::id_key(instance_id));
+        crate::store::HistoryLogStore::stage_history_logs_removal(self, ws, instance_id)?;
         let prefix = index::field_prefix(instance_id);
         for key in self.scan_keys(Tree::HistoricActivities, &prefix, usize::MAX)? {
             if let Some(id) = super::keys::last_str(&key) {

@@ -142,6 +142,46 @@ pub(crate) fn historic_variable_key(instance_id: &str, scope_id: &str, name: &st
     Key::new().str(instance_id).str(scope_id).str(name).build()
 }
 
+/// `kind, id` of a history log entry (ids are UUID v7: key order is creation order).
+pub(crate) fn history_log_key(kind: crate::records::HistoryLogKind, id: &str) -> Vec<u8> {
+    Key::new().str(kind.as_str()).str(id).build()
+}
+
+/// The key range of one kind of history log entries.
+pub(crate) fn history_log_prefix(kind: crate::records::HistoryLogKind) -> Vec<u8> {
+    Key::new().str(kind.as_str()).build()
+}
+
+/// `instance id, kind, id`: the history log entries of a process instance.
+pub(crate) fn history_log_instance_key(
+    instance_id: &str,
+    kind: crate::records::HistoryLogKind,
+    id: &str,
+) -> Vec<u8> {
+    Key::new()
+        .str(instance_id)
+        .str(kind.as_str())
+        .str(id)
+        .build()
+}
+
+/// `interval start, name` (metrics, task workers): a time range is one range scan.
+pub(crate) fn interval_key(interval: i64, name: &str) -> Vec<u8> {
+    Key::new().i64(interval).str(name).build()
+}
+
+/// The first key of an interval (a range bound for [`interval_key`]s).
+pub(crate) fn interval_bound(interval: i64) -> Vec<u8> {
+    Key::new().i64(interval).build()
+}
+
+/// Decode an [`interval_key`]: the 8 interval bytes, then the name up to its separator.
+pub(crate) fn split_interval_key(key: &[u8]) -> Option<(i64, String)> {
+    let interval = super::keys::from_ord_i64(key)?;
+    let name = key.get(8..)?.strip_suffix(&[0])?;
+    Some((interval, String::from_utf8(name.to_vec()).ok()?))
+}
+
 pub(crate) fn deployment_module_key(deployment_id: &str, topic: &str) -> Vec<u8> {
     Key::new().str(deployment_id).str(topic).build()
 }

@@ -30,6 +30,7 @@ mod deployments;
 mod events;
 mod external_tasks;
 mod history;
+mod history_logs;
 mod identity;
 mod incidents;
 mod index;
@@ -37,6 +38,7 @@ mod instances;
 mod jobs;
 pub(super) mod keys;
 mod memtable;
+mod metrics;
 mod notifications;
 mod query;
 mod tasks;
@@ -142,6 +144,10 @@ trees! {
     Batches => "batches": "Batch id -> running Batch with its progress.",
     BatchWork => "batch_work": "Batch id -> BatchWork (operation and targets).",
     HistoricBatches => "historic_batches": "Batch id -> HistoricBatch.",
+    Metrics => "metrics": "interval start, metric name -> sum over the 15-minute interval.",
+    TaskWorkers => "task_workers": "interval start, worker id -> (): task workers seen per interval.",
+    HistoryLogs => "history_logs": "kind, log id -> HistoryLog (external task log, job log, variable updates, identity links).",
+    HistoryLogsByInstance => "history_logs_by_instance": "instance id, kind, log id -> ().",
 }
 
 /// One write of a [`WriteSet`].
@@ -271,7 +277,7 @@ type FlushRequest = (oneshot::Sender<Result<()>>, Arc<wal::Wal>);
 /// Current on-disk format version (bump with a migration when record layouts change
 /// incompatibly; additive fields do not need one). 2: a write-ahead log beside sled holds the
 /// newest changes (releases that expect 1 would not read it, so they must refuse the store).
-const FORMAT_VERSION: u8 = 2;
+pub const FORMAT_VERSION: u8 = 2;
 
 /// Formats this release opens (a format-1 store has no log yet and is upgraded in place).
 const READABLE_FORMATS: &[u8] = &[1, 2];

@@ -1,0 +1,26 @@
+//! [`HistoryLogStore`]: the history logs (external task log, job log, variable updates,
+//! identity link log), one small record per event staged in the write set of the step that
+//! caused it, read back in creation order per kind, and removed with their process
+//! instance's history.
+
+use super::{Accept, Result, WriteSet};
+use crate::records::{HistoryLog, HistoryLogKind};
+
+/// History log entries.
+pub trait HistoryLogStore {
+    /// Entries of a kind in creation order that `keep` takes, `skip`ped and at most
+    /// `limit`: the page is cut while reading (`Abort` stops the read).
+    fn history_logs_where(
+        &self,
+        kind: HistoryLogKind,
+        keep: &mut dyn FnMut(&HistoryLog) -> Accept,
+        skip: usize,
+        limit: usize,
+    ) -> Result<Vec<HistoryLog>>;
+    /// One entry.
+    fn history_log(&self, kind: HistoryLogKind, id: &str) -> Result<Option<HistoryLog>>;
+    /// Stage a new entry.
+    fn stage_history_log(&self, ws: &mut WriteSet, log: &HistoryLog);
+    /// Stage removing every entry of a process instance.
+    fn stage_history_logs_removal(&self, ws: &mut WriteSet, instance_id: &str) -> Result<()>;
+}
