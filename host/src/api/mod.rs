@@ -17,12 +17,14 @@
 //! (`InvalidRequestException`): Tomcat in front of Camunda rejects over-limit uploads before
 //! they reach the engine, and 413 is the status an HTTP client can act on.
 
+pub mod attachment;
 pub mod auth;
 pub mod authorization;
 pub mod authz;
 mod authz_rules;
 pub mod batch;
 pub mod batch_ops;
+pub mod comment;
 pub mod condition;
 pub mod date;
 pub mod decision;
@@ -33,9 +35,11 @@ pub mod error;
 pub mod event_subscription;
 pub mod execution;
 pub mod external_task;
+pub mod filter;
 pub mod guard;
 pub mod history;
 pub mod identity;
+pub mod identity_admin;
 pub mod incident;
 pub mod job;
 pub mod job_definition;
@@ -51,6 +55,7 @@ pub mod process_instance;
 pub mod query;
 pub mod task;
 pub mod task_links;
+pub mod tenant;
 pub mod variable_instance;
 pub mod variables;
 
@@ -202,6 +207,11 @@ pub fn routes() -> Vec<Route> {
     all.extend(job_definition::routes());
     all.extend(history::routes());
     all.extend(identity::routes());
+    all.extend(identity_admin::routes());
+    all.extend(tenant::routes());
+    all.extend(filter::routes());
+    all.extend(comment::routes());
+    all.extend(attachment::routes());
     all.extend(authorization::routes());
     all.extend(module::routes());
     all.extend(notification_rule::routes());

@@ -68,6 +68,8 @@ mod parked;
 mod passwords;
 mod scripts;
 mod task_links;
+mod tasklist;
+mod tenants;
 #[cfg(test)]
 mod tests;
 mod translation;
@@ -85,6 +87,8 @@ pub use self::migration::{
 pub use self::modification::ModificationRequest;
 pub use self::notifications::NotificationConfig;
 pub use self::task_links::{LinkTarget, TaskIdentityLink, TaskUpdate};
+pub use self::tasklist::{CommentOwner, NewAttachment};
+pub use self::tenants::TenantMember;
 pub use self::triggers::{ConditionRequest, EventSubscriptionView};
 pub use self::variable_instances::VariableInstanceView;
 pub use crate::store::{Accept, HistoricInstanceLookup, InstanceLookup, TaskLookup};

@@ -20,11 +20,15 @@ pub mod batches;
 pub mod codec;
 mod decisions;
 mod sled;
+pub mod tasklist;
+pub mod tenants;
 
 pub use self::authorizations::AuthorizationStore;
 pub use self::batches::BatchStore;
 pub use self::decisions::DecisionStore;
 pub use self::sled::{Durability, Store, WriteSet};
+pub use self::tasklist::TasklistStore;
+pub use self::tenants::TenantStore;
 
 pub(crate) use crate::records::WASM_WORKER;
 
@@ -668,6 +672,9 @@ pub trait IdentityStore {
 
     /// Stage writing a group.
     fn stage_group(&self, ws: &mut WriteSet, group: &Group);
+
+    /// Stage removing a group.
+    fn stage_group_removal(&self, ws: &mut WriteSet, id: &str);
 }
 
 /// Cross-instance effects written with the command that caused them and performed after

@@ -39,6 +39,7 @@ pub(super) mod keys;
 mod memtable;
 mod notifications;
 mod query;
+mod tasklist;
 mod tasks;
 #[cfg(test)]
 mod tests;
@@ -142,6 +143,13 @@ trees! {
     Batches => "batches": "Batch id -> running Batch with its progress.",
     BatchWork => "batch_work": "Batch id -> BatchWork (operation and targets).",
     HistoricBatches => "historic_batches": "Batch id -> HistoricBatch.",
+    Filters => "filters": "Filter id -> Filter (saved task queries).",
+    Comments => "comments": "Comment id -> Comment.",
+    CommentsByOwner => "comments_by_owner": "task or instance id, comment id -> ().",
+    Attachments => "attachments": "Attachment id -> Attachment.",
+    AttachmentsByOwner => "attachments_by_owner": "task or instance id, attachment id -> ().",
+    AttachmentContent => "attachment_content": "Attachment id -> raw content bytes.",
+    Tenants => "tenants": "Tenant id -> Tenant with its user and group members.",
 }
 
 /// One write of a [`WriteSet`].
