@@ -21,6 +21,7 @@ mod api_ops;
 mod api_queries;
 mod api_rest;
 mod api_scripts;
+mod api_standalone_tasks;
 mod api_task_links;
 mod api_tenants;
 mod api_variable_instances;

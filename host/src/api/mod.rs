@@ -54,6 +54,7 @@ pub mod process_definition;
 pub mod process_instance;
 pub mod query;
 pub mod task;
+pub mod task_admin;
 pub mod task_links;
 pub mod tenant;
 pub mod variable_instance;
@@ -198,6 +199,7 @@ pub fn routes() -> Vec<Route> {
     all.extend(external_task::routes());
     all.extend(task::routes());
     all.extend(task_links::routes());
+    all.extend(task_admin::routes());
     all.extend(variable_instance::routes());
     all.extend(message::routes());
     all.extend(condition::routes());

@@ -625,7 +625,8 @@ async fn var_data(
     var_data_response(&task_and_vars(&state, &id).await?, &name, "task")
 }
 
-async fn modify(
+/// Set and delete a task's variables (visible, or `local` to the task).
+pub(crate) async fn modify(
     state: &ApiState,
     id: &str,
     mods: Variables,

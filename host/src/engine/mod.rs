@@ -67,6 +67,7 @@ pub mod notifications;
 mod parked;
 mod passwords;
 mod scripts;
+mod standalone_tasks;
 mod task_links;
 mod tasklist;
 mod tenants;
@@ -86,6 +87,7 @@ pub use self::migration::{
 };
 pub use self::modification::ModificationRequest;
 pub use self::notifications::NotificationConfig;
+pub use self::standalone_tasks::NewTask;
 pub use self::task_links::{LinkTarget, TaskIdentityLink, TaskUpdate};
 pub use self::tasklist::{CommentOwner, NewAttachment};
 pub use self::tenants::TenantMember;
