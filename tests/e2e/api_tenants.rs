@@ -162,3 +162,113 @@ async fn bad_tenant_requests_get_camundas_answers() {
     )
     .await;
 }
+
+/// Under auth, `/tenant` lists only the tenants a user may READ (Camunda's resource type 11),
+/// and creating one needs CREATE on Tenant.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tenants_under_auth_are_filtered_by_read() {
+    use baton::api::ApiConfig;
+
+    use crate::api_rest::Api;
+
+    let api = Api::start(ApiConfig {
+        auth: true,
+        ..ApiConfig::default()
+    })
+    .await;
+    let as_ =
+        |rb: reqwest::RequestBuilder, user: &str| rb.basic_auth(user, Some(format!("{user}-pw")));
+    let user =
+        |id: &str| json!({"profile": {"id": id}, "credentials": {"password": format!("{id}-pw")}});
+    // The first user becomes the administrator.
+    let (s, _, b) = api
+        .send(
+            api.client
+                .post(api.url("/user/create"))
+                .json(&user("admin")),
+        )
+        .await;
+    assert_eq!(s, StatusCode::NO_CONTENT, "{b}");
+    let (s, _, b) = api
+        .send(as_(api.client.post(api.url("/user/create")), "admin").json(&user("ann")))
+        .await;
+    assert_eq!(s, StatusCode::NO_CONTENT, "{b}");
+    for id in ["t1", "t2"] {
+        let (s, _, b) = api
+            .send(as_(api.client.post(api.url("/tenant/create")), "admin").json(&json!({"id": id})))
+            .await;
+        assert_eq!(s, StatusCode::NO_CONTENT, "{b}");
+    }
+    let (s, _, listed) = api
+        .send(as_(api.client.get(api.url("/tenant")), "ann"))
+        .await;
+    assert_eq!((s, listed), (StatusCode::OK, json!([])));
+    let (s, _, b) = api
+        .send(
+            as_(api.client.post(api.url("/authorization/create")), "admin").json(&json!({
+                "type": 1, "userId": "ann", "permissions": ["READ"],
+                "resourceType": 11, "resourceId": "t1"})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{b}");
+    let (_, _, listed) = api
+        .send(as_(api.client.get(api.url("/tenant")), "ann"))
+        .await;
+    assert_eq!(listed, json!([{"id": "t1", "name": null}]));
+    let (_, _, n) = api
+        .send(as_(api.client.get(api.url("/tenant/count")), "ann"))
+        .await;
+    assert_eq!(n, json!({"count": 1}));
+    let (s, _, _) = api
+        .send(as_(api.client.get(api.url("/tenant/t2")), "ann"))
+        .await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+    let (s, _, _) = api
+        .send(as_(api.client.post(api.url("/tenant/create")), "ann").json(&json!({"id": "t3"})))
+        .await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+}
+
+/// A definition deployed for a tenant is deleted by key and tenant, and only that one.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_tenants_definitions_are_deleted_by_key_and_tenant() {
+    let api = OpsApi::start().await;
+    let xml = baton_tests::bpmn::definitions(
+        "review",
+        r#"<bpmn:startEvent id="s"/><bpmn:sequenceFlow id="f" sourceRef="s" targetRef="e"/>
+           <bpmn:endEvent id="e"/>"#,
+    );
+    for tenant in ["t1", "t2"] {
+        let form = reqwest::multipart::Form::new()
+            .text("tenant-id", tenant)
+            .part(
+                "review.bpmn",
+                reqwest::multipart::Part::bytes(xml.clone().into_bytes()).file_name("review.bpmn"),
+            );
+        let r = reqwest::Client::new()
+            .post(format!("{}/deployment/create", api.base_url()))
+            .multipart(form)
+            .send()
+            .await
+            .expect("deploy");
+        assert_eq!(r.status(), StatusCode::OK);
+    }
+    let path = "/process-definition/key/review/tenant-id/t1";
+    assert_eq!(api.get(path).await["tenantId"], json!("t1"));
+    let (s, b) = api.send(Method::DELETE, path, None).await;
+    assert_eq!(s, StatusCode::NO_CONTENT, "{b}");
+    let (s, _) = api.send(Method::GET, path, None).await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+    assert_eq!(
+        api.get("/process-definition/key/review/tenant-id/t2").await["tenantId"],
+        json!("t2")
+    );
+    let (s, e) = api.send(Method::DELETE, path, None).await;
+    assert_eq!(
+        (s, &e["message"]),
+        (
+            StatusCode::NOT_FOUND,
+            &json!("No process definition found with key 'review' and tenant-id 't1'")
+        )
+    );
+}

@@ -29,6 +29,7 @@ pub mod condition;
 pub mod date;
 pub mod decision;
 pub mod decision_history;
+pub mod definition_tenant;
 pub mod deployment;
 pub mod engine_info;
 pub mod error;
@@ -190,6 +191,7 @@ pub fn routes() -> Vec<Route> {
     all.extend(engine_info::routes());
     all.extend(deployment::routes());
     all.extend(process_definition::routes());
+    all.extend(definition_tenant::routes());
     all.extend(process_instance::routes());
     all.extend(modification::routes());
     all.extend(batch::routes());
