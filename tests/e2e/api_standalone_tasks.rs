@@ -1,8 +1,8 @@
 //! More of `/task` through the real HTTP server: standalone tasks (create, query, claim,
 //! complete, delete; a process task refuses deletion with Camunda's text; kept across a
 //! restart), forms (`/form`, `/rendered-form`, `/deployed-form` with Camunda's 400/404s),
-//! binary variable upload (`variables/{name}/data` as File, `localVariables/{name}/data` as
-//! Bytes), the candidate group report, and `bpmnEscalation` (caught by an interrupting or a
+//! binary variable upload (a task's `variables/{name}/data` as File, `localVariables` as
+//! Bytes, a process instance's and an execution's), the candidate group report, and `bpmnEscalation` (caught by an interrupting or a
 //! non-interrupting boundary event; refused when nothing catches it).
 
 use baton_tests::bpmn::{definitions, definitions_with};
@@ -386,6 +386,52 @@ async fn binary_task_variables_are_uploaded_as_file_or_bytes() {
         StatusCode::NOT_FOUND,
         "a local variable stays on the task"
     );
+
+    // The same upload on a process instance and on an execution (local).
+    let upload = |path: String, bytes: Vec<u8>| {
+        let form =
+            reqwest::multipart::Form::new().part("data", reqwest::multipart::Part::bytes(bytes));
+        client
+            .post(format!("{}{path}", api.base_url()))
+            .multipart(form)
+            .send()
+    };
+    let r = upload(
+        format!("/process-instance/{pi}/variables/blob/data"),
+        vec![9u8; 300],
+    )
+    .await
+    .expect("upload");
+    assert_eq!(r.status(), StatusCode::NO_CONTENT);
+    let got = client
+        .get(format!(
+            "{}/process-instance/{pi}/variables/blob/data",
+            api.base_url()
+        ))
+        .send()
+        .await
+        .expect("data");
+    assert_eq!(got.bytes().await.expect("bytes").to_vec(), vec![9u8; 300]);
+    let execution = api.get(&format!("/task/{task}")).await["executionId"]
+        .as_str()
+        .expect("execution")
+        .to_owned();
+    let r = upload(
+        format!("/execution/{execution}/localVariables/mine/data"),
+        vec![7u8],
+    )
+    .await
+    .expect("upload");
+    assert_eq!(r.status(), StatusCode::NO_CONTENT);
+    assert_eq!(
+        api.get(&format!("/execution/{execution}/localVariables/mine"))
+            .await["type"],
+        json!("Bytes")
+    );
+    let r = upload("/process-instance/nope/variables/x/data".into(), vec![1u8])
+        .await
+        .expect("upload");
+    assert_eq!(r.status(), StatusCode::NOT_FOUND);
 
     let form = reqwest::multipart::Form::new()
         .part("data", reqwest::multipart::Part::bytes(vec![1u8]))

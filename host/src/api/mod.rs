@@ -59,6 +59,7 @@ pub mod task_admin;
 pub mod task_links;
 pub mod tenant;
 pub mod variable_instance;
+pub mod variable_upload;
 pub mod variables;
 
 mod dto;
@@ -203,6 +204,7 @@ pub fn routes() -> Vec<Route> {
     all.extend(task_links::routes());
     all.extend(task_admin::routes());
     all.extend(variable_instance::routes());
+    all.extend(variable_upload::routes());
     all.extend(message::routes());
     all.extend(condition::routes());
     all.extend(event_subscription::routes());

@@ -1,16 +1,13 @@
 //! More of `/task`: standalone tasks (`POST /task/create`, `DELETE /task/{id}`), a task's
 //! form (`/form`, `/rendered-form` for generated `camunda:formData` forms, `/deployed-form`
-//! for `deployment:` form keys), binary variable upload (`variables/{name}/data`,
-//! `localVariables/{name}/data`), the candidate group report, and `bpmnEscalation`.
+//! for `deployment:` form keys), the candidate group report, and `bpmnEscalation`.
 
 use std::collections::BTreeMap;
 
-use axum::extract::multipart::Multipart;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::Response;
 use baton_bpmn::model::{FormField, NodeKind};
-use baton_bpmn::{Value, Variables};
 use serde::Deserialize;
 use serde_json::{Value as J, json};
 
@@ -36,18 +33,6 @@ pub(crate) fn routes() -> Vec<Route> {
             "A task's form deployed with its process",
             deployed_form,
         ),
-        Route::post(
-            "/task/{id}/variables/{name}/data",
-            "Upload a binary task variable",
-            upload::<false>,
-        )
-        .upload(),
-        Route::post(
-            "/task/{id}/localVariables/{name}/data",
-            "Upload a binary local task variable",
-            upload::<true>,
-        )
-        .upload(),
         Route::get(
             "/task/report/candidate-group-count",
             "Open unassigned tasks per candidate group",
@@ -277,65 +262,6 @@ async fn deployed_form(
         "application/xhtml+xml"
     };
     Ok(super::raw(content_type, bytes))
-}
-
-/// `POST .../data`: a multipart `data` part, stored as `Bytes`, or as `File` (with the
-/// part's file name and content type) when the `valueType` part says so.
-async fn upload<const LOCAL: bool>(
-    State(state): State<ApiState>,
-    Path((id, name)): Path<(String, String)>,
-    mp: Result<Multipart, axum::extract::multipart::MultipartRejection>,
-) -> ApiResult<Response> {
-    let mut mp = mp.map_err(|e| ApiError::invalid(e.body_text()))?;
-    let limit = super::guard::client_limits().max_variable_bytes;
-    let upload_limit = state.config.max_upload_bytes;
-    let part_error = |e: axum::extract::multipart::MultipartError| {
-        super::json::body_error(e.status(), &e.body_text(), upload_limit)
-    };
-    let mut data: Option<(Vec<u8>, Option<String>, Option<String>)> = None;
-    let mut value_type = "Bytes".to_owned();
-    while let Some(mut field) = mp.next_field().await.map_err(part_error)? {
-        let part = field.name().unwrap_or("").to_owned();
-        let file_name = field.file_name().map(str::to_owned);
-        let mime = field.content_type().map(str::to_owned);
-        let mut bytes = Vec::new();
-        while let Some(chunk) = field.chunk().await.map_err(part_error)? {
-            bytes.extend_from_slice(&chunk);
-            if bytes.len() > limit {
-                return Err(ApiError::invalid(format!(
-                    "Cannot put task variable {name}: the value is more than the limit of {limit} bytes per variable"
-                )));
-            }
-        }
-        match part.as_str() {
-            "data" => data = Some((bytes, file_name, mime)),
-            "valueType" => value_type = String::from_utf8_lossy(&bytes).trim().to_owned(),
-            _ => {}
-        }
-    }
-    let (bytes, file_name, mime) = data.ok_or_else(|| {
-        ApiError::invalid(format!(
-            "Cannot put task variable {name}: no form part with name 'data'"
-        ))
-    })?;
-    let value = match value_type.as_str() {
-        "Bytes" => Value::Bytes(bytes),
-        "File" => Value::File {
-            bytes,
-            filename: file_name,
-            mime_type: mime,
-            encoding: None,
-        },
-        other => {
-            return Err(ApiError::invalid(format!(
-                "Unsupported value type '{other}'"
-            )));
-        }
-    };
-    let mut vars = Variables::new();
-    vars.insert(name, value);
-    super::task::modify(&state, &id, vars, Vec::new(), LOCAL).await?;
-    Ok(no_content())
 }
 
 /// Camunda's candidate group report: open *unassigned* tasks per candidate group, by group
