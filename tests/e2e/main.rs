@@ -10,6 +10,7 @@ mod api_client_limits;
 mod api_comments;
 mod api_coverage;
 mod api_decisions;
+mod api_execution_messages;
 mod api_filters;
 mod api_flow;
 mod api_history_tasks;

@@ -46,6 +46,7 @@ pub mod job;
 pub mod job_definition;
 pub mod json;
 pub mod message;
+pub mod message_subscription;
 pub mod migration;
 pub mod modification;
 pub mod module;
@@ -199,6 +200,7 @@ pub fn routes() -> Vec<Route> {
     all.extend(batch_ops::routes());
     all.extend(migration::routes());
     all.extend(execution::routes());
+    all.extend(message_subscription::routes());
     all.extend(external_task::routes());
     all.extend(task::routes());
     all.extend(task_links::routes());
