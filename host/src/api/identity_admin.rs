@@ -3,8 +3,7 @@
 //! their members, password verification, the password policy, which baton does not have).
 
 use axum::extract::{Path, State};
-use axum::http::StatusCode;
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use serde::Deserialize;
 use serde_json::{Value as J, json};
 
@@ -232,7 +231,8 @@ async fn verify(State(state): State<ApiState>, Json(b): Json<VerifyBody>) -> Api
     })))
 }
 
-/// Camunda answers 404 with no body when its password policy is disabled; baton has none.
-async fn no_policy() -> Response {
-    StatusCode::NOT_FOUND.into_response()
+/// Camunda answers 404 when its password policy is disabled; baton has none. Camunda sends
+/// no body; baton sends its usual error shape (every error of the API is one).
+async fn no_policy() -> ApiError {
+    ApiError::not_found("No password policy is configured")
 }
