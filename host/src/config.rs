@@ -25,6 +25,8 @@ pub struct ServerConfig {
     pub wasm: bool,
     /// Most wasm executions at once.
     pub wasm_concurrency: usize,
+    /// How many `nice` steps below the engine's threads wasm guests run (0: same priority).
+    pub wasm_guest_nice: i32,
     /// Default fuel per wasm execution.
     pub wasm_fuel: u64,
     /// Default wall-time limit per wasm execution, ms.
@@ -69,6 +71,7 @@ impl Default for ServerConfig {
             max_upload_bytes: 64 * 1024 * 1024,
             wasm: true,
             wasm_concurrency: 64,
+            wasm_guest_nice: crate::wasm::WasmConfig::default().guest_nice,
             wasm_fuel: limits.fuel,
             wasm_timeout_ms: limits.deadline.as_millis() as u64,
             wasm_memory_bytes: limits.memory_bytes,
@@ -102,6 +105,7 @@ impl ServerConfig {
             Some(crate::wasm::WasmConfig {
                 cache_dir: Some(self.data_dir.join("wasm-cache")),
                 max_concurrency: self.wasm_concurrency,
+                guest_nice: self.wasm_guest_nice,
                 default_limits: crate::wasm::Limits {
                     fuel: self.wasm_fuel,
                     deadline: std::time::Duration::from_millis(self.wasm_timeout_ms),

@@ -7,7 +7,9 @@
 //! the ratio of each p99 to the idle one (the target is within 2x).
 //!
 //! Run: `cargo build --release -p baton -p baton-tests --bin baton --bin bench-hostile &&
-//! target/release/bench-hostile`.
+//! target/release/bench-hostile`. `BENCH_GUEST_NICE=N` starts the server with
+//! `--wasm-guest-nice N` (0 runs guests at the engine's priority, to compare);
+//! `BENCH_PHASES=spin,log` runs only the phases whose names contain one of the words.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -151,18 +153,35 @@ fn line(name: &str, samples: &[Duration], idle_p99: Duration) -> String {
 async fn main() -> Result<()> {
     let clients = env_usize("BENCH_CLIENTS", 2);
     let loops = env_usize("BENCH_LOOPS", 500);
+    let phases: Option<Vec<String>> = std::env::var("BENCH_PHASES")
+        .ok()
+        .map(|v| v.split(',').map(str::to_owned).collect());
+    let mut args = Vec::new();
+    if let Ok(nice) = std::env::var("BENCH_GUEST_NICE") {
+        args.extend(["--wasm-guest-nice".to_owned(), nice]);
+    }
     let dir = tempfile::tempdir()?;
-    let server = BatonProcess::spawn(&dir.path().join("data"), &[])?;
+    let arg_refs: Vec<&str> = args.iter().map(String::as_str).collect();
+    let server = BatonProcess::spawn(&dir.path().join("data"), &arg_refs)?;
     let client = server.client.clone();
     client.deploy("steps", &one_task("steps", "steps")).await?;
     // Warm up (connections, caches) before the first measurement.
     measure(&client, clients, loops / 5 + 1).await?;
     let idle = measure(&client, clients, loops).await?;
     let idle_p99 = percentile(&idle, 99.0);
-    println!("bench-hostile: {clients} clients x {loops} loops (start, fetchAndLock, complete)");
+    println!(
+        "bench-hostile: {clients} clients x {loops} loops (start, fetchAndLock, complete), {}",
+        args.join(" ")
+    );
     println!("{}", line("idle", &idle, idle_p99));
     let counter = AtomicUsize::new(0);
     for phase in &PHASES {
+        if phases
+            .as_ref()
+            .is_some_and(|p| !p.iter().any(|w| phase.name.contains(w.as_str())))
+        {
+            continue;
+        }
         let n = counter.fetch_add(1, Ordering::Relaxed);
         let topic = format!("hostile-{n}");
         let bytes = std::fs::read(phase.guest).with_context(|| phase.guest.to_owned())?;

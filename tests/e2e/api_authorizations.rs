@@ -626,3 +626,264 @@ async fn cockpit_views_honour_the_same_authorizations() {
     assert_eq!(get("ops", "/metrics".into()).await.0, StatusCode::FORBIDDEN);
     server.stop().await;
 }
+
+/// The `processInstanceId` of every row of a list, sorted and deduplicated.
+fn instances_of(list: &J) -> Vec<String> {
+    let mut out: Vec<String> = list
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .filter_map(|x| x["processInstanceId"].as_str().map(str::to_owned))
+                .collect()
+        })
+        .unwrap_or_default();
+    out.sort();
+    out.dedup();
+    out
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn instance_scoped_lists_are_filtered_to_the_readable_instances_not_refused() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let server = Server::open(dir.path()).await;
+    let admin = server.bootstrap_admin().await;
+    for (key, topic) in [("alpha", "a"), ("beta", "b")] {
+        assert_eq!(admin.deploy(key, topic).await.0, StatusCode::OK);
+    }
+    let alpha = admin.start("alpha").await;
+    let beta = admin.start("beta").await;
+    // One incident per instance.
+    let (_, locked) = admin
+        .post(
+            "/external-task/fetchAndLock",
+            json!({"workerId": "w", "maxTasks": 10, "topics": [
+                {"topicName": "a", "lockDuration": 60000}, {"topicName": "b", "lockDuration": 60000}]}),
+        )
+        .await;
+    for task in locked.as_array().cloned().unwrap_or_default() {
+        let id = task["id"].as_str().expect("task id");
+        let (s, b) = admin
+            .post(
+                &format!("/external-task/{id}/failure"),
+                json!({"workerId": "w", "errorMessage": "down", "retries": 0, "retryTimeout": 0}),
+            )
+            .await;
+        assert_eq!(s, StatusCode::NO_CONTENT, "{b}");
+    }
+    admin.create_user("viewer").await;
+    admin
+        .authorize(
+            json!({"type": 1, "userId": "viewer", "resourceType": 6, "resourceId": "alpha",
+            "permissions": ["READ", "READ_INSTANCE", "READ_HISTORY"]}),
+        )
+        .await;
+    let viewer = server.user("viewer");
+    let both = {
+        let mut v = vec![alpha.clone(), beta.clone()];
+        v.sort();
+        v
+    };
+    for list in [
+        "/variable-instance",
+        "/execution",
+        "/incident",
+        "/history/activity-instance",
+        "/history/variable-instance",
+        "/history/incident",
+    ] {
+        let (s, all) = admin.get(list).await;
+        assert_eq!(s, StatusCode::OK, "{list}: {all}");
+        assert_eq!(instances_of(&all), both, "the admin sees both in {list}");
+        let (s, seen) = viewer.get(list).await;
+        assert_eq!(s, StatusCode::OK, "{list} is filtered, not refused: {seen}");
+        assert_eq!(instances_of(&seen), vec![alpha.clone()], "{list}");
+        let rows = seen.as_array().map_or(0, Vec::len);
+        let (s, count) = viewer.get(&format!("{list}/count")).await;
+        assert_eq!(s, StatusCode::OK, "{list}/count");
+        assert_eq!(count, json!({ "count": rows }), "{list}/count");
+    }
+    // One record of each instance by id: the viewer reads alpha's and gets Camunda's
+    // AuthorizationException for beta's.
+    for list in ["/variable-instance", "/incident"] {
+        let (_, all) = admin.get(list).await;
+        for row in all.as_array().cloned().unwrap_or_default() {
+            let id = row["id"].as_str().expect("id");
+            let (s, b) = viewer.get(&format!("{list}/{id}")).await;
+            if row["processInstanceId"] == json!(alpha) {
+                assert_eq!(s, StatusCode::OK, "{list}/{id}: {b}");
+            } else {
+                assert_eq!(s, StatusCode::FORBIDDEN, "{list}/{id}: {b}");
+                assert_eq!(b["type"], "AuthorizationException", "{b}");
+            }
+        }
+    }
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_first_users_make_exactly_one_administrator() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let server = Server::open(dir.path()).await;
+    // Eight first users at once, each on its own task.
+    let mut attempts = tokio::task::JoinSet::new();
+    for i in 0..8 {
+        let (client, url) = (server.client.clone(), server.url("/user/create"));
+        attempts.spawn(async move {
+            let id = format!("first{i}");
+            let body =
+                json!({"profile": {"id": id}, "credentials": {"password": format!("pw-{id}")}});
+            let r = client.post(url).json(&body).send().await.expect("request");
+            let status = r.status();
+            (id, status, r.text().await.unwrap_or_default())
+        });
+    }
+    let answers = attempts.join_all().await;
+    let created: Vec<&String> = answers
+        .iter()
+        .filter(|(_, s, _)| *s == StatusCode::NO_CONTENT)
+        .map(|(id, _, _)| id)
+        .collect();
+    assert_eq!(created.len(), 1, "{answers:?}");
+    for (_, s, b) in answers
+        .iter()
+        .filter(|(_, s, _)| *s != StatusCode::NO_CONTENT)
+    {
+        assert_eq!(*s, StatusCode::UNAUTHORIZED, "{b}");
+    }
+    let admin = server.user(created[0]);
+    let (s, users) = admin.get("/user").await;
+    assert_eq!(s, StatusCode::OK, "{users}");
+    assert_eq!(
+        ids(&users),
+        vec![created[0].clone()],
+        "only the winner exists"
+    );
+    let (_, groups) = admin.get(&format!("/group?member={}", created[0])).await;
+    assert_eq!(ids(&groups), vec!["camunda-admin"]);
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn batches_and_migration_need_their_camunda_permissions_not_operator_rights() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let server = Server::open(dir.path()).await;
+    let admin = server.bootstrap_admin().await;
+    admin.create_user("ops").await;
+    let ops = server.user("ops");
+    let (s, e) = ops.get("/batch").await;
+    assert_eq!(s, StatusCode::FORBIDDEN, "{e}");
+    assert_eq!(
+        e["missingAuthorizations"][0]["resourceName"], "Batch",
+        "{e}"
+    );
+    let (s, e) = ops
+        .post(
+            "/migration/execute",
+            json!({"migrationPlan": {}, "processInstanceIds": []}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::FORBIDDEN, "{e}");
+    assert_eq!(
+        e["missingAuthorizations"][0]["permissionName"], "MIGRATE_INSTANCE",
+        "{e}"
+    );
+    admin
+        .authorize(
+            json!({"type": 1, "userId": "ops", "resourceType": 13, "resourceId": "*",
+            "permissions": ["READ"]}),
+        )
+        .await;
+    admin
+        .authorize(
+            json!({"type": 1, "userId": "ops", "resourceType": 6, "resourceId": "*",
+            "permissions": ["MIGRATE_INSTANCE"]}),
+        )
+        .await;
+    let (s, b) = ops.get("/batch").await;
+    assert_eq!((s, b), (StatusCode::OK, json!([])));
+    // Past the authorization check: the empty plan is the handler's 400 now.
+    let (s, e) = ops
+        .post(
+            "/migration/execute",
+            json!({"migrationPlan": {}, "processInstanceIds": []}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::BAD_REQUEST, "{e}");
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_tasks_assignee_and_candidates_may_see_and_work_it_without_authorizations() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let server = Server::open(dir.path()).await;
+    let admin = server.bootstrap_admin().await;
+    let xml = baton_tests::bpmn::definitions(
+        "approval",
+        r#"<bpmn:startEvent id="s" /><bpmn:sequenceFlow id="f1" sourceRef="s" targetRef="approve" />
+<bpmn:userTask id="approve" camunda:candidateGroups="accounting" camunda:candidateUsers="carol" />
+<bpmn:sequenceFlow id="f2" sourceRef="approve" targetRef="e" /><bpmn:endEvent id="e" />"#,
+    );
+    let form = reqwest::multipart::Form::new().part(
+        "data",
+        reqwest::multipart::Part::bytes(xml.into_bytes()).file_name("approval.bpmn"),
+    );
+    let (s, b) = server
+        .send(
+            admin.auth(
+                server
+                    .client
+                    .post(server.url("/deployment/create"))
+                    .multipart(form),
+            ),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{b}");
+    admin.start("approval").await;
+    let (_, tasks) = admin.get("/task").await;
+    let task = tasks[0]["id"].as_str().expect("task id").to_owned();
+    for user in ["carol", "dave", "mallory"] {
+        admin.create_user(user).await;
+    }
+    let (s, _) = admin
+        .post("/group/create", json!({"id": "accounting"}))
+        .await;
+    assert_eq!(s, StatusCode::NO_CONTENT);
+    assert_eq!(
+        admin
+            .put("/group/accounting/members/dave", json!({}))
+            .await
+            .0,
+        StatusCode::NO_CONTENT
+    );
+    // A candidate user and a member of a candidate group see the task; a stranger does not.
+    for (user, sees) in [("carol", true), ("dave", true), ("mallory", false)] {
+        let u = server.user(user);
+        let (s, list) = u.get("/task").await;
+        assert_eq!(s, StatusCode::OK, "{list}");
+        assert_eq!(ids(&list) == vec![task.clone()], sees, "{user}: {list}");
+        let (s, _) = u.get(&format!("/task/{task}")).await;
+        let want = if sees {
+            StatusCode::OK
+        } else {
+            StatusCode::FORBIDDEN
+        };
+        assert_eq!(s, want, "{user} reads the task by id");
+    }
+    // Dave claims it (UPDATE as a candidate), and completes it as its assignee.
+    let dave = server.user("dave");
+    let (s, b) = dave
+        .post(&format!("/task/{task}/claim"), json!({"userId": "dave"}))
+        .await;
+    assert_eq!(s, StatusCode::NO_CONTENT, "{b}");
+    let mallory = server.user("mallory");
+    let (s, e) = mallory
+        .post(&format!("/task/{task}/complete"), json!({}))
+        .await;
+    assert_eq!(s, StatusCode::FORBIDDEN, "{e}");
+    let (s, b) = dave
+        .post(&format!("/task/{task}/complete"), json!({}))
+        .await;
+    assert_eq!(s, StatusCode::NO_CONTENT, "{b}");
+    assert_eq!(admin.get("/task/count").await.1, json!({"count": 0}));
+    server.stop().await;
+}

@@ -9,9 +9,9 @@
 //! `AuthorizationException` (`missingAuthorizations` lists the permissions any one of which
 //! would have sufficed).
 //!
-//! Lists that are not filtered row by row yet need the `*` permission that would let the
-//! user see every row (`READ` on `ProcessInstance *` or `READ_INSTANCE` on
-//! `ProcessDefinition *` for incidents, jobs, executions, ...), so nothing leaks.
+//! Lists that are not filtered row by row (the user operation log, batches, decision history)
+//! need the `*` permission that would let the user see every row (`READ_HISTORY` on
+//! `ProcessDefinition *`, ...), so nothing leaks.
 
 use std::sync::Arc;
 
@@ -133,13 +133,13 @@ pub async fn middleware(
                 .map(|(_, v)| v.clone())
                 .unwrap_or_default()
         };
-        let rule =
-            match super::authz_rules::rule(&guard.state, &user, req.method(), guard.path, &param)
-                .await
-            {
-                Ok(rule) => rule,
-                Err(e) => return e.into_response(),
-            };
+        // In the principal's scope: a rule may ask who the user is (a task's parties).
+        let resolving =
+            super::authz_rules::rule(&guard.state, &user, req.method(), guard.path, &param);
+        let rule = match PRINCIPAL.scope(principal.clone(), resolving).await {
+            Ok(rule) => rule,
+            Err(e) => return e.into_response(),
+        };
         let groups = match &rule {
             Rule::Authenticated => Vec::new(),
             Rule::AnyOf(any) => vec![any.clone()],
@@ -220,18 +220,20 @@ pub mod sees {
         visible(|| vec![Needed::on(Permission::READ, Resource::DEPLOYMENT, id)])
     }
 
-    /// A user task: `READ` on it or `READ_TASK` on its definition.
+    /// A user task: `READ` on it or `READ_TASK` on its definition, or the user is one of its
+    /// parties (assignee, owner, candidate; see [`Principal::is_task_party`]).
     pub fn task(t: &UserTask) -> bool {
-        visible(|| {
-            vec![
-                Needed::on(Permission::READ, Resource::TASK, &t.id),
-                Needed::on(
-                    Permission::READ_TASK,
-                    Resource::PROCESS_DEFINITION,
-                    &t.process_definition_key,
-                ),
-            ]
-        })
+        principal().is_some_and(|p| p.is_task_party(t))
+            || visible(|| {
+                vec![
+                    Needed::on(Permission::READ, Resource::TASK, &t.id),
+                    Needed::on(
+                        Permission::READ_TASK,
+                        Resource::PROCESS_DEFINITION,
+                        &t.process_definition_key,
+                    ),
+                ]
+            })
     }
 
     /// An external task: `READ` on its topic, its instance, or `READ_INSTANCE` on its
@@ -251,6 +253,22 @@ pub mod sees {
             ));
             list
         })
+    }
+
+    /// A job: `READ` on its instance or `READ_INSTANCE` on its definition; a job of no
+    /// instance (a timer start event) needs `READ` on its definition.
+    pub fn job(v: &crate::engine::JobView) -> bool {
+        match (&v.job.process_instance_id, &v.process_definition_key) {
+            (Some(pi), Some(key)) => instance(pi, key),
+            (None, Some(key)) => definition(key),
+            _ => visible(Vec::new),
+        }
+    }
+
+    /// A running variable: `READ` on its instance or `READ_INSTANCE` on its definition
+    /// (Camunda without `enforceSpecificVariablePermission`, its default).
+    pub fn variable(instance_id: &str, key: &str) -> bool {
+        instance(instance_id, key)
     }
 
     /// A historic instance: `READ_HISTORY` on its definition, or `READ` on the historic

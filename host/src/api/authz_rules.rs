@@ -53,6 +53,24 @@ fn filtered_list(path: &str) -> bool {
             | "/incident/count"
             | "/history/process-instance"
             | "/history/process-instance/count"
+            | "/history/activity-instance"
+            | "/history/activity-instance/count"
+            | "/history/variable-instance"
+            | "/history/variable-instance/count"
+            | "/history/task"
+            | "/history/task/count"
+            | "/history/incident"
+            | "/history/incident/count"
+            | "/job"
+            | "/job/count"
+            | "/job-definition"
+            | "/job-definition/count"
+            | "/execution"
+            | "/execution/count"
+            | "/variable-instance"
+            | "/variable-instance/count"
+            | "/event-subscription"
+            | "/event-subscription/count"
             | "/task-module"
             | "/authorization"
             | "/authorization/count"
@@ -158,6 +176,10 @@ pub async fn rule(
                 one(P::DELETE, R::TASK, param("id"))
             }
             Some("{id}") => match engine.user_task(&param("id")).await {
+                // Camunda's identity-link authorizations: READ and UPDATE on the task.
+                Ok(t) if super::authz::principal().is_some_and(|p| p.is_task_party(&t)) => {
+                    Rule::Authenticated
+                }
                 Ok(t) if get => any(vec![
                     Needed::on(P::READ, R::TASK, &t.id),
                     Needed::on(
@@ -254,6 +276,8 @@ pub async fn rule(
         },
         "identity" => Rule::Authenticated,
         "history" => match second {
+            Some("batch") if method == Method::DELETE => one(P::DELETE_HISTORY, R::BATCH, ANY),
+            Some("batch") => one(P::READ_HISTORY, R::BATCH, ANY),
             Some("process-instance") => {
                 match engine.historic_process_instance(&param("id")).await {
                     Ok(h) => any(needs::history(&h.id, &h.process_definition_key)),
@@ -262,6 +286,46 @@ pub async fn rule(
             }
             _ => one(P::READ_HISTORY, R::PROCESS_DEFINITION, ANY),
         },
+        "job" | "variable-instance" | "incident" if second == Some("{id}") => {
+            let (perm, def_perm) = if get {
+                (P::READ, P::READ_INSTANCE)
+            } else {
+                (P::UPDATE, P::UPDATE_INSTANCE)
+            };
+            // The instance the record belongs to, as Camunda checks after loading it.
+            let owner = match head {
+                "job" => engine.job_view(&param("id")).ok().map(|v| {
+                    (
+                        v.job.process_instance_id,
+                        v.process_definition_key.unwrap_or_default(),
+                    )
+                }),
+                "variable-instance" => engine
+                    .variable_instance(&param("id"))
+                    .ok()
+                    .map(|v| (Some(v.process_instance_id), v.process_definition_key)),
+                _ => match engine.incident(&param("id")).await {
+                    Ok(i) => {
+                        let key = engine
+                            .definition(&i.process_definition_id)
+                            .await
+                            .map(|d| d.key)
+                            .unwrap_or_default();
+                        Some((Some(i.process_instance_id), key))
+                    }
+                    Err(_) => None,
+                },
+            };
+            match owner {
+                Some((Some(pi), key)) => any(needs::instance(perm, def_perm, &pi, &key)),
+                Some((None, key)) => one(
+                    needs::by_method(method, P::UPDATE),
+                    R::PROCESS_DEFINITION,
+                    key,
+                ),
+                None => Rule::Authenticated,
+            }
+        }
         "incident" | "execution" | "variable-instance" | "event-subscription" | "job" => {
             any(needs::all_instances(!get))
         }
@@ -270,6 +334,28 @@ pub async fn rule(
             R::PROCESS_DEFINITION,
             ANY,
         ),
+        // Batches (Camunda's resource 13): reading, suspending and deleting one; a batch's
+        // creation is checked as the operation it runs (below and on process-instance).
+        "batch" => {
+            let id = if second == Some("{id}") {
+                param("id")
+            } else {
+                ANY.to_owned()
+            };
+            match *method {
+                Method::DELETE => one(P::DELETE, R::BATCH, id),
+                Method::PUT => one(P::UPDATE, R::BATCH, id),
+                _ => one(P::READ, R::BATCH, id),
+            }
+        }
+        // Camunda checks MIGRATE_INSTANCE on the source and target definitions; the rule
+        // sees no body, so it asks for it on every definition (operators and migrators).
+        "migration" => match second {
+            Some("generate") | Some("validate") => of_type(P::READ, R::PROCESS_DEFINITION),
+            _ => one(P::MIGRATE_INSTANCE, R::PROCESS_DEFINITION, ANY),
+        },
+        // Modifying instances chosen by a query or a list: UPDATE on every instance.
+        "modification" => any(needs::all_instances(true)),
         "message" | "signal" | "condition" => Rule::Each(vec![
             vec![Needed::any(P::CREATE, R::PROCESS_INSTANCE)],
             needs::all_instances(true),

@@ -49,6 +49,7 @@ async fn query(state: &ApiState, q: &QueryInput) -> ApiResult<Vec<EventSubscript
                 && tenants
                     .as_ref()
                     .is_none_or(|t| t.iter().any(|t| Some(t.as_str()) == s.tenant_id.as_deref()))
+                && super::authz::sees::instance(&s.process_instance_id, &s.process_definition_key)
         })
         .collect())
 }

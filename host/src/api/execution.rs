@@ -217,6 +217,7 @@ async fn query(state: &ApiState, q: &QueryInput) -> ApiResult<Vec<ExecutionRow>>
             || business_key
                 .as_deref()
                 .is_some_and(|f| Some(f) != pi.state.business_key.as_deref())
+            || !super::authz::sees::instance(pi.id(), &pi.definition_key)
         {
             continue;
         }

@@ -77,13 +77,17 @@ async fn create_user(
         password_hash: None,
         groups: Vec::new(),
     };
-    state
-        .engine
-        .create_user(user, b.credentials.and_then(|c| c.password))
-        .await?;
+    let password = b.credentials.and_then(|c| c.password);
     if bootstrap.is_some() {
-        state.engine.make_admin(&id).await?;
+        // Another first user won the race: this request is unauthenticated after all.
+        if !state.engine.create_first_admin(user, password).await? {
+            return Err(ApiError::unauthorized(
+                "Authentication required: send HTTP basic credentials",
+            ));
+        }
+        return Ok(no_content());
     }
+    state.engine.create_user(user, password).await?;
     Ok(no_content())
 }
 

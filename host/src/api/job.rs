@@ -254,7 +254,7 @@ fn compare(a: &JobView, b: &JobView, by: &str) -> Ordering {
 fn matching(state: &ApiState, q: &QueryInput) -> ApiResult<Vec<JobView>> {
     let keep = matcher(q, state.engine.now())?;
     Ok(live(state.engine.job_views()?)
-        .filter(|v| keep(v))
+        .filter(|v| keep(v) && super::authz::sees::job(v))
         .collect())
 }
 

@@ -134,7 +134,9 @@ fn matching(state: &ApiState, q: &QueryInput) -> ApiResult<Vec<JobDefinition>> {
         Some(pd) => state.engine.job_definitions_of(&pd).unwrap_or_default(),
         None => state.engine.job_definitions()?,
     };
-    Ok(live(all).filter(|d| keep(d)).collect())
+    Ok(live(all)
+        .filter(|d| keep(d) && super::authz::sees::definition(&d.process_definition_key))
+        .collect())
 }
 
 async fn list(State(state): State<ApiState>, Search(q): Search) -> ApiResult<Json<J>> {

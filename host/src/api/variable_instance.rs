@@ -97,6 +97,7 @@ fn matching(state: &ApiState, q: &QueryInput) -> ApiResult<Vec<VariableInstanceV
                 && in_opt(&tasks, v.task_id.as_deref())
                 && in_opt(&activity_instances, Some(&v.activity_instance_id))
                 && in_opt(&tenants, v.tenant_id.as_deref())
+                && super::authz::sees::variable(&v.process_instance_id, &v.process_definition_key)
                 && (values.is_empty() || {
                     let mut one = baton_bpmn::Variables::new();
                     one.insert(v.name.clone(), v.value.clone());

@@ -36,6 +36,7 @@ baton.toml (every key optional):
   max_upload_bytes = 67108864
   wasm = true
   wasm_concurrency = 64
+  wasm_guest_nice = 10            # guests run this many nice steps below the engine
   wasm_fuel = 1000000000
   wasm_timeout_ms = 2000
   wasm_memory_bytes = 67108864
@@ -90,6 +91,12 @@ pub struct ServeArgs {
     /// Most wasm executions at once [default: 64].
     #[arg(long, env = "BATON_WASM_CONCURRENCY", value_name = "N")]
     pub wasm_concurrency: Option<usize>,
+    /// How many `nice` steps below the engine's threads wasm guests run, so a guest that
+    /// computes for its whole deadline leaves the CPU to the engine (0: same priority)
+    /// [default: 10].
+    #[arg(long, env = "BATON_WASM_GUEST_NICE", value_name = "0-19",
+          value_parser = clap::value_parser!(i32).range(0..=19))]
+    pub wasm_guest_nice: Option<i32>,
     /// Default fuel per wasm execution.
     #[arg(long, env = "BATON_WASM_FUEL", value_name = "UNITS")]
     pub wasm_fuel: Option<u64>,
@@ -157,6 +164,8 @@ pub struct FileConfig {
     pub wasm: Option<bool>,
     /// See [`ServeArgs::wasm_concurrency`].
     pub wasm_concurrency: Option<usize>,
+    /// See [`ServeArgs::wasm_guest_nice`].
+    pub wasm_guest_nice: Option<i32>,
     /// See [`ServeArgs::wasm_fuel`].
     pub wasm_fuel: Option<u64>,
     /// See [`ServeArgs::wasm_timeout_ms`].
@@ -243,6 +252,7 @@ pub fn merge(args: &ServeArgs, file: FileConfig) -> anyhow::Result<ServerConfig>
         max_upload_bytes: pick!(max_upload_bytes),
         wasm: pick!(wasm),
         wasm_concurrency: pick!(wasm_concurrency),
+        wasm_guest_nice: pick!(wasm_guest_nice),
         wasm_fuel: pick!(wasm_fuel),
         wasm_timeout_ms: pick!(wasm_timeout_ms),
         wasm_memory_bytes: pick!(wasm_memory_bytes),
@@ -283,6 +293,9 @@ pub fn merge(args: &ServeArgs, file: FileConfig) -> anyhow::Result<ServerConfig>
         if value == 0 {
             anyhow::bail!("{name} must be at least 1");
         }
+    }
+    if !(0..=19).contains(&config.wasm_guest_nice) {
+        anyhow::bail!("wasm_guest_nice must be between 0 and 19");
     }
     if config.wasm_concurrency == 0 {
         anyhow::bail!("wasm_concurrency must be at least 1");

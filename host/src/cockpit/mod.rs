@@ -346,7 +346,16 @@ mod tests {
         // Authenticated, but without authorizations: the whole-engine views are refused.
         let denied = oneshot(app.clone(), metrics()).await;
         assert_eq!(denied.status(), StatusCode::FORBIDDEN);
-        engine.make_admin("demo").await.expect("admin");
+        let admin = crate::engine::authorizations::ADMIN_GROUP;
+        engine
+            .create_group(crate::records::Group {
+                id: admin.to_owned(),
+                name: None,
+                group_type: None,
+            })
+            .await
+            .expect("admin group");
+        engine.add_group_member(admin, "demo").await.expect("admin");
         let ok = oneshot(
             app.clone(),
             Request::get("/metrics")

@@ -201,6 +201,8 @@ pub struct Principal {
     pub user_id: String,
     /// Member of [`ADMIN_GROUP`]: every check passes.
     pub admin: bool,
+    /// The user's groups (a task's candidate groups grant their members the task).
+    pub groups: Vec<String>,
     /// The authorizations for this user, their groups, or everyone.
     relevant: Vec<Authorization>,
 }
@@ -214,6 +216,22 @@ enum Verdict {
 }
 
 impl Principal {
+    /// Whether the user is the task's assignee or owner, one of its candidate users, or a
+    /// member of one of its candidate groups. Camunda then holds an authorization for them
+    /// on the task (`READ` and its default task permission `UPDATE`), created with the
+    /// identity link; baton derives it from the task's identity links instead of storing
+    /// it, so it goes away with the link.
+    pub fn is_task_party(&self, task: &crate::records::UserTask) -> bool {
+        let me = Some(self.user_id.as_str());
+        task.assignee.as_deref() == me
+            || task.owner.as_deref() == me
+            || task.candidate_users.iter().any(|u| u == &self.user_id)
+            || task
+                .candidate_groups
+                .iter()
+                .any(|g| self.groups.contains(g))
+    }
+
     /// Whether the user has `needed`.
     pub fn has(&self, needed: &Needed) -> bool {
         if self.admin {
@@ -458,6 +476,7 @@ impl ProcessEngine {
         Ok(Principal {
             user_id: user_id.to_owned(),
             admin,
+            groups: groups.to_vec(),
             relevant,
         })
     }
@@ -504,6 +523,7 @@ mod tests {
         Principal {
             user_id: "kermit".into(),
             admin: false,
+            groups: Vec::new(),
             relevant,
         }
     }

@@ -125,19 +125,47 @@ impl ProcessEngine {
         Ok(Some(user))
     }
 
-    /// Make a user a member of `camunda-admin` (the group is created when missing): the first
-    /// user created on a server with auth on, so someone can set up the others.
-    pub async fn make_admin(&self, user_id: &str) -> Result<()> {
-        let admin = super::authorizations::ADMIN_GROUP;
-        if self.inner.store.group(admin)?.is_none() {
-            self.create_group(Group {
-                id: admin.to_owned(),
-                name: Some("camunda BPM Administrators".to_owned()),
-                group_type: Some("SYSTEM".to_owned()),
-            })
-            .await?;
+    /// Create the first user as a member of `camunda-admin` (the group is created when
+    /// missing): the one unauthenticated `POST /user/create` a server with auth on accepts,
+    /// so someone can set up the others. Returns `false` and creates nothing when a user
+    /// exists already. Two such requests at once make one administrator: the check and the
+    /// creation run under one lock, and the user, the group and the membership commit
+    /// together (a crash cannot leave a first user who is not an administrator).
+    pub async fn create_first_admin(
+        &self,
+        mut user: User,
+        password: Option<String>,
+    ) -> Result<bool> {
+        // Process-wide, not per engine: it only serialises bootstrap requests, which are rare.
+        static BOOTSTRAP: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+        let _one_at_a_time = BOOTSTRAP.lock().await;
+        if self.inner.store.has_users() {
+            return Ok(false);
         }
-        self.add_group_member(admin, user_id).await
+        if user.id.is_empty() || user.id.contains('\0') {
+            return Err(ProcessEngineError::BadRequest(
+                "user id must be a non-empty name".into(),
+            ));
+        }
+        if let Some(pw) = password {
+            user.password_hash = Some(hash_password(pw).await?);
+        }
+        let admin = super::authorizations::ADMIN_GROUP;
+        let mut ws = WriteSet::new();
+        if self.inner.store.group(admin)?.is_none() {
+            self.inner.store.stage_group(
+                &mut ws,
+                &Group {
+                    id: admin.to_owned(),
+                    name: Some("camunda BPM Administrators".to_owned()),
+                    group_type: Some("SYSTEM".to_owned()),
+                },
+            );
+        }
+        user.groups = vec![admin.to_owned()];
+        self.inner.store.stage_user(&mut ws, &user);
+        self.inner.store.commit_durable(&ws).await?;
+        Ok(true)
     }
 
     /// Whether any user exists (auth can only be enforced when one does).

@@ -204,6 +204,8 @@ pub struct EventSubscriptionView {
     pub activity_id: String,
     /// Created (ms); compensation subscriptions carry their instance's start.
     pub created: i64,
+    /// The instance's process definition key (what authorizations name).
+    pub process_definition_key: String,
     /// Tenant of the instance.
     pub tenant_id: Option<String>,
 }
@@ -241,6 +243,7 @@ impl ProcessEngine {
                 process_instance_id: sub.process_instance_id,
                 activity_id: sub.activity_id,
                 created: sub.created,
+                process_definition_key: pi.definition_key.clone(),
                 tenant_id: pi.tenant_id.clone(),
             });
         }
@@ -257,6 +260,7 @@ impl ProcessEngine {
                     process_instance_id: pi.id().to_owned(),
                     activity_id: c.handler_activity_id,
                     created: pi.state.started_at,
+                    process_definition_key: pi.definition_key.clone(),
                     tenant_id: pi.tenant_id.clone(),
                 });
             }

@@ -23,6 +23,8 @@ pub struct VariableInstanceView {
     pub process_instance_id: String,
     /// Process definition.
     pub process_definition_id: String,
+    /// The process definition's key (what authorizations name).
+    pub process_definition_key: String,
     /// The scope: the instance id, or the activity instance of a local variable.
     pub activity_instance_id: String,
     /// The scope's execution.
@@ -68,6 +70,7 @@ impl ProcessEngine {
                     value: value.clone(),
                     process_instance_id: pi.to_owned(),
                     process_definition_id: instance.definition_id.clone(),
+                    process_definition_key: instance.definition_key.clone(),
                     activity_instance_id: ai.id.clone(),
                     execution_id: ai.execution_id.clone(),
                     task_id: tasks.get(&ai.id).cloned(),

@@ -21,6 +21,7 @@
 mod bindings;
 mod convert;
 mod engine;
+mod guest_threads;
 mod http;
 mod registry;
 mod runner;
@@ -119,6 +120,10 @@ pub struct WasmConfig {
     pub default_limits: Limits,
     /// Instance allocation strategy.
     pub pooling: PoolingMode,
+    /// How many steps of `nice` below the engine's threads guests run (0: the same
+    /// priority). A guest that computes for its whole deadline then leaves the CPU to the
+    /// engine's threads whenever they want it.
+    pub guest_nice: i32,
 }
 
 impl Default for WasmConfig {
@@ -128,6 +133,7 @@ impl Default for WasmConfig {
             max_concurrency: 64,
             default_limits: Limits::default(),
             pooling: PoolingMode::Auto,
+            guest_nice: 10,
         }
     }
 }
@@ -323,6 +329,9 @@ pub enum WasmError {
 pub struct WasmRuntime {
     inner: Arc<runner::Runtime>,
     scripts: Arc<ScriptEngine>,
+    /// Where executions run (not inside `inner`: a running execution holds `inner`, and the
+    /// guest threads must not be dropped by one of themselves).
+    guests: Arc<guest_threads::GuestThreads>,
 }
 
 impl fmt::Debug for WasmRuntime {
@@ -339,6 +348,9 @@ impl WasmRuntime {
     /// artifact cache directory and the epoch ticker thread.
     pub fn new(config: WasmConfig) -> Result<WasmRuntime, WasmError> {
         let cache_dir = config.cache_dir.clone();
+        let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+        let guests = guest_threads::GuestThreads::start(threads, config.guest_nice)
+            .map_err(|e| WasmError::Config(format!("cannot start the guest threads: {e}")))?;
         let inner = Arc::new(runner::Runtime::new(config)?);
         let scripts = Arc::new(ScriptEngine::new(
             inner.engine.engine.clone(),
@@ -346,7 +358,11 @@ impl WasmRuntime {
             cache_dir,
             inner.default_limits.clone(),
         ));
-        Ok(WasmRuntime { inner, scripts })
+        Ok(WasmRuntime {
+            inner,
+            scripts,
+            guests: Arc::new(guests),
+        })
     }
 
     /// The JavaScript interpreter for scripts in models (same engine, same default limits).
@@ -370,8 +386,29 @@ impl WasmRuntime {
     /// Runs `execute` of the loaded module `sha256` once, on a fresh instance, within `limits`.
     /// Waits for a concurrency slot first. Never panics on guest behaviour: every way the
     /// guest can end is a [`TaskOutcome`].
+    ///
+    /// The guest runs on the guest threads (below the engine's CPU priority); this awaits it
+    /// from the caller's runtime. While the runtime is being dropped (the engine stops) it
+    /// never resolves: the task stays locked and runs again after a restart.
     pub async fn execute(&self, sha256: &str, limits: &Limits, input: TaskInput) -> TaskOutcome {
-        self.inner.execute(sha256, limits, input).await
+        let inner = Arc::clone(&self.inner);
+        let (sha256, limits) = (sha256.to_owned(), limits.clone());
+        let run = self
+            .guests
+            .spawn(async move { inner.execute(&sha256, &limits, input).await });
+        match run {
+            Some(handle) => match handle.await {
+                Ok(outcome) => outcome,
+                Err(e) if e.is_panic() => TaskOutcome::Failed {
+                    message: "the execution panicked in the host".to_owned(),
+                    details: None,
+                    kind: FailureKind::Trap,
+                    logs: Vec::new(),
+                },
+                Err(_) => std::future::pending().await,
+            },
+            None => std::future::pending().await,
+        }
     }
 
     /// The configured default limits.

@@ -75,8 +75,11 @@ impl Ledger {
 
 type Shared = Arc<Mutex<Ledger>>;
 
-/// How long the drain tries before it leaves what still runs to the checks.
-const DRAIN_SECONDS: u64 = 30;
+/// How long the drain goes on without one more instance ending before it leaves what still
+/// runs to the checks (a stuck instance), and the most it takes in all (a slow machine with
+/// thousands of instances left needs minutes, not a fixed half minute).
+const DRAIN_STALL_SECONDS: u64 = 30;
+const DRAIN_MAX_SECONDS: u64 = 900;
 
 /// The drain's lock: it completes what it fetched at once.
 const DRAIN_LOCK_MS: i64 = 60_000;
@@ -343,7 +346,9 @@ async fn deployer(client: RestClient, shared: Shared) {
 /// waiting message (including those whose acknowledgement a kill swallowed) until no
 /// instance of the model runs. Returns how many instances ended meanwhile.
 pub(super) async fn drain(client: &RestClient, shared: &Shared) -> Result<usize> {
-    let deadline = Instant::now() + Duration::from_secs(DRAIN_SECONDS);
+    let give_up = Instant::now() + Duration::from_secs(DRAIN_MAX_SECONDS);
+    let mut stall_deadline = Instant::now() + Duration::from_secs(DRAIN_STALL_SECONDS);
+    let mut fewest = usize::MAX;
     let running = format!("/process-instance/count?processDefinitionKey={PROCESS_KEY}");
     let before = client.get(&running).await?.json()?["count"]
         .as_u64()
@@ -416,7 +421,11 @@ pub(super) async fn drain(client: &RestClient, shared: &Shared) -> Result<usize>
         if left == 0 {
             return Ok(before);
         }
-        if Instant::now() >= deadline {
+        if (left as usize) < fewest {
+            fewest = left as usize;
+            stall_deadline = Instant::now() + Duration::from_secs(DRAIN_STALL_SECONDS);
+        }
+        if Instant::now() >= stall_deadline.min(give_up) {
             // Left to the checks (`not completed after the drain`); say where they wait.
             let list = format!("/process-instance?processDefinitionKey={PROCESS_KEY}&maxResults=3");
             for p in client

@@ -12,7 +12,7 @@ use super::error::ApiResult;
 use super::json::Json;
 use super::query::{Params, QueryInput, Search, eq_opt, in_opt, like_opt, sort_and_page};
 use super::variables::encode_value;
-use super::{ApiState, Route, dto, incident};
+use super::{ApiState, Route, authz, dto, incident};
 use crate::records::{HistoricActivityInstance, HistoricVariableInstance, UserOperation};
 use process_instances::{hpi_count, hpi_delete, hpi_get, hpi_list};
 
@@ -216,6 +216,7 @@ async fn hai_filter(state: &ApiState, q: &QueryInput) -> ApiResult<Vec<HistoricA
                 && finished_after.is_none_or(|d| h.end_time.is_some_and(|e| e > d))
                 && in_opt(&tenants, h.tenant_id.as_deref())
                 && (!without_tenant || h.tenant_id.is_none())
+                && authz::sees::history(&h.process_instance_id, &h.process_definition_key)
         })
         .collect())
 }
@@ -328,6 +329,7 @@ async fn hvi_filter(state: &ApiState, q: &QueryInput) -> ApiResult<Vec<HistoricV
                 && eq_opt(&pd, Some(&h.process_definition_id))
                 && eq_opt(&pd_key, Some(&h.process_definition_key))
                 && in_opt(&ai_in, Some(&h.activity_instance_id))
+                && authz::sees::history(&h.process_instance_id, &h.process_definition_key)
                 && in_opt(&exec_in, Some(&h.activity_instance_id))
                 && in_opt(&tenants, h.tenant_id.as_deref())
                 && (include_deleted || h.state != "DELETED")
@@ -423,7 +425,15 @@ async fn hinc_items(
     let items = incident::filter(q, state.engine.historic_incidents().await?, keys.clone())?
         .into_iter()
         .take_while(super::query::not_cancelled)
-        .filter(|i| (!open || i.end_time.is_none()) && (!resolved || i.end_time.is_some()))
+        .filter(|i| {
+            (!open || i.end_time.is_none())
+                && (!resolved || i.end_time.is_some())
+                && authz::sees::history(
+                    &i.process_instance_id,
+                    keys.get(&i.process_definition_id)
+                        .map_or("", String::as_str),
+                )
+        })
         .collect();
     Ok((items, keys))
 }

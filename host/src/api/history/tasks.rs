@@ -196,7 +196,8 @@ async fn matching(state: &ApiState, q: &QueryInput) -> ApiResult<Vec<HistoricTas
             && finished_after.is_none_or(|d| h.end_time.is_some_and(|e| e > d))
             && in_opt(&tenants, h.tenant_id.as_deref())
             && (!without_tenant || h.tenant_id.is_none())
-            && in_opt(&activity_instances, Some(&h.id));
+            && in_opt(&activity_instances, Some(&h.id))
+            && crate::api::authz::sees::history(&h.process_instance_id, &h.process_definition_key);
         if keep {
             out.push(t);
         }
