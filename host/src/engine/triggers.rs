@@ -295,6 +295,7 @@ impl ProcessEngine {
                     event_name: Some(sub.event_name),
                     execution_id: execution,
                     process_instance_id: sub.process_instance_id,
+                    process_definition_key: pi.definition_key.clone(),
                     activity_id: sub.activity_id,
                     created: sub.created,
                     tenant_id: pi.tenant_id.clone(),
