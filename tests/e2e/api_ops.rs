@@ -80,6 +80,11 @@ impl OpsApi {
         )
     }
 
+    /// `http://127.0.0.1:port/engine-rest`.
+    pub fn base_url(&self) -> &str {
+        &self.base
+    }
+
     pub async fn get(&self, path: &str) -> J {
         let (s, b) = self.send(Method::GET, path, None).await;
         assert_eq!(s, StatusCode::OK, "GET {path}: {b}");

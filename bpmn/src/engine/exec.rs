@@ -240,6 +240,11 @@ impl<'a> Ctx<'a> {
                 child_instance_id,
                 code,
             } => self.child_escalation(&child_instance_id, &code),
+            Command::TaskEscalation {
+                task_id,
+                code,
+                variables,
+            } => self.task_escalation(&task_id, &code, variables),
             Command::Cancel { reason } => self.cancel_instance(reason),
             Command::Modify {
                 instructions,

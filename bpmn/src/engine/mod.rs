@@ -149,6 +149,19 @@ pub enum Command {
         /// The escalation code.
         code: String,
     },
+    /// An escalation thrown from a waiting user task (`POST /task/{id}/bpmnEscalation`): the
+    /// variables are set from the task, then the escalation goes to the nearest catching
+    /// boundary event or event subprocess (an interrupting one ends the task). Nothing
+    /// catching it is an [`EngineError::InvalidCommand`] with Camunda's text, and nothing
+    /// changes.
+    TaskEscalation {
+        /// The user task id.
+        task_id: String,
+        /// The escalation code.
+        code: String,
+        /// Variables set before the escalation is thrown.
+        variables: Variables,
+    },
     /// A waiting user task was changed from outside (REST claim, assignee change): fire its
     /// `update` task listeners, then `assignment` ones when the assignee changed. The result
     /// is [`Effect::UpdateUserTask`] with what the listeners made of the task.

@@ -78,6 +78,10 @@ fn filtered_list(path: &str) -> bool {
             | "/user/count"
             | "/group"
             | "/group/count"
+            | "/tenant"
+            | "/tenant/count"
+            | "/filter"
+            | "/filter/count"
     )
 }
 
@@ -171,6 +175,11 @@ pub async fn rule(
             }
         },
         "task" => match second {
+            Some("create") => of_type(P::CREATE, R::TASK),
+            // A standalone task: DELETE on it (a process task is refused by the handler).
+            Some("{id}") if method == Method::DELETE && path == "/task/{id}" => {
+                one(P::DELETE, R::TASK, param("id"))
+            }
             Some("{id}") => match engine.user_task(&param("id")).await {
                 // Camunda's identity-link authorizations: READ and UPDATE on the task.
                 Ok(t) if super::authz::principal().is_some_and(|p| p.is_task_party(&t)) => {
@@ -225,14 +234,52 @@ pub async fn rule(
             // A user may always read their own profile.
             Some("{id}") if get && param("id") == user => Rule::Authenticated,
             Some("{id}") if get => one(P::READ, R::USER, param("id")),
+            // Camunda: unlocking is for administrators.
+            Some("{id}") if path.ends_with("/unlock") => operator(),
+            Some("{id}") if method == Method::PUT => one(P::UPDATE, R::USER, param("id")),
             Some("{id}") => one(P::DELETE, R::USER, param("id")),
             _ => of_type(P::READ, R::USER),
         },
         "group" => match second {
             Some("create") => of_type(P::CREATE, R::GROUP),
-            Some("{id}") => one(P::CREATE, R::GROUP_MEMBERSHIP, param("id")),
+            Some("{id}") if path.contains("/members/") => {
+                let p = if method == Method::DELETE {
+                    P::DELETE
+                } else {
+                    P::CREATE
+                };
+                one(p, R::GROUP_MEMBERSHIP, param("id"))
+            }
+            Some("{id}") => one(needs::by_method(method, P::UPDATE), R::GROUP, param("id")),
             _ => of_type(P::READ, R::GROUP),
         },
+        "tenant" => match second {
+            Some("create") => of_type(P::CREATE, R::TENANT),
+            Some("{id}") if path.contains("-members/") => {
+                let p = if method == Method::DELETE {
+                    P::DELETE
+                } else {
+                    P::CREATE
+                };
+                one(p, R::TENANT_MEMBERSHIP, param("id"))
+            }
+            Some("{id}") => one(needs::by_method(method, P::UPDATE), R::TENANT, param("id")),
+            _ => of_type(P::READ, R::TENANT),
+        },
+        // Running a saved filter reads the filter; its rows are filtered as `/task` is.
+        "filter" => match second {
+            Some("create") => of_type(P::CREATE, R::FILTER),
+            Some("{id}")
+                if path.ends_with("/list")
+                    || path.ends_with("/count")
+                    || path.ends_with("/singleResult") =>
+            {
+                one(P::READ, R::FILTER, param("id"))
+            }
+            Some("{id}") => one(needs::by_method(method, P::UPDATE), R::FILTER, param("id")),
+            _ => of_type(P::READ, R::FILTER),
+        },
+        "identity" => Rule::Authenticated,
         "history" => match second {
             Some("batch") if method == Method::DELETE => one(P::DELETE_HISTORY, R::BATCH, ANY),
             Some("batch") => one(P::READ_HISTORY, R::BATCH, ANY),

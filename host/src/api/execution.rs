@@ -65,12 +65,14 @@ pub(crate) fn routes() -> Vec<Route> {
     ]
 }
 
-fn missing(id: &str) -> ApiError {
+/// Camunda's 404 for an unknown execution.
+pub(crate) fn missing(id: &str) -> ApiError {
     ApiError::not_found(format!("Execution with id {id} does not exist"))
 }
 
 /// The instance owning execution `id` and that execution's local variables.
-async fn find(state: &ApiState, id: &str) -> ApiResult<(ProcessInstance, Variables)> {
+/// An execution's process instance and local variables.
+pub(crate) async fn find(state: &ApiState, id: &str) -> ApiResult<(ProcessInstance, Variables)> {
     // Fast path: the root execution is the process instance.
     match state.engine.instance(id).await {
         Ok(pi) => {

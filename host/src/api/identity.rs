@@ -8,7 +8,7 @@ use serde_json::{Value as J, json};
 
 use super::error::{ApiError, ApiResult, not_found_as};
 use super::json::{Json, no_content};
-use super::query::{Params, QueryInput, eq_opt, in_opt, like_opt};
+use super::query::{Params, QueryInput, Search, eq_opt, in_opt, like_opt};
 use super::{ApiState, Route, dto};
 use crate::engine::authorizations::Resource;
 use crate::records::{Group, User};
@@ -23,6 +23,8 @@ pub(crate) fn routes() -> Vec<Route> {
         Route::post("/group/create", "Create a group", create_group),
         Route::get("/group", "List groups", list_groups),
         Route::get("/group/count", "Count groups", count_groups),
+        Route::post("/group", "List groups (query body)", list_groups),
+        Route::post("/group/count", "Count groups (query body)", count_groups),
         Route::put(
             "/group/{id}/members/{user_id}",
             "Add a user to a group",
@@ -218,7 +220,7 @@ async fn groups_filtered(state: &ApiState, q: &QueryInput) -> ApiResult<Vec<Grou
         .collect())
 }
 
-async fn list_groups(State(state): State<ApiState>, Params(q): Params) -> ApiResult<Json<J>> {
+async fn list_groups(State(state): State<ApiState>, Search(q): Search) -> ApiResult<Json<J>> {
     let (first, max) = q.pagination()?;
     let items = groups_filtered(&state, &q).await?;
     // The paging helper also refuses an unbounded list over `query_max_results`.
@@ -228,7 +230,7 @@ async fn list_groups(State(state): State<ApiState>, Params(q): Params) -> ApiRes
     Ok(Json(J::Array(page.iter().map(group_dto).collect())))
 }
 
-async fn count_groups(State(state): State<ApiState>, Params(q): Params) -> ApiResult<Json<J>> {
+async fn count_groups(State(state): State<ApiState>, Search(q): Search) -> ApiResult<Json<J>> {
     Ok(Json(dto::count(groups_filtered(&state, &q).await?.len())))
 }
 

@@ -1,11 +1,6 @@
-//! `/execution/{id}/messageSubscriptions/{messageName}`: the message subscription of one
-//! execution (`GET`, Camunda's `EventSubscriptionDto`) and `POST .../trigger` (deliver the
-//! message to it, with `variables`).
-//!
-//! The trigger correlates the message to the subscription's process instance: exact when the
-//! instance waits for that message at one place (the usual case); with several executions of
-//! one instance waiting for the same message name it fails as a correlation that matches
-//! more than one execution does.
+//! `/execution/{id}/messageSubscriptions/{name}`: the message subscription an execution
+//! holds (get) and delivering that message to it (trigger), Camunda's
+//! `MessageEventSubscriptionResource`.
 
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
@@ -15,39 +10,29 @@ use serde_json::{Value as J, json};
 
 use super::error::{ApiError, ApiResult};
 use super::json::{Json, no_content};
-use super::variables::decode_or_invalid;
 use super::{ApiState, Route};
-use crate::engine::CorrelateRequest;
+use crate::engine::ProcessEngineError;
 
 pub(crate) fn routes() -> Vec<Route> {
     vec![
         Route::get(
             "/execution/{id}/messageSubscriptions/{name}",
-            "The message subscription of an execution",
+            "An execution's message subscription",
             get_one,
         ),
         Route::post(
             "/execution/{id}/messageSubscriptions/{name}/trigger",
-            "Deliver a message to the subscription of an execution",
+            "Deliver a message to an execution",
             trigger,
         ),
     ]
-}
-
-fn missing(id: &str, name: &str) -> ApiError {
-    ApiError::not_found(format!(
-        "Message event subscription for execution {id} named {name} does not exist"
-    ))
 }
 
 async fn get_one(
     State(state): State<ApiState>,
     Path((id, name)): Path<(String, String)>,
 ) -> ApiResult<Json<J>> {
-    let s = state
-        .engine
-        .message_subscription_of(&id, &name)?
-        .ok_or_else(|| missing(&id, &name))?;
+    let s = state.engine.message_subscription(&id, &name).await?;
     Ok(Json(json!({
         "id": s.id,
         "eventType": s.event_type,
@@ -60,38 +45,29 @@ async fn get_one(
     })))
 }
 
-/// `ExecutionTriggerDto`.
 #[derive(Debug, Default, Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[serde(default)]
 struct TriggerBody {
     variables: Option<J>,
 }
 
+/// Camunda wraps every engine failure as `RestException` 500 with this prefix.
 async fn trigger(
     State(state): State<ApiState>,
     Path((id, name)): Path<(String, String)>,
-    Json(body): Json<TriggerBody>,
+    Json(b): Json<TriggerBody>,
 ) -> ApiResult<Response> {
-    let prefix = format!("Cannot trigger message {name} for execution {id}: ");
-    let variables = decode_or_invalid(body.variables.as_ref(), &prefix)?;
-    let Some(sub) = state.engine.message_subscription_of(&id, &name)? else {
-        return Err(ApiError::rest(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            format!(
-                "{prefix}Execution with id '{id}' does not have a subscription to a message event with name '{name}'"
-            ),
-        ));
-    };
-    let request = CorrelateRequest {
-        message_name: name.clone(),
-        process_instance_id: Some(sub.process_instance_id),
-        process_variables: variables,
-        ..CorrelateRequest::default()
-    };
+    let vars = super::variables::decode_or_invalid(b.variables.as_ref(), "")?;
     state
         .engine
-        .correlate_message(request)
+        .trigger_message_subscription(&id, &name, vars)
         .await
-        .map_err(|e| ApiError::from(e).prefixed(&prefix))?;
+        .map_err(|e| match e {
+            ProcessEngineError::Internal(_) => ApiError::from(e),
+            other => ApiError::rest(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                format!("Cannot trigger message {name} for execution {id}: {other}"),
+            ),
+        })?;
     Ok(no_content())
 }

@@ -17,17 +17,20 @@
 //! (`InvalidRequestException`): Tomcat in front of Camunda rejects over-limit uploads before
 //! they reach the engine, and 413 is the status an HTTP client can act on.
 
+pub mod attachment;
 pub mod auth;
 pub mod authorization;
 pub mod authz;
 mod authz_rules;
 pub mod batch;
 pub mod batch_ops;
+pub mod comment;
 pub mod condition;
 pub mod date;
 pub mod decision;
 pub mod decision_history;
 pub mod definition_extras;
+pub mod definition_tenant;
 pub mod deployment;
 pub mod deployment_extras;
 pub mod engine_info;
@@ -35,9 +38,11 @@ pub mod error;
 pub mod event_subscription;
 pub mod execution;
 pub mod external_task;
+pub mod filter;
 pub mod guard;
 pub mod history;
 pub mod identity;
+pub mod identity_admin;
 pub mod incident;
 pub mod job;
 pub mod job_definition;
@@ -55,8 +60,11 @@ pub mod process_instance;
 pub mod query;
 pub mod start_form;
 pub mod task;
+pub mod task_admin;
 pub mod task_links;
+pub mod tenant;
 pub mod variable_instance;
+pub mod variable_upload;
 pub mod variables;
 
 mod dto;
@@ -192,6 +200,7 @@ pub fn routes() -> Vec<Route> {
     all.extend(process_definition::routes());
     all.extend(definition_extras::routes());
     all.extend(start_form::routes());
+    all.extend(definition_tenant::routes());
     all.extend(process_instance::routes());
     all.extend(modification::routes());
     all.extend(batch::routes());
@@ -202,7 +211,9 @@ pub fn routes() -> Vec<Route> {
     all.extend(external_task::routes());
     all.extend(task::routes());
     all.extend(task_links::routes());
+    all.extend(task_admin::routes());
     all.extend(variable_instance::routes());
+    all.extend(variable_upload::routes());
     all.extend(message::routes());
     all.extend(condition::routes());
     all.extend(event_subscription::routes());
@@ -211,6 +222,11 @@ pub fn routes() -> Vec<Route> {
     all.extend(job_definition::routes());
     all.extend(history::routes());
     all.extend(identity::routes());
+    all.extend(identity_admin::routes());
+    all.extend(tenant::routes());
+    all.extend(filter::routes());
+    all.extend(comment::routes());
+    all.extend(attachment::routes());
     all.extend(authorization::routes());
     all.extend(module::routes());
     all.extend(notification_rule::routes());

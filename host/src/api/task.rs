@@ -113,7 +113,8 @@ pub(crate) fn routes() -> Vec<Route> {
     ]
 }
 
-const SORT: &[&str] = &[
+/// The task query's `sortBy` values.
+pub(crate) const SORT: &[&str] = &[
     "instanceId",
     "processInstanceId",
     "dueDate",
@@ -360,7 +361,8 @@ async fn matcher(
     })
 }
 
-async fn query(state: &ApiState, q: &QueryInput) -> ApiResult<Vec<UserTask>> {
+/// The page of user tasks a task query selects (also what saved filters run).
+pub(crate) async fn query(state: &ApiState, q: &QueryInput) -> ApiResult<Vec<UserTask>> {
     let sorts = q.sorting(SORT)?;
     let matches = matcher(state, q).await?;
     let mut keep = verdict(move |t: &UserTask| matches(t) && super::authz::sees::task(t));
@@ -401,21 +403,24 @@ async fn list(State(state): State<ApiState>, Search(q): Search) -> ApiResult<Jso
 }
 
 async fn count(State(state): State<ApiState>, Search(q): Search) -> ApiResult<Json<J>> {
-    let fields = lookup_fields(&q);
-    let lookup = lookup(&q, &fields)?;
-    if only_indexed(&q, INDEXED_FIELDS) {
-        return Ok(Json(dto::count(
-            state.engine.count_user_tasks_where(&lookup)?,
-        )));
+    Ok(Json(dto::count(count_matching(&state, &q).await?)))
+}
+
+/// How many user tasks a task query selects (also what saved filters count).
+pub(crate) async fn count_matching(state: &ApiState, q: &QueryInput) -> ApiResult<usize> {
+    let fields = lookup_fields(q);
+    let lookup = lookup(q, &fields)?;
+    if only_indexed(q, INDEXED_FIELDS) {
+        return Ok(state.engine.count_user_tasks_where(&lookup)?);
     }
-    let matches = matcher(&state, &q).await?;
+    let matches = matcher(state, q).await?;
     let mut keep = verdict(move |t: &UserTask| matches(t) && super::authz::sees::task(t));
     let n = state
         .engine
         .user_tasks_where(&lookup, &mut keep, 0, usize::MAX)?
         .len();
     super::guard::check()?;
-    Ok(Json(dto::count(n)))
+    Ok(n)
 }
 
 async fn get_one(State(state): State<ApiState>, Path(id): Path<String>) -> ApiResult<Json<J>> {
@@ -620,7 +625,8 @@ async fn var_data(
     var_data_response(&task_and_vars(&state, &id).await?, &name, "task")
 }
 
-async fn modify(
+/// Set and delete a task's variables (visible, or `local` to the task).
+pub(crate) async fn modify(
     state: &ApiState,
     id: &str,
     mods: Variables,

@@ -75,8 +75,11 @@ pub mod notifications;
 mod parked;
 mod passwords;
 mod scripts;
+mod standalone_tasks;
 pub mod statistics;
 mod task_links;
+mod tasklist;
+mod tenants;
 #[cfg(test)]
 mod tests;
 mod translation;
@@ -97,7 +100,10 @@ pub use self::migration::{
 };
 pub use self::modification::ModificationRequest;
 pub use self::notifications::NotificationConfig;
+pub use self::standalone_tasks::NewTask;
 pub use self::task_links::{LinkTarget, TaskIdentityLink, TaskUpdate};
+pub use self::tasklist::{CommentOwner, NewAttachment};
+pub use self::tenants::TenantMember;
 pub use self::triggers::{ConditionRequest, EventSubscriptionView};
 pub use self::variable_instances::VariableInstanceView;
 pub use crate::store::{Accept, HistoricInstanceLookup, InstanceLookup, TaskLookup};

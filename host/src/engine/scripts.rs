@@ -101,6 +101,10 @@ impl ProcessEngine {
         before: &crate::records::UserTask,
     ) -> super::Result<Option<baton_bpmn::engine::Command>> {
         use baton_bpmn::model::{NodeKind, TaskEvent};
+        // A standalone task has no model, so no listeners.
+        if super::standalone_tasks::is_standalone(task) {
+            return Ok(None);
+        }
         let deployed = self.deployed_sync(&task.process_definition_id)?;
         let process = &deployed.process;
         let listens = process

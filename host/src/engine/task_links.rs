@@ -189,6 +189,51 @@ impl ProcessEngine {
     }
 }
 
+impl ProcessEngine {
+    /// Throw an escalation from a user task (`TaskService.handleEscalation`): `variables` are
+    /// set from the task, then a catching boundary event or event subprocess takes it (an
+    /// interrupting one ends the task). Nothing catching it is refused and changes nothing.
+    pub async fn user_task_escalation(
+        &self,
+        id: &str,
+        code: &str,
+        variables: Variables,
+    ) -> Result<()> {
+        if code.is_empty() {
+            return Err(ProcessEngineError::BadUserRequest(
+                "escalationCode is empty".into(),
+            ));
+        }
+        let (task, _) = self.load_user_task(id)?;
+        if task.suspended {
+            return Err(ProcessEngineError::Suspended(format!(
+                "Cannot throw an escalation from task {id}: task is suspended"
+            )));
+        }
+        let mut extra = crate::store::WriteSet::new();
+        self.user_operation(
+            &mut extra,
+            "HandleEscalation",
+            "Task",
+            id,
+            Some(&task.process_instance_id),
+            Some(format!("escalationCode={code}")),
+        );
+        self.run_command(
+            &task.process_instance_id,
+            baton_bpmn::engine::Command::TaskEscalation {
+                task_id: id.to_owned(),
+                code: code.to_owned(),
+                variables,
+            },
+            extra,
+            Default::default(),
+        )
+        .await
+        .map(|_| ())
+    }
+}
+
 /// What `PUT /task/{id}` sets: every field, as Camunda's `TaskService.saveTask` with the
 /// DTO's values (a missing field clears it, priority defaults to 50).
 #[derive(Debug, Clone, Default)]

@@ -211,48 +211,6 @@ pub struct EventSubscriptionView {
 }
 
 impl ProcessEngine {
-    /// The message subscription named `name` of one execution (read through the
-    /// subscriptions-by-name index, so only that name's subscriptions are looked at).
-    pub fn message_subscription_of(
-        &self,
-        execution_id: &str,
-        name: &str,
-    ) -> Result<Option<EventSubscriptionView>> {
-        let subs = SubscriptionStore::subscriptions_named(
-            &self.inner.store,
-            crate::records::EventType::Message,
-            name,
-        )?;
-        for sub in subs {
-            let Some(pi) = self
-                .inner
-                .store
-                .running_instance(&sub.process_instance_id)?
-            else {
-                continue;
-            };
-            let execution = pi
-                .state
-                .activity_instances
-                .get(&sub.activity_instance_id)
-                .map_or_else(|| pi.id().to_owned(), |a| a.execution_id.clone());
-            if execution == execution_id {
-                return Ok(Some(EventSubscriptionView {
-                    id: sub.id,
-                    event_type: "message",
-                    event_name: Some(sub.event_name),
-                    execution_id: execution,
-                    process_instance_id: sub.process_instance_id,
-                    activity_id: sub.activity_id,
-                    created: sub.created,
-                    process_definition_key: pi.definition_key.clone(),
-                    tenant_id: pi.tenant_id.clone(),
-                }));
-            }
-        }
-        Ok(None)
-    }
-
     /// Every event subscription of the running instances; one pass over the instances and
     /// one over the subscription records.
     pub async fn event_subscriptions(&self) -> Result<Vec<EventSubscriptionView>> {
@@ -308,5 +266,75 @@ impl ProcessEngine {
             }
         }
         Ok(out)
+    }
+}
+
+impl ProcessEngine {
+    /// The message subscription named `message_name` an execution holds (Camunda's
+    /// `/execution/{id}/messageSubscriptions/{name}`); read through the by-name index.
+    pub async fn message_subscription(
+        &self,
+        execution_id: &str,
+        message_name: &str,
+    ) -> Result<EventSubscriptionView> {
+        let store = &self.inner.store;
+        let subs = store.subscriptions_named(crate::records::EventType::Message, message_name)?;
+        for sub in subs {
+            let Some(pi) = store.running_instance(&sub.process_instance_id)? else {
+                continue;
+            };
+            let execution = pi
+                .state
+                .activity_instances
+                .get(&sub.activity_instance_id)
+                .map_or_else(|| pi.id().to_owned(), |a| a.execution_id.clone());
+            if execution == execution_id {
+                return Ok(EventSubscriptionView {
+                    id: sub.id,
+                    event_type: "message",
+                    event_name: Some(sub.event_name),
+                    execution_id: execution,
+                    process_instance_id: sub.process_instance_id,
+                    process_definition_key: pi.definition_key.clone(),
+                    activity_id: sub.activity_id,
+                    created: sub.created,
+                    tenant_id: pi.tenant_id.clone(),
+                });
+            }
+        }
+        Err(ProcessEngineError::NotFound(format!(
+            "Message event subscription for execution {execution_id} named {message_name} does not exist"
+        )))
+    }
+
+    /// Deliver a message to one execution's subscription (`messageEventReceived`).
+    pub async fn trigger_message_subscription(
+        &self,
+        execution_id: &str,
+        message_name: &str,
+        variables: Variables,
+    ) -> Result<()> {
+        let sub = self
+            .message_subscription(execution_id, message_name)
+            .await
+            .map_err(|e| match e {
+                // Camunda: the execution does not wait for that message (500).
+                ProcessEngineError::NotFound(_) => ProcessEngineError::Engine(format!(
+                    "Execution with id '{execution_id}' does not have a subscription to a message event with name '{message_name}'"
+                )),
+                other => other,
+            })?;
+        self.run_command(
+            &sub.process_instance_id,
+            Command::MessageReceived {
+                subscription_id: sub.id,
+                variables,
+                local_variables: Variables::new(),
+            },
+            WriteSet::new(),
+            AfterCommit::default(),
+        )
+        .await
+        .map(|_| ())
     }
 }

@@ -155,6 +155,11 @@ impl ProcessEngine {
                 "A delegated task cannot be completed, but should be resolved instead.".into(),
             ));
         }
+        // A standalone task has no process to continue: completing it removes it.
+        if super::standalone_tasks::is_standalone(&task) {
+            self.remove_standalone_task(&task, raw, "Complete").await?;
+            return Ok(Variables::new());
+        }
         let mut extra = WriteSet::new();
         self.inner
             .store

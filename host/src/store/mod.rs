@@ -22,6 +22,8 @@ mod decisions;
 pub mod history_logs;
 pub mod metrics;
 mod sled;
+pub mod tasklist;
+pub mod tenants;
 
 pub use self::authorizations::AuthorizationStore;
 pub use self::batches::BatchStore;
@@ -29,6 +31,8 @@ pub use self::decisions::DecisionStore;
 pub use self::history_logs::HistoryLogStore;
 pub use self::metrics::MetricsStore;
 pub use self::sled::{Durability, FORMAT_VERSION, Store, WriteSet};
+pub use self::tasklist::TasklistStore;
+pub use self::tenants::TenantStore;
 
 pub(crate) use crate::records::WASM_WORKER;
 
@@ -679,6 +683,9 @@ pub trait IdentityStore {
 
     /// Stage writing a group.
     fn stage_group(&self, ws: &mut WriteSet, group: &Group);
+
+    /// Stage removing a group.
+    fn stage_group_removal(&self, ws: &mut WriteSet, id: &str);
 }
 
 /// Cross-instance effects written with the command that caused them and performed after

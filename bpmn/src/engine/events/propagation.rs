@@ -268,6 +268,35 @@ impl Ctx<'_> {
         self.throw_escalation(&from, code)
     }
 
+    /// `Command::TaskEscalation`: an escalation thrown from the waiting user task `task_id`
+    /// after `variables` are set from it. Unlike an escalation end or throw event, Camunda
+    /// refuses one that nothing catches.
+    pub fn task_escalation(
+        &mut self,
+        task_id: &str,
+        code: &str,
+        variables: crate::value::Variables,
+    ) -> Result<(), EngineError> {
+        let from = self
+            .st
+            .find_task(task_id)
+            .filter(|ai| matches!(ai.wait, Some(Wait::UserTask { .. })))
+            .map(|ai| ai.id.clone())
+            .ok_or_else(|| EngineError::NotWaiting {
+                kind: "user task",
+                id: task_id.to_owned(),
+            })?;
+        if self.find_catch(&from, Thrown::Escalation(code))?.is_none() {
+            return Err(EngineError::InvalidCommand(format!(
+                "ENGINE-02043 Execution with id '{from}' throws an escalation event with escalationCode '{code}', but no escalation handler was defined. "
+            )));
+        }
+        for (k, v) in variables {
+            self.set_var(&from, &k, v, false)?;
+        }
+        self.throw_escalation(&from, code)
+    }
+
     /// The call activity instance waiting for the child instance `child_instance_id`.
     fn call_activity_of(&self, child_instance_id: &str) -> Result<String, EngineError> {
         self.st

@@ -218,6 +218,8 @@ impl HistoryStore for Store {
             ws.delete(Tree::HistoricVariablesById, index::id_key(&variable.id));
             ws.delete(Tree::HistoricVariables, key);
         }
+        // Comments and attachments of the instance and its tasks go with its history.
+        crate::store::TasklistStore::stage_tasklist_removal(self, ws, instance_id)?;
         Ok(())
     }
 

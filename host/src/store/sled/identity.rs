@@ -36,4 +36,8 @@ impl IdentityStore for Store {
     fn stage_group(&self, ws: &mut WriteSet, group: &Group) {
         ws.put(Tree::Groups, group.id.as_bytes().to_vec(), group);
     }
+
+    fn stage_group_removal(&self, ws: &mut WriteSet, id: &str) {
+        ws.delete(Tree::Groups, id.as_bytes().to_vec());
+    }
 }

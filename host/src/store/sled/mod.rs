@@ -41,6 +41,7 @@ mod memtable;
 mod metrics;
 mod notifications;
 mod query;
+mod tasklist;
 mod tasks;
 #[cfg(test)]
 mod tests;
@@ -148,6 +149,13 @@ trees! {
     TaskWorkers => "task_workers": "interval start, worker id -> (): task workers seen per interval.",
     HistoryLogs => "history_logs": "kind, log id -> HistoryLog (external task log, job log, variable updates, identity links).",
     HistoryLogsByInstance => "history_logs_by_instance": "instance id, kind, log id -> ().",
+    Filters => "filters": "Filter id -> Filter (saved task queries).",
+    Comments => "comments": "Comment id -> Comment.",
+    CommentsByOwner => "comments_by_owner": "task or instance id, comment id -> ().",
+    Attachments => "attachments": "Attachment id -> Attachment.",
+    AttachmentsByOwner => "attachments_by_owner": "task or instance id, attachment id -> ().",
+    AttachmentContent => "attachment_content": "Attachment id -> raw content bytes.",
+    Tenants => "tenants": "Tenant id -> Tenant with its user and group members.",
 }
 
 /// One write of a [`WriteSet`].
