@@ -9,7 +9,7 @@ use baton::engine::{DeployRequest, EngineEvent, ProcessEngineError, Resource};
 use baton::records::ModuleLimits;
 use baton::wasm::WasmConfig;
 use baton_bpmn::Value;
-use baton_tests::{TestEngine, guests, vars, wait_for_end, wait_for_incident};
+use baton_tests::{TestEngine, guests, vars, wait_for_end, wait_for_event};
 
 /// A process: start → service task on `topic` (with optional retry cycle and error boundary) → end.
 fn one_task(key: &str, topic: &str, retry_cycle: Option<&str>, error_code: Option<&str>) -> String {
@@ -255,8 +255,23 @@ async fn each_limit_raises_its_own_incident_while_other_instances_keep_running()
     let echo = t.start("echoer", vars([("x", Value::Integer(7))])).await;
     let echo_id = echo.instance.state.id.clone();
     let mut echo_events = t.engine.subscribe_events();
+    // The limits are hit in whatever order the guests reach them: collect the incidents as
+    // they come (waiting for one instance's would skip the others' events).
+    let mut messages = std::collections::HashMap::new();
+    while messages.len() < failing.len() {
+        let (id, message) = wait_for_event(&mut events, "the limits' incidents", |e| match e {
+            EngineEvent::IncidentRaised {
+                process_instance_id,
+                message,
+                ..
+            } => Some((process_instance_id, message.unwrap_or_default())),
+            _ => None,
+        })
+        .await;
+        messages.insert(id, message);
+    }
     for (id, expected) in &failing {
-        let message = wait_for_incident(&mut events, id).await;
+        let message = messages.get(id).map(String::as_str).unwrap_or_default();
         assert!(
             message.contains(expected),
             "incident of {id}: '{message}' should contain '{expected}'"
