@@ -27,6 +27,7 @@ mod api_migration;
 mod api_ops;
 mod api_queries;
 mod api_rest;
+mod api_restart;
 mod api_scripts;
 mod api_standalone_tasks;
 mod api_start_forms;

@@ -111,7 +111,7 @@ pub(super) fn apply(
     if !state.is_active() {
         return Err(EngineError::InstanceEnded(state.id.clone()));
     }
-    let is_start = matches!(command, Command::Start { .. });
+    let is_start = matches!(command, Command::Start { .. } | Command::StartAt { .. });
     if is_start && !state.activity_instances.is_empty() {
         return Err(EngineError::InvalidCommand(format!(
             "process instance {} has already been started",
@@ -182,6 +182,17 @@ impl<'a> Ctx<'a> {
                 start_activity_id,
                 initiator,
             } => self.start(variables, start_activity_id, initiator),
+            Command::StartAt {
+                variables,
+                instructions,
+                skip_custom_listeners,
+                skip_io_mappings,
+            } => self.start_at(
+                variables,
+                instructions,
+                skip_custom_listeners,
+                skip_io_mappings,
+            ),
             Command::CompleteTask {
                 task_id,
                 variables,
@@ -324,6 +335,52 @@ impl<'a> Ctx<'a> {
                 ))
             })?,
         };
+        let root_id = self.begin_instance(variables)?;
+        if let crate::model::NodeKind::StartEvent {
+            initiator: Some(var),
+            ..
+        } = &p.node(start).kind
+            && let Some(user) = initiator
+        {
+            self.set_var(&root_id, var, crate::value::Value::String(user), true)?;
+        }
+        self.fire_execution_listeners(&root_id, &p.listeners, ExecutionEvent::Start)?;
+        self.arm_event_subprocesses(&root_id, None)?;
+        let ai = self.create_instance(start, &root_id, root_id.clone());
+        self.push(Work::Execute(ai));
+        Ok(())
+    }
+
+    /// [`Command::StartAt`]: the instance scope as [`Ctx::start`] sets it up, then the
+    /// instructions instead of a start event.
+    fn start_at(
+        &mut self,
+        variables: Variables,
+        instructions: Vec<super::ModificationInstruction>,
+        skip_custom_listeners: bool,
+        skip_io_mappings: bool,
+    ) -> Result<(), EngineError> {
+        if instructions.is_empty()
+            || instructions
+                .iter()
+                .any(|i| matches!(i, super::ModificationInstruction::Cancel(_)))
+        {
+            return Err(EngineError::InvalidCommand(
+                "an instance started at activities needs start instructions and no cancel".into(),
+            ));
+        }
+        let root_id = self.begin_instance(variables)?;
+        if !skip_custom_listeners {
+            let p = self.p;
+            self.fire_execution_listeners(&root_id, &p.listeners, ExecutionEvent::Start)?;
+        }
+        self.arm_event_subprocesses(&root_id, None)?;
+        self.modify(instructions, skip_custom_listeners, skip_io_mappings)
+    }
+
+    /// The instance's root scope, with `variables` set on it; returns its id.
+    fn begin_instance(&mut self, variables: Variables) -> Result<String, EngineError> {
+        let p = self.p;
         self.st.started_at = self.now;
         let root_id = self.st.id.clone();
         let mut root = super::ActivityInstance {
@@ -342,19 +399,7 @@ impl<'a> Ctx<'a> {
         for (k, v) in variables {
             self.set_var(&root_id, &k, v, true)?;
         }
-        if let crate::model::NodeKind::StartEvent {
-            initiator: Some(var),
-            ..
-        } = &p.node(start).kind
-            && let Some(user) = initiator
-        {
-            self.set_var(&root_id, var, crate::value::Value::String(user), true)?;
-        }
-        self.fire_execution_listeners(&root_id, &p.listeners, ExecutionEvent::Start)?;
-        self.arm_event_subprocesses(&root_id, None)?;
-        let ai = self.create_instance(start, &root_id, root_id.clone());
-        self.push(Work::Execute(ai));
-        Ok(())
+        Ok(root_id)
     }
 
     fn run_job(&mut self, job_id: &str) -> Result<(), EngineError> {

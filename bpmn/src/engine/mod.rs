@@ -58,6 +58,20 @@ pub enum Command {
         /// The user who started it (`camunda:initiator`).
         initiator: Option<String>,
     },
+    /// Start a new instance at activities instead of a start event (Camunda's instance
+    /// restart and instantiation with instructions): the instance scope is set up with
+    /// `variables` and its listeners and event subprocesses, then the modification
+    /// `instructions` run on it (`state` must be fresh, as for [`Command::Start`]).
+    StartAt {
+        /// Initial process variables.
+        variables: Variables,
+        /// Where tokens start (start instructions only).
+        instructions: Vec<ModificationInstruction>,
+        /// `skipCustomListeners` for the instructions.
+        skip_custom_listeners: bool,
+        /// `skipIoMappings` for the instructions.
+        skip_io_mappings: bool,
+    },
     /// An external task or user task was completed.
     CompleteTask {
         /// The task id from [`Effect::CreateExternalTask`] / [`Effect::CreateUserTask`].

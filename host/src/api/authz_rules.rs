@@ -406,6 +406,15 @@ async fn definition_rule(
         // Bulk suspension by key in the body: every definition.
         _ => ANY.to_owned(),
     };
+    // Restarting reads the definition's history (Camunda checks READ_HISTORY) and starts
+    // instances.
+    if path.ends_with("/restart") {
+        return Rule::Each(vec![
+            vec![Needed::on(P::READ_HISTORY, R::PROCESS_DEFINITION, &key)],
+            vec![Needed::any(P::CREATE, R::PROCESS_INSTANCE)],
+            vec![Needed::on(P::CREATE_INSTANCE, R::PROCESS_DEFINITION, key)],
+        ]);
+    }
     // Submitting a start form starts an instance.
     if path.ends_with("/start") || path.ends_with("/submit-form") {
         Rule::Each(vec![

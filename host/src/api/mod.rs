@@ -58,6 +58,7 @@ pub mod openapi;
 pub mod process_definition;
 pub mod process_instance;
 pub mod query;
+pub mod restart;
 pub mod start_form;
 pub mod task;
 pub mod task_admin;
@@ -203,6 +204,7 @@ pub fn routes() -> Vec<Route> {
     all.extend(definition_tenant::routes());
     all.extend(process_instance::routes());
     all.extend(modification::routes());
+    all.extend(restart::routes());
     all.extend(batch::routes());
     all.extend(batch_ops::routes());
     all.extend(migration::routes());

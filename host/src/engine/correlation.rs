@@ -181,7 +181,7 @@ impl ProcessEngine {
                         request.business_key.clone(),
                         None,
                         request.process_variables.clone(),
-                        Some(start_id),
+                        super::executor::InstanceStart::Event(Some(start_id)),
                         None,
                     )
                     .await?;
@@ -328,7 +328,7 @@ impl ProcessEngine {
                 None,
                 None,
                 variables.clone(),
-                Some(start_id),
+                super::executor::InstanceStart::Event(Some(start_id)),
                 None,
             )
             .await?;

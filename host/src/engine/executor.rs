@@ -97,6 +97,23 @@ pub(crate) fn engine_error(e: EngineError) -> ProcessEngineError {
     }
 }
 
+/// Where a new instance starts.
+#[derive(Debug, Clone)]
+pub(crate) enum InstanceStart {
+    /// At a start event (`None`: the process's none start event).
+    Event(Option<String>),
+    /// At activities (Camunda's restart): the instance scope, then these start
+    /// instructions ([`Command::StartAt`]).
+    Activities {
+        /// Where tokens start.
+        instructions: Vec<baton_bpmn::engine::ModificationInstruction>,
+        /// `skipCustomListeners`.
+        skip_custom_listeners: bool,
+        /// `skipIoMappings`.
+        skip_io_mappings: bool,
+    },
+}
+
 impl ProcessEngine {
     /// Apply `command` to a running instance, committing `extra` writes with it.
     pub(crate) async fn run_command(
@@ -135,7 +152,7 @@ impl ProcessEngine {
         business_key: Option<String>,
         super_instance: Option<SuperInstance>,
         variables: Variables,
-        start_activity_id: Option<String>,
+        start: InstanceStart,
         initiator: Option<String>,
     ) -> Result<Outcome> {
         let guard = self.lock_instance(&instance_id).await;
@@ -177,10 +194,22 @@ impl ProcessEngine {
         let outcome = self
             .apply_and_commit(
                 record,
-                Command::Start {
-                    variables,
-                    start_activity_id,
-                    initiator: initiator.clone(),
+                match start {
+                    InstanceStart::Event(start_activity_id) => Command::Start {
+                        variables,
+                        start_activity_id,
+                        initiator: initiator.clone(),
+                    },
+                    InstanceStart::Activities {
+                        instructions,
+                        skip_custom_listeners,
+                        skip_io_mappings,
+                    } => Command::StartAt {
+                        variables,
+                        instructions,
+                        skip_custom_listeners,
+                        skip_io_mappings,
+                    },
                 },
                 WriteSet::new(),
                 &mut after,
@@ -234,16 +263,23 @@ impl ProcessEngine {
         let mut ws = extra;
         let mut tx = Translation::new(self, &deployed, &record, now);
         if is_new {
-            let start_activity_id = effects.iter().find_map(|e| match e {
-                Effect::History(HistoryEvent::ActivityStarted {
-                    activity_id,
-                    activity_type,
-                    ..
-                }) if activity_type.to_ascii_lowercase().contains("start") => {
-                    Some(activity_id.clone())
-                }
-                _ => None,
-            });
+            let started = |start_events_only: bool| {
+                effects.iter().find_map(|e| match e {
+                    Effect::History(HistoryEvent::ActivityStarted {
+                        activity_id,
+                        activity_type,
+                        ..
+                    }) if !start_events_only
+                        || activity_type.to_ascii_lowercase().contains("start") =>
+                    {
+                        Some(activity_id.clone())
+                    }
+                    _ => None,
+                })
+            };
+            // An instance started at activities (a restart) has no start event: Camunda
+            // names the first activity it started.
+            let start_activity_id = started(true).or_else(|| started(false));
             tx.historic_instance = Some(HistoricProcessInstance {
                 id: record.state.id.clone(),
                 business_key: record.state.business_key.clone(),
@@ -486,7 +522,7 @@ impl ProcessEngine {
                                 activity_instance_id: activity_instance_id.clone(),
                             }),
                             variables,
-                            None,
+                            InstanceStart::Event(None),
                             None,
                         )
                         .await

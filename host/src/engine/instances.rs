@@ -57,7 +57,7 @@ impl ProcessEngine {
                 request.business_key,
                 None,
                 request.variables,
-                request.start_activity_id,
+                super::executor::InstanceStart::Event(request.start_activity_id),
                 request.initiator,
             )
             .await

@@ -58,7 +58,7 @@ impl ProcessEngine {
             None,
             None,
             Default::default(),
-            Some(activity_id.to_owned()),
+            super::executor::InstanceStart::Event(Some(activity_id.to_owned())),
             None,
         )
         .await

@@ -175,7 +175,7 @@ impl ProcessEngine {
                     request.business_key.clone(),
                     None,
                     request.variables.clone(),
-                    Some(start_id),
+                    super::executor::InstanceStart::Event(Some(start_id)),
                     None,
                 )
                 .await?;

@@ -277,3 +277,41 @@ fn transition_instances_are_cancelled_by_their_id() {
     .effects(&["cancelJob:B2"])
     .active(&["A"])]);
 }
+
+/// `Command::StartAt` (Camunda's restart): a fresh instance starts at the instructions, not
+/// at its start event, with its variables on the instance scope; a cancel is refused.
+#[test]
+fn an_instance_starts_at_activities_instead_of_its_start_event() {
+    let mut h = Harness::new("modification.bpmn");
+    h.run(&[step(Do::Raw(Command::StartAt {
+        variables: vars(&[("amount", Value::Integer(2))]),
+        instructions: vec![before("B"), before("C")],
+        skip_custom_listeners: false,
+        skip_io_mappings: false,
+    }))
+    .active(&["B", "C"])]);
+    let root = h.state.id.clone();
+    assert_eq!(
+        h.state.activity_instances[&root].variables.get("amount"),
+        Some(&Value::Integer(2))
+    );
+    assert!(
+        !h.state
+            .activity_instances
+            .values()
+            .any(|a| a.activity_id == "A"),
+        "the start event's path is not taken"
+    );
+
+    let mut fresh = Harness::new("modification.bpmn");
+    let e = refused(
+        &mut fresh,
+        Command::StartAt {
+            variables: Variables::new(),
+            instructions: vec![cancel("A")],
+            skip_custom_listeners: false,
+            skip_io_mappings: false,
+        },
+    );
+    assert!(matches!(e, EngineError::InvalidCommand(_)), "{e:?}");
+}
