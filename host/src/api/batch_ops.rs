@@ -75,7 +75,8 @@ fn ids(body: &J, field: &str) -> ApiResult<Vec<String>> {
 }
 
 /// The process instances a body names: `processInstanceIds`, then the matches of
-/// `processInstanceQuery`, each once, in that order.
+/// `processInstanceQuery`, then those of `historicProcessInstanceQuery`, each once, in that
+/// order.
 async fn instance_targets(state: &ApiState, body: &J) -> ApiResult<Vec<String>> {
     let mut out = ids(body, "processInstanceIds")?;
     if let Some(q) = body.get("processInstanceQuery").filter(|q| q.is_object()) {
@@ -84,13 +85,11 @@ async fn instance_targets(state: &ApiState, body: &J) -> ApiResult<Vec<String>> 
             out.push(pi.id().to_owned());
         }
     }
-    if body
+    if let Some(q) = body
         .get("historicProcessInstanceQuery")
-        .is_some_and(J::is_object)
+        .filter(|q| q.is_object())
     {
-        return Err(ApiError::invalid(
-            "historicProcessInstanceQuery is not supported by baton; use processInstanceIds or processInstanceQuery",
-        ));
+        out.extend(super::history::historic_instance_ids(state, q).await?);
     }
     let mut seen = std::collections::HashSet::with_capacity(out.len());
     out.retain(|id| seen.insert(id.clone()));

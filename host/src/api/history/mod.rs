@@ -14,6 +14,7 @@ use super::query::{Params, QueryInput, Search, eq_opt, in_opt, like_opt, sort_an
 use super::variables::encode_value;
 use super::{ApiState, Route, authz, dto, incident};
 use crate::records::{HistoricActivityInstance, HistoricVariableInstance, UserOperation};
+pub(crate) use process_instances::historic_instance_ids;
 use process_instances::{hpi_count, hpi_delete, hpi_get, hpi_list};
 
 mod cleanup;

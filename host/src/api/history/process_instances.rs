@@ -234,7 +234,8 @@ async fn hpi_matcher(
     })
 }
 
-async fn hpi_query(state: &ApiState, q: &QueryInput) -> ApiResult<Vec<J>> {
+/// The historic instances a query names, sorted and paged as the query says.
+async fn hpi_rows(state: &ApiState, q: &QueryInput) -> ApiResult<Vec<HistoricProcessInstance>> {
     let sorts = q.sorting(HPI_SORT)?;
     let matches = hpi_matcher(state, q).await?;
     let mut keep = verdict(move |h: &HistoricProcessInstance| {
@@ -265,9 +266,26 @@ async fn hpi_query(state: &ApiState, q: &QueryInput) -> ApiResult<Vec<J>> {
         "tenantId" => a.tenant_id.cmp(&b.tenant_id),
         _ => Ordering::Equal,
     })?;
-    Ok(items
+    Ok(items)
+}
+
+async fn hpi_query(state: &ApiState, q: &QueryInput) -> ApiResult<Vec<J>> {
+    Ok(hpi_rows(state, q)
+        .await?
         .iter()
         .map(|h| with_removal_time(&state.engine, h))
+        .collect())
+}
+
+/// The ids of the historic process instances a `historicProcessInstanceQuery` body
+/// (`HistoricProcessInstanceQueryDto`: the `/history/process-instance` filters) matches, as
+/// the batch operations take them. Without `maxResults` the query's result cap applies.
+pub(crate) async fn historic_instance_ids(state: &ApiState, query: &J) -> ApiResult<Vec<String>> {
+    let query = QueryInput::from_body(query, &QueryInput::from_pairs(Vec::new()));
+    Ok(hpi_rows(state, &query)
+        .await?
+        .into_iter()
+        .map(|h| h.id)
         .collect())
 }
 
