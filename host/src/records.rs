@@ -246,7 +246,7 @@ pub struct UserTask {
 }
 
 /// Where an incident came from.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum IncidentType {
     /// An external task (remote or wasm) ran out of retries (`failedExternalTask`).
     FailedExternalTask,
@@ -254,15 +254,29 @@ pub enum IncidentType {
     FailedJob,
     /// A BPMN error nobody catches (baton: `unhandledBpmnError`).
     UnhandledBpmnError,
+    /// Any other type, created through `POST /execution/{id}/create-incident` (Camunda's
+    /// custom incidents).
+    Custom(String),
 }
 
 impl IncidentType {
     /// Camunda's `incidentType` string.
-    pub fn as_str(self) -> &'static str {
+    pub fn as_str(&self) -> &str {
         match self {
             IncidentType::FailedExternalTask => "failedExternalTask",
             IncidentType::FailedJob => "failedJob",
             IncidentType::UnhandledBpmnError => "unhandledBpmnError",
+            IncidentType::Custom(name) => name,
+        }
+    }
+
+    /// The type named by Camunda's `incidentType` string.
+    pub fn from_name(name: &str) -> IncidentType {
+        match name {
+            "failedExternalTask" => IncidentType::FailedExternalTask,
+            "failedJob" => IncidentType::FailedJob,
+            "unhandledBpmnError" => IncidentType::UnhandledBpmnError,
+            other => IncidentType::Custom(other.to_owned()),
         }
     }
 }

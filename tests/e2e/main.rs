@@ -20,6 +20,7 @@ mod api_history_ops;
 mod api_history_reports;
 mod api_history_tasks;
 mod api_identity;
+mod api_instance_batches;
 mod api_jobs;
 mod api_limits;
 mod api_message_subscriptions;

@@ -407,8 +407,8 @@ async fn definition_rule(
         _ => ANY.to_owned(),
     };
     // Restarting reads the definition's history (Camunda checks READ_HISTORY) and starts
-    // instances.
-    if path.ends_with("/restart") {
+    // instances (at once or in a batch).
+    if path.ends_with("/restart") || path.ends_with("/restart-async") {
         return Rule::Each(vec![
             vec![Needed::on(P::READ_HISTORY, R::PROCESS_DEFINITION, &key)],
             vec![Needed::any(P::CREATE, R::PROCESS_INSTANCE)],

@@ -1,7 +1,10 @@
 //! Operations that create batches (answered with Camunda's `BatchDto`), and the synchronous
 //! multi-instance modification: `POST /process-instance/{id}/modification-async`,
 //! `POST /modification/execute` and `/modification/executeAsync`,
-//! `POST /process-instance/delete`, `POST /process-instance/suspended-async`,
+//! `POST /process-instance/delete` (and `delete-historic-query-based`),
+//! `POST /process-instance/suspended-async`, `POST /process-instance/variables-async`,
+//! `POST /process-instance/message-async`, `POST /process-instance/job-retries` (and
+//! `job-retries-historic-query-based`), `POST /process-definition/{id}/restart-async`,
 //! `POST /job/retries` and `POST /external-task/retries-async`.
 //!
 //! Targets come from the ids in the body and, for process instances, from a
@@ -48,6 +51,36 @@ pub(crate) fn routes() -> Vec<Route> {
             "/process-instance/suspended-async",
             "Suspend or activate process instances in a batch",
             suspend_async,
+        ),
+        Route::post(
+            "/process-instance/delete-historic-query-based",
+            "Delete the process instances of a historic query in a batch",
+            delete_async,
+        ),
+        Route::post(
+            "/process-instance/variables-async",
+            "Set variables on process instances in a batch",
+            variables_async,
+        ),
+        Route::post(
+            "/process-instance/message-async",
+            "Correlate a message to process instances in a batch",
+            message_async,
+        ),
+        Route::post(
+            "/process-instance/job-retries",
+            "Set the retries of process instances' jobs in a batch",
+            instance_job_retries,
+        ),
+        Route::post(
+            "/process-instance/job-retries-historic-query-based",
+            "Set the retries of the jobs of a historic query's instances in a batch",
+            instance_job_retries,
+        ),
+        Route::post(
+            "/process-definition/{id}/restart-async",
+            "Restart finished process instances in a batch",
+            restart_async,
         ),
         Route::post("/job/retries", "Set job retries in a batch", job_retries),
         Route::post(
@@ -271,4 +304,127 @@ async fn external_task_retries(
         targets,
     )
     .await
+}
+
+/// The running instances among a body's targets (Camunda runs the ids it is given through a
+/// process instance query: ids of instances that do not run are dropped, not failed);
+/// Camunda's texts when the body names none or none runs.
+async fn running_targets(state: &ApiState, body: &J, ids_field: &str) -> ApiResult<Vec<String>> {
+    let named = [
+        ids_field,
+        "processInstanceQuery",
+        "historicProcessInstanceQuery",
+    ]
+    .iter()
+    .any(|f| body.get(*f).is_some_and(|v| !v.is_null()));
+    if !named {
+        return Err(ApiError::invalid("No process instances found."));
+    }
+    let mut body = body.clone();
+    if ids_field != "processInstanceIds"
+        && let Some(o) = body.as_object_mut()
+    {
+        let given = o.remove(ids_field).unwrap_or(J::Null);
+        o.insert("processInstanceIds".into(), given);
+    }
+    let mut running = Vec::new();
+    for id in instance_targets(state, &body).await? {
+        match state.engine.instance(&id).await {
+            Ok(_) => running.push(id),
+            Err(ProcessEngineError::NotFound(_)) => {}
+            Err(e) => return Err(e.into()),
+        }
+    }
+    if running.is_empty() {
+        return Err(ApiError::invalid(
+            "Process instance ids cannot be empty: process instance ids is empty",
+        ));
+    }
+    Ok(running)
+}
+
+/// `SetVariablesAsyncDto`: `variables` (typed, not empty) on every target instance.
+async fn variables_async(State(state): State<ApiState>, Json(body): Json<J>) -> ApiResult<Json<J>> {
+    let variables =
+        super::variables::decode_or_invalid(body.get("variables"), "Cannot set variables: ")?;
+    if variables.is_empty() {
+        return Err(ApiError::invalid("variables is empty"));
+    }
+    let targets = running_targets(&state, &body, "processInstanceIds").await?;
+    create(&state, BatchOperation::SetVariables { variables }, targets).await
+}
+
+/// `CorrelationMessageAsyncDto`: `messageName` to every target instance, with `variables`.
+async fn message_async(State(state): State<ApiState>, Json(body): Json<J>) -> ApiResult<Json<J>> {
+    let variables =
+        super::variables::decode_or_invalid(body.get("variables"), "Cannot set variables: ")?;
+    let message_name = match body.get("messageName") {
+        Some(J::String(s)) if !s.is_empty() => s.clone(),
+        None | Some(J::Null) => return Err(ApiError::invalid("messageName is null")),
+        Some(_) => return Err(ApiError::invalid("messageName must be a non-empty string")),
+    };
+    let targets = running_targets(&state, &body, "processInstanceIds").await?;
+    create(
+        &state,
+        BatchOperation::CorrelateMessage {
+            message_name,
+            variables,
+        },
+        targets,
+    )
+    .await
+}
+
+/// `SetJobRetriesByProcessDto`: the retries of every job of the target instances
+/// (`processInstances`, `processInstanceQuery`, `historicProcessInstanceQuery`).
+async fn instance_job_retries(
+    State(state): State<ApiState>,
+    Json(body): Json<J>,
+) -> ApiResult<Json<J>> {
+    let retries = retries(&body)?;
+    let instances: std::collections::HashSet<String> =
+        running_targets(&state, &body, "processInstances")
+            .await?
+            .into_iter()
+            .collect();
+    let jobs: Vec<String> = state
+        .engine
+        .job_views()?
+        .into_iter()
+        .filter(|v| {
+            v.job
+                .process_instance_id
+                .as_ref()
+                .is_some_and(|pi| instances.contains(pi))
+        })
+        .map(|v| v.job.id)
+        .collect();
+    if jobs.is_empty() {
+        return Err(ApiError::invalid("job ids is empty"));
+    }
+    create(&state, BatchOperation::SetJobRetries { retries }, jobs).await
+}
+
+/// `RestartProcessInstanceDto` as a batch: checked like the synchronous restart, then one
+/// invocation per finished instance.
+async fn restart_async(
+    State(state): State<ApiState>,
+    Path(id): Path<String>,
+    Json(body): Json<J>,
+) -> ApiResult<Json<J>> {
+    let mut request = super::restart::parse_request(&body)?;
+    if let Some(q) = body
+        .get("historicProcessInstanceQuery")
+        .filter(|q| q.is_object())
+    {
+        request
+            .process_instance_ids
+            .extend(super::history::historic_instance_ids(&state, q).await?);
+    }
+    let batch = state
+        .engine
+        .restart_instances_async(&id, request)
+        .await
+        .map_err(bad_request)?;
+    Ok(Json(batch_dto(&batch)))
 }

@@ -62,6 +62,11 @@ pub(crate) fn routes() -> Vec<Route> {
             "Binary content of a local variable",
             var_data,
         ),
+        Route::post(
+            "/execution/{id}/create-incident",
+            "Create an incident of any type on an execution",
+            create_incident,
+        ),
     ]
 }
 
@@ -290,4 +295,45 @@ async fn signal(
         .map_err(|m| ApiError::invalid(format!("Cannot signal execution {id}: {m}")))?;
     state.engine.signal_execution(&id, variables).await?;
     Ok(no_content())
+}
+
+/// `CreateIncidentDto`: `incidentType` (required), `configuration`, `message`; answers the
+/// new incident (`IncidentDto`). An unknown execution is Camunda's 400, not a 404.
+async fn create_incident(
+    State(state): State<ApiState>,
+    Path(id): Path<String>,
+    Json(body): Json<J>,
+) -> ApiResult<Json<J>> {
+    let text = |name: &str| -> ApiResult<Option<String>> {
+        match body.get(name) {
+            None | Some(J::Null) => Ok(None),
+            Some(J::String(s)) => Ok(Some(s.clone())),
+            Some(other) => Err(ApiError::invalid(format!(
+                "Cannot deserialize value of type `java.lang.String` from {other} for '{name}'"
+            ))),
+        }
+    };
+    if !body.is_object() {
+        return Err(ApiError::invalid("The request body must be a JSON object"));
+    }
+    let incident_type = text("incidentType")?.unwrap_or_default();
+    let configuration = text("configuration")?;
+    let message = text("message")?;
+    if incident_type.is_empty() {
+        return Err(ApiError::invalid("incidentType is null"));
+    }
+    let (instance, _) = find(&state, &id).await.map_err(|_| {
+        ApiError::invalid(format!(
+            "Cannot find an execution with executionId '{id}': execution is null"
+        ))
+    })?;
+    let incident = state
+        .engine
+        .create_incident(&instance, &id, &incident_type, configuration, message)
+        .await
+        .map_err(|e| match e {
+            crate::engine::ProcessEngineError::BadUserRequest(m) => ApiError::invalid(m),
+            other => other.into(),
+        })?;
+    Ok(Json(super::dto::incident(&incident)))
 }

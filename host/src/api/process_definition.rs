@@ -96,6 +96,11 @@ pub(crate) fn routes() -> Vec<Route> {
             form_vars_by_key,
         ),
         Route::get(
+            "/process-definition/key/{key}/tenant-id/{tenant_id}/form-variables",
+            "Start form variables of the latest definition of a key and tenant",
+            form_vars_by_key_and_tenant,
+        ),
+        Route::get(
             "/process-definition/key/{key}/tenant-id/{tenant_id}",
             "Latest definition of a key for a tenant",
             get_by_key_tenant,
@@ -578,5 +583,14 @@ async fn form_vars_by_key(
     Params(q): Params,
 ) -> ApiResult<Json<J>> {
     let d = by_key(&state, &key, None).await?;
+    form_vars(&state, &d, &q).await
+}
+
+async fn form_vars_by_key_and_tenant(
+    State(state): State<ApiState>,
+    Path((key, tenant)): Path<(String, String)>,
+    Params(q): Params,
+) -> ApiResult<Json<J>> {
+    let d = by_key(&state, &key, Some(&tenant)).await?;
     form_vars(&state, &d, &q).await
 }

@@ -1,8 +1,8 @@
 //! `POST /process-definition/{id}/restart`: Camunda's `RestartProcessInstanceDto`
-//! (`processInstanceIds`, `instructions`, `initialVariables`, `withoutBusinessKey`,
-//! `skipCustomListeners`, `skipIoMappings`) read into [`RestartRequest`]; the engine room
-//! `restart` does the rest. `historicProcessInstanceQuery` is refused with a 400 that says to
-//! pass ids (as the other set operations do).
+//! (`processInstanceIds`, `historicProcessInstanceQuery`, `instructions`, `initialVariables`,
+//! `withoutBusinessKey`, `skipCustomListeners`, `skipIoMappings`) read into
+//! [`RestartRequest`]; the engine room `restart` does the rest. `restart-async` (in
+//! `batch_ops`) reads the same body.
 
 use axum::extract::{Path, State};
 use axum::response::Response;
@@ -36,16 +36,23 @@ async fn restart(
     Path(id): Path<String>,
     Json(body): Json<J>,
 ) -> ApiResult<Response> {
+    let mut request = parse_request(&body)?;
+    if let Some(q) = body
+        .get("historicProcessInstanceQuery")
+        .filter(|q| q.is_object())
+    {
+        request
+            .process_instance_ids
+            .extend(super::history::historic_instance_ids(&state, q).await?);
+    }
+    state.engine.restart_instances(&id, request).await?;
+    Ok(no_content())
+}
+
+/// A `RestartProcessInstanceDto` body (its ids; the historic query is the caller's).
+pub(crate) fn parse_request(body: &J) -> ApiResult<RestartRequest> {
     if !body.is_object() {
         return Err(ApiError::invalid("The request body must be a JSON object"));
-    }
-    if body
-        .get("historicProcessInstanceQuery")
-        .is_some_and(J::is_object)
-    {
-        return Err(ApiError::invalid(
-            "historicProcessInstanceQuery is not supported by baton; use processInstanceIds",
-        ));
     }
     let process_instance_ids = match body.get("processInstanceIds") {
         None | Some(J::Null) => Vec::new(),
@@ -63,15 +70,13 @@ async fn restart(
             ));
         }
     };
-    let modification = super::modification::parse_request(&body)?;
-    let request = RestartRequest {
+    let modification = super::modification::parse_request(body)?;
+    Ok(RestartRequest {
         process_instance_ids,
         instructions: modification.instructions,
-        initial_variables: flag(&body, "initialVariables")?,
-        without_business_key: flag(&body, "withoutBusinessKey")?,
+        initial_variables: flag(body, "initialVariables")?,
+        without_business_key: flag(body, "withoutBusinessKey")?,
         skip_custom_listeners: modification.skip_custom_listeners,
         skip_io_mappings: modification.skip_io_mappings,
-    };
-    state.engine.restart_instances(&id, request).await?;
-    Ok(no_content())
+    })
 }

@@ -5,10 +5,12 @@
 //! between them.
 //!
 //! Durability: the batch (progress), its work (operation and targets) and its history are
-//! records; after a restart the runner resumes at the recorded cursor. A modification or
-//! deletion commits the batch's progress in the same write set as the instance change, so
-//! each runs exactly once; the other operations (suspension, retries) are idempotent and
-//! record progress right after.
+//! records; after a restart the runner resumes at the recorded cursor. A modification,
+//! migration, deletion, variable update or message correlation commits the batch's progress
+//! in the same write set as the instance change, so each runs exactly once; a restart names
+//! its new instance by the batch and the old instance, so running it again starts nothing
+//! new; the other operations (suspension, retries) are idempotent and record progress right
+//! after.
 //!
 //! Differences from Camunda, kept deliberately: no seed/monitor/batch job rows (the runner
 //! is the seed and monitor; `jobsCreated` counts started batch jobs), and a failed invocation
@@ -47,6 +49,9 @@ pub fn batch_type(operation: &BatchOperation) -> &'static str {
         BatchOperation::SetJobRetries { .. } => "set-job-retries",
         BatchOperation::SetExternalTaskRetries { .. } => "set-external-task-retries",
         BatchOperation::Migration(_) => "instance-migration",
+        BatchOperation::Restart(_) => "instance-restart",
+        BatchOperation::CorrelateMessage { .. } => "correlate-message",
+        BatchOperation::SetVariables { .. } => "set-variables",
     }
 }
 
@@ -298,7 +303,7 @@ impl ProcessEngine {
             let now = self.now();
             let mut ws = WriteSet::new();
             self.stage_progress(&mut ws, &advanced(&batch, None, now));
-            match self.invoke(&work.operation, target, ws).await {
+            match self.invoke(id, &work.operation, target, ws).await {
                 Ok(None) => {}
                 Ok(Some(rest)) => store.commit_durable(&rest).await?,
                 Err(e) => {
@@ -337,6 +342,7 @@ impl ProcessEngine {
     /// return `None`; the others hand it back to be committed after them.
     async fn invoke(
         &self,
+        batch_id: &str,
         operation: &BatchOperation,
         target: &str,
         progress: WriteSet,
@@ -377,6 +383,32 @@ impl ProcessEngine {
                 self.migrate_instance(plan, target, progress)
                     .await
                     .map_err(super::migration::into_engine_error)?;
+                Ok(None)
+            }
+            BatchOperation::Restart(work) => {
+                self.restart_invocation(batch_id, work, target).await?;
+                Ok(Some(progress))
+            }
+            BatchOperation::CorrelateMessage {
+                message_name,
+                variables,
+            } => {
+                self.correlate_to_instance(target, message_name, variables, progress)
+                    .await
+            }
+            BatchOperation::SetVariables { variables } => {
+                self.run_command(
+                    target,
+                    Command::SetVariables {
+                        activity_instance_id: None,
+                        variables: variables.clone(),
+                        local: false,
+                        deletions: Vec::new(),
+                    },
+                    progress,
+                    AfterCommit::default(),
+                )
+                .await?;
                 Ok(None)
             }
         }

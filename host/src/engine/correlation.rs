@@ -197,6 +197,63 @@ impl ProcessEngine {
         Ok(results)
     }
 
+    /// One invocation of a `message-async` batch: every execution of `instance_id` waiting
+    /// for `message_name` receives it with `variables` (Camunda correlates all of the
+    /// instance's). The batch's `progress` is committed with the first delivery; it is handed
+    /// back when nothing waits (an instance that ended or never waited for it is not an
+    /// error, as with Camunda's `correlateAll`). The subscriptions are found through the
+    /// instance's own state, so the cost does not grow with other instances' subscriptions.
+    pub(crate) async fn correlate_to_instance(
+        &self,
+        instance_id: &str,
+        message_name: &str,
+        variables: &Variables,
+        progress: WriteSet,
+    ) -> Result<Option<WriteSet>> {
+        let Some(instance) = self.inner.store.running_instance(instance_id)? else {
+            return Ok(Some(progress));
+        };
+        if instance.suspended {
+            return Ok(Some(progress));
+        }
+        let mut subscriptions = Vec::new();
+        for ai in instance.state.activity_instances.values() {
+            let waiting = match &ai.wait {
+                Some(baton_bpmn::engine::Wait::Message { subscription_id }) => {
+                    Some(subscription_id.as_str())
+                }
+                _ => None,
+            };
+            let ids = waiting
+                .into_iter()
+                .chain(ai.listeners.iter().map(|l| l.id.as_str()));
+            for id in ids {
+                if let Some(sub) = self.inner.store.subscription(id)?
+                    && sub.event_type == EventType::Message
+                    && sub.event_name == message_name
+                {
+                    subscriptions.push(sub);
+                }
+            }
+        }
+        subscriptions.sort_by(|a, b| (a.created, &a.id).cmp(&(b.created, &b.id)));
+        let mut progress = Some(progress);
+        for sub in subscriptions {
+            self.run_command(
+                instance_id,
+                Command::MessageReceived {
+                    subscription_id: sub.id.clone(),
+                    variables: variables.clone(),
+                    local_variables: Variables::new(),
+                },
+                progress.take().unwrap_or_default(),
+                AfterCommit::default(),
+            )
+            .await?;
+        }
+        Ok(progress)
+    }
+
     /// The executions waiting for the request's message that match its instance, business
     /// key, tenant and correlation keys (suspended instances do not receive messages).
     fn waiting_executions(

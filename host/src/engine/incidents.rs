@@ -3,7 +3,7 @@
 use super::events::EngineEvent;
 use super::executor::AfterCommit;
 use super::{ProcessEngine, ProcessEngineError, Result};
-use crate::records::{Incident, IncidentType};
+use crate::records::{Incident, IncidentType, ProcessInstance};
 use crate::store::{Accept, IncidentStore, InstanceStore, JobStore, Store, WriteSet};
 use std::sync::atomic::Ordering;
 
@@ -85,9 +85,75 @@ impl ProcessEngine {
             tenant_id: instance.tenant_id.clone(),
             end_time: None,
         };
+        self.commit_new_incident(&incident).await
+    }
+
+    /// Create an incident of any type on an execution of a running instance (Camunda's
+    /// `RuntimeService.createIncident`); it stays open until it is resolved
+    /// (`DELETE /incident/{id}`). `BadUserRequest` with Camunda's texts when the type is
+    /// missing or the execution is not in the instance.
+    pub async fn create_incident(
+        &self,
+        instance: &ProcessInstance,
+        execution_id: &str,
+        incident_type: &str,
+        configuration: Option<String>,
+        message: Option<String>,
+    ) -> Result<Incident> {
+        if incident_type.is_empty() {
+            return Err(ProcessEngineError::BadUserRequest(
+                "incidentType is null".into(),
+            ));
+        }
+        let _guard = self.lock_instance(instance.id()).await;
+        let no_execution = || {
+            ProcessEngineError::BadUserRequest(format!(
+                "Cannot find an execution with executionId '{execution_id}': execution is null"
+            ))
+        };
+        // Read again under the lock: the instance may have moved on or ended.
+        let instance = self
+            .inner
+            .store
+            .running_instance(instance.id())?
+            .ok_or_else(no_execution)?;
+        let ai = instance
+            .state
+            .activity_instances
+            .values()
+            .find(|ai| ai.execution_id == execution_id && ai.id == execution_id)
+            .or_else(|| {
+                instance
+                    .state
+                    .activity_instances
+                    .values()
+                    .find(|ai| ai.execution_id == execution_id)
+            })
+            .ok_or_else(no_execution)?;
+        let incident = Incident {
+            id: super::core::new_id(),
+            incident_type: IncidentType::from_name(incident_type),
+            message,
+            timestamp: self.now(),
+            activity_id: ai.activity_id.clone(),
+            activity_instance_id: ai.id.clone(),
+            execution_id: execution_id.to_owned(),
+            process_instance_id: instance.id().to_owned(),
+            process_definition_id: instance.definition_id.clone(),
+            configuration,
+            annotation: None,
+            tenant_id: instance.tenant_id.clone(),
+            end_time: None,
+        };
+        self.commit_new_incident(&incident).await?;
+        Ok(incident)
+    }
+
+    /// Open `incident` in a write set of its own and acknowledge it durably.
+    async fn commit_new_incident(&self, incident: &Incident) -> Result<()> {
         let mut ws = WriteSet::new();
         let mut after = AfterCommit::default();
-        open_incident(&self.inner.store, &mut ws, &incident, &mut after);
+        open_incident(&self.inner.store, &mut ws, incident, &mut after);
         self.inner
             .metrics
             .incidents_raised
@@ -133,7 +199,7 @@ impl ProcessEngine {
     /// Resolve an incident (for external tasks: retries back to 1).
     pub async fn resolve_incident(&self, id: &str) -> Result<()> {
         let incident = self.incident(id).await?;
-        match (incident.incident_type, &incident.configuration) {
+        match (&incident.incident_type, &incident.configuration) {
             (
                 IncidentType::FailedExternalTask | IncidentType::UnhandledBpmnError,
                 Some(task_id),

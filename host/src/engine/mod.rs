@@ -101,7 +101,7 @@ pub use self::migration::{
 };
 pub use self::modification::ModificationRequest;
 pub use self::notifications::NotificationConfig;
-pub use self::restart::{MAX_RESTART_INSTANCES, RestartRequest};
+pub use self::restart::{MAX_RESTART_INSTANCES, RestartBatch, RestartRequest};
 pub use self::standalone_tasks::NewTask;
 pub use self::task_links::{LinkTarget, TaskIdentityLink, TaskUpdate};
 pub use self::tasklist::{CommentOwner, NewAttachment};

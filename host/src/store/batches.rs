@@ -82,6 +82,21 @@ pub enum BatchOperation {
     },
     /// Migrate each process instance by the plan.
     Migration(crate::engine::MigrationPlan),
+    /// Start each finished process instance again (`restart-async`).
+    Restart(crate::engine::RestartBatch),
+    /// Correlate a message to each process instance (`message-async`): every execution of
+    /// the instance waiting for it receives it, with the variables.
+    CorrelateMessage {
+        /// The message name.
+        message_name: String,
+        /// Process variables set by the correlation.
+        variables: baton_bpmn::Variables,
+    },
+    /// Set process variables on each process instance (`variables-async`).
+    SetVariables {
+        /// The variables.
+        variables: baton_bpmn::Variables,
+    },
 }
 
 /// The operation of a batch and its targets (instance, job or external task ids).

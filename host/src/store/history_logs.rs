@@ -17,6 +17,13 @@ pub trait HistoryLogStore {
         skip: usize,
         limit: usize,
     ) -> Result<Vec<HistoryLog>>;
+    /// The entries of a kind of one process instance, in creation order (through the
+    /// per-instance index: the cost is that instance's entries, not the whole log).
+    fn history_logs_of_instance(
+        &self,
+        instance_id: &str,
+        kind: HistoryLogKind,
+    ) -> Result<Vec<HistoryLog>>;
     /// One entry.
     fn history_log(&self, kind: HistoryLogKind, id: &str) -> Result<Option<HistoryLog>>;
     /// Stage a new entry.

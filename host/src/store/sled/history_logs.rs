@@ -26,6 +26,26 @@ impl HistoryLogStore for Store {
         super::query::page(candidates, keep, skip, limit)
     }
 
+    fn history_logs_of_instance(
+        &self,
+        instance_id: &str,
+        kind: HistoryLogKind,
+    ) -> Result<Vec<HistoryLog>> {
+        let prefix = Key::new().str(instance_id).str(kind.as_str()).build();
+        let mut out = Vec::new();
+        for key in self.scan_keys(Tree::HistoryLogsByInstance, &prefix, usize::MAX)? {
+            // instance \0 kind \0 id \0: the id is what follows the prefix.
+            let Some(id) = key[prefix.len()..].split(|b| *b == 0).next() else {
+                continue;
+            };
+            let id = String::from_utf8_lossy(id);
+            if let Some(log) = self.history_log(kind, &id)? {
+                out.push(log);
+            }
+        }
+        Ok(out)
+    }
+
     fn history_log(&self, kind: HistoryLogKind, id: &str) -> Result<Option<HistoryLog>> {
         self.get(Tree::HistoryLogs, &history_log_key(kind, id))
     }
