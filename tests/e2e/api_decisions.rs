@@ -150,6 +150,40 @@ async fn a_business_rule_task_evaluates_its_decision_and_history_records_it() {
         ))
         .await;
     assert_eq!(plain["inputs"], J::Null, "{plain}");
+
+    // Evaluations per decision of the requirements graph, in all and within one evaluation.
+    let drd_id = drd["id"].as_str().expect("drd id");
+    api.post(
+        "/process-definition/key/dinner/start",
+        json!({"variables": vars(7, 2)}),
+    )
+    .await;
+    let (s, stats) = api
+        .get(&format!(
+            "/history/decision-requirements-definition/{drd_id}/statistics"
+        ))
+        .await;
+    assert_eq!(s, StatusCode::OK, "{stats}");
+    assert_eq!(
+        stats,
+        json!([{"decisionDefinitionKey": "dish", "evaluations": 2},
+               {"decisionDefinitionKey": "season", "evaluations": 2}])
+    );
+    let (_, one) = api
+        .get(&format!(
+            "/history/decision-requirements-definition/{drd_id}/statistics?decisionInstanceId={}",
+            root["id"].as_str().unwrap_or("")
+        ))
+        .await;
+    assert_eq!(
+        one,
+        json!([{"decisionDefinitionKey": "dish", "evaluations": 1},
+               {"decisionDefinitionKey": "season", "evaluations": 1}])
+    );
+    let (_, none) = api
+        .get("/history/decision-requirements-definition/nope/statistics")
+        .await;
+    assert_eq!(none, json!([]));
 }
 
 /// REST evaluation by key and by id answers Camunda's result list and is recorded in history;

@@ -33,7 +33,43 @@ pub(crate) fn routes() -> Vec<Route> {
             "Get a historic decision instance",
             get,
         ),
+        Route::get(
+            "/history/decision-requirements-definition/{id}/statistics",
+            "Evaluations per decision of a decision requirements definition",
+            drd_statistics,
+        ),
     ]
+}
+
+/// Camunda's `HistoricDecisionInstanceStatisticsDto` list: how often each decision of the
+/// decision requirements definition was evaluated (required decisions included), or, with
+/// `decisionInstanceId`, within that one evaluation (the instance and those whose root it
+/// is). An unknown definition has no evaluations (Camunda checks nothing either).
+async fn drd_statistics(
+    State(state): State<ApiState>,
+    Path(id): Path<String>,
+    Params(q): Params,
+) -> ApiResult<Json<J>> {
+    let root = q.str("decisionInstanceId");
+    let mut evaluations: std::collections::BTreeMap<String, u64> = Default::default();
+    for h in state.engine.historic_decision_instances().await? {
+        if h.decision_requirements_definition_id.as_deref() != Some(id.as_str()) {
+            continue;
+        }
+        if let Some(root) = &root
+            && h.id != *root
+            && h.root_decision_instance_id.as_deref() != Some(root.as_str())
+        {
+            continue;
+        }
+        *evaluations.entry(h.decision_definition_key).or_default() += 1;
+    }
+    Ok(Json(J::Array(
+        evaluations
+            .into_iter()
+            .map(|(key, n)| json!({"decisionDefinitionKey": key, "evaluations": n}))
+            .collect(),
+    )))
 }
 
 /// A typed value as history shows it: `type`, `value`, `valueInfo`.

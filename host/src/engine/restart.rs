@@ -330,3 +330,18 @@ impl ProcessEngine {
         Ok(out)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::restarted_id;
+
+    #[test]
+    fn a_restart_invocation_names_the_same_instance_every_time_it_runs() {
+        let first = restarted_id("batch-1", "old-1");
+        assert_eq!(first, restarted_id("batch-1", "old-1"));
+        assert_ne!(first, restarted_id("batch-2", "old-1"));
+        assert_ne!(first, restarted_id("batch-1", "old-2"));
+        let parsed = uuid::Uuid::parse_str(&first).expect("a UUID");
+        assert_eq!(parsed.get_version_num(), 8);
+    }
+}
