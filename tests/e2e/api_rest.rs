@@ -677,3 +677,33 @@ async fn suspension_shows_in_history_and_holds_the_tasks_back() {
     let (s, missing) = api.get("/history/process-instance/no-such-instance").await;
     assert_eq!(s, StatusCode::NOT_FOUND, "{missing}");
 }
+
+/// Telemetry is off and stays off; the data describes baton; a bad flag is a 400.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn telemetry_is_off_and_describes_baton() {
+    let api = Api::default().await;
+    let (s, c) = api.get("/telemetry/configuration").await;
+    assert_eq!((s, c), (StatusCode::OK, json!({"enableTelemetry": false})));
+    let (s, _) = api
+        .post("/telemetry/configuration", json!({"enableTelemetry": true}))
+        .await;
+    assert_eq!(s, StatusCode::NO_CONTENT);
+    let (_, c) = api.get("/telemetry/configuration").await;
+    assert_eq!(c["enableTelemetry"], false, "enabling changes nothing");
+    let (s, b) = api
+        .post(
+            "/telemetry/configuration",
+            json!({"enableTelemetry": "yes"}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::BAD_REQUEST, "{b}");
+    assert_eq!(b["type"], "InvalidRequestException");
+    let (s, d) = api.get("/telemetry/data").await;
+    assert_eq!(s, StatusCode::OK, "{d}");
+    assert_eq!(d["product"]["name"], "baton");
+    assert_eq!(d["product"]["internals"]["database"]["vendor"], "sled");
+    assert!(
+        d["product"]["internals"]["data-collection-start-date"].is_string(),
+        "{d}"
+    );
+}

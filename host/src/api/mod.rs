@@ -63,6 +63,7 @@ pub mod start_form;
 pub mod task;
 pub mod task_admin;
 pub mod task_links;
+pub mod telemetry;
 pub mod tenant;
 pub mod variable_instance;
 pub mod variable_upload;
@@ -236,6 +237,7 @@ pub fn routes() -> Vec<Route> {
     all.extend(openapi::routes());
     all.extend(decision::routes());
     all.extend(decision_history::routes());
+    all.extend(telemetry::routes());
     all
 }
 
