@@ -328,15 +328,9 @@ impl ProcessEngine {
             )));
         }
         let mut ws = progress;
+        // No operation log entry per instance: Camunda's job writes none either (the batch's
+        // creation is logged).
         store.stage_history_removal(&mut ws, id)?;
-        self.user_operation(
-            &mut ws,
-            "DeleteHistory",
-            "ProcessInstance",
-            id,
-            Some(id),
-            None,
-        );
         store.commit_durable(&ws).await?;
         Ok(None)
     }
