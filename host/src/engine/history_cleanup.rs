@@ -75,10 +75,9 @@ pub fn parse_time_to_live(text: &str) -> std::result::Result<u32, String> {
         .strip_prefix('P')
         .and_then(|d| d.strip_suffix('D'))
         .unwrap_or(t);
+    // u32 days times a day in ms stays far inside i64 (and removal times saturate).
     days.parse::<u32>()
-        .ok()
-        .filter(|d| i64::from(*d) * DAY_MS < i64::MAX / 4)
-        .ok_or_else(|| format!("time to live '{text}' is not a number of days (5 or P5D)"))
+        .map_err(|_| format!("time to live '{text}' is not a number of days (5 or P5D)"))
 }
 
 /// What the cleanup did last and when it is due next (memory only).
@@ -379,6 +378,30 @@ fn after_days(at: i64, days: i64) -> Option<i64> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn times_to_live_parse_as_days_or_iso_days() {
+        assert_eq!(parse_time_to_live("5"), Ok(5));
+        assert_eq!(parse_time_to_live("P30D"), Ok(30));
+        assert_eq!(parse_time_to_live("0"), Ok(0));
+        assert!(parse_time_to_live("P5M").is_err());
+        assert!(parse_time_to_live("-1").is_err());
+        assert!(parse_time_to_live("4294967296").is_err());
+    }
+
+    #[test]
+    fn removal_time_overrides_replace_the_calculated_time() {
+        let calculated = || Some(7);
+        assert_eq!(RemovalTimeOverride::apply(None, calculated), Some(7));
+        assert_eq!(
+            RemovalTimeOverride::apply(Some(RemovalTimeOverride::Absolute(3)), calculated),
+            Some(3)
+        );
+        assert_eq!(
+            RemovalTimeOverride::apply(Some(RemovalTimeOverride::Cleared), calculated),
+            None
+        );
+    }
 
     #[test]
     fn batch_windows_parse_and_wrap_past_midnight() {
