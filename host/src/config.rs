@@ -62,6 +62,9 @@ pub struct ServerConfig {
     pub history_cleanup_batch_window: Option<String>,
     /// Finished instances whose history one cleanup write set removes.
     pub history_cleanup_batch_size: usize,
+    /// Days the history of a finished batch is kept, `5` or `P5D` (Camunda's
+    /// `batchOperationHistoryTimeToLive`; none: kept).
+    pub batch_history_time_to_live: Option<String>,
 }
 
 impl Default for ServerConfig {
@@ -93,6 +96,7 @@ impl Default for ServerConfig {
             notifications: crate::engine::NotificationConfig::default(),
             history_cleanup_batch_window: None,
             history_cleanup_batch_size: 500,
+            batch_history_time_to_live: None,
         }
     }
 }
@@ -116,6 +120,10 @@ impl ServerConfig {
                 .as_deref()
                 .and_then(|w| crate::engine::history_cleanup::parse_batch_window(w).ok()),
             batch_size: self.history_cleanup_batch_size,
+            batch_time_to_live: self
+                .batch_history_time_to_live
+                .as_deref()
+                .and_then(|t| crate::engine::history_cleanup::parse_time_to_live(t).ok()),
         };
         engine.wasm = if self.wasm {
             Some(crate::wasm::WasmConfig {

@@ -463,6 +463,35 @@ pub struct HistoricProcessInstance {
     pub tenant_id: Option<String>,
     /// `ACTIVE SUSPENDED COMPLETED EXTERNALLY_TERMINATED INTERNALLY_TERMINATED`.
     pub state: String,
+    /// A removal time set by `POST /history/process-instance/set-removal-time` (absolute or
+    /// cleared); `None`: calculated (end time plus the definition's time to live).
+    #[serde(default)]
+    pub removal_time: Option<RemovalTimeOverride>,
+}
+
+/// A removal time set by hand (Camunda's absolute and cleared removal-time modes) instead of
+/// the one calculated from the end time and a time to live. Historic process instances and
+/// historic batches carry it; the calculated mode is the absence of an override.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum RemovalTimeOverride {
+    /// Removed at this time (ms since epoch).
+    Absolute(i64),
+    /// Never removed by the cleanup.
+    Cleared,
+}
+
+impl RemovalTimeOverride {
+    /// The removal time this override gives, or `calculated` when there is none.
+    pub fn apply(
+        this: Option<RemovalTimeOverride>,
+        calculated: impl FnOnce() -> Option<i64>,
+    ) -> Option<i64> {
+        match this {
+            Some(RemovalTimeOverride::Absolute(t)) => Some(t),
+            Some(RemovalTimeOverride::Cleared) => None,
+            None => calculated(),
+        }
+    }
 }
 
 /// History of an activity instance.

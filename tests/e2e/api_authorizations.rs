@@ -812,6 +812,72 @@ async fn batches_and_migration_need_their_camunda_permissions_not_operator_right
     server.stop().await;
 }
 
+/// The history removal batches need CREATE on Batch (and deleting history DELETE_HISTORY on
+/// the definitions); the cleanable batch report READ_HISTORY on Batch.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn history_removal_batches_need_batch_creation_and_delete_history() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let server = Server::open(dir.path()).await;
+    let admin = server.bootstrap_admin().await;
+    admin.create_user("ops").await;
+    let ops = server.user("ops");
+    let missing = |e: &J| {
+        (
+            e["missingAuthorizations"][0]["permissionName"].clone(),
+            e["missingAuthorizations"][0]["resourceName"].clone(),
+        )
+    };
+    let (s, e) = ops
+        .post(
+            "/history/batch/set-removal-time",
+            json!({"clearedRemovalTime": true}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::FORBIDDEN, "{e}");
+    assert_eq!(missing(&e), (json!("CREATE"), json!("Batch")), "{e}");
+    let (s, e) = ops.get("/history/batch/cleanable-batch-report").await;
+    assert_eq!(s, StatusCode::FORBIDDEN, "{e}");
+    assert_eq!(missing(&e), (json!("READ_HISTORY"), json!("Batch")), "{e}");
+
+    admin
+        .authorize(
+            json!({"type": 1, "userId": "ops", "resourceType": 13, "resourceId": "*",
+            "permissions": ["CREATE", "READ_HISTORY"]}),
+        )
+        .await;
+    // Past the authorization check: the handlers' 400s.
+    let (s, e) = ops
+        .post(
+            "/history/process-instance/set-removal-time",
+            json!({"clearedRemovalTime": true}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::BAD_REQUEST, "{e}");
+    let (s, b) = ops.get("/history/batch/cleanable-batch-report").await;
+    assert_eq!((s, b), (StatusCode::OK, json!([])));
+    let (s, e) = ops
+        .post("/history/process-instance/delete", json!({}))
+        .await;
+    assert_eq!(s, StatusCode::FORBIDDEN, "{e}");
+    assert_eq!(
+        missing(&e),
+        (json!("DELETE_HISTORY"), json!("ProcessDefinition")),
+        "{e}"
+    );
+    admin
+        .authorize(
+            json!({"type": 1, "userId": "ops", "resourceType": 6, "resourceId": "*",
+            "permissions": ["DELETE_HISTORY"]}),
+        )
+        .await;
+    let (s, e) = ops
+        .post("/history/process-instance/delete", json!({}))
+        .await;
+    assert_eq!(s, StatusCode::BAD_REQUEST, "{e}");
+    assert_eq!(e["message"], "historicProcessInstanceIds is empty");
+    server.stop().await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_tasks_assignee_and_candidates_may_see_and_work_it_without_authorizations() {
     let dir = tempfile::tempdir().expect("tempdir");

@@ -17,6 +17,7 @@ mod api_flow;
 mod api_history_cleanup;
 mod api_history_logs;
 mod api_history_ops;
+mod api_history_removal;
 mod api_history_reports;
 mod api_history_tasks;
 mod api_identity;

@@ -281,6 +281,19 @@ pub async fn rule(
         },
         "identity" => Rule::Authenticated,
         "history" => match second {
+            // Batches that remove or plan the removal of history: CREATE on Batch (Camunda's
+            // CREATE_BATCH_* permissions are not modelled) and, to delete history,
+            // DELETE_HISTORY on the definitions (Camunda checks it per instance as the
+            // batch runs; the rule sees no body, so every definition).
+            Some("process-instance") if path == "/history/process-instance/delete" => {
+                Rule::Each(vec![
+                    vec![Needed::any(P::CREATE, R::BATCH)],
+                    vec![Needed::on(P::DELETE_HISTORY, R::PROCESS_DEFINITION, ANY)],
+                ])
+            }
+            Some("process-instance") | Some("batch") if path.ends_with("/set-removal-time") => {
+                of_type(P::CREATE, R::BATCH)
+            }
             Some("batch") if method == Method::DELETE => one(P::DELETE_HISTORY, R::BATCH, ANY),
             Some("batch") => one(P::READ_HISTORY, R::BATCH, ANY),
             // Running the cleanup and annotating the operation log are operator work.

@@ -79,7 +79,9 @@ fn statistics_dto(b: &Batch) -> J {
     v
 }
 
-fn historic_dto(h: &HistoricBatch) -> J {
+/// Camunda's `HistoricBatchDto`; `removalTime` is the one set by hand or end time plus the
+/// batch history time to live.
+fn historic_dto(state: &ApiState, h: &HistoricBatch) -> J {
     let b = &h.batch;
     json!({
         "id": b.id,
@@ -94,7 +96,7 @@ fn historic_dto(h: &HistoricBatch) -> J {
         "createUserId": b.create_user_id,
         "startTime": format(b.start_time),
         "endTime": h.end_time.map(format),
-        "removalTime": null,
+        "removalTime": state.engine.batch_removal_time_of(h).map(format),
         "executionStartTime": b.execution_start_time.map(format),
     })
 }
@@ -200,7 +202,8 @@ async fn suspend(
     Ok(no_content())
 }
 
-fn history_matching(state: &ApiState, q: &QueryInput) -> ApiResult<Vec<HistoricBatch>> {
+/// The historic batches the `/history/batch` filters select (also `historicBatchQuery`).
+pub(crate) fn history_matching(state: &ApiState, q: &QueryInput) -> ApiResult<Vec<HistoricBatch>> {
     let id = q.str("batchId");
     let kind = q.str("type");
     let completed = q.bool("completed")?;
@@ -233,7 +236,9 @@ async fn history_list(State(state): State<ApiState>, Search(q): Search) -> ApiRe
         q.pagination()?,
         history_compare,
     )?;
-    Ok(Json(J::Array(items.iter().map(historic_dto).collect())))
+    Ok(Json(J::Array(
+        items.iter().map(|h| historic_dto(&state, h)).collect(),
+    )))
 }
 
 async fn history_count(State(state): State<ApiState>, Search(q): Search) -> ApiResult<Json<J>> {
@@ -245,7 +250,7 @@ async fn history_one(State(state): State<ApiState>, Path(id): Path<String>) -> A
         ProcessEngineError::NotFound(m) => ApiError::not_found(m),
         other => other.into(),
     })?;
-    Ok(Json(historic_dto(&h)))
+    Ok(Json(historic_dto(&state, &h)))
 }
 
 async fn history_delete(

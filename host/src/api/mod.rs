@@ -41,6 +41,7 @@ pub mod external_task;
 pub mod filter;
 pub mod guard;
 pub mod history;
+pub mod history_removal;
 pub mod identity;
 pub mod identity_admin;
 pub mod incident;
@@ -224,6 +225,7 @@ pub fn routes() -> Vec<Route> {
     all.extend(job::routes());
     all.extend(job_definition::routes());
     all.extend(history::routes());
+    all.extend(history_removal::routes());
     all.extend(identity::routes());
     all.extend(identity_admin::routes());
     all.extend(tenant::routes());

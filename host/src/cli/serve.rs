@@ -152,6 +152,10 @@ pub struct ServeArgs {
     /// Finished instances whose history one cleanup write set removes [default: 500].
     #[arg(long, env = "BATON_HISTORY_CLEANUP_BATCH_SIZE", value_name = "N")]
     pub history_cleanup_batch_size: Option<usize>,
+    /// Days the history of a finished batch is kept before the history cleanup removes it,
+    /// `5` or `P5D` (Camunda's `batchOperationHistoryTimeToLive`) [default: none, kept].
+    #[arg(long, env = "BATON_BATCH_HISTORY_TIME_TO_LIVE", value_name = "DAYS")]
+    pub batch_history_time_to_live: Option<String>,
 }
 
 /// The `--config` file: the same settings, every key optional, unknown keys rejected (a typo
@@ -207,6 +211,8 @@ pub struct FileConfig {
     pub history_cleanup_batch_window: Option<String>,
     /// See [`ServeArgs::history_cleanup_batch_size`].
     pub history_cleanup_batch_size: Option<usize>,
+    /// See [`ServeArgs::batch_history_time_to_live`].
+    pub batch_history_time_to_live: Option<String>,
     /// Base URL of the cockpit in notification links (default `http://<listen>`).
     pub public_url: Option<String>,
     /// Failure notification rules (`[[notification_rule]]`), created or updated by id on start.
@@ -290,6 +296,10 @@ pub fn merge(args: &ServeArgs, file: FileConfig) -> anyhow::Result<ServerConfig>
             .clone()
             .or(file.history_cleanup_batch_window),
         history_cleanup_batch_size: pick!(history_cleanup_batch_size),
+        batch_history_time_to_live: args
+            .batch_history_time_to_live
+            .clone()
+            .or(file.batch_history_time_to_live),
         notifications: crate::engine::NotificationConfig {
             rules: file.notification_rule,
             public_url: file.public_url,
@@ -323,6 +333,10 @@ pub fn merge(args: &ServeArgs, file: FileConfig) -> anyhow::Result<ServerConfig>
     if let Some(window) = &config.history_cleanup_batch_window {
         crate::engine::history_cleanup::parse_batch_window(window)
             .map_err(|e| anyhow::anyhow!("history_cleanup_batch_window: {e}"))?;
+    }
+    if let Some(ttl) = &config.batch_history_time_to_live {
+        crate::engine::history_cleanup::parse_time_to_live(ttl)
+            .map_err(|e| anyhow::anyhow!("batch_history_time_to_live: {e}"))?;
     }
     if config.wasm_concurrency == 0 {
         anyhow::bail!("wasm_concurrency must be at least 1");

@@ -20,7 +20,7 @@
 use tokio::sync::Notify;
 
 use super::{ProcessEngine, ProcessEngineError, Result, executor::AfterCommit};
-use crate::store::batches::{Batch, BatchOperation, BatchWork, HistoricBatch};
+use crate::store::batches::{Batch, BatchOperation, BatchWork, HistoricBatch, RemovalTimeOverride};
 use crate::store::{BatchStore, WriteSet};
 use baton_bpmn::engine::Command;
 
@@ -48,6 +48,9 @@ pub fn batch_type(operation: &BatchOperation) -> &'static str {
         BatchOperation::SuspendInstances { .. } => "instance-update-suspension-state",
         BatchOperation::SetJobRetries { .. } => "set-job-retries",
         BatchOperation::SetExternalTaskRetries { .. } => "set-external-task-retries",
+        BatchOperation::DeleteHistoricInstances { .. } => "historic-process-instance-deletion",
+        BatchOperation::SetInstanceRemovalTime { .. } => "process-set-removal-time",
+        BatchOperation::SetBatchRemovalTime { .. } => "batch-set-removal-time",
         BatchOperation::Migration(_) => "instance-migration",
         BatchOperation::Restart(_) => "instance-restart",
         BatchOperation::CorrelateMessage { .. } => "correlate-message",
@@ -114,6 +117,7 @@ impl ProcessEngine {
             &HistoricBatch {
                 batch: batch.clone(),
                 end_time: None,
+                removal_time: None,
             },
         );
         if targets.is_empty() {
@@ -123,6 +127,7 @@ impl ProcessEngine {
                 &HistoricBatch {
                     batch: batch.clone(),
                     end_time: Some(batch.start_time),
+                    removal_time: None,
                 },
             );
         } else {
@@ -186,11 +191,13 @@ impl ProcessEngine {
         if cascade {
             self.inner.store.stage_historic_batch_removal(&mut ws, id);
         } else {
+            let removal_time = self.kept_removal_time(id);
             self.inner.store.stage_historic_batch(
                 &mut ws,
                 &HistoricBatch {
                     batch,
                     end_time: Some(self.now()),
+                    removal_time,
                 },
             );
         }
@@ -331,10 +338,81 @@ impl ProcessEngine {
                 &HistoricBatch {
                     batch: batch.clone(),
                     end_time: Some(self.now()),
+                    removal_time: self.kept_removal_time(&batch.id),
                 },
             );
         } else {
             store.stage_batch(ws, batch);
+        }
+    }
+
+    /// Set (or clear, or with `None` recalculate) the removal time of one historic batch (a
+    /// `batch-set-removal-time` invocation; its runner holds the batch lock, which orders
+    /// this with the batches' ends and the cleanup).
+    pub(crate) async fn set_batch_removal_time(
+        &self,
+        id: &str,
+        removal_time: Option<RemovalTimeOverride>,
+    ) -> Result<()> {
+        let store = &self.inner.store;
+        let mut h = store.historic_batch(id)?.ok_or_else(|| {
+            ProcessEngineError::NotFound(format!("Historic batch with id '{id}' does not exist"))
+        })?;
+        if h.removal_time == removal_time {
+            return Ok(());
+        }
+        h.removal_time = removal_time;
+        let mut ws = WriteSet::new();
+        store.stage_historic_batch(&mut ws, &h);
+        store.commit_durable(&ws).await?;
+        Ok(())
+    }
+
+    /// Remove the finished historic batches whose removal time is at or before `now`, at
+    /// most `chunk` per write set (the history cleanup); how many went.
+    pub(crate) async fn remove_expired_historic_batches(
+        &self,
+        now: i64,
+        chunk: usize,
+    ) -> Result<usize> {
+        let mut removed = 0;
+        loop {
+            let guard = self.inner.batches.lock.lock().await;
+            // The running batches' history has no end time: only ended ones qualify.
+            let expired: Vec<String> = self
+                .inner
+                .store
+                .historic_batches()?
+                .into_iter()
+                .filter(|h| h.end_time.is_some())
+                .filter(|h| self.batch_removal_time_of(h).is_some_and(|t| t <= now))
+                .map(|h| h.batch.id)
+                .take(chunk.max(1))
+                .collect();
+            if expired.is_empty() {
+                return Ok(removed);
+            }
+            let mut ws = WriteSet::new();
+            for id in &expired {
+                self.inner.store.stage_historic_batch_removal(&mut ws, id);
+            }
+            self.inner.store.commit_durable(&ws).await?;
+            drop(guard);
+            removed += expired.len();
+            tokio::task::yield_now().await;
+        }
+    }
+
+    /// The removal time override a batch's history already has (set while it ran), kept
+    /// when its history is rewritten at its end. Callers hold the batch lock, as the
+    /// `batch-set-removal-time` invocations do, so no override is lost in between.
+    fn kept_removal_time(&self, id: &str) -> Option<RemovalTimeOverride> {
+        match self.inner.store.historic_batch(id) {
+            Ok(h) => h.and_then(|h| h.removal_time),
+            Err(e) => {
+                tracing::warn!(batch = id, "reading a historic batch failed: {e}");
+                None
+            }
         }
     }
 
@@ -377,6 +455,24 @@ impl ProcessEngine {
             }
             BatchOperation::SetExternalTaskRetries { retries } => {
                 self.set_external_task_retries(target, *retries).await?;
+                Ok(Some(progress))
+            }
+            BatchOperation::DeleteHistoricInstances {
+                fail_if_not_exists, ..
+            } => {
+                self.delete_history_with(target, *fail_if_not_exists, progress)
+                    .await
+            }
+            BatchOperation::SetInstanceRemovalTime {
+                removal_time,
+                hierarchical,
+            } => {
+                self.set_instance_removal_time(target, *removal_time, *hierarchical)
+                    .await?;
+                Ok(Some(progress))
+            }
+            BatchOperation::SetBatchRemovalTime { removal_time } => {
+                self.set_batch_removal_time(target, *removal_time).await?;
                 Ok(Some(progress))
             }
             BatchOperation::Migration(plan) => {

@@ -300,6 +300,7 @@ impl ProcessEngine {
                 root_process_instance_id: self.root_instance_id(&record),
                 tenant_id: record.tenant_id.clone(),
                 state: "ACTIVE".to_owned(),
+                removal_time: None,
             });
         }
         for effect in &effects {

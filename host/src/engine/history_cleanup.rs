@@ -1,6 +1,11 @@
 //! History cleanup (Camunda's "removal-time-based" strategy, end-time variant): a finished
 //! process instance's history is removed once its definition's `historyTimeToLive` days
 //! have passed since it ended. Instances of definitions without a time to live are kept.
+//! A removal time set by hand (`set-removal-time`: absolute or cleared) replaces the
+//! calculated one. Finished historic batches go the same way, after the batch history time
+//! to live (Camunda's `batchOperationHistoryTimeToLive`) or at their own removal time.
+//! Only finished instances and batches are removed, even when an absolute removal time of a
+//! running one has passed (Camunda would remove that history under a running instance).
 //!
 //! The cleanup never holds the engine: each batch is one small write set removing at most
 //! `batch_size` instances' history (their activities, variables, logs), and the pass yields
@@ -11,8 +16,10 @@
 use std::collections::HashMap;
 use std::sync::Mutex;
 
-use super::{ProcessEngine, Result};
-use crate::records::HistoricProcessInstance;
+use super::batches::MAX_BATCH_TARGETS;
+use super::{ProcessEngine, ProcessEngineError, Result};
+use crate::records::{HistoricProcessInstance, RemovalTimeOverride};
+use crate::store::batches::HistoricBatch;
 use crate::store::{Accept, HistoricInstanceLookup, HistoryStore, WriteSet};
 
 const DAY_MS: i64 = 24 * 60 * 60 * 1000;
@@ -28,6 +35,9 @@ pub struct HistoryCleanupConfig {
     pub batch_window: Option<(u32, u32)>,
     /// Instances removed per write set (Camunda's `historyCleanupBatchSize`, default 500).
     pub batch_size: usize,
+    /// Days a finished batch's history is kept (Camunda's `batchOperationHistoryTimeToLive`);
+    /// `None`: kept until removed by hand or given a removal time.
+    pub batch_time_to_live: Option<u32>,
 }
 
 impl Default for HistoryCleanupConfig {
@@ -35,6 +45,7 @@ impl Default for HistoryCleanupConfig {
         HistoryCleanupConfig {
             batch_window: None,
             batch_size: 500,
+            batch_time_to_live: None,
         }
     }
 }
@@ -57,6 +68,18 @@ pub fn parse_batch_window(text: &str) -> std::result::Result<(u32, u32), String>
     }
 }
 
+/// Parse a time to live in days: `5` or Camunda's ISO form `P5D`.
+pub fn parse_time_to_live(text: &str) -> std::result::Result<u32, String> {
+    let t = text.trim();
+    let days = t
+        .strip_prefix('P')
+        .and_then(|d| d.strip_suffix('D'))
+        .unwrap_or(t);
+    // u32 days times a day in ms stays far inside i64 (and removal times saturate).
+    days.parse::<u32>()
+        .map_err(|_| format!("time to live '{text}' is not a number of days (5 or P5D)"))
+}
+
 /// What the cleanup did last and when it is due next (memory only).
 #[derive(Debug, Clone, Default)]
 pub struct CleanupState {
@@ -75,6 +98,10 @@ pub struct CleanupState {
 pub(crate) struct Cleanup {
     state: Mutex<CleanupState>,
     running: tokio::sync::Mutex<()>,
+    /// Held while historic instances are removed or get a new removal time, so a
+    /// `set-removal-time` invocation never writes back an instance the cleanup just removed.
+    /// Innermost: nothing else is locked while it is held.
+    pub(crate) removal: tokio::sync::Mutex<()>,
 }
 
 /// Start of the window containing or following `now` (ms), for a window in minutes.
@@ -163,6 +190,7 @@ impl ProcessEngine {
                 Some(t) if t <= now => Accept::Take,
                 _ => Accept::Skip,
             };
+            let guard = self.inner.cleanup.removal.lock().await;
             let expired = self
                 .inner
                 .store
@@ -175,10 +203,12 @@ impl ProcessEngine {
                 self.inner.store.stage_history_removal(&mut ws, &h.id)?;
             }
             self.inner.store.commit_durable(&ws).await?;
+            drop(guard);
             removed += expired.len();
             // Let other work run between batches.
             tokio::task::yield_now().await;
         }
+        removed += self.remove_expired_historic_batches(now, batch).await?;
         if let Ok(mut s) = self.inner.cleanup.state.lock() {
             s.last_run = Some(self.now());
             s.removed_last = removed;
@@ -192,16 +222,116 @@ impl ProcessEngine {
         Ok(removed)
     }
 
-    /// When a finished historic instance's history will be removed (end time plus its
-    /// definition's time to live), `None` when it is kept.
+    /// When a historic instance's history will be removed: its removal time set by hand,
+    /// else end time plus its definition's time to live; `None` when it is kept.
     pub fn removal_time_of(&self, h: &HistoricProcessInstance) -> Option<i64> {
-        let days = self
-            .deployed_sync(&h.process_definition_id)
-            .ok()?
-            .record
-            .history_time_to_live?;
-        h.end_time
-            .map(|e| e.saturating_add(i64::from(days).saturating_mul(DAY_MS)))
+        RemovalTimeOverride::apply(h.removal_time, || {
+            let days = self
+                .deployed_sync(&h.process_definition_id)
+                .ok()?
+                .record
+                .history_time_to_live?;
+            after_days(h.end_time?, i64::from(days))
+        })
+    }
+
+    /// When a historic batch will be removed: its removal time set by hand, else end time
+    /// plus the batch history time to live; `None` when it is kept.
+    pub fn batch_removal_time_of(&self, h: &HistoricBatch) -> Option<i64> {
+        RemovalTimeOverride::apply(h.removal_time, || {
+            let days = self.batch_history_time_to_live()?;
+            after_days(h.end_time?, i64::from(days))
+        })
+    }
+
+    /// The batch history time to live in days (`None`: batches' history is kept).
+    pub fn batch_history_time_to_live(&self) -> Option<u32> {
+        self.inner.config.history_cleanup.batch_time_to_live
+    }
+
+    /// Set (or clear, or with `None` recalculate) the removal time of one historic instance
+    /// and, `hierarchical`, of every instance of its root hierarchy (a batch invocation).
+    /// Running instances get the override too; the cleanup still waits for their end.
+    pub(crate) async fn set_instance_removal_time(
+        &self,
+        id: &str,
+        removal_time: Option<RemovalTimeOverride>,
+        hierarchical: bool,
+    ) -> Result<()> {
+        let store = &self.inner.store;
+        let h = store.historic_instance(id)?.ok_or_else(|| {
+            ProcessEngineError::NotFound(format!(
+                "No historic process instance found with id: {id}"
+            ))
+        })?;
+        let mut ids = vec![h.id.clone()];
+        if hierarchical {
+            // Camunda applies it to the instances sharing the root (the root included).
+            let root = h.root_process_instance_id.clone();
+            let mut keep = |x: &HistoricProcessInstance| {
+                if x.root_process_instance_id == root && x.id != h.id {
+                    Accept::Take
+                } else {
+                    Accept::Skip
+                }
+            };
+            let lookup = HistoricInstanceLookup::default();
+            ids.extend(
+                store
+                    .historic_instances_where(&lookup, &mut keep, 0, MAX_BATCH_TARGETS)?
+                    .into_iter()
+                    .map(|x| x.id),
+            );
+        }
+        for id in &ids {
+            // The instance lock orders this with the instance's own end (which rewrites its
+            // history record); the removal lock with the cleanup.
+            let _instance = self.lock_instance(id).await;
+            let _removal = self.inner.cleanup.removal.lock().await;
+            let Some(mut h) = store.historic_instance(id)? else {
+                continue;
+            };
+            if h.removal_time == removal_time {
+                continue;
+            }
+            h.removal_time = removal_time;
+            let mut ws = WriteSet::new();
+            store.stage_historic_instance(&mut ws, &h);
+            store.commit_durable(&ws).await?;
+        }
+        Ok(())
+    }
+
+    /// Remove one finished instance's history in the same commit as the batch's `progress`
+    /// (a `historic-process-instance-deletion` invocation), so it runs exactly once. A
+    /// running instance fails the invocation, as Camunda's batch job does.
+    pub(crate) async fn delete_history_with(
+        &self,
+        id: &str,
+        fail_if_not_exists: bool,
+        progress: WriteSet,
+    ) -> Result<Option<WriteSet>> {
+        let store = &self.inner.store;
+        let _removal = self.inner.cleanup.removal.lock().await;
+        let Some(h) = store.historic_instance(id)? else {
+            if fail_if_not_exists {
+                return Err(ProcessEngineError::BadUserRequest(format!(
+                    "No historic process instance found with id: {id}: historicProcessInstanceIds is empty"
+                )));
+            }
+            return Ok(Some(progress));
+        };
+        if h.end_time.is_none() {
+            return Err(ProcessEngineError::BadUserRequest(format!(
+                "Process instance is still running, cannot delete historic process instance: {id}: instance.getEndTime() is null"
+            )));
+        }
+        let mut ws = progress;
+        // No operation log entry per instance: Camunda's job writes none either (the batch's
+        // creation is logged).
+        store.stage_history_removal(&mut ws, id)?;
+        store.commit_durable(&ws).await?;
+        Ok(None)
     }
 
     /// Start the background cleanup when a batch window is configured.
@@ -234,14 +364,44 @@ impl ProcessEngine {
 }
 
 fn removal_time(h: &HistoricProcessInstance, ttl: &HashMap<String, i32>) -> Option<i64> {
-    let days = ttl.get(&h.process_definition_id)?;
-    h.end_time
-        .map(|e| e.saturating_add(i64::from(*days).saturating_mul(DAY_MS)))
+    RemovalTimeOverride::apply(h.removal_time, || {
+        let days = ttl.get(&h.process_definition_id)?;
+        after_days(h.end_time?, i64::from(*days))
+    })
+}
+
+/// `days` after `at` (ms), saturating.
+fn after_days(at: i64, days: i64) -> Option<i64> {
+    Some(at.saturating_add(days.saturating_mul(DAY_MS)))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn times_to_live_parse_as_days_or_iso_days() {
+        assert_eq!(parse_time_to_live("5"), Ok(5));
+        assert_eq!(parse_time_to_live("P30D"), Ok(30));
+        assert_eq!(parse_time_to_live("0"), Ok(0));
+        assert!(parse_time_to_live("P5M").is_err());
+        assert!(parse_time_to_live("-1").is_err());
+        assert!(parse_time_to_live("4294967296").is_err());
+    }
+
+    #[test]
+    fn removal_time_overrides_replace_the_calculated_time() {
+        let calculated = || Some(7);
+        assert_eq!(RemovalTimeOverride::apply(None, calculated), Some(7));
+        assert_eq!(
+            RemovalTimeOverride::apply(Some(RemovalTimeOverride::Absolute(3)), calculated),
+            Some(3)
+        );
+        assert_eq!(
+            RemovalTimeOverride::apply(Some(RemovalTimeOverride::Cleared), calculated),
+            None
+        );
+    }
 
     #[test]
     fn batch_windows_parse_and_wrap_past_midnight() {

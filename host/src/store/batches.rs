@@ -8,6 +8,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::{Result, WriteSet};
+pub use crate::records::RemovalTimeOverride;
 
 /// A running batch with its progress (Camunda's `BatchDto` plus statistics).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -80,6 +81,26 @@ pub enum BatchOperation {
         /// The new retries.
         retries: i32,
     },
+    /// Remove the history of each finished process instance (Camunda's
+    /// `historic-process-instance-deletion`).
+    DeleteHistoricInstances {
+        /// Why (kept for the operation log; history deletion records no reason).
+        reason: Option<String>,
+        /// An instance without history fails its invocation (else it counts as done).
+        fail_if_not_exists: bool,
+    },
+    /// Set the removal time of each historic process instance (`process-set-removal-time`).
+    SetInstanceRemovalTime {
+        /// The override to store (`None`: calculated again).
+        removal_time: Option<RemovalTimeOverride>,
+        /// Also every instance of the target's root hierarchy.
+        hierarchical: bool,
+    },
+    /// Set the removal time of each historic batch (`batch-set-removal-time`).
+    SetBatchRemovalTime {
+        /// The override to store (`None`: calculated again).
+        removal_time: Option<RemovalTimeOverride>,
+    },
     /// Migrate each process instance by the plan.
     Migration(crate::engine::MigrationPlan),
     /// Start each finished process instance again (`restart-async`).
@@ -115,6 +136,10 @@ pub struct HistoricBatch {
     pub batch: Batch,
     /// When it ended (completed or deleted).
     pub end_time: Option<i64>,
+    /// A removal time set by `POST /history/batch/set-removal-time`; `None`: calculated (end
+    /// time plus the batch history time to live).
+    #[serde(default)]
+    pub removal_time: Option<RemovalTimeOverride>,
 }
 
 /// Batches, their work and their history.

@@ -65,6 +65,7 @@ mod tests {
             root_process_instance_id: "pi-1".into(),
             tenant_id: None,
             state: "ACTIVE".into(),
+            removal_time: None,
         };
         let mut old = vec![JSON_V1];
         old.extend(serde_json::to_vec(&h).expect("json"));
