@@ -953,3 +953,55 @@ async fn a_tasks_assignee_and_candidates_may_see_and_work_it_without_authorizati
     assert_eq!(admin.get("/task/count").await.1, json!({"count": 0}));
     server.stop().await;
 }
+
+/// A user who may only read instances cannot create batches that change them: every
+/// process-instance batch operation is a command, not a POST query (they were read as
+/// queries before, so READ was enough to delete or suspend every instance).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reading_instances_does_not_allow_batches_that_change_them() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let server = Server::open(dir.path()).await;
+    let admin = server.bootstrap_admin().await;
+    admin.create_user("reader").await;
+    admin
+        .authorize(
+            json!({"type": 1, "userId": "reader", "resourceType": 8, "resourceId": "*",
+            "permissions": ["READ"]}),
+        )
+        .await;
+    let reader = server.user("reader");
+    let (s, b) = reader.post("/process-instance", json!({})).await;
+    assert_eq!(s, StatusCode::OK, "a POST query still reads: {b}");
+    for (path, body) in [
+        (
+            "/process-instance/delete",
+            json!({"processInstanceIds": ["x"]}),
+        ),
+        (
+            "/process-instance/suspended-async",
+            json!({"processInstanceIds": ["x"], "suspended": true}),
+        ),
+        (
+            "/process-instance/variables-async",
+            json!({"processInstanceIds": ["x"], "variables": {"a": {"value": 1}}}),
+        ),
+        (
+            "/process-instance/message-async",
+            json!({"processInstanceIds": ["x"], "messageName": "m"}),
+        ),
+        (
+            "/process-instance/job-retries",
+            json!({"processInstances": ["x"], "retries": 1}),
+        ),
+        (
+            "/process-instance/delete-historic-query-based",
+            json!({"processInstanceIds": ["x"]}),
+        ),
+        ("/job/retries", json!({"jobIds": ["x"], "retries": 1})),
+    ] {
+        let (s, e) = reader.post(path, body).await;
+        assert_eq!(s, StatusCode::FORBIDDEN, "{path}: {e}");
+        assert_eq!(e["type"], "AuthorizationException", "{path}: {e}");
+    }
+    server.stop().await;
+}

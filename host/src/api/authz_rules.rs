@@ -85,14 +85,24 @@ fn filtered_list(path: &str) -> bool {
     )
 }
 
-/// Whether a POST route is a query with the filters in the body (no id in the path, not a
-/// command).
+/// Whether a POST route is a query with the filters in the body: Camunda's POST queries
+/// (`POST /execution`, `/job/count`, ...) are exactly the POST routes with a GET twin at the
+/// same path and no id in it. Everything else that is POSTed is a command (creating batches,
+/// deleting, correlating), checked as a change.
 fn post_query(method: &Method, path: &str) -> bool {
+    static GET_PATHS: std::sync::OnceLock<std::collections::HashSet<&'static str>> =
+        std::sync::OnceLock::new();
     method == Method::POST
         && !path.contains('{')
-        && !path.ends_with("/create")
-        && !path.ends_with("/fetchAndLock")
-        && !matches!(path, "/message" | "/signal" | "/condition")
+        && GET_PATHS
+            .get_or_init(|| {
+                super::routes()
+                    .into_iter()
+                    .filter(|r| r.method == Method::GET)
+                    .map(|r| r.path)
+                    .collect()
+            })
+            .contains(path)
 }
 
 /// What `method` on the route `path` (a template) needs from `user`, with `param` giving
@@ -464,6 +474,15 @@ mod tests {
             "/deployment/create",
             "/external-task/fetchAndLock",
             "/task/{id}/complete",
+            "/process-instance/delete",
+            "/process-instance/suspended-async",
+            "/process-instance/variables-async",
+            "/process-instance/message-async",
+            "/process-instance/job-retries",
+            "/process-instance/delete-historic-query-based",
+            "/job/retries",
+            "/external-task/retries-async",
+            "/history/cleanup",
         ] {
             assert!(!post_query(&Method::POST, command), "{command}");
         }
