@@ -614,3 +614,167 @@ async fn bad_removal_requests_are_refused_as_camunda_does() {
     assert_eq!(api.get("/batch/count").await["count"], 0);
     assert_eq!(api.get("/history/batch/count").await["count"], 0);
 }
+
+/// Decision history: the cleanable decision instance report follows each decision's time to
+/// live, removal times set by hand (cleared with the evaluation's other decisions, absolute
+/// by a query) decide what the cleanup removes, and a deletion batch removes the rest.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn decision_history_is_reported_timed_and_deleted() {
+    let api = Api::start(None).await;
+    let form = reqwest::multipart::Form::new()
+        .text("deployment-name", "dinner")
+        .part(
+            "data",
+            reqwest::multipart::Part::bytes(
+                include_str!("../fixtures/dmn/dinner.dmn")
+                    .as_bytes()
+                    .to_vec(),
+            )
+            .file_name("dinner.dmn"),
+        );
+    let r = api
+        .client
+        .post(format!("{}/deployment/create", api.base))
+        .multipart(form)
+        .send()
+        .await
+        .expect("deploy");
+    assert_eq!(r.status(), StatusCode::OK);
+    let (s, b) = api
+        .raw(
+            Method::PUT,
+            "/decision-definition/key/dish/history-time-to-live",
+            Some(json!({"historyTimeToLive": 1}).to_string()),
+        )
+        .await;
+    assert_eq!(s, StatusCode::NO_CONTENT, "{b}");
+    let variables = json!({"variables": {"month": {"value": 1, "type": "Integer"},
+                                          "guestCount": {"value": 10, "type": "Integer"}}});
+    for _ in 0..2 {
+        let (s, b) = api
+            .post("/decision-definition/key/dish/evaluate", variables.clone())
+            .await;
+        assert_eq!(s, StatusCode::OK, "{b}");
+    }
+    assert_eq!(
+        decision_report(&api).await,
+        [
+            ("dish".to_owned(), json!(1), 2, 0),
+            ("season".to_owned(), J::Null, 2, 0)
+        ]
+    );
+    assert_eq!(
+        api.get(
+            "/history/decision-definition/cleanable-decision-instance-report/count?compact=true"
+        )
+        .await["count"],
+        2
+    );
+    api.clock.advance(2 * DAY);
+    assert_eq!(
+        decision_report(&api).await[0],
+        ("dish".to_owned(), json!(1), 2, 2)
+    );
+
+    // Keep one evaluation: cleared on its dish instance and, hierarchical, its season one.
+    let dishes = api
+        .get("/history/decision-instance?decisionDefinitionKey=dish&sortBy=evaluationTime&sortOrder=asc")
+        .await;
+    let kept = dishes[0]["id"].as_str().expect("id").to_owned();
+    api.batch(
+        "/history/decision-instance/set-removal-time",
+        json!({"clearedRemovalTime": true, "hierarchical": true,
+               "historicDecisionInstanceIds": [kept]}),
+        "decision-set-removal-time",
+    )
+    .await;
+    api.run_batches().await;
+    let one = api.get(&format!("/history/decision-instance/{kept}")).await;
+    assert!(one["removalTime"].is_null(), "{one}");
+    assert_eq!(
+        decision_report(&api).await[0],
+        ("dish".to_owned(), json!(1), 2, 1)
+    );
+    // Every season instance is due now, by a query.
+    let due = format(T0 + DAY);
+    api.batch(
+        "/history/decision-instance/set-removal-time",
+        json!({"absoluteRemovalTime": due,
+               "historicDecisionInstanceQuery": {"decisionDefinitionKey": "season"}}),
+        "decision-set-removal-time",
+    )
+    .await;
+    api.run_batches().await;
+    assert_eq!(
+        decision_report(&api).await[1],
+        ("season".to_owned(), J::Null, 2, 2)
+    );
+
+    api.cleanup().await;
+    let left = api.get("/history/decision-instance").await;
+    let left: Vec<&str> = left
+        .as_array()
+        .expect("rows")
+        .iter()
+        .filter_map(|r| r["id"].as_str())
+        .collect();
+    assert_eq!(left, [kept.as_str()]);
+
+    api.batch(
+        "/history/decision-instance/delete",
+        json!({"historicDecisionInstanceIds": [kept, "no-such-instance"]}),
+        "historic-decision-instance-deletion",
+    )
+    .await;
+    api.run_batches().await;
+    assert_eq!(
+        api.get("/history/decision-instance/count").await["count"],
+        0
+    );
+
+    let (s, e) = api
+        .post("/history/decision-instance/delete", json!({}))
+        .await;
+    assert_eq!(s, StatusCode::BAD_REQUEST, "{e}");
+    assert_eq!(e["message"], "historicDecisionInstanceIds is empty");
+    let (s, e) = api
+        .post(
+            "/history/decision-instance/set-removal-time",
+            json!({"clearedRemovalTime": true, "calculatedRemovalTime": true,
+                   "historicDecisionInstanceIds": ["x"]}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::BAD_REQUEST, "{e}");
+    assert!(
+        e["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("mutually exclusive")),
+        "{e}"
+    );
+}
+
+/// The compact cleanable decision instance report as (key, time to live, finished,
+/// cleanable), by key.
+async fn decision_report(api: &Api) -> Vec<(String, J, u64, u64)> {
+    let rows = api
+        .get("/history/decision-definition/cleanable-decision-instance-report?compact=true&sortBy=finished&sortOrder=asc")
+        .await;
+    let mut out: Vec<(String, J, u64, u64)> = rows
+        .as_array()
+        .expect("rows")
+        .iter()
+        .map(|r| {
+            (
+                r["decisionDefinitionKey"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_owned(),
+                r["historyTimeToLive"].clone(),
+                r["finishedDecisionInstanceCount"].as_u64().unwrap_or(99),
+                r["cleanableDecisionInstanceCount"].as_u64().unwrap_or(99),
+            )
+        })
+        .collect();
+    out.sort_by(|a, b| a.0.cmp(&b.0));
+    out
+}

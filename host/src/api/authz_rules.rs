@@ -301,7 +301,17 @@ pub async fn rule(
                     vec![Needed::on(P::DELETE_HISTORY, R::PROCESS_DEFINITION, ANY)],
                 ])
             }
-            Some("process-instance") | Some("batch") if path.ends_with("/set-removal-time") => {
+            // The same for decisions: DELETE_HISTORY on the decision definitions.
+            Some("decision-instance") if path == "/history/decision-instance/delete" => {
+                Rule::Each(vec![
+                    vec![Needed::any(P::CREATE, R::BATCH)],
+                    vec![Needed::on(P::DELETE_HISTORY, R::DECISION_DEFINITION, ANY)],
+                ])
+            }
+            Some("decision-definition") => one(P::READ_HISTORY, R::DECISION_DEFINITION, ANY),
+            Some("process-instance") | Some("batch") | Some("decision-instance")
+                if path.ends_with("/set-removal-time") =>
+            {
                 of_type(P::CREATE, R::BATCH)
             }
             Some("batch") if method == Method::DELETE => one(P::DELETE_HISTORY, R::BATCH, ANY),

@@ -227,7 +227,7 @@ async fn list(State(state): State<ApiState>, Params(q): Params) -> ApiResult<Jso
     Ok(Json(J::Array(
         items
             .iter()
-            .map(|h| decision_instance_dto(h, inputs, outputs))
+            .map(|h| with_removal_time(&state, decision_instance_dto(h, inputs, outputs), h))
             .collect(),
     )))
 }
@@ -243,9 +243,27 @@ async fn get(
     Params(q): Params,
 ) -> ApiResult<Json<J>> {
     let h = state.engine.historic_decision_instance(&id).await?;
-    Ok(Json(decision_instance_dto(
-        &h,
-        q.flag("includeInputs")?,
-        q.flag("includeOutputs")?,
-    )))
+    let dto = decision_instance_dto(&h, q.flag("includeInputs")?, q.flag("includeOutputs")?);
+    Ok(Json(with_removal_time(&state, dto, &h)))
+}
+
+/// The DTO with `removalTime`: an override, or the calculated one (see
+/// `engine/decision_cleanup.rs`).
+fn with_removal_time(state: &ApiState, mut dto: J, h: &HistoricDecisionInstance) -> J {
+    dto["removalTime"] = J::from(super::date::format_opt(
+        state.engine.decision_removal_time_of(h),
+    ));
+    dto
+}
+
+/// The ids of the historic decision instances a `historicDecisionInstanceQuery` body (the
+/// `/history/decision-instance` filters) matches, as the batch operations take them.
+pub(crate) async fn historic_decision_ids(state: &ApiState, query: &J) -> ApiResult<Vec<String>> {
+    let query = QueryInput::from_body(query, &QueryInput::from_pairs(Vec::new()));
+    Ok(
+        filter(&query, state.engine.historic_decision_instances().await?)?
+            .into_iter()
+            .map(|h| h.id)
+            .collect(),
+    )
 }

@@ -2,7 +2,11 @@
 //! (a `historic-process-instance-deletion` batch), `POST /history/process-instance/set-removal-time`
 //! and `POST /history/batch/set-removal-time` (`process-set-removal-time` and
 //! `batch-set-removal-time` batches), and the cleanable batch report
-//! (`GET /history/batch/cleanable-batch-report` and `/count`).
+//! (`GET /history/batch/cleanable-batch-report` and `/count`); the same for decisions:
+//! `POST /history/decision-instance/delete` (`historic-decision-instance-deletion`),
+//! `POST /history/decision-instance/set-removal-time` (`decision-set-removal-time`) and the
+//! cleanable decision instance report (`GET /history/decision-definition/cleanable-decision-instance-report`
+//! and `/count`).
 //!
 //! Bodies are Camunda's DTOs (`DeleteHistoricProcessInstancesDto`,
 //! `SetRemovalTimeToHistoricProcessInstancesDto`, `SetRemovalTimeToHistoricBatchesDto`);
@@ -55,6 +59,26 @@ pub(crate) fn routes() -> Vec<Route> {
             "/history/batch/cleanable-batch-report/count",
             "Count the rows of the cleanable batch report",
             report_count,
+        ),
+        Route::post(
+            "/history/decision-instance/delete",
+            "Delete historic decision instances in a batch",
+            decisions_delete_async,
+        ),
+        Route::post(
+            "/history/decision-instance/set-removal-time",
+            "Set the removal time of historic decision instances in a batch",
+            decisions_removal_time,
+        ),
+        Route::get(
+            "/history/decision-definition/cleanable-decision-instance-report",
+            "Cleanable historic decision instances per decision definition",
+            decision_report,
+        ),
+        Route::get(
+            "/history/decision-definition/cleanable-decision-instance-report/count",
+            "Count the rows of the cleanable decision instance report",
+            decision_report_count,
         ),
     ]
 }
@@ -371,4 +395,205 @@ async fn report_count(State(state): State<ApiState>, Search(q): Search) -> ApiRe
     // Checked as the list checks them, so a bad sort is refused here too.
     q.sorting(&["finished"])?;
     Ok(Json(dto::count(report_rows(&state)?.len())))
+}
+
+/// Camunda's `DeleteHistoricDecisionInstancesDto`.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct DecisionsDeleteBody {
+    historic_decision_instance_ids: Option<Vec<String>>,
+    historic_decision_instance_query: Option<serde_json::Map<String, J>>,
+}
+
+/// Camunda's `SetRemovalTimeToHistoricDecisionInstancesDto`.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct DecisionsBody {
+    #[serde(flatten)]
+    modes: Modes,
+    historic_decision_instance_ids: Option<Vec<String>>,
+    historic_decision_instance_query: Option<serde_json::Map<String, J>>,
+    #[serde(default)]
+    hierarchical: bool,
+}
+
+/// The historic decision instances named by ids (those that exist) and a query, each once.
+async fn decision_targets(
+    state: &ApiState,
+    ids: Option<Vec<String>>,
+    query: Option<serde_json::Map<String, J>>,
+) -> ApiResult<Vec<String>> {
+    let mut targets = Vec::new();
+    for id in unique(ids.unwrap_or_default())? {
+        match state.engine.historic_decision_instance(&id).await {
+            Ok(_) => targets.push(id),
+            Err(ProcessEngineError::NotFound(_)) => {}
+            Err(e) => return Err(e.into()),
+        }
+    }
+    if let Some(q) = query {
+        targets.extend(super::decision_history::historic_decision_ids(state, &J::Object(q)).await?);
+    }
+    unique(targets)
+}
+
+/// `POST /history/decision-instance/delete`: the evaluations' history, in a batch (the
+/// `deleteReason` is accepted; baton's decision history keeps no deletion reason).
+async fn decisions_delete_async(
+    State(state): State<ApiState>,
+    Json(body): Json<DecisionsDeleteBody>,
+) -> ApiResult<Json<J>> {
+    let targets = decision_targets(
+        &state,
+        body.historic_decision_instance_ids,
+        body.historic_decision_instance_query,
+    )
+    .await?;
+    if targets.is_empty() {
+        return Err(ApiError::invalid("historicDecisionInstanceIds is empty"));
+    }
+    create(
+        &state,
+        BatchOperation::DeleteHistoricDecisionInstances,
+        targets,
+    )
+    .await
+}
+
+/// `POST /history/decision-instance/set-removal-time`.
+async fn decisions_removal_time(
+    State(state): State<ApiState>,
+    Json(body): Json<DecisionsBody>,
+) -> ApiResult<Json<J>> {
+    let mode = mode(&body.modes)?;
+    if body.historic_decision_instance_ids.is_none()
+        && body.historic_decision_instance_query.is_none()
+    {
+        return Err(ApiError::bad_user_request(
+            "Neither query nor ids provided.",
+        ));
+    }
+    let targets = decision_targets(
+        &state,
+        body.historic_decision_instance_ids,
+        body.historic_decision_instance_query,
+    )
+    .await?;
+    let Some(removal_time) = mode else {
+        return Err(ApiError::bad_user_request("removalTime is null"));
+    };
+    if targets.is_empty() {
+        return Err(ApiError::bad_user_request(
+            "historicDecisionInstances is empty",
+        ));
+    }
+    create(
+        &state,
+        BatchOperation::SetDecisionRemovalTime {
+            removal_time,
+            hierarchical: body.hierarchical,
+        },
+        targets,
+    )
+    .await
+}
+
+/// One row of the cleanable decision instance report.
+struct DecisionReportRow {
+    definition: crate::records::DecisionDefinition,
+    finished: u64,
+    cleanable: u64,
+}
+
+/// Camunda's report: one row per decision definition (filtered by `decisionDefinitionIdIn`,
+/// `decisionDefinitionKeyIn`, `tenantIdIn`, `withoutTenantId`; `compact` leaves out those
+/// without history); every evaluation is finished, the cleanable ones are past their
+/// removal time.
+async fn decision_report_rows(
+    state: &ApiState,
+    q: &QueryInput,
+) -> ApiResult<Vec<DecisionReportRow>> {
+    let ids = q.list("decisionDefinitionIdIn");
+    let keys = q.list("decisionDefinitionKeyIn");
+    let tenants = q.list("tenantIdIn");
+    let without_tenant = q.flag("withoutTenantId")?;
+    let compact = q.flag("compact")?;
+    let now = state.engine.now();
+    let mut rows: BTreeMap<String, DecisionReportRow> = BTreeMap::new();
+    for d in state.engine.decision_definitions().await? {
+        let keep = ids.as_ref().is_none_or(|l| l.contains(&d.id))
+            && keys.as_ref().is_none_or(|l| l.contains(&d.key))
+            && tenants
+                .as_ref()
+                .is_none_or(|l| d.tenant_id.as_ref().is_some_and(|t| l.contains(t)))
+            && (!without_tenant || d.tenant_id.is_none());
+        if keep {
+            rows.insert(
+                d.id.clone(),
+                DecisionReportRow {
+                    definition: d,
+                    finished: 0,
+                    cleanable: 0,
+                },
+            );
+        }
+    }
+    for h in state.engine.historic_decision_instances().await? {
+        if let Some(row) = rows.get_mut(&h.decision_definition_id) {
+            row.finished += 1;
+            if state
+                .engine
+                .decision_removal_time_of(&h)
+                .is_some_and(|t| t <= now)
+            {
+                row.cleanable += 1;
+            }
+        }
+    }
+    Ok(rows
+        .into_values()
+        .filter(|r| !compact || r.finished > 0)
+        .collect())
+}
+
+/// `GET /history/decision-definition/cleanable-decision-instance-report`.
+async fn decision_report(State(state): State<ApiState>, Search(q): Search) -> ApiResult<Json<J>> {
+    let sorts = q.sorting(&["finished"])?;
+    let rows = sort_and_page(
+        decision_report_rows(&state, &q).await?,
+        &sorts,
+        q.pagination()?,
+        |a, b, by| match by {
+            "finished" => a.finished.cmp(&b.finished),
+            _ => Ordering::Equal,
+        },
+    )?;
+    Ok(Json(J::Array(
+        rows.iter()
+            .map(|r| {
+                let d = &r.definition;
+                json!({
+                    "decisionDefinitionId": d.id,
+                    "decisionDefinitionKey": d.key,
+                    "decisionDefinitionName": d.name,
+                    "decisionDefinitionVersion": d.version,
+                    "historyTimeToLive": d.history_time_to_live,
+                    "finishedDecisionInstanceCount": r.finished,
+                    "cleanableDecisionInstanceCount": r.cleanable,
+                    "tenantId": d.tenant_id,
+                })
+            })
+            .collect(),
+    )))
+}
+
+/// `GET /history/decision-definition/cleanable-decision-instance-report/count`.
+async fn decision_report_count(
+    State(state): State<ApiState>,
+    Search(q): Search,
+) -> ApiResult<Json<J>> {
+    q.sorting(&["finished"])?;
+    Ok(Json(dto::count(
+        decision_report_rows(&state, &q).await?.len(),
+    )))
 }

@@ -51,6 +51,8 @@ pub fn batch_type(operation: &BatchOperation) -> &'static str {
         BatchOperation::DeleteHistoricInstances { .. } => "historic-process-instance-deletion",
         BatchOperation::SetInstanceRemovalTime { .. } => "process-set-removal-time",
         BatchOperation::SetBatchRemovalTime { .. } => "batch-set-removal-time",
+        BatchOperation::DeleteHistoricDecisionInstances => "historic-decision-instance-deletion",
+        BatchOperation::SetDecisionRemovalTime { .. } => "decision-set-removal-time",
         BatchOperation::Migration(_) => "instance-migration",
         BatchOperation::Restart(_) => "instance-restart",
         BatchOperation::CorrelateMessage { .. } => "correlate-message",
@@ -473,6 +475,17 @@ impl ProcessEngine {
             }
             BatchOperation::SetBatchRemovalTime { removal_time } => {
                 self.set_batch_removal_time(target, *removal_time).await?;
+                Ok(Some(progress))
+            }
+            BatchOperation::DeleteHistoricDecisionInstances => {
+                self.delete_historic_decision_with(target, progress).await
+            }
+            BatchOperation::SetDecisionRemovalTime {
+                removal_time,
+                hierarchical,
+            } => {
+                self.set_decision_removal_time(target, *removal_time, *hierarchical)
+                    .await?;
                 Ok(Some(progress))
             }
             BatchOperation::Migration(plan) => {

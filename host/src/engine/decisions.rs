@@ -480,6 +480,7 @@ pub(crate) fn historic_rows(
             inputs: e.inputs.clone(),
             outputs: e.outputs.clone(),
             matched_rule_ids: e.matched_rule_ids.clone(),
+            removal_time: None,
         };
         fill(&mut row);
         rows.push(row);

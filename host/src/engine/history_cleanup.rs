@@ -184,7 +184,9 @@ impl ProcessEngine {
             finished: Some(true),
             ..Default::default()
         };
-        let mut removed = 0;
+        // Decisions evaluated in a process go with their root process instance: they are
+        // looked at while that instance's history is still there.
+        let mut removed = self.remove_expired_decision_history(now, batch).await?;
         loop {
             let mut keep = |h: &HistoricProcessInstance| match removal_time(h, &ttl) {
                 Some(t) if t <= now => Accept::Take,
@@ -371,7 +373,7 @@ fn removal_time(h: &HistoricProcessInstance, ttl: &HashMap<String, i32>) -> Opti
 }
 
 /// `days` after `at` (ms), saturating.
-fn after_days(at: i64, days: i64) -> Option<i64> {
+pub(super) fn after_days(at: i64, days: i64) -> Option<i64> {
     Some(at.saturating_add(days.saturating_mul(DAY_MS)))
 }
 

@@ -54,6 +54,7 @@ pub mod authorizations;
 pub mod batches;
 mod core;
 mod correlation;
+mod decision_cleanup;
 pub(crate) mod decisions;
 mod definition_extras;
 mod definitions;

@@ -104,4 +104,8 @@ pub struct HistoricDecisionInstance {
     pub outputs: Vec<EvaluatedOutput>,
     /// Every rule that matched (the cockpit marks them).
     pub matched_rule_ids: Vec<String>,
+    /// A removal time set by `POST /history/decision-instance/set-removal-time` (absolute or
+    /// cleared); `None`: calculated.
+    #[serde(default)]
+    pub removal_time: Option<crate::records::RemovalTimeOverride>,
 }

@@ -101,6 +101,15 @@ pub enum BatchOperation {
         /// The override to store (`None`: calculated again).
         removal_time: Option<RemovalTimeOverride>,
     },
+    /// Delete each historic decision instance (`historic-decision-instance-deletion`).
+    DeleteHistoricDecisionInstances,
+    /// Set the removal time of each historic decision instance (`decision-set-removal-time`).
+    SetDecisionRemovalTime {
+        /// The override to store (`None`: calculated again).
+        removal_time: Option<RemovalTimeOverride>,
+        /// Also the decision instances of the same evaluation (root and required ones).
+        hierarchical: bool,
+    },
     /// Migrate each process instance by the plan.
     Migration(crate::engine::MigrationPlan),
     /// Start each finished process instance again (`restart-async`).

@@ -66,4 +66,7 @@ pub trait DecisionStore {
 
     /// Stage writing a historic decision instance.
     fn stage_historic_decision_instance(&self, ws: &mut WriteSet, row: &HistoricDecisionInstance);
+
+    /// Stage removing a historic decision instance.
+    fn stage_historic_decision_instance_removal(&self, ws: &mut WriteSet, id: &str);
 }

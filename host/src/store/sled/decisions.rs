@@ -135,4 +135,8 @@ impl DecisionStore for Store {
     fn stage_historic_decision_instance(&self, ws: &mut WriteSet, row: &HistoricDecisionInstance) {
         ws.put(Tree::HistoricDecisions, index::id_key(&row.id), row);
     }
+
+    fn stage_historic_decision_instance_removal(&self, ws: &mut WriteSet, id: &str) {
+        ws.delete(Tree::HistoricDecisions, index::id_key(id));
+    }
 }
