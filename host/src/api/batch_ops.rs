@@ -137,7 +137,8 @@ fn bad_request(e: ProcessEngineError) -> ApiError {
     }
 }
 
-async fn create(
+/// Create a batch and answer its `BatchDto` (the engine's refusals as 400s).
+pub(crate) async fn create(
     state: &ApiState,
     operation: BatchOperation,
     targets: Vec<String>,
@@ -412,15 +413,7 @@ async fn restart_async(
     Path(id): Path<String>,
     Json(body): Json<J>,
 ) -> ApiResult<Json<J>> {
-    let mut request = super::restart::parse_request(&body)?;
-    if let Some(q) = body
-        .get("historicProcessInstanceQuery")
-        .filter(|q| q.is_object())
-    {
-        request
-            .process_instance_ids
-            .extend(super::history::historic_instance_ids(&state, q).await?);
-    }
+    let request = super::restart::read_request(&state, &body).await?;
     let batch = state
         .engine
         .restart_instances_async(&id, request)

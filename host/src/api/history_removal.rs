@@ -21,7 +21,7 @@ use axum::extract::State;
 use serde::Deserialize;
 use serde_json::{Value as J, json};
 
-use super::batch::batch_dto;
+use super::batch_ops::create;
 use super::error::{ApiError, ApiResult};
 use super::json::Json;
 use super::query::{QueryInput, Search, sort_and_page};
@@ -177,22 +177,6 @@ fn unique(mut ids: Vec<String>) -> ApiResult<Vec<String>> {
     Ok(ids)
 }
 
-async fn create(
-    state: &ApiState,
-    operation: BatchOperation,
-    targets: Vec<String>,
-) -> ApiResult<Json<J>> {
-    let batch = state
-        .engine
-        .create_batch(operation, targets, None)
-        .await
-        .map_err(|e| match e {
-            ProcessEngineError::BadUserRequest(m) => ApiError::invalid(m),
-            other => other.into(),
-        })?;
-    Ok(Json(batch_dto(&batch)))
-}
-
 /// `POST /history/process-instance/delete`. Unknown ids are refused before the batch exists
 /// when `failIfNotExists` (Camunda's REST resource drops the flag and skips unknown ids;
 /// baton honours it, with the text of Camunda's synchronous deletion). A running instance
@@ -266,20 +250,17 @@ async fn instances_removal_time(
             Err(e) => return Err(e.into()),
         }
     }
-    let Some(removal_time) = mode else {
-        return Err(ApiError::bad_user_request("removalTime is null"));
-    };
-    let targets = unique(targets)?;
-    if targets.is_empty() {
-        return Err(ApiError::bad_user_request(
-            "historicProcessInstances is empty",
-        ));
-    }
-    let operation = BatchOperation::SetInstanceRemovalTime {
-        removal_time,
-        hierarchical: body.hierarchical,
-    };
-    create(&state, operation, targets).await
+    removal_batch(
+        &state,
+        mode,
+        targets,
+        "historicProcessInstances",
+        |removal_time| BatchOperation::SetInstanceRemovalTime {
+            removal_time,
+            hierarchical: body.hierarchical,
+        },
+    )
+    .await
 }
 
 /// `POST /history/batch/set-removal-time`.
@@ -309,19 +290,29 @@ async fn batches_removal_time(
             Err(e) => return Err(e.into()),
         }
     }
+    removal_batch(&state, mode, targets, "historicBatches", |removal_time| {
+        BatchOperation::SetBatchRemovalTime { removal_time }
+    })
+    .await
+}
+
+/// The common end of the set-removal-time operations, in Camunda's order: a missing mode is
+/// refused once the targets are known, then an empty target list (`what is empty`).
+async fn removal_batch(
+    state: &ApiState,
+    mode: Option<Option<RemovalTimeOverride>>,
+    targets: Vec<String>,
+    what: &str,
+    operation: impl FnOnce(Option<RemovalTimeOverride>) -> BatchOperation,
+) -> ApiResult<Json<J>> {
     let Some(removal_time) = mode else {
         return Err(ApiError::bad_user_request("removalTime is null"));
     };
     let targets = unique(targets)?;
     if targets.is_empty() {
-        return Err(ApiError::bad_user_request("historicBatches is empty"));
+        return Err(ApiError::bad_user_request(format!("{what} is empty")));
     }
-    create(
-        &state,
-        BatchOperation::SetBatchRemovalTime { removal_time },
-        targets,
-    )
-    .await
+    create(state, operation(removal_time), targets).await
 }
 
 /// One row of the cleanable batch report.
@@ -479,21 +470,15 @@ async fn decisions_removal_time(
         body.historic_decision_instance_query,
     )
     .await?;
-    let Some(removal_time) = mode else {
-        return Err(ApiError::bad_user_request("removalTime is null"));
-    };
-    if targets.is_empty() {
-        return Err(ApiError::bad_user_request(
-            "historicDecisionInstances is empty",
-        ));
-    }
-    create(
+    removal_batch(
         &state,
-        BatchOperation::SetDecisionRemovalTime {
+        mode,
+        targets,
+        "historicDecisionInstances",
+        |removal_time| BatchOperation::SetDecisionRemovalTime {
             removal_time,
             hierarchical: body.hierarchical,
         },
-        targets,
     )
     .await
 }

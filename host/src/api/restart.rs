@@ -36,21 +36,28 @@ async fn restart(
     Path(id): Path<String>,
     Json(body): Json<J>,
 ) -> ApiResult<Response> {
-    let mut request = parse_request(&body)?;
+    let request = read_request(&state, &body).await?;
+    state.engine.restart_instances(&id, request).await?;
+    Ok(no_content())
+}
+
+/// A `RestartProcessInstanceDto` body with the instances of its
+/// `historicProcessInstanceQuery` added to its ids.
+pub(crate) async fn read_request(state: &ApiState, body: &J) -> ApiResult<RestartRequest> {
+    let mut request = parse_request(body)?;
     if let Some(q) = body
         .get("historicProcessInstanceQuery")
         .filter(|q| q.is_object())
     {
         request
             .process_instance_ids
-            .extend(super::history::historic_instance_ids(&state, q).await?);
+            .extend(super::history::historic_instance_ids(state, q).await?);
     }
-    state.engine.restart_instances(&id, request).await?;
-    Ok(no_content())
+    Ok(request)
 }
 
-/// A `RestartProcessInstanceDto` body (its ids; the historic query is the caller's).
-pub(crate) fn parse_request(body: &J) -> ApiResult<RestartRequest> {
+/// A `RestartProcessInstanceDto` body (its ids; the historic query is `read_request`'s).
+fn parse_request(body: &J) -> ApiResult<RestartRequest> {
     if !body.is_object() {
         return Err(ApiError::invalid("The request body must be a JSON object"));
     }
