@@ -454,3 +454,89 @@ async fn start_form_variables_by_key_and_tenant() {
         .await;
     assert_eq!(s, StatusCode::NOT_FOUND, "{b}");
 }
+
+/// start → external task (topic `work`) → end.
+fn one_external(key: &str) -> String {
+    definitions(
+        key,
+        r#"<bpmn:startEvent id="s" /><bpmn:sequenceFlow id="f1" sourceRef="s" targetRef="w" />
+<bpmn:serviceTask id="w" camunda:type="external" camunda:topic="work" />
+<bpmn:sequenceFlow id="f2" sourceRef="w" targetRef="e" /><bpmn:endEvent id="e" />"#,
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn retries_batches_take_queries_and_a_due_date() {
+    let api = OpsApi::start().await;
+    api.deploy("hour", &waits_an_hour("hour")).await;
+    let a = api.start_instance("hour").await;
+    let b = api.start_instance("hour").await;
+    batch(
+        &api,
+        "/job/retries",
+        json!({"jobQuery": {"processInstanceId": a}, "retries": 9,
+               "dueDate": "2030-01-01T00:00:00.000+0000"}),
+        "set-job-retries",
+        1,
+    )
+    .await;
+    assert_eq!(api.engine.run_batch_jobs().await.expect("run"), 1);
+    let job = api.get(&format!("/job?processInstanceId={a}")).await;
+    assert_eq!(job[0]["retries"], 9, "{job}");
+    assert!(
+        job[0]["dueDate"]
+            .as_str()
+            .is_some_and(|d| d.starts_with("2030-01-01T00:00:00")),
+        "{job}"
+    );
+    let other = api.get(&format!("/job?processInstanceId={b}")).await;
+    assert_eq!(other[0]["retries"], 3, "{other}");
+    let (s, e) = api
+        .post(
+            "/job/retries",
+            json!({"jobIds": ["x"], "retries": 1, "dueDate": "soon"}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::BAD_REQUEST, "{e}");
+
+    api.deploy("ext", &one_external("ext")).await;
+    let c = api.start_instance("ext").await;
+    let d = api.start_instance("ext").await;
+    let retries_of = |pi: String| {
+        let api = &api;
+        async move {
+            api.get(&format!("/external-task?processInstanceId={pi}"))
+                .await[0]["retries"]
+                .clone()
+        }
+    };
+    batch(
+        &api,
+        "/external-task/retries-async",
+        json!({"processInstanceQuery": {"processDefinitionKey": "ext"}, "retries": 4}),
+        "set-external-task-retries",
+        2,
+    )
+    .await;
+    assert_eq!(api.engine.run_batch_jobs().await.expect("run"), 2);
+    assert_eq!(retries_of(c.clone()).await, 4);
+    assert_eq!(retries_of(d.clone()).await, 4);
+    batch(
+        &api,
+        "/external-task/retries-async",
+        json!({"externalTaskQuery": {"topicName": "work", "processInstanceId": d}, "retries": 6}),
+        "set-external-task-retries",
+        1,
+    )
+    .await;
+    assert_eq!(api.engine.run_batch_jobs().await.expect("run"), 1);
+    assert_eq!(retries_of(c).await, 4);
+    assert_eq!(retries_of(d).await, 6);
+    refused(
+        &api,
+        "/external-task/retries-async",
+        json!({"externalTaskQuery": {"topicName": "nothing"}, "retries": 1}),
+        "externalTaskIds is empty",
+    )
+    .await;
+}

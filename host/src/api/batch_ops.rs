@@ -269,32 +269,73 @@ fn retries(body: &J) -> ApiResult<i32> {
     i32::try_from(r).map_err(|_| ApiError::invalid("retries is too large"))
 }
 
-fn no_query(body: &J, field: &str, ids: &str) -> ApiResult<()> {
-    if body.get(field).is_some_and(J::is_object) {
-        return Err(ApiError::invalid(format!(
-            "{field} is not supported by baton; pass {ids}"
-        )));
+/// `dueDate` of a retries body (Camunda 7.20+): the jobs' new due date, if given.
+fn due_date(body: &J) -> ApiResult<Option<i64>> {
+    match body.get("dueDate") {
+        None | Some(J::Null) => Ok(None),
+        Some(J::String(s)) => super::date::parse(s)
+            .map(Some)
+            .ok_or_else(|| ApiError::invalid(format!("Cannot parse dueDate '{s}': not a date"))),
+        Some(other) => Err(ApiError::invalid(format!(
+            "Cannot deserialize value of type `java.util.Date` from {other} for 'dueDate'"
+        ))),
     }
-    Ok(())
 }
 
+/// `SetJobRetriesDto`: `jobIds` and the jobs of a `jobQuery` (the `/job` filters), each once.
 async fn job_retries(State(state): State<ApiState>, Json(body): Json<J>) -> ApiResult<Json<J>> {
-    no_query(&body, "jobQuery", "jobIds")?;
-    let targets = ids(&body, "jobIds")?;
+    let mut targets = ids(&body, "jobIds")?;
+    if let Some(q) = body.get("jobQuery").filter(|q| q.is_object()) {
+        targets.extend(super::job::ids_matching(&state, q)?);
+    }
+    let mut seen = std::collections::HashSet::with_capacity(targets.len());
+    targets.retain(|id| seen.insert(id.clone()));
     if targets.is_empty() {
         return Err(ApiError::invalid("jobIds is empty"));
     }
     let retries = retries(&body)?;
-    create(&state, BatchOperation::SetJobRetries { retries }, targets).await
+    let due = due_date(&body)?;
+    create(
+        &state,
+        BatchOperation::SetJobRetries { retries, due },
+        targets,
+    )
+    .await
 }
 
+/// `SetRetriesForExternalTasksDto`: `externalTaskIds`, the tasks of an `externalTaskQuery`,
+/// and the tasks of the instances named by `processInstanceIds`, `processInstanceQuery` and
+/// `historicProcessInstanceQuery`, each once.
 async fn external_task_retries(
     State(state): State<ApiState>,
     Json(body): Json<J>,
 ) -> ApiResult<Json<J>> {
-    no_query(&body, "externalTaskQuery", "externalTaskIds")?;
-    no_query(&body, "processInstanceQuery", "externalTaskIds")?;
-    let targets = ids(&body, "externalTaskIds")?;
+    let mut targets = ids(&body, "externalTaskIds")?;
+    if let Some(q) = body.get("externalTaskQuery").filter(|q| q.is_object()) {
+        targets.extend(super::external_task::ids_matching(&state, q).await?);
+    }
+    let by_instance = [
+        "processInstanceIds",
+        "processInstanceQuery",
+        "historicProcessInstanceQuery",
+    ]
+    .iter()
+    .any(|f| body.get(*f).is_some_and(|v| !v.is_null()));
+    if by_instance {
+        let instances: std::collections::HashSet<String> =
+            instance_targets(&state, &body).await?.into_iter().collect();
+        targets.extend(
+            state
+                .engine
+                .external_tasks()
+                .await?
+                .into_iter()
+                .filter(|t| instances.contains(&t.process_instance_id))
+                .map(|t| t.id),
+        );
+    }
+    let mut seen = std::collections::HashSet::with_capacity(targets.len());
+    targets.retain(|id| seen.insert(id.clone()));
     if targets.is_empty() {
         return Err(ApiError::invalid("externalTaskIds is empty"));
     }
@@ -403,7 +444,8 @@ async fn instance_job_retries(
     if jobs.is_empty() {
         return Err(ApiError::invalid("job ids is empty"));
     }
-    create(&state, BatchOperation::SetJobRetries { retries }, jobs).await
+    let due = due_date(&body)?;
+    create(&state, BatchOperation::SetJobRetries { retries, due }, jobs).await
 }
 
 /// `RestartProcessInstanceDto` as a batch: checked like the synchronous restart, then one

@@ -626,6 +626,17 @@ fn matcher(q: &QueryInput, now: i64) -> ApiResult<impl Fn(&ExternalTask) -> bool
     })
 }
 
+/// The ids of the external tasks an `externalTaskQuery` body (the `/external-task` filters)
+/// matches, as the batch operations take them.
+pub(crate) async fn ids_matching(state: &ApiState, query: &J) -> ApiResult<Vec<String>> {
+    let q = QueryInput::from_body(query, &QueryInput::from_pairs(Vec::new()));
+    Ok(self::query(state, &q)
+        .await?
+        .into_iter()
+        .map(|t| t.id)
+        .collect())
+}
+
 async fn query(state: &ApiState, q: &QueryInput) -> ApiResult<Vec<ExternalTask>> {
     let sorts = q.sorting(SORT)?;
     let matches = matcher(q, state.engine.now())?;

@@ -258,6 +258,13 @@ fn matching(state: &ApiState, q: &QueryInput) -> ApiResult<Vec<JobView>> {
         .collect())
 }
 
+/// The ids of the jobs a `jobQuery` body (the `/job` filters) matches, as the batch
+/// operations take them.
+pub(crate) fn ids_matching(state: &ApiState, query: &J) -> ApiResult<Vec<String>> {
+    let q = QueryInput::from_body(query, &QueryInput::from_pairs(Vec::new()));
+    Ok(matching(state, &q)?.into_iter().map(|v| v.job.id).collect())
+}
+
 async fn list(State(state): State<ApiState>, Search(q): Search) -> ApiResult<Json<J>> {
     let sorts = q.sorting(SORT)?;
     let page = q.pagination()?;

@@ -451,8 +451,8 @@ impl ProcessEngine {
                 self.set_instance_suspended(target, *suspended).await?;
                 Ok(Some(progress))
             }
-            BatchOperation::SetJobRetries { retries } => {
-                self.set_job_retries(target, *retries, None).await?;
+            BatchOperation::SetJobRetries { retries, due } => {
+                self.set_job_retries(target, *retries, *due).await?;
                 Ok(Some(progress))
             }
             BatchOperation::SetExternalTaskRetries { retries } => {

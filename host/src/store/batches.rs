@@ -75,6 +75,9 @@ pub enum BatchOperation {
     SetJobRetries {
         /// The new retries.
         retries: i32,
+        /// The jobs' new due date (`dueDate`), if given.
+        #[serde(default)]
+        due: Option<i64>,
     },
     /// Set the retries of each external task.
     SetExternalTaskRetries {
