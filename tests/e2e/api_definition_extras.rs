@@ -3,18 +3,12 @@
 //! an engine with a manual clock (jobs run only when a test asks). The harness
 //! ([`ExtrasApi`]) is shared with the start form, metrics and history-operations tests.
 
-use std::sync::Arc;
-use std::time::Duration;
-
-use baton::api::{ApiConfig, ApiState};
 use baton::clock::ManualClock;
-use baton::engine::{EngineConfig, ProcessEngine};
+use baton::engine::ProcessEngine;
 use baton_tests::T0;
 use baton_tests::bpmn::definitions;
 use reqwest::StatusCode;
 use serde_json::{Value as J, json};
-
-use crate::api_rest::serve_on_loopback;
 
 /// The HTTP server over an engine on a manual clock without the background scheduler.
 pub(crate) struct ExtrasApi {
@@ -35,27 +29,14 @@ impl ExtrasApi {
 
     /// An engine and server on an existing data directory (a restart).
     pub(crate) async fn open(dir: tempfile::TempDir, clock: ManualClock) -> ExtrasApi {
-        let mut ec = EngineConfig::new(dir.path());
-        ec.clock = Arc::new(clock.clone());
-        ec.background_scheduler = false;
-        ec.wasm = None;
-        // A restarted engine waits for the previous one to release sled's file lock.
-        let engine = baton_tests::open_retrying(ec).await;
-        let app = baton::api::router(ApiState {
-            engine: engine.clone(),
-            config: ApiConfig::default(),
-        });
-        let (addr, server) = serve_on_loopback(app).await;
+        let served = crate::api_ops::serve_manual(dir.path(), &clock, |_| {}).await;
         ExtrasApi {
-            engine,
+            engine: served.engine,
             clock,
-            base: format!("http://{addr}/engine-rest"),
-            client: reqwest::Client::builder()
-                .timeout(Duration::from_secs(60))
-                .build()
-                .expect("client"),
+            base: served.base,
+            client: served.client,
             dir,
-            _server: server,
+            _server: served.server,
         }
     }
 

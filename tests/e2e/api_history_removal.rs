@@ -4,20 +4,15 @@
 //! live and the cleanable batch report, and Camunda's refusals. Batches run when the test
 //! calls `run_batch_jobs`, and time moves only with the manual clock.
 
-use std::sync::Arc;
-use std::time::Duration;
-
 use baton::api::date::format;
-use baton::api::{ApiConfig, ApiState};
 use baton::clock::ManualClock;
-use baton::engine::{EngineConfig, ProcessEngine};
+use baton::engine::ProcessEngine;
 use baton_tests::T0;
 use baton_tests::bpmn::definitions;
 use reqwest::{Method, StatusCode};
 use serde_json::{Value as J, json};
 
 use crate::api_definition_extras::user_task;
-use crate::api_rest::serve_on_loopback;
 
 const HOUR: i64 = 60 * 60 * 1000;
 const DAY: i64 = 24 * HOUR;
@@ -37,27 +32,17 @@ impl Api {
     async fn start(batch_ttl: Option<u32>) -> Api {
         let dir = tempfile::tempdir().expect("tempdir");
         let clock = ManualClock::new(T0);
-        let mut ec = EngineConfig::new(dir.path());
-        ec.clock = Arc::new(clock.clone());
-        ec.background_scheduler = false;
-        ec.wasm = None;
-        ec.history_cleanup.batch_time_to_live = batch_ttl;
-        let engine = baton_tests::open_retrying(ec).await;
-        let app = baton::api::router(ApiState {
-            engine: engine.clone(),
-            config: ApiConfig::default(),
-        });
-        let (addr, server) = serve_on_loopback(app).await;
+        let served = crate::api_ops::serve_manual(dir.path(), &clock, |ec| {
+            ec.history_cleanup.batch_time_to_live = batch_ttl;
+        })
+        .await;
         Api {
-            engine,
+            engine: served.engine,
             clock,
-            base: format!("http://{addr}/engine-rest"),
-            client: reqwest::Client::builder()
-                .timeout(Duration::from_secs(60))
-                .build()
-                .expect("client"),
+            base: served.base,
+            client: served.client,
             _dir: dir,
-            _server: server,
+            _server: served.server,
         }
     }
 

@@ -16,6 +16,44 @@ use serde_json::{Value as J, json};
 
 use crate::api_rest::serve_on_loopback;
 
+/// An engine on `dir` with `clock`, no background scheduler and no wasm runtime (as
+/// `adjust` leaves them), behind the real HTTP application on 127.0.0.1: what the
+/// manual-clock harnesses of the e2e tests share.
+pub(crate) struct Served {
+    pub engine: ProcessEngine,
+    pub base: String,
+    pub client: reqwest::Client,
+    pub server: tokio::task::JoinHandle<()>,
+}
+
+pub(crate) async fn serve_manual(
+    dir: &std::path::Path,
+    clock: &ManualClock,
+    adjust: impl FnOnce(&mut EngineConfig),
+) -> Served {
+    let mut ec = EngineConfig::new(dir);
+    ec.clock = Arc::new(clock.clone());
+    ec.background_scheduler = false;
+    ec.wasm = None;
+    adjust(&mut ec);
+    // A restarted engine waits for the previous one to release sled's file lock.
+    let engine = baton_tests::open_retrying(ec).await;
+    let app = baton::api::router(ApiState {
+        engine: engine.clone(),
+        config: ApiConfig::default(),
+    });
+    let (addr, server) = serve_on_loopback(app).await;
+    Served {
+        engine,
+        base: format!("http://{addr}/engine-rest"),
+        client: reqwest::Client::builder()
+            .timeout(Duration::from_secs(60))
+            .build()
+            .expect("client"),
+        server,
+    }
+}
+
 /// The HTTP server over an engine on a manual clock without the background scheduler.
 pub(crate) struct OpsApi {
     pub engine: ProcessEngine,
@@ -42,27 +80,14 @@ impl OpsApi {
     }
 
     async fn open(dir: tempfile::TempDir, clock: ManualClock) -> OpsApi {
-        let mut ec = EngineConfig::new(dir.path());
-        ec.clock = Arc::new(clock.clone());
-        ec.background_scheduler = false;
-        ec.wasm = None;
-        // A restarted engine waits for the previous one to release sled's file lock.
-        let engine = baton_tests::open_retrying(ec).await;
-        let app = baton::api::router(ApiState {
-            engine: engine.clone(),
-            config: ApiConfig::default(),
-        });
-        let (addr, server) = serve_on_loopback(app).await;
+        let served = serve_manual(dir.path(), &clock, |_| {}).await;
         OpsApi {
-            engine,
+            engine: served.engine,
             clock,
-            base: format!("http://{addr}/engine-rest"),
-            client: reqwest::Client::builder()
-                .timeout(Duration::from_secs(60))
-                .build()
-                .expect("client"),
+            base: served.base,
+            client: served.client,
             _dir: dir,
-            _server: server,
+            _server: served.server,
         }
     }
 
