@@ -11,6 +11,9 @@ use crate::store::Durability;
 pub struct ServerConfig {
     /// Where the store, the wasm artifact cache and logs live.
     pub data_dir: PathBuf,
+    /// Keep the store in this PostgreSQL database (a cluster's nodes share one) instead of
+    /// sled in the data directory.
+    pub database: Option<crate::engine::Database>,
     /// Address to listen on.
     pub listen: SocketAddr,
     /// Fsync every acknowledged command (default), or relax it for speed.
@@ -72,6 +75,7 @@ impl Default for ServerConfig {
         let limits = crate::wasm::Limits::default();
         ServerConfig {
             data_dir: PathBuf::from("./baton-data"),
+            database: None,
             listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
             durability: Durability::Fsync,
             auth: false,
@@ -106,6 +110,9 @@ impl ServerConfig {
     pub fn engine_config(&self, clock: crate::clock::SharedClock) -> crate::engine::EngineConfig {
         let mut engine = crate::engine::EngineConfig::new(self.data_dir.clone());
         engine.durability = self.durability;
+        if self.database.is_some() {
+            engine.database = self.database.clone();
+        }
         engine.clock = clock;
         engine.max_parked_fetches = self.max_parked_fetches;
         engine.max_parked_fetches_per_worker = self.max_parked_fetches_per_worker;

@@ -545,3 +545,48 @@ fn run_evaluates_a_decision_beside_the_model_and_validate_checks_dmn() {
         out.stderr
     );
 }
+
+/// A PostgreSQL database that cannot be reached stops `baton serve` at once with a clear
+/// message and exit code 1 (port 1 on loopback: nothing listens there), and a malformed URL is
+/// named as such; neither creates a store in the data directory.
+#[test]
+fn serve_with_an_unreachable_or_malformed_database_exits_with_a_clear_error() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let data = dir.path().join("data");
+    let data_arg = data.to_string_lossy().to_string();
+    let down = run_baton(&[
+        "serve",
+        "--listen",
+        "127.0.0.1:0",
+        "--data-dir",
+        &data_arg,
+        "--database",
+        "postgres://baton@127.0.0.1:1/baton",
+    ]);
+    assert_eq!(down.code, 1, "stderr: {}", down.stderr);
+    assert!(
+        down.stderr
+            .contains("cannot open the engine on its PostgreSQL database")
+            && down
+                .stderr
+                .contains("cannot connect to the database at 127.0.0.1/baton"),
+        "stderr: {}",
+        down.stderr
+    );
+    let malformed = run_baton(&[
+        "serve",
+        "--listen",
+        "127.0.0.1:0",
+        "--data-dir",
+        &data_arg,
+        "--database",
+        "postgres://baton@[::1/baton",
+    ]);
+    assert_eq!(malformed.code, 1, "stderr: {}", malformed.stderr);
+    assert!(
+        malformed.stderr.contains("the database URL is not valid"),
+        "stderr: {}",
+        malformed.stderr
+    );
+    assert!(!data.join("store").exists(), "no sled store was created");
+}

@@ -13,6 +13,9 @@
 //!   to its last intact record (the cut may remove the newest acknowledged records: those
 //!   bytes were durable, so that is data destroyed, not a torn write).
 //!
+//! These are tests of sled's own files: they run on sled even when the suite runs against
+//! PostgreSQL (`BatonProcess::spawn_on_sled`).
+//!
 //! Needs `target/<profile>/baton`: `cargo build -p baton --bin baton`.
 
 use std::path::Path;
@@ -107,7 +110,7 @@ async fn assert_all_there(client: &RestClient, acked: &[String]) {
 async fn a_full_disk_refuses_cleanly_and_loses_nothing_acknowledged() {
     let dir = tempfile::tempdir().expect("tempdir");
     let data = dir.path().join("data");
-    let server = BatonProcess::spawn(&data, &[]).expect("spawn");
+    let server = BatonProcess::spawn_on_sled(&data, &[]).expect("spawn");
     server
         .client
         .deploy("disk", &one_task("disk", "disk"))
@@ -145,7 +148,7 @@ async fn a_full_disk_refuses_cleanly_and_loses_nothing_acknowledged() {
     server.kill9().expect("kill");
 
     // Space returns: everything acknowledged is there, and work goes on.
-    let server = BatonProcess::spawn(&data, &[]).expect("respawn");
+    let server = BatonProcess::spawn_on_sled(&data, &[]).expect("respawn");
     assert_all_there(&server.client, &acked).await;
     works_on_and_stops(server).await;
 }
@@ -153,7 +156,7 @@ async fn a_full_disk_refuses_cleanly_and_loses_nothing_acknowledged() {
 /// Runs starts for a while, then kills the server while more are in flight; returns every
 /// start acknowledged before the kill.
 async fn load_then_kill(data: &Path, deploy: bool) -> Vec<String> {
-    let server = BatonProcess::spawn(data, &[]).expect("spawn");
+    let server = BatonProcess::spawn_on_sled(data, &[]).expect("spawn");
     if deploy {
         server
             .client
@@ -200,7 +203,7 @@ async fn a_torn_write_at_the_end_of_the_log_is_recovered() {
         torn.len(),
         acked.len()
     );
-    let server = BatonProcess::spawn(&data, &[]).expect("recovered");
+    let server = BatonProcess::spawn_on_sled(&data, &[]).expect("recovered");
     let lost = missing(&server.client, &acked).await;
     assert!(
         lost.is_empty(),
@@ -229,7 +232,7 @@ async fn a_log_cut_short_recovers_to_its_last_intact_record() {
         .expect("open log");
     f.set_len(keep).expect("truncate");
     drop(f);
-    let server = BatonProcess::spawn(&data, &[]).expect("recovered");
+    let server = BatonProcess::spawn_on_sled(&data, &[]).expect("recovered");
     let cut = missing(&server.client, &acked).await.len();
     eprintln!(
         "log cut: written end {end}, cut to {keep}; {cut} of {} acknowledged starts were in \

@@ -42,6 +42,7 @@ mod bpmn_semantics;
 mod cli;
 mod cockpit_ops;
 mod engine_chaos;
+mod engine_cluster;
 mod engine_crash;
 mod engine_deployments;
 mod engine_disk;

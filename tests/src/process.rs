@@ -47,6 +47,16 @@ impl BatonProcess {
         BatonProcess::start(Command::new(&binary), data_dir, extra)
     }
 
+    /// Like [`BatonProcess::spawn`], always on sled in the data directory, even when the
+    /// suite runs against PostgreSQL (`BATON_TEST_DATABASE`): for tests of sled's own files
+    /// (its log, torn writes, a full disk).
+    pub fn spawn_on_sled(data_dir: &Path, extra: &[&str]) -> Result<BatonProcess> {
+        let binary = baton_binary()?;
+        let mut command = Command::new(&binary);
+        command.env_remove("BATON_TEST_DATABASE");
+        BatonProcess::start(command, data_dir, extra)
+    }
+
     /// Like [`BatonProcess::spawn`], with a file-size limit (`RLIMIT_FSIZE`, set by the shell
     /// with `ulimit -f` before it execs baton) of `max_file_bytes`, and `SIGXFSZ` ignored, so a
     /// write past the limit fails with `EFBIG` instead of killing the process: a disk that is
@@ -64,6 +74,8 @@ impl BatonProcess {
             max_file_bytes / 512
         ));
         shell.arg(&binary);
+        // A full disk for the data directory's files: sled's, whatever the suite runs on.
+        shell.env_remove("BATON_TEST_DATABASE");
         BatonProcess::start(shell, data_dir, extra)
     }
 

@@ -263,6 +263,15 @@ impl From<ProcessEngineError> for ApiError {
                 ApiError::invalid_status(StatusCode::INTERNAL_SERVER_ERROR, e.to_string())
             }
             ProcessEngineError::InvalidModule(m) => ApiError::invalid(m),
+            ProcessEngineError::Unavailable(detail) => {
+                tracing::warn!(detail = %detail, "the database is unavailable");
+                ApiError::new(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "ProcessEngineException",
+                    "The database is unavailable; nothing was changed. Please try again later.",
+                    None,
+                )
+            }
             ProcessEngineError::Internal(detail) => ApiError::internal(detail),
         }
     }

@@ -20,6 +20,7 @@ macro_rules! outln {
 
 pub mod client;
 pub mod human;
+pub mod migrate;
 pub mod run;
 pub mod serve;
 pub mod validate;
@@ -53,6 +54,10 @@ pub struct Cli {
 
 /// Subcommands.
 #[derive(Debug, Subcommand)]
+#[allow(
+    clippy::large_enum_variant,
+    reason = "parsed once per process; boxing the serve flags buys nothing"
+)]
 pub enum Command {
     /// Run the engine with its REST API (Camunda 7 compatible, under /engine-rest).
     Serve(serve::ServeArgs),
@@ -74,6 +79,8 @@ pub enum Command {
     /// Manage failure notification rules (webhooks on incidents, cancellations, wasm limits).
     #[command(subcommand)]
     Notify(client::NotifyCommand),
+    /// Copy a sled data directory into a PostgreSQL database (from one node to a cluster).
+    MigrateStore(migrate::MigrateStoreArgs),
 }
 
 /// Entry point of the binary: parses the command line and runs the command on a tokio
@@ -117,6 +124,7 @@ pub fn main() -> ExitCode {
             Command::Tasks(args) => client::tasks(args).await,
             Command::Incidents(args) => client::incidents(args).await,
             Command::Notify(cmd) => client::notify(cmd).await,
+            Command::MigrateStore(args) => migrate::migrate_store(args).await,
         }
     });
     // Background engine work (scheduler, wasm ticker) must not keep the process alive.

@@ -29,6 +29,8 @@ Examples:
 
 baton.toml (every key optional):
   data_dir = \"./baton-data\"
+  database = \"postgres://baton:secret@db.internal/baton\"   # instead of sled in data_dir
+  database_schema = \"baton\"
   listen = \"127.0.0.1:8080\"
   durability = \"fsync\"          # or \"relaxed\"
   auth = false
@@ -67,6 +69,15 @@ pub struct ServeArgs {
     /// Data directory: store and wasm artifact cache [default: ./baton-data].
     #[arg(long, env = "BATON_DATA_DIR", value_name = "DIR")]
     pub data_dir: Option<PathBuf>,
+    /// Keep the store in this PostgreSQL database instead of sled in the data directory:
+    /// `postgres://user:password@host:port/dbname` (or a libpq key/value string). Every node of
+    /// a cluster names the same database [default: none, sled].
+    #[arg(long, env = "BATON_DATABASE", value_name = "URL")]
+    pub database: Option<String>,
+    /// The schema in that database (created if missing) [default: the connection's
+    /// search_path, usually `public`].
+    #[arg(long, env = "BATON_DATABASE_SCHEMA", value_name = "NAME")]
+    pub database_schema: Option<String>,
     /// Address to listen on [default: 127.0.0.1:8080].
     #[arg(long, env = "BATON_LISTEN", value_name = "ADDR")]
     pub listen: Option<SocketAddr>,
@@ -165,6 +176,10 @@ pub struct ServeArgs {
 pub struct FileConfig {
     /// See [`ServeArgs::data_dir`].
     pub data_dir: Option<PathBuf>,
+    /// See [`ServeArgs::database`].
+    pub database: Option<String>,
+    /// See [`ServeArgs::database_schema`].
+    pub database_schema: Option<String>,
     /// See [`ServeArgs::listen`].
     pub listen: Option<SocketAddr>,
     /// See [`ServeArgs::durability`].
@@ -266,6 +281,14 @@ pub fn merge(args: &ServeArgs, file: FileConfig) -> anyhow::Result<ServerConfig>
             .clone()
             .or(file.data_dir)
             .unwrap_or(d.data_dir.clone()),
+        database: args
+            .database
+            .clone()
+            .or(file.database)
+            .map(|url| crate::engine::Database {
+                url,
+                schema: args.database_schema.clone().or(file.database_schema),
+            }),
         listen: pick!(listen),
         durability,
         auth: pick!(auth),
@@ -367,7 +390,10 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
         config.engine_config(Arc::new(crate::clock::SystemClock)),
     )
     .await
-    .with_context(|| format!("cannot open the engine in {}", config.data_dir.display()))?;
+    .with_context(|| match &config.database {
+        Some(_) => "cannot open the engine on its PostgreSQL database".to_string(),
+        None => format!("cannot open the engine in {}", config.data_dir.display()),
+    })?;
     let listener = tokio::net::TcpListener::bind(config.listen)
         .await
         .with_context(|| format!("cannot listen on {}", config.listen))?;

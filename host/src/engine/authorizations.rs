@@ -403,6 +403,11 @@ impl ProcessEngine {
     }
 
     fn authorization_cache(&self) -> Option<Arc<Vec<Authorization>>> {
+        // Other nodes change authorizations without telling this one's cache: on a shared
+        // store every check reads them (one small scan), so a revoke holds on every node at once.
+        if self.inner.store.is_shared() {
+            return None;
+        }
         self.inner
             .authorizations
             .lock()

@@ -40,6 +40,25 @@ pub(crate) struct Runtime {
     wake: Notify,
 }
 
+/// Held while batches' progress is read and written: this node's mutex, and on a store
+/// other nodes share the lock every node takes, so a batch's invocation runs once however
+/// many nodes run batches.
+pub(crate) struct BatchLock<'a> {
+    _local: tokio::sync::MutexGuard<'a, ()>,
+    _across_nodes: Option<crate::store::ClusterLock>,
+}
+
+impl ProcessEngine {
+    async fn lock_batches(&self) -> Result<BatchLock<'_>> {
+        let local = self.inner.batches.lock.lock().await;
+        let across_nodes = self.inner.store.lock_duty_across_nodes("batches").await?;
+        Ok(BatchLock {
+            _local: local,
+            _across_nodes: across_nodes,
+        })
+    }
+}
+
 /// Camunda's batch type name of an operation.
 pub fn batch_type(operation: &BatchOperation) -> &'static str {
     match operation {
@@ -182,7 +201,7 @@ impl ProcessEngine {
     /// Delete a running batch: its remaining work is dropped; its history ends now (or goes
     /// with `cascade`).
     pub async fn delete_batch(&self, id: &str, cascade: bool) -> Result<()> {
-        let _guard = self.inner.batches.lock.lock().await;
+        let _guard = self.lock_batches().await?;
         let batch = self.inner.store.batch(id)?.ok_or_else(|| {
             ProcessEngineError::BadUserRequest(format!(
                 "Batch for id '{id}' cannot be found: batch is null"
@@ -210,7 +229,7 @@ impl ProcessEngine {
 
     /// Suspend or activate a running batch (a suspended batch runs no invocation).
     pub async fn set_batch_suspended(&self, id: &str, suspended: bool) -> Result<()> {
-        let _guard = self.inner.batches.lock.lock().await;
+        let _guard = self.lock_batches().await?;
         let mut batch = self.inner.store.batch(id)?.ok_or_else(|| {
             ProcessEngineError::BadUserRequest(format!(
                 "Batch for id '{id}' cannot be found: batch is null"
@@ -298,7 +317,7 @@ impl ProcessEngine {
         let budget = first.batch_jobs_per_seed.max(1) * first.invocations_per_batch_job.max(1);
         let mut ran = 0;
         while ran < budget {
-            let guard = self.inner.batches.lock.lock().await;
+            let guard = self.lock_batches().await?;
             let Some(batch) = store.batch(id)? else { break };
             if batch.suspended || batch.cursor >= batch.total_invocations {
                 break;
@@ -379,7 +398,7 @@ impl ProcessEngine {
     ) -> Result<usize> {
         let mut removed = 0;
         loop {
-            let guard = self.inner.batches.lock.lock().await;
+            let guard = self.lock_batches().await?;
             // The running batches' history has no end time: only ended ones qualify.
             let expired: Vec<String> = self
                 .inner

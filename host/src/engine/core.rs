@@ -15,11 +15,52 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use tokio::sync::{Notify, OwnedMutexGuard, broadcast};
 
+/// A PostgreSQL database to keep the store in, instead of sled in the data directory.
+#[derive(Clone)]
+pub struct Database {
+    /// A `postgres://user:password@host:port/dbname` URL or a libpq key/value string.
+    pub url: String,
+    /// The schema the tables live in (created if missing); the connection's `search_path`
+    /// when `None`.
+    pub schema: Option<String>,
+}
+
+impl std::fmt::Debug for Database {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // The URL may carry a password.
+        f.debug_struct("Database")
+            .field("schema", &self.schema)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Database {
+    /// The test suites' switch to PostgreSQL: with `BATON_TEST_DATABASE` set to a database
+    /// URL, every engine configured by [`EngineConfig::new`] keeps its store there, in a schema
+    /// of its own named after its data directory (a test that reopens a directory finds its
+    /// data; tests running side by side never share one). For running the suites against both
+    /// backends (`tests/postgres/run.sh`), not for deployments: they use `--database`.
+    fn for_tests(data_dir: &std::path::Path) -> Option<Database> {
+        let url = std::env::var("BATON_TEST_DATABASE")
+            .ok()
+            .filter(|u| !u.is_empty())?;
+        let absolute = std::path::absolute(data_dir).unwrap_or_else(|_| data_dir.to_path_buf());
+        let digest = crate::digest::sha256_hex(absolute.to_string_lossy().as_bytes());
+        Some(Database {
+            url,
+            schema: Some(format!("t_{}", &digest[..24])),
+        })
+    }
+}
+
 /// How the engine is set up.
 #[derive(Clone)]
 pub struct EngineConfig {
-    /// Where the store lives.
+    /// Where the store lives (sled, unless [`Self::database`] is set), the wasm cache and
+    /// other node-local files.
     pub data_dir: PathBuf,
+    /// Keep the store in this PostgreSQL database instead (what several nodes share).
+    pub database: Option<Database>,
     /// Fsync every acknowledged command (default) or relax it.
     pub durability: Durability,
     /// Source of "now" (inject a `ManualClock` in tests).
@@ -58,6 +99,7 @@ impl EngineConfig {
                 cache_dir: Some(data_dir.join("wasm-cache")),
                 ..WasmConfig::default()
             }),
+            database: Database::for_tests(&data_dir),
             data_dir,
             durability: Durability::Fsync,
             clock: Arc::new(SystemClock),
@@ -77,6 +119,7 @@ impl std::fmt::Debug for EngineConfig {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("EngineConfig")
             .field("data_dir", &self.data_dir)
+            .field("database", &self.database)
             .field("durability", &self.durability)
             .field("wasm", &self.wasm.is_some())
             .field("max_parked_fetches", &self.max_parked_fetches)
@@ -114,6 +157,11 @@ pub(crate) struct Inner {
     /// `max_parked_fetches` of them).
     pub(crate) parked_by_worker: Mutex<HashMap<String, usize>>,
     pub(crate) events: broadcast::Sender<EngineEvent>,
+    /// On a shared store, this node's events on their way to the other nodes (see
+    /// `events::relay_events`).
+    pub(crate) event_relay: Option<tokio::sync::mpsc::Sender<EngineEvent>>,
+    /// This process's id among the nodes of a shared store (random per run).
+    pub(crate) node_id: u64,
     pub(crate) metrics: Metrics,
     pub(crate) shutting_down: AtomicBool,
     /// Flips to `true` when the engine starts stopping (long-lived streams end on it).
@@ -135,8 +183,13 @@ pub(crate) struct Inner {
     pub(crate) cleanup: super::history_cleanup::Cleanup,
 }
 
+/// Live events queued for the other nodes of a shared store (see `events::relay_events`).
+const EVENT_RELAY_QUEUE: usize = 8192;
+
 /// Holds one instance's lock; dropping it releases the lock and forgets idle entries.
 pub(crate) struct InstanceGuard {
+    /// The lock other nodes sharing the store respect (PostgreSQL; `None` on sled).
+    cluster: Option<crate::store::ClusterLock>,
     guard: Option<OwnedMutexGuard<()>>,
     id: String,
     locks: Arc<Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>>,
@@ -144,6 +197,7 @@ pub(crate) struct InstanceGuard {
 
 impl Drop for InstanceGuard {
     fn drop(&mut self) {
+        drop(self.cluster.take());
         drop(self.guard.take());
         if let Ok(mut map) = self.locks.lock()
             && let Some(entry) = map.get(&self.id)
@@ -173,7 +227,10 @@ impl ProcessEngine {
                 config.data_dir.display()
             ))
         })?;
-        let store = Store::open(&config.data_dir.join("store"), config.durability)?;
+        let store = match &config.database {
+            None => Store::open(&config.data_dir.join("store"), config.durability)?,
+            Some(db) => Store::open_postgres(&db.url, db.schema.as_deref(), config.durability)?,
+        };
         let wasm = match &config.wasm {
             Some(wc) => Some(
                 WasmRuntime::new(wc.clone())
@@ -182,6 +239,12 @@ impl ProcessEngine {
             None => None,
         };
         let (events, _) = broadcast::channel(4096);
+        let (event_relay, relayed_events) = if store.is_shared() {
+            let (tx, rx) = tokio::sync::mpsc::channel(EVENT_RELAY_QUEUE);
+            (Some(tx), Some(rx))
+        } else {
+            (None, None)
+        };
         let opened_at = config.clock.now();
         let notifications = super::notifications::State::new(config.notifications.clone());
         let engine = ProcessEngine {
@@ -199,6 +262,8 @@ impl ProcessEngine {
                 parked_fetches: AtomicUsize::new(0),
                 parked_by_worker: Mutex::new(HashMap::new()),
                 events,
+                event_relay,
+                node_id: uuid::Uuid::new_v4().as_u64_pair().0,
                 metrics: Metrics::default(),
                 shutting_down: AtomicBool::new(false),
                 stop: tokio::sync::watch::channel(false).0,
@@ -212,6 +277,7 @@ impl ProcessEngine {
                 cleanup: Default::default(),
             }),
         };
+        engine.follow_other_nodes(relayed_events);
         engine.recover().await?;
         engine.open_notifications().await?;
         if engine.inner.config.background_scheduler {
@@ -220,6 +286,66 @@ impl ProcessEngine {
             engine.start_history_cleanup();
         }
         Ok(engine)
+    }
+
+    /// On a store other nodes share, wake this node's parked long polls and scheduler when
+    /// any node commits a fetchable task or a job (PostgreSQL `listen`/`notify`), as this
+    /// node's own commits do in memory; and exchange live events, so every node's cockpit
+    /// and SSE streams show what every node does.
+    fn follow_other_nodes(&self, relayed_events: Option<tokio::sync::mpsc::Receiver<EngineEvent>>) {
+        let mut tasks = Vec::new();
+        if let Some(relayed) = relayed_events {
+            tasks.push(tokio::spawn(ProcessEngine::relay_events(
+                Arc::downgrade(&self.inner),
+                self.inner.node_id,
+                relayed,
+            )));
+        }
+        if let Some(mut batches) = self.inner.store.remote_events() {
+            let engine = Arc::downgrade(&self.inner);
+            tasks.push(tokio::spawn(async move {
+                loop {
+                    let batch = batches.recv().await;
+                    let Some(inner) = engine.upgrade() else {
+                        return;
+                    };
+                    match batch {
+                        Ok(batch) => ProcessEngine { inner }.show_remote_events(&batch),
+                        Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {}
+                        Err(tokio::sync::broadcast::error::RecvError::Closed) => return,
+                    }
+                }
+            }));
+        }
+        if let Ok(mut background) = self.inner.background.lock() {
+            background.extend(tasks);
+        }
+        let Some(mut changes) = self.inner.store.remote_changes() else {
+            return;
+        };
+        let engine = Arc::downgrade(&self.inner);
+        let task = tokio::spawn(async move {
+            use crate::store::RemoteChange;
+            loop {
+                let change = changes.recv().await;
+                let Some(inner) = engine.upgrade() else {
+                    return;
+                };
+                match change {
+                    Ok(RemoteChange::Tasks) => inner.task_available.notify_waiters(),
+                    Ok(RemoteChange::Jobs) => inner.scheduler_wake.notify_one(),
+                    Ok(RemoteChange::Anything)
+                    | Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {
+                        inner.task_available.notify_waiters();
+                        inner.scheduler_wake.notify_one();
+                    }
+                    Err(tokio::sync::broadcast::error::RecvError::Closed) => return,
+                }
+            }
+        });
+        if let Ok(mut background) = self.inner.background.lock() {
+            background.push(task);
+        }
     }
 
     /// Start stopping: parked long polls are answered at once (Camunda's "Request rejected due
@@ -269,7 +395,9 @@ impl ProcessEngine {
         self.inner.clock.now()
     }
 
-    pub(crate) async fn lock_instance(&self, id: &str) -> InstanceGuard {
+    /// Lock one instance for a command: in this process, then (on a shared store) across
+    /// nodes. Fails only when a shared database cannot be reached.
+    pub(crate) async fn lock_instance(&self, id: &str) -> Result<InstanceGuard> {
         let mutex = {
             let mut map = match self.inner.instance_locks.lock() {
                 Ok(m) => m,
@@ -280,10 +408,13 @@ impl ProcessEngine {
                 .clone()
         };
         let guard = mutex.lock_owned().await;
-        InstanceGuard {
+        let mut held = InstanceGuard {
+            cluster: None,
             guard: Some(guard),
             id: id.to_owned(),
             locks: self.inner.instance_locks.clone(),
-        }
+        };
+        held.cluster = self.inner.store.lock_instance_across_nodes(id).await?;
+        Ok(held)
     }
 }

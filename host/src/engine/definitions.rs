@@ -11,18 +11,45 @@ use std::sync::Arc;
 
 impl ProcessEngine {
     /// The parsed definition, from the cache or the store.
+    ///
+    /// On a store other nodes share, the record is read each time (as Camunda refreshes a
+    /// cached definition's modifiable fields from its row): another node may have suspended
+    /// it, changed its job definitions or deleted it. The parsed model never changes and
+    /// stays cached.
     pub(crate) fn deployed_sync(&self, definition_id: &str) -> Result<Arc<Deployed>> {
-        if let Ok(cache) = self.inner.deployed.lock()
-            && let Some(d) = cache.get(definition_id)
+        let cached = match self.inner.deployed.lock() {
+            Ok(cache) => cache.get(definition_id).cloned(),
+            Err(_) => None,
+        };
+        let shared = self.inner.store.is_shared();
+        if let Some(d) = &cached
+            && !shared
         {
             return Ok(d.clone());
         }
-        let record: ProcessDefinition =
-            self.inner.store.definition(definition_id)?.ok_or_else(|| {
-                ProcessEngineError::NotFound(format!(
-                    "No matching definition with id {definition_id}"
-                ))
-            })?;
+        let not_found = || {
+            ProcessEngineError::NotFound(format!("No matching definition with id {definition_id}"))
+        };
+        let Some(record) = self.inner.store.definition(definition_id)? else {
+            if let Ok(mut cache) = self.inner.deployed.lock() {
+                cache.remove(definition_id);
+            }
+            return Err(not_found());
+        };
+        if let Some(d) = cached {
+            if d.record == record {
+                return Ok(d);
+            }
+            let fresh = Arc::new(Deployed {
+                record,
+                definitions: d.definitions.clone(),
+                process: d.process.clone(),
+            });
+            if let Ok(mut cache) = self.inner.deployed.lock() {
+                cache.insert(definition_id.to_owned(), fresh.clone());
+            }
+            return Ok(fresh);
+        }
         let bytes = self
             .inner
             .store

@@ -1,15 +1,15 @@
 //! Events and metrics: the live event stream (SSE, cockpit) and the counters behind `/metrics`.
 
 use super::ProcessEngine;
-use crate::store::InstanceStore;
-use serde::Serialize;
+use crate::store::{InstanceStore, MAX_EVENT_PAYLOAD};
+use serde::{Deserialize, Serialize};
 use std::collections::{HashMap, VecDeque};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Mutex, RwLock};
 use tokio::sync::broadcast;
 
 /// A live event, for the SSE stream (`/engine-rest/events`) and the cockpit.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(
     tag = "type",
     rename_all = "camelCase",
@@ -284,6 +284,15 @@ impl ProcessEngine {
         if let EngineEvent::IncidentRaised { incident_type, .. } = &event {
             Self::bump(&self.inner.metrics.incidents_by_type, incident_type);
         }
+        if let Some(relay) = &self.inner.event_relay {
+            // Full: the other nodes' live views miss this event, as a lagging stream does.
+            let _ = relay.try_send(event.clone());
+        }
+        self.show_event(event);
+    }
+
+    /// Show an event (this node's or another's) on this node's streams.
+    fn show_event(&self, event: EngineEvent) {
         let journal = &self.inner.metrics.journal;
         if journal.watched.load(Ordering::Relaxed)
             && let Ok(mut ring) = journal.ring.lock()
@@ -302,6 +311,67 @@ impl ProcessEngine {
         }
         // No receivers is fine: nobody is watching.
         let _ = self.inner.events.send(event);
+    }
+
+    /// Publish this node's events to the other nodes of a shared store, batched: a batch is
+    /// whatever waited while the previous one was sent, so a quiet node sends each event at
+    /// once and a busy one sends few large notifications.
+    pub(crate) async fn relay_events(
+        engine: std::sync::Weak<super::core::Inner>,
+        node: u64,
+        mut events: tokio::sync::mpsc::Receiver<EngineEvent>,
+    ) {
+        let mut pending: Option<String> = None;
+        loop {
+            let event = match pending.take() {
+                Some(json) => Some(json),
+                None => events.recv().await.and_then(|e| event_json(&e)),
+            };
+            let Some(first) = event else {
+                if events.is_closed() {
+                    return;
+                }
+                continue;
+            };
+            let mut batch = format!("{{\"node\":{node},\"events\":[{first}");
+            while let Ok(next) = events.try_recv() {
+                let Some(json) = event_json(&next) else {
+                    continue;
+                };
+                if batch.len() + json.len() + 2 > MAX_EVENT_PAYLOAD {
+                    pending = Some(json);
+                    break;
+                }
+                batch.push(',');
+                batch.push_str(&json);
+            }
+            batch.push_str("]}");
+            let Some(inner) = engine.upgrade() else {
+                return;
+            };
+            let store = inner.store.clone();
+            drop(inner);
+            store.publish_events(batch).await;
+        }
+    }
+
+    /// Show the events another node published (a batch of [`Self::relay_events`]) on this
+    /// node's streams; this node's own batches come back too and are ignored.
+    pub(crate) fn show_remote_events(&self, batch: &str) {
+        #[derive(Deserialize)]
+        struct Batch {
+            node: u64,
+            events: Vec<EngineEvent>,
+        }
+        match serde_json::from_str::<Batch>(batch) {
+            Ok(batch) if batch.node != self.inner.node_id => {
+                for event in batch.events {
+                    self.show_event(event);
+                }
+            }
+            Ok(_) => {}
+            Err(e) => tracing::debug!("a live-event batch from another node was not read: {e}"),
+        }
     }
 
     /// The numbered live events for the SSE stream: a receiver of events after now, and the
@@ -396,4 +466,31 @@ impl ProcessEngine {
             *m.entry(key.to_owned()).or_insert(0) += 1;
         }
     }
+}
+
+/// An event as JSON for another node, small enough for one notification: a long incident
+/// message is shortened; anything still too large is not relayed.
+fn event_json(event: &EngineEvent) -> Option<String> {
+    const MESSAGE_CHARS: usize = 2_000;
+    let shortened;
+    let event = match event {
+        EngineEvent::IncidentRaised {
+            message: Some(message),
+            ..
+        } if message.chars().count() > MESSAGE_CHARS => {
+            let mut copy = event.clone();
+            if let EngineEvent::IncidentRaised {
+                message: Some(m), ..
+            } = &mut copy
+            {
+                *m = message.chars().take(MESSAGE_CHARS).collect();
+            }
+            shortened = copy;
+            &shortened
+        }
+        _ => event,
+    };
+    let json = serde_json::to_string(event).ok()?;
+    // Room for the batch's envelope around a single event.
+    (json.len() + 64 <= MAX_EVENT_PAYLOAD).then_some(json)
 }

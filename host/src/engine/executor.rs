@@ -123,7 +123,7 @@ impl ProcessEngine {
         extra: WriteSet,
         mut after: AfterCommit,
     ) -> Result<Outcome> {
-        let guard = self.lock_instance(instance_id).await;
+        let guard = self.lock_instance(instance_id).await?;
         let record: ProcessInstance =
             self.inner
                 .store
@@ -155,7 +155,7 @@ impl ProcessEngine {
         start: InstanceStart,
         initiator: Option<String>,
     ) -> Result<Outcome> {
-        let guard = self.lock_instance(&instance_id).await;
+        let guard = self.lock_instance(&instance_id).await?;
         if let Some(existing) = self.inner.store.running_instance(&instance_id)? {
             return Ok(Outcome {
                 instance: existing,

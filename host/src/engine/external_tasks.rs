@@ -459,7 +459,7 @@ impl ProcessEngine {
         }
         self.incident_transition(&old, &new, &mut ws, &mut after)?;
         if variables.is_empty() && local_variables.is_empty() {
-            let _guard = self.lock_instance(&old.process_instance_id).await;
+            let _guard = self.lock_instance(&old.process_instance_id).await?;
             self.commit_task_change(raw, &old, &new, ws)?;
             drop(_guard);
             self.inner.store.sync().await?;
@@ -660,7 +660,7 @@ impl ProcessEngine {
                     .metrics
                     .incidents_raised
                     .fetch_add(1, Ordering::Relaxed);
-                let _guard = self.lock_instance(&task.process_instance_id).await;
+                let _guard = self.lock_instance(&task.process_instance_id).await?;
                 self.commit_task_change(raw, &task, &new, ws)?;
                 drop(_guard);
                 self.inner.store.sync().await?;

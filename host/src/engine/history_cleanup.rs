@@ -169,6 +169,12 @@ impl ProcessEngine {
     /// batches; how many instances went.
     pub async fn run_history_cleanup(&self) -> Result<usize> {
         let _one = self.inner.cleanup.running.lock().await;
+        // One node at a time; the next finds little left to do.
+        let _one_node = self
+            .inner
+            .store
+            .lock_duty_across_nodes("history-cleanup")
+            .await?;
         let now = self.now();
         if let Ok(mut s) = self.inner.cleanup.state.lock() {
             s.created.get_or_insert(now);
@@ -288,7 +294,7 @@ impl ProcessEngine {
         for id in &ids {
             // The instance lock orders this with the instance's own end (which rewrites its
             // history record); the removal lock with the cleanup.
-            let _instance = self.lock_instance(id).await;
+            let _instance = self.lock_instance(id).await?;
             let _removal = self.inner.cleanup.removal.lock().await;
             let Some(mut h) = store.historic_instance(id)? else {
                 continue;

@@ -122,7 +122,7 @@ impl ProcessEngine {
 
     /// Suspend or activate an instance.
     pub async fn set_instance_suspended(&self, id: &str, suspended: bool) -> Result<()> {
-        let guard = self.lock_instance(id).await;
+        let guard = self.lock_instance(id).await?;
         let mut record = self.instance(id).await?;
         if record.suspended == suspended {
             return Ok(());

@@ -294,7 +294,7 @@ impl ProcessEngine {
         let Some(instance_id) = job.process_instance_id.clone() else {
             return Ok(());
         };
-        let _guard = self.lock_instance(&instance_id).await;
+        let _guard = self.lock_instance(&instance_id).await?;
         let Some((current, _)) = self.inner.store.job(&job.id)? else {
             return Ok(());
         };

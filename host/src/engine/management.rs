@@ -197,7 +197,7 @@ impl ProcessEngine {
         }
         let (job, _) = self.visible_job(id)?;
         let _guard = match &job.process_instance_id {
-            Some(pi) => Some(self.lock_instance(pi).await),
+            Some(pi) => Some(self.lock_instance(pi).await?),
             None => None,
         };
         let (job, read_at) = self.visible_job(id)?;
@@ -480,7 +480,7 @@ impl ProcessEngine {
     pub async fn delete_job(&self, id: &str) -> Result<()> {
         let (job, _) = self.visible_job(id)?;
         let _guard = match &job.process_instance_id {
-            Some(pi) => Some(self.lock_instance(pi).await),
+            Some(pi) => Some(self.lock_instance(pi).await?),
             None => None,
         };
         let (job, read_at) = self.visible_job(id)?;

@@ -357,7 +357,7 @@ impl ProcessEngine {
     ) -> std::result::Result<(), MigrationError> {
         let target = self.definition(&plan.target_process_definition_id).await?;
         let (_, tp) = self.definition_model(&target.id).await?;
-        let guard = self.lock_instance(id).await;
+        let guard = self.lock_instance(id).await?;
         let store = &self.inner.store;
         let mut pi = store.running_instance(id)?.ok_or_else(|| {
             ProcessEngineError::Engine(format!(

@@ -91,7 +91,7 @@ mod user_tasks;
 mod variable_instances;
 mod wasm_tasks;
 
-pub use self::core::EngineConfig;
+pub use self::core::{Database, EngineConfig};
 pub use self::definition_extras::StartForm;
 pub use self::events::{
     EVENT_JOURNAL_SIZE, EngineEvent, EventReplay, LATENCY_BUCKETS, LatencySnapshot,

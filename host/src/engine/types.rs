@@ -62,6 +62,10 @@ pub enum ProcessEngineError {
     /// A wasm component was rejected.
     #[error("{0}")]
     InvalidModule(String),
+    /// The database cannot be reached (PostgreSQL down): nothing was changed; try again
+    /// later (503).
+    #[error("{0}")]
+    Unavailable(String),
     /// Storage or another internal failure: logged, shown to clients as a generic 500.
     #[error("internal error: {0}")]
     Internal(String),
@@ -69,7 +73,10 @@ pub enum ProcessEngineError {
 
 impl From<crate::store::StoreError> for ProcessEngineError {
     fn from(e: crate::store::StoreError) -> Self {
-        ProcessEngineError::Internal(e.to_string())
+        match e {
+            crate::store::StoreError::Unavailable(m) => ProcessEngineError::Unavailable(m),
+            other => ProcessEngineError::Internal(other.to_string()),
+        }
     }
 }
 

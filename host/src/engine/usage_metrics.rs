@@ -127,6 +127,10 @@ impl ProcessEngine {
     }
 
     /// Write the pending counts: one small write set of read-added sums.
+    ///
+    /// The counts stay pending until their sums are committed, and leave pending in the same
+    /// critical section as the commit (readers hold that lock while they read both), so a
+    /// reader never sees a count twice or not at all, and a failed write loses nothing.
     pub async fn flush_metrics(&self) -> Result<()> {
         let _one = self.inner.usage.flush_lock.lock().await;
         self.inner
@@ -134,11 +138,11 @@ impl ProcessEngine {
             .last_flush
             .store(self.now(), Ordering::Relaxed);
         let pending = match self.inner.usage.pending.lock() {
-            Ok(mut p) => std::mem::take(&mut *p),
+            Ok(p) => p.clone(),
             Err(_) => BTreeMap::new(),
         };
         let workers = match self.inner.usage.workers.lock() {
-            Ok(mut w) => std::mem::take(&mut *w),
+            Ok(w) => w.clone(),
             Err(_) => BTreeSet::new(),
         };
         if pending.is_empty() && workers.is_empty() {
@@ -153,7 +157,29 @@ impl ProcessEngine {
         for (interval, worker) in &workers {
             store.stage_task_worker(&mut ws, *interval, worker);
         }
-        store.commit_durable(&ws).await?;
+        {
+            let mut still_pending = self
+                .inner
+                .usage
+                .pending
+                .lock()
+                .unwrap_or_else(|e| e.into_inner());
+            store.commit(&ws)?;
+            for (key, n) in &pending {
+                if let Some(left) = still_pending.get_mut(key) {
+                    *left = left.saturating_sub(*n);
+                    if *left == 0 {
+                        still_pending.remove(key);
+                    }
+                }
+            }
+            if let Ok(mut w) = self.inner.usage.workers.lock() {
+                for seen in &workers {
+                    w.remove(seen);
+                }
+            }
+        }
+        store.sync().await?;
         Ok(())
     }
 
@@ -161,10 +187,17 @@ impl ProcessEngine {
     /// name or all; newest interval first, then by name (Camunda's order).
     pub fn metric_rows(&self, name: Option<&str>, from: i64, to: i64) -> Result<Vec<MetricRow>> {
         let mut sums: BTreeMap<(i64, String), u64> = BTreeMap::new();
-        for r in self.inner.store.metric_intervals(from, to)? {
-            *sums.entry((r.interval, r.name)).or_insert(0) += r.value;
-        }
-        if let Ok(p) = self.inner.usage.pending.lock() {
+        // Held while the stored sums are read: a flush commits and clears under it.
+        {
+            let p = self
+                .inner
+                .usage
+                .pending
+                .lock()
+                .unwrap_or_else(|e| e.into_inner());
+            for r in self.inner.store.metric_intervals(from, to)? {
+                *sums.entry((r.interval, r.name)).or_insert(0) += r.value;
+            }
             for ((interval, n), v) in p.iter() {
                 if *interval >= from && *interval < to {
                     *sums.entry((*interval, (*n).to_owned())).or_insert(0) += v;

@@ -430,7 +430,7 @@ impl ProcessEngine {
             new.lock_expiration_time = None;
         }
         self.incident_transition(&task, &new, &mut ws, &mut after)?;
-        let _guard = self.lock_instance(&task.process_instance_id).await;
+        let _guard = self.lock_instance(&task.process_instance_id).await?;
         match self.commit_task_change(raw, &task, &new, ws) {
             Ok(()) => {}
             // The task was completed, cancelled or changed meanwhile: this attempt's result is moot.

@@ -7,11 +7,11 @@
 //! definitions, task modules, identity and the outbox. The engine reads typed records through
 //! them and stages typed changes into a [`WriteSet`], which it commits as one atomic unit
 //! ([`Store::commit`], then [`Store::sync`] before acknowledging). Nothing outside this module
-//! builds a key or names a tree: the key layouts live in `sled/index.rs`.
+//! builds a key or names a tree: the key layouts live in `kv/index.rs`.
 //!
-//! The embedded backend is sled ([`sled`](self::sled), the default and what `baton run` uses);
-//! a second backend (PostgreSQL, issue 21) implements the same traits, so the engine does not
-//! change (see docs/architecture.md).
+//! Both backends live in [`kv`](self::kv): sled, embedded, the default and what `baton run`
+//! uses; and PostgreSQL (`--database`), which several nodes share. They differ only below the
+//! key-value layer, so the engine does not change (see docs/architecture.md).
 //!
 //! Must not: perform effects (a transaction closure may re-run), or scan inside a transaction.
 
@@ -20,8 +20,8 @@ pub mod batches;
 pub mod codec;
 mod decisions;
 pub mod history_logs;
+mod kv;
 pub mod metrics;
-mod sled;
 pub mod tasklist;
 pub mod tenants;
 
@@ -29,8 +29,10 @@ pub use self::authorizations::AuthorizationStore;
 pub use self::batches::BatchStore;
 pub use self::decisions::DecisionStore;
 pub use self::history_logs::HistoryLogStore;
+pub use self::kv::{
+    ClusterLock, Durability, FORMAT_VERSION, MAX_EVENT_PAYLOAD, RemoteChange, Store, WriteSet,
+};
 pub use self::metrics::MetricsStore;
-pub use self::sled::{Durability, FORMAT_VERSION, Store, WriteSet};
 pub use self::tasklist::TasklistStore;
 pub use self::tenants::TenantStore;
 
@@ -47,7 +49,7 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 /// A storage failure.
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, Clone, thiserror::Error)]
 pub enum StoreError {
     /// The backend reported an error (I/O, a corrupt file, a lost connection).
     #[error("storage: {0}")]
@@ -60,6 +62,10 @@ pub enum StoreError {
         /// What went wrong.
         message: String,
     },
+    /// The database cannot be reached (PostgreSQL down or the network gone): nothing was
+    /// written; the request may be tried again once it is back (503).
+    #[error("{0}")]
+    Unavailable(String),
     /// The store is shutting down.
     #[error("the store is closed")]
     Closed,

@@ -191,6 +191,11 @@ pub(super) fn iso(ms: i64) -> String {
 
 impl ProcessEngine {
     pub(crate) async fn notification_loop(self) {
+        // On a store other nodes share, one node delivers (the one holding the duty's lock);
+        // the others stand by and take over when it dies (its connection, and so its lock,
+        // goes). A delivery in flight on a dead node is sent again by the next: same
+        // delivery id, which receivers dedupe on.
+        let mut delivering: Option<crate::store::ClusterLock> = None;
         loop {
             if self.inner.shutting_down.load(Ordering::SeqCst) {
                 return;
@@ -198,6 +203,31 @@ impl ProcessEngine {
             let woken = self.inner.notifications.wake.notified();
             tokio::pin!(woken);
             woken.as_mut().enable();
+            if self.inner.store.is_shared() && !delivering.as_ref().is_some_and(|l| l.is_held()) {
+                delivering = match self
+                    .inner
+                    .store
+                    .try_lock_duty_across_nodes("notifications")
+                    .await
+                {
+                    Ok(lock) => lock,
+                    Err(e) => {
+                        tracing::warn!("notification delivery: {e}");
+                        None
+                    }
+                };
+                if delivering.is_none() {
+                    tokio::time::sleep(Duration::from_secs(1)).await;
+                    continue;
+                }
+            }
+            if self.inner.store.is_shared()
+                && let Err(e) = self.reload_rules()
+            {
+                // Rules another node changed are read each pass (this node's own changes
+                // reload them at once).
+                tracing::warn!("notification rules not reloaded: {e}");
+            }
             let next = match self.notification_pass().await {
                 Ok(next) => next,
                 Err(e) => {

@@ -103,7 +103,7 @@ impl Store {
     ) -> impl Iterator<Item = Result<String>> + 'a {
         self.scan_prefix(Tree::InstancesByBusinessKey, b"")
             .filter_map(move |kv| match kv {
-                Err(e) => Some(Err(e.into())),
+                Err(e) => Some(Err(e)),
                 Ok((key, _)) => {
                     let (business_key, id) = split_last_str(&key)?;
                     let business_key = std::str::from_utf8(business_key).ok()?;

@@ -1,9 +1,14 @@
-//! [`ExternalTaskStore`] on sled: the available tasks of a topic are the `ExternalTaskQueue`
-//! index (topic, priority, create time, id), the locked ones the `ExternalTaskLocks` index
-//! (expiry, id). Index entries are hints verified against the record; a stale one is dropped,
-//! guarded by the record it was judged on.
+//! [`ExternalTaskStore`] on the key-value layer: the available tasks of a topic are the
+//! `ExternalTaskQueue` index (topic, priority, create time, id), the locked ones the
+//! `ExternalTaskLocks` index (expiry, id). Index entries are hints verified against the
+//! record; a stale one is dropped, guarded by the record it was judged on (on sled) or under
+//! the row locks of the fetch's transaction (on PostgreSQL).
+
+use std::collections::HashMap;
+use std::ops::Bound;
 
 use super::index::{self, Placement};
+use super::postgres::Postgres;
 use super::{Result, Store, StoreError, Tree, WriteSet};
 use crate::records::ExternalTask;
 use crate::store::codec;
@@ -40,10 +45,7 @@ impl Store {
             // The queue is in priority order: with that order, the first `wanted` tasks a
             // topic's filter takes are all it can contribute, so the scan (and the decoding of
             // each task it judges) stops there.
-            let enough = match request.order {
-                LockOrder::Priority => candidates.len() + wanted,
-                LockOrder::CreateTimeAsc | LockOrder::CreateTimeDesc => usize::MAX,
-            };
+            let enough = enough(request.order, candidates.len(), wanted);
             let keys = self
                 .scan_prefix(Tree::ExternalTaskQueue, &index::queue_prefix(&topic.topic))
                 .take(scan_limit(request.max_tasks, topic.filtered));
@@ -85,18 +87,124 @@ impl Store {
                 }
             }
         }
-        match request.order {
-            LockOrder::Priority => candidates.sort_by(|a, b| {
-                b.0.priority
-                    .cmp(&a.0.priority)
-                    .then(a.0.create_time.cmp(&b.0.create_time))
-            }),
-            LockOrder::CreateTimeAsc => candidates.sort_by_key(|c| c.0.create_time),
-            LockOrder::CreateTimeDesc => {
-                candidates.sort_by_key(|c| std::cmp::Reverse(c.0.create_time))
+        sort_candidates(&mut candidates, request.order);
+        Ok(Some(candidates))
+    }
+}
+
+/// Sort lockable tasks into the order the request asks for.
+fn sort_candidates(candidates: &mut [Candidate], order: LockOrder) {
+    match order {
+        LockOrder::Priority => candidates.sort_by(|a, b| {
+            b.0.priority
+                .cmp(&a.0.priority)
+                .then(a.0.create_time.cmp(&b.0.create_time))
+        }),
+        LockOrder::CreateTimeAsc => candidates.sort_by_key(|c| c.0.create_time),
+        LockOrder::CreateTimeDesc => candidates.sort_by_key(|c| std::cmp::Reverse(c.0.create_time)),
+    }
+}
+
+/// How many candidates are enough once the topics before this one gave `found`: with
+/// priority order the first `wanted` a topic's filter takes are all it can contribute.
+fn enough(order: LockOrder, found: usize, wanted: usize) -> usize {
+    match order {
+        LockOrder::Priority => found + wanted,
+        LockOrder::CreateTimeAsc | LockOrder::CreateTimeDesc => usize::MAX,
+    }
+}
+
+/// Stage the lock of `task` for the request's worker: the record, out of the queue, into the
+/// lock index, together (whatever a crash keeps, a locked task is in the lock index and not
+/// in the queue, so its lock's expiry brings it back).
+fn stage_lock(
+    ws: &mut WriteSet,
+    request: &LockRequest<'_>,
+    task: &ExternalTask,
+    ti: usize,
+) -> ExternalTask {
+    let mut new = task.clone();
+    new.worker_id = Some(request.worker_id.to_owned());
+    new.lock_expiration_time = Some(request.topics[ti].lock_expiration_time);
+    ws.put(Tree::ExternalTasks, index::id_key(&new.id), &new);
+    ws.delete(Tree::ExternalTaskQueue, index::queue_key(task));
+    if let Some(exp) = new.lock_expiration_time {
+        ws.index(Tree::ExternalTaskLocks, index::lock_key(exp, &new.id));
+    }
+    new
+}
+
+impl Store {
+    /// Fetch-and-lock on PostgreSQL, in one transaction: each topic's first queue rows that
+    /// no concurrent fetch holds (`select ... for update skip locked`), then their task
+    /// records (`skip locked` too: a task another transaction is changing is left to it), the
+    /// engine's filters judge them, and the locks are written and committed. Concurrent
+    /// fetches on any node take disjoint tasks without waiting for each other or retrying.
+    fn lock_available_skip_locked(
+        &self,
+        postgres: &Postgres,
+        request: &LockRequest<'_>,
+        accept: &mut dyn FnMut(usize, &ExternalTask) -> Accept,
+    ) -> Result<Vec<(ExternalTask, usize)>> {
+        let mut tx = postgres.begin()?;
+        let mut entries = Vec::new();
+        for (ti, topic) in request.topics.iter().enumerate() {
+            let (from, to) = super::prefix_range(&index::queue_prefix(&topic.topic));
+            let from = match from {
+                Bound::Included(from) => from,
+                _ => Vec::new(),
+            };
+            let limit = scan_limit(request.max_tasks, topic.filtered);
+            for key in tx.lock_range(Tree::ExternalTaskQueue, from, to, limit)? {
+                if let Some(id) = index::queue_key_id(&key) {
+                    entries.push((key, id, ti));
+                }
             }
         }
-        Ok(Some(candidates))
+        let records: HashMap<Vec<u8>, Vec<u8>> = tx
+            .lock_keys(
+                Tree::ExternalTasks,
+                entries.iter().map(|(_, id, _)| index::id_key(id)).collect(),
+            )?
+            .into_iter()
+            .collect();
+        let mut writes = WriteSet::new();
+        let mut candidates: Vec<Candidate> = Vec::new();
+        let mut topic_start = (usize::MAX, 0);
+        for (key, id, ti) in entries {
+            if topic_start.0 != ti {
+                topic_start = (ti, candidates.len());
+            }
+            if candidates.len() >= enough(request.order, topic_start.1, request.max_tasks) {
+                continue;
+            }
+            // Absent: deleted, or locked by a transaction changing it (which keeps or
+            // drops the queue entry itself).
+            let Some(raw) = records.get(&index::id_key(&id)) else {
+                continue;
+            };
+            let task: ExternalTask = codec::decode("external_tasks", raw)?;
+            if index::placement(&task, request.now) != Placement::Queue
+                || index::queue_key(&task) != key
+            {
+                writes.delete(Tree::ExternalTaskQueue, key);
+                continue;
+            }
+            match accept(ti, &task) {
+                Accept::Take => candidates.push((task, Vec::new(), ti)),
+                Accept::Skip => {}
+                // Dropping the transaction rolls it back: nothing locked.
+                Accept::Abort => return Ok(Vec::new()),
+            }
+        }
+        sort_candidates(&mut candidates, request.order);
+        let locked: Vec<(ExternalTask, usize)> = candidates
+            .into_iter()
+            .take(request.max_tasks)
+            .map(|(task, _, ti)| (stage_lock(&mut writes, request, &task, ti), ti))
+            .collect();
+        tx.commit(writes)?;
+        Ok(locked)
     }
 }
 
@@ -106,6 +214,9 @@ impl ExternalTaskStore for Store {
         request: &LockRequest<'_>,
         accept: &mut dyn FnMut(usize, &ExternalTask) -> Accept,
     ) -> Result<Vec<(ExternalTask, usize)>> {
+        if let Some(postgres) = self.postgres() {
+            return self.lock_available_skip_locked(postgres, request, accept);
+        }
         let mut cleanup = Vec::new();
         // Each lock changes the record and its index entries together, guarded by the record
         // as read: whatever a crash keeps, a locked task is in the lock index and not in the
@@ -123,18 +234,10 @@ impl ExternalTaskStore for Store {
             let mut batch = Vec::new();
             let mut sets = Vec::new();
             for (task, raw, ti) in candidates.into_iter().take(wanted) {
-                let mut new = task.clone();
-                new.worker_id = Some(request.worker_id.to_owned());
-                new.lock_expiration_time = Some(request.topics[ti].lock_expiration_time);
                 let mut ws = WriteSet::new();
                 ws.guard(Tree::ExternalTasks, index::id_key(&task.id), Some(raw));
-                ws.put(Tree::ExternalTasks, index::id_key(&new.id), &new);
-                ws.delete(Tree::ExternalTaskQueue, index::queue_key(&task));
-                if let Some(exp) = new.lock_expiration_time {
-                    ws.index(Tree::ExternalTaskLocks, index::lock_key(exp, &new.id));
-                }
+                batch.push((stage_lock(&mut ws, request, &task, ti), ti));
                 sets.push(ws);
-                batch.push((new, ti));
             }
             if batch.is_empty() {
                 break;

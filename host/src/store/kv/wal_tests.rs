@@ -138,7 +138,7 @@ async fn a_torn_last_record_is_dropped_and_everything_synced_is_kept() {
     drop(store);
     let store = reopen_until_unlocked(dir.path()).await.expect("reopen");
     assert_eq!(segments(dir.path()).len(), 1, "one fresh segment");
-    assert!(store.inner.wal.size_on_disk() < 4096, "it holds no change");
+    assert!(store.sled().wal.size_on_disk() < 4096, "it holds no change");
     assert_eq!(values(&store, tree), (10..102).collect::<Vec<_>>());
 }
 
@@ -184,8 +184,8 @@ async fn kept_counts_after_a_crash_equal_a_recount() {
     assert_eq!(store.count_component(tree, "c"), 10);
     assert_eq!(store.count_component(tree, "d"), 0);
     let recount = super::counts::Counts::default();
-    recount.rebuild(&store.inner.trees).expect("recount");
-    assert_eq!(recount.snapshot(), store.inner.counts.snapshot());
+    recount.rebuild(&store.sled().trees).expect("recount");
+    assert_eq!(recount.snapshot(), store.sled().counts.snapshot());
 }
 
 /// The log's segment files, oldest first.

@@ -1,21 +1,26 @@
-//! The sled backend (sled 0.34): the only module that touches sled, the embedded default.
+//! The key-value layer under the store traits, with its two engines: sled (the default, and
+//! what `baton run` uses) and PostgreSQL ([`postgres`], what several nodes share).
 //!
 //! The store is a set of named trees (one per concern, see [`Tree`]) holding versioned
 //! records ([`codec`]) under big-endian keys ([`keys`]). Every change of engine state is one
 //! [`WriteSet`] committed atomically across the trees it touches, so a new instance state, its
-//! tasks, timers, subscriptions, history and outbox land together or not at all.
+//! tasks, timers, subscriptions, history and outbox land together or not at all. The
+//! aggregates (one file each) are written against the generic tree/key/record API below and
+//! run unchanged on either engine.
 //!
 //! Durability: [`Store::commit`] makes the writes visible; [`Store::sync`] returns once they
 //! are on disk. Concurrent `sync` calls share one flush (group commit), so throughput is not
-//! bounded by one fsync per command.
+//! bounded by one fsync per command. On PostgreSQL a commit returns once the database has it
+//! durably, and `sync` has nothing left to do.
 //!
-//! Sled is the durable copy, not the first stop: a commit goes to the write-ahead log
+//! On sled, sled is the durable copy, not the first stop: a commit goes to the write-ahead log
 //! ([`wal`], what `sync` flushes) and the memtable ([`memtable`], what reads see first), and a
 //! checkpoint ([`checkpoint`]) moves the changes into sled in the background. Changes that
 //! cancel out between checkpoints (a short instance's task, queue entry, running record) never
-//! reach sled.
+//! reach sled. Record counts are kept in memory ([`counts`]); PostgreSQL counts with queries,
+//! since other nodes change the rows too.
 //!
-//! Nothing outside `store` names a sled type, a tree or a key: the engine goes through the
+//! Nothing outside `store` names a backend, a tree or a key: the engine goes through the
 //! store traits (implemented here, one file per aggregate), and the generic tree/key/record
 //! API below is private to the store.
 
@@ -40,6 +45,8 @@ pub(super) mod keys;
 mod memtable;
 mod metrics;
 mod notifications;
+mod postgres;
+pub use self::postgres::{ClusterLock, MAX_EVENT_PAYLOAD, RemoteChange};
 mod query;
 mod tasklist;
 mod tasks;
@@ -253,7 +260,38 @@ pub enum Durability {
 /// The store.
 #[derive(Clone)]
 pub struct Store {
-    inner: Arc<StoreInner>,
+    backend: Backend,
+    durability: Durability,
+}
+
+/// The engine under the key-value layer.
+#[derive(Clone)]
+enum Backend {
+    /// Embedded: sled with baton's log and memtable in front ([`StoreInner`]).
+    Sled(Arc<StoreInner>),
+    /// A PostgreSQL database ([`postgres`]), possibly shared by several nodes.
+    Postgres(Arc<postgres::Postgres>),
+}
+
+/// An ordered scan of one tree: sled's merged view, or the rows of one query.
+enum Scan<'a> {
+    Sled(std::iter::Take<memtable::Merged<'a>>),
+    Rows(std::vec::IntoIter<postgres::Row>),
+    Failed(Option<StoreError>),
+}
+
+impl Iterator for Scan<'_> {
+    type Item = Result<(sled::IVec, sled::IVec)>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        match self {
+            Scan::Sled(merged) => merged.next().map(|kv| kv.map_err(StoreError::from)),
+            Scan::Rows(rows) => rows
+                .next()
+                .map(|(k, v)| Ok((sled::IVec::from(k), sled::IVec::from(v)))),
+            Scan::Failed(e) => e.take().map(Err),
+        }
+    }
 }
 
 struct StoreInner {
@@ -345,7 +383,8 @@ impl Store {
         let (tx, rx) = mpsc::unbounded_channel();
         tokio::spawn(group_commit_loop(rx));
         let store = Store {
-            inner: Arc::new_cyclic(|weak| StoreInner {
+            durability,
+            backend: Backend::Sled(Arc::new_cyclic(|weak| StoreInner {
                 db,
                 trees,
                 counts,
@@ -358,19 +397,161 @@ impl Store {
                 checkpoint_on_close: std::sync::atomic::AtomicBool::new(true),
                 committer: committer::Committer::start(weak.clone()),
                 checkpointer: checkpoint::Checkpointer::start(weak.clone()),
-            }),
+            })),
         };
         store.ensure_indexes()?;
         Ok(store)
     }
 
+    /// Open (or create) the store in a PostgreSQL database: `url` is a `postgres://` URL or
+    /// a libpq key/value string, `schema` the schema to keep the tables in (created if
+    /// missing; the connection's default `search_path` otherwise). The migrations the database
+    /// lacks are applied first. Every node of a cluster opens the same database and schema.
+    pub fn open_postgres(url: &str, schema: Option<&str>, durability: Durability) -> Result<Store> {
+        let postgres = postgres::Postgres::open(url, schema, durability)?;
+        tracing::info!("store: PostgreSQL at {}", postgres.target());
+        let store = Store {
+            durability,
+            backend: Backend::Postgres(Arc::new(postgres)),
+        };
+        store.ensure_indexes()?;
+        Ok(store)
+    }
+
+    /// Lock instance `id` across every node sharing this store, waiting while another node
+    /// holds it; `None` on sled (one process owns the store, and the engine's own lock is
+    /// enough). Held for as long as the engine holds its per-instance lock.
+    pub async fn lock_instance_across_nodes(&self, id: &str) -> Result<Option<ClusterLock>> {
+        match &self.backend {
+            Backend::Sled(_) => Ok(None),
+            Backend::Postgres(pg) => pg.lock_instance(id).await.map(Some),
+        }
+    }
+
+    /// Take the lock of a duty only one node sharing this store may do at a time (the batch
+    /// runner's invocations, notification delivery, history cleanup), waiting while another
+    /// node holds it; `None` on sled (one process owns the store: the engine's own locks
+    /// are enough).
+    pub async fn lock_duty_across_nodes(&self, duty: &str) -> Result<Option<ClusterLock>> {
+        match self.postgres() {
+            None => Ok(None),
+            Some(pg) => pg.lock_duty(duty, true).await,
+        }
+    }
+
+    /// Like [`Store::lock_duty_across_nodes`] without waiting: `Ok(None)` while another node
+    /// holds the duty. On sled, `Ok(None)` too: ask [`Store::is_shared`] first.
+    pub async fn try_lock_duty_across_nodes(&self, duty: &str) -> Result<Option<ClusterLock>> {
+        match self.postgres() {
+            None => Ok(None),
+            Some(pg) => pg.lock_duty(duty, false).await,
+        }
+    }
+
+    /// What nodes sharing this store commit that a waiter of this node may care about
+    /// (tasks to fetch, jobs to run); `None` on sled, where every change is this process's.
+    pub fn remote_changes(&self) -> Option<tokio::sync::broadcast::Receiver<RemoteChange>> {
+        match &self.backend {
+            Backend::Sled(_) => None,
+            Backend::Postgres(pg) => Some(pg.remote_changes()),
+        }
+    }
+
+    /// Live-event batches published by the nodes sharing this store (this one's included);
+    /// `None` on sled.
+    pub fn remote_events(&self) -> Option<tokio::sync::broadcast::Receiver<String>> {
+        self.postgres().map(|pg| pg.remote_events())
+    }
+
+    /// Publish a batch of this node's live events to every node sharing the store (a no-op
+    /// on sled); at most [`MAX_EVENT_PAYLOAD`] bytes.
+    pub async fn publish_events(&self, batch: String) {
+        if let Some(pg) = self.postgres() {
+            pg.publish_events(batch).await;
+        }
+    }
+
+    /// Copy every record of this store into `target` (`baton migrate-store`: a sled data
+    /// directory into a PostgreSQL database), `chunk` keys per commit, and return the number
+    /// of keys copied per tree. Refuses a target that already holds data, so a copy never
+    /// mixes two engines' records. The source must not change meanwhile (its server stopped).
+    pub fn copy_into(&self, target: &Store, chunk: usize) -> Result<Vec<(&'static str, usize)>> {
+        for tree in Tree::ALL {
+            if *tree != Tree::Meta && target.first_key(*tree)?.is_some() {
+                return Err(StoreError::Backend(format!(
+                    "the target already holds baton data (tree {}); copy into an empty database or schema",
+                    tree.name()
+                )));
+            }
+        }
+        let mut copied = Vec::with_capacity(Tree::ALL.len());
+        for tree in Tree::ALL {
+            let mut count = 0;
+            let mut ws = WriteSet::new();
+            for pair in self.scan_prefix(*tree, b"") {
+                let (key, value) = pair?;
+                ws.put_raw(*tree, key.to_vec(), value.to_vec());
+                count += 1;
+                if ws.len() >= chunk.max(1) {
+                    target.commit(&std::mem::take(&mut ws))?;
+                }
+            }
+            target.commit(&ws)?;
+            copied.push((tree.name(), count));
+        }
+        // New sequence numbers (outbox, notifications) must follow the copied ones.
+        let next = self.generate_id()?;
+        if let Backend::Postgres(pg) = &target.backend {
+            pg.ensure_ids_above(next)?;
+        }
+        for (name, count) in &copied {
+            let tree = Tree::ALL
+                .iter()
+                .find(|t| t.name() == *name)
+                .copied()
+                .unwrap_or(Tree::Meta);
+            let there = target
+                .range(tree, Bound::Unbounded, Bound::Unbounded, false, None, true)
+                .count();
+            if there < *count {
+                return Err(StoreError::Backend(format!(
+                    "tree {name}: {count} keys copied but {there} found in the target"
+                )));
+            }
+        }
+        Ok(copied)
+    }
+
+    /// Whether the store is a PostgreSQL database (shared with other nodes, possibly).
+    pub fn is_shared(&self) -> bool {
+        matches!(self.backend, Backend::Postgres(_))
+    }
+
+    /// The PostgreSQL engine, when the store is one (for operations it does natively).
+    fn postgres(&self) -> Option<&postgres::Postgres> {
+        match &self.backend {
+            Backend::Sled(_) => None,
+            Backend::Postgres(pg) => Some(pg),
+        }
+    }
+
+    /// The sled engine (tests of its log and memtable).
+    #[cfg(test)]
+    fn sled(&self) -> &Arc<StoreInner> {
+        match &self.backend {
+            Backend::Sled(inner) => inner,
+            Backend::Postgres(_) => panic!("a sled store was expected"),
+        }
+    }
+
+    #[cfg(test)]
     fn tree(&self, tree: Tree) -> &sled::Tree {
-        &self.inner.trees[tree as usize]
+        &self.sled().trees[tree as usize]
     }
 
     /// The configured durability.
     pub fn durability(&self) -> Durability {
-        self.inner.durability
+        self.durability
     }
 
     /// Apply a write set atomically (visible to readers at once; durable after [`Store::sync`]).
@@ -378,7 +559,7 @@ impl Store {
         if writes.ops.is_empty() {
             return Ok(());
         }
-        match self.inner.commit_sets(&[writes])?.first() {
+        match self.commit_sets(&[writes])?.first() {
             Some(true) => Ok(()),
             _ => Err(StoreError::Conflict),
         }
@@ -390,7 +571,14 @@ impl Store {
     /// independent guarded changes (e.g. locking 32 fetched tasks) cheap.
     pub fn commit_each(&self, sets: &[WriteSet]) -> Result<Vec<bool>> {
         let sets: Vec<&WriteSet> = sets.iter().collect();
-        self.inner.commit_sets(&sets)
+        self.commit_sets(&sets)
+    }
+
+    fn commit_sets(&self, sets: &[&WriteSet]) -> Result<Vec<bool>> {
+        match &self.backend {
+            Backend::Sled(inner) => inner.commit_sets(sets),
+            Backend::Postgres(pg) => pg.commit_sets(sets),
+        }
     }
 
     /// Commit `writes` in the next batch of the committer thread: the write sets of
@@ -403,7 +591,16 @@ impl Store {
         if writes.ops.is_empty() {
             return Ok(());
         }
-        let reply = match self.inner.committer.submit(writes) {
+        let inner = match &self.backend {
+            Backend::Sled(inner) => inner,
+            Backend::Postgres(pg) => {
+                return match pg.commit_batched(writes).await? {
+                    true => Ok(()),
+                    false => Err(StoreError::Conflict),
+                };
+            }
+        };
+        let reply = match inner.committer.submit(writes) {
             Ok(reply) => reply,
             Err(writes) => return self.commit(&writes),
         };
@@ -418,7 +615,7 @@ impl Store {
     /// Wait until everything committed so far is on disk. With [`Durability::Relaxed`] this
     /// returns at once.
     pub async fn sync(&self) -> Result<()> {
-        if self.inner.durability == Durability::Relaxed {
+        if self.durability == Durability::Relaxed {
             return Ok(());
         }
         self.sync_now().await
@@ -426,10 +623,15 @@ impl Store {
 
     /// Flush regardless of the durability setting (shutdown, explicit checkpoints).
     pub async fn sync_now(&self) -> Result<()> {
+        // PostgreSQL: a commit returned once it was durable (or, relaxed, the database
+        // flushes on its own).
+        let Backend::Sled(inner) = &self.backend else {
+            return Ok(());
+        };
         let (tx, rx) = oneshot::channel();
-        self.inner
+        inner
             .flush_requests
-            .send((tx, self.inner.wal.clone()))
+            .send((tx, inner.wal.clone()))
             .map_err(|_| StoreError::Closed)?;
         rx.await.map_err(|_| StoreError::Closed)?
     }
@@ -446,7 +648,7 @@ impl Store {
         tree: Tree,
         key: &[u8],
     ) -> Result<Option<T>> {
-        match self.inner.read(tree, key)? {
+        match self.read(tree, key)? {
             None => Ok(None),
             Some(bytes) => codec::decode(tree.name(), &bytes).map(Some),
         }
@@ -459,7 +661,7 @@ impl Store {
         tree: Tree,
         key: &[u8],
     ) -> Result<Option<(T, crate::store::Version)>> {
-        match self.inner.read(tree, key)? {
+        match self.read(tree, key)? {
             None => Ok(None),
             Some(bytes) => {
                 let record = codec::decode(tree.name(), &bytes)?;
@@ -470,12 +672,12 @@ impl Store {
 
     /// Read raw bytes.
     pub(in crate::store) fn get_raw(&self, tree: Tree, key: &[u8]) -> Result<Option<Vec<u8>>> {
-        Ok(self.inner.read(tree, key)?.map(|v| v.to_vec()))
+        Ok(self.read(tree, key)?.map(|v| v.to_vec()))
     }
 
     /// Whether a key exists.
     pub(in crate::store) fn contains(&self, tree: Tree, key: &[u8]) -> Result<bool> {
-        Ok(self.inner.read(tree, key)?.is_some())
+        Ok(self.read(tree, key)?.is_some())
     }
 
     /// Every record under a key prefix, in key order.
@@ -499,9 +701,7 @@ impl Store {
         prefix: &[u8],
     ) -> Result<Option<Vec<u8>>> {
         let (from, to) = prefix_range(prefix);
-        match memtable::Merged::new(&self.inner.memory, self.tree(tree), tree, from, to, true)
-            .next()
-        {
+        match self.range(tree, from, to, true, Some(1), true).next() {
             Some(kv) => Ok(Some(kv?.0.to_vec())),
             None => Ok(None),
         }
@@ -514,8 +714,8 @@ impl Store {
         prefix: &[u8],
         limit: usize,
     ) -> Result<Vec<Vec<u8>>> {
-        self.scan_prefix(tree, prefix)
-            .take(limit)
+        let (from, to) = prefix_range(prefix);
+        self.range(tree, from, to, false, Some(limit), true)
             .map(|kv| Ok(kv?.0.to_vec()))
             .collect()
     }
@@ -528,22 +728,31 @@ impl Store {
         end: &[u8],
         limit: usize,
     ) -> Result<Vec<Vec<u8>>> {
-        memtable::Merged::new(
-            &self.inner.memory,
-            self.tree(tree),
+        self.range(
             tree,
             Bound::Included(start.to_vec()),
             Bound::Excluded(end.to_vec()),
             false,
+            Some(limit),
+            true,
         )
-        .take(limit)
         .map(|kv| Ok(kv?.0.to_vec()))
         .collect()
     }
 
     /// The first key of a tree.
     pub(in crate::store) fn first_key(&self, tree: Tree) -> Result<Option<Vec<u8>>> {
-        match self.scan_prefix(tree, b"").next() {
+        match self
+            .range(
+                tree,
+                Bound::Unbounded,
+                Bound::Unbounded,
+                false,
+                Some(1),
+                true,
+            )
+            .next()
+        {
             Some(kv) => Ok(Some(kv?.0.to_vec())),
             None => Ok(None),
         }
@@ -566,32 +775,88 @@ impl Store {
     /// Number of records in a tree: kept in memory for the counted trees (see `counts`),
     /// else a walk of the tree (tests, rare admin reads).
     pub(in crate::store) fn count(&self, tree: Tree) -> usize {
-        if counts::is_counted(tree) {
-            return self.inner.counts.get(tree, None);
+        match &self.backend {
+            Backend::Sled(inner) if counts::is_counted(tree) => inner.counts.get(tree, None),
+            Backend::Sled(_) => self.scan_prefix(tree, b"").count(),
+            Backend::Postgres(pg) => pg.count(tree, b"").unwrap_or_else(|e| {
+                tracing::warn!("counting {}: {e}", tree.name());
+                0
+            }),
         }
-        self.scan_prefix(tree, b"").count()
     }
 
     /// Records of an index tree whose keys start with the string component `first`.
     pub(in crate::store) fn count_component(&self, tree: Tree, first: &str) -> usize {
-        self.inner.counts.get(tree, Some(first))
+        match &self.backend {
+            Backend::Sled(inner) => inner.counts.get(tree, Some(first)),
+            Backend::Postgres(pg) => {
+                let mut prefix = first.as_bytes().to_vec();
+                prefix.push(0);
+                pg.count(tree, &prefix).unwrap_or_else(|e| {
+                    tracing::warn!("counting {}: {e}", tree.name());
+                    0
+                })
+            }
+        }
     }
 
     /// Bytes used on disk (sled and the write-ahead log).
     pub fn size_on_disk(&self) -> Result<u64> {
-        Ok(self.inner.db.size_on_disk()? + self.inner.wal.size_on_disk())
+        match &self.backend {
+            Backend::Sled(inner) => Ok(inner.db.size_on_disk()? + inner.wal.size_on_disk()),
+            Backend::Postgres(pg) => pg.size_on_disk(),
+        }
     }
 
-    /// Every key/value pair under `prefix`, in key order: memory merged over sled.
-    fn scan_prefix(&self, tree: Tree, prefix: &[u8]) -> memtable::Merged<'_> {
+    /// The current value of a key.
+    fn read(&self, tree: Tree, key: &[u8]) -> Result<Option<sled::IVec>> {
+        match &self.backend {
+            Backend::Sled(inner) => inner.read(tree, key),
+            Backend::Postgres(pg) => Ok(pg.read(tree, key)?.map(sled::IVec::from)),
+        }
+    }
+
+    /// Every key/value pair under `prefix`, in key order.
+    fn scan_prefix(&self, tree: Tree, prefix: &[u8]) -> Scan<'_> {
         let (from, to) = prefix_range(prefix);
-        memtable::Merged::new(&self.inner.memory, self.tree(tree), tree, from, to, false)
+        self.range(tree, from, to, false, None, false)
+    }
+
+    /// The pairs of `tree` between two bounds, in key order (or reversed), at most `limit`
+    /// (sled: memory merged over sled; PostgreSQL: one query, with the limit in it). With
+    /// `keys_only` a backend may leave the values empty.
+    fn range(
+        &self,
+        tree: Tree,
+        from: Bound<Vec<u8>>,
+        to: Bound<Vec<u8>>,
+        reverse: bool,
+        limit: Option<usize>,
+        keys_only: bool,
+    ) -> Scan<'_> {
+        match &self.backend {
+            Backend::Sled(inner) => {
+                let merged = memtable::Merged::new(
+                    &inner.memory,
+                    &inner.trees[tree as usize],
+                    tree,
+                    from,
+                    to,
+                    reverse,
+                );
+                Scan::Sled(merged.take(limit.unwrap_or(usize::MAX)))
+            }
+            Backend::Postgres(pg) => match pg.scan(tree, from, to, reverse, limit, keys_only) {
+                Ok(rows) => Scan::Rows(rows.into_iter()),
+                Err(e) => Scan::Failed(Some(e)),
+            },
+        }
     }
 
     /// Close the store as a crash would: sled and the log as they are, no final checkpoint.
     #[cfg(test)]
     pub(in crate::store) fn close_as_crash(self) {
-        self.inner
+        self.sled()
             .checkpoint_on_close
             .store(false, std::sync::atomic::Ordering::Relaxed);
     }
@@ -600,13 +865,16 @@ impl Store {
     /// on its own).
     #[cfg(test)]
     pub(in crate::store) fn checkpoint_now(&self) -> Result<()> {
-        self.inner.checkpoint(true)?;
+        self.sled().checkpoint(true)?;
         Ok(())
     }
 
     /// A new unique, increasing number (outbox sequence).
     pub(in crate::store) fn generate_id(&self) -> Result<u64> {
-        Ok(self.inner.db.generate_id()?)
+        match &self.backend {
+            Backend::Sled(inner) => Ok(inner.db.generate_id()?),
+            Backend::Postgres(pg) => pg.next_id(),
+        }
     }
 }
 
