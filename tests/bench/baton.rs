@@ -14,11 +14,12 @@
 //! process (`/proc/<pid>`) over the throughput run.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
-use anyhow::{Context, bail};
-use baton_tests::{BatonProcess, RestClient, guests};
+use anyhow::bail;
+use baton_tests::bench::{cpu_seconds, work_until_stopped};
+use baton_tests::{BatonProcess, guests};
 use serde_json::{Value as Json, json};
 
 const STARTERS: usize = 8;
@@ -31,29 +32,6 @@ fn proc_field(pid: u32, field: &str) -> Option<u64> {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
     let line = status.lines().find(|l| l.starts_with(field))?;
     line.split_whitespace().nth(1)?.parse().ok()
-}
-
-/// utime + stime of a process in seconds (clock ticks of 10 ms on Linux).
-fn cpu_seconds(pid: u32) -> Option<f64> {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-    let after = &stat[stat.rfind(')')? + 2..];
-    let fields: Vec<&str> = after.split_whitespace().collect();
-    let utime: f64 = fields.get(11)?.parse().ok()?;
-    let stime: f64 = fields.get(12)?.parse().ok()?;
-    Some((utime + stime) / 100.0)
-}
-
-async fn worker(client: RestClient, name: String, stop: Arc<AtomicUsize>) -> anyhow::Result<()> {
-    while stop.load(Ordering::Relaxed) == 0 {
-        let tasks = client
-            .fetch_and_lock_for(&name, "work", BATCH, Some(1_000), 60_000)
-            .await?;
-        for t in tasks {
-            let id = t["id"].as_str().context("task id")?;
-            client.complete(id, &name, json!({})).await?;
-        }
-    }
-    Ok(())
 }
 
 fn main() -> anyhow::Result<()> {
@@ -99,11 +77,17 @@ fn main() -> anyhow::Result<()> {
         }
         c.deploy(model, &xml).await?;
         let cpu0 = cpu_seconds(pid).unwrap_or(0.0);
-        let stop = Arc::new(AtomicUsize::new(0));
+        let stop = Arc::new(AtomicBool::new(false));
         let mut workers = tokio::task::JoinSet::new();
         if mode != "wasm" {
             for w in 0..WORKERS {
-                workers.spawn(worker(c.clone(), format!("w{w}"), stop.clone()));
+                workers.spawn(work_until_stopped(
+                    c.clone(),
+                    format!("w{w}"),
+                    "work",
+                    BATCH,
+                    stop.clone(),
+                ));
             }
         }
         let began = Instant::now();
@@ -165,7 +149,7 @@ fn main() -> anyhow::Result<()> {
                 tokio::time::sleep(Duration::from_micros(500)).await;
             }
         }
-        stop.store(1, Ordering::Relaxed);
+        stop.store(true, Ordering::Relaxed);
         while workers.join_next().await.is_some() {}
         lat.sort_by(f64::total_cmp);
         let pct = |p: f64| -> f64 {

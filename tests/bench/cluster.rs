@@ -14,37 +14,16 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
-use anyhow::{Context, bail};
+use anyhow::bail;
+use baton_tests::bench::{cpu_seconds, work_until_stopped};
 use baton_tests::bpmn::one_task;
 use baton_tests::{BatonProcess, RestClient};
 use serde_json::json;
 
 const STARTERS: usize = 16;
 
-/// utime + stime of a process in seconds (clock ticks of 10 ms on Linux).
-fn cpu_seconds(pid: u32) -> Option<f64> {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-    let after = &stat[stat.rfind(')')? + 2..];
-    let fields: Vec<&str> = after.split_whitespace().collect();
-    let utime: f64 = fields.get(11)?.parse().ok()?;
-    let stime: f64 = fields.get(12)?.parse().ok()?;
-    Some((utime + stime) / 100.0)
-}
 const WORKERS: usize = 16;
 const BATCH: usize = 32;
-
-async fn worker(client: RestClient, name: String, stop: Arc<AtomicBool>) -> anyhow::Result<()> {
-    while !stop.load(Ordering::Relaxed) {
-        let tasks = client
-            .fetch_and_lock_for(&name, "work", BATCH, Some(1_000), 60_000)
-            .await?;
-        for t in tasks {
-            let id = t["id"].as_str().context("task id")?;
-            client.complete(id, &name, json!({})).await?;
-        }
-    }
-    Ok(())
-}
 
 fn main() -> anyhow::Result<()> {
     let args: Vec<String> = std::env::args().collect();
@@ -87,9 +66,11 @@ fn main() -> anyhow::Result<()> {
         let stop = Arc::new(AtomicBool::new(false));
         let mut workers = tokio::task::JoinSet::new();
         for w in 0..WORKERS {
-            workers.spawn(worker(
+            workers.spawn(work_until_stopped(
                 clients[w % nodes].clone(),
                 format!("w{w}"),
+                "work",
+                BATCH,
                 stop.clone(),
             ));
         }

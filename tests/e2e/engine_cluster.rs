@@ -441,3 +441,62 @@ async fn a_sled_data_directory_moves_into_postgres_and_carries_on() {
     );
     assert_eq!(count(&c, "/process-instance/count").await, 1);
 }
+
+/// The live event stream of one node shows what another node does: an instance started on
+/// node A appears on node B's `/events` stream (issue 21: SSE/cockpit events from all nodes).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs PostgreSQL: tests/postgres/run.sh runs it"]
+async fn every_node_streams_the_events_of_every_node() {
+    let url = database();
+    let schema = unique_schema("events");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let spawn = |name: &str| {
+        BatonProcess::spawn(
+            &dir.path().join(name),
+            &["--database", &url, "--database-schema", &schema],
+        )
+        .unwrap_or_else(|e| panic!("{name}: {e:#}"))
+    };
+    let (a, b) = (spawn("a"), spawn("b"));
+    let mut stream = reqwest::Client::new()
+        .get(format!("{}/engine-rest/events", b.root))
+        .send()
+        .await
+        .expect("connect to node b's events");
+    assert_eq!(stream.status(), 200);
+    a.client
+        .deploy("watched", &baton_tests::bpmn::one_task("watched", "work"))
+        .await
+        .expect("deploy on a");
+    let id = a
+        .client
+        .start("watched", json!({}))
+        .await
+        .expect("start on a");
+    let mut text = String::new();
+    let wanted = ["instanceStarted", "taskCreated"];
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while !wanted.iter().all(|event| {
+        text.split("\n\n")
+            .any(|message| message.contains(&format!("event: {event}")) && message.contains(&id))
+    }) {
+        let left = deadline
+            .checked_duration_since(Instant::now())
+            .unwrap_or_else(|| panic!("node b never showed node a's events for {id}: {text}"));
+        let chunk = tokio::time::timeout(left, stream.chunk())
+            .await
+            .unwrap_or_else(|_| panic!("node b never showed node a's events for {id}: {text}"))
+            .expect("read the stream")
+            .expect("the stream stays open");
+        text.push_str(&String::from_utf8_lossy(&chunk));
+    }
+    // Shown once: node b does not echo them back, and node a's own batch is not shown twice.
+    let started = text
+        .split("\n\n")
+        .filter(|m| m.contains("event: instanceStarted") && m.contains(&id))
+        .count();
+    assert_eq!(started, 1, "{text}");
+    drop(stream);
+    a.terminate().expect("stop a");
+    b.terminate().expect("stop b");
+}

@@ -32,6 +32,7 @@ pub mod guests {
     include!(concat!(env!("OUT_DIR"), "/guests.rs"));
 }
 
+pub mod bench;
 pub mod bpmn;
 pub mod chaos;
 mod process;

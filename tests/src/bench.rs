@@ -1,0 +1,41 @@
+//! What the benchmark binaries (`tests/bench/*.rs`) share: a process's CPU time and the REST
+//! worker loop that fetches and completes a topic's tasks.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use anyhow::Context;
+use serde_json::json;
+
+use crate::RestClient;
+
+/// utime + stime of a process in seconds (clock ticks of 10 ms on Linux).
+pub fn cpu_seconds(pid: u32) -> Option<f64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    let after = &stat[stat.rfind(')')? + 2..];
+    let fields: Vec<&str> = after.split_whitespace().collect();
+    let utime: f64 = fields.get(11)?.parse().ok()?;
+    let stime: f64 = fields.get(12)?.parse().ok()?;
+    Some((utime + stime) / 100.0)
+}
+
+/// A worker: long-polls `topic` for up to `batch` tasks (1 s wait, 60 s lock) and completes
+/// each, until `stop` is set.
+pub async fn work_until_stopped(
+    client: RestClient,
+    name: String,
+    topic: &'static str,
+    batch: usize,
+    stop: Arc<AtomicBool>,
+) -> anyhow::Result<()> {
+    while !stop.load(Ordering::Relaxed) {
+        let tasks = client
+            .fetch_and_lock_for(&name, topic, batch, Some(1_000), 60_000)
+            .await?;
+        for t in tasks {
+            let id = t["id"].as_str().context("task id")?;
+            client.complete(id, &name, json!({})).await?;
+        }
+    }
+    Ok(())
+}
