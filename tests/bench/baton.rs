@@ -18,7 +18,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use anyhow::bail;
-use baton_tests::bench::{cpu_seconds, work_until_stopped};
+use baton_tests::bench::{cpu_seconds, wait_until_finished, work_until_stopped};
 use baton_tests::{BatonProcess, guests};
 use serde_json::{Value as Json, json};
 
@@ -108,20 +108,7 @@ fn main() -> anyhow::Result<()> {
             r??;
         }
         // Wait for every instance to finish (an asynchronous outcome: poll with a deadline).
-        let deadline = Instant::now() + Duration::from_secs(3_600);
-        loop {
-            let count = c
-                .get("/history/process-instance/count?finished=true")
-                .await?
-                .json()?;
-            if count["count"].as_u64().unwrap_or(0) as usize >= n {
-                break;
-            }
-            if Instant::now() > deadline {
-                bail!("instances did not finish within an hour");
-            }
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
+        wait_until_finished(&c, n).await?;
         let elapsed = began.elapsed();
         let cpu = cpu_seconds(pid).unwrap_or(0.0) - cpu0;
         let peak_rss = proc_field(pid, "VmHWM:").unwrap_or(0) * 1024;

@@ -12,10 +12,10 @@
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use anyhow::bail;
-use baton_tests::bench::{cpu_seconds, work_until_stopped};
+use baton_tests::bench::{cpu_seconds, wait_until_finished, work_until_stopped};
 use baton_tests::bpmn::one_task;
 use baton_tests::{BatonProcess, RestClient};
 use serde_json::json;
@@ -90,20 +90,7 @@ fn main() -> anyhow::Result<()> {
         while let Some(r) = starters.join_next().await {
             r??;
         }
-        let deadline = Instant::now() + Duration::from_secs(3_600);
-        loop {
-            let count = clients[0]
-                .get("/history/process-instance/count?finished=true")
-                .await?
-                .json()?;
-            if count["count"].as_u64().unwrap_or(0) as usize >= n {
-                break;
-            }
-            if Instant::now() > deadline {
-                bail!("instances did not finish within an hour");
-            }
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
+        wait_until_finished(&clients[0], n).await?;
         let elapsed = began.elapsed();
         let cpu = servers
             .iter()

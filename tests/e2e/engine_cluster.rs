@@ -500,3 +500,89 @@ async fn every_node_streams_the_events_of_every_node() {
     a.terminate().expect("stop a");
     b.terminate().expect("stop b");
 }
+
+/// Run SQL as the test database's owner with `psql` (PostgreSQL's own client).
+fn psql(url: &str, sql: &str) {
+    let out = std::process::Command::new("psql")
+        .args([url, "-v", "ON_ERROR_STOP=1", "-q", "-c", sql])
+        .output()
+        .expect("run psql (PostgreSQL's client, installed with the server)");
+    assert!(
+        out.status.success(),
+        "psql {sql}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// The database goes away under a running node (connections refused, its sessions killed):
+/// requests answer 503 in Camunda's shape and change nothing; once the database is back the
+/// node reconnects by itself and carries on, with what it acknowledged before intact.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs PostgreSQL: tests/postgres/run.sh runs it"]
+async fn a_database_outage_answers_503_and_the_node_reconnects_by_itself() {
+    let admin = database();
+    let name = unique_schema("outage");
+    psql(&admin, &format!("create database {name}"));
+    let (server, _) = admin.rsplit_once('/').expect("a URL ending in /database");
+    let url = format!("{server}/{name}");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let node = BatonProcess::spawn(&dir.path().join("node"), &["--database", &url])
+        .unwrap_or_else(|e| panic!("node: {e:#}"));
+    let c = node.client.clone();
+    c.deploy("weathered", &baton_tests::bpmn::one_task("weathered", "work"))
+        .await
+        .expect("deploy");
+    let before = c.start("weathered", json!({})).await.expect("start");
+
+    psql(
+        &admin,
+        &format!(
+            "alter database {name} allow_connections false;
+             select pg_terminate_backend(pid) from pg_stat_activity where datname = '{name}'"
+        ),
+    );
+    let start = c
+        .post("/process-definition/key/weathered/start", &json!({}))
+        .await
+        .expect("answer during the outage");
+    assert_eq!(start.status, 503, "{:?}", start.body);
+    assert_eq!(start.body["type"], "ProcessEngineException", "{:?}", start.body);
+    assert!(
+        start.body["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("database is unavailable")),
+        "{:?}",
+        start.body
+    );
+    let read = c.get("/process-instance/count").await.expect("answer");
+    assert_eq!(read.status, 503, "{:?}", read.body);
+
+    psql(&admin, &format!("alter database {name} allow_connections true"));
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let after = loop {
+        let answer = c
+            .post("/process-definition/key/weathered/start", &json!({}))
+            .await
+            .expect("answer");
+        if answer.ok() {
+            break answer.body["id"].as_str().expect("id").to_owned();
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the node did not reconnect: {:?}",
+            answer.body
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
+    // The refused start left nothing; the acknowledged one and the new one are there.
+    assert_eq!(count(&c, "/process-instance/count").await, 2);
+    for id in [&before, &after] {
+        let instance = c
+            .get(&format!("/process-instance/{id}"))
+            .await
+            .expect("instance");
+        assert_eq!(instance.status, 200, "{id}: {:?}", instance.body);
+    }
+    node.terminate().expect("stop the node");
+    psql(&admin, &format!("drop database {name} with (force)"));
+}

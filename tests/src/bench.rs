@@ -4,7 +4,9 @@
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use anyhow::Context;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, bail};
 use serde_json::json;
 
 use crate::RestClient;
@@ -38,4 +40,23 @@ pub async fn work_until_stopped(
         }
     }
     Ok(())
+}
+
+/// Wait until the history counts `n` finished instances (polling every 20 ms, for at most an
+/// hour).
+pub async fn wait_until_finished(client: &RestClient, n: usize) -> anyhow::Result<()> {
+    let deadline = Instant::now() + Duration::from_secs(3_600);
+    loop {
+        let count = client
+            .get("/history/process-instance/count?finished=true")
+            .await?
+            .json()?;
+        if count["count"].as_u64().unwrap_or(0) as usize >= n {
+            return Ok(());
+        }
+        if Instant::now() > deadline {
+            bail!("instances did not finish within an hour");
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
 }

@@ -287,35 +287,9 @@ impl Postgres {
             .build()
             .map(|r| OwnedRuntime(Some(r)))
             .map_err(|e| StoreError::Backend(format!("cannot start the database runtime: {e}")))?;
-        let lock_manager = Manager::from_config(
-            config.clone(),
-            NoTls,
-            ManagerConfig {
-                recycling_method: RecyclingMethod::Fast,
-            },
-        );
-        let locks = Pool::builder(lock_manager)
-            .max_size(LOCK_POOL_SIZE)
-            .runtime(deadpool_postgres::Runtime::Tokio1)
-            .wait_timeout(Some(CONNECT_TIMEOUT))
-            .create_timeout(Some(CONNECT_TIMEOUT))
-            .build()
-            .map_err(|e| StoreError::Backend(format!("database pool: {e}")))?;
+        let locks = pool(config.clone(), LOCK_POOL_SIZE)?;
         let listen_config = config.clone();
-        let manager = Manager::from_config(
-            config,
-            NoTls,
-            ManagerConfig {
-                recycling_method: RecyclingMethod::Fast,
-            },
-        );
-        let pool = Pool::builder(manager)
-            .max_size(POOL_SIZE)
-            .runtime(deadpool_postgres::Runtime::Tokio1)
-            .wait_timeout(Some(CONNECT_TIMEOUT))
-            .create_timeout(Some(CONNECT_TIMEOUT))
-            .build()
-            .map_err(|e| StoreError::Backend(format!("database pool: {e}")))?;
+        let pool = pool(config, POOL_SIZE)?;
         let handle = match &runtime.0 {
             Some(r) => r.handle().clone(),
             None => return Err(StoreError::Closed),
@@ -478,27 +452,14 @@ impl Postgres {
             });
             let tree_id = trees.of(tree);
             let mut params: Vec<&(dyn ToSql + Sync)> = vec![&tree_id];
-            match &from {
-                Bound::Included(k) => {
-                    params.push(k);
-                    sql.push_str(&format!(" and key >= ${}", params.len()));
-                }
-                Bound::Excluded(k) => {
-                    params.push(k);
-                    sql.push_str(&format!(" and key > ${}", params.len()));
-                }
-                Bound::Unbounded => {}
-            }
-            match &to {
-                Bound::Included(k) => {
-                    params.push(k);
-                    sql.push_str(&format!(" and key <= ${}", params.len()));
-                }
-                Bound::Excluded(k) => {
-                    params.push(k);
-                    sql.push_str(&format!(" and key < ${}", params.len()));
-                }
-                Bound::Unbounded => {}
+            for (bound, inclusive, exclusive) in [(&from, ">=", ">"), (&to, "<=", "<")] {
+                let (key, op) = match bound {
+                    Bound::Included(k) => (k, inclusive),
+                    Bound::Excluded(k) => (k, exclusive),
+                    Bound::Unbounded => continue,
+                };
+                params.push(key);
+                sql.push_str(&format!(" and key {op} ${}", params.len()));
             }
             sql.push_str(if reverse {
                 " order by key desc"
@@ -618,6 +579,25 @@ impl Postgres {
             .map_err(|_| StoreError::Closed)?;
         rx.await.map_err(|_| StoreError::Closed)?
     }
+}
+
+/// A connection pool of `size` on `config`; a request waits at most [`CONNECT_TIMEOUT`] for
+/// a connection (a database that is down answers 503 after it).
+fn pool(config: tokio_postgres::Config, size: usize) -> Result<Pool> {
+    let manager = Manager::from_config(
+        config,
+        NoTls,
+        ManagerConfig {
+            recycling_method: RecyclingMethod::Fast,
+        },
+    );
+    Pool::builder(manager)
+        .max_size(size)
+        .runtime(deadpool_postgres::Runtime::Tokio1)
+        .wait_timeout(Some(CONNECT_TIMEOUT))
+        .create_timeout(Some(CONNECT_TIMEOUT))
+        .build()
+        .map_err(|e| StoreError::Backend(format!("database pool: {e}")))
 }
 
 /// A transaction held open across several synchronous calls, for work that judges rows in
