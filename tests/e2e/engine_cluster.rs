@@ -529,9 +529,12 @@ async fn a_database_outage_answers_503_and_the_node_reconnects_by_itself() {
     let node = BatonProcess::spawn(&dir.path().join("node"), &["--database", &url])
         .unwrap_or_else(|e| panic!("node: {e:#}"));
     let c = node.client.clone();
-    c.deploy("weathered", &baton_tests::bpmn::one_task("weathered", "work"))
-        .await
-        .expect("deploy");
+    c.deploy(
+        "weathered",
+        &baton_tests::bpmn::one_task("weathered", "work"),
+    )
+    .await
+    .expect("deploy");
     let before = c.start("weathered", json!({})).await.expect("start");
 
     psql(
@@ -546,7 +549,11 @@ async fn a_database_outage_answers_503_and_the_node_reconnects_by_itself() {
         .await
         .expect("answer during the outage");
     assert_eq!(start.status, 503, "{:?}", start.body);
-    assert_eq!(start.body["type"], "ProcessEngineException", "{:?}", start.body);
+    assert_eq!(
+        start.body["type"], "ProcessEngineException",
+        "{:?}",
+        start.body
+    );
     assert!(
         start.body["message"]
             .as_str()
@@ -557,7 +564,10 @@ async fn a_database_outage_answers_503_and_the_node_reconnects_by_itself() {
     let read = c.get("/process-instance/count").await.expect("answer");
     assert_eq!(read.status, 503, "{:?}", read.body);
 
-    psql(&admin, &format!("alter database {name} allow_connections true"));
+    psql(
+        &admin,
+        &format!("alter database {name} allow_connections true"),
+    );
     let deadline = Instant::now() + Duration::from_secs(30);
     let after = loop {
         let answer = c

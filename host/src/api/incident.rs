@@ -174,7 +174,7 @@ async fn list(State(state): State<ApiState>, Params(q): Params) -> ApiResult<Jso
 
 async fn count(State(state): State<ApiState>, Params(q): Params) -> ApiResult<Json<J>> {
     if only_indexed(&q, &[]) {
-        return Ok(Json(dto::count(state.engine.count_incidents())));
+        return Ok(Json(dto::count(state.engine.count_incidents()?)));
     }
     let mut keep = verdict(visible_matcher(&state, &q).await?);
     let pi = q.str("processInstanceId");

@@ -449,10 +449,11 @@ impl ProcessEngine {
                 .map(|g| g.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
                 .unwrap_or_default(),
             store_bytes: self.inner.store.size_on_disk().unwrap_or(0),
-            running_instances: self.inner.store.count_running_instances() as u64,
-            open_incidents: self.inner.store.count_open_incidents() as u64,
-            open_user_tasks: self.inner.store.count_user_tasks() as u64,
-            open_external_tasks: self.inner.store.count_external_tasks() as u64,
+            // Gauges read from the store: 0 while it cannot be read (the failure is logged).
+            running_instances: gauge(self.inner.store.count_running_instances()),
+            open_incidents: gauge(self.inner.store.count_open_incidents()),
+            open_user_tasks: gauge(self.inner.store.count_user_tasks()),
+            open_external_tasks: gauge(self.inner.store.count_external_tasks()),
             external_task_failures: m.external_task_failures.load(Ordering::Relaxed),
             bpmn_errors: m.bpmn_errors.load(Ordering::Relaxed),
             job_executions: m.job_executions.load(Ordering::Relaxed),
@@ -493,4 +494,16 @@ fn event_json(event: &EngineEvent) -> Option<String> {
     let json = serde_json::to_string(event).ok()?;
     // Room for the batch's envelope around a single event.
     (json.len() + 64 <= MAX_EVENT_PAYLOAD).then_some(json)
+}
+
+/// A gauge read from the store for `/metrics`: 0 while the store cannot be read (logged), so
+/// one scrape during a database outage does not fail the whole page.
+pub(crate) fn gauge(count: crate::store::Result<usize>) -> u64 {
+    match count {
+        Ok(n) => n as u64,
+        Err(e) => {
+            tracing::warn!("a metrics gauge could not be read: {e}");
+            0
+        }
+    }
 }

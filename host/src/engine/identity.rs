@@ -139,7 +139,7 @@ impl ProcessEngine {
         // Process-wide, not per engine: it only serialises bootstrap requests, which are rare.
         static BOOTSTRAP: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
         let _one_at_a_time = BOOTSTRAP.lock().await;
-        if self.inner.store.has_users() {
+        if self.inner.store.has_users()? {
             return Ok(false);
         }
         if user.id.is_empty() || user.id.contains('\0') {
@@ -170,6 +170,6 @@ impl ProcessEngine {
 
     /// Whether any user exists (auth can only be enforced when one does).
     pub async fn has_users(&self) -> Result<bool> {
-        Ok(self.inner.store.has_users())
+        Ok(self.inner.store.has_users()?)
     }
 }

@@ -178,8 +178,8 @@ impl ProcessEngine {
     }
 
     /// How many incidents are open (kept count, no read).
-    pub fn count_incidents(&self) -> usize {
-        self.inner.store.count_open_incidents()
+    pub fn count_incidents(&self) -> Result<usize> {
+        Ok(self.inner.store.count_open_incidents()?)
     }
 
     /// All open incidents.

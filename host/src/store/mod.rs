@@ -205,7 +205,7 @@ pub trait ExternalTaskStore {
     fn stage_external_task_removal(&self, ws: &mut WriteSet, task: &ExternalTask);
 
     /// How many external tasks exist (metrics).
-    fn count_external_tasks(&self) -> usize;
+    fn count_external_tasks(&self) -> Result<usize>;
 
     /// Per topic: how many tasks a worker could fetch now, and the oldest one's create time
     /// (reading at most `limit` queue entries).
@@ -329,7 +329,7 @@ pub trait InstanceStore {
     fn running_instances(&self) -> Result<Vec<ProcessInstance>>;
 
     /// How many instances are running.
-    fn count_running_instances(&self) -> usize;
+    fn count_running_instances(&self) -> Result<usize>;
 
     /// The running instances `lookup` selects, in instance id order, that `keep` takes (the
     /// filters no index serves; [`Accept::Abort`] stops the read, e.g. when the request was
@@ -392,7 +392,7 @@ pub trait UserTaskStore {
     fn stage_user_task_removal(&self, ws: &mut WriteSet, task: &UserTask, read_at: Option<Version>);
 
     /// How many user tasks exist (metrics).
-    fn count_user_tasks(&self) -> usize;
+    fn count_user_tasks(&self) -> Result<usize>;
 
     /// The user tasks `lookup` selects (by assignee, candidate group or instance; `None`:
     /// all) that `keep` takes, paged while reading.
@@ -478,7 +478,7 @@ pub trait IncidentStore {
     fn stage_incident_resolved(&self, ws: &mut WriteSet, incident: &Incident);
 
     /// How many incidents are open (metrics).
-    fn count_open_incidents(&self) -> usize;
+    fn count_open_incidents(&self) -> Result<usize>;
 
     /// The open incidents (of one instance, if given) that `keep` takes, paged while reading.
     fn open_incidents_where(
@@ -673,7 +673,7 @@ pub trait IdentityStore {
     fn users(&self) -> Result<Vec<User>>;
 
     /// Whether any user exists.
-    fn has_users(&self) -> bool;
+    fn has_users(&self) -> Result<bool>;
 
     /// Stage writing a user.
     fn stage_user(&self, ws: &mut WriteSet, user: &User);
@@ -728,7 +728,7 @@ pub trait NotificationStore {
     fn notification_rule<T: DeserializeOwned>(&self, id: &str) -> Result<Option<T>>;
 
     /// How many rules exist.
-    fn count_notification_rules(&self) -> usize;
+    fn count_notification_rules(&self) -> Result<usize>;
 
     /// Stage writing a rule.
     fn stage_notification_rule<T: Serialize>(&self, ws: &mut WriteSet, id: &str, rule: &T);
@@ -800,5 +800,5 @@ pub trait NotificationStore {
     ) -> Result<Vec<(u64, T)>>;
 
     /// How many deliveries are kept, and how many of them are due.
-    fn count_notification_deliveries(&self) -> (usize, usize);
+    fn count_notification_deliveries(&self) -> Result<(usize, usize)>;
 }

@@ -596,7 +596,7 @@ impl ProcessEngine {
     /// Keep the newest finished deliveries only (pending ones are never pruned).
     fn prune_finished(&self) -> Result<()> {
         let store = &self.inner.store;
-        let (total, _) = store.count_notification_deliveries();
+        let (total, _) = store.count_notification_deliveries()?;
         if total <= KEEP_FINISHED + DUE_BATCH {
             return Ok(());
         }
@@ -633,7 +633,12 @@ impl ProcessEngine {
             failed_attempts: s.failed_attempts.load(Ordering::Relaxed),
             given_up: s.given_up.load(Ordering::Relaxed),
             grouped: s.grouped.load(Ordering::Relaxed),
-            pending: self.inner.store.count_notification_deliveries().1 as u64,
+            pending: crate::engine::events::gauge(
+                self.inner
+                    .store
+                    .count_notification_deliveries()
+                    .map(|(_, due)| due),
+            ),
             passes: s.passes.load(Ordering::Relaxed),
         }
     }

@@ -457,7 +457,7 @@ impl ProcessEngine {
                 rule.id
             )));
         }
-        if self.inner.store.count_notification_rules() >= MAX_RULES {
+        if self.inner.store.count_notification_rules()? >= MAX_RULES {
             return Err(bad(format!("at most {MAX_RULES} notification rules")));
         }
         self.store_rule(&rule).await?;

@@ -360,7 +360,7 @@ impl ExternalTaskStore for Store {
         index::delete_external_task(ws, task);
     }
 
-    fn count_external_tasks(&self) -> usize {
+    fn count_external_tasks(&self) -> Result<usize> {
         self.count(Tree::ExternalTasks)
     }
 
@@ -432,8 +432,8 @@ impl ExternalTaskStore for Store {
 
     fn count_external_tasks_where(&self, lookup: &TaskLookup<'_>) -> Result<usize> {
         match (lookup.process_instance_id, lookup.topic) {
-            (None, None) => Ok(self.count(Tree::ExternalTasks)),
-            (None, Some(topic)) => Ok(self.count_component(Tree::ExternalTasksByTopic, topic)),
+            (None, None) => self.count(Tree::ExternalTasks),
+            (None, Some(topic)) => self.count_component(Tree::ExternalTasksByTopic, topic),
             _ => Ok(self
                 .external_tasks_where(lookup, &mut |_| Accept::Take, 0, usize::MAX)?
                 .len()),

@@ -59,15 +59,15 @@ impl HistoryStore for Store {
     }
 
     fn count_historic_instances_where(&self, lookup: &HistoricInstanceLookup<'_>) -> Result<usize> {
-        let all = self.count(Tree::HistoricInstances);
-        let running = self.count(Tree::Instances);
+        let all = self.count(Tree::HistoricInstances)?;
+        let running = self.count(Tree::Instances)?;
         match (lookup.definition_key, lookup.finished) {
             (None, None) => Ok(all),
             (None, Some(false)) => Ok(running),
             (None, Some(true)) => Ok(all.saturating_sub(running)),
             (Some(key), finished) => {
-                let all = self.count_component(Tree::HistoricInstancesByDefinitionKey, key);
-                let running = self.count_component(Tree::InstancesByDefinitionKey, key);
+                let all = self.count_component(Tree::HistoricInstancesByDefinitionKey, key)?;
+                let running = self.count_component(Tree::InstancesByDefinitionKey, key)?;
                 Ok(match finished {
                     None => all,
                     Some(false) => running,

@@ -13,8 +13,8 @@ impl IdentityStore for Store {
         self.scan(Tree::Users, b"")
     }
 
-    fn has_users(&self) -> bool {
-        self.count(Tree::Users) > 0
+    fn has_users(&self) -> Result<bool> {
+        Ok(self.count(Tree::Users)? > 0)
     }
 
     fn stage_user(&self, ws: &mut WriteSet, user: &User) {

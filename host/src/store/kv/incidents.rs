@@ -55,7 +55,7 @@ impl IncidentStore for Store {
         );
     }
 
-    fn count_open_incidents(&self) -> usize {
+    fn count_open_incidents(&self) -> Result<usize> {
         self.count(Tree::Incidents)
     }
 

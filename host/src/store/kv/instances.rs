@@ -122,7 +122,7 @@ impl InstanceStore for Store {
         self.scan(Tree::Instances, b"")
     }
 
-    fn count_running_instances(&self) -> usize {
+    fn count_running_instances(&self) -> Result<usize> {
         self.count(Tree::Instances)
     }
 
@@ -142,10 +142,10 @@ impl InstanceStore for Store {
             Source::Index(Tree::InstancesByDefinitionKey, _)
                 if lookup.business_key_like.is_none() =>
             {
-                Ok(self.count_component(
+                self.count_component(
                     Tree::InstancesByDefinitionKey,
                     lookup.definition_key.unwrap_or_default(),
-                ))
+                )
             }
             Source::Index(tree, prefix)
                 if lookup.definition_key.is_none()
@@ -154,7 +154,7 @@ impl InstanceStore for Store {
             {
                 Ok(self.scan_prefix(tree, &prefix).count())
             }
-            Source::All => Ok(self.count(Tree::Instances)),
+            Source::All => self.count(Tree::Instances),
             Source::BusinessKeysLike(pattern) if lookup.ids.is_none() => {
                 let mut n = 0;
                 for id in self.business_keys_like(pattern) {

@@ -774,28 +774,22 @@ impl Store {
 
     /// Number of records in a tree: kept in memory for the counted trees (see `counts`),
     /// else a walk of the tree (tests, rare admin reads).
-    pub(in crate::store) fn count(&self, tree: Tree) -> usize {
+    pub(in crate::store) fn count(&self, tree: Tree) -> Result<usize> {
         match &self.backend {
-            Backend::Sled(inner) if counts::is_counted(tree) => inner.counts.get(tree, None),
-            Backend::Sled(_) => self.scan_prefix(tree, b"").count(),
-            Backend::Postgres(pg) => pg.count(tree, b"").unwrap_or_else(|e| {
-                tracing::warn!("counting {}: {e}", tree.name());
-                0
-            }),
+            Backend::Sled(inner) if counts::is_counted(tree) => Ok(inner.counts.get(tree, None)),
+            Backend::Sled(_) => Ok(self.scan_prefix(tree, b"").count()),
+            Backend::Postgres(pg) => pg.count(tree, b""),
         }
     }
 
     /// Records of an index tree whose keys start with the string component `first`.
-    pub(in crate::store) fn count_component(&self, tree: Tree, first: &str) -> usize {
+    pub(in crate::store) fn count_component(&self, tree: Tree, first: &str) -> Result<usize> {
         match &self.backend {
-            Backend::Sled(inner) => inner.counts.get(tree, Some(first)),
+            Backend::Sled(inner) => Ok(inner.counts.get(tree, Some(first))),
             Backend::Postgres(pg) => {
                 let mut prefix = first.as_bytes().to_vec();
                 prefix.push(0);
-                pg.count(tree, &prefix).unwrap_or_else(|e| {
-                    tracing::warn!("counting {}: {e}", tree.name());
-                    0
-                })
+                pg.count(tree, &prefix)
             }
         }
     }

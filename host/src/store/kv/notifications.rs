@@ -36,7 +36,7 @@ impl NotificationStore for Store {
         self.get(Tree::NotificationRules, id.as_bytes())
     }
 
-    fn count_notification_rules(&self) -> usize {
+    fn count_notification_rules(&self) -> Result<usize> {
         self.count(Tree::NotificationRules)
     }
 
@@ -166,10 +166,10 @@ impl NotificationStore for Store {
         Ok(out)
     }
 
-    fn count_notification_deliveries(&self) -> (usize, usize) {
-        (
-            self.count(Tree::NotificationDeliveries),
-            self.count(Tree::NotificationDue),
-        )
+    fn count_notification_deliveries(&self) -> Result<(usize, usize)> {
+        Ok((
+            self.count(Tree::NotificationDeliveries)?,
+            self.count(Tree::NotificationDue)?,
+        ))
     }
 }

@@ -49,7 +49,7 @@ impl UserTaskStore for Store {
         index::delete_user_task(ws, task);
     }
 
-    fn count_user_tasks(&self) -> usize {
+    fn count_user_tasks(&self) -> Result<usize> {
         self.count(Tree::UserTasks)
     }
 
@@ -99,9 +99,9 @@ impl UserTaskStore for Store {
             lookup.assignee,
             lookup.candidate_group,
         ) {
-            (None, None, None) => Ok(self.count(Tree::UserTasks)),
-            (None, Some(a), None) => Ok(self.count_component(Tree::UserTasksByAssignee, a)),
-            (None, None, Some(g)) => Ok(self.count_component(Tree::UserTasksByCandidateGroup, g)),
+            (None, None, None) => self.count(Tree::UserTasks),
+            (None, Some(a), None) => self.count_component(Tree::UserTasksByAssignee, a),
+            (None, None, Some(g)) => self.count_component(Tree::UserTasksByCandidateGroup, g),
             _ => Ok(self
                 .user_tasks_where(lookup, &mut |_| Accept::Take, 0, usize::MAX)?
                 .len()),

@@ -137,7 +137,7 @@ async fn concurrent_guarded_writers_on_one_key_have_exactly_one_winner_per_value
         Some(400)
     );
     // Every increment wrote its own outbox key in the same commit: no lost or doubled writes.
-    assert_eq!(store.count(Tree::Outbox), 400);
+    assert_eq!(store.count(Tree::Outbox).expect("count"), 400);
 }
 
 #[test]
@@ -297,9 +297,19 @@ async fn kept_counts_follow_inserts_replacements_and_removals_and_survive_reopen
         ws.delete(Tree::ExternalTasksByTopic, b"a\x002\0".to_vec());
         ws.delete(Tree::ExternalTasks, b"2".to_vec());
         store.commit(&ws).expect("commit");
-        assert_eq!(store.count(Tree::ExternalTasks), 2);
-        assert_eq!(store.count_component(Tree::ExternalTasksByTopic, "a"), 1);
-        assert_eq!(store.count_component(Tree::ExternalTasksByTopic, "b"), 1);
+        assert_eq!(store.count(Tree::ExternalTasks).expect("count"), 2);
+        assert_eq!(
+            store
+                .count_component(Tree::ExternalTasksByTopic, "a")
+                .expect("count"),
+            1
+        );
+        assert_eq!(
+            store
+                .count_component(Tree::ExternalTasksByTopic, "b")
+                .expect("count"),
+            1
+        );
         // commit_each counts only the sets that applied.
         let mut stale = WriteSet::new();
         stale.guard(Tree::ExternalTasks, b"1".to_vec(), None);
@@ -310,13 +320,23 @@ async fn kept_counts_follow_inserts_replacements_and_removals_and_survive_reopen
             store.commit_each(&[stale, fresh]).expect("commit_each"),
             vec![false, true]
         );
-        assert_eq!(store.count(Tree::ExternalTasks), 3);
+        assert_eq!(store.count(Tree::ExternalTasks).expect("count"), 3);
         store.sync_now().await.expect("sync");
     }
     let store = reopen_until_unlocked(dir.path()).await.expect("reopen");
-    assert_eq!(store.count(Tree::ExternalTasks), 3);
-    assert_eq!(store.count_component(Tree::ExternalTasksByTopic, "a"), 1);
-    assert_eq!(store.count_component(Tree::ExternalTasksByTopic, "c"), 0);
+    assert_eq!(store.count(Tree::ExternalTasks).expect("count"), 3);
+    assert_eq!(
+        store
+            .count_component(Tree::ExternalTasksByTopic, "a")
+            .expect("count"),
+        1
+    );
+    assert_eq!(
+        store
+            .count_component(Tree::ExternalTasksByTopic, "c")
+            .expect("count"),
+        0
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -368,14 +388,14 @@ async fn batched_commits_apply_each_set_under_its_own_guards() {
             .expect("get"),
         None
     );
-    assert_eq!(store.count(Tree::Instances), 199);
+    assert_eq!(store.count(Tree::Instances).expect("count"), 199);
     store.sync().await.expect("sync");
 
     // Dropping the store stops the committer and closes the database: it reopens at once in
     // the same process, with every applied set.
     drop(store);
     let reopened = open(dir.path());
-    assert_eq!(reopened.count(Tree::Instances), 199);
+    assert_eq!(reopened.count(Tree::Instances).expect("count"), 199);
     assert_eq!(
         reopened.get::<u32>(Tree::Instances, b"i199").expect("get"),
         Some(199)
