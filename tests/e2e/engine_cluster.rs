@@ -13,8 +13,9 @@
 //! - every timer fired exactly once (one history entry of the timer per instance), although
 //!   every node's scheduler saw every due timer.
 //!
-//! Also `baton migrate-store`: a sled data directory moves into the database and a node there
-//! carries on.
+//! Also: one node's event stream shows another node's events; a database outage under a
+//! running node answers 503 and the node reconnects by itself; `baton migrate-store` moves a
+//! sled data directory into the database and a node there carries on.
 //!
 //! Needs a PostgreSQL database in `BATON_TEST_DATABASE` (tests/postgres/run.sh starts one and
 //! runs this with `--ignored`) and `target/<profile>/baton`.
