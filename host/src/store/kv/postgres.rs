@@ -733,17 +733,7 @@ impl Transaction<'_> {
     pub(super) fn commit(mut self, writes: WriteSet) -> Result<()> {
         self.step(move |connection, trees| async move {
             let mut net = BTreeMap::new();
-            for op in &writes.ops {
-                match op {
-                    Op::Put(tree, key, value) => {
-                        net.insert((trees.of(*tree), key.as_slice()), Some(value.as_slice()));
-                    }
-                    Op::Delete(tree, key) => {
-                        net.insert((trees.of(*tree), key.as_slice()), None);
-                    }
-                    Op::Guard(..) => {}
-                }
-            }
+            add_writes(&mut net, &trees, &writes);
             let mut outcome = write_net(&**connection, &trees, &net).await;
             if outcome.is_ok() {
                 outcome = connection.batch_execute("commit").await;
@@ -766,12 +756,31 @@ impl Drop for Transaction<'_> {
     }
 }
 
+/// The net effect of write sets, key by key (`None` deletes), in key order.
+type NetWrites<'a> = BTreeMap<(i16, &'a [u8]), Option<&'a [u8]>>;
+
+/// Add `set`'s puts and deletes to `net`, replacing earlier writes of the same keys (guards
+/// write nothing).
+fn add_writes<'a>(net: &mut NetWrites<'a>, trees: &TreeIds, set: &'a WriteSet) {
+    for op in &set.ops {
+        match op {
+            Op::Put(tree, key, value) => {
+                net.insert((trees.of(*tree), key.as_slice()), Some(value.as_slice()));
+            }
+            Op::Delete(tree, key) => {
+                net.insert((trees.of(*tree), key.as_slice()), None);
+            }
+            Op::Guard(..) => {}
+        }
+    }
+}
+
 /// Write the net effect of committed write sets (`None` deletes) and tell other nodes what
 /// they may be waiting for; sent with (and only if) the transaction commits.
 async fn write_net<C: tokio_postgres::GenericClient>(
     client: &C,
     trees: &TreeIds,
-    net: &BTreeMap<(i16, &[u8]), Option<&[u8]>>,
+    net: &NetWrites<'_>,
 ) -> std::result::Result<(), tokio_postgres::Error> {
     let (mut put_trees, mut put_keys, mut put_values) = (Vec::new(), Vec::new(), Vec::new());
     let (mut del_trees, mut del_keys) = (Vec::new(), Vec::new());
@@ -1057,7 +1066,7 @@ async fn try_commit(
     }
     // The net effect of the sets that apply, key by key, in key order (so two transactions
     // take row locks in the same order).
-    let mut net: BTreeMap<(i16, &[u8]), Option<&[u8]>> = BTreeMap::new();
+    let mut net: NetWrites<'_> = BTreeMap::new();
     let mut applied = Vec::with_capacity(sets.len());
     for set in sets {
         let holds = set.ops.iter().all(|op| match op {
@@ -1072,17 +1081,7 @@ async fn try_commit(
             _ => true,
         });
         if holds {
-            for op in &set.ops {
-                match op {
-                    Op::Put(tree, key, value) => {
-                        net.insert((trees.of(*tree), key.as_slice()), Some(value.as_slice()));
-                    }
-                    Op::Delete(tree, key) => {
-                        net.insert((trees.of(*tree), key.as_slice()), None);
-                    }
-                    Op::Guard(..) => {}
-                }
-            }
+            add_writes(&mut net, trees, set);
         }
         applied.push(holds);
     }
@@ -1101,7 +1100,7 @@ async fn listen(
 ) {
     loop {
         if let Err(e) = listen_once(&config, &changes, &events).await {
-            tracing::warn!("database notifications: {e}; reconnecting");
+            tracing::warn!("database notifications: {}; reconnecting", backend(e));
         }
         tokio::time::sleep(Duration::from_secs(1)).await;
     }
@@ -1126,7 +1125,7 @@ async fn listen_once(
                 }
                 Ok(_) => {}
                 Err(e) => {
-                    tracing::warn!("database notifications: {e}");
+                    tracing::warn!("database notifications: {}", backend(e));
                     return;
                 }
             }
