@@ -301,18 +301,25 @@ impl ProcessEngine {
                 relayed,
             )));
         }
-        if let Some(mut batches) = self.inner.store.remote_events() {
-            let engine = Arc::downgrade(&self.inner);
-            tasks.push(tokio::spawn(async move {
-                loop {
-                    let batch = batches.recv().await;
-                    let Some(inner) = engine.upgrade() else {
-                        return;
-                    };
-                    match batch {
-                        Ok(batch) => ProcessEngine { inner }.show_remote_events(&batch),
-                        Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {}
-                        Err(tokio::sync::broadcast::error::RecvError::Closed) => return,
+        if let Some(batches) = self.inner.store.remote_events() {
+            tasks.push(self.follow(batches, |inner, batch| {
+                // A lagged receiver lost batches: the live view misses them, as a slow
+                // stream client does.
+                if let Some(batch) = batch {
+                    ProcessEngine { inner }.show_remote_events(&batch);
+                }
+            }));
+        }
+        if let Some(changes) = self.inner.store.remote_changes() {
+            tasks.push(self.follow(changes, |inner, change| {
+                use crate::store::RemoteChange;
+                match change {
+                    Some(RemoteChange::Tasks) => inner.task_available.notify_waiters(),
+                    Some(RemoteChange::Jobs) => inner.scheduler_wake.notify_one(),
+                    // Reconnected or lagged: anything may have changed.
+                    Some(RemoteChange::Anything) | None => {
+                        inner.task_available.notify_waiters();
+                        inner.scheduler_wake.notify_one();
                     }
                 }
             }));
@@ -320,32 +327,29 @@ impl ProcessEngine {
         if let Ok(mut background) = self.inner.background.lock() {
             background.extend(tasks);
         }
-        let Some(mut changes) = self.inner.store.remote_changes() else {
-            return;
-        };
+    }
+
+    /// A background task handing what `messages` receives to `handle` (`None` when the
+    /// receiver lagged and lost some), for as long as the engine lives.
+    fn follow<T: Clone + Send + 'static>(
+        &self,
+        mut messages: broadcast::Receiver<T>,
+        handle: impl Fn(Arc<Inner>, Option<T>) + Send + 'static,
+    ) -> tokio::task::JoinHandle<()> {
         let engine = Arc::downgrade(&self.inner);
-        let task = tokio::spawn(async move {
-            use crate::store::RemoteChange;
+        tokio::spawn(async move {
             loop {
-                let change = changes.recv().await;
+                let message = messages.recv().await;
                 let Some(inner) = engine.upgrade() else {
                     return;
                 };
-                match change {
-                    Ok(RemoteChange::Tasks) => inner.task_available.notify_waiters(),
-                    Ok(RemoteChange::Jobs) => inner.scheduler_wake.notify_one(),
-                    Ok(RemoteChange::Anything)
-                    | Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {
-                        inner.task_available.notify_waiters();
-                        inner.scheduler_wake.notify_one();
-                    }
-                    Err(tokio::sync::broadcast::error::RecvError::Closed) => return,
+                match message {
+                    Ok(message) => handle(inner, Some(message)),
+                    Err(broadcast::error::RecvError::Lagged(_)) => handle(inner, None),
+                    Err(broadcast::error::RecvError::Closed) => return,
                 }
             }
-        });
-        if let Ok(mut background) = self.inner.background.lock() {
-            background.push(task);
-        }
+        })
     }
 
     /// Start stopping: parked long polls are answered at once (Camunda's "Request rejected due

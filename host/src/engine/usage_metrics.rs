@@ -68,6 +68,10 @@ pub(crate) struct UsageMeter {
     workers: Mutex<BTreeSet<(i64, String)>>,
     last_flush: AtomicI64,
     flush_lock: tokio::sync::Mutex<()>,
+    /// Held while a flush commits sums and takes them out of `pending`, and while a reader
+    /// adds stored sums to pending ones: the reader sees each count once. Kept apart from
+    /// `pending`, which every counted command takes and which must never wait on the store.
+    published: Mutex<()>,
 }
 
 /// One metric row as the REST resource reports it.
@@ -128,8 +132,8 @@ impl ProcessEngine {
 
     /// Write the pending counts: one small write set of read-added sums.
     ///
-    /// The counts stay pending until their sums are committed, and leave pending in the same
-    /// critical section as the commit (readers hold that lock while they read both), so a
+    /// The counts stay pending until their sums are committed, and leave pending under the
+    /// same lock as the commit (`published`, which readers hold while they read both), so a
     /// reader never sees a count twice or not at all, and a failed write loses nothing.
     pub async fn flush_metrics(&self) -> Result<()> {
         let _one = self.inner.usage.flush_lock.lock().await;
@@ -158,13 +162,19 @@ impl ProcessEngine {
             store.stage_task_worker(&mut ws, *interval, worker);
         }
         {
+            let _published = self
+                .inner
+                .usage
+                .published
+                .lock()
+                .unwrap_or_else(|e| e.into_inner());
+            store.commit(&ws)?;
             let mut still_pending = self
                 .inner
                 .usage
                 .pending
                 .lock()
                 .unwrap_or_else(|e| e.into_inner());
-            store.commit(&ws)?;
             for (key, n) in &pending {
                 if let Some(left) = still_pending.get_mut(key) {
                     *left = left.saturating_sub(*n);
@@ -189,15 +199,21 @@ impl ProcessEngine {
         let mut sums: BTreeMap<(i64, String), u64> = BTreeMap::new();
         // Held while the stored sums are read: a flush commits and clears under it.
         {
+            let _published = self
+                .inner
+                .usage
+                .published
+                .lock()
+                .unwrap_or_else(|e| e.into_inner());
+            for r in self.inner.store.metric_intervals(from, to)? {
+                *sums.entry((r.interval, r.name)).or_insert(0) += r.value;
+            }
             let p = self
                 .inner
                 .usage
                 .pending
                 .lock()
                 .unwrap_or_else(|e| e.into_inner());
-            for r in self.inner.store.metric_intervals(from, to)? {
-                *sums.entry((r.interval, r.name)).or_insert(0) += r.value;
-            }
             for ((interval, n), v) in p.iter() {
                 if *interval >= from && *interval < to {
                     *sums.entry((*interval, (*n).to_owned())).or_insert(0) += v;
