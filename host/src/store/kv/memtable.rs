@@ -4,7 +4,7 @@
 //! frames, its flush) for the instance record, the task, its queue and lock entries, the
 //! history rows, and again when the task and the instance went away a few milliseconds later.
 //! Now a commit lands here (and in the write-ahead log, [`super::wal`], which is what makes it
-//! durable); a checkpoint writes the surviving changes into sled in one batch per tree. A record
+//! durable); a checkpoint writes the surviving changes into sled key by key. A record
 //! created and removed between two checkpoints (a short instance's task, its queue entry, its
 //! running-instance record) never reaches sled at all.
 //!

@@ -974,14 +974,9 @@ fn replay(db: &sled::Db, trees: &[sled::Tree], recovered: &mut wal::Recovered) -
     let changes = std::mem::take(&mut recovered.changes);
     let keys: usize = changes.values().map(|m| m.len()).sum();
     for (tree, entries) in changes {
-        let mut batch = sled::Batch::default();
         for (key, value) in entries {
-            match value {
-                Some(value) => batch.insert(key, value),
-                None => batch.remove(key),
-            }
+            checkpoint::write_into_sled(&trees[tree as usize], &key, value.map(Into::into))?;
         }
-        trees[tree as usize].apply_batch(batch)?;
     }
     if !recovered.segments.is_empty() {
         db.flush()?;
