@@ -4,8 +4,9 @@
 //! record; a stale one is dropped, guarded by the record it was judged on (on sled) or under
 //! the row locks of the fetch's transaction (on PostgreSQL).
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::ops::Bound;
+use std::sync::Mutex;
 
 use super::index::{self, Placement};
 use super::postgres::Postgres;
@@ -37,6 +38,7 @@ impl Store {
         &self,
         request: &LockRequest<'_>,
         wanted: usize,
+        claims: Option<&Claims>,
         accept: &mut dyn FnMut(usize, &ExternalTask) -> Accept,
         cleanup: &mut Vec<WriteSet>,
     ) -> Result<Option<Vec<Candidate>>> {
@@ -46,8 +48,16 @@ impl Store {
             // topic's filter takes are all it can contribute, so the scan (and the decoding of
             // each task it judges) stops there.
             let enough = enough(request.order, candidates.len(), wanted);
+            // Entries another fetch of this process is locking are passed over before the
+            // limit counts (they are as many as the fetches in flight take at most).
             let keys = self
                 .scan_prefix(Tree::ExternalTaskQueue, &index::queue_prefix(&topic.topic))
+                .filter(|entry| match (entry, claims) {
+                    (Ok((key, _)), Some(claims)) => {
+                        index::queue_key_id(key).is_none_or(|id| !claims.contains(&id))
+                    }
+                    _ => true,
+                })
                 .take(scan_limit(request.max_tasks, topic.filtered));
             for key in keys {
                 if candidates.len() >= enough {
@@ -59,17 +69,18 @@ impl Store {
                     continue;
                 };
                 let raw = self.get_raw(Tree::ExternalTasks, &index::id_key(&id))?;
-                let stale = match &raw {
-                    None => true,
+                let task = match &raw {
+                    None => None,
                     Some(raw) => {
                         let task: ExternalTask = codec::decode("external_tasks", raw)?;
-                        index::placement(&task, request.now) != Placement::Queue
-                            || index::queue_key(&task) != key
+                        let current = index::placement(&task, request.now) == Placement::Queue
+                            && index::queue_key(&task) == key;
+                        current.then_some(task)
                     }
                 };
-                let raw = match raw {
-                    Some(raw) if !stale => raw,
-                    judged => {
+                let (task, raw) = match (task, raw) {
+                    (Some(task), Some(raw)) => (task, raw),
+                    (_, judged) => {
                         // Guarded by the record as judged, so a task that changed meanwhile
                         // (e.g. its lock was just reclaimed) keeps its entry.
                         let mut drop = WriteSet::new();
@@ -79,7 +90,6 @@ impl Store {
                         continue;
                     }
                 };
-                let task: ExternalTask = codec::decode("external_tasks", &raw)?;
                 match accept(ti, &task) {
                     Accept::Take => candidates.push((task, raw, ti)),
                     Accept::Skip => {}
@@ -89,6 +99,59 @@ impl Store {
         }
         sort_candidates(&mut candidates, request.order);
         Ok(Some(candidates))
+    }
+}
+
+/// The tasks fetches of this process are locking right now (sled only: on PostgreSQL the
+/// fetch's transaction holds row locks that other fetches skip).
+#[derive(Default)]
+pub(super) struct Claims(Mutex<HashSet<String>>);
+
+impl Claims {
+    fn contains(&self, id: &str) -> bool {
+        self.0
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .contains(id)
+    }
+
+    /// A holder of claims, released when dropped (after the commit, or on any error).
+    fn hold(&self) -> Claimed<'_> {
+        Claimed {
+            claims: self,
+            ids: Vec::new(),
+        }
+    }
+}
+
+/// The claims of one round of one fetch.
+struct Claimed<'a> {
+    claims: &'a Claims,
+    ids: Vec<String>,
+}
+
+impl Claimed<'_> {
+    /// Claim `id`; false if another fetch holds it.
+    fn take(&mut self, id: &str) -> bool {
+        let fresh = self
+            .claims
+            .0
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(id.to_owned());
+        if fresh {
+            self.ids.push(id.to_owned());
+        }
+        fresh
+    }
+}
+
+impl Drop for Claimed<'_> {
+    fn drop(&mut self) {
+        let mut held = self.claims.0.lock().unwrap_or_else(|e| e.into_inner());
+        for id in &self.ids {
+            held.remove(id);
+        }
     }
 }
 
@@ -224,16 +287,30 @@ impl ExternalTaskStore for Store {
         // entries lost the task when the process died between the two writes.) The locks of
         // a batch go in one commit; a task another worker locked meanwhile is skipped, and
         // the next round reads the queue again (the tasks others took have left it).
+        // Concurrent fetches of this process claim their candidates first and pass over
+        // each other's (as `skip locked` does on PostgreSQL): without it every fetch on a busy
+        // topic judged the same first tasks, and all but one lost the race and read again.
+        let claims = self.fetch_claims();
         let mut locked = Vec::new();
         for _ in 0..LOCK_ROUNDS {
             let wanted = request.max_tasks - locked.len();
-            let Some(candidates) = self.lock_candidates(request, wanted, accept, &mut cleanup)?
+            let Some(candidates) =
+                self.lock_candidates(request, wanted, claims, accept, &mut cleanup)?
             else {
                 break;
             };
+            let mut claimed = claims.map(Claims::hold);
             let mut batch = Vec::new();
             let mut sets = Vec::new();
-            for (task, raw, ti) in candidates.into_iter().take(wanted) {
+            for (task, raw, ti) in candidates {
+                if batch.len() >= wanted {
+                    break;
+                }
+                if let Some(claimed) = &mut claimed
+                    && !claimed.take(&task.id)
+                {
+                    continue;
+                }
                 let mut ws = WriteSet::new();
                 ws.guard(Tree::ExternalTasks, index::id_key(&task.id), Some(raw));
                 batch.push((stage_lock(&mut ws, request, &task, ti), ti));
@@ -243,6 +320,8 @@ impl ExternalTaskStore for Store {
                 break;
             }
             let applied = self.commit_each(&sets)?;
+            // Committed locks have left the queue; failed ones are free to be judged again.
+            drop(claimed);
             let all_applied = applied.iter().all(|ok| *ok);
             locked.extend(
                 batch

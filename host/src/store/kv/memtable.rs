@@ -10,9 +10,9 @@
 //!
 //! Two layers: `active` takes new commits; `frozen` is the previous active layer while a
 //! checkpoint writes it into sled. Reads look in active, then frozen, then sled. Each entry
-//! remembers whether its key existed below it (`fresh` when not): removing a fresh key drops
-//! the entry instead of leaving a tombstone, so scans of a queue do not wade through the
-//! removed entries of every consumed task.
+//! knows whether its key exists below it (asked of sled when the key is removed): removing a
+//! key no lower layer holds drops the entry instead of leaving a tombstone, so scans of a queue
+//! do not wade through the removed entries of every consumed task.
 
 use std::collections::BTreeMap;
 use std::ops::Bound;
@@ -25,10 +25,23 @@ use super::Tree;
 /// One key's state in a layer.
 #[derive(Debug, Clone)]
 pub(super) enum Entry {
-    /// The key holds `value`; `fresh` when no lower layer (frozen, sled) holds the key.
-    Put { value: IVec, fresh: bool },
+    /// The key holds `value`; `lower` says whether a lower layer (frozen, sled) holds it.
+    Put { value: IVec, lower: Lower },
     /// The key was removed (a lower layer still holds it).
     Removed,
+}
+
+/// Whether a lower layer holds a key memory has a value for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Lower {
+    /// It does: removing the key leaves a tombstone.
+    Holds,
+    /// It does not: removing the key drops the entry.
+    Lacks,
+    /// Not asked yet: sled is asked only when the key is removed while in memory. Most keys
+    /// put are new (a history row, a task, an instance under a fresh id) or stay until a
+    /// checkpoint, so a put does not pay a sled lookup for an answer nobody reads.
+    Unasked,
 }
 
 impl Entry {
@@ -75,8 +88,9 @@ impl Layer {
         self.trees[tree as usize].get(key)
     }
 
-    /// Put (`Some`) or remove (`None`) a key; `in_lower` says whether a lower layer holds it.
-    fn set(&mut self, tree: Tree, key: &[u8], value: Option<&[u8]>, in_lower: bool) {
+    /// Put (`Some`) or remove (`None`) a key; `lower` says whether a lower layer holds it (a
+    /// removal drops the entry only when one surely does not).
+    fn set(&mut self, tree: Tree, key: &[u8], value: Option<&[u8]>, lower: Lower) {
         let map = &mut self.trees[tree as usize];
         let old = match value {
             Some(value) => {
@@ -85,11 +99,11 @@ impl Layer {
                     key.to_vec(),
                     Entry::Put {
                         value: IVec::from(value),
-                        fresh: !in_lower,
+                        lower,
                     },
                 )
             }
-            None if in_lower => {
+            None if lower != Lower::Lacks => {
                 self.bytes += key.len();
                 map.insert(key.to_vec(), Entry::Removed)
             }
@@ -165,16 +179,23 @@ impl MemTable {
 
     /// Apply puts (`Some`) and removals (`None`) to the active layer, in order, all visible
     /// at once. `in_sled` answers whether sled holds a key; it is asked before the layers are
-    /// locked, for the keys memory cannot answer. The caller is the one writer (no other
-    /// change of the layers runs meanwhile).
+    /// locked, only for the removals memory cannot answer. The caller is the one writer (no
+    /// other change of the layers runs meanwhile).
     pub(super) fn apply(&self, changes: &[Change<'_>], in_sled: &dyn Fn(Tree, &[u8]) -> bool) {
-        let below: Vec<Option<bool>> = {
+        let asked: Vec<Option<bool>> = {
             let unknown: Vec<bool> = {
                 let layers = self.read();
                 changes
                     .iter()
-                    .map(|(tree, key, _)| {
-                        layers.active.get(*tree, key).is_none()
+                    .map(|(tree, key, value)| {
+                        value.is_none()
+                            && matches!(
+                                layers.active.get(*tree, key),
+                                None | Some(Entry::Put {
+                                    lower: Lower::Unasked,
+                                    ..
+                                })
+                            )
                             && layers
                                 .frozen
                                 .as_ref()
@@ -190,19 +211,28 @@ impl MemTable {
         };
         let mut layers = self.write();
         let Layers { active, frozen } = &mut *layers;
-        for ((tree, key, value), below) in changes.iter().zip(below) {
-            let in_lower = match active.get(*tree, key) {
-                Some(Entry::Put { fresh, .. }) => !fresh,
-                Some(Entry::Removed) => true,
+        for ((tree, key, value), asked) in changes.iter().zip(asked) {
+            let from_sled = match asked {
+                Some(true) => Lower::Holds,
+                Some(false) => Lower::Lacks,
+                None => Lower::Unasked,
+            };
+            let lower = match active.get(*tree, key) {
+                Some(Entry::Put {
+                    lower: Lower::Unasked,
+                    ..
+                }) => from_sled,
+                Some(Entry::Put { lower, .. }) => *lower,
+                Some(Entry::Removed) => Lower::Holds,
                 None => match frozen.as_ref().and_then(|f| f.get(*tree, key)) {
-                    Some(Entry::Put { .. }) => true,
-                    Some(Entry::Removed) => false,
-                    // Known from before the lock unless an earlier change of this batch
-                    // dropped a fresh entry (then sled cannot hold the key either).
-                    None => below.unwrap_or(false),
+                    Some(Entry::Put { .. }) => Lower::Holds,
+                    Some(Entry::Removed) => Lower::Lacks,
+                    // Unasked for a removal only after an earlier change of this batch changed
+                    // the key; `set` then keeps a tombstone, which is always safe.
+                    None => from_sled,
                 },
             };
-            active.set(*tree, key, *value, in_lower);
+            active.set(*tree, key, *value, lower);
         }
     }
 

@@ -314,6 +314,8 @@ struct StoreInner {
     checkpoint_on_close: std::sync::atomic::AtomicBool,
     committer: committer::Committer,
     checkpointer: checkpoint::Checkpointer,
+    /// The tasks fetch-and-lock calls are locking right now.
+    fetch_claims: external_tasks::Claims,
 }
 
 /// A waiter for the next flush, with the log to flush (the flush task holds no store handle
@@ -397,6 +399,7 @@ impl Store {
                 checkpoint_on_close: std::sync::atomic::AtomicBool::new(true),
                 committer: committer::Committer::start(weak.clone()),
                 checkpointer: checkpoint::Checkpointer::start(weak.clone()),
+                fetch_claims: Default::default(),
             })),
         };
         store.ensure_indexes()?;
@@ -532,6 +535,14 @@ impl Store {
         match &self.backend {
             Backend::Sled(_) => None,
             Backend::Postgres(pg) => Some(pg),
+        }
+    }
+
+    /// What concurrent fetch-and-lock calls of this process are locking (sled only).
+    fn fetch_claims(&self) -> Option<&external_tasks::Claims> {
+        match &self.backend {
+            Backend::Sled(inner) => Some(&inner.fetch_claims),
+            Backend::Postgres(_) => None,
         }
     }
 
