@@ -11,8 +11,10 @@
 /// The process-wide allocator of every binary that links baton (the server, the benches,
 /// the tests): mimalloc. A durable step allocates and frees many small buffers (keys,
 /// encoded records, JSON); under glibc's malloc, allocation was about a fifth of the CPU
-/// of `bench-engine throughput` at 64 clients. Not under the fuzzer, which watches
-/// allocations itself.
+/// of `bench-engine throughput` at 64 clients. Built without transparent huge pages
+/// (`no_thp`): mimalloc otherwise advises them on its 1 GiB arena, and each thread's first
+/// small allocation made a 2 MiB page resident (idle server 71 MB RSS, 26 MB without). Not
+/// under the fuzzer, which watches allocations itself.
 #[cfg(not(fuzzing))]
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
