@@ -247,21 +247,29 @@ async fn scale(root: &std::path::Path) -> anyhow::Result<()> {
             engine.shutdown().await?;
         }
         let load_s = load_start.elapsed().as_secs_f64();
-        // sled releases its file lock once its background tasks end.
-        let reopen_start = Instant::now();
-        let engine = loop {
+        // sled releases its file lock once its background tasks end (the closing engine's
+        // last checkpoint); the reopen is the attempt that got the lock, not that wait.
+        let waiting_since = Instant::now();
+        let (engine, reopen_s) = loop {
+            let attempt = Instant::now();
             match ProcessEngine::open(config(&dir, Durability::Fsync)).await {
-                Ok(e) => break e,
+                Ok(e) => {
+                    let waited = attempt.duration_since(waiting_since);
+                    eprintln!(
+                        "{n} waiting: {:.2} s for the closing engine's lock",
+                        waited.as_secs_f64()
+                    );
+                    break (e, attempt.elapsed().as_secs_f64());
+                }
                 Err(e)
                     if e.to_string().contains("lock")
-                        && reopen_start.elapsed() < Duration::from_secs(30) =>
+                        && waiting_since.elapsed() < Duration::from_secs(120) =>
                 {
                     tokio::time::sleep(Duration::from_millis(5)).await;
                 }
                 Err(e) => return Err(e.into()),
             }
         };
-        let reopen_s = reopen_start.elapsed().as_secs_f64();
         let mut lat = Vec::with_capacity(fetches);
         for i in 0..fetches {
             let t0 = Instant::now();
