@@ -374,6 +374,26 @@ async fn codec(root: &std::path::Path) -> anyhow::Result<()> {
         stored[0],
         stored.len()
     );
+    // A candidate, not what the store writes: MessagePack without field names (structs as
+    // arrays), which serde reads back only while fields keep their order.
+    let positional = rmp_serde::to_vec(&record)?;
+    let back: baton::records::ProcessInstance = rmp_serde::from_slice(&positional)?;
+    anyhow::ensure!(
+        rmp_serde::to_vec(&back)? == positional,
+        "the positional encoding does not round-trip"
+    );
+    let positional_encode = time(&mut || {
+        std::hint::black_box(rmp_serde::to_vec(&record).ok());
+    });
+    let positional_decode = time(&mut || {
+        std::hint::black_box(
+            rmp_serde::from_slice::<baton::records::ProcessInstance>(&positional).ok(),
+        );
+    });
+    println!(
+        "| MessagePack positional (candidate) | {positional_encode:.2} | {positional_decode:.2} | {} |",
+        positional.len() + 1
+    );
     Ok(())
 }
 
