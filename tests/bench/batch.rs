@@ -20,16 +20,10 @@ use baton::config::ServerConfig;
 use baton::engine::{
     DefinitionRef, DeployRequest, EngineConfig, ProcessEngine, Resource, StartRequest,
 };
+use baton_tests::bench::env_count;
 use baton_tests::bpmn::definitions;
 use baton_tests::percentile;
 use serde_json::{Value as J, json};
-
-fn env_num(name: &str, default: usize) -> usize {
-    std::env::var(name)
-        .ok()
-        .and_then(|s| s.replace('_', "").parse().ok())
-        .unwrap_or(default)
-}
 
 fn moved_model() -> String {
     definitions(
@@ -161,10 +155,10 @@ fn load_average() -> String {
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    let total = env_num("BENCH_BATCH_INSTANCES", 10_000);
-    let workers = env_num("BENCH_BATCH_WORKERS", 4);
-    let pool = env_num("BENCH_BATCH_POOL", 200);
-    let idle_secs = env_num("BENCH_BATCH_IDLE_SECS", 10) as u64;
+    let total = env_count("BENCH_BATCH_INSTANCES", 10_000);
+    let workers = env_count("BENCH_BATCH_WORKERS", 4);
+    let pool = env_count("BENCH_BATCH_POOL", 200);
+    let idle_secs = env_count("BENCH_BATCH_IDLE_SECS", 10) as u64;
     let temp = tempfile::tempdir()?;
     let mut config = EngineConfig::new(temp.path());
     config.wasm = None;

@@ -23,6 +23,7 @@ use baton::engine::{
 };
 use baton::store::Durability;
 use baton_bpmn::Variables;
+use baton_tests::bench::env_count;
 use baton_tests::bpmn::one_task;
 use baton_tests::{dir_bytes, fetch_request, percentile, process_cpu_time, rss_bytes};
 
@@ -32,13 +33,6 @@ fn env_list(name: &str, default: &str) -> Vec<usize> {
         .split(',')
         .filter_map(|s| s.trim().replace('_', "").parse().ok())
         .collect()
-}
-
-fn env_num(name: &str, default: usize) -> usize {
-    std::env::var(name)
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(default)
 }
 
 fn config(dir: &std::path::Path, durability: Durability) -> EngineConfig {
@@ -121,7 +115,7 @@ async fn client(engine: ProcessEngine, n: usize, worker: String) -> anyhow::Resu
 }
 
 async fn throughput(root: &std::path::Path) -> anyhow::Result<()> {
-    let total = env_num("BENCH_INSTANCES", 2000);
+    let total = env_count("BENCH_INSTANCES", 2000);
     println!(
         "\n### Throughput: start -> one external task (fetch+complete in-process) -> end, durable (fsync)\n"
     );
@@ -228,7 +222,7 @@ async fn load(engine: &ProcessEngine, n: usize) -> anyhow::Result<()> {
 }
 
 async fn scale(root: &std::path::Path) -> anyhow::Result<()> {
-    let fetches = env_num("BENCH_FETCHES", 300);
+    let fetches = env_count("BENCH_FETCHES", 300);
     println!(
         "\n### Scale: tasks waiting on one topic (loaded relaxed, measured durable after a reopen)\n"
     );
@@ -338,7 +332,7 @@ async fn codec(root: &std::path::Path) -> anyhow::Result<()> {
         )
         .await?;
     let record = started.instance;
-    let rounds = env_num("BENCH_CODEC_ROUNDS", 20_000);
+    let rounds = env_count("BENCH_CODEC_ROUNDS", 20_000);
     let json = serde_json::to_vec(&record)?;
     let stored = codec::encode(&record);
     let time = |f: &mut dyn FnMut()| {

@@ -16,6 +16,7 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
+use baton_tests::bench::env_count;
 use baton_tests::bpmn::one_task;
 use baton_tests::{BatonProcess, RestClient, guests, percentile};
 use serde_json::json;
@@ -67,13 +68,6 @@ const PHASES: [Phase; 6] = [
         mode: "stack-overflow",
     },
 ];
-
-fn env_usize(name: &str, default: usize) -> usize {
-    std::env::var(name)
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
 
 /// One client's loops; returns every step's latency.
 async fn steps(client: RestClient, name: String, loops: usize) -> Result<Vec<Duration>> {
@@ -151,8 +145,8 @@ fn line(name: &str, samples: &[Duration], idle_p99: Duration) -> String {
 
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() -> Result<()> {
-    let clients = env_usize("BENCH_CLIENTS", 2);
-    let loops = env_usize("BENCH_LOOPS", 500);
+    let clients = env_count("BENCH_CLIENTS", 2);
+    let loops = env_count("BENCH_LOOPS", 500);
     let phases: Option<Vec<String>> = std::env::var("BENCH_PHASES")
         .ok()
         .map(|v| v.split(',').map(str::to_owned).collect());

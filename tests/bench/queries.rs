@@ -24,15 +24,9 @@ use baton::engine::{
 };
 use baton::store::Durability;
 use baton_bpmn::{Value, Variables};
+use baton_tests::bench::env_count;
 use baton_tests::bpmn::definitions;
 use baton_tests::{dir_bytes, fetch_request, percentile};
-
-fn env_num(name: &str, default: usize) -> usize {
-    std::env::var(name)
-        .ok()
-        .and_then(|s| s.replace('_', "").parse().ok())
-        .unwrap_or(default)
-}
 
 /// start -> external task (topic `key`) -> user task -> end.
 fn task_model(key: &str) -> String {
@@ -292,9 +286,9 @@ fn ms(d: Duration) -> String {
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    let total = env_num("BENCH_QUERY_INSTANCES", 1_000_000);
-    let reps = env_num("BENCH_QUERY_REPS", 30).max(1);
-    let clients = env_num("BENCH_QUERY_CLIENTS", 32).max(1);
+    let total = env_count("BENCH_QUERY_INSTANCES", 1_000_000);
+    let reps = env_count("BENCH_QUERY_REPS", 30).max(1);
+    let clients = env_count("BENCH_QUERY_CLIENTS", 32).max(1);
     let temp = tempfile::tempdir()?;
     let dir = std::env::var("BENCH_DIR")
         .map(std::path::PathBuf::from)

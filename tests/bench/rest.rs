@@ -18,23 +18,17 @@
 use std::time::{Duration, Instant};
 
 use anyhow::bail;
+use baton_tests::bench::env_count;
 use baton_tests::{BatonProcess, bpmn, percentile};
 use serde_json::json;
-
-fn env_usize(name: &str, default: usize) -> usize {
-    std::env::var(name)
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
 
 fn ms(d: Duration) -> f64 {
     d.as_secs_f64() * 1000.0
 }
 
 fn main() -> anyhow::Result<()> {
-    let starts = env_usize("BENCH_STARTS", 2_000);
-    let handoffs = env_usize("BENCH_HANDOFFS", 500);
+    let starts = env_count("BENCH_STARTS", 2_000);
+    let handoffs = env_count("BENCH_HANDOFFS", 500);
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;

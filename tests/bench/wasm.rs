@@ -21,6 +21,7 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, bail};
 use baton::wasm::{Limits, PoolingMode, TaskInput, TaskOutcome, WasmConfig, WasmRuntime};
 use baton_bpmn::{Value, Variables};
+use baton_tests::bench::env_count;
 use baton_tests::guests;
 use wasmtime::component::{Component, HasSelf, Linker, ResourceTable};
 use wasmtime::{Config, Engine, Store, UpdateDeadline};
@@ -94,15 +95,8 @@ async fn time_executions(
     Ok(())
 }
 
-fn env_number(name: &str, default: usize) -> usize {
-    std::env::var(name)
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
-
 async fn overhead() -> anyhow::Result<()> {
-    let executions = env_number("BENCH_EXECUTIONS", 20_000);
+    let executions = env_count("BENCH_EXECUTIONS", 20_000);
     println!("| guest | executions | p50 µs | p99 µs | max µs | tasks/s (1 at a time) |");
     println!("|---|---:|---:|---:|---:|---:|");
     let echo_vars: Variables = [
@@ -266,7 +260,7 @@ impl Variant {
 }
 
 async fn instrumentation() -> anyhow::Result<()> {
-    let rounds = env_number("BENCH_ROUNDS", 20_000_000) as i64;
+    let rounds = env_count("BENCH_ROUNDS", 20_000_000) as i64;
     let bytes = std::fs::read(guests::CPU_BOUND).context("cpu-bound guest")?;
     let variants = [
         Variant::new("neither", false, false, &bytes)?,

@@ -1,5 +1,5 @@
-//! What the benchmark binaries (`tests/bench/*.rs`) share: a process's CPU time and the REST
-//! worker loop that fetches and completes a topic's tasks.
+//! What the benchmark binaries (`tests/bench/*.rs`) share: their numeric settings, a process's
+//! CPU time and the REST worker loop that fetches and completes a topic's tasks.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -10,6 +10,15 @@ use anyhow::{Context, bail};
 use serde_json::json;
 
 use crate::RestClient;
+
+/// A count from the environment (`BENCH_INSTANCES=10_000` or `10000`), or `default` when
+/// unset or not a number.
+pub fn env_count(name: &str, default: usize) -> usize {
+    std::env::var(name)
+        .ok()
+        .and_then(|s| s.replace('_', "").parse().ok())
+        .unwrap_or(default)
+}
 
 /// utime + stime of a process in seconds (clock ticks of 10 ms on Linux).
 pub fn cpu_seconds(pid: u32) -> Option<f64> {
