@@ -36,12 +36,23 @@ const ORDER: &str = r#"<?xml version="1.0" encoding="UTF-8"?>
   </bpmn:process>
 </bpmn:definitions>"#;
 
+/// Open the engine in `dir`. A reopen may find the store still held for a moment: tasks the
+/// dropped engine spawned (metrics, wake-ups) hold it until they have run, and on a
+/// single-threaded test runtime they run only once this test yields.
 async fn engine(dir: &std::path::Path, clock: &ManualClock) -> ProcessEngine {
-    let mut config = EngineConfig::new(dir);
-    config.clock = Arc::new(clock.clone());
-    config.wasm = None;
-    config.background_scheduler = false;
-    ProcessEngine::open(config).await.expect("open engine")
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        let mut config = EngineConfig::new(dir);
+        config.clock = Arc::new(clock.clone());
+        config.wasm = None;
+        config.background_scheduler = false;
+        match ProcessEngine::open(config).await {
+            Err(e) if e.to_string().contains("lock") && std::time::Instant::now() < deadline => {
+                tokio::task::yield_now().await;
+            }
+            opened => return opened.expect("open engine"),
+        }
+    }
 }
 
 async fn deploy(engine: &ProcessEngine) -> String {

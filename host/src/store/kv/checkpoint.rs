@@ -171,6 +171,12 @@ impl StoreInner {
         }
     }
 
+    /// Whether the active layer is within [`MEMORY_LIMIT`] (a commit on the caller's thread
+    /// must not grow it past the limit the committer waits at).
+    pub(super) fn has_room(&self) -> bool {
+        self.memory.active_bytes() <= MEMORY_LIMIT
+    }
+
     /// Write a frozen layer into sled and flush sled.
     fn write_layer(&self, layer: &Layer) -> Result<()> {
         for (tree, entries) in layer.entries() {

@@ -9,6 +9,7 @@
 //! alone. Durability is unchanged: a command still waits for the group-committed flush
 //! ([`super::Store::sync`]) before it is acknowledged.
 
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc;
 use std::sync::{Arc, Weak};
 
@@ -28,6 +29,9 @@ type Reply = oneshot::Sender<Result<bool>>;
 /// channel closes first (the thread's loop ends), then the thread is joined.
 pub(super) struct Committer {
     requests: Option<mpsc::Sender<(WriteSet, Reply)>>,
+    /// Sets submitted and not yet answered: 0 means the thread is idle, and a caller may
+    /// commit on its own thread instead ([`Self::is_idle`]).
+    in_flight: Arc<AtomicUsize>,
     _thread: Option<Background>,
 }
 
@@ -37,11 +41,21 @@ impl Committer {
     /// cannot be started, sets are committed by their callers instead ([`Self::submit`]).
     pub(super) fn start(store: Weak<StoreInner>) -> Committer {
         let (tx, rx) = mpsc::channel::<(WriteSet, Reply)>();
-        let thread = Background::spawn("baton-committer", move || run(store, rx));
+        let in_flight = Arc::new(AtomicUsize::new(0));
+        let counted = Arc::clone(&in_flight);
+        let thread = Background::spawn("baton-committer", move || run(store, rx, &counted));
         Committer {
             requests: thread.as_ref().map(|_| tx),
+            in_flight,
             _thread: thread,
         }
+    }
+
+    /// Whether no submitted set is waiting or being applied. A lone command then gains
+    /// nothing from the thread (there is nothing to batch it with) and pays two thread
+    /// wake-ups for it, so [`super::Store::commit_batched`] commits it on the caller's thread.
+    pub(super) fn is_idle(&self) -> bool {
+        self.in_flight.load(Ordering::Acquire) == 0
     }
 
     /// Queue `writes`; the receiver answers once the batch holding them is applied. Gives the
@@ -54,12 +68,20 @@ impl Committer {
             return Err(writes);
         };
         let (tx, rx) = oneshot::channel();
-        requests.send((writes, tx)).map_err(|back| back.0.0)?;
+        self.in_flight.fetch_add(1, Ordering::AcqRel);
+        if let Err(back) = requests.send((writes, tx)) {
+            self.in_flight.fetch_sub(1, Ordering::AcqRel);
+            return Err(back.0.0);
+        }
         Ok(rx)
     }
 }
 
-fn run(store: Weak<StoreInner>, requests: mpsc::Receiver<(WriteSet, Reply)>) {
+fn run(
+    store: Weak<StoreInner>,
+    requests: mpsc::Receiver<(WriteSet, Reply)>,
+    in_flight: &AtomicUsize,
+) {
     while let Ok(first) = requests.recv() {
         let mut batch = vec![first];
         while batch.len() < MAX_BATCH {
@@ -68,13 +90,16 @@ fn run(store: Weak<StoreInner>, requests: mpsc::Receiver<(WriteSet, Reply)>) {
                 Err(_) => break,
             }
         }
+        let sets = batch.len();
         let Some(inner) = store.upgrade() else {
             for (_, reply) in batch {
                 let _ = reply.send(Err(StoreError::Closed));
             }
+            in_flight.fetch_sub(sets, Ordering::AcqRel);
             continue;
         };
         apply(&inner, batch);
+        in_flight.fetch_sub(sets, Ordering::AcqRel);
         inner.wait_for_room();
         // Dropped here, possibly the last handle: the store closes on this thread.
         drop::<Arc<StoreInner>>(inner);

@@ -34,6 +34,7 @@ mod decisions;
 mod deployments;
 mod events;
 mod external_tasks;
+mod flusher;
 mod history;
 mod history_logs;
 mod identity;
@@ -64,7 +65,6 @@ use std::sync::{Arc, Mutex};
 
 use serde::Serialize;
 use serde::de::DeserializeOwned;
-use tokio::sync::{mpsc, oneshot};
 
 pub use crate::store::{Result, StoreError};
 
@@ -299,7 +299,8 @@ struct StoreInner {
     trees: Vec<sled::Tree>,
     counts: counts::Counts,
     durability: Durability,
-    flush_requests: mpsc::UnboundedSender<FlushRequest>,
+    /// Group commit of the log ([`flusher`]).
+    flusher: Arc<flusher::Flusher>,
     /// Committed changes sled does not have yet (reads look here first).
     memory: memtable::MemTable,
     /// The log that makes those changes durable.
@@ -317,10 +318,6 @@ struct StoreInner {
     /// The tasks fetch-and-lock calls are locking right now.
     fetch_claims: external_tasks::Claims,
 }
-
-/// A waiter for the next flush, with the log to flush (the flush task holds no store handle
-/// while idle, so dropping the store closes the database at once).
-type FlushRequest = (oneshot::Sender<Result<()>>, Arc<wal::Wal>);
 
 /// Current on-disk format version (bump with a migration when record layouts change
 /// incompatibly; additive fields do not need one). 2: a write-ahead log beside sled holds the
@@ -382,8 +379,6 @@ impl Store {
         if let Some(last) = recovered.segments.last() {
             wal.discard_through(*last)?;
         }
-        let (tx, rx) = mpsc::unbounded_channel();
-        tokio::spawn(group_commit_loop(rx));
         let store = Store {
             durability,
             backend: Backend::Sled(Arc::new_cyclic(|weak| StoreInner {
@@ -391,7 +386,7 @@ impl Store {
                 trees,
                 counts,
                 durability,
-                flush_requests: tx,
+                flusher: Arc::default(),
                 memory: memtable::MemTable::new(),
                 wal: Arc::new(wal),
                 writer: Mutex::new(wal::RecordBuffer::default()),
@@ -598,6 +593,7 @@ impl Store {
     /// returns; durable after [`Store::sync`]. One transaction per batch instead of one per
     /// command is the lever: sled serialises every transaction behind one process-wide lock,
     /// and the committer applies batches while the runtime threads prepare the next commands.
+    /// When the committer has nothing to do, the set is applied on the caller's thread.
     pub async fn commit_batched(&self, writes: WriteSet) -> Result<()> {
         if writes.ops.is_empty() {
             return Ok(());
@@ -611,6 +607,17 @@ impl Store {
                 };
             }
         };
+        // Nothing to batch with: commit here rather than wake the committer and be woken by
+        // it (the write lock orders this against a batch that starts meanwhile).
+        if inner.committer.is_idle()
+            && inner.has_room()
+            && let Some(applied) = inner.try_commit_alone(&writes)
+        {
+            return match applied? {
+                true => Ok(()),
+                false => Err(StoreError::Conflict),
+            };
+        }
         let reply = match inner.committer.submit(writes) {
             Ok(reply) => reply,
             Err(writes) => return self.commit(&writes),
@@ -639,12 +646,16 @@ impl Store {
         let Backend::Sled(inner) = &self.backend else {
             return Ok(());
         };
-        let (tx, rx) = oneshot::channel();
-        inner
-            .flush_requests
-            .send((tx, inner.wal.clone()))
-            .map_err(|_| StoreError::Closed)?;
-        rx.await.map_err(|_| StoreError::Closed)?
+        inner.flusher.sync(&inner.wal).await
+    }
+
+    /// How many times the log was flushed (sled only; tests of the group commit).
+    #[cfg(test)]
+    pub(crate) fn flushes(&self) -> u64 {
+        match &self.backend {
+            Backend::Sled(inner) => inner.flusher.flushes(),
+            Backend::Postgres(_) => 0,
+        }
     }
 
     /// Commit and, per the durability setting, wait for the disk.
@@ -890,7 +901,27 @@ impl StoreInner {
     /// first and then, all at once, into the memtable; if the log cannot take them (disk
     /// full), nothing is applied.
     fn commit_sets(&self, sets: &[&WriteSet]) -> Result<Vec<bool>> {
-        let mut record = self.writer.lock().unwrap_or_else(|e| e.into_inner());
+        let record = self.writer.lock().unwrap_or_else(|e| e.into_inner());
+        self.commit_sets_as_writer(record, sets)
+    }
+
+    /// Commit one set on the caller's thread if no one else is writing now (`None`: the
+    /// writer is busy, and waiting for it would block an async thread for a whole batch).
+    fn try_commit_alone(&self, writes: &WriteSet) -> Option<Result<bool>> {
+        let record = match self.writer.try_lock() {
+            Ok(record) => record,
+            Err(std::sync::TryLockError::Poisoned(e)) => e.into_inner(),
+            Err(std::sync::TryLockError::WouldBlock) => return None,
+        };
+        let applied = self.commit_sets_as_writer(record, &[writes]);
+        Some(applied.map(|applied| applied.first().copied().unwrap_or(false)))
+    }
+
+    fn commit_sets_as_writer(
+        &self,
+        mut record: std::sync::MutexGuard<'_, wal::RecordBuffer>,
+        sets: &[&WriteSet],
+    ) -> Result<Vec<bool>> {
         // The values the sets before this one in the batch wrote (their guards see them).
         let mut written: std::collections::HashMap<(Tree, &[u8]), Option<&[u8]>> =
             std::collections::HashMap::new();
@@ -1010,29 +1041,4 @@ fn prefix_range(prefix: &[u8]) -> (Bound<Vec<u8>>, Bound<Vec<u8>>) {
         }
     }
     (Bound::Included(prefix.to_vec()), Bound::Unbounded)
-}
-
-/// Group commit: take every flush request that is waiting, flush once, answer them all.
-/// Requests that arrive during a flush wait for the next one, which covers their writes.
-async fn group_commit_loop(mut requests: mpsc::UnboundedReceiver<FlushRequest>) {
-    while let Some((first, log)) = requests.recv().await {
-        let mut waiters = vec![first];
-        while let Ok((more, _)) = requests.try_recv() {
-            waiters.push(more);
-        }
-        let outcome = tokio::task::spawn_blocking(move || log.sync())
-            .await
-            .map_err(|_| StoreError::Closed)
-            .and_then(|r| r);
-        for w in waiters {
-            let reply = match &outcome {
-                Ok(()) => Ok(()),
-                Err(e) => Err(StoreError::Codec {
-                    tree: "flush",
-                    message: e.to_string(),
-                }),
-            };
-            let _ = w.send(reply);
-        }
-    }
 }

@@ -23,6 +23,7 @@ use std::collections::BTreeMap;
 use std::fs::{self, File, OpenOptions};
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 use super::counts::{Delta, Snapshot};
@@ -55,6 +56,8 @@ struct Segment {
 pub(super) struct Wal {
     dir: PathBuf,
     current: Mutex<Segment>,
+    /// Records appended since open (the positions [`Wal::sync_appended`] reports).
+    appended: AtomicU64,
 }
 
 /// One record's encoding buffer, reused between batches by the committer.
@@ -240,6 +243,7 @@ impl Wal {
         Ok(Wal {
             dir,
             current: Mutex::new(current),
+            appended: AtomicU64::new(0),
         })
     }
 
@@ -268,13 +272,29 @@ impl Wal {
             return Err(io("append", e));
         }
         current.bytes += bytes.len() as u64;
+        self.appended.fetch_add(1, Ordering::Release);
         Ok(())
+    }
+
+    /// How many records were appended since open.
+    pub(super) fn appended(&self) -> u64 {
+        self.appended.load(Ordering::Acquire)
     }
 
     /// Wait until everything appended so far is on disk.
     pub(super) fn sync(&self) -> Result<()> {
-        let file = self.current().file.clone();
-        file.sync_data().map_err(|e| io("sync", e))
+        self.sync_appended().1
+    }
+
+    /// Wait until everything appended so far is on disk; says how many records that covers
+    /// (counted when the sync started: later appends may or may not be on disk). A rotation
+    /// syncs the segment it closes, so syncing the current one covers all records before.
+    pub(super) fn sync_appended(&self) -> (u64, Result<()>) {
+        let (covered, file) = {
+            let current = self.current();
+            (self.appended(), current.file.clone())
+        };
+        (covered, file.sync_data().map_err(|e| io("sync", e)))
     }
 
     /// Start a new segment beginning with `counts` (the current one is synced first) and

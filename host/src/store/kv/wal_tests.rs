@@ -225,3 +225,46 @@ async fn a_damaged_record_inside_the_log_is_refused() {
         .expect("a damaged log must not open");
     assert!(err.to_string().contains("damaged record"), "{err}");
 }
+
+/// Group commit: one flush answers every waiter whose record was appended before it started,
+/// a record appended after a flush needs a flush of its own, and waiters on many threads all
+/// get their answer.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn waiters_share_a_flush_and_later_records_get_their_own() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let store = open(dir.path());
+    let tree = Tree::HistoricInstances;
+    for i in 0..16 {
+        let mut ws = WriteSet::new();
+        ws.put(tree, key(i), &i);
+        store.commit(&ws).expect("commit");
+    }
+    let before = store.flushes();
+    let waiters: Vec<_> = (0..16).map(|_| store.sync()).collect();
+    for outcome in futures_util::future::join_all(waiters).await {
+        outcome.expect("sync");
+    }
+    assert_eq!(store.flushes(), before + 1, "one flush for 16 waiters");
+    store.sync().await.expect("sync");
+    assert_eq!(store.flushes(), before + 1, "nothing new to flush");
+    put_all(&store, tree, 16..17).await;
+    assert_eq!(store.flushes(), before + 2, "a new record, a new flush");
+
+    let tasks: Vec<_> = (100..164)
+        .map(|i| {
+            let store = store.clone();
+            tokio::spawn(async move {
+                let mut ws = WriteSet::new();
+                ws.put(tree, key(i), &i);
+                store.commit_batched(ws).await.expect("commit");
+                store.sync().await.expect("sync");
+            })
+        })
+        .collect();
+    for task in tasks {
+        task.await.expect("task");
+    }
+    drop(store);
+    let store = reopen_until_unlocked(dir.path()).await.expect("reopen");
+    assert_eq!(values(&store, tree).len(), 17 + 64);
+}

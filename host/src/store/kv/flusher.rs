@@ -1,0 +1,149 @@
+//! Group commit of the write-ahead log: every command waiting for the disk is answered by
+//! one flush that covers its record.
+//!
+//! The first waiter that finds no flush running leads the next one; the others wait for a
+//! flush that started after their record was appended (the one running may not hold it).
+//! A leader that is the only waiter flushes on its own thread: a lone command used to hand
+//! its flush to a flush task, which handed it to a blocking thread and back, and on this
+//! kind of machine each of those wake-ups costs about as much as the fsync itself. A leader
+//! with company hands the flush to a blocking thread, as before: an async thread blocked in
+//! fsync under load holds up the commands queued behind it (measured: 30% fewer
+//! instances/s at 16 and 64 clients when every leader flushed on its own thread).
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use tokio::sync::Notify;
+
+use super::{Result, StoreError, wal::Wal};
+
+/// The state of the group commit (records are counted by [`Wal::appended`]).
+#[derive(Default)]
+struct State {
+    /// Every record up to this many is on disk.
+    durable: u64,
+    /// A flush is running.
+    flushing: bool,
+    /// Calls of [`Flusher::sync`] waiting now.
+    waiting: usize,
+    /// The newest failed flush: the records it was to cover, and why it failed. Waiters for
+    /// those records get the error; a later flush tries again.
+    failed: Option<(u64, String)>,
+}
+
+/// Flushes the log for its waiters (see the module comment).
+#[derive(Default)]
+pub(super) struct Flusher {
+    state: Mutex<State>,
+    /// Woken after every flush, successful or not.
+    flushed: Notify,
+    /// Flushes so far.
+    flushes: AtomicU64,
+}
+
+impl Flusher {
+    /// How many flushes ran.
+    #[cfg(test)]
+    pub(super) fn flushes(&self) -> u64 {
+        self.flushes.load(Ordering::Relaxed)
+    }
+
+    fn state(&self) -> MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Return once every record appended to `wal` before the call is on disk.
+    pub(super) async fn sync(self: &Arc<Self>, wal: &Arc<Wal>) -> Result<()> {
+        let target = wal.appended();
+        let _waiting = Waiting::enter(self);
+        loop {
+            // Registered before the state is read, so a flush that ends in between still
+            // wakes this waiter.
+            let flushed = self.flushed.notified();
+            tokio::pin!(flushed);
+            flushed.as_mut().enable();
+            {
+                let mut state = self.state();
+                if state.durable >= target {
+                    return Ok(());
+                }
+                if let Some((covered, message)) = &state.failed
+                    && *covered >= target
+                {
+                    return Err(StoreError::Backend(message.clone()));
+                }
+                if !state.flushing {
+                    state.flushing = true;
+                    let alone = state.waiting == 1;
+                    drop(state);
+                    let lead = Lead {
+                        flusher: Arc::clone(self),
+                        wal: Arc::clone(wal),
+                        done: false,
+                    };
+                    match tokio::runtime::Handle::try_current() {
+                        Ok(runtime) if !alone => {
+                            // Runs to the end even if this waiter is dropped meanwhile.
+                            runtime.spawn_blocking(move || lead.run());
+                        }
+                        _ => return lead.run(),
+                    }
+                }
+            }
+            flushed.await;
+        }
+    }
+}
+
+/// A call of [`Flusher::sync`] counted as waiting until it returns or is dropped.
+struct Waiting<'a>(&'a Flusher);
+
+impl<'a> Waiting<'a> {
+    fn enter(flusher: &'a Flusher) -> Waiting<'a> {
+        flusher.state().waiting += 1;
+        Waiting(flusher)
+    }
+}
+
+impl Drop for Waiting<'_> {
+    fn drop(&mut self) {
+        self.0.state().waiting -= 1;
+    }
+}
+
+/// The lead of one flush. Gives the lead back even if it never runs (a blocking task
+/// dropped by a runtime shutting down), so later waiters can lead.
+struct Lead {
+    flusher: Arc<Flusher>,
+    wal: Arc<Wal>,
+    done: bool,
+}
+
+impl Lead {
+    /// Flush, record what it covered (or its error), give the lead back, and wake every
+    /// waiter to check what it covered.
+    fn run(mut self) -> Result<()> {
+        let (covered, outcome) = self.wal.sync_appended();
+        self.flusher.flushes.fetch_add(1, Ordering::Relaxed);
+        {
+            let mut state = self.flusher.state();
+            state.flushing = false;
+            match &outcome {
+                Ok(()) => state.durable = state.durable.max(covered),
+                Err(e) => state.failed = Some((covered, e.to_string())),
+            }
+        }
+        self.done = true;
+        self.flusher.flushed.notify_waiters();
+        outcome
+    }
+}
+
+impl Drop for Lead {
+    fn drop(&mut self) {
+        if !self.done {
+            self.flusher.state().flushing = false;
+            self.flusher.flushed.notify_waiters();
+        }
+    }
+}
