@@ -102,9 +102,9 @@ pub struct ServeArgs {
     /// Most wasm executions at once [default: 64].
     #[arg(long, env = "BATON_WASM_CONCURRENCY", value_name = "N")]
     pub wasm_concurrency: Option<usize>,
-    /// How many `nice` steps below the engine's threads wasm guests run once they outlast
-    /// their first slice (~0.25 ms), so a guest that computes for its whole deadline leaves
-    /// the CPU to the engine (0: same priority) [default: 10].
+    /// How many `nice` steps below the engine's threads wasm guests run, so a guest that
+    /// computes for its whole deadline leaves the CPU to the engine (0: same priority)
+    /// [default: 10].
     #[arg(long, env = "BATON_WASM_GUEST_NICE", value_name = "0-19",
           value_parser = clap::value_parser!(i32).range(0..=19))]
     pub wasm_guest_nice: Option<i32>,

@@ -4,8 +4,8 @@
 //! engine's threads do not want it, so other instances' steps keep their latency on a
 //! machine with few cores (issue 20: hostile guests must not slow everyone else).
 //!
-//! Owns nothing of an execution: [`super::WasmRuntime::execute`] moves an execution here once
-//! it outlasts its first slice on the caller's thread, and awaits it from the caller's runtime. Must not: run engine work (commands hold
+//! Owns nothing of an execution: [`super::WasmRuntime::execute`] spawns the execution here
+//! and awaits it from the caller's runtime. Must not: run engine work (commands hold
 //! instance locks; at a low priority they would invert priorities), or be dropped by
 //! blocking (it is dropped with the engine, possibly on an async thread).
 

@@ -30,12 +30,8 @@ mod state;
 mod wasi;
 
 use std::fmt;
-use std::future::Future;
-use std::panic::AssertUnwindSafe;
 use std::path::PathBuf;
-use std::pin::Pin;
 use std::sync::Arc;
-use std::task::Poll;
 use std::time::Duration;
 
 use baton_bpmn::Variables;
@@ -124,8 +120,8 @@ pub struct WasmConfig {
     pub default_limits: Limits,
     /// Instance allocation strategy.
     pub pooling: PoolingMode,
-    /// How many steps of `nice` below the engine's threads guests run once they outlast
-    /// their first slice on the caller's thread (0: the same priority). A guest that computes for its whole deadline then leaves the CPU to the
+    /// How many steps of `nice` below the engine's threads guests run (0: the same
+    /// priority). A guest that computes for its whole deadline then leaves the CPU to the
     /// engine's threads whenever they want it.
     pub guest_nice: i32,
 }
@@ -391,36 +387,24 @@ impl WasmRuntime {
     /// Waits for a concurrency slot first. Never panics on guest behaviour: every way the
     /// guest can end is a [`TaskOutcome`].
     ///
-    /// The execution starts on the caller's thread and runs there for one slice
-    /// (`INLINE_SLICE_FUEL` units of fuel, see the runner, or until the next epoch tick, or until
-    /// it waits for something). Most tasks end within it: a Rust task burns 10-25 thousand
-    /// units, and handing every execution to another thread and back cost two thread
-    /// wake-ups, more than the task itself (p50 44-78 µs against 18 µs inline). An execution
-    /// still running after its slice moves to the guest threads (below the engine's CPU
-    /// priority, issue 20) and this awaits it from the caller's runtime; a spinning guest
-    /// therefore takes an engine thread for at most a fraction of a millisecond. While the
-    /// runtime is being dropped (the engine stops) it never resolves: the task stays locked
-    /// and runs again after a restart.
+    /// The guest runs on the guest threads (below the engine's CPU priority); this awaits it
+    /// from the caller's runtime. While the runtime is being dropped (the engine stops) it
+    /// never resolves: the task stays locked and runs again after a restart.
     pub async fn execute(&self, sha256: &str, limits: &Limits, input: TaskInput) -> TaskOutcome {
         let inner = Arc::clone(&self.inner);
         let (sha256, limits) = (sha256.to_owned(), limits.clone());
-        let mut run: Pin<Box<dyn Future<Output = TaskOutcome> + Send>> =
-            Box::pin(async move { inner.execute(&sha256, &limits, input).await });
-        let first_slice = std::future::poll_fn(|cx| {
-            Poll::Ready(std::panic::catch_unwind(AssertUnwindSafe(|| {
-                run.as_mut().poll(cx)
-            })))
-        })
-        .await;
-        match first_slice {
-            Ok(Poll::Ready(outcome)) => return outcome,
-            Ok(Poll::Pending) => {}
-            Err(_panic) => return host_panic(),
-        }
-        match self.guests.spawn(run) {
+        let run = self
+            .guests
+            .spawn(async move { inner.execute(&sha256, &limits, input).await });
+        match run {
             Some(handle) => match handle.await {
                 Ok(outcome) => outcome,
-                Err(e) if e.is_panic() => host_panic(),
+                Err(e) if e.is_panic() => TaskOutcome::Failed {
+                    message: "the execution panicked in the host".to_owned(),
+                    details: None,
+                    kind: FailureKind::Trap,
+                    logs: Vec::new(),
+                },
                 Err(_) => std::future::pending().await,
             },
             None => std::future::pending().await,
@@ -447,16 +431,5 @@ impl WasmRuntime {
     /// runtime is dropped). For tests and diagnostics.
     pub fn ticker(&self) -> TickerHandle {
         self.inner.engine.ticker.clone()
-    }
-}
-
-/// The outcome of an execution that panicked in the host (a bug in baton or wasmtime, not
-/// the guest's doing): the task fails like a trap, and the engine goes on.
-fn host_panic() -> TaskOutcome {
-    TaskOutcome::Failed {
-        message: "the execution panicked in the host".to_owned(),
-        details: None,
-        kind: FailureKind::Trap,
-        logs: Vec::new(),
     }
 }

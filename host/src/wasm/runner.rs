@@ -31,14 +31,6 @@ use super::{
 /// interrupt, such as a guest blocked in a host call.
 pub(super) const OUTER_GRACE: Duration = Duration::from_millis(100);
 
-/// Every this many units of fuel the guest yields to the executor: the first time, an
-/// execution that started on an engine thread moves to the guest threads
-/// ([`super::WasmRuntime::execute`]). A Rust task burns 10-25 thousand units and ends before
-/// its first yield; a spinning guest burns a million in about a quarter of a millisecond
-/// (`spin-loop`: 10^8 in 24 ms), which bounds its time on an engine thread. The yields after
-/// that cost about a microsecond each, under 1% of the guest's time.
-pub(super) const INLINE_SLICE_FUEL: u64 = 1_000_000;
-
 /// Everything behind a `WasmRuntime`.
 pub(crate) struct Runtime {
     pub(crate) engine: WasmtimeSetup,
@@ -97,10 +89,7 @@ impl Runtime {
         };
         let mut store = Store::new(&self.engine.engine, state);
         store.limiter(|state| &mut state.limiter);
-        if let Err(e) = store
-            .set_fuel(limits.fuel)
-            .and_then(|()| store.fuel_async_yield_interval(Some(INLINE_SLICE_FUEL)))
-        {
+        if let Err(e) = store.set_fuel(limits.fuel) {
             return failed(
                 FailureKind::Trap,
                 format!("cannot set fuel: {e}"),
