@@ -165,7 +165,7 @@ impl StoreInner {
     /// cannot take changes (disk full), commits go on failing or succeeding on their own.
     pub(super) fn wait_for_room(&self) {
         let deadline = Instant::now() + Duration::from_secs(5);
-        while self.memory.active_bytes() > MEMORY_LIMIT && Instant::now() < deadline {
+        while !self.has_room() && Instant::now() < deadline {
             self.checkpointer.request();
             std::thread::sleep(Duration::from_millis(5));
         }

@@ -188,7 +188,8 @@ async fn data_survives_a_reopen() {
     assert_eq!(all, (0..100).collect::<Vec<_>>());
 }
 
-/// The group committer (a task) holds the database until it sees its channel close, so a
+/// The committer and checkpoint threads hold the store for the length of a batch or a
+/// checkpoint, and the last of them to let go closes it (with its final checkpoint), so a
 /// reopen right after a drop may find sled's file lock still held for a moment.
 pub(super) async fn reopen_until_unlocked(dir: &std::path::Path) -> Result<Store, StoreError> {
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
