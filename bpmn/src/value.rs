@@ -37,6 +37,7 @@ pub enum Value {
     /// `Xml`: XML text (Camunda Spin's XML type).
     Xml(String),
     /// `Object`: a serialized object with its type name and serialization format.
+    #[serde(serialize_with = "object_as_map")]
     Object {
         /// `valueInfo.objectTypeName`.
         type_name: Option<String>,
@@ -48,6 +49,7 @@ pub enum Value {
     /// `Bytes`: raw bytes.
     Bytes(Vec<u8>),
     /// `File`: bytes with a file name, mime type and encoding.
+    #[serde(serialize_with = "file_as_map")]
     File {
         /// `valueInfo.filename`.
         filename: Option<String>,
@@ -58,6 +60,40 @@ pub enum Value {
         /// The file content.
         bytes: Vec<u8>,
     },
+}
+
+// The struct variants' contents are written as maps whatever the format: a positional format
+// (the host's store writes structs as arrays) would write them as arrays, which serde's
+// adjacently tagged enums cannot read back. In self-describing formats (JSON, MessagePack
+// with field names) a map with these keys is exactly what the derived code writes.
+fn object_as_map<S: serde::Serializer>(
+    type_name: &Option<String>,
+    format: &Option<String>,
+    serialized: &String,
+    serializer: S,
+) -> Result<S::Ok, S::Error> {
+    use serde::ser::SerializeMap;
+    let mut map = serializer.serialize_map(Some(3))?;
+    map.serialize_entry("type_name", type_name)?;
+    map.serialize_entry("format", format)?;
+    map.serialize_entry("serialized", serialized)?;
+    map.end()
+}
+
+fn file_as_map<S: serde::Serializer>(
+    filename: &Option<String>,
+    mime_type: &Option<String>,
+    encoding: &Option<String>,
+    bytes: &Vec<u8>,
+    serializer: S,
+) -> Result<S::Ok, S::Error> {
+    use serde::ser::SerializeMap;
+    let mut map = serializer.serialize_map(Some(4))?;
+    map.serialize_entry("filename", filename)?;
+    map.serialize_entry("mime_type", mime_type)?;
+    map.serialize_entry("encoding", encoding)?;
+    map.serialize_entry("bytes", bytes)?;
+    map.end()
 }
 
 impl Value {
@@ -218,6 +254,31 @@ mod tests {
             Value::from_json(&serde_json::json!({"a": 1})),
             Value::Json(_)
         ));
+    }
+
+    #[test]
+    fn struct_variants_serialize_as_the_derived_code_did() {
+        let object = Value::Object {
+            type_name: Some("com.example.Order".into()),
+            format: None,
+            serialized: "{}".into(),
+        };
+        assert_eq!(
+            serde_json::to_string(&object).expect("json"),
+            r#"{"t":"Object","v":{"type_name":"com.example.Order","format":null,"serialized":"{}"}}"#
+        );
+        let file = Value::File {
+            filename: Some("a.txt".into()),
+            mime_type: None,
+            encoding: Some("utf-8".into()),
+            bytes: vec![104, 105],
+        };
+        let json = serde_json::to_string(&file).expect("json");
+        assert_eq!(
+            json,
+            r#"{"t":"File","v":{"filename":"a.txt","mime_type":null,"encoding":"utf-8","bytes":[104,105]}}"#
+        );
+        assert_eq!(serde_json::from_str::<Value>(&json).expect("read"), file);
     }
 
     #[test]

@@ -2,9 +2,19 @@
 //!
 //! Records are written as MessagePack with field names (format 2): self-describing like JSON,
 //! so additive changes (`#[serde(default)]` fields) and tagged enums keep working, but smaller
-//! and cheaper to encode and decode on the hot path (every step of an instance rewrites its
-//! record). Records written by older releases as JSON (format 1) stay readable; they are
-//! rewritten as format 2 the next time they change, so no migration runs at once.
+//! and cheaper to encode and decode than JSON. The records every step of an instance writes
+//! (the trees [`super::kv`] marks positional: running instances, tasks, jobs, subscriptions
+//! and their history) are written as positional MessagePack (format 3): structs as arrays
+//! in declaration order, without field names, which halves them and what their encoding
+//! costs. The price is a rule for those record types: fields keep their order, a new field
+//! goes at the end with `#[serde(default)]` (an older, shorter record then reads with the
+//! default), and no field may be skipped when serializing. A reader with fewer fields than
+//! the record is refused (rmp-serde checks that an array is consumed), never misread; the
+//! checked-in fixtures in this module's tests fail when a field moves.
+//!
+//! Records written by older releases as JSON (format 1) or named MessagePack (format 2) stay
+//! readable; they are rewritten in today's format the next time they change, so no migration
+//! runs at once.
 
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -14,10 +24,13 @@ use super::{Result, StoreError};
 /// JSON, written by releases before MessagePack.
 const JSON_V1: u8 = 1;
 
-/// MessagePack with field names: what this release writes.
+/// MessagePack with field names: what this release writes for most trees.
 const MSGPACK_V2: u8 = 2;
 
-/// Encode a record.
+/// MessagePack with structs as arrays: what this release writes for the hot trees.
+const MSGPACK_POSITIONAL_V3: u8 = 3;
+
+/// Encode a record with field names (format 2).
 pub fn encode<T: Serialize>(record: &T) -> Vec<u8> {
     let mut out = Vec::with_capacity(256);
     out.push(MSGPACK_V2);
@@ -29,11 +42,23 @@ pub fn encode<T: Serialize>(record: &T) -> Vec<u8> {
     out
 }
 
+/// Encode a record positionally (format 3): only for types that follow the field-order rule
+/// in the module documentation.
+pub fn encode_positional<T: Serialize>(record: &T) -> Vec<u8> {
+    let mut out = Vec::with_capacity(192);
+    out.push(MSGPACK_POSITIONAL_V3);
+    if rmp_serde::encode::write(&mut out, record).is_err() {
+        out.truncate(1);
+    }
+    out
+}
+
 /// Decode a record.
 pub fn decode<T: DeserializeOwned>(tree: &'static str, bytes: &[u8]) -> Result<T> {
     let corrupt = |message: String| StoreError::Codec { tree, message };
     match bytes.split_first() {
-        Some((&MSGPACK_V2, body)) => {
+        // One reader for both: rmp-serde reads a struct from a map or an array.
+        Some((&MSGPACK_V2 | &MSGPACK_POSITIONAL_V3, body)) => {
             rmp_serde::from_slice(body).map_err(|e| corrupt(e.to_string()))
         }
         Some((&JSON_V1, body)) => serde_json::from_slice(body).map_err(|e| corrupt(e.to_string())),
@@ -76,5 +101,241 @@ mod tests {
         assert!(new.len() < old.len(), "{} < {}", new.len(), old.len());
         let again: HistoricProcessInstance = decode("t", &new).expect("format 2");
         assert_eq!(again.business_key, h.business_key);
+    }
+
+    #[test]
+    fn positional_records_read_trailing_defaults_and_refuse_narrower_readers() {
+        #[derive(Serialize)]
+        struct Older {
+            a: String,
+            b: i64,
+        }
+        #[derive(Debug, serde::Deserialize, PartialEq)]
+        struct Newer {
+            a: String,
+            b: i64,
+            #[serde(default)]
+            c: Option<String>,
+        }
+        #[derive(Debug, serde::Deserialize)]
+        struct Narrower {
+            #[allow(dead_code)]
+            a: String,
+        }
+        let older = encode_positional(&Older {
+            a: "x".into(),
+            b: 7,
+        });
+        assert_eq!(older[0], MSGPACK_POSITIONAL_V3);
+        let read: Newer = decode("t", &older).expect("an older, shorter record reads");
+        assert_eq!(
+            read,
+            Newer {
+                a: "x".into(),
+                b: 7,
+                c: None
+            }
+        );
+        let err = decode::<Narrower>("t", &older).expect_err("a narrower reader is refused");
+        assert!(err.to_string().contains("t"), "{err}");
+    }
+
+    /// One sample of each positional record type, every field set (distinct values), and the
+    /// bytes this sample was written as when its fixture was made. A field that moves, or
+    /// one inserted before the end, makes the fixture read differently and fails here; a
+    /// field added at the end with `#[serde(default)]` keeps it reading (add it to the sample
+    /// to check it reads as the default). `BATON_BLESS_FIXTURES=1` writes the fixture of a new
+    /// type; an existing fixture is never rewritten, it is what older stores hold.
+    fn check_fixture<T>(name: &str, sample: serde_json::Value)
+    where
+        T: Serialize + DeserializeOwned + PartialEq + std::fmt::Debug,
+    {
+        let record: T = serde_json::from_value(sample).expect(name);
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("src/store/fixtures")
+            .join(format!("{name}.msgpack"));
+        if std::env::var_os("BATON_BLESS_FIXTURES").is_some() && !path.exists() {
+            std::fs::write(&path, encode_positional(&record)).expect("write fixture");
+        }
+        let fixture =
+            std::fs::read(&path).unwrap_or_else(|e| panic!("fixture {}: {e}", path.display()));
+        assert_eq!(fixture[0], MSGPACK_POSITIONAL_V3, "{name}");
+        let read: T = decode("fixture", &fixture).unwrap_or_else(|e| {
+            panic!("{name}: the fixture no longer reads ({e}): did a field move?")
+        });
+        assert_eq!(
+            read, record,
+            "{name}: the fixture reads differently: did a field move?"
+        );
+        let again: T = decode("fixture", &encode_positional(&record)).expect(name);
+        assert_eq!(again, record, "{name}");
+    }
+
+    fn sample_value(tag: &str) -> serde_json::Value {
+        serde_json::json!({"t": "Object", "v": {"type_name": format!("{tag}.Type"), "format": "application/json", "serialized": format!("{{\"{tag}\":1}}")}})
+    }
+
+    #[test]
+    fn positional_record_types_keep_their_field_order() {
+        use crate::records::{
+            EventSubscription, ExternalTask, HistoricActivityInstance, HistoricVariableInstance,
+            HistoryLog, Job, ProcessInstance, UserTask,
+        };
+        use serde_json::json;
+        check_fixture::<ProcessInstance>(
+            "process_instance",
+            json!({
+                "definition_id": "order:3:d1", "definition_key": "order", "suspended": true,
+                "tenant_id": "tenant-a",
+                "state": {
+                    "id": "pi-1", "process_id": "order", "business_key": "bk-1",
+                    "status": "Active",
+                    "super_instance": {"process_instance_id": "super-1", "activity_instance_id": "call:1"},
+                    "activity_instances": {
+                        "pi-1": {
+                            "id": "pi-1", "activity_id": "order", "parent": null,
+                            "execution_id": "pi-1",
+                            "variables": {
+                                "amount": {"t": "Long", "v": 250},
+                                "name": {"t": "String", "v": "Ann"},
+                                "ratio": {"t": "Double", "v": 0.5},
+                                "items": {"t": "Json", "v": [{"sku": "A-1", "quantity": 2}]},
+                                "order": sample_value("order"),
+                                "file": {"t": "File", "v": {"filename": "a.txt", "mime_type": "text/plain", "encoding": "utf-8", "bytes": [104, 105]}}
+                            },
+                            "wait": null, "listeners": [], "started_at": 11, "internal": {}
+                        },
+                        "check:2": {
+                            "id": "check:2", "activity_id": "check", "parent": "pi-1",
+                            "execution_id": "ex-2", "variables": {"local": {"t": "Boolean", "v": true}},
+                            "wait": {"ExternalTask": {"task_id": "task-1", "topic": "check-stock"}},
+                            "listeners": [{"id": "l-1", "event_activity_id": "slow"}],
+                            "started_at": 12, "internal": {"loopCounter": 3}
+                        }
+                    },
+                    "next_seq": 7, "started_at": 10, "ended_at": 99
+                }
+            }),
+        );
+        check_fixture::<ExternalTask>(
+            "external_task",
+            json!({
+                "id": "task-1", "topic_name": "check-stock", "worker_id": "worker-1",
+                "lock_expiration_time": 21, "retries": 2, "error_message": "boom",
+                "error_details": "stack", "priority": 5, "suspended": true, "create_time": 20,
+                "activity_id": "check", "activity_instance_id": "check:2", "execution_id": "ex-2",
+                "process_instance_id": "pi-1", "process_definition_id": "order:3:d1",
+                "process_definition_key": "order", "process_definition_version_tag": "v3",
+                "business_key": "bk-1", "tenant_id": "tenant-a", "retry_time_cycle": "R3/PT1M",
+                "extension_properties": {"team": "stock"}, "module_sha256": "ab12"
+            }),
+        );
+        check_fixture::<UserTask>(
+            "user_task",
+            json!({
+                "id": "ut-1", "name": "Approve", "description": "Look at it",
+                "assignee": "ann", "owner": "bob", "candidate_users": ["cy"],
+                "candidate_groups": ["sales"], "created": 30, "last_updated": 31, "due": 32,
+                "follow_up": 33, "priority": 60, "form_key": "embedded:app:f.html",
+                "task_definition_key": "approve", "activity_instance_id": "approve:4",
+                "execution_id": "ex-4", "process_instance_id": "pi-1",
+                "process_definition_id": "order:3:d1", "process_definition_key": "order",
+                "business_key": "bk-1", "suspended": true, "tenant_id": "tenant-a",
+                "delegation_state": "PENDING"
+            }),
+        );
+        check_fixture::<Job>(
+            "job",
+            json!({
+                "id": "job-1",
+                "kind": {"TimerStart": {"definition_id": "order:3:d1", "activity_id": "start", "fired": 4}},
+                "process_instance_id": "pi-1", "activity_id": "start",
+                "activity_instance_id": "start:1", "due": 40, "retries": 3,
+                "exception_message": "late", "retry_time_cycle": "R2/PT5M",
+                "job_definition_id": "order:3:d1:start:timer", "process_definition_id": "order:3:d1",
+                "tenant_id": "tenant-a", "create_time": 41, "suspended": true, "priority": 9
+            }),
+        );
+        check_fixture::<EventSubscription>(
+            "event_subscription",
+            json!({
+                "id": "sub-1", "event_type": "Signal", "event_name": "stop",
+                "process_instance_id": "pi-1", "activity_instance_id": "wait:5",
+                "activity_id": "wait", "created": 50
+            }),
+        );
+        check_fixture::<HistoricProcessInstance>(
+            "historic_process_instance",
+            json!({
+                "id": "pi-1", "business_key": "bk-1", "process_definition_id": "order:3:d1",
+                "process_definition_key": "order", "process_definition_name": "Order",
+                "process_definition_version": 3, "start_time": 10, "end_time": 99,
+                "start_user_id": "ann", "start_activity_id": "start", "delete_reason": "gone",
+                "super_process_instance_id": "super-1", "root_process_instance_id": "root-1",
+                "tenant_id": "tenant-a", "state": "COMPLETED", "removal_time": {"Absolute": 1000}
+            }),
+        );
+        check_fixture::<HistoricActivityInstance>(
+            "historic_activity_instance",
+            json!({
+                "id": "check:2", "parent_activity_instance_id": "pi-1", "activity_id": "check",
+                "activity_name": "Check stock", "activity_type": "serviceTask",
+                "process_definition_key": "order", "process_definition_id": "order:3:d1",
+                "process_instance_id": "pi-1", "execution_id": "ex-2", "task_id": "task-1",
+                "assignee": "ann", "called_process_instance_id": "sub-pi", "start_time": 12,
+                "end_time": 13, "canceled": true, "complete_scope": true,
+                "tenant_id": "tenant-a", "sequence": 2
+            }),
+        );
+        check_fixture::<HistoricVariableInstance>(
+            "historic_variable_instance",
+            json!({
+                "id": "var-1", "name": "order", "value": sample_value("historic"),
+                "process_instance_id": "pi-1", "process_definition_id": "order:3:d1",
+                "process_definition_key": "order", "activity_instance_id": "pi-1",
+                "create_time": 14, "last_updated": 15, "state": "CREATED",
+                "tenant_id": "tenant-a", "revision": 2
+            }),
+        );
+        check_fixture::<HistoryLog>(
+            "history_log_external_task",
+            json!({"ExternalTask": {
+                "id": "log-1", "timestamp": 60, "state": "Failed", "external_task_id": "task-1",
+                "topic_name": "check-stock", "worker_id": "worker-1", "priority": 5,
+                "retries": 2, "error_message": "boom", "error_details": "stack",
+                "activity_id": "check", "activity_instance_id": "check:2", "execution_id": "ex-2",
+                "process_instance_id": "pi-1", "process_definition_id": "order:3:d1",
+                "process_definition_key": "order", "tenant_id": "tenant-a"
+            }}),
+        );
+        check_fixture::<HistoryLog>(
+            "history_log_job",
+            json!({"Job": {
+                "id": "log-2", "timestamp": 61, "state": "Successful", "job_id": "job-1",
+                "due": 40, "retries": 3, "priority": 9, "exception_message": "late",
+                "job_definition_type": "timer-start-event", "job_definition_id": "jd-1",
+                "activity_id": "start", "execution_id": "ex-1", "process_instance_id": "pi-1",
+                "process_definition_id": "order:3:d1", "tenant_id": "tenant-a"
+            }}),
+        );
+        check_fixture::<HistoryLog>(
+            "history_log_detail",
+            json!({"Detail": {
+                "id": "log-3", "time": 62, "variable_instance_id": "var-1",
+                "variable_name": "order", "value": {"t": "Integer", "v": 42}, "revision": 2,
+                "initial": true, "activity_instance_id": "pi-1", "process_instance_id": "pi-1",
+                "process_definition_id": "order:3:d1", "process_definition_key": "order",
+                "tenant_id": "tenant-a"
+            }}),
+        );
+        check_fixture::<HistoryLog>(
+            "history_log_identity_link",
+            json!({"IdentityLink": {
+                "id": "log-4", "time": 63, "link_type": "candidate", "user_id": "cy",
+                "group_id": "sales", "task_id": "ut-1", "process_instance_id": "pi-1",
+                "process_definition_id": "order:3:d1", "process_definition_key": "order",
+                "operation_type": "add", "assigner_id": "ann", "tenant_id": "tenant-a"
+            }}),
+        );
     }
 }

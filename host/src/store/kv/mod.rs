@@ -165,6 +165,38 @@ trees! {
     Tenants => "tenants": "Tenant id -> Tenant with its user and group members.",
 }
 
+impl Tree {
+    /// Whether the tree's records are written positionally (record format 3): the trees every
+    /// step of an instance writes. Their record types (`ProcessInstance` with the state
+    /// machine's `InstanceState`, `ExternalTask`, `UserTask`, `Job`, `EventSubscription`,
+    /// `HistoricProcessInstance`, `HistoricActivityInstance`, `HistoricVariableInstance`,
+    /// `HistoryLog`) keep their field order and add fields only at the end; the codec's
+    /// fixtures check it.
+    pub fn is_positional(self) -> bool {
+        matches!(
+            self,
+            Tree::Instances
+                | Tree::ExternalTasks
+                | Tree::UserTasks
+                | Tree::Jobs
+                | Tree::Subscriptions
+                | Tree::HistoricInstances
+                | Tree::HistoricActivities
+                | Tree::HistoricVariables
+                | Tree::HistoryLogs
+        )
+    }
+
+    /// A record encoded as this tree stores it.
+    pub(in crate::store) fn encode<T: Serialize>(self, record: &T) -> Vec<u8> {
+        if self.is_positional() {
+            codec::encode_positional(record)
+        } else {
+            codec::encode(record)
+        }
+    }
+}
+
 /// One write of a [`WriteSet`].
 #[derive(Debug, Clone)]
 enum Op {
@@ -194,7 +226,7 @@ impl WriteSet {
         record: &T,
     ) {
         self.ops
-            .push(Op::Put(tree, key.into(), codec::encode(record)));
+            .push(Op::Put(tree, key.into(), tree.encode(record)));
     }
 
     /// Store raw bytes (blobs, index entries).
@@ -322,10 +354,13 @@ struct StoreInner {
 /// Current on-disk format version (bump with a migration when record layouts change
 /// incompatibly; additive fields do not need one). 2: a write-ahead log beside sled holds the
 /// newest changes (releases that expect 1 would not read it, so they must refuse the store).
-pub const FORMAT_VERSION: u8 = 2;
+/// 3: the hot trees hold positional records (record format 3, see [`codec`]), which releases
+/// that expect 2 cannot read.
+pub const FORMAT_VERSION: u8 = 3;
 
-/// Formats this release opens (a format-1 store has no log yet and is upgraded in place).
-const READABLE_FORMATS: &[u8] = &[1, 2];
+/// Formats this release opens (older stores are upgraded in place: their records stay
+/// readable and are rewritten in today's format when they change).
+const READABLE_FORMATS: &[u8] = &[1, 2, 3];
 
 impl Store {
     /// Open (or create) the store in `dir`. Must be called inside a tokio runtime (the group

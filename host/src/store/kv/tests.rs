@@ -46,7 +46,7 @@ async fn a_failed_guard_writes_nothing_in_any_tree() {
     ws.guard(
         Tree::ExternalTasks,
         b"t1".to_vec(),
-        Some(codec::encode(&2u32)),
+        Some(Tree::ExternalTasks.encode(&2u32)),
     );
     ws.put(Tree::ExternalTasks, b"t1".to_vec(), &3u32);
     ws.put(Tree::Instances, b"i1".to_vec(), &"x".to_owned());
@@ -68,7 +68,7 @@ async fn a_failed_guard_writes_nothing_in_any_tree() {
     ok.guard(
         Tree::ExternalTasks,
         b"t1".to_vec(),
-        Some(codec::encode(&1u32)),
+        Some(Tree::ExternalTasks.encode(&1u32)),
     );
     ok.put(Tree::ExternalTasks, b"t1".to_vec(), &3u32);
     ok.put(Tree::Instances, b"i1".to_vec(), &"x".to_owned());
@@ -148,9 +148,9 @@ fn the_codec_refuses_unknown_formats_and_empty_records() {
         codec::decode::<String>("t", &bytes).expect("decode"),
         "hello".to_owned()
     );
-    bytes[0] = 3;
-    let err = codec::decode::<String>("t", &bytes).expect_err("format 3 must be refused");
-    assert!(err.to_string().contains("unknown record format 3"), "{err}");
+    bytes[0] = 4;
+    let err = codec::decode::<String>("t", &bytes).expect_err("format 4 must be refused");
+    assert!(err.to_string().contains("unknown record format 4"), "{err}");
     assert!(codec::decode::<String>("t", &[]).is_err());
     assert!(codec::decode::<u32>("t", &codec::encode(&"text".to_owned())).is_err());
 }
@@ -360,7 +360,7 @@ async fn batched_commits_apply_each_set_under_its_own_guards() {
                 ws.guard(
                     Tree::ExternalTasks,
                     b"t1".to_vec(),
-                    Some(codec::encode(&1u32)),
+                    Some(Tree::ExternalTasks.encode(&1u32)),
                 );
                 ws.put(Tree::ExternalTasks, b"t1".to_vec(), &(10 + i));
             }
