@@ -8,8 +8,9 @@
 //!    and RSS per waiting instance and the time to reopen the engine.
 //!
 //! 3. Codec: encoding and decoding one waiting instance's record (the write every step of an
-//!    instance makes) with the store's codec against plain JSON (what releases before format 2
-//!    wrote): µs per record and bytes.
+//!    instance makes) in the store's formats: positional MessagePack (what the hot trees hold),
+//!    MessagePack with field names (the other trees) and JSON (older releases): µs per record
+//!    and bytes.
 //!
 //! Knobs (environment): `BENCH_INSTANCES` (per client level, default 2000), `BENCH_CLIENTS`
 //! (default `1,4,16,64`), `BENCH_WAITING` (default `10000,100000`; add `1000000` when there is
@@ -334,7 +335,8 @@ async fn codec(root: &std::path::Path) -> anyhow::Result<()> {
     let record = started.instance;
     let rounds = env_count("BENCH_CODEC_ROUNDS", 20_000);
     let json = serde_json::to_vec(&record)?;
-    let stored = codec::encode(&record);
+    let named = codec::encode(&record);
+    let positional = codec::encode_positional(&record);
     let time = |f: &mut dyn FnMut()| {
         let t = Instant::now();
         for _ in 0..rounds {
@@ -348,11 +350,21 @@ async fn codec(root: &std::path::Path) -> anyhow::Result<()> {
     let json_decode = time(&mut || {
         std::hint::black_box(serde_json::from_slice::<baton::records::ProcessInstance>(&json).ok());
     });
-    let store_encode = time(&mut || {
+    let named_encode = time(&mut || {
         std::hint::black_box(codec::encode(&record));
     });
-    let store_decode = time(&mut || {
-        std::hint::black_box(codec::decode::<baton::records::ProcessInstance>("i", &stored).ok());
+    let named_decode = time(&mut || {
+        std::hint::black_box(codec::decode::<baton::records::ProcessInstance>("i", &named).ok());
+    });
+    let back: baton::records::ProcessInstance = codec::decode("i", &positional)?;
+    anyhow::ensure!(back == record, "the positional record does not round-trip");
+    let positional_encode = time(&mut || {
+        std::hint::black_box(codec::encode_positional(&record));
+    });
+    let positional_decode = time(&mut || {
+        std::hint::black_box(
+            codec::decode::<baton::records::ProcessInstance>("i", &positional).ok(),
+        );
     });
     println!();
     println!("### Codec: one waiting instance's record ({rounds} rounds)");
@@ -360,33 +372,18 @@ async fn codec(root: &std::path::Path) -> anyhow::Result<()> {
     println!("| codec | encode µs | decode µs | bytes |");
     println!("| --- | --- | --- | --- |");
     println!(
-        "| JSON (format 1) | {json_encode:.2} | {json_decode:.2} | {} |",
+        "| JSON (format 1, older releases) | {json_encode:.2} | {json_decode:.2} | {} |",
         json.len() + 1
     );
     println!(
-        "| store codec (format {}) | {store_encode:.2} | {store_decode:.2} | {} |",
-        stored[0],
-        stored.len()
+        "| MessagePack with field names (format {}, the other trees) | {named_encode:.2} | {named_decode:.2} | {} |",
+        named[0],
+        named.len()
     );
-    // A candidate, not what the store writes: MessagePack without field names (structs as
-    // arrays), which serde reads back only while fields keep their order.
-    let positional = rmp_serde::to_vec(&record)?;
-    let back: baton::records::ProcessInstance = rmp_serde::from_slice(&positional)?;
-    anyhow::ensure!(
-        rmp_serde::to_vec(&back)? == positional,
-        "the positional encoding does not round-trip"
-    );
-    let positional_encode = time(&mut || {
-        std::hint::black_box(rmp_serde::to_vec(&record).ok());
-    });
-    let positional_decode = time(&mut || {
-        std::hint::black_box(
-            rmp_serde::from_slice::<baton::records::ProcessInstance>(&positional).ok(),
-        );
-    });
     println!(
-        "| MessagePack positional (candidate) | {positional_encode:.2} | {positional_decode:.2} | {} |",
-        positional.len() + 1
+        "| MessagePack positional (format {}, what the instances tree stores) | {positional_encode:.2} | {positional_decode:.2} | {} |",
+        positional[0],
+        positional.len()
     );
     Ok(())
 }
