@@ -32,22 +32,24 @@ const MSGPACK_POSITIONAL_V3: u8 = 3;
 
 /// Encode a record with field names (format 2).
 pub fn encode<T: Serialize>(record: &T) -> Vec<u8> {
-    let mut out = Vec::with_capacity(256);
-    out.push(MSGPACK_V2);
-    // Serializing our own record types cannot fail (no failing Serialize impls, sizes far
-    // below MessagePack's limits); an empty record would be a bug caught by decode.
-    if rmp_serde::encode::write_named(&mut out, record).is_err() {
-        out.truncate(1);
-    }
-    out
+    framed(MSGPACK_V2, |out| rmp_serde::encode::write_named(out, record))
 }
 
 /// Encode a record positionally (format 3): only for types that follow the field-order rule
 /// in the module documentation.
 pub fn encode_positional<T: Serialize>(record: &T) -> Vec<u8> {
-    let mut out = Vec::with_capacity(192);
-    out.push(MSGPACK_POSITIONAL_V3);
-    if rmp_serde::encode::write(&mut out, record).is_err() {
+    framed(MSGPACK_POSITIONAL_V3, |out| rmp_serde::encode::write(out, record))
+}
+
+fn framed(
+    format: u8,
+    write: impl FnOnce(&mut Vec<u8>) -> std::result::Result<(), rmp_serde::encode::Error>,
+) -> Vec<u8> {
+    let mut out = Vec::with_capacity(256);
+    out.push(format);
+    // Serializing our own record types cannot fail (no failing Serialize impls, sizes far
+    // below MessagePack's limits); an empty record would be a bug caught by decode.
+    if write(&mut out).is_err() {
         out.truncate(1);
     }
     out
