@@ -32,13 +32,17 @@ const MSGPACK_POSITIONAL_V3: u8 = 3;
 
 /// Encode a record with field names (format 2).
 pub fn encode<T: Serialize>(record: &T) -> Vec<u8> {
-    framed(MSGPACK_V2, |out| rmp_serde::encode::write_named(out, record))
+    framed(MSGPACK_V2, |out| {
+        rmp_serde::encode::write_named(out, record)
+    })
 }
 
 /// Encode a record positionally (format 3): only for types that follow the field-order rule
 /// in the module documentation.
 pub fn encode_positional<T: Serialize>(record: &T) -> Vec<u8> {
-    framed(MSGPACK_POSITIONAL_V3, |out| rmp_serde::encode::write(out, record))
+    framed(MSGPACK_POSITIONAL_V3, |out| {
+        rmp_serde::encode::write(out, record)
+    })
 }
 
 fn framed(

@@ -46,7 +46,10 @@ use super::{Durability, Op, Result, StoreError, Tree, WriteSet};
 
 /// The schema migrations, in order: (version, SQL). Applied at open under a lock, each in its
 /// own transaction, so several nodes starting at once apply each exactly once.
-const MIGRATIONS: &[(i32, &str)] = &[(1, include_str!("postgres/0001_kv.sql"))];
+const MIGRATIONS: &[(i32, &str)] = &[
+    (1, include_str!("postgres/0001_kv.sql")),
+    (2, include_str!("postgres/0002_positional_records.sql")),
+];
 
 /// Connections per store: enough for the committer's batches in flight and the readers of a
 /// 2-core node; several nodes multiply it (PostgreSQL's default `max_connections` is 100).
