@@ -402,3 +402,64 @@ async fn batched_commits_apply_each_set_under_its_own_guards() {
         Some(199)
     );
 }
+
+/// A store an older release wrote holds named records (format 2) in the trees that are
+/// positional now: they read, a guarded change of one applies (the guard compares the bytes
+/// as stored), and the record is rewritten positionally.
+#[tokio::test]
+async fn a_named_record_of_an_older_release_is_read_locked_and_rewritten_positionally() {
+    use crate::records::ExternalTask;
+    use crate::store::{Accept, ExternalTaskStore, LockOrder, LockRequest, TopicLock};
+    let dir = tempfile::tempdir().expect("tempdir");
+    let store = open(dir.path());
+    let task: ExternalTask = serde_json::from_value(serde_json::json!({
+        "id": "task-1", "topic_name": "check-stock", "worker_id": null,
+        "lock_expiration_time": null, "retries": null, "error_message": null,
+        "error_details": null, "priority": 0, "suspended": false, "create_time": 1,
+        "activity_id": "check", "activity_instance_id": "check:1", "execution_id": "pi-1",
+        "process_instance_id": "pi-1", "process_definition_id": "order:1:d",
+        "process_definition_key": "order", "process_definition_version_tag": null,
+        "business_key": null, "tenant_id": null, "retry_time_cycle": null,
+        "extension_properties": {}
+    }))
+    .expect("task");
+    let key = super::index::id_key(&task.id);
+    let mut ws = WriteSet::new();
+    super::index::put_external_task(&mut ws, &task, None, 1);
+    // What the older release left: the same record with field names.
+    ws.put_raw(Tree::ExternalTasks, key.clone(), codec::encode(&task));
+    store.commit_durable(&ws).await.expect("commit");
+    let raw = store
+        .get_raw(Tree::ExternalTasks, &key)
+        .expect("get")
+        .expect("stored");
+    assert_eq!(raw[0], 2, "the older release's format");
+
+    let topics = [TopicLock {
+        topic: "check-stock".into(),
+        lock_expiration_time: 60_000,
+        filtered: false,
+    }];
+    let locked = store
+        .lock_available(
+            &LockRequest {
+                worker_id: "worker-1",
+                max_tasks: 5,
+                topics: &topics,
+                order: LockOrder::Priority,
+                now: 2,
+            },
+            &mut |_, _| Accept::Take,
+        )
+        .expect("lock");
+    assert_eq!(locked.len(), 1, "the named record was read and locked");
+    let raw = store
+        .get_raw(Tree::ExternalTasks, &key)
+        .expect("get")
+        .expect("stored");
+    assert_eq!(raw[0], 3, "rewritten positionally by the change");
+    let (read, _) = store.external_task("task-1").expect("read").expect("task");
+    assert_eq!(read.worker_id.as_deref(), Some("worker-1"));
+    assert_eq!(read.lock_expiration_time, Some(60_000));
+    assert_eq!(read.activity_instance_id, task.activity_instance_id);
+}
