@@ -15,7 +15,9 @@
 //! Knobs (environment): `BENCH_INSTANCES` (per client level, default 2000), `BENCH_CLIENTS`
 //! (default `1,4,16,64`), `BENCH_WAITING` (default `10000,100000`; add `1000000` when there is
 //! time), `BENCH_FETCHES` (measured fetches per size, default 300), `BENCH_DIR` (where the
-//! stores go, default a temp dir). Prints markdown tables.
+//! stores go, default a temp dir), `BENCH_KEEP` (scale: keep each loaded store in
+//! `BENCH_DIR` and reuse it on the next run, so a reopen can be measured or profiled again
+//! without the load; the load column then says `kept`). Prints markdown tables.
 
 use std::time::{Duration, Instant};
 
@@ -224,6 +226,7 @@ async fn load(engine: &ProcessEngine, n: usize) -> anyhow::Result<()> {
 
 async fn scale(root: &std::path::Path) -> anyhow::Result<()> {
     let fetches = env_count("BENCH_FETCHES", 300);
+    let keep = std::env::var_os("BENCH_KEEP").is_some();
     println!(
         "\n### Scale: tasks waiting on one topic (loaded relaxed, measured durable after a reopen)\n"
     );
@@ -235,13 +238,18 @@ async fn scale(root: &std::path::Path) -> anyhow::Result<()> {
         let dir = root.join(format!("scale-{n}"));
         let rss_before = rss_bytes().unwrap_or(0);
         let load_start = Instant::now();
-        {
+        let reused = keep && dir.exists();
+        if !reused {
             let engine = ProcessEngine::open(config(&dir, Durability::Relaxed)).await?;
             deploy(&engine).await?;
             load(&engine, n).await?;
             engine.shutdown().await?;
         }
-        let load_s = load_start.elapsed().as_secs_f64();
+        let load_s = if reused {
+            "kept".to_owned()
+        } else {
+            format!("{:.1}", load_start.elapsed().as_secs_f64())
+        };
         // sled releases its file lock once its background tasks end (the closing engine's
         // last checkpoint); the reopen is the attempt that got the lock, not that wait.
         let waiting_since = Instant::now();
@@ -283,7 +291,7 @@ async fn scale(root: &std::path::Path) -> anyhow::Result<()> {
         let disk = dir_bytes(&dir);
         let rss_after = rss_bytes().unwrap_or(0);
         println!(
-            "| {n} | {load_s:.1} | {reopen_s:.2} | {} / {} / {} | {:.0} | {:.0} |",
+            "| {n} | {load_s} | {reopen_s:.2} | {} / {} / {} | {:.0} | {:.0} |",
             ms(percentile(&lat, 50.0)),
             ms(percentile(&lat, 99.0)),
             ms(*lat.last().unwrap_or(&Duration::ZERO)),
@@ -292,7 +300,9 @@ async fn scale(root: &std::path::Path) -> anyhow::Result<()> {
         );
         engine.shutdown().await?;
         drop(engine);
-        let _ = std::fs::remove_dir_all(&dir);
+        if !keep {
+            let _ = std::fs::remove_dir_all(&dir);
+        }
     }
     Ok(())
 }

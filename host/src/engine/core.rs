@@ -208,10 +208,11 @@ impl Drop for InstanceGuard {
     }
 }
 
-/// A new random id (UUID v4) for top-level entities (instances, deployments, incidents).
-/// A new record id: a UUID v7, so ids sort in creation order (as Camunda's sequential ids
-/// do). Queries without a sort order page through the store in id order, which is then the
-/// order records were created in.
+/// A new id for top-level records (instances, deployments, incidents): a UUID v7, so ids
+/// sort in creation order (as Camunda's sequential ids do). The ids an instance derives for
+/// its activity instances, tasks and variables keep its first 48 bits
+/// (`baton_bpmn::engine::derive_id`), so they sort with it. Queries without a sort order page
+/// through the store in id order, which is then the order records were created in.
 pub(crate) fn new_id() -> String {
     uuid::Uuid::now_v7().to_string()
 }
