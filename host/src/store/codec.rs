@@ -142,8 +142,11 @@ mod tests {
                 c: None
             }
         );
-        let err = decode::<Narrower>("t", &older).expect_err("a narrower reader is refused");
-        assert!(err.to_string().contains("t"), "{err}");
+        let err =
+            decode::<Narrower>("narrow_tree", &older).expect_err("a narrower reader is refused");
+        let message = err.to_string();
+        assert!(message.contains("narrow_tree"), "names the tree: {message}");
+        assert!(message.contains("length"), "says why: {message}");
     }
 
     /// One sample of each positional record type, every field set (distinct values), and the
