@@ -6,9 +6,10 @@
 //! (the trees [`super::kv`] marks positional: running instances, tasks, jobs, subscriptions
 //! and their history) are written as positional MessagePack (format 3): structs as arrays
 //! in declaration order, without field names: 25-55% fewer bytes than format 2 and about a
-//! quarter less time to decode (docs/benchmarks.md). The price is a rule for those record types: fields keep their order, a new field
-//! goes at the end with `#[serde(default)]` (an older, shorter record then reads with the
-//! default), and no field may be skipped when serializing. A reader with fewer fields than
+//! quarter less time to decode (docs/benchmarks.md). The price is a rule for those record
+//! types: fields keep their order, a new field goes at the end with `#[serde(default)]` (an
+//! older, shorter record then reads with the default), and no field may be skipped when
+//! serializing. A reader with fewer fields than
 //! the record is refused (rmp-serde checks that an array is consumed), never misread; the
 //! checked-in fixtures in this module's tests fail when a field moves.
 //!
