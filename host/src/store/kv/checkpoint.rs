@@ -2,8 +2,8 @@
 //!
 //! When the memtable's active layer has grown past [`CHECKPOINT_BYTES`] (the committer asks
 //! for it) or has held changes for [`CHECKPOINT_AGE`], the thread starts a new log segment and
-//! freezes the layer in one step under the writer lock, writes the frozen layer into sled (key by
-//! key), flushes sled, deletes the log segments the layer came from, and drops it.
+//! freezes the layer in one step under the writer lock, writes the frozen layer into sled and
+//! the history tables ([`super::lsm`]) key by key, flushes both, deletes the log segments the layer came from, and drops it.
 //! Commits go on meanwhile into the new active layer. A checkpoint that fails (disk full) is
 //! retried on the next tick; its segments stay, so nothing is lost.
 //!
@@ -177,37 +177,19 @@ impl StoreInner {
         self.memory.active_bytes() <= MEMORY_LIMIT
     }
 
-    /// Write a frozen layer into sled and flush sled.
+    /// Write a frozen layer into sled and the history tables, and flush both.
     fn write_layer(&self, layer: &Layer) -> Result<()> {
         for (tree, entries) in layer.entries() {
             let tree = &self.trees[tree as usize];
             for (key, entry) in entries {
                 match entry {
-                    Entry::Put { value, .. } => write_into_sled(tree, key, Some(value.clone()))?,
-                    Entry::Removed => write_into_sled(tree, key, None)?,
+                    Entry::Put { value, .. } => tree.write(key, Some(value))?,
+                    Entry::Removed => tree.write(key, None)?,
                 }
             }
         }
         self.db.flush()?;
+        self.history.flush()?;
         Ok(())
     }
-}
-
-/// Put or remove one key in sled, on its own.
-///
-/// Checkpoints and the replay at open write key by key, not as a `sled::Batch`: sled applies a
-/// batch under its process-wide write lock, which stops every sled read on every thread until
-/// the whole batch is in (tens of milliseconds for a second's changes: the commands' p99).
-/// Nothing needs the batch's atomicity: readers see these keys in memory until the layer is
-/// released after the flush, and a crash half-way replays the log again (blind puts).
-pub(super) fn write_into_sled(
-    tree: &sled::Tree,
-    key: &[u8],
-    value: Option<sled::IVec>,
-) -> Result<()> {
-    match value {
-        Some(value) => tree.insert(key, value)?,
-        None => tree.remove(key)?,
-    };
-    Ok(())
 }

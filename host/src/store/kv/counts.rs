@@ -10,6 +10,9 @@
 use std::collections::HashMap;
 use std::sync::Mutex;
 
+use std::ops::Bound;
+
+use super::durable::Durable;
 use super::{Result, Tree};
 
 /// The trees whose size is kept, and whether per first key component too.
@@ -58,12 +61,13 @@ pub(super) struct Counts {
 impl Counts {
     /// Count every counted tree by walking it (on open, when the log has no snapshot: a new
     /// store or one written by a release before the log).
-    pub(super) fn rebuild(&self, trees: &[sled::Tree]) -> Result<()> {
+    pub(super) fn rebuild(&self, trees: &[Durable]) -> Result<()> {
         let mut by = HashMap::new();
         for (tree, per) in COUNTED {
             let mut total = 0i64;
-            for key in trees[*tree as usize].iter().keys() {
-                let key = key?;
+            let all = trees[*tree as usize].range(Bound::Unbounded, Bound::Unbounded, false);
+            for pair in all {
+                let (key, _) = pair?;
                 total += 1;
                 if *per && let Some(c) = first_component(&key) {
                     *by.entry((*tree, c.to_vec())).or_insert(0) += 1;

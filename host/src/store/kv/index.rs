@@ -413,7 +413,7 @@ pub(crate) fn delete_instance_records(
 /// and variables by id, external tasks by topic, the wasm tasks in flight, user tasks by
 /// assignee and candidate group)
 /// cover every record. Building them again is harmless (index writes are idempotent).
-const INDEXES_BUILT: &[u8] = b"indexes_v4";
+pub(super) const INDEXES_BUILT: &[u8] = b"indexes_v4";
 
 impl super::Store {
     /// Build the newer secondary indexes once, for a store written before they existed.

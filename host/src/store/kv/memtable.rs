@@ -1,4 +1,5 @@
-//! The memtable: the newest committed changes, held in memory in front of sled.
+//! The memtable: the newest committed changes, held in memory in front of sled (and of the
+//! history tables, [`super::lsm`]; "sled" below means either).
 //!
 //! Why: a step of an instance used to pay sled's cost per changed key (a node copy, its log
 //! frames, its flush) for the instance record, the task, its queue and lock entries, the
@@ -21,6 +22,7 @@ use std::sync::{Arc, RwLock};
 use sled::IVec;
 
 use super::Tree;
+use super::durable::{Durable, DurableScan};
 
 /// One key's state in a layer.
 #[derive(Debug, Clone)]
@@ -339,9 +341,10 @@ impl MemTable {
     }
 }
 
-/// A scan of one tree: memory merged over a sled iterator of the same range, memory winning
-/// (a removed key hides sled's value). Like sled's own iterators it is not a snapshot: changes
-/// committed while it runs may or may not be seen.
+/// A scan of one tree: memory merged over a scan of its durable copy (sled or the history
+/// tables) of the same range, memory winning (a removed key hides the durable value). Like
+/// sled's own iterators it is not a snapshot: changes committed while it runs may or may not
+/// be seen.
 pub(super) struct Merged<'a> {
     memory: &'a MemTable,
     tree: Tree,
@@ -351,27 +354,22 @@ pub(super) struct Merged<'a> {
     buffer: std::collections::VecDeque<MemoryEntry>,
     more_in_memory: bool,
     chunk: usize,
-    sled: Box<dyn Iterator<Item = sled::Result<(IVec, IVec)>>>,
-    sled_next: Option<(IVec, IVec)>,
-    sled_done: bool,
+    durable: DurableScan,
+    durable_next: Option<(IVec, IVec)>,
+    durable_done: bool,
 }
 
 impl<'a> Merged<'a> {
     /// Scan `tree` within `from..to` (forward, or backward when `reverse`).
     pub(super) fn new(
         memory: &'a MemTable,
-        sled_tree: &sled::Tree,
+        durable: &Durable,
         tree: Tree,
         from: Bound<Vec<u8>>,
         to: Bound<Vec<u8>>,
         reverse: bool,
     ) -> Merged<'a> {
-        let iter = sled_tree.range::<Vec<u8>, _>((from.clone(), to.clone()));
-        let sled: Box<dyn Iterator<Item = sled::Result<(IVec, IVec)>>> = if reverse {
-            Box::new(iter.rev())
-        } else {
-            Box::new(iter)
-        };
+        let durable = durable.range(from.clone(), to.clone(), reverse);
         Merged {
             memory,
             tree,
@@ -381,9 +379,9 @@ impl<'a> Merged<'a> {
             buffer: Default::default(),
             more_in_memory: true,
             chunk: FIRST_CHUNK,
-            sled,
-            sled_next: None,
-            sled_done: false,
+            durable,
+            durable_next: None,
+            durable_done: false,
         }
     }
 
@@ -418,7 +416,7 @@ fn as_ref(bound: &Bound<Vec<u8>>) -> Bound<&[u8]> {
 }
 
 impl Iterator for Merged<'_> {
-    type Item = sled::Result<(IVec, IVec)>;
+    type Item = super::Result<(IVec, IVec)>;
 
     fn next(&mut self) -> Option<Self::Item> {
         use std::cmp::Ordering;
@@ -426,30 +424,30 @@ impl Iterator for Merged<'_> {
             if self.buffer.is_empty() && self.more_in_memory {
                 self.refill();
             }
-            if self.sled_next.is_none() && !self.sled_done {
-                match self.sled.next() {
-                    Some(Ok(kv)) => self.sled_next = Some(kv),
+            if self.durable_next.is_none() && !self.durable_done {
+                match self.durable.next() {
+                    Some(Ok(kv)) => self.durable_next = Some(kv),
                     Some(Err(e)) => return Some(Err(e)),
-                    None => self.sled_done = true,
+                    None => self.durable_done = true,
                 }
             }
-            let order = match (self.buffer.front(), &self.sled_next) {
+            let order = match (self.buffer.front(), &self.durable_next) {
                 (None, None) => return None,
                 (Some(_), None) => Ordering::Less,
                 (None, Some(_)) => Ordering::Greater,
-                (Some((memory_key, _)), Some((sled_key, _))) => {
-                    let order = memory_key.as_slice().cmp(sled_key.as_ref());
+                (Some((memory_key, _)), Some((durable_key, _))) => {
+                    let order = memory_key.as_slice().cmp(durable_key.as_ref());
                     if self.reverse { order.reverse() } else { order }
                 }
             };
             if order == Ordering::Greater {
-                if let Some(kv) = self.sled_next.take() {
+                if let Some(kv) = self.durable_next.take() {
                     return Some(Ok(kv));
                 }
                 continue;
             }
             if order == Ordering::Equal {
-                self.sled_next = None;
+                self.durable_next = None;
             }
             if let Some((key, Some(value))) = self.buffer.pop_front() {
                 return Some(Ok((IVec::from(key), value)));

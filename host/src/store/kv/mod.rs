@@ -32,6 +32,7 @@ mod committer;
 mod counts;
 mod decisions;
 mod deployments;
+mod durable;
 mod events;
 mod external_tasks;
 mod flusher;
@@ -43,6 +44,7 @@ mod index;
 mod instances;
 mod jobs;
 pub(super) mod keys;
+mod lsm;
 mod memtable;
 mod metrics;
 mod notifications;
@@ -187,6 +189,27 @@ impl Tree {
         )
     }
 
+    /// Whether the tree is history (on the embedded engine its durable copy is a partition
+    /// of the history tables, [`lsm`], not a sled tree): rows written once, changed a few times
+    /// while their instance runs, kept until history cleanup removes them.
+    pub fn is_history(self) -> bool {
+        matches!(
+            self,
+            Tree::HistoricInstances
+                | Tree::HistoricInstancesByDefinitionKey
+                | Tree::HistoricActivities
+                | Tree::HistoricVariables
+                | Tree::HistoricActivitiesById
+                | Tree::HistoricVariablesById
+                | Tree::HistoricIncidents
+                | Tree::HistoricDecisions
+                | Tree::UserOperations
+                | Tree::HistoricBatches
+                | Tree::HistoryLogs
+                | Tree::HistoryLogsByInstance
+        )
+    }
+
     /// A record encoded as this tree stores it.
     pub(in crate::store) fn encode<T: Serialize>(self, record: &T) -> Vec<u8> {
         if self.is_positional() {
@@ -317,7 +340,7 @@ impl Iterator for Scan<'_> {
 
     fn next(&mut self) -> Option<Self::Item> {
         match self {
-            Scan::Sled(merged) => merged.next().map(|kv| kv.map_err(StoreError::from)),
+            Scan::Sled(merged) => merged.next(),
             Scan::Rows(rows) => rows
                 .next()
                 .map(|(k, v)| Ok((sled::IVec::from(k), sled::IVec::from(v)))),
@@ -327,8 +350,14 @@ impl Iterator for Scan<'_> {
 }
 
 struct StoreInner {
+    /// Every tree's durable copy, by [`Tree`] number: sled's trees, and the history trees'
+    /// partitions of [`StoreInner::history`].
+    trees: Vec<durable::Durable>,
+    /// The history trees' home ([`lsm`]). Declared before `db`, so it is closed (its
+    /// compaction thread joined) before sled's file lock is released: a reopen waits for the
+    /// lock and must not find the tables still being written.
+    history: Arc<lsm::HistoryLsm>,
     db: sled::Db,
-    trees: Vec<sled::Tree>,
     counts: counts::Counts,
     durability: Durability,
     /// Group commit of the log ([`flusher`]).
@@ -355,12 +384,13 @@ struct StoreInner {
 /// incompatibly; additive fields do not need one). 2: a write-ahead log beside sled holds the
 /// newest changes (releases that expect 1 would not read it, so they must refuse the store).
 /// 3: the hot trees hold positional records (record format 3, see [`codec`]), which releases
-/// that expect 2 cannot read.
-pub const FORMAT_VERSION: u8 = 3;
+/// that expect 2 cannot read. 4: the history trees live in their own tables ([`lsm`]), where
+/// releases that expect 3 would not look (they would show no history).
+pub const FORMAT_VERSION: u8 = 4;
 
 /// Formats this release opens (older stores are upgraded in place: their records stay
 /// readable and are rewritten in today's format when they change).
-const READABLE_FORMATS: &[u8] = &[1, 2, 3];
+const READABLE_FORMATS: &[u8] = &[1, 2, 3, 4];
 
 impl Store {
     /// Open (or create) the store in `dir`. Must be called inside a tokio runtime (the group
@@ -372,13 +402,21 @@ impl Store {
             .cache_capacity(256 * 1024 * 1024)
             .flush_every_ms(None)
             .open()?;
+        let history = lsm::HistoryLsm::open(dir)?;
+        move_history_out_of_sled(&db, &history)?;
         let trees = Tree::ALL
             .iter()
-            .map(|t| db.open_tree(t.name()))
-            .collect::<std::result::Result<Vec<_>, _>>()?;
+            .map(|t| {
+                Ok(if t.is_history() {
+                    durable::Durable::History(history.partition(*t))
+                } else {
+                    durable::Durable::Sled(db.open_tree(t.name())?)
+                })
+            })
+            .collect::<Result<Vec<_>>>()?;
         let mut recovered = wal::Wal::recover(dir)?;
-        replay(&db, &trees, &mut recovered)?;
-        let meta = &trees[Tree::Meta as usize];
+        replay(&db, &history, &trees, &mut recovered)?;
+        let meta = db.open_tree(Tree::Meta.name())?;
         match meta.get(b"format")? {
             Some(v) if v.len() == 1 && READABLE_FORMATS.contains(&v[0]) => {
                 if v[0] != FORMAT_VERSION {
@@ -417,8 +455,9 @@ impl Store {
         let store = Store {
             durability,
             backend: Backend::Sled(Arc::new_cyclic(|weak| StoreInner {
-                db,
                 trees,
+                history,
+                db,
                 counts,
                 durability,
                 flusher: Arc::default(),
@@ -586,7 +625,7 @@ impl Store {
     }
 
     #[cfg(test)]
-    fn tree(&self, tree: Tree) -> &sled::Tree {
+    fn tree(&self, tree: Tree) -> &durable::Durable {
         &self.sled().trees[tree as usize]
     }
 
@@ -851,10 +890,12 @@ impl Store {
         }
     }
 
-    /// Bytes used on disk (sled and the write-ahead log).
+    /// Bytes used on disk (sled, the history tables and the write-ahead log).
     pub fn size_on_disk(&self) -> Result<u64> {
         match &self.backend {
-            Backend::Sled(inner) => Ok(inner.db.size_on_disk()? + inner.wal.size_on_disk()),
+            Backend::Sled(inner) => Ok(inner.db.size_on_disk()?
+                + inner.history.disk_space()
+                + inner.wal.size_on_disk()),
             Backend::Postgres(pg) => pg.size_on_disk(),
         }
     }
@@ -1040,27 +1081,67 @@ impl StoreInner {
         match self.memory.get(tree, key) {
             memtable::Lookup::Value(v) => Ok(Some(v)),
             memtable::Lookup::Removed => Ok(None),
-            memtable::Lookup::Below => Ok(self.trees[tree as usize].get(key)?),
+            memtable::Lookup::Below => self.trees[tree as usize].get(key),
         }
     }
 }
 
-/// Write the changes of the segments the last run left into sled and flush it, so the store
-/// starts with an empty memtable (the segments are discarded once the next one exists).
-fn replay(db: &sled::Db, trees: &[sled::Tree], recovered: &mut wal::Recovered) -> Result<()> {
+/// Write the changes of the segments the last run left into sled and the history tables and
+/// flush both, so the store starts with an empty memtable (the segments are discarded once
+/// the next one exists).
+fn replay(
+    db: &sled::Db,
+    history: &lsm::HistoryLsm,
+    trees: &[durable::Durable],
+    recovered: &mut wal::Recovered,
+) -> Result<()> {
     let changes = std::mem::take(&mut recovered.changes);
     let keys: usize = changes.values().map(|m| m.len()).sum();
     for (tree, entries) in changes {
         for (key, value) in entries {
-            checkpoint::write_into_sled(&trees[tree as usize], &key, value.map(Into::into))?;
+            let value = value.map(sled::IVec::from);
+            trees[tree as usize].write(&key, value.as_ref())?;
         }
     }
     if !recovered.segments.is_empty() {
         db.flush()?;
+        history.flush()?;
         tracing::info!(
             "replayed {} write-ahead log segment(s), {keys} changed keys",
             recovered.segments.len()
         );
+    }
+    Ok(())
+}
+
+/// Move history a store written before format 4 keeps in sled into the history tables: copy
+/// each history tree, flush the tables, then drop the sled tree. A crash half-way copies again
+/// on the next open (the same keys and values); this runs before the log is replayed, so the
+/// log's newer changes land over the copies.
+fn move_history_out_of_sled(db: &sled::Db, history: &Arc<lsm::HistoryLsm>) -> Result<()> {
+    let names = db.tree_names();
+    for tree in Tree::ALL.iter().filter(|t| t.is_history()) {
+        if !names.iter().any(|n| n.as_ref() == tree.name().as_bytes()) {
+            continue;
+        }
+        let old = db.open_tree(tree.name())?;
+        let partition = history.partition(*tree);
+        let mut moved = 0usize;
+        for pair in old.iter() {
+            let (key, value) = pair?;
+            partition.write(&key, Some(&value));
+            moved += 1;
+        }
+        history.flush()?;
+        drop(old);
+        db.drop_tree(tree.name())?;
+        db.flush()?;
+        if moved > 0 {
+            tracing::info!(
+                "moved {moved} records of {} from sled into the history tables",
+                tree.name()
+            );
+        }
     }
     Ok(())
 }

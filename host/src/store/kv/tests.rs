@@ -188,6 +188,115 @@ async fn data_survives_a_reopen() {
     assert_eq!(all, (0..100).collect::<Vec<_>>());
 }
 
+/// History lives in its own tables, not in sled: after a checkpoint sled has no history tree
+/// and the history tables hold the rows, which read back after a reopen (removals too).
+#[tokio::test]
+async fn history_is_checkpointed_into_its_own_tables() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    {
+        let store = open(dir.path());
+        let mut ws = WriteSet::new();
+        for i in 0..100u32 {
+            ws.put(
+                Tree::HistoricActivities,
+                format!("a{i:03}").into_bytes(),
+                &i,
+            );
+            ws.put(Tree::Instances, format!("i{i:03}").into_bytes(), &i);
+        }
+        store.commit_durable(&ws).await.expect("commit");
+        store.checkpoint_now().expect("checkpoint");
+        let mut ws = WriteSet::new();
+        for i in 0..10u32 {
+            ws.delete(Tree::HistoricActivities, format!("a{i:03}").into_bytes());
+        }
+        store.commit_durable(&ws).await.expect("commit");
+        store.checkpoint_now().expect("checkpoint");
+        let inner = store.sled();
+        let sled_trees: Vec<Vec<u8>> = inner.db.tree_names().iter().map(|n| n.to_vec()).collect();
+        for tree in Tree::ALL {
+            assert_eq!(
+                sled_trees.contains(&tree.name().as_bytes().to_vec()),
+                !tree.is_history(),
+                "{}",
+                tree.name()
+            );
+        }
+        assert!(matches!(
+            store.tree(Tree::HistoricActivities),
+            super::durable::Durable::History(_)
+        ));
+        assert_eq!(store.tree(Tree::HistoricActivities).len(), 90);
+        assert_eq!(store.tree(Tree::Instances).len(), 100);
+        assert!(inner.history.disk_space() > 0, "a table was written");
+    }
+    let store = reopen_until_unlocked(dir.path()).await.expect("reopen");
+    let all: Vec<u32> = store.scan(Tree::HistoricActivities, b"a").expect("scan");
+    assert_eq!(all, (10..100).collect::<Vec<_>>());
+    assert_eq!(
+        store
+            .get::<u32>(Tree::HistoricActivities, b"a050")
+            .expect("get"),
+        Some(50)
+    );
+    assert_eq!(
+        store
+            .get::<u32>(Tree::HistoricActivities, b"a005")
+            .expect("get"),
+        None
+    );
+}
+
+/// A store of format 3 keeps its history in sled: opening it moves the history trees into
+/// the history tables (and out of sled), keeps the counts, and writes format 4.
+#[tokio::test]
+async fn history_a_format_3_store_kept_in_sled_moves_into_its_own_tables() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    {
+        let db = sled::Config::new().path(dir.path()).open().expect("sled");
+        let meta = db.open_tree(Tree::Meta.name()).expect("meta");
+        meta.insert(b"format", &[3u8]).expect("format");
+        // Its indexes were built (the rows below are not real history records).
+        meta.insert(super::index::INDEXES_BUILT, &[])
+            .expect("indexes");
+        let history = db
+            .open_tree(Tree::HistoricInstances.name())
+            .expect("history tree");
+        for i in 0..20u32 {
+            history
+                .insert(
+                    format!("h{i:03}").as_bytes(),
+                    Tree::HistoricInstances.encode(&i),
+                )
+                .expect("insert");
+        }
+        meta.insert(b"kept", Tree::Meta.encode(&7u32))
+            .expect("insert");
+        db.flush().expect("flush");
+    }
+    {
+        let store = open(dir.path());
+        let all: Vec<u32> = store.scan(Tree::HistoricInstances, b"h").expect("scan");
+        assert_eq!(all, (0..20).collect::<Vec<_>>());
+        assert_eq!(store.count(Tree::HistoricInstances).expect("count"), 20);
+        assert_eq!(store.get::<u32>(Tree::Meta, b"kept").expect("get"), Some(7));
+        let names = store.sled().db.tree_names();
+        assert!(
+            !names
+                .iter()
+                .any(|n| n.as_ref() == Tree::HistoricInstances.name().as_bytes()),
+            "the sled tree is gone"
+        );
+        assert_eq!(
+            store.get_raw(Tree::Meta, b"format").expect("format"),
+            Some(vec![super::FORMAT_VERSION])
+        );
+    }
+    let store = reopen_until_unlocked(dir.path()).await.expect("reopen");
+    let all: Vec<u32> = store.scan(Tree::HistoricInstances, b"h").expect("scan");
+    assert_eq!(all, (0..20).collect::<Vec<_>>());
+}
+
 /// The committer and checkpoint threads hold the store for the length of a batch or a
 /// checkpoint, and the last of them to let go closes it (with its final checkpoint), so a
 /// reopen right after a drop may find sled's file lock still held for a moment.
