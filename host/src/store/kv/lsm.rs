@@ -1,5 +1,5 @@
-//! The history trees' durable home on the embedded engine: one LSM tree (the `lsm-tree`
-//! crate, the engine under fjall) in `<data dir>/history`, beside sled.
+//! The history trees' durable home on the embedded engine: LSM trees (the `lsm-tree` crate,
+//! the engine under fjall), one per history tree in `<data dir>/history/<tree>`, beside sled.
 //!
 //! Why not sled: history rows are written once, changed a few times while their instance
 //! runs and read rarely, and there are more of them than of anything else. In sled they took
@@ -9,12 +9,16 @@
 //! writes each checkpoint's history as one sorted, compressed table and opens by reading its
 //! manifest and the tables' indexes.
 //!
-//! Layout: each history tree ([`Tree::is_history`]) is a partition of the one LSM tree, its
-//! keys prefixed by the tree's number. The checkpointer writes a frozen layer's history
-//! entries here and calls [`HistoryLsm::flush`] (a table, fsynced, and the manifest) before
-//! the log segments go: baton's write-ahead log stays what makes a change durable, so the
-//! LSM tree needs no journal of its own. A compaction thread merges tables (leveled) after
-//! each flush. The memtable in front ([`super::memtable`]) still answers first, so readers
+//! Layout: each history tree ([`Tree::is_history`]) is an LSM tree of its own. Not one tree
+//! with the history trees as key prefixes: their keys grow with time (instance ids are UUID
+//! v7 and derived ids keep their time), so a table flushed from one history tree does not
+//! overlap the older ones and compaction mostly moves it down a level without rewriting;
+//! one shared tree made every flushed table span all prefixes, and a load of 1M instances
+//! rewrote its history many times over. The checkpointer writes a frozen layer's history
+//! entries here and calls [`HistoryLsm::flush`] (a table per tree, fsynced, and its
+//! manifest) before the log segments go: baton's write-ahead log stays what makes a change
+//! durable, so the LSM trees need no journal of their own. A compaction thread merges tables
+//! (leveled) after each flush. The memtable in front ([`super::memtable`]) still answers first, so readers
 //! never see a half-written checkpoint.
 
 use std::ops::Bound;
@@ -49,9 +53,10 @@ impl From<lsm_tree::Error> for StoreError {
     }
 }
 
-/// The LSM tree holding every history tree, and its compaction thread.
+/// The LSM trees of the history trees, and their compaction thread.
 pub(super) struct HistoryLsm {
-    tree: AnyTree,
+    /// By [`Tree`] number; `None` for the trees that are not history.
+    trees: Vec<Option<AnyTree>>,
     seqno: SequenceNumberCounter,
     visible: SequenceNumberCounter,
     compaction: Option<mpsc::SyncSender<()>>,
@@ -59,29 +64,44 @@ pub(super) struct HistoryLsm {
 }
 
 impl HistoryLsm {
-    /// Open (or create) the LSM tree under `dir` and start its compaction thread.
+    /// Open (or create) the LSM trees under `dir` and start their compaction thread.
     pub(super) fn open(dir: &Path) -> Result<Arc<HistoryLsm>> {
         let seqno = SequenceNumberCounter::default();
         let visible = SequenceNumberCounter::default();
-        let tree = lsm_tree::Config::new(dir.join(FOLDER), seqno.clone(), visible.clone())
-            .use_cache(Arc::new(lsm_tree::Cache::with_capacity_bytes(CACHE_BYTES)))
-            .data_block_compression_policy(lsm_tree::config::CompressionPolicy::all(
-                lsm_tree::CompressionType::Lz4,
-            ))
-            .open()?;
+        let cache = Arc::new(lsm_tree::Cache::with_capacity_bytes(CACHE_BYTES));
+        let mut trees = Vec::with_capacity(Tree::ALL.len());
+        for tree in Tree::ALL {
+            if !tree.is_history() {
+                trees.push(None);
+                continue;
+            }
+            let path = dir.join(FOLDER).join(tree.name());
+            let opened = lsm_tree::Config::new(path, seqno.clone(), visible.clone())
+                .use_cache(cache.clone())
+                .data_block_compression_policy(lsm_tree::config::CompressionPolicy::all(
+                    lsm_tree::CompressionType::Lz4,
+                ))
+                .open()?;
+            trees.push(Some(opened));
+        }
         // Sequence numbers go on after the newest one on disk (versions of a key are ordered
         // by them).
-        let next = tree.get_highest_persisted_seqno().map_or(0, |s| s + 1);
+        let next = trees
+            .iter()
+            .flatten()
+            .filter_map(|t| t.get_highest_persisted_seqno())
+            .max()
+            .map_or(0, |s| s + 1);
         seqno.fetch_max(next);
         visible.fetch_max(next);
         let (tx, rx) = mpsc::sync_channel::<()>(1);
-        let compacting = tree.clone();
+        let compacting: Vec<AnyTree> = trees.iter().flatten().cloned().collect();
         let watermark = visible.clone();
         let thread = Background::spawn("baton-history-compaction", move || {
             compact_until_closed(&compacting, &watermark, &rx)
         });
         Ok(Arc::new(HistoryLsm {
-            tree,
+            trees,
             seqno,
             visible,
             compaction: thread.as_ref().map(|_| tx),
@@ -89,24 +109,28 @@ impl HistoryLsm {
         }))
     }
 
-    /// The partition of one history tree.
-    pub(super) fn partition(self: &Arc<Self>, tree: Tree) -> Partition {
-        Partition {
+    /// The partition of one history tree (`None` if the tree is not history).
+    pub(super) fn partition(self: &Arc<Self>, tree: Tree) -> Option<Partition> {
+        let tree = self.trees.get(tree as usize)?.clone()?;
+        Some(Partition {
             lsm: self.clone(),
-            prefix: tree as u8,
-        }
+            tree,
+        })
     }
 
-    /// Write everything put since the last flush into a table on disk (fsynced, with the
-    /// manifest naming it) and let the compaction thread look.
+    /// Write everything put since the last flush into tables on disk (fsynced, with the
+    /// manifests naming them) and let the compaction thread look.
     pub(super) fn flush(&self) -> Result<()> {
-        let lock = self.tree.get_flush_lock();
-        if self.tree.rotate_memtable().is_none() {
-            return Ok(());
+        let mut flushed = false;
+        for tree in self.trees.iter().flatten() {
+            let lock = tree.get_flush_lock();
+            if tree.rotate_memtable().is_none() {
+                continue;
+            }
+            tree.flush(&lock, self.visible.get())?;
+            flushed = true;
         }
-        self.tree.flush(&lock, self.visible.get())?;
-        drop(lock);
-        if let Some(compaction) = &self.compaction {
+        if flushed && let Some(compaction) = &self.compaction {
             let _ = compaction.try_send(());
         }
         Ok(())
@@ -114,30 +138,25 @@ impl HistoryLsm {
 
     /// Bytes of the tables on disk.
     pub(super) fn disk_space(&self) -> u64 {
-        self.tree.disk_space()
+        self.trees
+            .iter()
+            .flatten()
+            .map(AbstractTree::disk_space)
+            .sum()
     }
 
-    fn read_seqno(&self) -> lsm_tree::SeqNo {
-        self.visible.get()
+    fn next_seqno(&self) -> lsm_tree::SeqNo {
+        self.seqno.next()
     }
 
-    fn write(&self, key: Vec<u8>, value: Option<&[u8]>) {
-        let seqno = self.seqno.next();
-        match value {
-            Some(value) => {
-                self.tree.insert(key, value, seqno);
-            }
-            None => {
-                self.tree.remove(key, seqno);
-            }
-        }
+    fn published(&self, seqno: lsm_tree::SeqNo) {
         self.visible.fetch_max(seqno + 1);
     }
 }
 
 /// Merge tables whenever a flush asks (or a tick passes), until the store closes.
 fn compact_until_closed(
-    tree: &AnyTree,
+    trees: &[AnyTree],
     watermark: &SequenceNumberCounter,
     requests: &mpsc::Receiver<()>,
 ) {
@@ -148,54 +167,58 @@ fn compact_until_closed(
             Ok(()) | Err(mpsc::RecvTimeoutError::Timeout) => {}
             Err(mpsc::RecvTimeoutError::Disconnected) => return,
         }
-        for _ in 0..COMPACTION_STEPS {
-            let before = (tree.table_count(), tree.l0_run_count());
-            if let Err(e) = tree.compact(strategy.clone(), watermark.get()) {
-                tracing::error!("compaction of the history tables failed, retrying: {e}");
-                break;
-            }
-            if (tree.table_count(), tree.l0_run_count()) == before {
-                break;
+        for tree in trees {
+            for _ in 0..COMPACTION_STEPS {
+                let before = (tree.table_count(), tree.l0_run_count());
+                if let Err(e) = tree.compact(strategy.clone(), watermark.get()) {
+                    tracing::error!("compaction of the history tables failed, retrying: {e}");
+                    break;
+                }
+                if (tree.table_count(), tree.l0_run_count()) == before {
+                    break;
+                }
             }
         }
     }
 }
 
-/// One history tree inside the LSM tree: its keys are the tree's number and the key.
+/// One history tree: a handle on its LSM tree.
 #[derive(Clone)]
 pub(super) struct Partition {
     lsm: Arc<HistoryLsm>,
-    prefix: u8,
+    tree: AnyTree,
 }
 
 impl Partition {
-    fn key(&self, key: &[u8]) -> Vec<u8> {
-        let mut prefixed = Vec::with_capacity(key.len() + 1);
-        prefixed.push(self.prefix);
-        prefixed.extend_from_slice(key);
-        prefixed
+    fn tree(&self) -> &AnyTree {
+        &self.tree
     }
 
     /// The value of a key.
     pub(super) fn get(&self, key: &[u8]) -> Result<Option<IVec>> {
         Ok(self
-            .lsm
-            .tree
-            .get(self.key(key), self.lsm.read_seqno())?
+            .tree()
+            .get(key, self.lsm.visible.get())?
             .map(|v| IVec::from(&*v)))
     }
 
     /// Whether the key exists.
     pub(super) fn contains_key(&self, key: &[u8]) -> Result<bool> {
-        Ok(self
-            .lsm
-            .tree
-            .contains_key(self.key(key), self.lsm.read_seqno())?)
+        Ok(self.tree().contains_key(key, self.lsm.visible.get())?)
     }
 
     /// Put (`Some`) or remove (`None`) a key (durable after [`HistoryLsm::flush`]).
     pub(super) fn write(&self, key: &[u8], value: Option<&[u8]>) {
-        self.lsm.write(self.key(key), value);
+        let seqno = self.lsm.next_seqno();
+        match value {
+            Some(value) => {
+                self.tree().insert(key, value, seqno);
+            }
+            None => {
+                self.tree().remove(key, seqno);
+            }
+        }
+        self.lsm.published(seqno);
     }
 
     /// The pairs between two bounds, in key order or reversed.
@@ -205,26 +228,15 @@ impl Partition {
         to: Bound<Vec<u8>>,
         reverse: bool,
     ) -> Box<dyn Iterator<Item = Result<(IVec, IVec)>> + Send> {
-        let from = match from {
-            Bound::Included(k) => Bound::Included(self.key(&k)),
-            Bound::Excluded(k) => Bound::Excluded(self.key(&k)),
-            Bound::Unbounded => Bound::Included(vec![self.prefix]),
-        };
-        let to = match to {
-            Bound::Included(k) => Bound::Included(self.key(&k)),
-            Bound::Excluded(k) => Bound::Excluded(self.key(&k)),
-            // Tree numbers stay below 255, so the next prefix exists.
-            Bound::Unbounded => Bound::Excluded(vec![self.prefix + 1]),
-        };
-        let iter = self.lsm.tree.range((from, to), self.lsm.read_seqno(), None);
-        let unprefix = |guard: lsm_tree::IterGuardImpl| {
+        let iter = self.tree().range((from, to), self.lsm.visible.get(), None);
+        let pair = |guard: lsm_tree::IterGuardImpl| {
             let (key, value) = guard.into_inner()?;
-            Ok((IVec::from(&key[1..]), IVec::from(&*value)))
+            Ok((IVec::from(&*key), IVec::from(&*value)))
         };
         if reverse {
-            Box::new(iter.rev().map(unprefix))
+            Box::new(iter.rev().map(pair))
         } else {
-            Box::new(iter.map(unprefix))
+            Box::new(iter.map(pair))
         }
     }
 }

@@ -407,10 +407,9 @@ impl Store {
         let trees = Tree::ALL
             .iter()
             .map(|t| {
-                Ok(if t.is_history() {
-                    durable::Durable::History(history.partition(*t))
-                } else {
-                    durable::Durable::Sled(db.open_tree(t.name())?)
+                Ok(match history.partition(*t) {
+                    Some(partition) => durable::Durable::History(partition),
+                    None => durable::Durable::Sled(db.open_tree(t.name())?),
                 })
             })
             .collect::<Result<Vec<_>>>()?;
@@ -1124,8 +1123,10 @@ fn move_history_out_of_sled(db: &sled::Db, history: &Arc<lsm::HistoryLsm>) -> Re
         if !names.iter().any(|n| n.as_ref() == tree.name().as_bytes()) {
             continue;
         }
+        let Some(partition) = history.partition(*tree) else {
+            continue;
+        };
         let old = db.open_tree(tree.name())?;
-        let partition = history.partition(*tree);
         let mut moved = 0usize;
         for pair in old.iter() {
             let (key, value) = pair?;
