@@ -169,6 +169,11 @@ fn compact_until_closed(
         }
         for tree in trees {
             for _ in 0..COMPACTION_STEPS {
+                // A closing store does not wait for the remaining merges (a step can take
+                // seconds at millions of rows); the next open goes on with them.
+                if let Err(mpsc::TryRecvError::Disconnected) = requests.try_recv() {
+                    return;
+                }
                 let before = (tree.table_count(), tree.l0_run_count());
                 if let Err(e) = tree.compact(strategy.clone(), watermark.get()) {
                     tracing::error!("compaction of the history tables failed, retrying: {e}");
