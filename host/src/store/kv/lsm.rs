@@ -124,7 +124,10 @@ impl HistoryLsm {
         let mut flushed = false;
         for tree in self.trees.iter().flatten() {
             let lock = tree.get_flush_lock();
-            if tree.rotate_memtable().is_none() {
+            tree.rotate_memtable();
+            // Not only what was just rotated: a memtable sealed by a flush that failed (disk
+            // full) is still waiting, and the log segments it came from go after this call.
+            if tree.sealed_memtable_count() == 0 {
                 continue;
             }
             tree.flush(&lock, self.visible.get())?;

@@ -402,6 +402,12 @@ impl Store {
             .cache_capacity(256 * 1024 * 1024)
             .flush_every_ms(None)
             .open()?;
+        // Refuse a store of an unknown format before anything in it is moved or replayed.
+        if let Some(v) = db.open_tree(Tree::Meta.name())?.get(b"format")?
+            && !(v.len() == 1 && READABLE_FORMATS.contains(&v[0]))
+        {
+            return Err(unsupported_format(&v));
+        }
         let history = lsm::HistoryLsm::open(dir)?;
         move_history_out_of_sled(&db, &history)?;
         let trees = Tree::ALL
@@ -427,15 +433,7 @@ impl Store {
                 meta.insert(b"format", &[FORMAT_VERSION])?;
                 db.flush()?;
             }
-            Some(v) => {
-                return Err(StoreError::Codec {
-                    tree: "meta",
-                    message: format!(
-                        "store format {:?} is not supported by this release (expects {FORMAT_VERSION})",
-                        v.as_ref()
-                    ),
-                });
-            }
+            Some(v) => return Err(unsupported_format(&v)),
         }
         // The counts: the oldest segment's snapshot plus the deltas logged after it, or (a new
         // store, or one from before the log) a walk of the counted trees.
@@ -1113,6 +1111,20 @@ fn replay(
     Ok(())
 }
 
+/// The refusal of a store whose format this release does not know.
+fn unsupported_format(format: &[u8]) -> StoreError {
+    StoreError::Codec {
+        tree: "meta",
+        message: format!(
+            "store format {format:?} is not supported by this release (expects {FORMAT_VERSION})"
+        ),
+    }
+}
+
+/// History moved out of sled between two flushes of the history tables (what an upgrade holds
+/// in memory at most).
+const MOVE_FLUSH_BYTES: usize = 32 * 1024 * 1024;
+
 /// Move history a store written before format 4 keeps in sled into the history tables: copy
 /// each history tree, flush the tables, then drop the sled tree. A crash half-way copies again
 /// on the next open (the same keys and values); this runs before the log is replayed, so the
@@ -1128,10 +1140,16 @@ fn move_history_out_of_sled(db: &sled::Db, history: &Arc<lsm::HistoryLsm>) -> Re
         };
         let old = db.open_tree(tree.name())?;
         let mut moved = 0usize;
+        let mut unflushed = 0usize;
         for pair in old.iter() {
             let (key, value) = pair?;
             partition.write(&key, Some(&value));
             moved += 1;
+            unflushed += key.len() + value.len();
+            if unflushed >= MOVE_FLUSH_BYTES {
+                history.flush()?;
+                unflushed = 0;
+            }
         }
         history.flush()?;
         drop(old);

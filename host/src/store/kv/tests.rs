@@ -297,6 +297,37 @@ async fn history_a_format_3_store_kept_in_sled_moves_into_its_own_tables() {
     assert_eq!(all, (0..20).collect::<Vec<_>>());
 }
 
+/// A store of a format this release does not know is refused before anything in it moves:
+/// its history stays in sled and no history tables are created.
+#[tokio::test]
+async fn history_of_a_refused_store_stays_where_it_was() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let history_rows = |db: &sled::Db| {
+        db.open_tree(Tree::HistoricInstances.name())
+            .expect("history tree")
+            .len()
+    };
+    {
+        let db = sled::Config::new().path(dir.path()).open().expect("sled");
+        let meta = db.open_tree(Tree::Meta.name()).expect("meta");
+        meta.insert(b"format", &[99u8]).expect("format");
+        let history = db
+            .open_tree(Tree::HistoricInstances.name())
+            .expect("history tree");
+        history
+            .insert(b"h1", Tree::HistoricInstances.encode(&1u32))
+            .expect("insert");
+        db.flush().expect("flush");
+    }
+    let err = Store::open(dir.path(), Durability::Fsync)
+        .err()
+        .expect("a store of format 99 must not open");
+    assert!(err.to_string().contains("not supported"), "{err}");
+    assert!(!dir.path().join("history").exists(), "no history tables");
+    let db = sled::Config::new().path(dir.path()).open().expect("sled");
+    assert_eq!(history_rows(&db), 1, "the history is still in sled");
+}
+
 /// The committer and checkpoint threads hold the store for the length of a batch or a
 /// checkpoint, and the last of them to let go closes it (with its final checkpoint), so a
 /// reopen right after a drop may find sled's file lock still held for a moment.
