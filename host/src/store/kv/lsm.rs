@@ -47,6 +47,15 @@ const COMPACTION_TICK: Duration = Duration::from_secs(5);
 /// the thread again).
 const COMPACTION_STEPS: usize = 16;
 
+/// The sequence number reads are made at: past every write, so a read sees the newest
+/// version of the tables and every value put. Reading at the published ("visible") number
+/// instead needs the version of the tables current at that number, which a flush or
+/// compaction on another thread may already have dropped (lsm-tree then panics: "should
+/// always find a SuperVersion"; fjall registers each snapshot to hold its version, baton
+/// takes no snapshots). Seeing a put still being written is harmless: the memtable in front
+/// holds every key of the layer being written until the layer is released.
+const READ_LATEST: lsm_tree::SeqNo = lsm_tree::SeqNo::MAX >> 1;
+
 impl From<lsm_tree::Error> for StoreError {
     fn from(e: lsm_tree::Error) -> StoreError {
         StoreError::Backend(format!("history tables: {e}"))
@@ -204,15 +213,12 @@ impl Partition {
 
     /// The value of a key.
     pub(super) fn get(&self, key: &[u8]) -> Result<Option<IVec>> {
-        Ok(self
-            .tree()
-            .get(key, self.lsm.visible.get())?
-            .map(|v| IVec::from(&*v)))
+        Ok(self.tree().get(key, READ_LATEST)?.map(|v| IVec::from(&*v)))
     }
 
     /// Whether the key exists.
     pub(super) fn contains_key(&self, key: &[u8]) -> Result<bool> {
-        Ok(self.tree().contains_key(key, self.lsm.visible.get())?)
+        Ok(self.tree().contains_key(key, READ_LATEST)?)
     }
 
     /// Put (`Some`) or remove (`None`) a key (durable after [`HistoryLsm::flush`]).
@@ -236,7 +242,7 @@ impl Partition {
         to: Bound<Vec<u8>>,
         reverse: bool,
     ) -> Box<dyn Iterator<Item = Result<(IVec, IVec)>> + Send> {
-        let iter = self.tree().range((from, to), self.lsm.visible.get(), None);
+        let iter = self.tree().range((from, to), READ_LATEST, None);
         let pair = |guard: lsm_tree::IterGuardImpl| {
             let (key, value) = guard.into_inner()?;
             Ok((IVec::from(&*key), IVec::from(&*value)))

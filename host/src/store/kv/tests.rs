@@ -297,6 +297,60 @@ async fn history_a_format_3_store_kept_in_sled_moves_into_its_own_tables() {
     assert_eq!(all, (0..20).collect::<Vec<_>>());
 }
 
+/// Reads of history while checkpoints flush the history tables (and compaction merges them)
+/// on other threads always find the tables: reading at the published sequence number could
+/// ask for a version of the tables a flush had just dropped, and lsm-tree panicked ("should
+/// always find a SuperVersion"; seen under `bench-queries`).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn history_reads_during_checkpoints_always_find_the_tables() {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    let dir = tempfile::tempdir().expect("tempdir");
+    let store = open(dir.path());
+    let key = |i: u32| format!("v{i:05}").into_bytes();
+    let mut ws = WriteSet::new();
+    for i in 0..50u32 {
+        ws.put(Tree::HistoricVariables, key(i), &i);
+    }
+    store.commit_durable(&ws).await.expect("commit");
+    store.checkpoint_now().expect("checkpoint");
+    let stop = std::sync::Arc::new(AtomicBool::new(false));
+    let readers: Vec<_> = (0..2)
+        .map(|_| {
+            let store = store.clone();
+            let stop = stop.clone();
+            std::thread::spawn(move || {
+                let mut reads = 0u64;
+                while !stop.load(Ordering::Relaxed) {
+                    let i = (reads % 50) as u32;
+                    let value = store
+                        .get::<u32>(Tree::HistoricVariables, &key(i))
+                        .expect("read");
+                    assert_eq!(value, Some(i));
+                    let all: Vec<u32> =
+                        store.scan(Tree::HistoricVariables, b"v0000").expect("scan");
+                    assert_eq!(all, (0..10).collect::<Vec<_>>());
+                    reads += 1;
+                }
+                reads
+            })
+        })
+        .collect();
+    for round in 0..150u32 {
+        let mut ws = WriteSet::new();
+        for i in 0..20u32 {
+            ws.put(Tree::HistoricVariables, key(1000 + round * 20 + i), &i);
+            ws.put(Tree::HistoricActivities, key(round * 20 + i), &i);
+        }
+        store.commit_durable(&ws).await.expect("commit");
+        store.checkpoint_now().expect("checkpoint");
+    }
+    stop.store(true, Ordering::Relaxed);
+    for reader in readers {
+        let reads = reader.join().expect("a reader panicked");
+        assert!(reads > 0);
+    }
+}
+
 /// A store of a format this release does not know is refused before anything in it moves:
 /// its history stays in sled and no history tables are created.
 #[tokio::test]
