@@ -114,6 +114,7 @@ impl StoreInner {
     /// Finish a pending checkpoint, or (when `due`) freeze the active layer and write it.
     /// Returns whether a new checkpoint was started.
     pub(super) fn checkpoint(&self, due: bool) -> Result<bool> {
+        let _only_one = self.checkpointing.lock().unwrap_or_else(|e| e.into_inner());
         let mut started = false;
         let pending = {
             let mut pending = self.pending.lock().unwrap_or_else(|e| e.into_inner());

@@ -371,6 +371,10 @@ struct StoreInner {
     writer: Mutex<wal::RecordBuffer>,
     /// A frozen layer being written into sled.
     pending: Mutex<Option<checkpoint::Pending>>,
+    /// Held for a whole checkpoint: the checkpoint thread, a test's `checkpoint_now` and the
+    /// final checkpoint on close must not write the same layer and discard the same log
+    /// segments at once.
+    checkpointing: Mutex<()>,
     /// Whether closing the store writes the memtable into sled (tests turn it off to leave
     /// the log as a crash would).
     checkpoint_on_close: std::sync::atomic::AtomicBool,
@@ -462,6 +466,7 @@ impl Store {
                 wal: Arc::new(wal),
                 writer: Mutex::new(wal::RecordBuffer::default()),
                 pending: Mutex::new(None),
+                checkpointing: Mutex::new(()),
                 checkpoint_on_close: std::sync::atomic::AtomicBool::new(true),
                 committer: committer::Committer::start(weak.clone()),
                 checkpointer: checkpoint::Checkpointer::start(weak.clone()),
