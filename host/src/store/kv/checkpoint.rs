@@ -3,7 +3,8 @@
 //! When the memtable's active layer has grown past [`CHECKPOINT_BYTES`] (the committer asks
 //! for it) or has held changes for [`CHECKPOINT_AGE`], the thread starts a new log segment and
 //! freezes the layer in one step under the writer lock, writes the frozen layer into sled and
-//! the history tables ([`super::lsm`]) key by key, flushes both, deletes the log segments the layer came from, and drops it.
+//! the history tables ([`super::lsm`]) key by key, flushes both, deletes the log segments the
+//! layer came from, and drops it.
 //! Commits go on meanwhile into the new active layer. A checkpoint that fails (disk full) is
 //! retried on the next tick; its segments stay, so nothing is lost.
 //!
