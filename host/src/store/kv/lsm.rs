@@ -18,8 +18,8 @@
 //! entries here and calls [`HistoryLsm::flush`] (a table per tree, fsynced, and its
 //! manifest) before the log segments go: baton's write-ahead log stays what makes a change
 //! durable, so the LSM trees need no journal of their own. A compaction thread merges tables
-//! (leveled) after each flush. The memtable in front ([`super::memtable`]) still answers first, so readers
-//! never see a half-written checkpoint.
+//! (leveled) after each flush. The memtable in front ([`super::memtable`]) still answers
+//! first, so readers never see a half-written checkpoint.
 
 use std::ops::Bound;
 use std::path::Path;
