@@ -416,13 +416,7 @@ impl ExternalTaskStore for Store {
     }
 
     fn external_tasks_of_instance(&self, instance_id: &str) -> Result<Vec<ExternalTask>> {
-        index::owned_by_instance(
-            self,
-            Tree::ExternalTasksByInstance,
-            Tree::ExternalTasks,
-            instance_id,
-            &|_| false,
-        )
+        index::external_tasks_of_instance(self, instance_id)
     }
 
     fn stage_external_task_write(
@@ -484,11 +478,9 @@ impl ExternalTaskStore for Store {
         let keep = &mut keep_matching;
         match (lookup.process_instance_id, lookup.topic) {
             (Some(pi), _) => super::query::page(
-                self.indexed(
-                    Tree::ExternalTasksByInstance,
-                    &index::field_prefix(pi),
-                    Tree::ExternalTasks,
-                ),
+                index::external_tasks_of_instance(self, pi)?
+                    .into_iter()
+                    .map(|t| Ok(Some(t))),
                 keep,
                 skip,
                 limit,

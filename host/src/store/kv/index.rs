@@ -225,11 +225,8 @@ pub(crate) fn put_external_task(
         ws.delete(Tree::WasmTasks, id_key(&new.id));
     }
     if old.is_none() {
-        // Neither the instance nor the topic of a task changes: indexed once, at creation.
-        ws.index(
-            Tree::ExternalTasksByInstance,
-            pair_key(&new.process_instance_id, &new.id),
-        );
+        // The topic of a task never changes: indexed once, at creation. Its instance needs no
+        // index: the instance record names the task ([`external_tasks_of_instance`]).
         ws.index(
             Tree::ExternalTasksByTopic,
             pair_key(&new.topic_name, &new.id),
@@ -253,10 +250,6 @@ fn remove_external_task_indexes(ws: &mut WriteSet, old: &ExternalTask) {
 pub(crate) fn delete_external_task(ws: &mut WriteSet, old: &ExternalTask) {
     remove_external_task_indexes(ws, old);
     ws.delete(Tree::ExternalTasks, id_key(&old.id));
-    ws.delete(
-        Tree::ExternalTasksByInstance,
-        pair_key(&old.process_instance_id, &old.id),
-    );
     ws.delete(
         Tree::ExternalTasksByTopic,
         pair_key(&old.topic_name, &old.id),
@@ -377,6 +370,43 @@ pub(crate) fn owned_by_instance<T: serde::de::DeserializeOwned>(
     Ok(out)
 }
 
+/// The external tasks of a running instance, in task id order, found through its record: every
+/// external task is created and removed in the write set that sets or clears the wait of its
+/// activity instance, so the stored record names every stored task of its instance. (Before
+/// store format 5 a by-instance index did this, one more key per task on every step.) A task
+/// the record names that is gone (a concurrent completion) is passed over.
+pub(crate) fn external_tasks_of_instance(
+    store: &super::Store,
+    instance_id: &str,
+) -> super::Result<Vec<ExternalTask>> {
+    use baton_bpmn::engine::Wait;
+    let Some(instance) =
+        store.get::<crate::records::ProcessInstance>(Tree::Instances, &id_key(instance_id))?
+    else {
+        return Ok(Vec::new());
+    };
+    let mut ids: Vec<&str> = instance
+        .state
+        .activity_instances
+        .values()
+        .filter_map(|ai| match &ai.wait {
+            Some(Wait::ExternalTask { task_id, .. }) => Some(task_id.as_str()),
+            _ => None,
+        })
+        .collect();
+    ids.sort_unstable();
+    ids.dedup();
+    let mut out = Vec::with_capacity(ids.len());
+    for id in ids {
+        if let Some(task) = store.get::<ExternalTask>(Tree::ExternalTasks, &id_key(id))?
+            && task.process_instance_id == instance_id
+        {
+            out.push(task);
+        }
+    }
+    Ok(out)
+}
+
 /// Stage the deletion of every task, job and subscription an instance still owns in the store
 /// (with their index entries); external tasks `skip_external` names are left to the caller.
 pub(crate) fn delete_instance_records(
@@ -387,14 +417,10 @@ pub(crate) fn delete_instance_records(
 ) -> super::Result<()> {
     use Tree::*;
     let (id, none) = (instance_id, &|_: &str| false);
-    for t in owned_by_instance(
-        store,
-        ExternalTasksByInstance,
-        ExternalTasks,
-        id,
-        skip_external,
-    )? {
-        delete_external_task(ws, &t);
+    for t in external_tasks_of_instance(store, id)? {
+        if !skip_external(&t.id) {
+            delete_external_task(ws, &t);
+        }
     }
     for t in owned_by_instance(store, UserTasksByInstance, UserTasks, id, none)? {
         delete_user_task(ws, &t);

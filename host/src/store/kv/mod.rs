@@ -110,7 +110,7 @@ trees! {
     ExternalTasks => "external_tasks": "Task id -> ExternalTask.",
     ExternalTaskQueue => "external_task_queue": "topic, priority desc, created, id -> (): tasks a worker may fetch.",
     ExternalTaskLocks => "external_task_locks": "lock expiry, id -> (): locked tasks by expiry.",
-    ExternalTasksByInstance => "external_tasks_by_instance": "instance id, task id -> ().",
+    ExternalTasksByInstance => "external_tasks_by_instance": "Retired in store format 5 (the instance record names its external tasks): emptied when an older store is opened, never written.",
     ExternalTasksByTopic => "external_tasks_by_topic": "topic, task id -> ().",
     WasmTasks => "wasm_tasks": "task id -> (): the external tasks the in-engine wasm runtime owns (run again after a restart).",
     UserTasks => "user_tasks": "Task id -> UserTask.",
@@ -210,9 +210,18 @@ impl Tree {
         )
     }
 
+    /// Whether the tree's positional records are compressed (record format 4): the running
+    /// state's, which the store keeps per waiting instance. History's tables compress their
+    /// blocks themselves.
+    pub fn is_compressed(self) -> bool {
+        self.is_positional() && !self.is_history()
+    }
+
     /// A record encoded as this tree stores it.
     pub(in crate::store) fn encode<T: Serialize>(self, record: &T) -> Vec<u8> {
-        if self.is_positional() {
+        if self.is_compressed() {
+            codec::encode_compressed(record)
+        } else if self.is_positional() {
             codec::encode_positional(record)
         } else {
             codec::encode(record)
@@ -389,12 +398,15 @@ struct StoreInner {
 /// newest changes (releases that expect 1 would not read it, so they must refuse the store).
 /// 3: the hot trees hold positional records (record format 3, see [`codec`]), which releases
 /// that expect 2 cannot read. 4: the history trees live in their own tables ([`lsm`]), where
-/// releases that expect 3 would not look (they would show no history).
-pub const FORMAT_VERSION: u8 = 4;
+/// releases that expect 3 would not look (they would show no history). 5: the running state's
+/// records may be compressed (record format 4, see [`codec`]), which releases that expect 4
+/// cannot read, and the external tasks' by-instance index is gone (the instance record names
+/// its tasks), which releases that expect 4 would miss.
+pub const FORMAT_VERSION: u8 = 5;
 
 /// Formats this release opens (older stores are upgraded in place: their records stay
 /// readable and are rewritten in today's format when they change).
-const READABLE_FORMATS: &[u8] = &[1, 2, 3, 4];
+const READABLE_FORMATS: &[u8] = &[1, 2, 3, 4, 5];
 
 impl Store {
     /// Open (or create) the store in `dir`. Must be called inside a tokio runtime (the group
@@ -428,6 +440,12 @@ impl Store {
         let meta = db.open_tree(Tree::Meta.name())?;
         match meta.get(b"format")? {
             Some(v) if v.len() == 1 && READABLE_FORMATS.contains(&v[0]) => {
+                if v[0] < 5 {
+                    // Emptied after the replay (an older release's log writes it) and before
+                    // the format says 5, so a crash in between empties it again.
+                    db.open_tree(Tree::ExternalTasksByInstance.name())?
+                        .clear()?;
+                }
                 if v[0] != FORMAT_VERSION {
                     meta.insert(b"format", &[FORMAT_VERSION])?;
                     db.flush()?;

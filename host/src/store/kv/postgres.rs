@@ -49,6 +49,7 @@ use super::{Durability, Op, Result, StoreError, Tree, WriteSet};
 const MIGRATIONS: &[(i32, &str)] = &[
     (1, include_str!("postgres/0001_kv.sql")),
     (2, include_str!("postgres/0002_positional_records.sql")),
+    (3, include_str!("postgres/0003_compressed_records.sql")),
 ];
 
 /// Connections per store: enough for the committer's batches in flight and the readers of a

@@ -148,9 +148,9 @@ fn the_codec_refuses_unknown_formats_and_empty_records() {
         codec::decode::<String>("t", &bytes).expect("decode"),
         "hello".to_owned()
     );
-    bytes[0] = 4;
-    let err = codec::decode::<String>("t", &bytes).expect_err("format 4 must be refused");
-    assert!(err.to_string().contains("unknown record format 4"), "{err}");
+    bytes[0] = 5;
+    let err = codec::decode::<String>("t", &bytes).expect_err("format 5 must be refused");
+    assert!(err.to_string().contains("unknown record format 5"), "{err}");
     assert!(codec::decode::<String>("t", &[]).is_err());
     assert!(codec::decode::<u32>("t", &codec::encode(&"text".to_owned())).is_err());
 }
@@ -248,7 +248,7 @@ async fn history_is_checkpointed_into_its_own_tables() {
 }
 
 /// A store of format 3 keeps its history in sled: opening it moves the history trees into
-/// the history tables (and out of sled), keeps the counts, and writes format 4.
+/// the history tables (and out of sled), keeps the counts, and writes today's format.
 #[tokio::test]
 async fn history_a_format_3_store_kept_in_sled_moves_into_its_own_tables() {
     let dir = tempfile::tempdir().expect("tempdir");
@@ -599,7 +599,8 @@ async fn batched_commits_apply_each_set_under_its_own_guards() {
 
 /// A store an older release wrote holds named records (format 2) in the trees that are
 /// positional now: they read, a guarded change of one applies (the guard compares the bytes
-/// as stored), and the record is rewritten positionally.
+/// as stored), and the record is rewritten in today's format (positional, compressed when
+/// that is smaller).
 #[tokio::test]
 async fn a_named_record_of_an_older_release_is_read_locked_and_rewritten_positionally() {
     use crate::records::ExternalTask;
@@ -651,9 +652,182 @@ async fn a_named_record_of_an_older_release_is_read_locked_and_rewritten_positio
         .get_raw(Tree::ExternalTasks, &key)
         .expect("get")
         .expect("stored");
-    assert_eq!(raw[0], 3, "rewritten positionally by the change");
     let (read, _) = store.external_task("task-1").expect("read").expect("task");
+    assert_eq!(
+        raw,
+        Tree::ExternalTasks.encode(&read),
+        "rewritten in today's format by the change"
+    );
+    assert!(matches!(raw[0], 3 | 4), "positional: {}", raw[0]);
     assert_eq!(read.worker_id.as_deref(), Some("worker-1"));
     assert_eq!(read.lock_expiration_time, Some(60_000));
     assert_eq!(read.activity_instance_id, task.activity_instance_id);
+}
+
+/// A running instance waiting at one external task, as the engine stores it.
+fn waiting_instance(id: &str, task_id: &str) -> crate::records::ProcessInstance {
+    let activity_instance = "check:01a2443a-e5b8-72f9-898f-e83d0e2f9fd5";
+    serde_json::from_value(serde_json::json!({
+        "definition_id": "order:1:01a2443a-e5b6-736e-802b-5e6b24213a87",
+        "definition_key": "order", "suspended": false, "tenant_id": null,
+        "state": {
+            "id": id, "process_id": "order", "business_key": null, "status": "Active",
+            "super_instance": null, "next_seq": 2, "started_at": 1, "ended_at": null,
+            "activity_instances": {
+                id: {"id": id, "activity_id": "order", "parent": null, "execution_id": id,
+                     "variables": {}, "wait": null, "listeners": [], "started_at": 1,
+                     "internal": {}},
+                activity_instance: {
+                    "id": activity_instance, "activity_id": "check", "parent": id,
+                    "execution_id": id, "variables": {},
+                    "wait": {"ExternalTask": {"task_id": task_id, "topic": "check"}},
+                    "listeners": [], "started_at": 1, "internal": {"seq": 2}}
+            }
+        }
+    }))
+    .expect("instance")
+}
+
+/// The external task [`waiting_instance`] waits at.
+fn its_external_task(id: &str, instance_id: &str) -> crate::records::ExternalTask {
+    serde_json::from_value(serde_json::json!({
+        "id": id, "topic_name": "check", "worker_id": null,
+        "lock_expiration_time": null, "retries": null, "error_message": null,
+        "error_details": null, "priority": 0, "suspended": false, "create_time": 1,
+        "activity_id": "check", "activity_instance_id": "check:1", "execution_id": instance_id,
+        "process_instance_id": instance_id, "process_definition_id": "order:1:d",
+        "process_definition_key": "order", "process_definition_version_tag": null,
+        "business_key": null, "tenant_id": null, "retry_time_cycle": null,
+        "extension_properties": {}
+    }))
+    .expect("task")
+}
+
+/// The running state's records are stored compressed when that is smaller (an instance
+/// record repeats its instance id in every activity instance) and read back as written.
+#[tokio::test]
+async fn running_state_records_are_stored_compressed_and_read_back() {
+    use crate::records::ProcessInstance;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let id = "01a2443a-e5b8-723e-9f36-7277416f1d3b";
+    let instance = waiting_instance(id, "01a2443a-e5b8-72f9-b98f-e83e0e2f9fd5");
+    {
+        let store = open(dir.path());
+        let mut ws = WriteSet::new();
+        ws.put(Tree::Instances, id.as_bytes().to_vec(), &instance);
+        store.commit_durable(&ws).await.expect("commit");
+        let raw = store
+            .get_raw(Tree::Instances, id.as_bytes())
+            .expect("get")
+            .expect("stored");
+        assert_eq!(raw[0], 4, "compressed");
+        assert!(
+            raw.len() * 10 < codec::encode_positional(&instance).len() * 7,
+            "{} bytes",
+            raw.len()
+        );
+        store.checkpoint_now().expect("checkpoint");
+    }
+    let store = reopen_until_unlocked(dir.path()).await.expect("reopen");
+    assert_eq!(
+        store
+            .get::<ProcessInstance>(Tree::Instances, id.as_bytes())
+            .expect("get"),
+        Some(instance)
+    );
+}
+
+/// The instance record names its external tasks: they are found through it, and a format-4
+/// store's by-instance index (retired) is emptied at the upgrade.
+#[tokio::test]
+async fn external_tasks_are_found_through_their_instance_and_the_old_index_goes() {
+    use crate::store::ExternalTaskStore;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (instance_id, task_id) = (
+        "01a2443a-e5b8-723e-9f36-7277416f1d3b",
+        "01a2443a-e5b8-72f9-b98f-e83e0e2f9fd5",
+    );
+    {
+        let db = sled::Config::new().path(dir.path()).open().expect("sled");
+        let meta = db.open_tree(Tree::Meta.name()).expect("meta");
+        meta.insert(b"format", &[4u8]).expect("format");
+        meta.insert(super::index::INDEXES_BUILT, &[])
+            .expect("indexes");
+        db.open_tree(Tree::Instances.name())
+            .expect("tree")
+            .insert(
+                instance_id,
+                codec::encode_positional(&waiting_instance(instance_id, task_id)),
+            )
+            .expect("instance");
+        db.open_tree(Tree::ExternalTasks.name())
+            .expect("tree")
+            .insert(
+                task_id,
+                codec::encode_positional(&its_external_task(task_id, instance_id)),
+            )
+            .expect("task");
+        db.open_tree(Tree::ExternalTasksByInstance.name())
+            .expect("tree")
+            .insert(super::index::pair_key(instance_id, task_id), &[])
+            .expect("index entry");
+        db.flush().expect("flush");
+    }
+    let store = open(dir.path());
+    assert_eq!(store.tree(Tree::ExternalTasksByInstance).len(), 0);
+    assert_eq!(
+        store.get_raw(Tree::Meta, b"format").expect("format"),
+        Some(vec![super::FORMAT_VERSION])
+    );
+    let tasks = store
+        .external_tasks_of_instance(instance_id)
+        .expect("tasks");
+    assert_eq!(tasks.len(), 1);
+    assert_eq!(tasks[0].id, task_id);
+    assert!(
+        store
+            .external_tasks_of_instance("01a2443a-e5b8-7000-8000-000000000000")
+            .expect("no instance")
+            .is_empty()
+    );
+
+    // A task written today adds no by-instance entry; deleting the instance's records
+    // removes it through the instance record.
+    let second = "01a2443a-e5b8-72f9-b98f-e83e0e2f9fd6";
+    let mut instance = waiting_instance(instance_id, task_id);
+    let mut waiting = instance
+        .state
+        .activity_instances
+        .values()
+        .find(|ai| ai.wait.is_some())
+        .cloned()
+        .expect("waiting");
+    waiting.id = "check:2".into();
+    waiting.wait = Some(baton_bpmn::engine::Wait::ExternalTask {
+        task_id: second.into(),
+        topic: "check".into(),
+    });
+    instance
+        .state
+        .activity_instances
+        .insert(waiting.id.clone(), waiting);
+    let mut ws = WriteSet::new();
+    ws.put(Tree::Instances, instance_id.as_bytes().to_vec(), &instance);
+    super::index::put_external_task(&mut ws, &its_external_task(second, instance_id), None, 1);
+    store.commit_durable(&ws).await.expect("commit");
+    let entries = |tree| store.scan_keys(tree, b"", usize::MAX).expect("scan").len();
+    assert_eq!(entries(Tree::ExternalTasksByInstance), 0);
+    assert_eq!(entries(Tree::ExternalTasksByTopic), 1);
+    let ids: Vec<String> = store
+        .external_tasks_of_instance(instance_id)
+        .expect("tasks")
+        .into_iter()
+        .map(|t| t.id)
+        .collect();
+    assert_eq!(ids, [task_id, second]);
+    let mut ws = WriteSet::new();
+    super::index::delete_instance_records(&store, &mut ws, instance_id, &|_| false).expect("stage");
+    store.commit_durable(&ws).await.expect("commit");
+    assert_eq!(store.count(Tree::ExternalTasks).expect("count"), 0);
+    assert_eq!(entries(Tree::ExternalTasksByTopic), 0);
 }
