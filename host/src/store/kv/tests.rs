@@ -753,24 +753,30 @@ async fn external_tasks_are_found_through_their_instance_and_the_old_index_goes(
         meta.insert(b"format", &[4u8]).expect("format");
         meta.insert(super::index::INDEXES_BUILT, &[])
             .expect("indexes");
-        db.open_tree(Tree::Instances.name())
-            .expect("tree")
-            .insert(
-                instance_id,
-                codec::encode_positional(&waiting_instance(instance_id, task_id)),
-            )
-            .expect("instance");
-        db.open_tree(Tree::ExternalTasks.name())
-            .expect("tree")
-            .insert(
-                task_id,
-                codec::encode_positional(&its_external_task(task_id, instance_id)),
-            )
-            .expect("task");
-        db.open_tree(Tree::ExternalTasksByInstance.name())
-            .expect("tree")
-            .insert(super::index::pair_key(instance_id, task_id), &[])
-            .expect("index entry");
+        // What a format-4 store holds for one waiting instance (records as format 3 wrote).
+        let put = |tree: Tree, key: &[u8], value: Vec<u8>| {
+            db.open_tree(tree.name())
+                .expect("tree")
+                .insert(key, value)
+                .expect("insert");
+        };
+        let instance = waiting_instance(instance_id, task_id);
+        let task = its_external_task(task_id, instance_id);
+        put(
+            Tree::Instances,
+            instance_id.as_bytes(),
+            codec::encode_positional(&instance),
+        );
+        put(
+            Tree::ExternalTasks,
+            task_id.as_bytes(),
+            codec::encode_positional(&task),
+        );
+        put(
+            Tree::ExternalTasksByInstance,
+            &super::index::pair_key(instance_id, task_id),
+            Vec::new(),
+        );
         db.flush().expect("flush");
     }
     let store = open(dir.path());
