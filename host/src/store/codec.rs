@@ -80,16 +80,7 @@ pub fn encode_compressed<T: Serialize>(record: &T) -> Vec<u8> {
     let bound = lz4_flex::block::get_maximum_output_size(body.len());
     let mut out = Vec::with_capacity(1 + 10 + bound);
     out.push(MSGPACK_POSITIONAL_LZ4_V4);
-    let mut length = body.len();
-    loop {
-        let low = (length & 0x7f) as u8;
-        length >>= 7;
-        if length == 0 {
-            out.push(low);
-            break;
-        }
-        out.push(low | 0x80);
-    }
+    write_length(&mut out, body.len());
     let header = out.len();
     out.resize(header + bound, 0);
     match lz4_flex::block::compress_into(body, &mut out[header..]) {
@@ -143,7 +134,17 @@ pub fn decode<T: DeserializeOwned>(tree: &'static str, bytes: &[u8]) -> Result<T
     }
 }
 
-/// A LEB128 length and what follows it; `None` when it is cut short or overlong.
+/// Append a length as LEB128 (7 bits per byte, low first, the high bit says more follow).
+fn write_length(out: &mut Vec<u8>, mut length: usize) {
+    while length >= 0x80 {
+        out.push((length & 0x7f) as u8 | 0x80);
+        length >>= 7;
+    }
+    out.push(length as u8);
+}
+
+/// Read [`write_length`]'s length and what follows it; `None` when it is cut short or
+/// overlong.
 fn read_length(bytes: &[u8]) -> Option<(usize, &[u8])> {
     let mut length = 0usize;
     for (i, byte) in bytes.iter().enumerate().take(5) {

@@ -21,7 +21,6 @@ impl IncidentStore for Store {
             Tree::IncidentsByInstance,
             Tree::Incidents,
             instance_id,
-            &|_| false,
         )
     }
 

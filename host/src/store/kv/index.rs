@@ -349,19 +349,17 @@ pub(crate) fn delete_subscription(ws: &mut WriteSet, sub: &EventSubscription) {
 }
 
 /// The records of one kind an instance owns, found through their by-instance index
-/// (`by_instance`: instance id, record id) and read from `records`; ids `skip` names are left
-/// out. Stale index entries (no record) are passed over.
+/// (`by_instance`: instance id, record id) and read from `records`. Stale index entries (no
+/// record) are passed over.
 pub(crate) fn owned_by_instance<T: serde::de::DeserializeOwned>(
     store: &super::Store,
     by_instance: Tree,
     records: Tree,
     instance_id: &str,
-    skip: &dyn Fn(&str) -> bool,
 ) -> super::Result<Vec<T>> {
     let mut out = Vec::new();
     for key in store.scan_keys(by_instance, &field_prefix(instance_id), usize::MAX)? {
         if let Some(id) = super::keys::last_str(&key)
-            && !skip(&id)
             && let Some(record) = store.get::<T>(records, &id_key(&id))?
         {
             out.push(record);
@@ -416,19 +414,19 @@ pub(crate) fn delete_instance_records(
     skip_external: &dyn Fn(&str) -> bool,
 ) -> super::Result<()> {
     use Tree::*;
-    let (id, none) = (instance_id, &|_: &str| false);
+    let id = instance_id;
     for t in external_tasks_of_instance(store, id)? {
         if !skip_external(&t.id) {
             delete_external_task(ws, &t);
         }
     }
-    for t in owned_by_instance(store, UserTasksByInstance, UserTasks, id, none)? {
+    for t in owned_by_instance(store, UserTasksByInstance, UserTasks, id)? {
         delete_user_task(ws, &t);
     }
-    for j in owned_by_instance(store, JobsByInstance, Jobs, id, none)? {
+    for j in owned_by_instance(store, JobsByInstance, Jobs, id)? {
         delete_job(ws, &j);
     }
-    for s in owned_by_instance(store, SubscriptionsByInstance, Subscriptions, id, none)? {
+    for s in owned_by_instance(store, SubscriptionsByInstance, Subscriptions, id)? {
         delete_subscription(ws, &s);
     }
     Ok(())

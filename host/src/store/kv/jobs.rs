@@ -58,9 +58,7 @@ impl JobStore for Store {
     }
 
     fn jobs_of_instance(&self, instance_id: &str) -> Result<Vec<Job>> {
-        index::owned_by_instance(self, Tree::JobsByInstance, Tree::Jobs, instance_id, &|_| {
-            false
-        })
+        index::owned_by_instance(self, Tree::JobsByInstance, Tree::Jobs, instance_id)
     }
 
     fn stage_job_removal(&self, ws: &mut WriteSet, job: &Job, read_at: Option<Version>) {

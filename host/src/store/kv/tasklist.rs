@@ -23,7 +23,7 @@ impl Store {
         records: Tree,
         owner: &str,
     ) -> Result<Vec<T>> {
-        index::owned_by_instance(self, by_owner, records, owner, &|_| false)
+        index::owned_by_instance(self, by_owner, records, owner)
     }
 }
 

@@ -20,7 +20,6 @@ impl UserTaskStore for Store {
             Tree::UserTasksByInstance,
             Tree::UserTasks,
             instance_id,
-            &|_| false,
         )
     }
 
