@@ -130,6 +130,52 @@ async fn fetch_orders_by_priority_then_age() {
     assert_eq!(order, vec![old_high, new_high, old_low, new_low]);
 }
 
+/// Without `usePriority` and `sorting` Camunda promises no order: the queue's own order
+/// (priority, then age) is served. An explicit create-time sorting still orders by age alone.
+#[tokio::test]
+async fn fetch_without_an_order_serves_the_queue_order_and_sorting_still_orders_by_age() {
+    for sort_by_create_time_asc in [None, Some(true), Some(false)] {
+        let t = TestEngine::new().await;
+        t.deploy("low", &prioritized("low", "q", 1)).await;
+        t.deploy("high", &prioritized("high", "q", 10)).await;
+        let mut started = Vec::new();
+        for key in ["low", "high", "high", "low"] {
+            let id = t
+                .start(key, Variables::new())
+                .await
+                .instance
+                .id()
+                .to_owned();
+            started.push(id);
+            t.clock.advance(1000);
+        }
+        let (old_low, old_high, new_high, new_low) = (
+            started[0].clone(),
+            started[1].clone(),
+            started[2].clone(),
+            started[3].clone(),
+        );
+        let mut request = fetch_request("w", &["q"], 1, 10_000);
+        request.sort_by_create_time_asc = sort_by_create_time_asc;
+        let mut order = Vec::new();
+        for _ in 0..4 {
+            let got = t
+                .engine
+                .fetch_and_lock(request.clone())
+                .await
+                .expect("fetch");
+            assert_eq!(got.len(), 1);
+            order.push(got[0].task.process_instance_id.clone());
+        }
+        let expected = match sort_by_create_time_asc {
+            None => vec![old_high, new_high, old_low, new_low],
+            Some(true) => started.clone(),
+            Some(false) => started.iter().rev().cloned().collect(),
+        };
+        assert_eq!(order, expected, "sorting {sort_by_create_time_asc:?}");
+    }
+}
+
 #[tokio::test]
 async fn an_expired_lock_returns_the_task_to_the_queue() {
     let t = TestEngine::new().await;

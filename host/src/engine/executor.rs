@@ -259,7 +259,10 @@ impl ProcessEngine {
             env,
         )
         .map_err(engine_error)?;
-        record.state = state;
+        // The state as stored before this command (nothing is stored for a new instance):
+        // at the instance's end it names the tasks the store still holds.
+        let stored = std::mem::replace(&mut record.state, state);
+        let stored = (!is_new).then_some(&stored);
         let mut ws = extra;
         let mut tx = Translation::new(self, &deployed, &record, now);
         if is_new {
@@ -308,7 +311,7 @@ impl ProcessEngine {
         }
         let ended = !record.state.is_active();
         if ended {
-            tx.end_instance(&mut ws, after)?;
+            tx.end_instance(&mut ws, stored, after)?;
             self.inner.store.stage_instance_end(&mut ws, &record);
         } else {
             self.inner.store.stage_instance(&mut ws, &record, is_new);

@@ -87,7 +87,8 @@ pub struct Version(pub(crate) Vec<u8>);
 /// `sorting`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum LockOrder {
-    /// Highest priority first, then oldest first.
+    /// Highest priority first, then oldest first: the queue's own order, also served when a
+    /// request asks for no order.
     Priority,
     /// Oldest first.
     CreateTimeAsc,
@@ -356,12 +357,15 @@ pub trait InstanceStore {
     fn stage_instance_end(&self, ws: &mut WriteSet, instance: &ProcessInstance);
 
     /// Stage removing every external task, user task, job and subscription an instance still
-    /// owns (with their index entries); external tasks `skip_external` names are left to the
-    /// caller (it holds newer versions of them).
+    /// owns (with their index entries). `stored` is the instance's state as stored (`None`:
+    /// not stored, so it owns no stored external task); its waits name the external tasks.
+    /// External tasks `skip_external` names, and those `ws` already removes, are left to the
+    /// caller (it holds newer versions of them, or removed them itself).
     fn stage_instance_records_removal(
         &self,
         ws: &mut WriteSet,
         instance_id: &str,
+        stored: Option<&baton_bpmn::engine::InstanceState>,
         skip_external: &dyn Fn(&str) -> bool,
     ) -> Result<()>;
 }

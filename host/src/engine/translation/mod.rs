@@ -20,7 +20,7 @@ use crate::store::{
     ExternalTaskStore, HistoryStore, IncidentStore, InstanceStore, JobStore, SubscriptionStore,
     UserTaskStore, WASM_WORKER, WriteSet,
 };
-use baton_bpmn::engine::{Effect, ExternalTaskSpec, InstanceStatus, UserTaskSpec};
+use baton_bpmn::engine::{Effect, ExternalTaskSpec, InstanceState, InstanceStatus, UserTaskSpec};
 use std::collections::HashMap;
 use std::sync::atomic::Ordering;
 
@@ -491,9 +491,12 @@ impl<'a> Translation<'a> {
             .close_task_incidents(self.instance_id(), config_id, ws, after)
     }
 
+    /// Stage the end of the instance: `stored` is its state as stored before this command
+    /// (`None` when it was never stored).
     pub(super) fn end_instance(
         &mut self,
         ws: &mut WriteSet,
+        stored: Option<&InstanceState>,
         after: &mut AfterCommit,
     ) -> Result<()> {
         let store = &self.engine.inner.store;
@@ -501,7 +504,7 @@ impl<'a> Translation<'a> {
         // Anything the state machine left behind (it should leave nothing) is removed with
         // the instance, so no orphaned task can be fetched. The records this command holds in
         // memory are the newer versions: those are deleted, not the stored ones.
-        store.stage_instance_records_removal(ws, &id, &|tid| {
+        store.stage_instance_records_removal(ws, &id, stored, &|tid| {
             self.external_tasks.contains_key(tid)
         })?;
         for t in self.external_tasks.values() {

@@ -377,14 +377,22 @@ pub(crate) fn external_tasks_of_instance(
     store: &super::Store,
     instance_id: &str,
 ) -> super::Result<Vec<ExternalTask>> {
+    match store.get::<crate::records::ProcessInstance>(Tree::Instances, &id_key(instance_id))? {
+        Some(instance) => external_tasks_waited_for(store, &instance.state, &|_| false),
+        None => Ok(Vec::new()),
+    }
+}
+
+/// The stored external tasks `state`'s waits name, in id order, except those `skip` names
+/// (not read at all).
+fn external_tasks_waited_for(
+    store: &super::Store,
+    state: &baton_bpmn::engine::InstanceState,
+    skip: &dyn Fn(&str) -> bool,
+) -> super::Result<Vec<ExternalTask>> {
     use baton_bpmn::engine::Wait;
-    let Some(instance) =
-        store.get::<crate::records::ProcessInstance>(Tree::Instances, &id_key(instance_id))?
-    else {
-        return Ok(Vec::new());
-    };
-    let mut ids: Vec<&str> = instance
-        .state
+    let instance_id = state.id.as_str();
+    let mut ids: Vec<&str> = state
         .activity_instances
         .values()
         .filter_map(|ai| match &ai.wait {
@@ -395,7 +403,7 @@ pub(crate) fn external_tasks_of_instance(
     ids.sort_unstable();
     ids.dedup();
     let mut out = Vec::with_capacity(ids.len());
-    for id in ids {
+    for id in ids.into_iter().filter(|id| !skip(id)) {
         if let Some(task) = store.get::<ExternalTask>(Tree::ExternalTasks, &id_key(id))?
             && task.process_instance_id == instance_id
         {
@@ -411,12 +419,16 @@ pub(crate) fn delete_instance_records(
     store: &super::Store,
     ws: &mut WriteSet,
     instance_id: &str,
+    stored: Option<&baton_bpmn::engine::InstanceState>,
     skip_external: &dyn Fn(&str) -> bool,
 ) -> super::Result<()> {
     use Tree::*;
     let id = instance_id;
-    for t in external_tasks_of_instance(store, id)? {
-        if !skip_external(&t.id) {
+    if let Some(stored) = stored {
+        let skip = |task_id: &str| {
+            skip_external(task_id) || ws.deletes(ExternalTasks, id_key(task_id).as_slice())
+        };
+        for t in external_tasks_waited_for(store, stored, &skip)? {
             delete_external_task(ws, &t);
         }
     }

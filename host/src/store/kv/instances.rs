@@ -195,8 +195,9 @@ impl InstanceStore for Store {
         &self,
         ws: &mut WriteSet,
         instance_id: &str,
+        stored: Option<&baton_bpmn::engine::InstanceState>,
         skip_external: &dyn Fn(&str) -> bool,
     ) -> Result<()> {
-        index::delete_instance_records(self, ws, instance_id, skip_external)
+        index::delete_instance_records(self, ws, instance_id, stored, skip_external)
     }
 }

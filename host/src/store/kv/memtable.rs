@@ -274,18 +274,13 @@ impl MemTable {
     ) -> (Vec<MemoryEntry>, bool) {
         let layers = self.read();
         let range = (from, to);
-        let mut out: BTreeMap<&[u8], Option<&IVec>> = BTreeMap::new();
-        let take = |map: &BTreeMap<Vec<u8>, Entry>| -> Vec<(Vec<u8>, Entry)> {
+        let take = |map: &BTreeMap<Vec<u8>, Entry>| -> Vec<MemoryEntry> {
             let iter = map.range::<[u8], _>(range);
+            let owned = |(k, e): (&Vec<u8>, &Entry)| (k.clone(), e.value().cloned());
             if reverse {
-                iter.rev()
-                    .take(size)
-                    .map(|(k, e)| (k.clone(), e.clone()))
-                    .collect()
+                iter.rev().take(size).map(owned).collect()
             } else {
-                iter.take(size)
-                    .map(|(k, e)| (k.clone(), e.clone()))
-                    .collect()
+                iter.take(size).map(owned).collect()
             }
         };
         let active = take(&layers.active.trees[tree as usize]);
@@ -297,25 +292,12 @@ impl MemTable {
         drop(layers);
         // Each layer's first `size` entries; merged, they are complete only up to the
         // nearer cut (a layer cut short may have more before the other's later keys).
-        let limit_active = active.len() == size;
-        let limit_frozen = frozen.len() == size;
-        let bound_of = |entries: &[(Vec<u8>, Entry)], limited: bool| {
-            if limited {
-                entries.last().map(|(k, _)| k.clone())
-            } else {
-                None
-            }
+        let cut_of = |entries: &[MemoryEntry]| {
+            (entries.len() == size)
+                .then(|| entries.last().map(|(k, _)| k.clone()))
+                .flatten()
         };
-        let cut_active = bound_of(&active, limit_active);
-        let cut_frozen = bound_of(&frozen, limit_frozen);
-        for (k, e) in &frozen {
-            out.insert(k.as_slice(), e.value());
-        }
-        for (k, e) in &active {
-            out.insert(k.as_slice(), e.value());
-        }
-        // The merged entries are exact up to the nearer of the two cut points.
-        let cut = match (cut_active, cut_frozen) {
+        let cut = match (cut_of(&active), cut_of(&frozen)) {
             (Some(a), Some(f)) => Some(if reverse { a.max(f) } else { a.min(f) }),
             (a, f) => a.or(f),
         };
@@ -324,20 +306,37 @@ impl MemTable {
             Some(c) if reverse => k >= c.as_slice(),
             Some(c) => k <= c.as_slice(),
         };
-        let more = cut.is_some();
-        let merged: Vec<MemoryEntry> = if reverse {
-            out.into_iter()
-                .rev()
-                .filter(|(k, _)| within(k))
-                .map(|(k, v)| (k.to_vec(), v.cloned()))
-                .collect()
-        } else {
-            out.into_iter()
-                .filter(|(k, _)| within(k))
-                .map(|(k, v)| (k.to_vec(), v.cloned()))
-                .collect()
+        // Both layers are in scan order: one linear merge, active winning on equal keys.
+        let ahead = |a: &[u8], f: &[u8]| {
+            if reverse {
+                a.cmp(f).reverse()
+            } else {
+                a.cmp(f)
+            }
         };
-        (merged, more)
+        let mut merged = Vec::with_capacity(active.len() + frozen.len());
+        let (mut active, mut frozen) =
+            (active.into_iter().peekable(), frozen.into_iter().peekable());
+        loop {
+            let next = match (active.peek(), frozen.peek()) {
+                (None, None) => break,
+                (Some(_), None) => active.next(),
+                (None, Some(_)) => frozen.next(),
+                (Some((a, _)), Some((f, _))) => match ahead(a, f) {
+                    std::cmp::Ordering::Less => active.next(),
+                    std::cmp::Ordering::Greater => frozen.next(),
+                    std::cmp::Ordering::Equal => {
+                        frozen.next();
+                        active.next()
+                    }
+                },
+            };
+            match next {
+                Some(entry) if within(&entry.0) => merged.push(entry),
+                _ => break,
+            }
+        }
+        (merged, cut.is_some())
     }
 }
 
@@ -451,6 +450,86 @@ impl Iterator for Merged<'_> {
             }
             if let Some((key, Some(value))) = self.buffer.pop_front() {
                 return Some(Ok((IVec::from(key), value)));
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::ops::RangeBounds;
+
+    /// `chunk` merges the active layer over the frozen one in key order, both ways, and what
+    /// it returns is exact up to its cut: paging through a range with any chunk size gives the
+    /// overlay of the two layers (removed keys as `None`).
+    #[test]
+    fn chunks_merge_active_over_frozen_in_order_both_ways() {
+        let tree = Tree::ExternalTaskQueue;
+        let key = |i: u32| format!("k{i:04}").into_bytes();
+        let memory = MemTable::new();
+        let mut model: BTreeMap<Vec<u8>, Option<Vec<u8>>> = BTreeMap::new();
+        let mut apply = |changes: Vec<(Vec<u8>, Option<Vec<u8>>)>| {
+            let borrowed: Vec<Change<'_>> = changes
+                .iter()
+                .map(|(k, v)| (tree, k.as_slice(), v.as_deref()))
+                .collect();
+            // Every key is said to be in sled, so every removal stays visible as `None`.
+            memory.apply(&borrowed, &|_, _| true);
+            model.extend(changes);
+        };
+        apply(
+            (0..60)
+                .step_by(2)
+                .map(|i| (key(i), Some(vec![1])))
+                .collect(),
+        );
+        apply((0..60).step_by(9).map(|i| (key(i), None)).collect());
+        assert!(memory.freeze().is_some());
+        apply(
+            (0..60)
+                .step_by(3)
+                .map(|i| (key(i), Some(vec![2])))
+                .collect(),
+        );
+        apply((0..60).step_by(7).map(|i| (key(i), None)).collect());
+        let want: Vec<MemoryEntry> = model
+            .into_iter()
+            .map(|(k, v)| (k, v.map(IVec::from)))
+            .collect();
+        let window = (Bound::Included(key(5)), Bound::Excluded(key(50)));
+        let in_window = |k: &Vec<u8>| window.contains(k);
+        for size in [1, 2, 3, 8, 100] {
+            for reverse in [false, true] {
+                let (mut from, mut to) = (window.0.clone(), window.1.clone());
+                let mut got: Vec<MemoryEntry> = Vec::new();
+                loop {
+                    let (entries, more) =
+                        memory.chunk(tree, as_ref(&from), as_ref(&to), reverse, size);
+                    if let Some((last, _)) = entries.last() {
+                        let next = Bound::Excluded(last.clone());
+                        if reverse { to = next } else { from = next }
+                    }
+                    got.extend(entries);
+                    if !more {
+                        break;
+                    }
+                }
+                let mut expected: Vec<MemoryEntry> =
+                    want.iter().filter(|(k, _)| in_window(k)).cloned().collect();
+                if reverse {
+                    expected.reverse();
+                }
+                let show = |e: &[MemoryEntry]| -> Vec<(String, Option<u8>)> {
+                    e.iter()
+                        .map(|(k, v)| (String::from_utf8_lossy(k).into(), v.as_ref().map(|v| v[0])))
+                        .collect()
+                };
+                assert_eq!(
+                    show(&got),
+                    show(&expected),
+                    "size {size}, reverse {reverse}"
+                );
             }
         }
     }

@@ -298,6 +298,13 @@ impl WriteSet {
         self.ops.extend(other.ops);
     }
 
+    /// Whether the set removes `key` of `tree`.
+    pub(in crate::store) fn deletes(&self, tree: Tree, key: &[u8]) -> bool {
+        self.ops
+            .iter()
+            .any(|op| matches!(op, Op::Delete(t, k) if *t == tree && k == key))
+    }
+
     /// True when there is nothing to write.
     pub fn is_empty(&self) -> bool {
         self.ops.is_empty()
