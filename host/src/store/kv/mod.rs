@@ -346,7 +346,8 @@ enum Backend {
 
 /// An ordered scan of one tree: sled's merged view, or the rows of one query.
 enum Scan<'a> {
-    Sled(std::iter::Take<memtable::Merged<'a>>),
+    /// Boxed: the merged scan is several times the size of the other variants.
+    Sled(Box<std::iter::Take<memtable::Merged<'a>>>),
     Rows(std::vec::IntoIter<postgres::Row>),
     Failed(Option<StoreError>),
 }
@@ -963,7 +964,7 @@ impl Store {
                     to,
                     reverse,
                 );
-                Scan::Sled(merged.take(limit.unwrap_or(usize::MAX)))
+                Scan::Sled(Box::new(merged.take(limit.unwrap_or(usize::MAX))))
             }
             Backend::Postgres(pg) => match pg.scan(tree, from, to, reverse, limit, keys_only) {
                 Ok(rows) => Scan::Rows(rows.into_iter()),
