@@ -82,6 +82,25 @@ async fn fetch_by_topic_list_locks_for_the_worker_and_duration() {
     assert_eq!(t.fetch("worker-2", "topic-c", 10).await.len(), 1);
 }
 
+/// The instances of the tasks `n` fetches of one task each lock, in the order they come.
+async fn instances_fetched_one_by_one(
+    t: &TestEngine,
+    request: &baton::engine::FetchAndLockRequest,
+    n: usize,
+) -> Vec<String> {
+    let mut order = Vec::new();
+    for _ in 0..n {
+        let got = t
+            .engine
+            .fetch_and_lock(request.clone())
+            .await
+            .expect("fetch");
+        assert_eq!(got.len(), 1);
+        order.push(got[0].task.process_instance_id.clone());
+    }
+    order
+}
+
 #[tokio::test]
 async fn fetch_orders_by_priority_then_age() {
     let t = TestEngine::new().await;
@@ -117,16 +136,7 @@ async fn fetch_orders_by_priority_then_age() {
 
     let mut request = fetch_request("w", &["q"], 1, 10_000);
     request.use_priority = true;
-    let mut order = Vec::new();
-    for _ in 0..4 {
-        let got = t
-            .engine
-            .fetch_and_lock(request.clone())
-            .await
-            .expect("fetch");
-        assert_eq!(got.len(), 1);
-        order.push(got[0].task.process_instance_id.clone());
-    }
+    let order = instances_fetched_one_by_one(&t, &request, 4).await;
     assert_eq!(order, vec![old_high, new_high, old_low, new_low]);
 }
 
@@ -157,16 +167,7 @@ async fn fetch_without_an_order_serves_the_queue_order_and_sorting_still_orders_
         );
         let mut request = fetch_request("w", &["q"], 1, 10_000);
         request.sort_by_create_time_asc = sort_by_create_time_asc;
-        let mut order = Vec::new();
-        for _ in 0..4 {
-            let got = t
-                .engine
-                .fetch_and_lock(request.clone())
-                .await
-                .expect("fetch");
-            assert_eq!(got.len(), 1);
-            order.push(got[0].task.process_instance_id.clone());
-        }
+        let order = instances_fetched_one_by_one(&t, &request, 4).await;
         let expected = match sort_by_create_time_asc {
             None => vec![old_high, new_high, old_low, new_low],
             Some(true) => started.clone(),

@@ -657,29 +657,21 @@ mod tests {
         let memory = MemTable::new();
         let mut model: BTreeMap<Vec<u8>, Option<Vec<u8>>> = BTreeMap::new();
         let mut apply = |changes: Vec<(Vec<u8>, Option<Vec<u8>>)>| {
-            let borrowed: Vec<Change<'_>> = changes
-                .iter()
-                .map(|(k, v)| (tree, k.as_slice(), v.as_deref()))
-                .collect();
-            // Every key is said to be in sled, so every removal stays visible as `None`.
-            memory.apply(&borrowed, &|_, _| true);
+            apply_all(&memory, tree, &changes);
             model.extend(changes);
         };
-        apply(
+        // Every `step`th key put (with `value`) or removed (`None`).
+        let every = |step: usize, value: Option<u8>| {
             (0..60)
-                .step_by(2)
-                .map(|i| (key(i), Some(vec![1])))
-                .collect(),
-        );
-        apply((0..60).step_by(9).map(|i| (key(i), None)).collect());
+                .step_by(step)
+                .map(|i| (key(i), value.map(|v| vec![v])))
+                .collect::<Vec<_>>()
+        };
+        apply(every(2, Some(1)));
+        apply(every(9, None));
         assert!(memory.freeze().is_some());
-        apply(
-            (0..60)
-                .step_by(3)
-                .map(|i| (key(i), Some(vec![2])))
-                .collect(),
-        );
-        apply((0..60).step_by(7).map(|i| (key(i), None)).collect());
+        apply(every(3, Some(2)));
+        apply(every(7, None));
         let want: Vec<MemoryEntry> = model
             .into_iter()
             .map(|(k, v)| (k, v.map(IVec::from)))
@@ -721,12 +713,28 @@ mod tests {
         }
     }
 
-    fn sled_tree() -> Durable {
+    /// Apply owned changes; every key is said to be in sled, so every removal stays visible
+    /// as `None`.
+    fn apply_all(memory: &MemTable, tree: Tree, changes: &[(Vec<u8>, Option<Vec<u8>>)]) {
+        let borrowed: Vec<Change<'_>> = changes
+            .iter()
+            .map(|(key, value)| (tree, key.as_slice(), value.as_deref()))
+            .collect();
+        memory.apply(&borrowed, &|_, _| true);
+    }
+
+    /// A temporary sled tree holding `names`.
+    fn sled_holding(names: &[String]) -> Durable {
         let db = sled::Config::new()
             .temporary(true)
             .open()
             .expect("temporary sled");
-        Durable::Sled(db.open_tree("t").expect("tree"))
+        let tree = Durable::Sled(db.open_tree("t").expect("tree"));
+        for name in names {
+            tree.write(&k(name), Some(&IVec::from(&b"v"[..])))
+                .expect("write");
+        }
+        tree
     }
 
     fn k(name: &str) -> Vec<u8> {
@@ -744,19 +752,12 @@ mod tests {
     #[test]
     fn scans_skip_the_sled_keys_memory_removed() {
         let tree = Tree::ExternalTaskQueue;
-        let sled = sled_tree();
         let names: Vec<String> = (0..100).map(|i| format!("q{i:03}")).collect();
-        for name in &names {
-            sled.write(&k(name), Some(&IVec::from(&b"v"[..])))
-                .expect("write");
-        }
+        let sled = sled_holding(&names);
         let memory = MemTable::new();
-        let removed: Vec<Vec<u8>> = names[..90].iter().map(|n| k(n)).collect();
-        let changes: Vec<Change<'_>> = removed
-            .iter()
-            .map(|key| (tree, key.as_slice(), None))
-            .collect();
-        memory.apply(&changes, &|_, _| true);
+        let removed: Vec<(Vec<u8>, Option<Vec<u8>>)> =
+            names[..90].iter().map(|n| (k(n), None)).collect();
+        apply_all(&memory, tree, &removed);
         let want: Vec<String> = names[90..].to_vec();
         let scan = |memory: &MemTable| {
             let mut scan = Merged::new(
@@ -782,22 +783,14 @@ mod tests {
     #[test]
     fn a_skipping_scan_reads_sled_again_when_the_frozen_layer_goes() {
         let tree = Tree::ExternalTaskQueue;
-        let sled = sled_tree();
         let names: Vec<String> = (10..20).map(|i| format!("q{i}")).collect();
-        for name in &names {
-            sled.write(&k(name), Some(&IVec::from(&b"v"[..])))
-                .expect("write");
-        }
+        let sled = sled_holding(&names);
         let memory = MemTable::new();
-        let mut changes_owned: Vec<(Vec<u8>, Option<Vec<u8>>)> =
+        let mut changes: Vec<(Vec<u8>, Option<Vec<u8>>)> =
             names.iter().map(|n| (k(n), None)).collect();
-        changes_owned.push((k("q12a"), Some(b"new".to_vec())));
-        changes_owned.push((k("q18a"), Some(b"new".to_vec())));
-        let changes: Vec<Change<'_>> = changes_owned
-            .iter()
-            .map(|(key, v)| (tree, key.as_slice(), v.as_deref()))
-            .collect();
-        memory.apply(&changes, &|_, _| true);
+        changes.push((k("q12a"), Some(b"new".to_vec())));
+        changes.push((k("q18a"), Some(b"new".to_vec())));
+        apply_all(&memory, tree, &changes);
         let frozen = memory.freeze().expect("frozen");
         let range = || (Bound::Included(k("q")), Bound::Excluded(k("r")));
         {
