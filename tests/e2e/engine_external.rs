@@ -140,11 +140,18 @@ async fn fetch_orders_by_priority_then_age() {
     assert_eq!(order, vec![old_high, new_high, old_low, new_low]);
 }
 
-/// Without `usePriority` and `sorting` Camunda promises no order: the queue's own order
-/// (priority, then age) is served. An explicit create-time sorting still orders by age alone.
+/// Camunda's fetch order: `usePriority` orders by priority (highest first), then by the
+/// `createTime` sorting if one is given. Without either Camunda promises no order, and the
+/// queue's own order (priority, then age) is served.
 #[tokio::test]
-async fn fetch_without_an_order_serves_the_queue_order_and_sorting_still_orders_by_age() {
-    for sort_by_create_time_asc in [None, Some(true), Some(false)] {
+async fn fetch_order_follows_use_priority_then_the_create_time_sorting() {
+    for (use_priority, sort_by_create_time_asc) in [
+        (false, None),
+        (false, Some(true)),
+        (false, Some(false)),
+        (true, Some(true)),
+        (true, Some(false)),
+    ] {
         let t = TestEngine::new().await;
         t.deploy("low", &prioritized("low", "q", 1)).await;
         t.deploy("high", &prioritized("high", "q", 10)).await;
@@ -159,21 +166,21 @@ async fn fetch_without_an_order_serves_the_queue_order_and_sorting_still_orders_
             started.push(id);
             t.clock.advance(1000);
         }
-        let (old_low, old_high, new_high, new_low) = (
-            started[0].clone(),
-            started[1].clone(),
-            started[2].clone(),
-            started[3].clone(),
-        );
+        let [old_low, old_high, new_high, new_low] = [0, 1, 2, 3].map(|i| started[i].clone());
         let mut request = fetch_request("w", &["q"], 1, 10_000);
+        request.use_priority = use_priority;
         request.sort_by_create_time_asc = sort_by_create_time_asc;
         let order = instances_fetched_one_by_one(&t, &request, 4).await;
-        let expected = match sort_by_create_time_asc {
-            None => vec![old_high, new_high, old_low, new_low],
-            Some(true) => started.clone(),
-            Some(false) => started.iter().rev().cloned().collect(),
+        let expected = match (use_priority, sort_by_create_time_asc) {
+            (true, Some(false)) => vec![new_high, old_high, new_low, old_low],
+            (_, None) | (true, Some(true)) => vec![old_high, new_high, old_low, new_low],
+            (false, Some(true)) => started.clone(),
+            (false, Some(false)) => started.iter().rev().cloned().collect(),
         };
-        assert_eq!(order, expected, "sorting {sort_by_create_time_asc:?}");
+        assert_eq!(
+            order, expected,
+            "usePriority {use_priority}, sorting {sort_by_create_time_asc:?}"
+        );
     }
 }
 

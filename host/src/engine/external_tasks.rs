@@ -237,7 +237,8 @@ impl ProcessEngine {
         // tasks the filters take, where a create-time order judged and sorted a window of the
         // queue (ten tasks decoded for a fetch of one, a fifth of a short instance's CPU).
         let order = match (request.use_priority, request.sort_by_create_time_asc) {
-            (true, _) | (false, None) => LockOrder::Priority,
+            (true, None | Some(true)) | (false, None) => LockOrder::Priority,
+            (true, Some(false)) => LockOrder::PriorityThenNewest,
             (false, Some(false)) => LockOrder::CreateTimeDesc,
             (false, Some(true)) => LockOrder::CreateTimeAsc,
         };

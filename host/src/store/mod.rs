@@ -90,6 +90,9 @@ pub enum LockOrder {
     /// Highest priority first, then oldest first: the queue's own order, also served when a
     /// request asks for no order.
     Priority,
+    /// Highest priority first, then newest first (`usePriority` with a descending
+    /// `createTime` sorting).
+    PriorityThenNewest,
     /// Oldest first.
     CreateTimeAsc,
     /// Newest first.

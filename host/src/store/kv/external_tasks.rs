@@ -163,6 +163,11 @@ fn sort_candidates(candidates: &mut [Candidate], order: LockOrder) {
                 .cmp(&a.0.priority)
                 .then(a.0.create_time.cmp(&b.0.create_time))
         }),
+        LockOrder::PriorityThenNewest => candidates.sort_by(|a, b| {
+            b.0.priority
+                .cmp(&a.0.priority)
+                .then(b.0.create_time.cmp(&a.0.create_time))
+        }),
         LockOrder::CreateTimeAsc => candidates.sort_by_key(|c| c.0.create_time),
         LockOrder::CreateTimeDesc => candidates.sort_by_key(|c| std::cmp::Reverse(c.0.create_time)),
     }
@@ -173,7 +178,9 @@ fn sort_candidates(candidates: &mut [Candidate], order: LockOrder) {
 fn enough(order: LockOrder, found: usize, wanted: usize) -> usize {
     match order {
         LockOrder::Priority => found + wanted,
-        LockOrder::CreateTimeAsc | LockOrder::CreateTimeDesc => usize::MAX,
+        LockOrder::PriorityThenNewest | LockOrder::CreateTimeAsc | LockOrder::CreateTimeDesc => {
+            usize::MAX
+        }
     }
 }
 
