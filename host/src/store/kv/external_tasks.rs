@@ -158,15 +158,12 @@ impl Drop for Claimed<'_> {
 /// Sort lockable tasks into the order the request asks for.
 fn sort_candidates(candidates: &mut [Candidate], order: LockOrder) {
     match order {
-        LockOrder::Priority => candidates.sort_by(|a, b| {
-            b.0.priority
-                .cmp(&a.0.priority)
-                .then(a.0.create_time.cmp(&b.0.create_time))
-        }),
-        LockOrder::PriorityThenNewest => candidates.sort_by(|a, b| {
-            b.0.priority
-                .cmp(&a.0.priority)
-                .then(b.0.create_time.cmp(&a.0.create_time))
+        LockOrder::Priority | LockOrder::PriorityThenNewest => candidates.sort_by(|a, b| {
+            let oldest_first = a.0.create_time.cmp(&b.0.create_time);
+            b.0.priority.cmp(&a.0.priority).then(match order {
+                LockOrder::PriorityThenNewest => oldest_first.reverse(),
+                _ => oldest_first,
+            })
         }),
         LockOrder::CreateTimeAsc => candidates.sort_by_key(|c| c.0.create_time),
         LockOrder::CreateTimeDesc => candidates.sort_by_key(|c| std::cmp::Reverse(c.0.create_time)),

@@ -160,7 +160,7 @@ pub(super) struct MemTable {
 /// and the frozen layer keeps its own), and sled changes only at checkpoints, whose writes the
 /// frozen layer holds until that release. So a skip noted in one release epoch holds for the
 /// whole epoch: a lookup with another epoch finds nothing, and a scan that sees the epoch move
-/// while it runs goes back to reading sled after the last key it returned.
+/// while it runs goes back to reading sled after the last key it decided.
 #[derive(Default)]
 struct DurableSkips {
     epoch: u64,
@@ -188,9 +188,8 @@ impl MemTable {
         }
     }
 
-    /// The current release epoch.
+    /// The current release epoch (it only grows; `chunk` reports the one it read in).
     fn epoch(&self) -> u64 {
-        let _layers = self.read();
         self.releases.load(Ordering::Acquire)
     }
 
