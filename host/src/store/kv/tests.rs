@@ -275,7 +275,7 @@ async fn history_a_format_3_store_kept_in_sled_moves_into_its_own_tables() {
         db.flush().expect("flush");
     }
     {
-        let store = open(dir.path());
+        let store = reopen_until_unlocked(dir.path()).await.expect("open");
         let all: Vec<u32> = store.scan(Tree::HistoricInstances, b"h").expect("scan");
         assert_eq!(all, (0..20).collect::<Vec<_>>());
         assert_eq!(store.count(Tree::HistoricInstances).expect("count"), 20);
@@ -373,13 +373,28 @@ async fn history_of_a_refused_store_stays_where_it_was() {
             .expect("insert");
         db.flush().expect("flush");
     }
-    let err = Store::open(dir.path(), Durability::Fsync)
+    let err = reopen_until_unlocked(dir.path())
+        .await
         .err()
         .expect("a store of format 99 must not open");
     assert!(err.to_string().contains("not supported"), "{err}");
     assert!(!dir.path().join("history").exists(), "no history tables");
-    let db = sled::Config::new().path(dir.path()).open().expect("sled");
+    let db = sled_until_unlocked(dir.path()).await;
     assert_eq!(history_rows(&db), 1, "the history is still in sled");
+}
+
+/// sled itself, opened the way [`reopen_until_unlocked`] opens the store: a sled database
+/// just dropped may still hold its file lock while its thread pool finishes a write.
+async fn sled_until_unlocked(dir: &std::path::Path) -> sled::Db {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        match sled::Config::new().path(dir).open() {
+            Err(e) if e.to_string().contains("lock") && std::time::Instant::now() < deadline => {
+                tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+            }
+            other => return other.expect("sled"),
+        }
+    }
 }
 
 /// The committer and checkpoint threads hold the store for the length of a batch or a
@@ -441,7 +456,7 @@ async fn write_sets_commit_across_trees_and_survive_reopen() {
         ws.index(Tree::ExternalTaskQueue, b"t\0x".to_vec());
         store.commit_durable(&ws).await.expect("commit");
     }
-    let store = Store::open(dir.path(), Durability::Fsync).expect("reopen");
+    let store = reopen_until_unlocked(dir.path()).await.expect("reopen");
     let v: Option<String> = store.get(Tree::Deployments, b"d1").expect("get");
     assert_eq!(v.as_deref(), Some("hello"));
     assert!(
@@ -586,10 +601,10 @@ async fn batched_commits_apply_each_set_under_its_own_guards() {
     assert_eq!(store.count(Tree::Instances).expect("count"), 199);
     store.sync().await.expect("sync");
 
-    // Dropping the store stops the committer and closes the database: it reopens at once in
-    // the same process, with every applied set.
+    // Dropping the store stops the committer and closes the database: it reopens in the same
+    // process (once sled's own thread pool lets go of the file), with every applied set.
     drop(store);
-    let reopened = open(dir.path());
+    let reopened = reopen_until_unlocked(dir.path()).await.expect("reopen");
     assert_eq!(reopened.count(Tree::Instances).expect("count"), 199);
     assert_eq!(
         reopened.get::<u32>(Tree::Instances, b"i199").expect("get"),
@@ -779,7 +794,7 @@ async fn external_tasks_are_found_through_their_instance_and_the_old_index_goes(
         );
         db.flush().expect("flush");
     }
-    let store = open(dir.path());
+    let store = reopen_until_unlocked(dir.path()).await.expect("open");
     assert_eq!(store.tree(Tree::ExternalTasksByInstance).len(), 0);
     assert_eq!(
         store.get_raw(Tree::Meta, b"format").expect("format"),
