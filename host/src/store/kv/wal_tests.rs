@@ -226,6 +226,32 @@ async fn a_damaged_record_inside_the_log_is_refused() {
     assert!(err.to_string().contains("damaged record"), "{err}");
 }
 
+/// A flush leader yields before it flushes: commands already runnable append first and are
+/// covered by its flush (on one thread, each command would otherwise lead a flush of its own).
+#[tokio::test(flavor = "current_thread")]
+async fn commands_runnable_when_a_flush_is_led_join_it() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let store = open(dir.path());
+    let tree = Tree::HistoricInstances;
+    let before = store.flushes();
+    let commands: Vec<_> = (0..8)
+        .map(|i| {
+            let store = store.clone();
+            tokio::spawn(async move {
+                let mut ws = WriteSet::new();
+                ws.put(tree, key(i), &i);
+                store.commit(&ws).expect("commit");
+                store.sync().await.expect("sync");
+            })
+        })
+        .collect();
+    for command in commands {
+        command.await.expect("command");
+    }
+    assert_eq!(store.flushes(), before + 1, "one flush for 8 commands");
+    assert_eq!(values(&store, tree), (0..8).collect::<Vec<_>>());
+}
+
 /// Group commit: one flush answers every waiter whose record was appended before it started,
 /// a record appended after a flush needs a flush of its own, and waiters on many threads all
 /// get their answer.
