@@ -11,7 +11,8 @@
 //!
 //! `cargo build --release -p baton-tests --bin bench-wasm && target/release/bench-wasm`
 //! (both parts). `BENCH_EXECUTIONS` sets the echo executions (default 20,000; the polyglot
-//! guests get 1/60 of it), `BENCH_ROUNDS` the cpu-bound loop length (default 20,000,000).
+//! guests get 1/60 of it), `BENCH_POOLING=on|off` times the echo guest in one allocation mode
+//! only (both by default), `BENCH_ROUNDS` the cpu-bound loop length (default 20,000,000).
 
 use std::path::Path;
 use std::sync::Arc;
@@ -105,7 +106,13 @@ async fn overhead() -> anyhow::Result<()> {
     ]
     .into_iter()
     .collect();
-    for pooling in [PoolingMode::Auto, PoolingMode::Off] {
+    // `BENCH_POOLING=on` or `off` times one mode only (for a profile of one).
+    let modes = match std::env::var("BENCH_POOLING").as_deref() {
+        Ok("on") => vec![PoolingMode::Auto],
+        Ok("off") => vec![PoolingMode::Off],
+        _ => vec![PoolingMode::Auto, PoolingMode::Off],
+    };
+    for pooling in modes {
         let rt = WasmRuntime::new(WasmConfig {
             pooling,
             ..WasmConfig::default()

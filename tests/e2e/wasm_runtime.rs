@@ -733,6 +733,48 @@ async fn executions_keep_running_while_one_spins() {
     assert_eq!(failure(&outcome).0, FailureKind::Deadline);
 }
 
+/// CPU time the calling thread has used (Linux's per-thread scheduler statistics, in ns).
+#[cfg(target_os = "linux")]
+fn thread_cpu_time() -> Duration {
+    let stat = std::fs::read_to_string("/proc/thread-self/schedstat")
+        .expect("/proc/thread-self/schedstat (this test needs Linux's scheduler statistics)");
+    let ns = stat
+        .split_whitespace()
+        .next()
+        .and_then(|n| n.parse().ok())
+        .expect("schedstat starts with the thread's CPU time in ns");
+    Duration::from_nanos(ns)
+}
+
+/// A short guest ends on the caller's thread; one that computes longer goes on on the guest
+/// threads (below the engine's priority) after its first stretch of fuel, so the caller's
+/// thread spends next to nothing on it.
+#[cfg(target_os = "linux")]
+#[tokio::test(flavor = "current_thread")]
+async fn a_guest_that_computes_runs_on_the_guest_threads_not_the_callers() {
+    let rt = runtime();
+    let spin = load(&rt, guests::SPIN_LOOP).await;
+    let echo = load(&rt, guests::ECHO).await;
+    completed(
+        rt.execute(&echo, &Limits::default(), input(Variables::new()))
+            .await,
+    );
+    let limits = Limits {
+        fuel: u64::MAX,
+        deadline: Duration::from_millis(400),
+        ..Limits::default()
+    };
+    let (cpu, wall) = (thread_cpu_time(), Instant::now());
+    let outcome = rt.execute(&spin, &limits, input(Variables::new())).await;
+    let (cpu, wall) = (thread_cpu_time() - cpu, wall.elapsed());
+    assert_eq!(failure(&outcome).0, FailureKind::Deadline);
+    assert!(wall >= Duration::from_millis(400), "{wall:?}");
+    assert!(
+        cpu < Duration::from_millis(5),
+        "the caller's thread computed {cpu:?} of a {wall:?} spin"
+    );
+}
+
 #[test]
 fn pooling_modes() {
     // Off always works; Auto works everywhere (falling back when it must).

@@ -4,14 +4,15 @@
 //! engine's threads do not want it, so other instances' steps keep their latency on a
 //! machine with few cores (issue 20: hostile guests must not slow everyone else).
 //!
-//! Owns nothing of an execution: [`super::WasmRuntime::execute`] spawns the execution here
-//! and awaits it from the caller's runtime. Must not: run engine work (commands hold
+//! Owns nothing of an execution: [`super::WasmRuntime::execute`] polls an execution once on
+//! the caller's thread (a short guest ends there, without two thread wake-ups) and spawns
+//! what is still running here, awaiting it from the caller's runtime. Must not: run engine work (commands hold
 //! instance locks; at a low priority they would invert priorities), or be dropped by
 //! blocking (it is dropped with the engine, possibly on an async thread).
 
 use std::future::Future;
 
-use tokio::runtime::{Builder, Runtime};
+use tokio::runtime::{Builder, Handle, Runtime};
 use tokio::task::JoinHandle;
 
 /// The guest runtime. Dropping it stops its threads without waiting for running guests
@@ -33,6 +34,12 @@ impl GuestThreads {
         Ok(GuestThreads {
             runtime: Some(runtime),
         })
+    }
+
+    /// The guest runtime's handle, to enter its context when a caller polls an execution on
+    /// its own thread (what the execution spawns or arms then belongs to the guest threads).
+    pub(crate) fn handle(&self) -> Option<&Handle> {
+        self.runtime.as_ref().map(Runtime::handle)
     }
 
     /// Runs `work` on a guest thread.

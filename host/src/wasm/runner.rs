@@ -97,6 +97,15 @@ impl Runtime {
                 sink.finish(),
             );
         }
+        // The first yield hands a long guest from the caller's thread to the guest threads.
+        if let Err(e) = store.fuel_async_yield_interval(Some(super::INLINE_FUEL)) {
+            return failed(
+                FailureKind::Trap,
+                format!("cannot set the fuel yield interval: {e}"),
+                None,
+                sink.finish(),
+            );
+        }
         // Every tick the callback either ends the call (deadline passed) or yields to tokio
         // and re-arms for the next tick.
         store.set_epoch_deadline(1);
