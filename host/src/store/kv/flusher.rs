@@ -3,9 +3,11 @@
 //!
 //! The first waiter that finds no flush running leads the next one; the others wait for a
 //! flush that started after their record was appended (the one running may not hold it).
-//! A leader on a tokio runtime yields once before it flushes: the commands runnable at that
-//! moment (typically the ones the last flush woke, each about to append its next step) append
-//! first and are covered by this flush. Measured with 8 clients, durable, 500 `seq10`
+//! A leader on a tokio runtime yields once before it flushes when the last flush had company
+//! (other waiters when it ended): the commands runnable at that moment (typically the ones
+//! the last flush woke, each about to append its next step) append first and are covered by
+//! this flush. A lone client's command flushes at once: the yield would cost it a trip
+//! through the scheduler (about 35 µs of a 0.45 ms REST start, measured). Measured with 8 clients, durable, 500 `seq10`
 //! instances: 27-46% fewer `fdatasync` calls with in-engine wasm tasks, 12-17% fewer with
 //! remote workers.
 //! A leader that is the only waiter flushes on its own thread: a lone command used to hand
@@ -23,7 +25,6 @@ use tokio::sync::Notify;
 use super::{Result, StoreError, wal::Wal};
 
 /// The state of the group commit (records are counted by [`Wal::appended`]).
-#[derive(Default)]
 struct State {
     /// Every record up to this many is on disk.
     durable: u64,
@@ -31,9 +32,24 @@ struct State {
     flushing: bool,
     /// Calls of [`Flusher::sync`] waiting now.
     waiting: usize,
+    /// Whether the last flush ended with others waiting (or none ran yet): commands arrive
+    /// together, and the next leader yields to let them append first.
+    company: bool,
     /// The newest failed flush: the records it was to cover, and why it failed. Waiters for
     /// those records get the error; a later flush tries again.
     failed: Option<(u64, String)>,
+}
+
+impl Default for State {
+    fn default() -> Self {
+        State {
+            durable: 0,
+            flushing: false,
+            waiting: 0,
+            company: true,
+            failed: None,
+        }
+    }
 }
 
 /// Flushes the log for its waiters (see the module comment).
@@ -81,16 +97,17 @@ impl Flusher {
                     None
                 } else {
                     state.flushing = true;
-                    Some(Lead {
+                    let lead = Lead {
                         flusher: Arc::clone(self),
                         wal: Arc::clone(wal),
                         done: false,
-                    })
+                    };
+                    Some((lead, state.company))
                 }
             };
-            if let Some(lead) = lead {
+            if let Some((lead, company)) = lead {
                 let runtime = tokio::runtime::Handle::try_current();
-                if runtime.is_ok() {
+                if runtime.is_ok() && company {
                     // Commands already runnable on this runtime append first and join this
                     // flush, instead of each waiting for the next one.
                     tokio::task::yield_now().await;
@@ -142,6 +159,7 @@ impl Lead {
         {
             let mut state = self.flusher.state();
             state.flushing = false;
+            state.company = state.waiting > 1;
             match &outcome {
                 Ok(()) => state.durable = state.durable.max(covered),
                 Err(e) => state.failed = Some((covered, e.to_string())),
