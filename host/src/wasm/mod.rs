@@ -111,7 +111,8 @@ impl Default for Limits {
 /// Fuel an execution may burn before it yields to its caller, and again each time after
 /// (about a tenth of a millisecond of guest code). [`WasmRuntime::execute`] runs a guest on
 /// the caller's thread until the first yield, so this bounds what a guest computes at the
-/// engine's priority; the yields after it cost about a microsecond each.
+/// engine's priority; the later yields, on the guest threads, let their scheduler run the
+/// other guests in between.
 pub const INLINE_FUEL: u64 = 100_000;
 
 /// The outcome of an execution whose host side panicked (a bug in baton, not in the guest).
