@@ -73,6 +73,9 @@ impl Store {
                     None => None,
                     Some(raw) => {
                         let task: ExternalTask = codec::decode("external_tasks", raw)?;
+                        if requeued_early(&task, &key, request.now) {
+                            continue;
+                        }
                         let current = index::placement(&task, request.now) == Placement::Queue
                             && index::queue_key(&task) == key;
                         current.then_some(task)
@@ -100,6 +103,16 @@ impl Store {
         sort_candidates(&mut candidates, request.order);
         Ok(Some(candidates))
     }
+}
+
+/// Whether the queue entry `key` of `task` is one a lock reclaim made with a later clock than
+/// this fetch's `now`: the task's only reason to be off the queue is a lock that expires after
+/// `now`. Such an entry is passed over, not dropped as stale: the reclaim removed the task's
+/// lock entry, so dropping the queue entry too left the task in no index, never to be fetched
+/// again (seen once in the SIGKILL test, where the scheduler's reclaim ran between a fetch's
+/// clock reading and its scan). Any later change of the task replaces its index entries.
+fn requeued_early(task: &ExternalTask, key: &[u8], now: i64) -> bool {
+    matches!(index::placement(task, now), Placement::Locked(_)) && index::queue_key(task) == key
 }
 
 /// The tasks fetches of this process are locking right now (sled only: on PostgreSQL the
@@ -251,6 +264,9 @@ impl Store {
                 continue;
             };
             let task: ExternalTask = codec::decode("external_tasks", raw)?;
+            if requeued_early(&task, &key, request.now) {
+                continue;
+            }
             if index::placement(&task, request.now) != Placement::Queue
                 || index::queue_key(&task) != key
             {

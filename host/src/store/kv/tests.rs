@@ -859,3 +859,45 @@ async fn external_tasks_are_found_through_their_instance_and_the_old_index_goes(
     assert_eq!(store.count(Tree::ExternalTasks).expect("count"), 0);
     assert_eq!(entries(Tree::ExternalTasksByTopic), 0);
 }
+
+/// A lock reclaim run with a later clock than a fetch's requeues a task the fetch still sees
+/// as locked: the fetch passes the queue entry over instead of dropping it, and the task is
+/// fetched once its lock has expired by the fetch's clock too. (Dropping the entry left the
+/// task in no index: never fetched again.)
+#[tokio::test]
+async fn a_task_requeued_by_a_later_clock_stays_fetchable() {
+    use crate::store::{Accept, ExternalTaskStore, LockOrder, LockRequest, TopicLock};
+    let dir = tempfile::tempdir().expect("tempdir");
+    let store = open(dir.path());
+    let mut task = its_external_task("task-1", "pi-1");
+    task.worker_id = Some("worker-1".into());
+    task.lock_expiration_time = Some(1_000);
+    let mut ws = WriteSet::new();
+    super::index::put_external_task(&mut ws, &task, None, 500);
+    store.commit_durable(&ws).await.expect("commit");
+    assert_eq!(store.reclaim_expired_locks(1_000).expect("reclaim"), 1);
+
+    let topics = [TopicLock {
+        topic: "check".into(),
+        lock_expiration_time: 60_000,
+        filtered: false,
+    }];
+    let fetch = |now: i64| {
+        store
+            .lock_available(
+                &LockRequest {
+                    worker_id: "worker-2",
+                    max_tasks: 5,
+                    topics: &topics,
+                    order: LockOrder::Priority,
+                    now,
+                },
+                &mut |_, _| Accept::Take,
+            )
+            .expect("lock")
+    };
+    assert!(fetch(900).is_empty(), "still locked by the fetch's clock");
+    let locked = fetch(1_100);
+    assert_eq!(locked.len(), 1, "fetchable once its lock expired");
+    assert_eq!(locked[0].0.worker_id.as_deref(), Some("worker-2"));
+}
