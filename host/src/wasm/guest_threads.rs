@@ -6,9 +6,9 @@
 //!
 //! Owns nothing of an execution: [`super::WasmRuntime::execute`] polls an execution once on
 //! the caller's thread (a short guest ends there, without two thread wake-ups) and spawns
-//! what is still running here, awaiting it from the caller's runtime. Must not: run engine work (commands hold
-//! instance locks; at a low priority they would invert priorities), or be dropped by
-//! blocking (it is dropped with the engine, possibly on an async thread).
+//! what is still running here, awaiting it from the caller's runtime. Must not: run engine
+//! work (commands hold instance locks; at a low priority they would invert priorities), or
+//! be dropped by blocking (it is dropped with the engine, possibly on an async thread).
 
 use std::future::Future;
 

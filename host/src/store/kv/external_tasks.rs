@@ -73,12 +73,11 @@ impl Store {
                     None => None,
                     Some(raw) => {
                         let task: ExternalTask = codec::decode("external_tasks", raw)?;
-                        if requeued_early(&task, &key, request.now) {
-                            continue;
+                        match judge(&task, &key, request.now) {
+                            QueueEntry::Current => Some(task),
+                            QueueEntry::RequeuedEarly => continue,
+                            QueueEntry::Stale => None,
                         }
-                        let current = index::placement(&task, request.now) == Placement::Queue
-                            && index::queue_key(&task) == key;
-                        current.then_some(task)
                     }
                 };
                 let (task, raw) = match (task, raw) {
@@ -105,14 +104,30 @@ impl Store {
     }
 }
 
-/// Whether the queue entry `key` of `task` is one a lock reclaim made with a later clock than
-/// this fetch's `now`: the task's only reason to be off the queue is a lock that expires after
-/// `now`. Such an entry is passed over, not dropped as stale: the reclaim removed the task's
-/// lock entry, so dropping the queue entry too left the task in no index, never to be fetched
-/// again (seen once in the SIGKILL test, where the scheduler's reclaim ran between a fetch's
-/// clock reading and its scan). Any later change of the task replaces its index entries.
-fn requeued_early(task: &ExternalTask, key: &[u8], now: i64) -> bool {
-    matches!(index::placement(task, now), Placement::Locked(_)) && index::queue_key(task) == key
+/// What a fetch at `now` makes of the queue entry `key` of `task`.
+enum QueueEntry {
+    /// The task is available and this is its entry.
+    Current,
+    /// A lock reclaim with a later clock than `now` put the task back: its only reason to be
+    /// off the queue is a lock that expires after `now`. Passed over, not dropped: the reclaim
+    /// removed the task's lock entry, so dropping this one too left the task in no index,
+    /// never to be fetched again (seen once in the SIGKILL test, where the scheduler's reclaim
+    /// ran between a fetch's clock reading and its scan). Any later change of the task
+    /// replaces its index entries.
+    RequeuedEarly,
+    /// Left over (the task changed or is not fetchable): dropped.
+    Stale,
+}
+
+fn judge(task: &ExternalTask, key: &[u8], now: i64) -> QueueEntry {
+    if index::queue_key(task) != key {
+        return QueueEntry::Stale;
+    }
+    match index::placement(task, now) {
+        Placement::Queue => QueueEntry::Current,
+        Placement::Locked(_) => QueueEntry::RequeuedEarly,
+        Placement::Nowhere => QueueEntry::Stale,
+    }
 }
 
 /// The tasks fetches of this process are locking right now (sled only: on PostgreSQL the
@@ -264,14 +279,13 @@ impl Store {
                 continue;
             };
             let task: ExternalTask = codec::decode("external_tasks", raw)?;
-            if requeued_early(&task, &key, request.now) {
-                continue;
-            }
-            if index::placement(&task, request.now) != Placement::Queue
-                || index::queue_key(&task) != key
-            {
-                writes.delete(Tree::ExternalTaskQueue, key);
-                continue;
+            match judge(&task, &key, request.now) {
+                QueueEntry::Current => {}
+                QueueEntry::RequeuedEarly => continue,
+                QueueEntry::Stale => {
+                    writes.delete(Tree::ExternalTaskQueue, key);
+                    continue;
+                }
             }
             match accept(ti, &task) {
                 Accept::Take => candidates.push((task, Vec::new(), ti)),

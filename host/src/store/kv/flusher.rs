@@ -6,10 +6,10 @@
 //! A leader on a tokio runtime yields once before it flushes when the last flush had company
 //! (other waiters when it ended): the commands runnable at that moment (typically the ones
 //! the last flush woke, each about to append its next step) append first and are covered by
-//! this flush. A lone client's command flushes at once: the yield would cost it a trip
-//! through the scheduler (about 35 µs of a 0.45 ms REST start, measured). Measured with 8 clients, durable, 500 `seq10`
-//! instances: 27-46% fewer `fdatasync` calls with in-engine wasm tasks, 12-17% fewer with
-//! remote workers.
+//! this flush. Measured with 8 clients, durable, 500 `seq10` instances: 27-46% fewer
+//! `fdatasync` calls with in-engine wasm tasks, 12-17% fewer with remote workers. A lone
+//! client's command flushes at once: the yield would cost it a trip through the scheduler
+//! (about 35 µs of a 0.45 ms REST start, measured).
 //! A leader that is the only waiter flushes on its own thread: a lone command used to hand
 //! its flush to a flush task, which handed it to a blocking thread and back, and on this
 //! kind of machine each of those wake-ups costs about as much as the fsync itself. A leader
