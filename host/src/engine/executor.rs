@@ -264,7 +264,7 @@ impl ProcessEngine {
         let stored = std::mem::replace(&mut record.state, state);
         let stored = (!is_new).then_some(&stored);
         let mut ws = extra;
-        let mut tx = Translation::new(self, &deployed, &record, now);
+        let mut tx = Translation::new(self, &deployed, &record, now, is_new);
         if is_new {
             let started = |start_events_only: bool| {
                 effects.iter().find_map(|e| match e {

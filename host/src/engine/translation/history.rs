@@ -93,6 +93,7 @@ impl Translation<'_> {
             } => {
                 let existing = match self.activities.remove(activity_instance_id) {
                     Some(h) => Some(h),
+                    None if self.new_instance => None,
                     None => store.historic_activity(self.instance_id(), activity_instance_id)?,
                 };
                 if let Some(mut h) = existing {
@@ -130,6 +131,7 @@ impl Translation<'_> {
                 let key = (scope_id.clone(), name.clone());
                 let existing = match self.variables.remove(&key) {
                     Some(v) => Some(v),
+                    None if self.new_instance => None,
                     None => store.historic_variable(self.instance_id(), scope_id, name)?,
                 };
                 let v = match existing {
@@ -184,6 +186,7 @@ impl Translation<'_> {
                 let key = (scope_id.clone(), name.clone());
                 let existing = match self.variables.remove(&key) {
                     Some(v) => Some(v),
+                    None if self.new_instance => None,
                     None => store.historic_variable(self.instance_id(), scope_id, name)?,
                 };
                 if let Some(mut v) = existing {

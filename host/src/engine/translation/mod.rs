@@ -45,6 +45,10 @@ pub(super) struct Translation<'a> {
     deployed: &'a Deployed,
     record: &'a ProcessInstance,
     now: i64,
+    /// The command starts the instance: the store holds no history row of it yet (its id is
+    /// fresh, checked before the command), so a row this command does not hold is not looked
+    /// up.
+    new_instance: bool,
     jobs: HashMap<String, Job>,
     subscriptions: HashMap<String, EventSubscription>,
     external_tasks: HashMap<String, ExternalTask>,
@@ -69,12 +73,14 @@ impl<'a> Translation<'a> {
         deployed: &'a Deployed,
         record: &'a ProcessInstance,
         now: i64,
+        new_instance: bool,
     ) -> Translation<'a> {
         Translation {
             engine,
             deployed,
             record,
             now,
+            new_instance,
             jobs: HashMap::new(),
             subscriptions: HashMap::new(),
             external_tasks: HashMap::new(),
