@@ -117,6 +117,58 @@ impl Layer {
         }
     }
 
+    /// Apply one change of a commit. `from_sled` is what sled said of the key (`Unasked` when
+    /// it was not asked); `frozen` is the layer below this one. A key this layer holds is
+    /// changed in place (one search: most changes of a step touch records an earlier step of
+    /// the same layer wrote).
+    fn change(
+        &mut self,
+        tree: Tree,
+        key: &[u8],
+        value: Option<&[u8]>,
+        from_sled: Lower,
+        frozen: Option<&Layer>,
+    ) {
+        let map = &mut self.trees[tree as usize];
+        if let Some(entry) = map.get_mut(key) {
+            let lower = match entry {
+                Entry::Put {
+                    lower: Lower::Unasked,
+                    ..
+                } => from_sled,
+                Entry::Put { lower, .. } => *lower,
+                Entry::Removed => Lower::Holds,
+            };
+            let old_len = entry.value().map_or(0, |v| v.len());
+            match value {
+                Some(value) => {
+                    self.bytes = self.bytes + value.len() - old_len;
+                    *entry = Entry::Put {
+                        value: IVec::from(value),
+                        lower,
+                    };
+                }
+                None if lower != Lower::Lacks => {
+                    self.bytes -= old_len;
+                    *entry = Entry::Removed;
+                }
+                None => {
+                    map.remove(key);
+                    self.bytes -= old_len + key.len();
+                }
+            }
+            return;
+        }
+        let lower = match frozen.and_then(|f| f.get(tree, key)) {
+            Some(Entry::Put { .. }) => Lower::Holds,
+            Some(Entry::Removed) => Lower::Lacks,
+            // Unasked for a removal only after an earlier change of this batch changed the
+            // key; `set` then keeps a tombstone, which is always safe.
+            None => from_sled,
+        };
+        self.set(tree, key, value, lower);
+    }
+
     /// Every entry, tree by tree (what a checkpoint writes into sled).
     pub(super) fn entries(&self) -> impl Iterator<Item = (Tree, &BTreeMap<Vec<u8>, Entry>)> {
         Tree::ALL
@@ -287,22 +339,7 @@ impl MemTable {
                 Some(false) => Lower::Lacks,
                 None => Lower::Unasked,
             };
-            let lower = match active.get(*tree, key) {
-                Some(Entry::Put {
-                    lower: Lower::Unasked,
-                    ..
-                }) => from_sled,
-                Some(Entry::Put { lower, .. }) => *lower,
-                Some(Entry::Removed) => Lower::Holds,
-                None => match frozen.as_ref().and_then(|f| f.get(*tree, key)) {
-                    Some(Entry::Put { .. }) => Lower::Holds,
-                    Some(Entry::Removed) => Lower::Lacks,
-                    // Unasked for a removal only after an earlier change of this batch changed
-                    // the key; `set` then keeps a tombstone, which is always safe.
-                    None => from_sled,
-                },
-            };
-            active.set(*tree, key, *value, lower);
+            active.change(*tree, key, *value, from_sled, frozen.as_deref());
         }
     }
 
