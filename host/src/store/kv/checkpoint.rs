@@ -2,9 +2,9 @@
 //!
 //! When the memtable's active layer has grown past [`CHECKPOINT_BYTES`] (the committer asks
 //! for it) or has held changes for [`CHECKPOINT_AGE`], the thread starts a new log segment and
-//! freezes the layer in one step under the writer lock, writes the frozen layer into sled and
-//! the history tables ([`super::lsm`]) key by key, flushes both, deletes the log segments the
-//! layer came from, and drops it.
+//! freezes the layer in one step under the writer lock, writes the frozen layer into sled (key
+//! by key) and the history tables ([`super::lsm`], a new table per tree), flushes sled, deletes
+//! the log segments the layer came from, and drops it.
 //! Commits go on meanwhile into the new active layer. A checkpoint that fails (disk full) is
 //! retried on the next tick; its segments stay, so nothing is lost.
 //!
@@ -182,15 +182,17 @@ impl StoreInner {
     /// Write a frozen layer into sled and the history tables, and flush both.
     fn write_layer(&self, layer: &Layer) -> Result<()> {
         for (tree, entries) in layer.entries() {
-            let tree = &self.trees[tree as usize];
-            for (key, entry) in entries {
-                match entry {
-                    Entry::Put { value, .. } => tree.write(key, Some(value))?,
-                    Entry::Removed => tree.write(key, None)?,
-                }
-            }
+            self.trees[tree as usize].write_sorted(entries.iter().map(|(key, entry)| {
+                let value = match entry {
+                    Entry::Put { value, .. } => Some(value),
+                    Entry::Removed => None,
+                };
+                (key.as_slice(), value)
+            }))?;
         }
         self.db.flush()?;
+        // The history trees took their changes as tables already; this writes what the
+        // replay at open put into their memtables.
         self.history.flush()?;
         Ok(())
     }

@@ -40,7 +40,7 @@ impl Durable {
 
     /// Put (`Some`) or remove (`None`) one key, on its own.
     ///
-    /// Checkpoints and the replay at open write key by key, not as a `sled::Batch`: sled
+    /// Checkpoints and the replay at open write sled key by key, not as a `sled::Batch`: sled
     /// applies a batch under its process-wide write lock, which stops every sled read on every
     /// thread until the whole batch is in (tens of milliseconds for a second's changes: the
     /// commands' p99). Nothing needs the batch's atomicity: readers see these keys in memory
@@ -57,6 +57,24 @@ impl Durable {
             Durable::History(partition) => partition.write(key, value.map(|v| v.as_ref())),
         }
         Ok(())
+    }
+
+    /// Put (`Some`) or remove (`None`) the keys of a checkpoint, given in ascending order:
+    /// key by key into sled (see [`Durable::write`]), as new tables into a history tree
+    /// ([`Partition::ingest`]).
+    pub(super) fn write_sorted<'a>(
+        &self,
+        changes: impl Iterator<Item = (&'a [u8], Option<&'a IVec>)>,
+    ) -> Result<()> {
+        match self {
+            Durable::Sled(_) => {
+                for (key, value) in changes {
+                    self.write(key, value)?;
+                }
+                Ok(())
+            }
+            Durable::History(partition) => partition.ingest(changes),
+        }
     }
 
     /// The pairs between two bounds, in key order or reversed.
