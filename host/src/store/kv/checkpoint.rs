@@ -194,6 +194,9 @@ impl StoreInner {
         // The history trees took their changes as tables already; this writes what the
         // replay at open put into their memtables.
         self.history.flush()?;
+        // Once per checkpoint, after every tree's tables are in (a request per tree had the
+        // compaction thread merging after each and rewriting more).
+        self.history.request_compaction();
         Ok(())
     }
 }

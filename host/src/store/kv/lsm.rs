@@ -157,8 +157,8 @@ impl HistoryLsm {
             .sum()
     }
 
-    /// Let the compaction thread look (after tables were added by an ingestion).
-    fn request_compaction(&self) {
+    /// Let the compaction thread look (after a checkpoint ingested tables).
+    pub(super) fn request_compaction(&self) {
         if let Some(compaction) = &self.compaction {
             let _ = compaction.try_send(());
         }
@@ -258,9 +258,7 @@ impl Partition {
                 None => ingestion.write_tombstone(key)?,
             }
         }
-        ingestion.finish()?;
-        self.lsm.request_compaction();
-        Ok(())
+        ingestion.finish().map_err(Into::into)
     }
 
     /// The pairs between two bounds, in key order or reversed.
