@@ -317,6 +317,8 @@ impl ProcessEngine {
             self.inner.store.stage_instance(&mut ws, &record, is_new);
         }
         tx.finish(&mut ws);
+        // Both callers sync before they release the outcome to anyone.
+        ws.awaits_sync();
         let committed = if self.inner.config.batched_commits {
             self.inner.store.commit_batched(ws).await
         } else {

@@ -154,7 +154,8 @@ pub trait ExternalTaskStore {
     /// Crash safety: a lock and its index entries commit together, so whatever a crash keeps,
     /// a locked task is findable by its lock's expiry and is not offered again before it. A
     /// task another worker took meanwhile is skipped, never locked twice. The locks are
-    /// committed but not yet durable: call [`Store::sync`] before promising them.
+    /// committed but not yet durable (their log record may wait in memory for the sync:
+    /// [`WriteSet::awaits_sync`]): call [`Store::sync`] before promising them.
     fn lock_available(
         &self,
         request: &LockRequest<'_>,

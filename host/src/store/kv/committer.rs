@@ -108,7 +108,7 @@ fn run(
 
 fn apply(inner: &StoreInner, batch: Vec<(WriteSet, Reply)>) {
     let sets: Vec<&WriteSet> = batch.iter().map(|(writes, _)| writes).collect();
-    let outcome = inner.commit_sets(&sets);
+    let outcome = inner.commit_sets(&sets, false);
     drop(sets);
     match outcome {
         Ok(applied) => {

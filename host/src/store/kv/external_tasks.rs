@@ -346,6 +346,8 @@ impl ExternalTaskStore for Store {
                     continue;
                 }
                 let mut ws = WriteSet::new();
+                // The engine syncs before it answers the fetch.
+                ws.awaits_sync();
                 ws.guard(Tree::ExternalTasks, index::id_key(&task.id), Some(raw));
                 batch.push((stage_lock(&mut ws, request, &task, ti), ti));
                 sets.push(ws);

@@ -242,6 +242,8 @@ enum Op {
 #[derive(Debug, Default, Clone)]
 pub struct WriteSet {
     ops: Vec<Op>,
+    /// See [`WriteSet::awaits_sync`].
+    awaits_sync: bool,
 }
 
 impl WriteSet {
@@ -291,6 +293,15 @@ impl WriteSet {
         current: Option<Vec<u8>>,
     ) {
         self.ops.push(Op::Guard(tree, key.into(), current));
+    }
+
+    /// Say that whoever commits this set syncs ([`Store::sync`]) before telling anyone of
+    /// the change, so its log record may wait in memory for that sync: one `write(2)` for a
+    /// group commit's records instead of one per commit. A `kill -9` before the sync loses
+    /// the change, as it may lose any change not yet synced, and nobody was told of it. Has
+    /// no effect with relaxed durability, which acknowledges before syncing.
+    pub fn awaits_sync(&mut self) {
+        self.awaits_sync = true;
     }
 
     /// Append another write set.
@@ -683,8 +694,14 @@ impl Store {
     }
 
     fn commit_sets(&self, sets: &[&WriteSet]) -> Result<Vec<bool>> {
+        self.commit_sets_then(sets, false)
+    }
+
+    /// [`Store::commit_sets`]; `synced_after`: the caller syncs before telling anyone, as if
+    /// every set [`WriteSet::awaits_sync`].
+    fn commit_sets_then(&self, sets: &[&WriteSet], synced_after: bool) -> Result<Vec<bool>> {
         match &self.backend {
-            Backend::Sled(inner) => inner.commit_sets(sets),
+            Backend::Sled(inner) => inner.commit_sets(sets, synced_after),
             Backend::Postgres(pg) => pg.commit_sets(sets),
         }
     }
@@ -762,7 +779,12 @@ impl Store {
 
     /// Commit and, per the durability setting, wait for the disk.
     pub async fn commit_durable(&self, writes: &WriteSet) -> Result<()> {
-        self.commit(writes)?;
+        if !writes.ops.is_empty() {
+            match self.commit_sets_then(&[writes], true)?.first() {
+                Some(true) => {}
+                _ => return Err(StoreError::Conflict),
+            }
+        }
         self.sync().await
     }
 
@@ -1004,9 +1026,10 @@ impl StoreInner {
     /// still apply. Returns which sets applied. The applied sets go to the log as one record
     /// first and then, all at once, into the memtable; if the log cannot take them (disk
     /// full), nothing is applied.
-    fn commit_sets(&self, sets: &[&WriteSet]) -> Result<Vec<bool>> {
+    /// `synced_after`: as if every set [`WriteSet::awaits_sync`].
+    fn commit_sets(&self, sets: &[&WriteSet], synced_after: bool) -> Result<Vec<bool>> {
         let record = self.writer.lock().unwrap_or_else(|e| e.into_inner());
-        self.commit_sets_as_writer(record, sets)
+        self.commit_sets_as_writer(record, sets, synced_after)
     }
 
     /// Commit one set on the caller's thread if no one else is writing now (`None`: the
@@ -1017,7 +1040,7 @@ impl StoreInner {
             Err(std::sync::TryLockError::Poisoned(e)) => e.into_inner(),
             Err(std::sync::TryLockError::WouldBlock) => return None,
         };
-        let applied = self.commit_sets_as_writer(record, &[writes]);
+        let applied = self.commit_sets_as_writer(record, &[writes], false);
         Some(applied.map(|applied| applied.first().copied().unwrap_or(false)))
     }
 
@@ -1025,6 +1048,7 @@ impl StoreInner {
         &self,
         mut record: std::sync::MutexGuard<'_, wal::RecordBuffer>,
         sets: &[&WriteSet],
+        synced_after: bool,
     ) -> Result<Vec<bool>> {
         // The values the sets before this one in the batch wrote (their guards see them).
         let mut written: std::collections::HashMap<(Tree, &[u8]), Option<&[u8]>> =
@@ -1079,7 +1103,14 @@ impl StoreInner {
             return Ok(applied);
         }
         record.add_deltas(&deltas);
-        self.wal.append(&mut record)?;
+        // Held in memory only when every applied set's committer syncs before telling anyone.
+        let held = self.durability == Durability::Fsync
+            && (synced_after
+                || sets
+                    .iter()
+                    .zip(&applied)
+                    .all(|(set, applied)| !applied || set.awaits_sync));
+        self.wal.append(&mut record, held)?;
         let changes: Vec<memtable::Change<'_>> = sets
             .iter()
             .zip(&applied)
