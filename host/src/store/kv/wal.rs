@@ -3,11 +3,11 @@
 //! Every batch the committer applies to the memtable ([`super::memtable`]) is appended here as
 //! one record; [`Wal::sync`] (one `fdatasync` shared by every waiting command: group commit)
 //! is what an acknowledgement waits for. The records of commands that wait for that sync
-//! anyway are held in memory until it and written with one `write(2)`. A checkpoint writes the memtable's frozen layer into
-//! sled, flushes sled, and only then deletes the log segments that layer came from. On open,
-//! the segments still present are replayed into sled: each record is a list of blind puts and
-//! removals, so replaying a segment over a sled that already holds part of it gives the same
-//! result.
+//! anyway are held in memory until it and written with one `write(2)`. A checkpoint writes
+//! the memtable's frozen layer into sled, flushes sled, and only then deletes the log
+//! segments that layer came from. On open, the segments still present are replayed into sled:
+//! each record is a list of blind puts and removals, so replaying a segment over a sled that
+//! already holds part of it gives the same result.
 //!
 //! Layout: `<data dir>/baton-wal/<number>.log`. A segment starts with the names of the trees in
 //! the order its records number them (an upgrade that adds trees still reads old segments).
@@ -293,18 +293,12 @@ impl Wal {
                     .into(),
             ));
         }
-        if held {
-            current.held.extend_from_slice(bytes);
-        } else {
-            current.write_held()?;
-            if let Err(e) = (&*current.file).write_all(bytes) {
-                if let Err(cut) = current.file.set_len(current.bytes) {
-                    tracing::error!("write-ahead log: cannot cut off a failed append: {cut}");
-                    current.damaged = true;
-                }
-                return Err(io("append", e));
-            }
-            current.bytes += bytes.len() as u64;
+        let before = current.held.len();
+        current.held.extend_from_slice(bytes);
+        if !held && let Err(e) = current.write_held() {
+            // Refused (its commit fails): it must not reach the log later with the held ones.
+            current.held.truncate(before);
+            return Err(e);
         }
         self.appended.fetch_add(1, Ordering::Release);
         Ok(())
