@@ -17,9 +17,9 @@
 //! rewrote its history many times over. The checkpointer ingests a frozen layer's history
 //! entries ([`Partition::ingest`]: a table per tree, fsynced, and its manifest) before the
 //! log segments go: baton's write-ahead log stays what makes a change durable, so the LSM
-//! trees need no journal of their own. A compaction thread merges tables
-//! (leveled) after each flush. The memtable in front ([`super::memtable`]) still answers
-//! first, so readers never see a half-written checkpoint.
+//! trees need no journal of their own. A compaction thread merges tables (leveled) after
+//! each checkpoint. The memtable in front ([`super::memtable`]) still answers first, so
+//! readers never see a half-written checkpoint.
 
 use std::ops::Bound;
 use std::path::Path;
@@ -142,8 +142,8 @@ impl HistoryLsm {
             tree.flush(&lock, self.visible.get())?;
             flushed = true;
         }
-        if flushed && let Some(compaction) = &self.compaction {
-            let _ = compaction.try_send(());
+        if flushed {
+            self.request_compaction();
         }
         Ok(())
     }
@@ -157,7 +157,7 @@ impl HistoryLsm {
             .sum()
     }
 
-    /// Let the compaction thread look (after a checkpoint ingested tables).
+    /// Let the compaction thread look (after a checkpoint or a flush added tables).
     pub(super) fn request_compaction(&self) {
         if let Some(compaction) = &self.compaction {
             let _ = compaction.try_send(());

@@ -91,32 +91,6 @@ impl Layer {
         self.trees[tree as usize].get(key)
     }
 
-    /// Put (`Some`) or remove (`None`) a key; `lower` says whether a lower layer holds it (a
-    /// removal drops the entry only when one surely does not).
-    fn set(&mut self, tree: Tree, key: &[u8], value: Option<&[u8]>, lower: Lower) {
-        let map = &mut self.trees[tree as usize];
-        let old = match value {
-            Some(value) => {
-                self.bytes += key.len() + value.len();
-                map.insert(
-                    key.to_vec(),
-                    Entry::Put {
-                        value: IVec::from(value),
-                        lower,
-                    },
-                )
-            }
-            None if lower != Lower::Lacks => {
-                self.bytes += key.len();
-                map.insert(key.to_vec(), Entry::Removed)
-            }
-            None => map.remove(key),
-        };
-        if let Some(old) = old {
-            self.bytes -= old.value().map_or(0, |v| v.len()) + key.len();
-        }
-    }
-
     /// Apply one change of a commit. `from_sled` is what sled said of the key (`Unasked` when
     /// it was not asked); `frozen` is the layer below this one. A key this layer holds is
     /// changed in place (one search: most changes of a step touch records an earlier step of
@@ -163,10 +137,21 @@ impl Layer {
             Some(Entry::Put { .. }) => Lower::Holds,
             Some(Entry::Removed) => Lower::Lacks,
             // Unasked for a removal only after an earlier change of this batch changed the
-            // key; `set` then keeps a tombstone, which is always safe.
+            // key; a tombstone is then kept, which is always safe.
             None => from_sled,
         };
-        self.set(tree, key, value, lower);
+        // A removal drops the entry only when no lower layer surely holds the key: then
+        // there is nothing to add.
+        let entry = match value {
+            Some(value) => Entry::Put {
+                value: IVec::from(value),
+                lower,
+            },
+            None if lower != Lower::Lacks => Entry::Removed,
+            None => return,
+        };
+        self.bytes += key.len() + value.map_or(0, <[u8]>::len);
+        map.insert(key.to_vec(), entry);
     }
 
     /// Every entry, tree by tree (what a checkpoint writes into sled).

@@ -694,14 +694,13 @@ impl Store {
     }
 
     fn commit_sets(&self, sets: &[&WriteSet]) -> Result<Vec<bool>> {
-        self.commit_sets_then(sets, false)
+        self.commit_sets_awaiting(sets, false)
     }
 
-    /// [`Store::commit_sets`]; `synced_after`: the caller syncs before telling anyone, as if
-    /// every set [`WriteSet::awaits_sync`].
-    fn commit_sets_then(&self, sets: &[&WriteSet], synced_after: bool) -> Result<Vec<bool>> {
+    /// [`Store::commit_sets`]; with `awaits_sync`, as if every set [`WriteSet::awaits_sync`].
+    fn commit_sets_awaiting(&self, sets: &[&WriteSet], awaits_sync: bool) -> Result<Vec<bool>> {
         match &self.backend {
-            Backend::Sled(inner) => inner.commit_sets(sets, synced_after),
+            Backend::Sled(inner) => inner.commit_sets(sets, awaits_sync),
             Backend::Postgres(pg) => pg.commit_sets(sets),
         }
     }
@@ -780,7 +779,7 @@ impl Store {
     /// Commit and, per the durability setting, wait for the disk.
     pub async fn commit_durable(&self, writes: &WriteSet) -> Result<()> {
         if !writes.ops.is_empty() {
-            match self.commit_sets_then(&[writes], true)?.first() {
+            match self.commit_sets_awaiting(&[writes], true)?.first() {
                 Some(true) => {}
                 _ => return Err(StoreError::Conflict),
             }
@@ -1026,10 +1025,10 @@ impl StoreInner {
     /// still apply. Returns which sets applied. The applied sets go to the log as one record
     /// first and then, all at once, into the memtable; if the log cannot take them (disk
     /// full), nothing is applied.
-    /// `synced_after`: as if every set [`WriteSet::awaits_sync`].
-    fn commit_sets(&self, sets: &[&WriteSet], synced_after: bool) -> Result<Vec<bool>> {
+    /// With `awaits_sync`, as if every set [`WriteSet::awaits_sync`].
+    fn commit_sets(&self, sets: &[&WriteSet], awaits_sync: bool) -> Result<Vec<bool>> {
         let record = self.writer.lock().unwrap_or_else(|e| e.into_inner());
-        self.commit_sets_as_writer(record, sets, synced_after)
+        self.commit_sets_as_writer(record, sets, awaits_sync)
     }
 
     /// Commit one set on the caller's thread if no one else is writing now (`None`: the
@@ -1048,7 +1047,7 @@ impl StoreInner {
         &self,
         mut record: std::sync::MutexGuard<'_, wal::RecordBuffer>,
         sets: &[&WriteSet],
-        synced_after: bool,
+        awaits_sync: bool,
     ) -> Result<Vec<bool>> {
         // The values the sets before this one in the batch wrote (their guards see them).
         let mut written: std::collections::HashMap<(Tree, &[u8]), Option<&[u8]>> =
@@ -1105,7 +1104,7 @@ impl StoreInner {
         record.add_deltas(&deltas);
         // Held in memory only when every applied set's committer syncs before telling anyone.
         let held = self.durability == Durability::Fsync
-            && (synced_after
+            && (awaits_sync
                 || sets
                     .iter()
                     .zip(&applied)
