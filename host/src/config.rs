@@ -28,6 +28,9 @@ pub struct ServerConfig {
     pub wasm: bool,
     /// Most wasm executions at once.
     pub wasm_concurrency: usize,
+    /// Run a pure component's first attempt inside the command that reached its task (see
+    /// [`crate::engine::EngineConfig::wasm_inline`]).
+    pub wasm_inline: bool,
     /// How many `nice` steps below the engine's threads wasm guests run (0: same priority).
     pub wasm_guest_nice: i32,
     /// Default fuel per wasm execution.
@@ -83,6 +86,7 @@ impl Default for ServerConfig {
             max_upload_bytes: 64 * 1024 * 1024,
             wasm: true,
             wasm_concurrency: 64,
+            wasm_inline: true,
             wasm_guest_nice: crate::wasm::WasmConfig::default().guest_nice,
             wasm_fuel: limits.fuel,
             wasm_timeout_ms: limits.deadline.as_millis() as u64,
@@ -118,6 +122,7 @@ impl ServerConfig {
         engine.max_parked_fetches_per_worker = self.max_parked_fetches_per_worker;
         engine.default_retry_cycle = self.default_retry_cycle.clone();
         engine.incident_on_unhandled_bpmn_error = self.incident_on_unhandled_bpmn_error;
+        engine.wasm_inline = self.wasm_inline;
         engine.notifications = self.notifications.clone();
         // Validated when the configuration is read (`cli::serve`); a bad window here means
         // no background cleanup rather than a panic.

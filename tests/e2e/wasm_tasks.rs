@@ -6,7 +6,7 @@
 use std::time::Duration;
 
 use baton::engine::{DeployRequest, EngineEvent, ProcessEngineError, Resource};
-use baton::records::ModuleLimits;
+use baton::records::{HistoryLog, HistoryLogKind, LogState, ModuleLimits};
 use baton::wasm::WasmConfig;
 use baton_bpmn::Value;
 use baton_tests::{TestEngine, guests, vars, wait_for_end, wait_for_event};
@@ -432,6 +432,8 @@ async fn a_task_in_flight_when_the_engine_dies_runs_after_restart() {
             max_concurrency: slots,
             ..WasmConfig::default()
         });
+        // Not run inside the start command either, or nothing would be in flight.
+        c.wasm_inline = slots > 0;
         c
     };
     let instance_id = {
@@ -548,4 +550,166 @@ async fn a_retried_task_sees_the_same_clock_and_random_values() {
         now, failed.create_time,
         "the guest's clock is the task's creation time"
     );
+}
+
+/// The external task log of an instance: (task id, state) in creation order.
+fn task_log_states(t: &TestEngine, instance_id: &str) -> Vec<(String, LogState)> {
+    let mut keep = |l: &HistoryLog| match l {
+        HistoryLog::ExternalTask(e) if e.process_instance_id == instance_id => {
+            baton::store::Accept::Take
+        }
+        _ => baton::store::Accept::Skip,
+    };
+    t.engine
+        .history_logs_where(HistoryLogKind::ExternalTask, &mut keep, 0, 100)
+        .expect("external task log")
+        .into_iter()
+        .filter_map(|l| match l {
+            HistoryLog::ExternalTask(e) => Some((e.external_task_id, e.state)),
+            _ => None,
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn a_pure_component_runs_inside_the_command_that_reached_its_task() {
+    for inline in [true, false] {
+        let t = TestEngine::with(|c| {
+            c.wasm = Some(WasmConfig {
+                cache_dir: Some(c.data_dir.join("wasm-cache")),
+                ..WasmConfig::default()
+            });
+            c.wasm_inline = inline;
+        })
+        .await;
+        t.engine
+            .put_module("echo", read(guests::ECHO), ModuleLimits::default())
+            .await
+            .expect("module");
+        t.deploy("echoer", &one_task("echoer", "echo", None, None))
+            .await;
+        let mut events = t.engine.subscribe_events();
+        let started = t
+            .start("echoer", vars([("order", Value::String("A-1".into()))]))
+            .await;
+        let id = started.instance.state.id.clone();
+        if inline {
+            // The start came back with the task done and the instance ended: one commit,
+            // and no task was ever stored for anyone to fetch.
+            assert!(
+                started.ended,
+                "the start ran the task and ended the instance"
+            );
+        } else {
+            assert!(
+                !started.ended,
+                "with wasm_inline off the task runs afterwards"
+            );
+        }
+        assert_eq!(ended_state(&t.engine, &mut events, &id).await, "COMPLETED");
+        assert!(t.engine.external_tasks().await.expect("tasks").is_empty());
+        let log = task_log_states(&t, &id);
+        let states: Vec<LogState> = log.iter().map(|(_, s)| *s).collect();
+        assert_eq!(states, [LogState::Created, LogState::Successful], "{log:?}");
+        // What the component returned and wrote is kept as from a background run.
+        let variables = t
+            .engine
+            .historic_variables(Some(&id))
+            .await
+            .expect("variables");
+        let value = |name: &str| {
+            variables
+                .iter()
+                .find(|v| v.name == name)
+                .map(|v| v.value.clone())
+        };
+        assert_eq!(value("attempt"), Some(Value::Integer(1)));
+        assert_eq!(value("order"), Some(Value::String("A-1".into())));
+        let lines = t.engine.task_log(&log[0].0).await.expect("task log");
+        assert_eq!(
+            lines,
+            ["[Info] echo: 1 variables, attempt 1"],
+            "inline {inline}"
+        );
+        assert_eq!(t.engine.metrics().wasm_executions, 1, "inline {inline}");
+    }
+}
+
+#[tokio::test]
+async fn a_failed_inline_attempt_is_committed_and_retried_in_the_background() {
+    let t = wasm_engine().await;
+    t.engine
+        .put_module("flaky", read(guests::FLAKY), ModuleLimits::default())
+        .await
+        .expect("module");
+    t.deploy("again", &one_task("again", "flaky", Some("R2/PT5S"), None))
+        .await;
+    let started = t.start("again", Default::default()).await;
+    assert!(
+        !started.ended,
+        "a failed attempt is not kept: the task is stored"
+    );
+    let id = started.instance.state.id.clone();
+    let failed = wait_for_retries(&t, &id, 1).await;
+    assert_eq!(
+        failed.error_message.as_deref(),
+        Some("first attempts always fail")
+    );
+    let mut events = t.engine.subscribe_events();
+    assert_eq!(t.advance(5_000).await, 1);
+    assert_eq!(ended_state(&t.engine, &mut events, &id).await, "COMPLETED");
+    let states: Vec<LogState> = task_log_states(&t, &id)
+        .into_iter()
+        .map(|(_, s)| s)
+        .collect();
+    assert_eq!(
+        states,
+        [LogState::Created, LogState::Successful],
+        "one task, created once and completed once"
+    );
+}
+
+#[tokio::test]
+async fn a_slow_component_runs_in_the_background_under_its_own_deadline() {
+    let t = wasm_engine().await;
+    let limits = ModuleLimits {
+        fuel: Some(1_000_000_000_000),
+        timeout_ms: Some(120_000),
+        ..ModuleLimits::default()
+    };
+    t.engine
+        .put_module("crunch", read(guests::CPU_BOUND), limits)
+        .await
+        .expect("module");
+    t.deploy("crunch", &one_task("crunch", "crunch", None, None))
+        .await;
+    let mut events = t.engine.subscribe_events();
+    // Hundreds of millions of multiply chains: far longer than an inline attempt may take
+    // on any machine, well within the module's own deadline.
+    let work = || vars([("rounds", Value::Long(300_000_000))]);
+    let first = t.start("crunch", work()).await;
+    assert!(!first.ended, "the inline attempt was cut short");
+    let first_id = first.instance.state.id.clone();
+    assert_eq!(
+        ended_state(&t.engine, &mut events, &first_id).await,
+        "COMPLETED"
+    );
+    let second = t.start("crunch", work()).await;
+    assert!(!second.ended);
+    let second_id = second.instance.state.id.clone();
+    assert_eq!(
+        ended_state(&t.engine, &mut events, &second_id).await,
+        "COMPLETED"
+    );
+    // The first instance's task ran twice (cut short inline, then in full), the second's
+    // once: the module is known to be slow and no longer tried inline.
+    assert_eq!(t.engine.metrics().wasm_executions, 3);
+    let digest = t
+        .engine
+        .historic_variables(Some(&second_id))
+        .await
+        .expect("variables")
+        .into_iter()
+        .find(|v| v.name == "digest");
+    assert!(digest.is_some(), "the full run returned its digest");
 }

@@ -38,6 +38,7 @@ baton.toml (every key optional):
   max_upload_bytes = 67108864
   wasm = true
   wasm_concurrency = 64
+  wasm_inline = true              # run a pure component's task in the command that reached it
   wasm_guest_nice = 10            # guests run this many nice steps below the engine
   wasm_fuel = 1000000000
   wasm_timeout_ms = 2000
@@ -102,6 +103,12 @@ pub struct ServeArgs {
     /// Most wasm executions at once [default: 64].
     #[arg(long, env = "BATON_WASM_CONCURRENCY", value_name = "N")]
     pub wasm_concurrency: Option<usize>,
+    /// Run the first attempt of a task whose component is pure (no outbound HTTP) inside the
+    /// command that reached the task, committed with it; off: every task is committed first
+    /// and run in the background [default: true].
+    #[arg(long, env = "BATON_WASM_INLINE", num_args = 0..=1, default_missing_value = "true",
+          value_parser = BoolishValueParser::new(), value_name = "BOOL")]
+    pub wasm_inline: Option<bool>,
     /// How many `nice` steps below the engine's threads wasm guests run, so a guest that
     /// computes for its whole deadline leaves the CPU to the engine (0: same priority)
     /// [default: 10].
@@ -194,6 +201,8 @@ pub struct FileConfig {
     pub wasm: Option<bool>,
     /// See [`ServeArgs::wasm_concurrency`].
     pub wasm_concurrency: Option<usize>,
+    /// See [`ServeArgs::wasm_inline`].
+    pub wasm_inline: Option<bool>,
     /// See [`ServeArgs::wasm_guest_nice`].
     pub wasm_guest_nice: Option<i32>,
     /// See [`ServeArgs::wasm_fuel`].
@@ -296,6 +305,7 @@ pub fn merge(args: &ServeArgs, file: FileConfig) -> anyhow::Result<ServerConfig>
         max_upload_bytes: pick!(max_upload_bytes),
         wasm: pick!(wasm),
         wasm_concurrency: pick!(wasm_concurrency),
+        wasm_inline: pick!(wasm_inline),
         wasm_guest_nice: pick!(wasm_guest_nice),
         wasm_fuel: pick!(wasm_fuel),
         wasm_timeout_ms: pick!(wasm_timeout_ms),

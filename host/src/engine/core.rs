@@ -75,6 +75,11 @@ pub struct EngineConfig {
     pub max_parked_fetches_per_worker: usize,
     /// Retry schedule of in-engine tasks and failing jobs when the model sets none.
     pub default_retry_cycle: String,
+    /// Run the first attempt of a task whose component is pure (imports no outbound HTTP)
+    /// inside the command that reached the task, committed with it, as Camunda runs a Java
+    /// delegate in the transaction that reached it (default); off: every in-engine task is
+    /// committed first and run in the background.
+    pub wasm_inline: bool,
     /// Run the scheduler loop in the background (tests may drive it with `tick` instead).
     pub background_scheduler: bool,
     /// A BPMN error nothing catches raises an incident (and the command that threw it fails)
@@ -106,6 +111,7 @@ impl EngineConfig {
             max_parked_fetches: 200,
             max_parked_fetches_per_worker: 4,
             default_retry_cycle: "R3/PT10S".to_owned(),
+            wasm_inline: true,
             background_scheduler: true,
             incident_on_unhandled_bpmn_error: false,
             notifications: Default::default(),
@@ -181,6 +187,9 @@ pub(crate) struct Inner {
     pub(crate) opened_at: i64,
     /// The history cleanup's state (see `history_cleanup`).
     pub(crate) cleanup: super::history_cleanup::Cleanup,
+    /// Modules (by sha256) an inline attempt of which outran the inline deadline: their tasks
+    /// run in the background only, so a slow component does not hold its commands.
+    pub(crate) slow_modules: Mutex<std::collections::HashSet<String>>,
 }
 
 /// Live events queued for the other nodes of a shared store (see `events::relay_events`).
@@ -276,6 +285,7 @@ impl ProcessEngine {
                 usage: Default::default(),
                 opened_at,
                 cleanup: Default::default(),
+                slow_modules: Default::default(),
             }),
         };
         engine.follow_other_nodes(relayed_events);

@@ -249,22 +249,32 @@ impl ProcessEngine {
             deployment_id: &deployed.record.deployment_id,
             tenant_id: deployed.record.tenant_id.as_deref(),
         };
-        let env = self.script_env(&record.definition_id, &decisions);
-        let effects = StateMachine::apply_in(
+        let mut effects = StateMachine::apply_in(
             &deployed.process,
             &mut state,
             command,
             now,
             self.apply_options(),
-            env,
+            self.script_env(&record.definition_id, &decisions),
         )
         .map_err(engine_error)?;
+        let inline = self
+            .run_tasks_inline(
+                &deployed,
+                &decisions,
+                record.suspended,
+                &mut state,
+                &mut effects,
+                now,
+            )
+            .await;
         // The state as stored before this command (nothing is stored for a new instance):
         // at the instance's end it names the tasks the store still holds.
         let stored = std::mem::replace(&mut record.state, state);
         let stored = (!is_new).then_some(&stored);
         let mut ws = extra;
         let mut tx = Translation::new(self, &deployed, &record, now, is_new);
+        tx.inline = inline;
         if is_new {
             let started = |start_events_only: bool| {
                 effects.iter().find_map(|e| match e {

@@ -2,13 +2,17 @@
 //! and the in-engine path where a component bound to a task's topic runs the task, with its
 //! retries, incidents and captured log.
 
+use super::core::Deployed;
+use super::decisions::HostDecisions;
 use super::executor::AfterCommit;
 use super::external_tasks::truncate;
 use super::{ProcessEngine, ProcessEngineError, Result};
 use crate::records::{ExternalTask, Job, JobKind, ModuleLimits, ProcessInstance, TaskModule};
 use crate::store::{ExternalTaskStore, InstanceStore, JobStore, ModuleStore, WriteSet};
-use crate::wasm::{AllowedHost, Limits, ModuleInfo, TaskInput, TaskOutcome};
-use baton_bpmn::Variables;
+use crate::wasm::{AllowedHost, FailureKind, Limits, ModuleInfo, TaskInput, TaskOutcome};
+use baton_bpmn::engine::{Command, Effect, ExternalTaskSpec, InstanceState};
+use baton_bpmn::{StateMachine, Variables};
+use std::collections::{HashMap, HashSet};
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
@@ -20,6 +24,64 @@ fn seed_of(activity_instance_id: &str) -> u64 {
         h = h.wrapping_mul(0x100000001b3);
     }
     h
+}
+
+/// What the component sees of a task: its place, attempt (from the retries it has of
+/// `total`), variables and the seeds of its deterministic world.
+fn task_input(
+    topic: &str,
+    activity_id: &str,
+    activity_instance_id: &str,
+    state: &InstanceState,
+    created: i64,
+    total: i32,
+    retries_now: i32,
+) -> TaskInput {
+    TaskInput {
+        topic: topic.to_owned(),
+        process_instance_id: state.id.clone(),
+        activity_id: activity_id.to_owned(),
+        activity_instance_id: activity_instance_id.to_owned(),
+        business_key: state.business_key.clone(),
+        attempt: (total - retries_now).max(0) as u32 + 1,
+        retries_left: Some((retries_now - 1).max(0) as u32),
+        variables: state.visible_variables(activity_instance_id),
+        task_created_at: created,
+        seed: seed_of(activity_instance_id),
+    }
+}
+
+/// One line of a task's captured log as stored.
+pub(crate) fn log_line(line: &crate::wasm::LogLine) -> String {
+    format!("[{:?}] {}", line.level, line.message)
+}
+
+/// At most this many tasks run inline in one command (a model that loops through wasm tasks
+/// forever must still commit): the rest are committed and run in the background.
+const INLINE_TASKS_PER_COMMAND: usize = 1_000;
+/// No further inline attempt starts once the command's inline executions took this long.
+const INLINE_TIME_PER_COMMAND: Duration = Duration::from_millis(100);
+/// An inline attempt's wall-time deadline (or the module's own, when shorter): a task that
+/// needs longer is abandoned, runs in the background under its full deadline, and its module
+/// runs only there from then on.
+const INLINE_DEADLINE: Duration = Duration::from_millis(50);
+
+/// A task the command that created it also ran and completed (see
+/// [`ProcessEngine::run_tasks_inline`]).
+pub(crate) struct InlineRun {
+    /// The module that ran it.
+    pub(crate) module: TaskModule,
+    /// Its execution's log lines.
+    pub(crate) logs: Vec<crate::wasm::LogLine>,
+}
+
+/// What a command's inline phase did, for its translation into records.
+#[derive(Default)]
+pub(crate) struct InlineTasks {
+    /// Tasks completed inline, by task id: never stored, only logged as created and done.
+    pub(crate) completed: HashMap<String, InlineRun>,
+    /// The module (or none) of each topic looked at, so the translation does not look again.
+    pub(crate) modules: HashMap<String, Option<TaskModule>>,
 }
 
 impl ProcessEngine {
@@ -145,16 +207,21 @@ impl ProcessEngine {
     }
 
     fn module_limits(&self, task: &ExternalTask) -> Limits {
+        let module = self
+            .definition_deployment(&task.process_definition_id)
+            .and_then(|dep| self.module_for(&dep, &task.topic_name).ok().flatten())
+            .or_else(|| self.inner.store.module(&task.topic_name).ok().flatten());
+        self.limits_of(module.as_ref())
+    }
+
+    /// The engine's default limits, overridden by those `module` was bound with.
+    fn limits_of(&self, module: Option<&TaskModule>) -> Limits {
         let mut limits = self
             .inner
             .wasm
             .as_ref()
             .map(|w| w.default_limits().clone())
             .unwrap_or_default();
-        let module = self
-            .definition_deployment(&task.process_definition_id)
-            .and_then(|dep| self.module_for(&dep, &task.topic_name).ok().flatten())
-            .or_else(|| self.inner.store.module(&task.topic_name).ok().flatten());
         if let Some(m) = module {
             if let Some(f) = m.limits.fuel {
                 limits.fuel = f;
@@ -334,24 +401,173 @@ impl ProcessEngine {
         result
     }
 
-    /// What the component sees of a task: its place, attempt, variables and the seeds of its
-    /// deterministic world.
-    fn wasm_input(&self, task: &ExternalTask, instance: &ProcessInstance) -> TaskInput {
-        let schedule = self.retry_schedule(task.retry_time_cycle.as_deref());
-        let total = schedule.retries() as i32;
-        let retries_now = task.retries.unwrap_or(total);
-        TaskInput {
-            topic: task.topic_name.clone(),
-            process_instance_id: task.process_instance_id.clone(),
-            activity_id: task.activity_id.clone(),
-            activity_instance_id: task.activity_instance_id.clone(),
-            business_key: task.business_key.clone(),
-            attempt: (total - retries_now).max(0) as u32 + 1,
-            retries_left: Some((retries_now - 1).max(0) as u32),
-            variables: instance.state.visible_variables(&task.activity_instance_id),
-            task_created_at: task.create_time,
-            seed: seed_of(&task.activity_instance_id),
+    /// Run the first attempt of the in-engine tasks a command just created, inside the
+    /// command, and complete them in `state`: a task bound to a loaded pure component (no
+    /// outbound HTTP) needs no commit of its own, no store reads and no hand-off, as a
+    /// Camunda Java delegate runs in the transaction that reached it. Tasks the completions
+    /// create run in further rounds, within [`INLINE_TASKS_PER_COMMAND`] and
+    /// [`INLINE_TIME_PER_COMMAND`].
+    ///
+    /// Only successes are kept. A task whose attempt failed (a trap, a limit, a BPMN error)
+    /// is committed as before and its attempts run in the background, the first one again:
+    /// the component is deterministic and pure, so the repeat reaches the same outcome and
+    /// changes nothing outside. An attempt cut short by [`INLINE_DEADLINE`] marks its module
+    /// slow (background only from then on). A completion the state machine refuses undoes
+    /// its round.
+    pub(super) async fn run_tasks_inline(
+        &self,
+        deployed: &Deployed,
+        decisions: &HostDecisions<'_>,
+        suspended: bool,
+        state: &mut InstanceState,
+        effects: &mut Vec<Effect>,
+        now: i64,
+    ) -> InlineTasks {
+        let deployment_id = &deployed.record.deployment_id;
+        let mut inline = InlineTasks::default();
+        let Some(wasm) = self.inner.wasm.clone() else {
+            return inline;
+        };
+        if suspended || !self.inner.config.wasm_inline {
+            return inline;
         }
+        let began = Instant::now();
+        let mut scanned = 0;
+        while inline.completed.len() < INLINE_TASKS_PER_COMMAND
+            && began.elapsed() < INLINE_TIME_PER_COMMAND
+        {
+            let fresh = &effects[scanned..];
+            let canceled: HashSet<&str> = fresh
+                .iter()
+                .filter_map(|e| match e {
+                    Effect::CancelTask { task_id } => Some(task_id.as_str()),
+                    _ => None,
+                })
+                .collect();
+            let mut round: Vec<(ExternalTaskSpec, TaskModule)> = Vec::new();
+            for effect in fresh {
+                let Effect::CreateExternalTask(spec) = effect else {
+                    continue;
+                };
+                if canceled.contains(spec.task_id.as_str()) {
+                    continue;
+                }
+                let module = match inline.modules.get(&spec.topic) {
+                    Some(m) => m.clone(),
+                    None => {
+                        let m = self.module_for(deployment_id, &spec.topic).ok().flatten();
+                        inline.modules.insert(spec.topic.clone(), m.clone());
+                        m
+                    }
+                };
+                if let Some(m) = module.filter(|m| self.runs_inline(&wasm, &m.sha256)) {
+                    round.push((spec.clone(), m));
+                }
+            }
+            scanned = effects.len();
+            if round.is_empty() {
+                break;
+            }
+            let mut outcomes = Vec::with_capacity(round.len());
+            for (spec, module) in round {
+                if inline.completed.len() + outcomes.len() >= INLINE_TASKS_PER_COMMAND
+                    || began.elapsed() >= INLINE_TIME_PER_COMMAND
+                {
+                    break;
+                }
+                let total = self
+                    .retry_schedule(spec.retry_time_cycle.as_deref())
+                    .retries() as i32;
+                let input = task_input(
+                    &spec.topic,
+                    &spec.activity_id,
+                    &spec.activity_instance_id,
+                    state,
+                    now,
+                    total,
+                    total,
+                );
+                let mut limits = self.limits_of(Some(&module));
+                let cut_short = limits.deadline > INLINE_DEADLINE;
+                limits.deadline = limits.deadline.min(INLINE_DEADLINE);
+                let started = Instant::now();
+                let outcome = wasm.execute(&module.sha256, &limits, input).await;
+                self.record_wasm_execution(&spec.topic, started.elapsed().as_micros() as u64);
+                match outcome {
+                    TaskOutcome::Completed { variables, logs } => {
+                        outcomes.push((spec.task_id, module, variables, logs));
+                    }
+                    TaskOutcome::Failed {
+                        kind: FailureKind::Deadline,
+                        ..
+                    } if cut_short => {
+                        if let Ok(mut slow) = self.inner.slow_modules.lock() {
+                            slow.insert(module.sha256);
+                        }
+                    }
+                    _ => {}
+                }
+            }
+            let before = state.clone();
+            let mut done = Vec::with_capacity(outcomes.len());
+            for (task_id, module, variables, logs) in outcomes {
+                let command = Command::CompleteTask {
+                    task_id: task_id.clone(),
+                    variables,
+                    local_variables: Variables::new(),
+                };
+                let env = self.script_env(&deployed.record.id, decisions);
+                let applied = StateMachine::apply_in(
+                    &deployed.process,
+                    state,
+                    command,
+                    now,
+                    self.apply_options(),
+                    env,
+                );
+                match applied {
+                    Ok(more) => {
+                        effects.extend(more);
+                        done.push((task_id, InlineRun { module, logs }));
+                    }
+                    Err(_) => {
+                        // The background attempt meets the refusal again and reports it.
+                        *state = before;
+                        effects.truncate(scanned);
+                        return inline;
+                    }
+                }
+            }
+            inline.completed.extend(done);
+        }
+        inline
+    }
+
+    /// Whether tasks of the module `sha256` run inline: loaded, pure, and not known to be
+    /// slow.
+    fn runs_inline(&self, wasm: &crate::wasm::WasmRuntime, sha256: &str) -> bool {
+        wasm.is_loaded_and_pure(sha256)
+            && self
+                .inner
+                .slow_modules
+                .lock()
+                .is_ok_and(|slow| !slow.contains(sha256))
+    }
+
+    /// The input of a stored task's next attempt.
+    fn wasm_input(&self, task: &ExternalTask, instance: &ProcessInstance) -> TaskInput {
+        let total = self
+            .retry_schedule(task.retry_time_cycle.as_deref())
+            .retries() as i32;
+        task_input(
+            &task.topic_name,
+            &task.activity_id,
+            &task.activity_instance_id,
+            &instance.state,
+            task.create_time,
+            total,
+            task.retries.unwrap_or(total),
+        )
     }
 
     /// Count one wasm execution and keep its duration among the topic's last 100.
@@ -450,9 +666,7 @@ impl ProcessEngine {
             return Ok(ws);
         }
         let mut log = self.inner.store.task_log(task_id)?;
-        for l in lines {
-            log.push(format!("[{:?}] {}", l.level, l.message));
-        }
+        log.extend(lines.iter().map(log_line));
         // Keep the most recent lines: a looping task must not grow its log without bound.
         if log.len() > 1000 {
             let drop_n = log.len() - 1000;

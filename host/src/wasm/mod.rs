@@ -401,6 +401,16 @@ impl WasmRuntime {
         self.inner.registry.get(sha256).is_some()
     }
 
+    /// Whether the module `sha256` is loaded and pure: it imports no outbound HTTP, so running
+    /// it once more than its outcome is used for (an inline attempt that failed, see the
+    /// engine's inline wasm tasks) has no effect outside baton.
+    pub fn is_loaded_and_pure(&self, sha256: &str) -> bool {
+        self.inner
+            .registry
+            .get(sha256)
+            .is_some_and(|m| !m.info.outbound_http)
+    }
+
     /// Runs `execute` of the loaded module `sha256` once, on a fresh instance, within `limits`.
     /// Waits for a concurrency slot first. Never panics on guest behaviour: every way the
     /// guest can end is a [`TaskOutcome`].

@@ -10,6 +10,7 @@ use super::core::Deployed;
 use super::events::EngineEvent;
 use super::executor::{AfterCommit, OutboxEntry};
 use super::incidents::close_incident;
+use super::wasm_tasks::InlineTasks;
 use super::{ProcessEngine, Result};
 use crate::records::{
     EventSubscription, EventType, ExternalTask, ExternalTaskLog, HistoricActivityInstance,
@@ -65,6 +66,8 @@ pub(super) struct Translation<'a> {
     decisions: Vec<crate::records::HistoricDecisionInstance>,
     /// History log entries (variable updates) this command wrote.
     logs: Vec<crate::records::HistoryLog>,
+    /// The in-engine tasks this command ran and completed itself, and the modules it looked up.
+    pub(super) inline: InlineTasks,
 }
 
 impl<'a> Translation<'a> {
@@ -92,6 +95,7 @@ impl<'a> Translation<'a> {
             decisions: Vec::new(),
             logs: Vec::new(),
             cancel_reason: None,
+            inline: InlineTasks::default(),
         }
     }
 
@@ -211,9 +215,14 @@ impl<'a> Translation<'a> {
         ws: &mut WriteSet,
         after: &mut AfterCommit,
     ) -> Result<()> {
-        let module = self
-            .engine
-            .module_for(&self.deployed.record.deployment_id, &spec.topic)?;
+        let ran_inline = self.inline.completed.remove(&spec.task_id);
+        let module = match (&ran_inline, self.inline.modules.get(&spec.topic)) {
+            (Some(run), _) => Some(run.module.clone()),
+            (None, Some(module)) => module.clone(),
+            (None, None) => self
+                .engine
+                .module_for(&self.deployed.record.deployment_id, &spec.topic)?,
+        };
         let task = ExternalTask {
             id: spec.task_id.clone(),
             topic_name: spec.topic.clone(),
@@ -238,6 +247,31 @@ impl<'a> Translation<'a> {
             extension_properties: spec.extension_properties.clone(),
             module_sha256: module.map(|m| m.sha256),
         };
+        if let Some(run) = ran_inline {
+            // Created and completed by this command: it is logged, never stored.
+            self.log_external_task(ws, &task, LogState::Created);
+            self.log_external_task(ws, &task, LogState::Successful);
+            if !run.logs.is_empty() {
+                let lines: Vec<String> = run.logs.iter().map(super::wasm_tasks::log_line).collect();
+                self.engine.inner.store.stage_task_log(ws, &task.id, &lines);
+            }
+            let metrics = &self.engine.inner.metrics;
+            ProcessEngine::bump(&metrics.tasks_created_by_topic, &task.topic_name);
+            ProcessEngine::bump(&metrics.tasks_completed_by_topic, &task.topic_name);
+            after.events.push(EngineEvent::TaskCreated {
+                task_id: task.id.clone(),
+                task_type: "external".into(),
+                topic: Some(task.topic_name.clone()),
+                activity_id: task.activity_id.clone(),
+                process_instance_id: task.process_instance_id.clone(),
+            });
+            after.events.push(EngineEvent::TaskCompleted {
+                task_id: task.id,
+                task_type: "external".into(),
+                process_instance_id: task.process_instance_id,
+            });
+            return Ok(());
+        }
         self.engine
             .inner
             .store
