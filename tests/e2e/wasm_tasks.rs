@@ -664,8 +664,9 @@ async fn a_failed_inline_attempt_is_committed_and_retried_in_the_background() {
         .collect();
     assert_eq!(
         states,
-        [LogState::Created, LogState::Successful],
-        "one task, created once and completed once"
+        [LogState::Created, LogState::Failed, LogState::Successful],
+        "one task, created once, failed once (the dropped inline attempt left nothing), \
+         completed once"
     );
 }
 
@@ -712,4 +713,50 @@ async fn a_slow_component_runs_in_the_background_under_its_own_deadline() {
         .into_iter()
         .find(|v| v.name == "digest");
     assert!(digest.is_some(), "the full run returned its digest");
+}
+
+#[tokio::test]
+async fn a_completion_the_model_refuses_leaves_the_task_to_the_background_and_its_incident() {
+    let t = wasm_engine().await;
+    t.engine
+        .put_module("echo", read(guests::ECHO), ModuleLimits::default())
+        .await
+        .expect("module");
+    // The output mapping reads a variable nobody set: completing the task fails.
+    let xml = one_task("refused", "echo", None, None).replace(
+        r#"camunda:topic="echo">"#,
+        r#"camunda:topic="echo"><bpmn:extensionElements><camunda:inputOutput>
+          <camunda:outputParameter name="total">${missing.amount}</camunda:outputParameter>
+        </camunda:inputOutput></bpmn:extensionElements>"#,
+    );
+    t.deploy("refused", &xml).await;
+    let started = t.start("refused", Default::default()).await;
+    assert!(!started.ended, "the refused completion was not kept");
+    let id = started.instance.state.id.clone();
+    let deadline = std::time::Instant::now() + baton_tests::EVENT_WAIT;
+    let incident = loop {
+        let incidents = t.engine.incidents().await.expect("incidents");
+        if let Some(i) = incidents.into_iter().find(|i| i.process_instance_id == id) {
+            break i;
+        }
+        assert!(std::time::Instant::now() < deadline, "no incident");
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    };
+    assert_eq!(incident.activity_id, "task");
+    assert!(
+        incident
+            .message
+            .as_deref()
+            .is_some_and(|m| m.contains("completing the task failed")),
+        "{incident:?}"
+    );
+    // The task waits, stored, with its incident: nothing of the inline attempt was kept.
+    let tasks = t.engine.external_tasks().await.expect("tasks");
+    assert_eq!(tasks.len(), 1);
+    assert_eq!(tasks[0].retries, Some(0));
+    let states: Vec<LogState> = task_log_states(&t, &id)
+        .into_iter()
+        .map(|(_, s)| s)
+        .collect();
+    assert_eq!(states, [LogState::Created, LogState::Failed]);
 }

@@ -7,7 +7,9 @@ use super::decisions::HostDecisions;
 use super::executor::AfterCommit;
 use super::external_tasks::truncate;
 use super::{ProcessEngine, ProcessEngineError, Result};
-use crate::records::{ExternalTask, Job, JobKind, ModuleLimits, ProcessInstance, TaskModule};
+use crate::records::{
+    ExternalTask, Job, JobKind, LogState, ModuleLimits, ProcessInstance, TaskModule,
+};
 use crate::store::{ExternalTaskStore, InstanceStore, JobStore, ModuleStore, WriteSet};
 use crate::wasm::{AllowedHost, FailureKind, Limits, ModuleInfo, TaskInput, TaskOutcome};
 use baton_bpmn::engine::{Command, Effect, ExternalTaskSpec, InstanceState};
@@ -413,7 +415,7 @@ impl ProcessEngine {
     /// the component is deterministic and pure, so the repeat reaches the same outcome and
     /// changes nothing outside. An attempt cut short by [`INLINE_DEADLINE`] marks its module
     /// slow (background only from then on). A completion the state machine refuses undoes
-    /// its round.
+    /// every inline completion of the command.
     pub(super) async fn run_tasks_inline(
         &self,
         deployed: &Deployed,
@@ -433,6 +435,7 @@ impl ProcessEngine {
         }
         let began = Instant::now();
         let mut scanned = 0;
+        let mut undo: Option<(InstanceState, usize)> = None;
         while inline.completed.len() < INLINE_TASKS_PER_COMMAND
             && began.elapsed() < INLINE_TIME_PER_COMMAND
         {
@@ -508,7 +511,11 @@ impl ProcessEngine {
                     _ => {}
                 }
             }
-            let before = state.clone();
+            // Taken once, before the first completion: a refusal undoes every inline
+            // completion of the command (rare, and the background path does them again).
+            if undo.is_none() {
+                undo = Some((state.clone(), scanned));
+            }
             let mut done = Vec::with_capacity(outcomes.len());
             for (task_id, module, variables, logs) in outcomes {
                 let command = Command::CompleteTask {
@@ -532,8 +539,11 @@ impl ProcessEngine {
                     }
                     Err(_) => {
                         // The background attempt meets the refusal again and reports it.
-                        *state = before;
-                        effects.truncate(scanned);
+                        if let Some((before, mark)) = undo {
+                            *state = before;
+                            effects.truncate(mark);
+                        }
+                        inline.completed.clear();
                         return inline;
                     }
                 }
@@ -613,6 +623,8 @@ impl ProcessEngine {
         new.error_message = truncate(Some(message));
         new.error_details = details;
         let mut ws = log;
+        // Logged as a worker's reported failure is (Camunda's `failureLog`).
+        self.log_external_task(&mut ws, &new, LogState::Failed);
         let mut after = AfterCommit::default();
         if left > 0 {
             let due = now.saturating_add(schedule.delay_ms(left as u32));
