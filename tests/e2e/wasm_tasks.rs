@@ -163,11 +163,19 @@ async fn a_bpmn_error_thrown_by_a_component_is_caught_by_the_boundary_event() {
         .start("pay", vars([("amount", Value::Double(5000.0))]))
         .await;
     let id = started.instance.state.id.clone();
+    assert!(started.ended, "thrown and caught inside the start");
     assert_eq!(wait_for_end(&mut events, &id).await, "COMPLETED");
     assert!(
         t.activity_completed(&id, "declined").await,
         "the error path ran"
     );
+    let states: Vec<LogState> = task_log_states(&t, &id)
+        .into_iter()
+        .map(|(_, s)| s)
+        .collect();
+    assert_eq!(states, [LogState::Created], "an error is no success");
+    assert_eq!(t.engine.metrics().bpmn_errors, 1);
+    assert!(t.engine.external_tasks().await.expect("tasks").is_empty());
     assert!(
         !t.activity_completed(&id, "end").await,
         "the normal path did not"

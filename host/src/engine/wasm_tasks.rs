@@ -75,6 +75,8 @@ pub(crate) struct InlineRun {
     pub(crate) module: TaskModule,
     /// Its execution's log lines.
     pub(crate) logs: Vec<crate::wasm::LogLine>,
+    /// It threw a BPMN error (caught, or ending its execution) instead of completing.
+    pub(crate) threw_error: bool,
 }
 
 /// What a command's inline phase did, for its translation into records.
@@ -410,8 +412,8 @@ impl ProcessEngine {
     /// create run in further rounds, within [`INLINE_TASKS_PER_COMMAND`] and
     /// [`INLINE_TIME_PER_COMMAND`].
     ///
-    /// Only successes are kept. A task whose attempt failed (a trap, a limit, a BPMN error)
-    /// is committed as before and its attempts run in the background, the first one again:
+    /// Only completions and BPMN errors the model accepts are kept. A task whose attempt
+    /// failed (a failure, a trap, a limit) is committed as before and its attempts run in the background, the first one again:
     /// the component is deterministic and pure, so the repeat reaches the same outcome and
     /// changes nothing outside. An attempt cut short by [`INLINE_DEADLINE`] marks its module
     /// slow (background only from then on). A completion the state machine refuses undoes
@@ -498,7 +500,26 @@ impl ProcessEngine {
                 self.record_wasm_execution(&spec.topic, started.elapsed().as_micros() as u64);
                 match outcome {
                     TaskOutcome::Completed { variables, logs } => {
-                        outcomes.push((spec.task_id, module, variables, logs));
+                        let command = Command::CompleteTask {
+                            task_id: spec.task_id.clone(),
+                            variables,
+                            local_variables: Variables::new(),
+                        };
+                        outcomes.push((spec.task_id, module, command, logs));
+                    }
+                    TaskOutcome::BpmnError {
+                        code,
+                        message,
+                        variables,
+                        logs,
+                    } => {
+                        let command = Command::ThrowError {
+                            task_id: spec.task_id.clone(),
+                            code,
+                            message,
+                            variables,
+                        };
+                        outcomes.push((spec.task_id, module, command, logs));
                     }
                     TaskOutcome::Failed {
                         kind: FailureKind::Deadline,
@@ -511,18 +532,23 @@ impl ProcessEngine {
                     _ => {}
                 }
             }
+            if outcomes.is_empty() {
+                break;
+            }
             // Taken once, before the first completion: a refusal undoes every inline
             // completion of the command (rare, and the background path does them again).
             if undo.is_none() {
                 undo = Some((state.clone(), scanned));
             }
             let mut done = Vec::with_capacity(outcomes.len());
-            for (task_id, module, variables, logs) in outcomes {
-                let command = Command::CompleteTask {
-                    task_id: task_id.clone(),
-                    variables,
-                    local_variables: Variables::new(),
-                };
+            let mut canceled: HashSet<String> = HashSet::new();
+            for (task_id, module, command, logs) in outcomes {
+                // A sibling's error may have ended this task's scope: it is canceled, and
+                // whatever it returned is moot, as it would be in the background.
+                if canceled.contains(&task_id) {
+                    continue;
+                }
+                let threw_error = matches!(command, Command::ThrowError { .. });
                 let env = self.script_env(&deployed.record.id, decisions);
                 let applied = StateMachine::apply_in(
                     &deployed.process,
@@ -534,8 +560,19 @@ impl ProcessEngine {
                 );
                 match applied {
                     Ok(more) => {
+                        canceled.extend(more.iter().filter_map(|e| match e {
+                            Effect::CancelTask { task_id } => Some(task_id.clone()),
+                            _ => None,
+                        }));
                         effects.extend(more);
-                        done.push((task_id, InlineRun { module, logs }));
+                        done.push((
+                            task_id,
+                            InlineRun {
+                                module,
+                                logs,
+                                threw_error,
+                            },
+                        ));
                     }
                     Err(_) => {
                         // The background attempt meets the refusal again and reports it.

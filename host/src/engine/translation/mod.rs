@@ -248,16 +248,15 @@ impl<'a> Translation<'a> {
             module_sha256: module.map(|m| m.sha256),
         };
         if let Some(run) = ran_inline {
-            // Created and completed by this command: it is logged, never stored.
+            // Created and done by this command: it is logged, never stored; what is logged
+            // and counted is what the background path logs and counts for the same outcome.
             self.log_external_task(ws, &task, LogState::Created);
-            self.log_external_task(ws, &task, LogState::Successful);
             if !run.logs.is_empty() {
                 let lines: Vec<String> = run.logs.iter().map(super::wasm_tasks::log_line).collect();
                 self.engine.inner.store.stage_task_log(ws, &task.id, &lines);
             }
             let metrics = &self.engine.inner.metrics;
             ProcessEngine::bump(&metrics.tasks_created_by_topic, &task.topic_name);
-            ProcessEngine::bump(&metrics.tasks_completed_by_topic, &task.topic_name);
             after.events.push(EngineEvent::TaskCreated {
                 task_id: task.id.clone(),
                 task_type: "external".into(),
@@ -265,11 +264,17 @@ impl<'a> Translation<'a> {
                 activity_id: task.activity_id.clone(),
                 process_instance_id: task.process_instance_id.clone(),
             });
-            after.events.push(EngineEvent::TaskCompleted {
-                task_id: task.id,
-                task_type: "external".into(),
-                process_instance_id: task.process_instance_id,
-            });
+            if run.threw_error {
+                metrics.bpmn_errors.fetch_add(1, Ordering::Relaxed);
+            } else {
+                self.log_external_task(ws, &task, LogState::Successful);
+                ProcessEngine::bump(&metrics.tasks_completed_by_topic, &task.topic_name);
+                after.events.push(EngineEvent::TaskCompleted {
+                    task_id: task.id,
+                    task_type: "external".into(),
+                    process_instance_id: task.process_instance_id,
+                });
+            }
             return Ok(());
         }
         self.engine
