@@ -522,8 +522,14 @@ async fn a_retried_task_sees_the_same_clock_and_random_values() {
     t.deploy("again", &one_task("again", "flaky", Some("R2/PT5S"), None))
         .await;
     let started = t.start("again", Default::default()).await;
+    // The start's inline attempt failed: dropped, and the task stored for the background.
+    assert!(!started.ended);
     let id = started.instance.state.id.clone();
     let failed = wait_for_retries(&t, &id, 1).await;
+    assert_eq!(
+        failed.error_message.as_deref(),
+        Some("first attempts always fail")
+    );
     let seen = failed
         .error_details
         .clone()
@@ -533,19 +539,9 @@ async fn a_retried_task_sees_the_same_clock_and_random_values() {
     assert_eq!(t.advance(5_000).await, 1);
     let state = ended_state(&t.engine, &mut events, &id).await;
     assert_eq!(state, "COMPLETED");
-    let history = t
-        .engine
-        .historic_variables(Some(&id))
-        .await
-        .expect("variables");
-    let get = |name: &str| {
-        history
-            .iter()
-            .find(|v| v.name == name)
-            .map(|v| v.value.clone())
-    };
+    let history = variables_of(&t, &id).await;
     let (Some(Value::Date(now)), Some(Value::Long(random))) =
-        (get("observedNow"), get("observedRandom"))
+        (history.get("observedNow"), history.get("observedRandom"))
     else {
         panic!("attempt 2 returned its observations: {history:?}");
     };
@@ -555,9 +551,33 @@ async fn a_retried_task_sees_the_same_clock_and_random_values() {
         "attempt 2 saw exactly what attempt 1 saw"
     );
     assert_eq!(
-        now, failed.create_time,
+        *now, failed.create_time,
         "the guest's clock is the task's creation time"
     );
+    let states: Vec<LogState> = task_log_states(&t, &id)
+        .into_iter()
+        .map(|(_, s)| s)
+        .collect();
+    assert_eq!(
+        states,
+        [LogState::Created, LogState::Failed, LogState::Successful],
+        "one task, created once, failed once (the dropped inline attempt left nothing), \
+         completed once"
+    );
+}
+
+/// An instance's historic variables by name.
+async fn variables_of(
+    t: &TestEngine,
+    instance_id: &str,
+) -> std::collections::HashMap<String, Value> {
+    t.engine
+        .historic_variables(Some(instance_id))
+        .await
+        .expect("variables")
+        .into_iter()
+        .map(|v| (v.name, v.value))
+        .collect()
 }
 
 /// The external task log of an instance: (task id, state) in creation order.
@@ -620,19 +640,9 @@ async fn a_pure_component_runs_inside_the_command_that_reached_its_task() {
         let states: Vec<LogState> = log.iter().map(|(_, s)| *s).collect();
         assert_eq!(states, [LogState::Created, LogState::Successful], "{log:?}");
         // What the component returned and wrote is kept as from a background run.
-        let variables = t
-            .engine
-            .historic_variables(Some(&id))
-            .await
-            .expect("variables");
-        let value = |name: &str| {
-            variables
-                .iter()
-                .find(|v| v.name == name)
-                .map(|v| v.value.clone())
-        };
-        assert_eq!(value("attempt"), Some(Value::Integer(1)));
-        assert_eq!(value("order"), Some(Value::String("A-1".into())));
+        let variables = variables_of(&t, &id).await;
+        assert_eq!(variables.get("attempt"), Some(&Value::Integer(1)));
+        assert_eq!(variables.get("order"), Some(&Value::String("A-1".into())));
         let lines = t.engine.task_log(&log[0].0).await.expect("task log");
         assert_eq!(
             lines,
@@ -641,41 +651,6 @@ async fn a_pure_component_runs_inside_the_command_that_reached_its_task() {
         );
         assert_eq!(t.engine.metrics().wasm_executions, 1, "inline {inline}");
     }
-}
-
-#[tokio::test]
-async fn a_failed_inline_attempt_is_committed_and_retried_in_the_background() {
-    let t = wasm_engine().await;
-    t.engine
-        .put_module("flaky", read(guests::FLAKY), ModuleLimits::default())
-        .await
-        .expect("module");
-    t.deploy("again", &one_task("again", "flaky", Some("R2/PT5S"), None))
-        .await;
-    let started = t.start("again", Default::default()).await;
-    assert!(
-        !started.ended,
-        "a failed attempt is not kept: the task is stored"
-    );
-    let id = started.instance.state.id.clone();
-    let failed = wait_for_retries(&t, &id, 1).await;
-    assert_eq!(
-        failed.error_message.as_deref(),
-        Some("first attempts always fail")
-    );
-    let mut events = t.engine.subscribe_events();
-    assert_eq!(t.advance(5_000).await, 1);
-    assert_eq!(ended_state(&t.engine, &mut events, &id).await, "COMPLETED");
-    let states: Vec<LogState> = task_log_states(&t, &id)
-        .into_iter()
-        .map(|(_, s)| s)
-        .collect();
-    assert_eq!(
-        states,
-        [LogState::Created, LogState::Failed, LogState::Successful],
-        "one task, created once, failed once (the dropped inline attempt left nothing), \
-         completed once"
-    );
 }
 
 #[tokio::test]

@@ -247,23 +247,23 @@ impl<'a> Translation<'a> {
             extension_properties: spec.extension_properties.clone(),
             module_sha256: module.map(|m| m.sha256),
         };
+        self.log_external_task(ws, &task, LogState::Created);
+        let metrics = &self.engine.inner.metrics;
+        ProcessEngine::bump(&metrics.tasks_created_by_topic, &task.topic_name);
+        after.events.push(EngineEvent::TaskCreated {
+            task_id: task.id.clone(),
+            task_type: "external".into(),
+            topic: Some(task.topic_name.clone()),
+            activity_id: task.activity_id.clone(),
+            process_instance_id: task.process_instance_id.clone(),
+        });
         if let Some(run) = ran_inline {
-            // Created and done by this command: it is logged, never stored; what is logged
-            // and counted is what the background path logs and counts for the same outcome.
-            self.log_external_task(ws, &task, LogState::Created);
+            // Done by this command: logged, never stored; what is logged and counted is what
+            // the background path logs and counts for the same outcome.
             if !run.logs.is_empty() {
                 let lines: Vec<String> = run.logs.iter().map(super::wasm_tasks::log_line).collect();
                 self.engine.inner.store.stage_task_log(ws, &task.id, &lines);
             }
-            let metrics = &self.engine.inner.metrics;
-            ProcessEngine::bump(&metrics.tasks_created_by_topic, &task.topic_name);
-            after.events.push(EngineEvent::TaskCreated {
-                task_id: task.id.clone(),
-                task_type: "external".into(),
-                topic: Some(task.topic_name.clone()),
-                activity_id: task.activity_id.clone(),
-                process_instance_id: task.process_instance_id.clone(),
-            });
             if run.threw_error {
                 metrics.bpmn_errors.fetch_add(1, Ordering::Relaxed);
             } else {
@@ -281,23 +281,11 @@ impl<'a> Translation<'a> {
             .inner
             .store
             .stage_external_task_write(ws, None, &task, self.now);
-        self.log_external_task(ws, &task, LogState::Created);
         if task.module_sha256.is_some() {
             after.wasm_tasks.push(task.id.clone());
         } else {
             after.tasks_available = true;
         }
-        ProcessEngine::bump(
-            &self.engine.inner.metrics.tasks_created_by_topic,
-            &task.topic_name,
-        );
-        after.events.push(EngineEvent::TaskCreated {
-            task_id: task.id.clone(),
-            task_type: "external".into(),
-            topic: Some(task.topic_name.clone()),
-            activity_id: task.activity_id.clone(),
-            process_instance_id: task.process_instance_id.clone(),
-        });
         self.external_tasks.insert(task.id.clone(), task);
         Ok(())
     }
