@@ -68,8 +68,8 @@ const INLINE_TIME_PER_COMMAND: Duration = Duration::from_millis(100);
 /// runs only there from then on.
 const INLINE_DEADLINE: Duration = Duration::from_millis(50);
 
-/// A task the command that created it also ran and completed (see
-/// [`ProcessEngine::run_tasks_inline`]).
+/// A task the command that created it also ran, to a completion or a BPMN error the model
+/// accepted (see [`ProcessEngine::run_tasks_inline`]).
 pub(crate) struct InlineRun {
     /// The module that ran it.
     pub(crate) module: TaskModule,
@@ -82,8 +82,8 @@ pub(crate) struct InlineRun {
 /// What a command's inline phase did, for its translation into records.
 #[derive(Default)]
 pub(crate) struct InlineTasks {
-    /// Tasks completed inline, by task id: never stored, only logged as created and done.
-    pub(crate) completed: HashMap<String, InlineRun>,
+    /// Tasks done inline, by task id: never stored, only logged.
+    pub(crate) done: HashMap<String, InlineRun>,
     /// The module (or none) of each topic looked at, so the translation does not look again.
     pub(crate) modules: HashMap<String, Option<TaskModule>>,
 }
@@ -438,7 +438,7 @@ impl ProcessEngine {
         let began = Instant::now();
         let mut scanned = 0;
         let mut undo: Option<(InstanceState, usize)> = None;
-        while inline.completed.len() < INLINE_TASKS_PER_COMMAND
+        while inline.done.len() < INLINE_TASKS_PER_COMMAND
             && began.elapsed() < INLINE_TIME_PER_COMMAND
         {
             let fresh = &effects[scanned..];
@@ -459,11 +459,14 @@ impl ProcessEngine {
                 }
                 let module = match inline.modules.get(&spec.topic) {
                     Some(m) => m.clone(),
-                    None => {
-                        let m = self.module_for(deployment_id, &spec.topic).ok().flatten();
-                        inline.modules.insert(spec.topic.clone(), m.clone());
-                        m
-                    }
+                    None => match self.module_for(deployment_id, &spec.topic) {
+                        Ok(m) => {
+                            inline.modules.insert(spec.topic.clone(), m.clone());
+                            m
+                        }
+                        // Not remembered: the translation looks again and fails the command.
+                        Err(_) => None,
+                    },
                 };
                 if let Some(m) = module.filter(|m| self.runs_inline(&wasm, &m.sha256)) {
                     round.push((spec.clone(), m));
@@ -475,7 +478,7 @@ impl ProcessEngine {
             }
             let mut outcomes = Vec::with_capacity(round.len());
             for (spec, module) in round {
-                if inline.completed.len() + outcomes.len() >= INLINE_TASKS_PER_COMMAND
+                if inline.done.len() + outcomes.len() >= INLINE_TASKS_PER_COMMAND
                     || began.elapsed() >= INLINE_TIME_PER_COMMAND
                 {
                     break;
@@ -540,7 +543,7 @@ impl ProcessEngine {
             if undo.is_none() {
                 undo = Some((state.clone(), scanned));
             }
-            let mut done = Vec::with_capacity(outcomes.len());
+            let mut round_done = Vec::with_capacity(outcomes.len());
             let mut canceled: HashSet<String> = HashSet::new();
             for (task_id, module, command, logs) in outcomes {
                 // A sibling's error may have ended this task's scope: it is canceled, and
@@ -565,7 +568,7 @@ impl ProcessEngine {
                             _ => None,
                         }));
                         effects.extend(more);
-                        done.push((
+                        round_done.push((
                             task_id,
                             InlineRun {
                                 module,
@@ -580,12 +583,12 @@ impl ProcessEngine {
                             *state = before;
                             effects.truncate(mark);
                         }
-                        inline.completed.clear();
+                        inline.done.clear();
                         return inline;
                     }
                 }
             }
-            inline.completed.extend(done);
+            inline.done.extend(round_done);
         }
         inline
     }

@@ -215,7 +215,7 @@ impl<'a> Translation<'a> {
         ws: &mut WriteSet,
         after: &mut AfterCommit,
     ) -> Result<()> {
-        let ran_inline = self.inline.completed.remove(&spec.task_id);
+        let ran_inline = self.inline.done.remove(&spec.task_id);
         let module = match (&ran_inline, self.inline.modules.get(&spec.topic)) {
             (Some(run), _) => Some(run.module.clone()),
             (None, Some(module)) => module.clone(),
