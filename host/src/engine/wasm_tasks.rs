@@ -413,11 +413,11 @@ impl ProcessEngine {
     /// [`INLINE_TIME_PER_COMMAND`].
     ///
     /// Only completions and BPMN errors the model accepts are kept. A task whose attempt
-    /// failed (a failure, a trap, a limit) is committed as before and its attempts run in the background, the first one again:
-    /// the component is deterministic and pure, so the repeat reaches the same outcome and
-    /// changes nothing outside. An attempt cut short by [`INLINE_DEADLINE`] marks its module
-    /// slow (background only from then on). A completion the state machine refuses undoes
-    /// every inline completion of the command.
+    /// failed (a failure, a trap, a limit) is committed as before and its attempts run in the
+    /// background, the first one again: the component is deterministic and pure, so the
+    /// repeat reaches the same outcome and changes nothing outside. An attempt cut short by
+    /// [`INLINE_DEADLINE`] marks its module slow (background only from then on). An outcome
+    /// the state machine refuses undoes every inline outcome of the command.
     pub(super) async fn run_tasks_inline(
         &self,
         deployed: &Deployed,
@@ -538,8 +538,8 @@ impl ProcessEngine {
             if outcomes.is_empty() {
                 break;
             }
-            // Taken once, before the first completion: a refusal undoes every inline
-            // completion of the command (rare, and the background path does them again).
+            // Taken once, before the first outcome is applied: a refusal undoes every inline
+            // outcome of the command (rare, and the background path does them again).
             if undo.is_none() {
                 undo = Some((state.clone(), scanned));
             }
