@@ -18,6 +18,8 @@ pub struct ServerConfig {
     pub listen: SocketAddr,
     /// Fsync every acknowledged command (default), or relax it for speed.
     pub durability: Durability,
+    /// How much history is written (Camunda's history level).
+    pub history_level: crate::engine::HistoryLevel,
     /// Require HTTP basic auth on the REST API and cockpit.
     pub auth: bool,
     /// Largest request body in bytes.
@@ -81,6 +83,7 @@ impl Default for ServerConfig {
             database: None,
             listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
             durability: Durability::Fsync,
+            history_level: crate::engine::HistoryLevel::Full,
             auth: false,
             max_body_bytes: 10 * 1024 * 1024,
             max_upload_bytes: 64 * 1024 * 1024,
@@ -123,6 +126,7 @@ impl ServerConfig {
         engine.default_retry_cycle = self.default_retry_cycle.clone();
         engine.incident_on_unhandled_bpmn_error = self.incident_on_unhandled_bpmn_error;
         engine.wasm_inline = self.wasm_inline;
+        engine.history_level = self.history_level;
         engine.notifications = self.notifications.clone();
         // Validated when the configuration is read (`cli::serve`); a bad window here means
         // no background cleanup rather than a panic.

@@ -15,6 +15,7 @@ mod api_execution_messages;
 mod api_filters;
 mod api_flow;
 mod api_history_cleanup;
+mod api_history_level;
 mod api_history_logs;
 mod api_history_ops;
 mod api_history_removal;

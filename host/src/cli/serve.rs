@@ -33,6 +33,7 @@ baton.toml (every key optional):
   database_schema = \"baton\"
   listen = \"127.0.0.1:8080\"
   durability = \"fsync\"          # or \"relaxed\"
+  history_level = \"full\"        # or \"audit\", \"activity\", \"none\" (Camunda's levels)
   auth = false
   max_body_bytes = 10485760
   max_upload_bytes = 67108864
@@ -85,6 +86,10 @@ pub struct ServeArgs {
     /// `fsync` (every acknowledged command is on disk) or `relaxed` [default: fsync].
     #[arg(long, env = "BATON_DURABILITY", value_name = "MODE")]
     pub durability: Option<String>,
+    /// How much history is written, Camunda's levels: `full` (everything), `audit` (no
+    /// details or logs), `activity` (no variable history either) or `none` [default: full].
+    #[arg(long, env = "BATON_HISTORY_LEVEL", value_name = "LEVEL")]
+    pub history_level: Option<String>,
     /// Require HTTP basic auth on the REST API [default: false].
     #[arg(long, env = "BATON_AUTH", num_args = 0..=1, default_missing_value = "true",
           value_parser = BoolishValueParser::new(), value_name = "BOOL")]
@@ -191,6 +196,8 @@ pub struct FileConfig {
     pub listen: Option<SocketAddr>,
     /// See [`ServeArgs::durability`].
     pub durability: Option<String>,
+    /// See [`ServeArgs::history_level`].
+    pub history_level: Option<String>,
     /// See [`ServeArgs::auth`].
     pub auth: Option<bool>,
     /// See [`ServeArgs::max_body_bytes`].
@@ -273,6 +280,10 @@ pub fn merge(args: &ServeArgs, file: FileConfig) -> anyhow::Result<ServerConfig>
         Some(s) => parse_durability(&s)?,
         None => d.durability,
     };
+    let history_level = match args.history_level.clone().or(file.history_level) {
+        Some(s) => s.parse().map_err(|e: String| anyhow::anyhow!(e))?,
+        None => d.history_level,
+    };
     // A flag (or its environment variable) wins over the file, the file over the default.
     macro_rules! pick {
         ($setting:ident) => {
@@ -300,6 +311,7 @@ pub fn merge(args: &ServeArgs, file: FileConfig) -> anyhow::Result<ServerConfig>
             }),
         listen: pick!(listen),
         durability,
+        history_level,
         auth: pick!(auth),
         max_body_bytes: pick!(max_body_bytes),
         max_upload_bytes: pick!(max_upload_bytes),
@@ -478,6 +490,32 @@ url = "http://alerts.internal:9000/baton"
             c.max_parked_fetches,
             ServerConfig::default().max_parked_fetches
         );
+    }
+
+    #[test]
+    fn history_level_takes_camundas_names_and_refuses_others() {
+        let file: FileConfig = toml::from_str("history_level = \"AUDIT\"").expect("toml");
+        let c = merge(&ServeArgs::default(), file).expect("merge");
+        assert_eq!(c.history_level, crate::engine::HistoryLevel::Audit);
+        let args = ServeArgs {
+            history_level: Some("none".into()),
+            ..ServeArgs::default()
+        };
+        let file: FileConfig = toml::from_str("history_level = \"audit\"").expect("toml");
+        let c = merge(&args, file).expect("merge");
+        assert_eq!(c.history_level, crate::engine::HistoryLevel::None);
+        assert_eq!(
+            merge(&ServeArgs::default(), FileConfig::default())
+                .expect("merge")
+                .history_level,
+            crate::engine::HistoryLevel::Full
+        );
+        let args = ServeArgs {
+            history_level: Some("auto".into()),
+            ..ServeArgs::default()
+        };
+        let err = merge(&args, FileConfig::default()).expect_err("auto is no level");
+        assert!(err.to_string().contains("not `auto`"), "{err}");
     }
 
     #[test]

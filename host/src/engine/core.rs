@@ -93,6 +93,8 @@ pub struct EngineConfig {
     pub batched_commits: bool,
     /// History cleanup: batch window and batch size (see `history_cleanup`).
     pub history_cleanup: super::history_cleanup::HistoryCleanupConfig,
+    /// How much history is written (Camunda's history level; default full).
+    pub history_level: super::HistoryLevel,
 }
 
 impl EngineConfig {
@@ -117,6 +119,7 @@ impl EngineConfig {
             notifications: Default::default(),
             batched_commits: true,
             history_cleanup: Default::default(),
+            history_level: Default::default(),
         }
     }
 }
@@ -131,6 +134,7 @@ impl std::fmt::Debug for EngineConfig {
             .field("max_parked_fetches", &self.max_parked_fetches)
             .field("batched_commits", &self.batched_commits)
             .field("history_cleanup", &self.history_cleanup)
+            .field("history_level", &self.history_level)
             .finish()
     }
 }
@@ -403,6 +407,11 @@ impl ProcessEngine {
     /// When this engine opened its store (ms since epoch, engine clock).
     pub fn opened_at(&self) -> i64 {
         self.inner.opened_at
+    }
+
+    /// How much history this engine writes.
+    pub fn history_level(&self) -> super::HistoryLevel {
+        self.inner.config.history_level
     }
 
     /// Current time of the engine's clock (ms since epoch).

@@ -432,13 +432,15 @@ impl ProcessEngine {
         let rows = historic_rows(&evaluated_decisions(&deployed, &result), now, |row| {
             row.user_id = user_id.clone();
         });
-        let mut ws = WriteSet::new();
-        for row in &rows {
-            self.inner
-                .store
-                .stage_historic_decision_instance(&mut ws, row);
+        if self.history_level().keeps_details() {
+            let mut ws = WriteSet::new();
+            for row in &rows {
+                self.inner
+                    .store
+                    .stage_historic_decision_instance(&mut ws, row);
+            }
+            self.inner.store.commit_durable(&ws).await?;
         }
-        self.inner.store.commit_durable(&ws).await?;
         Ok(result.results.into_iter().map(|r| r.entries).collect())
     }
 }

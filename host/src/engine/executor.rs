@@ -275,7 +275,7 @@ impl ProcessEngine {
         let mut ws = extra;
         let mut tx = Translation::new(self, &deployed, &record, now, is_new);
         tx.inline = inline;
-        if is_new {
+        if is_new && self.history_level().keeps_activities() {
             let started = |start_events_only: bool| {
                 effects.iter().find_map(|e| match e {
                     Effect::History(HistoryEvent::ActivityStarted {

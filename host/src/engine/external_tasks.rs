@@ -439,6 +439,9 @@ impl ProcessEngine {
         task: &ExternalTask,
         state: LogState,
     ) {
+        if !self.history_level().keeps_details() {
+            return;
+        }
         let log = ExternalTaskLog::of(task, state, super::core::new_id(), self.now());
         self.inner
             .store

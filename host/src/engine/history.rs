@@ -130,6 +130,9 @@ impl ProcessEngine {
         instance_id: Option<&str>,
         details: Option<String>,
     ) {
+        if !self.history_level().keeps_details() {
+            return;
+        }
         let now = self.now();
         let op = UserOperation {
             id: new_id(),

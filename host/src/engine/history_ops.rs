@@ -37,6 +37,9 @@ impl ProcessEngine {
         old: Option<&UserTask>,
         new: &UserTask,
     ) {
+        if !self.history_level().keeps_details() {
+            return;
+        }
         let now = self.now();
         let mut entry = |link_type: &str, user: Option<&str>, group: Option<&str>, op: &str| {
             let log = IdentityLinkLog {

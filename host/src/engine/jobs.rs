@@ -381,6 +381,9 @@ impl ProcessEngine {
 
     /// Stage a job log entry (timers and async continuations only).
     pub(crate) fn log_job(&self, ws: &mut WriteSet, job: &Job, state: LogState) {
+        if !self.history_level().keeps_details() {
+            return;
+        }
         if let Some(log) = JobLog::of(job, state, super::core::new_id(), self.now()) {
             self.inner
                 .store

@@ -64,6 +64,7 @@ mod executor;
 mod external_tasks;
 mod history;
 pub mod history_cleanup;
+mod history_level;
 mod history_ops;
 mod identity;
 mod incidents;
@@ -93,6 +94,7 @@ mod wasm_tasks;
 
 pub use self::core::{Database, EngineConfig};
 pub use self::definition_extras::StartForm;
+pub use self::history_level::HistoryLevel;
 pub use self::events::{
     EVENT_JOURNAL_SIZE, EngineEvent, EventReplay, LATENCY_BUCKETS, LatencySnapshot,
 };

@@ -57,13 +57,20 @@ impl ProcessEngine {
         let mut out = Vec::new();
         for ai in scopes {
             for (name, value) in &ai.variables {
-                // Every variable write has a history record; a store of a release before
-                // variable history has none: such a variable is listed under a name made of
-                // its scope and name (not found by id).
+                // A variable's id is its history row's. Without one (history level below
+                // audit, or a store of a release before variable history) the id is made
+                // of the instance, the scope and the name: [`Self::variable_instance`]
+                // finds the instance by its first part.
                 let id = ids
                     .get(&(ai.id.clone(), name.clone()))
                     .cloned()
-                    .unwrap_or_else(|| format!("{}:{name}", ai.id));
+                    .unwrap_or_else(|| {
+                        if ai.id == pi {
+                            format!("{pi}:{name}")
+                        } else {
+                            format!("{pi}:{}:{name}", ai.id)
+                        }
+                    });
                 out.push(VariableInstanceView {
                     id,
                     name: name.clone(),
@@ -115,10 +122,11 @@ impl ProcessEngine {
             ))
         };
         let store = &self.inner.store;
-        let instance_id = store
-            .historic_variable_by_id(id)?
-            .ok_or_else(missing)?
-            .process_instance_id;
+        let instance_id = match store.historic_variable_by_id(id)? {
+            Some(h) => h.process_instance_id,
+            // An id made of the instance, scope and name (see `variables_of`).
+            None => id.split(':').next().ok_or_else(missing)?.to_owned(),
+        };
         let instance = store.running_instance(&instance_id)?.ok_or_else(missing)?;
         self.variables_of(&instance)?
             .into_iter()

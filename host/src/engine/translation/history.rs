@@ -15,6 +15,7 @@ use baton_bpmn::engine::HistoryEvent;
 impl Translation<'_> {
     pub(super) fn history(&mut self, event: &HistoryEvent, after: &mut AfterCommit) -> Result<()> {
         let store = &self.engine.inner.store;
+        let level = self.engine.history_level();
         match event {
             HistoryEvent::DecisionEvaluated {
                 activity_instance_id,
@@ -22,6 +23,13 @@ impl Translation<'_> {
                 decisions,
                 at,
             } => {
+                after.meters.push((
+                    crate::engine::usage_metrics::names::EXECUTED_DECISION_INSTANCES,
+                    decisions.len() as u64,
+                ));
+                if !level.keeps_details() {
+                    return Ok(());
+                }
                 let instance_id = self.instance_id().to_owned();
                 let root = match &self.historic_instance {
                     Some(h) => h.root_process_instance_id.clone(),
@@ -29,10 +37,6 @@ impl Translation<'_> {
                         .historic_instance(&instance_id)?
                         .map_or_else(|| instance_id.clone(), |h| h.root_process_instance_id),
                 };
-                after.meters.push((
-                    crate::engine::usage_metrics::names::EXECUTED_DECISION_INSTANCES,
-                    decisions.len() as u64,
-                ));
                 let record = &self.deployed.record;
                 let rows = crate::engine::decisions::historic_rows(decisions, *at, |row| {
                     row.process_definition_id = Some(record.id.clone());
@@ -54,6 +58,16 @@ impl Translation<'_> {
                 called_process_instance_id,
                 at,
             } => {
+                after.events.push(EngineEvent::ActivityEntered {
+                    process_instance_id: self.instance_id().to_owned(),
+                    process_definition_id: self.deployed.record.id.clone(),
+                    activity_id: activity_id.clone(),
+                    activity_instance_id: activity_instance_id.clone(),
+                    activity_type: activity_type.clone(),
+                });
+                if !level.keeps_activities() {
+                    return Ok(());
+                }
                 let h = HistoricActivityInstance {
                     id: activity_instance_id.clone(),
                     parent_activity_instance_id: parent_activity_instance_id.clone(),
@@ -74,13 +88,6 @@ impl Translation<'_> {
                     tenant_id: self.record.tenant_id.clone(),
                     sequence: store.next_sequence()?,
                 };
-                after.events.push(EngineEvent::ActivityEntered {
-                    process_instance_id: self.instance_id().to_owned(),
-                    process_definition_id: self.deployed.record.id.clone(),
-                    activity_id: activity_id.clone(),
-                    activity_instance_id: activity_instance_id.clone(),
-                    activity_type: activity_type.clone(),
-                });
                 self.created_history.insert(h.id.clone());
                 self.activities.insert(h.id.clone(), h);
             }
@@ -91,6 +98,16 @@ impl Translation<'_> {
                 complete_scope,
                 at,
             } => {
+                after.events.push(EngineEvent::ActivityLeft {
+                    process_instance_id: self.instance_id().to_owned(),
+                    process_definition_id: self.deployed.record.id.clone(),
+                    activity_id: activity_id.clone(),
+                    activity_instance_id: activity_instance_id.clone(),
+                    canceled: *canceled,
+                });
+                if !level.keeps_activities() {
+                    return Ok(());
+                }
                 let existing = match self.activities.remove(activity_instance_id) {
                     Some(h) => Some(h),
                     None if self.new_instance => None,
@@ -102,24 +119,20 @@ impl Translation<'_> {
                     h.complete_scope = *complete_scope;
                     self.activities.insert(h.id.clone(), h);
                 }
-                after.events.push(EngineEvent::ActivityLeft {
-                    process_instance_id: self.instance_id().to_owned(),
-                    process_definition_id: self.deployed.record.id.clone(),
-                    activity_id: activity_id.clone(),
-                    activity_instance_id: activity_instance_id.clone(),
-                    canceled: *canceled,
-                });
             }
             HistoryEvent::VariableSet { .. } | HistoryEvent::VariableDeleted { .. } => {
-                self.variable_history(event)?;
+                if level.keeps_variables() {
+                    self.variable_history(event, level.keeps_details())?;
+                }
             }
         }
         Ok(())
     }
 
     /// A variable's history row: the newest version this command holds, else the stored
-    /// one, updated (or created, with a new id) by a set or a delete.
-    fn variable_history(&mut self, event: &HistoryEvent) -> Result<()> {
+    /// one, updated (or created, with a new id) by a set or a delete; with `details`, a
+    /// variable update record per set too.
+    fn variable_history(&mut self, event: &HistoryEvent, details: bool) -> Result<()> {
         let store = &self.engine.inner.store;
         match event {
             HistoryEvent::VariableSet {
@@ -164,7 +177,8 @@ impl Translation<'_> {
                 // One variable update record per set (`/history/detail`); "initial" when
                 // created by the command that started the instance (its record has no start
                 // time yet) or at its start time.
-                self.logs.push(HistoryLog::Detail(HistoricDetail {
+                if details {
+                    self.logs.push(HistoryLog::Detail(HistoricDetail {
                     id: new_id(),
                     time: *at,
                     variable_instance_id: v.id.clone(),
@@ -179,7 +193,8 @@ impl Translation<'_> {
                     process_definition_id: v.process_definition_id.clone(),
                     process_definition_key: v.process_definition_key.clone(),
                     tenant_id: v.tenant_id.clone(),
-                }));
+                    }));
+                }
                 self.variables.insert(key, v);
             }
             HistoryEvent::VariableDeleted { scope_id, name, at } => {

@@ -569,6 +569,7 @@ impl<'a> Translation<'a> {
         };
         let mut historic = match self.historic_instance.take() {
             Some(h) => Some(h),
+            None if !self.engine.history_level().keeps_activities() => None,
             None => store.historic_instance(&id)?,
         };
         if let Some(h) = historic.as_mut() {
@@ -640,6 +641,9 @@ impl<'a> Translation<'a> {
 
     /// Stage an external task log entry (one small record, no read).
     fn log_external_task(&self, ws: &mut WriteSet, task: &ExternalTask, state: LogState) {
+        if !self.engine.history_level().keeps_details() {
+            return;
+        }
         let log = ExternalTaskLog::of(task, state, super::core::new_id(), self.now);
         crate::store::HistoryLogStore::stage_history_log(
             &self.engine.inner.store,
@@ -650,6 +654,9 @@ impl<'a> Translation<'a> {
 
     /// Stage a job log entry (timers and async continuations only).
     fn log_job(&self, ws: &mut WriteSet, job: &Job, state: LogState) {
+        if !self.engine.history_level().keeps_details() {
+            return;
+        }
         if let Some(log) = JobLog::of(job, state, super::core::new_id(), self.now) {
             crate::store::HistoryLogStore::stage_history_log(
                 &self.engine.inner.store,
