@@ -10,7 +10,7 @@ use super::delivery::{Delivery, DeliveryStatus, iso};
 use super::rules::NotificationRule;
 use super::{EventKind, NotificationEvent};
 use crate::engine::{ProcessEngine, Result};
-use crate::store::HistoryStore;
+use crate::store::{HistoryStore, InstanceStore};
 
 /// The answer of a test notification.
 #[derive(Debug, Clone)]
@@ -43,13 +43,18 @@ impl ProcessEngine {
     /// The webhook body of a delivery.
     pub(crate) fn webhook_body(&self, delivery: &Delivery) -> J {
         let e = &delivery.event;
+        // History first (the instance may have ended); the running instance when the
+        // history level keeps no historic instances.
+        let store = &self.inner.store;
         let business_key = e.process_instance_id.as_ref().and_then(|id| {
-            self.inner
-                .store
-                .historic_instance(id)
-                .ok()
-                .flatten()
-                .and_then(|h| h.business_key)
+            match store.historic_instance(id).ok().flatten() {
+                Some(h) => h.business_key,
+                None => store
+                    .running_instance(id)
+                    .ok()
+                    .flatten()
+                    .and_then(|i| i.state.business_key),
+            }
         });
         let base = self.cockpit_base();
         let link = match &e.process_instance_id {
