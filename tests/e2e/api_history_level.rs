@@ -6,7 +6,7 @@ use baton::api::ApiConfig;
 use baton::engine::HistoryLevel;
 use baton_tests::bpmn::one_task;
 use reqwest::StatusCode;
-use serde_json::{Value as J, json};
+use serde_json::json;
 
 use crate::api_rest::Api;
 
@@ -32,7 +32,9 @@ async fn run_one(api: &Api) -> String {
     let instance = b["id"].as_str().expect("id").to_owned();
 
     let (s, vars) = api
-        .get(&format!("/variable-instance?processInstanceIdIn={instance}"))
+        .get(&format!(
+            "/variable-instance?processInstanceIdIn={instance}"
+        ))
         .await;
     assert_eq!(s, StatusCode::OK, "{vars}");
     let order = &vars[0];
@@ -112,18 +114,23 @@ async fn each_history_level_keeps_what_camunda_keeps_and_nothing_more() {
         assert_eq!(s, StatusCode::OK, "{b}");
         let other = b["id"].as_str().expect("id").to_owned();
         let (s, _, b) = api
-            .send(api.client.delete(api.url(&format!("/process-instance/{other}"))))
+            .send(
+                api.client
+                    .delete(api.url(&format!("/process-instance/{other}"))),
+            )
             .await;
         assert_eq!(s, StatusCode::NO_CONTENT, "{b}");
         let (s, ops) = api
-            .get(&format!("/history/user-operation?processInstanceId={other}"))
+            .get(&format!(
+                "/history/user-operation?processInstanceId={other}"
+            ))
             .await;
         assert_eq!(s, StatusCode::OK, "{ops}");
         let deletes = ops
             .as_array()
             .expect("list")
             .iter()
-            .filter(|o| o["operationType"] == J::from("Delete"))
+            .filter(|o| o["operationType"] == "Delete")
             .count();
         assert_eq!(deletes, usize::from(details), "{level}: {ops}");
     }

@@ -81,13 +81,8 @@ mod tests {
 
     #[test]
     fn each_level_keeps_what_the_one_below_keeps() {
-        let keeps = |l: HistoryLevel| {
-            (
-                l.keeps_activities(),
-                l.keeps_variables(),
-                l.keeps_details(),
-            )
-        };
+        let keeps =
+            |l: HistoryLevel| (l.keeps_activities(), l.keeps_variables(), l.keeps_details());
         assert_eq!(keeps(HistoryLevel::None), (false, false, false));
         assert_eq!(keeps(HistoryLevel::Activity), (true, false, false));
         assert_eq!(keeps(HistoryLevel::Audit), (true, true, false));
@@ -107,7 +102,9 @@ mod tests {
         ] {
             assert_eq!(level.name().parse(), Ok(level));
         }
-        let err = "auto".parse::<HistoryLevel>().unwrap_err();
+        let err = "auto"
+            .parse::<HistoryLevel>()
+            .expect_err("auto is no level");
         assert!(err.contains("not `auto`"), "{err}");
     }
 }

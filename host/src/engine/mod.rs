@@ -94,10 +94,10 @@ mod wasm_tasks;
 
 pub use self::core::{Database, EngineConfig};
 pub use self::definition_extras::StartForm;
-pub use self::history_level::HistoryLevel;
 pub use self::events::{
     EVENT_JOURNAL_SIZE, EngineEvent, EventReplay, LATENCY_BUCKETS, LatencySnapshot,
 };
+pub use self::history_level::HistoryLevel;
 pub use self::management::{JobDefinition, JobSelector, JobView};
 pub use self::migration::{
     ActivityInstanceReport, InstructionReport, MigrationError, MigrationInstruction, MigrationPlan,
