@@ -280,6 +280,15 @@ impl ProcessEngine {
         self.inner.events.subscribe()
     }
 
+    /// Whether anyone sees events beyond their meters: a subscriber, an SSE stream (since the
+    /// first one), or the other nodes of a shared store. When nobody does, a command's
+    /// highest-volume events (activities entered and left) are only counted, not built.
+    pub(crate) fn events_watched(&self) -> bool {
+        self.inner.event_relay.is_some()
+            || self.inner.events.receiver_count() > 0
+            || self.inner.metrics.journal.watched.load(Ordering::Relaxed)
+    }
+
     pub(crate) fn emit(&self, event: EngineEvent) {
         if let EngineEvent::IncidentRaised { incident_type, .. } = &event {
             Self::bump(&self.inner.metrics.incidents_by_type, incident_type);

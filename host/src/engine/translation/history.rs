@@ -6,6 +6,7 @@ use crate::engine::Result;
 use crate::engine::core::new_id;
 use crate::engine::events::EngineEvent;
 use crate::engine::executor::AfterCommit;
+use crate::engine::usage_metrics::names;
 use crate::records::{
     HistoricActivityInstance, HistoricDetail, HistoricVariableInstance, HistoryLog,
 };
@@ -16,6 +17,7 @@ impl Translation<'_> {
     pub(super) fn history(&mut self, event: &HistoryEvent, after: &mut AfterCommit) -> Result<()> {
         let store = &self.engine.inner.store;
         let level = self.engine.history_level();
+        let watched = self.engine.events_watched();
         match event {
             HistoryEvent::DecisionEvaluated {
                 activity_instance_id,
@@ -23,10 +25,9 @@ impl Translation<'_> {
                 decisions,
                 at,
             } => {
-                after.meters.push((
-                    crate::engine::usage_metrics::names::EXECUTED_DECISION_INSTANCES,
-                    decisions.len() as u64,
-                ));
+                after
+                    .meters
+                    .push((names::EXECUTED_DECISION_INSTANCES, decisions.len() as u64));
                 if !level.keeps_details() {
                     return Ok(());
                 }
@@ -58,13 +59,17 @@ impl Translation<'_> {
                 called_process_instance_id,
                 at,
             } => {
-                after.events.push(EngineEvent::ActivityEntered {
-                    process_instance_id: self.instance_id().to_owned(),
-                    process_definition_id: self.deployed.record.id.clone(),
-                    activity_id: activity_id.clone(),
-                    activity_instance_id: activity_instance_id.clone(),
-                    activity_type: activity_type.clone(),
-                });
+                if watched {
+                    after.events.push(EngineEvent::ActivityEntered {
+                        process_instance_id: self.instance_id().to_owned(),
+                        process_definition_id: self.deployed.record.id.clone(),
+                        activity_id: activity_id.clone(),
+                        activity_instance_id: activity_instance_id.clone(),
+                        activity_type: activity_type.clone(),
+                    });
+                } else {
+                    after.meters.push((names::ACTIVITY_INSTANCE_START, 1));
+                }
                 if !level.keeps_activities() {
                     return Ok(());
                 }
@@ -98,13 +103,17 @@ impl Translation<'_> {
                 complete_scope,
                 at,
             } => {
-                after.events.push(EngineEvent::ActivityLeft {
-                    process_instance_id: self.instance_id().to_owned(),
-                    process_definition_id: self.deployed.record.id.clone(),
-                    activity_id: activity_id.clone(),
-                    activity_instance_id: activity_instance_id.clone(),
-                    canceled: *canceled,
-                });
+                if watched {
+                    after.events.push(EngineEvent::ActivityLeft {
+                        process_instance_id: self.instance_id().to_owned(),
+                        process_definition_id: self.deployed.record.id.clone(),
+                        activity_id: activity_id.clone(),
+                        activity_instance_id: activity_instance_id.clone(),
+                        canceled: *canceled,
+                    });
+                } else {
+                    after.meters.push((names::ACTIVITY_INSTANCE_END, 1));
+                }
                 if !level.keeps_activities() {
                     return Ok(());
                 }
@@ -179,20 +188,20 @@ impl Translation<'_> {
                 // time yet) or at its start time.
                 if details {
                     self.logs.push(HistoryLog::Detail(HistoricDetail {
-                    id: new_id(),
-                    time: *at,
-                    variable_instance_id: v.id.clone(),
-                    variable_name: v.name.clone(),
-                    value: v.value.clone(),
-                    revision: v.revision,
-                    initial: v.revision == 0
-                        && (self.record.state.started_at == 0
-                            || *at == self.record.state.started_at),
-                    activity_instance_id: v.activity_instance_id.clone(),
-                    process_instance_id: v.process_instance_id.clone(),
-                    process_definition_id: v.process_definition_id.clone(),
-                    process_definition_key: v.process_definition_key.clone(),
-                    tenant_id: v.tenant_id.clone(),
+                        id: new_id(),
+                        time: *at,
+                        variable_instance_id: v.id.clone(),
+                        variable_name: v.name.clone(),
+                        value: v.value.clone(),
+                        revision: v.revision,
+                        initial: v.revision == 0
+                            && (self.record.state.started_at == 0
+                                || *at == self.record.state.started_at),
+                        activity_instance_id: v.activity_instance_id.clone(),
+                        process_instance_id: v.process_instance_id.clone(),
+                        process_definition_id: v.process_definition_id.clone(),
+                        process_definition_key: v.process_definition_key.clone(),
+                        tenant_id: v.tenant_id.clone(),
                     }));
                 }
                 self.variables.insert(key, v);
