@@ -542,3 +542,53 @@ async fn sixteen_workers_never_get_the_same_task() {
         );
     }
 }
+
+/// Events are built only for someone who watches them (a subscriber here); either way each
+/// activity instance started and ended is metered exactly once.
+#[tokio::test]
+async fn a_watcher_sees_each_activity_and_the_meters_count_each_once() {
+    use baton::engine::EngineEvent;
+    use baton_tests::wait_for_event;
+
+    let t = TestEngine::new().await;
+    t.deploy("p", &one_task("watched", "work")).await;
+    // Unwatched: counted only.
+    let quiet = t.start("watched", Variables::new()).await.instance.state.id;
+    let mut events = t.engine.subscribe_events();
+    let id = t.start("watched", Variables::new()).await.instance.state.id;
+    let entered = |want: &'static str| {
+        let id = id.clone();
+        move |e: EngineEvent| match e {
+            EngineEvent::ActivityEntered {
+                activity_id,
+                process_instance_id,
+                ..
+            } if process_instance_id == id && activity_id == want => Some(()),
+            _ => None,
+        }
+    };
+    wait_for_event(&mut events, "the start event entered", entered("start")).await;
+    wait_for_event(&mut events, "the task entered", entered("task")).await;
+    for task in t.fetch("w", "work", 2).await {
+        t.complete(&task.task.id, "w", Variables::new()).await;
+    }
+    let left = wait_for_event(&mut events, "the task left", |e| match e {
+        EngineEvent::ActivityLeft {
+            activity_id,
+            process_instance_id,
+            canceled,
+            ..
+        } if process_instance_id == id && activity_id == "task" => Some(canceled),
+        _ => None,
+    })
+    .await;
+    assert!(!left, "completed, not canceled");
+    assert_eq!(t.instance_state(&quiet).await, "COMPLETED");
+    assert_eq!(t.instance_state(&id).await, "COMPLETED");
+
+    t.engine.flush_metrics().await.expect("flush");
+    let sum = |name| t.engine.metric_sum(name, 0, i64::MAX).expect("metric");
+    // start, task, end of each instance.
+    assert_eq!(sum("activity-instance-start"), 6);
+    assert_eq!(sum("activity-instance-end"), 6);
+}

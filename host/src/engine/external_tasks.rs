@@ -364,11 +364,13 @@ impl ProcessEngine {
             .stage_external_task(&mut extra, &task, raw, None, self.now());
         self.log_external_task(&mut extra, &task, LogState::Successful);
         let mut after = AfterCommit::default();
-        after.events.push(EngineEvent::TaskCompleted {
-            task_id: task.id.clone(),
-            task_type: "external".into(),
-            process_instance_id: task.process_instance_id.clone(),
-        });
+        if self.events_watched() {
+            after.events.push(EngineEvent::TaskCompleted {
+                task_id: task.id.clone(),
+                task_type: "external".into(),
+                process_instance_id: task.process_instance_id.clone(),
+            });
+        }
         self.run_command(
             &task.process_instance_id,
             Command::CompleteTask {

@@ -250,13 +250,17 @@ impl<'a> Translation<'a> {
         self.log_external_task(ws, &task, LogState::Created);
         let metrics = &self.engine.inner.metrics;
         ProcessEngine::bump(&metrics.tasks_created_by_topic, &task.topic_name);
-        after.events.push(EngineEvent::TaskCreated {
-            task_id: task.id.clone(),
-            task_type: "external".into(),
-            topic: Some(task.topic_name.clone()),
-            activity_id: task.activity_id.clone(),
-            process_instance_id: task.process_instance_id.clone(),
-        });
+        // Events nobody watches are not built (see `events_watched`).
+        let watched = self.engine.events_watched();
+        if watched {
+            after.events.push(EngineEvent::TaskCreated {
+                task_id: task.id.clone(),
+                task_type: "external".into(),
+                topic: Some(task.topic_name.clone()),
+                activity_id: task.activity_id.clone(),
+                process_instance_id: task.process_instance_id.clone(),
+            });
+        }
         if let Some(run) = ran_inline {
             // Done by this command: logged, never stored; what is logged and counted is what
             // the background path logs and counts for the same outcome.
@@ -269,11 +273,13 @@ impl<'a> Translation<'a> {
             } else {
                 self.log_external_task(ws, &task, LogState::Successful);
                 ProcessEngine::bump(&metrics.tasks_completed_by_topic, &task.topic_name);
-                after.events.push(EngineEvent::TaskCompleted {
-                    task_id: task.id,
-                    task_type: "external".into(),
-                    process_instance_id: task.process_instance_id,
-                });
+                if watched {
+                    after.events.push(EngineEvent::TaskCompleted {
+                        task_id: task.id,
+                        task_type: "external".into(),
+                        process_instance_id: task.process_instance_id,
+                    });
+                }
             }
             return Ok(());
         }
