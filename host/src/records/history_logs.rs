@@ -176,6 +176,14 @@ pub enum HistoryLogKind {
 }
 
 impl HistoryLogKind {
+    /// Every kind.
+    pub const ALL: [HistoryLogKind; 4] = [
+        HistoryLogKind::ExternalTask,
+        HistoryLogKind::Job,
+        HistoryLogKind::Detail,
+        HistoryLogKind::IdentityLink,
+    ];
+
     /// The key component of the kind.
     pub fn as_str(self) -> &'static str {
         match self {

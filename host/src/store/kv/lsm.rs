@@ -20,6 +20,13 @@
 //! trees need no journal of their own. A compaction thread merges tables (leveled) after
 //! each checkpoint. The memtable in front ([`super::memtable`]) still answers first, so
 //! readers never see a half-written checkpoint.
+//!
+//! The history logs are keyed by kind, then id: one LSM tree for all of them made every
+//! checkpoint's table span every kind, so it overlapped the older tables of each kind and
+//! each compaction rewrote them (12-14% of the server's CPU at full history with wasm tasks,
+//! growing with the history kept). They live in one LSM tree per kind's key interval
+//! ([`Layout::Split`]), where new keys sort after old ones again. A store of the one-tree
+//! layout is moved over when opened ([`migrate_joined`]).
 
 use std::ops::Bound;
 use std::path::Path;
@@ -65,7 +72,7 @@ impl From<lsm_tree::Error> for StoreError {
 /// The LSM trees of the history trees, and their compaction thread.
 pub(super) struct HistoryLsm {
     /// By [`Tree`] number; `None` for the trees that are not history.
-    trees: Vec<Option<AnyTree>>,
+    trees: Vec<Option<Layout>>,
     seqno: SequenceNumberCounter,
     visible: SequenceNumberCounter,
     compaction: Option<mpsc::SyncSender<()>>,
@@ -79,32 +86,70 @@ impl HistoryLsm {
         let visible = SequenceNumberCounter::default();
         let cache = Arc::new(lsm_tree::Cache::with_capacity_bytes(CACHE_BYTES));
         let mut trees = Vec::with_capacity(Tree::ALL.len());
-        for tree in Tree::ALL {
-            if !tree.is_history() {
-                trees.push(None);
-                continue;
-            }
-            let path = dir.join(FOLDER).join(tree.name());
-            let opened = lsm_tree::Config::new(path, seqno.clone(), visible.clone())
+        let open_at = |path: &Path| -> Result<AnyTree> {
+            Ok(lsm_tree::Config::new(path, seqno.clone(), visible.clone())
                 .use_cache(cache.clone())
                 .data_block_compression_policy(lsm_tree::config::CompressionPolicy::all(
                     lsm_tree::CompressionType::Lz4,
                 ))
-                .open()?;
-            trees.push(Some(opened));
+                .open()?)
+        };
+        let folder = dir.join(FOLDER);
+        let mut joined = None;
+        for &tree in Tree::ALL {
+            if !tree.is_history() {
+                trees.push(None);
+                continue;
+            }
+            let path = folder.join(tree.name());
+            let Some(bounds) = split_bounds(tree) else {
+                trees.push(Some(Layout::One(open_at(&path)?)));
+                continue;
+            };
+            let mut parts = Vec::with_capacity(bounds.len());
+            for (bound, name) in bounds {
+                parts.push((
+                    bound,
+                    open_at(&folder.join(format!("{}.{name}", tree.name())))?,
+                ));
+            }
+            // A move interrupted after the copy: the copy is complete, the rest is removal.
+            let moved = folder.join(format!("{}.moved", tree.name()));
+            if moved.exists() {
+                std::fs::remove_dir_all(&moved).map_err(|e| io_error(&moved, e))?;
+            }
+            if path.exists() {
+                joined = Some((path, moved, open_at(&folder.join(tree.name()))?, tree));
+            }
+            trees.push(Some(Layout::Split(parts.into())));
         }
         // Sequence numbers go on after the newest one on disk (versions of a key are ordered
         // by them).
         let next = trees
             .iter()
             .flatten()
+            .flat_map(Layout::trees)
+            .chain(joined.as_ref().map(|(_, _, t, _)| t))
             .filter_map(|t| t.get_highest_persisted_seqno())
             .max()
             .map_or(0, |s| s + 1);
         seqno.fetch_max(next);
         visible.fetch_max(next);
+        if let Some((path, moved, old, tree)) = joined
+            && let Some(Some(layout)) = trees.get(tree as usize)
+        {
+            migrate_joined(&old, layout)?;
+            drop(old);
+            std::fs::rename(&path, &moved).map_err(|e| io_error(&path, e))?;
+            std::fs::remove_dir_all(&moved).map_err(|e| io_error(&moved, e))?;
+        }
         let (tx, rx) = mpsc::sync_channel::<()>(1);
-        let compacting: Vec<AnyTree> = trees.iter().flatten().cloned().collect();
+        let compacting: Vec<AnyTree> = trees
+            .iter()
+            .flatten()
+            .flat_map(Layout::trees)
+            .cloned()
+            .collect();
         let watermark = visible.clone();
         let thread = Background::spawn("baton-history-compaction", move || {
             compact_until_closed(&compacting, &watermark, &rx)
@@ -120,10 +165,10 @@ impl HistoryLsm {
 
     /// The partition of one history tree (`None` if the tree is not history).
     pub(super) fn partition(self: &Arc<Self>, tree: Tree) -> Option<Partition> {
-        let tree = self.trees.get(tree as usize)?.clone()?;
+        let layout = self.trees.get(tree as usize)?.clone()?;
         Some(Partition {
             lsm: self.clone(),
-            tree,
+            layout,
         })
     }
 
@@ -131,7 +176,7 @@ impl HistoryLsm {
     /// manifests naming them) and let the compaction thread look.
     pub(super) fn flush(&self) -> Result<()> {
         let mut flushed = false;
-        for tree in self.trees.iter().flatten() {
+        for tree in self.trees.iter().flatten().flat_map(Layout::trees) {
             let lock = tree.get_flush_lock();
             tree.rotate_memtable();
             // Not only what was just rotated: a memtable sealed by a flush that failed (disk
@@ -153,6 +198,7 @@ impl HistoryLsm {
         self.trees
             .iter()
             .flatten()
+            .flat_map(Layout::trees)
             .map(AbstractTree::disk_space)
             .sum()
     }
@@ -206,26 +252,140 @@ fn compact_until_closed(
     }
 }
 
-/// One history tree: a handle on its LSM tree.
+/// Where one history tree's keys live.
+#[derive(Clone)]
+pub(super) enum Layout {
+    /// In one LSM tree.
+    One(AnyTree),
+    /// In one LSM tree per key interval: each starts at its bound (ascending; the first is
+    /// the empty key) and ends where the next begins, so every key has exactly one home and
+    /// the trees in order hold the keys in order.
+    Split(Arc<[(Vec<u8>, AnyTree)]>),
+}
+
+impl Layout {
+    /// Every LSM tree of the layout.
+    fn trees(&self) -> Box<dyn Iterator<Item = &AnyTree> + '_> {
+        match self {
+            Layout::One(tree) => Box::new(std::iter::once(tree)),
+            Layout::Split(parts) => Box::new(parts.iter().map(|(_, tree)| tree)),
+        }
+    }
+
+    /// The number of the LSM tree that holds `key` (in [`Layout::trees`] order).
+    fn home_index(&self, key: &[u8]) -> usize {
+        match self {
+            Layout::One(_) => 0,
+            Layout::Split(parts) => parts
+                .partition_point(|(bound, _)| bound.as_slice() <= key)
+                .saturating_sub(1),
+        }
+    }
+
+    /// The LSM tree that holds `key`.
+    fn home(&self, key: &[u8]) -> &AnyTree {
+        match self {
+            Layout::One(tree) => tree,
+            Layout::Split(parts) => &parts[self.home_index(key)].1,
+        }
+    }
+}
+
+/// The key intervals a history tree is split into, with the name of each part: the history
+/// logs, one per kind (their keys start with the kind). The first interval starts at the
+/// empty key.
+fn split_bounds(tree: Tree) -> Option<Vec<(Vec<u8>, &'static str)>> {
+    if tree != Tree::HistoryLogs {
+        return None;
+    }
+    let mut bounds: Vec<(Vec<u8>, &'static str)> = crate::records::HistoryLogKind::ALL
+        .iter()
+        .map(|kind| (super::index::history_log_prefix(*kind), kind.as_str()))
+        .collect();
+    bounds.sort();
+    if let Some(first) = bounds.first_mut() {
+        first.0 = Vec::new();
+    }
+    Some(bounds)
+}
+
+/// Copy every live pair of a history tree stored in one LSM tree (before the split) into
+/// its split layout, one ingestion per part. Run at open, before anything else writes; a
+/// crash half-way copies again on the next open (the same pairs at newer sequence numbers).
+fn migrate_joined(old: &AnyTree, layout: &Layout) -> Result<()> {
+    let pairs = old
+        .iter(READ_LATEST, None)
+        .map(|guard| guard.into_inner().map_err(StoreError::from));
+    let mut copied = 0usize;
+    ingest_into(
+        layout,
+        pairs.map(|pair| {
+            copied += 1;
+            pair.map(|(key, value)| (key.to_vec(), Some(IVec::from(&*value))))
+        }),
+    )?;
+    if copied > 0 {
+        tracing::info!("moved {copied} history records into one table set per key range");
+    }
+    Ok(())
+}
+
+/// Ingest sorted changes into the parts of `layout` they belong to, each part's changes in
+/// one ingestion (a table of its own).
+fn ingest_into<K: AsRef<[u8]>, V: AsRef<[u8]>>(
+    layout: &Layout,
+    changes: impl Iterator<Item = Result<(K, Option<V>)>>,
+) -> Result<()> {
+    let mut current: Option<(usize, lsm_tree::AnyIngestion<'_>)> = None;
+    for change in changes {
+        let (key, value) = change?;
+        let home = layout.home_index(key.as_ref());
+        if current.as_ref().is_none_or(|(at, _)| *at != home) {
+            if let Some((_, ingestion)) = current.take() {
+                ingestion.finish()?;
+            }
+            current = Some((home, layout.home(key.as_ref()).ingestion()?));
+        }
+        if let Some((_, ingestion)) = &mut current {
+            match value {
+                Some(value) => ingestion.write(key.as_ref(), value.as_ref())?,
+                None => ingestion.write_tombstone(key.as_ref())?,
+            }
+        }
+    }
+    if let Some((_, ingestion)) = current {
+        ingestion.finish()?;
+    }
+    Ok(())
+}
+
+fn io_error(path: &Path, e: std::io::Error) -> StoreError {
+    StoreError::Backend(format!("history tables at {}: {e}", path.display()))
+}
+
+/// One history tree: a handle on its LSM tree(s).
 #[derive(Clone)]
 pub(super) struct Partition {
     lsm: Arc<HistoryLsm>,
-    tree: AnyTree,
+    layout: Layout,
 }
 
 impl Partition {
-    fn tree(&self) -> &AnyTree {
-        &self.tree
+    fn tree(&self, key: &[u8]) -> &AnyTree {
+        self.layout.home(key)
     }
 
     /// The value of a key.
     pub(super) fn get(&self, key: &[u8]) -> Result<Option<IVec>> {
-        Ok(self.tree().get(key, READ_LATEST)?.map(|v| IVec::from(&*v)))
+        Ok(self
+            .tree(key)
+            .get(key, READ_LATEST)?
+            .map(|v| IVec::from(&*v)))
     }
 
     /// Whether the key exists.
     pub(super) fn contains_key(&self, key: &[u8]) -> Result<bool> {
-        Ok(self.tree().contains_key(key, READ_LATEST)?)
+        Ok(self.tree(key).contains_key(key, READ_LATEST)?)
     }
 
     /// Put (`Some`) or remove (`None`) a key (durable after [`HistoryLsm::flush`]).
@@ -233,10 +393,10 @@ impl Partition {
         let seqno = self.lsm.next_seqno();
         match value {
             Some(value) => {
-                self.tree().insert(key, value, seqno);
+                self.tree(key).insert(key, value, seqno);
             }
             None => {
-                self.tree().remove(key, seqno);
+                self.tree(key).remove(key, seqno);
             }
         }
         self.lsm.published(seqno);
@@ -251,14 +411,10 @@ impl Partition {
         &self,
         changes: impl Iterator<Item = (&'a [u8], Option<&'a IVec>)>,
     ) -> Result<()> {
-        let mut ingestion = self.tree().ingestion()?;
-        for (key, value) in changes {
-            match value {
-                Some(value) => ingestion.write(key, value.as_ref())?,
-                None => ingestion.write_tombstone(key)?,
-            }
-        }
-        ingestion.finish().map_err(Into::into)
+        ingest_into(
+            &self.layout,
+            changes.map(|(key, value)| Ok::<_, StoreError>((key, value))),
+        )
     }
 
     /// The pairs between two bounds, in key order or reversed.
@@ -268,15 +424,133 @@ impl Partition {
         to: Bound<Vec<u8>>,
         reverse: bool,
     ) -> Box<dyn Iterator<Item = Result<(IVec, IVec)>> + Send> {
-        let iter = self.tree().range((from, to), READ_LATEST, None);
         let pair = |guard: lsm_tree::IterGuardImpl| {
             let (key, value) = guard.into_inner()?;
             Ok((IVec::from(&*key), IVec::from(&*value)))
         };
+        // The parts hold consecutive key intervals: their scans one after the other (last
+        // first when reversed) are the scan of the whole.
+        let mut parts: Vec<&AnyTree> = self.layout.trees().collect();
         if reverse {
-            Box::new(iter.rev().map(pair))
-        } else {
-            Box::new(iter.map(pair))
+            parts.reverse();
+        }
+        let scans: Vec<_> = parts
+            .into_iter()
+            .map(|tree| {
+                let iter = tree.range((from.clone(), to.clone()), READ_LATEST, None);
+                let scan: Box<dyn Iterator<Item = Result<(IVec, IVec)>> + Send> = if reverse {
+                    Box::new(iter.rev().map(pair))
+                } else {
+                    Box::new(iter.map(pair))
+                };
+                scan
+            })
+            .collect();
+        Box::new(scans.into_iter().flatten())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::records::HistoryLogKind;
+    use crate::store::kv::index::history_log_key;
+
+    /// Keys of every kind, interleaved in time as a checkpoint holds them.
+    fn keys() -> Vec<Vec<u8>> {
+        let mut keys: Vec<Vec<u8>> = (0..30)
+            .flat_map(|i| {
+                HistoryLogKind::ALL
+                    .iter()
+                    .map(move |kind| history_log_key(*kind, &format!("{i:04}")))
+            })
+            .collect();
+        keys.sort();
+        keys
+    }
+
+    fn all(partition: &Partition, reverse: bool) -> Vec<Vec<u8>> {
+        partition
+            .range(Bound::Unbounded, Bound::Unbounded, reverse)
+            .map(|pair| pair.expect("pair").0.to_vec())
+            .collect()
+    }
+
+    #[test]
+    fn history_logs_live_in_one_table_set_per_kind_and_scan_as_one_tree() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let lsm = HistoryLsm::open(dir.path()).expect("open");
+        let logs = lsm.partition(Tree::HistoryLogs).expect("history tree");
+        let keys = keys();
+        let (first, rest) = keys.split_at(keys.len() / 2);
+        let v = IVec::from(&b"v"[..]);
+        logs.ingest(first.iter().map(|k| (k.as_slice(), Some(&v))))
+            .expect("ingest");
+        for key in rest {
+            logs.write(key, Some(b"w"));
+        }
+        lsm.flush().expect("flush");
+        // Each kind's table set holds only its own keys.
+        for kind in HistoryLogKind::ALL {
+            let part = lsm.trees[Tree::HistoryLogs as usize]
+                .as_ref()
+                .expect("layout")
+                .home(&history_log_key(kind, "0000"))
+                .clone();
+            let prefix = super::super::index::history_log_prefix(kind);
+            let held: Vec<_> = part
+                .iter(READ_LATEST, None)
+                .map(|g| g.into_inner().expect("pair").0.to_vec())
+                .collect();
+            assert_eq!(held.len(), 30, "{}", kind.as_str());
+            assert!(held.iter().all(|k| k.starts_with(&prefix)));
+        }
+        assert_eq!(all(&logs, false), keys);
+        let mut reversed = keys.clone();
+        reversed.reverse();
+        assert_eq!(all(&logs, true), reversed);
+        let (from, to) = crate::store::kv::prefix_range(&super::super::index::history_log_prefix(
+            HistoryLogKind::Job,
+        ));
+        let jobs = logs.range(from, to, false).count();
+        assert_eq!(jobs, 30);
+        assert_eq!(logs.get(&keys[7]).expect("get").as_deref(), Some(&b"v"[..]));
+        assert!(logs.contains_key(&keys[keys.len() - 1]).expect("contains"));
+        logs.write(&keys[7], None);
+        assert_eq!(logs.get(&keys[7]).expect("get"), None);
+        assert!(
+            !dir.path()
+                .join(FOLDER)
+                .join(Tree::HistoryLogs.name())
+                .exists()
+        );
+    }
+
+    #[test]
+    fn a_store_of_the_one_tree_layout_is_moved_over_when_opened() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let joined = dir.path().join(FOLDER).join(Tree::HistoryLogs.name());
+        let keys = keys();
+        {
+            let seqno = SequenceNumberCounter::default();
+            let old = lsm_tree::Config::new(&joined, seqno.clone(), seqno)
+                .open()
+                .expect("old layout");
+            let mut ingestion = old.ingestion().expect("ingestion");
+            for key in &keys {
+                ingestion.write(key, b"old").expect("write");
+            }
+            ingestion.finish().expect("finish");
+        }
+        for _ in 0..2 {
+            let lsm = HistoryLsm::open(dir.path()).expect("open");
+            let logs = lsm.partition(Tree::HistoryLogs).expect("history tree");
+            assert_eq!(all(&logs, false), keys);
+            assert_eq!(
+                logs.get(&keys[3]).expect("get").as_deref(),
+                Some(&b"old"[..])
+            );
+            assert!(!joined.exists(), "the old layout is gone once moved");
         }
     }
 }
