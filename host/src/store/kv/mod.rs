@@ -420,12 +420,13 @@ struct StoreInner {
 /// releases that expect 3 would not look (they would show no history). 5: the running state's
 /// records may be compressed (record format 4, see [`codec`]), which releases that expect 4
 /// cannot read, and the external tasks' by-instance index is gone (the instance record names
-/// its tasks), which releases that expect 4 would miss.
-pub const FORMAT_VERSION: u8 = 5;
+/// its tasks), which releases that expect 4 would miss. 6: the history logs live in one table
+/// set per kind ([`lsm`]), where releases that expect 5 would not look.
+pub const FORMAT_VERSION: u8 = 6;
 
 /// Formats this release opens (older stores are upgraded in place: their records stay
 /// readable and are rewritten in today's format when they change).
-const READABLE_FORMATS: &[u8] = &[1, 2, 3, 4, 5];
+const READABLE_FORMATS: &[u8] = &[1, 2, 3, 4, 5, 6];
 
 impl Store {
     /// Open (or create) the store in `dir`. Must be called inside a tokio runtime (the group
