@@ -282,7 +282,8 @@ impl ProcessEngine {
 
     /// Whether anyone sees events beyond their meters: a subscriber, an SSE stream (since the
     /// first one), or the other nodes of a shared store. When nobody does, a command's
-    /// highest-volume events (activities entered and left) are only counted, not built.
+    /// highest-volume events (activities entered and left, external tasks created and completed)
+    /// are not built (the meters are counted apart from them).
     pub(crate) fn events_watched(&self) -> bool {
         self.inner.event_relay.is_some()
             || self.inner.events.receiver_count() > 0

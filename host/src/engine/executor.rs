@@ -437,18 +437,10 @@ impl ProcessEngine {
         after: AfterCommit,
     ) -> Pin<Box<dyn Future<Output = ()> + Send + '_>> {
         Box::pin(async move {
-            use super::usage_metrics::names;
             for (name, n) in after.meters {
                 self.meter(name, n);
             }
             for event in after.events {
-                match &event {
-                    EngineEvent::ActivityEntered { .. } => {
-                        self.meter(names::ACTIVITY_INSTANCE_START, 1)
-                    }
-                    EngineEvent::ActivityLeft { .. } => self.meter(names::ACTIVITY_INSTANCE_END, 1),
-                    _ => {}
-                }
                 self.emit(event);
             }
             // Written by the first commit a minute after the last write, off this request.

@@ -71,15 +71,11 @@ impl ProcessEngine {
             .stage_user_task(&mut ws, &task, Some(old), Some(raw));
         self.log_identity_links(&mut ws, Some(old), &task);
         // Keep the assignee visible in the activity's history.
-        let history = self.history_level().keeps_activities();
-        if let Some(mut h) = history
-            .then(|| {
-                self.inner
-                    .store
-                    .historic_activity(&task.process_instance_id, &task.activity_instance_id)
-            })
-            .transpose()?
-            .flatten()
+        if self.history_level().keeps_activities()
+            && let Some(mut h) = self
+                .inner
+                .store
+                .historic_activity(&task.process_instance_id, &task.activity_instance_id)?
         {
             h.assignee = task.assignee.clone();
             self.inner.store.stage_historic_activity(&mut ws, &h, false);

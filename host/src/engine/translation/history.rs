@@ -59,6 +59,7 @@ impl Translation<'_> {
                 called_process_instance_id,
                 at,
             } => {
+                after.meters.push((names::ACTIVITY_INSTANCE_START, 1));
                 if watched {
                     after.events.push(EngineEvent::ActivityEntered {
                         process_instance_id: self.instance_id().to_owned(),
@@ -67,8 +68,6 @@ impl Translation<'_> {
                         activity_instance_id: activity_instance_id.clone(),
                         activity_type: activity_type.clone(),
                     });
-                } else {
-                    after.meters.push((names::ACTIVITY_INSTANCE_START, 1));
                 }
                 if !level.keeps_activities() {
                     return Ok(());
@@ -103,6 +102,7 @@ impl Translation<'_> {
                 complete_scope,
                 at,
             } => {
+                after.meters.push((names::ACTIVITY_INSTANCE_END, 1));
                 if watched {
                     after.events.push(EngineEvent::ActivityLeft {
                         process_instance_id: self.instance_id().to_owned(),
@@ -111,8 +111,6 @@ impl Translation<'_> {
                         activity_instance_id: activity_instance_id.clone(),
                         canceled: *canceled,
                     });
-                } else {
-                    after.meters.push((names::ACTIVITY_INSTANCE_END, 1));
                 }
                 if !level.keeps_activities() {
                     return Ok(());
