@@ -52,45 +52,72 @@ pub(super) type Delta = (Tree, Vec<u8>, i64);
 /// the oldest segment's snapshot and adds the logged deltas instead of walking the trees.
 pub(super) type Snapshot = HashMap<(Tree, Vec<u8>), i64>;
 
-/// The counts: per tree (empty component) and per (tree, first component).
+/// One tree's counts: all its records, and per first key component (kept only for the
+/// trees counted so; a component whose count drops to zero is forgotten).
+#[derive(Default, Clone)]
+struct TreeCounts {
+    total: i64,
+    by_component: foldhash::HashMap<Vec<u8>, i64>,
+}
+
+/// The counts: per tree, and per (tree, first component). Keyed so that applying a commit's
+/// deltas (under the writer lock) looks components up by slice, allocating nothing.
 #[derive(Default)]
 pub(super) struct Counts {
-    by: Mutex<HashMap<(Tree, Vec<u8>), i64>>,
+    by: Mutex<foldhash::HashMap<Tree, TreeCounts>>,
 }
 
 impl Counts {
+    fn lock(&self) -> std::sync::MutexGuard<'_, foldhash::HashMap<Tree, TreeCounts>> {
+        // Counts are plain numbers: a panic elsewhere cannot leave them half-changed.
+        self.by.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
     /// Count every counted tree by walking it (on open, when the log has no snapshot: a new
     /// store or one written by a release before the log).
     pub(super) fn rebuild(&self, trees: &[Durable]) -> Result<()> {
-        let mut by = HashMap::new();
+        let mut by = foldhash::HashMap::default();
         for (tree, per) in COUNTED {
-            let mut total = 0i64;
+            let mut counts = TreeCounts::default();
             let all = trees[*tree as usize].range(Bound::Unbounded, Bound::Unbounded, false);
             for pair in all {
                 let (key, _) = pair?;
-                total += 1;
+                counts.total += 1;
                 if *per && let Some(c) = first_component(&key) {
-                    *by.entry((*tree, c.to_vec())).or_insert(0) += 1;
+                    *counts.by_component.entry(c.to_vec()).or_insert(0) += 1;
                 }
             }
-            by.insert((*tree, Vec::new()), total);
+            by.insert(*tree, counts);
         }
-        if let Ok(mut guard) = self.by.lock() {
-            *guard = by;
-        }
+        *self.lock() = by;
         Ok(())
     }
 
     /// The counts now.
     pub(super) fn snapshot(&self) -> Snapshot {
-        self.by.lock().map(|by| by.clone()).unwrap_or_default()
+        let by = self.lock();
+        let mut snapshot = Snapshot::new();
+        for (tree, counts) in by.iter() {
+            snapshot.insert((*tree, Vec::new()), counts.total);
+            for (component, n) in &counts.by_component {
+                snapshot.insert((*tree, component.clone()), *n);
+            }
+        }
+        snapshot
     }
 
     /// Start from a snapshot (then apply the deltas logged after it).
     pub(super) fn load(&self, snapshot: Snapshot) {
-        if let Ok(mut by) = self.by.lock() {
-            *by = snapshot;
+        let mut by: foldhash::HashMap<Tree, TreeCounts> = foldhash::HashMap::default();
+        for ((tree, component), n) in snapshot {
+            let counts = by.entry(tree).or_default();
+            if component.is_empty() {
+                counts.total = n;
+            } else {
+                counts.by_component.insert(component, n);
+            }
         }
+        *self.lock() = by;
     }
 
     /// Apply a committed transaction's deltas.
@@ -98,16 +125,23 @@ impl Counts {
         if deltas.is_empty() {
             return;
         }
-        let Ok(mut by) = self.by.lock() else { return };
+        let mut by = self.lock();
         for (tree, key, d) in deltas {
-            *by.entry((*tree, Vec::new())).or_insert(0) += d;
+            let counts = by.entry(*tree).or_default();
+            counts.total += d;
             if per_component(*tree)
                 && let Some(c) = first_component(key)
             {
-                let entry = by.entry((*tree, c.to_vec())).or_insert(0);
-                *entry += d;
-                if *entry == 0 {
-                    by.remove(&(*tree, c.to_vec()));
+                match counts.by_component.get_mut(c) {
+                    Some(n) => {
+                        *n += d;
+                        if *n == 0 {
+                            counts.by_component.remove(c);
+                        }
+                    }
+                    None => {
+                        counts.by_component.insert(c.to_vec(), *d);
+                    }
                 }
             }
         }
@@ -123,10 +157,12 @@ impl Counts {
                 k
             }
         };
-        self.by
-            .lock()
-            .ok()
-            .and_then(|by| by.get(&(tree, key)).copied())
-            .map_or(0, |n| usize::try_from(n).unwrap_or(0))
+        let by = self.lock();
+        let counts = by.get(&tree);
+        let n = match component {
+            None => counts.map(|c| c.total),
+            Some(_) => counts.and_then(|c| c.by_component.get(key.as_slice()).copied()),
+        };
+        n.map_or(0, |n| usize::try_from(n).unwrap_or(0))
     }
 }

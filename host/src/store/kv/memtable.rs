@@ -91,67 +91,72 @@ impl Layer {
         self.trees[tree as usize].get(key)
     }
 
-    /// Apply one change of a commit. `from_sled` is what sled said of the key (`Unasked` when
-    /// it was not asked); `frozen` is the layer below this one. A key this layer holds is
-    /// changed in place (one search: most changes of a step touch records an earlier step of
-    /// the same layer wrote).
+    /// Apply one change of a commit, its key and value already copied (the copies are made
+    /// before the layers are locked, so readers wait only for the map operations). `from_sled`
+    /// is what sled said of the key (`Unasked` when it was not asked); `frozen` is the layer
+    /// below this one. One search of the map, whether the key is new or changed in place.
     fn change(
         &mut self,
         tree: Tree,
-        key: &[u8],
-        value: Option<&[u8]>,
+        key: Vec<u8>,
+        value: Option<IVec>,
         from_sled: Lower,
         frozen: Option<&Layer>,
     ) {
-        let map = &mut self.trees[tree as usize];
-        if let Some(entry) = map.get_mut(key) {
-            let lower = match entry {
-                Entry::Put {
-                    lower: Lower::Unasked,
-                    ..
-                } => from_sled,
-                Entry::Put { lower, .. } => *lower,
-                Entry::Removed => Lower::Holds,
-            };
-            let old_len = entry.value().map_or(0, |v| v.len());
-            match value {
-                Some(value) => {
-                    self.bytes = self.bytes + value.len() - old_len;
-                    *entry = Entry::Put {
-                        value: IVec::from(value),
-                        lower,
-                    };
-                }
-                None if lower != Lower::Lacks => {
-                    self.bytes -= old_len;
-                    *entry = Entry::Removed;
-                }
-                None => {
-                    map.remove(key);
-                    self.bytes -= old_len + key.len();
-                }
-            }
-            return;
-        }
-        let lower = match frozen.and_then(|f| f.get(tree, key)) {
+        use std::collections::btree_map::Entry as Slot;
+        let key_len = key.len();
+        let lower_of_new = |key: &[u8]| match frozen.and_then(|f| f.get(tree, key)) {
             Some(Entry::Put { .. }) => Lower::Holds,
             Some(Entry::Removed) => Lower::Lacks,
             // Unasked for a removal only after an earlier change of this batch changed the
             // key; a tombstone is then kept, which is always safe.
             None => from_sled,
         };
-        // A removal drops the entry only when no lower layer surely holds the key: then
-        // there is nothing to add.
-        let entry = match value {
-            Some(value) => Entry::Put {
-                value: IVec::from(value),
-                lower,
-            },
-            None if lower != Lower::Lacks => Entry::Removed,
-            None => return,
-        };
-        self.bytes += key.len() + value.map_or(0, <[u8]>::len);
-        map.insert(key.to_vec(), entry);
+        match self.trees[tree as usize].entry(key) {
+            Slot::Occupied(mut slot) => {
+                let entry = slot.get_mut();
+                let lower = match entry {
+                    Entry::Put {
+                        lower: Lower::Unasked,
+                        ..
+                    } => from_sled,
+                    Entry::Put { lower, .. } => *lower,
+                    Entry::Removed => Lower::Holds,
+                };
+                let old_len = entry.value().map_or(0, |v| v.len());
+                match value {
+                    Some(value) => {
+                        self.bytes = self.bytes + value.len() - old_len;
+                        *entry = Entry::Put { value, lower };
+                    }
+                    None if lower != Lower::Lacks => {
+                        self.bytes -= old_len;
+                        *entry = Entry::Removed;
+                    }
+                    None => {
+                        slot.remove();
+                        self.bytes -= old_len + key_len;
+                    }
+                }
+            }
+            Slot::Vacant(slot) => {
+                let lower = lower_of_new(slot.key());
+                // A removal drops the entry only when no lower layer surely holds the key:
+                // then there is nothing to add.
+                let entry = match value {
+                    Some(value) => {
+                        self.bytes += key_len + value.len();
+                        Entry::Put { value, lower }
+                    }
+                    None if lower != Lower::Lacks => {
+                        self.bytes += key_len;
+                        Entry::Removed
+                    }
+                    None => return,
+                };
+                slot.insert(entry);
+            }
+        }
     }
 
     /// Every entry, tree by tree (what a checkpoint writes into sled).
@@ -316,15 +321,22 @@ impl MemTable {
                 .map(|((tree, key, _), unknown)| unknown.then(|| in_sled(*tree, key)))
                 .collect()
         };
+        let owned: Vec<(Tree, Vec<u8>, Option<IVec>, Lower)> = changes
+            .iter()
+            .zip(asked)
+            .map(|((tree, key, value), asked)| {
+                let from_sled = match asked {
+                    Some(true) => Lower::Holds,
+                    Some(false) => Lower::Lacks,
+                    None => Lower::Unasked,
+                };
+                (*tree, key.to_vec(), value.map(IVec::from), from_sled)
+            })
+            .collect();
         let mut layers = self.write();
         let Layers { active, frozen } = &mut *layers;
-        for ((tree, key, value), asked) in changes.iter().zip(asked) {
-            let from_sled = match asked {
-                Some(true) => Lower::Holds,
-                Some(false) => Lower::Lacks,
-                None => Lower::Unasked,
-            };
-            active.change(*tree, key, *value, from_sled, frozen.as_deref());
+        for (tree, key, value, from_sled) in owned {
+            active.change(tree, key, value, from_sled, frozen.as_deref());
         }
     }
 

@@ -1051,8 +1051,8 @@ impl StoreInner {
         awaits_sync: bool,
     ) -> Result<Vec<bool>> {
         // The values the sets before this one in the batch wrote (their guards see them).
-        let mut written: std::collections::HashMap<(Tree, &[u8]), Option<&[u8]>> =
-            std::collections::HashMap::new();
+        let mut written: foldhash::HashMap<(Tree, &[u8]), Option<&[u8]>> =
+            foldhash::HashMap::default();
         let mut applied = Vec::with_capacity(sets.len());
         // The kept counts' changes, worked out before the log record is written: they go
         // into it, so an open after a crash adds them to a snapshot instead of counting.
@@ -1062,11 +1062,11 @@ impl StoreInner {
             let mut holds = true;
             for op in &set.ops {
                 if let Op::Guard(t, k, current) = op {
-                    let actual = match written.get(&(*t, k.as_slice())) {
-                        Some(value) => value.map(<[u8]>::to_vec),
-                        None => self.read(*t, k)?.map(|v| v.to_vec()),
+                    let matches = match written.get(&(*t, k.as_slice())) {
+                        Some(value) => *value == current.as_deref(),
+                        None => self.read(*t, k)?.as_deref() == current.as_deref(),
                     };
-                    if actual.as_deref() != current.as_deref() {
+                    if !matches {
                         holds = false;
                         break;
                     }
