@@ -254,7 +254,11 @@ pub(crate) fn delete_external_task(ws: &mut WriteSet, old: &ExternalTask) {
         Tree::ExternalTasksByTopic,
         pair_key(&old.topic_name, &old.id),
     );
-    ws.delete(Tree::WasmTasks, id_key(&old.id));
+    // Only a task the wasm runtime owns has an entry ([`put_external_task`] keeps it so): a
+    // removal of a key nobody wrote still cost a log entry and a lookup in sled.
+    if old.is_wasm_owned() {
+        ws.delete(Tree::WasmTasks, id_key(&old.id));
+    }
 }
 
 /// Write a user task and its index entries (replacing those of `old`, the task as it was).

@@ -56,8 +56,9 @@ impl Entry {
     }
 }
 
-/// One change to apply: a put (`Some` value) or a removal (`None`) of a key of a tree.
-pub(super) type Change<'a> = (Tree, &'a [u8], Option<&'a [u8]>);
+/// One change to apply: a put (`Some` value) or a removal (`None`) of a key of a tree, and
+/// whether sled holds the key if the committer already knows (memory had no entry for it).
+pub(super) type Change<'a> = (Tree, &'a [u8], Option<&'a [u8]>, Option<bool>);
 
 /// An entry of a scan of memory: a key and its value, `None` when removed.
 pub(super) type MemoryEntry = (Vec<u8>, Option<IVec>);
@@ -291,7 +292,7 @@ impl MemTable {
 
     /// Apply puts (`Some`) and removals (`None`) to the active layer, in order, all visible
     /// at once. `in_sled` answers whether sled holds a key; it is asked before the layers are
-    /// locked, only for the removals memory cannot answer. The caller is the one writer (no
+    /// locked, only for the removals memory cannot answer and the change does not. The caller is the one writer (no
     /// other change of the layers runs meanwhile).
     pub(super) fn apply(&self, changes: &[Change<'_>], in_sled: &dyn Fn(Tree, &[u8]) -> bool) {
         let asked: Vec<Option<bool>> = {
@@ -299,8 +300,9 @@ impl MemTable {
                 let layers = self.read();
                 changes
                     .iter()
-                    .map(|(tree, key, value)| {
+                    .map(|(tree, key, value, known)| {
                         value.is_none()
+                            && known.is_none()
                             && matches!(
                                 layers.active.get(*tree, key),
                                 None | Some(Entry::Put {
@@ -318,13 +320,15 @@ impl MemTable {
             changes
                 .iter()
                 .zip(unknown)
-                .map(|((tree, key, _), unknown)| unknown.then(|| in_sled(*tree, key)))
+                .map(|((tree, key, _, known), unknown)| {
+                    known.or_else(|| unknown.then(|| in_sled(*tree, key)))
+                })
                 .collect()
         };
         let owned: Vec<(Tree, Vec<u8>, Option<IVec>, Lower)> = changes
             .iter()
             .zip(asked)
-            .map(|((tree, key, value), asked)| {
+            .map(|((tree, key, value, _), asked)| {
                 let from_sled = match asked {
                     Some(true) => Lower::Holds,
                     Some(false) => Lower::Lacks,
@@ -791,7 +795,7 @@ mod tests {
     fn apply_all(memory: &MemTable, tree: Tree, changes: &[(Vec<u8>, Option<Vec<u8>>)]) {
         let borrowed: Vec<Change<'_>> = changes
             .iter()
-            .map(|(key, value)| (tree, key.as_slice(), value.as_deref()))
+            .map(|(key, value)| (tree, key.as_slice(), value.as_deref(), None))
             .collect();
         memory.apply(&borrowed, &|_, _| true);
     }
@@ -922,7 +926,7 @@ mod tests {
                 }
                 let borrowed: Vec<Change<'_>> = changes
                     .iter()
-                    .map(|(key, value)| (tree, key.as_slice(), value.as_deref()))
+                    .map(|(key, value)| (tree, key.as_slice(), value.as_deref(), None))
                     .collect();
                 let sled_keys = &in_sled;
                 memory.apply(&borrowed, &|_, key| {

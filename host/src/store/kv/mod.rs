@@ -1057,6 +1057,11 @@ impl StoreInner {
         // The kept counts' changes, worked out before the log record is written: they go
         // into it, so an open after a crash adds them to a snapshot instead of counting.
         let mut deltas = Vec::new();
+        // What sled said of keys memory had no entry for (read for the counts): the memtable
+        // takes it instead of asking sled again when such a key is removed. Valid while this
+        // writer holds the lock: sled changes only by a checkpoint, which writes only keys
+        // memory has entries for.
+        let mut in_sled: foldhash::HashMap<(Tree, &[u8]), bool> = foldhash::HashMap::default();
         record.begin();
         for set in sets {
             let mut holds = true;
@@ -1083,7 +1088,13 @@ impl StoreInner {
                     if counted {
                         let existed = match written.get(&(tree, key)) {
                             Some(before) => before.is_some(),
-                            None => self.read(tree, key)?.is_some(),
+                            None => {
+                                let (exists, held) = self.exists(tree, key)?;
+                                if let Some(held) = held {
+                                    in_sled.insert((tree, key), held);
+                                }
+                                exists
+                            }
                         };
                         match (existed, value.is_some()) {
                             (false, true) => deltas.push((tree, key.to_vec(), 1)),
@@ -1121,6 +1132,7 @@ impl StoreInner {
                 Op::Delete(t, k) => Some((*t, k.as_slice(), None)),
                 Op::Guard(..) => None,
             })
+            .map(|(t, k, v)| (t, k, v, in_sled.get(&(t, k)).copied()))
             .collect();
         // A failed read counts as present: a removal then stays as a tombstone.
         self.memory.apply(&changes, &|tree, key| {
@@ -1141,6 +1153,19 @@ impl StoreInner {
             memtable::Lookup::Value(v) => Ok(Some(v)),
             memtable::Lookup::Removed => Ok(None),
             memtable::Lookup::Below => self.trees[tree as usize].get(key),
+        }
+    }
+
+    /// Whether `key` exists now, and, when memory had no entry for it, whether sled holds it
+    /// (what the memtable would otherwise ask sled again when the key is removed).
+    fn exists(&self, tree: Tree, key: &[u8]) -> Result<(bool, Option<bool>)> {
+        match self.memory.get(tree, key) {
+            memtable::Lookup::Value(_) => Ok((true, None)),
+            memtable::Lookup::Removed => Ok((false, None)),
+            memtable::Lookup::Below => {
+                let held = self.trees[tree as usize].contains_key(key)?;
+                Ok((held, Some(held)))
+            }
         }
     }
 }
