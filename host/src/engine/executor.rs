@@ -322,7 +322,11 @@ impl ProcessEngine {
         let ended = !record.state.is_active();
         if ended {
             tx.end_instance(&mut ws, stored, after)?;
-            self.inner.store.stage_instance_end(&mut ws, &record);
+            // An instance that ends in the command that started it was never written: its
+            // removal would only log deletions of keys nobody wrote.
+            if stored.is_some() {
+                self.inner.store.stage_instance_end(&mut ws, &record);
+            }
         } else {
             self.inner.store.stage_instance(&mut ws, &record, is_new);
         }

@@ -542,10 +542,14 @@ impl<'a> Translation<'a> {
         let id = self.instance_id().to_owned();
         // Anything the state machine left behind (it should leave nothing) is removed with
         // the instance, so no orphaned task can be fetched. The records this command holds in
-        // memory are the newer versions: those are deleted, not the stored ones.
-        store.stage_instance_records_removal(ws, &id, stored, &|tid| {
-            self.external_tasks.contains_key(tid)
-        })?;
+        // memory are the newer versions: those are deleted, not the stored ones. An instance
+        // that was never stored (it ends in the command that started it) has nothing in the
+        // store to look for: every record it made is in this command's maps.
+        if stored.is_some() {
+            store.stage_instance_records_removal(ws, &id, stored, &|tid| {
+                self.external_tasks.contains_key(tid)
+            })?;
+        }
         for t in self.external_tasks.values() {
             store.stage_external_task_removal(ws, t);
         }
@@ -562,8 +566,10 @@ impl<'a> Translation<'a> {
         self.user_tasks.clear();
         self.jobs.clear();
         self.subscriptions.clear();
-        for incident in store.open_incidents_of_instance(&id)? {
-            close_incident(store, ws, incident, self.now, after);
+        if stored.is_some() {
+            for incident in store.open_incidents_of_instance(&id)? {
+                close_incident(store, ws, incident, self.now, after);
+            }
         }
 
         let status = self.record.state.status;
