@@ -360,16 +360,16 @@ pub trait InstanceStore {
     /// Stage removing an ended instance and its index entries in `ws`.
     fn stage_instance_end(&self, ws: &mut WriteSet, instance: &ProcessInstance);
 
-    /// Stage removing every external task, user task, job and subscription an instance still
-    /// owns (with their index entries). `stored` is the instance's state as stored (`None`:
-    /// not stored, so it owns no stored external task); its waits name the external tasks.
+    /// Stage removing every external task, user task, job and subscription a stored instance
+    /// still owns (with their index entries). `stored` is the instance's state as stored; its
+    /// waits name the external tasks. (An instance never stored owns nothing in the store.)
     /// External tasks `skip_external` names, and those `ws` already removes, are left to the
     /// caller (it holds newer versions of them, or removed them itself).
     fn stage_instance_records_removal(
         &self,
         ws: &mut WriteSet,
         instance_id: &str,
-        stored: Option<&baton_bpmn::engine::InstanceState>,
+        stored: &baton_bpmn::engine::InstanceState,
         skip_external: &dyn Fn(&str) -> bool,
     ) -> Result<()>;
 }

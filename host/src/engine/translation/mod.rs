@@ -544,11 +544,15 @@ impl<'a> Translation<'a> {
         // the instance, so no orphaned task can be fetched. The records this command holds in
         // memory are the newer versions: those are deleted, not the stored ones. An instance
         // that was never stored (it ends in the command that started it) has nothing in the
-        // store to look for: every record it made is in this command's maps.
-        if stored.is_some() {
+        // store to look for (records, open incidents): every record it made is in this
+        // command's maps.
+        if let Some(stored) = stored {
             store.stage_instance_records_removal(ws, &id, stored, &|tid| {
                 self.external_tasks.contains_key(tid)
             })?;
+            for incident in store.open_incidents_of_instance(&id)? {
+                close_incident(store, ws, incident, self.now, after);
+            }
         }
         for t in self.external_tasks.values() {
             store.stage_external_task_removal(ws, t);
@@ -566,11 +570,6 @@ impl<'a> Translation<'a> {
         self.user_tasks.clear();
         self.jobs.clear();
         self.subscriptions.clear();
-        if stored.is_some() {
-            for incident in store.open_incidents_of_instance(&id)? {
-                close_incident(store, ws, incident, self.now, after);
-            }
-        }
 
         let status = self.record.state.status;
         let state = match status {

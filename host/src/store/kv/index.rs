@@ -423,18 +423,16 @@ pub(crate) fn delete_instance_records(
     store: &super::Store,
     ws: &mut WriteSet,
     instance_id: &str,
-    stored: Option<&baton_bpmn::engine::InstanceState>,
+    stored: &baton_bpmn::engine::InstanceState,
     skip_external: &dyn Fn(&str) -> bool,
 ) -> super::Result<()> {
     use Tree::*;
     let id = instance_id;
-    if let Some(stored) = stored {
-        let skip = |task_id: &str| {
-            skip_external(task_id) || ws.deletes(ExternalTasks, id_key(task_id).as_slice())
-        };
-        for t in external_tasks_waited_for(store, stored, &skip)? {
-            delete_external_task(ws, &t);
-        }
+    let skip = |task_id: &str| {
+        skip_external(task_id) || ws.deletes(ExternalTasks, id_key(task_id).as_slice())
+    };
+    for t in external_tasks_waited_for(store, stored, &skip)? {
+        delete_external_task(ws, &t);
     }
     for t in owned_by_instance(store, UserTasksByInstance, UserTasks, id)? {
         delete_user_task(ws, &t);

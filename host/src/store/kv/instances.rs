@@ -195,7 +195,7 @@ impl InstanceStore for Store {
         &self,
         ws: &mut WriteSet,
         instance_id: &str,
-        stored: Option<&baton_bpmn::engine::InstanceState>,
+        stored: &baton_bpmn::engine::InstanceState,
         skip_external: &dyn Fn(&str) -> bool,
     ) -> Result<()> {
         index::delete_instance_records(self, ws, instance_id, stored, skip_external)

@@ -292,10 +292,10 @@ impl MemTable {
 
     /// Apply puts (`Some`) and removals (`None`) to the active layer, in order, all visible
     /// at once. `in_sled` answers whether sled holds a key; it is asked before the layers are
-    /// locked, only for the removals memory cannot answer and the change does not. The caller is the one writer (no
-    /// other change of the layers runs meanwhile).
+    /// locked, only for the removals neither memory nor the change itself answers. The caller
+    /// is the one writer (no other change of the layers runs meanwhile).
     pub(super) fn apply(&self, changes: &[Change<'_>], in_sled: &dyn Fn(Tree, &[u8]) -> bool) {
-        let asked: Vec<Option<bool>> = {
+        let owned: Vec<(Tree, Vec<u8>, Option<IVec>, Lower)> = {
             let unknown: Vec<bool> = {
                 let layers = self.read();
                 changes
@@ -320,23 +320,16 @@ impl MemTable {
             changes
                 .iter()
                 .zip(unknown)
-                .map(|((tree, key, _, known), unknown)| {
-                    known.or_else(|| unknown.then(|| in_sled(*tree, key)))
+                .map(|((tree, key, value, known), unknown)| {
+                    let from_sled = match known.or_else(|| unknown.then(|| in_sled(*tree, key))) {
+                        Some(true) => Lower::Holds,
+                        Some(false) => Lower::Lacks,
+                        None => Lower::Unasked,
+                    };
+                    (*tree, key.to_vec(), value.map(IVec::from), from_sled)
                 })
                 .collect()
         };
-        let owned: Vec<(Tree, Vec<u8>, Option<IVec>, Lower)> = changes
-            .iter()
-            .zip(asked)
-            .map(|((tree, key, value, _), asked)| {
-                let from_sled = match asked {
-                    Some(true) => Lower::Holds,
-                    Some(false) => Lower::Lacks,
-                    None => Lower::Unasked,
-                };
-                (*tree, key.to_vec(), value.map(IVec::from), from_sled)
-            })
-            .collect();
         let mut layers = self.write();
         let Layers { active, frozen } = &mut *layers;
         for (tree, key, value, from_sled) in owned {

@@ -1127,12 +1127,14 @@ impl StoreInner {
             .zip(&applied)
             .filter(|(_, applied)| **applied)
             .flat_map(|(set, _)| set.ops.iter())
-            .filter_map(|op| match op {
-                Op::Put(t, k, v) => Some((*t, k.as_slice(), Some(v.as_slice()))),
-                Op::Delete(t, k) => Some((*t, k.as_slice(), None)),
-                Op::Guard(..) => None,
+            .filter_map(|op| {
+                let (t, k, v) = match op {
+                    Op::Put(t, k, v) => (*t, k.as_slice(), Some(v.as_slice())),
+                    Op::Delete(t, k) => (*t, k.as_slice(), None),
+                    Op::Guard(..) => return None,
+                };
+                Some((t, k, v, in_sled.get(&(t, k)).copied()))
             })
-            .map(|(t, k, v)| (t, k, v, in_sled.get(&(t, k)).copied()))
             .collect();
         // A failed read counts as present: a removal then stays as a tombstone.
         self.memory.apply(&changes, &|tree, key| {

@@ -847,13 +847,9 @@ async fn external_tasks_are_found_through_their_instance_and_the_old_index_goes(
         .collect();
     assert_eq!(ids, [task_id, second]);
     let mut ws = WriteSet::new();
-    super::index::delete_instance_records(
-        &store,
-        &mut ws,
-        instance_id,
-        Some(&instance.state),
-        &|_| false,
-    )
+    super::index::delete_instance_records(&store, &mut ws, instance_id, &instance.state, &|_| {
+        false
+    })
     .expect("stage");
     store.commit_durable(&ws).await.expect("commit");
     assert_eq!(store.count(Tree::ExternalTasks).expect("count"), 0);
