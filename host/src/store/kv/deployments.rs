@@ -37,7 +37,18 @@ impl DeploymentStore for Store {
     }
 
     fn definition(&self, id: &str) -> Result<Option<ProcessDefinition>> {
-        self.get(Tree::Definitions, &index::id_key(id))
+        let Some(cache) = self.definition_cache() else {
+            return self.get(Tree::Definitions, &index::id_key(id));
+        };
+        if let Some(hit) = cache.by_id(id) {
+            return Ok(Some(hit));
+        }
+        let epoch = cache.epoch();
+        let found: Option<ProcessDefinition> = self.get(Tree::Definitions, &index::id_key(id))?;
+        if let Some(definition) = &found {
+            cache.fill(epoch, definition, None);
+        }
+        Ok(found)
     }
 
     fn definitions(&self) -> Result<Vec<ProcessDefinition>> {
@@ -49,6 +60,11 @@ impl DeploymentStore for Store {
         key: &str,
         tenant: Option<&str>,
     ) -> Result<Option<ProcessDefinition>> {
+        let cache = self.definition_cache();
+        if let Some(hit) = cache.and_then(|c| c.latest(key, tenant)) {
+            return Ok(Some(hit));
+        }
+        let epoch = cache.map(|c| c.epoch());
         let prefix = index::definition_key_prefix(key, tenant);
         let Some(k) = self.last_key_with_prefix(Tree::DefinitionsByKey, &prefix)? else {
             return Ok(None);
@@ -56,7 +72,14 @@ impl DeploymentStore for Store {
         let Some(id) = self.get_raw(Tree::DefinitionsByKey, &k)? else {
             return Ok(None);
         };
-        self.definition(&String::from_utf8_lossy(&id))
+        let found: Option<ProcessDefinition> = self.get(
+            Tree::Definitions,
+            &index::id_key(&String::from_utf8_lossy(&id)),
+        )?;
+        if let (Some(cache), Some(epoch), Some(definition)) = (cache, epoch, &found) {
+            cache.fill(epoch, definition, Some(tenant));
+        }
+        Ok(found)
     }
 
     fn stage_definition(&self, ws: &mut WriteSet, definition: &ProcessDefinition) {

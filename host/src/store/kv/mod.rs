@@ -31,6 +31,7 @@ mod checkpoint;
 mod committer;
 mod counts;
 mod decisions;
+mod definition_cache;
 mod deployments;
 mod durable;
 mod events;
@@ -410,6 +411,8 @@ struct StoreInner {
     checkpointer: checkpoint::Checkpointer,
     /// The tasks fetch-and-lock calls are locking right now.
     fetch_claims: external_tasks::Claims,
+    /// Decoded definitions, exact until the next commit that writes a definition tree.
+    definitions: definition_cache::DefinitionCache,
 }
 
 /// Current on-disk format version (bump with a migration when record layouts change
@@ -509,6 +512,7 @@ impl Store {
                 committer: committer::Committer::start(weak.clone()),
                 checkpointer: checkpoint::Checkpointer::start(weak.clone()),
                 fetch_claims: Default::default(),
+                definitions: Default::default(),
             })),
         };
         store.ensure_indexes()?;
@@ -644,6 +648,15 @@ impl Store {
         match &self.backend {
             Backend::Sled(_) => None,
             Backend::Postgres(pg) => Some(pg),
+        }
+    }
+
+    /// The decoded definitions this process keeps (sled only: on PostgreSQL another node may
+    /// change a definition).
+    fn definition_cache(&self) -> Option<&definition_cache::DefinitionCache> {
+        match &self.backend {
+            Backend::Sled(inner) => Some(&inner.definitions),
+            Backend::Postgres(_) => None,
         }
     }
 
@@ -1140,6 +1153,12 @@ impl StoreInner {
         self.memory.apply(&changes, &|tree, key| {
             self.trees[tree as usize].contains_key(key).unwrap_or(true)
         });
+        if changes
+            .iter()
+            .any(|(tree, ..)| matches!(tree, Tree::Definitions | Tree::DefinitionsByKey))
+        {
+            self.definitions.invalidate();
+        }
         // Still under the writer lock: a log rotation snapshots counts and log together.
         self.counts.apply(&deltas);
         drop(record);
