@@ -149,7 +149,13 @@ async fn throughput_run(
     batched: bool,
 ) -> anyhow::Result<()> {
     let dir = root.join(format!("throughput-{clients}-{batched}"));
-    let mut config = config(&dir, Durability::Fsync);
+    // `BENCH_DURABILITY=relaxed` shows what the wait for the disk costs (not a baton mode
+    // anyone benchmarks against: acknowledged work can be lost).
+    let durability = match std::env::var("BENCH_DURABILITY").as_deref() {
+        Ok("relaxed") => Durability::Relaxed,
+        _ => Durability::Fsync,
+    };
+    let mut config = config(&dir, durability);
     config.batched_commits = batched;
     let engine = ProcessEngine::open(config).await?;
     deploy(&engine).await?;
