@@ -36,9 +36,16 @@ fn newest_log_segment(data: &Path) -> std::path::PathBuf {
     let mut segments: Vec<_> = std::fs::read_dir(data.join("store").join("baton-wal"))
         .expect("log dir")
         .map(|e| e.expect("entry").path())
+        .filter(|p| p.extension().is_some_and(|e| e == "log"))
         .collect();
     segments.sort();
     segments.pop().expect("a log segment")
+}
+
+/// Where the newest segment's records end: its file goes on with zeros or a reused file's
+/// old records (segment files are written over, not grown).
+fn log_end(segment: &Path) -> usize {
+    baton::store::log_segment_end(segment).expect("read the log") as usize
 }
 
 /// Starts instances until `stop` says so or a start is refused; returns the acknowledged ids
@@ -192,10 +199,11 @@ async fn a_torn_write_at_the_end_of_the_log_is_recovered() {
     let acked = load_then_kill(&data, true).await;
     let file = newest_log_segment(&data);
     let mut bytes = std::fs::read(&file).expect("log");
-    let end = bytes.len();
+    let end = log_end(&file);
     let mut rng = Rng::new(Rng::clock_seed());
     let mut torn: Vec<u8> = (0..100).map(|_| rng.below(256) as u8).collect();
     torn[..4].copy_from_slice(&4096u32.to_le_bytes());
+    bytes.truncate(end);
     bytes.extend_from_slice(&torn);
     std::fs::write(&file, &bytes).expect("write torn tail");
     eprintln!(
@@ -224,7 +232,7 @@ async fn a_log_cut_short_recovers_to_its_last_intact_record() {
     let data = dir.path().join("data");
     let acked = load_then_kill(&data, true).await;
     let file = newest_log_segment(&data);
-    let end = std::fs::metadata(&file).expect("log").len();
+    let end = log_end(&file) as u64;
     let keep = end.saturating_sub(100);
     let f = std::fs::OpenOptions::new()
         .write(true)

@@ -31,6 +31,7 @@ pub use self::decisions::DecisionStore;
 pub use self::history_logs::HistoryLogStore;
 pub use self::kv::{
     ClusterLock, Durability, FORMAT_VERSION, MAX_EVENT_PAYLOAD, RemoteChange, Store, WriteSet,
+    log_segment_end,
 };
 pub use self::metrics::MetricsStore;
 pub use self::tasklist::TasklistStore;

@@ -120,6 +120,7 @@ impl StoreInner {
         let pending = {
             let mut pending = self.pending.lock().unwrap_or_else(|e| e.into_inner());
             if pending.is_none() && due {
+                self.wal.prepare_rotation();
                 let _writer = self.writer.lock().unwrap_or_else(|e| e.into_inner());
                 if let Some(layer) = self.memory.freeze() {
                     match self.wal.rotate(&self.counts.snapshot()) {

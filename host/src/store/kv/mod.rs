@@ -57,6 +57,7 @@ mod tasks;
 #[cfg(test)]
 mod tests;
 mod wal;
+pub use wal::log_segment_end;
 #[cfg(test)]
 mod wal_tests;
 

@@ -193,6 +193,7 @@ fn segments(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
     let mut segments: Vec<_> = std::fs::read_dir(dir.join("baton-wal"))
         .expect("log dir")
         .map(|e| e.expect("entry").path())
+        .filter(|p| p.extension().is_some_and(|e| e == "log"))
         .collect();
     segments.sort();
     segments
@@ -310,24 +311,22 @@ async fn records_awaiting_a_sync_reach_the_log_with_it_and_in_order() {
         }
         ws
     };
-    let log_bytes = |dir: &std::path::Path| {
-        let newest = segments(dir).pop().expect("a segment");
-        std::fs::metadata(newest).expect("segment").len()
-    };
+    // What the log has written to its file (the file itself is a spare's size from the start).
+    let log_bytes = |store: &Store| store.sled().wal.written_bytes();
     let dir = tempfile::tempdir().expect("tempdir");
     {
         let store = open(dir.path());
-        let empty = log_bytes(dir.path());
+        let empty = log_bytes(&store);
         store.commit(&set(1, 1, true)).expect("commit");
         assert_eq!(values(&store, tree), vec![1], "visible before the sync");
-        assert_eq!(log_bytes(dir.path()), empty, "held until the sync");
+        assert_eq!(log_bytes(&store), empty, "held until the sync");
         store.sync().await.expect("sync");
-        let synced = log_bytes(dir.path());
+        let synced = log_bytes(&store);
         assert!(synced > empty, "the sync wrote it");
         store.commit(&set(2, 2, true)).expect("commit");
         store.commit(&set(2, 3, false)).expect("commit");
         assert!(
-            log_bytes(dir.path()) > synced,
+            log_bytes(&store) > synced,
             "written at once, the held one first"
         );
         store.commit(&set(4, 4, true)).expect("commit");
@@ -343,10 +342,109 @@ async fn records_awaiting_a_sync_reach_the_log_with_it_and_in_order() {
 
     let dir = tempfile::tempdir().expect("tempdir");
     let store = Store::open(dir.path(), Durability::Relaxed).expect("open store");
-    let empty = log_bytes(dir.path());
+    let empty = log_bytes(&store);
     store.commit(&set(1, 1, true)).expect("commit");
     assert!(
-        log_bytes(dir.path()) > empty,
+        log_bytes(&store) > empty,
         "relaxed durability holds nothing"
     );
+}
+
+/// A checkpoint keeps the newest segment it made obsolete as the spare the next segment is
+/// written over (a sync then writes records, not the file's size too). What the file held
+/// before stays behind the new records, checksummed with its old number: a crash replays
+/// only the new records, and the recovery cuts the old ones off, so the segment still reads
+/// whole once a later one exists (a crash right after the next segment was started).
+#[tokio::test]
+async fn a_recycled_segment_replays_only_its_own_records() {
+    let tree = Tree::HistoricInstances;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let spare = dir.path().join("baton-wal").join("spare");
+    let recycled_len;
+    {
+        let store = open(dir.path());
+        // Segment 1: fifty records, each putting key i = i.
+        for i in 0..50 {
+            put_all(&store, tree, i..i + 1).await;
+        }
+        store.checkpoint_now().expect("checkpoint");
+        assert!(spare.exists(), "segment 1 kept as the spare");
+        recycled_len = std::fs::metadata(&spare).expect("spare").len();
+        put_all(&store, tree, 1000..1001).await;
+        store.checkpoint_now().expect("checkpoint");
+        // Segment 3 is segment 1's file; segment 2 is the spare now.
+        let newest = segments(dir.path()).pop().expect("a segment");
+        assert!(newest.ends_with(format!("{:020}.log", 3)), "{newest:?}");
+        assert!(spare.exists(), "segment 2 kept as the spare");
+        assert_eq!(
+            std::fs::metadata(&newest).expect("segment").len(),
+            recycled_len,
+            "written over, not grown"
+        );
+        // Its new records change keys the old ones put.
+        let mut ws = WriteSet::new();
+        ws.put(tree, key(3), &999u32);
+        ws.delete(tree, key(5));
+        store.commit_durable(&ws).await.expect("commit");
+        store.close_as_crash();
+    }
+    let expect = |store: &Store| {
+        let mut want: Vec<u32> = (0..50).filter(|i| *i != 5).collect();
+        want[3] = 999;
+        want.push(1000);
+        assert_eq!(values(store, tree), want);
+    };
+    // The recovery cuts segment 3 after its last record; a segment started after it (and a
+    // crash before segment 3 is discarded) leaves it an older segment that must read whole.
+    let recovered = super::wal::Wal::recover(dir.path()).expect("recover");
+    assert_eq!(recovered.segments, vec![3]);
+    let newest = segments(dir.path()).pop().expect("a segment");
+    assert!(std::fs::metadata(&newest).expect("segment").len() < recycled_len);
+    let counts = recovered.counts.clone().unwrap_or_default();
+    drop(super::wal::Wal::create(dir.path(), &recovered, &counts).expect("next segment"));
+    assert_eq!(segments(dir.path()).len(), 2);
+    let store = reopen_until_unlocked(dir.path()).await.expect("reopen");
+    expect(&store);
+    drop(store);
+    let store = reopen_until_unlocked(dir.path())
+        .await
+        .expect("reopen again");
+    expect(&store);
+}
+
+/// The old records behind a recycled segment's new ones never replay, even where the new
+/// records end exactly where an old one starts (records of one size in both lives of the
+/// file, the same header): their checksums were taken with the file's old segment number.
+#[test]
+fn old_records_aligned_behind_new_ones_do_not_replay() {
+    use super::counts::Snapshot;
+    use super::wal::{RecordBuffer, Wal};
+    let tree = Tree::Deployments;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let append = |wal: &Wal, i: u32, value: u32| {
+        let mut ws = WriteSet::new();
+        ws.put(tree, key(i), &value);
+        let mut record = RecordBuffer::default();
+        record.begin();
+        record.add(&ws);
+        wal.append(&mut record, false).expect("append");
+    };
+    let recovered = Wal::recover(dir.path()).expect("recover");
+    let wal = Wal::create(dir.path(), &recovered, &Snapshot::new()).expect("create");
+    for i in 0..50 {
+        append(&wal, i, i);
+    }
+    let done = wal.rotate(&Snapshot::new()).expect("rotate");
+    wal.discard_through(done).expect("discard");
+    append(&wal, 60, 60);
+    let done = wal.rotate(&Snapshot::new()).expect("rotate");
+    wal.discard_through(done).expect("discard");
+    // Segment 3, written over segment 1's file: one record the size of each old one.
+    append(&wal, 3, 77);
+    wal.sync().expect("sync");
+    drop(wal);
+    let recovered = Wal::recover(dir.path()).expect("recover");
+    assert_eq!(recovered.segments, vec![3]);
+    let keys: Vec<&Vec<u8>> = recovered.changes[&tree].keys().collect();
+    assert_eq!(keys, vec![&key(3)], "only the new record replays");
 }
