@@ -425,12 +425,15 @@ struct StoreInner {
 /// records may be compressed (record format 4, see [`codec`]), which releases that expect 4
 /// cannot read, and the external tasks' by-instance index is gone (the instance record names
 /// its tasks), which releases that expect 4 would miss. 6: the history logs live in one table
-/// set per kind ([`lsm`]), where releases that expect 5 would not look.
-pub const FORMAT_VERSION: u8 = 6;
+/// set per kind ([`lsm`]), where releases that expect 5 would not look. 7: the write-ahead
+/// log's segments are format 2 (checksums bound to the segment number, files reused), which
+/// releases that expect 6 would take for segments whose header never reached the disk and
+/// skip.
+pub const FORMAT_VERSION: u8 = 7;
 
 /// Formats this release opens (older stores are upgraded in place: their records stay
 /// readable and are rewritten in today's format when they change).
-const READABLE_FORMATS: &[u8] = &[1, 2, 3, 4, 5, 6];
+const READABLE_FORMATS: &[u8] = &[1, 2, 3, 4, 5, 6, 7];
 
 impl Store {
     /// Open (or create) the store in `dir`. Must be called inside a tokio runtime (the group

@@ -124,8 +124,9 @@ async fn a_torn_last_record_is_dropped_and_everything_synced_is_kept() {
     // A crash in the middle of the next append: half a record at the end of the newest
     // segment.
     let newest = segments(dir.path()).pop().expect("a segment");
+    let end = super::wal::log_segment_end(&newest).expect("end") as usize;
     let mut bytes = std::fs::read(&newest).expect("read");
-    bytes.extend_from_slice(&[200, 0, 0, 0, 1, 2, 3, 4, 0, 7]);
+    bytes[end..end + 10].copy_from_slice(&[200, 0, 0, 0, 1, 2, 3, 4, 0, 7]);
     std::fs::write(&newest, &bytes).expect("write");
     let store = reopen_until_unlocked(dir.path()).await.expect("reopen");
     assert_eq!(values(&store, tree), (10..100).collect::<Vec<_>>());
@@ -137,8 +138,10 @@ async fn a_torn_last_record_is_dropped_and_everything_synced_is_kept() {
     put_all(&store, tree, 101..102).await;
     drop(store);
     let store = reopen_until_unlocked(dir.path()).await.expect("reopen");
-    assert_eq!(segments(dir.path()).len(), 1, "one fresh segment");
-    assert!(store.sled().wal.size_on_disk() < 4096, "it holds no change");
+    let fresh = segments(dir.path());
+    assert_eq!(fresh.len(), 1, "one fresh segment");
+    let end = super::wal::log_segment_end(&fresh[0]).expect("end");
+    assert!(end < 4096, "it holds no change: its records end at {end}");
     assert_eq!(values(&store, tree), (10..102).collect::<Vec<_>>());
 }
 
@@ -210,8 +213,11 @@ async fn a_damaged_record_inside_the_log_is_refused() {
         store.close_as_crash();
     }
     let oldest = segments(dir.path()).into_iter().next().expect("a segment");
+    // Cut to its records first, as the recovery does before a later segment exists.
+    let end = super::wal::log_segment_end(&oldest).expect("end") as usize;
     let mut bytes = std::fs::read(&oldest).expect("read");
-    let at = bytes.len() - 40;
+    bytes.truncate(end);
+    let at = end - 40;
     bytes[at] ^= 0xff;
     std::fs::write(&oldest, &bytes).expect("write");
     // Make it not the newest: a later (empty) segment exists.
@@ -434,9 +440,11 @@ fn old_records_aligned_behind_new_ones_do_not_replay() {
     for i in 0..50 {
         append(&wal, i, i);
     }
+    wal.prepare_rotation();
     let done = wal.rotate(&Snapshot::new()).expect("rotate");
     wal.discard_through(done).expect("discard");
     append(&wal, 60, 60);
+    wal.prepare_rotation();
     let done = wal.rotate(&Snapshot::new()).expect("rotate");
     wal.discard_through(done).expect("discard");
     // Segment 3, written over segment 1's file: one record the size of each old one.
@@ -447,4 +455,65 @@ fn old_records_aligned_behind_new_ones_do_not_replay() {
     assert_eq!(recovered.segments, vec![3]);
     let keys: Vec<&Vec<u8>> = recovered.changes[&tree].keys().collect();
     assert_eq!(keys, vec![&key(3)], "only the new record replays");
+
+    // A segment closed by a rotation over a reused file is whole up to its closing record,
+    // old records behind it or not, when it is not the newest.
+    let wal = Wal::create(dir.path(), &recovered, &Snapshot::new()).expect("create");
+    for i in 0..40 {
+        append(&wal, i, i);
+    }
+    wal.prepare_rotation();
+    wal.rotate(&Snapshot::new()).expect("rotate");
+    append(&wal, 41, 41);
+    wal.sync().expect("sync");
+    drop(wal);
+    let recovered = Wal::recover(dir.path()).expect("recover with a closed reused segment");
+    assert_eq!(recovered.segments, vec![3, 4, 5]);
+    assert_eq!(recovered.changes[&tree].len(), 41);
+}
+
+/// A segment an older release wrote (format 1: checksums over the payload only) still
+/// replays, and is deleted, not reused, once its changes are in sled.
+#[tokio::test]
+async fn a_format_1_segment_from_an_older_release_replays() {
+    let tree = Tree::HistoricInstances;
+    let dir = tempfile::tempdir().expect("tempdir");
+    drop(open(dir.path()));
+    let log = dir.path().join("baton-wal");
+    let put = |out: &mut Vec<u8>, bytes: &[u8]| {
+        out.extend_from_slice(&(bytes.len() as u32).to_le_bytes());
+        out.extend_from_slice(bytes);
+    };
+    let mut segment = b"BATONWL1".to_vec();
+    segment.extend_from_slice(&(Tree::ALL.len() as u32).to_le_bytes());
+    for t in Tree::ALL {
+        put(&mut segment, t.name().as_bytes());
+    }
+    let mut ws = WriteSet::new();
+    ws.put(tree, key(7), &7u32);
+    let value = match &ws.ops[0] {
+        super::Op::Put(_, _, value) => value.clone(),
+        _ => unreachable!("one put"),
+    };
+    let mut payload = vec![0, tree as u8];
+    put(&mut payload, &key(7));
+    put(&mut payload, &value);
+    segment.extend_from_slice(&(payload.len() as u32).to_le_bytes());
+    segment.extend_from_slice(&crc32fast::hash(&payload).to_le_bytes());
+    segment.extend_from_slice(&payload);
+    // The log as the older release left it: that one segment.
+    for entry in std::fs::read_dir(&log).expect("log dir") {
+        std::fs::remove_file(entry.expect("entry").path()).expect("remove");
+    }
+    let old = log.join(format!("{:020}.log", 7));
+    std::fs::write(&old, &segment).expect("write an old segment");
+    let store = reopen_until_unlocked(dir.path()).await.expect("reopen");
+    assert_eq!(values(&store, tree), vec![7]);
+    assert!(!old.exists(), "replayed into sled, then deleted");
+    assert!(!log.join("spare").exists(), "not kept as the spare");
+    drop(store);
+    let store = reopen_until_unlocked(dir.path())
+        .await
+        .expect("reopen again");
+    assert_eq!(values(&store, tree), vec![7]);
 }
