@@ -364,6 +364,16 @@ impl Wal {
     pub(super) fn create(data_dir: &Path, recovered: &Recovered, counts: &Snapshot) -> Result<Wal> {
         let dir = data_dir.join(DIR);
         let next = recovered.segments.last().map_or(1, |n| n + 1);
+        if recovered.segments.is_empty() {
+            // Numbering starts over: a spare from before could hold records of an earlier
+            // segment with the number this one gets. It is only a speed-up; write a new one.
+            match fs::remove_file(dir.join(SPARE)) {
+                Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+                    return Err(io("remove spare segment", e));
+                }
+                _ => {}
+            }
+        }
         ensure_spare(&dir);
         let current = create_segment(&dir, next, counts)?;
         Ok(Wal {
