@@ -17,7 +17,9 @@
 //! time), `BENCH_FETCHES` (measured fetches per size, default 300), `BENCH_DIR` (where the
 //! stores go, default a temp dir), `BENCH_KEEP` (scale: keep each loaded store in
 //! `BENCH_DIR` and reuse it on the next run, so a reopen can be measured or profiled again
-//! without the load; the load column then says `kept`). Prints markdown tables.
+//! without the load; the load column then says `kept`), `BENCH_COMMITS` (`batched` or `inline`
+//! only), `BENCH_DURABILITY=relaxed` (throughput without waiting for the disk, to see what the
+//! wait costs). Prints markdown tables.
 
 use std::time::{Duration, Instant};
 

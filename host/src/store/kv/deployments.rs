@@ -72,10 +72,7 @@ impl DeploymentStore for Store {
         let Some(id) = self.get_raw(Tree::DefinitionsByKey, &k)? else {
             return Ok(None);
         };
-        let found: Option<ProcessDefinition> = self.get(
-            Tree::Definitions,
-            &index::id_key(&String::from_utf8_lossy(&id)),
-        )?;
+        let found = self.definition(&String::from_utf8_lossy(&id))?;
         if let (Some(cache), Some(epoch), Some(definition)) = (cache, epoch, &found) {
             cache.fill(epoch, definition, Some(tenant));
         }
