@@ -1,8 +1,9 @@
 //! `bench-wasm`: issue 5's numbers for the in-process WebAssembly runtime.
 //!
-//! - `bench-wasm overhead`: per-task overhead (instantiate + call + drop) through
-//!   `baton::wasm::WasmRuntime`, p50/p99, for the Rust `echo` guest (pooling allocator on and
-//!   off) and, when `guests/build-polyglot.sh` has built them, the Python and JavaScript
+//! - `bench-wasm overhead`: per-task overhead through `baton::wasm::WasmRuntime`: how long
+//!   the caller waits for the outcome (instantiate + call; the store is dropped after the
+//!   outcome is returned), p50/p99, and the process CPU per task (teardown included), for the
+//!   Rust `echo` guest (pooling allocator on and off) and, when `guests/build-polyglot.sh` has built them, the Python and JavaScript
 //!   `stock-check` guests.
 //! - `bench-wasm instrumentation`: what fuel metering and epoch interruption cost a CPU-bound
 //!   guest (`guests/cpu-bound`, a tight integer loop with no host calls: the worst case for
@@ -22,7 +23,7 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, bail};
 use baton::wasm::{Limits, PoolingMode, TaskInput, TaskOutcome, WasmConfig, WasmRuntime};
 use baton_bpmn::{Value, Variables};
-use baton_tests::bench::env_count;
+use baton_tests::bench::{cpu_seconds, env_count};
 use baton_tests::guests;
 use wasmtime::component::{Component, HasSelf, Linker, ResourceTable};
 use wasmtime::{Config, Engine, Store, UpdateDeadline};
@@ -75,6 +76,7 @@ async fn time_executions(
         }
     }
     let mut samples = Vec::with_capacity(n);
+    let cpu_before = cpu_seconds(std::process::id());
     let all = Instant::now();
     for _ in 0..n {
         let t = Instant::now();
@@ -85,9 +87,15 @@ async fn time_executions(
         }
     }
     let total = all.elapsed();
+    // Process CPU (every thread, including the store teardown that runs after the outcome is
+    // returned): what a task costs the machine, beside how long the caller waits for it.
+    let cpu = match (cpu_before, cpu_seconds(std::process::id())) {
+        (Some(before), Some(after)) => format!("{:.1}", (after - before) * 1e6 / n as f64),
+        _ => "?".to_owned(),
+    };
     samples.sort();
     println!(
-        "| {label} | {n} | {:.1} | {:.1} | {:.1} | {:.0} |",
+        "| {label} | {n} | {:.1} | {:.1} | {:.1} | {cpu} | {:.0} |",
         pct(&samples, 0.50).as_secs_f64() * 1e6,
         pct(&samples, 0.99).as_secs_f64() * 1e6,
         samples[samples.len() - 1].as_secs_f64() * 1e6,
@@ -98,8 +106,10 @@ async fn time_executions(
 
 async fn overhead() -> anyhow::Result<()> {
     let executions = env_count("BENCH_EXECUTIONS", 20_000);
-    println!("| guest | executions | p50 µs | p99 µs | max µs | tasks/s (1 at a time) |");
-    println!("|---|---:|---:|---:|---:|---:|");
+    println!(
+        "| guest | executions | p50 µs | p99 µs | max µs | CPU µs per task | tasks/s (1 at a time) |"
+    );
+    println!("|---|---:|---:|---:|---:|---:|---:|");
     let echo_vars: Variables = [
         ("orderId".to_owned(), Value::String("o-1".into())),
         ("amount".to_owned(), Value::Integer(5)),
@@ -162,7 +172,7 @@ async fn overhead() -> anyhow::Result<()> {
     ] {
         let path = polyglot.join(file);
         let Ok(bytes) = std::fs::read(&path) else {
-            println!("| {label} | not built: run guests/build-polyglot.sh | | | | |");
+            println!("| {label} | not built: run guests/build-polyglot.sh | | | | | |");
             continue;
         };
         let sha = rt.load(&bytes).await?.sha256;

@@ -15,7 +15,7 @@ use std::sync::{Arc, PoisonError, RwLock};
 use sha2::{Digest, Sha256};
 use wasmtime::Engine;
 use wasmtime::component::types::ComponentItem;
-use wasmtime::component::{Component, Linker};
+use wasmtime::component::{Component, ComponentExportIndex, Linker};
 
 use super::bindings::ServiceTaskPre;
 use super::state::TaskState;
@@ -45,8 +45,10 @@ const ARTIFACT_MAGIC: &[u8; 8] = b"BATONCW1";
 
 /// A module ready to execute.
 pub(crate) struct LoadedModule {
-    /// Pre-linked instance with the `execute` export index resolved once.
+    /// Pre-linked instance; building it type-checked `execute` against the world.
     pub(crate) pre: ServiceTaskPre<TaskState>,
+    /// The `execute` export, resolved once.
+    pub(crate) execute: ComponentExportIndex,
     /// What `load` reported.
     pub(crate) info: ModuleInfo,
 }
@@ -142,8 +144,12 @@ impl Registry {
                 }
             };
             let (pre, world_check, outbound_http) = check_world(&engine, &linker, &component)?;
+            let execute = component
+                .get_export_index(None, "execute")
+                .ok_or_else(|| WasmError::WorldMismatch("export `execute` not found".into()))?;
             Ok::<_, WasmError>(LoadedModule {
                 pre,
+                execute,
                 info: ModuleInfo {
                     sha256: sha,
                     size: bytes.len(),
