@@ -81,7 +81,6 @@ pub(super) struct Ctx<'a> {
     /// called instance id can be filled in once known.
     pub started_idx: HashMap<String, usize>,
     work: Vec<Work>,
-    by_id: HashMap<&'a str, NodeIdx>,
     /// Some variable changed since conditions were last evaluated; `None` in the set means a
     /// conditional was armed and every condition must be evaluated.
     pub dirty_all: bool,
@@ -141,12 +140,6 @@ impl<'a> Ctx<'a> {
         now: i64,
         env: crate::script::Environment<'a>,
     ) -> Ctx<'a> {
-        let by_id = p
-            .nodes
-            .iter()
-            .enumerate()
-            .map(|(i, n)| (n.id.as_str(), NodeIdx(i as u32)))
-            .collect();
         Ctx {
             p,
             st,
@@ -154,7 +147,6 @@ impl<'a> Ctx<'a> {
             fx: Vec::new(),
             started_idx: HashMap::new(),
             work: Vec::new(),
-            by_id,
             dirty_all: false,
             dirty: BTreeSet::new(),
             steps: 0,
@@ -172,7 +164,7 @@ impl<'a> Ctx<'a> {
 
     /// A node by element id.
     pub fn node_idx(&self, id: &str) -> Option<NodeIdx> {
-        self.by_id.get(id).copied()
+        self.p.node_by_id(id)
     }
 
     fn dispatch(&mut self, command: Command) -> Result<(), EngineError> {

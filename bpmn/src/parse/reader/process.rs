@@ -57,6 +57,7 @@ impl Builder {
         p.lanes = ctx.lanes;
         p.artifacts = ctx.artifacts;
         p.nodes = ctx.nodes;
+        p.index_nodes();
         let by_id: HashMap<&str, u32> = p
             .nodes
             .iter()
