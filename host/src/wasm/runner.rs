@@ -13,6 +13,7 @@ use wasmtime::component::{Func, ResourceTable, TypedFunc};
 use wasmtime::{Store, Trap, UpdateDeadline};
 use wasmtime_wasi_http::WasiHttpCtx;
 
+use super::bindings::ServiceTask;
 use super::bindings::baton::task::types as wit;
 use super::convert::{variables_from_wit, variables_to_wit, wit_variables_size};
 use super::engine::{EPOCH_TICK, WASM_STACK_BYTES, WasmtimeSetup};
@@ -187,6 +188,11 @@ impl Runtime {
 /// The signature of `execute` in the world.
 type ExecuteFunc<'task> = TypedFunc<(&'task wit::Task,), (Result<wit::Output, wit::TaskError>,)>;
 
+// The signature the bindings type-check `execute` against (their `func_execute` returns the
+// export typed with it) is exactly `ExecuteFunc`: a change of the world that changes it stops
+// the build here instead of leaving `typed_execute` with a stale signature.
+const _: for<'task> fn(&'task ServiceTask) -> ExecuteFunc<'task> = ServiceTask::func_execute;
+
 /// `func` (an instance's `execute` export) as a typed function, without type-checking it again
 /// per instance: the bindings' generated code type-checks each instance's export, which cost
 /// ~5% of a task's overhead in `perf` (`bench-wasm overhead`).
@@ -195,8 +201,9 @@ fn typed_execute<'task>(func: Func) -> ExecuteFunc<'task> {
     // SAFETY: `new_unchecked` trusts `func` to have the signature. `func` is the export
     // `execute` of an instance of the very component whose `ServiceTaskPre` was built at load
     // (`registry::check_world`), and building that pre type-checked this export of this
-    // component against exactly this signature (the generated `ServiceTaskIndices::new`); a
-    // component's export types are fixed, so every instance's `execute` has them too.
+    // component against exactly this signature (the generated `ServiceTaskIndices::new`; the
+    // check under `ExecuteFunc` keeps the two the same); a component's export types are fixed,
+    // so every instance's `execute` has them too.
     unsafe { TypedFunc::new_unchecked(func) }
 }
 
