@@ -162,16 +162,13 @@ fn is_expression_language(lang: &str) -> bool {
 
 /// Look up a reference that may be written as a QName (`tns:newInvoice`, the prefix of the
 /// target namespace, as the BPMN schema allows).
-fn lookup<'a, T>(map: &'a HashMap<String, T>, r: &str) -> Option<&'a T> {
+fn lookup<'a, K, T, S>(map: &'a HashMap<K, T, S>, r: &str) -> Option<&'a T>
+where
+    K: std::borrow::Borrow<str> + std::hash::Hash + Eq,
+    S: std::hash::BuildHasher,
+{
     map.get(r)
         .or_else(|| r.rsplit_once(':').and_then(|(_, local)| map.get(local)))
-}
-
-fn lookup_node<T: Copy>(by_id: &HashMap<&str, T>, r: &str) -> Option<T> {
-    by_id
-        .get(r)
-        .or_else(|| r.rsplit_once(':').and_then(|(_, local)| by_id.get(local)))
-        .copied()
 }
 
 /// A sequence flow before its ends are resolved to node indexes.

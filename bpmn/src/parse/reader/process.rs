@@ -58,32 +58,25 @@ impl Builder {
         p.artifacts = ctx.artifacts;
         p.nodes = ctx.nodes;
         p.index_nodes();
-        let by_id: HashMap<&str, u32> = p
-            .nodes
-            .iter()
-            .enumerate()
-            .map(|(i, n)| (n.id.as_str(), i as u32))
-            .collect();
         let flows: Vec<SequenceFlow> = ctx
             .flows
             .into_iter()
             .filter_map(|f| {
                 // Flows with an unresolved end were reported in `resolve`; the model cannot
                 // hold them.
-                let source = lookup_node(&by_id, &f.source)?;
-                let target = lookup_node(&by_id, &f.target)?;
+                let source = *lookup(&p.node_index, &f.source)?;
+                let target = *lookup(&p.node_index, &f.target)?;
                 Some(SequenceFlow {
                     id: f.id,
                     name: f.name,
-                    source: NodeIdx(source),
-                    target: NodeIdx(target),
+                    source,
+                    target,
                     condition: f.condition,
                     listeners: f.listeners,
                     position: f.position,
                 })
             })
             .collect();
-        drop(by_id);
         p.flows = flows;
         for (i, f) in p.flows.iter().enumerate() {
             let fi = FlowIdx(i as u32);
@@ -134,7 +127,7 @@ impl Builder {
         let mut problems = Vec::new();
         for f in &ctx.flows {
             for (end, what) in [(&f.source, "sourceRef"), (&f.target, "targetRef")] {
-                if lookup_node(&by_id, end).is_none() {
+                if lookup(&by_id, end).is_none() {
                     let message = if end.is_empty() {
                         format!("sequenceFlow '{}' has no {what}", f.id)
                     } else {
@@ -160,8 +153,8 @@ impl Builder {
                 .get(b.0 as usize)
                 .map(|n| n.id.clone())
                 .unwrap_or_default();
-            match lookup_node(&by_id, target) {
-                Some(t) => attach.push((*b, t)),
+            match lookup(&by_id, target) {
+                Some(&t) => attach.push((*b, t)),
                 None => problems.push(Problem {
                     severity: Severity::Error,
                     message: if target.is_empty() {
