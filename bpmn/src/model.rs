@@ -14,8 +14,6 @@
 //! `model::X`: `activities` (tasks, call activities, I/O mappings, multi-instance), `events`
 //! (triggers, results, timers) and `diagram` (collaboration and BPMNDI, for drawing only).
 
-use std::collections::HashMap;
-
 use serde::Serialize;
 
 use crate::expr::Expression;
@@ -165,14 +163,17 @@ pub struct Process {
     /// node of the model on every step (a start on a 200-node model took 8.3 µs instead of
     /// 3.9).
     #[serde(skip)]
-    pub(crate) node_index: HashMap<String, NodeIdx>,
+    pub(crate) node_index: foldhash::HashMap<String, NodeIdx>,
 }
 
 impl Process {
     /// Index [`Process::nodes`] by element id, once they are final (the reader does). A
     /// process that was never indexed is scanned by [`Process::node_by_id`] instead.
     pub(crate) fn index_nodes(&mut self) {
-        let mut index = HashMap::with_capacity(self.nodes.len());
+        let mut index = foldhash::HashMap::with_capacity_and_hasher(
+            self.nodes.len(),
+            foldhash::fast::RandomState::default(),
+        );
         for (i, node) in self.nodes.iter().enumerate() {
             index.entry(node.id.clone()).or_insert(NodeIdx(i as u32));
         }

@@ -12,7 +12,7 @@
 //! Bookkeeping that has no field of its own lives in `ActivityInstance::internal` under the
 //! `K_*` keys below; nothing outside this module tree reads them.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::BTreeSet;
 
 use super::{ApplyOptions, Command, Effect, EngineError, InstanceState, Wait};
 use crate::model::ExecutionEvent;
@@ -79,7 +79,7 @@ pub(super) struct Ctx<'a> {
     pub fx: Vec<Effect>,
     /// Index of each `ActivityStarted` history effect emitted in this apply, so the task id or
     /// called instance id can be filled in once known.
-    pub started_idx: HashMap<String, usize>,
+    pub started_idx: foldhash::HashMap<String, usize>,
     work: Vec<Work>,
     /// Some variable changed since conditions were last evaluated; `None` in the set means a
     /// conditional was armed and every condition must be evaluated.
@@ -145,7 +145,7 @@ impl<'a> Ctx<'a> {
             st,
             now,
             fx: Vec::new(),
-            started_idx: HashMap::new(),
+            started_idx: foldhash::HashMap::default(),
             work: Vec::new(),
             dirty_all: false,
             dirty: BTreeSet::new(),

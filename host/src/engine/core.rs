@@ -9,7 +9,7 @@ use crate::records::ProcessDefinition;
 use crate::store::{Durability, Store};
 use crate::wasm::{WasmConfig, WasmRuntime};
 use baton_bpmn::{Definitions, Process};
-use std::collections::HashMap;
+use foldhash::{HashMap, HashMapExt};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};

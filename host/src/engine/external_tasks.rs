@@ -24,7 +24,7 @@ use crate::store::{
 };
 use baton_bpmn::engine::Command;
 use baton_bpmn::{Value, Variables};
-use std::collections::HashMap;
+use foldhash::{HashMap, HashMapExt};
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 

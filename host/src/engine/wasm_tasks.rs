@@ -14,7 +14,7 @@ use crate::store::{ExternalTaskStore, InstanceStore, JobStore, ModuleStore, Writ
 use crate::wasm::{AllowedHost, FailureKind, Limits, ModuleInfo, TaskInput, TaskOutcome};
 use baton_bpmn::engine::{Command, Effect, ExternalTaskSpec, InstanceState};
 use baton_bpmn::{StateMachine, Variables};
-use std::collections::{HashMap, HashSet};
+use foldhash::{HashMap, HashSet, HashSetExt};
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 

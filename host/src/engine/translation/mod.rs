@@ -22,7 +22,7 @@ use crate::store::{
     UserTaskStore, WASM_WORKER, WriteSet,
 };
 use baton_bpmn::engine::{Effect, ExternalTaskSpec, InstanceState, InstanceStatus, UserTaskSpec};
-use std::collections::HashMap;
+use foldhash::{HashMap, HashMapExt};
 use std::sync::atomic::Ordering;
 
 /// The record of `id` this command already holds (the newest version), else the stored one
@@ -57,7 +57,7 @@ pub(super) struct Translation<'a> {
     activities: HashMap<String, HistoricActivityInstance>,
     /// Ids of the history rows (activity instances, variables) this command creates: only
     /// those get their by-id index entry.
-    created_history: std::collections::HashSet<String>,
+    created_history: foldhash::HashSet<String>,
     /// Keyed by (scope id, name).
     variables: HashMap<(String, String), HistoricVariableInstance>,
     pub(super) historic_instance: Option<HistoricProcessInstance>,

@@ -4,7 +4,7 @@
 //! record; a stale one is dropped, guarded by the record it was judged on (on sled) or under
 //! the row locks of the fetch's transaction (on PostgreSQL).
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::ops::Bound;
 use std::sync::Mutex;
 
@@ -133,7 +133,7 @@ fn judge(task: &ExternalTask, key: &[u8], now: i64) -> QueueEntry {
 /// The tasks fetches of this process are locking right now (sled only: on PostgreSQL the
 /// fetch's transaction holds row locks that other fetches skip).
 #[derive(Default)]
-pub(super) struct Claims(Mutex<HashSet<String>>);
+pub(super) struct Claims(Mutex<foldhash::HashSet<String>>);
 
 impl Claims {
     fn contains(&self, id: &str) -> bool {

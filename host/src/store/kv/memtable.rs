@@ -15,7 +15,8 @@
 //! key no lower layer holds drops the entry instead of leaving a tombstone, so scans of a queue
 //! do not wade through the removed entries of every consumed task.
 
-use std::collections::{BTreeMap, HashMap};
+use foldhash::HashMap;
+use std::collections::BTreeMap;
 use std::ops::Bound;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
