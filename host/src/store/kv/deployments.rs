@@ -107,7 +107,7 @@ impl DeploymentStore for Store {
 
 impl ModuleStore for Store {
     fn module(&self, topic: &str) -> Result<Option<TaskModule>> {
-        self.get(Tree::Modules, topic.as_bytes())
+        self.cached_module(Tree::Modules, topic.as_bytes())
     }
 
     fn modules(&self) -> Result<Vec<TaskModule>> {
@@ -115,7 +115,7 @@ impl ModuleStore for Store {
     }
 
     fn deployment_module(&self, deployment_id: &str, topic: &str) -> Result<Option<TaskModule>> {
-        self.get(
+        self.cached_module(
             Tree::DeploymentModules,
             &index::deployment_module_key(deployment_id, topic),
         )
@@ -171,5 +171,21 @@ impl ModuleStore for Store {
             Tree::DeploymentModules,
             index::deployment_module_key(deployment_id, topic),
         );
+    }
+}
+
+impl Store {
+    /// The module `tree` holds at `key`, through the module cache where the store has one.
+    fn cached_module(&self, tree: Tree, key: &[u8]) -> Result<Option<TaskModule>> {
+        let Some(cache) = self.module_cache() else {
+            return self.get(tree, key);
+        };
+        if let Some(hit) = cache.get(tree, key) {
+            return Ok(hit);
+        }
+        let epoch = cache.epoch();
+        let found: Option<TaskModule> = self.get(tree, key)?;
+        cache.fill(epoch, tree, key, found.as_ref());
+        Ok(found)
     }
 }

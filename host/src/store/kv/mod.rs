@@ -48,6 +48,7 @@ pub(super) mod keys;
 mod lsm;
 mod memtable;
 mod metrics;
+mod module_cache;
 mod notifications;
 mod postgres;
 pub use self::postgres::{ClusterLock, MAX_EVENT_PAYLOAD, RemoteChange};
@@ -414,6 +415,8 @@ struct StoreInner {
     fetch_claims: external_tasks::Claims,
     /// Decoded definitions, exact until the next commit that writes a definition tree.
     definitions: definition_cache::DefinitionCache,
+    /// Decoded task modules, exact until the next commit that writes a module tree.
+    modules: module_cache::ModuleCache,
 }
 
 /// Current on-disk format version (bump with a migration when record layouts change
@@ -517,6 +520,7 @@ impl Store {
                 checkpointer: checkpoint::Checkpointer::start(weak.clone()),
                 fetch_claims: Default::default(),
                 definitions: Default::default(),
+                modules: Default::default(),
             })),
         };
         store.ensure_indexes()?;
@@ -660,6 +664,14 @@ impl Store {
     fn definition_cache(&self) -> Option<&definition_cache::DefinitionCache> {
         match &self.backend {
             Backend::Sled(inner) => Some(&inner.definitions),
+            Backend::Postgres(_) => None,
+        }
+    }
+
+    /// The decoded task modules this process keeps (sled only, as the definitions).
+    fn module_cache(&self) -> Option<&module_cache::ModuleCache> {
+        match &self.backend {
+            Backend::Sled(inner) => Some(&inner.modules),
             Backend::Postgres(_) => None,
         }
     }
@@ -1157,11 +1169,16 @@ impl StoreInner {
         self.memory.apply(&changes, &|tree, key| {
             self.trees[tree as usize].contains_key(key).unwrap_or(true)
         });
-        if changes
-            .iter()
-            .any(|(tree, ..)| matches!(tree, Tree::Definitions | Tree::DefinitionsByKey))
-        {
+        let (mut definitions, mut modules) = (false, false);
+        for (tree, ..) in &changes {
+            definitions |= matches!(tree, Tree::Definitions | Tree::DefinitionsByKey);
+            modules |= module_cache::ModuleCache::covers(*tree);
+        }
+        if definitions {
             self.definitions.invalidate();
+        }
+        if modules {
+            self.modules.invalidate();
         }
         // Still under the writer lock: a log rotation snapshots counts and log together.
         self.counts.apply(&deltas);

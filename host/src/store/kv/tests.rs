@@ -897,3 +897,50 @@ async fn a_task_requeued_by_a_later_clock_stays_fetchable() {
     assert_eq!(locked.len(), 1, "fetchable once its lock expired");
     assert_eq!(locked[0].0.worker_id.as_deref(), Some("worker-2"));
 }
+
+/// The module cache answers what the last commit left: a binding, a rebinding to another
+/// component, an unbinding and a deployment's own component are each seen by the next read.
+#[tokio::test]
+async fn module_reads_follow_every_commit_that_binds_or_unbinds() {
+    use crate::records::TaskModule;
+    use crate::store::ModuleStore;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let store = open(dir.path());
+    let module = |sha: &str, deployment: Option<&str>| TaskModule {
+        topic: "work".into(),
+        sha256: sha.into(),
+        size: 1,
+        deployment_id: deployment.map(str::to_owned),
+        created: 0,
+        limits: Default::default(),
+        world_check: None,
+    };
+    let sha = |m: Option<TaskModule>| m.map(|m| m.sha256);
+    // Absent, and read twice (the second read is the cache's).
+    for _ in 0..2 {
+        assert_eq!(store.module("work").expect("read"), None);
+        assert_eq!(store.deployment_module("d1", "work").expect("read"), None);
+    }
+    for bound in ["a", "b"] {
+        let mut ws = WriteSet::new();
+        store.stage_module(&mut ws, "work", &module(bound, None));
+        store.commit_durable(&ws).await.expect("bind");
+        for _ in 0..2 {
+            assert_eq!(sha(store.module("work").expect("read")), Some(bound.into()));
+        }
+    }
+    let mut ws = WriteSet::new();
+    store.stage_deployment_module(&mut ws, "d1", "work", &module("c", Some("d1")));
+    store.commit_durable(&ws).await.expect("bundle");
+    assert_eq!(
+        sha(store.deployment_module("d1", "work").expect("read")),
+        Some("c".into())
+    );
+    assert_eq!(store.deployment_module("d2", "work").expect("read"), None);
+    let mut ws = WriteSet::new();
+    store.stage_module_removal(&mut ws, "work");
+    store.stage_deployment_module_removal(&mut ws, "d1", "work");
+    store.commit_durable(&ws).await.expect("unbind");
+    assert_eq!(store.module("work").expect("read"), None);
+    assert_eq!(store.deployment_module("d1", "work").expect("read"), None);
+}
