@@ -12,66 +12,75 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use crate::records::ProcessDefinition;
 
-/// Definitions by id and the latest version of each (key, tenant), valid for one epoch.
+/// Entries decoded from the store, valid for one commit epoch: the container both caches of
+/// decoded records ([`DefinitionCache`], [`super::module_cache::ModuleCache`]) keep theirs in.
 #[derive(Default)]
-pub(super) struct DefinitionCache {
-    /// Moved on by every commit that writes a definition tree.
+pub(super) struct EpochCache<E> {
+    /// Moved on by every commit that writes a tree the entries come from.
     epoch: AtomicU64,
-    entries: Mutex<Entries>,
+    /// The epoch the entries were read at, and the entries.
+    entries: Mutex<(u64, E)>,
 }
 
+impl<E: Default> EpochCache<E> {
+    /// The current epoch: read it before reading the store, and fill with it.
+    pub(super) fn epoch(&self) -> u64 {
+        self.epoch.load(Ordering::Acquire)
+    }
+
+    /// Called by the writer after a commit that wrote one of the cached trees is in memory.
+    pub(super) fn invalidate(&self) {
+        self.epoch.fetch_add(1, Ordering::AcqRel);
+    }
+
+    /// Run `f` on the entries as of `epoch`: emptied first when they were read before it;
+    /// `None` (and `f` not run) when they were read after it, as the caller's read is then the
+    /// stale one.
+    pub(super) fn at<R>(&self, epoch: u64, f: impl FnOnce(&mut E) -> R) -> Option<R> {
+        let mut entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
+        let (read_at, held) = &mut *entries;
+        if *read_at < epoch {
+            *held = E::default();
+            *read_at = epoch;
+        }
+        (*read_at == epoch).then(|| f(held))
+    }
+
+    /// Run `f` on the entries as of now.
+    pub(super) fn current<R>(&self, f: impl FnOnce(&mut E) -> R) -> Option<R> {
+        self.at(self.epoch(), f)
+    }
+}
+
+/// Definitions by id and the latest version of each (key, tenant), valid for one epoch.
+pub(super) type DefinitionCache = EpochCache<Definitions>;
+
 #[derive(Default)]
-struct Entries {
-    /// The epoch the entries were read at.
-    epoch: u64,
+pub(super) struct Definitions {
     by_id: foldhash::HashMap<String, ProcessDefinition>,
     /// Definition key → (tenant, id of its latest version); a key has one entry per tenant
     /// asked for, so a lookup by `&str` needs no owned key.
     latest: foldhash::HashMap<String, Vec<(Option<String>, String)>>,
 }
 
-impl Entries {
-    /// The entries as of `epoch`: emptied when they were read before it, `None` when they
-    /// were read after it (the caller's read is the stale one).
-    fn at(&mut self, epoch: u64) -> Option<&mut Self> {
-        if self.epoch < epoch {
-            self.by_id.clear();
-            self.latest.clear();
-            self.epoch = epoch;
-        }
-        (self.epoch == epoch).then_some(self)
-    }
-}
-
 impl DefinitionCache {
-    /// The current epoch: read it before reading the store, and fill with it.
-    pub(super) fn epoch(&self) -> u64 {
-        self.epoch.load(Ordering::Acquire)
-    }
-
-    /// Called by the writer after a commit that wrote a definition tree is in memory.
-    pub(super) fn invalidate(&self) {
-        self.epoch.fetch_add(1, Ordering::AcqRel);
-    }
-
     /// The cached definition with this id, if it is current.
     pub(super) fn by_id(&self, id: &str) -> Option<ProcessDefinition> {
-        let epoch = self.epoch();
-        let mut entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
-        entries.at(epoch)?.by_id.get(id).cloned()
+        self.current(|entries| entries.by_id.get(id).cloned())
+            .flatten()
     }
 
     /// The cached latest version of `key` for `tenant`, if it is current.
     pub(super) fn latest(&self, key: &str, tenant: Option<&str>) -> Option<ProcessDefinition> {
-        let epoch = self.epoch();
-        let mut entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
-        let entries = entries.at(epoch)?;
-        let (_, id) = entries
-            .latest
-            .get(key)?
-            .iter()
-            .find(|(t, _)| t.as_deref() == tenant)?;
-        entries.by_id.get(id).cloned()
+        self.current(|entries| {
+            let (_, id) = entries
+                .latest
+                .get(key)?
+                .iter()
+                .find(|(t, _)| t.as_deref() == tenant)?;
+            entries.by_id.get(id).cloned()
+        })
+        .flatten()
     }
 
     /// Keep a definition read at `epoch` (and, with `latest_of`, as the latest version of its
@@ -82,20 +91,18 @@ impl DefinitionCache {
         definition: &ProcessDefinition,
         latest_of: Option<Option<&str>>,
     ) {
-        let mut entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
-        let Some(entries) = entries.at(epoch) else {
-            return;
-        };
-        if let Some(tenant) = latest_of {
-            let tenants = entries.latest.entry(definition.key.clone()).or_default();
-            match tenants.iter_mut().find(|(t, _)| t.as_deref() == tenant) {
-                Some((_, id)) => id.clone_from(&definition.id),
-                None => tenants.push((tenant.map(str::to_owned), definition.id.clone())),
+        self.at(epoch, |entries| {
+            if let Some(tenant) = latest_of {
+                let tenants = entries.latest.entry(definition.key.clone()).or_default();
+                match tenants.iter_mut().find(|(t, _)| t.as_deref() == tenant) {
+                    Some((_, id)) => id.clone_from(&definition.id),
+                    None => tenants.push((tenant.map(str::to_owned), definition.id.clone())),
+                }
             }
-        }
-        entries
-            .by_id
-            .insert(definition.id.clone(), definition.clone());
+            entries
+                .by_id
+                .insert(definition.id.clone(), definition.clone());
+        });
     }
 }
 

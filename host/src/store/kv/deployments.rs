@@ -180,7 +180,7 @@ impl Store {
         let Some(cache) = self.module_cache() else {
             return self.get(tree, key);
         };
-        if let Some(hit) = cache.get(tree, key) {
+        if let Some(hit) = cache.module(tree, key) {
             return Ok(hit);
         }
         let epoch = cache.epoch();

@@ -10,86 +10,26 @@
 //! component). Only the embedded store has one: on PostgreSQL another node may bind a module
 //! without this node's commits seeing it.
 
-use std::sync::Mutex;
-use std::sync::atomic::{AtomicU64, Ordering};
-
 use super::Tree;
+use super::definition_cache::EpochCache;
 use crate::records::TaskModule;
 
-/// At most this many lookups are kept per epoch; when full the cache starts over. The keys
-/// come from deployed models' topics, but nothing else bounds them.
+/// At most this many lookups are kept per tree and epoch; when full the tree's entries start
+/// over. The keys come from deployed models' topics, but nothing else bounds them.
 const MAX_ENTRIES: usize = 1024;
 
 /// What the module trees held for each key looked up, valid for one epoch.
-#[derive(Default)]
-pub(super) struct ModuleCache {
-    /// Moved on by every commit that writes a module tree.
-    epoch: AtomicU64,
-    entries: Mutex<Entries>,
-}
+pub(super) type ModuleCache = EpochCache<Modules>;
 
 #[derive(Default)]
-struct Entries {
-    /// The epoch the entries were read at.
-    epoch: u64,
+pub(super) struct Modules {
     /// Key in `Modules` (topic) → the module bound there, or none.
     bound: foldhash::HashMap<Vec<u8>, Option<TaskModule>>,
     /// Key in `DeploymentModules` (deployment, topic) → the module bundled there, or none.
     bundled: foldhash::HashMap<Vec<u8>, Option<TaskModule>>,
 }
 
-impl ModuleCache {
-    /// The current epoch: read it before reading the store, and fill with it.
-    pub(super) fn epoch(&self) -> u64 {
-        self.epoch.load(Ordering::Acquire)
-    }
-
-    /// Called by the writer after a commit that wrote a module tree is in memory.
-    pub(super) fn invalidate(&self) {
-        self.epoch.fetch_add(1, Ordering::AcqRel);
-    }
-
-    /// Whether a commit writing `tree` must call [`ModuleCache::invalidate`].
-    pub(super) fn covers(tree: Tree) -> bool {
-        matches!(tree, Tree::Modules | Tree::DeploymentModules)
-    }
-
-    /// What `tree` holds at `key` (`Some(None)`: known absent), if it is current.
-    pub(super) fn get(&self, tree: Tree, key: &[u8]) -> Option<Option<TaskModule>> {
-        let epoch = self.epoch();
-        let mut entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
-        entries.at(epoch)?.of(tree)?.get(key).cloned()
-    }
-
-    /// Keep what `tree` held at `key` when read at `epoch`. Dropped if a module commit came
-    /// after `epoch`.
-    pub(super) fn fill(&self, epoch: u64, tree: Tree, key: &[u8], module: Option<&TaskModule>) {
-        let mut entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
-        let Some(entries) = entries.at(epoch) else {
-            return;
-        };
-        let Some(map) = entries.of(tree) else {
-            return;
-        };
-        if map.len() >= MAX_ENTRIES {
-            map.clear();
-        }
-        map.insert(key.to_vec(), module.cloned());
-    }
-}
-
-impl Entries {
-    /// The entries as of `epoch`: emptied when they were read before it, `None` when they
-    /// were read after it (the caller's read is the stale one).
-    fn at(&mut self, epoch: u64) -> Option<&mut Self> {
-        if self.epoch < epoch {
-            self.bound.clear();
-            self.bundled.clear();
-            self.epoch = epoch;
-        }
-        (self.epoch == epoch).then_some(self)
-    }
-
+impl Modules {
     /// The map of `tree`'s entries (`None` for a tree this cache does not cover).
     fn of(&mut self, tree: Tree) -> Option<&mut foldhash::HashMap<Vec<u8>, Option<TaskModule>>> {
         match tree {
@@ -97,6 +37,33 @@ impl Entries {
             Tree::DeploymentModules => Some(&mut self.bundled),
             _ => None,
         }
+    }
+}
+
+impl ModuleCache {
+    /// Whether a commit writing `tree` must call [`EpochCache::invalidate`] on this cache.
+    pub(super) fn covers(tree: Tree) -> bool {
+        matches!(tree, Tree::Modules | Tree::DeploymentModules)
+    }
+
+    /// What `tree` holds at `key` (`Some(None)`: known absent), if it is current.
+    pub(super) fn module(&self, tree: Tree, key: &[u8]) -> Option<Option<TaskModule>> {
+        self.current(|entries| entries.of(tree)?.get(key).cloned())
+            .flatten()
+    }
+
+    /// Keep what `tree` held at `key` when read at `epoch`. Dropped if a module commit came
+    /// after `epoch`.
+    pub(super) fn fill(&self, epoch: u64, tree: Tree, key: &[u8], module: Option<&TaskModule>) {
+        self.at(epoch, |entries| {
+            let Some(map) = entries.of(tree) else {
+                return;
+            };
+            if map.len() >= MAX_ENTRIES {
+                map.clear();
+            }
+            map.insert(key.to_vec(), module.cloned());
+        });
     }
 }
 
@@ -123,22 +90,22 @@ mod tests {
         // A commit lands between the reader's store read and its fill.
         cache.invalidate();
         cache.fill(read_at, Tree::Modules, b"work", Some(&module("work", "a")));
-        assert!(cache.get(Tree::Modules, b"work").is_none());
+        assert!(cache.module(Tree::Modules, b"work").is_none());
 
         let now = cache.epoch();
         cache.fill(now, Tree::Modules, b"work", Some(&module("work", "b")));
         cache.fill(now, Tree::DeploymentModules, b"d/work", None);
-        let hit = cache.get(Tree::Modules, b"work").flatten();
+        let hit = cache.module(Tree::Modules, b"work").flatten();
         assert_eq!(hit.map(|m| m.sha256), Some("b".to_owned()));
         // Known absent is an answer too, and the trees do not mix.
-        assert_eq!(cache.get(Tree::DeploymentModules, b"d/work"), Some(None));
-        assert!(cache.get(Tree::DeploymentModules, b"work").is_none());
+        assert_eq!(cache.module(Tree::DeploymentModules, b"d/work"), Some(None));
+        assert!(cache.module(Tree::DeploymentModules, b"work").is_none());
         // A tree the cache does not cover keeps nothing.
         cache.fill(now, Tree::Meta, b"work", Some(&module("work", "c")));
-        assert!(cache.get(Tree::Meta, b"work").is_none());
+        assert!(cache.module(Tree::Meta, b"work").is_none());
 
         cache.invalidate();
-        assert!(cache.get(Tree::Modules, b"work").is_none());
+        assert!(cache.module(Tree::Modules, b"work").is_none());
     }
 
     #[test]
@@ -148,8 +115,8 @@ mod tests {
         for i in 0..=MAX_ENTRIES {
             cache.fill(epoch, Tree::Modules, format!("t{i}").as_bytes(), None);
         }
-        assert!(cache.get(Tree::Modules, b"t0").is_none());
+        assert!(cache.module(Tree::Modules, b"t0").is_none());
         let last = format!("t{MAX_ENTRIES}");
-        assert_eq!(cache.get(Tree::Modules, last.as_bytes()), Some(None));
+        assert_eq!(cache.module(Tree::Modules, last.as_bytes()), Some(None));
     }
 }
