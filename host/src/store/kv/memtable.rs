@@ -800,7 +800,9 @@ mod tests {
             .temporary(true)
             .open()
             .expect("temporary sled");
-        let tree = Durable::Sled(db.open_tree("t").expect("tree"));
+        let tree = Durable::Sled(super::super::durable::SledTree::new(
+            db.open_tree("t").expect("tree"),
+        ));
         for name in names {
             tree.write(&k(name), Some(&IVec::from(&b"v"[..])))
                 .expect("write");

@@ -461,7 +461,7 @@ impl Store {
             .map(|t| {
                 Ok(match history.partition(*t) {
                     Some(partition) => durable::Durable::History(partition),
-                    None => durable::Durable::Sled(db.open_tree(t.name())?),
+                    None => durable::Durable::Sled(durable::SledTree::new(db.open_tree(t.name())?)),
                 })
             })
             .collect::<Result<Vec<_>>>()?;
