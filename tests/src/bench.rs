@@ -57,8 +57,7 @@ pub async fn work_until_stopped(
 /// A fixed 20 ms added up to 20 ms to runs that take 100 ms (500 instances of `one`); a fixed
 /// 1 ms would send a thousand requests a second through the longer remote runs.
 pub async fn wait_until_finished(client: &RestClient, n: usize) -> anyhow::Result<()> {
-    let began = Instant::now();
-    let deadline = began + Duration::from_secs(3_600);
+    let deadline = Instant::now() + Duration::from_secs(3_600);
     let mut last: Option<(Instant, usize)> = None;
     loop {
         let count = client

@@ -34,6 +34,7 @@ mod decisions;
 mod definition_cache;
 mod deployments;
 mod durable;
+mod epoch_cache;
 mod events;
 mod external_tasks;
 mod flusher;

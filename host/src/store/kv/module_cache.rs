@@ -11,7 +11,7 @@
 //! without this node's commits seeing it.
 
 use super::Tree;
-use super::definition_cache::EpochCache;
+use super::epoch_cache::EpochCache;
 use crate::records::TaskModule;
 
 /// At most this many lookups are kept per tree and epoch; when full the tree's entries start
