@@ -194,6 +194,8 @@ pub(crate) struct Inner {
     /// Modules (by sha256) an inline attempt of which outran the inline deadline: their tasks
     /// run in the background only, so a slow component does not hold its commands.
     pub(crate) slow_modules: Mutex<std::collections::HashSet<String>>,
+    /// `config.default_retry_cycle`, parsed once (every in-engine task asks for its count).
+    pub(crate) default_retry: baton_bpmn::timer::RetrySchedule,
 }
 
 /// Live events queued for the other nodes of a shared store (see `events::relay_events`).
@@ -260,6 +262,8 @@ impl ProcessEngine {
             (None, None)
         };
         let opened_at = config.clock.now();
+        let default_retry = baton_bpmn::timer::RetrySchedule::parse(&config.default_retry_cycle)
+            .unwrap_or_else(|_| baton_bpmn::timer::RetrySchedule::default_schedule());
         let notifications = super::notifications::State::new(config.notifications.clone());
         let engine = ProcessEngine {
             inner: Arc::new(Inner {
@@ -290,6 +294,7 @@ impl ProcessEngine {
                 opened_at,
                 cleanup: Default::default(),
                 slow_modules: Default::default(),
+                default_retry,
             }),
         };
         engine.follow_other_nodes(relayed_events);

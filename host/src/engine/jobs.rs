@@ -69,12 +69,16 @@ impl ProcessEngine {
     pub(crate) fn retry_schedule(&self, cycle: Option<&str>) -> RetrySchedule {
         cycle
             .and_then(|c| RetrySchedule::parse(c).ok())
-            .or_else(|| RetrySchedule::parse(&self.inner.config.default_retry_cycle).ok())
-            .unwrap_or_else(RetrySchedule::default_schedule)
+            .unwrap_or_else(|| self.inner.default_retry.clone())
     }
 
-    pub(crate) fn initial_job_retries(&self, cycle: Option<&str>) -> i32 {
-        self.retry_schedule(cycle).retries() as i32
+    /// The retries a new job or external task starts with (every in-engine task asks).
+    pub(crate) fn initial_retries(&self, cycle: Option<&str>) -> i32 {
+        let retries = match cycle.and_then(|c| RetrySchedule::parse(c).ok()) {
+            Some(schedule) => schedule.retries(),
+            None => self.inner.default_retry.retries(),
+        };
+        retries as i32
     }
 
     pub(crate) fn start_scheduler(&self) {

@@ -483,9 +483,7 @@ impl ProcessEngine {
                 {
                     break;
                 }
-                let total = self
-                    .retry_schedule(spec.retry_time_cycle.as_deref())
-                    .retries() as i32;
+                let total = self.initial_retries(spec.retry_time_cycle.as_deref());
                 let input = task_input(
                     &spec.topic,
                     &spec.activity_id,
@@ -606,9 +604,7 @@ impl ProcessEngine {
 
     /// The input of a stored task's next attempt.
     fn wasm_input(&self, task: &ExternalTask, instance: &ProcessInstance) -> TaskInput {
-        let total = self
-            .retry_schedule(task.retry_time_cycle.as_deref())
-            .retries() as i32;
+        let total = self.initial_retries(task.retry_time_cycle.as_deref());
         task_input(
             &task.topic_name,
             &task.activity_id,

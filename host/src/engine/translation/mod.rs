@@ -191,7 +191,7 @@ impl<'a> Translation<'a> {
                     *due,
                     suffix,
                 );
-                job.retries = self.engine.initial_job_retries(retry_time_cycle.as_deref());
+                job.retries = self.engine.initial_retries(retry_time_cycle.as_deref());
                 job.retry_time_cycle = retry_time_cycle.clone();
                 self.schedule(job, ws, after)
             }
