@@ -18,7 +18,7 @@
 use foldhash::HashMap;
 use std::collections::BTreeMap;
 use std::ops::Bound;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 
 use sled::IVec;
@@ -188,6 +188,10 @@ pub(super) struct MemTable {
     releases: AtomicU64,
     /// Where forward scans may start reading sled (see [`DurableSkips`]).
     skips: Mutex<DurableSkips>,
+    /// The active layer's bytes, copied out under the write lock at each change of it: every
+    /// command asks (is there room?), and taking the read lock for it put commands to sleep
+    /// behind a waiting writer (a fifth of the memtable's blocked reads in `perf`).
+    active_bytes: AtomicUsize,
 }
 
 /// Where the sled side of a forward scan may start, per tree and scan start.
@@ -229,6 +233,7 @@ impl MemTable {
             }),
             releases: AtomicU64::new(0),
             skips: Mutex::new(DurableSkips::default()),
+            active_bytes: AtomicUsize::new(0),
         }
     }
 
@@ -336,11 +341,12 @@ impl MemTable {
         for (tree, key, value, from_sled) in owned {
             active.change(tree, key, value, from_sled, frozen.as_deref());
         }
+        self.active_bytes.store(active.bytes, Ordering::Relaxed);
     }
 
-    /// Bytes held by the active layer.
+    /// Bytes held by the active layer (as of the last change; without a lock).
     pub(super) fn active_bytes(&self) -> usize {
-        self.read().active.bytes
+        self.active_bytes.load(Ordering::Relaxed)
     }
 
     /// Make the active layer the frozen one (there must be none) and start an empty active
@@ -352,6 +358,7 @@ impl MemTable {
             return None;
         }
         let frozen = Arc::new(std::mem::replace(&mut layers.active, Layer::new()));
+        self.active_bytes.store(0, Ordering::Relaxed);
         layers.frozen = Some(frozen.clone());
         Some(frozen)
     }
