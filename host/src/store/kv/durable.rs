@@ -78,9 +78,7 @@ impl SledTree {
         }
         last.highest.as_ref().is_none_or(|h| key > h.as_ref())
     }
-}
 
-impl SledTree {
     /// Whether a range from `from` starts above every key of the tree (so it holds none).
     fn starts_above_last(&self, from: &Bound<Vec<u8>>) -> bool {
         match from {
