@@ -3,8 +3,10 @@
 //! - `bench-wasm overhead`: per-task overhead through `baton::wasm::WasmRuntime`: how long
 //!   the caller waits for the outcome (instantiate + call; the store is dropped after the
 //!   outcome is returned), p50/p99, and the process CPU per task (teardown included), for the
-//!   Rust `echo` guest (pooling allocator on and off) and, when `guests/build-polyglot.sh` has built them, the Python and JavaScript
-//!   `stock-check` guests.
+//!   Rust `echo` guest (pooling allocator on and off), the same guest on a bare wasmtime engine
+//!   with PERF-NOTES.md's floor settings (the floor on this machine today: what baton's wrapper
+//!   adds is the difference), and, when `guests/build-polyglot.sh` has built them, the Python
+//!   and JavaScript `stock-check` guests.
 //! - `bench-wasm instrumentation`: what fuel metering and epoch interruption cost a CPU-bound
 //!   guest (`guests/cpu-bound`, a tight integer loop with no host calls: the worst case for
 //!   both). baton always runs with both on, so this builds four bare wasmtime engines with
@@ -26,7 +28,10 @@ use baton_bpmn::{Value, Variables};
 use baton_tests::bench::{cpu_seconds, env_count};
 use baton_tests::guests;
 use wasmtime::component::{Component, HasSelf, Linker, ResourceTable};
-use wasmtime::{Config, Engine, Store, UpdateDeadline};
+use wasmtime::{
+    Config, Enabled, Engine, InstanceAllocationStrategy, PoolingAllocationConfig, Store,
+    UpdateDeadline,
+};
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 
 mod bindings {
@@ -86,7 +91,19 @@ async fn time_executions(
             bail!("{label}: {outcome:?}");
         }
     }
-    let total = all.elapsed();
+    report(label, n, samples, all.elapsed(), cpu_before);
+    Ok(())
+}
+
+/// Prints one row: p50/p99/max of `samples`, the process CPU per task since `cpu_before`, and
+/// tasks/s over `total`.
+fn report(
+    label: &str,
+    n: usize,
+    mut samples: Vec<Duration>,
+    total: Duration,
+    cpu_before: Option<f64>,
+) {
     // Process CPU (every thread, including the store teardown that runs after the outcome is
     // returned): what a task costs the machine, beside how long the caller waits for it.
     let cpu = match (cpu_before, cpu_seconds(std::process::id())) {
@@ -101,7 +118,6 @@ async fn time_executions(
         samples[samples.len() - 1].as_secs_f64() * 1e6,
         n as f64 / total.as_secs_f64()
     );
-    Ok(())
 }
 
 async fn overhead() -> anyhow::Result<()> {
@@ -122,6 +138,7 @@ async fn overhead() -> anyhow::Result<()> {
         Ok("off") => vec![PoolingMode::Off],
         _ => vec![PoolingMode::Auto, PoolingMode::Off],
     };
+    let pooling_on_timed = modes.contains(&PoolingMode::Auto);
     for pooling in modes {
         let rt = WasmRuntime::new(WasmConfig {
             pooling,
@@ -142,6 +159,9 @@ async fn overhead() -> anyhow::Result<()> {
             executions,
         )
         .await?;
+    }
+    if pooling_on_timed {
+        time_floor(executions).await?;
     }
 
     let polyglot = Path::new(env!("CARGO_MANIFEST_DIR")).join("../guests/target/polyglot");
@@ -214,11 +234,42 @@ struct Variant {
 
 impl Variant {
     fn new(label: &'static str, fuel: bool, epochs: bool, bytes: &[u8]) -> anyhow::Result<Self> {
+        Variant::with_allocation(label, fuel, epochs, None, bytes)
+    }
+
+    /// A variant on the pooling allocator with PERF-NOTES.md's settings for the per-task
+    /// floor (keep-resident memory reset by PAGEMAP_SCAN), fuel and epochs on: the cost of
+    /// wasmtime alone for a guest, without baton's execution wrapper.
+    fn floor(label: &'static str, bytes: &[u8]) -> anyhow::Result<Self> {
+        let mut pool = PoolingAllocationConfig::default();
+        pool.total_component_instances(64)
+            .total_stacks(64)
+            .total_core_instances(1024)
+            .total_memories(256)
+            .total_tables(512);
+        if PoolingAllocationConfig::is_pagemap_scan_available() {
+            pool.linear_memory_keep_resident(1 << 20)
+                .table_keep_resident(64 << 10)
+                .pagemap_scan(Enabled::Yes);
+        }
+        Variant::with_allocation(label, true, true, Some(pool), bytes)
+    }
+
+    fn with_allocation(
+        label: &'static str,
+        fuel: bool,
+        epochs: bool,
+        pool: Option<PoolingAllocationConfig>,
+        bytes: &[u8],
+    ) -> anyhow::Result<Self> {
         let mut config = Config::new();
         config
             .wasm_component_model(true)
             .consume_fuel(fuel)
             .epoch_interruption(epochs);
+        if let Some(pool) = pool {
+            config.allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
+        }
         let engine = Engine::new(&config)?;
         let component = Component::new(&engine, bytes)?;
         let mut linker = Linker::new(&engine);
@@ -237,6 +288,22 @@ impl Variant {
     /// One execution of `cpu-bound`'s `kernel` with `rounds`, timed from instantiation to
     /// return.
     async fn run(&self, kernel: &str, rounds: i64) -> anyhow::Result<Duration> {
+        let variables = vec![
+            ("rounds".into(), wit::Value::Long(rounds)),
+            ("kernel".into(), wit::Value::String(kernel.into())),
+        ];
+        let started = Instant::now();
+        let output = self.execute(variables).await?;
+        let elapsed = started.elapsed();
+        match output.variables.iter().any(|(n, _)| n == "digest") {
+            true => Ok(elapsed),
+            false => bail!("{}: unexpected result {output:?}", self.label),
+        }
+    }
+
+    /// A fresh store (WASI granting nothing), instantiate, call `execute` with `variables`,
+    /// drop the store.
+    async fn execute(&self, variables: Vec<(String, wit::Value)>) -> anyhow::Result<wit::Output> {
         let mut store = Store::new(
             &self.engine,
             Bare {
@@ -260,20 +327,42 @@ impl Variant {
             business_key: None,
             attempt: 1,
             retries_left: None,
-            variables: vec![
-                ("rounds".into(), wit::Value::Long(rounds)),
-                ("kernel".into(), wit::Value::String(kernel.into())),
-            ],
+            variables,
         };
-        let started = Instant::now();
         let instance = self.pre.instantiate_async(&mut store).await?;
-        let result = instance.call_execute(&mut store, &task).await?;
-        let elapsed = started.elapsed();
-        match result {
-            Ok(output) if output.variables.iter().any(|(n, _)| n == "digest") => Ok(elapsed),
-            other => bail!("{}: unexpected result {other:?}", self.label),
+        match instance.call_execute(&mut store, &task).await? {
+            Ok(output) => Ok(output),
+            Err(e) => bail!("{}: the guest failed: {e:?}", self.label),
         }
     }
+}
+
+/// The same echo task as baton's rows, one at a time on a bare engine ([`Variant::floor`]):
+/// wasmtime's own share of a task on this machine today, measured in the same run.
+async fn time_floor(n: usize) -> anyhow::Result<()> {
+    let floor = Variant::floor(
+        "Rust echo, bare wasmtime (the floor)",
+        &std::fs::read(guests::ECHO)?,
+    )?;
+    let variables = || {
+        vec![
+            ("orderId".to_owned(), wit::Value::String("o-1".into())),
+            ("amount".to_owned(), wit::Value::Integer(5)),
+        ]
+    };
+    for _ in 0..n / 10 {
+        floor.execute(variables()).await?;
+    }
+    let mut samples = Vec::with_capacity(n);
+    let cpu_before = cpu_seconds(std::process::id());
+    let all = Instant::now();
+    for _ in 0..n {
+        let t = Instant::now();
+        floor.execute(variables()).await?;
+        samples.push(t.elapsed());
+    }
+    report(floor.label, n, samples, all.elapsed(), cpu_before);
+    Ok(())
 }
 
 async fn instrumentation() -> anyhow::Result<()> {
