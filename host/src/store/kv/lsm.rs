@@ -47,6 +47,12 @@ const FOLDER: &str = "history";
 /// filters live outside it).
 const CACHE_BYTES: u64 = 16 * 1024 * 1024;
 
+/// Table files kept open after a read, shared by every history LSM tree (the least recently
+/// read are closed, and opened again when next read). lsm-tree's default is 256 per tree:
+/// with fifteen trees and tables cut at [`TABLE_BYTES`], queries over a large history could
+/// leave up to 3,840 files open, past the 1,024 descriptors a default `ulimit -n` allows.
+const OPEN_TABLE_FILES: usize = 256;
+
 /// How often the compaction thread looks without being asked (a flush asks).
 const COMPACTION_TICK: Duration = Duration::from_secs(5);
 
@@ -96,10 +102,12 @@ impl HistoryLsm {
         let seqno = SequenceNumberCounter::default();
         let visible = SequenceNumberCounter::default();
         let cache = Arc::new(lsm_tree::Cache::with_capacity_bytes(CACHE_BYTES));
+        let descriptors = Arc::new(lsm_tree::DescriptorTable::new(OPEN_TABLE_FILES));
         let mut trees = Vec::with_capacity(Tree::ALL.len());
         let open_at = |path: &Path| -> Result<AnyTree> {
             Ok(lsm_tree::Config::new(path, seqno.clone(), visible.clone())
                 .use_cache(cache.clone())
+                .use_descriptor_table(Some(descriptors.clone()))
                 .data_block_compression_policy(lsm_tree::config::CompressionPolicy::all(
                     lsm_tree::CompressionType::Lz4,
                 ))
