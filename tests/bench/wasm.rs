@@ -64,7 +64,7 @@ fn pct(sorted: &[Duration], p: f64) -> Duration {
     sorted[((sorted.len() as f64 * p) as usize).min(sorted.len() - 1)]
 }
 
-/// Runs `n` executions after `warm` unmeasured ones; prints p50/p99/max and tasks/s.
+/// Runs `n` executions through baton's runtime after `warm` unmeasured ones; prints the row.
 async fn time_executions(
     label: &str,
     rt: &WasmRuntime,
@@ -74,22 +74,32 @@ async fn time_executions(
     warm: usize,
     n: usize,
 ) -> anyhow::Result<()> {
-    for _ in 0..warm {
-        let outcome = rt.execute(sha, limits, input(variables.clone())).await;
-        if !matches!(outcome, TaskOutcome::Completed { .. }) {
-            bail!("{label}: {outcome:?}");
+    time_calls(label, warm, n, || async {
+        match rt.execute(sha, limits, input(variables.clone())).await {
+            TaskOutcome::Completed { .. } => Ok(()),
+            outcome => bail!("{label}: {outcome:?}"),
         }
+    })
+    .await
+}
+
+/// Times `n` calls of `call` one at a time after `warm` unmeasured ones; prints p50/p99/max,
+/// the CPU per call and calls/s.
+async fn time_calls<F, Fut>(label: &str, warm: usize, n: usize, mut call: F) -> anyhow::Result<()>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = anyhow::Result<()>>,
+{
+    for _ in 0..warm {
+        call().await?;
     }
     let mut samples = Vec::with_capacity(n);
     let cpu_before = cpu_seconds(std::process::id());
     let all = Instant::now();
     for _ in 0..n {
         let t = Instant::now();
-        let outcome = rt.execute(sha, limits, input(variables.clone())).await;
+        call().await?;
         samples.push(t.elapsed());
-        if !matches!(outcome, TaskOutcome::Completed { .. }) {
-            bail!("{label}: {outcome:?}");
-        }
     }
     report(label, n, samples, all.elapsed(), cpu_before);
     Ok(())
@@ -350,19 +360,10 @@ async fn time_floor(n: usize) -> anyhow::Result<()> {
             ("amount".to_owned(), wit::Value::Integer(5)),
         ]
     };
-    for _ in 0..n / 10 {
-        floor.execute(variables()).await?;
-    }
-    let mut samples = Vec::with_capacity(n);
-    let cpu_before = cpu_seconds(std::process::id());
-    let all = Instant::now();
-    for _ in 0..n {
-        let t = Instant::now();
-        floor.execute(variables()).await?;
-        samples.push(t.elapsed());
-    }
-    report(floor.label, n, samples, all.elapsed(), cpu_before);
-    Ok(())
+    time_calls(floor.label, n / 10, n, || async {
+        floor.execute(variables()).await.map(|_| ())
+    })
+    .await
 }
 
 async fn instrumentation() -> anyhow::Result<()> {
