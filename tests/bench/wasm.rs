@@ -29,8 +29,7 @@ use baton_tests::bench::{cpu_seconds, env_count};
 use baton_tests::guests;
 use wasmtime::component::{Component, HasSelf, Linker, ResourceTable};
 use wasmtime::{
-    Config, Enabled, Engine, InstanceAllocationStrategy, PoolingAllocationConfig, Store,
-    UpdateDeadline,
+    Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig, Store, UpdateDeadline,
 };
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 
@@ -251,17 +250,8 @@ impl Variant {
     /// floor (keep-resident memory reset by PAGEMAP_SCAN), fuel and epochs on: the cost of
     /// wasmtime alone for a guest, without baton's execution wrapper.
     fn floor(label: &'static str, bytes: &[u8]) -> anyhow::Result<Self> {
-        let mut pool = PoolingAllocationConfig::default();
-        pool.total_component_instances(64)
-            .total_stacks(64)
-            .total_core_instances(1024)
-            .total_memories(256)
-            .total_tables(512);
-        if PoolingAllocationConfig::is_pagemap_scan_available() {
-            pool.linear_memory_keep_resident(1 << 20)
-                .table_keep_resident(64 << 10)
-                .pagemap_scan(Enabled::Yes);
-        }
+        // baton's own pool and per-task reset, so a change there moves both rows.
+        let pool = baton::wasm::pooling_config(WasmConfig::default().max_concurrency);
         Variant::with_allocation(label, true, true, Some(pool), bytes)
     }
 

@@ -92,7 +92,9 @@ fn build(pool: Option<PoolingAllocationConfig>) -> Result<Engine, WasmError> {
 /// Pool sizes follow the concurrency bound: at most `max_concurrency` stores are alive at
 /// once (plus a few being dropped), each with one component instance made of a handful of core
 /// instances. The defaults (1000 of everything) would reserve terabytes of address space.
-fn pooling_config(max_concurrency: usize) -> PoolingAllocationConfig {
+/// Public so a benchmark can time bare wasmtime with exactly baton's pool and per-task memory
+/// reset (`bench-wasm overhead`'s floor row).
+pub fn pooling_config(max_concurrency: usize) -> PoolingAllocationConfig {
     let slots = u32::try_from(max_concurrency.max(1))
         .unwrap_or(u32::MAX)
         .saturating_mul(2)

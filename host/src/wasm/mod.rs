@@ -37,7 +37,7 @@ use std::time::Duration;
 
 use baton_bpmn::Variables;
 
-pub use engine::TickerHandle;
+pub use engine::{TickerHandle, pooling_config};
 pub use http::AllowedHost;
 pub use script::ScriptEngine;
 
