@@ -3,7 +3,7 @@
 //! When the memtable's active layer has grown past [`CHECKPOINT_BYTES`] (the committer asks
 //! for it) or has held changes for [`CHECKPOINT_AGE`], the thread starts a new log segment and
 //! freezes the layer in one step under the writer lock, writes the frozen layer into sled (key
-//! by key) and the history tables ([`super::lsm`], a new table per tree), flushes sled, deletes
+//! by key) and the LSM tables ([`super::lsm`], a new table per tree), flushes sled, deletes
 //! the log segments the layer came from, and drops it.
 //! Commits go on meanwhile into the new active layer. A checkpoint that fails (disk full) is
 //! retried on the next tick; its segments stay, so nothing is lost.
@@ -180,7 +180,7 @@ impl StoreInner {
         self.memory.active_bytes() <= MEMORY_LIMIT
     }
 
-    /// Write a frozen layer into sled and the history tables, and flush both.
+    /// Write a frozen layer into sled and the LSM tables, and flush both.
     fn write_layer(&self, layer: &Layer) -> Result<()> {
         for (tree, entries) in layer.entries() {
             self.trees[tree as usize].write_sorted(entries.iter().map(|(key, entry)| {
@@ -192,12 +192,12 @@ impl StoreInner {
             }))?;
         }
         self.db.flush()?;
-        // The history trees took their changes as tables already; this writes what the
+        // The LSM trees took their changes as tables already; this writes what the
         // replay at open put into their memtables.
-        self.history.flush()?;
+        self.tables.flush()?;
         // Once per checkpoint, after every tree's tables are in (a request per tree had the
         // compaction thread merging after each and rewriting more).
-        self.history.request_compaction();
+        self.tables.request_compaction();
         Ok(())
     }
 }

@@ -1,5 +1,6 @@
 //! Where one tree's checkpointed records live on the embedded engine: a sled tree, or (the
-//! history trees) a partition of the history LSM tree ([`super::lsm`]). The memtable sits in
+//! history trees and the query indexes, [`super::Tree::in_lsm_tables`]) a partition of the
+//! LSM tables ([`super::lsm`]). The memtable sits in
 //! front of both; the checkpoint and the replay at open write into them.
 
 use std::ops::Bound;
@@ -13,10 +14,10 @@ use super::lsm::Partition;
 /// The durable copy of one tree.
 #[derive(Clone)]
 pub(super) enum Durable {
-    /// A sled tree (the running state, definitions, identity, everything but history).
+    /// A sled tree (the running state, definitions, identity: what commands read).
     Sled(SledTree),
-    /// A history tree inside the LSM tree.
-    History(Partition),
+    /// A history tree or query index in the LSM tables.
+    Lsm(Partition),
 }
 
 /// A sled tree, and a key no key of it is above.
@@ -104,7 +105,7 @@ impl Durable {
     pub(super) fn get(&self, key: &[u8]) -> Result<Option<IVec>> {
         match self {
             Durable::Sled(sled) => Ok(sled.tree.get(key)?),
-            Durable::History(partition) => partition.get(key),
+            Durable::Lsm(partition) => partition.get(key),
         }
     }
 
@@ -113,7 +114,7 @@ impl Durable {
         match self {
             Durable::Sled(sled) if sled.above_last(key) => Ok(false),
             Durable::Sled(sled) => Ok(sled.tree.contains_key(key)?),
-            Durable::History(partition) => partition.contains_key(key),
+            Durable::Lsm(partition) => partition.contains_key(key),
         }
     }
 
@@ -139,13 +140,13 @@ impl Durable {
                     None => sled.tree.remove(key)?,
                 };
             }
-            Durable::History(partition) => partition.write(key, value.map(|v| v.as_ref())),
+            Durable::Lsm(partition) => partition.write(key, value.map(|v| v.as_ref())),
         }
         Ok(())
     }
 
     /// Put (`Some`) or remove (`None`) the keys of a checkpoint, given in ascending order:
-    /// key by key into sled (see [`Durable::write`]), as new tables into a history tree
+    /// key by key into sled (see [`Durable::write`]), as new tables into an LSM tree
     /// ([`Partition::ingest`]).
     pub(super) fn write_sorted<'a>(
         &self,
@@ -158,7 +159,7 @@ impl Durable {
                 }
                 Ok(())
             }
-            Durable::History(partition) => partition.ingest(changes),
+            Durable::Lsm(partition) => partition.ingest(changes),
         }
     }
 
@@ -185,7 +186,7 @@ impl Durable {
                     Box::new(iter)
                 }
             }
-            Durable::History(partition) => partition.range(from, to, reverse),
+            Durable::Lsm(partition) => partition.range(from, to, reverse),
         }
     }
 

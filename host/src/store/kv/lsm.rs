@@ -1,5 +1,10 @@
-//! The history trees' durable home on the embedded engine: LSM trees (the `lsm-tree` crate,
-//! the engine under fjall), one per history tree in `<data dir>/history/<tree>`, beside sled.
+//! The durable home of the history trees and the query indexes on the embedded engine: LSM
+//! trees (the `lsm-tree` crate, the engine under fjall), one per tree, in
+//! `<data dir>/history/<tree>` and `<data dir>/indexes/<tree>`, beside sled.
+//!
+//! The query indexes ([`Tree::is_query_index`]: running instances by definition key, external
+//! tasks by topic) are here since store format 8 for the same reason as history: an entry per
+//! waiting instance that only queries read, which sled kept at 257-341 bytes of its file each.
 //!
 //! Why not sled: history rows are written once, changed a few times while their instance
 //! runs and read rarely, and there are more of them than of anything else. In sled they took
@@ -40,8 +45,11 @@ use sled::IVec;
 use super::background::Background;
 use super::{Result, StoreError, Tree};
 
-/// The folder of the LSM tree inside the data directory.
+/// The folder of the history trees' LSM trees inside the data directory.
 const FOLDER: &str = "history";
+
+/// The folder of the query indexes' LSM trees inside the data directory.
+const INDEX_FOLDER: &str = "indexes";
 
 /// Block cache shared by lookups and scans (history reads are rare; the pinned indexes and
 /// filters live outside it).
@@ -49,8 +57,8 @@ const CACHE_BYTES: u64 = 16 * 1024 * 1024;
 
 /// Table files kept open after a read, shared by every history LSM tree (the least recently
 /// read are closed, and opened again when next read). lsm-tree's default is 256 per tree:
-/// with fifteen trees and tables cut at [`TABLE_BYTES`], queries over a large history could
-/// leave up to 3,840 files open, past the 1,024 descriptors a default `ulimit -n` allows.
+/// with seventeen trees and tables cut at [`TABLE_BYTES`], queries over a large history could
+/// leave up to 4,352 files open, past the 1,024 descriptors a default `ulimit -n` allows.
 const OPEN_TABLE_FILES: usize = 256;
 
 /// How often the compaction thread looks without being asked (a flush asks).
@@ -82,13 +90,13 @@ const READ_LATEST: lsm_tree::SeqNo = lsm_tree::SeqNo::MAX >> 1;
 
 impl From<lsm_tree::Error> for StoreError {
     fn from(e: lsm_tree::Error) -> StoreError {
-        StoreError::Backend(format!("history tables: {e}"))
+        StoreError::Backend(format!("LSM tables: {e}"))
     }
 }
 
-/// The LSM trees of the history trees, and their compaction thread.
-pub(super) struct HistoryLsm {
-    /// By [`Tree`] number; `None` for the trees that are not history.
+/// The LSM trees of the history trees and query indexes, and their compaction thread.
+pub(super) struct LsmTables {
+    /// By [`Tree`] number; `None` for the trees in sled.
     trees: Vec<Option<Layout>>,
     seqno: SequenceNumberCounter,
     visible: SequenceNumberCounter,
@@ -96,9 +104,9 @@ pub(super) struct HistoryLsm {
     _compactor: Option<Background>,
 }
 
-impl HistoryLsm {
+impl LsmTables {
     /// Open (or create) the LSM trees under `dir` and start their compaction thread.
-    pub(super) fn open(dir: &Path) -> Result<Arc<HistoryLsm>> {
+    pub(super) fn open(dir: &Path) -> Result<Arc<LsmTables>> {
         let seqno = SequenceNumberCounter::default();
         let visible = SequenceNumberCounter::default();
         let cache = Arc::new(lsm_tree::Cache::with_capacity_bytes(CACHE_BYTES));
@@ -114,13 +122,17 @@ impl HistoryLsm {
                 .open()?)
         };
         let folder = dir.join(FOLDER);
+        let index_folder = dir.join(INDEX_FOLDER);
         let mut joined = None;
         for &tree in Tree::ALL {
-            if !tree.is_history() {
+            if !tree.in_lsm_tables() {
                 trees.push(None);
                 continue;
             }
-            let path = folder.join(tree.name());
+            let path = match tree.is_history() {
+                true => folder.join(tree.name()),
+                false => index_folder.join(tree.name()),
+            };
             let Some(bounds) = split_bounds(tree) else {
                 trees.push(Some(Layout::One(open_at(&path)?)));
                 continue;
@@ -173,7 +185,7 @@ impl HistoryLsm {
         let thread = Background::spawn("baton-history-compaction", move || {
             compact_until_closed(&compacting, &watermark, &rx)
         });
-        Ok(Arc::new(HistoryLsm {
+        Ok(Arc::new(LsmTables {
             trees,
             seqno,
             visible,
@@ -182,7 +194,7 @@ impl HistoryLsm {
         }))
     }
 
-    /// The partition of one history tree (`None` if the tree is not history).
+    /// The partition of one tree (`None` if the tree is in sled).
     pub(super) fn partition(self: &Arc<Self>, tree: Tree) -> Option<Partition> {
         let layout = self.trees.get(tree as usize)?.clone()?;
         Some(Partition {
@@ -260,7 +272,7 @@ fn compact_until_closed(
                 }
                 let before = (tree.table_count(), tree.l0_run_count());
                 if let Err(e) = tree.compact(strategy.clone(), watermark.get()) {
-                    tracing::error!("compaction of the history tables failed, retrying: {e}");
+                    tracing::error!("compaction of the LSM tables failed, retrying: {e}");
                     break;
                 }
                 if (tree.table_count(), tree.l0_run_count()) == before {
@@ -379,13 +391,13 @@ fn ingest_into<K: AsRef<[u8]>, V: AsRef<[u8]>>(
 }
 
 fn io_error(path: &Path, e: std::io::Error) -> StoreError {
-    StoreError::Backend(format!("history tables at {}: {e}", path.display()))
+    StoreError::Backend(format!("LSM tables at {}: {e}", path.display()))
 }
 
-/// One history tree: a handle on its LSM tree(s).
+/// One tree in the LSM tables: a handle on its LSM tree(s).
 #[derive(Clone)]
 pub(super) struct Partition {
-    lsm: Arc<HistoryLsm>,
+    lsm: Arc<LsmTables>,
     layout: Layout,
 }
 
@@ -407,7 +419,7 @@ impl Partition {
         Ok(self.tree(key).contains_key(key, READ_LATEST)?)
     }
 
-    /// Put (`Some`) or remove (`None`) a key (durable after [`HistoryLsm::flush`]).
+    /// Put (`Some`) or remove (`None`) a key (durable after [`LsmTables::flush`]).
     pub(super) fn write(&self, key: &[u8], value: Option<&[u8]>) {
         let seqno = self.lsm.next_seqno();
         match value {
@@ -498,7 +510,7 @@ mod tests {
     #[test]
     fn history_logs_live_in_one_table_set_per_kind_and_scan_as_one_tree() {
         let dir = tempfile::tempdir().expect("tempdir");
-        let lsm = HistoryLsm::open(dir.path()).expect("open");
+        let lsm = LsmTables::open(dir.path()).expect("open");
         let logs = lsm.partition(Tree::HistoryLogs).expect("history tree");
         let keys = keys();
         let (first, rest) = keys.split_at(keys.len() / 2);
@@ -562,7 +574,7 @@ mod tests {
             ingestion.finish().expect("finish");
         }
         for _ in 0..2 {
-            let lsm = HistoryLsm::open(dir.path()).expect("open");
+            let lsm = LsmTables::open(dir.path()).expect("open");
             let logs = lsm.partition(Tree::HistoryLogs).expect("history tree");
             assert_eq!(all(&logs, false), keys);
             assert_eq!(

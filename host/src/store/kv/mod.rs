@@ -214,6 +214,29 @@ impl Tree {
         )
     }
 
+    /// Whether the tree is an index only queries and the kept counts read, with an entry per
+    /// running instance or open external task: on the embedded engine it lives in the LSM
+    /// tables beside history, not in sled. Why: sled 0.34 keeps each small entry as log
+    /// fragments and page images in segments up to half dead: copying a store of 100,000
+    /// waiting instances into a fresh sled with and without each of these trees, each cost
+    /// 257-341 bytes of sled's file per entry (a 43-byte key); at 1,000,000 waiting
+    /// instances the disk per waiting instance went from 3,056 to 2,214 bytes. In the tables an entry costs
+    /// its share of a compressed block. Commands never read them (the instance record names
+    /// its tasks, the queue and lock trees stay in sled); a short instance's entries come and
+    /// go in the memtable and never reach either.
+    pub fn is_query_index(self) -> bool {
+        matches!(
+            self,
+            Tree::InstancesByDefinitionKey | Tree::ExternalTasksByTopic
+        )
+    }
+
+    /// Whether the tree's durable copy is a partition of the LSM tables ([`lsm`]) on the
+    /// embedded engine (a sled tree otherwise).
+    pub fn in_lsm_tables(self) -> bool {
+        self.is_history() || self.is_query_index()
+    }
+
     /// Whether the tree's positional records are compressed (record format 4): the running
     /// state's, which the store keeps per waiting instance. History's tables compress their
     /// blocks themselves.
@@ -382,13 +405,13 @@ impl Iterator for Scan<'_> {
 }
 
 struct StoreInner {
-    /// Every tree's durable copy, by [`Tree`] number: sled's trees, and the history trees'
-    /// partitions of [`StoreInner::history`].
+    /// Every tree's durable copy, by [`Tree`] number: sled's trees, and the partitions of
+    /// [`StoreInner::tables`] (history and query indexes).
     trees: Vec<durable::Durable>,
-    /// The history trees' home ([`lsm`]). Declared before `db`, so it is closed (its
+    /// The LSM tables of the history trees and query indexes ([`lsm`]). Declared before `db`, so it is closed (its
     /// compaction thread joined) before sled's file lock is released: a reopen waits for the
     /// lock and must not find the tables still being written.
-    history: Arc<lsm::HistoryLsm>,
+    tables: Arc<lsm::LsmTables>,
     db: sled::Db,
     counts: counts::Counts,
     durability: Durability,
@@ -432,12 +455,14 @@ struct StoreInner {
 /// set per kind ([`lsm`]), where releases that expect 5 would not look. 7: the write-ahead
 /// log's segments are format 2 (checksums bound to the segment number, files reused), which
 /// releases that expect 6 would take for segments whose header never reached the disk and
-/// skip.
-pub const FORMAT_VERSION: u8 = 7;
+/// skip. 8: the query indexes of running instances and external tasks live in the LSM tables
+/// ([`Tree::is_query_index`]), where releases that expect 7 would not look (their queries by
+/// definition key and topic would find nothing).
+pub const FORMAT_VERSION: u8 = 8;
 
 /// Formats this release opens (older stores are upgraded in place: their records stay
 /// readable and are rewritten in today's format when they change).
-const READABLE_FORMATS: &[u8] = &[1, 2, 3, 4, 5, 6, 7];
+const READABLE_FORMATS: &[u8] = &[1, 2, 3, 4, 5, 6, 7, 8];
 
 impl Store {
     /// Open (or create) the store in `dir`. Must be called inside a tokio runtime (the group
@@ -455,19 +480,19 @@ impl Store {
         {
             return Err(unsupported_format(&v));
         }
-        let history = lsm::HistoryLsm::open(dir)?;
-        move_history_out_of_sled(&db, &history)?;
+        let tables = lsm::LsmTables::open(dir)?;
+        move_into_lsm_tables(&db, &tables)?;
         let trees = Tree::ALL
             .iter()
             .map(|t| {
-                Ok(match history.partition(*t) {
-                    Some(partition) => durable::Durable::History(partition),
+                Ok(match tables.partition(*t) {
+                    Some(partition) => durable::Durable::Lsm(partition),
                     None => durable::Durable::Sled(durable::SledTree::new(db.open_tree(t.name())?)),
                 })
             })
             .collect::<Result<Vec<_>>>()?;
         let mut recovered = wal::Wal::recover(dir)?;
-        replay(&db, &history, &trees, &mut recovered)?;
+        replay(&db, &tables, &trees, &mut recovered)?;
         let meta = db.open_tree(Tree::Meta.name())?;
         match meta.get(b"format")? {
             Some(v) if v.len() == 1 && READABLE_FORMATS.contains(&v[0]) => {
@@ -506,7 +531,7 @@ impl Store {
             durability,
             backend: Backend::Sled(Arc::new_cyclic(|weak| StoreInner {
                 trees,
-                history,
+                tables,
                 db,
                 counts,
                 durability,
@@ -970,12 +995,12 @@ impl Store {
         }
     }
 
-    /// Bytes used on disk (sled, the history tables and the write-ahead log).
+    /// Bytes used on disk (sled, the LSM tables and the write-ahead log).
     pub fn size_on_disk(&self) -> Result<u64> {
         match &self.backend {
-            Backend::Sled(inner) => Ok(inner.db.size_on_disk()?
-                + inner.history.disk_space()
-                + inner.wal.size_on_disk()),
+            Backend::Sled(inner) => {
+                Ok(inner.db.size_on_disk()? + inner.tables.disk_space() + inner.wal.size_on_disk())
+            }
             Backend::Postgres(pg) => pg.size_on_disk(),
         }
     }
@@ -1213,12 +1238,12 @@ impl StoreInner {
     }
 }
 
-/// Write the changes of the segments the last run left into sled and the history tables and
+/// Write the changes of the segments the last run left into sled and the LSM tables and
 /// flush both, so the store starts with an empty memtable (the segments are discarded once
 /// the next one exists).
 fn replay(
     db: &sled::Db,
-    history: &lsm::HistoryLsm,
+    tables: &lsm::LsmTables,
     trees: &[durable::Durable],
     recovered: &mut wal::Recovered,
 ) -> Result<()> {
@@ -1232,7 +1257,7 @@ fn replay(
     }
     if !recovered.segments.is_empty() {
         db.flush()?;
-        history.flush()?;
+        tables.flush()?;
         tracing::info!(
             "replayed {} write-ahead log segment(s), {keys} changed keys",
             recovered.segments.len()
@@ -1251,21 +1276,22 @@ fn unsupported_format(format: &[u8]) -> StoreError {
     }
 }
 
-/// History moved out of sled between two flushes of the history tables (what an upgrade holds
-/// in memory at most).
+/// Records moved out of sled between two flushes of the LSM tables (what an upgrade holds in
+/// memory at most).
 const MOVE_FLUSH_BYTES: usize = 32 * 1024 * 1024;
 
-/// Move history a store written before format 4 keeps in sled into the history tables: copy
-/// each history tree, flush the tables, then drop the sled tree. A crash half-way copies again
-/// on the next open (the same keys and values); this runs before the log is replayed, so the
-/// log's newer changes land over the copies.
-fn move_history_out_of_sled(db: &sled::Db, history: &Arc<lsm::HistoryLsm>) -> Result<()> {
+/// Move the trees that live in the LSM tables ([`Tree::in_lsm_tables`]) out of sled where an
+/// older store keeps them (history before format 4, the query indexes before format 8): copy
+/// each tree, flush the tables, then drop the sled tree. A crash half-way copies again on the
+/// next open (the same keys and values); this runs before the log is replayed, so the log's
+/// newer changes land over the copies.
+fn move_into_lsm_tables(db: &sled::Db, tables: &Arc<lsm::LsmTables>) -> Result<()> {
     let names = db.tree_names();
-    for tree in Tree::ALL.iter().filter(|t| t.is_history()) {
+    for tree in Tree::ALL.iter().filter(|t| t.in_lsm_tables()) {
         if !names.iter().any(|n| n.as_ref() == tree.name().as_bytes()) {
             continue;
         }
-        let Some(partition) = history.partition(*tree) else {
+        let Some(partition) = tables.partition(*tree) else {
             continue;
         };
         let old = db.open_tree(tree.name())?;
@@ -1277,17 +1303,17 @@ fn move_history_out_of_sled(db: &sled::Db, history: &Arc<lsm::HistoryLsm>) -> Re
             moved += 1;
             unflushed += key.len() + value.len();
             if unflushed >= MOVE_FLUSH_BYTES {
-                history.flush()?;
+                tables.flush()?;
                 unflushed = 0;
             }
         }
-        history.flush()?;
+        tables.flush()?;
         drop(old);
         db.drop_tree(tree.name())?;
         db.flush()?;
         if moved > 0 {
             tracing::info!(
-                "moved {moved} records of {} from sled into the history tables",
+                "moved {moved} records of {} from sled into the LSM tables",
                 tree.name()
             );
         }

@@ -217,18 +217,18 @@ async fn history_is_checkpointed_into_its_own_tables() {
         for tree in Tree::ALL {
             assert_eq!(
                 sled_trees.contains(&tree.name().as_bytes().to_vec()),
-                !tree.is_history(),
+                !tree.in_lsm_tables(),
                 "{}",
                 tree.name()
             );
         }
         assert!(matches!(
             store.tree(Tree::HistoricActivities),
-            super::durable::Durable::History(_)
+            super::durable::Durable::Lsm(_)
         ));
         assert_eq!(store.tree(Tree::HistoricActivities).len(), 90);
         assert_eq!(store.tree(Tree::Instances).len(), 100);
-        assert!(inner.history.disk_space() > 0, "a table was written");
+        assert!(inner.tables.disk_space() > 0, "a table was written");
     }
     let store = reopen_until_unlocked(dir.path()).await.expect("reopen");
     let all: Vec<u32> = store.scan(Tree::HistoricActivities, b"a").expect("scan");
@@ -943,4 +943,116 @@ async fn module_reads_follow_every_commit_that_binds_or_unbinds() {
     store.commit_durable(&ws).await.expect("unbind");
     assert_eq!(store.module("work").expect("read"), None);
     assert_eq!(store.deployment_module("d1", "work").expect("read"), None);
+}
+
+/// A store of format 7 keeps its query indexes in sled: opening it moves them into the LSM
+/// tables (and out of sled), where queries and the counts by topic and definition key find
+/// them; a store written today never puts them in sled.
+#[tokio::test]
+async fn query_indexes_of_a_format_7_store_move_into_the_lsm_tables() {
+    use crate::store::{Accept, ExternalTaskStore};
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (instance_id, task_id) = (
+        "01a2443a-e5b8-723e-9f36-7277416f1d3b",
+        "01a2443a-e5b8-72f9-b98f-e83e0e2f9fd5",
+    );
+    {
+        let db = sled::Config::new().path(dir.path()).open().expect("sled");
+        let meta = db.open_tree(Tree::Meta.name()).expect("meta");
+        meta.insert(b"format", &[7u8]).expect("format");
+        meta.insert(super::index::INDEXES_BUILT, &[])
+            .expect("indexes");
+        let put = |tree: Tree, key: &[u8], value: Vec<u8>| {
+            db.open_tree(tree.name())
+                .expect("tree")
+                .insert(key, value)
+                .expect("insert");
+        };
+        put(
+            Tree::Instances,
+            instance_id.as_bytes(),
+            Tree::Instances.encode(&waiting_instance(instance_id, task_id)),
+        );
+        put(
+            Tree::InstancesByDefinitionKey,
+            &super::index::pair_key("order", instance_id),
+            Vec::new(),
+        );
+        put(
+            Tree::ExternalTasks,
+            task_id.as_bytes(),
+            Tree::ExternalTasks.encode(&its_external_task(task_id, instance_id)),
+        );
+        put(
+            Tree::ExternalTasksByTopic,
+            &super::index::pair_key("check", task_id),
+            Vec::new(),
+        );
+        db.flush().expect("flush");
+    }
+    let store = reopen_until_unlocked(dir.path()).await.expect("open");
+    assert_eq!(
+        store.get_raw(Tree::Meta, b"format").expect("format"),
+        Some(vec![super::FORMAT_VERSION])
+    );
+    let lookup = |topic| crate::store::TaskLookup {
+        topic: Some(topic),
+        ..Default::default()
+    };
+    let found = store
+        .external_tasks_where(&lookup("check"), &mut |_| Accept::Take, 0, usize::MAX)
+        .expect("by topic");
+    assert_eq!(found.len(), 1);
+    assert_eq!(found[0].id, task_id);
+    assert_eq!(
+        store
+            .count_external_tasks_where(&lookup("check"))
+            .expect("count"),
+        1
+    );
+    assert_eq!(
+        store
+            .count_component(Tree::InstancesByDefinitionKey, "order")
+            .expect("count"),
+        1
+    );
+    let keys = |store: &Store, tree| store.scan_keys(tree, b"", usize::MAX).expect("scan");
+    assert_eq!(
+        keys(&store, Tree::InstancesByDefinitionKey),
+        [super::index::pair_key("order", instance_id)]
+    );
+
+    // A second task, written today: its entry goes to the tables at the next checkpoint.
+    let second = "01a2443a-e5b8-72f9-b98f-e83e0e2f9fd6";
+    let mut ws = WriteSet::new();
+    super::index::put_external_task(&mut ws, &its_external_task(second, instance_id), None, 1);
+    store.commit_durable(&ws).await.expect("commit");
+    store.checkpoint_now().expect("checkpoint");
+    assert_eq!(keys(&store, Tree::ExternalTasksByTopic).len(), 2);
+    drop(store);
+
+    let db = sled_until_unlocked(dir.path()).await;
+    let names = db.tree_names();
+    for tree in [Tree::InstancesByDefinitionKey, Tree::ExternalTasksByTopic] {
+        assert!(
+            !names.iter().any(|n| n.as_ref() == tree.name().as_bytes()),
+            "{} is no sled tree any more",
+            tree.name()
+        );
+    }
+    drop(db);
+    assert!(
+        dir.path()
+            .join("indexes")
+            .join(Tree::ExternalTasksByTopic.name())
+            .exists()
+    );
+    let store = reopen_until_unlocked(dir.path()).await.expect("reopen");
+    assert_eq!(
+        store
+            .count_external_tasks_where(&lookup("check"))
+            .expect("count"),
+        2
+    );
+    assert_eq!(keys(&store, Tree::ExternalTasksByTopic).len(), 2);
 }
