@@ -2,9 +2,10 @@
 //! trees (the `lsm-tree` crate, the engine under fjall), one per tree, in
 //! `<data dir>/history/<tree>` and `<data dir>/indexes/<tree>`, beside sled.
 //!
-//! The query indexes ([`Tree::is_query_index`]: running instances by definition key, external
-//! tasks by topic) are here since store format 8 for the same reason as history: an entry per
-//! waiting instance that only queries read, which sled kept at 257-341 bytes of its file each.
+//! The query indexes ([`Tree::is_query_index`]: running instances by definition and business
+//! key, external tasks by topic, user tasks by assignee and candidate group) are here since
+//! store format 8 for the same reason as history: an entry per waiting instance or task that
+//! only queries read, which sled kept at 257-341 bytes of its file each.
 //!
 //! Why not sled: history rows are written once, changed a few times while their instance
 //! runs and read rarely, and there are more of them than of anything else. In sled they took

@@ -215,8 +215,9 @@ impl Tree {
     }
 
     /// Whether the tree is an index only queries and the kept counts read, with an entry per
-    /// running instance or open external task: on the embedded engine it lives in the LSM
-    /// tables beside history, not in sled. Why: sled 0.34 keeps each small entry as log
+    /// running instance or open task (by definition key, by business key; external tasks by
+    /// topic; user tasks by assignee, by candidate group): on the embedded engine it lives in
+    /// the LSM tables beside history, not in sled. Why: sled 0.34 keeps each small entry as log
     /// fragments and page images in segments up to half dead: copying a store of 100,000
     /// waiting instances into a fresh sled with and without each of these trees, each cost
     /// 257-341 bytes of sled's file per entry (a 43-byte key); at 1,000,000 waiting
@@ -227,7 +228,11 @@ impl Tree {
     pub fn is_query_index(self) -> bool {
         matches!(
             self,
-            Tree::InstancesByDefinitionKey | Tree::ExternalTasksByTopic
+            Tree::InstancesByDefinitionKey
+                | Tree::InstancesByBusinessKey
+                | Tree::ExternalTasksByTopic
+                | Tree::UserTasksByAssignee
+                | Tree::UserTasksByCandidateGroup
         )
     }
 
@@ -455,9 +460,10 @@ struct StoreInner {
 /// set per kind ([`lsm`]), where releases that expect 5 would not look. 7: the write-ahead
 /// log's segments are format 2 (checksums bound to the segment number, files reused), which
 /// releases that expect 6 would take for segments whose header never reached the disk and
-/// skip. 8: the query indexes of running instances and external tasks live in the LSM tables
-/// ([`Tree::is_query_index`]), where releases that expect 7 would not look (their queries by
-/// definition key and topic would find nothing).
+/// skip. 8: the query indexes of running instances, external and user tasks live in the LSM
+/// tables ([`Tree::is_query_index`]), where releases that expect 7 would not look (their
+/// queries by definition key, business key, topic, assignee or candidate group would find
+/// nothing).
 pub const FORMAT_VERSION: u8 = 8;
 
 /// Formats this release opens (older stores are upgraded in place: their records stay
