@@ -703,6 +703,25 @@ fn waiting_instance(id: &str, task_id: &str) -> crate::records::ProcessInstance 
     .expect("instance")
 }
 
+/// A raw sled database at `dir` marked as a store of `format` with its indexes built, as an
+/// older release left it, and a way to put records into its trees.
+fn older_store(dir: &std::path::Path, format: u8) -> sled::Db {
+    let db = sled::Config::new().path(dir).open().expect("sled");
+    let meta = db.open_tree(Tree::Meta.name()).expect("meta");
+    meta.insert(b"format", &[format]).expect("format");
+    meta.insert(super::index::INDEXES_BUILT, &[])
+        .expect("indexes");
+    db
+}
+
+/// Put a raw record into a tree of a database [`older_store`] opened.
+fn put_raw(db: &sled::Db, tree: Tree, key: &[u8], value: Vec<u8>) {
+    db.open_tree(tree.name())
+        .expect("tree")
+        .insert(key, value)
+        .expect("insert");
+}
+
 /// The external task [`waiting_instance`] waits at.
 fn its_external_task(id: &str, instance_id: &str) -> crate::records::ExternalTask {
     serde_json::from_value(serde_json::json!({
@@ -763,18 +782,9 @@ async fn external_tasks_are_found_through_their_instance_and_the_old_index_goes(
         "01a2443a-e5b8-72f9-b98f-e83e0e2f9fd5",
     );
     {
-        let db = sled::Config::new().path(dir.path()).open().expect("sled");
-        let meta = db.open_tree(Tree::Meta.name()).expect("meta");
-        meta.insert(b"format", &[4u8]).expect("format");
-        meta.insert(super::index::INDEXES_BUILT, &[])
-            .expect("indexes");
+        let db = older_store(dir.path(), 4);
         // What a format-4 store holds for one waiting instance (records as format 3 wrote).
-        let put = |tree: Tree, key: &[u8], value: Vec<u8>| {
-            db.open_tree(tree.name())
-                .expect("tree")
-                .insert(key, value)
-                .expect("insert");
-        };
+        let put = |tree: Tree, key: &[u8], value: Vec<u8>| put_raw(&db, tree, key, value);
         let instance = waiting_instance(instance_id, task_id);
         let task = its_external_task(task_id, instance_id);
         put(
@@ -957,17 +967,8 @@ async fn query_indexes_of_a_format_7_store_move_into_the_lsm_tables() {
         "01a2443a-e5b8-72f9-b98f-e83e0e2f9fd5",
     );
     {
-        let db = sled::Config::new().path(dir.path()).open().expect("sled");
-        let meta = db.open_tree(Tree::Meta.name()).expect("meta");
-        meta.insert(b"format", &[7u8]).expect("format");
-        meta.insert(super::index::INDEXES_BUILT, &[])
-            .expect("indexes");
-        let put = |tree: Tree, key: &[u8], value: Vec<u8>| {
-            db.open_tree(tree.name())
-                .expect("tree")
-                .insert(key, value)
-                .expect("insert");
-        };
+        let db = older_store(dir.path(), 7);
+        let put = |tree: Tree, key: &[u8], value: Vec<u8>| put_raw(&db, tree, key, value);
         put(
             Tree::Instances,
             instance_id.as_bytes(),
