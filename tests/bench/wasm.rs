@@ -246,11 +246,11 @@ impl Variant {
         Variant::with_allocation(label, fuel, epochs, None, bytes)
     }
 
-    /// A variant on the pooling allocator with PERF-NOTES.md's settings for the per-task
-    /// floor (keep-resident memory reset by PAGEMAP_SCAN), fuel and epochs on: the cost of
-    /// wasmtime alone for a guest, without baton's execution wrapper.
+    /// A variant on baton's own pooling allocator settings (`baton::wasm::pooling_config`:
+    /// PERF-NOTES.md's keep-resident memory reset by PAGEMAP_SCAN where the kernel has it),
+    /// fuel and epochs on: the cost of wasmtime alone for a guest, without baton's execution
+    /// wrapper.
     fn floor(label: &'static str, bytes: &[u8]) -> anyhow::Result<Self> {
-        // baton's own pool and per-task reset, so a change there moves both rows.
         let pool = baton::wasm::pooling_config(WasmConfig::default().max_concurrency);
         Variant::with_allocation(label, true, true, Some(pool), bytes)
     }

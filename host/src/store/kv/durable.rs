@@ -1,7 +1,7 @@
 //! Where one tree's checkpointed records live on the embedded engine: a sled tree, or (the
 //! history trees and the query indexes, [`super::Tree::in_lsm_tables`]) a partition of the
-//! LSM tables ([`super::lsm`]). The memtable sits in
-//! front of both; the checkpoint and the replay at open write into them.
+//! LSM tables ([`super::lsm`]). The memtable sits in front of both; the checkpoint and the
+//! replay at open write into them.
 
 use std::ops::Bound;
 use std::sync::{Arc, Mutex};

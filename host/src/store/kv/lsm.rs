@@ -52,14 +52,14 @@ const FOLDER: &str = "history";
 /// The folder of the query indexes' LSM trees inside the data directory.
 const INDEX_FOLDER: &str = "indexes";
 
-/// Block cache shared by lookups and scans (history reads are rare; the pinned indexes and
-/// filters live outside it).
+/// Block cache shared by lookups and scans (history and query index reads are rare; the
+/// tables' pinned indexes and filters live outside it).
 const CACHE_BYTES: u64 = 16 * 1024 * 1024;
 
-/// Table files kept open after a read, shared by every history LSM tree (the least recently
+/// Table files kept open after a read, shared by every LSM tree (the least recently
 /// read are closed, and opened again when next read). lsm-tree's default is 256 per tree:
-/// with seventeen trees and tables cut at [`TABLE_BYTES`], queries over a large history could
-/// leave up to 4,352 files open, past the 1,024 descriptors a default `ulimit -n` allows.
+/// with twenty LSM trees and tables cut at [`TABLE_BYTES`], queries over a large history could
+/// leave up to 5,120 files open, past the 1,024 descriptors a default `ulimit -n` allows.
 const OPEN_TABLE_FILES: usize = 256;
 
 /// How often the compaction thread looks without being asked (a flush asks).

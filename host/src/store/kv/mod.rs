@@ -217,14 +217,14 @@ impl Tree {
     /// Whether the tree is an index only queries and the kept counts read, with an entry per
     /// running instance or open task (by definition key, by business key; external tasks by
     /// topic; user tasks by assignee, by candidate group): on the embedded engine it lives in
-    /// the LSM tables beside history, not in sled. Why: sled 0.34 keeps each small entry as log
-    /// fragments and page images in segments up to half dead: copying a store of 100,000
+    /// the LSM tables beside history, not in sled. Why: sled 0.34 keeps each small entry as
+    /// log fragments and page images in segments up to half dead: copying a store of 100,000
     /// waiting instances into a fresh sled with and without each of these trees, each cost
-    /// 257-341 bytes of sled's file per entry (a 43-byte key); at 1,000,000 waiting
-    /// instances the disk per waiting instance went from 3,056 to 2,214 bytes. In the tables an entry costs
-    /// its share of a compressed block. Commands never read them (the instance record names
-    /// its tasks, the queue and lock trees stay in sled); a short instance's entries come and
-    /// go in the memtable and never reach either.
+    /// 257-341 bytes of sled's file per entry (a 43-byte key); at 1,000,000 waiting instances
+    /// the disk per waiting instance went from 3,056 to 2,214 bytes. In the tables an entry
+    /// costs its share of a compressed block. Commands never read them (the instance record
+    /// names its tasks, the queue and lock trees stay in sled); a short instance's entries
+    /// come and go in the memtable and never reach either.
     pub fn is_query_index(self) -> bool {
         matches!(
             self,
@@ -413,9 +413,10 @@ struct StoreInner {
     /// Every tree's durable copy, by [`Tree`] number: sled's trees, and the partitions of
     /// [`StoreInner::tables`] (history and query indexes).
     trees: Vec<durable::Durable>,
-    /// The LSM tables of the history trees and query indexes ([`lsm`]). Declared before `db`, so it is closed (its
-    /// compaction thread joined) before sled's file lock is released: a reopen waits for the
-    /// lock and must not find the tables still being written.
+    /// The LSM tables of the history trees and query indexes ([`lsm`]). Declared before
+    /// `db`, so it is closed (its compaction thread joined) before sled's file lock is
+    /// released: a reopen waits for the lock and must not find the tables still being
+    /// written.
     tables: Arc<lsm::LsmTables>,
     db: sled::Db,
     counts: counts::Counts,
