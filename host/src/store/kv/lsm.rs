@@ -130,10 +130,12 @@ impl LsmTables {
                 trees.push(None);
                 continue;
             }
-            let path = match tree.is_history() {
-                true => folder.join(tree.name()),
-                false => index_folder.join(tree.name()),
-            };
+            let path = if tree.is_history() {
+                &folder
+            } else {
+                &index_folder
+            }
+            .join(tree.name());
             let Some(bounds) = split_bounds(tree) else {
                 trees.push(Some(Layout::One(open_at(&path)?)));
                 continue;

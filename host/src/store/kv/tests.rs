@@ -253,12 +253,8 @@ async fn history_is_checkpointed_into_its_own_tables() {
 async fn history_a_format_3_store_kept_in_sled_moves_into_its_own_tables() {
     let dir = tempfile::tempdir().expect("tempdir");
     {
-        let db = sled::Config::new().path(dir.path()).open().expect("sled");
-        let meta = db.open_tree(Tree::Meta.name()).expect("meta");
-        meta.insert(b"format", &[3u8]).expect("format");
         // Its indexes were built (the rows below are not real history records).
-        meta.insert(super::index::INDEXES_BUILT, &[])
-            .expect("indexes");
+        let db = older_store(dir.path(), 3);
         let history = db
             .open_tree(Tree::HistoricInstances.name())
             .expect("history tree");
@@ -270,8 +266,7 @@ async fn history_a_format_3_store_kept_in_sled_moves_into_its_own_tables() {
                 )
                 .expect("insert");
         }
-        meta.insert(b"kept", Tree::Meta.encode(&7u32))
-            .expect("insert");
+        put_raw(&db, Tree::Meta, b"kept", Tree::Meta.encode(&7u32));
         db.flush().expect("flush");
     }
     {
@@ -704,7 +699,7 @@ fn waiting_instance(id: &str, task_id: &str) -> crate::records::ProcessInstance 
 }
 
 /// A raw sled database at `dir` marked as a store of `format` with its indexes built, as an
-/// older release left it, and a way to put records into its trees.
+/// older release left it.
 fn older_store(dir: &std::path::Path, format: u8) -> sled::Db {
     let db = sled::Config::new().path(dir).open().expect("sled");
     let meta = db.open_tree(Tree::Meta.name()).expect("meta");
