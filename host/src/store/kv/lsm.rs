@@ -198,7 +198,7 @@ impl LsmTables {
             .cloned()
             .collect();
         let watermark = visible.clone();
-        let thread = Background::spawn("baton-history-compaction", move || {
+        let thread = Background::spawn("baton-lsm-compaction", move || {
             compact_until_closed(&compacting, &watermark, &rx)
         });
         Ok(Arc::new(LsmTables {
