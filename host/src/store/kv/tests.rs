@@ -253,8 +253,8 @@ async fn history_is_checkpointed_into_its_own_tables() {
 async fn history_a_format_3_store_kept_in_sled_moves_into_its_own_tables() {
     let dir = tempfile::tempdir().expect("tempdir");
     {
-        // Its indexes were built (the rows below are not real history records).
         let db = older_store(dir.path(), 3);
+        // Not real history records: numbers, enough to count and scan.
         let history = db
             .open_tree(Tree::HistoricInstances.name())
             .expect("history tree");
@@ -779,20 +779,22 @@ async fn external_tasks_are_found_through_their_instance_and_the_old_index_goes(
     {
         let db = older_store(dir.path(), 4);
         // What a format-4 store holds for one waiting instance (records as format 3 wrote).
-        let put = |tree: Tree, key: &[u8], value: Vec<u8>| put_raw(&db, tree, key, value);
         let instance = waiting_instance(instance_id, task_id);
         let task = its_external_task(task_id, instance_id);
-        put(
+        put_raw(
+            &db,
             Tree::Instances,
             instance_id.as_bytes(),
             codec::encode_positional(&instance),
         );
-        put(
+        put_raw(
+            &db,
             Tree::ExternalTasks,
             task_id.as_bytes(),
             codec::encode_positional(&task),
         );
-        put(
+        put_raw(
+            &db,
             Tree::ExternalTasksByInstance,
             &super::index::pair_key(instance_id, task_id),
             Vec::new(),
@@ -963,23 +965,26 @@ async fn query_indexes_of_a_format_7_store_move_into_the_lsm_tables() {
     );
     {
         let db = older_store(dir.path(), 7);
-        let put = |tree: Tree, key: &[u8], value: Vec<u8>| put_raw(&db, tree, key, value);
-        put(
+        put_raw(
+            &db,
             Tree::Instances,
             instance_id.as_bytes(),
             Tree::Instances.encode(&waiting_instance(instance_id, task_id)),
         );
-        put(
+        put_raw(
+            &db,
             Tree::InstancesByDefinitionKey,
             &super::index::pair_key("order", instance_id),
             Vec::new(),
         );
-        put(
+        put_raw(
+            &db,
             Tree::ExternalTasks,
             task_id.as_bytes(),
             Tree::ExternalTasks.encode(&its_external_task(task_id, instance_id)),
         );
-        put(
+        put_raw(
+            &db,
             Tree::ExternalTasksByTopic,
             &super::index::pair_key("check", task_id),
             Vec::new(),
