@@ -1,7 +1,7 @@
 //! Correlation: messages to waiting executions or message start events, and signals.
 
-use super::core::new_id;
 use super::executor::AfterCommit;
+use super::executor::StartId;
 use super::{CorrelateRequest, CorrelationResult, ProcessEngine, ProcessEngineError, Result};
 use crate::records::{EventSubscription, EventType, ProcessDefinition, ProcessInstance};
 use crate::store::{InstanceStore, SubscriptionStore, WriteSet};
@@ -177,7 +177,7 @@ impl ProcessEngine {
                 let outcome = self
                     .start_new_instance(
                         self.deployed_sync(&definition.id)?,
-                        new_id(),
+                        StartId::Fresh,
                         request.business_key.clone(),
                         None,
                         request.process_variables.clone(),
@@ -381,7 +381,7 @@ impl ProcessEngine {
         for (definition, start_id) in self.start_events_for(EventType::Signal, name, None)? {
             self.start_new_instance(
                 self.deployed_sync(&definition.id)?,
-                new_id(),
+                StartId::Fresh,
                 None,
                 None,
                 variables.clone(),

@@ -97,6 +97,17 @@ pub(crate) fn engine_error(e: EngineError) -> ProcessEngineError {
     }
 }
 
+/// The id a new instance starts under.
+#[derive(Debug, Clone)]
+pub(crate) enum StartId {
+    /// A new one ([`super::core::new_id`]): no instance has it, so the start does not look
+    /// for one (two store lookups that miss, on every start request).
+    Fresh,
+    /// One worked out before (a call activity's child, a restart of a batch): the start may
+    /// be a retry, so an instance that has it or had it is not started again.
+    Given(String),
+}
+
 /// Where a new instance starts.
 #[derive(Debug, Clone)]
 pub(crate) enum InstanceStart {
@@ -142,30 +153,36 @@ impl ProcessEngine {
         Ok(outcome)
     }
 
-    /// Create and start a new instance with the given id (idempotent: an id that exists or
-    /// existed is not started again).
+    /// Create and start a new instance under `id` (idempotent for a given id: an id that
+    /// exists or existed is not started again).
     #[allow(clippy::too_many_arguments)]
     pub(crate) async fn start_new_instance(
         &self,
         deployed: Arc<Deployed>,
-        instance_id: String,
+        id: StartId,
         business_key: Option<String>,
         super_instance: Option<SuperInstance>,
         variables: Variables,
         start: InstanceStart,
         initiator: Option<String>,
     ) -> Result<Outcome> {
+        let (instance_id, fresh) = match id {
+            StartId::Fresh => (super::core::new_id(), true),
+            StartId::Given(id) => (id, false),
+        };
         let guard = self.lock_instance(&instance_id).await?;
-        if let Some(existing) = self.inner.store.running_instance(&instance_id)? {
-            return Ok(Outcome {
-                instance: existing,
-                ended: false,
-            });
-        }
-        if self.inner.store.historic_instance_exists(&instance_id)? {
-            return Err(ProcessEngineError::Engine(format!(
-                "process instance {instance_id} already existed"
-            )));
+        if !fresh {
+            if let Some(existing) = self.inner.store.running_instance(&instance_id)? {
+                return Ok(Outcome {
+                    instance: existing,
+                    ended: false,
+                });
+            }
+            if self.inner.store.historic_instance_exists(&instance_id)? {
+                return Err(ProcessEngineError::Engine(format!(
+                    "process instance {instance_id} already existed"
+                )));
+            }
         }
         let state = InstanceState::new(
             instance_id.clone(),
@@ -527,7 +544,7 @@ impl ProcessEngine {
                     Ok(deployed) => self
                         .start_new_instance(
                             deployed,
-                            child_instance_id,
+                            StartId::Given(child_instance_id),
                             business_key,
                             Some(SuperInstance {
                                 process_instance_id: parent_instance_id.clone(),

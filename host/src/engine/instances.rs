@@ -1,7 +1,7 @@
 //! Process instances: starting, reading, cancelling, suspending, and setting variables.
 
-use super::core::new_id;
 use super::executor::AfterCommit;
+use super::executor::StartId;
 use super::{DefinitionRef, ProcessEngine, ProcessEngineError, Result, StartRequest, StartResult};
 use crate::records::{ProcessDefinition, ProcessInstance};
 use crate::store::{
@@ -53,7 +53,7 @@ impl ProcessEngine {
         let outcome = self
             .start_new_instance(
                 deployed,
-                new_id(),
+                StartId::Fresh,
                 request.business_key,
                 None,
                 request.variables,

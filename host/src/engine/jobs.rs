@@ -3,8 +3,8 @@
 //! injected clock. On open, [`Inner::recover`] picks up whatever came due or was in flight
 //! while the engine was down.
 
-use super::core::new_id;
 use super::executor::AfterCommit;
+use super::executor::StartId;
 use super::incidents::open_incident;
 use super::{ProcessEngine, ProcessEngineError, Result};
 use crate::records::{
@@ -54,7 +54,7 @@ impl ProcessEngine {
         }
         self.start_new_instance(
             deployed,
-            new_id(),
+            StartId::Fresh,
             None,
             None,
             Default::default(),

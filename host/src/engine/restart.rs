@@ -272,7 +272,7 @@ impl ProcessEngine {
         let outcome = self
             .start_new_instance(
                 deployed,
-                new_id,
+                super::executor::StartId::Given(new_id),
                 business_key,
                 None,
                 variables,

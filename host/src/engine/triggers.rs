@@ -5,8 +5,8 @@
 use baton_bpmn::engine::Command;
 use baton_bpmn::model::{EventTrigger, NodeKind};
 
-use super::core::new_id;
 use super::executor::AfterCommit;
+use super::executor::StartId;
 use super::{ProcessEngine, ProcessEngineError, Result};
 use crate::records::ProcessInstance;
 use crate::store::{InstanceStore, SubscriptionStore, WriteSet};
@@ -171,7 +171,7 @@ impl ProcessEngine {
             let outcome = self
                 .start_new_instance(
                     deployed,
-                    new_id(),
+                    StartId::Fresh,
                     request.business_key.clone(),
                     None,
                     request.variables.clone(),

@@ -78,10 +78,21 @@ thread_local! {
 /// otherwise as [`encode_positional`]. Same field-order rule.
 pub fn encode_compressed<T: Serialize>(record: &T) -> Vec<u8> {
     let positional = encode_positional(record);
-    let body = &positional[1..];
-    if body.len() < COMPRESS_FROM {
-        return positional;
-    }
+    compress(&positional).unwrap_or(positional)
+}
+
+/// A positional record (format 3) compressed (format 4), or `None` when that would not make
+/// it smaller or `record` is not format 3 (raw values, other formats, already compressed).
+///
+/// The store writes the running state's records as format 3 and compresses them only where
+/// they settle (a checkpoint into sled, a row in PostgreSQL): most of them are replaced or
+/// removed a few milliseconds later, before any checkpoint, so compressing each on the
+/// commit path was work thrown away.
+pub fn compress(record: &[u8]) -> Option<Vec<u8>> {
+    let body = match record.split_first() {
+        Some((&MSGPACK_POSITIONAL_V3, body)) if body.len() >= COMPRESS_FROM => body,
+        _ => return None,
+    };
     let bound = lz4_flex::block::get_maximum_output_size(body.len());
     let mut out = Vec::with_capacity(1 + 10 + bound);
     out.push(MSGPACK_POSITIONAL_LZ4_V4);
@@ -95,13 +106,37 @@ pub fn encode_compressed<T: Serialize>(record: &T) -> Vec<u8> {
         lz4_flex::block::compress_into_with_table(body, &mut out[header..], table)
     });
     match compressed {
-        Ok(written) if header + written < positional.len() => {
+        Ok(written) if header + written < record.len() => {
             out.truncate(header + written);
-            out
+            Some(out)
         }
         // Incompressible (or, impossibly, a block larger than its bound): stored as is.
-        _ => positional,
+        _ => None,
     }
+}
+
+/// Whether two stored values hold the same record: the same bytes, or one compressed
+/// ([`compress`]) and one not. A guard read a record where it was then (memory holds it as
+/// format 3) and checks it where it is at commit (a checkpoint may have moved it into sled
+/// as format 4 meanwhile): that is not a change.
+pub fn same_record(a: &[u8], b: &[u8]) -> bool {
+    if a == b {
+        return true;
+    }
+    let plain = |bytes: &[u8]| -> Option<Vec<u8>> {
+        match bytes.split_first() {
+            Some((&MSGPACK_POSITIONAL_V3, body)) => Some(body.to_vec()),
+            Some((&MSGPACK_POSITIONAL_LZ4_V4, body)) => decompressed(body).ok(),
+            _ => None,
+        }
+    };
+    // Only a compressed record can equal a different byte string.
+    if a.first() != Some(&MSGPACK_POSITIONAL_LZ4_V4)
+        && b.first() != Some(&MSGPACK_POSITIONAL_LZ4_V4)
+    {
+        return false;
+    }
+    matches!((plain(a), plain(b)), (Some(x), Some(y)) if x == y)
 }
 
 fn framed(
@@ -127,21 +162,26 @@ pub fn decode<T: DeserializeOwned>(tree: &'static str, bytes: &[u8]) -> Result<T
             rmp_serde::from_slice(body).map_err(|e| corrupt(e.to_string()))
         }
         Some((&MSGPACK_POSITIONAL_LZ4_V4, body)) => {
-            let (length, block) = read_length(body).ok_or_else(|| corrupt("bad length".into()))?;
-            if length > MAX_DECOMPRESSED {
-                return Err(corrupt(format!("declares {length} bytes")));
-            }
-            let mut plain = vec![0u8; length];
-            match lz4_flex::block::decompress_into(block, &mut plain) {
-                Ok(n) if n == length => {}
-                Ok(n) => return Err(corrupt(format!("{n} bytes, declared {length}"))),
-                Err(e) => return Err(corrupt(e.to_string())),
-            }
+            let plain = decompressed(body).map_err(corrupt)?;
             rmp_serde::from_slice(&plain).map_err(|e| corrupt(e.to_string()))
         }
         Some((&JSON_V1, body)) => serde_json::from_slice(body).map_err(|e| corrupt(e.to_string())),
         Some((v, _)) => Err(corrupt(format!("unknown record format {v}"))),
         None => Err(corrupt("empty record".into())),
+    }
+}
+
+/// The MessagePack inside a format-4 record's body (after its format byte).
+fn decompressed(body: &[u8]) -> std::result::Result<Vec<u8>, String> {
+    let (length, block) = read_length(body).ok_or_else(|| "bad length".to_owned())?;
+    if length > MAX_DECOMPRESSED {
+        return Err(format!("declares {length} bytes"));
+    }
+    let mut plain = vec![0u8; length];
+    match lz4_flex::block::decompress_into(block, &mut plain) {
+        Ok(n) if n == length => Ok(plain),
+        Ok(n) => Err(format!("{n} bytes, declared {length}")),
+        Err(e) => Err(e.to_string()),
     }
 }
 

@@ -242,21 +242,30 @@ impl Tree {
         self.is_history() || self.is_query_index()
     }
 
-    /// Whether the tree's positional records are compressed (record format 4): the running
-    /// state's, which the store keeps per waiting instance. History's tables compress their
-    /// blocks themselves.
+    /// Whether the tree's positional records are compressed (record format 4) where they
+    /// settle ([`Tree::settled`]): the running state's, which the store keeps per waiting
+    /// instance. History's tables compress their blocks themselves.
     pub fn is_compressed(self) -> bool {
         self.is_positional() && !self.is_history()
     }
 
-    /// A record encoded as this tree stores it.
+    /// A record encoded as this tree's commits carry it (the log and the memtable hold it
+    /// so; [`Tree::settled`] is how sled or PostgreSQL keeps it).
     pub(in crate::store) fn encode<T: Serialize>(self, record: &T) -> Vec<u8> {
-        if self.is_compressed() {
-            codec::encode_compressed(record)
-        } else if self.is_positional() {
+        if self.is_positional() {
             codec::encode_positional(record)
         } else {
             codec::encode(record)
+        }
+    }
+
+    /// A committed value as the durable store keeps it: compressed ([`codec::compress`])
+    /// in the trees that compress their records, as committed otherwise.
+    pub(in crate::store) fn settled(self, value: &[u8]) -> Option<Vec<u8>> {
+        if self.is_compressed() {
+            codec::compress(value)
+        } else {
+            None
         }
     }
 }
@@ -1130,8 +1139,8 @@ impl StoreInner {
             for op in &set.ops {
                 if let Op::Guard(t, k, current) = op {
                     let matches = match written.get(&(*t, k.as_slice())) {
-                        Some(value) => *value == current.as_deref(),
-                        None => self.read(*t, k)?.as_deref() == current.as_deref(),
+                        Some(value) => same_value(*value, current.as_deref()),
+                        None => same_value(self.read(*t, k)?.as_deref(), current.as_deref()),
                     };
                     if !matches {
                         holds = false;
@@ -1245,6 +1254,16 @@ impl StoreInner {
     }
 }
 
+/// Whether a guard's expected value (`None`: absent) is what the key holds: the same record,
+/// compressed or not ([`codec::same_record`]).
+pub(super) fn same_value(held: Option<&[u8]>, expected: Option<&[u8]>) -> bool {
+    match (held, expected) {
+        (Some(held), Some(expected)) => codec::same_record(held, expected),
+        (None, None) => true,
+        _ => false,
+    }
+}
+
 /// Write the changes of the segments the last run left into sled and the LSM tables and
 /// flush both, so the store starts with an empty memtable (the segments are discarded once
 /// the next one exists).
@@ -1258,7 +1277,7 @@ fn replay(
     let keys: usize = changes.values().map(|m| m.len()).sum();
     for (tree, entries) in changes {
         for (key, value) in entries {
-            let value = value.map(sled::IVec::from);
+            let value = value.map(|v| sled::IVec::from(tree.settled(&v).unwrap_or(v)));
             trees[tree as usize].write(&key, value.as_ref())?;
         }
     }

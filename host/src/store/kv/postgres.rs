@@ -31,6 +31,7 @@
 //! identity columns. A PostgreSQL-compatible database without advisory locks (CockroachDB,
 //! YugabyteDB before 2.18) would need the guards as `serializable` transactions instead.
 
+use std::borrow::Cow;
 use std::collections::{BTreeMap, HashMap};
 use std::future::Future;
 use std::ops::Bound;
@@ -761,7 +762,8 @@ impl Drop for Transaction<'_> {
 }
 
 /// The net effect of write sets, key by key (`None` deletes), in key order.
-type NetWrites<'a> = BTreeMap<(i16, &'a [u8]), Option<&'a [u8]>>;
+/// Values are as the table keeps them ([`Tree::settled`]).
+type NetWrites<'a> = BTreeMap<(i16, &'a [u8]), Option<Cow<'a, [u8]>>>;
 
 /// Add `set`'s puts and deletes to `net`, replacing earlier writes of the same keys (guards
 /// write nothing).
@@ -769,7 +771,11 @@ fn add_writes<'a>(net: &mut NetWrites<'a>, trees: &TreeIds, set: &'a WriteSet) {
     for op in &set.ops {
         match op {
             Op::Put(tree, key, value) => {
-                net.insert((trees.of(*tree), key.as_slice()), Some(value.as_slice()));
+                let value = match tree.settled(value) {
+                    Some(settled) => Cow::Owned(settled),
+                    None => Cow::Borrowed(value.as_slice()),
+                };
+                net.insert((trees.of(*tree), key.as_slice()), Some(value));
             }
             Op::Delete(tree, key) => {
                 net.insert((trees.of(*tree), key.as_slice()), None);
@@ -793,7 +799,7 @@ async fn write_net<C: tokio_postgres::GenericClient>(
             Some(value) => {
                 put_trees.push(*tree);
                 put_keys.push(*key);
-                put_values.push(*value);
+                put_values.push(value.as_ref());
             }
             None => {
                 del_trees.push(*tree);
@@ -1077,10 +1083,10 @@ async fn try_commit(
             Op::Guard(tree, key, expected) => {
                 let id = trees.of(*tree);
                 let actual = match net.get(&(id, key.as_slice())) {
-                    Some(written) => *written,
+                    Some(written) => written.as_deref(),
                     None => current.get(&(id, key.clone())).map(Vec::as_slice),
                 };
-                actual == expected.as_deref()
+                super::same_value(actual, expected.as_deref())
             }
             _ => true,
         });

@@ -732,30 +732,64 @@ fn its_external_task(id: &str, instance_id: &str) -> crate::records::ExternalTas
     .expect("task")
 }
 
-/// The running state's records are stored compressed when that is smaller (an instance
-/// record repeats its instance id in every activity instance) and read back as written.
+/// The running state's records are committed plain and compressed where they settle (a
+/// checkpoint into sled), when that is smaller (an instance record repeats its instance id
+/// in every activity instance), and read back as written. A guard taken on the plain bytes
+/// still holds once the checkpoint has compressed them: the record did not change.
 #[tokio::test]
-async fn running_state_records_are_stored_compressed_and_read_back() {
+async fn running_state_records_are_compressed_at_the_checkpoint_and_read_back() {
     use crate::records::ProcessInstance;
     let dir = tempfile::tempdir().expect("tempdir");
     let id = "01a2443a-e5b8-723e-9f36-7277416f1d3b";
     let instance = waiting_instance(id, "01a2443a-e5b8-72f9-b98f-e83e0e2f9fd5");
+    let later_id = "01a2443a-e5b9-7000-8000-000000000001";
+    let later = waiting_instance(later_id, "01a2443a-e5b9-7000-8000-000000000002");
     {
         let store = open(dir.path());
         let mut ws = WriteSet::new();
         ws.put(Tree::Instances, id.as_bytes().to_vec(), &instance);
         store.commit_durable(&ws).await.expect("commit");
-        let raw = store
-            .get_raw(Tree::Instances, id.as_bytes())
-            .expect("get")
-            .expect("stored");
-        assert_eq!(raw[0], 4, "compressed");
-        assert!(
-            raw.len() * 10 < codec::encode_positional(&instance).len() * 7,
-            "{} bytes",
-            raw.len()
-        );
+        let read = |store: &Store| {
+            store
+                .get_raw(Tree::Instances, id.as_bytes())
+                .expect("get")
+                .expect("stored")
+        };
+        let committed = read(&store);
+        assert_eq!(committed[0], 3, "plain in memory");
         store.checkpoint_now().expect("checkpoint");
+        let settled = read(&store);
+        assert_eq!(settled[0], 4, "compressed in sled");
+        assert!(
+            settled.len() * 10 < committed.len() * 7,
+            "{} bytes against {}",
+            settled.len(),
+            committed.len()
+        );
+
+        let mut guarded = WriteSet::new();
+        guarded.guard(Tree::Instances, id.as_bytes().to_vec(), Some(committed));
+        guarded.put_raw(Tree::Meta, b"guarded".to_vec(), b"1".to_vec());
+        store
+            .commit_durable(&guarded)
+            .await
+            .expect("the guard holds");
+        let mut stale = WriteSet::new();
+        let mut other = codec::encode_positional(&instance);
+        let last = other.len() - 1;
+        other[last] ^= 1;
+        stale.guard(Tree::Instances, id.as_bytes().to_vec(), Some(other));
+        stale.put_raw(Tree::Meta, b"stale".to_vec(), b"1".to_vec());
+        assert!(matches!(
+            store.commit_durable(&stale).await,
+            Err(StoreError::Conflict)
+        ));
+
+        // Only in the log when the process dies: the replay at open compresses it too.
+        let mut late = WriteSet::new();
+        late.put(Tree::Instances, later_id.as_bytes().to_vec(), &later);
+        store.commit_durable(&late).await.expect("commit");
+        store.close_as_crash();
     }
     let store = reopen_until_unlocked(dir.path()).await.expect("reopen");
     assert_eq!(
@@ -764,6 +798,19 @@ async fn running_state_records_are_stored_compressed_and_read_back() {
             .expect("get"),
         Some(instance)
     );
+    assert_eq!(
+        store
+            .get::<ProcessInstance>(Tree::Instances, later_id.as_bytes())
+            .expect("get"),
+        Some(later)
+    );
+    let replayed = store
+        .get_raw(Tree::Instances, later_id.as_bytes())
+        .expect("get")
+        .expect("stored");
+    assert_eq!(replayed[0], 4, "compressed by the replay");
+    assert!(store.contains(Tree::Meta, b"guarded").expect("read"));
+    assert!(!store.contains(Tree::Meta, b"stale").expect("read"));
 }
 
 /// The instance record names its external tasks: they are found through it, and a format-4
