@@ -187,8 +187,8 @@ impl StoreInner {
             // checkpoint, so compressing them on the commit path was mostly wasted.
             let settled: Vec<Option<sled::IVec>> = if tree.is_compressed() {
                 entries
-                    .iter()
-                    .map(|(_, entry)| match entry {
+                    .values()
+                    .map(|entry| match entry {
                         Entry::Put { value, .. } => tree.settled(value).map(sled::IVec::from),
                         Entry::Removed => None,
                     })
