@@ -15,7 +15,9 @@
 //!
 //! The hot records that stay in the running state (instances, tasks, jobs, subscriptions:
 //! trees [`super::kv`] marks compressed) are positional MessagePack compressed with LZ4
-//! (format 4) when that is smaller: an instance record names its instance id in its root
+//! (format 4) where they settle ([`compress`]: a checkpoint into sled, a row in PostgreSQL)
+//! when that is smaller; the write-ahead log and the memtable carry them as format 3, since
+//! most are replaced or removed before any checkpoint. An instance record names its id in its root
 //! activity instance, as that instance's key, execution and as every child's parent, and its
 //! task ids derive from it, so a waiting instance's record shrinks by half (512 to 244 bytes
 //! for the one-task model) and its external task by a third (246 to 165). The running state
