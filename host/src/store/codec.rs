@@ -76,13 +76,6 @@ thread_local! {
         std::cell::RefCell::new(lz4_flex::block::CompressTable::default());
 }
 
-/// Encode a record positionally and compress it (format 4) when that makes it smaller;
-/// otherwise as [`encode_positional`]. Same field-order rule.
-pub fn encode_compressed<T: Serialize>(record: &T) -> Vec<u8> {
-    let positional = encode_positional(record);
-    compress(&positional).unwrap_or(positional)
-}
-
 /// A positional record (format 3) compressed (format 4), or `None` when that would not make
 /// it smaller or `record` is not format 3 (raw values, other formats, already compressed).
 ///
@@ -212,6 +205,12 @@ fn read_length(bytes: &[u8]) -> Option<(usize, &[u8])> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A record as the store settles it: positional, compressed when that is smaller.
+    fn encode_compressed<T: Serialize>(record: &T) -> Vec<u8> {
+        let positional = encode_positional(record);
+        compress(&positional).unwrap_or(positional)
+    }
     use crate::records::HistoricProcessInstance;
 
     #[test]
