@@ -185,28 +185,16 @@ impl StoreInner {
         for (tree, entries) in layer.entries() {
             // Compressed where they settle: few records of the running state live until a
             // checkpoint, so compressing them on the commit path was mostly wasted.
-            let settled: Vec<Option<sled::IVec>> = if tree.is_compressed() {
-                entries
-                    .values()
-                    .map(|entry| match entry {
-                        Entry::Put { value, .. } => tree.settled(value).map(sled::IVec::from),
-                        Entry::Removed => None,
-                    })
-                    .collect()
-            } else {
-                Vec::new()
-            };
-            self.trees[tree as usize].write_sorted(entries.iter().enumerate().map(
-                |(i, (key, entry))| {
-                    let value = match entry {
-                        Entry::Put { value, .. } => {
-                            Some(settled.get(i).and_then(Option::as_ref).unwrap_or(value))
-                        }
-                        Entry::Removed => None,
-                    };
-                    (key.as_slice(), value)
-                },
-            ))?;
+            self.trees[tree as usize].write_sorted(entries.iter().map(|(key, entry)| {
+                let value = match entry {
+                    Entry::Put { value, .. } => Some(
+                        tree.settled(value)
+                            .map_or_else(|| value.clone(), sled::IVec::from),
+                    ),
+                    Entry::Removed => None,
+                };
+                (key.as_slice(), value)
+            }))?;
         }
         self.db.flush()?;
         // The LSM trees took their changes as tables already; this writes what the

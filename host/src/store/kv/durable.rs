@@ -150,12 +150,12 @@ impl Durable {
     /// ([`Partition::ingest`]).
     pub(super) fn write_sorted<'a>(
         &self,
-        changes: impl Iterator<Item = (&'a [u8], Option<&'a IVec>)>,
+        changes: impl Iterator<Item = (&'a [u8], Option<IVec>)>,
     ) -> Result<()> {
         match self {
             Durable::Sled(_) => {
                 for (key, value) in changes {
-                    self.write(key, value)?;
+                    self.write(key, value.as_ref())?;
                 }
                 Ok(())
             }

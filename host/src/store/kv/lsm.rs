@@ -472,7 +472,7 @@ impl Partition {
     /// and drop it; the checkpointer's layer is already sorted (a third of its CPU went there).
     pub(super) fn ingest<'a>(
         &self,
-        changes: impl Iterator<Item = (&'a [u8], Option<&'a IVec>)>,
+        changes: impl Iterator<Item = (&'a [u8], Option<IVec>)>,
     ) -> Result<()> {
         ingest_into(
             &self.layout,
@@ -547,7 +547,7 @@ mod tests {
         let keys = keys();
         let (first, rest) = keys.split_at(keys.len() / 2);
         let v = IVec::from(&b"v"[..]);
-        logs.ingest(first.iter().map(|k| (k.as_slice(), Some(&v))))
+        logs.ingest(first.iter().map(|k| (k.as_slice(), Some(v.clone()))))
             .expect("ingest");
         for key in rest {
             logs.write(key, Some(b"w"));
