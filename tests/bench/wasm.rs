@@ -2,19 +2,21 @@
 //!
 //! - `bench-wasm overhead`: per-task overhead through `baton::wasm::WasmRuntime`: how long
 //!   the caller waits for the outcome (instantiate + call; the store is dropped after the
-//!   outcome is returned), p50/p99, and the process CPU per task (teardown included), for the
-//!   Rust `echo` guest (pooling allocator on and off), the same guest on a bare wasmtime engine
-//!   with PERF-NOTES.md's floor settings (the floor on this machine today: what baton's wrapper
-//!   adds is the difference), and, when `guests/build-polyglot.sh` has built them, the Python
-//!   and JavaScript `stock-check` guests.
+//!   outcome is returned), p50/p99, and the process CPU per task (teardown included), for two
+//!   Rust guests (pooling allocator on and off): `echo`, which makes a real task's host calls
+//!   (clocks, random, a log line), and `pass`, which makes none (the overhead alone). Each
+//!   guest also runs on a bare wasmtime engine with PERF-NOTES.md's floor settings (the floor
+//!   on this machine today: what baton's wrapper adds is the difference). When
+//!   `guests/build-polyglot.sh` has built them, also the Python and JavaScript `stock-check`
+//!   guests.
 //! - `bench-wasm instrumentation`: what fuel metering and epoch interruption cost a CPU-bound
 //!   guest (`guests/cpu-bound`, a tight integer loop with no host calls: the worst case for
 //!   both). baton always runs with both on, so this builds four bare wasmtime engines with
 //!   baton's other settings, one per combination, and times the same call on each.
 //!
 //! `cargo build --release -p baton-tests --bin bench-wasm && target/release/bench-wasm`
-//! (both parts). `BENCH_EXECUTIONS` sets the echo executions (default 20,000; the polyglot
-//! guests get 1/60 of it), `BENCH_POOLING=on|off` times the echo guest in one allocation mode
+//! (both parts). `BENCH_EXECUTIONS` sets the Rust guests' executions (default 20,000; the polyglot
+//! guests get 1/60 of it), `BENCH_POOLING=on|off` times the Rust guests in one allocation mode
 //! only (both by default), `BENCH_ROUNDS` the cpu-bound loop length (default 20,000,000).
 
 use std::path::Path;
@@ -148,31 +150,38 @@ async fn overhead() -> anyhow::Result<()> {
         _ => vec![PoolingMode::Auto, PoolingMode::Off],
     };
     let pooling_on_timed = modes.contains(&PoolingMode::Auto);
-    for pooling in modes {
-        let rt = WasmRuntime::new(WasmConfig {
-            pooling,
-            ..WasmConfig::default()
-        })?;
-        let sha = rt.load(&std::fs::read(guests::ECHO)?).await?.sha256;
-        let label = format!(
-            "Rust echo, pooling {}",
-            if rt.pooling_enabled() { "on" } else { "off" }
-        );
-        time_executions(
-            &label,
-            &rt,
-            &sha,
-            &Limits::default(),
-            &echo_vars,
-            executions / 10,
-            executions,
-        )
-        .await?;
+    // `echo` makes the host calls a real task makes (clocks, random, a log line); `pass`
+    // makes none, so its rows are the per-task overhead alone.
+    let guests = [
+        (guests::ECHO, "echo", "Rust echo, bare wasmtime (the floor)"),
+        (guests::PASS, "pass", "Rust pass, bare wasmtime (the floor)"),
+    ];
+    for (path, guest, floor_label) in guests {
+        for &pooling in &modes {
+            let rt = WasmRuntime::new(WasmConfig {
+                pooling,
+                ..WasmConfig::default()
+            })?;
+            let sha = rt.load(&std::fs::read(path)?).await?.sha256;
+            let label = format!(
+                "Rust {guest}, pooling {}",
+                if rt.pooling_enabled() { "on" } else { "off" }
+            );
+            time_executions(
+                &label,
+                &rt,
+                &sha,
+                &Limits::default(),
+                &echo_vars,
+                executions / 10,
+                executions,
+            )
+            .await?;
+        }
+        if pooling_on_timed {
+            time_floor(path, floor_label, executions).await?;
+        }
     }
-    if pooling_on_timed {
-        time_floor(executions).await?;
-    }
-
     let polyglot = Path::new(env!("CARGO_MANIFEST_DIR")).join("../guests/target/polyglot");
     let rt = WasmRuntime::new(WasmConfig {
         cache_dir: Some(std::env::temp_dir().join("baton-polyglot-artifacts")),
@@ -337,13 +346,11 @@ impl Variant {
     }
 }
 
-/// The same echo task as baton's rows, one at a time on a bare engine ([`Variant::floor`]):
-/// wasmtime's own share of a task on this machine today, measured in the same run.
-async fn time_floor(n: usize) -> anyhow::Result<()> {
-    let floor = Variant::floor(
-        "Rust echo, bare wasmtime (the floor)",
-        &std::fs::read(guests::ECHO)?,
-    )?;
+/// The same task as baton's rows for the guest at `path`, one at a time on a bare engine
+/// ([`Variant::floor`]): wasmtime's own share of a task on this machine today, measured in
+/// the same run.
+async fn time_floor(path: &str, label: &'static str, n: usize) -> anyhow::Result<()> {
+    let floor = Variant::floor(label, &std::fs::read(path)?)?;
     let variables = || {
         vec![
             ("orderId".to_owned(), wit::Value::String("o-1".into())),

@@ -140,6 +140,17 @@ async fn echo() {
     );
 }
 
+/// The benchmark guest: every value variant comes back unchanged, and nothing else does.
+#[tokio::test]
+async fn pass() {
+    let rt = runtime();
+    let sha = load(&rt, guests::PASS).await;
+    let sent = every_value();
+    let outcome = rt.execute(&sha, &Limits::default(), input(sent.clone())).await;
+    assert!(outcome.logs().is_empty(), "{:?}", outcome.logs());
+    assert_eq!(completed(outcome), sent);
+}
+
 #[tokio::test]
 async fn same_task_sees_the_same_world() {
     let rt = runtime();
