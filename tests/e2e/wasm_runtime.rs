@@ -146,7 +146,9 @@ async fn pass() {
     let rt = runtime();
     let sha = load(&rt, guests::PASS).await;
     let sent = every_value();
-    let outcome = rt.execute(&sha, &Limits::default(), input(sent.clone())).await;
+    let outcome = rt
+        .execute(&sha, &Limits::default(), input(sent.clone()))
+        .await;
     assert!(outcome.logs().is_empty(), "{:?}", outcome.logs());
     assert_eq!(completed(outcome), sent);
 }
