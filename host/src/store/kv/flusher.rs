@@ -1,8 +1,9 @@
 //! Group commit of the write-ahead log: every command waiting for the disk is answered by
 //! one flush that covers its record.
 //!
-//! The first waiter that finds no flush running leads the next one; the others wait for a
-//! flush that started after their record was appended (the one running may not hold it).
+//! A waiter whose record no running flush covers leads a new one, while fewer than
+//! [`MAX_FLUSHES`] run; the others wait for a flush that started after their record was
+//! appended (one running may not hold it).
 //! A leader on a tokio runtime yields once before it flushes when the last flush had company
 //! (other waiters when it ended): the commands runnable at that moment (typically the ones
 //! the last flush woke, each about to append its next step) append first and are covered by
@@ -24,12 +25,23 @@ use tokio::sync::Notify;
 
 use super::{Result, StoreError, wal::Wal};
 
+/// Flushes that may run at once. With one, a record appended just after a flush started
+/// waited for that flush to end and then for its own: about one and a half flushes per
+/// command. A second flush starts at once and writes its records while the first waits for
+/// the device; the kernel serves the two cache flushes in order. Measured with
+/// `bench-engine throughput` at 64 clients: 1.7x the `fdatasync` calls, each covering fewer
+/// records; start p50 2.48 → 2.05 ms; instances/s higher in 5 of 7 alternating pairs (about
+/// 4% on average; the machine's own noise is about as large). Three were not tried.
+const MAX_FLUSHES: usize = 2;
+
 /// The state of the group commit (records are counted by [`Wal::appended`]).
 struct State {
     /// Every record up to this many is on disk.
     durable: u64,
-    /// A flush is running.
-    flushing: bool,
+    /// Flushes running now (at most [`MAX_FLUSHES`]).
+    flushing: usize,
+    /// Records the newest running flush covers at least (appended when it was led).
+    covering: u64,
     /// Calls of [`Flusher::sync`] waiting now.
     waiting: usize,
     /// Whether the last flush ended with others waiting (or none ran yet): commands arrive
@@ -44,7 +56,8 @@ impl Default for State {
     fn default() -> Self {
         State {
             durable: 0,
-            flushing: false,
+            flushing: 0,
+            covering: 0,
             waiting: 0,
             company: true,
             failed: None,
@@ -93,10 +106,12 @@ impl Flusher {
                 {
                     return Err(StoreError::Backend(message.clone()));
                 }
-                if state.flushing {
+                if (state.flushing > 0 && state.covering >= target) || state.flushing >= MAX_FLUSHES
+                {
                     None
                 } else {
-                    state.flushing = true;
+                    state.flushing += 1;
+                    state.covering = state.covering.max(wal.appended());
                     let lead = Lead {
                         flusher: Arc::clone(self),
                         wal: Arc::clone(wal),
@@ -158,7 +173,7 @@ impl Lead {
         self.flusher.flushes.fetch_add(1, Ordering::Relaxed);
         {
             let mut state = self.flusher.state();
-            state.flushing = false;
+            state.flushing -= 1;
             state.company = state.waiting > 1;
             match &outcome {
                 Ok(()) => state.durable = state.durable.max(covered),
@@ -174,7 +189,7 @@ impl Lead {
 impl Drop for Lead {
     fn drop(&mut self) {
         if !self.done {
-            self.flusher.state().flushing = false;
+            self.flusher.state().flushing -= 1;
             self.flusher.flushed.notify_waiters();
         }
     }
