@@ -30,8 +30,8 @@ use super::{Result, StoreError, wal::Wal};
 /// command. A second flush starts at once and writes its records while the first waits for
 /// the device; the kernel serves the two cache flushes in order. Measured with
 /// `bench-engine throughput` at 64 clients: 1.7x the `fdatasync` calls, each covering fewer
-/// records; start p50 2.48 → 2.05 ms; instances/s higher in 5 of 7 alternating pairs (about
-/// 4% on average; the machine's own noise is about as large). Three were not tried.
+/// records; start p50 2.48 → 2.05 ms; instances/s higher in 7 of 10 alternating pairs (3.5%
+/// on average; the machine's own noise is about as large). Three were not tried.
 const MAX_FLUSHES: usize = 2;
 
 /// The state of the group commit (records are counted by [`Wal::appended`]).
