@@ -15,9 +15,10 @@
 //!   baton's other settings, one per combination, and times the same call on each.
 //!
 //! `cargo build --release -p baton-tests --bin bench-wasm && target/release/bench-wasm`
-//! (both parts). `BENCH_EXECUTIONS` sets the Rust guests' executions (default 20,000; the polyglot
-//! guests get 1/60 of it), `BENCH_POOLING=on|off` times the Rust guests in one allocation mode
-//! only (both by default), `BENCH_ROUNDS` the cpu-bound loop length (default 20,000,000).
+//! (both parts). `BENCH_EXECUTIONS` sets the Rust guests' executions (default 20,000; the
+//! polyglot guests get 1/60 of it), `BENCH_POOLING=on|off` times the Rust guests in one
+//! allocation mode only (both by default), `BENCH_ROUNDS` the cpu-bound loop length (default
+//! 20,000,000).
 
 use std::path::Path;
 use std::sync::Arc;
@@ -137,7 +138,7 @@ async fn overhead() -> anyhow::Result<()> {
         "| guest | executions | p50 µs | p99 µs | max µs | CPU µs per task | tasks/s (1 at a time) |"
     );
     println!("|---|---:|---:|---:|---:|---:|---:|");
-    let echo_vars: Variables = [
+    let task_vars: Variables = [
         ("orderId".to_owned(), Value::String("o-1".into())),
         ("amount".to_owned(), Value::Integer(5)),
     ]
@@ -172,7 +173,7 @@ async fn overhead() -> anyhow::Result<()> {
                 &rt,
                 &sha,
                 &Limits::default(),
-                &echo_vars,
+                &task_vars,
                 executions / 10,
                 executions,
             )
