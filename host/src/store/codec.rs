@@ -200,13 +200,13 @@ fn read_length(bytes: &[u8]) -> Option<(usize, &[u8])> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::records::HistoricProcessInstance;
 
     /// A record as the store settles it: positional, compressed when that is smaller.
     fn encode_compressed<T: Serialize>(record: &T) -> Vec<u8> {
         let positional = encode_positional(record);
         compress(&positional).unwrap_or(positional)
     }
-    use crate::records::HistoricProcessInstance;
 
     #[test]
     fn json_records_of_older_releases_stay_readable() {

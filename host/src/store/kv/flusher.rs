@@ -42,8 +42,7 @@ struct State {
     durable: u64,
     /// Flushes running now (at most [`MAX_FLUSHES`]).
     flushing: usize,
-    /// Records the newest running flush covers at least (appended when it was led, and again
-    /// when it started writing).
+    /// Records the newest running flush covers at least (appended when it started writing).
     covering: u64,
     /// The newest flush was led and has not started writing yet: a record appended now is
     /// still covered by it, so its waiter joins it instead of leading another.
@@ -120,8 +119,8 @@ impl Flusher {
                     None
                 } else {
                     state.flushing += 1;
+                    // What it covers is read when it starts writing; until then it gathers.
                     state.gathering = true;
-                    state.covering = state.covering.max(wal.appended());
                     let lead = Lead {
                         flusher: Arc::clone(self),
                         wal: Arc::clone(wal),
