@@ -7,8 +7,8 @@
 //! - `remote`: 8 REST workers, long polling, batch fetch of 32 (durable);
 //! - `remote-relaxed`: the same with `--durability relaxed`.
 //!
-//! Throughput: instances are started by 8 concurrent REST clients, and the run ends when the
-//! history counts N finished instances. Latency: afterwards, up to 100 instances are run one
+//! Throughput: instances are started by 8 concurrent REST clients (one keep-alive connection
+//! each, [`BenchConnection`]), and the run ends when the history counts N finished instances. Latency: afterwards, up to 100 instances are run one
 //! at a time (as the peer harnesses run theirs), each timed by the engine's own
 //! `durationInMillis` (1 ms resolution). Peak RSS and CPU seconds are those of the baton
 //! process (`/proc/<pid>`) over the throughput run.
@@ -18,7 +18,9 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use anyhow::bail;
-use baton_tests::bench::{cpu_seconds, wait_until_finished, work_until_stopped};
+use baton_tests::bench::{
+    BenchConnection, Id, cpu_seconds, wait_until_finished, work_until_stopped,
+};
 use baton_tests::{BatonProcess, guests};
 use serde_json::{Value as Json, json};
 
@@ -90,16 +92,24 @@ fn main() -> anyhow::Result<()> {
                 ));
             }
         }
+        // Each starter sends the same start request on its own connection.
+        let start_path = format!("/process-definition/key/{model}/start");
+        let start_body = bytes::Bytes::from(serde_json::to_vec(
+            &json!({"variables": {"count": {"value": 0, "type": "Integer"}}}),
+        )?);
+        let mut connections = Vec::with_capacity(STARTERS);
+        for _ in 0..STARTERS {
+            connections.push(BenchConnection::open(&c).await?);
+        }
         let began = Instant::now();
         let mut starters = tokio::task::JoinSet::new();
-        for s in 0..STARTERS {
-            let c = c.clone();
-            let model = model.clone();
+        for (s, mut connection) in connections.into_iter().enumerate() {
+            let (path, body) = (start_path.clone(), start_body.clone());
             let count = n / STARTERS + usize::from(s < n % STARTERS);
             starters.spawn(async move {
                 for _ in 0..count {
-                    c.start(&model, json!({"count": {"value": 0, "type": "Integer"}}))
-                        .await?;
+                    let answer = connection.post(&path, body.clone()).await?;
+                    serde_json::from_slice::<Id>(&answer)?;
                 }
                 anyhow::Ok(())
             });

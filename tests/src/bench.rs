@@ -1,5 +1,6 @@
 //! What the benchmark binaries (`tests/bench/*.rs`) share: their numeric settings, a process's
-//! CPU time and the REST worker loop that fetches and completes a topic's tasks.
+//! CPU time, the load generators' HTTP connection and the REST worker loop that fetches and
+//! completes a topic's tasks.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -7,6 +8,11 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full};
+use hyper::client::conn::http1::SendRequest;
+use hyper_util::rt::TokioIo;
+use serde::Deserialize;
 use serde_json::json;
 
 use crate::RestClient;
@@ -30,8 +36,74 @@ pub fn cpu_seconds(pid: u32) -> Option<f64> {
     Some((utime + stime) / 100.0)
 }
 
+/// One keep-alive HTTP/1.1 connection of a load generator to a baton server.
+///
+/// Why not [`RestClient`]: the benchmarks run their clients on the same 2 vCPUs as the server,
+/// so a client's CPU is taken from the server's share. reqwest (its pool, its request
+/// builder) with every answer parsed into a `serde_json::Value` spent about 100 µs of CPU
+/// per `POST .../start` of `bench-baton one` (the process's CPU time over 6,000 starts); wrk
+/// sending the same request spent 17 µs. Here a request body is serialized once by the
+/// caller and an answer is read into the fields the benchmark needs.
+pub struct BenchConnection {
+    sender: SendRequest<Full<Bytes>>,
+    /// `127.0.0.1:PORT`, the `Host` header.
+    host: String,
+    /// `/engine-rest`, prefixed to every path.
+    root: String,
+}
+
+impl BenchConnection {
+    /// Connect to the server of `client` (its base `http://HOST:PORT/engine-rest`).
+    pub async fn open(client: &RestClient) -> anyhow::Result<BenchConnection> {
+        let rest = client
+            .base
+            .strip_prefix("http://")
+            .with_context(|| format!("not an http:// base: {}", client.base))?;
+        let (host, root) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
+        let stream = tokio::net::TcpStream::connect(host).await?;
+        stream.set_nodelay(true)?;
+        let (sender, connection) =
+            hyper::client::conn::http1::handshake(TokioIo::new(stream)).await?;
+        // Ends when the sender is dropped (or the server closes the connection).
+        tokio::spawn(connection);
+        Ok(BenchConnection {
+            sender,
+            host: host.to_owned(),
+            root: root.to_owned(),
+        })
+    }
+
+    /// POST a JSON `body` to `path` under `/engine-rest`; the answer's body if 2xx, else an
+    /// error with status and body.
+    pub async fn post(&mut self, path: &str, body: Bytes) -> anyhow::Result<Bytes> {
+        let request = hyper::Request::post(format!("{}{path}", self.root))
+            .header(hyper::header::HOST, &self.host)
+            .header(hyper::header::CONTENT_TYPE, "application/json")
+            .body(Full::new(body))?;
+        self.sender.ready().await?;
+        let answer = self.sender.send_request(request).await?;
+        let status = answer.status();
+        let bytes = answer.into_body().collect().await?.to_bytes();
+        if !status.is_success() {
+            bail!(
+                "HTTP {status} for {path}: {}",
+                String::from_utf8_lossy(&bytes)
+            );
+        }
+        Ok(bytes)
+    }
+}
+
+/// The part of an answer a benchmark reads: the id of a started instance or a locked task.
+#[derive(Deserialize)]
+pub struct Id {
+    /// The id.
+    pub id: String,
+}
+
 /// A worker: long-polls `topic` for up to `batch` tasks (1 s wait, 60 s lock) and completes
-/// each, until `stop` is set.
+/// each, until `stop` is set. Sends the same requests as [`RestClient::fetch_and_lock_for`]
+/// and [`RestClient::complete`] through one [`BenchConnection`].
 pub async fn work_until_stopped(
     client: RestClient,
     name: String,
@@ -39,13 +111,28 @@ pub async fn work_until_stopped(
     batch: usize,
     stop: Arc<AtomicBool>,
 ) -> anyhow::Result<()> {
+    let mut connection = BenchConnection::open(&client).await?;
+    let fetch = Bytes::from(serde_json::to_vec(&json!({
+        "workerId": name,
+        "maxTasks": batch,
+        "topics": [{ "topicName": topic, "lockDuration": 60_000 }],
+        "asyncResponseTimeout": 1_000,
+    }))?);
+    let complete = Bytes::from(serde_json::to_vec(
+        &json!({ "workerId": name, "variables": {} }),
+    )?);
     while !stop.load(Ordering::Relaxed) {
-        let tasks = client
-            .fetch_and_lock_for(&name, topic, batch, Some(1_000), 60_000)
+        let answer = connection
+            .post("/external-task/fetchAndLock", fetch.clone())
             .await?;
-        for t in tasks {
-            let id = t["id"].as_str().context("task id")?;
-            client.complete(id, &name, json!({})).await?;
+        let tasks: Vec<Id> = serde_json::from_slice(&answer).context("fetchAndLock answer")?;
+        for task in tasks {
+            connection
+                .post(
+                    &format!("/external-task/{}/complete", task.id),
+                    complete.clone(),
+                )
+                .await?;
         }
     }
     Ok(())
