@@ -627,10 +627,17 @@ impl ProcessEngine {
             .wasm_micros_total
             .fetch_add(micros, Ordering::Relaxed);
         if let Ok(mut recent) = self.inner.metrics.recent_wasm_micros.lock() {
-            let v = recent.entry(topic.to_owned()).or_default();
-            v.push(micros);
-            if v.len() > 100 {
-                v.remove(0);
+            // The topic's name is copied only the first time it is seen, not per execution.
+            match recent.get_mut(topic) {
+                Some(v) => {
+                    if v.len() >= 100 {
+                        v.remove(0);
+                    }
+                    v.push(micros);
+                }
+                None => {
+                    recent.insert(topic.to_owned(), vec![micros]);
+                }
             }
         }
     }
