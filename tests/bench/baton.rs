@@ -8,10 +8,11 @@
 //! - `remote-relaxed`: the same with `--durability relaxed`.
 //!
 //! Throughput: instances are started by 8 concurrent REST clients (one keep-alive connection
-//! each, [`BenchConnection`]), and the run ends when the history counts N finished instances. Latency: afterwards, up to 100 instances are run one
-//! at a time (as the peer harnesses run theirs), each timed by the engine's own
-//! `durationInMillis` (1 ms resolution). Peak RSS and CPU seconds are those of the baton
-//! process (`/proc/<pid>`) over the throughput run.
+//! each, [`BenchConnection`]), and the run ends when the history counts N finished
+//! instances. Latency: afterwards, up to 100 instances are run one at a time (as the peer
+//! harnesses run theirs), each timed by the engine's own `durationInMillis` (1 ms
+//! resolution). Peak RSS and CPU seconds are those of the baton process (`/proc/<pid>`) over
+//! the throughput run.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
