@@ -20,7 +20,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::bail;
 use baton_tests::bench::{
-    BenchConnection, Id, cpu_seconds, wait_until_finished, work_until_stopped,
+    BenchConnection, Id, cpu_seconds, json_body, wait_until_finished, work_until_stopped,
 };
 use baton_tests::{BatonProcess, guests};
 use serde_json::{Value as Json, json};
@@ -95,9 +95,8 @@ fn main() -> anyhow::Result<()> {
         }
         // Each starter sends the same start request on its own connection.
         let start_path = format!("/process-definition/key/{model}/start");
-        let start_body = bytes::Bytes::from(serde_json::to_vec(
-            &json!({"variables": {"count": {"value": 0, "type": "Integer"}}}),
-        )?);
+        let start_body =
+            json_body(&json!({"variables": {"count": {"value": 0, "type": "Integer"}}}))?;
         let mut connections = Vec::with_capacity(STARTERS);
         for _ in 0..STARTERS {
             connections.push(BenchConnection::open(&c).await?);

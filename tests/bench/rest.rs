@@ -19,7 +19,7 @@
 use std::time::{Duration, Instant};
 
 use anyhow::bail;
-use baton_tests::bench::{BenchConnection, Id, env_count};
+use baton_tests::bench::{BenchConnection, Id, env_count, json_body};
 use baton_tests::{BatonProcess, bpmn, percentile};
 use serde_json::json;
 
@@ -44,7 +44,7 @@ fn main() -> anyhow::Result<()> {
         // The starts go through one keep-alive connection that costs the client little
         // (`BenchConnection`), so the figure is the server's answer, not reqwest's.
         let mut connection = BenchConnection::open(&c).await?;
-        let body = bytes::Bytes::from(serde_json::to_vec(&json!({ "variables": {} }))?);
+        let body = json_body(&json!({ "variables": {} }))?;
         let path = "/process-definition/key/one/start";
         for _ in 0..200 {
             connection.post(path, body.clone()).await?;

@@ -15,7 +15,7 @@ use hyper_util::rt::TokioIo;
 use serde::Deserialize;
 use serde_json::json;
 
-use crate::RestClient;
+use crate::{RestClient, fetch_and_lock_body};
 
 /// A count from the environment (`BENCH_INSTANCES=10_000` or `10000`), or `default` when
 /// unset or not a number.
@@ -94,6 +94,11 @@ impl BenchConnection {
     }
 }
 
+/// `value` serialized once, to be sent as the body of many requests.
+pub fn json_body(value: &serde_json::Value) -> anyhow::Result<Bytes> {
+    Ok(Bytes::from(serde_json::to_vec(value)?))
+}
+
 /// The part of an answer a benchmark reads: the id of a started instance or a locked task.
 #[derive(Deserialize)]
 pub struct Id {
@@ -112,15 +117,14 @@ pub async fn work_until_stopped(
     stop: Arc<AtomicBool>,
 ) -> anyhow::Result<()> {
     let mut connection = BenchConnection::open(&client).await?;
-    let fetch = Bytes::from(serde_json::to_vec(&json!({
-        "workerId": name,
-        "maxTasks": batch,
-        "topics": [{ "topicName": topic, "lockDuration": 60_000 }],
-        "asyncResponseTimeout": 1_000,
-    }))?);
-    let complete = Bytes::from(serde_json::to_vec(
-        &json!({ "workerId": name, "variables": {} }),
-    )?);
+    let fetch = json_body(&fetch_and_lock_body(
+        &name,
+        topic,
+        batch,
+        Some(1_000),
+        60_000,
+    ))?;
+    let complete = json_body(&json!({ "workerId": name, "variables": {} }))?;
     while !stop.load(Ordering::Relaxed) {
         let answer = connection
             .post("/external-task/fetchAndLock", fetch.clone())

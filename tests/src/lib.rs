@@ -363,6 +363,26 @@ pub async fn pong_server() -> (std::net::SocketAddr, Arc<std::sync::atomic::Atom
 
 // ------------------------------------------------------------------------------ REST client
 
+/// The body of `POST /external-task/fetchAndLock` for one topic (`async_response_timeout_ms`:
+/// long polling), as [`RestClient::fetch_and_lock_for`] and the benchmarks' workers send it.
+pub fn fetch_and_lock_body(
+    worker: &str,
+    topic: &str,
+    max_tasks: usize,
+    async_response_timeout_ms: Option<u64>,
+    lock_ms: u64,
+) -> Json {
+    let mut body = json!({
+        "workerId": worker,
+        "maxTasks": max_tasks,
+        "topics": [{ "topicName": topic, "lockDuration": lock_ms }],
+    });
+    if let Some(ms) = async_response_timeout_ms {
+        body["asyncResponseTimeout"] = json!(ms);
+    }
+    body
+}
+
 /// A small Camunda engine-rest client (async reqwest).
 #[derive(Clone)]
 pub struct RestClient {
@@ -496,14 +516,8 @@ impl RestClient {
         async_response_timeout_ms: Option<u64>,
         lock_ms: u64,
     ) -> Result<Vec<Json>> {
-        let mut body = json!({
-            "workerId": worker,
-            "maxTasks": max_tasks,
-            "topics": [{ "topicName": topic, "lockDuration": lock_ms }],
-        });
-        if let Some(ms) = async_response_timeout_ms {
-            body["asyncResponseTimeout"] = json!(ms);
-        }
+        let body =
+            fetch_and_lock_body(worker, topic, max_tasks, async_response_timeout_ms, lock_ms);
         match self
             .post("/external-task/fetchAndLock", &body)
             .await?
