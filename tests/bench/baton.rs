@@ -3,7 +3,13 @@
 //! same shape the peer harnesses print.
 //!
 //! usage: `bench-baton <model.bpmn> <model-name> <N> <mode>` with mode one of
-//! - `wasm`: the echo component bound to topic `work` runs every task in-process (durable);
+//! - `wasm`: the `pass` component bound to topic `work` runs every task in-process (durable).
+//!   It completes the task with the variables it was given and nothing more, which is the
+//!   work the peers' service tasks and this harness's remote workers do;
+//! - `wasm-echo`: the same with the `echo` component, which also returns four variables of its
+//!   own (`attempt` and what it observed of the clock and randomness) and logs a line: each
+//!   task then writes four more variables and their history (about twice the history bytes of
+//!   a `one` instance);
 //! - `remote`: 8 REST workers, long polling, batch fetch of 32 (durable);
 //! - `remote-relaxed`: the same with `--durability relaxed`.
 //!
@@ -40,7 +46,9 @@ fn proc_field(pid: u32, field: &str) -> Option<u64> {
 fn main() -> anyhow::Result<()> {
     let args: Vec<String> = std::env::args().collect();
     if args.len() < 5 {
-        bail!("usage: bench-baton <model.bpmn> <model-name> <N> <wasm|remote|remote-relaxed>");
+        bail!(
+            "usage: bench-baton <model.bpmn> <model-name> <N> <wasm|wasm-echo|remote|remote-relaxed>"
+        );
     }
     let (file, model, n, mode) = (
         &args[1],
@@ -62,8 +70,13 @@ fn main() -> anyhow::Result<()> {
         let server = BatonProcess::spawn(&dir.path().join("data"), &["--durability", durability])?;
         let pid = server.pid();
         let c = server.client.clone();
-        if mode == "wasm" {
-            let bytes = std::fs::read(guests::ECHO)?;
+        let in_engine = mode.starts_with("wasm");
+        if in_engine {
+            let (guest, path) = match mode {
+                "wasm-echo" => ("echo", guests::ECHO),
+                _ => ("pass", guests::PASS),
+            };
+            let bytes = std::fs::read(path)?;
             let resp = c
                 .http
                 .put(format!("{}/task-module/work", c.base))
@@ -72,7 +85,7 @@ fn main() -> anyhow::Result<()> {
                 .await?;
             if !resp.status().is_success() {
                 bail!(
-                    "binding the echo component: {} {}",
+                    "binding the {guest} component: {} {}",
                     resp.status(),
                     resp.text().await?
                 );
@@ -82,7 +95,7 @@ fn main() -> anyhow::Result<()> {
         let cpu0 = cpu_seconds(pid).unwrap_or(0.0);
         let stop = Arc::new(AtomicBool::new(false));
         let mut workers = tokio::task::JoinSet::new();
-        if mode != "wasm" {
+        if !in_engine {
             for w in 0..WORKERS {
                 workers.spawn(work_until_stopped(
                     c.clone(),
