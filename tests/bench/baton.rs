@@ -62,20 +62,18 @@ fn main() -> anyhow::Result<()> {
         .build()?;
     runtime.block_on(async move {
         let dir = tempfile::tempdir()?;
-        let durability = if mode == "remote-relaxed" {
-            "relaxed"
-        } else {
-            "fsync"
+        // The component bound to `work` (in-engine modes) and the durability.
+        let (guest, durability) = match mode {
+            "wasm" => (Some(("pass", guests::PASS)), "fsync"),
+            "wasm-echo" => (Some(("echo", guests::ECHO)), "fsync"),
+            "remote" => (None, "fsync"),
+            "remote-relaxed" => (None, "relaxed"),
+            other => bail!("unknown mode {other}: wasm, wasm-echo, remote or remote-relaxed"),
         };
         let server = BatonProcess::spawn(&dir.path().join("data"), &["--durability", durability])?;
         let pid = server.pid();
         let c = server.client.clone();
-        let in_engine = mode.starts_with("wasm");
-        if in_engine {
-            let (guest, path) = match mode {
-                "wasm-echo" => ("echo", guests::ECHO),
-                _ => ("pass", guests::PASS),
-            };
+        if let Some((guest, path)) = guest {
             let bytes = std::fs::read(path)?;
             let resp = c
                 .http
@@ -95,7 +93,7 @@ fn main() -> anyhow::Result<()> {
         let cpu0 = cpu_seconds(pid).unwrap_or(0.0);
         let stop = Arc::new(AtomicBool::new(false));
         let mut workers = tokio::task::JoinSet::new();
-        if !in_engine {
+        if guest.is_none() {
             for w in 0..WORKERS {
                 workers.spawn(work_until_stopped(
                     c.clone(),
