@@ -17,7 +17,7 @@
 //! `cargo build --release -p baton-tests --bin bench-wasm && target/release/bench-wasm`
 //! (both parts). `BENCH_EXECUTIONS` sets the Rust guests' executions (default 20,000; the
 //! polyglot guests get 1/60 of it), `BENCH_POOLING=on|off` times the Rust guests in one
-//! allocation mode only (both by default), `BENCH_ROUNDS` the cpu-bound loop length (default
+//! allocation mode only (both by default), `BENCH_GUEST=echo|pass` one Rust guest only, `BENCH_ROUNDS` the cpu-bound loop length (default
 //! 20,000,000).
 
 use std::path::Path;
@@ -157,7 +157,12 @@ async fn overhead() -> anyhow::Result<()> {
         (guests::ECHO, "echo", "Rust echo, bare wasmtime (the floor)"),
         (guests::PASS, "pass", "Rust pass, bare wasmtime (the floor)"),
     ];
+    // `BENCH_GUEST=echo` or `pass` times one guest only (for a profile of one).
+    let only = std::env::var("BENCH_GUEST").ok();
     for (path, guest, floor_label) in guests {
+        if only.as_deref().is_some_and(|only| only != guest) {
+            continue;
+        }
         for &pooling in &modes {
             let rt = WasmRuntime::new(WasmConfig {
                 pooling,

@@ -7,11 +7,12 @@ use baton_bpmn::{Value, Variables};
 
 use super::bindings::baton::task::types as wit;
 
-/// Host variables → WIT `variables`.
-pub(crate) fn variables_to_wit(variables: &Variables) -> wit::Variables {
+/// Host variables → WIT `variables`, moving names and payloads (a task's input is built for
+/// one execution, so nothing is copied).
+pub(crate) fn variables_to_wit(variables: Variables) -> wit::Variables {
     variables
-        .iter()
-        .map(|(name, value)| (name.clone(), value_to_wit(value)))
+        .into_iter()
+        .map(|(name, value)| (name, value_to_wit(value)))
         .collect()
 }
 
@@ -47,38 +48,38 @@ fn wit_value_size(value: &wit::Value) -> usize {
     }
 }
 
-fn value_to_wit(value: &Value) -> wit::Value {
+fn value_to_wit(value: Value) -> wit::Value {
     match value {
         Value::Null => wit::Value::Null,
-        Value::String(s) => wit::Value::String(s.clone()),
-        Value::Boolean(b) => wit::Value::Boolean(*b),
-        Value::Short(n) => wit::Value::Short(*n),
-        Value::Integer(n) => wit::Value::Integer(*n),
-        Value::Long(n) => wit::Value::Long(*n),
-        Value::Double(n) => wit::Value::Double(*n),
-        Value::Date(ms) => wit::Value::Date(*ms),
+        Value::String(s) => wit::Value::String(s),
+        Value::Boolean(b) => wit::Value::Boolean(b),
+        Value::Short(n) => wit::Value::Short(n),
+        Value::Integer(n) => wit::Value::Integer(n),
+        Value::Long(n) => wit::Value::Long(n),
+        Value::Double(n) => wit::Value::Double(n),
+        Value::Date(ms) => wit::Value::Date(ms),
         Value::Json(json) => wit::Value::Json(json.to_string()),
-        Value::Xml(s) => wit::Value::Xml(s.clone()),
+        Value::Xml(s) => wit::Value::Xml(s),
         Value::Object {
             type_name,
             format,
             serialized,
         } => wit::Value::Object(wit::ObjectValue {
-            type_name: type_name.clone(),
-            format: format.clone(),
-            serialized: serialized.clone(),
+            type_name,
+            format,
+            serialized,
         }),
-        Value::Bytes(b) => wit::Value::Bytes(b.clone()),
+        Value::Bytes(b) => wit::Value::Bytes(b),
         Value::File {
             filename,
             mime_type,
             encoding,
             bytes,
         } => wit::Value::File(wit::FileValue {
-            filename: filename.clone(),
-            mime_type: mime_type.clone(),
-            encoding: encoding.clone(),
-            bytes: bytes.clone(),
+            filename,
+            mime_type,
+            encoding,
+            bytes,
         }),
     }
 }
@@ -150,7 +151,7 @@ mod tests {
                 bytes: b"hi".to_vec(),
             },
         );
-        let back = variables_from_wit(variables_to_wit(&vars)).expect("round trip");
+        let back = variables_from_wit(variables_to_wit(vars.clone())).expect("round trip");
         assert_eq!(back, vars);
     }
 
