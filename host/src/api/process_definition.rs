@@ -330,7 +330,7 @@ pub(super) async fn start(
     user: AuthUser,
     id: String,
     body: StartBody,
-) -> ApiResult<Json<J>> {
+) -> ApiResult<Json<dto::InstanceDto>> {
     let prefix = format!("Cannot instantiate process definition {id}: ");
     let vars = decode_or_invalid(body.variables.as_ref(), &prefix)?;
     let start_activity_id = body
@@ -359,16 +359,15 @@ pub(super) async fn start(
             }
             other => ApiError::from(other).prefixed(&prefix),
         })?;
-    let mut dto = dto::instance(&result.instance, result.ended, base);
-    if body.with_variables_in_return
-        && let Some(o) = dto.as_object_mut()
-    {
-        o.insert(
-            "variables".into(),
-            encode_variables(&result.instance.state.process_variables(), false),
-        );
-    }
-    Ok(Json(dto))
+    let variables = body
+        .with_variables_in_return
+        .then(|| encode_variables(&result.instance.state.process_variables(), false));
+    Ok(Json(dto::InstanceDto::new(
+        &result.instance,
+        result.ended,
+        base,
+        variables,
+    )))
 }
 
 async fn start_by_id(
@@ -377,7 +376,7 @@ async fn start_by_id(
     user: AuthUser,
     Path(id): Path<String>,
     Json(body): Json<StartBody>,
-) -> ApiResult<Json<J>> {
+) -> ApiResult<Json<dto::InstanceDto>> {
     start(&state, &base, user, id, body).await
 }
 
@@ -387,7 +386,7 @@ async fn start_by_key(
     user: AuthUser,
     Path(key): Path<String>,
     Json(body): Json<StartBody>,
-) -> ApiResult<Json<J>> {
+) -> ApiResult<Json<dto::InstanceDto>> {
     let d = by_key(&state, &key, None).await?;
     start(&state, &base, user, d.id, body).await
 }
@@ -398,7 +397,7 @@ async fn start_by_key_tenant(
     user: AuthUser,
     Path((key, tenant)): Path<(String, String)>,
     Json(body): Json<StartBody>,
-) -> ApiResult<Json<J>> {
+) -> ApiResult<Json<dto::InstanceDto>> {
     let d = by_key(&state, &key, Some(&tenant)).await?;
     start(&state, &base, user, d.id, body).await
 }

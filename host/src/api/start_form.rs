@@ -18,6 +18,7 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use serde_json::{Value as J, json};
 
+use super::dto::InstanceDto;
 use super::error::{ApiError, ApiResult};
 use super::json::Json;
 use super::process_definition::{StartBody, by_id, by_key, start};
@@ -274,7 +275,7 @@ async fn submit(
     user: AuthUser,
     id: String,
     body: StartBody,
-) -> ApiResult<Json<J>> {
+) -> ApiResult<Json<InstanceDto>> {
     // An unknown id fails in `start` with Camunda's 500 text, as `POST .../start` does.
     let form = state.engine.start_form(&id).await.unwrap_or_default();
     let given = body.variables_json();
@@ -302,7 +303,7 @@ async fn submit_by_id(
     user: AuthUser,
     Path(id): Path<String>,
     Json(body): Json<StartBody>,
-) -> ApiResult<Json<J>> {
+) -> ApiResult<Json<InstanceDto>> {
     submit(&state, &base, user, id, body).await
 }
 
@@ -312,7 +313,7 @@ async fn submit_by_key(
     user: AuthUser,
     Path(key): Path<String>,
     Json(body): Json<StartBody>,
-) -> ApiResult<Json<J>> {
+) -> ApiResult<Json<InstanceDto>> {
     let d = by_key(&state, &key, None).await?;
     submit(&state, &base, user, d.id, body).await
 }
@@ -323,7 +324,7 @@ async fn submit_by_key_tenant(
     user: AuthUser,
     Path((key, tenant)): Path<(String, String)>,
     Json(body): Json<StartBody>,
-) -> ApiResult<Json<J>> {
+) -> ApiResult<Json<InstanceDto>> {
     let d = by_key(&state, &key, Some(&tenant)).await?;
     submit(&state, &base, user, d.id, body).await
 }
