@@ -17,8 +17,8 @@
 //! `cargo build --release -p baton-tests --bin bench-wasm && target/release/bench-wasm`
 //! (both parts). `BENCH_EXECUTIONS` sets the Rust guests' executions (default 20,000; the
 //! polyglot guests get 1/60 of it), `BENCH_POOLING=on|off` times the Rust guests in one
-//! allocation mode only (both by default), `BENCH_GUEST=echo|pass` one Rust guest only, `BENCH_ROUNDS` the cpu-bound loop length (default
-//! 20,000,000).
+//! allocation mode only (both by default), `BENCH_GUEST=echo|pass` one Rust guest only
+//! (both by default), `BENCH_ROUNDS` the cpu-bound loop length (default 20,000,000).
 
 use std::path::Path;
 use std::sync::Arc;

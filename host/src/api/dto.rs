@@ -4,9 +4,9 @@
 use serde::Serialize;
 use serde_json::{Value as J, json};
 
-use super::BaseUrl;
 use super::date::{format, format_opt};
 use super::variables::encode_variables;
+use super::{BaseUrl, SelfLink};
 use crate::engine::LockedTask;
 use crate::records::{
     Deployment, ExternalTask, Incident, ProcessDefinition, ProcessInstance, UserTask,
@@ -74,25 +74,12 @@ impl InstanceDto {
             definition_key: pi.definition_key.clone(),
             ended,
             id: pi.id().to_owned(),
-            links: [SelfLink {
-                href: format!("{}/process-instance/{}", base.0, pi.id()),
-                method: "GET",
-                rel: "self",
-            }],
+            links: [base.link(&format!("/process-instance/{}", pi.id()))],
             suspended: pi.suspended,
             tenant_id: pi.tenant_id.clone(),
             variables,
         }
     }
-}
-
-/// The one entry of a DTO's `links` ([`BaseUrl::self_link`] as a struct), fields in the
-/// order the map writes them in.
-#[derive(Serialize)]
-struct SelfLink {
-    href: String,
-    method: &'static str,
-    rel: &'static str,
 }
 
 /// `DeploymentDto`.

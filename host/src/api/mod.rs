@@ -342,10 +342,29 @@ impl<S: Send + Sync> FromRequestParts<S> for BaseUrl {
 }
 
 impl BaseUrl {
-    /// A Camunda `links` entry (`{"method":"GET","href":...,"rel":"self"}`).
+    /// A Camunda `links` array with its one entry (`[{"href":...,"method":"GET","rel":"self"}]`).
     pub fn self_link(&self, path: &str) -> serde_json::Value {
-        serde_json::json!([{"method": "GET", "href": format!("{}{path}", self.0), "rel": "self"}])
+        // Cannot fail: the entry is three strings.
+        serde_json::to_value([self.link(path)]).unwrap_or_default()
     }
+
+    /// The `self` entry of a `links` array, for DTOs serialized from structs.
+    pub fn link(&self, path: &str) -> SelfLink {
+        SelfLink {
+            href: format!("{}{path}", self.0),
+            method: "GET",
+            rel: "self",
+        }
+    }
+}
+
+/// A Camunda `links` entry pointing at the resource itself. Fields in alphabetical order, the
+/// order a `serde_json` map writes them in.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct SelfLink {
+    href: String,
+    method: &'static str,
+    rel: &'static str,
 }
 
 /// Which root (`/engine-rest` or the named-engine root) a request came through; set by
