@@ -299,6 +299,23 @@ pub fn derive_id(instance_id: &str, seq: u64) -> String {
     String::from_utf8(id.to_vec()).unwrap_or_default()
 }
 
+/// The prefix `id` shares with `instance_id` when both are UUID-shaped and `id` begins with
+/// the instance's first 48 bits, as every id [`derive_id`] derives from such an instance id
+/// does. Whoever holds only `id` can then find its instance among the few whose ids begin the
+/// same way (for baton's v7 ids: the instances created in the same millisecond); the store
+/// looks up history rows by id that way instead of keeping an index entry per row.
+pub fn shared_time_prefix<'a>(id: &'a str, instance_id: &str) -> Option<&'a str> {
+    let prefix = id_time_prefix(id)?;
+    (time_prefix(instance_id)? == prefix).then_some(prefix)
+}
+
+/// The first 48 bits of an id that is a UUID or ends in one after a colon (activity instance
+/// ids are `activity:uuid`, as in Camunda), if it is or does.
+pub fn id_time_prefix(id: &str) -> Option<&str> {
+    let uuid = id.rsplit_once(':').map_or(id, |(_, uuid)| uuid);
+    time_prefix(uuid)
+}
+
 /// The first 48 bits of a UUID-shaped id as written (`xxxxxxxx-xxxx`, lowercase hex), if it
 /// is one.
 fn time_prefix(id: &str) -> Option<&str> {
@@ -354,6 +371,37 @@ mod tests {
         // Stable: stored ids and ids computed again later (compensation) agree.
         assert_eq!(derive_id(older, 7), derive_id(older, 7));
         assert_ne!(derive_id(older, 7), derive_id(newer, 7));
+    }
+
+    #[test]
+    fn a_derived_id_shares_its_instances_time_prefix_and_no_other_id_does() {
+        let instance = "0190f5a1-2b3c-7def-8123-456789abcdef";
+        let derived = derive_id(instance, 3);
+        assert_eq!(
+            shared_time_prefix(&derived, instance),
+            Some("0190f5a1-2b3c")
+        );
+        let activity_instance = format!("task:{derived}");
+        assert_eq!(
+            shared_time_prefix(&activity_instance, instance),
+            Some("0190f5a1-2b3c")
+        );
+        assert_eq!(shared_time_prefix("task:x", instance), None);
+        // A drawn id, an id of another millisecond's instance, ids of instances not shaped
+        // like a UUID: their rows keep an index entry.
+        assert_eq!(
+            shared_time_prefix("0190f5a1-2b3d-7000-9000-000000000000", instance),
+            None
+        );
+        assert_eq!(
+            shared_time_prefix(
+                &derive_id("0190f5a1-2b3d-7000-9000-000000000000", 3),
+                instance
+            ),
+            None
+        );
+        assert_eq!(shared_time_prefix(&derive_id("pi-1", 3), "pi-1"), None);
+        assert_eq!(shared_time_prefix("0190f5a1-2b3c", "0190f5a1-2b3c"), None);
     }
 
     #[test]

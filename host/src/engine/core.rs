@@ -232,6 +232,18 @@ pub(crate) fn new_id() -> String {
     uuid::Uuid::now_v7().to_string()
 }
 
+/// A new id for a record of the instance `instance_id` that its state does not derive (a
+/// historic variable): drawn like [`new_id`], with the instance's first 48 bits when its id
+/// has them, so that it sorts with the instance and the store finds the instance from the id
+/// alone (`baton_bpmn::engine::shared_time_prefix`) without an index entry.
+pub(crate) fn new_id_of_instance(instance_id: &str) -> String {
+    let id = new_id();
+    match baton_bpmn::engine::id_time_prefix(instance_id) {
+        Some(prefix) => format!("{prefix}{}", &id[prefix.len()..]),
+        None => id,
+    }
+}
+
 impl ProcessEngine {
     /// Open (or create) the engine on the store at `config.data_dir`, recover in-flight work
     /// (due timers, expired locks, pending wasm executions, outbox) and start its background

@@ -163,7 +163,7 @@ pub enum HistoryLog {
 }
 
 /// The kinds, as stored (one key range each).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum HistoryLogKind {
     /// External task log.
     ExternalTask,

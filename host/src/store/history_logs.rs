@@ -26,8 +26,13 @@ pub trait HistoryLogStore {
     ) -> Result<Vec<HistoryLog>>;
     /// One entry.
     fn history_log(&self, kind: HistoryLogKind, id: &str) -> Result<Option<HistoryLog>>;
+    /// Stage new entries: those of one step together, so that one per-instance index entry
+    /// covers all of a kind.
+    fn stage_history_logs(&self, ws: &mut WriteSet, logs: &[HistoryLog]);
     /// Stage a new entry.
-    fn stage_history_log(&self, ws: &mut WriteSet, log: &HistoryLog);
+    fn stage_history_log(&self, ws: &mut WriteSet, log: &HistoryLog) {
+        self.stage_history_logs(ws, std::slice::from_ref(log));
+    }
     /// Stage removing every entry of a process instance.
     fn stage_history_logs_removal(&self, ws: &mut WriteSet, instance_id: &str) -> Result<()>;
 }

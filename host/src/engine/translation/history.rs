@@ -3,7 +3,7 @@
 
 use super::Translation;
 use crate::engine::Result;
-use crate::engine::core::new_id;
+use crate::engine::core::{new_id, new_id_of_instance};
 use crate::engine::events::EngineEvent;
 use crate::engine::executor::AfterCommit;
 use crate::engine::usage_metrics::names;
@@ -164,7 +164,7 @@ impl Translation<'_> {
                     }
                     None => HistoricVariableInstance {
                         id: {
-                            let id = new_id();
+                            let id = new_id_of_instance(self.instance_id());
                             self.created_history.insert(id.clone());
                             id
                         },

@@ -64,7 +64,8 @@ pub(super) struct Translation<'a> {
     cancel_reason: Option<String>,
     /// Historic decision instances of the business rule tasks this command ran.
     decisions: Vec<crate::records::HistoricDecisionInstance>,
-    /// History log entries (variable updates) this command wrote.
+    /// History log entries (variable updates, external task and job logs) this command wrote,
+    /// staged together so that one index entry per instance and kind covers them.
     logs: Vec<crate::records::HistoryLog>,
     /// The in-engine tasks this command ran and completed itself, and the modules it looked up.
     pub(super) inline: InlineTasks,
@@ -247,7 +248,7 @@ impl<'a> Translation<'a> {
             extension_properties: spec.extension_properties.clone(),
             module_sha256: module.map(|m| m.sha256),
         };
-        self.log_external_task(ws, &task, LogState::Created);
+        self.log_external_task(&task, LogState::Created);
         let metrics = &self.engine.inner.metrics;
         ProcessEngine::bump(&metrics.tasks_created_by_topic, &task.topic_name);
         // Events nobody watches are not built (see `events_watched`).
@@ -271,7 +272,7 @@ impl<'a> Translation<'a> {
             if run.threw_error {
                 metrics.bpmn_errors.fetch_add(1, Ordering::Relaxed);
             } else {
-                self.log_external_task(ws, &task, LogState::Successful);
+                self.log_external_task(&task, LogState::Successful);
                 ProcessEngine::bump(&metrics.tasks_completed_by_topic, &task.topic_name);
                 if watched {
                     after.events.push(EngineEvent::TaskCompleted {
@@ -422,7 +423,7 @@ impl<'a> Translation<'a> {
         })?;
         if let Some(task) = external {
             store.stage_external_task_removal(ws, &task);
-            self.log_external_task(ws, &task, LogState::Deleted);
+            self.log_external_task(&task, LogState::Deleted);
             self.close_incidents_of(task_id, ws, after)?;
         } else {
             let user = take_or_load(&mut self.user_tasks, task_id, |id| {
@@ -473,7 +474,7 @@ impl<'a> Translation<'a> {
     /// Stage a timer or job and wake the scheduler after commit.
     fn schedule(&mut self, job: Job, ws: &mut WriteSet, after: &mut AfterCommit) {
         self.engine.inner.store.stage_job(ws, &job, None, None);
-        self.log_job(ws, &job, LogState::Created);
+        self.log_job(&job, LogState::Created);
         self.jobs.insert(job.id.clone(), job);
         after.wake_scheduler = true;
     }
@@ -483,7 +484,7 @@ impl<'a> Translation<'a> {
         let job = take_or_load(&mut self.jobs, id, |id| Ok(store.job(id)?.map(|(j, _)| j)))?;
         if let Some(job) = job {
             store.stage_job_removal(ws, &job, None);
-            self.log_job(ws, &job, LogState::Deleted);
+            self.log_job(&job, LogState::Deleted);
             self.close_incidents_of(id, ws, after)?;
         }
         Ok(())
@@ -645,35 +646,26 @@ impl<'a> Translation<'a> {
         for d in &self.decisions {
             crate::store::DecisionStore::stage_historic_decision_instance(store, ws, d);
         }
-        for log in &self.logs {
-            crate::store::HistoryLogStore::stage_history_log(store, ws, log);
-        }
+        crate::store::HistoryLogStore::stage_history_logs(store, ws, &self.logs);
     }
 
-    /// Stage an external task log entry (one small record, no read).
-    fn log_external_task(&self, ws: &mut WriteSet, task: &ExternalTask, state: LogState) {
+    /// Collect an external task log entry (one small record, no read), written by
+    /// [`Self::finish`] with the command's other entries.
+    fn log_external_task(&mut self, task: &ExternalTask, state: LogState) {
         if !self.engine.history_level().keeps_details() {
             return;
         }
         let log = ExternalTaskLog::of(task, state, super::core::new_id(), self.now);
-        crate::store::HistoryLogStore::stage_history_log(
-            &self.engine.inner.store,
-            ws,
-            &HistoryLog::ExternalTask(log),
-        );
+        self.logs.push(HistoryLog::ExternalTask(log));
     }
 
-    /// Stage a job log entry (timers and async continuations only).
-    fn log_job(&self, ws: &mut WriteSet, job: &Job, state: LogState) {
+    /// Collect a job log entry (timers and async continuations only).
+    fn log_job(&mut self, job: &Job, state: LogState) {
         if !self.engine.history_level().keeps_details() {
             return;
         }
         if let Some(log) = JobLog::of(job, state, super::core::new_id(), self.now) {
-            crate::store::HistoryLogStore::stage_history_log(
-                &self.engine.inner.store,
-                ws,
-                &HistoryLog::Job(log),
-            );
+            self.logs.push(HistoryLog::Job(log));
         }
     }
 }

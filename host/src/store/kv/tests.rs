@@ -1104,3 +1104,286 @@ async fn query_indexes_of_a_format_7_store_move_into_the_lsm_tables() {
     );
     assert_eq!(keys(&store, Tree::ExternalTasksByTopic).len(), 2);
 }
+
+/// History rows are found by their id whether or not they have an entry in a by-id index:
+/// ids derived from their instance's id, or drawn in its millisecond, have none (their time
+/// prefix leads to the instance), other ids do; a removed instance's rows are gone either way.
+#[tokio::test]
+async fn historic_activities_and_variables_are_found_by_id_with_and_without_an_index_entry() {
+    use crate::records::{
+        HistoricActivityInstance, HistoricProcessInstance, HistoricVariableInstance,
+    };
+    use crate::store::HistoryStore;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let store = open(dir.path());
+    let instance = |id: &str| HistoricProcessInstance {
+        id: id.into(),
+        business_key: None,
+        process_definition_id: "order:1:x".into(),
+        process_definition_key: "order".into(),
+        process_definition_name: None,
+        process_definition_version: 1,
+        start_time: 1,
+        end_time: None,
+        start_user_id: None,
+        start_activity_id: Some("start".into()),
+        delete_reason: None,
+        super_process_instance_id: None,
+        root_process_instance_id: id.into(),
+        tenant_id: None,
+        state: "ACTIVE".into(),
+        removal_time: None,
+    };
+    let activity = |id: &str, instance: &str| HistoricActivityInstance {
+        id: id.into(),
+        parent_activity_instance_id: instance.into(),
+        activity_id: "task".into(),
+        activity_name: None,
+        activity_type: "serviceTask".into(),
+        process_definition_key: "order".into(),
+        process_definition_id: "order:1:x".into(),
+        process_instance_id: instance.into(),
+        execution_id: instance.into(),
+        task_id: None,
+        assignee: None,
+        called_process_instance_id: None,
+        start_time: 1,
+        end_time: None,
+        canceled: false,
+        complete_scope: false,
+        tenant_id: None,
+        sequence: 1,
+    };
+    // Two instances of the same millisecond, one of another, and one not shaped like a UUID.
+    let (first, second) = (
+        "0190f5a1-2b3c-7def-8123-456789abcdef",
+        "0190f5a1-2b3c-7aaa-9000-000000000001",
+    );
+    let (later, plain) = ("0190f5a1-2b3d-7000-9000-000000000000", "pi-1");
+    let derived = format!("task:{}", baton_bpmn::engine::derive_id(second, 2));
+    let drawn = "0190f5a1-2b3f-7123-8000-00000000abcd";
+    let of_plain = baton_bpmn::engine::derive_id(plain, 2);
+    let mut ws = WriteSet::new();
+    for id in [first, second, later, plain] {
+        store.stage_historic_instance(&mut ws, &instance(id));
+    }
+    store.stage_historic_activity(&mut ws, &activity(&derived, second), true);
+    store.stage_historic_activity(&mut ws, &activity(drawn, later), true);
+    store.stage_historic_activity(&mut ws, &activity(&of_plain, plain), true);
+    // Variables: one id drawn in its instance's millisecond (no index entry), one not.
+    let variable = |id: &str, instance: &str, name: &str| HistoricVariableInstance {
+        id: id.into(),
+        name: name.into(),
+        value: baton_bpmn::Value::Integer(1),
+        process_instance_id: instance.into(),
+        process_definition_id: "order:1:x".into(),
+        process_definition_key: "order".into(),
+        activity_instance_id: instance.into(),
+        create_time: 1,
+        last_updated: 1,
+        state: "CREATED".into(),
+        tenant_id: None,
+        revision: 0,
+    };
+    let in_its_millisecond = "0190f5a1-2b3c-7555-8000-000000000042";
+    store.stage_historic_variable(&mut ws, &variable("elsewhere", second, "a"), true);
+    store.stage_historic_variable(&mut ws, &variable(in_its_millisecond, second, "b"), true);
+    store.commit_durable(&ws).await.expect("commit");
+    assert!(
+        !store
+            .contains(Tree::HistoricVariablesById, in_its_millisecond.as_bytes())
+            .expect("contains")
+    );
+    for (id, name) in [(in_its_millisecond, "b"), ("elsewhere", "a")] {
+        let found = store.historic_variable_by_id(id).expect("lookup");
+        assert_eq!(found.map(|v| v.name), Some(name.to_owned()), "{id}");
+    }
+    assert_eq!(
+        store
+            .historic_variable_by_id("0190f5a1-2b3c-7555-8000-000000000043")
+            .expect("lookup"),
+        None
+    );
+
+    assert!(
+        !store
+            .contains(Tree::HistoricActivitiesById, derived.as_bytes())
+            .expect("contains"),
+        "a derived id needs no index entry"
+    );
+    for (id, instance) in [
+        (derived.as_str(), second),
+        (drawn, later),
+        (&of_plain, plain),
+    ] {
+        let found = store.historic_activity_by_id(id).expect("lookup");
+        assert_eq!(
+            found.map(|a| a.process_instance_id),
+            Some(instance.to_owned()),
+            "{id}"
+        );
+    }
+    let unknown = baton_bpmn::engine::derive_id(first, 99);
+    assert_eq!(
+        store.historic_activity_by_id(&unknown).expect("lookup"),
+        None
+    );
+    assert_eq!(
+        store.historic_activity_by_id("nothing").expect("lookup"),
+        None
+    );
+
+    // Reopened (the rows now come from the history tables, not memory), then removed.
+    drop(store);
+    let store = open(dir.path());
+    assert!(
+        store
+            .historic_activity_by_id(&derived)
+            .expect("lookup")
+            .is_some()
+    );
+    let mut ws = WriteSet::new();
+    store
+        .stage_history_removal(&mut ws, second)
+        .expect("stage removal");
+    store
+        .stage_history_removal(&mut ws, later)
+        .expect("stage removal");
+    store.commit_durable(&ws).await.expect("commit");
+    assert_eq!(
+        store.historic_activity_by_id(&derived).expect("lookup"),
+        None
+    );
+    assert_eq!(store.historic_activity_by_id(drawn).expect("lookup"), None);
+    assert_eq!(
+        store
+            .historic_variable_by_id(in_its_millisecond)
+            .expect("lookup"),
+        None
+    );
+    assert!(
+        store
+            .historic_activity_by_id(&of_plain)
+            .expect("lookup")
+            .is_some()
+    );
+}
+
+/// The entries of a kind one step writes for an instance share one per-instance index entry;
+/// an instance's entries read back in creation order whichever index entry names them (one
+/// written before grouping, with an empty value, included), and its history's removal removes
+/// them all and nothing of another instance.
+#[tokio::test]
+async fn history_logs_of_one_step_share_an_index_entry_and_go_with_their_instance() {
+    use crate::records::{ExternalTaskLog, HistoryLog, HistoryLogKind, LogState};
+    use crate::store::HistoryLogStore;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let store = open(dir.path());
+    let log = |id: &str, instance: &str, state: LogState| {
+        HistoryLog::ExternalTask(ExternalTaskLog {
+            id: id.into(),
+            timestamp: 1,
+            state,
+            external_task_id: format!("task-of-{instance}"),
+            topic_name: "work".into(),
+            worker_id: None,
+            priority: 0,
+            retries: None,
+            error_message: None,
+            error_details: None,
+            activity_id: "task".into(),
+            activity_instance_id: "task:1".into(),
+            execution_id: instance.into(),
+            process_instance_id: instance.into(),
+            process_definition_id: "order:1:x".into(),
+            process_definition_key: "order".into(),
+            tenant_id: None,
+        })
+    };
+    // Ids in creation order: log-1 < log-2 < ...
+    let mut ws = WriteSet::new();
+    // An entry indexed the way older releases did: its own index entry, empty value.
+    let older = log("log-1", "pi-1", LogState::Created);
+    ws.put(
+        Tree::HistoryLogs,
+        super::index::history_log_key(HistoryLogKind::ExternalTask, "log-1"),
+        &older,
+    );
+    ws.index(
+        Tree::HistoryLogsByInstance,
+        super::index::history_log_instance_key("pi-1", HistoryLogKind::ExternalTask, "log-1"),
+    );
+    store.commit_durable(&ws).await.expect("commit");
+    let mut ws = WriteSet::new();
+    store.stage_history_logs(
+        &mut ws,
+        &[
+            log("log-3", "pi-1", LogState::Created),
+            log("log-2", "pi-2", LogState::Created),
+            log("log-4", "pi-1", LogState::Successful),
+            log("log-5", "pi-2", LogState::Successful),
+        ],
+    );
+    store.commit_durable(&ws).await.expect("commit");
+    let mut ws = WriteSet::new();
+    store.stage_history_log(&mut ws, &log("log-6", "pi-1", LogState::Deleted));
+    store.commit_durable(&ws).await.expect("commit");
+
+    let index_entries = |instance: &str| {
+        store
+            .scan_keys(
+                Tree::HistoryLogsByInstance,
+                &super::keys::Key::new().str(instance).build(),
+                usize::MAX,
+            )
+            .expect("scan")
+            .len()
+    };
+    // pi-1: the older entry, the step's two, the last one; pi-2: the step's two.
+    assert_eq!(index_entries("pi-1"), 3);
+    assert_eq!(index_entries("pi-2"), 1);
+    let ids = |instance: &str| -> Vec<String> {
+        store
+            .history_logs_of_instance(instance, HistoryLogKind::ExternalTask)
+            .expect("read")
+            .iter()
+            .map(|l| l.id().to_owned())
+            .collect()
+    };
+    assert_eq!(ids("pi-1"), ["log-1", "log-3", "log-4", "log-6"]);
+    assert_eq!(ids("pi-2"), ["log-2", "log-5"]);
+    assert!(ids("pi-3").is_empty());
+    assert!(
+        store
+            .history_logs_of_instance("pi-1", HistoryLogKind::Detail)
+            .expect("read")
+            .is_empty()
+    );
+
+    let mut ws = WriteSet::new();
+    store
+        .stage_history_logs_removal(&mut ws, "pi-1")
+        .expect("stage removal");
+    store.commit_durable(&ws).await.expect("commit");
+    assert!(ids("pi-1").is_empty());
+    assert_eq!(index_entries("pi-1"), 0);
+    for id in ["log-1", "log-3", "log-4", "log-6"] {
+        assert_eq!(
+            store
+                .history_log(HistoryLogKind::ExternalTask, id)
+                .expect("read"),
+            None,
+            "{id}"
+        );
+    }
+    assert_eq!(ids("pi-2"), ["log-2", "log-5"]);
+    let all = store
+        .history_logs_where(
+            HistoryLogKind::ExternalTask,
+            &mut |_| crate::store::Accept::Take,
+            0,
+            usize::MAX,
+        )
+        .expect("read");
+    assert_eq!(all.len(), 2);
+}
