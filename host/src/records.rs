@@ -469,6 +469,31 @@ pub struct HistoricProcessInstance {
     pub removal_time: Option<RemovalTimeOverride>,
 }
 
+#[cfg(test)]
+impl HistoricProcessInstance {
+    /// A running instance of definition `order:1:x` started at time 1 (store and codec tests).
+    pub(crate) fn example(id: &str) -> HistoricProcessInstance {
+        HistoricProcessInstance {
+            id: id.into(),
+            business_key: None,
+            process_definition_id: "order:1:x".into(),
+            process_definition_key: "order".into(),
+            process_definition_name: None,
+            process_definition_version: 1,
+            start_time: 1,
+            end_time: None,
+            start_user_id: None,
+            start_activity_id: Some("start".into()),
+            delete_reason: None,
+            super_process_instance_id: None,
+            root_process_instance_id: id.into(),
+            tenant_id: None,
+            state: "ACTIVE".into(),
+            removal_time: None,
+        }
+    }
+}
+
 /// A removal time set by hand (Camunda's absolute and cleared removal-time modes) instead of
 /// the one calculated from the end time and a time to live. Historic process instances and
 /// historic batches carry it; the calculated mode is the absence of an override.

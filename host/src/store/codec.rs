@@ -211,22 +211,8 @@ mod tests {
     #[test]
     fn json_records_of_older_releases_stay_readable() {
         let h = HistoricProcessInstance {
-            id: "pi-1".into(),
             business_key: Some("order-1".into()),
-            process_definition_id: "order:1:x".into(),
-            process_definition_key: "order".into(),
-            process_definition_name: None,
-            process_definition_version: 1,
-            start_time: 1,
-            end_time: None,
-            start_user_id: None,
-            start_activity_id: Some("start".into()),
-            delete_reason: None,
-            super_process_instance_id: None,
-            root_process_instance_id: "pi-1".into(),
-            tenant_id: None,
-            state: "ACTIVE".into(),
-            removal_time: None,
+            ..HistoricProcessInstance::example("pi-1")
         };
         let mut old = vec![JSON_V1];
         old.extend(serde_json::to_vec(&h).expect("json"));

@@ -10,6 +10,23 @@ use crate::records::{
 };
 use crate::store::{Accept, HistoricInstanceLookup, HistoryStore};
 
+impl Store {
+    /// The ids of the historic instances whose ids begin with the time prefix of `id` (its
+    /// first 48 bits): those created in the millisecond `id` was derived or drawn in
+    /// ([`baton_bpmn::engine::shared_time_prefix`]), a handful of keys and no record decoded.
+    /// None when `id` has no time prefix.
+    fn instances_sharing_time_prefix(&self, id: &str) -> Result<Vec<String>> {
+        let Some(prefix) = baton_bpmn::engine::id_time_prefix(id) else {
+            return Ok(Vec::new());
+        };
+        Ok(self
+            .scan_keys(Tree::HistoricInstances, prefix.as_bytes(), usize::MAX)?
+            .into_iter()
+            .filter_map(|key| String::from_utf8(key).ok())
+            .collect())
+    }
+}
+
 impl HistoryStore for Store {
     fn historic_instance(&self, id: &str) -> Result<Option<HistoricProcessInstance>> {
         self.get(Tree::HistoricInstances, &index::id_key(id))
@@ -201,16 +218,10 @@ impl HistoryStore for Store {
         if let Some(key) = self.get_raw(Tree::HistoricActivitiesById, &index::id_key(id))? {
             return self.get(Tree::HistoricActivities, &key);
         }
-        // The others share their instance's time prefix: the instance is one of those created
-        // in the same millisecond (a handful of keys, no record decoded).
-        let Some(prefix) = baton_bpmn::engine::id_time_prefix(id) else {
-            return Ok(None);
-        };
-        for instance in self.scan_keys(Tree::HistoricInstances, prefix.as_bytes(), usize::MAX)? {
-            let Ok(instance) = std::str::from_utf8(&instance) else {
-                continue;
-            };
-            let key = index::historic_activity_key(instance, id);
+        // The others share their instance's time prefix: a point read under each instance
+        // of that millisecond.
+        for instance in self.instances_sharing_time_prefix(id)? {
+            let key = index::historic_activity_key(&instance, id);
             if let Some(activity) = self.get(Tree::HistoricActivities, &key)? {
                 return Ok(Some(activity));
             }
@@ -225,15 +236,9 @@ impl HistoryStore for Store {
         // Keyed by instance, scope and name, not by id: the candidates are the variables of
         // the instances created in the id's millisecond (what a by-id read of a running
         // variable then reads anyway for its instance).
-        let Some(prefix) = baton_bpmn::engine::id_time_prefix(id) else {
-            return Ok(None);
-        };
-        for instance in self.scan_keys(Tree::HistoricInstances, prefix.as_bytes(), usize::MAX)? {
-            let Ok(instance) = std::str::from_utf8(&instance) else {
-                continue;
-            };
+        for instance in self.instances_sharing_time_prefix(id)? {
             for (_, raw) in
-                self.scan_raw(Tree::HistoricVariables, &index::field_prefix(instance))?
+                self.scan_raw(Tree::HistoricVariables, &index::field_prefix(&instance))?
             {
                 let variable: HistoricVariableInstance =
                     super::codec::decode(Tree::HistoricVariables.name(), &raw)?;

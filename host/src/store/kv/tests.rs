@@ -1116,24 +1116,7 @@ async fn historic_activities_and_variables_are_found_by_id_with_and_without_an_i
     use crate::store::HistoryStore;
     let dir = tempfile::tempdir().expect("tempdir");
     let store = open(dir.path());
-    let instance = |id: &str| HistoricProcessInstance {
-        id: id.into(),
-        business_key: None,
-        process_definition_id: "order:1:x".into(),
-        process_definition_key: "order".into(),
-        process_definition_name: None,
-        process_definition_version: 1,
-        start_time: 1,
-        end_time: None,
-        start_user_id: None,
-        start_activity_id: Some("start".into()),
-        delete_reason: None,
-        super_process_instance_id: None,
-        root_process_instance_id: id.into(),
-        tenant_id: None,
-        state: "ACTIVE".into(),
-        removal_time: None,
-    };
+    let instance = HistoricProcessInstance::example;
     let activity = |id: &str, instance: &str| HistoricActivityInstance {
         id: id.into(),
         parent_activity_instance_id: instance.into(),
