@@ -14,7 +14,7 @@
 //! - `remote-relaxed`: the same with `--durability relaxed`.
 //!
 //! Throughput: instances are started by 8 concurrent REST clients (one keep-alive connection
-//! each, [`BenchConnection`]), and the run ends when the history counts N finished
+//! each, [`BenchConnection`], all on one thread), and the run ends when the history counts N finished
 //! instances. Latency: afterwards, up to 100 instances are run one at a time (as the peer
 //! harnesses run theirs), each timed by the engine's own `durationInMillis` (1 ms
 //! resolution). Peak RSS and CPU seconds are those of the baton process (`/proc/<pid>`) over
@@ -59,7 +59,7 @@ fn main() -> anyhow::Result<()> {
     let xml = std::fs::read_to_string(file)?;
     // One thread, as `wrk -t1`: the load generator shares this machine's cores with the
     // engine it measures (the peers run in process, with no client at all). On 2 cores a
-    // second client thread cost about 5 µs more of client CPU per request (26 against 21)
+    // second client thread cost about 5 µs more of client CPU per request (24-28 against 20-22)
     // and the engine 1-6% of its starts per second (`one`, wasm, 5,000 instances, three
     // alternating pairs).
     let runtime = tokio::runtime::Builder::new_current_thread()
