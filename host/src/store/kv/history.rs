@@ -14,7 +14,7 @@ impl Store {
     /// The ids of the historic instances whose ids begin with the time prefix of `id` (its
     /// first 48 bits): those created in the millisecond `id` was derived or drawn in
     /// ([`baton_bpmn::engine::shared_time_prefix`]), a handful of keys and no record decoded.
-    /// None when `id` has no time prefix.
+    /// Empty when `id` has no time prefix.
     fn instances_sharing_time_prefix(&self, id: &str) -> Result<Vec<String>> {
         let Some(prefix) = baton_bpmn::engine::id_time_prefix(id) else {
             return Ok(Vec::new());

@@ -25,7 +25,8 @@ fn ids_of_entry<'a>(prefix_len: usize, key: &'a [u8], value: &'a [u8]) -> Vec<&'
         .get(prefix_len..)
         .and_then(|rest| rest.split(|b| *b == 0).next());
     own.into_iter()
-        .chain(value.split(|b| *b == 0).filter(|id| !id.is_empty()))
+        .chain(value.split(|b| *b == 0))
+        .filter(|id| !id.is_empty())
         .collect()
 }
 
@@ -124,7 +125,7 @@ impl HistoryLogStore for Store {
                 entry.push(0);
                 ws.delete(Tree::HistoryLogs, entry);
             }
-            ws.delete(Tree::HistoryLogsByInstance, key.to_vec());
+            ws.delete(Tree::HistoryLogsByInstance, key);
         }
         Ok(())
     }
