@@ -309,6 +309,17 @@ pub fn shared_time_prefix<'a>(id: &'a str, instance_id: &str) -> Option<&'a str>
     (time_prefix(instance_id)? == prefix).then_some(prefix)
 }
 
+/// `drawn` (a fresh UUID-shaped id) given the first 48 bits of `instance_id` when that is
+/// UUID-shaped too, so that [`shared_time_prefix`] holds for it as for a derived id; `drawn`
+/// as it is otherwise. For records of an instance that its state does not derive (historic
+/// variables).
+pub fn in_time_prefix_of(drawn: String, instance_id: &str) -> String {
+    match (time_prefix(instance_id), time_prefix(&drawn)) {
+        (Some(prefix), Some(_)) => format!("{prefix}{}", &drawn[prefix.len()..]),
+        _ => drawn,
+    }
+}
+
 /// The first 48 bits of an id that is a UUID or ends in one after a colon (activity instance
 /// ids are `activity:uuid`, as in Camunda), if it is or does.
 pub fn id_time_prefix(id: &str) -> Option<&str> {
@@ -387,6 +398,10 @@ mod tests {
             Some("0190f5a1-2b3c")
         );
         assert_eq!(shared_time_prefix("task:x", instance), None);
+        let drawn = in_time_prefix_of("0190f5a2-0000-7123-8456-789abcdef012".into(), instance);
+        assert_eq!(drawn, "0190f5a1-2b3c-7123-8456-789abcdef012");
+        assert_eq!(shared_time_prefix(&drawn, instance), Some("0190f5a1-2b3c"));
+        assert_eq!(in_time_prefix_of("x".into(), instance), "x");
         // A drawn id, an id of another millisecond's instance, ids of instances not shaped
         // like a UUID: their rows keep an index entry.
         assert_eq!(

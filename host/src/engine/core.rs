@@ -233,15 +233,11 @@ pub(crate) fn new_id() -> String {
 }
 
 /// A new id for a record of the instance `instance_id` that its state does not derive (a
-/// historic variable): drawn like [`new_id`], with the instance's first 48 bits when its id
-/// has them, so that it sorts with the instance and the store finds the instance from the id
-/// alone (`baton_bpmn::engine::shared_time_prefix`) without an index entry.
+/// historic variable): drawn like [`new_id`], in the instance's millisecond
+/// (`baton_bpmn::engine::in_time_prefix_of`), so that it sorts with the instance and the store
+/// finds the instance from the id alone, without an index entry.
 pub(crate) fn new_id_of_instance(instance_id: &str) -> String {
-    let id = new_id();
-    match baton_bpmn::engine::id_time_prefix(instance_id) {
-        Some(prefix) => format!("{prefix}{}", &id[prefix.len()..]),
-        None => id,
-    }
+    baton_bpmn::engine::in_time_prefix_of(new_id(), instance_id)
 }
 
 impl ProcessEngine {
