@@ -539,7 +539,12 @@ impl Store {
             }
             None => counts.rebuild(&trees)?,
         }
-        let wal = wal::Wal::create(dir, &recovered, &counts.snapshot())?;
+        let wal = wal::Wal::create(
+            dir,
+            &recovered,
+            &counts.snapshot(),
+            durability == Durability::Fsync,
+        )?;
         if let Some(last) = recovered.segments.last() {
             wal.discard_through(*last)?;
         }

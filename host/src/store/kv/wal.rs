@@ -35,6 +35,15 @@
 //! holding only `4` (what follows it is ignored); the newest segment, which has no such
 //! record, is cut to its last whole record by the recovery before a later segment exists.
 //! So damage before the end is still found in every segment but the newest.
+//!
+//! With `fsync` durability the records are written with `O_DIRECT` where the file system
+//! allows it ([`Segment::direct`]): whole 4 KiB blocks, the block a write starts in written
+//! again with the bytes it already holds, and the last one padded with zeros (the next write
+//! covers them). That skips the page cache's copy of every record and its writeback in the
+//! sync; the sync still flushes the device's cache. Measured under `wrk -c8` REST starts of
+//! `one`: the log's share of the server's CPU samples 9.3% -> 8.4%. One writer at a time
+//! ([`Wal::writing`]) takes the held records and writes them without holding the segment's
+//! lock, so commits append while a direct write waits for the device.
 
 use std::collections::BTreeMap;
 use std::fs::{self, File, OpenOptions};
@@ -105,34 +114,183 @@ fn io(context: &str, e: std::io::Error) -> StoreError {
 /// The segment being appended to.
 struct Segment {
     number: u64,
+    /// The file as opened for buffered writes: its header, and every write where `direct`
+    /// is `None`. Synced through this handle either way (one inode).
     file: Arc<File>,
-    /// Bytes of records (and header) in the file (a reused file is longer).
+    /// The same file opened with `O_DIRECT` ([`open_direct`]), for the records: a durable
+    /// write then skips the page cache's copy and its writeback. `None` with relaxed
+    /// durability (a direct write waits for the device; relaxed commits must not) or where
+    /// the file system refuses it.
+    direct: Option<Arc<File>>,
+    /// Bytes of records (and header) in the file, or being written to it by the writer
+    /// holding [`Wal::writing`] (a reused file is longer).
     bytes: u64,
     /// A failed append could not be cut off: nothing may be appended behind it.
     damaged: bool,
     /// Records appended but not yet written to the file ([`Wal::append`] with `held`), in
     /// order; written before anything else is and before every sync.
     held: Vec<u8>,
+    /// What the file holds of its last partial block (up to `bytes`): the first
+    /// `bytes % BLOCK` bytes of it. A direct write covers whole blocks, so it writes these
+    /// again before the new records (the same bytes: a write torn by a power cut leaves them
+    /// as they were).
+    tail: Vec<u8>,
+}
+
+/// Held records taken out of the segment, to be written without holding its lock.
+struct Taken {
+    /// The handle they are written through (the direct one if the segment has it).
+    file: Arc<File>,
+    direct: bool,
+    /// Where they go.
+    at: u64,
+    /// The segment's tail before them (what a direct write starts with).
+    tail: Vec<u8>,
+    records: Vec<u8>,
+}
+
+impl Taken {
+    /// Write the records (`scratch`: where a direct write is put together).
+    fn write(&self, scratch: &mut Vec<u8>) -> std::io::Result<()> {
+        if self.direct {
+            write_blocks(&self.file, scratch, &self.tail, &self.records, self.at)
+        } else {
+            self.file.write_all_at(&self.records, self.at)
+        }
+    }
 }
 
 impl Segment {
-    /// Write the held records to the file. A failed write is cut off again and the records
-    /// stay held (a later write or sync tries them again, so the log keeps commit order).
-    fn write_held(&mut self) -> Result<()> {
-        if self.held.is_empty() {
-            return Ok(());
+    fn new(number: u64, file: File, direct: Option<File>, written: &[u8]) -> Segment {
+        Segment {
+            number,
+            file: Arc::new(file),
+            direct: direct.map(Arc::new),
+            bytes: written.len() as u64,
+            damaged: false,
+            held: Vec::new(),
+            tail: written[written.len() - written.len() % BLOCK..].to_vec(),
         }
-        if let Err(e) = self.file.write_all_at(&self.held, self.bytes) {
-            if let Err(cut) = self.file.set_len(self.bytes) {
-                tracing::error!("write-ahead log: cannot cut off a failed write: {cut}");
-                self.damaged = true;
-            }
-            return Err(io("append", e));
-        }
-        self.bytes += self.held.len() as u64;
-        self.held.clear();
-        Ok(())
     }
+
+    /// Take the held records for writing: from here the segment counts them as written.
+    /// Only the holder of [`Wal::writing`] may, and it must [`Segment::settle`] a failed
+    /// write before it lets go, so writes reach the file in commit order.
+    fn take_held(&mut self) -> Option<Taken> {
+        if self.held.is_empty() {
+            return None;
+        }
+        let records = std::mem::take(&mut self.held);
+        let at = self.bytes;
+        self.bytes += records.len() as u64;
+        let direct = self.direct.is_some();
+        let tail = if direct {
+            let keep = (self.bytes % BLOCK as u64) as usize;
+            if keep <= records.len() {
+                std::mem::replace(&mut self.tail, records[records.len() - keep..].to_vec())
+            } else {
+                // The records end in the block the tail began: it grows.
+                let before = self.tail.clone();
+                self.tail.extend_from_slice(&records);
+                before
+            }
+        } else {
+            Vec::new()
+        };
+        Some(Taken {
+            file: self.direct.clone().unwrap_or_else(|| self.file.clone()),
+            direct,
+            at,
+            tail,
+            records,
+        })
+    }
+
+    /// Account for a failed write of `taken`: its records are held again, ahead of any
+    /// appended since, and whatever part of them reached the file is cut off (a later
+    /// write or sync tries them again, so the log keeps commit order). A direct write the
+    /// file system refuses (blocks larger than [`BLOCK`]) is written buffered instead, and
+    /// so is every later one.
+    fn settle(&mut self, taken: Taken, error: std::io::Error) -> Result<()> {
+        self.bytes = taken.at;
+        self.tail = taken.tail;
+        let mut held = taken.records;
+        held.extend_from_slice(&self.held);
+        self.held = held;
+        if taken.direct && error.kind() == std::io::ErrorKind::InvalidInput {
+            tracing::warn!("write-ahead log: O_DIRECT write refused ({error}); writing buffered");
+            self.direct = None;
+            return self.write_held(&mut Vec::new());
+        }
+        if let Err(cut) = self.file.set_len(self.bytes) {
+            tracing::error!("write-ahead log: cannot cut off a failed write: {cut}");
+            self.damaged = true;
+        }
+        Err(io("append", error))
+    }
+
+    /// Write the held records to the file now, under the segment's lock (the caller holds
+    /// [`Wal::writing`] too, and lends its buffer).
+    fn write_held(&mut self, scratch: &mut Vec<u8>) -> Result<()> {
+        let Some(taken) = self.take_held() else {
+            return Ok(());
+        };
+        match taken.write(scratch) {
+            Ok(()) => Ok(()),
+            Err(e) => self.settle(taken, e),
+        }
+    }
+}
+
+/// The block a direct write covers whole (the file systems baton runs on use 4 KiB or less).
+const BLOCK: usize = 4096;
+
+/// Open `path` for `O_DIRECT` writes, or `None` where that is not available (tmpfs, other
+/// systems than Linux).
+fn open_direct(path: &Path) -> Option<File> {
+    #[cfg(target_os = "linux")]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        let flag = rustix::fs::OFlags::DIRECT.bits() as i32;
+        match OpenOptions::new().write(true).custom_flags(flag).open(path) {
+            Ok(file) => Some(file),
+            Err(e) => {
+                tracing::info!(
+                    "write-ahead log: no O_DIRECT for {} ({e}); writing buffered",
+                    path.display()
+                );
+                None
+            }
+        }
+    }
+    #[cfg(not(target_os = "linux"))]
+    {
+        let _ = path;
+        None
+    }
+}
+
+/// Write `records` at `at` through a direct handle: the block `at` falls in is written
+/// again from its start (`tail`, what the file holds of it), and the last block is padded
+/// with zeros, which the next write covers again. `scratch` is reused between writes.
+fn write_blocks(
+    direct: &File,
+    scratch: &mut Vec<u8>,
+    tail: &[u8],
+    records: &[u8],
+    at: u64,
+) -> std::io::Result<()> {
+    let len = tail.len() + records.len();
+    let padded = len.next_multiple_of(BLOCK);
+    scratch.clear();
+    scratch.resize(padded + BLOCK, 0);
+    let offset = scratch.as_ptr().align_offset(BLOCK);
+    let Some(blocks) = scratch.get_mut(offset..offset + padded) else {
+        return Err(std::io::Error::other("cannot align the write buffer"));
+    };
+    blocks[..tail.len()].copy_from_slice(tail);
+    blocks[tail.len()..len].copy_from_slice(records);
+    direct.write_all_at(blocks, at - tail.len() as u64)
 }
 
 /// The open log.
@@ -141,9 +299,18 @@ pub(super) struct Wal {
     current: Mutex<Segment>,
     /// Records appended since open (the positions [`Wal::sync_appended`] reports).
     appended: AtomicU64,
+    /// Held by whoever writes records to the file (a flush, a rotation, an append written
+    /// at once), from taking them out of `current` until they are written: writes reach the
+    /// file in the order they were taken. A flush writes without holding `current`, so
+    /// appends go on while a direct write waits for the device. Taken before `current`.
+    /// Holds the buffer a direct write is put together in.
+    writing: Mutex<Vec<u8>>,
     /// The first segment this run created: only segments from here on are recycled (an
     /// older release's segment, checksummed without its number, could replay from a tail).
     first_own: u64,
+    /// Records are written with `O_DIRECT` where the file system allows it (see
+    /// [`Segment::direct`]).
+    direct: bool,
 }
 
 /// One record's encoding buffer, reused between batches by the committer.
@@ -250,7 +417,8 @@ fn sync_dir(dir: &Path) -> Result<()> {
         .map_err(|e| io("sync directory", e))
 }
 
-fn create_segment(dir: &Path, number: u64, counts: &Snapshot) -> Result<Segment> {
+/// Start segment `number` with its header (`direct`: its records written with `O_DIRECT`).
+fn create_segment(dir: &Path, number: u64, counts: &Snapshot, direct: bool) -> Result<Segment> {
     let path = segment_path(dir, number);
     let spare = dir.join(SPARE);
     // The spare gets the new header (and is synced) before its rename: a crash in between
@@ -289,13 +457,8 @@ fn create_segment(dir: &Path, number: u64, counts: &Snapshot) -> Result<Segment>
         fs::rename(&spare, &path).map_err(|e| io("reuse spare segment", e))?;
     }
     sync_dir(dir)?;
-    Ok(Segment {
-        number,
-        file: Arc::new(file),
-        bytes: header.len() as u64,
-        damaged: false,
-        held: Vec::new(),
-    })
+    let direct = if direct { open_direct(&path) } else { None };
+    Ok(Segment::new(number, file, direct, &header))
 }
 
 /// The changes a replay found: per tree, the final value of each key (`None`: removed).
@@ -360,8 +523,15 @@ impl Wal {
         Ok(recovered)
     }
 
-    /// Start the log after `recovered` with a new segment beginning with `counts`.
-    pub(super) fn create(data_dir: &Path, recovered: &Recovered, counts: &Snapshot) -> Result<Wal> {
+    /// Start the log after `recovered` with a new segment beginning with `counts`; `direct`:
+    /// records written with `O_DIRECT` (for a log every commit syncs anyway: a direct write
+    /// waits for the device).
+    pub(super) fn create(
+        data_dir: &Path,
+        recovered: &Recovered,
+        counts: &Snapshot,
+        direct: bool,
+    ) -> Result<Wal> {
         let dir = data_dir.join(DIR);
         let next = recovered.segments.last().map_or(1, |n| n + 1);
         if recovered.segments.is_empty() {
@@ -375,18 +545,26 @@ impl Wal {
             }
         }
         ensure_spare(&dir);
-        let current = create_segment(&dir, next, counts)?;
+        let current = create_segment(&dir, next, counts, direct)?;
         Ok(Wal {
             dir,
             current: Mutex::new(current),
+            writing: Mutex::new(Vec::new()),
             appended: AtomicU64::new(0),
             first_own: next,
+            direct,
         })
     }
 
     fn current(&self) -> std::sync::MutexGuard<'_, Segment> {
         // Appends finish or fail as a whole before the lock is released.
         self.current.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn writing(&self) -> std::sync::MutexGuard<'_, Vec<u8>> {
+        // A writer that panicked settled nothing: the segment still counts its records as
+        // written, and the next sync fails no better than a restart would.
+        self.writing.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     /// Append a sealed record. Called by the one writer. Written to the OS at once, unless
@@ -396,6 +574,7 @@ impl Wal {
     /// loses nothing anyone was told). A failed write (disk full) is cut off again, so that no
     /// later record sits behind a damaged one (a replay stops at the first damaged record).
     pub(super) fn append(&self, record: &mut RecordBuffer, held: bool) -> Result<()> {
+        let mut writing = (!held).then(|| self.writing());
         let mut current = self.current();
         let bytes = record.seal(current.number);
         if current.damaged {
@@ -406,7 +585,9 @@ impl Wal {
         }
         let before = current.held.len();
         current.held.extend_from_slice(bytes);
-        if !held && let Err(e) = current.write_held() {
+        if let Some(scratch) = writing.as_deref_mut()
+            && let Err(e) = current.write_held(scratch)
+        {
             // Refused (its commit fails): it must not reach the log later with the held ones.
             current.held.truncate(before);
             return Err(e);
@@ -435,14 +616,19 @@ impl Wal {
     /// (counted when the sync started: later appends may or may not be on disk). A rotation
     /// syncs the segment it closes, so syncing the current one covers all records before.
     pub(super) fn sync_appended(&self) -> (u64, Result<()>) {
-        let (covered, file) = {
+        let mut scratch = self.writing();
+        let (covered, file, taken) = {
             let mut current = self.current();
             let covered = self.appended();
-            if let Err(e) = current.write_held() {
-                return (covered, Err(e));
-            }
-            (covered, current.file.clone())
+            (covered, current.file.clone(), current.take_held())
         };
+        if let Some(taken) = taken
+            && let Err(e) = taken.write(&mut scratch)
+            && let Err(e) = self.current().settle(taken, e)
+        {
+            return (covered, Err(e));
+        }
+        drop(scratch);
         (covered, file.sync_data().map_err(|e| io("sync", e)))
     }
 
@@ -456,8 +642,9 @@ impl Wal {
     /// return the number of the last segment a checkpoint of everything applied so far makes
     /// obsolete.
     pub(super) fn rotate(&self, counts: &Snapshot) -> Result<u64> {
+        let mut scratch = self.writing();
         let mut current = self.current();
-        current.write_held()?;
+        current.write_held(&mut scratch)?;
         // What the file holds behind this (a reused file's old records, zeros) is not
         // damage: only the newest segment may end without the mark.
         let mut closed = RecordBuffer::default();
@@ -465,9 +652,9 @@ impl Wal {
         closed.bytes.push(CLOSED);
         let mark = closed.seal(current.number).to_vec();
         current.held.extend_from_slice(&mark);
-        current.write_held()?;
+        current.write_held(&mut scratch)?;
         current.file.sync_data().map_err(|e| io("sync", e))?;
-        let next = create_segment(&self.dir, current.number + 1, counts)?;
+        let next = create_segment(&self.dir, current.number + 1, counts, self.direct)?;
         let done = current.number;
         *current = next;
         Ok(done)
