@@ -561,10 +561,12 @@ impl Wal {
         self.current.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    fn writing(&self) -> std::sync::MutexGuard<'_, Vec<u8>> {
-        // A writer that panicked settled nothing: the segment still counts its records as
-        // written, and the next sync fails no better than a restart would.
-        self.writing.lock().unwrap_or_else(|e| e.into_inner())
+    fn writing(&self) -> Result<std::sync::MutexGuard<'_, Vec<u8>>> {
+        // A writer that panicked may have taken records out of the segment without writing
+        // them: a later sync must not report them durable.
+        self.writing.lock().map_err(|_| {
+            StoreError::Backend("write-ahead log: a write panicked; restart baton".into())
+        })
     }
 
     /// Append a sealed record. Called by the one writer. Written to the OS at once, unless
@@ -574,7 +576,7 @@ impl Wal {
     /// loses nothing anyone was told). A failed write (disk full) is cut off again, so that no
     /// later record sits behind a damaged one (a replay stops at the first damaged record).
     pub(super) fn append(&self, record: &mut RecordBuffer, held: bool) -> Result<()> {
-        let mut writing = (!held).then(|| self.writing());
+        let mut writing = if held { None } else { Some(self.writing()?) };
         let mut current = self.current();
         let bytes = record.seal(current.number);
         if current.damaged {
@@ -616,7 +618,10 @@ impl Wal {
     /// (counted when the sync started: later appends may or may not be on disk). A rotation
     /// syncs the segment it closes, so syncing the current one covers all records before.
     pub(super) fn sync_appended(&self) -> (u64, Result<()>) {
-        let mut scratch = self.writing();
+        let mut scratch = match self.writing() {
+            Ok(scratch) => scratch,
+            Err(e) => return (self.appended(), Err(e)),
+        };
         let (covered, file, taken) = {
             let mut current = self.current();
             let covered = self.appended();
@@ -642,7 +647,7 @@ impl Wal {
     /// return the number of the last segment a checkpoint of everything applied so far makes
     /// obsolete.
     pub(super) fn rotate(&self, counts: &Snapshot) -> Result<u64> {
-        let mut scratch = self.writing();
+        let mut scratch = self.writing()?;
         let mut current = self.current();
         current.write_held(&mut scratch)?;
         // What the file holds behind this (a reused file's old records, zeros) is not
