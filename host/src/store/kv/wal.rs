@@ -255,10 +255,14 @@ fn open_direct(path: &Path) -> Option<File> {
         match OpenOptions::new().write(true).custom_flags(flag).open(path) {
             Ok(file) => Some(file),
             Err(e) => {
-                tracing::info!(
-                    "write-ahead log: no O_DIRECT for {} ({e}); writing buffered",
-                    path.display()
-                );
+                // Once per process: every rotation (up to one a second) would say it again.
+                static SAID: std::sync::Once = std::sync::Once::new();
+                SAID.call_once(|| {
+                    tracing::info!(
+                        "write-ahead log: no O_DIRECT for {} ({e}); writing buffered",
+                        path.display()
+                    );
+                });
                 None
             }
         }
