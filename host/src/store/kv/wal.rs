@@ -141,21 +141,19 @@ struct Segment {
 struct Taken {
     /// The handle they are written through (the direct one if the segment has it).
     file: Arc<File>,
-    direct: bool,
     /// Where they go.
     at: u64,
-    /// The segment's tail before them (what a direct write starts with).
-    tail: Vec<u8>,
+    /// For a direct write, the segment's tail before them (what the write starts with).
+    tail: Option<Vec<u8>>,
     records: Vec<u8>,
 }
 
 impl Taken {
     /// Write the records (`scratch`: where a direct write is put together).
     fn write(&self, scratch: &mut Vec<u8>) -> std::io::Result<()> {
-        if self.direct {
-            write_blocks(&self.file, scratch, &self.tail, &self.records, self.at)
-        } else {
-            self.file.write_all_at(&self.records, self.at)
+        match &self.tail {
+            Some(tail) => write_blocks(&self.file, scratch, tail, &self.records, self.at),
+            None => self.file.write_all_at(&self.records, self.at),
         }
     }
 }
@@ -183,8 +181,7 @@ impl Segment {
         let records = std::mem::take(&mut self.held);
         let at = self.bytes;
         self.bytes += records.len() as u64;
-        let direct = self.direct.is_some();
-        let tail = if direct {
+        let tail = self.direct.is_some().then(|| {
             let keep = (self.bytes % BLOCK as u64) as usize;
             if keep <= records.len() {
                 std::mem::replace(&mut self.tail, records[records.len() - keep..].to_vec())
@@ -194,12 +191,9 @@ impl Segment {
                 self.tail.extend_from_slice(&records);
                 before
             }
-        } else {
-            Vec::new()
-        };
+        });
         Some(Taken {
             file: self.direct.clone().unwrap_or_else(|| self.file.clone()),
-            direct,
             at,
             tail,
             records,
@@ -213,11 +207,14 @@ impl Segment {
     /// so is every later one.
     fn settle(&mut self, taken: Taken, error: std::io::Error) -> Result<()> {
         self.bytes = taken.at;
-        self.tail = taken.tail;
+        let direct = taken.tail.is_some();
+        if let Some(tail) = taken.tail {
+            self.tail = tail;
+        }
         let mut held = taken.records;
         held.extend_from_slice(&self.held);
         self.held = held;
-        if taken.direct && error.kind() == std::io::ErrorKind::InvalidInput {
+        if direct && error.kind() == std::io::ErrorKind::InvalidInput {
             tracing::warn!("write-ahead log: O_DIRECT write refused ({error}); writing buffered");
             self.direct = None;
             return self.write_held(&mut Vec::new());
@@ -245,8 +242,8 @@ impl Segment {
 /// The block a direct write covers whole (the file systems baton runs on use 4 KiB or less).
 const BLOCK: usize = 4096;
 
-/// Open `path` for `O_DIRECT` writes, or `None` where that is not available (tmpfs, other
-/// systems than Linux).
+/// Open `path` for `O_DIRECT` writes, or `None` where that is not available (a file system
+/// that refuses it, such as an older kernel's tmpfs; systems other than Linux).
 fn open_direct(path: &Path) -> Option<File> {
     #[cfg(target_os = "linux")]
     {
