@@ -46,7 +46,6 @@ fn main() -> anyhow::Result<()> {
         // (`BenchConnection`), so the figure is the server's answer, not reqwest's.
         let mut connection = BenchConnection::open(&c).await?;
         let body = json_body(&json!({ "variables": {} }))?;
-        let body_empty = body.clone();
         let path = "/process-definition/key/one/start";
         for _ in 0..200 {
             connection.post(path, body.clone()).await?;
@@ -78,10 +77,10 @@ fn main() -> anyhow::Result<()> {
             let Some(mut parked_connection) = worker.take() else {
                 bail!("round {round}: the worker's connection was lost");
             };
-            let body = fetch.clone();
+            let fetch = fetch.clone();
             let parked = tokio::spawn(async move {
                 let answer = parked_connection
-                    .post("/external-task/fetchAndLock", body)
+                    .post("/external-task/fetchAndLock", fetch)
                     .await;
                 // The answer's bytes are in: the worker has the task (parsing it is the
                 // worker's own time).
@@ -92,7 +91,7 @@ fn main() -> anyhow::Result<()> {
             tokio::time::sleep(Duration::from_millis(5)).await;
             let sent = Instant::now();
             connection
-                .post("/process-definition/key/parked/start", body_empty.clone())
+                .post("/process-definition/key/parked/start", body.clone())
                 .await?;
             let answered = Instant::now();
             let (parked_connection, answer, has_it) = parked.await?;
