@@ -18,7 +18,8 @@
 //! instances. Latency: afterwards, up to 100 instances are run one at a time (as the peer
 //! harnesses run theirs), each timed by the engine's own `durationInMillis` (1 ms
 //! resolution). Peak RSS and CPU seconds are those of the baton process (`/proc/<pid>`) over
-//! the throughput run.
+//! the throughput run; the client's own CPU seconds over the same run are printed beside
+//! them (it shares the machine's cores with the server).
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -96,6 +97,7 @@ fn main() -> anyhow::Result<()> {
         }
         c.deploy(model, &xml).await?;
         let cpu0 = cpu_seconds(pid).unwrap_or(0.0);
+        let client_cpu0 = cpu_seconds(std::process::id()).unwrap_or(0.0);
         let stop = Arc::new(AtomicBool::new(false));
         let mut workers = tokio::task::JoinSet::new();
         if guest.is_none() {
@@ -137,6 +139,7 @@ fn main() -> anyhow::Result<()> {
         wait_until_finished(&c, n).await?;
         let elapsed = began.elapsed();
         let cpu = cpu_seconds(pid).unwrap_or(0.0) - cpu0;
+        let client_cpu = cpu_seconds(std::process::id()).unwrap_or(0.0) - client_cpu0;
         let peak_rss = proc_field(pid, "VmHWM:").unwrap_or(0) * 1024;
         // Latency, measured like the peers measure theirs: one instance at a time, so it is
         // the time an instance takes, not the time it queued behind the throughput run.
@@ -180,6 +183,7 @@ fn main() -> anyhow::Result<()> {
             "p99_ms": pct(99.0),
             "peak_rss_bytes": peak_rss,
             "cpu_s_per_1000": cpu / n as f64 * 1000.0,
+            "client_cpu_s_per_1000": client_cpu / n as f64 * 1000.0,
         });
         println!("{out}");
         server.terminate()?;

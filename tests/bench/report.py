@@ -31,6 +31,8 @@ lines = [
     "REST API with 8 starting clients and persists everything (durable unless marked relaxed).",
     "Latency (p50/p99) is per instance with one instance at a time for every engine (baton: its",
     "own `durationInMillis`, 1 ms resolution, over up to 100 instances after the throughput run).",
+    "baton's CPU is its server process's over the throughput run (the scheduler's run time of its",
+    "threads); its load generator's own is `client_cpu_s_per_1000` in the results file.",
     "",
     "| model | engine | instances | inst/s | p50 ms | p99 ms | peak RSS MiB | CPU s / 1000 inst | "
     + " | ".join(f"inst/s vs {p.split()[0]}" for p in peers) + " |",
@@ -50,7 +52,7 @@ for m in models:
                 ratios.append("")
         lines.append(
             f"| {m} | {e} | {r['instances']} | {r['per_s']:.1f} | {r['p50_ms']:.2f} | {r['p99_ms']:.2f} | "
-            f"{r['peak_rss_bytes'] / 2**20:.0f} | {r['cpu_s_per_1000']:.2f} | " + " | ".join(ratios) + " |"
+            f"{r['peak_rss_bytes'] / 2**20:.0f} | {r['cpu_s_per_1000']:.3f} | " + " | ".join(ratios) + " |"
         )
 # Pair by pair: how many times better baton is on each figure (throughput: baton / peer;
 # latency, memory and CPU: peer / baton). Below 1.00x baton loses that figure.
