@@ -40,11 +40,22 @@ pub fn cpu_seconds(pid: u32) -> Option<f64> {
 
 fn scheduled_seconds(pid: u32) -> Option<f64> {
     let mut nanos: u64 = 0;
-    for task in std::fs::read_dir(format!("/proc/{pid}/task")).ok()? {
-        let stat = std::fs::read_to_string(task.ok()?.path().join("schedstat")).ok()?;
-        nanos += stat.split_whitespace().next()?.parse::<u64>().ok()?;
+    let mut counted = false;
+    for task in std::fs::read_dir(format!("/proc/{pid}/task"))
+        .ok()?
+        .flatten()
+    {
+        // A thread that exits while its siblings are read is left out, not the whole sum
+        // (which would fall back to ticks for one reading of a pair).
+        let ran = std::fs::read_to_string(task.path().join("schedstat"))
+            .ok()
+            .and_then(|stat| stat.split_whitespace().next()?.parse::<u64>().ok());
+        if let Some(ran) = ran {
+            nanos += ran;
+            counted = true;
+        }
     }
-    Some(nanos as f64 / 1e9)
+    counted.then(|| nanos as f64 / 1e9)
 }
 
 fn ticked_seconds(pid: u32) -> Option<f64> {
