@@ -20,20 +20,22 @@ pub fn app(engine: ProcessEngine, config: &ServerConfig) -> Router {
         config: config.api_config(),
     });
     // The cockpit's views scan like the REST queries do: the same time limit and cancellation.
-    let engine_for_metrics = engine.clone();
-    let cockpit =
-        crate::cockpit::router(engine, config.auth).layer(axum::middleware::from_fn_with_state(
-            config.api_config().limits,
-            crate::api::guard::middleware,
-        ));
-    // Outermost, so every route's latency (auth and guards included) is recorded under its
-    // template for /metrics.
-    cockpit
-        .merge(api)
-        .layer(axum::middleware::from_fn_with_state(
-            engine_for_metrics,
-            crate::cockpit::metrics::track,
-        ))
+    // The request metrics are outermost, so every route's latency (guards included) is
+    // recorded under its template for /metrics; the REST API mounts them in its own stack
+    // (one layer per router: see `api::router`).
+    let metrics = engine.clone();
+    let cockpit = crate::cockpit::router(engine, config.auth).layer(
+        tower::ServiceBuilder::new()
+            .layer(axum::middleware::from_fn_with_state(
+                metrics,
+                crate::cockpit::metrics::track,
+            ))
+            .layer(axum::middleware::from_fn_with_state(
+                config.api_config().limits,
+                crate::api::guard::middleware,
+            )),
+    );
+    cockpit.merge(api)
 }
 
 /// Serve until `shutdown` resolves, then let in-flight requests finish and flush the engine.
