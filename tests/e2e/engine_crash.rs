@@ -230,3 +230,81 @@ async fn acknowledged_work_survives_sigkill_and_nothing_runs_twice() {
         assert_eq!(h["state"], "COMPLETED", "instance {id}");
     }
 }
+
+/// The Prometheus page's value of `name` (0 when absent).
+async fn gauge(root: &str, name: &str) -> f64 {
+    let text = reqwest::get(format!("{root}/metrics"))
+        .await
+        .expect("metrics")
+        .text()
+        .await
+        .expect("metrics text");
+    text.lines()
+        .find_map(|l| l.strip_prefix(name)?.strip_prefix(' ')?.parse().ok())
+        .unwrap_or(0.0)
+}
+
+/// A task handed to a parked worker was locked to it by the start that created it, in the
+/// start's own write: killed right after the worker has it, the restarted server still
+/// holds the lock, and no other worker gets the task.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_task_handed_to_a_parked_worker_stays_locked_to_it_after_sigkill() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let data = dir.path().join("data");
+    let server = BatonProcess::spawn(&data, &[]).unwrap_or_else(|e| panic!("{e:#}"));
+    server
+        .client
+        .deploy("handoff", &one_task("handoff", "handoff"))
+        .await
+        .expect("deploy");
+    let client = server.client.clone();
+    let poll = tokio::spawn(async move {
+        client
+            .fetch_and_lock_for("parked", "handoff", 1, Some(30_000), 600_000)
+            .await
+    });
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while gauge(&server.root, "baton_fetch_and_lock_parked").await < 1.0 {
+        assert!(Instant::now() < deadline, "the worker's poll parks");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    let instance = server
+        .client
+        .start("handoff", json!({}))
+        .await
+        .expect("start");
+    let tasks = poll.await.expect("join").expect("fetch");
+    assert_eq!(tasks.len(), 1, "{tasks:?}");
+    assert_eq!(tasks[0]["processInstanceId"], json!(instance));
+    assert_eq!(
+        gauge(&server.root, "baton_fetch_and_lock_hand_offs_total").await,
+        1.0,
+        "the start handed the task over"
+    );
+    let task_id = tasks[0]["id"].as_str().expect("task id").to_owned();
+    server.kill9().expect("kill -9");
+
+    let server = BatonProcess::spawn(&data, &[]).unwrap_or_else(|e| panic!("{e:#}"));
+    let task = server
+        .client
+        .get(&format!("/external-task/{task_id}"))
+        .await
+        .expect("get task")
+        .json()
+        .expect("the task survived");
+    assert_eq!(task["workerId"], "parked", "{task}");
+    assert_eq!(task["lockExpirationTime"], tasks[0]["lockExpirationTime"]);
+    let other = server
+        .client
+        .fetch_and_lock("other", "handoff", 10, None)
+        .await
+        .expect("fetch");
+    assert!(other.is_empty(), "the lock holds: {other:?}");
+    server
+        .client
+        .complete(&task_id, "parked", json!({}))
+        .await
+        .expect("the worker completes its task");
+    let status = server.terminate().expect("terminate");
+    assert!(status.success(), "graceful shutdown: {status:?}");
+}

@@ -126,7 +126,7 @@ fn quantile(sorted: &[u64], q: f64) -> f64 {
 type Series = (&'static str, &'static str, &'static str, u64);
 
 /// The engine-wide counters, in exposition order.
-fn counters(m: &MetricsSnapshot) -> [Series; 9] {
+fn counters(m: &MetricsSnapshot) -> [Series; 10] {
     [
         (
             "baton_instances_started_total",
@@ -163,6 +163,12 @@ fn counters(m: &MetricsSnapshot) -> [Series; 9] {
             "counter",
             "fetchAndLock requests that waited (long polling).",
             m.fetch_and_lock_waits,
+        ),
+        (
+            "baton_fetch_and_lock_hand_offs_total",
+            "counter",
+            "Tasks locked for a parked long poll by the command that created them.",
+            m.fetch_and_lock_hand_offs,
         ),
         (
             "baton_fetch_and_lock_parked",

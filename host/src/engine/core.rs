@@ -166,6 +166,8 @@ pub(crate) struct Inner {
     /// Parked long polls per worker id (entries leave at zero, so at most
     /// `max_parked_fetches` of them).
     pub(crate) parked_by_worker: Mutex<HashMap<String, usize>>,
+    /// Parked long polls that a command creating a task of their topic locks it for.
+    pub(crate) hand_offs: super::parked::HandOffs,
     pub(crate) events: broadcast::Sender<EngineEvent>,
     /// On a shared store, this node's events on their way to the other nodes (see
     /// `events::relay_events`).
@@ -287,6 +289,7 @@ impl ProcessEngine {
                 scheduler_wake: Notify::new(),
                 parked_fetches: AtomicUsize::new(0),
                 parked_by_worker: Mutex::new(HashMap::new()),
+                hand_offs: Default::default(),
                 events,
                 event_relay,
                 node_id: uuid::Uuid::new_v4().as_u64_pair().0,

@@ -41,6 +41,8 @@ pub(crate) struct AfterCommit {
     pub(crate) notify: bool,
     /// Usage metrics the command produced beyond its events (see `usage_metrics`).
     pub(crate) meters: Vec<(&'static str, u64)>,
+    /// New tasks locked for parked polls, handed over once the command is durable.
+    pub(crate) hand_offs: Vec<super::parked::Promise>,
 }
 
 /// A cross-instance effect, stored in the same write set as the command that caused it and
@@ -347,7 +349,7 @@ impl ProcessEngine {
         } else {
             self.inner.store.stage_instance(&mut ws, &record, is_new);
         }
-        tx.finish(&mut ws);
+        tx.finish(&mut ws, after);
         // Both callers sync before they release the outcome to anyone.
         ws.awaits_sync();
         let committed = if self.inner.config.batched_commits {
@@ -458,6 +460,11 @@ impl ProcessEngine {
         after: AfterCommit,
     ) -> Pin<Box<dyn Future<Output = ()> + Send + '_>> {
         Box::pin(async move {
+            for promise in after.hand_offs {
+                if let Some(task) = promise.deliver() {
+                    self.release_lost_lock(task);
+                }
+            }
             for (name, n) in after.meters {
                 self.meter(name, n);
             }

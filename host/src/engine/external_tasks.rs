@@ -9,7 +9,7 @@ use super::core::new_id;
 use super::events::EngineEvent;
 use super::executor::AfterCommit;
 use super::incidents::{close_incident, open_incident};
-use super::parked::Parked;
+use super::parked::{HandOffSlot, Parked};
 use super::types::conflict;
 use super::{
     FailureRequest, FetchAndLockRequest, LockedTask, ProcessEngine, ProcessEngineError, Result,
@@ -22,9 +22,10 @@ use crate::store::{
     Accept, ExternalTaskStore, HistoryLogStore, IncidentStore, InstanceStore, LockOrder,
     LockRequest, TaskLookup, TopicLock, Version, WASM_WORKER, WriteSet,
 };
-use baton_bpmn::engine::Command;
+use baton_bpmn::engine::{Command, InstanceState};
 use baton_bpmn::{Value, Variables};
 use foldhash::{HashMap, HashMapExt};
+use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
@@ -59,6 +60,80 @@ fn values_match(filter: &Value, actual: &Value) -> bool {
         other => other.to_json().to_string(),
     };
     text(filter) == text(actual)
+}
+
+/// The topic's filters that the task alone answers (business key, definition, tenant); an
+/// absent filter matches everything.
+pub(super) fn static_filters_pass(topic: &TopicRequest, task: &ExternalTask) -> bool {
+    let equal = |want: &Option<String>, have: Option<&String>| {
+        want.as_ref().is_none_or(|w| have == Some(w))
+    };
+    let within = |set: &Option<Vec<String>>, have: Option<&String>| {
+        set.as_ref()
+            .is_none_or(|s| have.is_some_and(|h| s.contains(h)))
+    };
+    equal(&topic.business_key, task.business_key.as_ref())
+        && equal(
+            &topic.process_definition_id,
+            Some(&task.process_definition_id),
+        )
+        && within(
+            &topic.process_definition_id_in,
+            Some(&task.process_definition_id),
+        )
+        && equal(
+            &topic.process_definition_key,
+            Some(&task.process_definition_key),
+        )
+        && within(
+            &topic.process_definition_key_in,
+            Some(&task.process_definition_key),
+        )
+        && equal(
+            &topic.process_definition_version_tag,
+            task.process_definition_version_tag.as_ref(),
+        )
+        && within(&topic.tenant_id_in, task.tenant_id.as_ref())
+        && !(topic.without_tenant_id && task.tenant_id.is_some())
+}
+
+/// The topic's process variable filters, judged on the variables the task's activity
+/// instance sees in `state`.
+pub(super) fn variables_match(
+    topic: &TopicRequest,
+    state: &InstanceState,
+    activity_instance_id: &str,
+) -> bool {
+    topic.process_variables.iter().all(|(name, wanted)| {
+        state
+            .lookup_variable(activity_instance_id, name)
+            .is_some_and(|actual| values_match(wanted, actual))
+    })
+}
+
+/// The variables a fetch of `topic` returns with a task of `activity_instance_id`: all it
+/// sees, or only its own (`localVariables`), narrowed to the names asked for.
+pub(super) fn requested_variables(
+    topic: &TopicRequest,
+    state: &InstanceState,
+    activity_instance_id: &str,
+) -> Variables {
+    let visible = if topic.local_variables {
+        state
+            .activity_instances
+            .get(activity_instance_id)
+            .map(|ai| ai.variables.clone())
+            .unwrap_or_default()
+    } else {
+        state.visible_variables(activity_instance_id)
+    };
+    match &topic.variables {
+        None => visible,
+        Some(names) => visible
+            .into_iter()
+            .filter(|(k, _)| names.contains(k))
+            .collect(),
+    }
 }
 
 impl ProcessEngine {
@@ -101,12 +176,26 @@ impl ProcessEngine {
             .fetch_and_lock_requests
             .fetch_add(1, Ordering::Relaxed);
         let deadline = request.async_response_timeout.map(|d| Instant::now() + d);
+        let request = Arc::new(request);
         let mut parked: Option<Parked<'_>> = None;
+        let mut hand_off: Option<HandOffSlot> = None;
         loop {
             // Register for wake-ups before looking, so a task created while we look is not missed.
             let notified = self.inner.task_available.notified();
             tokio::pin!(notified);
             notified.as_mut().enable();
+            // Parked before: take what commands handed over (durable with their commands;
+            // no flush of its own), else look in the queue.
+            if let Some(slot) = &hand_off {
+                let handed = slot.close().await;
+                if !handed.is_empty() {
+                    self.inner
+                        .metrics
+                        .fetch_and_lock_hand_offs
+                        .fetch_add(handed.len() as u64, Ordering::Relaxed);
+                    return Ok(handed);
+                }
+            }
             let tasks = self.try_fetch(&request).await?;
             if !tasks.is_empty() {
                 return Ok(tasks);
@@ -140,14 +229,50 @@ impl ProcessEngine {
                     .fetch_and_lock_waits
                     .fetch_add(1, Ordering::Relaxed);
             }
+            let slot = hand_off.get_or_insert_with(|| HandOffSlot::new(self, request.clone()));
+            slot.open();
             // Expired locks and retry time-outs make tasks fetchable without a notification
             // when no scheduler is running; look again at least every few seconds.
             let wait = (deadline - now).min(Duration::from_secs(5));
             tokio::select! {
                 _ = &mut notified => {}
+                _ = slot.ready() => {}
                 _ = tokio::time::sleep(wait) => {}
             }
         }
+    }
+
+    /// Unlock a task locked for a poll that went away before it was handed over (its client
+    /// disconnected), unless something changed its lock since; in the background, as the
+    /// poll's end cannot wait.
+    pub(crate) fn release_lost_lock(&self, locked: ExternalTask) {
+        let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+            // No runtime (the engine is being torn down): the lock expires on its own.
+            return;
+        };
+        let me = self.clone();
+        runtime.spawn(async move {
+            let unlocked = async {
+                let (task, raw) = me.load_external_task(&locked.id)?;
+                if task.worker_id != locked.worker_id
+                    || task.lock_expiration_time != locked.lock_expiration_time
+                {
+                    return Ok(());
+                }
+                let mut new = task.clone();
+                new.worker_id = None;
+                new.lock_expiration_time = None;
+                me.commit_task_change(raw, &task, &new, WriteSet::new())?;
+                me.inner.store.sync().await?;
+                me.inner.task_available.notify_waiters();
+                Ok::<_, ProcessEngineError>(())
+            };
+            match unlocked.await {
+                Ok(()) | Err(ProcessEngineError::NotFound(_)) => {}
+                // The lock expires on its own, as after an answer lost on the way.
+                Err(e) => tracing::warn!("cannot unlock task {} of a gone poll: {e}", locked.id),
+            }
+        });
     }
 
     fn topic_filters_pass(
@@ -156,55 +281,17 @@ impl ProcessEngine {
         task: &ExternalTask,
         instances: &mut HashMap<String, Option<ProcessInstance>>,
     ) -> Result<bool> {
-        // An absent filter matches everything.
-        let equal = |want: &Option<String>, have: Option<&String>| {
-            want.as_ref().is_none_or(|w| have == Some(w))
-        };
-        let within = |set: &Option<Vec<String>>, have: Option<&String>| {
-            set.as_ref()
-                .is_none_or(|s| have.is_some_and(|h| s.contains(h)))
-        };
-        let static_filters = equal(&topic.business_key, task.business_key.as_ref())
-            && equal(
-                &topic.process_definition_id,
-                Some(&task.process_definition_id),
-            )
-            && within(
-                &topic.process_definition_id_in,
-                Some(&task.process_definition_id),
-            )
-            && equal(
-                &topic.process_definition_key,
-                Some(&task.process_definition_key),
-            )
-            && within(
-                &topic.process_definition_key_in,
-                Some(&task.process_definition_key),
-            )
-            && equal(
-                &topic.process_definition_version_tag,
-                task.process_definition_version_tag.as_ref(),
-            )
-            && within(&topic.tenant_id_in, task.tenant_id.as_ref())
-            && !(topic.without_tenant_id && task.tenant_id.is_some());
-        if !static_filters {
+        if !static_filters_pass(topic, task) {
             return Ok(false);
         }
-        if !topic.process_variables.is_empty() {
-            let Some(instance) = self.cached_instance(instances, &task.process_instance_id)? else {
-                return Ok(false);
-            };
-            for (name, wanted) in &topic.process_variables {
-                match instance
-                    .state
-                    .lookup_variable(&task.activity_instance_id, name)
-                {
-                    Some(actual) if values_match(wanted, actual) => {}
-                    _ => return Ok(false),
-                }
-            }
+        if topic.process_variables.is_empty() {
+            return Ok(true);
         }
-        Ok(true)
+        Ok(self
+            .cached_instance(instances, &task.process_instance_id)?
+            .is_some_and(|instance| {
+                variables_match(topic, &instance.state, &task.activity_instance_id)
+            }))
     }
 
     fn cached_instance<'m>(
@@ -281,35 +368,10 @@ impl ProcessEngine {
             let variables = match self.cached_instance(&mut instances, &task.process_instance_id)? {
                 None => Variables::new(),
                 Some(instance) => {
-                    let visible = if topic.local_variables {
-                        instance
-                            .state
-                            .activity_instances
-                            .get(&task.activity_instance_id)
-                            .map(|ai| ai.variables.clone())
-                            .unwrap_or_default()
-                    } else {
-                        instance.state.visible_variables(&task.activity_instance_id)
-                    };
-                    match &topic.variables {
-                        None => visible,
-                        Some(names) => visible
-                            .into_iter()
-                            .filter(|(k, _)| names.contains(k))
-                            .collect(),
-                    }
+                    requested_variables(topic, &instance.state, &task.activity_instance_id)
                 }
             };
-            let extension_properties = if topic.include_extension_properties {
-                task.extension_properties.clone()
-            } else {
-                Default::default()
-            };
-            out.push(LockedTask {
-                task,
-                variables,
-                extension_properties,
-            });
+            out.push(LockedTask::of(topic, task, variables));
         }
         Ok(out)
     }

@@ -62,6 +62,8 @@ mod deployments;
 mod events;
 mod executor;
 mod external_tasks;
+#[cfg(test)]
+mod hand_off_tests;
 mod history;
 pub mod history_cleanup;
 mod history_level;

@@ -9,7 +9,7 @@ use baton_bpmn::{Value, Variables};
 use super::*;
 use crate::clock::ManualClock;
 
-const T0: i64 = 1_767_225_600_000; // 2026-01-01T00:00:00Z
+pub(super) const T0: i64 = 1_767_225_600_000; // 2026-01-01T00:00:00Z
 
 const ORDER: &str = r#"<?xml version="1.0" encoding="UTF-8"?>
 <bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL"
@@ -39,7 +39,7 @@ const ORDER: &str = r#"<?xml version="1.0" encoding="UTF-8"?>
 /// Open the engine in `dir`. A reopen may find the store still held for a moment: tasks the
 /// dropped engine spawned (metrics, wake-ups) hold it until they have run, and on a
 /// single-threaded test runtime they run only once this test yields.
-async fn engine(dir: &std::path::Path, clock: &ManualClock) -> ProcessEngine {
+pub(super) async fn engine(dir: &std::path::Path, clock: &ManualClock) -> ProcessEngine {
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
     loop {
         let mut config = EngineConfig::new(dir);
@@ -72,7 +72,7 @@ async fn deploy(engine: &ProcessEngine) -> String {
     defs[0].id.clone()
 }
 
-fn fetch_request(worker: &str) -> FetchAndLockRequest {
+pub(super) fn fetch_request(worker: &str) -> FetchAndLockRequest {
     FetchAndLockRequest {
         worker_id: worker.into(),
         max_tasks: 10,
@@ -294,7 +294,7 @@ async fn boundary_timer_interrupts_the_task_when_the_clock_passes_it() {
 
 /// A fresh engine on a temporary directory at `T0` with the `order` process deployed. Keep
 /// the directory alive for as long as the engine runs.
-async fn deployed() -> (tempfile::TempDir, ManualClock, ProcessEngine) {
+pub(super) async fn deployed() -> (tempfile::TempDir, ManualClock, ProcessEngine) {
     let dir = tempfile::tempdir().expect("tempdir");
     let clock = ManualClock::new(T0);
     let engine = engine(dir.path(), &clock).await;
@@ -303,7 +303,7 @@ async fn deployed() -> (tempfile::TempDir, ManualClock, ProcessEngine) {
 }
 
 /// Start an instance of the `order` process with no variables.
-async fn start_order(engine: &ProcessEngine) -> StartResult {
+pub(super) async fn start_order(engine: &ProcessEngine) -> StartResult {
     engine
         .start_instance(
             DefinitionRef::Key {
@@ -317,7 +317,7 @@ async fn start_order(engine: &ProcessEngine) -> StartResult {
 }
 
 /// A fetch-and-lock for worker `w1` that waits up to `secs`, on a task of its own.
-fn spawn_parked_fetch(
+pub(super) fn spawn_parked_fetch(
     engine: &ProcessEngine,
     secs: u64,
 ) -> tokio::task::JoinHandle<Result<Vec<LockedTask>>> {

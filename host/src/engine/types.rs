@@ -261,6 +261,23 @@ pub struct LockedTask {
     pub extension_properties: std::collections::BTreeMap<String, String>,
 }
 
+impl LockedTask {
+    /// `task`, locked for a fetch of `topic`, with the variables the fetch asked for and its
+    /// extension properties if asked for.
+    pub(crate) fn of(topic: &TopicRequest, task: ExternalTask, variables: Variables) -> Self {
+        let extension_properties = if topic.include_extension_properties {
+            task.extension_properties.clone()
+        } else {
+            Default::default()
+        };
+        LockedTask {
+            task,
+            variables,
+            extension_properties,
+        }
+    }
+}
+
 /// `POST /external-task/{id}/failure`.
 #[derive(Debug, Clone, Default)]
 pub struct FailureRequest {
@@ -344,6 +361,8 @@ pub struct MetricsSnapshot {
     pub fetch_and_lock_requests: u64,
     /// fetchAndLock requests that had to wait (long polling).
     pub fetch_and_lock_waits: u64,
+    /// Tasks locked for a parked long poll by the command that created them.
+    pub fetch_and_lock_hand_offs: u64,
     /// Long polls waiting right now.
     pub fetch_and_lock_parked: u64,
     /// In-engine (wasm) executions.

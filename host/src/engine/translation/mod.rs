@@ -53,6 +53,10 @@ pub(super) struct Translation<'a> {
     jobs: HashMap<String, Job>,
     subscriptions: HashMap<String, EventSubscription>,
     external_tasks: HashMap<String, ExternalTask>,
+    /// The external tasks for workers this command creates, in order: written by
+    /// [`Self::finish`], when the command's other effects can no longer remove them, so that
+    /// one locked for a parked poll is written once, locked.
+    created_external_tasks: Vec<String>,
     user_tasks: HashMap<String, UserTask>,
     activities: HashMap<String, HistoricActivityInstance>,
     /// Ids of the history rows (activity instances, variables) this command creates: only
@@ -88,6 +92,7 @@ impl<'a> Translation<'a> {
             jobs: HashMap::new(),
             subscriptions: HashMap::new(),
             external_tasks: HashMap::new(),
+            created_external_tasks: Vec::new(),
             user_tasks: HashMap::new(),
             activities: HashMap::new(),
             created_history: Default::default(),
@@ -284,14 +289,14 @@ impl<'a> Translation<'a> {
             }
             return Ok(());
         }
-        self.engine
-            .inner
-            .store
-            .stage_external_task_write(ws, None, &task, self.now);
         if task.module_sha256.is_some() {
+            self.engine
+                .inner
+                .store
+                .stage_external_task_write(ws, None, &task, self.now);
             after.wasm_tasks.push(task.id.clone());
         } else {
-            after.tasks_available = true;
+            self.created_external_tasks.push(task.id.clone());
         }
         self.external_tasks.insert(task.id.clone(), task);
         Ok(())
@@ -422,7 +427,9 @@ impl<'a> Translation<'a> {
             Ok(store.external_task(id)?.map(|(t, _)| t))
         })?;
         if let Some(task) = external {
-            store.stage_external_task_removal(ws, &task);
+            if !self.take_unwritten(task_id) {
+                store.stage_external_task_removal(ws, &task);
+            }
             self.log_external_task(&task, LogState::Deleted);
             self.close_incidents_of(task_id, ws, after)?;
         } else {
@@ -556,7 +563,9 @@ impl<'a> Translation<'a> {
             }
         }
         for t in self.external_tasks.values() {
-            store.stage_external_task_removal(ws, t);
+            if !self.created_external_tasks.contains(&t.id) {
+                store.stage_external_task_removal(ws, t);
+            }
         }
         for t in self.user_tasks.values() {
             store.stage_user_task_removal(ws, t, None);
@@ -568,6 +577,7 @@ impl<'a> Translation<'a> {
             store.stage_subscription_removal(ws, s);
         }
         self.external_tasks.clear();
+        self.created_external_tasks.clear();
         self.user_tasks.clear();
         self.jobs.clear();
         self.subscriptions.clear();
@@ -631,9 +641,39 @@ impl<'a> Translation<'a> {
         Ok(())
     }
 
-    /// Write everything collected.
-    pub(super) fn finish(self, ws: &mut WriteSet) {
+    /// Whether `task_id` is a task this command created and has not written yet (it is then
+    /// no longer to be written).
+    fn take_unwritten(&mut self, task_id: &str) -> bool {
+        let before = self.created_external_tasks.len();
+        self.created_external_tasks.retain(|id| id != task_id);
+        self.created_external_tasks.len() != before
+    }
+
+    /// Write everything collected. A new task for workers that a parked poll takes is
+    /// written locked for it, and handed over after the commit (see `parked::HandOffs`).
+    pub(super) fn finish(self, ws: &mut WriteSet, after: &mut AfterCommit) {
         let store = &self.engine.inner.store;
+        for id in &self.created_external_tasks {
+            let Some(task) = self.external_tasks.get(id) else {
+                continue;
+            };
+            let promise = (!task.suspended)
+                .then(|| {
+                    self.engine
+                        .inner
+                        .hand_offs
+                        .promise(task, &self.record.state, self.now)
+                })
+                .flatten();
+            match promise.as_ref().and_then(|p| p.task()) {
+                Some(locked) => store.stage_external_task_write(ws, None, locked, self.now),
+                None => {
+                    store.stage_external_task_write(ws, None, task, self.now);
+                    after.tasks_available = true;
+                }
+            }
+            after.hand_offs.extend(promise);
+        }
         for h in self.activities.values() {
             store.stage_historic_activity(ws, h, self.created_history.contains(&h.id));
         }
