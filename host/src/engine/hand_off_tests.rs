@@ -119,8 +119,12 @@ async fn a_parked_poll_gets_the_new_task_locked_by_the_command_that_creates_it()
     // The store holds it as the worker got it: written once, locked, by the start.
     assert_eq!(&engine.external_task(&task.id).await.expect("stored"), task);
     assert_eq!(engine.metrics().fetch_and_lock_hand_offs, 1);
-    // One flush made the start and the lock durable; the answer waited for no flush of its own.
-    assert_eq!(engine.inner.store.flushes() - flushes, 1);
+    // One flush of the log made the start and the lock durable; the answer waited for no
+    // flush of its own. (On PostgreSQL, under `BATON_TEST_DATABASE`, the log is the
+    // database's: its commits are not counted here.)
+    if !engine.inner.store.is_shared() {
+        assert_eq!(engine.inner.store.flushes() - flushes, 1);
+    }
     let again = engine
         .fetch_and_lock(fetch_request("w2"))
         .await
