@@ -203,6 +203,7 @@ async fn a_poll_takes_no_more_than_its_max_tasks_and_never_a_task_its_command_re
         .expect("fetch");
     assert_eq!(rest.len(), 1, "{rest:?}");
     assert_ne!(rest[0].task.id, got[0].task.id);
+    assert_eq!(engine.metrics().fetch_and_lock_hand_offs, 1);
 }
 
 #[tokio::test]

@@ -68,10 +68,10 @@ struct Slot {
     handed: Vec<LockedTask>,
 }
 
-/// A long poll parked for tasks. A command that creates a task one of its topics takes locks
-/// the task for it in the command's own write set, and hands it over once that write set is
-/// durable: the worker's answer waits for one flush, not for the command's and then for the
-/// lock's own.
+/// A long poll parked for tasks. A command that creates a task of one of its topics, which
+/// that topic's filters take, locks the task for it in the command's own write set and hands
+/// it over once that write set is durable: the worker's answer waits for one flush, not for
+/// the command's and then for the lock's own.
 pub(super) struct ParkedPoll {
     request: Arc<FetchAndLockRequest>,
     slot: Mutex<Slot>,

@@ -57,6 +57,8 @@ pub(super) struct Translation<'a> {
     /// [`Self::finish`], when the command's other effects can no longer remove them, so that
     /// one locked for a parked poll is written once, locked.
     created_external_tasks: Vec<String>,
+    /// Those of them not removed again by a later effect of this command.
+    unwritten_external_tasks: foldhash::HashSet<String>,
     user_tasks: HashMap<String, UserTask>,
     activities: HashMap<String, HistoricActivityInstance>,
     /// Ids of the history rows (activity instances, variables) this command creates: only
@@ -93,6 +95,7 @@ impl<'a> Translation<'a> {
             subscriptions: HashMap::new(),
             external_tasks: HashMap::new(),
             created_external_tasks: Vec::new(),
+            unwritten_external_tasks: Default::default(),
             user_tasks: HashMap::new(),
             activities: HashMap::new(),
             created_history: Default::default(),
@@ -297,6 +300,7 @@ impl<'a> Translation<'a> {
             after.wasm_tasks.push(task.id.clone());
         } else {
             self.created_external_tasks.push(task.id.clone());
+            self.unwritten_external_tasks.insert(task.id.clone());
         }
         self.external_tasks.insert(task.id.clone(), task);
         Ok(())
@@ -427,7 +431,7 @@ impl<'a> Translation<'a> {
             Ok(store.external_task(id)?.map(|(t, _)| t))
         })?;
         if let Some(task) = external {
-            if !self.take_unwritten(task_id) {
+            if !self.unwritten_external_tasks.remove(task_id) {
                 store.stage_external_task_removal(ws, &task);
             }
             self.log_external_task(&task, LogState::Deleted);
@@ -563,7 +567,7 @@ impl<'a> Translation<'a> {
             }
         }
         for t in self.external_tasks.values() {
-            if !self.created_external_tasks.contains(&t.id) {
+            if !self.unwritten_external_tasks.contains(&t.id) {
                 store.stage_external_task_removal(ws, t);
             }
         }
@@ -578,6 +582,7 @@ impl<'a> Translation<'a> {
         }
         self.external_tasks.clear();
         self.created_external_tasks.clear();
+        self.unwritten_external_tasks.clear();
         self.user_tasks.clear();
         self.jobs.clear();
         self.subscriptions.clear();
@@ -641,19 +646,14 @@ impl<'a> Translation<'a> {
         Ok(())
     }
 
-    /// Whether `task_id` is a task this command created and has not written yet (it is then
-    /// no longer to be written).
-    fn take_unwritten(&mut self, task_id: &str) -> bool {
-        let before = self.created_external_tasks.len();
-        self.created_external_tasks.retain(|id| id != task_id);
-        self.created_external_tasks.len() != before
-    }
-
     /// Write everything collected. A new task for workers that a parked poll takes is
     /// written locked for it, and handed over after the commit (see `parked::HandOffs`).
     pub(super) fn finish(self, ws: &mut WriteSet, after: &mut AfterCommit) {
         let store = &self.engine.inner.store;
         for id in &self.created_external_tasks {
+            if !self.unwritten_external_tasks.contains(id) {
+                continue;
+            }
             let Some(task) = self.external_tasks.get(id) else {
                 continue;
             };
