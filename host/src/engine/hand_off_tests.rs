@@ -9,7 +9,7 @@ use std::time::Duration;
 use baton_bpmn::{Value, Variables};
 
 use super::parked::HandOffSlot;
-use super::tests::{T0, deployed, fetch_request, spawn_parked_fetch, start_order};
+use super::tests::{T0, deploy_bpmn, deployed, fetch_request, spawn_parked_fetch, start_order};
 use super::*;
 
 /// Two tasks of the `check-stock` topic in parallel, and a branch that creates a task of the
@@ -43,17 +43,7 @@ const FORKS: &str = r#"<?xml version="1.0" encoding="UTF-8"?>
 </bpmn:definitions>"#;
 
 async fn deploy_forks(engine: &ProcessEngine) {
-    engine
-        .deploy(DeployRequest {
-            name: Some("forks".into()),
-            resources: vec![Resource {
-                name: "forks.bpmn".into(),
-                bytes: FORKS.as_bytes().to_vec(),
-            }],
-            ..DeployRequest::default()
-        })
-        .await
-        .expect("deploy forks");
+    deploy_bpmn(engine, "forks", FORKS).await;
 }
 
 async fn start(engine: &ProcessEngine, key: &str, request: StartRequest) -> StartResult {

@@ -55,18 +55,23 @@ pub(super) async fn engine(dir: &std::path::Path, clock: &ManualClock) -> Proces
     }
 }
 
-async fn deploy(engine: &ProcessEngine) -> String {
-    let result = engine
+/// Deploy `xml` as `<name>.bpmn` in a deployment called `name`.
+pub(super) async fn deploy_bpmn(engine: &ProcessEngine, name: &str, xml: &str) -> DeployResult {
+    engine
         .deploy(DeployRequest {
-            name: Some("order".into()),
+            name: Some(name.into()),
             resources: vec![Resource {
-                name: "order.bpmn".into(),
-                bytes: ORDER.as_bytes().to_vec(),
+                name: format!("{name}.bpmn"),
+                bytes: xml.as_bytes().to_vec(),
             }],
             ..DeployRequest::default()
         })
         .await
-        .expect("deploy");
+        .expect("deploy")
+}
+
+async fn deploy(engine: &ProcessEngine) -> String {
+    let result = deploy_bpmn(engine, "order", ORDER).await;
     let defs = result.deployed_process_definitions.expect("definitions");
     assert_eq!(defs.len(), 1);
     defs[0].id.clone()
