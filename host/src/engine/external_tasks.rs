@@ -242,9 +242,10 @@ impl ProcessEngine {
         }
     }
 
-    /// Unlock a task locked for a poll that went away before it was handed over (its client
-    /// disconnected), unless something changed its lock since; in the background, as the
-    /// poll's end cannot wait.
+    /// Unlock a task locked for a poll that never got it (the poll's client disconnected, or
+    /// the command that locked it was dropped after its commit), unless something changed its
+    /// lock since; a task that was never written is left alone. In the background, as the
+    /// caller (a drop) cannot wait.
     pub(crate) fn release_lost_lock(&self, locked: ExternalTask) {
         let Ok(runtime) = tokio::runtime::Handle::try_current() else {
             // No runtime (the engine is being torn down): the lock expires on its own.

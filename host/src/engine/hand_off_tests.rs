@@ -1,7 +1,8 @@
 //! The direct hand-off of a new external task to a parked long poll, on a real sled store
 //! with a manual clock: the task is written once, locked for the poll, by the command that
 //! creates it; filters and room decide which poll takes it; a task the same command removes
-//! is never handed; a poll that goes away gives its tasks back.
+//! is never handed; a poll that goes away, or a command dropped before its hand-over, gives
+//! the task back.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -235,7 +236,7 @@ async fn tasks_handed_to_a_poll_that_went_away_are_unlocked_again() {
     let promise = engine
         .inner
         .hand_offs
-        .promise(&task, &state, T0)
+        .promise(&engine, &task, &state, T0)
         .expect("the open poll takes the task");
     assert_eq!(
         promise.task().and_then(|t| t.worker_id.as_deref()),
@@ -245,5 +246,52 @@ async fn tasks_handed_to_a_poll_that_went_away_are_unlocked_again() {
     let back = promise.deliver().expect("the poll has gone");
     assert_eq!(back.worker_id.as_deref(), Some("late"));
     // Gone from the registry: nothing is promised to it any more.
-    assert!(engine.inner.hand_offs.promise(&task, &state, T0).is_none());
+    assert!(
+        engine
+            .inner
+            .hand_offs
+            .promise(&engine, &task, &state, T0)
+            .is_none()
+    );
+}
+
+#[tokio::test]
+async fn a_task_locked_by_a_command_whose_caller_went_away_is_unlocked_again() {
+    let (_dir, _clock, engine) = deployed().await;
+    let started = start_order(&engine).await;
+    let queued = engine.external_tasks().await.expect("tasks");
+    let (task, raw) = engine.load_external_task(&queued[0].id).expect("stored");
+    assert_eq!(task.worker_id, None);
+    // A poll parks; a command locks the task for it and commits, and its caller is dropped
+    // before the hand-over (its client disconnected during the flush).
+    let slot = HandOffSlot::new(&engine, Arc::new(fetch_request("parked")));
+    slot.open();
+    let promise = engine
+        .inner
+        .hand_offs
+        .promise(&engine, &task, &started.instance.state, T0)
+        .expect("the open poll takes the task");
+    let locked = promise.task().expect("locked").clone();
+    engine
+        .commit_task_change(raw, &task, &locked, crate::store::WriteSet::new())
+        .expect("the command's commit");
+    drop(promise);
+    let fetched = async {
+        loop {
+            let got = engine
+                .fetch_and_lock(fetch_request("w2"))
+                .await
+                .expect("fetch");
+            if !got.is_empty() {
+                return got;
+            }
+            tokio::task::yield_now().await;
+        }
+    };
+    let got = tokio::time::timeout(Duration::from_secs(10), fetched)
+        .await
+        .expect("the task is unlocked long before its lock would expire");
+    assert_eq!(got[0].task.id, task.id);
+    // The poll was given its place back and got nothing.
+    assert!(slot.close().await.is_empty());
 }

@@ -86,9 +86,14 @@ pub(crate) struct HandOffs {
 }
 
 /// A task locked for a parked poll by a command not yet durable. Handed over by
-/// [`Promise::deliver`] after the command's flush; dropped undelivered (the command failed),
-/// it gives its place back.
+/// [`Promise::deliver`] after the command's flush. Dropped undelivered, it gives its place
+/// back and unlocks the task if the command wrote it: the command failed (nothing was
+/// written), or its caller went away after the commit (a client that disconnected or a
+/// request that timed out while the flush ran), which would otherwise leave the task locked
+/// for a worker that never gets it. (A caller dropped while its write set still waits in the
+/// committer may find nothing to unlock yet: the lock then expires, as after a lost answer.)
 pub(crate) struct Promise {
+    engine: ProcessEngine,
     poll: Arc<ParkedPoll>,
     task: Option<LockedTask>,
 }
@@ -104,6 +109,7 @@ impl HandOffs {
     /// holds the task as locked, to be stored in place of the unlocked one.
     pub(crate) fn promise(
         &self,
+        engine: &ProcessEngine,
         task: &ExternalTask,
         state: &InstanceState,
         now: i64,
@@ -130,6 +136,7 @@ impl HandOffs {
             locked.lock_expiration_time = Some(now.saturating_add(topic.lock_duration));
             let variables = requested_variables(topic, state, &task.activity_instance_id);
             return Some(Promise {
+                engine: engine.clone(),
                 poll: poll.clone(),
                 task: Some(LockedTask::of(topic, locked, variables)),
             });
@@ -188,11 +195,12 @@ impl Promise {
 
 impl Drop for Promise {
     fn drop(&mut self) {
-        if self.task.is_some() {
+        if let Some(locked) = self.task.take() {
             let mut slot = lock(&self.poll.slot);
             slot.promised = slot.promised.saturating_sub(1);
             drop(slot);
             self.poll.ready.notify_one();
+            self.engine.release_lost_lock(locked.task);
         }
     }
 }

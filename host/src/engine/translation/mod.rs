@@ -659,10 +659,12 @@ impl<'a> Translation<'a> {
             };
             let promise = (!task.suspended)
                 .then(|| {
-                    self.engine
-                        .inner
-                        .hand_offs
-                        .promise(task, &self.record.state, self.now)
+                    self.engine.inner.hand_offs.promise(
+                        self.engine,
+                        task,
+                        &self.record.state,
+                        self.now,
+                    )
                 })
                 .flatten();
             match promise.as_ref().and_then(|p| p.task()) {
