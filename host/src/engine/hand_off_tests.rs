@@ -89,6 +89,26 @@ fn spawn_fetch(
     tokio::spawn(async move { engine.fetch_and_lock(request).await })
 }
 
+/// Fetch (no long poll) as `w2` until a task is there: one unlocked in the background
+/// (bounded: far sooner than its lock would expire).
+async fn fetch_once_unlocked(engine: &ProcessEngine) -> Vec<LockedTask> {
+    let fetched = async {
+        loop {
+            let got = engine
+                .fetch_and_lock(fetch_request("w2"))
+                .await
+                .expect("fetch");
+            if !got.is_empty() {
+                return got;
+            }
+            tokio::task::yield_now().await;
+        }
+    };
+    tokio::time::timeout(Duration::from_secs(10), fetched)
+        .await
+        .expect("the task is unlocked long before its lock would expire")
+}
+
 #[tokio::test]
 async fn a_parked_poll_gets_the_new_task_locked_by_the_command_that_creates_it() {
     let (_dir, _clock, engine) = deployed().await;
@@ -208,21 +228,7 @@ async fn tasks_handed_to_a_poll_that_went_away_are_unlocked_again() {
     let stored = engine.external_tasks().await.expect("tasks");
     assert_eq!(stored[0].worker_id.as_deref(), Some("gone"));
     drop(slot);
-    let fetched = async {
-        loop {
-            let got = engine
-                .fetch_and_lock(fetch_request("w2"))
-                .await
-                .expect("fetch");
-            if !got.is_empty() {
-                return got;
-            }
-            tokio::task::yield_now().await;
-        }
-    };
-    let got = tokio::time::timeout(Duration::from_secs(10), fetched)
-        .await
-        .expect("the task is unlocked long before its lock would expire");
+    let got = fetch_once_unlocked(&engine).await;
     assert_eq!(got[0].task.process_instance_id, started.instance.state.id);
 
     // A task promised to a poll that goes away before the command is durable: the hand-over
@@ -276,21 +282,7 @@ async fn a_task_locked_by_a_command_whose_caller_went_away_is_unlocked_again() {
         .commit_task_change(raw, &task, &locked, crate::store::WriteSet::new())
         .expect("the command's commit");
     drop(promise);
-    let fetched = async {
-        loop {
-            let got = engine
-                .fetch_and_lock(fetch_request("w2"))
-                .await
-                .expect("fetch");
-            if !got.is_empty() {
-                return got;
-            }
-            tokio::task::yield_now().await;
-        }
-    };
-    let got = tokio::time::timeout(Duration::from_secs(10), fetched)
-        .await
-        .expect("the task is unlocked long before its lock would expire");
+    let got = fetch_once_unlocked(&engine).await;
     assert_eq!(got[0].task.id, task.id);
     // The poll was given its place back and got nothing.
     assert!(slot.close().await.is_empty());
