@@ -260,13 +260,7 @@ impl ProcessEngine {
                 {
                     return Ok(());
                 }
-                let mut new = task.clone();
-                new.worker_id = None;
-                new.lock_expiration_time = None;
-                me.commit_task_change(raw, &task, &new, WriteSet::new())?;
-                me.inner.store.sync().await?;
-                me.inner.task_available.notify_waiters();
-                Ok::<_, ProcessEngineError>(())
+                me.clear_lock(task, raw).await
             };
             match unlocked.await {
                 Ok(()) | Err(ProcessEngineError::NotFound(_)) => {}
@@ -815,6 +809,11 @@ impl ProcessEngine {
         if task.worker_id.as_deref() == Some(WASM_WORKER) {
             return Ok(());
         }
+        self.clear_lock(task, raw).await
+    }
+
+    /// Return `task` (as read at `raw`) to the queue, durably, and wake long-pollers.
+    async fn clear_lock(&self, task: ExternalTask, raw: Version) -> Result<()> {
         let mut new = task.clone();
         new.worker_id = None;
         new.lock_expiration_time = None;
